@@ -1,0 +1,5 @@
+export * from './users';
+export * from './teams';
+export * from './projects';
+export * from './runs';
+export * from './audit';

@@ -1,0 +1,33 @@
+import type { z } from 'zod';
+import type { Policy } from '../../services/policy';
+import type { RequestCtx } from '../context';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * A REST route: one declaration feeds the fastify handler, the policy check and the OpenAPI
+ * document. Path parameters use `{name}` (OpenAPI style).
+ */
+export type RestRoute<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType> = {
+  method: HttpMethod;
+  path: string;
+  operationId: string;
+  summary: string;
+  tags: string[];
+  policy: Policy;
+  params?: P;
+  query?: Q;
+  body?: B;
+  response: z.ZodType;
+  successStatus?: number;
+  handler: (args: {
+    ctx: RequestCtx;
+    params: z.output<P>;
+    query: z.output<Q>;
+    body: z.output<B>;
+  }) => Promise<unknown>;
+};
+
+export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(route: RestRoute<P, Q, B>): RestRoute {
+  return route as unknown as RestRoute;
+}

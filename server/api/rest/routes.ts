@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { auditActions } from '../../services/audit/actions';
+import { listAuditEvents, ListAuditInput } from '../../services/audit/list-audit-events';
+import { getProject } from '../../services/projects/get-project';
+import { getRun } from '../../services/runs/get-run';
+import { listRuns } from '../../services/runs/list-runs';
+import { startHelloRun } from '../../services/runs/start-hello-run';
+import { Uuid } from '../../services/teams/schemas';
+import { defineRoute, type RestRoute } from './route';
+
+const ProjectParams = z.object({ projectId: Uuid('projectId') });
+const RunParams = z.object({ projectId: Uuid('projectId'), runId: Uuid('runId') });
+
+const Project = z.object({
+  id: z.string(),
+  teamId: z.string(),
+  teamName: z.string(),
+  name: z.string(),
+  description: z.string(),
+  createdAt: z.string(),
+});
+const Run = z.object({
+  id: z.string(),
+  projectId: z.string(),
+  kind: z.string(),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+  workflowId: z.string(),
+  createdAt: z.string(),
+});
+const AuditEvent = z.object({
+  seq: z.number(),
+  at: z.string(),
+  actor: z.object({ type: z.string(), id: z.string(), label: z.string() }),
+  action: z.enum(auditActions),
+  target: z.object({ type: z.string(), id: z.string() }),
+  teamId: z.string().nullable(),
+  projectId: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+  hash: z.string(),
+});
+
+export const StartRunBody = z.object({
+  kind: z.literal('hello', { error: 'kind must be "hello"' }),
+  message: z.string({ error: 'message is required' }).trim().min(1, 'message is required').max(500, 'message must be at most 500 characters'),
+});
+
+export const restRoutes: RestRoute[] = [
+  defineRoute({
+    method: 'GET',
+    path: '/api/v1/projects/{projectId}',
+    operationId: 'getProject',
+    summary: 'A project',
+    tags: ['projects'],
+    policy: { kind: 'member', role: 'viewer', scope: 'read' },
+    params: ProjectParams,
+    response: Project,
+    handler: ({ ctx, params }) => getProject({ ctx, input: params }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/v1/audit',
+    operationId: 'listAuditEvents',
+    summary: 'Audit events of a team or project, newest first, with cursor pagination',
+    tags: ['audit'],
+    policy: { kind: 'member', role: 'viewer', scope: 'read' },
+    query: ListAuditInput,
+    response: z.object({ events: z.array(AuditEvent), nextCursor: z.number().nullable() }),
+    handler: ({ ctx, query }) => listAuditEvents({ ctx, input: query }),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/api/v1/projects/{projectId}/runs',
+    operationId: 'startRun',
+    summary: 'Start a run (a Temporal workflow) in a project',
+    tags: ['runs'],
+    policy: { kind: 'member', role: 'editor', scope: 'run' },
+    params: ProjectParams,
+    body: StartRunBody,
+    response: Run,
+    successStatus: 202,
+    handler: ({ ctx, params, body }) => startHelloRun({ ctx, input: { projectId: params.projectId, message: body.message } }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/v1/projects/{projectId}/runs',
+    operationId: 'listRuns',
+    summary: 'Recent runs of a project',
+    tags: ['runs'],
+    policy: { kind: 'member', role: 'viewer', scope: 'read' },
+    params: ProjectParams,
+    query: z.object({ limit: z.coerce.number({ error: 'limit must be a number' }).int().min(1).max(200).default(50) }),
+    response: z.array(Run),
+    handler: ({ ctx, params, query }) => listRuns({ ctx, input: { projectId: params.projectId, limit: query.limit } }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/v1/projects/{projectId}/runs/{runId}',
+    operationId: 'getRun',
+    summary: 'A run with its steps',
+    tags: ['runs'],
+    policy: { kind: 'member', role: 'viewer', scope: 'read' },
+    params: RunParams,
+    response: Run.extend({ steps: z.array(z.object({ step: z.string(), completedAt: z.string() })) }),
+    handler: ({ ctx, params }) => getRun({ ctx, input: params }),
+  }),
+];

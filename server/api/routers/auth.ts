@@ -1,0 +1,32 @@
+import { SESSION_COOKIE } from '../../services/auth/tokens';
+import { signIn, SignInInput } from '../../services/auth/sign-in';
+import { signOut } from '../../services/auth/sign-out';
+import { signUp, SignUpInput } from '../../services/auth/sign-up';
+import { policies, procedure, router } from '../trpc';
+
+export const authRouter = router({
+  me: procedure.meta({ policy: policies.public }).query(({ ctx }) =>
+    ctx.actor?.type === 'user' ? { id: ctx.actor.userId, email: ctx.actor.email, name: ctx.actor.name } : null,
+  ),
+  signUp: procedure
+    .meta({ policy: policies.public })
+    .input(SignUpInput)
+    .mutation(async ({ ctx, input }) => {
+      const { user, session } = await signUp({ ctx, input });
+      ctx.cookies.set(SESSION_COOKIE, session.token, session.expiresAt);
+      return user;
+    }),
+  signIn: procedure
+    .meta({ policy: policies.public })
+    .input(SignInInput)
+    .mutation(async ({ ctx, input }) => {
+      const { user, session } = await signIn({ ctx, input });
+      ctx.cookies.set(SESSION_COOKIE, session.token, session.expiresAt);
+      return user;
+    }),
+  signOut: procedure.meta({ policy: policies.signedIn }).mutation(async ({ ctx }) => {
+    await signOut({ ctx, input: { sessionToken: ctx.sessionToken } });
+    ctx.cookies.clear(SESSION_COOKIE);
+    return { signedOut: true };
+  }),
+});

@@ -1,0 +1,89 @@
+import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import superjson from 'superjson';
+import { ZodError } from 'zod';
+import { authorize, type Authorization, type Policy } from '../services/policy';
+import { ServiceError, type ServiceErrorKind } from '../services/errors';
+import type { RequestCtx } from './context';
+
+export type Meta = { policy?: Policy };
+
+const trpcCodeOf: Record<ServiceErrorKind, TRPC_ERROR_CODE_KEY> = {
+  Unauthenticated: 'UNAUTHORIZED',
+  Forbidden: 'FORBIDDEN',
+  NotFound: 'NOT_FOUND',
+  Conflict: 'CONFLICT',
+  Invalid: 'BAD_REQUEST',
+  PreconditionFailed: 'PRECONDITION_FAILED',
+  TooManyRequests: 'TOO_MANY_REQUESTS',
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+};
+
+export function describeZodError(err: ZodError): string {
+  return err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+}
+
+const t = initTRPC
+  .context<RequestCtx>()
+  .meta<Meta>()
+  .create({
+    transformer: superjson,
+    errorFormatter({ shape, error }) {
+      const cause = error.cause;
+      if (cause instanceof ZodError) {
+        return {
+          ...shape,
+          message: describeZodError(cause),
+          data: { ...shape.data, fields: cause.issues.map((i) => i.path.join('.')), stack: undefined },
+        };
+      }
+      if (error.code === 'INTERNAL_SERVER_ERROR') {
+        return { ...shape, message: 'Internal server error', data: { ...shape.data, stack: undefined } };
+      }
+      const field = cause instanceof ServiceError ? cause.field : undefined;
+      return { ...shape, data: { ...shape.data, field, stack: undefined } };
+    },
+  });
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/**
+ * Every procedure passes through here: no policy, no call. Service errors become their tRPC code;
+ * anything else is logged and answered as a bare 500.
+ */
+export const procedure = t.procedure.use(async ({ meta, ctx, getRawInput, next, path }) => {
+  if (!meta?.policy) {
+    throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `procedure ${path} declares no policy` });
+  }
+  let authz: Authorization;
+  try {
+    authz = await authorize(ctx, meta.policy, await getRawInput());
+  } catch (err) {
+    throw toTRPCError(err);
+  }
+  const result = await next({ ctx: { ...ctx, authz } });
+  if (!result.ok) {
+    const cause = result.error.cause;
+    if (cause instanceof ServiceError) throw toTRPCError(cause);
+    // Input errors read as sentences naming the field, for HTTP clients and server-side callers alike.
+    if (cause instanceof ZodError) throw new TRPCError({ code: 'BAD_REQUEST', message: describeZodError(cause), cause });
+    if (result.error.code === 'INTERNAL_SERVER_ERROR') console.error(`tRPC ${path} failed`, result.error.cause ?? result.error);
+  }
+  return result;
+});
+
+function toTRPCError(err: unknown): TRPCError {
+  if (err instanceof ServiceError) return new TRPCError({ code: trpcCodeOf[err.kind], message: err.message, cause: err });
+  if (err instanceof TRPCError) return err;
+  console.error('authorisation failed unexpectedly', err);
+  return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' });
+}
+
+export const policies = {
+  public: { kind: 'public' },
+  signedIn: { kind: 'signedIn' },
+  viewer: { kind: 'member', role: 'viewer' },
+  editor: { kind: 'member', role: 'editor' },
+  deployer: { kind: 'member', role: 'deployer' },
+  admin: { kind: 'member', role: 'admin' },
+} as const satisfies Record<string, Policy>;

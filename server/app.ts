@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import fastifyCookie from '@fastify/cookie';
+import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Db } from '@/db/client';
+import { appRouter, type AppRouter } from './api/root';
+import { createRequestCtx, type AppDeps } from './api/context';
+import { cookieJar } from './api/cookies';
+import { openApiDocument } from './api/rest/openapi';
+import { errorBody, registerRestRoutes, sendError } from './api/rest/plugin';
+import { restRoutes } from './api/rest/routes';
+import { checkHealth } from './health';
+import { VERSION } from './version';
+import type { WorkflowStarter } from './services/workflow-starter';
+
+export type ServerRole = 'all' | 'web' | 'api' | 'worker';
+
+export type AppOptions = {
+  db: Db;
+  driver: string;
+  role: ServerRole;
+  workflows?: WorkflowStarter | undefined;
+  checkTemporal?: (() => Promise<void>) | undefined;
+  secureCookies?: boolean;
+  /** The Next.js request handler; absent in API-only roles and in API tests. */
+  nextHandler?: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
+  logger?: boolean | { level: string };
+  bodyLimit?: number;
+};
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // tRPC batches put every call in the URL.
+    routerOptions: { maxParamLength: 5000 },
+    genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].length <= 100 ? req.headers['x-request-id'] : randomUUID()),
+    trustProxy: true,
+  });
+  await app.register(fastifyCookie);
+  const deps: AppDeps = { db: opts.db, workflows: opts.workflows, secureCookies: opts.secureCookies ?? false };
+  const serves = (r: 'web' | 'api') => opts.role === 'all' || opts.role === r;
+
+  app.setErrorHandler((err, req, reply) => sendError(reply, err, req));
+  app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`)));
+
+  app.get('/api/health', async (_req, reply) => {
+    const health = await checkHealth({ db: opts.db, driver: opts.driver, checkTemporal: opts.checkTemporal, version: VERSION, role: opts.role });
+    return reply.status(health.status === 'ok' ? 200 : 503).send(health);
+  });
+
+  if (serves('api')) {
+    const doc = openApiDocument(restRoutes);
+    app.get('/api/openapi.json', async () => doc);
+    await app.register(
+      async (scope) => {
+        registerRestRoutes(scope, deps, restRoutes);
+      },
+    );
+  }
+
+  if (serves('web')) {
+    await app.register(fastifyTRPCPlugin, {
+      prefix: '/trpc',
+      trpcOptions: {
+        router: appRouter,
+        createContext: ({ req, res }) => createRequestCtx(deps, req, cookieJar(req, res, deps.secureCookies ?? false)),
+        onError: ({ error, path }) => {
+          if (error.code === 'INTERNAL_SERVER_ERROR') app.log.error({ err: error.cause ?? error, path }, 'tRPC error');
+        },
+      } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+    });
+    const next = opts.nextHandler;
+    if (next) {
+      // Everything that is not an API goes to Next.js, which reads the raw request itself.
+      await app.register(async (scope) => {
+        scope.removeAllContentTypeParsers();
+        scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+        const toNext = async (req: { raw: IncomingMessage }, reply: { raw: ServerResponse; hijack: () => void }) => {
+          reply.hijack();
+          await next(req.raw, reply.raw);
+        };
+        scope.all('/', toNext);
+        scope.all('/*', toNext);
+      });
+    }
+  }
+  return app;
+}
+
+export type { Db };

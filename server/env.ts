@@ -1,0 +1,43 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const booleanFlag = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no'])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+export const roles = ['all', 'web', 'api', 'worker'] as const;
+export type ServerRole = (typeof roles)[number];
+
+export const EnvSchema = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'DATABASE_URL must be a postgres:// URL' }).optional(),
+  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'TEMPORAL_ADDRESS must be host:port').optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('stagebook'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  STAGEBOOK_HOME: z.string().min(1).default('.stagebook'),
+  STAGEBOOK_ROLE: z.enum(roles).default('all'),
+  STAGEBOOK_SECURE_COOKIES: booleanFlag.default(false),
+  STAGEBOOK_ADMIN_EMAIL: z.email().default('admin@stagebook.local'),
+  STAGEBOOK_ADMIN_PASSWORD: z.string().min(10).optional(),
+  STAGEBOOK_PUBLIC_URL: z.url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type Env = z.infer<typeof EnvSchema> & { homeDir: string };
+
+/** The only reader of process.env. Fails fast, naming every bad variable. */
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  return { ...parsed.data, homeDir: path.resolve(parsed.data.STAGEBOOK_HOME) };
+}
+
+/** The environment for child processes Stagebook starts itself (next build). */
+export function childProcessEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...extra };
+}

@@ -1,0 +1,143 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { openDatabase, type Database } from '@/db/client';
+import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
+import { findTemporalCli, startTemporalDevServer, type DevServer } from '@/workflows/dev-server';
+import { createWorker, type StagebookWorker } from '@/workflows/worker';
+import { buildApp } from './app';
+import type { Env } from './env';
+import { createNextHandler, nextBuildIsStale, runNextBuild } from './next-app';
+import { bootstrapAdmin } from './services/system/bootstrap-admin';
+
+export async function openEnvDatabase(env: Env): Promise<Database> {
+  return openDatabase({ url: env.DATABASE_URL, dataDir: path.join(env.homeDir, 'pgdata') });
+}
+
+type Closer = { name: string; close: () => Promise<unknown> };
+
+/**
+ * Starts the roles `env.STAGEBOOK_ROLE` asks for. `all` (the default) runs everything in this
+ * process on embedded defaults; the split roles expect a shared Postgres and Temporal.
+ */
+export async function startStagebook(env: Env): Promise<void> {
+  const t0 = performance.now();
+  const role = env.STAGEBOOK_ROLE;
+  if (role !== 'all' && !env.DATABASE_URL) {
+    throw new Error(`--role ${role} needs DATABASE_URL: embedded PGlite can only be used by one process (role all)`);
+  }
+  if (role !== 'all' && !env.TEMPORAL_ADDRESS) {
+    throw new Error(`--role ${role} needs TEMPORAL_ADDRESS: the embedded Temporal dev server is started only by role all`);
+  }
+  const closers: Closer[] = [];
+  let shuttingDown = false;
+  const closeAll = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c.close();
+      } catch (err) {
+        console.error(`error while closing ${c.name}:`, err);
+      }
+    }
+  };
+  const shutdown = async (reason: string, exitCode = 0) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    console.log(`\n${reason}: shutting down`);
+    await closeAll();
+    process.exit(exitCode);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  try {
+    const database = await openEnvDatabase(env);
+    closers.push({ name: 'database', close: () => database.close() });
+    await database.migrate();
+    const tDb = performance.now();
+
+    let admin: { email: string; password: string } | null = null;
+    if (role === 'all' || role === 'web') {
+      admin = await bootstrapAdmin(database.db, { email: env.STAGEBOOK_ADMIN_EMAIL, password: env.STAGEBOOK_ADMIN_PASSWORD });
+      if (admin) {
+        writeFileSync(path.join(env.homeDir, 'initial-admin.txt'), `email: ${admin.email}\npassword: ${admin.password}\n`, { mode: 0o600 });
+      }
+    }
+
+    let temporalAddress = env.TEMPORAL_ADDRESS;
+    let temporalUi: string | null = null;
+    if (!temporalAddress) {
+      const cliPath = findTemporalCli({ cliPath: env.TEMPORAL_CLI_PATH });
+      const devServer: DevServer = await startTemporalDevServer({
+        cliPath,
+        dbFile: path.join(env.homeDir, 'temporal.sqlite'),
+        namespace: env.TEMPORAL_NAMESPACE,
+        log: (line) => console.log(`[temporal] ${line}`),
+      });
+      closers.push({ name: 'temporal dev server', close: () => devServer.stop() });
+      temporalAddress = devServer.address;
+      temporalUi = devServer.uiUrl;
+    }
+    const tTemporal = performance.now();
+
+    let client: Client | undefined;
+    if (role !== 'worker') {
+      client = await connectTemporal(temporalAddress, env.TEMPORAL_NAMESPACE);
+      const c = client;
+      closers.push({ name: 'temporal client', close: () => c.connection.close() });
+    }
+
+    let worker: StagebookWorker | undefined;
+    if (role === 'all' || role === 'worker') {
+      worker = await createWorker({ db: database.db, address: temporalAddress, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE });
+      const w = worker;
+      const running = w.run().catch((err: unknown) => {
+        console.error('temporal worker stopped with an error', err);
+        if (!shuttingDown) void shutdown('worker failure', 1);
+      });
+      closers.push({ name: 'temporal worker', close: async () => { await w.shutdown(); await running; } });
+    }
+
+    let nextHandler: Awaited<ReturnType<typeof createNextHandler>> | undefined;
+    if (role === 'all' || role === 'web') {
+      if (nextBuildIsStale()) {
+        console.log('building the web app (next build); this happens once per change of app/ ...');
+        await runNextBuild();
+      }
+      nextHandler = await createNextHandler({ hostname: 'localhost', port: env.PORT });
+      const n = nextHandler;
+      closers.push({ name: 'next', close: () => n.close() });
+    }
+
+    const app = await buildApp({
+      db: database.db,
+      driver: database.driver,
+      role,
+      workflows: client ? createWorkflowStarter(client, env.TEMPORAL_TASK_QUEUE) : undefined,
+      checkTemporal: client ? async () => void (await client.workflowService.getSystemInfo({})) : undefined,
+      secureCookies: env.STAGEBOOK_SECURE_COOKIES,
+      nextHandler: nextHandler?.handler,
+      logger: env.LOG_LEVEL === 'silent' ? false : { level: env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL },
+    });
+    closers.push({ name: 'http server', close: () => app.close() });
+    await app.listen({ port: env.PORT, host: env.HOST });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : env.PORT;
+    const url = env.STAGEBOOK_PUBLIC_URL ?? `http://localhost:${port}`;
+    const secs = (ms: number) => (ms / 1000).toFixed(1);
+    const lines = [
+      `Stagebook is ready at ${url}  (role ${role}, ${secs(performance.now() - t0)} s: database ${secs(tDb - t0)} s, temporal ${secs(tTemporal - tDb)} s)`,
+      `  database: ${database.driver === 'pglite' ? `PGlite at ${path.join(env.homeDir, 'pgdata')}` : 'Postgres (DATABASE_URL)'}`,
+      `  temporal: ${temporalAddress}${temporalUi ? `  (UI ${temporalUi})` : ''}`,
+    ];
+    if (admin) {
+      lines.push(`  first admin: sign in as ${admin.email} with password ${admin.password}`);
+      lines.push(`  (also saved in ${path.join(env.homeDir, 'initial-admin.txt')}; change it after signing in)`);
+    }
+    console.log(lines.join('\n'));
+  } catch (err) {
+    shuttingDown = true;
+    await closeAll();
+    throw err;
+  }
+}

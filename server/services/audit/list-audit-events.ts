@@ -1,0 +1,56 @@
+import { and, desc, eq, gte, ilike, lt, lte, or, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import { auditEvents } from '@/db/schema';
+import type { ServiceCtx } from '../context';
+import { Uuid } from '../teams/schemas';
+import { auditActions } from './actions';
+
+export const ListAuditInput = z
+  .object({
+    teamId: Uuid('teamId').optional(),
+    projectId: Uuid('projectId').optional(),
+    actor: z.string().trim().min(1).max(200).optional().describe('actor id, or part of the actor label (an email, key:<name>)'),
+    action: z.enum(auditActions, { error: `action must be one of ${auditActions.join(', ')}` }).optional(),
+    from: z.coerce.date({ error: 'from must be an ISO date-time' }).optional(),
+    to: z.coerce.date({ error: 'to must be an ISO date-time' }).optional(),
+    cursor: z.coerce.number({ error: 'cursor must be a number' }).int().positive().optional(),
+    limit: z.coerce.number({ error: 'limit must be a number' }).int().min(1).max(200).default(50),
+  })
+  .refine((v) => v.teamId || v.projectId, { error: 'teamId or projectId is required', path: ['teamId'] });
+export type ListAuditInput = z.input<typeof ListAuditInput>;
+
+/** Newest first; `nextCursor` continues after the last event returned. */
+export async function listAuditEvents({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof ListAuditInput> }) {
+  const where: SQL[] = [];
+  if (input.projectId) where.push(eq(auditEvents.projectId, input.projectId));
+  else if (input.teamId) where.push(eq(auditEvents.teamId, input.teamId));
+  if (input.action) where.push(eq(auditEvents.action, input.action));
+  if (input.actor) {
+    const pattern = `%${input.actor.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where.push(or(eq(auditEvents.actorId, input.actor), ilike(auditEvents.actorLabel, pattern))!);
+  }
+  if (input.from) where.push(gte(auditEvents.at, input.from.toISOString()));
+  if (input.to) where.push(lte(auditEvents.at, input.to.toISOString()));
+  if (input.cursor) where.push(lt(auditEvents.seq, input.cursor));
+  const rows = await ctx.db
+    .select()
+    .from(auditEvents)
+    .where(and(...where))
+    .orderBy(desc(auditEvents.seq))
+    .limit(input.limit + 1);
+  const page = rows.slice(0, input.limit);
+  const events = page.map((r) => ({
+    seq: r.seq,
+    at: new Date(r.at).toISOString(),
+    actor: { type: r.actorType, id: r.actorId, label: r.actorLabel },
+    action: r.action,
+    target: { type: r.targetType, id: r.targetId },
+    teamId: r.teamId,
+    projectId: r.projectId,
+    details: r.details,
+    requestId: r.requestId,
+    clientIp: r.clientIp,
+    hash: r.hash,
+  }));
+  return { events, nextCursor: rows.length > input.limit ? (page.at(-1)?.seq ?? null) : null };
+}

@@ -1,0 +1,55 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import { z } from 'zod';
+import { teamInvitations, teamMembers, users } from '@/db/schema';
+import { emitAudit } from '../audit/emit';
+import type { ServiceCtx, UserId } from '../context';
+import { conflict } from '../errors';
+import { hashPassword } from './passwords';
+import { createSession } from './session';
+
+export const Email = z
+  .email({ error: 'email must be a valid email address' })
+  .max(254)
+  .transform((e) => e.trim().toLowerCase());
+export const Password = z
+  .string({ error: 'password is required' })
+  .min(10, 'password must be at least 10 characters')
+  .max(200, 'password must be at most 200 characters');
+
+export const SignUpInput = z.object({
+  email: Email,
+  name: z.string().trim().min(1, 'name is required').max(100),
+  password: Password,
+});
+export type SignUpInput = z.infer<typeof SignUpInput>;
+
+/** Creates the account, turns pending invitations for its email into memberships, and signs in. */
+export async function signUp({ ctx, input }: { ctx: ServiceCtx; input: SignUpInput }) {
+  const passwordHash = await hashPassword(input.password);
+  return ctx.db.transaction(async (tx) => {
+    const [existing] = await tx.select({ id: users.id }).from(users).where(eq(users.email, input.email));
+    if (existing) throw conflict('an account with this email already exists', 'email');
+    const [user] = await tx.insert(users).values({ email: input.email, name: input.name, passwordHash }).returning();
+    if (!user) throw new Error('user insert returned no row');
+    const actor = { type: 'user', userId: user.id as UserId, email: user.email, name: user.name } as const;
+    const meta = { actor, requestId: ctx.requestId, clientIp: ctx.clientIp };
+    await emitAudit(tx, meta, { action: 'user.signup', target: { type: 'user', id: user.id }, details: { email: user.email } });
+
+    const pending = await tx
+      .select()
+      .from(teamInvitations)
+      .where(and(eq(teamInvitations.email, input.email), isNull(teamInvitations.acceptedAt), isNull(teamInvitations.revokedAt)));
+    for (const inv of pending) {
+      await tx.insert(teamMembers).values({ teamId: inv.teamId, userId: user.id, role: inv.role }).onConflictDoNothing();
+      await tx.update(teamInvitations).set({ acceptedAt: new Date() }).where(eq(teamInvitations.id, inv.id));
+      await emitAudit(tx, meta, {
+        action: 'team.invitation_accept',
+        target: { type: 'user', id: user.id },
+        teamId: inv.teamId,
+        details: { email: user.email, role: inv.role, invitationId: inv.id },
+      });
+    }
+    const session = await createSession(tx, user.id);
+    return { user: { id: user.id, email: user.email, name: user.name }, session };
+  });
+}

@@ -1,0 +1,80 @@
+import { and, eq } from 'drizzle-orm';
+import { projects, teamMembers, teamRoles, type TeamRole } from '@/db/schema';
+import { hasScope } from './api-keys/scopes';
+import type { ServiceCtx } from './context';
+import { forbidden, invalid, notFound, unauthenticated } from './errors';
+
+/**
+ * The one place that decides who may call what. Every tRPC procedure and REST route declares a
+ * Policy; the edge calls `authorize` before any service runs.
+ *
+ * - public: anyone, signed in or not
+ * - signedIn: any signed-in user (API keys are project credentials and are refused)
+ * - member: a member of the team that owns the `teamId` or `projectId` in the input, with at least
+ *   `role`; an API key of that project passes only if the policy names a `scope` the key holds
+ */
+export type Policy =
+  | { kind: 'public' }
+  | { kind: 'signedIn' }
+  | { kind: 'member'; role: TeamRole; scope?: string | ((input: Record<string, unknown>) => string) };
+
+export type Authorization = { teamId: string | null; projectId: string | null; role: TeamRole | null };
+
+export function roleRank(role: TeamRole): number {
+  return teamRoles.indexOf(role);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function idFrom(input: Record<string, unknown>, key: 'teamId' | 'projectId'): string | null {
+  const v = input[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string' || !UUID.test(v)) throw invalid(`${key} must be a UUID`, key);
+  return v;
+}
+
+export async function authorize(ctx: ServiceCtx, policy: Policy, rawInput: unknown): Promise<Authorization> {
+  const none: Authorization = { teamId: null, projectId: null, role: null };
+  switch (policy.kind) {
+    case 'public':
+      return none;
+    case 'signedIn':
+      if (ctx.actor?.type !== 'user') throw unauthenticated('sign in first');
+      return none;
+    case 'member': {
+      if (!ctx.actor) throw unauthenticated();
+      const input = rawInput && typeof rawInput === 'object' ? (rawInput as Record<string, unknown>) : {};
+      const projectId = idFrom(input, 'projectId');
+      let teamId = idFrom(input, 'teamId');
+      if (!projectId && !teamId) throw invalid('teamId or projectId is required', 'projectId');
+      if (projectId) {
+        const [p] = await ctx.db.select({ teamId: projects.teamId }).from(projects).where(eq(projects.id, projectId));
+        if (!p) throw notFound('project');
+        if (teamId && teamId !== p.teamId) throw invalid('the project does not belong to that team', 'teamId');
+        teamId = p.teamId;
+      }
+      const actor = ctx.actor;
+      switch (actor.type) {
+        case 'apiKey': {
+          const needed = typeof policy.scope === 'function' ? policy.scope(input) : policy.scope;
+          if (!needed) throw forbidden('API keys cannot do this; sign in as a team member');
+          if (!projectId || projectId !== actor.projectId) throw forbidden('this API key belongs to another project');
+          if (!hasScope(actor.scopes, needed)) throw forbidden(`this API key lacks the scope "${needed}"`);
+          return { teamId, projectId, role: null };
+        }
+        case 'user': {
+          const [m] = await ctx.db
+            .select({ role: teamMembers.role })
+            .from(teamMembers)
+            .where(and(eq(teamMembers.teamId, teamId!), eq(teamMembers.userId, actor.userId)));
+          if (!m) throw forbidden('you are not a member of this team');
+          if (roleRank(m.role) < roleRank(policy.role)) throw forbidden(`this needs the ${policy.role} role; you are ${m.role}`);
+          return { teamId, projectId, role: m.role };
+        }
+        case 'system':
+        case 'workflow':
+          return { teamId, projectId, role: 'admin' };
+      }
+    }
+  }
+}
