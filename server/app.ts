@@ -57,6 +57,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     app.get('/api/openapi.json', async () => doc);
     await app.register(
       async (scope) => {
+        // The API speaks JSON only; anything else is a 415, not a string the schema then rejects.
+        scope.removeContentTypeParser('text/plain');
         registerRestRoutes(scope, deps, restRoutes);
       },
     );
