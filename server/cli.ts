@@ -25,7 +25,7 @@ function parseArgs(argv: string[]): { command: string | undefined; role: string 
 
 async function main() {
   const { command, role } = parseArgs(process.argv.slice(2));
-  const env = loadEnv(role ? { ...process.env, STAGEBOOK_ROLE: role } : process.env);
+  const env = loadEnv(undefined, role ? { STAGEBOOK_ROLE: role } : {});
   switch (command) {
     case 'start': {
       const { startStagebook } = await import('./main');

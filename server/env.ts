@@ -27,8 +27,8 @@ export const EnvSchema = z.object({
 export type Env = z.infer<typeof EnvSchema> & { homeDir: string };
 
 /** The only reader of process.env. Fails fast, naming every bad variable. */
-export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+export function loadEnv(source: Record<string, string | undefined> = process.env, overrides: Record<string, string> = {}): Env {
+  const cleaned = Object.fromEntries(Object.entries({ ...source, ...overrides }).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(cleaned);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);

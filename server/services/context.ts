@@ -1,5 +1,4 @@
 import type { Db } from '@/db/client';
-import type { TeamRole } from '@/db/schema';
 import type { WorkflowStarter } from './workflow-starter';
 
 export type UserId = string & { readonly __brand: 'UserId' };

@@ -3,7 +3,7 @@ import { getRun } from '../../services/runs/get-run';
 import { listRuns } from '../../services/runs/list-runs';
 import { startHelloRun } from '../../services/runs/start-hello-run';
 import { Uuid } from '../../services/teams/schemas';
-import { policies, procedure, router } from '../trpc';
+import { procedure, router } from '../trpc';
 
 export const StartHelloRunInput = z.object({
   projectId: Uuid('projectId'),
