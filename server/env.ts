@@ -22,6 +22,8 @@ export const EnvSchema = z.object({
   STAGEBOOK_ADMIN_EMAIL: z.email().default('admin@stagebook.local'),
   STAGEBOOK_ADMIN_PASSWORD: z.string().min(10).optional(),
   STAGEBOOK_PUBLIC_URL: z.url().optional(),
+  /** The OS search path, read to find the `temporal` binary. */
+  PATH: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Env = z.infer<typeof EnvSchema> & { homeDir: string };

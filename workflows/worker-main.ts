@@ -1,0 +1,56 @@
+/**
+ * A standalone worker process: `npx tsx workflows/worker-main.ts`. Workers scale out, so this needs
+ * a shared Postgres (DATABASE_URL; an embedded PGlite directory belongs to one process) and a
+ * reachable Temporal (TEMPORAL_ADDRESS). It does not migrate: the database is migrated by the
+ * deployment (`stagebook migrate`) before workers start.
+ */
+import { openDatabase } from '@/db/client';
+import { loadEnv } from '@/server/env';
+import { createWorker } from './worker';
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  if (!env.DATABASE_URL) {
+    throw new Error('DATABASE_URL is required for a standalone worker (embedded PGlite cannot be shared across processes)');
+  }
+  if (!env.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS (host:port) is required for a standalone worker');
+
+  const database = await openDatabase({ url: env.DATABASE_URL, poolSize: 5 });
+  const handle = await createWorker({
+    db: database.db,
+    address: env.TEMPORAL_ADDRESS,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+  }).catch(async (err: unknown) => {
+    await database.close();
+    throw err;
+  });
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      console.error(`worker: second ${signal}, exiting without draining`);
+      process.exit(1);
+    }
+    console.log(`worker: ${signal}, draining`);
+    void handle.shutdown();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const running = handle.run();
+  console.log(
+    `worker: polling task queue "${env.TEMPORAL_TASK_QUEUE}" on ${env.TEMPORAL_ADDRESS} (namespace ${env.TEMPORAL_NAMESPACE}), pid ${process.pid}`,
+  );
+  try {
+    await running;
+  } finally {
+    await database.close();
+  }
+  console.log('worker: stopped');
+}
+
+main().catch((err: unknown) => {
+  console.error('worker: fatal', err);
+  process.exit(1);
+});

@@ -1,0 +1,6 @@
+/**
+ * The workflow bundle's entry point (the worker's `workflowsPath`): every exported function is a
+ * workflow type, registered under its export name. Deterministic code only: no I/O, clocks or
+ * randomness outside the @temporalio/workflow APIs.
+ */
+export { helloRunWorkflow } from './hello-run';
