@@ -1,0 +1,68 @@
+import type { AuditAction } from './types';
+
+/**
+ * Labels for the action filter. Partial on purpose: the server's list grows with each feature; an
+ * action without a label still shows in the table, by its code, but the filter does not offer it.
+ */
+export const auditActionLabels: Partial<Record<AuditAction, string>> = {
+  'user.signup': 'Account created',
+  'user.signin': 'Signed in',
+  'user.signin_failed': 'Sign-in failed',
+  'user.signout': 'Signed out',
+  'team.create': 'Team created',
+  'team.member_invite': 'Member invited',
+  'team.invitation_accept': 'Invitation accepted',
+  'team.invitation_revoke': 'Invitation revoked',
+  'team.member_role_change': 'Role changed',
+  'team.member_remove': 'Member removed',
+  'project.create': 'Project created',
+  'apikey.create': 'API key created',
+  'apikey.revoke': 'API key revoked',
+  'run.start': 'Run started',
+  'run.complete': 'Run finished',
+  'notebook.create': 'Notebook created',
+  'notebook.rename': 'Notebook renamed',
+  'notebook.duplicate': 'Notebook duplicated',
+  'notebook.delete': 'Notebook deleted',
+  'notebook.version_save': 'Notebook version saved',
+  'notebook.version_restore': 'Notebook version restored',
+  'system.bootstrap': 'System bootstrap',
+};
+
+export const auditActions = Object.keys(auditActionLabels) as AuditAction[];
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function formatValue(v: unknown): string {
+  const text = Array.isArray(v) ? v.map(formatValue).join(',') : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+/**
+ * The details of an event on one line: `email=a@b.c · role=editor`, a change as `role: editor → viewer`,
+ * nested values one level deep (`input.message=hi`).
+ */
+export function summarizeDetails(details: unknown): string {
+  if (!isRecord(details)) return '';
+  const parts: string[] = [];
+  const { before, after, ...rest } = details;
+  if (isRecord(before) && isRecord(after)) {
+    for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      parts.push(`${k}: ${formatValue(before[k] ?? '—')} → ${formatValue(after[k] ?? '—')}`);
+    }
+  } else {
+    if (before !== undefined) rest.before = before;
+    if (after !== undefined) rest.after = after;
+  }
+  for (const [k, v] of Object.entries(rest)) {
+    if (v === null || v === undefined || v === '') continue;
+    if (isRecord(v)) {
+      for (const [k2, v2] of Object.entries(v)) if (v2 !== null && v2 !== undefined) parts.push(`${k}.${k2}=${formatValue(v2)}`);
+    } else {
+      parts.push(`${k}=${formatValue(v)}`);
+    }
+  }
+  return parts.join(' · ');
+}

@@ -1,0 +1,161 @@
+'use client';
+
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { auditActionLabels, auditActions, summarizeDetails } from './audit-actions';
+import { formatDateTimeSeconds, shortId } from './format';
+import { useTRPC } from './trpc';
+import type { AuditAction, AuditEvent } from './types';
+import { Card, EmptyState, ErrorMessage, Loading } from './ui';
+
+type Filters = { action: AuditAction | ''; actor: string; from: string; to: string };
+const noFilters: Filters = { action: '', actor: '', from: '', to: '' };
+const PAGE_SIZE = 50;
+
+/** `<input type="date">` values are local calendar days; `to` includes the whole day. */
+function dayStart(day: string): Date | undefined {
+  return day ? new Date(`${day}T00:00:00`) : undefined;
+}
+function dayEnd(day: string): Date | undefined {
+  return day ? new Date(`${day}T23:59:59.999`) : undefined;
+}
+
+export function AuditLog({ scope }: { scope: { teamId: string } | { projectId: string } }) {
+  const trpc = useTRPC();
+  const [draft, setDraft] = useState<Filters>(noFilters);
+  const [applied, setApplied] = useState<Filters>(noFilters);
+  const input = {
+    ...scope,
+    limit: PAGE_SIZE,
+    ...(applied.action ? { action: applied.action } : {}),
+    ...(applied.actor.trim() ? { actor: applied.actor.trim() } : {}),
+    ...(applied.from ? { from: dayStart(applied.from) } : {}),
+    ...(applied.to ? { to: dayEnd(applied.to) } : {}),
+  };
+  const events = useInfiniteQuery(
+    trpc.audit.list.infiniteQueryOptions(input, { getNextPageParam: (last) => last.nextCursor ?? undefined }),
+  );
+  const rows = events.data?.pages.flatMap((p) => p.events) ?? [];
+  const filtered = JSON.stringify(applied) !== JSON.stringify(noFilters);
+
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    setApplied(draft);
+  };
+  const setAction = (action: Filters['action']) => {
+    setDraft((d) => ({ ...d, action }));
+    setApplied((a) => ({ ...a, action }));
+  };
+
+  return (
+    <Card title="Audit log" description="Every change, newest first. Events are hash-chained and cannot be edited." id="audit">
+      <form className="filters" onSubmit={apply} aria-label="Filter audit events">
+        <label className="field field-inline">
+          <span>Action</span>
+          <select name="action" value={draft.action} onChange={(e) => setAction(e.target.value as Filters['action'])}>
+            <option value="">All actions</option>
+            {auditActions.map((a) => (
+              <option key={a} value={a}>
+                {a} — {auditActionLabels[a] ?? a}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field field-inline">
+          <span>Actor</span>
+          <input name="actor" value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value })} placeholder="email or key:name" />
+        </label>
+        <label className="field field-inline">
+          <span>From</span>
+          <input type="date" name="from" value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} />
+        </label>
+        <label className="field field-inline">
+          <span>To</span>
+          <input type="date" name="to" value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} />
+        </label>
+        <div className="filters-buttons">
+          <button type="submit" className="btn">
+            Apply
+          </button>
+          {filtered && (
+            <button
+              type="button"
+              className="btn btn-ghost"
+              onClick={() => {
+                setDraft(noFilters);
+                setApplied(noFilters);
+              }}
+            >
+              Clear
+            </button>
+          )}
+        </div>
+      </form>
+      {events.isPending ? (
+        <Loading />
+      ) : events.isError ? (
+        <ErrorMessage error={events.error} />
+      ) : rows.length === 0 ? (
+        <EmptyState title={filtered ? 'No events match these filters.' : 'No events yet.'}>
+          {filtered ? 'Widen the date range or clear the filters.' : 'Changes made here (members, projects, API keys, runs) are recorded as they happen.'}
+        </EmptyState>
+      ) : (
+        <>
+          <div className="table-scroll">
+            <table className="table audit-table">
+              <thead>
+                <tr>
+                  <th>Time</th>
+                  <th>Actor</th>
+                  <th>Action</th>
+                  <th>Target</th>
+                  <th>Details</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((e) => (
+                  <AuditRow key={e.seq} event={e} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <div className="table-foot">
+            <span className="muted">
+              {rows.length} {rows.length === 1 ? 'event' : 'events'}
+              {events.hasNextPage ? ' shown' : ''}
+            </span>
+            {events.hasNextPage && (
+              <button type="button" className="btn" onClick={() => void events.fetchNextPage()} disabled={events.isFetchingNextPage}>
+                {events.isFetchingNextPage ? 'Loading…' : 'Load more'}
+              </button>
+            )}
+          </div>
+        </>
+      )}
+    </Card>
+  );
+}
+
+function AuditRow({ event: e }: { event: AuditEvent }) {
+  const details = summarizeDetails(e.details);
+  return (
+    <tr>
+      <td className="nowrap muted">{formatDateTimeSeconds(e.at)}</td>
+      <td>
+        <span className="actor">{e.actor.label}</span>
+        <span className="actor-type">{e.actor.type}</span>
+      </td>
+      <td>
+        <code className="action" title={auditActionLabels[e.action as AuditAction] ?? e.action}>
+          {e.action}
+        </code>
+      </td>
+      <td className="nowrap">
+        <span className="muted">{e.target.type}</span> <code title={e.target.id ?? undefined}>{shortId(e.target.id)}</code>
+      </td>
+      <td className="details" title={details}>
+        {details ? <div className="details-text">{details}</div> : <span className="muted">—</span>}
+      </td>
+    </tr>
+  );
+}

@@ -1,0 +1,100 @@
+'use client';
+
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useRouter, useSearchParams } from 'next/navigation';
+import { useEffect, useId, useState, type FormEvent } from 'react';
+import { Brand } from './brand';
+import { useTRPC } from './trpc';
+import { ErrorMessage } from './ui';
+
+/** Only same-site paths: `next` comes from the URL and must not send people elsewhere. */
+function safeNext(next: string | null): string {
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/sign-') ? next : '/teams';
+}
+
+export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const next = safeNext(useSearchParams().get('next'));
+  const formId = useId();
+  const [email, setEmail] = useState('');
+  const [name, setName] = useState('');
+  const [password, setPassword] = useState('');
+
+  const me = useQuery(trpc.auth.me.queryOptions());
+  useEffect(() => {
+    if (me.data) router.replace(next);
+  }, [me.data, next, router]);
+
+  const onSignedIn = () => {
+    // Nothing cached before signing in (another account's teams, `me` = null) may survive it.
+    queryClient.clear();
+    router.replace(next);
+  };
+  const signIn = useMutation(trpc.auth.signIn.mutationOptions({ onSuccess: onSignedIn }));
+  const signUp = useMutation(trpc.auth.signUp.mutationOptions({ onSuccess: onSignedIn }));
+  const mutation = mode === 'sign-in' ? signIn : signUp;
+
+  const onSubmit = (e: FormEvent) => {
+    e.preventDefault();
+    if (mode === 'sign-in') signIn.mutate({ email, password });
+    else signUp.mutate({ email, name, password });
+  };
+
+  const other = mode === 'sign-in' ? '/sign-up' : '/sign-in';
+  const otherHref = next === '/teams' ? other : `${other}?next=${encodeURIComponent(next)}`;
+
+  return (
+    <div className="auth">
+      <div className="auth-brand">
+        <Brand href="/sign-in" />
+      </div>
+      <form className="auth-card" onSubmit={onSubmit} noValidate>
+        <h1>{mode === 'sign-in' ? 'Sign in to Stagebook' : 'Create your account'}</h1>
+        <p className="muted">
+          {mode === 'sign-in'
+            ? 'Welcome back. Use the email and password you signed up with.'
+            : 'Invitations sent to your email join their teams as soon as you sign up.'}
+        </p>
+        <label className="field">
+          <span>Email</span>
+          <input type="email" name="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} required autoFocus />
+        </label>
+        {mode === 'sign-up' && (
+          <label className="field">
+            <span>Name</span>
+            <input type="text" name="name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} required />
+          </label>
+        )}
+        <div className="field">
+          <label htmlFor={`${formId}-password`}>Password</label>
+          <input
+            id={`${formId}-password`}
+            type="password"
+            name="password"
+            autoComplete={mode === 'sign-in' ? 'current-password' : 'new-password'}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            aria-describedby={mode === 'sign-up' ? `${formId}-password-hint` : undefined}
+            required
+          />
+          {mode === 'sign-up' && (
+            <small className="hint" id={`${formId}-password-hint`}>
+              At least 10 characters.
+            </small>
+          )}
+        </div>
+        <ErrorMessage error={mutation.error} />
+        <button type="submit" className="btn btn-primary btn-block" disabled={mutation.isPending}>
+          {mutation.isPending ? (mode === 'sign-in' ? 'Signing in…' : 'Creating account…') : mode === 'sign-in' ? 'Sign in' : 'Create account'}
+        </button>
+        <p className="auth-switch">
+          {mode === 'sign-in' ? 'New to Stagebook? ' : 'Already have an account? '}
+          <Link href={otherHref}>{mode === 'sign-in' ? 'Create an account' : 'Sign in'}</Link>
+        </p>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,92 @@
+/**
+ * Seconds from `stagebook start` to a healthy /api/health, cold (empty STAGEBOOK_HOME or database)
+ * and warm (restart on the same state), on PGlite and on Postgres; baseline: a bare Node HTTP
+ * server spawned the same way in the same run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createPostgresDatabase } from '../tests/helpers/db';
+import { nextBuildIsStale, repoRoot, runNextBuild } from '../server/next-app';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+async function timeToHealthy(args: string[], env: Record<string, string>, port: number, pathname: string): Promise<{ seconds: number; child: ChildProcess }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}${pathname}`);
+      if (res.ok) return { seconds: (performance.now() - t0) / 1000, child };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function stop(child: ChildProcess) {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function main() {
+  if (nextBuildIsStale()) await runNextBuild();
+  const baselinePort = await freePort();
+  const bare = await timeToHealthy(['-e', `require('http').createServer((q,s)=>s.end('ok')).listen(${baselinePort})`], {}, baselinePort, '/');
+  await stop(bare.child);
+  const rows: { setup: string; cold: number; warm: number }[] = [];
+  const stagebook = ['--import', 'tsx', 'server/cli.ts', 'start'];
+
+  const home = mkdtempSync(path.join(tmpdir(), 'sb-bench-'));
+  try {
+    const env = { STAGEBOOK_HOME: home, LOG_LEVEL: 'warn' };
+    const cold = await timeToHealthy(stagebook, env, await freePort(), '/api/health');
+    await stop(cold.child);
+    const warm = await timeToHealthy(stagebook, env, await freePort(), '/api/health');
+    await stop(warm.child);
+    rows.push({ setup: 'PGlite + Temporal dev server', cold: cold.seconds, warm: warm.seconds });
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+
+  const pgHome = mkdtempSync(path.join(tmpdir(), 'sb-bench-'));
+  const db = await createPostgresDatabase();
+  try {
+    const env = { STAGEBOOK_HOME: pgHome, DATABASE_URL: db.url, LOG_LEVEL: 'warn' };
+    const cold = await timeToHealthy(stagebook, env, await freePort(), '/api/health');
+    await stop(cold.child);
+    const warm = await timeToHealthy(stagebook, env, await freePort(), '/api/health');
+    await stop(warm.child);
+    rows.push({ setup: 'Postgres + Temporal dev server', cold: cold.seconds, warm: warm.seconds });
+  } finally {
+    await db.drop();
+    rmSync(pgHome, { recursive: true, force: true });
+  }
+
+  console.log(`\nstartup: seconds from spawn to healthy /api/health (baseline: bare node http server ${bare.seconds.toFixed(2)} s)`);
+  console.log('setup                            cold s   warm s   cold/baseline   warm/baseline');
+  for (const r of rows) {
+    console.log(
+      `${r.setup.padEnd(32)} ${r.cold.toFixed(2).padStart(6)}   ${r.warm.toFixed(2).padStart(6)}   ${(r.cold / bare.seconds).toFixed(1).padStart(12)}x   ${(r.warm / bare.seconds).toFixed(1).padStart(12)}x`,
+    );
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
