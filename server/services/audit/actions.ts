@@ -15,6 +15,16 @@ export const auditActions = [
   'apikey.revoke',
   'run.start',
   'run.complete',
+  'notebook.create',
+  'notebook.rename',
+  'notebook.duplicate',
+  'notebook.delete',
+  'notebook.version_save',
+  'notebook.version_restore',
+  'dataset.create',
+  'dataset.upload',
+  'dataset.append',
+  'dataset.column_type_change',
   'system.bootstrap',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
