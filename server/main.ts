@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { openDatabase, type Database } from '@/db/client';
 import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
 import { findTemporalCli, startTemporalDevServer, type DevServer } from '@/workflows/dev-server';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createWorker, type StagebookWorker } from '@/workflows/worker';
 import { buildApp } from './app';
 import type { Env } from './env';
@@ -89,6 +90,9 @@ export async function startStagebook(env: Env): Promise<void> {
 
     let worker: StagebookWorker | undefined;
     if (role === 'all' || role === 'worker') {
+      // The SDK logs every worker state change at INFO; keep the console for what an operator needs.
+      const sdkLevel = env.LOG_LEVEL === 'debug' ? 'DEBUG' : env.LOG_LEVEL === 'trace' ? 'TRACE' : 'WARN';
+      Runtime.install({ logger: new DefaultLogger(sdkLevel) });
       worker = await createWorker({ db: database.db, address: temporalAddress, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE });
       const w = worker;
       const running = w.run().catch((err: unknown) => {
