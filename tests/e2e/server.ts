@@ -3,10 +3,11 @@
  * port with its own STAGEBOOK_HOME: embedded PGlite on disk and a Temporal dev server it starts itself.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { nextBuildIsStale } from '../../server/next-app';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 const LOG_TAIL_LINES = 200;
@@ -32,15 +33,44 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The server builds a stale UI itself, but building here keeps that time out of the health wait. */
+const BUILD_LOCK = path.join(repoRoot, 'tests/.tmp/next-build.lock');
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Builds the UI when it is missing or older than app/. The server would do it itself, but inside
+ * the health wait; and the e2e files run in parallel: without the lock, two builds (or two servers'
+ * builds) would write .next/ at once.
+ */
 export function ensureNextBuild(): void {
-  if (existsSync(path.join(repoRoot, '.next', 'BUILD_ID'))) return;
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules/next/dist/bin/next'), 'build'], {
-    cwd: repoRoot,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`next build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  mkdirSync(path.dirname(BUILD_LOCK), { recursive: true });
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    try {
+      mkdirSync(BUILD_LOCK);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // A lock left by a killed run: no build takes 10 minutes.
+      const lock = statSync(BUILD_LOCK, { throwIfNoEntry: false });
+      if (lock && Date.now() - lock.mtimeMs > 600_000) rmSync(BUILD_LOCK, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`waited 5 minutes for ${BUILD_LOCK}`);
+      sleepSync(250);
+    }
+  }
+  try {
+    if (!nextBuildIsStale(repoRoot)) return;
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules/next/dist/bin/next'), 'build'], {
+      cwd: repoRoot,
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`next build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  } finally {
+    rmSync(BUILD_LOCK, { recursive: true, force: true });
+  }
 }
 
 function temporalCliPath(): string | undefined {
@@ -59,19 +89,31 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-export async function startServer(opts: { readyTimeoutMs?: number } = {}): Promise<ServerChild> {
-  const home = mkdtempSync(path.join(tmpdir(), 'sb-e2e-home-'));
+export type StartServerOptions = {
+  readyTimeoutMs?: number;
+  /** Reuse a STAGEBOOK_HOME (a restart); by default a new temporary one. */
+  home?: string;
+  /** Leave the home in place on stop, for a restart on the same state. */
+  keepHome?: boolean;
+  role?: 'all' | 'web' | 'api' | 'worker';
+  /** Extra environment, e.g. DATABASE_URL and TEMPORAL_ADDRESS for the split roles. */
+  env?: Record<string, string>;
+};
+
+export async function startServer(opts: StartServerOptions = {}): Promise<ServerChild> {
+  const home = opts.home ?? mkdtempSync(path.join(tmpdir(), 'sb-e2e-home-'));
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', STAGEBOOK_HOME: home, NEXT_TELEMETRY_DISABLED: '1' };
   delete env.DATABASE_URL;
   delete env.TEMPORAL_ADDRESS;
+  Object.assign(env, opts.env ?? {});
   const cli = temporalCliPath();
   if (cli) env.TEMPORAL_CLI_PATH = cli;
 
   const lines: string[] = [];
   // Its own process group, so stop() can check that the Temporal dev server and any build went too.
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'start'], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'start', '--role', opts.role ?? 'all'], {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -101,7 +143,7 @@ export async function startServer(opts: { readyTimeoutMs?: number } = {}): Promi
     while (groupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const leftovers = groupAlive(pid);
     if (leftovers) process.kill(-pid, 'SIGKILL');
-    rmSync(home, { recursive: true, force: true });
+    if (!opts.keepHome) rmSync(home, { recursive: true, force: true });
     if (result === timedOut) throw new Error(`the server did not exit within ${timeoutMs} ms of SIGTERM; killed it\n${logTail()}`);
     if (leftovers) throw new Error(`the server exited but left processes in its group behind; killed them\n${logTail()}`);
   };

@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { ensureNextBuild, startServer, type ServerChild } from '../e2e/server';
+import { createPostgresDatabase } from '../helpers/db';
+import { startTestTemporal, type TestTemporal } from '../helpers/temporal';
+
+/** A tRPC call over HTTP as the web app makes it (superjson envelope), keeping the session cookie. */
+function client(initialBaseUrl: string) {
+  let baseUrl = initialBaseUrl;
+  let cookie = '';
+  const call = async (kind: 'query' | 'mutation', proc: string, input: unknown) => {
+    const url = `${baseUrl}/trpc/${proc}` + (kind === 'query' ? `?input=${encodeURIComponent(JSON.stringify({ json: input }))}` : '');
+    const res = await fetch(url, {
+      method: kind === 'query' ? 'GET' : 'POST',
+      headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+      body: kind === 'mutation' ? JSON.stringify({ json: input }) : undefined,
+    });
+    const setCookie = res.headers.get('set-cookie');
+    if (setCookie) cookie = setCookie.split(';')[0]!;
+    const body = (await res.json()) as { result?: { data?: { json?: unknown } }; error?: { json?: { message?: string } } };
+    if (!res.ok) throw new Error(`${proc}: ${res.status} ${body.error?.json?.message}`);
+    return body.result?.data?.json as Record<string, unknown>;
+  };
+  return {
+    query: (p: string, i?: unknown) => call('query', p, i),
+    mutate: (p: string, i?: unknown) => call('mutation', p, i),
+    /** The same browser, pointed at a restarted server. */
+    rebase: (url: string) => void (baseUrl = url),
+  };
+}
+
+async function setUpProject(web: ReturnType<typeof client>) {
+  await web.mutate('auth.signUp', { email: `ops-${Date.now()}@example.com`, name: 'Ops', password: 'a long enough password' });
+  const team = await web.mutate('teams.create', { name: 'Ops' });
+  const project = await web.mutate('projects.create', { teamId: team.id, name: 'Nightly' });
+  return { teamId: team.id as string, projectId: project.id as string };
+}
+
+describe('deployment shapes', () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  it('runs web, api and worker as separate processes against shared Postgres and Temporal', { timeout: 240_000 }, async () => {
+    ensureNextBuild();
+    const temporal: TestTemporal = await startTestTemporal();
+    cleanups.push(temporal.stop);
+    const db = await createPostgresDatabase();
+    cleanups.push(db.drop);
+    const env = { DATABASE_URL: db.url, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: `roles-${Date.now()}` };
+    // Migrations run at start; start the worker first so two processes do not migrate at once.
+    const worker = await startServer({ role: 'worker', env });
+    cleanups.push(() => worker.stop());
+    const [webSrv, apiSrv] = await Promise.all([startServer({ role: 'web', env }), startServer({ role: 'api', env })]);
+    cleanups.push(() => webSrv.stop(), () => apiSrv.stop());
+
+    const web = client(webSrv.baseUrl);
+    const { projectId } = await setUpProject(web);
+    const key = await web.mutate('apiKeys.create', { projectId, name: 'ci', scopes: ['read', 'run'] });
+    const auth = { authorization: `Bearer ${key.secret as string}`, 'content-type': 'application/json' };
+
+    // Each role serves only its own surface.
+    expect((await fetch(`${apiSrv.baseUrl}/trpc/auth.me`)).status).toBe(404);
+    expect((await fetch(`${webSrv.baseUrl}/api/v1/projects/${projectId}`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${webSrv.baseUrl}/sign-in`)).status).toBe(200);
+    const workerHealth = (await (await fetch(`${worker.baseUrl}/api/health`)).json()) as { role: string; database: { ok: boolean } };
+    expect(workerHealth).toMatchObject({ role: 'worker', database: { ok: true } });
+    expect((await fetch(`${worker.baseUrl}/api/v1/projects/${projectId}`, { headers: auth })).status).toBe(404);
+
+    // A run started over REST on the api role is executed by the worker process.
+    const started = await fetch(`${apiSrv.baseUrl}/api/v1/projects/${projectId}/runs`, { method: 'POST', headers: auth, body: JSON.stringify({ kind: 'hello', message: 'roles' }) });
+    expect(started.status).toBe(202);
+    const run = (await started.json()) as { id: string };
+    await vi.waitFor(
+      async () => {
+        const res = await fetch(`${apiSrv.baseUrl}/api/v1/projects/${projectId}/runs/${run.id}`, { headers: auth });
+        expect(((await res.json()) as { status: string }).status).toBe('succeeded');
+      },
+      { timeout: 60_000, interval: 250 },
+    );
+  });
+
+  it('keeps accounts, data and in-flight workflows across a restart on the embedded defaults', { timeout: 240_000 }, async () => {
+    ensureNextBuild();
+    const home = mkdtempSync(path.join(tmpdir(), 'sb-restart-'));
+    cleanups.push(async () => rmSync(home, { recursive: true, force: true }));
+    let server: ServerChild = await startServer({ home, keepHome: true });
+    const web = client(server.baseUrl);
+    const { projectId } = await setUpProject(web);
+    const run = await web.mutate('runs.startHello', { projectId, message: 'across a restart', stepDelayMs: 6000 });
+    await vi.waitFor(async () => expect((await web.query('runs.get', { projectId, runId: run.id })).status).toBe('running'), { timeout: 30_000, interval: 100 });
+
+    await server.stop();
+    server = await startServer({ home, keepHome: true });
+    cleanups.push(() => server.stop());
+    web.rebase(server.baseUrl);
+    // Same PGlite files: the session cookie from before the restart still signs us in.
+    expect(await web.query('auth.me')).toMatchObject({ name: 'Ops' });
+    // Same Temporal state: the run that was mid-activity at shutdown finishes, each step once.
+    await vi.waitFor(
+      async () => {
+        const r = await web.query('runs.get', { projectId, runId: run.id });
+        expect(r.status).toBe('succeeded');
+        expect((r.steps as unknown[]).length).toBe(3);
+      },
+      { timeout: 60_000, interval: 250 },
+    );
+  });
+});
