@@ -56,7 +56,7 @@ export function ensureNextBuild(): void {
       // A lock left by a killed run: no build takes 10 minutes.
       const lock = statSync(BUILD_LOCK, { throwIfNoEntry: false });
       if (lock && Date.now() - lock.mtimeMs > 600_000) rmSync(BUILD_LOCK, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`waited 5 minutes for ${BUILD_LOCK}`);
+      if (Date.now() > deadline) throw new Error(`waited 5 minutes for ${BUILD_LOCK}`, { cause: err });
       sleepSync(250);
     }
   }
