@@ -16,7 +16,15 @@ const nextConfig = {
   typescript: { ignoreBuildErrors: true },
   // Native binaries must be required at run time, never bundled.
   serverExternalPackages: ['onnxruntime-node'],
-  turbopack: { root: path.resolve(import.meta.dirname) },
+  turbopack: {
+    root: path.resolve(import.meta.dirname),
+    resolveAlias: {
+      // y-monaco 0.1.6 imports this path, which monaco-editor >= 0.56's exports map no longer resolves
+      // (it maps `./*.js` to `./esm/vs/*.js`). Point it at the same file `monaco-editor` re-exports, so
+      // both see one Monaco instance.
+      'monaco-editor/esm/vs/editor/editor.api.js': './node_modules/monaco-editor/esm/vs/editor/editor.api.js',
+    },
+  },
   async redirects() {
     // Signed-out visitors then land on /sign-in: the app shell checks the session.
     return [{ source: '/', destination: '/teams', permanent: false }];

@@ -10,6 +10,7 @@ import { cookieJar } from './api/cookies';
 import { openApiDocument } from './api/rest/openapi';
 import { errorBody, registerRestRoutes, sendError } from './api/rest/plugin';
 import { restRoutes } from './api/rest/routes';
+import { CollabServer, type CollabServerOptions } from './collab/server';
 import { checkHealth } from './health';
 import { VERSION } from './version';
 import type { WorkflowStarter } from './services/workflow-starter';
@@ -27,7 +28,16 @@ export type AppOptions = {
   nextHandler?: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
   logger?: boolean | { level: string };
   bodyLimit?: number;
+  /** Tuning of the collaboration server (tests shorten its timers). */
+  collab?: Omit<CollabServerOptions, 'db' | 'log'>;
 };
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The collaboration server (roles web and all). */
+    collab: CollabServer | null;
+  }
+}
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -41,8 +51,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     trustProxy: true,
   });
   await app.register(fastifyCookie);
-  const deps: AppDeps = { db: opts.db, workflows: opts.workflows, secureCookies: opts.secureCookies ?? false };
   const serves = (r: 'web' | 'api') => opts.role === 'all' || opts.role === r;
+  const collab = serves('web') ? new CollabServer({ db: opts.db, log: app.log, ...opts.collab }) : null;
+  const deps: AppDeps = { db: opts.db, workflows: opts.workflows, secureCookies: opts.secureCookies ?? false, liveNotebooks: collab ?? undefined };
+  app.decorate('collab', collab);
+  if (collab) {
+    app.server.on('upgrade', (req, socket, head) => {
+      // Other upgrade listeners (none today) get their paths; with none, an unknown path is refused.
+      if (!collab.handleUpgrade(req, socket, head) && app.server.listenerCount('upgrade') === 1) socket.destroy();
+    });
+    // preClose, not onClose: the HTTP server only finishes closing once its upgraded sockets are gone.
+    app.addHook('preClose', async () => {
+      await collab.close();
+    });
+  }
 
   app.setErrorHandler((err, req, reply) => sendError(reply, err, req));
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`)));

@@ -3,3 +3,5 @@ export * from './teams';
 export * from './projects';
 export * from './runs';
 export * from './audit';
+export * from './notebooks';
+export * from './datasets';

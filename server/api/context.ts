@@ -3,6 +3,7 @@ import { resolveApiKey } from '../services/api-keys/resolve-api-key';
 import { resolveSession } from '../services/auth/session';
 import { SESSION_COOKIE } from '../services/auth/tokens';
 import type { Actor, ServiceCtx } from '../services/context';
+import type { LiveNotebooks } from '../services/notebooks/live';
 import type { WorkflowStarter } from '../services/workflow-starter';
 
 export type CookieJar = {
@@ -14,7 +15,7 @@ export type CookieJar = {
 /** Everything a request knows about itself, for tRPC and REST alike. */
 export type RequestCtx = ServiceCtx & { sessionToken: string | undefined; cookies: CookieJar };
 
-export type AppDeps = { db: Db; workflows?: WorkflowStarter | undefined; secureCookies?: boolean };
+export type AppDeps = { db: Db; workflows?: WorkflowStarter | undefined; secureCookies?: boolean; liveNotebooks?: LiveNotebooks | undefined };
 
 export async function createRequestCtx(
   deps: AppDeps,
@@ -29,5 +30,5 @@ export async function createRequestCtx(
   } else if (sessionToken) {
     actor = await resolveSession(deps.db, sessionToken);
   }
-  return { db: deps.db, actor, requestId: req.id, clientIp: req.ip, workflows: deps.workflows, sessionToken, cookies };
+  return { db: deps.db, actor, requestId: req.id, clientIp: req.ip, workflows: deps.workflows, liveNotebooks: deps.liveNotebooks, sessionToken, cookies };
 }

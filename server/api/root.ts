@@ -1,6 +1,8 @@
 import { apiKeysRouter } from './routers/api-keys';
 import { auditRouter } from './routers/audit';
 import { authRouter } from './routers/auth';
+import { datasetsRouter } from './routers/datasets';
+import { notebooksRouter } from './routers/notebooks';
 import { projectsRouter } from './routers/projects';
 import { runsRouter } from './routers/runs';
 import { systemRouter } from './routers/system';
@@ -14,6 +16,8 @@ export const appRouter = router({
   apiKeys: apiKeysRouter,
   audit: auditRouter,
   runs: runsRouter,
+  datasets: datasetsRouter,
+  notebooks: notebooksRouter,
   system: systemRouter,
 });
 export type AppRouter = typeof appRouter;

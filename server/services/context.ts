@@ -1,4 +1,5 @@
 import type { Db } from '@/db/client';
+import type { LiveNotebooks } from './notebooks/live';
 import type { WorkflowStarter } from './workflow-starter';
 
 export type UserId = string & { readonly __brand: 'UserId' };
@@ -20,6 +21,8 @@ export type ServiceCtx = {
   clientIp: string | null;
   /** Starts Temporal workflows; absent in roles that cannot reach Temporal. */
   workflows?: WorkflowStarter;
+  /** The collaboration server's loaded notebooks; absent where none runs (API role, service tests). */
+  liveNotebooks?: LiveNotebooks;
 };
 
 export function actorLabel(actor: Actor): { actorType: Actor['type']; actorId: string; actorLabel: string } {

@@ -82,3 +82,33 @@ export function collectPageErrors(page: Page): string[] {
   });
   return errors;
 }
+
+export type SharedBrowser = {
+  /** A fresh, isolated context (its own cookies and storage): one signed-in user each. */
+  newContext: () => Promise<{ context: BrowserContext; page: Page }>;
+  close: () => Promise<void>;
+};
+
+/**
+ * One Chromium process for several users: cheaper than a browser per user on two cores. Playwright
+ * gives `launch()` its own temporary profile and removes it on close.
+ */
+export async function launchSharedBrowser(opts: LaunchOptions = {}): Promise<SharedBrowser> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+  let closed = false;
+  return {
+    newContext: async () => {
+      const context = await browser.newContext({
+        viewport: opts.viewport ?? { width: 1360, height: 900 },
+        ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
+      });
+      context.setDefaultTimeout(opts.timeout ?? 10_000);
+      return { context, page: await context.newPage() };
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await browser.close();
+    },
+  };
+}

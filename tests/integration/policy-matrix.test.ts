@@ -40,6 +40,21 @@ const procedureRules: Record<string, Rule> = {
   'runs.startHello': { min: 'editor', scope: 'run' },
   'runs.get': { min: 'viewer', scope: 'read' },
   'runs.list': { min: 'viewer', scope: 'read' },
+  'datasets.list': { min: 'viewer', scope: 'read' },
+  'datasets.get': { min: 'viewer', scope: 'read' },
+  'datasets.preview': { min: 'viewer', scope: 'read' },
+  'datasets.setColumnType': { min: 'editor' },
+  'notebooks.list': { min: 'viewer' },
+  'notebooks.get': { min: 'viewer' },
+  'notebooks.create': { min: 'editor' },
+  'notebooks.rename': { min: 'editor' },
+  'notebooks.duplicate': { min: 'editor' },
+  'notebooks.delete': { min: 'editor' },
+  'notebooks.saveVersion': { min: 'editor' },
+  'notebooks.listVersions': { min: 'viewer' },
+  'notebooks.diffVersions': { min: 'viewer' },
+  'notebooks.restoreVersion': { min: 'editor' },
+  'notebooks.collabToken': { min: 'viewer' },
 };
 const routeRules: Record<string, Rule> = {
   'GET /api/v1/projects/{projectId}': { min: 'viewer', scope: 'read' },
@@ -47,9 +62,12 @@ const routeRules: Record<string, Rule> = {
   'POST /api/v1/projects/{projectId}/runs': { min: 'editor', scope: 'run' },
   'GET /api/v1/projects/{projectId}/runs': { min: 'viewer', scope: 'read' },
   'GET /api/v1/projects/{projectId}/runs/{runId}': { min: 'viewer', scope: 'read' },
+  // Loading a dataset: team editors, or a key scoped to that very dataset (`ingest:<name>`).
+  'POST /api/v1/projects/{projectId}/datasets': { min: 'editor', scope: 'ingest:loans' },
+  'POST /api/v1/projects/{projectId}/datasets/{name}/rows': { min: 'editor', scope: 'ingest:loans' },
 };
 
-const identities = ['anonymous', 'outsider', 'viewer', 'editor', 'deployer', 'admin', 'key:read', 'key:run', 'key:other-project'] as const;
+const identities = ['anonymous', 'outsider', 'viewer', 'editor', 'deployer', 'admin', 'key:read', 'key:run', 'key:ingest:loans', 'key:other-project'] as const;
 type Identity = (typeof identities)[number];
 const rank = ['viewer', 'editor', 'deployer', 'admin'];
 
@@ -93,6 +111,7 @@ describe('every procedure and route is authorised exactly as specified, for ever
     for (const [who, scope, pid] of [
       ['key:read', 'read', project.id],
       ['key:run', 'run', project.id],
+      ['key:ingest:loans', 'ingest:loans', project.id],
       ['key:other-project', 'read', otherProject.id],
     ] as const) {
       const key = await createApiKey({ ctx: sys, input: { projectId: pid, name: who, scopes: [scope] } });
@@ -143,7 +162,8 @@ describe('every procedure and route is authorised exactly as specified, for ever
     const mismatches: string[] = [];
     for (const route of restRoutes) {
       const rule = routeRules[`${route.method} ${route.path}`]!;
-      const url = route.path.replace('{projectId}', ids.projectId).replace('{runId}', runId) + (route.path === '/api/v1/audit' ? `?projectId=${ids.projectId}` : '');
+      const query = route.path === '/api/v1/audit' ? `?projectId=${ids.projectId}` : route.path.endsWith('/datasets') ? '?name=loans' : '';
+      const url = route.path.replace('{projectId}', ids.projectId).replace('{runId}', runId).replace('{name}', 'loans') + query;
       for (const who of identities) {
         const res = await app.inject({ method: route.method, url, headers: bearer.get(who), ...(route.body ? { payload: {} } : {}) });
         const denied = res.statusCode === 401 || res.statusCode === 403;

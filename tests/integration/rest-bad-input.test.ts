@@ -19,7 +19,7 @@ describe('REST answers every malformed request with a 4xx that says what was wro
     const admin = await newUser(t.db, 'rest');
     const team = await callerFor(t.db, admin).teams.create({ name: 'REST' });
     projectId = (await callerFor(t.db, admin).projects.create({ teamId: team.id, name: 'P' })).id;
-    const key = await createApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'all', scopes: ['read', 'run'] } });
+    const key = await createApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'all', scopes: ['read', 'run', 'ingest:loans'] } });
     auth = { authorization: `Bearer ${key.secret}` };
     app = await buildApp({ db: t.db, driver: t.driver, role: 'api' });
   });
@@ -28,7 +28,12 @@ describe('REST answers every malformed request with a 4xx that says what was wro
     await t?.dispose();
   });
 
-  const urlOf = (path: string, pid = projectId, runId = NO_SUCH) => path.replace('{projectId}', pid).replace('{runId}', runId);
+  const urlOf = (path: string, pid = projectId, runId = NO_SUCH) => path.replace('{projectId}', pid).replace('{runId}', runId).replace('{name}', 'loans');
+  /** What each JSON route says about a body missing its fields, or with fields of the wrong type. */
+  const bodyCases: Record<string, { missing: RegExp; wrongTypes: unknown; wrongField: RegExp }> = {
+    'POST /api/v1/projects/{projectId}/runs': { missing: /kind|message/, wrongTypes: { kind: 7, message: ['x'] }, wrongField: /kind/ },
+    'POST /api/v1/projects/{projectId}/datasets/{name}/rows': { missing: /rows/, wrongTypes: { rows: 'many' }, wrongField: /rows/ },
+  };
   const expectError = (res: { statusCode: number; json: () => unknown }, status: number, mention?: RegExp) => {
     expect(res.statusCode).toBe(status);
     const body = res.json() as { error: { code: string; message: string } };
@@ -57,9 +62,11 @@ describe('REST answers every malformed request with a 4xx that says what was wro
       const url = urlOf(route.path);
       const json = { ...auth, 'content-type': 'application/json' };
       expectError(await app.inject({ method: route.method, url, headers: json, payload: '{"kind": "hello", ' }), 400, /JSON/i);
-      expectError(await app.inject({ method: route.method, url, headers: json, payload: '{}' }), 400, /kind|message/);
+      const cases = bodyCases[`${route.method} ${route.path}`];
+      expect(cases, `bodyCases has an entry for ${route.method} ${route.path}`).toBeDefined();
+      expectError(await app.inject({ method: route.method, url, headers: json, payload: '{}' }), 400, cases!.missing);
       expectError(await app.inject({ method: route.method, url, headers: json, payload: '[1,2]' }), 400, /body/);
-      expectError(await app.inject({ method: route.method, url, headers: json, payload: JSON.stringify({ kind: 7, message: ['x'] }) }), 400, /kind/);
+      expectError(await app.inject({ method: route.method, url, headers: json, payload: JSON.stringify(cases!.wrongTypes) }), 400, cases!.wrongField);
       expectError(await app.inject({ method: route.method, url, headers: { ...auth, 'content-type': 'text/plain' }, payload: 'hello' }), 415);
       const huge = JSON.stringify({ kind: 'hello', message: 'x'.repeat(2 * 1024 * 1024) });
       expectError(await app.inject({ method: route.method, url, headers: json, payload: huge }), 413);
@@ -79,6 +86,23 @@ describe('REST answers every malformed request with a 4xx that says what was wro
     expectError(await app.inject({ method: 'GET', url: urlOf('/api/v1/projects/{projectId}/runs/{runId}', projectId, 'x'), headers: auth }), 400, /runId/);
     expectError(await app.inject({ method: 'GET', url: urlOf('/api/v1/projects/{projectId}/runs/{runId}'), headers: auth }), 404, /run/);
     expectError(await app.inject({ method: 'GET', url: '/api/v1/nowhere', headers: auth }), 404, /no route/);
+  });
+
+  it('refuses malformed dataset uploads and row appends with a message naming the problem', async () => {
+    const upload = (query: string, payload: string, type = 'text/csv') =>
+      app.inject({ method: 'POST', url: `/api/v1/projects/${projectId}/datasets${query}`, headers: { ...auth, 'content-type': type }, payload });
+    expectError(await upload('?name=loans', '{"a": 1}', 'application/json'), 415, /text\/csv/);
+    expectError(await upload('?name=loans', 'a,b\n1,2\n', 'text/plain'), 415);
+    expectError(await upload('', 'a,b\n1,2\n'), 403, /ingest:undefined/);
+    expectError(await upload('?name=Loans', 'a,b\n1,2\n'), 403, /ingest:Loans/);
+    expectError(await upload('?name=loans&types=a:float', 'a,b\n1,2\n'), 400, /types/);
+    expectError(await upload('?name=loans&environment=staging', 'a,b\n1,2\n'), 400, /environment/);
+    expectError(await upload('?name=loans', 'a,b\n1,2\n3\n'), 400, /line 3, column 2 \(b\)/);
+    expectError(await upload('?name=loans', 'a,b\n1,"2\n'), 400, /line \d+: Quote Not Closed/);
+    const rows = (body: unknown) => app.inject({ method: 'POST', url: urlOf('/api/v1/projects/{projectId}/datasets/{name}/rows'), headers: auth, payload: body as object });
+    expectError(await rows({ rows: [{ a: 1 }] }), 404, /dataset "loans"/);
+    expectError(await rows({ rows: ['x'] }), 400, /rows\.0/);
+    expectError(await app.inject({ method: 'POST', url: urlOf('/api/v1/projects/{projectId}/datasets/{name}/rows').replace('loans', 'Bad%20Name'), headers: auth, payload: { rows: [{}] } }), 403);
   });
 
   it('serves an OpenAPI 3.1 document describing every route', async () => {

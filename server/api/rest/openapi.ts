@@ -59,6 +59,14 @@ export function openApiDocument(routes: RestRoute[], serverUrl?: string) {
       },
     };
     if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: toSchema(r.body, 'input') } } };
+    if (r.rawBody) {
+      op.requestBody = {
+        required: true,
+        description: r.rawBody.description,
+        content: Object.fromEntries(r.rawBody.contentTypes.map((t) => [t, { schema: { type: 'string' } }])),
+      };
+      (op.responses as Record<string, unknown>)['415'] = errorResponse('The body is not of the media type this operation takes');
+    }
     (paths[r.path] ??= {})[r.method.toLowerCase()] = op;
   }
   paths['/api/health'] = {

@@ -20,6 +20,10 @@ function parse<S extends z.ZodType>(schema: S | undefined, value: unknown, where
   return r.data;
 }
 
+function isStream(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && typeof (v as { pipe?: unknown }).pipe === 'function';
+}
+
 export function sendError(reply: FastifyReply, err: unknown, req: FastifyRequest): FastifyReply {
   if (err instanceof ZodError) {
     const where = (err as ZodError & { where?: string }).where ?? 'request';
@@ -41,7 +45,16 @@ export function sendError(reply: FastifyReply, err: unknown, req: FastifyRequest
   return reply.status(500).send(errorBody('internal', 'Internal server error'));
 }
 
+function unsupportedMediaType(route: RestRoute): Error {
+  const types = route.rawBody?.contentTypes.join(' or ') ?? 'application/json';
+  return Object.assign(new Error(`send the body as ${types}`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' });
+}
+
 export function registerRestRoutes(app: FastifyInstance, deps: AppDeps, routes: RestRoute[]) {
+  // Streamed bodies pass through untouched; only routes declaring the type accept them (below).
+  for (const type of new Set(routes.flatMap((r) => r.rawBody?.contentTypes ?? []))) {
+    if (!app.hasContentTypeParser(type)) app.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
+  }
   for (const route of routes) {
     app.route({
       method: route.method,
@@ -52,8 +65,17 @@ export function registerRestRoutes(app: FastifyInstance, deps: AppDeps, routes: 
         await authorize(ctx, route.policy, { ...(req.query as object), ...(req.params as object) });
         const params = parse(route.params, req.params, 'path parameters');
         const query = parse(route.query, req.query, 'query');
+        let raw: AsyncIterable<Buffer> | undefined;
+        if (route.rawBody) {
+          const mediaType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+          if (!route.rawBody.contentTypes.includes(mediaType)) throw unsupportedMediaType(route);
+          raw = req.body as AsyncIterable<Buffer>;
+        } else if (isStream(req.body)) {
+          // A streamed type sent to a JSON route.
+          throw unsupportedMediaType(route);
+        }
         const body = parse(route.body, req.body, 'body');
-        const result = await route.handler({ ctx, params, query, body });
+        const result = await route.handler({ ctx, params, query, body, raw });
         return reply.status(route.successStatus ?? 200).send(result);
       },
     });

@@ -18,6 +18,11 @@ export type RestRoute<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.Z
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * The body is a stream of these media types, handed to the handler unparsed and unbuffered
+   * (uploads); `body` is then unused and the body limit does not apply: the service enforces its own.
+   */
+  rawBody?: { contentTypes: string[]; description: string };
   response: z.ZodType;
   successStatus?: number;
   handler: (args: {
@@ -25,6 +30,8 @@ export type RestRoute<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.Z
     params: z.output<P>;
     query: z.output<Q>;
     body: z.output<B>;
+    /** The request body as a stream, for routes with `rawBody`. */
+    raw: AsyncIterable<Buffer> | undefined;
   }) => Promise<unknown>;
 };
 

@@ -6,6 +6,7 @@ import { getRun } from '../../services/runs/get-run';
 import { listRuns } from '../../services/runs/list-runs';
 import { startHelloRun } from '../../services/runs/start-hello-run';
 import { Uuid } from '../../services/teams/schemas';
+import { datasetRoutes } from './dataset-routes';
 import { defineRoute, type RestRoute } from './route';
 
 const ProjectParams = z.object({ projectId: Uuid('projectId') });
@@ -103,4 +104,5 @@ export const restRoutes: RestRoute[] = [
     response: Run.extend({ steps: z.array(z.object({ step: z.string(), completedAt: z.string() })) }),
     handler: ({ ctx, params }) => getRun({ ctx, input: params }),
   }),
+  ...datasetRoutes,
 ];

@@ -1,0 +1,144 @@
+'use client';
+
+import { useEffect, useRef } from 'react';
+import { MonacoBinding } from 'y-monaco';
+import type { Awareness } from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import { monaco } from './monaco';
+
+const MIN_HEIGHT = 38;
+
+/**
+ * y-monaco publishes the local selection on every cursor change of its editor, including the ones
+ * it makes itself when a remote edit shifts an unfocused editor's cursor: with one editor per cell,
+ * our caret would then jump into whatever cell someone else types in. This view of the awareness
+ * publishes only while this editor has focus; everything else goes straight through.
+ */
+function focusedAwareness(awareness: Awareness, editor: monaco.editor.ICodeEditor): Awareness {
+  return {
+    getStates: () => awareness.getStates(),
+    on: (name: 'change', f: () => void) => awareness.on(name, f),
+    off: (name: 'change', f: () => void) => awareness.off(name, f),
+    setLocalStateField: (field: string, value: unknown) => {
+      if (editor.hasTextFocus()) awareness.setLocalStateField(field, value);
+    },
+  } as unknown as Awareness;
+}
+
+/** The caret and selection of `editor` as Yjs relative positions (y-monaco's awareness format). */
+function publishSelection(awareness: Awareness, editor: monaco.editor.ICodeEditor, text: Y.Text): void {
+  const model = editor.getModel();
+  const sel = editor.getSelection();
+  if (!model || !sel) return;
+  let anchor = model.getOffsetAt(sel.getStartPosition());
+  let head = model.getOffsetAt(sel.getEndPosition());
+  if (sel.getDirection() === monaco.SelectionDirection.RTL) [anchor, head] = [head, anchor];
+  awareness.setLocalStateField('selection', {
+    anchor: Y.createRelativePositionFromTypeIndex(text, anchor),
+    head: Y.createRelativePositionFromTypeIndex(text, head),
+  });
+}
+
+/** A Monaco editor bound to one cell's Y.Text, as tall as its content. */
+export function CellEditor({ cellId, text, language, readOnly, awareness, autoFocus, onBlur, label }: {
+  cellId: string;
+  text: Y.Text;
+  language: string;
+  readOnly: boolean;
+  awareness: Awareness;
+  autoFocus?: boolean;
+  /** Called when the editor loses focus (markdown cells go back to their rendered view). */
+  onBlur?: () => void;
+  label: string;
+}) {
+  const host = useRef<HTMLDivElement>(null);
+  const editorRef = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
+  const onBlurRef = useRef(onBlur);
+  useEffect(() => {
+    onBlurRef.current = onBlur;
+  }, [onBlur]);
+
+  useEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    const model = monaco.editor.createModel('', language);
+    const editor = monaco.editor.create(el, {
+      model,
+      theme: 'stagebook',
+      readOnly,
+      domReadOnly: readOnly,
+      ariaLabel: label,
+      automaticLayout: true,
+      fontSize: 13,
+      lineHeight: 20,
+      fontFamily: "ui-monospace, SFMono-Regular, 'SF Mono', Menlo, Consolas, 'Liberation Mono', monospace",
+      minimap: { enabled: false },
+      scrollBeyondLastLine: false,
+      wordWrap: 'on',
+      wrappingIndent: 'same',
+      lineNumbers: 'on',
+      lineNumbersMinChars: 3,
+      lineDecorationsWidth: 10,
+      glyphMargin: false,
+      folding: false,
+      renderLineHighlight: 'none',
+      overviewRulerLanes: 0,
+      overviewRulerBorder: false,
+      hideCursorInOverviewRuler: true,
+      // Room above the first line for the name flag on other people's carets.
+      padding: { top: 14, bottom: 8 },
+      scrollbar: { vertical: 'hidden', horizontal: 'auto', alwaysConsumeMouseWheel: false, useShadows: false },
+      // Suggestions and hovers would be clipped by an editor only as tall as its text.
+      fixedOverflowWidgets: true,
+      tabSize: 2,
+      contextmenu: false,
+      stickyScroll: { enabled: false },
+      unicodeHighlight: { ambiguousCharacters: false },
+    });
+    editorRef.current = editor;
+    const binding = new MonacoBinding(text, model, new Set([editor]), focusedAwareness(awareness, editor));
+
+    const fit = () => {
+      const height = Math.max(MIN_HEIGHT, editor.getContentHeight());
+      if (el.style.height !== `${height}px`) el.style.height = `${height}px`;
+      editor.layout({ width: el.clientWidth, height });
+    };
+    const subscriptions = [
+      editor.onDidContentSizeChange(fit),
+      editor.onDidFocusEditorText(() => {
+        awareness.setLocalStateField('cellId', cellId);
+        publishSelection(awareness, editor, text);
+      }),
+      editor.onDidBlurEditorText(() => onBlurRef.current?.()),
+      editor.onKeyDown((e) => {
+        if (e.keyCode === monaco.KeyCode.Escape && onBlurRef.current) {
+          e.preventDefault();
+          onBlurRef.current();
+        }
+      }),
+    ];
+    fit();
+    if (autoFocus) editor.focus();
+    return () => {
+      for (const s of subscriptions) s.dispose();
+      // The binding first (it unhooks from the model), so disposing the model does not destroy it twice.
+      binding.destroy();
+      editor.dispose();
+      model.dispose();
+      editorRef.current = null;
+    };
+    // Language and read-only are applied to the live editor by the effects below; only a new Y.Text
+    // (a moved cell re-creates it) needs a new editor and binding.
+  }, [text, awareness, cellId]);
+
+  useEffect(() => {
+    const model = editorRef.current?.getModel();
+    if (model) monaco.editor.setModelLanguage(model, language);
+  }, [language]);
+
+  useEffect(() => {
+    editorRef.current?.updateOptions({ readOnly, domReadOnly: readOnly });
+  }, [readOnly]);
+
+  return <div ref={host} className="cell-editor" data-language={language} />;
+}

@@ -1,0 +1,50 @@
+import { cellKinds, type CellKind } from '@/server/collab/notebook-doc';
+
+export { cellKinds, type CellKind };
+
+export function assertNever(x: never, what = 'value'): never {
+  throw new Error(`unhandled ${what}: ${JSON.stringify(x)}`);
+}
+
+export function cellKindLabel(kind: CellKind): string {
+  switch (kind) {
+    case 'sql':
+      return 'SQL';
+    case 'ts':
+      return 'TypeScript';
+    case 'train':
+      return 'Train';
+    case 'score':
+      return 'Score';
+    case 'check':
+      return 'Check';
+    case 'markdown':
+      return 'Markdown';
+    case 'scenario':
+      return 'Scenario';
+    case 'endpoint':
+      return 'Endpoint';
+    default:
+      return assertNever(kind, 'cell kind');
+  }
+}
+
+/** Monaco language id of a cell kind: declarative cells are YAML; SQL runs in Postgres. */
+export function cellLanguage(kind: CellKind): string {
+  switch (kind) {
+    case 'sql':
+      return 'pgsql';
+    case 'ts':
+      return 'typescript';
+    case 'train':
+    case 'score':
+    case 'check':
+    case 'scenario':
+    case 'endpoint':
+      return 'yaml';
+    case 'markdown':
+      return 'markdown';
+    default:
+      return assertNever(kind, 'cell kind');
+  }
+}

@@ -1,0 +1,18 @@
+import { getDataset, listDatasets } from '../../services/datasets/list-datasets';
+import { previewDataset } from '../../services/datasets/preview-dataset';
+import { DatasetRef, ListDatasetsInput, PreviewDatasetInput, SetColumnTypeInput } from '../../services/datasets/schemas';
+import { setColumnType } from '../../services/datasets/set-column-type';
+import { procedure, router } from '../trpc';
+
+const read = { kind: 'member', role: 'viewer', scope: 'read' } as const;
+
+/** Uploads and row appends stream over REST (`/api/v1/projects/{projectId}/datasets...`). */
+export const datasetsRouter = router({
+  list: procedure.meta({ policy: read }).input(ListDatasetsInput).query(({ ctx, input }) => listDatasets({ ctx, input })),
+  get: procedure.meta({ policy: read }).input(DatasetRef).query(({ ctx, input }) => getDataset({ ctx, input })),
+  preview: procedure.meta({ policy: read }).input(PreviewDatasetInput).query(({ ctx, input }) => previewDataset({ ctx, input })),
+  setColumnType: procedure
+    .meta({ policy: { kind: 'member', role: 'editor' } })
+    .input(SetColumnTypeInput)
+    .mutation(({ ctx, input }) => setColumnType({ ctx, input })),
+});

@@ -1,0 +1,333 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { parseCheckCell } from './check-cell';
+import { parseNameList, readHeaders } from './headers';
+import { analyzeSelect, loadSqlParser } from './sql';
+import { closestName, datasetNameProblem, lineColumnOf } from './text';
+import type {
+  CellNode,
+  CompileResult,
+  DatasetNode,
+  Diagnostic,
+  DiagnosticCode,
+  GraphEdge,
+  NotebookCell,
+  NotebookSnapshot,
+  PipelineGraph,
+  PipelineStep,
+  SourceDataset,
+} from './types';
+
+type Pos = { line: number; column: number };
+type Ref = Pos & { name: string };
+type Analyzed = { cell: NotebookCell; node: CellNode; writes: Ref | null; reads: Ref[]; checked: Ref | null };
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Compiles a notebook snapshot into its pipeline graph. Loads the SQL parser on first use. */
+export async function compileNotebook(notebook: NotebookSnapshot, sources: readonly SourceDataset[]): Promise<CompileResult> {
+  await loadSqlParser();
+  return compileNotebookSync(notebook, sources);
+}
+
+/**
+ * Pure: the same notebook and sources give the same graph, JSON and hash. Cell order does not
+ * matter (dependencies are by dataset name), so moving a cell leaves the hash unchanged. Throws only
+ * on a caller's bug (duplicate cell ids, parser not loaded).
+ */
+export function compileNotebookSync(notebook: NotebookSnapshot, sources: readonly SourceDataset[]): CompileResult {
+  const diagnostics: Diagnostic[] = [];
+  const diag = (cellId: string, pos: Pos, code: DiagnosticCode, message: string, severity: 'error' | 'warning' = 'error') =>
+    diagnostics.push({ cellId, line: pos.line, column: pos.column, severity, code, message });
+
+  const ids = new Set<string>();
+  for (const c of notebook.cells) {
+    if (ids.has(c.id)) throw new Error(`notebook snapshot has two cells with id ${c.id}`);
+    ids.add(c.id);
+  }
+  const sourceByName = new Map(sources.map((s) => [s.name, s]));
+
+  const analyzed: Analyzed[] = [];
+  for (const cell of notebook.cells) {
+    const a = analyzeCell(cell, sourceByName, diag);
+    if (a) analyzed.push(a);
+  }
+
+  // Writers: one per dataset, never a source.
+  const writers = new Map<string, Analyzed[]>();
+  for (const a of analyzed) if (a.writes) (writers.get(a.writes.name) ?? writers.set(a.writes.name, []).get(a.writes.name)!).push(a);
+  for (const [name, ws] of writers) {
+    if (sourceByName.has(name)) {
+      for (const w of ws) diag(w.cell.id, w.writes!, 'writes-source', `"${name}" is a source dataset (uploaded or ingested); write a new dataset name`);
+    }
+    if (ws.length > 1) {
+      for (const w of ws) {
+        const others = ws.filter((o) => o !== w).map((o) => `"${o.cell.id}"`);
+        diag(w.cell.id, w.writes!, 'duplicate-writer', `dataset "${name}" is also written by cell ${others.join(', ')}; a dataset has exactly one writer`);
+      }
+    }
+  }
+  const known = new Set([...sourceByName.keys(), ...writers.keys()]);
+  for (const a of analyzed) {
+    for (const r of [...a.reads, ...(a.checked ? [a.checked] : [])]) {
+      if (known.has(r.name)) continue;
+      const guess = closestName(r.name, known);
+      diag(a.cell.id, r, 'unknown-dataset', `unknown dataset "${r.name}"${guess ? `: did you mean "${guess}"?` : ' (no source or cell provides it)'}`);
+    }
+  }
+
+  // Cell dependencies: a cell waits for the (single, non-source) writer of each dataset it reads.
+  const writerOf = (name: string) => (sourceByName.has(name) ? undefined : writers.get(name)?.[0]);
+  const deps = new Map<string, Set<string>>();
+  for (const a of analyzed) {
+    const after = new Set<string>();
+    for (const r of [...a.reads, ...(a.checked ? [a.checked] : [])]) {
+      const w = writerOf(r.name);
+      if (w) after.add(w.cell.id);
+    }
+    deps.set(a.cell.id, after);
+  }
+  const inCycle = reportCycles(analyzed, deps, diag);
+  const steps = orderSteps(analyzed, deps, inCycle);
+
+  const graph = buildGraph(analyzed, sourceByName, writers, steps);
+  const json = canonicalize(graph);
+  if (json === undefined) throw new Error('pipeline graph is not serialisable');
+  return { graph, json, hash: sha256(json), diagnostics: orderByNotebook(diagnostics, notebook), ok: !diagnostics.some((d) => d.severity === 'error') };
+}
+
+function orderByNotebook(diagnostics: Diagnostic[], notebook: NotebookSnapshot): Diagnostic[] {
+  const index = new Map(notebook.cells.map((c, i) => [c.id, i]));
+  return [...diagnostics].sort((a, b) => index.get(a.cellId)! - index.get(b.cellId)! || a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
+}
+
+type Diag = (cellId: string, pos: Pos, code: DiagnosticCode, message: string, severity?: 'error' | 'warning') => void;
+
+function analyzeCell(cell: NotebookCell, sources: Map<string, SourceDataset>, diag: Diag): Analyzed | null {
+  const base = { id: `cell:${cell.id}` as const, type: 'cell' as const, cellId: cell.id, sourceSha256: sha256(cell.source) };
+  switch (cell.kind) {
+    case 'markdown':
+      return null;
+    case 'sql': {
+      const headers = readHeaders(cell.source, '--');
+      const w = headers.get('writes');
+      let writes: Ref | null = null;
+      if (!w || !w.value) {
+        diag(cell.id, w ?? { line: 1, column: 1 }, 'missing-writes', 'start the cell with "-- writes: <dataset>" to name the dataset it builds');
+      } else {
+        const problem = datasetNameProblem(w.value);
+        if (problem) diag(cell.id, w, 'invalid-dataset-name', `"${w.value}": ${problem}`);
+        else writes = { name: w.value, line: w.line, column: w.column };
+      }
+      const analysis = analyzeSelect(cell.source);
+      for (const p of analysis.problems) diag(cell.id, lineColumnOf(cell.source, p.offset), p.code, p.message);
+      const reads = analysis.reads.map((r) => ({ name: r.name, ...lineColumnOf(cell.source, r.offset) }));
+      return {
+        cell,
+        writes,
+        reads,
+        checked: null,
+        node: { ...base, kind: 'sql', writes: writes?.name ?? '', reads: uniqueSorted(reads), sql: analysis.statement ?? '' },
+      };
+    }
+    case 'ts': {
+      const headers = readHeaders(cell.source, '//');
+      const out = headers.get('output');
+      let writes: Ref | null = null;
+      if (!out || !out.value) {
+        diag(cell.id, out ?? { line: 1, column: 1 }, 'missing-header', 'start the cell with "// output: <dataset>" (and "// inputs: a, b" for what it reads)');
+      } else {
+        const problem = datasetNameProblem(out.value);
+        if (problem) diag(cell.id, out, 'invalid-dataset-name', `"${out.value}": ${problem}`);
+        else writes = { name: out.value, line: out.line, column: out.column };
+      }
+      const inputs = headers.get('inputs');
+      const reads: Ref[] = [];
+      if (inputs) {
+        const { names, problems } = parseNameList(inputs);
+        for (const p of problems) diag(cell.id, p, 'invalid-dataset-name', p.message);
+        reads.push(...names);
+      }
+      return { cell, writes, reads, checked: null, node: { ...base, kind: 'ts', writes: writes?.name ?? '', reads: uniqueSorted(reads) } };
+    }
+    case 'check':
+      return analyzeCheckCell(cell, base, sources, diag);
+    case 'train':
+    case 'score':
+    case 'scenario':
+    case 'endpoint':
+      // Their schemas come with models and scenarios; for now they are nodes without edges.
+      return { cell, writes: null, reads: [], checked: null, node: { ...base, kind: cell.kind } };
+  }
+}
+
+function analyzeCheckCell(
+  cell: NotebookCell,
+  base: { id: `cell:${string}`; type: 'cell'; cellId: string; sourceSha256: string },
+  sources: Map<string, SourceDataset>,
+  diag: Diag,
+): Analyzed {
+  const parsed = parseCheckCell(cell.source);
+  for (const p of parsed.problems) diag(cell.id, p, p.code, p.message);
+  const reads: Ref[] = [];
+  const source = parsed.dataset ? sources.get(parsed.dataset.name) : undefined;
+  const posOf = (check: number, field: string) => parsed.positions.find((p) => p.check === check && p.field === field) ?? parsed.dataset ?? { line: 1, column: 1 };
+  for (const [i, check] of parsed.checks.entries()) {
+    // Columns are known at compile time for sources; built datasets get theirs when they are built.
+    if (source) {
+      const columns = source.columns.map((c) => c.name);
+      const named = 'column' in check ? [check.column] : check.type === 'unique' ? check.columns : [];
+      for (const col of named) {
+        if (columns.includes(col)) continue;
+        const guess = closestName(col, columns);
+        diag(cell.id, posOf(i, check.type === 'unique' ? 'columns' : 'column'), 'invalid-check', `"${source.name}" has no column "${col}"${guess ? `: did you mean "${guess}"?` : ''}`);
+      }
+    }
+    if (check.type === 'custom_sql') {
+      const at = posOf(i, 'sql');
+      const analysis = analyzeSelect(check.sql);
+      // A block scalar (`sql: |`) starts on the line after its indicator; a plain one on the key's line.
+      const blockScalar = 'blockScalar' in at && at.blockScalar;
+      const shift = (offset: number): Pos => {
+        const p = lineColumnOf(check.sql, Math.min(offset, check.sql.trimEnd().length));
+        if (blockScalar) {
+          const line = at.line + p.line;
+          const text = cell.source.split('\n')[line - 1] ?? '';
+          return { line, column: text.length - text.trimStart().length + p.column };
+        }
+        return p.line === 1 ? { line: at.line, column: at.column + p.column - 1 } : { line: at.line + p.line - 1, column: p.column };
+      };
+      for (const p of analysis.problems) diag(cell.id, shift(p.offset), p.code, `check ${check.name}: ${p.message}`);
+      for (const r of analysis.reads) reads.push({ name: r.name, ...shift(r.offset) });
+    }
+  }
+  return {
+    cell,
+    writes: null,
+    reads,
+    checked: parsed.dataset,
+    node: { ...base, kind: 'check', dataset: parsed.dataset?.name ?? '', checks: parsed.checks },
+  };
+}
+
+function uniqueSorted(refs: Ref[]): string[] {
+  return [...new Set(refs.map((r) => r.name))].sort();
+}
+
+/** Tarjan's strongly connected components; every cell on a cycle gets a diagnostic naming the cycle. */
+function reportCycles(analyzed: Analyzed[], deps: Map<string, Set<string>>, diag: Diag): Set<string> {
+  const byId = new Map(analyzed.map((a) => [a.cell.id, a]));
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const components: string[][] = [];
+  let next = 0;
+  const visit = (v: string) => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of [...(deps.get(v) ?? [])].sort()) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const comp: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        comp.push(w);
+      } while (w !== v);
+      components.push(comp);
+    }
+  };
+  for (const id of [...byId.keys()].sort()) if (!index.has(id)) visit(id);
+
+  const inCycle = new Set<string>();
+  for (const comp of components) {
+    const selfLoop = comp.length === 1 && deps.get(comp[0]!)!.has(comp[0]!);
+    if (comp.length === 1 && !selfLoop) continue;
+    const members = new Set(comp);
+    const path = cyclePath([...comp].sort()[0]!, deps, members);
+    const describe = (id: string) => `"${id}"${byId.get(id)?.writes ? ` (writes ${byId.get(id)!.writes!.name})` : ''}`;
+    const text = [...path, path[0]!].map(describe).join(' -> ');
+    for (const id of comp) {
+      inCycle.add(id);
+      const a = byId.get(id)!;
+      diag(id, a.writes ?? { line: 1, column: 1 }, 'cycle', `cycle: cell ${text} (each reads what the previous one writes)`);
+    }
+  }
+  return inCycle;
+}
+
+/** A simple cycle through `start` inside one strongly connected component, in reading order. */
+function cyclePath(start: string, deps: Map<string, Set<string>>, members: Set<string>): string[] {
+  // deps point from a reader to its writer; walk writers first, then reverse to read in data-flow order.
+  const seen = new Set<string>();
+  const path: string[] = [];
+  const dfs = (v: string): boolean => {
+    path.push(v);
+    seen.add(v);
+    for (const w of [...(deps.get(v) ?? [])].filter((x) => members.has(x)).sort()) {
+      if (w === start) return true;
+      if (!seen.has(w) && dfs(w)) return true;
+    }
+    path.pop();
+    return false;
+  };
+  dfs(start);
+  const forward = path.reverse();
+  const at = forward.indexOf(start);
+  return [...forward.slice(at), ...forward.slice(0, at)];
+}
+
+/** Kahn's algorithm, ties broken by cell id so the order does not depend on where cells sit. */
+function orderSteps(analyzed: Analyzed[], deps: Map<string, Set<string>>, inCycle: Set<string>): PipelineStep[] {
+  const buildable = analyzed.filter((a) => (a.node.kind === 'sql' || a.node.kind === 'ts' ? a.writes : a.node.kind === 'check' && a.checked));
+  const pending = new Map(buildable.map((a) => [a.cell.id, a]));
+  const done = new Set<string>();
+  const steps: PipelineStep[] = [];
+  const blocked = (id: string) => inCycle.has(id) || [...deps.get(id)!].some((d) => !pending.has(d) && !done.has(d));
+  for (;;) {
+    const ready = [...pending.values()]
+      .filter((a) => !blocked(a.cell.id) && [...deps.get(a.cell.id)!].every((d) => done.has(d)))
+      .sort((x, y) => (x.cell.id < y.cell.id ? -1 : x.cell.id > y.cell.id ? 1 : 0));
+    if (!ready.length) break;
+    for (const a of ready) {
+      pending.delete(a.cell.id);
+      done.add(a.cell.id);
+      const kind = a.node.kind as 'sql' | 'ts' | 'check';
+      steps.push({ cellId: a.cell.id, kind, dataset: kind === 'check' ? a.checked!.name : a.writes!.name, after: [...deps.get(a.cell.id)!].sort() });
+    }
+  }
+  return steps;
+}
+
+function buildGraph(analyzed: Analyzed[], sources: Map<string, SourceDataset>, writers: Map<string, Analyzed[]>, steps: PipelineStep[]): PipelineGraph {
+  const datasets = new Map<string, DatasetNode>();
+  const edges: GraphEdge[] = [];
+  const dataset = (name: string): string | null => {
+    const src = sources.get(name);
+    if (!src && !writers.has(name)) return null;
+    const id = `dataset:${name}` as const;
+    if (!datasets.has(name)) datasets.set(name, src ? { id, type: 'dataset', name, origin: 'source', columns: src.columns } : { id, type: 'dataset', name, origin: 'built' });
+    return id;
+  };
+  for (const a of analyzed) {
+    for (const name of new Set([...a.reads.map((r) => r.name), ...(a.checked ? [a.checked.name] : [])])) {
+      const id = dataset(name);
+      if (id) edges.push({ from: id, to: a.node.id });
+    }
+    if (a.writes) {
+      const id = dataset(a.writes.name);
+      if (id) edges.push({ from: a.node.id, to: id });
+    }
+  }
+  const nodes = [...datasets.values(), ...analyzed.map((a) => a.node)].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  edges.sort((x, y) => (x.from === y.from ? (x.to < y.to ? -1 : x.to > y.to ? 1 : 0) : x.from < y.from ? -1 : 1));
+  return { version: 1, nodes, edges, steps };
+}

@@ -1,0 +1,94 @@
+/** The compiler's vocabulary: what goes in (a notebook snapshot) and what comes out (a PipelineGraph). */
+
+export type CellId = string & { readonly __brand: 'CellId' };
+
+export const cellKinds = ['sql', 'ts', 'train', 'score', 'check', 'markdown', 'scenario', 'endpoint'] as const;
+export type CellKind = (typeof cellKinds)[number];
+
+export type NotebookCell = { id: string; kind: CellKind; source: string; collapsed?: boolean };
+export type NotebookSnapshot = { cells: NotebookCell[] };
+
+export const columnTypes = ['integer', 'numeric', 'boolean', 'timestamp', 'text'] as const;
+export type ColumnType = (typeof columnTypes)[number];
+export type DatasetColumn = { name: string; type: ColumnType; nullable: boolean };
+
+/** A dataset that exists before any cell runs: uploaded or ingested. */
+export type SourceDataset = { name: string; columns: DatasetColumn[] };
+
+export type Severity = 'error' | 'warning';
+
+/**
+ * A user mistake, pointing at a cell and a line (1-based, within the cell's source); column is
+ * 1-based when known. `code` is stable for programs; `message` is for people.
+ */
+export type Diagnostic = {
+  cellId: string;
+  line: number;
+  column?: number;
+  severity: Severity;
+  code: DiagnosticCode;
+  message: string;
+};
+
+export const diagnosticCodes = [
+  'missing-writes',
+  'invalid-dataset-name',
+  'not-a-select',
+  'multiple-statements',
+  'empty-cell',
+  'sql-syntax',
+  'forbidden-function',
+  'qualified-name',
+  'unknown-dataset',
+  'duplicate-writer',
+  'writes-source',
+  'cycle',
+  'missing-header',
+  'invalid-yaml',
+  'invalid-check',
+] as const;
+export type DiagnosticCode = (typeof diagnosticCodes)[number];
+
+export type CheckSeverity = 'error' | 'warning';
+export type Check =
+  | { type: 'row_count'; min?: number; max?: number; severity: CheckSeverity }
+  | { type: 'null_rate'; column: string; max: number; severity: CheckSeverity }
+  | { type: 'value_range'; column: string; min?: number; max?: number; severity: CheckSeverity }
+  | { type: 'unique'; columns: string[]; severity: CheckSeverity }
+  | { type: 'accepted_values'; column: string; values: (string | number | boolean)[]; severity: CheckSeverity }
+  | { type: 'custom_sql'; name: string; sql: string; severity: CheckSeverity };
+
+export type DatasetNode = { id: `dataset:${string}`; type: 'dataset'; name: string; origin: 'source' | 'built'; columns?: DatasetColumn[] };
+export type CellNode =
+  | { id: `cell:${string}`; type: 'cell'; kind: 'sql'; cellId: string; sourceSha256: string; writes: string; reads: string[]; sql: string }
+  | { id: `cell:${string}`; type: 'cell'; kind: 'ts'; cellId: string; sourceSha256: string; writes: string; reads: string[] }
+  | { id: `cell:${string}`; type: 'cell'; kind: 'check'; cellId: string; sourceSha256: string; dataset: string; checks: Check[] }
+  | {
+      id: `cell:${string}`;
+      type: 'cell';
+      kind: 'train' | 'score' | 'scenario' | 'endpoint';
+      cellId: string;
+      sourceSha256: string;
+    };
+export type GraphNode = DatasetNode | CellNode;
+export type GraphEdge = { from: string; to: string };
+
+/** One unit of a build: a cell that writes a dataset, or checks one. `after` lists the steps it waits for. */
+export type PipelineStep = { cellId: string; kind: 'sql' | 'ts' | 'check'; dataset: string; after: string[] };
+
+export type PipelineGraph = {
+  version: 1;
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  steps: PipelineStep[];
+};
+
+export type CompileResult = {
+  graph: PipelineGraph;
+  /** The canonical JSON of `graph` (RFC 8785) and its sha256: equal notebooks give equal hashes. */
+  json: string;
+  hash: string;
+  diagnostics: Diagnostic[];
+  /** True when no diagnostic is an error: the graph can be built. */
+  ok: boolean;
+};

@@ -1,0 +1,297 @@
+import { createHash } from 'node:crypto';
+import { parse, CsvError } from 'csv-parse';
+import type { DatasetColumnSpec, DatasetColumnType } from '@/db/schema';
+import { accepts, csvField, describeType, isNullCell, TypeInference } from './column-types';
+
+/**
+ * Streaming CSV reading for uploads: reads the header and a sample, infers column types (the
+ * caller's overrides win), then yields the rows as validated CSV text for COPY in bounded batches.
+ * Memory holds one sample and one batch, never the file.
+ */
+export type CsvLoadOptions = {
+  /** Column types by (normalised) column name; the others are inferred. */
+  types?: Record<string, DatasetColumnType> | undefined;
+  sampleRows?: number;
+  batchBytes?: number;
+  maxBytes?: number;
+  onProgress?: ((p: { bytesRead: number; rows: number }) => void) | undefined;
+};
+
+export type CsvProblem = { line: number; column?: number; columnName?: string; message: string };
+
+/** A user's file that cannot be loaded: the line (and column) of the first problem. */
+export class CsvRejected extends Error {
+  constructor(readonly problem: CsvProblem) {
+    const where = `line ${problem.line}${problem.column ? `, column ${problem.column}${problem.columnName ? ` (${problem.columnName})` : ''}` : ''}`;
+    super(`${where}: ${problem.message}`);
+    this.name = 'CsvRejected';
+  }
+}
+
+export class CsvTooLarge extends Error {}
+
+export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
+
+export function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MB` : `${Math.round(n / 1024)} KB`;
+}
+
+export type CsvBatch = { text: string; firstRow: number };
+
+export type CsvLoad = {
+  /** Names and types, known after the sample; nullability is final in `stats()`. */
+  columns: DatasetColumnSpec[];
+  /** The original header of each column, in order. */
+  headers: string[];
+  /** The rows as CSV text for COPY, validated; throws CsvRejected at the first bad row. */
+  batches: () => AsyncGenerator<CsvBatch>;
+  /** Final once `batches` is exhausted; `columns` then knows which columns had nulls. */
+  stats: () => { rows: number; bytes: number; sha256: string; columns: DatasetColumnSpec[] };
+  /** The file line of a data row (0-based), for errors the database reports by row. */
+  lineOfRow: (row: number) => number;
+  /** Stops reading (after a failure elsewhere). */
+  abort: (err?: Error) => void;
+};
+
+export function normaliseHeaders(raw: string[]): string[] {
+  const seen = new Map<string, number>();
+  return raw.map((h, i) => {
+    let name = h
+      .trim()
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .slice(0, 60);
+    if (!name) name = `column_${i + 1}`;
+    if (!/^[a-z]/.test(name)) name = `c_${name}`;
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    return n === 1 ? name : `${name}_${n}`;
+  });
+}
+
+type Rec = { record: string[]; line: number };
+
+/**
+ * Pulls records from csv-parse synchronously while it has them (its async iterator and its `info`
+ * option each cost more than the parsing itself), tracking each record's file line: one line per
+ * record, plus the newlines inside quoted fields, plus skipped blank lines.
+ */
+class RecordReader {
+  private line = 0;
+  private ended = false;
+  private failure: unknown = null;
+  private wake: (() => void) | null = null;
+  constructor(private readonly parser: ReturnType<typeof parse>) {
+    const signal = () => {
+      const w = this.wake;
+      this.wake = null;
+      w?.();
+    };
+    parser.on('readable', signal);
+    parser.on('end', () => {
+      this.ended = true;
+      signal();
+    });
+    parser.on('error', (err) => {
+      this.failure = err;
+      signal();
+    });
+  }
+  /** The next record if one is buffered; null when the caller must `wait()`. */
+  readSync(): Rec | null {
+    for (;;) {
+      const record = this.parser.read() as string[] | null;
+      if (record === null) return null;
+      this.line++;
+      if (record.length === 1 && record[0] === '') continue; // a blank line
+      const line = this.line;
+      for (const field of record) {
+        for (let i = field.indexOf('\n'); i !== -1; i = field.indexOf('\n', i + 1)) this.line++;
+      }
+      return { record, line };
+    }
+  }
+  /** Resolves when more records may be there; false once the input is exhausted. */
+  async wait(): Promise<boolean> {
+    if (this.failure) throw this.failure;
+    if (this.ended) return false;
+    // Any event will do: the caller reads again, and that read is what lets the stream emit 'end'.
+    await new Promise<void>((resolve) => (this.wake = resolve));
+    if (this.failure) throw this.failure;
+    return !this.ended || this.parser.readableLength > 0;
+  }
+}
+
+export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts: CsvLoadOptions = {}): Promise<CsvLoad> {
+  const sampleRows = opts.sampleRows ?? 20_000;
+  const batchBytes = opts.batchBytes ?? 4 * 1024 * 1024;
+  const maxBytes = opts.maxBytes ?? MAX_UPLOAD_BYTES;
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const parser = parse({ bom: true, relax_column_count: true });
+  const reader = new RecordReader(parser);
+
+  // Feed the parser from the source with backpressure; errors surface through the parser.
+  const feeding = (async () => {
+    for await (const chunk of source) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      bytes += buf.length;
+      if (bytes > maxBytes) throw new CsvTooLarge(`the file is larger than the upload limit of ${formatBytes(maxBytes)}`);
+      hash.update(buf);
+      if (parser.destroyed) return;
+      if (!parser.write(buf)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            parser.off('drain', done);
+            parser.off('close', done);
+            resolve();
+          };
+          parser.on('drain', done);
+          parser.on('close', done);
+        });
+      }
+    }
+    if (!parser.destroyed) parser.end();
+  })().catch((err: unknown) => parser.destroy(err instanceof Error ? err : new Error(String(err))));
+
+  const translate = (err: unknown): unknown => {
+    if (err instanceof CsvError) {
+      const line = typeof err.lines === 'number' ? err.lines : 0;
+      return new CsvRejected({ line, message: err.message.replace(/ at line \d+$/, '').replace(/ on line \d+$/, '') });
+    }
+    return err;
+  };
+  const next = async (): Promise<Rec | null> => {
+    try {
+      for (;;) {
+        const r = reader.readSync();
+        if (r) return r;
+        if (!(await reader.wait())) return null;
+      }
+    } catch (err) {
+      throw translate(err);
+    }
+  };
+
+  const first = await next();
+  if (!first) throw new CsvRejected({ line: 1, message: 'the file is empty: the first line must name the columns' });
+  const headers = first.record;
+  const names = normaliseHeaders(headers);
+  const overrides = new Map<string, DatasetColumnType>();
+  for (const [key, type] of Object.entries(opts.types ?? {})) {
+    const name = names.includes(key) ? key : normaliseHeaders([key])[0]!;
+    if (!names.includes(name)) throw new CsvRejected({ line: first.line, message: `a type was given for "${key}", which is not a column (columns: ${names.join(', ')})` });
+    overrides.set(name, type);
+  }
+
+  const checkShape = (r: Rec) => {
+    if (r.record.length === names.length) return;
+    if (r.record.length < names.length) {
+      throw new CsvRejected({ line: r.line, column: r.record.length + 1, columnName: names[r.record.length], message: `missing value: the header has ${names.length} columns, this row ${r.record.length}` });
+    }
+    throw new CsvRejected({ line: r.line, column: names.length + 1, message: `extra value: the header has ${names.length} columns, this row ${r.record.length}` });
+  };
+
+  const sample: Rec[] = [];
+  const inference = names.map(() => new TypeInference());
+  while (sample.length < sampleRows) {
+    const r = await next();
+    if (!r) break;
+    checkShape(r);
+    sample.push(r);
+    r.record.forEach((v, i) => {
+      if (!isNullCell(v)) inference[i]!.observe(v);
+    });
+  }
+  const sampled = sample.length;
+  const types = names.map((n, i) => overrides.get(n) ?? inference[i]!.result());
+  const nullSeen = names.map(() => false);
+  let rows = 0;
+  // Where rows stop being "header line + row index" (multi-line fields, blank lines): sparse.
+  const lineShifts: { row: number; delta: number }[] = [];
+  let lastDelta = 0;
+  const headerLine = first.line;
+
+  const encode = (r: Rec): string => {
+    checkShape(r);
+    const fields = new Array<string>(names.length);
+    for (let i = 0; i < names.length; i++) {
+      const v = r.record[i]!;
+      if (isNullCell(v)) {
+        nullSeen[i] = true;
+        fields[i] = '';
+        continue;
+      }
+      const type = types[i]!;
+      if (!accepts(type, v)) {
+        const inferred = !overrides.has(names[i]!);
+        throw new CsvRejected({
+          line: r.line,
+          column: i + 1,
+          columnName: names[i],
+          message: `"${v.length > 40 ? `${v.slice(0, 40)}...` : v}" is not ${describeType(type)}${inferred ? ` (the type was inferred from the first ${sampled} rows; set the column's type to accept it)` : ''}`,
+        });
+      }
+      fields[i] = csvField(type, v);
+    }
+    const delta = r.line - (headerLine + rows + 1);
+    if (delta !== lastDelta) {
+      lineShifts.push({ row: rows, delta });
+      lastDelta = delta;
+    }
+    rows++;
+    return fields.join(',') + '\n';
+  };
+
+  async function* batches(): AsyncGenerator<CsvBatch> {
+    let parts: string[] = [];
+    let size = 0;
+    let firstRow = 0;
+    const flush = () => {
+      const batch = { text: parts.join(''), firstRow };
+      parts = [];
+      size = 0;
+      firstRow = rows;
+      opts.onProgress?.({ bytesRead: bytes, rows });
+      return batch;
+    };
+    for (const r of sample) {
+      const line = encode(r);
+      parts.push(line);
+      size += line.length;
+      if (size >= batchBytes) yield flush();
+    }
+    sample.length = 0;
+    try {
+      for (;;) {
+        // Synchronous while records are buffered: no promise per row.
+        for (let r = reader.readSync(); r; r = reader.readSync()) {
+          const line = encode(r);
+          parts.push(line);
+          size += line.length;
+          if (size >= batchBytes) yield flush();
+        }
+        if (!(await reader.wait())) break;
+      }
+    } catch (err) {
+      throw translate(err);
+    }
+    await feeding;
+    if (parts.length) yield flush();
+    else opts.onProgress?.({ bytesRead: bytes, rows });
+  }
+
+  return {
+    columns: names.map((name, i) => ({ name, type: types[i]!, nullable: true })),
+    headers,
+    batches,
+    stats: () => ({ rows, bytes, sha256: hash.copy().digest('hex'), columns: names.map((name, i) => ({ name, type: types[i]!, nullable: nullSeen[i]! })) }),
+    lineOfRow: (row) => {
+      let delta = 0;
+      for (const shift of lineShifts) if (shift.row <= row) delta = shift.delta;
+      return headerLine + row + 1 + delta;
+    },
+    abort: (err) => parser.destroy(err),
+  };
+}

@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
+import { eq } from 'drizzle-orm';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { schema, type Db, type DbOrTx } from '@/db/client';
+import { projectStorage, type Environment } from '@/db/schema';
+import { copyErrorLine } from './copy-errors';
+
+/**
+ * Where a project's data lives: one Postgres schema per environment (`p_<project hex>_design`,
+ * `p_<project hex>_production`), owned in practice by one role per project (`sb_p_<project hex>`)
+ * that has USAGE and CREATE on those schemas and nothing else. Created lazily, once.
+ */
+export type ProjectStorage = { projectId: string; roleName: string; rolePassword: string };
+
+export type DataDriver = { kind: 'postgres'; pool: pg.Pool } | { kind: 'pglite'; client: PGlite };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function projectHex(projectId: string): string {
+  if (!UUID.test(projectId)) throw new Error(`not a project id: ${projectId}`);
+  return projectId.replace(/-/g, '').toLowerCase();
+}
+
+export const schemaNameOf = (projectId: string, env: Environment) => `p_${projectHex(projectId)}_${env}`;
+export const roleNameOf = (projectId: string) => `sb_p_${projectHex(projectId)}`;
+
+/** Quotes an identifier for SQL text. Every name we interpolate goes through here. */
+export function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function driverOf(db: Db): DataDriver {
+  const client = (db as unknown as { $client?: unknown }).$client;
+  if (client instanceof pg.Pool) return { kind: 'postgres', pool: client };
+  if (client instanceof PGlite) return { kind: 'pglite', client };
+  throw new Error('unsupported database client: expected a node-postgres Pool or PGlite');
+}
+
+const ensured = new WeakMap<Db, Map<string, Promise<ProjectStorage>>>();
+
+/** The project's role and schemas, created on first use (by whichever process gets there first). */
+export function ensureProjectStorage(db: Db, projectId: string): Promise<ProjectStorage> {
+  let byProject = ensured.get(db);
+  if (!byProject) ensured.set(db, (byProject = new Map()));
+  let p = byProject.get(projectId);
+  if (!p) {
+    p = createProjectStorage(db, projectId);
+    byProject.set(projectId, p);
+    p.catch(() => byProject.delete(projectId));
+  }
+  return p;
+}
+
+async function createProjectStorage(db: Db, projectId: string): Promise<ProjectStorage> {
+  const [existing] = await db.select().from(projectStorage).where(eq(projectStorage.projectId, projectId));
+  if (existing) return existing;
+  const driver = driverOf(db);
+  const roleName = roleNameOf(projectId);
+  return withDataTransaction(db, async (s) => {
+    // Roles are cluster-wide and CREATE ROLE has no IF NOT EXISTS: serialise creators.
+    await s.query('select pg_advisory_xact_lock(hashtext($1))', [`stagebook-storage:${projectId}`]);
+    const [again] = await s.tx.select().from(projectStorage).where(eq(projectStorage.projectId, projectId));
+    if (again) return again;
+    const rolePassword = randomBytes(24).toString('hex');
+    const exists = (await s.query('select 1 from pg_roles where rolname = $1', [roleName])).length > 0;
+    // On a server the role logs in itself (see sql-sandbox.ts); PGlite has one session and no logins.
+    const login = driver.kind === 'postgres' ? `LOGIN PASSWORD '${rolePassword}'` : 'NOLOGIN';
+    const attributes = `${login} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS`;
+    await s.query(exists ? `ALTER ROLE ${ident(roleName)} ${attributes}` : `CREATE ROLE ${ident(roleName)} ${attributes}`);
+    const [me] = await s.query('select rolsuper, current_database() as db from pg_roles where rolname = current_user');
+    // The application works on the project's tables as the role's member when it is not superuser.
+    if (!me?.rolsuper) await s.query(`GRANT ${ident(roleName)} TO CURRENT_USER`);
+    if (driver.kind === 'postgres') await s.query(`GRANT CONNECT ON DATABASE ${ident(String(me?.db))} TO ${ident(roleName)}`);
+    for (const env of ['design', 'production'] as const) {
+      const schemaName = schemaNameOf(projectId, env);
+      await s.query(`CREATE SCHEMA IF NOT EXISTS ${ident(schemaName)}`);
+      await s.query(`REVOKE ALL ON SCHEMA ${ident(schemaName)} FROM PUBLIC`);
+      await s.query(`GRANT USAGE, CREATE ON SCHEMA ${ident(schemaName)} TO ${ident(roleName)}`);
+    }
+    const [row] = await s.tx.insert(projectStorage).values({ projectId, roleName, rolePassword }).returning();
+    if (!row) throw new Error('project storage insert returned no row');
+    return row;
+  });
+}
+
+/**
+ * One transaction on one connection, with both a drizzle handle (for metadata and audit rows) and
+ * raw access (for data DDL and COPY) to the same transaction: the data change and its audit event
+ * commit together or not at all.
+ */
+export type DataSession = {
+  driver: DataDriver['kind'];
+  tx: DbOrTx;
+  query: (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
+  /**
+   * Loads CSV text with `COPY <target> FROM STDIN WITH (FORMAT csv)`; returns rows copied. A value
+   * the database refuses throws a CopyRefused naming the data row (0-based, across all batches).
+   */
+  copyCsv: (target: string, batches: AsyncIterable<CopyBatch>) => Promise<number>;
+};
+
+export type CopyBatch = { text: string; firstRow: number };
+
+export class CopyRefused extends Error {
+  constructor(
+    readonly row: number,
+    readonly column: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CopyRefused';
+  }
+}
+
+function refused(err: unknown, firstRow: number): unknown {
+  const at = copyErrorLine(err);
+  return at ? new CopyRefused(firstRow + at.line - 1, at.column, at.message) : err;
+}
+
+export async function withDataTransaction<T>(db: Db, fn: (s: DataSession) => Promise<T>): Promise<T> {
+  const driver = driverOf(db);
+  if (driver.kind === 'postgres') {
+    const client = await driver.pool.connect();
+    let broken: Error | undefined;
+    try {
+      const tdb = drizzlePg(client, { schema }) as unknown as Db;
+      return await tdb.transaction((tx) =>
+        fn({
+          driver: 'postgres',
+          tx,
+          query: async (text, params) => (await client.query(text, params as unknown[])).rows as Record<string, unknown>[],
+          copyCsv: (target, chunks) => copyIntoPostgres(client, target, chunks),
+        }),
+      );
+    } catch (err) {
+      broken = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    } finally {
+      // A connection that failed mid-COPY is not worth reusing.
+      client.release(broken);
+    }
+  }
+  return driver.client.transaction(async (ptx) => {
+    const tx = drizzlePglite(ptx as unknown as PGlite, { schema }) as unknown as Db;
+    return fn({
+      driver: 'pglite',
+      tx,
+      query: async (text, params) => (await ptx.query<Record<string, unknown>>(text, params as unknown[])).rows,
+      copyCsv: (target, chunks) => copyIntoPglite(ptx, target, chunks),
+    });
+  });
+}
+
+async function copyIntoPostgres(client: pg.PoolClient, target: string, batches: AsyncIterable<CopyBatch>): Promise<number> {
+  const stream = client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT csv)`));
+  const finished = new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+  });
+  // Without this, an early COPY error would surface only as an unhandled rejection.
+  finished.catch(() => {});
+  try {
+    for await (const batch of batches) {
+      if (!stream.write(batch.text)) {
+        await new Promise<void>((resolve, reject) => {
+          const onError = (e: Error) => reject(e);
+          stream.once('drain', () => {
+            stream.off('error', onError);
+            resolve();
+          });
+          stream.once('error', onError);
+        });
+      }
+    }
+  } catch (err) {
+    if (copyErrorLine(err)) throw refused(err, 0);
+    stream.destroy(err instanceof Error ? err : new Error(String(err)));
+    await finished.catch(() => {});
+    throw err;
+  }
+  stream.end();
+  // One COPY for the whole upload: its line numbers count from the first data row.
+  await finished.catch((err: unknown) => {
+    throw refused(err, 0);
+  });
+  return Number(stream.rowCount);
+}
+
+/** PGlite has no COPY FROM STDIN through its API; each chunk goes through its /dev/blob device. */
+async function copyIntoPglite(ptx: PGliteTransaction, target: string, batches: AsyncIterable<CopyBatch>): Promise<number> {
+  let rows = 0;
+  for await (const batch of batches) {
+    try {
+      const r = await ptx.query(`COPY ${target} FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob: new Blob([batch.text]) });
+      rows += r.affectedRows ?? 0;
+    } catch (err) {
+      throw refused(err, batch.firstRow);
+    }
+  }
+  return rows;
+}

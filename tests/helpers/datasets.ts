@@ -1,0 +1,26 @@
+import path from 'node:path';
+import pg from 'pg';
+import { closeSandboxPools } from '@/server/services/datasets/sql-sandbox';
+import { POSTGRES_ADMIN_URL, type TestDatabase } from './db';
+
+export const repoRoot = path.resolve(import.meta.dirname, '../..');
+export const creditDataCsv = path.resolve(repoRoot, '../shared/data/credit_data.csv');
+
+/**
+ * Disposes a test database that has project storage: closes the sandbox pools, drops the database,
+ * then the per-project roles (roles are cluster-wide and would outlive it).
+ */
+export async function disposeWithProjectRoles(t: TestDatabase | undefined): Promise<void> {
+  if (!t) return;
+  const roles = (await t.query('select role_name from project_storage').catch(() => [])).map((r) => String(r.role_name));
+  await closeSandboxPools(t.db);
+  await t.dispose();
+  if (t.driver !== 'postgres' || roles.length === 0) return;
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  try {
+    for (const role of roles) await admin.query(`drop role if exists "${role.replace(/"/g, '""')}"`);
+  } finally {
+    await admin.end();
+  }
+}
