@@ -1,10 +1,11 @@
 import path from 'node:path';
 import pg from 'pg';
 import { closeSandboxPools } from '@/server/services/datasets/sql-sandbox';
+import { sharedDataFile } from './data';
 import { POSTGRES_ADMIN_URL, type TestDatabase } from './db';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
-export const creditDataCsv = path.resolve(repoRoot, '../shared/data/credit_data.csv');
+export const creditDataCsv = sharedDataFile('credit_data.csv');
 
 /**
  * Disposes a test database that has project storage: closes the sandbox pools, drops the database,
