@@ -1,0 +1,63 @@
+import type { ModelColumn } from './features';
+import {
+  type AucWithInterval,
+  type CalibrationBin,
+  type RocPoint,
+  type ThresholdMetrics,
+  aucWithInterval,
+  calibrationCurve,
+  logLoss,
+  rocCurve,
+  thresholdMetrics,
+} from './metrics';
+import type { Model } from './model';
+
+export type FeatureImportance = { feature: string; importance: number };
+
+export type Evaluation = {
+  rows: number;
+  positives: number;
+  auc: AucWithInterval;
+  logLoss: number;
+  atThreshold: ThresholdMetrics;
+  roc: RocPoint[];
+  calibration: CalibrationBin[];
+  /** Per raw feature (one-hot columns summed back), normalised to sum 1, largest first. */
+  featureImportance: FeatureImportance[];
+};
+
+export function evaluate(model: Model, y: ArrayLike<number>, p: ArrayLike<number>, threshold: number): Evaluation {
+  let positives = 0;
+  for (let i = 0; i < y.length; i++) positives += y[i] ? 1 : 0;
+  return {
+    rows: y.length,
+    positives,
+    auc: aucWithInterval(y, p),
+    logLoss: logLoss(y, p),
+    atThreshold: thresholdMetrics(y, p, threshold),
+    roc: rocCurve(y, p),
+    calibration: calibrationCurve(y, p),
+    featureImportance: featureImportance(model),
+  };
+}
+
+/**
+ * Trees: total split gain per column. Logistic regression: |coefficient| on standardised features
+ * (a one-hot column's coefficient is the effect of that category against none of them).
+ */
+export function featureImportance(model: Model): FeatureImportance[] {
+  const est = model.estimator;
+  const perColumn = new Float64Array(model.columns.length);
+  if (est.kind === 'logistic_regression') est.coef.forEach((c, j) => (perColumn[j] = Math.abs(c)));
+  else for (const tree of est.trees) tree.feature.forEach((f, node) => f >= 0 && (perColumn[f]! += tree.gain[node]!));
+  return sumByFeature(model.columns, perColumn);
+}
+
+function sumByFeature(columns: ModelColumn[], perColumn: Float64Array): FeatureImportance[] {
+  const byFeature = new Map<string, number>();
+  columns.forEach((c, j) => byFeature.set(c.feature, (byFeature.get(c.feature) ?? 0) + perColumn[j]!));
+  const total = [...byFeature.values()].reduce((a, b) => a + b, 0);
+  return [...byFeature.entries()]
+    .map(([feature, v]) => ({ feature, importance: total > 0 ? v / total : 0 }))
+    .sort((a, b) => b.importance - a.importance);
+}

@@ -1,0 +1,327 @@
+import type { Tree } from './tree';
+
+/** The training side of one boosting iteration: binned features and per-row gradients and hessians. */
+export type GrowerData = {
+  /** Per feature, per row: a bin in 0..nBins-1, or nBins for a missing value. */
+  binned: Uint8Array[];
+  /** Non-missing bins per feature; a split at bin b sends bins <= b left. */
+  nBins: Int32Array;
+  /** Whether the feature had missing values in the training rows (only then both directions are scanned). */
+  hasMissing: Uint8Array;
+  edges: Float64Array[];
+  gradients: Float64Array;
+  hessians: Float64Array;
+  /** Features histogrammed one pass each. */
+  dense: Int32Array;
+  /**
+   * One-hot blocks histogrammed in one pass per block: a row adds to the "1" bin of its category's
+   * column only, and each column's "0" bin is the node total minus its "1" bin.
+   * columns[code] = the feature index of that category's column.
+   */
+  oneHot: { codes: Int32Array; columns: Int32Array }[];
+};
+
+export type GrowerParams = {
+  maxLeafNodes: number | null;
+  maxDepth: number | null;
+  minSamplesLeaf: number;
+  l2Regularization: number;
+  learningRate: number;
+};
+
+const MIN_HESSIAN_TO_SPLIT = 1e-3;
+
+type SplitInfo = {
+  gain: number;
+  feature: number;
+  bin: number;
+  missingGoLeft: boolean;
+  gLeft: number;
+  hLeft: number;
+};
+
+type GrowNode = {
+  start: number;
+  stop: number;
+  depth: number;
+  sumG: number;
+  sumH: number;
+  value: number;
+  /** Interleaved (gradient, hessian, count) per bin, features one after the other (see Histograms). */
+  hist?: Float64Array;
+  split?: SplitInfo;
+  /** Set on leaves by flatten(): the value with the learning rate applied (float64; the tree holds it as float32). */
+  leafValue?: number;
+  left?: GrowNode;
+  right?: GrowNode;
+};
+
+export type GrownLeaf = { start: number; stop: number; leafValue?: number };
+
+/**
+ * Histogram layout and a pool of buffers: each feature gets nBins + 1 slots (the last one for
+ * missing values), so one-hot columns cost 3 slots, not 256. Buffers are reused across nodes and
+ * trees: growing allocates nothing per node.
+ */
+export class Histograms {
+  readonly offset: Int32Array;
+  readonly slots: number;
+  private readonly free: Float64Array[] = [];
+  constructor(nBins: Int32Array) {
+    this.offset = new Int32Array(nBins.length);
+    let s = 0;
+    nBins.forEach((nb, f) => {
+      this.offset[f] = s;
+      s += nb + 1;
+    });
+    this.slots = s;
+  }
+  take(): Float64Array {
+    const h = this.free.pop();
+    if (!h) return new Float64Array(this.slots * 3);
+    h.fill(0);
+    return h;
+  }
+  give(h: Float64Array | undefined) {
+    if (h) this.free.push(h);
+  }
+}
+
+/**
+ * Grows one tree best-first on histograms, following scikit-learn's HistGradientBoosting grower:
+ * always split the leaf with the largest loss reduction until maxLeafNodes; leaves need
+ * minSamplesLeaf rows; missing values go to whichever side gains more (and, for a feature without
+ * missing values in training, to the larger child); leaf value = -G / (H + l2), times the learning
+ * rate. `partition` holds the training rows and is reordered in place (each node owns a range).
+ * Returns the tree and, per leaf, its range of `partition` (to update raw predictions cheaply).
+ */
+export function growTree(data: GrowerData, partition: Uint32Array, params: GrowerParams, pool: Histograms): { tree: Tree; leaves: GrownLeaf[] } {
+  const scratch = new Uint32Array(partition.length);
+  const hist = buildHistogram(data, pool, partition, 0, partition.length);
+  let sumG = 0;
+  let sumH = 0;
+  // Any feature's bins (missing included) cover every row once.
+  for (let b = 0; b <= data.nBins[0]!; b++) {
+    sumG += hist[3 * b]!;
+    sumH += hist[3 * b + 1]!;
+  }
+  const root: GrowNode = { start: 0, stop: partition.length, depth: 0, sumG, sumH, value: 0, hist };
+  const leaves: GrowNode[] = [];
+  const splittable: GrowNode[] = [];
+  const finalize = (...nodes: GrowNode[]) => {
+    for (const node of nodes) {
+      pool.give(node.hist);
+      node.hist = undefined;
+      leaves.push(node);
+    }
+  };
+  const consider = (node: GrowNode) => {
+    node.split = findSplit(data, pool, node, params);
+    if (node.split.gain > 0) splittable.push(node);
+    else finalize(node);
+  };
+  if (root.stop - root.start < 2 * params.minSamplesLeaf || sumH < MIN_HESSIAN_TO_SPLIT) finalize(root);
+  else consider(root);
+
+  while (splittable.length) {
+    let best = 0;
+    for (let i = 1; i < splittable.length; i++) if (splittable[i]!.split!.gain > splittable[best]!.split!.gain) best = i;
+    const node = splittable.splice(best, 1)[0]!;
+    const split = node.split!;
+    const mid = partitionNode(data, partition, scratch, node, split);
+    const depth = node.depth + 1;
+    const gRight = node.sumG - split.gLeft;
+    const hRight = node.sumH - split.hLeft;
+    const l2 = params.l2Regularization;
+    const left: GrowNode = { start: node.start, stop: mid, depth, sumG: split.gLeft, sumH: split.hLeft, value: nodeValue(split.gLeft, split.hLeft, l2) };
+    const right: GrowNode = { start: mid, stop: node.stop, depth, sumG: gRight, sumH: hRight, value: nodeValue(gRight, hRight, l2) };
+    node.left = left;
+    node.right = right;
+    if (!data.hasMissing[split.feature]) split.missingGoLeft = left.stop - left.start > right.stop - right.start;
+
+    const parentHist = node.hist!;
+    node.hist = undefined;
+    const nLeaves = leaves.length + splittable.length + 2;
+    if (params.maxLeafNodes !== null && nLeaves >= params.maxLeafNodes) {
+      pool.give(parentHist);
+      finalize(left, right, ...splittable.splice(0));
+      break;
+    }
+    if (params.maxDepth !== null && depth >= params.maxDepth) {
+      pool.give(parentHist);
+      finalize(left, right);
+      continue;
+    }
+    const leftOpen = left.stop - left.start >= 2 * params.minSamplesLeaf;
+    const rightOpen = right.stop - right.start >= 2 * params.minSamplesLeaf;
+    if (leftOpen || rightOpen) {
+      // Histogram of the smaller child by a pass over its rows; the larger one's by subtraction,
+      // in place in the parent's buffer.
+      const [small, large] = left.stop - left.start < right.stop - right.start ? [left, right] : [right, left];
+      small.hist = buildHistogram(data, pool, partition, small.start, small.stop);
+      for (let i = 0; i < parentHist.length; i++) parentHist[i]! -= small.hist[i]!;
+      large.hist = parentHist;
+    } else pool.give(parentHist);
+    if (leftOpen) consider(left);
+    else finalize(left);
+    if (rightOpen) consider(right);
+    else finalize(right);
+  }
+  return { tree: flatten(root, data, params.learningRate), leaves };
+}
+
+/** The node's value in log-odds, before the learning rate (scikit-learn's compute_node_value). */
+function nodeValue(g: number, h: number, l2: number): number {
+  return -g / (h + l2 + 1e-15);
+}
+
+function buildHistogram(data: GrowerData, pool: Histograms, partition: Uint32Array, start: number, stop: number): Float64Array {
+  const hist = pool.take();
+  const { gradients, hessians } = data;
+  for (const f of data.dense) {
+    const bins = data.binned[f]!;
+    const off = pool.offset[f]!;
+    for (let k = start; k < stop; k++) {
+      const r = partition[k]!;
+      const s = 3 * (off + bins[r]!);
+      hist[s]! += gradients[r]!;
+      hist[s + 1]! += hessians[r]!;
+      hist[s + 2]!++;
+    }
+  }
+  if (data.oneHot.length === 0) return hist;
+  let G = 0;
+  let H = 0;
+  for (let k = start; k < stop; k++) {
+    const r = partition[k]!;
+    G += gradients[r]!;
+    H += hessians[r]!;
+  }
+  const count = stop - start;
+  for (const { codes, columns } of data.oneHot) {
+    for (let k = start; k < stop; k++) {
+      const r = partition[k]!;
+      const f = columns[codes[r]!];
+      if (f === undefined || f < 0) continue;
+      const s = 3 * (pool.offset[f]! + 1);
+      hist[s]! += gradients[r]!;
+      hist[s + 1]! += hessians[r]!;
+      hist[s + 2]!++;
+    }
+    for (const f of columns) {
+      if (f < 0) continue;
+      const s = 3 * pool.offset[f]!;
+      hist[s] = G - hist[s + 3]!;
+      hist[s + 1] = H - hist[s + 4]!;
+      hist[s + 2] = count - hist[s + 5]!;
+    }
+  }
+  return hist;
+}
+
+function findSplit(data: GrowerData, pool: Histograms, node: GrowNode, params: GrowerParams): SplitInfo {
+  const best: SplitInfo = { gain: -1, feature: -1, bin: -1, missingGoLeft: false, gLeft: 0, hLeft: 0 };
+  const hist = node.hist!;
+  const n = node.stop - node.start;
+  const l2 = params.l2Regularization;
+  const minLeaf = params.minSamplesLeaf;
+  const G = node.sumG;
+  const H = node.sumH;
+  // A node's loss at its optimal value is g * value = -g^2 / (h + l2); gain = parent - children.
+  const parentLoss = G * node.value;
+  const gain = (gl: number, hl: number) => parentLoss - gl * nodeValue(gl, hl, l2) - (G - gl) * nodeValue(G - gl, H - hl, l2);
+  for (let f = 0; f < data.binned.length; f++) {
+    const off = pool.offset[f]!;
+    const nb = data.nBins[f]!;
+    let featureBest = -1;
+    // Left to right, missing values to the right. The last non-missing bin may go left only when
+    // the feature has missing values (a split of missing against the rest).
+    const end = nb - 1 + data.hasMissing[f]!;
+    let gl = 0;
+    let hl = 0;
+    let nl = 0;
+    for (let b = 0; b < end; b++) {
+      const s = 3 * (off + b);
+      gl += hist[s]!;
+      hl += hist[s + 1]!;
+      nl += hist[s + 2]!;
+      if (nl < minLeaf) continue;
+      if (n - nl < minLeaf) break;
+      if (hl < MIN_HESSIAN_TO_SPLIT) continue;
+      if (H - hl < MIN_HESSIAN_TO_SPLIT) break;
+      const v = gain(gl, hl);
+      if (v > featureBest && v > 0) {
+        featureBest = v;
+        if (v > best.gain) Object.assign(best, { gain: v, feature: f, bin: b, missingGoLeft: false, gLeft: gl, hLeft: hl });
+      }
+    }
+    if (!data.hasMissing[f]) continue;
+    // Right to left, missing values to the left.
+    let gr = 0;
+    let hr = 0;
+    let nr = 0;
+    for (let b = nb - 2; b >= 0; b--) {
+      const s = 3 * (off + b + 1);
+      gr += hist[s]!;
+      hr += hist[s + 1]!;
+      nr += hist[s + 2]!;
+      if (nr < minLeaf) continue;
+      if (n - nr < minLeaf) break;
+      if (hr < MIN_HESSIAN_TO_SPLIT) continue;
+      if (H - hr < MIN_HESSIAN_TO_SPLIT) break;
+      const v = gain(G - gr, H - hr);
+      if (v > featureBest && v > 0) {
+        featureBest = v;
+        if (v > best.gain) Object.assign(best, { gain: v, feature: f, bin: b, missingGoLeft: true, gLeft: G - gr, hLeft: H - hr });
+      }
+    }
+  }
+  return best;
+}
+
+/** Reorders the node's range of `partition`, left rows first (stable), and returns the boundary. */
+function partitionNode(data: GrowerData, partition: Uint32Array, scratch: Uint32Array, node: GrowNode, split: SplitInfo): number {
+  const bins = data.binned[split.feature]!;
+  const missing = data.nBins[split.feature]!;
+  let l = node.start;
+  let r = 0;
+  for (let k = node.start; k < node.stop; k++) {
+    const row = partition[k]!;
+    const b = bins[row]!;
+    const goLeft = b === missing ? split.missingGoLeft : b <= split.bin;
+    if (goLeft) partition[l++] = row;
+    else scratch[r++] = row;
+  }
+  partition.set(scratch.subarray(0, r), l);
+  return l;
+}
+
+function flatten(root: GrowNode, data: GrowerData, learningRate: number): Tree {
+  const tree: Tree = { feature: [], threshold: [], missingGoLeft: [], left: [], right: [], value: [], gain: [] };
+  const visit = (node: GrowNode): number => {
+    const id = tree.feature.length;
+    tree.feature.push(-1);
+    tree.threshold.push(0);
+    tree.missingGoLeft.push(false);
+    tree.left.push(-1);
+    tree.right.push(-1);
+    tree.value.push(0);
+    tree.gain.push(0);
+    if (!node.left || !node.right || !node.split) {
+      node.leafValue = node.value * learningRate;
+      tree.value[id] = Math.fround(node.leafValue);
+      return id;
+    }
+    const s = node.split;
+    tree.feature[id] = s.feature;
+    // A split at the last non-missing bin separates missing values from all the others.
+    tree.threshold[id] = s.bin === data.nBins[s.feature]! - 1 ? Infinity : data.edges[s.feature]![s.bin]!;
+    tree.missingGoLeft[id] = s.missingGoLeft;
+    tree.gain[id] = s.gain;
+    tree.left[id] = visit(node.left);
+    tree.right[id] = visit(node.right);
+    return id;
+  };
+  visit(root);
+  return tree;
+}

@@ -1,0 +1,131 @@
+import { MlInputError } from '../errors';
+import { FEATURE_SCHEMA_METADATA_KEY, type FeatureInput, FeatureSchema } from './feature-schema';
+import type onnxProto from 'onnx-proto';
+import { ElemType, decodeModel } from './proto';
+
+type ValueInfo = onnxProto.onnx.IValueInfoProto;
+type NodeProto = onnxProto.onnx.INodeProto;
+
+type Long = { toNumber(): number };
+const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
+const utf8 = new TextDecoder();
+
+const TENSOR_TYPES: Partial<Record<number, FeatureInput['tensor']>> = {
+  [ElemType.FLOAT]: 'float',
+  [ElemType.DOUBLE]: 'double',
+  [ElemType.INT64]: 'int64',
+  [ElemType.INT32]: 'int32',
+  [ElemType.STRING]: 'string',
+  [ElemType.BOOL]: 'bool',
+};
+const FEATURE_TYPES: Record<FeatureInput['tensor'], FeatureInput['type']> = {
+  float: 'numeric',
+  double: 'numeric',
+  int64: 'integer',
+  int32: 'integer',
+  string: 'categorical',
+  bool: 'boolean',
+};
+
+/**
+ * Reads what a model needs and returns from an ONNX file, so it can be served: our own files carry
+ * their feature schema in metadata; a file made elsewhere (skl2onnx, onnxmltools, torch.onnx) is
+ * read from its graph. Throws MlInputError, naming the problem, for a file we cannot serve: a
+ * multi-column input, a ZipMap output, no binary classifier outputs.
+ */
+export function describeOnnxModel(bytes: Uint8Array, opts: { positiveClass?: string } = {}): FeatureSchema {
+  let model: ReturnType<typeof decodeModel>;
+  try {
+    model = decodeModel(bytes);
+  } catch (e) {
+    throw new MlInputError(`not an ONNX model: ${(e as Error).message}`);
+  }
+  const graph = model.graph;
+  if (!graph) throw new MlInputError('the ONNX model has no graph');
+  const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
+  const graphInputs = (graph.input ?? []).filter((i) => !initializers.has(i.name));
+
+  const ours = model.metadataProps.find((p) => p.key === FEATURE_SCHEMA_METADATA_KEY);
+  if (ours?.value) return checkedOwnSchema(ours.value, graphInputs, graph.output ?? []);
+
+  const inputs = graphInputs.map(describeInput);
+  if (inputs.length === 0) throw new MlInputError('the ONNX model has no inputs');
+
+  const outputs = (graph.output ?? []).map((o) => {
+    if (!o.type?.tensorType) {
+      const hint = o.type?.sequenceType ? ' (a ZipMap output: export without it, e.g. skl2onnx options={"zipmap": False})' : '';
+      throw new MlInputError(`output "${o.name}" is not a tensor${hint}`);
+    }
+    return { name: o.name ?? '', elem: o.type.tensorType.elemType ?? 0, rank: o.type.tensorType.shape?.dim?.length ?? 0 };
+  });
+  const probabilities = outputs.find((o) => o.elem === ElemType.FLOAT && o.rank === 2) ?? outputs.find((o) => o.elem === ElemType.DOUBLE && o.rank === 2);
+  const label = outputs.find((o) => (o.elem === ElemType.INT64 || o.elem === ElemType.STRING) && o.rank <= 2);
+  if (!probabilities || !label) throw new MlInputError('the model needs a label output (int64 or string) and a probabilities output ([N,2] float)');
+
+  const classes = classLabels(graph.node ?? []);
+  if (!classes) throw new MlInputError('no classifier with class labels found in the graph');
+  if (classes.names.length !== 2) throw new MlInputError(`the model has ${classes.names.length} classes; only binary classifiers can be served`);
+  const names: [string, string] = [classes.names[0]!, classes.names[1]!];
+  const positive = opts.positiveClass ?? names[1];
+  const positiveIndex = names.indexOf(positive);
+  if (positiveIndex < 0) throw new MlInputError(`the positive class "${positive}" is not one of the model's classes (${names.join(', ')})`, 'positiveClass');
+  return FeatureSchema.parse({
+    version: 1,
+    inputs,
+    outputs: { label: label.name, probabilities: probabilities.name },
+    classes: names,
+    labelValues: label.elem === ElemType.INT64 ? (classes.values ?? [0, 1]) : null,
+    positiveIndex,
+  });
+}
+
+/** A schema from the file's metadata, trusted only if it names exactly the graph's inputs and outputs. */
+function checkedOwnSchema(json: string, inputs: ValueInfo[], outputs: ValueInfo[]): FeatureSchema {
+  let schema: FeatureSchema;
+  try {
+    schema = FeatureSchema.parse(JSON.parse(json));
+  } catch {
+    throw new MlInputError(`the model's ${FEATURE_SCHEMA_METADATA_KEY} metadata is not a valid feature schema`);
+  }
+  const same = (a: string[], b: string[]) => a.length === b.length && [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
+  const outputNames = outputs.map((o) => o.name ?? '');
+  if (
+    !same(
+      schema.inputs.map((i) => i.input),
+      inputs.map((i) => i.name ?? ''),
+    ) ||
+    !outputNames.includes(schema.outputs.label) ||
+    !outputNames.includes(schema.outputs.probabilities)
+  ) {
+    throw new MlInputError(`the model's ${FEATURE_SCHEMA_METADATA_KEY} metadata does not match its graph's inputs and outputs`);
+  }
+  return schema;
+}
+
+function describeInput(i: ValueInfo): FeatureInput {
+  const name = i.name ?? '';
+  const t = i.type?.tensorType;
+  if (!t) throw new MlInputError(`input "${name}" is not a tensor`);
+  const tensor = TENSOR_TYPES[t.elemType ?? 0];
+  if (!tensor) throw new MlInputError(`input "${name}" has an element type (${t.elemType}) that records cannot fill`);
+  const dims = t.shape?.dim ?? [];
+  const width = dims[1] ? num(dims[1].dimValue) : 1;
+  if (dims.length > 2 || (dims.length === 2 && width !== 1)) {
+    throw new MlInputError(`input "${name}" takes ${dims.length === 2 ? `${width || 'a variable number of'} columns` : `rank ${dims.length}`}: export one [N,1] input per feature`);
+  }
+  return { name, input: name, type: FEATURE_TYPES[tensor], tensor, rank: dims.length === 1 ? 1 : 2 };
+}
+
+/** Class labels of the graph's classifier (LinearClassifier, TreeEnsembleClassifier, SVMClassifier, ...). */
+function classLabels(nodes: NodeProto[]): { names: string[]; values?: [number, number] } | null {
+  for (const n of nodes) {
+    for (const a of n.attribute ?? []) {
+      if (a.name === 'classlabels_strings' && a.strings?.length) return { names: a.strings.map((s: Uint8Array) => utf8.decode(s)) };
+      if ((a.name === 'classlabels_ints' || a.name === 'classlabels_int64s') && a.ints?.length) {
+        const values = a.ints.map(num);
+        return { names: values.map(String), values: values.length === 2 ? [values[0]!, values[1]!] : undefined };
+      }
+    }
+  }
+  return null;
+}

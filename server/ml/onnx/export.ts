@@ -1,0 +1,205 @@
+import { oneHotWidth } from '../features';
+import type { BoostedTreesEstimator, LogisticRegressionEstimator, Model } from '../model';
+import { FEATURE_SCHEMA_METADATA_KEY, type FeatureInput, type FeatureSchema } from './feature-schema';
+import { ElemType, ML_DOMAIN, attr, encodeModel, int64Tensor, node, tensorValue } from './proto';
+
+/**
+ * IR 8 with opset 15 and ai.onnx.ml 3: the ONNX 1.11 level, which every maintained runtime reads.
+ * ai.onnx.ml 3 keeps TreeEnsembleClassifier (deprecated at 5; onnxruntime-node rejects 6) and has
+ * LabelEncoder v2.
+ */
+export const OPSETS = { onnx: 15, ml: 3 } as const;
+export const IR_VERSION = 8;
+
+const OUT_LABEL = 'label';
+const OUT_PROBABILITIES = 'probabilities';
+/** Prefix of every intermediate tensor name; no feature input may use it. */
+const INTERNAL = 'sb.';
+
+export type OnnxExport = { bytes: Uint8Array; schema: FeatureSchema };
+
+/**
+ * The whole model, preprocessing included, as one ONNX graph: a scoring client feeds raw features
+ * (one input per feature: float [N,1] with NaN for missing numbers, string [N,1] with "" for a
+ * missing category) and reads `label` (int64: 1 = positive class) and `probabilities` [N,2].
+ *
+ *   numeric inputs -> Concat -> (logistic regression: Imputer(median) -> Scaler)
+ *   each categorical -> LabelEncoder(category -> column, unseen -> -1) -> OneHotEncoder -> Reshape [N,w]
+ *   Concat(all) -> LinearClassifier | TreeEnsembleClassifier (post_transform LOGISTIC)
+ *
+ * Deterministic: the same model gives the same bytes (artifacts are stored by sha256).
+ */
+export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}): OnnxExport {
+  const { numeric, categorical } = model.features;
+  const inputNames = assignInputNames([...numeric, ...categorical].map((f) => f.name));
+  const inputs: FeatureInput[] = [
+    ...numeric.map((f): FeatureInput => ({ name: f.name, input: inputNames.get(f.name)!, type: f.type, tensor: 'float', rank: 2 })),
+    ...categorical.map(
+      (f): FeatureInput => ({
+        name: f.name,
+        input: inputNames.get(f.name)!,
+        type: f.type,
+        tensor: 'string',
+        rank: 2,
+        categories: f.categories,
+        infrequentCategories: f.infrequent,
+      }),
+    ),
+  ];
+  const schema: FeatureSchema = {
+    version: 1,
+    target: model.target.name,
+    inputs,
+    outputs: { label: OUT_LABEL, probabilities: OUT_PROBABILITIES },
+    classes: [model.target.negativeClass, model.target.positiveClass],
+    labelValues: [0, 1],
+    positiveIndex: 1,
+  };
+
+  const nodes: ReturnType<typeof node>[] = [];
+  const initializers: ReturnType<typeof int64Tensor>[] = [];
+  const blocks: string[] = [];
+  const est = model.estimator;
+  if (numeric.length) {
+    nodes.push(node('Concat', numeric.map((f) => inputNames.get(f.name)!), [`${INTERNAL}numeric`], [attr.int('axis', 1)]));
+    if (est.kind === 'logistic_regression') {
+      nodes.push(
+        node('Imputer', [`${INTERNAL}numeric`], [`${INTERNAL}imputed`], [attr.floats('imputed_value_floats', numeric.map((f) => f.median)), attr.float('replaced_value_float', NaN)], ML_DOMAIN),
+        node(
+          'Scaler',
+          [`${INTERNAL}imputed`],
+          [`${INTERNAL}standardised`],
+          [attr.floats('offset', numeric.map((f) => f.mean)), attr.floats('scale', numeric.map((f) => f.scale))],
+          ML_DOMAIN,
+        ),
+      );
+      blocks.push(`${INTERNAL}standardised`);
+    } else blocks.push(`${INTERNAL}numeric`);
+  }
+  categorical.forEach((f, j) => {
+    const width = oneHotWidth(f);
+    const p = `${INTERNAL}cat${j}.`;
+    const keys = [...f.categories, ...f.infrequent];
+    const values = keys.map((_, i) => Math.min(i, f.categories.length));
+    initializers.push(int64Tensor(`${p}shape`, [-1, width]));
+    nodes.push(
+      node(
+        'LabelEncoder',
+        [inputNames.get(f.name)!],
+        [`${p}column`],
+        [attr.strings('keys_strings', keys), attr.ints('values_int64s', values), attr.int('default_int64', -1)],
+        ML_DOMAIN,
+      ),
+      // Unseen categories (-1) match no column: all zeros, as scikit-learn's handle_unknown='ignore'.
+      node('OneHotEncoder', [`${p}column`], [`${p}onehot3d`], [attr.ints('cats_int64s', range(width)), attr.int('zeros', 1)], ML_DOMAIN),
+      node('Reshape', [`${p}onehot3d`, `${p}shape`], [`${p}onehot`]),
+    );
+    blocks.push(`${p}onehot`);
+  });
+  nodes.push(node('Concat', blocks, [`${INTERNAL}features`], [attr.int('axis', 1)]));
+  nodes.push(est.kind === 'logistic_regression' ? linearClassifier(est) : treeEnsemble(est));
+
+  const bytes = encodeModel({
+    irVersion: IR_VERSION,
+    opsets: OPSETS,
+    graphName: `${model.algorithm}:${model.target.name}`,
+    nodes,
+    inputs: inputs.map((i) => tensorValue(i.input, i.tensor === 'string' ? ElemType.STRING : ElemType.FLOAT, ['N', 1])),
+    outputs: [tensorValue(OUT_LABEL, ElemType.INT64, ['N']), tensorValue(OUT_PROBABILITIES, ElemType.FLOAT, ['N', 2])],
+    initializers,
+    producerVersion: opts.producerVersion ?? '0',
+    docString: `${model.algorithm} predicting ${model.target.name} = ${model.target.positiveClass}`,
+    metadata: { [FEATURE_SCHEMA_METADATA_KEY]: JSON.stringify(schema) },
+  });
+  return { bytes, schema };
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** Feature names become input names unless they collide with an output or an internal name. */
+function assignInputNames(features: string[]): Map<string, string> {
+  const taken = new Set<string>([OUT_LABEL, OUT_PROBABILITIES]);
+  const names = new Map<string, string>();
+  for (const f of features) {
+    let name = f;
+    for (let k = 1; taken.has(name) || name.startsWith(INTERNAL); k++) name = `input${k}.${f}`;
+    taken.add(name);
+    names.set(f, name);
+  }
+  return names;
+}
+
+function linearClassifier(est: LogisticRegressionEstimator) {
+  // One coefficient row with two class labels: onnxruntime scores the second class and returns
+  // probabilities [1 - p, p] after the logistic.
+  return node(
+    'LinearClassifier',
+    [`${INTERNAL}features`],
+    [OUT_LABEL, OUT_PROBABILITIES],
+    [attr.floats('coefficients', est.coef), attr.floats('intercepts', [est.intercept]), attr.ints('classlabels_ints', [0, 1]), attr.string('post_transform', 'LOGISTIC')],
+    ML_DOMAIN,
+  );
+}
+
+function treeEnsemble(est: BoostedTreesEstimator) {
+  const n = {
+    treeIds: [] as number[],
+    nodeIds: [] as number[],
+    featureIds: [] as number[],
+    values: [] as number[],
+    modes: [] as string[],
+    trueIds: [] as number[],
+    falseIds: [] as number[],
+    missingTrue: [] as number[],
+  };
+  const leaf = { treeIds: [] as number[], nodeIds: [] as number[], weights: [] as number[] };
+  est.trees.forEach((tree, t) => {
+    tree.feature.forEach((f, id) => {
+      n.treeIds.push(t);
+      n.nodeIds.push(id);
+      if (f < 0) {
+        n.featureIds.push(0);
+        n.values.push(0);
+        n.modes.push('LEAF');
+        n.trueIds.push(0);
+        n.falseIds.push(0);
+        n.missingTrue.push(0);
+        leaf.treeIds.push(t);
+        leaf.nodeIds.push(id);
+        leaf.weights.push(tree.value[id]!);
+      } else {
+        n.featureIds.push(f);
+        n.values.push(tree.threshold[id]!);
+        n.modes.push('BRANCH_LEQ');
+        n.trueIds.push(tree.left[id]!);
+        n.falseIds.push(tree.right[id]!);
+        n.missingTrue.push(tree.missingGoLeft[id] ? 1 : 0);
+      }
+    });
+  });
+  // Binary convention (as skl2onnx): every leaf scores class id 0 with one base value; onnxruntime
+  // returns [1 - p, p] with p = logistic(base + sum of leaves).
+  return node(
+    'TreeEnsembleClassifier',
+    [`${INTERNAL}features`],
+    [OUT_LABEL, OUT_PROBABILITIES],
+    [
+      attr.ints('nodes_treeids', n.treeIds),
+      attr.ints('nodes_nodeids', n.nodeIds),
+      attr.ints('nodes_featureids', n.featureIds),
+      attr.floats('nodes_values', n.values),
+      attr.strings('nodes_modes', n.modes),
+      attr.ints('nodes_truenodeids', n.trueIds),
+      attr.ints('nodes_falsenodeids', n.falseIds),
+      attr.ints('nodes_missing_value_tracks_true', n.missingTrue),
+      attr.ints('class_treeids', leaf.treeIds),
+      attr.ints('class_nodeids', leaf.nodeIds),
+      attr.ints('class_ids', leaf.treeIds.map(() => 0)),
+      attr.floats('class_weights', leaf.weights),
+      attr.ints('classlabels_int64s', [0, 1]),
+      attr.floats('base_values', [est.baseScore]),
+      attr.string('post_transform', 'LOGISTIC'),
+    ],
+    ML_DOMAIN,
+  );
+}

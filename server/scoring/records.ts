@@ -1,0 +1,123 @@
+import type { FeatureInput, FeatureSchema } from '../ml/onnx/feature-schema';
+
+/**
+ * Turns raw JSON records into one column per model input, validating every field against the
+ * feature schema. Pure (no onnxruntime), so the rules are unit-tested on their own.
+ */
+
+export type RecordIssue = { record: number; field: string; message: string };
+
+/** Bad input from a scoring client: the edge answers 400 with the first issue's record and field. */
+export class RecordInputError extends Error {
+  /** "records[3].age": the first bad field, as the API reports it. */
+  readonly field: string;
+  constructor(readonly issues: RecordIssue[]) {
+    const first = issues[0]!;
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more ${issues.length === 2 ? 'issue' : 'issues'})` : '';
+    super(`records[${first.record}]${first.field ? `.${first.field}` : ''}: ${first.message}${more}`);
+    this.name = 'RecordInputError';
+    this.field = `records[${first.record}]${first.field ? `.${first.field}` : ''}`;
+  }
+}
+
+export type InputColumn =
+  | { input: string; dims: number[]; type: 'float32'; data: Float32Array }
+  | { input: string; dims: number[]; type: 'float64'; data: Float64Array }
+  | { input: string; dims: number[]; type: 'int64'; data: BigInt64Array }
+  | { input: string; dims: number[]; type: 'int32'; data: Int32Array }
+  | { input: string; dims: number[]; type: 'bool'; data: Uint8Array }
+  | { input: string; dims: number[]; type: 'string'; data: string[] };
+
+const MAX_ISSUES = 100;
+
+export function recordsToColumns(schema: FeatureSchema, records: readonly unknown[]): InputColumn[] {
+  const n = records.length;
+  const issues: RecordIssue[] = [];
+  const report = (record: number, field: string, message: string) => {
+    if (issues.length < MAX_ISSUES) issues.push({ record, field, message });
+  };
+  const objects = records.map((r, i) => {
+    if (typeof r === 'object' && r !== null && !Array.isArray(r)) return r as Record<string, unknown>;
+    report(i, '', `expected an object of features, got ${describe(r)}`);
+    return null;
+  });
+  const columns = schema.inputs.map((f) => {
+    const dims = f.rank === 2 ? [n, 1] : [n];
+    const read = (set: (i: number, v: unknown) => string | null) => {
+      objects.forEach((o, i) => {
+        if (!o) return;
+        if (!Object.hasOwn(o, f.name) || o[f.name] === undefined) return report(i, f.name, 'missing feature');
+        const problem = set(i, o[f.name]);
+        if (problem) report(i, f.name, problem);
+      });
+    };
+    switch (f.tensor) {
+      case 'float':
+      case 'double': {
+        const data = f.tensor === 'float' ? new Float32Array(n) : new Float64Array(n);
+        read((i, v) => {
+          const x = numberFor(f, v);
+          if (typeof x === 'string') return x;
+          data[i] = x;
+          return null;
+        });
+        return f.tensor === 'float' ? { input: f.input, dims, type: 'float32' as const, data: data as Float32Array } : { input: f.input, dims, type: 'float64' as const, data: data as Float64Array };
+      }
+      case 'int64':
+      case 'int32': {
+        const data = f.tensor === 'int64' ? new BigInt64Array(n) : new Int32Array(n);
+        read((i, v) => {
+          const x = numberFor(f, v);
+          if (typeof x === 'string') return x;
+          if (Number.isNaN(x)) return `null is not allowed: this model's input is an integer tensor`;
+          if (!Number.isSafeInteger(x) || (f.tensor === 'int32' && Math.abs(x) > 2 ** 31 - 1)) return `expected an integer, got ${describe(v)}`;
+          if (data instanceof BigInt64Array) data[i] = BigInt(x);
+          else data[i] = x;
+          return null;
+        });
+        return data instanceof BigInt64Array ? { input: f.input, dims, type: 'int64' as const, data } : { input: f.input, dims, type: 'int32' as const, data };
+      }
+      case 'bool': {
+        const data = new Uint8Array(n);
+        read((i, v) => {
+          if (v === true || v === 1) data[i] = 1;
+          else if (v === false || v === 0) data[i] = 0;
+          else return `expected true or false, got ${describe(v)}`;
+          return null;
+        });
+        return { input: f.input, dims, type: 'bool' as const, data };
+      }
+      case 'string': {
+        const data = new Array<string>(n).fill('');
+        read((i, v) => {
+          // Exactly as training reads a category: null is the missing category "", numbers and
+          // booleans their String(); a category never seen in training is the model's business.
+          if (v === null) data[i] = '';
+          else if (typeof v === 'string') data[i] = v;
+          else if (typeof v === 'number' || typeof v === 'boolean') data[i] = String(v);
+          else return `expected a string or null, got ${describe(v)}`;
+          return null;
+        });
+        return { input: f.input, dims, type: 'string' as const, data };
+      }
+    }
+  });
+  if (issues.length) throw new RecordInputError(issues.sort((a, b) => a.record - b.record));
+  return columns;
+}
+
+/** A number for a float/int input (NaN for null), or what is wrong with the value. */
+function numberFor(f: FeatureInput, v: unknown): number | string {
+  if (v === null) return NaN;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : `expected a finite number, got ${v}`;
+  if (typeof v === 'boolean' && f.type === 'boolean') return v ? 1 : 0;
+  return `expected ${f.type === 'boolean' ? 'true, false' : 'a number'} or null, got ${describe(v)}`;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `a string (${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)})`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
