@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-const all = ['startup', 'collab', 'datasets', 'pipeline', 'ml-quality'];
+const all = ['startup', 'collab', 'datasets', 'pipeline', 'ml-quality', 'scoring'];
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : all;
 let failed = false;
 for (const name of wanted) {

@@ -9,10 +9,12 @@ import { createRequestCtx, type AppDeps } from './api/context';
 import { cookieJar } from './api/cookies';
 import { openApiDocument } from './api/rest/openapi';
 import { errorBody, registerRestRoutes, sendError } from './api/rest/plugin';
+import { registerPredictRoute } from './api/rest/predict-route';
 import { restRoutes } from './api/rest/routes';
 import { CollabServer, type CollabServerOptions } from './collab/server';
 import { checkHealth } from './health';
 import { VERSION } from './version';
+import { scoringRuntime } from './services/scoring/runtime';
 import type { WorkflowStarter } from './services/workflow-starter';
 
 export type ServerRole = 'all' | 'web' | 'api' | 'worker';
@@ -66,6 +68,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     });
   }
 
+  if (serves('api') || serves('web')) {
+    // Scoring caches follow changes made by other processes (LISTEN/NOTIFY on Postgres).
+    const scoring = scoringRuntime(opts.db).listen((err) => app.log.warn({ err }, 'scoring change listener: connection lost, reconnecting'));
+    app.addHook('onClose', () => scoring.release());
+  }
+
   app.setErrorHandler((err, req, reply) => sendError(reply, err, req));
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`)));
 
@@ -82,6 +90,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         // The API speaks JSON only; anything else is a 415, not a string the schema then rejects.
         scope.removeContentTypeParser('text/plain');
         registerRestRoutes(scope, deps, restRoutes);
+        registerPredictRoute(scope, deps);
       },
     );
   }

@@ -1,7 +1,7 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { WorkflowStarter } from '@/server/services/workflow-starter';
-import { helloRunWorkflowId, workflowNames, type HelloRunInput } from './shared';
-import type { helloRunWorkflow } from './workflows';
+import { buildWorkflowId, helloRunWorkflowId, workflowNames, type BuildInput, type HelloRunInput } from './shared';
+import type { buildWorkflow, helloRunWorkflow } from './workflows';
 
 export async function connectTemporal(address: string, namespace: string, opts: { connectTimeout?: string } = {}): Promise<Client> {
   const connection = await Connection.connect({ address, connectTimeout: opts.connectTimeout ?? '10 seconds' });
@@ -16,19 +16,30 @@ export function createWorkflowStarter(client: Client, taskQueue: string): Workfl
   return {
     async startHelloRun(input: HelloRunInput) {
       const workflowId = helloRunWorkflowId(input.runId);
-      try {
-        await client.workflow.start<typeof helloRunWorkflow>(workflowNames.helloRun, {
+      await startOnce(() =>
+        client.workflow.start<typeof helloRunWorkflow>(workflowNames.helloRun, {
           workflowId,
           taskQueue,
           args: [input],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           // While the first start is still running a second start returns it.
           workflowIdConflictPolicy: 'USE_EXISTING',
-        });
-      } catch (err) {
-        // Already ran to completion: REJECT_DUPLICATE refuses, and for the caller that is success.
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
+        }),
+      );
+      return { workflowId };
+    },
+
+    async startBuild(input: BuildInput) {
+      const workflowId = buildWorkflowId(input.runId);
+      await startOnce(() =>
+        client.workflow.start<typeof buildWorkflow>(workflowNames.build, {
+          workflowId,
+          taskQueue,
+          args: [input],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
+      );
       return { workflowId };
     },
 
@@ -41,4 +52,13 @@ export function createWorkflowStarter(client: Client, taskQueue: string): Workfl
       }
     },
   };
+}
+
+async function startOnce(start: () => Promise<unknown>): Promise<void> {
+  try {
+    await start();
+  } catch (err) {
+    // Already ran to completion: REJECT_DUPLICATE refuses, and for the caller that is success.
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
 }

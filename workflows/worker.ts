@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type Logger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Db } from '@/db/client';
 import { createActivities } from './activities';
+import type { BuildActivityOptions } from './activities/build';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -43,6 +44,8 @@ export type CreateWorkerOptions = {
   shutdownGraceTime?: string;
   /** How long a workflow task waits for this worker's sticky queue before any worker may take it. */
   stickyQueueScheduleToStartTimeout?: string;
+  /** Build limits (parallelism, statement timeout, ts cell sandbox limits); tests shrink them. */
+  build?: BuildActivityOptions;
 };
 
 export type StagebookWorker = {
@@ -64,12 +67,15 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Stagebook
       namespace: opts.namespace,
       taskQueue: opts.taskQueue,
       workflowBundle: await workflowBundle(),
-      activities: createActivities({ db: opts.db }),
+      activities: createActivities({ db: opts.db, ...(opts.build ? { build: opts.build } : {}) }),
       shutdownGraceTime: opts.shutdownGraceTime ?? '10 seconds',
       // A worker that dies without shutting down (SIGKILL, OOM, lost node) keeps its sticky queue;
       // the SDK's 10 s default would stall each of its workflows that long before another worker
       // replays it. Our workflows are short to replay, so give up on the sticky worker sooner.
       stickyQueueScheduleToStartTimeout: opts.stickyQueueScheduleToStartTimeout ?? '3 seconds',
+      // Heartbeats reach the server (and cancellation comes back) at most this late; the SDK's
+      // default, 80% of the heartbeat timeout, would leave a cancelled build step running ~8 s.
+      maxHeartbeatThrottleInterval: '1 second',
       ...(opts.identity ? { identity: opts.identity } : {}),
     });
   } catch (err) {

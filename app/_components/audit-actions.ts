@@ -26,6 +26,13 @@ export const auditActionLabels: Partial<Record<AuditAction, string>> = {
   'notebook.delete': 'Notebook deleted',
   'notebook.version_save': 'Notebook version saved',
   'notebook.version_restore': 'Notebook version restored',
+  'model.train': 'Model trained',
+  'model.import': 'Model imported',
+  'model.champion_change': 'Champion changed',
+  'model.batch_score': 'Dataset scored',
+  'endpoint.create': 'Endpoint created',
+  'endpoint.update': 'Endpoint changed',
+  'endpoint.delete': 'Endpoint deleted',
   'system.bootstrap': 'System bootstrap',
 };
 

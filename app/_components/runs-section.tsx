@@ -1,6 +1,7 @@
 'use client';
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { formatDateTime, formatDuration, shortId } from './format';
 import { useTRPC } from './trpc';
@@ -73,7 +74,13 @@ export function RunsSection({ projectId, canStart }: { projectId: string; canSta
                     <StatusBadge status={r.status} />
                   </td>
                   <td>
-                    <code title={r.id}>{r.kind}-{shortId(r.id)}</code>
+                    {r.kind === 'build' ? (
+                      <Link href={`/projects/${projectId}/builds/${r.id}`}>
+                        <code title={r.id}>{r.kind}-{shortId(r.id)}</code>
+                      </Link>
+                    ) : (
+                      <code title={r.id}>{r.kind}-{shortId(r.id)}</code>
+                    )}
                   </td>
                   <td className="truncate" title={r.error ?? undefined}>
                     {typeof r.input.message === 'string' ? r.input.message : '—'}

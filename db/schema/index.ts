@@ -5,3 +5,5 @@ export * from './runs';
 export * from './audit';
 export * from './notebooks';
 export * from './datasets';
+export * from './builds';
+export * from './models';

@@ -1,9 +1,10 @@
 import { index, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { notebooks } from './notebooks';
 import { projects } from './projects';
 
 export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof runStatuses)[number];
-export const runKinds = ['hello'] as const;
+export const runKinds = ['hello', 'build'] as const;
 export type RunKind = (typeof runKinds)[number];
 
 /** One execution of a workflow; the workflow id is `<kind>-<run id>`. */
@@ -21,11 +22,13 @@ export const runs = pgTable(
     result: jsonb('result').$type<Record<string, unknown>>(),
     error: text('error'),
     createdBy: text('created_by').notNull(),
+    /** The notebook a build was compiled from (builds only); kept when the notebook is deleted. */
+    notebookId: uuid('notebook_id').references(() => notebooks.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
-  (t) => [index('runs_project_created_idx').on(t.projectId, t.createdAt)],
+  (t) => [index('runs_project_created_idx').on(t.projectId, t.createdAt), index('runs_notebook_created_idx').on(t.notebookId, t.createdAt)],
 );
 
 /**

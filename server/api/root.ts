@@ -1,10 +1,15 @@
 import { apiKeysRouter } from './routers/api-keys';
 import { auditRouter } from './routers/audit';
 import { authRouter } from './routers/auth';
+import { buildsRouter } from './routers/builds';
 import { datasetsRouter } from './routers/datasets';
+import { endpointsRouter } from './routers/endpoints';
+import { modelsRouter } from './routers/models';
 import { notebooksRouter } from './routers/notebooks';
+import { pipelineRouter } from './routers/pipeline';
 import { projectsRouter } from './routers/projects';
 import { runsRouter } from './routers/runs';
+import { scoringRouter } from './routers/scoring';
 import { systemRouter } from './routers/system';
 import { teamsRouter } from './routers/teams';
 import { createCallerFactory, router } from './trpc';
@@ -18,6 +23,11 @@ export const appRouter = router({
   runs: runsRouter,
   datasets: datasetsRouter,
   notebooks: notebooksRouter,
+  pipeline: pipelineRouter,
+  builds: buildsRouter,
+  models: modelsRouter,
+  endpoints: endpointsRouter,
+  scoring: scoringRouter,
   system: systemRouter,
 });
 export type AppRouter = typeof appRouter;

@@ -40,7 +40,8 @@ const t = initTRPC
         return { ...shape, message: 'Internal server error', data: { ...shape.data, stack: undefined } };
       }
       const field = cause instanceof ServiceError ? cause.field : undefined;
-      return { ...shape, data: { ...shape.data, field, stack: undefined } };
+      const details = cause instanceof ServiceError ? cause.details : undefined;
+      return { ...shape, data: { ...shape.data, field, ...(details ? { details } : {}), stack: undefined } };
     },
   });
 

@@ -20,6 +20,8 @@ export class ServiceError extends Error {
     message: string,
     /** The input field the error is about, when there is one ("email", "records[3].age"). */
     readonly field?: string,
+    /** Structured detail for programs (e.g. the compiler's diagnostics), sent with the error. */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
     this.name = `${kind}Error`;
@@ -31,7 +33,7 @@ export const forbidden = (msg: string) => new ServiceError('Forbidden', msg);
 export const notFound = (what: string) => new ServiceError('NotFound', `${what} was not found`);
 export const conflict = (msg: string, field?: string) => new ServiceError('Conflict', msg, field);
 export const invalid = (msg: string, field?: string) => new ServiceError('Invalid', msg, field);
-export const preconditionFailed = (msg: string) => new ServiceError('PreconditionFailed', msg);
+export const preconditionFailed = (msg: string, details?: Record<string, unknown>) => new ServiceError('PreconditionFailed', msg, undefined, details);
 export const tooManyRequests = (msg: string) => new ServiceError('TooManyRequests', msg);
 
 export function assertNever(x: never, what = 'value'): never {

@@ -1,8 +1,11 @@
 import { and, eq } from 'drizzle-orm';
 import { projects, teamMembers, teamRoles, type TeamRole } from '@/db/schema';
 import { hasScope } from './api-keys/scopes';
-import type { ServiceCtx } from './context';
+import type { Actor, ServiceCtx } from './context';
 import { forbidden, invalid, notFound, unauthenticated } from './errors';
+import { scoringRuntime } from './scoring/runtime';
+
+const ENDPOINT_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 
 /**
  * The one place that decides who may call what. Every tRPC procedure and REST route declares a
@@ -12,11 +15,16 @@ import { forbidden, invalid, notFound, unauthenticated } from './errors';
  * - signedIn: any signed-in user (API keys are project credentials and are refused)
  * - member: a member of the team that owns the `teamId` or `projectId` in the input, with at least
  *   `role`; an API key of that project passes only if the policy names a `scope` the key holds
+ * - endpointScorer: whoever may score with the endpoint named by `endpoint` (tRPC) or `name` (the
+ *   REST path): a member (viewer+) of the team owning it, or a key of its project with
+ *   `score:<endpoint>`. The REST predict route decides the same with cached keys and endpoints
+ *   (`requireApiKeyScope`), without a database round trip.
  */
 export type Policy =
   | { kind: 'public' }
   | { kind: 'signedIn' }
-  | { kind: 'member'; role: TeamRole; scope?: string | ((input: Record<string, unknown>) => string) };
+  | { kind: 'member'; role: TeamRole; scope?: string | ((input: Record<string, unknown>) => string) }
+  | { kind: 'endpointScorer' };
 
 export type Authorization = { teamId: string | null; projectId: string | null; role: TeamRole | null };
 
@@ -33,9 +41,28 @@ function idFrom(input: Record<string, unknown>, key: 'teamId' | 'projectId'): st
   return v;
 }
 
+/** An API key acts only in its own project, and only with the scope the action needs. */
+export function requireApiKeyScope(actor: Extract<Actor, { type: 'apiKey' }>, projectId: string | null, needed: string): void {
+  if (!projectId || projectId !== actor.projectId) throw forbidden('this API key belongs to another project');
+  if (!hasScope(actor.scopes, needed)) throw forbidden(`this API key lacks the scope "${needed}"`);
+}
+
 export async function authorize(ctx: ServiceCtx, policy: Policy, rawInput: unknown): Promise<Authorization> {
   const none: Authorization = { teamId: null, projectId: null, role: null };
   switch (policy.kind) {
+    case 'endpointScorer': {
+      if (!ctx.actor) throw unauthenticated();
+      const input = rawInput && typeof rawInput === 'object' ? (rawInput as Record<string, unknown>) : {};
+      const name = input.endpoint ?? input.name;
+      if (typeof name !== 'string' || !ENDPOINT_NAME.test(name)) throw notFound(`endpoint "${String(name ?? '')}"`);
+      // The scoring runtime's cached config (invalidated on change) says whose endpoint it is.
+      const endpoint = await scoringRuntime(ctx.db).endpoint(name);
+      if (ctx.actor.type === 'apiKey') {
+        requireApiKeyScope(ctx.actor, endpoint.projectId, `score:${name}`);
+        return { teamId: endpoint.teamId, projectId: endpoint.projectId, role: null };
+      }
+      return authorize(ctx, { kind: 'member', role: 'viewer' }, { projectId: endpoint.projectId });
+    }
     case 'public':
       return none;
     case 'signedIn':
@@ -58,8 +85,7 @@ export async function authorize(ctx: ServiceCtx, policy: Policy, rawInput: unkno
         case 'apiKey': {
           const needed = typeof policy.scope === 'function' ? policy.scope(input) : policy.scope;
           if (!needed) throw forbidden('API keys cannot do this; sign in as a team member');
-          if (!projectId || projectId !== actor.projectId) throw forbidden('this API key belongs to another project');
-          if (!hasScope(actor.scopes, needed)) throw forbidden(`this API key lacks the scope "${needed}"`);
+          requireApiKeyScope(actor, projectId, needed);
           return { teamId, projectId, role: null };
         }
         case 'user': {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import type { Algorithm } from '@/server/ml/spec';
 import { inferSchema } from '@/server/ml/table';
 import { type TrainResult, trainModel } from '@/server/ml/train';
 import type { CellValue, Table } from '@/server/ml/types';
+import { mlPythonVenv } from '../helpers/python';
 import { ArtifactIntegrityError, RecordInputError, SessionCache, predict } from '@/server/scoring/session-cache';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -157,25 +158,6 @@ describe('ONNX export of our models (preprocessing included) in onnxruntime-node
   });
 });
 
-/** Python with scikit-learn + skl2onnx, built once and reused while bench/requirements-ml.txt is unchanged (~60 s to build). */
-function pythonVenv(): string {
-  const dir = path.join(repoRoot, 'node_modules/.cache/stagebook/ml-venv');
-  const requirements = path.join(repoRoot, 'bench/requirements-ml.txt');
-  const stampFile = path.join(dir, '.requirements-sha256');
-  const stamp = sha256(readFileSync(requirements));
-  const python = path.join(dir, 'bin/python');
-  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return python;
-  rmSync(dir, { recursive: true, force: true });
-  const run = (cmd: string, args: string[]) => {
-    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 600_000 });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
-  };
-  run('python3', ['-m', 'venv', dir]);
-  run(python, ['-m', 'pip', 'install', '-q', '-r', requirements]);
-  writeFileSync(stampFile, stamp);
-  return python;
-}
-
 /** Trains a scikit-learn Pipeline on credit data, exports it with skl2onnx, and checks ONNX files with onnx.checker. */
 const SKLEARN_SCRIPT = `
 import json, sys
@@ -243,7 +225,7 @@ describe('a scikit-learn pipeline exported with skl2onnx', () => {
     }
     const script = path.join(tmp, 'sklearn_export.py');
     writeFileSync(script, SKLEARN_SCRIPT);
-    const r = spawnSync(pythonVenv(), [script, dataFile('credit_data.csv'), 'Status', tmp, ...ourFiles], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(mlPythonVenv(), [script, dataFile('credit_data.csv'), 'Status', tmp, ...ourFiles], { encoding: 'utf8', timeout: 120_000 });
     if (r.status !== 0) throw new Error(`sklearn export failed:\n${r.stderr}`);
     expected = JSON.parse(readFileSync(path.join(tmp, 'sklearn-expected.json'), 'utf8'));
   }, 900_000);

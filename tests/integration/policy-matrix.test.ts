@@ -10,6 +10,7 @@ import { createSession } from '@/server/services/auth/session';
 import type { Actor } from '@/server/services/context';
 import { callerFor, ctxFor, newUser } from '../helpers/api';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
+import { tinyEndpoint } from '../helpers/models';
 
 /**
  * The specification of who may call what, written independently of the policies in the code. A
@@ -44,6 +45,13 @@ const procedureRules: Record<string, Rule> = {
   'datasets.get': { min: 'viewer', scope: 'read' },
   'datasets.preview': { min: 'viewer', scope: 'read' },
   'datasets.setColumnType': { min: 'editor' },
+  'datasets.metrics': { min: 'viewer', scope: 'read' },
+  'pipeline.compile': { min: 'viewer', scope: 'read' },
+  // Builds: CI/CD may start and cancel them with a `run` key, as it starts runs.
+  'builds.start': { min: 'editor', scope: 'run' },
+  'builds.get': { min: 'viewer', scope: 'read' },
+  'builds.list': { min: 'viewer', scope: 'read' },
+  'builds.cancel': { min: 'editor', scope: 'run' },
   'notebooks.list': { min: 'viewer' },
   'notebooks.get': { min: 'viewer' },
   'notebooks.create': { min: 'editor' },
@@ -55,6 +63,24 @@ const procedureRules: Record<string, Rule> = {
   'notebooks.diffVersions': { min: 'viewer' },
   'notebooks.restoreVersion': { min: 'editor' },
   'notebooks.collabToken': { min: 'viewer' },
+  'models.list': { min: 'viewer', scope: 'read' },
+  'models.get': { min: 'viewer', scope: 'read' },
+  'models.versions': { min: 'viewer', scope: 'read' },
+  'models.versionDetail': { min: 'viewer', scope: 'read' },
+  'models.train': { min: 'editor' },
+  'models.training': { min: 'viewer' },
+  'models.cancelTraining': { min: 'editor' },
+  // Batch scoring writes a dataset: editors, or CI/CD with a `run` key.
+  'models.scoreDataset': { min: 'editor', scope: 'run' },
+  // Changing what production serves: deployers.
+  'models.setChampion': { min: 'deployer' },
+  'endpoints.list': { min: 'viewer', scope: 'read' },
+  'endpoints.get': { min: 'viewer', scope: 'read' },
+  'endpoints.create': { min: 'deployer' },
+  'endpoints.update': { min: 'deployer' },
+  'endpoints.delete': { min: 'deployer' },
+  // Scoring with the endpoint `loans` (set up below): any member, or a key scoped to that endpoint.
+  'scoring.predict': { min: 'viewer', scope: 'score:loans' },
 };
 const routeRules: Record<string, Rule> = {
   'GET /api/v1/projects/{projectId}': { min: 'viewer', scope: 'read' },
@@ -65,9 +91,11 @@ const routeRules: Record<string, Rule> = {
   // Loading a dataset: team editors, or a key scoped to that very dataset (`ingest:<name>`).
   'POST /api/v1/projects/{projectId}/datasets': { min: 'editor', scope: 'ingest:loans' },
   'POST /api/v1/projects/{projectId}/datasets/{name}/rows': { min: 'editor', scope: 'ingest:loans' },
+  'POST /api/v1/projects/{projectId}/models/{name}/versions': { min: 'editor' },
+  'POST /api/v1/endpoints/{name}/predict': { min: 'viewer', scope: 'score:loans' },
 };
 
-const identities = ['anonymous', 'outsider', 'viewer', 'editor', 'deployer', 'admin', 'key:read', 'key:run', 'key:ingest:loans', 'key:other-project'] as const;
+const identities = ['anonymous', 'outsider', 'viewer', 'editor', 'deployer', 'admin', 'key:read', 'key:run', 'key:ingest:loans', 'key:score:loans', 'key:other-project'] as const;
 type Identity = (typeof identities)[number];
 const rank = ['viewer', 'editor', 'deployer', 'admin'];
 
@@ -112,6 +140,7 @@ describe('every procedure and route is authorised exactly as specified, for ever
       ['key:read', 'read', project.id],
       ['key:run', 'run', project.id],
       ['key:ingest:loans', 'ingest:loans', project.id],
+      ['key:score:loans', 'score:loans', project.id],
       ['key:other-project', 'read', otherProject.id],
     ] as const) {
       const key = await createApiKey({ ctx: sys, input: { projectId: pid, name: who, scopes: [scope] } });
@@ -119,6 +148,7 @@ describe('every procedure and route is authorised exactly as specified, for ever
       bearer.set(who, { authorization: `Bearer ${key.secret}` });
     }
     runId = (await t.query('select gen_random_uuid() as id'))[0]!.id as string;
+    await tinyEndpoint(t.db, admin, project.id, 'loans');
   });
   afterAll(async () => {
     await t?.dispose();
@@ -140,7 +170,7 @@ describe('every procedure and route is authorised exactly as specified, for ever
       for (const who of identities) {
         // Only the ids the policy needs: allowed callers get past the policy and then fail validation
         // or succeed; refused callers are stopped before any service runs.
-        const input = { ...ids, runId };
+        const input = { ...ids, runId, endpoint: 'loans' };
         const caller = callerFor(t.db, actors.get(who) ?? null) as unknown as Record<string, Record<string, (i: unknown) => Promise<unknown>>>;
         const [ns, proc] = name.split('.') as [string, string];
         let code = 'OK';

@@ -5,6 +5,7 @@ import { restRoutes } from '@/server/api/rest/routes';
 import { createApiKey } from '@/server/services/api-keys/create-api-key';
 import { callerFor, ctxFor, newUser } from '../helpers/api';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
+import { tinyEndpoint } from '../helpers/models';
 
 const NO_SUCH = '11111111-1111-4111-8111-111111111111';
 
@@ -19,7 +20,8 @@ describe('REST answers every malformed request with a 4xx that says what was wro
     const admin = await newUser(t.db, 'rest');
     const team = await callerFor(t.db, admin).teams.create({ name: 'REST' });
     projectId = (await callerFor(t.db, admin).projects.create({ teamId: team.id, name: 'P' })).id;
-    const key = await createApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'all', scopes: ['read', 'run', 'ingest:loans'] } });
+    const key = await createApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'all', scopes: ['read', 'run', 'ingest:loans', 'score:loans'] } });
+    await tinyEndpoint(t.db, admin, projectId, 'loans');
     auth = { authorization: `Bearer ${key.secret}` };
     app = await buildApp({ db: t.db, driver: t.driver, role: 'api' });
   });
@@ -33,6 +35,7 @@ describe('REST answers every malformed request with a 4xx that says what was wro
   const bodyCases: Record<string, { missing: RegExp; wrongTypes: unknown; wrongField: RegExp }> = {
     'POST /api/v1/projects/{projectId}/runs': { missing: /kind|message/, wrongTypes: { kind: 7, message: ['x'] }, wrongField: /kind/ },
     'POST /api/v1/projects/{projectId}/datasets/{name}/rows': { missing: /rows/, wrongTypes: { rows: 'many' }, wrongField: /rows/ },
+    'POST /api/v1/endpoints/{name}/predict': { missing: /records/, wrongTypes: { records: 'many' }, wrongField: /records/ },
   };
   const expectError = (res: { statusCode: number; json: () => unknown }, status: number, mention?: RegExp) => {
     expect(res.statusCode).toBe(status);

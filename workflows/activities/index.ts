@@ -3,10 +3,11 @@ import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { Db, Tx } from '@/db/client';
 import { projects, runs, runSteps, type RunStatus } from '@/db/schema';
 import { emitAudit } from '@/server/services/audit/emit';
-import type { GreetingOutput, HelloRunActivities, HelloRunResult, HelloRunStep } from '../shared';
+import type { BuildActivities, GreetingOutput, HelloRunActivities, HelloRunResult, HelloRunStep } from '../shared';
 import { failureTypes } from '../shared';
+import { createBuildActivities, type BuildActivityOptions } from './build';
 
-export type ActivityDeps = { db: Db };
+export type ActivityDeps = { db: Db; build?: BuildActivityOptions };
 
 const finishedStatuses: RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 const HEARTBEAT_INTERVAL_MS = 200;
@@ -15,7 +16,11 @@ const HEARTBEAT_INTERVAL_MS = 200;
  * Every activity is idempotent, keyed by (run id, step): a retry after a crash, a timeout or a
  * re-delivery finds the step already recorded and returns what was stored instead of redoing it.
  */
-export function createActivities({ db }: ActivityDeps): HelloRunActivities {
+export function createActivities({ db, build }: ActivityDeps): HelloRunActivities & BuildActivities {
+  return { ...createHelloRunActivities(db), ...createBuildActivities(db, build) };
+}
+
+function createHelloRunActivities(db: Db): HelloRunActivities {
   return {
     async markRunning({ runId }) {
       await db.transaction(async (tx) => {

@@ -9,6 +9,7 @@ export const DEFAULT_TASK_QUEUE = 'stagebook';
 /** Workflow type names are wire API: renaming one orphans every execution already running. */
 export const workflowNames = {
   helloRun: 'helloRunWorkflow',
+  build: 'buildWorkflow',
 } as const;
 export type WorkflowName = (typeof workflowNames)[keyof typeof workflowNames];
 
@@ -57,3 +58,5 @@ export type HelloRunActivities = {
   /** Records a failed or cancelled run; a no-op when the run already finished. */
   finishRunUnsuccessfully(input: { runId: string; status: FinishedStatus; error: string }): Promise<void>;
 };
+
+export * from './build';

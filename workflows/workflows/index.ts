@@ -4,3 +4,4 @@
  * randomness outside the @temporalio/workflow APIs.
  */
 export { helloRunWorkflow } from './hello-run';
+export { buildWorkflow } from './build';

@@ -7,6 +7,41 @@ import * as Y from 'yjs';
 import { monaco } from './monaco';
 
 const MIN_HEIGHT = 38;
+const MARKER_OWNER = 'stagebook-pipeline';
+
+/** A compile diagnostic, 1-based within the cell (the compiler's convention, and Monaco's). */
+export type EditorDiagnostic = { line: number; column?: number; severity: 'error' | 'warning'; message: string; code?: string };
+
+/**
+ * The diagnostic as a Monaco marker: from its column to the end of the word there, or the whole
+ * line (from its first non-blank character) when the compiler gave no column. Lines past the end
+ * (the text changed since the compile) are clamped to the last line.
+ */
+function markerOf(model: monaco.editor.ITextModel, d: EditorDiagnostic): monaco.editor.IMarkerData {
+  const line = Math.min(Math.max(1, d.line), model.getLineCount());
+  const maxColumn = model.getLineMaxColumn(line);
+  let startColumn = d.column !== undefined ? Math.min(Math.max(1, d.column), maxColumn) : Math.max(1, model.getLineFirstNonWhitespaceColumn(line));
+  let endColumn = maxColumn;
+  if (d.column !== undefined) {
+    const word = model.getWordAtPosition({ lineNumber: line, column: startColumn });
+    if (word) {
+      startColumn = word.startColumn;
+      endColumn = word.endColumn;
+    }
+  }
+  if (endColumn <= startColumn) endColumn = Math.min(maxColumn, startColumn + 1);
+  if (endColumn <= startColumn) startColumn = Math.max(1, endColumn - 1);
+  return {
+    startLineNumber: line,
+    endLineNumber: line,
+    startColumn,
+    endColumn,
+    severity: d.severity === 'error' ? monaco.MarkerSeverity.Error : monaco.MarkerSeverity.Warning,
+    message: d.message,
+    source: 'Stagebook',
+    ...(d.code ? { code: d.code } : {}),
+  };
+}
 
 /**
  * y-monaco publishes the local selection on every cursor change of its editor, including the ones
@@ -40,7 +75,7 @@ function publishSelection(awareness: Awareness, editor: monaco.editor.ICodeEdito
 }
 
 /** A Monaco editor bound to one cell's Y.Text, as tall as its content. */
-export function CellEditor({ cellId, text, language, readOnly, awareness, autoFocus, onBlur, label }: {
+export function CellEditor({ cellId, text, language, readOnly, awareness, autoFocus, onBlur, label, diagnostics }: {
   cellId: string;
   text: Y.Text;
   language: string;
@@ -50,6 +85,8 @@ export function CellEditor({ cellId, text, language, readOnly, awareness, autoFo
   /** Called when the editor loses focus (markdown cells go back to their rendered view). */
   onBlur?: () => void;
   label: string;
+  /** The pipeline compiler's diagnostics for this cell, shown as markers (squiggles and hovers). */
+  diagnostics?: EditorDiagnostic[];
 }) {
   const host = useRef<HTMLDivElement>(null);
   const editorRef = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
@@ -139,6 +176,13 @@ export function CellEditor({ cellId, text, language, readOnly, awareness, autoFo
   useEffect(() => {
     editorRef.current?.updateOptions({ readOnly, domReadOnly: readOnly });
   }, [readOnly]);
+
+  // `text` too: a moved cell gets a new editor and model, which start without markers.
+  useEffect(() => {
+    const model = editorRef.current?.getModel();
+    if (!model) return;
+    monaco.editor.setModelMarkers(model, MARKER_OWNER, (diagnostics ?? []).map((d) => markerOf(model, d)));
+  }, [diagnostics, text]);
 
   return <div ref={host} className="cell-editor" data-language={language} />;
 }

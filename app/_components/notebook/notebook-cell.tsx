@@ -6,8 +6,10 @@ import type * as Y from 'yjs';
 import { deleteCell, moveCell, setCollapsed, setKind } from '@/server/collab/notebook-doc';
 import { ConfirmButton } from '../confirm-button';
 import { CellEditor } from './cell-editor';
+import { CellBuildStatus, CellDiagnostics, CellRunButtons } from './cell-pipeline';
 import { cellKindLabel, cellKinds, cellLanguage, type CellKind } from './cell-kinds';
 import { MarkdownView } from './markdown-view';
+import { useNotebookPipeline } from './notebook-pipeline';
 import { Avatar, people, type Peer } from './presence';
 import type { CellView } from './use-cells';
 import { useText } from './use-cells';
@@ -28,6 +30,7 @@ export function NotebookCell({ cell, index, count, doc, awareness, peers, canEdi
   const position = index + 1;
   const isMarkdown = cell.kind === 'markdown';
   const showEditor = !cell.collapsed && (!isMarkdown || (canEdit && editingMarkdown));
+  const diagnostics = useNotebookPipeline().diagnosticsOf(cell.id);
 
   return (
     <section className={`cell cell-${cell.kind}${cell.collapsed ? ' cell-collapsed' : ''}`} data-cell-id={cell.id} data-kind={cell.kind} aria-label={`Cell ${position}, ${cellKindLabel(cell.kind)}`}>
@@ -54,6 +57,7 @@ export function NotebookCell({ cell, index, count, doc, awareness, peers, canEdi
           </span>
         )}
         <span className="cell-head-spacer" />
+        <CellRunButtons cellId={cell.id} position={position} />
         {canEdit && (
           <span className="cell-actions">
             <button type="button" className="btn btn-ghost btn-icon" aria-label={cell.collapsed ? `Expand cell ${position}` : `Collapse cell ${position}`} title={cell.collapsed ? 'Expand' : 'Collapse'} onClick={() => setCollapsed(doc, cell.id, !cell.collapsed)}>
@@ -81,10 +85,13 @@ export function NotebookCell({ cell, index, count, doc, awareness, peers, canEdi
           autoFocus={autoFocus || (isMarkdown && editingMarkdown)}
           onBlur={isMarkdown ? () => setEditingMarkdown(false) : undefined}
           label={`Cell ${position}, ${cellKindLabel(cell.kind)}`}
+          diagnostics={diagnostics}
         />
       ) : (
         <MarkdownView text={cell.text} onEdit={canEdit ? () => setEditingMarkdown(true) : undefined} />
       )}
+      <CellDiagnostics cellId={cell.id} />
+      <CellBuildStatus cellId={cell.id} />
     </section>
   );
 }

@@ -1,14 +1,17 @@
 'use client';
 
 import Link from 'next/link';
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { insertCell } from '@/server/collab/notebook-doc';
 import { roleAtLeast, type TeamRole } from '../types';
 import { EmptyState, Loading, RoleBadge } from '../ui';
+import { NotebookFlow } from '../flow/notebook-flow';
 import { AddCellBar } from './add-cell-bar';
 import type { CellKind } from './cell-kinds';
 import { ConnectionNotice, ConnectionStatus } from './connection-status';
+import { NotebookBuildBar } from './notebook-build-bar';
 import { NotebookCell } from './notebook-cell';
+import { NotebookPipelineProvider } from './notebook-pipeline';
 import { NotebookTitle } from './notebook-title';
 import { PresenceAvatars, RemoteSelectionStyles, usePeers } from './presence';
 import { useCells } from './use-cells';
@@ -24,14 +27,69 @@ export type NotebookWorkspaceProps = {
   me: Me;
 };
 
+type View = 'cells' | 'flow';
+
+/**
+ * The tab and the cell to show come from the URL (`?view=flow`, `?cell=<id>`), so both can be linked
+ * to. Switching tabs replaces the URL without a navigation: the live session stays as it is.
+ */
+function useView(): [View, (v: View) => void] {
+  const [view, setView] = useState<View>(() => (new URLSearchParams(window.location.search).get('view') === 'flow' ? 'flow' : 'cells'));
+  const change = useCallback((v: View) => {
+    setView(v);
+    const url = new URL(window.location.href);
+    if (v === 'flow') url.searchParams.set('view', 'flow');
+    else url.searchParams.delete('view');
+    url.searchParams.delete('cell');
+    window.history.replaceState(window.history.state, '', url);
+  }, []);
+  return [view, change];
+}
+
+const FLASH_MS = 1_600;
+
+/** Brings a cell into view and makes it blink once, so the eye finds it. */
+function revealCell(cellId: string): boolean {
+  const el = document.querySelector<HTMLElement>(`section.cell[data-cell-id="${CSS.escape(cellId)}"]`);
+  if (!el) return false;
+  el.scrollIntoView({ block: 'center', behavior: 'smooth' });
+  el.classList.remove('cell-flash');
+  void el.offsetWidth;
+  el.classList.add('cell-flash');
+  setTimeout(() => el.classList.remove('cell-flash'), FLASH_MS);
+  return true;
+}
+
 /** The live notebook: loaded only in the browser (Monaco and the WebSocket need it). */
 export default function NotebookWorkspace(props: NotebookWorkspaceProps) {
   const { session, connection, loaded } = useNotebookSession(props.notebookId, props.me);
   const canEdit = roleAtLeast(props.role, 'editor');
   const [versionsOpen, setVersionsOpen] = useState(false);
   const { projectId, notebookId, project } = props;
+  const [view, setView] = useView();
+  const [revealing, setRevealing] = useState<string | null>(() => new URLSearchParams(window.location.search).get('cell'));
+  const openCell = useCallback(
+    (cellId: string) => {
+      setView('cells');
+      setRevealing(cellId);
+    },
+    [setView],
+  );
+  // The cell may not be rendered yet (the document is still loading, or the tab just switched).
+  useEffect(() => {
+    if (!revealing || !loaded) return;
+    let tries = 0;
+    const id = setInterval(() => {
+      if (revealCell(revealing) || ++tries > 40) {
+        clearInterval(id);
+        setRevealing(null);
+      }
+    }, 50);
+    return () => clearInterval(id);
+  }, [revealing, loaded]);
 
   return (
+    <NotebookPipelineProvider projectId={projectId} notebookId={notebookId} doc={session?.doc ?? null} canRun={canEdit}>
     <div className="page notebook-page">
       <header className="page-header">
         <nav className="crumbs" aria-label="Breadcrumb">
@@ -73,13 +131,26 @@ export default function NotebookWorkspace(props: NotebookWorkspaceProps) {
         </div>
       </header>
       <ConnectionNotice connection={connection} />
+      <nav className="tabs" aria-label="Notebook views">
+        {(['cells', 'flow'] as const).map((v) => (
+          <button key={v} type="button" className={view === v ? 'tab tab-button tab-active' : 'tab tab-button'} aria-current={view === v ? 'page' : undefined} onClick={() => setView(v)}>
+            {v === 'cells' ? 'Cells' : 'Flow'}
+          </button>
+        ))}
+      </nav>
+      <NotebookBuildBar />
       <div className={versionsOpen ? 'notebook-layout notebook-layout-versions' : 'notebook-layout'}>
-        {session && loaded ? <Cells session={session} canEdit={canEdit} /> : <Loading label="Opening notebook…" />}
+        {/* The cells stay mounted under the Flow tab: their editors and bindings survive the switch. */}
+        <div hidden={view !== 'cells'} className="notebook-view">
+          {session && loaded ? <Cells session={session} canEdit={canEdit} /> : <Loading label="Opening notebook…" />}
+        </div>
+        {view === 'flow' && <div className="notebook-view">{session && loaded ? <NotebookFlow doc={session.doc} onOpenCell={openCell} /> : <Loading label="Opening notebook…" />}</div>}
         {versionsOpen && session && (
           <VersionsPanel projectId={projectId} notebookId={notebookId} canEdit={canEdit} doc={session.doc} onClose={() => setVersionsOpen(false)} />
         )}
       </div>
     </div>
+    </NotebookPipelineProvider>
   );
 }
 

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError, type z } from 'zod';
 import { authorize } from '../../services/policy';
 import { httpStatusOf, ServiceError } from '../../services/errors';
+import { RecordInputError } from '../../services/scoring/predict-records';
 import { createRequestCtx, type AppDeps } from '../context';
 import { cookieJar } from '../cookies';
 import { describeZodError } from '../trpc';
@@ -32,6 +33,11 @@ export function sendError(reply: FastifyReply, err: unknown, req: FastifyRequest
       .status(400)
       .send(errorBody('invalid_input', `invalid ${where}: ${describeZodError(err)}`, { field: issues[0]?.path || undefined, issues }));
   }
+  if (err instanceof RecordInputError) {
+    // Scoring records: every issue (up to 100) with its record index and field.
+    const issues = err.issues.map((i) => ({ path: `records[${i.record}]${i.field ? `.${i.field}` : ''}`, message: i.message }));
+    return reply.status(400).send(errorBody('invalid_input', err.message, { field: err.field, issues }));
+  }
   if (err instanceof ServiceError) {
     return reply.status(httpStatusOf[err.kind]).send(errorBody(err.kind.replace(/[A-Z]/g, (c, i: number) => (i ? '_' : '') + c.toLowerCase()), err.message, { field: err.field }));
   }
@@ -56,6 +62,7 @@ export function registerRestRoutes(app: FastifyInstance, deps: AppDeps, routes: 
     if (!app.hasContentTypeParser(type)) app.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
   }
   for (const route of routes) {
+    if (route.custom) continue;
     app.route({
       method: route.method,
       url: route.path.replace(/\{(\w+)\}/g, ':$1'),

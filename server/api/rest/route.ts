@@ -25,6 +25,12 @@ export type RestRoute<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.Z
   rawBody?: { contentTypes: string[]; description: string };
   response: z.ZodType;
   successStatus?: number;
+  /**
+   * Served by its own fastify route instead of the generic handler (the scoring hot path, which
+   * authorises from in-memory caches): the declaration still feeds the OpenAPI document and the
+   * policy and bad-input tests, and `handler` is not called.
+   */
+  custom?: true;
   handler: (args: {
     ctx: RequestCtx;
     params: z.output<P>;

@@ -7,6 +7,7 @@ import { listRuns } from '../../services/runs/list-runs';
 import { startHelloRun } from '../../services/runs/start-hello-run';
 import { Uuid } from '../../services/teams/schemas';
 import { datasetRoutes } from './dataset-routes';
+import { modelRoutes } from './model-routes';
 import { defineRoute, type RestRoute } from './route';
 
 const ProjectParams = z.object({ projectId: Uuid('projectId') });
@@ -105,4 +106,5 @@ export const restRoutes: RestRoute[] = [
     handler: ({ ctx, params }) => getRun({ ctx, input: params }),
   }),
   ...datasetRoutes,
+  ...modelRoutes,
 ];

@@ -1,6 +1,7 @@
+import { listDatasetMetrics } from '../../services/datasets/dataset-metrics';
 import { getDataset, listDatasets } from '../../services/datasets/list-datasets';
 import { previewDataset } from '../../services/datasets/preview-dataset';
-import { DatasetRef, ListDatasetsInput, PreviewDatasetInput, SetColumnTypeInput } from '../../services/datasets/schemas';
+import { DatasetMetricsInput, DatasetRef, ListDatasetsInput, PreviewDatasetInput, SetColumnTypeInput } from '../../services/datasets/schemas';
 import { setColumnType } from '../../services/datasets/set-column-type';
 import { procedure, router } from '../trpc';
 
@@ -10,6 +11,8 @@ const read = { kind: 'member', role: 'viewer', scope: 'read' } as const;
 export const datasetsRouter = router({
   list: procedure.meta({ policy: read }).input(ListDatasetsInput).query(({ ctx, input }) => listDatasets({ ctx, input })),
   get: procedure.meta({ policy: read }).input(DatasetRef).query(({ ctx, input }) => getDataset({ ctx, input })),
+  /** Metrics history (row count, per-column nulls, min/max/mean, distinct) after each build. */
+  metrics: procedure.meta({ policy: read }).input(DatasetMetricsInput).query(({ ctx, input }) => listDatasetMetrics({ ctx, input })),
   preview: procedure.meta({ policy: read }).input(PreviewDatasetInput).query(({ ctx, input }) => previewDataset({ ctx, input })),
   setColumnType: procedure
     .meta({ policy: { kind: 'member', role: 'editor' } })

@@ -5,6 +5,8 @@ import { emitAudit } from '../audit/emit';
 import { sha256Hex, newSecret } from '../auth/tokens';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { notFound } from '../errors';
+import { notifyScoringChange } from '../scoring/changes';
+import { publishScoringChange } from '../scoring/runtime';
 import { Uuid } from '../teams/schemas';
 import { ApiScope } from './scopes';
 
@@ -19,7 +21,7 @@ export const API_KEY_PREFIX = 'sbk_';
 /** The secret is returned once here and never again; the database keeps only its sha256. */
 export async function createApiKey({ ctx, input }: { ctx: ServiceCtx; input: z.infer<typeof CreateApiKeyInput> }) {
   const secret = `${API_KEY_PREFIX}${newSecret(24)}`;
-  return ctx.db.transaction(async (tx) => {
+  const created = await ctx.db.transaction(async (tx) => {
     const [project] = await tx.select({ teamId: projects.teamId }).from(projects).where(eq(projects.id, input.projectId));
     if (!project) throw notFound('project');
     const createdBy = ctx.actor?.type === 'user' ? ctx.actor.userId : null;
@@ -36,6 +38,10 @@ export async function createApiKey({ ctx, input }: { ctx: ServiceCtx; input: z.i
       projectId: input.projectId,
       details: { name: key.name, scopes, prefix: key.prefix },
     });
+    // A scoring process may remember this hash as unknown (someone tried the key early): forget it.
+    await notifyScoringChange(tx, { kind: 'apiKey', keyHash: key.keyHash });
     return { id: key.id, name: key.name, prefix: key.prefix, scopes, createdAt: key.createdAt, secret };
   });
+  publishScoringChange(ctx.db, { kind: 'apiKey', keyHash: sha256Hex(secret) });
+  return created;
 }

@@ -4,12 +4,15 @@ import { apiKeys, projects } from '@/db/schema';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { notFound } from '../errors';
+import { notifyScoringChange } from '../scoring/changes';
+import { publishScoringChange } from '../scoring/runtime';
 import { Uuid } from '../teams/schemas';
 
 export const RevokeApiKeyInput = z.object({ projectId: Uuid('projectId'), keyId: Uuid('keyId') });
 
+/** Revoked keys stop working at once: the scoring caches of every process forget them (see scoring/changes.ts). */
 export async function revokeApiKey({ ctx, input }: { ctx: ServiceCtx; input: z.infer<typeof RevokeApiKeyInput> }) {
-  return ctx.db.transaction(async (tx) => {
+  const revoked = await ctx.db.transaction(async (tx) => {
     const [key] = await tx
       .update(apiKeys)
       .set({ revokedAt: new Date() })
@@ -24,6 +27,9 @@ export async function revokeApiKey({ ctx, input }: { ctx: ServiceCtx; input: z.i
       projectId: input.projectId,
       details: { name: key.name, prefix: key.prefix },
     });
-    return { id: key.id, revokedAt: key.revokedAt };
+    await notifyScoringChange(tx, { kind: 'apiKey', keyHash: key.keyHash });
+    return { id: key.id, revokedAt: key.revokedAt, keyHash: key.keyHash };
   });
+  publishScoringChange(ctx.db, { kind: 'apiKey', keyHash: revoked.keyHash });
+  return { id: revoked.id, revokedAt: revoked.revokedAt };
 }

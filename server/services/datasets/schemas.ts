@@ -47,3 +47,7 @@ export const AppendRowsBody = z.object({
     .min(1, 'rows must hold at least one row')
     .max(MAX_APPEND_ROWS, `at most ${MAX_APPEND_ROWS} rows per request`),
 });
+
+export const DatasetMetricsInput = DatasetRef.extend({
+  limit: z.coerce.number({ error: 'limit must be a number' }).int().min(1, 'limit must be at least 1').max(1000, 'limit must be at most 1000').default(200),
+});

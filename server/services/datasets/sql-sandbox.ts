@@ -35,7 +35,7 @@ import { driverOf, ensureProjectStorage, ident, schemaNameOf, type ProjectStorag
 export type SandboxScope = { projectId: string; environment: Environment };
 export type SandboxFailure = {
   ok: false;
-  reason: 'refused' | 'timeout' | 'permission-denied' | 'sql-error';
+  reason: 'refused' | 'timeout' | 'permission-denied' | 'sql-error' | 'cancelled';
   message: string;
   /** Character index in the caller's SQL, when the database or parser pointed at one. */
   offset?: number;
@@ -44,18 +44,32 @@ export type SandboxQuery = (text: string, params?: unknown[]) => Promise<{ rows:
 
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 5 * 60_000;
 
+/**
+ * Options every sandboxed call takes. `signal` cancels the running statement (pg_cancel_backend on
+ * a Postgres server; on PGlite, which cannot interrupt a statement, before the next one).
+ */
+export type SandboxRunOptions = { timeoutMs?: number; signal?: AbortSignal };
+
+/** Thrown inside a sandbox session when its signal aborted; reported as reason 'cancelled'. */
+export class SandboxCancelled extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'SandboxCancelled';
+  }
+}
+
 /** Builds `table` in the scope's schema from a user's SELECT (CREATE TABLE ... AS). */
 export async function createTableFromSelect(
   db: Db,
   scope: SandboxScope,
-  opts: { sql: string; table: string; timeoutMs?: number },
+  opts: { sql: string; table: string } & SandboxRunOptions,
 ): Promise<{ ok: true; rowCount: number } | SandboxFailure> {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(opts.table)) throw new Error(`not a table name: ${opts.table}`);
   const prefix = `CREATE TABLE ${ident(schemaNameOf(scope.projectId, scope.environment))}.${ident(opts.table)} AS (\n`;
   const checked = await wrapUserSelect(opts.sql, prefix, '\n)');
   if (!checked.ok) return checked;
   const table = `${ident(schemaNameOf(scope.projectId, scope.environment))}.${ident(opts.table)}`;
-  return runChecked(db, scope, opts.timeoutMs, checked, async (q) => {
+  return runChecked(db, scope, opts, checked, async (q) => {
     const created = await q(checked.text);
     // PGlite reports no row count for CREATE TABLE AS.
     const rowCount = created.rowCount > 0 ? created.rowCount : Number((await q(`SELECT count(*) AS n FROM ${table}`)).rows[0]?.n ?? 0);
@@ -67,14 +81,35 @@ export async function createTableFromSelect(
 export async function runSandboxedSelect(
   db: Db,
   scope: SandboxScope,
-  opts: { sql: string; limit: number; timeoutMs?: number },
+  opts: { sql: string; limit: number } & SandboxRunOptions,
 ): Promise<{ ok: true; rows: Record<string, unknown>[]; columns: string[] } | SandboxFailure> {
   const limit = Math.max(0, Math.floor(opts.limit));
   const checked = await wrapUserSelect(opts.sql, 'SELECT * FROM (\n', `\n) AS q LIMIT ${limit}`);
   if (!checked.ok) return checked;
-  return runChecked(db, scope, opts.timeoutMs, checked, async (q) => {
+  return runChecked(db, scope, opts, checked, async (q) => {
     const r = await q(checked.text);
     return { ok: true as const, rows: r.rows, columns: r.fields };
+  });
+}
+
+/**
+ * Counts the rows a user's SELECT returns (a custom check: the offending rows). `shadows` maps a
+ * dataset name to a table of the same schema that the statement reads in its place (a build's
+ * staging table), by wrapping it in a CTE of that name, so the user writes the dataset's own name.
+ */
+export async function countSandboxedSelect(
+  db: Db,
+  scope: SandboxScope,
+  opts: { sql: string; shadows?: Record<string, string> } & SandboxRunOptions,
+): Promise<{ ok: true; count: number } | SandboxFailure> {
+  const shadows = Object.entries(opts.shadows ?? {});
+  for (const [, table] of shadows) if (!/^[a-z_][a-z0-9_]{0,62}$/.test(table)) throw new Error(`not a table name: ${table}`);
+  const withClause = shadows.length ? `WITH ${shadows.map(([name, table]) => `${ident(name)} AS (SELECT * FROM ${ident(table)})`).join(', ')} ` : '';
+  const checked = await wrapUserSelect(opts.sql, `${withClause}SELECT count(*) AS n FROM (\n`, '\n) AS q');
+  if (!checked.ok) return checked;
+  return runChecked(db, scope, opts, checked, async (q) => {
+    const r = await q(checked.text);
+    return { ok: true as const, count: Number(r.rows[0]?.n ?? 0) };
   });
 }
 
@@ -100,18 +135,22 @@ function analyzeWrapped(text: string): boolean {
   return !a.problems.some((p) => p.code === 'multiple-statements' || p.code === 'sql-syntax' || p.code === 'empty-cell');
 }
 
-async function runChecked<T>(db: Db, scope: SandboxScope, timeoutMs: number | undefined, checked: Checked, fn: (q: SandboxQuery) => Promise<T>): Promise<T | SandboxFailure> {
-  const timeout = timeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+async function runChecked<T>(db: Db, scope: SandboxScope, opts: SandboxRunOptions, checked: Checked, fn: (q: SandboxQuery) => Promise<T>): Promise<T | SandboxFailure> {
+  const timeout = opts.timeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   try {
-    return await withSandboxSession(db, scope, { timeoutMs: timeout }, fn);
+    return await withSandboxSession(db, scope, { timeoutMs: timeout, ...(opts.signal ? { signal: opts.signal } : {}) }, fn);
   } catch (err) {
+    // A cancelled statement reports 57014 like a statement timeout: the signal tells them apart.
+    if (err instanceof SandboxCancelled || opts.signal?.aborted) return { ok: false, reason: 'cancelled', message: 'the query was cancelled' };
     return sandboxFailure(err, timeout, checked);
   }
 }
 
 function sandboxFailure(err: unknown, timeoutMs: number, checked: Checked): SandboxFailure {
   const e = err as { code?: unknown; message?: unknown; position?: unknown };
-  if (typeof e.code !== 'string' || typeof e.message !== 'string') throw err;
+  // Only the database's verdict on the statement is the user's: a lost connection (ECONNRESET, class
+  // 08), a server shutting down (57P0x) or a serialization conflict (40xxx) is transient: rethrown.
+  if (typeof e.code !== 'string' || typeof e.message !== 'string' || !/^[0-9A-Z]{5}$/.test(e.code) || /^(08|40|57P)/.test(e.code)) throw err;
   const position = Number(e.position);
   const offset = Number.isFinite(position) && position > checked.prefixLength ? position - 1 - checked.prefixLength + checked.userOffset : undefined;
   const at = offset === undefined ? {} : { offset };
@@ -131,23 +170,43 @@ function formatMs(ms: number): string {
  * scope's schema, statement_timeout set. Exported for the build and for tests that try raw escapes;
  * it does not check the text it runs, the role does.
  */
-export async function withSandboxSession<T>(db: Db, scope: SandboxScope, opts: { timeoutMs: number }, fn: (q: SandboxQuery) => Promise<T>): Promise<T> {
+export async function withSandboxSession<T>(
+  db: Db,
+  scope: SandboxScope,
+  opts: { timeoutMs: number; signal?: AbortSignal },
+  fn: (q: SandboxQuery) => Promise<T>,
+): Promise<T> {
   const storage = await ensureProjectStorage(db, scope.projectId);
   const schemaName = ident(schemaNameOf(scope.projectId, scope.environment));
   const timeout = Math.max(1, Math.floor(opts.timeoutMs));
+  const signal = opts.signal;
+  const notCancelled = () => {
+    if (signal?.aborted) throw new SandboxCancelled();
+  };
+  notCancelled();
   const driver = driverOf(db);
   if (driver.kind === 'postgres') {
     const client = await sandboxPool(driver.pool, storage).connect();
     let failed: Error | undefined;
+    let onAbort: (() => void) | undefined;
     try {
       await client.query('BEGIN');
       await client.query(`SET LOCAL search_path = ${schemaName}`);
       await client.query(`SET LOCAL statement_timeout = ${timeout}`);
       await client.query(`SET LOCAL timezone = 'UTC'`);
+      if (signal) {
+        // The application's session cancels the sandbox session's statement: it is a member of the
+        // project role (or superuser), which pg_cancel_backend requires.
+        const pid = Number((await client.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+        onAbort = () => void driver.pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
       const result = await fn(async (text, params) => {
+        notCancelled();
         const r = await client.query(text, params as unknown[]);
         return { rows: r.rows as Record<string, unknown>[], rowCount: r.rowCount ?? 0, fields: (r.fields ?? []).map((f) => f.name) };
       });
+      notCancelled();
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -155,7 +214,11 @@ export async function withSandboxSession<T>(db: Db, scope: SandboxScope, opts: {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
-      client.release(failed && !(failed as { code?: string }).code ? failed : undefined);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+      // After a cancellation the connection is not reused: a pg_cancel_backend still in flight could
+      // land on the next session's statement.
+      const discard = signal?.aborted || (failed && !(failed as { code?: string }).code && !(failed instanceof SandboxCancelled));
+      client.release(discard ? (failed ?? new Error('cancelled')) : undefined);
     }
   }
   return driver.client.transaction(async (ptx) => {
@@ -163,10 +226,13 @@ export async function withSandboxSession<T>(db: Db, scope: SandboxScope, opts: {
     await ptx.query(`SET LOCAL search_path = ${schemaName}`);
     await ptx.query(`SET LOCAL statement_timeout = ${timeout}`);
     await ptx.query(`SET LOCAL timezone = 'UTC'`);
-    return fn(async (text, params) => {
+    const result = await fn(async (text, params) => {
+      notCancelled();
       const r = await ptx.query<Record<string, unknown>>(text, params as unknown[]);
       return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length, fields: r.fields.map((f) => f.name) };
     });
+    notCancelled();
+    return result;
   });
 }
 
@@ -180,7 +246,15 @@ function sandboxPool(appPool: pg.Pool, storage: ProjectStorage): pg.Pool {
   if (!pool) {
     const o = (appPool as unknown as { options: pg.PoolConfig }).options;
     const base: pg.PoolConfig = o.connectionString ? connectionAs(o.connectionString, storage) : { host: o.host, port: o.port, database: o.database, ssl: o.ssl, user: storage.roleName, password: storage.rolePassword };
-    pool = new pg.Pool({ ...base, max: 2, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
+    pool = new pg.Pool({
+      ...base,
+      max: 2,
+      idleTimeoutMillis: 10_000,
+      allowExitOnIdle: true,
+      // When our side of a session dies (a killed worker), the server stops its statement within
+      // seconds instead of running it to the end (Postgres 14+).
+      options: '-c client_connection_check_interval=2000',
+    });
     pool.on('error', () => {
       // An idle sandbox connection dropped (server restart, database dropped): the pool replaces it.
     });

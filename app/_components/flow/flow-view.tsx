@@ -1,0 +1,188 @@
+'use client';
+
+import '@xyflow/react/dist/style.css';
+import './flow.css';
+import { Background, Controls, Handle, MarkerType, Position, ReactFlow, type Edge, type Node, type NodeProps } from '@xyflow/react';
+import { useMemo } from 'react';
+import { stepStatusMeta, type BuildStep, type CompileDiagnostic, type PipelineGraph, type StepStatus } from '../builds/build-types';
+import { formatCount } from '../datasets/format';
+import { layoutGraph } from './layout';
+
+const DATASET_SIZE = { width: 200, height: 56 };
+const CELL_SIZE = { width: 200, height: 56 };
+
+type Status = StepStatus | 'idle';
+
+type DatasetData = { kind: 'dataset'; name: string; origin: 'source' | 'built'; status: Status; rowCount: number | null; onOpen: () => void };
+type CellData = { kind: 'cell'; cellId: string; title: string; detail: string; status: Status; errors: number; onOpen: () => void };
+type DatasetNodeT = Node<DatasetData, 'dataset'>;
+type CellNodeT = Node<CellData, 'cell'>;
+
+function StatusGlyph({ status }: { status: Status }) {
+  if (status === 'idle') return null;
+  const { icon, label } = stepStatusMeta(status);
+  return (
+    <span className={`flow-status flow-status-${status}`} title={label}>
+      <span aria-hidden>{icon}</span>
+      <span className="sr-only">{label}</span>
+    </span>
+  );
+}
+
+function DatasetNode({ data }: NodeProps<DatasetNodeT>) {
+  return (
+    <button type="button" className={`flow-node flow-dataset flow-dataset-${data.origin} flow-node-${data.status}`} aria-label={`Dataset ${data.name}: open`}>
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <span className="flow-node-icon" aria-hidden>
+        <svg width="16" height="16" viewBox="0 0 16 16" fill="none" stroke="currentColor" strokeWidth="1.4">
+          <ellipse cx="8" cy="3.5" rx="5.5" ry="2" />
+          <path d="M2.5 3.5v9c0 1.1 2.5 2 5.5 2s5.5-.9 5.5-2v-9M2.5 8c0 1.1 2.5 2 5.5 2s5.5-.9 5.5-2" />
+        </svg>
+      </span>
+      <span className="flow-node-text">
+        <span className="flow-node-title">{data.name}</span>
+        <span className="flow-node-detail">
+          {data.origin === 'source' ? 'source' : 'built'}
+          {data.rowCount !== null && ` · ${formatCount(data.rowCount)} rows`}
+        </span>
+      </span>
+      <StatusGlyph status={data.status} />
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </button>
+  );
+}
+
+function CellNode({ data }: NodeProps<CellNodeT>) {
+  return (
+    <button type="button" className={`flow-node flow-cell flow-node-${data.status}${data.errors ? ' flow-node-invalid' : ''}`} aria-label={`${data.title}: open in the notebook`}>
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <span className="flow-node-icon" aria-hidden>
+        <svg width="16" height="16" viewBox="0 0 16 16" fill="none" stroke="currentColor" strokeWidth="1.4">
+          <rect x="2" y="2.5" width="12" height="11" rx="2" />
+          <path d="M5 6.5l2 1.5-2 1.5M8.5 10h2.5" />
+        </svg>
+      </span>
+      <span className="flow-node-text">
+        <span className="flow-node-title">{data.title}</span>
+        <span className="flow-node-detail">{data.errors ? `${data.errors} error${data.errors === 1 ? '' : 's'}` : data.detail}</span>
+      </span>
+      <StatusGlyph status={data.status} />
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </button>
+  );
+}
+
+const nodeTypes = { dataset: DatasetNode, cell: CellNode };
+
+export type FlowViewProps = {
+  graph: PipelineGraph;
+  /** Each cell's latest step, for the node's state. */
+  steps: BuildStep[] | undefined;
+  diagnostics: CompileDiagnostic[];
+  /** "Cell 2 · SQL": how the notebook names a cell. */
+  cellTitle: (cellId: string) => string;
+  onOpenCell: (cellId: string) => void;
+  onOpenDataset: (name: string) => void;
+};
+
+/** The pipeline graph: datasets and cells as nodes, reads and writes as edges, coloured by the latest build. */
+export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onOpenDataset }: FlowViewProps) {
+  const { nodes, edges, height } = useMemo(() => {
+    const stepOfCell = new Map<string, BuildStep>();
+    const writerStep = new Map<string, BuildStep>();
+    for (const s of steps ?? []) {
+      stepOfCell.set(s.cellId, s);
+      if (s.kind !== 'check' || !writerStep.has(s.dataset)) writerStep.set(s.dataset, s);
+    }
+    const errors = new Map<string, number>();
+    for (const d of diagnostics) if (d.severity === 'error') errors.set(d.cellId, (errors.get(d.cellId) ?? 0) + 1);
+
+    const positions = layoutGraph(
+      graph.nodes.map((n) => ({ id: n.id, ...(n.type === 'dataset' ? DATASET_SIZE : CELL_SIZE) })),
+      graph.edges,
+    );
+    let maxY = 0;
+    const nodes: (DatasetNodeT | CellNodeT)[] = graph.nodes.map((n) => {
+      const p = positions.get(n.id) ?? { x: 0, y: 0 };
+      maxY = Math.max(maxY, p.y + DATASET_SIZE.height);
+      if (n.type === 'dataset') {
+        const step = writerStep.get(n.name);
+        return {
+          id: n.id,
+          type: 'dataset',
+          position: { x: p.x, y: p.y },
+          data: { kind: 'dataset', name: n.name, origin: n.origin, status: step?.status ?? 'idle', rowCount: step?.rowCount ?? null, onOpen: () => onOpenDataset(n.name) },
+          draggable: false,
+          ariaLabel: `Dataset ${n.name}`,
+        };
+      }
+      // Checks of a built dataset run inside the step that builds it.
+      const step = stepOfCell.get(n.cellId) ?? (n.kind === 'check' ? writerStep.get(n.dataset) : undefined);
+      const detail =
+        n.kind === 'sql' || n.kind === 'ts'
+          ? `→ ${n.writes}`
+          : n.kind === 'check'
+            ? `${n.checks.length} check${n.checks.length === 1 ? '' : 's'}`
+            : n.kind;
+      return {
+        id: n.id,
+        type: 'cell',
+        position: { x: p.x, y: p.y },
+        data: { kind: 'cell', cellId: n.cellId, title: cellTitle(n.cellId), detail, status: step?.status ?? 'idle', errors: errors.get(n.cellId) ?? 0, onOpen: () => onOpenCell(n.cellId) },
+        draggable: false,
+        ariaLabel: cellTitle(n.cellId),
+      };
+    });
+    const statusOf = new Map(nodes.map((n) => [n.id, n.data.status]));
+    const edges: Edge[] = graph.edges.map((e) => {
+      const running = statusOf.get(e.to) === 'running';
+      return {
+        id: `${e.from}->${e.to}`,
+        source: e.from,
+        target: e.to,
+        animated: running,
+        className: running ? 'flow-edge-running' : undefined,
+        markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: '#a1a1aa' },
+      };
+    });
+    return { nodes, edges, height: Math.min(640, Math.max(260, maxY + 56)) };
+  }, [graph, steps, diagnostics, cellTitle, onOpenCell, onOpenDataset]);
+
+  return (
+    <div className="flow" style={{ height }} data-testid="flow-view">
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        fitView
+        fitViewOptions={{ padding: 0.12, maxZoom: 1 }}
+        minZoom={0.2}
+        maxZoom={1.6}
+        nodesDraggable={false}
+        nodesConnectable={false}
+        elementsSelectable={false}
+        // The node's button has no handler of its own: its click (a mouse click, or Enter/Space on the
+        // focused button) bubbles to the node, and React Flow gives nodes pointer events only when
+        // something listens to them.
+        onNodeClick={(_, node) => node.data.onOpen()}
+      >
+        <Background gap={20} size={1} color="#e4e4e7" />
+        <Controls showInteractive={false} position="top-right" />
+      </ReactFlow>
+    </div>
+  );
+}
+
+export function FlowLegend() {
+  const items: Status[] = ['idle', 'pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'];
+  return (
+    <ul className="flow-legend" aria-label="Legend">
+      {items.map((s) => (
+        <li key={s}>
+          <span className={`flow-legend-swatch flow-node-${s}`} aria-hidden />
+          {s === 'idle' ? 'not built yet' : s}
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,44 @@
+'use client';
+
+import { useRouter } from 'next/navigation';
+import { useCallback } from 'react';
+import type * as Y from 'yjs';
+import { datasetHref } from '../datasets/format';
+import { cellKindLabel } from '../notebook/cell-kinds';
+import { useNotebookPipeline } from '../notebook/notebook-pipeline';
+import { useCells } from '../notebook/use-cells';
+import { EmptyState, Loading } from '../ui';
+import { FlowLegend, FlowView } from './flow-view';
+
+/** The Flow tab of a notebook: its compiled graph, coloured by the latest build. */
+export function NotebookFlow({ doc, onOpenCell }: { doc: Y.Doc; onOpenCell: (cellId: string) => void }) {
+  const p = useNotebookPipeline();
+  const router = useRouter();
+  const cells = useCells(doc);
+  const cellTitle = useCallback(
+    (cellId: string) => {
+      const i = cells.findIndex((c) => c.id === cellId);
+      const cell = cells[i];
+      return cell ? `Cell ${i + 1} · ${cellKindLabel(cell.kind)}` : `Cell ${cellId.slice(0, 8)}`;
+    },
+    [cells],
+  );
+  const openDataset = useCallback((name: string) => router.push(datasetHref(p.projectId, name)), [router, p.projectId]);
+
+  if (!p.compiled) return p.compileError ? <p className="error">{p.compileError.message}</p> : <Loading label="Compiling…" />;
+  if (p.compiled.graph.nodes.length === 0) {
+    return <EmptyState title="Nothing to draw yet.">SQL, TypeScript and check cells appear here with the datasets they read and write.</EmptyState>;
+  }
+  return (
+    <section className="card flow-card" aria-label="Flow">
+      <div className="card-head">
+        <div>
+          <h2>Flow</h2>
+          <p className="card-description">Datasets and the cells that read, write and check them. Click a cell to edit it, a dataset to open it.</p>
+        </div>
+      </div>
+      <FlowView graph={p.compiled.graph} steps={p.currentSteps} diagnostics={p.compiled.diagnostics} cellTitle={cellTitle} onOpenCell={onOpenCell} onOpenDataset={openDataset} />
+      <FlowLegend />
+    </section>
+  );
+}

@@ -1,0 +1,165 @@
+'use client';
+
+import './models.css';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { useEffect, useState } from 'react';
+import { ConfirmButton } from '../confirm-button';
+import { ProjectSubpage } from '../datasets/project-subpage';
+import { useTRPC } from '../trpc';
+import { roleAtLeast } from '../types';
+import { Card, ErrorMessage, Loading } from '../ui';
+import { servingLabel } from './endpoints-page';
+import { TryIt } from './try-it';
+import { useSampleRecords } from './use-sample-records';
+import { endpointsHref, modelHref, type Endpoint } from './types';
+
+/** One endpoint: try it, how to call it, and (deployers) what it serves. */
+export function EndpointPage({ projectId, name }: { projectId: string; name: string }) {
+  const trpc = useTRPC();
+  const endpoint = useQuery(trpc.endpoints.get.queryOptions({ projectId, name }));
+  const e = endpoint.data;
+  const detail = useQuery({
+    ...trpc.models.versionDetail.queryOptions({ projectId, name: e?.model ?? 'none', version: e?.servingVersion ?? 1 }),
+    enabled: Boolean(e?.servingVersion),
+  });
+  const sample = useSampleRecords(projectId, detail.data);
+  return (
+    <ProjectSubpage
+      projectId={projectId}
+      section="Models"
+      title={name}
+      badge={e && <span className={`badge ${e.pinnedVersion !== null ? 'badge-pinned' : 'badge-champion'}`}>{servingLabel(e)}</span>}
+      description={e?.description || undefined}
+      actions={() => (
+        <Link href={endpointsHref(projectId)} className="btn">
+          All endpoints
+        </Link>
+      )}
+    >
+      {({ myRole }) =>
+        endpoint.isPending ? (
+          <Loading />
+        ) : endpoint.isError ? (
+          <ErrorMessage error={endpoint.error} />
+        ) : (
+          <div className="stack">
+            <Card title="Try it" description="Score records as a client would; each answer names the model version that scored it." id="try-it">
+              <TryIt endpoint={endpoint.data} sample={sample} />
+            </Card>
+            <div className="grid-2-1">
+              <CallIt endpoint={endpoint.data} projectId={projectId} example={sample?.[0] ?? null} />
+              <Settings projectId={projectId} endpoint={endpoint.data} canDeploy={roleAtLeast(myRole, 'deployer')} />
+            </div>
+          </div>
+        )
+      }
+    </ProjectSubpage>
+  );
+}
+
+function CallIt({ endpoint, projectId, example }: { endpoint: Endpoint; projectId: string; example: Record<string, unknown> | null }) {
+  const [origin, setOrigin] = useState('http://localhost:3000');
+  useEffect(() => setOrigin(window.location.origin), []);
+  const curl = [
+    `curl -X POST ${origin}${endpoint.path} \\`,
+    `  -H "authorization: Bearer $STAGEBOOK_KEY" \\`,
+    `  -H "content-type: application/json" \\`,
+    `  -d '${JSON.stringify({ records: [example ?? { feature: 'value' }] }).replace(/'/g, "'\\''")}'`,
+  ].join('\n');
+  return (
+    <Card title="Call it" description="Over REST: the hot path, with no database round trip per request." id="call-it">
+      <div className="stack">
+        <pre className="code-block code-wrap" data-testid="curl-example">
+          {curl}
+        </pre>
+        <dl className="kv">
+          <dt>Key scope</dt>
+          <dd>
+            <code>{endpoint.scope}</code> (create a key under <Link href={`/projects/${projectId}/api-keys`}>API keys</Link>)
+          </dd>
+          <dt>Answer</dt>
+          <dd>
+            per record <code>label</code>, <code>probabilities</code> by class and <code>modelVersion</code>; 400 names the record and field of a bad input; 413 above 10,000 records or 1 MiB
+          </dd>
+          <dt>OpenAPI</dt>
+          <dd>
+            <a href="/api/openapi.json">/api/openapi.json</a> (operation <code>predict</code>)
+          </dd>
+          <dt>tRPC</dt>
+          <dd>
+            <code>scoring.predict({'{'} endpoint: &quot;{endpoint.name}&quot;, records {'}'})</code>
+          </dd>
+        </dl>
+      </div>
+    </Card>
+  );
+}
+
+function Settings({ projectId, endpoint, canDeploy }: { projectId: string; endpoint: Endpoint; canDeploy: boolean }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const versions = useQuery(trpc.models.versions.queryOptions({ projectId, name: endpoint.model }));
+  const refresh = () =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: trpc.endpoints.get.queryKey({ projectId, name: endpoint.name }) }),
+      queryClient.invalidateQueries({ queryKey: trpc.endpoints.list.queryKey({ projectId }) }),
+    ]);
+  const update = useMutation(trpc.endpoints.update.mutationOptions({ onSuccess: refresh }));
+  const remove = useMutation(
+    trpc.endpoints.delete.mutationOptions({
+      onSuccess: async () => {
+        await queryClient.invalidateQueries({ queryKey: trpc.endpoints.list.queryKey({ projectId }) });
+        router.push(endpointsHref(projectId));
+      },
+    }),
+  );
+  return (
+    <Card title="Serving" id="serving">
+      <div className="form">
+        <dl className="kv">
+          <dt>Model</dt>
+          <dd>
+            <Link href={modelHref(projectId, endpoint.model)}>
+              <code>{endpoint.model}</code>
+            </Link>
+          </dd>
+          <dt>Version</dt>
+          <dd>{servingLabel(endpoint)}</dd>
+        </dl>
+        {canDeploy && (
+          <>
+            <label className="field">
+              <span>Serve</span>
+              <select
+                name="servingVersion"
+                value={endpoint.pinnedVersion ?? ''}
+                disabled={update.isPending}
+                onChange={(e) => update.mutate({ projectId, name: endpoint.name, version: e.target.value ? Number(e.target.value) : null })}
+              >
+                <option value="">The champion (follows changes)</option>
+                {versions.data?.map((v) => (
+                  <option key={v.id} value={v.version}>
+                    Pinned: v{v.version}
+                    {v.champion ? ' (champion now)' : ''}
+                  </option>
+                ))}
+              </select>
+              <span className="hint">A switch is atomic: each request is scored wholly by one version.</span>
+            </label>
+            <ErrorMessage error={update.error ?? remove.error} />
+            <ConfirmButton
+              label="Delete endpoint"
+              confirmLabel="Delete"
+              question={`Delete ${endpoint.name}? Clients get 404 from the next request.`}
+              pending={remove.isPending}
+              onConfirm={() => remove.mutate({ projectId, name: endpoint.name })}
+            />
+          </>
+        )}
+      </div>
+    </Card>
+  );
+}

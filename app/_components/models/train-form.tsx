@@ -1,0 +1,287 @@
+'use client';
+
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useTRPC } from '../trpc';
+import { Card, ErrorMessage } from '../ui';
+import { formatCount, formatMetric } from './format';
+import { algorithmLabels, modelHref, NAME_PATTERN, NAME_RULE, type Training } from './types';
+
+type Algorithm = 'logistic_regression' | 'gradient_boosted_trees';
+
+/** A column that looks like a label: the usual names first. */
+function guessTarget(columns: { name: string; type: string }[]): string {
+  const usual = columns.find((c) => /^(status|target|label|churn|class|outcome|default|y)$/i.test(c.name));
+  return usual?.name ?? columns.findLast((c) => c.type === 'text' || c.type === 'boolean')?.name ?? columns[0]?.name ?? '';
+}
+
+const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
+
+/**
+ * The train form: dataset, target and positive class, features, algorithm and its main parameters.
+ * Training runs on the server in the background; this polls its progress and opens the model page
+ * when the new version is registered.
+ */
+export function TrainForm({ projectId, initialModel }: { projectId: string; initialModel?: string }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const datasets = useQuery(trpc.datasets.list.queryOptions({ projectId }));
+  const [dataset, setDataset] = useState('');
+  const [model, setModel] = useState(initialModel ?? '');
+  const [target, setTarget] = useState('');
+  const [positive, setPositive] = useState('');
+  const [excluded, setExcluded] = useState<Set<string>>(new Set());
+  const [algorithm, setAlgorithm] = useState<Algorithm>('logistic_regression');
+  const [params, setParams] = useState<Record<string, string>>({ C: '1', lrMaxIter: '100', learningRate: '0.1', maxIter: '100', maxLeafNodes: '31', maxDepth: '', minSamplesLeaf: '20' });
+  const [holdout, setHoldout] = useState('0.2');
+  const [trainingId, setTrainingId] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!dataset && datasets.data?.[0]) setDataset(datasets.data[0].name);
+  }, [dataset, datasets.data]);
+  const columns = useMemo(() => datasets.data?.find((d) => d.name === dataset)?.columns ?? [], [datasets.data, dataset]);
+  useEffect(() => {
+    setTarget(guessTarget(columns));
+    setExcluded(new Set(columns.filter((c) => c.type === 'timestamp').map((c) => c.name)));
+  }, [columns]);
+  useEffect(() => {
+    if (!initialModel && dataset) setModel(`${dataset.replace(/_/g, '-')}-model`);
+  }, [dataset, initialModel]);
+
+  // The target's values, from the first rows, to offer as positive classes.
+  const preview = useQuery({ ...trpc.datasets.preview.queryOptions({ projectId, name: dataset, limit: 500 }), enabled: Boolean(dataset) });
+  const classes = useMemo(() => {
+    const j = preview.data?.columns.findIndex((c) => c.name === target) ?? -1;
+    if (!preview.data || j < 0) return [];
+    const counts = new Map<string, number>();
+    for (const r of preview.data.rows) if (r[j] !== null && r[j] !== undefined) counts.set(String(r[j]), (counts.get(String(r[j])) ?? 0) + 1);
+    return [...counts.entries()].sort((a, b) => a[1] - b[1]).map(([v]) => v);
+  }, [preview.data, target]);
+  useEffect(() => {
+    // The rarer class is usually the one to predict (bad loans, churners).
+    if (classes.length > 0 && !classes.includes(positive)) setPositive(classes[0]!);
+  }, [classes, positive]);
+
+  const train = useMutation(trpc.models.train.mutationOptions({ onSuccess: (t) => setTrainingId(t.id) }));
+  const training = useQuery({
+    ...trpc.models.training.queryOptions({ projectId, trainingId: trainingId ?? '00000000-0000-4000-8000-000000000000' }),
+    enabled: trainingId !== null,
+    refetchInterval: (q) => (q.state.data && q.state.data.state !== 'running' ? false : 300),
+  });
+  const cancel = useMutation(trpc.models.cancelTraining.mutationOptions());
+  const done = training.data?.state === 'succeeded' ? training.data : null;
+  useEffect(() => {
+    if (!done?.result) return;
+    void Promise.all([
+      queryClient.invalidateQueries({ queryKey: trpc.models.list.queryKey({ projectId }) }),
+      queryClient.invalidateQueries({ queryKey: trpc.models.versions.queryKey({ projectId, name: done.modelName }) }),
+      queryClient.invalidateQueries({ queryKey: trpc.models.get.queryKey({ projectId, name: done.modelName }) }),
+    ]).then(() => router.push(modelHref(projectId, done.modelName, done.result!.version.version)));
+  }, [done, projectId, queryClient, router, trpc]);
+
+  const features = columns.filter((c) => c.name !== target && !excluded.has(c.name)).map((c) => c.name);
+  const nameProblem = model && !NAME_PATTERN.test(model) ? NAME_RULE : null;
+  const running = train.isPending || training.data?.state === 'running';
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setTrainingId(null);
+    const p =
+      algorithm === 'logistic_regression'
+        ? { C: num(params.C!), maxIter: num(params.lrMaxIter!) }
+        : {
+            learningRate: num(params.learningRate!),
+            maxIter: num(params.maxIter!),
+            maxLeafNodes: num(params.maxLeafNodes!) ?? null,
+            maxDepth: num(params.maxDepth!) ?? null,
+            minSamplesLeaf: num(params.minSamplesLeaf!),
+          };
+    train.mutate({
+      projectId,
+      modelName: model,
+      dataset,
+      spec: {
+        algorithm,
+        target,
+        positiveClass: positive,
+        features,
+        params: Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)),
+        holdout: { fraction: num(holdout) ?? 0.2 },
+      },
+    });
+  };
+  const param = (key: string, label: string, hint: string, attrs: { step?: string; min?: string; placeholder?: string } = {}) => (
+    <label className="field">
+      <span>{label}</span>
+      <input name={key} type="number" value={params[key]} onChange={(e) => setParams({ ...params, [key]: e.target.value })} disabled={running} {...attrs} />
+      <span className="hint">{hint}</span>
+    </label>
+  );
+
+  if (datasets.data?.length === 0) {
+    return (
+      <Card title="Train a model" id="train">
+        <p className="muted">
+          Training reads a dataset of this project. <Link href={`/projects/${projectId}#section-datasets`}>Upload a CSV</Link> first.
+        </p>
+      </Card>
+    );
+  }
+
+  return (
+    <Card title="Train a model" description="In TypeScript on the server; the holdout metrics and the ONNX file are registered as a new version." id="train">
+      <form className="form train-form" onSubmit={submit} aria-label="Train a model">
+        <div className="grid-2">
+          <label className="field">
+            <span>Dataset</span>
+            <select name="dataset" value={dataset} onChange={(e) => setDataset(e.target.value)} disabled={running}>
+              {datasets.data?.map((d) => (
+                <option key={d.id} value={d.name}>
+                  {d.name} ({formatCount(d.rowCount)} rows)
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Model name</span>
+            <input name="modelName" value={model} onChange={(e) => setModel(e.target.value)} disabled={running} maxLength={63} aria-invalid={Boolean(nameProblem)} />
+            <span className={nameProblem ? 'hint hint-error' : 'hint'}>{nameProblem ?? 'A new version is added if the model exists.'}</span>
+          </label>
+          <label className="field">
+            <span>Target</span>
+            <select name="target" value={target} onChange={(e) => setTarget(e.target.value)} disabled={running}>
+              {columns
+                .filter((c) => c.type !== 'timestamp')
+                .map((c) => (
+                  <option key={c.name} value={c.name}>
+                    {c.name} ({c.type})
+                  </option>
+                ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Positive class</span>
+            <input name="positiveClass" value={positive} onChange={(e) => setPositive(e.target.value)} list="positive-classes" disabled={running} />
+            <datalist id="positive-classes">
+              {classes.map((c) => (
+                <option key={c} value={c} />
+              ))}
+            </datalist>
+            <span className="hint">The outcome the model scores the probability of{classes.length ? ` (seen: ${classes.slice(0, 6).join(', ')})` : ''}.</span>
+          </label>
+        </div>
+        <fieldset>
+          <legend>
+            Features ({features.length} of {columns.filter((c) => c.name !== target).length})
+          </legend>
+          <div className="feature-picks">
+            {columns
+              .filter((c) => c.name !== target)
+              .map((c) => (
+                <label key={c.name} className="check">
+                  <input
+                    type="checkbox"
+                    name={`feature-${c.name}`}
+                    checked={!excluded.has(c.name)}
+                    disabled={running || c.type === 'timestamp'}
+                    onChange={(e) => {
+                      const next = new Set(excluded);
+                      if (e.target.checked) next.delete(c.name);
+                      else next.add(c.name);
+                      setExcluded(next);
+                    }}
+                  />
+                  <code>{c.name}</code>
+                </label>
+              ))}
+          </div>
+        </fieldset>
+        <fieldset>
+          <legend>Algorithm</legend>
+          <div className="form">
+            <label className="field">
+              <select name="algorithm" value={algorithm} onChange={(e) => setAlgorithm(e.target.value as Algorithm)} disabled={running} aria-label="Algorithm">
+                <option value="logistic_regression">{algorithmLabels.logistic_regression}</option>
+                <option value="gradient_boosted_trees">{algorithmLabels.gradient_boosted_trees}</option>
+              </select>
+            </label>
+            <div className="params">
+              {algorithm === 'logistic_regression' ? (
+                <>
+                  {param('C', 'C', 'Inverse regularisation strength (L2).', { step: 'any', min: '0' })}
+                  {param('lrMaxIter', 'Max iterations', 'Optimiser steps.', { min: '1' })}
+                </>
+              ) : (
+                <>
+                  {param('learningRate', 'Learning rate', 'Shrinkage per tree.', { step: 'any', min: '0' })}
+                  {param('maxIter', 'Trees', 'At most; early stopping above 10k rows.', { min: '1' })}
+                  {param('maxLeafNodes', 'Max leaves', 'Per tree.', { min: '2' })}
+                  {param('maxDepth', 'Max depth', 'Empty: unlimited.', { min: '1', placeholder: 'none' })}
+                  {param('minSamplesLeaf', 'Min rows per leaf', '', { min: '1' })}
+                </>
+              )}
+              <label className="field">
+                <span>Holdout</span>
+                <input name="holdout" type="number" step="0.05" min="0.05" max="0.5" value={holdout} onChange={(e) => setHoldout(e.target.value)} disabled={running} />
+                <span className="hint">Share of rows kept for evaluation.</span>
+              </label>
+            </div>
+          </div>
+        </fieldset>
+        <ErrorMessage error={train.error} />
+        {training.data && <TrainingProgress training={training.data} />}
+        <div className="row-actions">
+          <button type="submit" className="btn btn-primary" disabled={running || !dataset || !model || !target || !positive || Boolean(nameProblem)}>
+            {running ? 'Training…' : 'Train'}
+          </button>
+          {training.data?.state === 'running' && (
+            <button type="button" className="btn" onClick={() => cancel.mutate({ projectId, trainingId: training.data!.id })} disabled={cancel.isPending}>
+              Cancel
+            </button>
+          )}
+        </div>
+      </form>
+    </Card>
+  );
+}
+
+const stageLabels = { reading: 'Reading the dataset', training: 'Training', exporting: 'Exporting ONNX', registering: 'Registering the version' } as const;
+
+function TrainingProgress({ training }: { training: Training }) {
+  if (training.state === 'failed' || training.state === 'cancelled') {
+    return (
+      <p className="error" role="alert">
+        {training.state === 'cancelled' ? 'Training cancelled.' : `Training failed: ${training.error?.message ?? 'unknown error'}`}
+      </p>
+    );
+  }
+  if (training.state === 'succeeded') {
+    const v = training.result!.version;
+    return (
+      <p className="success" role="status">
+        Trained <strong>{training.modelName}</strong> v{v.version}: AUC {formatMetric(v.auc?.auc)}. Opening the model…
+      </p>
+    );
+  }
+  const p = training.progress;
+  const t = p?.training;
+  const share = p?.stage === 'training' && t ? Math.min(1, t.iteration / Math.max(1, t.maxIterations)) : null;
+  return (
+    <div className="progress" role="status" aria-label="Training progress">
+      <div className="progress-label">
+        <span>
+          {p ? stageLabels[p.stage] : 'Starting'}
+          {p?.stage === 'reading' && ` · ${formatCount(p.rowsRead)} rows`}
+          {t && ` · iteration ${t.iteration} of at most ${t.maxIterations}`}
+        </span>
+        <span>{t ? `loss ${formatMetric(t.loss)}${t.validationLoss !== undefined ? ` · validation ${formatMetric(t.validationLoss)}` : ''}` : ''}</span>
+      </div>
+      <div className="progress-track">
+        <div className={share === null ? 'progress-bar progress-bar-indeterminate' : 'progress-bar'} style={share === null ? undefined : { width: `${Math.round(share * 100)}%` }} />
+      </div>
+    </div>
+  );
+}

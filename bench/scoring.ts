@@ -1,0 +1,159 @@
+/**
+ * Real-time scoring over HTTP: one credit record per request, 50 connections, 10 s (autocannon, run
+ * as a child process on the same machine), against
+ *   - bare:  a plain fastify route feeding the same ONNX session (no auth, no validation),
+ *   - REST:  our `POST /api/v1/endpoints/{name}/predict` with a `score:` API key (cached key and
+ *            endpoint, record validation, response schema),
+ *   - tRPC:  our `scoring.predict` through the tRPC fastify adapter with the same key (reads the key,
+ *            the endpoint and the membership from Postgres on each call),
+ * for a logistic regression and a 100-tree gradient-boosted model trained on credit_data.csv. Prints
+ * req/s, p50 and p99 per target and our ratios to the bare route.
+ *
+ *   npx tsx bench/scoring.ts [seconds] [connections]
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import Fastify from 'fastify';
+import * as ort from 'onnxruntime-node';
+import pg from 'pg';
+import { openDatabase } from '../db/client';
+import { buildApp } from '../server/app';
+import type { FeatureSchema } from '../server/ml/onnx/feature-schema';
+import { createApiKey } from '../server/services/api-keys/create-api-key';
+import { signUp } from '../server/services/auth/sign-up';
+import type { Actor, UserId } from '../server/services/context';
+import { closeSandboxPools } from '../server/services/datasets/sql-sandbox';
+import { uploadDataset } from '../server/services/datasets/upload-dataset';
+import { createEndpoint } from '../server/services/endpoints/create-endpoint';
+import { readArtifact } from '../server/services/models/artifacts';
+import { getModelVersion } from '../server/services/models/list-models';
+import { trainModelVersion } from '../server/services/models/train-model-version';
+import { createProject } from '../server/services/projects/create-project';
+import { scoringRuntime } from '../server/services/scoring/runtime';
+import { createTeam } from '../server/services/teams/create-team';
+import { createPostgresDatabase, POSTGRES_ADMIN_URL } from '../tests/helpers/db';
+import { sharedDataFile } from '../tests/helpers/data';
+
+const SECONDS = Number(process.argv[2] ?? 10);
+const CONNECTIONS = Number(process.argv[3] ?? 50);
+const autocannonBin = path.join(import.meta.dirname, '../node_modules/.bin/autocannon');
+
+const RECORD = { seniority: 9, home: 'rent', time: 60, age: 30, marital: 'married', records: false, job: 'freelance', expenses: 73, income: 129, assets: 0, debt: 0, amount: 800, price: 846 };
+
+type Result = { rps: number; p50: number; p99: number; non2xx: number; errors: number };
+
+function cannon(url: string, body: string, headers: Record<string, string>, seconds: number): Promise<Result> {
+  const args = ['-j', '-c', String(CONNECTIONS), '-d', String(seconds), '-m', 'POST', '-b', body, '-H', 'content-type=application/json'];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
+  args.push(url);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [autocannonBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited with ${code}: ${err}`));
+      const r = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number };
+      resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors });
+    });
+  });
+}
+
+async function measure(url: string, body: string, headers: Record<string, string>): Promise<Result> {
+  await cannon(url, body, headers, 2); // warm-up: JIT, connection pools, session caches
+  return cannon(url, body, headers, SECONDS);
+}
+
+/** The baseline: the same model file in its own session, fed straight from the record. */
+async function bareServer(bytes: Uint8Array, schema: FeatureSchema) {
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+  const app = Fastify();
+  app.post('/predict', async (req) => {
+    const records = (req.body as { records: Record<string, unknown>[] }).records;
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const f of schema.inputs) {
+      const values = records.map((r) => r[f.name]);
+      feeds[f.input] =
+        f.tensor === 'string'
+          ? new ort.Tensor('string', values.map((v) => (v == null ? '' : String(v))), [records.length, 1])
+          : new ort.Tensor('float32', Float32Array.from(values, (v) => (v == null ? NaN : Number(v))), [records.length, 1]);
+    }
+    const out = await session.run(feeds);
+    const p = out[schema.outputs.probabilities]!.data as Float32Array;
+    return { predictions: records.map((_, i) => ({ probabilities: { [schema.classes[0]]: p[2 * i], [schema.classes[1]]: p[2 * i + 1] } })) };
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const a = app.server.address();
+  return { app, url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/predict` };
+}
+
+const fmt = (r: Result) => `${Math.round(r.rps).toLocaleString('en-US').padStart(7)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms${r.non2xx || r.errors ? `  (${r.non2xx} non-2xx, ${r.errors} errors!)` : ''}`;
+
+async function main() {
+  const pgdb = await createPostgresDatabase();
+  const database = await openDatabase({ url: pgdb.url, poolSize: 10 });
+  try {
+    await database.migrate();
+    const db = database.db;
+    const system: Actor = { type: 'system', name: 'bench' };
+    const { user } = await signUp({ ctx: { db, actor: null, requestId: null, clientIp: null }, input: { email: 'bench@example.com', name: 'Bench', password: 'bench-password-1' } });
+    const actor: Actor = { type: 'user', userId: user.id as UserId, email: user.email, name: user.name };
+    const ctx = { db, actor, requestId: null, clientIp: null };
+    const team = await createTeam({ ctx, input: { name: 'Bench' } });
+    const project = await createProject({ ctx, input: { teamId: team.id, name: 'Scoring', description: '' } });
+    const projectId = project.id;
+    await uploadDataset({ ctx, input: { projectId, name: 'credit', environment: 'design' }, csv: createReadStream(sharedDataFile('credit_data.csv')) });
+
+    const models = [
+      { name: 'lr', label: 'logistic regression', spec: { algorithm: 'logistic_regression', target: 'status', positiveClass: 'bad' } },
+      { name: 'trees', label: '100-tree gradient boosting', spec: { algorithm: 'gradient_boosted_trees', target: 'status', positiveClass: 'bad', params: { maxIter: 100, earlyStopping: false } } },
+    ] as const;
+    const app = await buildApp({ db, driver: 'postgres', role: 'all' });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const a = app.server.address();
+    const base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+
+    console.log(`scoring over HTTP: ${CONNECTIONS} connections, ${SECONDS} s, one record per request (autocannon, same machine; Postgres)`);
+    for (const m of models) {
+      await trainModelVersion({ ctx, input: { projectId, modelName: m.name, dataset: 'credit', spec: m.spec } });
+      await createEndpoint({ ctx: { ...ctx, actor: system }, input: { projectId, name: `bench-${m.name}`, model: m.name, description: '' } });
+      const key = await createApiKey({ ctx, input: { projectId, name: m.name, scopes: [`score:bench-${m.name}`] } });
+      const detail = await getModelVersion({ ctx, input: { projectId, name: m.name, version: 1 } });
+      const bytes = await readArtifact(db, detail.artifactSha256);
+      const bare = await bareServer(bytes, detail.featureSchema);
+      const auth = { authorization: `Bearer ${key.secret}` };
+      const body = JSON.stringify({ records: [RECORD] });
+
+      const check = await fetch(`${base}/api/v1/endpoints/bench-${m.name}/predict`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body });
+      if (check.status !== 200) throw new Error(`predict answered ${check.status}: ${await check.text()}`);
+
+      const bareResult = await measure(bare.url, body, {});
+      const rest = await measure(`${base}/api/v1/endpoints/bench-${m.name}/predict`, body, auth);
+      const trpc = await measure(`${base}/trpc/scoring.predict`, JSON.stringify({ json: { endpoint: `bench-${m.name}`, records: [RECORD] } }), auth);
+      await bare.app.close();
+
+      console.log(`\n${m.label} (${(bytes.byteLength / 1024).toFixed(0)} KB ONNX)`);
+      console.log(`  bare fastify + ONNX   ${fmt(bareResult)}`);
+      console.log(`  REST predict          ${fmt(rest)}`);
+      console.log(`  tRPC scoring.predict  ${fmt(trpc)}`);
+      const ratio = (x: number, y: number) => (y ? (x / y).toFixed(2) : 'n/a');
+      console.log(`  REST / bare: throughput ${ratio(rest.rps, bareResult.rps)}x, p99 ${ratio(rest.p99, bareResult.p99)}x   (aim: >= 0.70x throughput, <= 1.5x p99)`);
+      console.log(`  tRPC / bare: throughput ${ratio(trpc.rps, bareResult.rps)}x, p99 ${ratio(trpc.p99, bareResult.p99)}x`);
+    }
+    await scoringRuntime(db).lastUsed.flush();
+    await app.close();
+  } finally {
+    await closeSandboxPools(database.db);
+    const roles = (await database.query('select role_name from project_storage').catch(() => [])).map((r) => String(r.role_name));
+    await database.close();
+    await pgdb.drop();
+    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await admin.connect();
+    for (const role of roles) await admin.query(`drop role if exists "${role.replace(/"/g, '""')}"`);
+    await admin.end();
+  }
+}
+
+await main();

@@ -1,0 +1,61 @@
+import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { DatasetColumnMetrics } from './datasets';
+import { runs } from './runs';
+
+/**
+ * Compiled pipeline graphs, content-addressed by the sha256 of their canonical JSON: a build stores
+ * the graph it runs here at start (so the workflow never recompiles), and equal graphs are stored once.
+ */
+export const pipelineGraphs = pgTable('pipeline_graphs', {
+  hash: text('hash').primaryKey(),
+  /** The canonical JSON text, exactly as hashed. */
+  json: text('json').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const buildStepStatuses = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
+export type BuildStepStatus = (typeof buildStepStatuses)[number];
+export const buildStepKinds = ['sql', 'ts', 'check'] as const;
+export type BuildStepKind = (typeof buildStepKinds)[number];
+
+/** One check's outcome on a build's staging table (or on a source dataset). */
+export type BuildCheckOutcome = { name: string; severity: 'error' | 'warning'; passed: boolean; detail: string };
+export type BuildStepMetrics = { rowCount: number; columns: DatasetColumnMetrics[] };
+
+/**
+ * The steps of a build run, one row per step, created 'pending' when the build is planned and
+ * updated as it progresses (the UI polls them). Keyed by (run, step): every activity attempt of a
+ * step works on this row, and `attempt` names the one that owns it now, so a stale attempt (timed out
+ * but still running somewhere) cannot publish over a newer one.
+ */
+export const buildSteps = pgTable(
+  'build_steps',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    /** The cell's id: one step per cell that writes a dataset (its checks run inside it), or per check cell of a source. */
+    stepId: text('step_id').notNull(),
+    cellId: text('cell_id').notNull(),
+    kind: text('kind', { enum: buildStepKinds }).notNull(),
+    dataset: text('dataset').notNull(),
+    /** Step ids this one waits for (within the build). */
+    after: jsonb('after').$type<string[]>().notNull().default([]),
+    /** A ts step's code as it was when the build started (sql steps' statements are in the graph). */
+    source: text('source'),
+    /** Position in the build's dependency order, for listing. */
+    ordinal: integer('ordinal').notNull(),
+    status: text('status', { enum: buildStepStatuses }).notNull().default('pending'),
+    attempt: integer('attempt').notNull().default(0),
+    stagingTable: text('staging_table'),
+    rowCount: bigint('row_count', { mode: 'number' }),
+    checks: jsonb('checks').$type<BuildCheckOutcome[]>().notNull().default([]),
+    metrics: jsonb('metrics').$type<BuildStepMetrics>(),
+    log: jsonb('log').$type<string[]>().notNull().default([]),
+    error: text('error'),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    publishedAt: timestamp('published_at', { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.stepId] }), index('build_steps_run_ordinal_idx').on(t.runId, t.ordinal)],
+);

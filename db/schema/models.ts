@@ -1,0 +1,105 @@
+import { sql } from 'drizzle-orm';
+import { type AnyPgColumn, check, customType, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { projects } from './projects';
+
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+  // node-postgres returns a Buffer, PGlite a Uint8Array: both are Uint8Arrays.
+  fromDriver: (v) => v,
+});
+
+/**
+ * Content-addressed blobs (ONNX models; later bundle archives): the key is the sha256 of the bytes,
+ * so identical bytes are stored once whoever uploads or trains them. Never updated; rows are only
+ * added (and, one day, garbage-collected when nothing refers to them).
+ */
+export const artifacts = pgTable('artifacts', {
+  sha256: text('sha256').primaryKey(),
+  mediaType: text('media_type').notNull(),
+  size: integer('size').notNull(),
+  content: bytea('content').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** A named model of a project; its versions are the trained or imported artifacts. */
+export const models = pgTable(
+  'models',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    /** A lowercase identifier, unique in the project. */
+    name: text('name').notNull(),
+    /** The version live endpoints serve unless they pin one; null only before the first version. */
+    championVersionId: uuid('champion_version_id').references((): AnyPgColumn => modelVersions.id, { onDelete: 'set null' }),
+    createdBy: text('created_by').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('models_project_name_uq').on(t.projectId, t.name)],
+);
+
+export const modelVersionSources = ['trained', 'imported'] as const;
+export type ModelVersionSource = (typeof modelVersionSources)[number];
+
+/** Where a trained version's data came from: enough to tell whether a retrain saw the same rows. */
+export type TrainingDataRef = { dataset: string; environment: 'design' | 'production'; fingerprint: string; rows: number };
+
+/**
+ * One immutable version of a model: the ONNX artifact plus what it needs and what it scored. The
+ * types of `spec`, `featureSchema` and `metrics` are owned by server/ml and server/services/models;
+ * the database keeps them as JSON.
+ */
+export const modelVersions = pgTable(
+  'model_versions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    modelId: uuid('model_id')
+      .notNull()
+      .references(() => models.id, { onDelete: 'cascade' }),
+    /** 1, 2, 3, ... per model. */
+    version: integer('version').notNull(),
+    source: text('source', { enum: modelVersionSources }).notNull(),
+    artifactSha256: text('artifact_sha256')
+      .notNull()
+      .references(() => artifacts.sha256),
+    /** `logistic_regression`, `gradient_boosted_trees`, or `onnx` for an imported file. */
+    algorithm: text('algorithm').notNull(),
+    /** The full train spec with defaults filled in (trained), or the import options. */
+    spec: jsonb('spec').$type<Record<string, unknown>>().notNull(),
+    featureSchema: jsonb('feature_schema').$type<Record<string, unknown>>().notNull(),
+    /** Holdout evaluation and training facts (trained versions); null for imports. */
+    metrics: jsonb('metrics').$type<Record<string, unknown>>(),
+    trainingData: jsonb('training_data').$type<TrainingDataRef>(),
+    /** The actor's audit label (a user's email, `key:<name>`, `workflow:<id>`). */
+    createdBy: text('created_by').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('model_versions_model_version_uq').on(t.modelId, t.version), index('model_versions_artifact_idx').on(t.artifactSha256)],
+);
+
+/**
+ * A real-time scoring API: `POST /api/v1/endpoints/{name}/predict`. The name is unique across the
+ * instance (the URL carries no project, and API key scopes name it: `score:<name>`). It serves the
+ * model's champion, or `pinnedVersionId` when set.
+ */
+export const endpoints = pgTable(
+  'endpoints',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    name: text('name').notNull().unique(),
+    modelId: uuid('model_id')
+      .notNull()
+      .references(() => models.id, { onDelete: 'no action' }),
+    pinnedVersionId: uuid('pinned_version_id').references(() => modelVersions.id, { onDelete: 'no action' }),
+    description: text('description').notNull().default(''),
+    createdBy: text('created_by').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('endpoints_project_idx').on(t.projectId), index('endpoints_model_idx').on(t.modelId), check('endpoints_name_format', sql`${t.name} ~ '^[a-z][a-z0-9_-]{0,62}$'`)],
+);

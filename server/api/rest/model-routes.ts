@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { MAX_PREDICT_RECORDS } from '../../services/endpoints/schemas';
+import { importOnnxModel, MAX_MODEL_BYTES } from '../../services/models/import-onnx-model';
+import { EndpointName, ImportModelQuery, ModelName } from '../../services/models/schemas';
+import { Uuid } from '../../services/teams/schemas';
+import { defineRoute, type RestRoute } from './route';
+
+const ModelVersion = z.object({
+  id: z.string(),
+  version: z.number(),
+  source: z.enum(['trained', 'imported']),
+  algorithm: z.string(),
+  artifactSha256: z.string(),
+  champion: z.boolean(),
+  auc: z.object({ auc: z.number(), lower: z.number(), upper: z.number() }).nullable(),
+  logLoss: z.number().nullable(),
+  accuracy: z.number().nullable(),
+  precision: z.number().nullable(),
+  recall: z.number().nullable(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+});
+
+export const PredictBody = z.object({
+  records: z
+    .array(z.record(z.string(), z.unknown()), { error: 'records must be a list of feature objects' })
+    .min(1, 'records must hold at least one record')
+    .max(MAX_PREDICT_RECORDS, `at most ${MAX_PREDICT_RECORDS} records per request (more is a 413)`),
+});
+
+export const PredictResponse = z.object({
+  endpoint: z.string(),
+  model: z.string(),
+  modelVersion: z.number().int(),
+  predictions: z.array(
+    z.object({
+      label: z.string(),
+      /** The probability of each class, by class name (e.g. {"good": 0.8, "bad": 0.2}). */
+      probabilities: z.record(z.string(), z.number()),
+      modelVersion: z.number().int(),
+    }),
+  ),
+});
+
+export const PREDICT_PATH = '/api/v1/endpoints/{name}/predict';
+
+export const modelRoutes: RestRoute[] = [
+  defineRoute({
+    method: 'POST',
+    path: '/api/v1/projects/{projectId}/models/{name}/versions',
+    operationId: 'importModelVersion',
+    summary: 'Import an ONNX model trained elsewhere as a new version of a model (created on first import)',
+    tags: ['models'],
+    policy: { kind: 'member', role: 'editor' },
+    params: z.object({ projectId: Uuid('projectId'), name: ModelName }),
+    query: ImportModelQuery,
+    rawBody: {
+      contentTypes: ['application/octet-stream'],
+      description: `The .onnx file (at most ${MAX_MODEL_BYTES / 1024 / 1024} MiB): a binary classifier with one [N,1] (or [N]) input per feature and tensor outputs for the label and the [N,2] probabilities (skl2onnx: options={"zipmap": False}). A file that cannot be served is refused with a 400 saying why.`,
+    },
+    response: z.object({ modelId: z.string(), modelName: z.string(), version: ModelVersion, becameChampion: z.boolean() }),
+    successStatus: 201,
+    handler: ({ ctx, params, query, raw }) => importOnnxModel({ ctx, input: { ...params, ...query }, body: raw! }),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: PREDICT_PATH,
+    operationId: 'predict',
+    summary: `Score records with an endpoint's model: per record the label, each class's probability and the model version. Key scope: score:<name>. At most ${MAX_PREDICT_RECORDS} records.`,
+    tags: ['scoring'],
+    policy: { kind: 'endpointScorer' },
+    params: z.object({ name: EndpointName }),
+    body: PredictBody,
+    response: PredictResponse,
+    custom: true,
+    handler: () => Promise.reject(new Error('served by the scoring route (predict-route.ts)')),
+  }),
+];

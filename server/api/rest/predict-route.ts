@@ -1,0 +1,68 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { MAX_PREDICT_RECORDS } from '../../services/endpoints/schemas';
+import type { ServiceCtx } from '../../services/context';
+import { invalid, ServiceError, unauthenticated } from '../../services/errors';
+import { authorize } from '../../services/policy';
+import { predictWithConfig } from '../../services/scoring/predict-records';
+import { scoringRuntime, type EndpointConfig } from '../../services/scoring/runtime';
+import { createRequestCtx, type AppDeps } from '../context';
+import { cookieJar } from '../cookies';
+import { PredictResponse } from './model-routes';
+
+const SCORER = { kind: 'endpointScorer' } as const;
+
+/**
+ * `POST /api/v1/endpoints/{name}/predict`, the scoring hot path: a plain fastify route, not the
+ * generic REST handler. With an API key it touches no database: the key (by sha256) and the
+ * endpoint (model version, feature schema, loaded ONNX session) come from the process's scoring
+ * runtime, invalidated on change (services/scoring/changes.ts); the key's last use is written in
+ * batches. A signed-in browser takes the general path (session and membership read per request).
+ * Records are validated while they become tensors (server/scoring/records.ts): a 400 names the
+ * record index and field. The response is serialised by a compiled schema (fast-json-stringify).
+ */
+export function registerPredictRoute(app: FastifyInstance, deps: AppDeps): void {
+  const runtime = scoringRuntime(deps.db);
+
+  /**
+   * The policy module decides, as for every route; with an API key it needs no database: the key
+   * comes from the runtime's cache here and the endpoint from it inside the policy.
+   */
+  const authorised = async (req: FastifyRequest, reply: FastifyReply, name: string): Promise<EndpointConfig> => {
+    const auth = req.headers.authorization;
+    let ctx: ServiceCtx;
+    if (typeof auth === 'string' && /^bearer /i.test(auth)) {
+      const actor = await runtime.apiKey(auth.slice(7).trim());
+      if (!actor) throw unauthenticated('the API key is unknown or revoked');
+      ctx = { db: deps.db, actor, requestId: req.id, clientIp: req.ip };
+    } else {
+      ctx = await createRequestCtx(deps, req, cookieJar(req, reply, deps.secureCookies ?? false));
+    }
+    await authorize(ctx, SCORER, { name });
+    if (ctx.actor?.type === 'apiKey') runtime.lastUsed.record(ctx.actor.keyId);
+    return runtime.endpoint(name);
+  };
+
+  app.route({
+    method: 'POST',
+    url: '/api/v1/endpoints/:name/predict',
+    schema: { response: { 200: z.toJSONSchema(PredictResponse, { target: 'draft-7' }) } },
+    handler: async (req, reply) => {
+      const { name } = req.params as { name: string };
+      const config = await authorised(req, reply, name);
+      // A RecordInputError becomes a 400 listing each bad record and field (rest/plugin.ts sendError).
+      return predictWithConfig(config, recordsOf(req.body));
+    },
+  });
+}
+
+/** The envelope, checked by hand: `{"records": [...]}` with 1 to MAX_PREDICT_RECORDS entries. */
+function recordsOf(body: unknown): unknown[] {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('the body must be a JSON object {"records": [{...}, ...]}', 'body');
+  const records = (body as { records?: unknown }).records;
+  if (records === undefined) throw invalid('records is required: a list of feature objects', 'records');
+  if (!Array.isArray(records)) throw invalid('records must be a list of feature objects', 'records');
+  if (records.length === 0) throw invalid('records must hold at least one record', 'records');
+  if (records.length > MAX_PREDICT_RECORDS) throw new ServiceError('PayloadTooLarge', `at most ${MAX_PREDICT_RECORDS} records per request; send ${records.length} in several`);
+  return records;
+}

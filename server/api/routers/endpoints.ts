@@ -1,0 +1,18 @@
+import { CreateEndpointInput, EndpointRef, ListEndpointsInput, UpdateEndpointInput } from '../../services/endpoints/schemas';
+import { createEndpoint } from '../../services/endpoints/create-endpoint';
+import { deleteEndpoint } from '../../services/endpoints/delete-endpoint';
+import { getEndpoint, listEndpoints } from '../../services/endpoints/list-endpoints';
+import { updateEndpoint } from '../../services/endpoints/update-endpoint';
+import { procedure, router } from '../trpc';
+
+const read = { kind: 'member', role: 'viewer', scope: 'read' } as const;
+const deployer = { kind: 'member', role: 'deployer' } as const;
+
+/** Real-time scoring endpoints; requests go to `POST /api/v1/endpoints/{name}/predict` or `scoring.predict`. */
+export const endpointsRouter = router({
+  list: procedure.meta({ policy: read }).input(ListEndpointsInput).query(({ ctx, input }) => listEndpoints({ ctx, input })),
+  get: procedure.meta({ policy: read }).input(EndpointRef).query(({ ctx, input }) => getEndpoint({ ctx, input })),
+  create: procedure.meta({ policy: deployer }).input(CreateEndpointInput).mutation(({ ctx, input }) => createEndpoint({ ctx, input })),
+  update: procedure.meta({ policy: deployer }).input(UpdateEndpointInput).mutation(({ ctx, input }) => updateEndpoint({ ctx, input })),
+  delete: procedure.meta({ policy: deployer }).input(EndpointRef).mutation(({ ctx, input }) => deleteEndpoint({ ctx, input })),
+});

@@ -1,0 +1,30 @@
+import { getModel, getModelVersion, listModels, listModelVersions } from '../../services/models/list-models';
+import { ListModelsInput, ModelRef, ModelVersionRef, ScoreDatasetInput, SetChampionInput, TrainingRef, TrainModelInput } from '../../services/models/schemas';
+import { scoreDataset } from '../../services/models/score-dataset';
+import { setChampion } from '../../services/models/set-champion';
+import { cancelTraining, getTraining, startTraining } from '../../services/models/trainings';
+import { procedure, router } from '../trpc';
+
+const read = { kind: 'member', role: 'viewer', scope: 'read' } as const;
+const editor = { kind: 'member', role: 'editor' } as const;
+
+/** The model registry. ONNX files are imported over REST (`POST /api/v1/projects/{projectId}/models/{name}/versions`). */
+export const modelsRouter = router({
+  list: procedure.meta({ policy: read }).input(ListModelsInput).query(({ ctx, input }) => listModels({ ctx, input })),
+  get: procedure.meta({ policy: read }).input(ModelRef).query(({ ctx, input }) => getModel({ ctx, input })),
+  versions: procedure.meta({ policy: read }).input(ModelRef).query(({ ctx, input }) => listModelVersions({ ctx, input })),
+  versionDetail: procedure.meta({ policy: read }).input(ModelVersionRef).query(({ ctx, input }) => getModelVersion({ ctx, input })),
+  setChampion: procedure
+    .meta({ policy: { kind: 'member', role: 'deployer' } })
+    .input(SetChampionInput)
+    .mutation(({ ctx, input }) => setChampion({ ctx, input })),
+  /** Starts training in the background; poll `training` for progress and the new version. */
+  train: procedure.meta({ policy: editor }).input(TrainModelInput).mutation(({ ctx, input }) => startTraining({ ctx, input })),
+  training: procedure.meta({ policy: { kind: 'member', role: 'viewer' } }).input(TrainingRef).query(({ ctx, input }) => getTraining({ ctx, input })),
+  cancelTraining: procedure.meta({ policy: editor }).input(TrainingRef).mutation(({ ctx, input }) => cancelTraining({ ctx, input })),
+  /** Batch scoring into a new dataset; CI/CD may run it with a `run` key. */
+  scoreDataset: procedure
+    .meta({ policy: { kind: 'member', role: 'editor', scope: 'run' } })
+    .input(ScoreDatasetInput)
+    .mutation(({ ctx, input }) => scoreDataset({ ctx, input })),
+});

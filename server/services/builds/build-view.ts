@@ -1,0 +1,82 @@
+import type { buildSteps, runs } from '@/db/schema';
+import type { BuildCheckOutcome, BuildStepStatus, RunStatus } from '@/db/schema';
+import type { BuildTarget } from '@/server/pipeline';
+
+/** What a build's run row carries in `input`. */
+export type BuildRunInput = { environment: 'design' | 'production'; target: BuildTarget; graphHash: string };
+
+export type BuildStepView = {
+  stepId: string;
+  cellId: string;
+  kind: 'sql' | 'ts' | 'check';
+  dataset: string;
+  after: string[];
+  status: BuildStepStatus;
+  startedAt: string | null;
+  finishedAt: string | null;
+  rowCount: number | null;
+  checks: BuildCheckOutcome[];
+  log: string[];
+  error: string | null;
+};
+
+export type BuildSummary = {
+  runId: string;
+  projectId: string;
+  notebookId: string | null;
+  workflowId: string;
+  status: RunStatus;
+  environment: 'design' | 'production';
+  target: BuildTarget;
+  graphHash: string;
+  error: string | null;
+  createdBy: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Steps per status, for progress bars in lists. */
+  stepCounts: Record<BuildStepStatus, number>;
+};
+
+export type BuildView = BuildSummary & { steps: BuildStepView[] };
+
+const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
+
+export function buildSummary(run: typeof runs.$inferSelect, steps: { status: BuildStepStatus }[]): BuildSummary {
+  const input = run.input as BuildRunInput;
+  const stepCounts: Record<BuildStepStatus, number> = { pending: 0, running: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
+  for (const s of steps) stepCounts[s.status]++;
+  return {
+    runId: run.id,
+    projectId: run.projectId,
+    notebookId: run.notebookId,
+    workflowId: run.workflowId,
+    status: run.status,
+    environment: input.environment,
+    target: input.target,
+    graphHash: input.graphHash,
+    error: run.error,
+    createdBy: run.createdBy,
+    createdAt: iso(run.createdAt)!,
+    startedAt: iso(run.startedAt),
+    finishedAt: iso(run.finishedAt),
+    stepCounts,
+  };
+}
+
+export function buildStepView(row: typeof buildSteps.$inferSelect): BuildStepView {
+  return {
+    stepId: row.stepId,
+    cellId: row.cellId,
+    kind: row.kind,
+    dataset: row.dataset,
+    after: row.after,
+    status: row.status,
+    startedAt: iso(row.startedAt),
+    finishedAt: iso(row.finishedAt),
+    rowCount: row.rowCount === null ? null : Number(row.rowCount),
+    checks: row.checks,
+    log: row.log,
+    error: row.error,
+  };
+}

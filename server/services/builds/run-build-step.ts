@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Db } from '@/db/client';
+import { buildSteps, datasets, type BuildCheckOutcome, type BuildStepMetrics } from '@/db/schema';
+import { checksOfStep, type CellNode } from '@/server/pipeline';
+import { countSandboxedSelect, createTableFromSelect, DEFAULT_STATEMENT_TIMEOUT_MS, SandboxCancelled, withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
+import { buildTsTable } from './build-ts-table';
+import { BuildStepError, dropStagingTable, loadBuildRun, loadStep, updateOwnedStep, type BuildRunContext, type StepValues } from './build-step-state';
+import { publishStep } from './publish-step';
+import { runChecks, type CustomCounts } from './run-checks';
+import { columnSpecsOf, computeTableMetrics, describeTable, stagingTableOf } from './table-metrics';
+import { DEFAULT_TS_CELL_LIMITS, TsCellError, type TsCellLimits } from './ts-cell-sandbox';
+
+export type BuildStepOptions = { statementTimeoutMs: number; tsCell: TsCellLimits };
+export const DEFAULT_BUILD_STEP_OPTIONS: BuildStepOptions = { statementTimeoutMs: DEFAULT_STATEMENT_TIMEOUT_MS, tsCell: DEFAULT_TS_CELL_LIMITS };
+
+/** What the activity hands the step: who it is (attempt, workflow), its cancellation and heartbeat. */
+export type StepRuntime = {
+  attempt: number;
+  workflowId: string;
+  signal: AbortSignal;
+  /**
+   * True when the abort is the build's cancellation (builds.cancel), false when this attempt alone is
+   * stopped (its worker shutting down, a timeout): then the step stays open for the next attempt.
+   */
+  cancelRequested: () => boolean;
+  heartbeat: (progress: string) => void;
+  options: BuildStepOptions;
+};
+
+export type StepOutcome = { stepId: string; status: 'succeeded'; rowCount: number; published: boolean; warnings: number };
+
+type Step = Awaited<ReturnType<typeof loadStep>>;
+
+/**
+ * One step of a build, safe to run again for the same (run, step): a step recorded as succeeded
+ * returns what was stored; one recorded as failed, skipped or cancelled fails again the same way;
+ * otherwise this attempt takes the step over, drops every staging table an earlier attempt may have
+ * left, and builds from scratch. The published table changes only in `publishStep`'s transaction.
+ */
+export async function runBuildStep(db: Db, input: { runId: string; stepId: string }, rt: StepRuntime): Promise<StepOutcome> {
+  const run = await loadBuildRun(db, input.runId);
+  const step = await claimStep(db, input.runId, input.stepId, rt.attempt);
+  if ('stored' in step) return step.stored;
+
+  const scope: SandboxScope = { projectId: run.projectId, environment: run.environment };
+  const staging = step.kind === 'check' ? null : stagingTableOf(run.runId, step.stepId, rt.attempt);
+  const log: string[] = [];
+  const started = performance.now();
+  const say = (line: string) => log.push(`${seconds(performance.now() - started)} ${line}`);
+  let metrics: BuildStepMetrics | null = null;
+  let checks: BuildCheckOutcome[] = [];
+  try {
+    for (let a = 1; a <= rt.attempt; a++) if (step.kind !== 'check') await dropStagingTable(db, scope, stagingTableOf(run.runId, step.stepId, a));
+    if (rt.attempt > 1) say(`attempt ${rt.attempt}: starting over`);
+    const built = await buildStaging(db, run, step, staging, scope, rt, say);
+    await updateOwnedStep(db, run.runId, step.stepId, rt.attempt, { log, ...(built.rowCount === null ? {} : { rowCount: built.rowCount }) });
+    rt.heartbeat('checking');
+
+    const target = staging ?? step.dataset;
+    const stepChecks = checksOfStep(run.graph, step).flatMap((c) => c.checks);
+    const custom: CustomCounts = new Map();
+    for (const [i, check] of stepChecks.entries()) {
+      if (check.type !== 'custom_sql') continue;
+      const shadows = staging ? { [step.dataset]: staging } : {};
+      const r = await countSandboxedSelect(db, scope, { sql: check.sql, shadows, timeoutMs: rt.options.statementTimeoutMs, signal: rt.signal });
+      if (!r.ok && r.reason === 'cancelled') throw new SandboxCancelled();
+      custom.set(i, r);
+    }
+    const measured = await withSandboxSession(db, scope, { timeoutMs: rt.options.statementTimeoutMs, signal: rt.signal }, async (q) => {
+      const columns = await describeTable(q, target);
+      const m = await computeTableMetrics(q, target, columns, built.rowCount);
+      const outcomes = await runChecks(q, { table: target, dataset: step.dataset, columns, metrics: m }, stepChecks, custom);
+      return { columns, metrics: m, checks: outcomes };
+    });
+    metrics = measured.metrics;
+    checks = measured.checks;
+    say(`metrics: ${metrics.rowCount.toLocaleString('en-US')} rows, ${measured.columns.length} columns`);
+    for (const c of checks) say(`check ${c.name} (${c.severity}): ${c.passed ? 'passed' : 'FAILED'}: ${c.detail}`);
+
+    const blocking = checks.filter((c) => !c.passed && c.severity === 'error');
+    if (blocking.length) {
+      const what = step.kind === 'check' ? `"${step.dataset}"` : `"${step.dataset}" was not published (the previous data stays)`;
+      throw new BuildStepError('failed', `error-level check${blocking.length === 1 ? '' : 's'} failed: ${blocking.map((c) => c.name).join(', ')}; ${what}`);
+    }
+    const warnings = checks.filter((c) => !c.passed).length;
+    if (!staging) {
+      await finishOwnedStep(db, run.runId, step.stepId, rt.attempt, { status: 'succeeded', rowCount: metrics.rowCount, metrics, checks, log });
+      return { stepId: step.stepId, status: 'succeeded', rowCount: metrics.rowCount, published: false, warnings };
+    }
+    say(`publishing "${step.dataset}"`);
+    const result = await publishStep(db, run, {
+      stepId: step.stepId,
+      attempt: rt.attempt,
+      workflowId: rt.workflowId,
+      dataset: step.dataset,
+      staging,
+      columns: columnSpecsOf(measured.columns),
+      metrics,
+      checks,
+      log,
+      fingerprint: await fingerprintOf(db, run, step),
+    });
+    if (result === 'already') return storedOutcome(await loadStep(db, run.runId, step.stepId));
+    return { stepId: step.stepId, status: 'succeeded', rowCount: metrics.rowCount, published: true, warnings };
+  } catch (err) {
+    const cancelled = rt.signal.aborted || err instanceof SandboxCancelled;
+    const failure = err instanceof TsCellError ? new BuildStepError('failed', err.message) : err;
+    if (staging) await dropStagingTable(db, scope, staging).catch(() => {});
+    if (cancelled && !rt.cancelRequested()) {
+      say(`attempt ${rt.attempt} stopped (its worker is shutting down or it timed out); the next attempt starts over`);
+      await updateOwnedStep(db, run.runId, step.stepId, rt.attempt, { log }).catch(() => {});
+      throw new BuildStepError('interrupted', `attempt ${rt.attempt} of step ${step.stepId} was stopped`);
+    }
+    if (cancelled) {
+      say('cancelled: the running query was stopped and the staging table dropped');
+      await finishOwnedStep(db, run.runId, step.stepId, rt.attempt, { status: 'cancelled', error: 'the build was cancelled', log, checks, ...(metrics ? { metrics } : {}) }).catch(() => {});
+      throw new BuildStepError('cancelled', 'the build was cancelled');
+    }
+    if (failure instanceof BuildStepError && failure.type === 'failed') {
+      say(`failed: ${failure.message}`);
+      await finishOwnedStep(db, run.runId, step.stepId, rt.attempt, {
+        status: 'failed',
+        error: failure.message,
+        log,
+        checks,
+        ...(metrics ? { metrics, rowCount: metrics.rowCount } : {}),
+      });
+    } else if (!(failure instanceof BuildStepError)) {
+      // Transient (or a bug): Temporal retries the step; the next attempt starts over.
+      say(`attempt ${rt.attempt} failed: ${failure instanceof Error ? failure.message : String(failure)}`);
+      await updateOwnedStep(db, run.runId, step.stepId, rt.attempt, { log }).catch(() => {});
+    }
+    throw failure;
+  }
+}
+
+async function claimStep(db: Db, runId: string, stepId: string, attempt: number): Promise<Step | { stored: StepOutcome }> {
+  const existing = await loadStep(db, runId, stepId);
+  if (existing.status === 'succeeded') return { stored: storedOutcome(existing) };
+  if (existing.status !== 'pending' && existing.status !== 'running') {
+    throw new BuildStepError('already-finished', existing.error ?? `step ${stepId} already finished as ${existing.status}`);
+  }
+  const [claimed] = await db
+    .update(buildSteps)
+    .set({ status: 'running', attempt, startedAt: sql`coalesce(${buildSteps.startedAt}, now())`, log: [], error: null })
+    .where(and(eq(buildSteps.runId, runId), eq(buildSteps.stepId, stepId), inArray(buildSteps.status, ['pending', 'running'])))
+    .returning();
+  if (claimed) return claimed;
+  return claimStep(db, runId, stepId, attempt);
+}
+
+function storedOutcome(step: Step): StepOutcome {
+  return {
+    stepId: step.stepId,
+    status: 'succeeded',
+    rowCount: Number(step.rowCount ?? 0),
+    published: step.publishedAt !== null,
+    warnings: step.checks.filter((c) => !c.passed).length,
+  };
+}
+
+async function finishOwnedStep(db: Db, runId: string, stepId: string, attempt: number, values: StepValues): Promise<void> {
+  await updateOwnedStep(db, runId, stepId, attempt, { ...values, stagingTable: null, finishedAt: sql`now()` });
+}
+
+async function buildStaging(
+  db: Db,
+  run: BuildRunContext,
+  step: Step,
+  staging: string | null,
+  scope: SandboxScope,
+  rt: StepRuntime,
+  say: (line: string) => void,
+): Promise<{ rowCount: number | null }> {
+  if (step.kind === 'check' || !staging) {
+    say(`checking the published "${step.dataset}"`);
+    return { rowCount: null };
+  }
+  await updateOwnedStep(db, run.runId, step.stepId, rt.attempt, { stagingTable: staging });
+  const t0 = performance.now();
+  if (step.kind === 'sql') {
+    const node = cellNode(run, step.cellId);
+    if (node.kind !== 'sql') throw new Error(`step ${step.stepId} is not a sql cell in the graph`);
+    say(`sql: CREATE TABLE "${step.dataset}" AS ${summarise(node.sql)}`);
+    rt.heartbeat('building');
+    const r = await createTableFromSelect(db, scope, { sql: node.sql, table: staging, timeoutMs: rt.options.statementTimeoutMs, signal: rt.signal });
+    if (!r.ok) {
+      if (r.reason === 'cancelled') throw new SandboxCancelled();
+      throw new BuildStepError('failed', `the SQL of cell ${step.cellId} failed: ${r.message}`);
+    }
+    say(`built ${r.rowCount.toLocaleString('en-US')} rows in ${seconds(performance.now() - t0)}`);
+    return { rowCount: r.rowCount };
+  }
+  if (step.source === null) throw new Error(`step ${step.stepId}: the ts cell's code was not stored with the build`);
+  say(`ts: running cell ${step.cellId} in the sandbox`);
+  try {
+    const r = await buildTsTable(db, scope, {
+      cellId: step.cellId,
+      source: step.source,
+      table: staging,
+      limits: rt.options.tsCell,
+      timeoutMs: rt.options.statementTimeoutMs,
+      signal: rt.signal,
+      onProgress: (p) => rt.heartbeat(`ts: ${p.rowsIn} rows in, ${p.rowsOut} out`),
+    });
+    say(`ts: ${r.rowsIn.toLocaleString('en-US')} rows in, ${r.rowCount.toLocaleString('en-US')} out (${r.columns.join(', ')}) in ${seconds(performance.now() - t0)}`);
+    return { rowCount: r.rowCount };
+  } catch (err) {
+    const e = err as { code?: unknown; message?: unknown };
+    // The database refused something of the cell's own making (its input missing, say): the user's to fix.
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && !/^(08|40|57)/.test(e.code)) {
+      throw new BuildStepError('failed', `ts cell ${step.cellId}: ${String(e.message)}`);
+    }
+    throw err;
+  }
+}
+
+function cellNode(run: BuildRunContext, cellId: string): CellNode {
+  const node = run.graph.nodes.find((n): n is CellNode => n.type === 'cell' && n.cellId === cellId);
+  if (!node) throw new Error(`cell ${cellId} is not in the build's graph`);
+  return node;
+}
+
+/**
+ * A built dataset's fingerprint is its lineage: the cell's code and the fingerprints of what it read,
+ * so the same code over the same inputs gives the same fingerprint.
+ */
+async function fingerprintOf(db: Db, run: BuildRunContext, step: Step): Promise<string> {
+  const node = cellNode(run, step.cellId);
+  const reads = 'reads' in node ? node.reads : [];
+  const rows = reads.length
+    ? await db
+        .select({ name: datasets.name, fingerprint: datasets.fingerprint })
+        .from(datasets)
+        .where(and(eq(datasets.projectId, run.projectId), eq(datasets.environment, run.environment), inArray(datasets.name, reads)))
+    : [];
+  const inputs = Object.fromEntries(rows.map((r) => [r.name, r.fingerprint]).sort(([a], [b]) => (a! < b! ? -1 : 1)));
+  return createHash('sha256').update(JSON.stringify({ cell: node.sourceSha256, inputs })).digest('hex');
+}
+
+function summarise(sqlText: string): string {
+  const flat = sqlText.replace(/\s+/g, ' ').trim();
+  return flat.length > 160 ? `${flat.slice(0, 157)}...` : flat;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
+}

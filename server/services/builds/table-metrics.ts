@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import type { DatasetColumnMetrics, DatasetColumnSpec, DatasetColumnType } from '@/db/schema';
+import type { SandboxQuery } from '../datasets/sql-sandbox';
+import { ident } from '../datasets/storage';
+
+/**
+ * A step's staging table, named by (run, step) and the attempt: a retry drops the tables of the
+ * attempts before it and builds its own. The attempt is in the name because a killed worker's
+ * session may still be running its CREATE TABLE (uncommitted) until the server notices: a retry
+ * using the same name would wait on that transaction's catalog row.
+ */
+export function stagingTableOf(runId: string, stepId: string, attempt: number): string {
+  return `_sb_b_${createHash('sha256').update(`${runId}\u0000${stepId}`).digest('hex').slice(0, 20)}_${attempt}`;
+}
+
+export type TableColumn = { name: string; typname: string; category: string; type: DatasetColumnType };
+
+/** The table's columns as Postgres has them, in order, with the dataset column type each maps to. */
+export async function describeTable(q: SandboxQuery, table: string): Promise<TableColumn[]> {
+  const r = await q(
+    `SELECT a.attname AS name, t.typname AS typname, t.typcategory AS category
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum`,
+    [ident(table)],
+  );
+  return r.rows.map((row) => {
+    const typname = String(row.typname);
+    const category = String(row.category);
+    return { name: String(row.name), typname, category, type: datasetTypeOf(typname, category) };
+  });
+}
+
+function datasetTypeOf(typname: string, category: string): DatasetColumnType {
+  if (typname === 'int2' || typname === 'int4' || typname === 'int8') return 'integer';
+  if (category === 'N') return 'numeric';
+  if (category === 'B') return 'boolean';
+  if (category === 'D') return 'timestamp';
+  return 'text';
+}
+
+export const columnSpecsOf = (columns: TableColumn[]): DatasetColumnSpec[] => columns.map((c) => ({ name: c.name, type: c.type, nullable: true }));
+
+/** Tables up to this many rows get exact distinct counts; larger ones the planner's estimate. */
+export const EXACT_DISTINCT_MAX_ROWS = 200_000;
+
+const orderable = (c: TableColumn) => c.category === 'N' || c.category === 'D';
+const distinctable = (c: TableColumn) => ['N', 'B', 'D', 'S'].includes(c.category);
+
+/**
+ * Row count, nulls per column, min/max for numbers and times, mean for numbers, distinct count:
+ * one scan of the table. Distinct counts are exact up to EXACT_DISTINCT_MAX_ROWS rows; above, they
+ * are Postgres' own estimate after ANALYZE (a sample of ~30,000 rows), which the planner also wants
+ * for the steps that read this table next.
+ */
+export async function computeTableMetrics(q: SandboxQuery, table: string, columns: TableColumn[], knownRowCount: number | null): Promise<{ rowCount: number; columns: DatasetColumnMetrics[] }> {
+  const exactDistinct = knownRowCount !== null && knownRowCount <= EXACT_DISTINCT_MAX_ROWS;
+  const parts = ['count(*) AS n'];
+  columns.forEach((c, i) => {
+    const col = ident(c.name);
+    parts.push(`count(${col}) AS c${i}`);
+    if (orderable(c)) parts.push(`min(${col}) AS lo${i}`, `max(${col}) AS hi${i}`);
+    if (c.category === 'N') parts.push(`avg(${col})::float8 AS avg${i}`);
+    if (exactDistinct && distinctable(c)) parts.push(`count(DISTINCT ${col}) AS d${i}`);
+  });
+  const row = (await q(`SELECT ${parts.join(', ')} FROM ${ident(table)}`)).rows[0] ?? {};
+  const rowCount = Number(row.n ?? 0);
+  let estimates = new Map<string, number>();
+  if (!exactDistinct && columns.some(distinctable)) estimates = await estimateDistinct(q, table, rowCount);
+  const metrics = columns.map((c, i): DatasetColumnMetrics => {
+    const m: DatasetColumnMetrics = { name: c.name, nullCount: rowCount - Number(row[`c${i}`] ?? 0) };
+    if (distinctable(c)) {
+      const d = exactDistinct ? Number(row[`d${i}`] ?? 0) : estimates.get(c.name);
+      if (d !== undefined) m.distinctCount = d;
+    }
+    if (orderable(c)) {
+      m.min = scalar(row[`lo${i}`]);
+      m.max = scalar(row[`hi${i}`]);
+    }
+    if (c.category === 'N') m.mean = row[`avg${i}`] === null || row[`avg${i}`] === undefined ? null : Number(row[`avg${i}`]);
+    return m;
+  });
+  return { rowCount, columns: metrics };
+}
+
+async function estimateDistinct(q: SandboxQuery, table: string, rowCount: number): Promise<Map<string, number>> {
+  await q(`ANALYZE ${ident(table)}`);
+  const r = await q(`SELECT attname, n_distinct, null_frac FROM pg_stats WHERE schemaname = current_schema() AND tablename = $1`, [table]);
+  const out = new Map<string, number>();
+  for (const s of r.rows) {
+    const nd = Number(s.n_distinct);
+    // Negative: a fraction of the rows (of the non-null ones, as Postgres counts it).
+    const nonNull = rowCount * (1 - Number(s.null_frac ?? 0));
+    out.set(String(s.attname), Math.round(nd >= 0 ? nd : -nd * nonNull));
+  }
+  return out;
+}
+
+function scalar(v: unknown): number | string | null {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'number') return v;
+  const n = Number(v);
+  return typeof v === 'string' && Number.isFinite(n) && /^-?\d/.test(v) ? n : String(v);
+}

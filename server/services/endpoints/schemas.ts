@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { EndpointName, ModelName, VersionNumber } from '../models/schemas';
+import { Uuid } from '../teams/schemas';
+
+export const EndpointRef = z.object({ projectId: Uuid('projectId'), name: EndpointName });
+export const ListEndpointsInput = z.object({ projectId: Uuid('projectId') });
+export const CreateEndpointInput = EndpointRef.extend({
+  model: ModelName,
+  /** Pin a version; omitted or null: serve the model's champion, following it when it changes. */
+  version: VersionNumber.nullable().optional(),
+  description: z.string().max(2000, 'description must be at most 2000 characters').default(''),
+});
+export const UpdateEndpointInput = EndpointRef.extend({
+  model: ModelName.optional(),
+  /** A number pins that version; null follows the champion; omitted keeps what it was. */
+  version: VersionNumber.nullable().optional(),
+  description: z.string().max(2000, 'description must be at most 2000 characters').optional(),
+});
+
+export const MAX_PREDICT_RECORDS = 10_000;
+export const PredictInput = z.object({
+  endpoint: EndpointName,
+  records: z
+    .array(z.unknown(), { error: 'records must be a list of feature objects' })
+    .min(1, 'records must hold at least one record')
+    .max(MAX_PREDICT_RECORDS, `at most ${MAX_PREDICT_RECORDS} records per request`),
+});

@@ -1,0 +1,159 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, eq, sql } from 'drizzle-orm';
+import type { InferenceSession } from 'onnxruntime-node';
+import type { z } from 'zod';
+import { datasets, type DatasetColumnSpec } from '@/db/schema';
+import { FeatureSchema } from '@/server/ml/onnx/feature-schema';
+import { RecordInputError, predict } from '@/server/scoring/session-cache';
+import { emitAudit } from '../audit/emit';
+import { auditMetaOf, type ServiceCtx } from '../context';
+import { datasetView, type DatasetView } from '../datasets/dataset-view';
+import { findDataset } from '../datasets/find-dataset';
+import { ident, schemaNameOf } from '../datasets/storage';
+import { conflict, invalid, notFound } from '../errors';
+import { scoringRuntime } from '../scoring/runtime';
+import { readArtifact } from './artifacts';
+import { findModel, findModelVersion, findVersionById } from './list-models';
+import { selectList, withProjectRole } from './read-dataset';
+import { ScoreDatasetInput } from './schemas';
+
+export const SCORE_BATCH_ROWS = 10_000;
+
+export type ScoreProgress = { rowsScored: number; totalRows: number };
+export type ScoreDatasetResult = { dataset: DatasetView; rows: number; model: string; version: number; seconds: number };
+
+type Scorer = { modelName: string; version: number; artifactSha256: string; schema: FeatureSchema; session: InferenceSession };
+
+async function resolveScorer(ctx: ServiceCtx, input: z.output<typeof ScoreDatasetInput>): Promise<Scorer> {
+  const runtime = scoringRuntime(ctx.db);
+  if (input.endpoint) {
+    const c = await runtime.endpoint(input.endpoint);
+    if (c.projectId !== input.projectId) throw notFound(`endpoint "${input.endpoint}"`);
+    return { modelName: c.modelName, version: c.version, artifactSha256: c.artifactSha256, schema: c.schema, session: c.session };
+  }
+  const model = await findModel(ctx.db, { projectId: input.projectId, name: input.model! });
+  const v = input.version
+    ? await findModelVersion(ctx.db, model.id, model.name, input.version)
+    : model.championVersionId
+      ? await findVersionById(ctx.db, model.championVersionId)
+      : null;
+  if (!v) throw invalid(`model "${model.name}" has no champion: name a version`, 'version');
+  const sha = v.artifactSha256;
+  return { modelName: model.name, version: v.version, artifactSha256: sha, schema: FeatureSchema.parse(v.featureSchema), session: await runtime.sessions.get(sha, () => readArtifact(ctx.db, sha)) };
+}
+
+/** A column name not yet taken: `prediction`, else `prediction_2`, ... */
+function freeName(base: string, taken: Set<string>): string {
+  let name = base;
+  for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
+  taken.add(name);
+  return name;
+}
+
+/**
+ * Scores every row of a dataset with a model (an endpoint's current version, a model's champion or
+ * a named version) into a new dataset: the input's columns plus `prediction` (the label),
+ * `probability` (of the positive class) and `model_version`. Rows stream through a cursor in
+ * batches of SCORE_BATCH_ROWS: each batch is scored in one onnxruntime call and its results go to a
+ * temporary table; the output is then built in Postgres by joining them back on the row's ctid, so
+ * the input's other columns never travel through Node. All in one transaction, as the project's
+ * role for the data and as the application for the metadata and audit: a failure leaves nothing
+ * behind and the previous output (if any) as it was. Audited as `model.batch_score`.
+ */
+export async function scoreDataset({
+  ctx,
+  input: rawInput,
+  control = {},
+}: {
+  ctx: ServiceCtx;
+  input: z.input<typeof ScoreDatasetInput>;
+  control?: { signal?: AbortSignal; onProgress?: (p: ScoreProgress) => void };
+}): Promise<ScoreDatasetResult> {
+  const started = performance.now();
+  const meta = auditMetaOf(ctx);
+  const input = ScoreDatasetInput.parse(rawInput);
+  const scorer = await resolveScorer(ctx, input);
+  const env = input.environment;
+  const source = await findDataset(ctx.db, { projectId: input.projectId, environment: env, name: input.dataset });
+  const byName = new Map(source.columns.map((c) => [c.name, c]));
+  const missing = scorer.schema.inputs.filter((f) => !byName.has(f.name)).map((f) => f.name);
+  if (missing.length) throw invalid(`dataset "${source.name}" lacks the model's features: ${missing.join(', ')}`, 'dataset');
+  const featureColumns = scorer.schema.inputs.map((f) => byName.get(f.name)!);
+  const taken = new Set(source.columns.map((c) => c.name));
+  const out = { prediction: freeName('prediction', taken), probability: freeName('probability', taken), version: freeName('model_version', taken) };
+
+  const schemaName = ident(schemaNameOf(input.projectId, env));
+  const sourceTable = `${schemaName}.${ident(source.name)}`;
+  const staging = `_sb_score_${randomBytes(8).toString('hex')}`;
+  const total = Number(source.rowCount);
+
+  return withProjectRole(ctx.db, input.projectId, async (s) => {
+    await s.query('CREATE TEMP TABLE sb_scores (tid tid NOT NULL, prediction text NOT NULL, probability float8 NOT NULL) ON COMMIT DROP');
+    await s.query(`DECLARE sb_score NO SCROLL CURSOR FOR SELECT ctid::text AS sb_tid, ${selectList(featureColumns)} FROM ${sourceTable}`);
+    let scored = 0;
+    for (;;) {
+      control.signal?.throwIfAborted();
+      const batch = await s.query(`FETCH ${SCORE_BATCH_ROWS} FROM sb_score`);
+      if (batch.length === 0) break;
+      let predictions: Awaited<ReturnType<typeof predict>>;
+      try {
+        predictions = await predict(scorer.session, scorer.schema, batch);
+      } catch (err) {
+        if (err instanceof RecordInputError) {
+          const first = err.issues[0]!;
+          throw invalid(`row ${scored + first.record + 1} of "${source.name}" cannot be scored: ${first.field}: ${first.message}`, 'dataset');
+        }
+        throw err;
+      }
+      await s.query('INSERT INTO sb_scores SELECT * FROM unnest($1::tid[], $2::text[], $3::float8[])', [
+        batch.map((r) => r.sb_tid as string),
+        predictions.map((p) => p.label),
+        predictions.map((p) => p.probabilities.pos),
+      ]);
+      scored += batch.length;
+      control.onProgress?.({ rowsScored: scored, totalRows: Math.max(total, scored) });
+      if (batch.length < SCORE_BATCH_ROWS) break;
+    }
+    await s.query('CLOSE sb_score');
+    await s.query(
+      `CREATE TABLE ${schemaName}.${ident(staging)} AS SELECT d.*, sc.prediction AS ${ident(out.prediction)}, sc.probability AS ${ident(out.probability)}, ${scorer.version}::bigint AS ${ident(out.version)} FROM ${sourceTable} AS d JOIN sb_scores AS sc ON sc.tid = d.ctid`,
+    );
+    await s.query('RESET ROLE');
+
+    const [current] = await s.tx
+      .select()
+      .from(datasets)
+      .where(and(eq(datasets.projectId, input.projectId), eq(datasets.environment, env), eq(datasets.name, input.output)))
+      .for('update');
+    if (current?.kind === 'source') throw conflict(`"${input.output}" is an uploaded dataset; write the scores under another name`, 'output');
+    await s.query(`DROP TABLE IF EXISTS ${schemaName}.${ident(input.output)}`);
+    await s.query(`ALTER TABLE ${schemaName}.${ident(staging)} RENAME TO ${ident(input.output)}`);
+    const columns: DatasetColumnSpec[] = [
+      ...source.columns,
+      { name: out.prediction, type: 'text', nullable: false },
+      { name: out.probability, type: 'numeric', nullable: false },
+      { name: out.version, type: 'integer', nullable: false },
+    ];
+    const fingerprint = createHash('sha256').update(`scored\n${source.fingerprint}\n${scorer.artifactSha256}`).digest('hex');
+    const values = { columns, rowCount: scored, fingerprint, updatedAt: sql`now()` };
+    const [row] = current
+      ? await s.tx.update(datasets).set(values).where(eq(datasets.id, current.id)).returning()
+      : await s.tx.insert(datasets).values({ projectId: input.projectId, environment: env, name: input.output, kind: 'built', ...values }).returning();
+    if (!row) throw new Error('dataset upsert returned no row');
+    const auditBase = { target: { type: 'dataset', id: row.id }, projectId: input.projectId };
+    if (!current) await emitAudit(s.tx, meta, { ...auditBase, action: 'dataset.create', details: { name: row.name, environment: env, kind: 'built', columns } });
+    await emitAudit(s.tx, meta, {
+      ...auditBase,
+      action: 'model.batch_score',
+      details: {
+        model: scorer.modelName,
+        version: scorer.version,
+        ...(input.endpoint ? { endpoint: input.endpoint } : {}),
+        input: { dataset: source.name, fingerprint: source.fingerprint },
+        output: { dataset: row.name, rows: scored, fingerprint },
+        environment: env,
+      },
+    });
+    return { dataset: datasetView(row), rows: scored, model: scorer.modelName, version: scorer.version, seconds: (performance.now() - started) / 1000 };
+  });
+}

@@ -1,0 +1,143 @@
+import { MlInputError } from '@/server/ml/errors';
+import { exportOnnx } from '@/server/ml/onnx/export';
+import { TrainSpec } from '@/server/ml/spec';
+import type { DatasetColumnSpec } from '@/db/schema';
+import { trainModel } from '@/server/ml/train';
+import type { TrainingProgress } from '@/server/ml/types';
+import { auditMetaOf, type ServiceCtx } from '../context';
+import { findDataset } from '../datasets/find-dataset';
+import { invalid } from '../errors';
+import { scoringRuntime } from '../scoring/runtime';
+import { sha256Of } from './artifacts';
+import { readDatasetTable } from './read-dataset';
+import { registerModelVersion, type RegisteredVersion } from './register-version';
+import { TrainModelInput } from './schemas';
+import type { z } from 'zod';
+
+export type TrainStage = 'reading' | 'training' | 'exporting' | 'registering';
+/** One call per stage change, per batch of rows read and per training iteration. */
+export type TrainModelProgress = { stage: TrainStage; rowsRead: number; training?: TrainingProgress };
+
+/**
+ * How a caller steers a long training: `signal` cancels it (the call rejects with the signal's
+ * reason, nothing is registered); `onProgress` reports it. A Temporal activity passes its
+ * cancellation signal and heartbeats from onProgress.
+ */
+export type TrainModelControl = { signal?: AbortSignal; onProgress?: (p: TrainModelProgress) => void };
+
+/**
+ * Trains a new version of a model from a dataset of the project, exports it as ONNX (preprocessing
+ * included) and registers it, audited as `model.train`. The first version becomes the champion.
+ *
+ * The dataset is read as the project's role, streamed in batches into columns; training runs in this
+ * process (server/ml yields to the event loop every ~20 ms, so the signal and other requests get
+ * through). A user's mistake (unknown column, one class, bad parameter) is an Invalid error.
+ */
+export async function trainModelVersion({
+  ctx,
+  input,
+  control = {},
+}: {
+  ctx: ServiceCtx;
+  input: z.input<typeof TrainModelInput>;
+  control?: TrainModelControl;
+}): Promise<RegisteredVersion> {
+  return runTraining(ctx, await prepareTraining(ctx, input), control);
+}
+
+export type PreparedTraining = {
+  input: z.output<typeof TrainModelInput>;
+  spec: TrainSpec;
+  dataset: Awaited<ReturnType<typeof findDataset>>;
+  columns: DatasetColumnSpec[];
+};
+
+/** The checks that need no training: spec, dataset, columns. Quick, so callers can answer at once. */
+export async function prepareTraining(ctx: ServiceCtx, rawInput: z.input<typeof TrainModelInput>): Promise<PreparedTraining> {
+  auditMetaOf(ctx);
+  const input = TrainModelInput.parse(rawInput);
+  const parsed = TrainSpec.safeParse(input.spec);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.join('.');
+    throw invalid(`spec${path ? `.${path}` : ''}: ${issue.message}`, `spec${path ? `.${path}` : ''}`);
+  }
+  const spec = parsed.data;
+  const dataset = await findDataset(ctx.db, { projectId: input.projectId, environment: input.environment, name: input.dataset });
+  const byName = new Map(dataset.columns.map((c) => [c.name, c]));
+  const missing = [spec.target, ...(spec.features ?? [])].filter((n) => !byName.has(n));
+  if (missing.length) {
+    throw invalid(
+      `dataset "${dataset.name}" has no column ${missing.map((m) => `"${m}"`).join(', ')} (columns: ${dataset.columns.map((c) => c.name).join(', ')})`,
+      missing[0] === spec.target ? 'spec.target' : 'spec.features',
+    );
+  }
+  const timestamps = (spec.features ?? []).filter((n) => byName.get(n)!.type === 'timestamp');
+  if (timestamps.length) throw invalid(`timestamp columns cannot be features: ${timestamps.join(', ')}`, 'spec.features');
+  const columns = spec.features
+    ? [byName.get(spec.target)!, ...spec.features.map((n) => byName.get(n)!)]
+    : dataset.columns.filter((c) => c.name === spec.target || c.type !== 'timestamp');
+  return { input, spec, dataset, columns };
+}
+
+export async function runTraining(ctx: ServiceCtx, prepared: PreparedTraining, control: TrainModelControl = {}): Promise<RegisteredVersion> {
+  const meta = auditMetaOf(ctx);
+  const { input, spec, dataset, columns } = prepared;
+  const isColumn = (name: string | undefined) => name !== undefined && dataset.columns.some((c) => c.name === name);
+
+  let rowsRead = 0;
+  const report = (stage: TrainStage, training?: TrainingProgress) => control.onProgress?.({ stage, rowsRead, ...(training ? { training } : {}) });
+  report('reading');
+  const table = await readDatasetTable(ctx.db, { projectId: input.projectId, environment: input.environment, table: dataset.name }, columns, {
+    ...(control.signal ? { signal: control.signal } : {}),
+    onRows: (n) => {
+      rowsRead = n;
+      report('reading');
+    },
+  });
+
+  report('training');
+  let result: Awaited<ReturnType<typeof trainModel>>;
+  try {
+    result = await trainModel(table, spec, { ...(control.signal ? { signal: control.signal } : {}), onProgress: (p) => report('training', p) });
+  } catch (err) {
+    if (err instanceof MlInputError) throw invalid(err.message, isColumn(err.field) ? 'spec.features' : `spec${err.field ? `.${err.field}` : ''}`);
+    throw err;
+  }
+
+  report('exporting');
+  const exported = exportOnnx(result.model);
+  // Loading it now proves onnxruntime serves it and warms the session for the endpoints to come.
+  await scoringRuntime(ctx.db).sessions.get(sha256Of(exported.bytes), () => exported.bytes);
+  control.signal?.throwIfAborted();
+
+  report('registering');
+  const trainingData = { dataset: dataset.name, environment: input.environment, fingerprint: dataset.fingerprint, rows: result.training.rows };
+  return ctx.db.transaction((tx) =>
+    registerModelVersion(
+      tx,
+      meta,
+      {
+        projectId: input.projectId,
+        modelName: input.modelName,
+        source: 'trained',
+        bytes: exported.bytes,
+        algorithm: spec.algorithm,
+        spec: spec as unknown as Record<string, unknown>,
+        featureSchema: exported.schema,
+        metrics: { evaluation: result.evaluation, training: result.training },
+        trainingData,
+      },
+      {
+        action: 'model.train',
+        details: {
+          dataset: trainingData,
+          auc: result.evaluation.auc.auc,
+          logLoss: result.evaluation.logLoss,
+          holdoutRows: result.evaluation.rows,
+          seconds: Math.round(result.training.seconds * 1000) / 1000,
+        },
+      },
+    ),
+  );
+}

@@ -1,0 +1,3 @@
+import { NotebookRef } from '../notebooks/schemas';
+
+export const CompileNotebookInput = NotebookRef;

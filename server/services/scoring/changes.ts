@@ -1,0 +1,34 @@
+import { sql } from 'drizzle-orm';
+import type { DbOrTx } from '@/db/client';
+
+/**
+ * What the scoring caches must forget when it changes. Every service that changes an API key, an
+ * endpoint or a model's champion sends one inside its transaction (`notifyScoringChange`: Postgres
+ * delivers NOTIFY to every listening process on commit, and never if the transaction rolls back) and
+ * applies it to this process's caches after commit (`publishScoringChange`), so the next request
+ * here sees the change without waiting for the notification's round trip.
+ */
+export type ScoringChange =
+  | { kind: 'apiKey'; keyHash: string }
+  | { kind: 'endpoint'; name: string }
+  | { kind: 'model'; modelId: string };
+
+export const SCORING_CHANNEL = 'stagebook_scoring';
+
+export async function notifyScoringChange(tx: DbOrTx, change: ScoringChange): Promise<void> {
+  await tx.execute(sql`select pg_notify(${SCORING_CHANNEL}, ${JSON.stringify(change)})`);
+}
+
+/** A notification's payload, or null when it is not one of ours (a newer or older server wrote it). */
+export function parseScoringChange(payload: string | undefined): ScoringChange | null {
+  if (!payload) return null;
+  try {
+    const v = JSON.parse(payload) as Partial<Record<string, unknown>>;
+    if (v.kind === 'apiKey' && typeof v.keyHash === 'string') return { kind: 'apiKey', keyHash: v.keyHash };
+    if (v.kind === 'endpoint' && typeof v.name === 'string') return { kind: 'endpoint', name: v.name };
+    if (v.kind === 'model' && typeof v.modelId === 'string') return { kind: 'model', modelId: v.modelId };
+  } catch {
+    // Not JSON: ignored, like any payload we do not understand.
+  }
+  return null;
+}

@@ -1,0 +1,203 @@
+import { eq, sql } from 'drizzle-orm';
+import type { InferenceSession } from 'onnxruntime-node';
+import type { Db } from '@/db/client';
+import { endpoints, models, modelVersions, projects } from '@/db/schema';
+import { FeatureSchema } from '@/server/ml/onnx/feature-schema';
+import { SessionCache } from '@/server/scoring/session-cache';
+import { apiKeyHashOf, findApiKeyByHash, type ApiKeyActor } from '../api-keys/resolve-api-key';
+import { driverOf } from '../datasets/storage';
+import { notFound, preconditionFailed, ServiceError } from '../errors';
+import { readArtifact } from '../models/artifacts';
+import type { ScoringChange } from './changes';
+import { LastUsedRecorder } from './last-used';
+import { type ChangeListener, listenForScoringChanges } from './listener';
+import { TtlLru } from './lru';
+
+/** What a predict request needs to know about an endpoint, resolved once and cached. */
+export type EndpointConfig = {
+  endpointId: string;
+  name: string;
+  projectId: string;
+  teamId: string;
+  modelId: string;
+  modelName: string;
+  versionId: string;
+  version: number;
+  /** `pinned` when the endpoint names a version, else `champion`. */
+  serving: 'champion' | 'pinned';
+  artifactSha256: string;
+  schema: FeatureSchema;
+  /** Loaded before the config is handed out: a switch to a new version never fails a request. */
+  session: InferenceSession;
+  negativeClass: string;
+  positiveClass: string;
+};
+
+/** Entries live this long even without a change notification (the safety net, see lru.ts). */
+const CACHE_TTL_MS = 60_000;
+/** Unknown keys and endpoints are remembered briefly, so a bad client costs one query per 5 s. */
+const NEGATIVE_TTL_MS = 5_000;
+
+/**
+ * The scoring hot path's in-memory state for one database: API keys by hash, endpoint configs by
+ * name, ONNX sessions by artifact sha256. One per Db per process (`scoringRuntime(db)`), shared by
+ * the REST predict route, tRPC `scoring.predict` and batch scoring. Entries are promises, stored
+ * before they resolve, so concurrent first requests share one load, and an invalidation that
+ * arrives while a load is in flight removes it: later requests load again.
+ */
+export class ScoringRuntime {
+  readonly sessions = new SessionCache();
+  readonly lastUsed: LastUsedRecorder;
+  private readonly keys = new TtlLru<string, Promise<ApiKeyActor | null>>(10_000, CACHE_TTL_MS);
+  /** `modelId` is set once the config has loaded (a model change must find its endpoints). */
+  private readonly endpoints = new TtlLru<string, { config: Promise<EndpointConfig>; modelId?: string }>(1_000, CACHE_TTL_MS);
+  private listener: ChangeListener | null = null;
+  private listenerUsers = 0;
+
+  constructor(private readonly db: Db) {
+    this.lastUsed = new LastUsedRecorder(db);
+  }
+
+  /** The active key behind a bearer secret, or null. */
+  apiKey(secret: string): Promise<ApiKeyActor | null> {
+    const hash = apiKeyHashOf(secret);
+    if (!hash) return Promise.resolve(null);
+    const hit = this.keys.get(hash);
+    if (hit) return hit;
+    const loading = findApiKeyByHash(this.db, hash);
+    this.keys.set(hash, loading);
+    loading.then(
+      (actor) => {
+        if (!actor && this.keys.get(hash) === loading) this.keys.set(hash, loading, NEGATIVE_TTL_MS);
+      },
+      () => {
+        if (this.keys.get(hash) === loading) this.keys.delete(hash);
+      },
+    );
+    return loading;
+  }
+
+  /** The endpoint's current config with its session loaded; NotFound when there is no such endpoint. */
+  endpoint(name: string): Promise<EndpointConfig> {
+    const hit = this.endpoints.get(name);
+    if (hit) return hit.config;
+    const entry: { config: Promise<EndpointConfig>; modelId?: string } = { config: this.loadEndpoint(name) };
+    this.endpoints.set(name, entry);
+    entry.config.then(
+      (c) => (entry.modelId = c.modelId),
+      (err: unknown) => {
+        if (this.endpoints.get(name) !== entry) return;
+        if (err instanceof ServiceError && err.kind === 'NotFound') this.endpoints.set(name, entry, NEGATIVE_TTL_MS);
+        else this.endpoints.delete(name);
+      },
+    );
+    return entry.config;
+  }
+
+  private async loadEndpoint(name: string): Promise<EndpointConfig> {
+    const [row] = await this.db
+      .select({
+        endpointId: endpoints.id,
+        projectId: endpoints.projectId,
+        teamId: projects.teamId,
+        modelId: models.id,
+        modelName: models.name,
+        pinnedVersionId: endpoints.pinnedVersionId,
+        versionId: modelVersions.id,
+        version: modelVersions.version,
+        artifactSha256: modelVersions.artifactSha256,
+        featureSchema: modelVersions.featureSchema,
+      })
+      .from(endpoints)
+      .innerJoin(projects, eq(projects.id, endpoints.projectId))
+      .innerJoin(models, eq(models.id, endpoints.modelId))
+      .leftJoin(modelVersions, eq(modelVersions.id, sql`coalesce(${endpoints.pinnedVersionId}, ${models.championVersionId})`))
+      .where(eq(endpoints.name, name));
+    if (!row) throw notFound(`endpoint "${name}"`);
+    if (!row.versionId || row.version === null || !row.artifactSha256 || !row.featureSchema) {
+      throw preconditionFailed(`endpoint "${name}" has no model version to serve: model "${row.modelName}" has no champion`);
+    }
+    const schema = FeatureSchema.parse(row.featureSchema);
+    const sha = row.artifactSha256;
+    const session = await this.sessions.get(sha, () => readArtifact(this.db, sha));
+    return {
+      endpointId: row.endpointId,
+      name,
+      projectId: row.projectId,
+      teamId: row.teamId,
+      modelId: row.modelId,
+      modelName: row.modelName,
+      versionId: row.versionId,
+      version: row.version,
+      serving: row.pinnedVersionId ? 'pinned' : 'champion',
+      artifactSha256: sha,
+      schema,
+      session,
+      negativeClass: schema.classes[1 - schema.positiveIndex]!,
+      positiveClass: schema.classes[schema.positiveIndex]!,
+    };
+  }
+
+  /** Forgets what a change makes stale. */
+  invalidate(change: ScoringChange): void {
+    switch (change.kind) {
+      case 'apiKey':
+        this.keys.delete(change.keyHash);
+        return;
+      case 'endpoint':
+        this.endpoints.delete(change.name);
+        return;
+      case 'model':
+        // The configs of that model go, and so do loads still in flight (their model is not known
+        // yet, and they may have read the database before the change committed).
+        this.endpoints.deleteWhere((e) => e.modelId === undefined || e.modelId === change.modelId);
+        return;
+    }
+  }
+
+  clear(): void {
+    this.keys.clear();
+    this.endpoints.clear();
+  }
+
+  /**
+   * Starts listening for other processes' changes (Postgres only; PGlite is one process and every
+   * change there is applied directly). Reference-counted: apps sharing a Db share one listener.
+   */
+  listen(onError?: (err: Error) => void): { ready: Promise<void>; release: () => Promise<void> } {
+    const driver = driverOf(this.db);
+    if (driver.kind !== 'postgres') return { ready: Promise.resolve(), release: () => this.lastUsed.flush() };
+    this.listenerUsers++;
+    this.listener ??= listenForScoringChanges(driver.pool, {
+      onChange: (c) => this.invalidate(c),
+      onReset: () => this.clear(),
+      ...(onError ? { onError } : {}),
+    });
+    const listener = this.listener;
+    let released = false;
+    return {
+      ready: listener.ready,
+      release: async () => {
+        if (released) return;
+        released = true;
+        await this.lastUsed.flush();
+        if (--this.listenerUsers > 0) return;
+        this.listener = null;
+        await listener.close();
+      },
+    };
+  }
+}
+
+const runtimes = new WeakMap<Db, ScoringRuntime>();
+
+export function scoringRuntime(db: Db): ScoringRuntime {
+  let r = runtimes.get(db);
+  if (!r) runtimes.set(db, (r = new ScoringRuntime(db)));
+  return r;
+}
+
+/** Applies a committed change to this process's caches (see changes.ts). */
+export function publishScoringChange(db: Db, change: ScoringChange): void {
+  runtimes.get(db)?.invalidate(change);
+}

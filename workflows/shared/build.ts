@@ -1,0 +1,60 @@
+/**
+ * The build workflow's contract: workflow `buildWorkflow`, id `build-<runId>`. Design-time builds and
+ * production runs use the same workflow; `environment` picks the project's schema.
+ */
+
+export const buildWorkflowId = (runId: string): string => `build-${runId}`;
+
+export type BuildEnvironment = 'design' | 'production';
+
+export type BuildInput = {
+  runId: string;
+  projectId: string;
+  environment: BuildEnvironment;
+};
+
+/** Steps run at once; independent branches beyond this wait their turn. */
+export const DEFAULT_BUILD_PARALLELISM = 4;
+
+/** What the workflow needs of each step; the step's SQL or code stays in the stored graph. */
+export type BuildPlanStepRef = { stepId: string; after: string[] };
+export type BuildPlanned = { steps: BuildPlanStepRef[]; parallelism: number };
+
+export type BuildStepOutcome = { stepId: string; status: 'succeeded'; rowCount: number; published: boolean; warnings: number };
+
+export type BuildResult = {
+  runId: string;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  succeeded: string[];
+  failed: string[];
+  skipped: string[];
+  cancelled: string[];
+};
+
+/** Non-retryable failure types of build activities. */
+export const buildFailureTypes = {
+  /** The step's SQL or code failed, or an error-level check failed: recorded on the step, not retried. */
+  stepFailed: 'BuildStepFailed',
+  /** The step row says it already finished unsuccessfully (a re-delivery after the failure was recorded). */
+  stepAlreadyFinished: 'BuildStepAlreadyFinished',
+  /** A newer attempt owns the step: this one timed out and must not publish. */
+  staleAttempt: 'BuildStaleAttempt',
+  runNotFound: 'RunNotFound',
+  runAlreadyFinished: 'RunAlreadyFinished',
+} as const;
+
+export type BuildActivities = {
+  /** Marks the run running and returns its planned steps (stored when the build was started). */
+  beginBuild(input: { runId: string }): Promise<BuildPlanned>;
+  /**
+   * Builds one step: staging table, metrics, checks, publish by atomic swap when no error-level check
+   * fails. Idempotent by (run, step): a step already published returns its stored outcome.
+   */
+  buildStep(input: { runId: string; stepId: string }): Promise<BuildStepOutcome>;
+  /** Records a step that failed without recording it itself (its retries ran out); a no-op once it finished. */
+  failStep(input: { runId: string; stepId: string; error: string }): Promise<void>;
+  /** Marks steps skipped because a step they wait for did not succeed. */
+  skipSteps(input: { runId: string; stepIds: string[]; reason: string }): Promise<void>;
+  /** Finishes the run from its steps' outcomes (or as cancelled), once; audits `build.complete`. */
+  finishBuild(input: { runId: string; cancelled: boolean; error?: string }): Promise<BuildResult>;
+};
