@@ -1,6 +1,7 @@
 'use client';
 
 import Link from 'next/link';
+import { useSearchParams } from 'next/navigation';
 import { useCallback, useEffect, useState } from 'react';
 import { insertCell } from '@/server/collab/notebook-doc';
 import { roleAtLeast, type TeamRole } from '../types';
@@ -33,8 +34,8 @@ type View = 'cells' | 'flow';
  * The tab and the cell to show come from the URL (`?view=flow`, `?cell=<id>`), so both can be linked
  * to. Switching tabs replaces the URL without a navigation: the live session stays as it is.
  */
-function useView(): [View, (v: View) => void] {
-  const [view, setView] = useState<View>(() => (new URLSearchParams(window.location.search).get('view') === 'flow' ? 'flow' : 'cells'));
+function useView(initial: string | null): [View, (v: View) => void] {
+  const [view, setView] = useState<View>(initial === 'flow' ? 'flow' : 'cells');
   const change = useCallback((v: View) => {
     setView(v);
     const url = new URL(window.location.href);
@@ -66,8 +67,14 @@ export default function NotebookWorkspace(props: NotebookWorkspaceProps) {
   const canEdit = roleAtLeast(props.role, 'editor');
   const [versionsOpen, setVersionsOpen] = useState(false);
   const { projectId, notebookId, project } = props;
-  const [view, setView] = useView();
-  const [revealing, setRevealing] = useState<string | null>(() => new URLSearchParams(window.location.search).get('cell'));
+  // From the router, not window.location: on a client-side navigation the component mounts before the address bar changes.
+  const params = useSearchParams();
+  const [view, setView] = useView(params.get('view'));
+  const cellParam = params.get('cell');
+  const [revealing, setRevealing] = useState<string | null>(cellParam);
+  useEffect(() => {
+    if (cellParam) setRevealing(cellParam);
+  }, [cellParam]);
   const openCell = useCallback(
     (cellId: string) => {
       setView('cells');
