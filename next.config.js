@@ -23,6 +23,8 @@ const nextConfig = {
       // (it maps `./*.js` to `./esm/vs/*.js`). Point it at the same file `monaco-editor` re-exports, so
       // both see one Monaco instance.
       'monaco-editor/esm/vs/editor/editor.api.js': './node_modules/monaco-editor/esm/vs/editor/editor.api.js',
+      // The same for monaco-yaml's worker, through monaco-worker-manager 2.0.1 (its `initialize`).
+      'monaco-editor/esm/vs/editor/editor.worker.js': './node_modules/monaco-editor/esm/vs/editor/editor.worker.js',
     },
   },
   async redirects() {

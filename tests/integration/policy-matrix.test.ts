@@ -47,6 +47,7 @@ const procedureRules: Record<string, Rule> = {
   'datasets.setColumnType': { min: 'editor' },
   'datasets.metrics': { min: 'viewer', scope: 'read' },
   'pipeline.compile': { min: 'viewer', scope: 'read' },
+  'pipeline.cellSchemas': { min: 'public' },
   // Builds: CI/CD may start and cancel them with a `run` key, as it starts runs.
   'builds.start': { min: 'editor', scope: 'run' },
   'builds.get': { min: 'viewer', scope: 'read' },

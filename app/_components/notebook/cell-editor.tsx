@@ -1,10 +1,14 @@
 'use client';
 
+import { useQuery } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
 import { MonacoBinding } from 'y-monaco';
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { useTRPC } from '../trpc';
+import type { CellKind } from './cell-kinds';
 import { monaco } from './monaco';
+import { applyCellSchemas, cellModelUri } from './monaco-yaml';
 
 const MIN_HEIGHT = 38;
 const MARKER_OWNER = 'stagebook-pipeline';
@@ -75,8 +79,9 @@ function publishSelection(awareness: Awareness, editor: monaco.editor.ICodeEdito
 }
 
 /** A Monaco editor bound to one cell's Y.Text, as tall as its content. */
-export function CellEditor({ cellId, text, language, readOnly, awareness, autoFocus, onBlur, label, diagnostics }: {
+export function CellEditor({ cellId, kind, text, language, readOnly, awareness, autoFocus, onBlur, label, diagnostics }: {
   cellId: string;
+  kind: CellKind;
   text: Y.Text;
   language: string;
   readOnly: boolean;
@@ -88,6 +93,12 @@ export function CellEditor({ cellId, text, language, readOnly, awareness, autoFo
   /** The pipeline compiler's diagnostics for this cell, shown as markers (squiggles and hovers). */
   diagnostics?: EditorDiagnostic[];
 }) {
+  const trpc = useTRPC();
+  // The JSON Schemas of declarative cells: the same for every cell and every visit.
+  const schemas = useQuery(trpc.pipeline.cellSchemas.queryOptions(undefined, { staleTime: Infinity, gcTime: Infinity, retry: 1 }));
+  useEffect(() => {
+    if (schemas.data) applyCellSchemas(schemas.data);
+  }, [schemas.data]);
   const host = useRef<HTMLDivElement>(null);
   const editorRef = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
   const onBlurRef = useRef(onBlur);
@@ -98,7 +109,10 @@ export function CellEditor({ cellId, text, language, readOnly, awareness, autoFo
   useEffect(() => {
     const el = host.current;
     if (!el) return;
-    const model = monaco.editor.createModel('', language);
+    // A YAML cell's URI names its kind (`<cellId>.check.yaml`): monaco-yaml picks the schema by it.
+    // Should a model of that URI still exist (another editor of the cell), this one goes without.
+    const uri = cellModelUri(cellId, kind, language);
+    const model = monaco.editor.createModel('', language, monaco.editor.getModel(uri) ? undefined : uri);
     const editor = monaco.editor.create(el, {
       model,
       theme: 'stagebook',
@@ -165,8 +179,8 @@ export function CellEditor({ cellId, text, language, readOnly, awareness, autoFo
       editorRef.current = null;
     };
     // Language and read-only are applied to the live editor by the effects below; only a new Y.Text
-    // (a moved cell re-creates it) needs a new editor and binding.
-  }, [text, awareness, cellId]);
+    // (a moved cell re-creates it) or kind (its model URI picks the YAML schema) needs a new editor.
+  }, [text, awareness, cellId, kind]);
 
   useEffect(() => {
     const model = editorRef.current?.getModel();

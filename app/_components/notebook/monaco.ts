@@ -14,6 +14,10 @@ function createWorker(label: string): Worker {
     case 'typescript':
     case 'javascript':
       return new Worker(new URL('monaco-editor/languages/features/typescript/ts.worker.js', import.meta.url), { type: 'module', name: label });
+    case 'yaml':
+      // monaco-yaml's language server (schema validation, completion, hover of declarative cells).
+      // Its worker imports `monaco-editor/esm/vs/editor/editor.worker.js`: see next.config.js.
+      return new Worker(new URL('monaco-yaml/yaml.worker.js', import.meta.url), { type: 'module', name: label });
     default:
       // Tokenising (SQL, YAML, Markdown) runs on the main thread; this worker computes diffs and links.
       return new Worker(new URL('monaco-editor/editor/editor.worker.js', import.meta.url), { type: 'module', name: label });

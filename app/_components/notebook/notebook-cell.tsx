@@ -78,6 +78,7 @@ export function NotebookCell({ cell, index, count, doc, awareness, peers, canEdi
       ) : showEditor ? (
         <CellEditor
           cellId={cell.id}
+          kind={cell.kind}
           text={cell.text}
           language={cellLanguage(cell.kind)}
           readOnly={!canEdit}
