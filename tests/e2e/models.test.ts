@@ -25,6 +25,8 @@ describe('models and endpoints in the browser', () => {
 
   const shot = async (name: string) => {
     await page.waitForFunction(() => !document.querySelector('.loading'), undefined, { timeout: 10_000 });
+    // A full-page shot of a scrolled page draws the sticky top bar where the viewport was.
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
   };
 
@@ -96,12 +98,32 @@ describe('models and endpoints in the browser', () => {
     await shot('ml-04-model-two-versions');
   }, 120_000);
 
+  it('shows a long training’s progress (iterations, loss) and cancels it', async () => {
+    await page.goto(`/projects/${projectId}/train?model=credit-risk`);
+    const form = page.getByRole('form', { name: 'Train a model' });
+    await expect.poll(() => form.locator('input[name=positiveClass]').inputValue()).toBe('bad');
+    await form.getByLabel('Algorithm').selectOption('gradient_boosted_trees');
+    await form.locator('input[name=maxIter]').fill('5000');
+    await form.locator('input[name=learningRate]').fill('0.01');
+    await form.getByRole('button', { name: 'Train' }).click();
+    const progress = page.getByRole('status', { name: 'Training progress' });
+    await progress.getByText(/iteration \d+ of at most 5000/).waitFor({ timeout: 20_000 });
+    await expect.poll(async () => Number((await progress.getByText(/iteration \d+/).textContent())?.match(/iteration (\d+)/)?.[1])).toBeGreaterThan(1);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'ml-05-training-progress.png'), fullPage: true });
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Training cancelled.' }).waitFor();
+    expect(page.url()).toMatch(/\/train\?model=credit-risk$/);
+  }, 60_000);
+
   it('creates an endpoint and tries it: records in, labels and probabilities out', async () => {
+    await page.goto(`/projects/${projectId}/models/credit-risk`);
     await page.getByRole('link', { name: 'Endpoints' }).first().click();
     await page.waitForURL(/\/endpoints$/);
     await page.getByText('No endpoints yet.').waitFor();
     const form = page.getByRole('form', { name: 'Create an endpoint' });
     await form.locator('input[name=endpointName]').fill('credit-risk');
+    await shot('ml-06-endpoint-create');
     await form.getByRole('button', { name: 'Create endpoint' }).click();
     await page.waitForURL(/\/endpoints\/credit-risk$/);
 
@@ -116,13 +138,13 @@ describe('models and endpoints in the browser', () => {
     expect(response.modelVersion).toBe(2);
     expect(Object.keys(response.predictions[0]!.probabilities).sort()).toEqual(['bad', 'good']);
     expect(await page.getByTestId('curl-example').textContent()).toContain(`${server.baseUrl}/api/v1/endpoints/credit-risk/predict`);
-    await shot('ml-05-endpoint-try-it');
+    await shot('ml-07-endpoint-try-it');
 
     // A bad record: the console shows the server's 400, naming the record and the field.
     await body.fill(JSON.stringify({ records: [{ ...JSON.parse(await body.inputValue()).records[0], income: 'lots' }] }));
     await page.getByRole('button', { name: 'Score' }).click();
     await page.getByRole('alert').filter({ hasText: 'records[0].income: expected a number or null' }).waitFor();
-    await shot('ml-06-endpoint-bad-record');
+    await shot('ml-08-endpoint-bad-record');
 
     // The same endpoint over REST with a key scoped to it.
     const key = (await trpcMutation(server.baseUrl, 'apiKeys.create', { projectId, name: 'scorer', scopes: ['score:credit-risk'] }, cookie)) as { secret: string };
@@ -141,7 +163,10 @@ describe('models and endpoints in the browser', () => {
     const row = section.locator('tbody tr').filter({ hasText: 'credit-risk' });
     await row.getByRole('link', { name: 'credit-risk' }).first().waitFor();
     expect(await row.textContent()).toMatch(/v2/);
-    await shot('ml-07-project-models');
+    await shot('ml-09-project-models');
+    await section.getByRole('link', { name: /Endpoints/ }).click();
+    await page.getByRole('table').getByRole('link', { name: 'credit-risk' }).first().waitFor();
+    await shot('ml-10-endpoints');
     // The one failed request is the bad record we sent on purpose; Chromium logs every 4xx.
     expect(pageErrors.filter((e) => !/status of 400 .*scoring\.predict/.test(e))).toEqual([]);
   });

@@ -161,6 +161,7 @@ describe.each(drivers)('real-time scoring on %s', (driver) => {
   });
 
   it('writes no database row per request: the key’s last use is recorded in a batch', async () => {
+    await scoringRuntime(t.db).lastUsed.flush();
     await t.query('update api_keys set last_used_at = null where id = $1', [scoreKey.id]);
     for (let i = 0; i < 5; i++) expect((await predict({ records: records.slice(0, 1) })).statusCode).toBe(200);
     expect((await t.query('select last_used_at from api_keys where id = $1', [scoreKey.id]))[0]!.last_used_at).toBeNull();

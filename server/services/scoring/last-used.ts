@@ -29,6 +29,8 @@ export class LastUsedRecorder {
 
   async flush(): Promise<void> {
     await this.flushing;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
@@ -47,11 +49,5 @@ export class LastUsedRecorder {
       );
     await this.flushing;
     this.flushing = null;
-  }
-
-  async close(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.flush();
   }
 }
