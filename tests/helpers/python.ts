@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -15,7 +15,35 @@ export function mlPythonVenv(): string {
   const stampFile = path.join(dir, '.requirements-sha256');
   const stamp = createHash('sha256').update(readFileSync(requirements)).digest('hex');
   const python = path.join(dir, 'bin/python');
-  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return python;
+  const ready = () => existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp;
+  if (ready()) return python;
+  // Test files run in parallel processes: one builds, the others wait for it.
+  const lock = `${dir}.lock`;
+  mkdirSync(path.dirname(lock), { recursive: true });
+  const deadline = Date.now() + 900_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 900_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`waited 15 minutes for ${lock}`, { cause: err });
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    }
+  }
+  try {
+    if (ready()) return python;
+    buildVenv(dir, python, requirements);
+    writeFileSync(stampFile, stamp);
+    return python;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function buildVenv(dir: string, python: string, requirements: string) {
   rmSync(dir, { recursive: true, force: true });
   const run = (cmd: string, args: string[]) => {
     const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 600_000 });
@@ -23,6 +51,4 @@ export function mlPythonVenv(): string {
   };
   run('python3', ['-m', 'venv', dir]);
   run(python, ['-m', 'pip', 'install', '-q', '-r', requirements]);
-  writeFileSync(stampFile, stamp);
-  return python;
 }
