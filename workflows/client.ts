@@ -13,35 +13,27 @@ export async function connectTemporal(address: string, namespace: string, opts: 
  * starting a run twice (a retried request) reaches the one execution instead of creating another.
  */
 export function createWorkflowStarter(client: Client, taskQueue: string): WorkflowStarter {
+  // Already ran to completion: REJECT_DUPLICATE refuses, and for the caller that is success; while
+  // the first start is still running, USE_EXISTING returns it.
+  const startOnce = async (workflowType: string, workflowId: string, args: unknown[]) => {
+    try {
+      await client.workflow.start(workflowType, {
+        workflowId,
+        taskQueue,
+        args,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    return { workflowId };
+  };
   return {
-    async startHelloRun(input: HelloRunInput) {
-      const workflowId = helloRunWorkflowId(input.runId);
-      await startOnce(() =>
-        client.workflow.start<typeof helloRunWorkflow>(workflowNames.helloRun, {
-          workflowId,
-          taskQueue,
-          args: [input],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          // While the first start is still running a second start returns it.
-          workflowIdConflictPolicy: 'USE_EXISTING',
-        }),
-      );
-      return { workflowId };
-    },
-
-    async startBuild(input: BuildInput) {
-      const workflowId = buildWorkflowId(input.runId);
-      await startOnce(() =>
-        client.workflow.start<typeof buildWorkflow>(workflowNames.build, {
-          workflowId,
-          taskQueue,
-          args: [input],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          workflowIdConflictPolicy: 'USE_EXISTING',
-        }),
-      );
-      return { workflowId };
-    },
+    startHelloRun: (input: HelloRunInput) =>
+      startOnce(workflowNames.helloRun, helloRunWorkflowId(input.runId), [input] satisfies Parameters<typeof helloRunWorkflow>),
+    startBuild: (input: BuildInput) =>
+      startOnce(workflowNames.build, buildWorkflowId(input.runId), [input] satisfies Parameters<typeof buildWorkflow>),
 
     async cancel(workflowId: string) {
       try {
@@ -52,13 +44,4 @@ export function createWorkflowStarter(client: Client, taskQueue: string): Workfl
       }
     },
   };
-}
-
-async function startOnce(start: () => Promise<unknown>): Promise<void> {
-  try {
-    await start();
-  } catch (err) {
-    // Already ran to completion: REJECT_DUPLICATE refuses, and for the caller that is success.
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
 }

@@ -6,6 +6,7 @@
  * Usable per test file (`startTestTemporal()` in beforeAll) or once per vitest run as a globalSetup
  * module: the default export provides `temporalAddress`, which `useTestTemporal()` then reuses.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -72,3 +73,33 @@ export function quietTemporalRuntime(): void {
 export const uniqueTaskQueue = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
 export { createPostgresDatabase as createScratchPostgres } from './db';
+
+export type WorkerChild = { process: ChildProcess; output: string[]; exited: Promise<number | null> };
+
+/**
+ * A standalone worker exactly as deployed: its own process (`workflows/worker-main.ts`), configured
+ * only through the environment. Tests SIGKILL it mid-activity; `killWorkers` cleans up the rest.
+ */
+export function spawnWorker(opts: { databaseUrl: string; temporal: TestTemporal; taskQueue: string }): WorkerChild {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workflows/worker-main.ts'], {
+    cwd: path.resolve(import.meta.dirname, '../..'),
+    env: {
+      ...process.env,
+      DATABASE_URL: opts.databaseUrl,
+      TEMPORAL_ADDRESS: opts.temporal.address,
+      TEMPORAL_NAMESPACE: opts.temporal.namespace,
+      TEMPORAL_TASK_QUEUE: opts.taskQueue,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { process: child, output, exited };
+}
+
+export async function killWorkers(children: WorkerChild[]): Promise<void> {
+  for (const child of children) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
+  await Promise.all(children.map((c) => c.exited));
+}

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
@@ -9,10 +8,18 @@ import { uploadDataset } from '@/server/services/datasets/upload-dataset';
 import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
 import type { BuildResult } from '@/workflows/shared';
 import { callerFor, ctxFor, newUser } from '../helpers/api';
-import { creditDataCsv, disposeWithProjectRoles, repoRoot } from '../helpers/datasets';
+import { creditDataCsv, disposeWithProjectRoles } from '../helpers/datasets';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
 import { setNotebookCells, sql, ts } from '../helpers/pipeline';
-import { quietTemporalRuntime, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal';
+import {
+  killWorkers,
+  quietTemporalRuntime,
+  spawnWorker,
+  uniqueTaskQueue,
+  useTestTemporal,
+  type TestTemporal,
+  type WorkerChild,
+} from '../helpers/temporal';
 
 const CLEAN_ROWS = 4454 - 381;
 const taskQueue = uniqueTaskQueue('build-kill');
@@ -22,23 +29,11 @@ let client: Client;
 let t: TestDatabase;
 const children: WorkerChild[] = [];
 
-type WorkerChild = { process: ChildProcess; output: string[]; exited: Promise<number | null> };
-
-/** A standalone worker exactly as deployed: its own process, configured only through the environment. */
-function spawnWorker(): WorkerChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workflows/worker-main.ts'], {
-    cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: t.url!, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, TEMPORAL_TASK_QUEUE: taskQueue },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const worker = { process: child, output, exited };
+const spawnWorkerProcess = (): WorkerChild => {
+  const worker = spawnWorker({ databaseUrl: t.url!, temporal, taskQueue });
   children.push(worker);
   return worker;
-}
+};
 
 beforeAll(async () => {
   quietTemporalRuntime();
@@ -48,8 +43,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const child of children) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
-  await Promise.all(children.map((c) => c.exited));
+  await killWorkers(children);
   await client?.connection.close();
   await disposeWithProjectRoles(t);
   await temporal?.stop();
@@ -78,7 +72,7 @@ it('finishes a multi-step build on a new worker after its worker is SIGKILLed mi
     sql('summary', 'summary', 'select count(*) as n, count(distinct id) as ids, (select sum(n) from by_job) as jobs from scored'),
   ]);
 
-  const first = spawnWorker();
+  const first = spawnWorkerProcess();
   const { runId } = await caller.builds.start({ projectId, notebookId: notebook.id, target: { kind: 'all' } });
   const handle = client.workflow.getHandle<() => Promise<BuildResult>>(`build-${runId}`);
 
@@ -97,7 +91,7 @@ it('finishes a multi-step build on a new worker after its worker is SIGKILLed mi
   const [midway] = await t.db.select().from(buildSteps).where(and(eq(buildSteps.runId, runId), eq(buildSteps.stepId, 'scored')));
   expect(midway?.status).toBe('running');
 
-  spawnWorker();
+  spawnWorkerProcess();
   const result = await handle.result();
   expect(result).toMatchObject({ runId, status: 'succeeded', failed: [], skipped: [] });
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,15 +11,12 @@ import type { Algorithm } from '@/server/ml/spec';
 import { inferSchema } from '@/server/ml/table';
 import { type TrainResult, trainModel } from '@/server/ml/train';
 import type { CellValue, Table } from '@/server/ml/types';
+import { sharedDataFile } from '../helpers/data';
 import { mlPythonVenv } from '../helpers/python';
 import { ArtifactIntegrityError, RecordInputError, SessionCache, predict } from '@/server/scoring/session-cache';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const tmp = path.join(repoRoot, 'tests/.tmp/ml-onnx');
-const dataFile = (name: string) => {
-  const sibling = path.resolve(repoRoot, '../shared/data', name);
-  return existsSync(sibling) ? sibling : path.join('/work/shared/data', name);
-};
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 function loadCsv(file: string): Table {
@@ -52,7 +49,7 @@ function fitted(dataset: (typeof datasets)[number], algorithm: Algorithm) {
     fits.set(
       key,
       (async () => {
-        if (!tables.has(dataset.name)) tables.set(dataset.name, loadCsv(dataFile(dataset.file)));
+        if (!tables.has(dataset.name)) tables.set(dataset.name, loadCsv(sharedDataFile(dataset.file)));
         const table = tables.get(dataset.name)!;
         const result = await trainModel(table, { algorithm, target: dataset.target, positiveClass: dataset.positive });
         return { table, result, exported: exportOnnx(result.model) };
@@ -225,7 +222,7 @@ describe('a scikit-learn pipeline exported with skl2onnx', () => {
     }
     const script = path.join(tmp, 'sklearn_export.py');
     writeFileSync(script, SKLEARN_SCRIPT);
-    const r = spawnSync(mlPythonVenv(), [script, dataFile('credit_data.csv'), 'Status', tmp, ...ourFiles], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(mlPythonVenv(), [script, sharedDataFile('credit_data.csv'), 'Status', tmp, ...ourFiles], { encoding: 'utf8', timeout: 120_000 });
     if (r.status !== 0) throw new Error(`sklearn export failed:\n${r.stderr}`);
     expected = JSON.parse(readFileSync(path.join(tmp, 'sklearn-expected.json'), 'utf8'));
   }, 900_000);

@@ -1,7 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import type { Client } from '@temporalio/client';
@@ -14,13 +11,15 @@ import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
 import { helloRunSteps, type HelloRunResult } from '@/workflows/shared';
 import {
   createScratchPostgres,
+  killWorkers,
   quietTemporalRuntime,
+  spawnWorker,
   uniqueTaskQueue,
   useTestTemporal,
   type TestTemporal,
+  type WorkerChild,
 } from '../helpers/temporal';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const taskQueue = uniqueTaskQueue('worker-kill');
 
 let temporal: TestTemporal;
@@ -31,29 +30,11 @@ let ctx: ServiceCtx;
 let projectId: string;
 const children: WorkerChild[] = [];
 
-type WorkerChild = { process: ChildProcess; output: string[]; exited: Promise<number | null> };
-
-/** A standalone worker exactly as deployed: its own process, configured only through the environment. */
-function spawnWorker(): WorkerChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workflows/worker-main.ts'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      DATABASE_URL: scratch.url,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_NAMESPACE: temporal.namespace,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const worker = { process: child, output, exited };
+const spawnWorkerProcess = (): WorkerChild => {
+  const worker = spawnWorker({ databaseUrl: scratch.url, temporal, taskQueue });
   children.push(worker);
   return worker;
-}
+};
 
 beforeAll(async () => {
   quietTemporalRuntime();
@@ -70,8 +51,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const child of children) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
-  await Promise.all(children.map((c) => c.exited));
+  await killWorkers(children);
   await client?.connection.close();
   await database?.close();
   await scratch?.drop();
@@ -79,7 +59,7 @@ afterAll(async () => {
 }, 30_000);
 
 it('resumes a run on another worker after its worker is killed mid-activity, completing it exactly once', { timeout: 60_000 }, async () => {
-  const first = spawnWorker();
+  const first = spawnWorkerProcess();
   const run = await startHelloRun({ ctx, input: { projectId, message: 'survivor', stepDelayMs: 4_000 } });
   const handle = client.workflow.getHandle<() => Promise<HelloRunResult>>(run.workflowId);
 
@@ -95,7 +75,7 @@ it('resumes a run on another worker after its worker is killed mid-activity, com
   first.process.kill('SIGKILL');
   expect(await first.exited).toBeNull();
 
-  spawnWorker();
+  spawnWorkerProcess();
   const result = await handle.result();
   expect(result).toEqual({ runId: run.id, greeting: 'Hello, survivor!' });
 
