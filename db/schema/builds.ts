@@ -21,6 +21,12 @@ export type BuildStepKind = (typeof buildStepKinds)[number];
 /** One check's outcome on a build's staging table (or on a source dataset). */
 export type BuildCheckOutcome = { name: string; severity: 'error' | 'warning'; passed: boolean; detail: string };
 export type BuildStepMetrics = { rowCount: number; columns: DatasetColumnMetrics[] };
+/** A long step's progress (train, score, ts), as its activity last heartbeated it. */
+export type BuildStepProgress = { stage: string; fraction: number | null; message: string; updatedAt: string };
+/** What a train or score step produced. */
+export type BuildStepResult =
+  | { kind: 'train'; model: string; version: number; versionId: string; metric: string; value: number | null }
+  | { kind: 'score'; model: string; version: number; rows: number };
 
 /**
  * The steps of a build run, one row per step, created 'pending' when the build is planned and
@@ -38,7 +44,10 @@ export const buildSteps = pgTable(
     stepId: text('step_id').notNull(),
     cellId: text('cell_id').notNull(),
     kind: text('kind', { enum: buildStepKinds }).notNull(),
+    /** The dataset the step writes or checks; a train step's training dataset. */
     dataset: text('dataset').notNull(),
+    /** train: the model it registers a version of; score: the model it scores with. */
+    model: text('model'),
     /** Step ids this one waits for (within the build). */
     after: jsonb('after').$type<string[]>().notNull().default([]),
     /** A ts step's code as it was when the build started (sql steps' statements are in the graph). */
@@ -51,6 +60,8 @@ export const buildSteps = pgTable(
     rowCount: bigint('row_count', { mode: 'number' }),
     checks: jsonb('checks').$type<BuildCheckOutcome[]>().notNull().default([]),
     metrics: jsonb('metrics').$type<BuildStepMetrics>(),
+    progress: jsonb('progress').$type<BuildStepProgress>(),
+    result: jsonb('result').$type<BuildStepResult>(),
     log: jsonb('log').$type<string[]>().notNull().default([]),
     error: text('error'),
     startedAt: timestamp('started_at', { withTimezone: true }),

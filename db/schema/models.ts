@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type AnyPgColumn, check, customType, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, check, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { projects } from './projects';
 
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
@@ -102,4 +102,30 @@ export const endpoints = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('endpoints_project_idx').on(t.projectId), index('endpoints_model_idx').on(t.modelId), check('endpoints_name_format', sql`${t.name} ~ '^[a-z][a-z0-9_-]{0,62}$'`)],
+);
+
+/**
+ * Request counts and latency per endpoint per minute, as each serving process saw them. A process
+ * keeps the running totals of the current minute and upserts its own row (so a flush repeated within
+ * the minute overwrites, never double counts); readers sum over processes. Latency is a histogram
+ * over fixed bucket bounds (server/scoring/request-stats.ts) so percentiles can be merged.
+ */
+export const endpointRequestStats = pgTable(
+  'endpoint_request_stats',
+  {
+    endpointId: uuid('endpoint_id')
+      .notNull()
+      .references(() => endpoints.id, { onDelete: 'cascade' }),
+    minute: timestamp('minute', { withTimezone: true }).notNull(),
+    /** The serving process (random per start). */
+    process: text('process').notNull(),
+    requests: integer('requests').notNull().default(0),
+    /** Records scored by the successful requests. */
+    records: integer('records').notNull().default(0),
+    clientErrors: integer('client_errors').notNull().default(0),
+    serverErrors: integer('server_errors').notNull().default(0),
+    latencyBuckets: integer('latency_buckets').array().notNull(),
+    latencySumMs: doublePrecision('latency_sum_ms').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.endpointId, t.minute, t.process] }), index('endpoint_request_stats_minute_idx').on(t.minute)],
 );

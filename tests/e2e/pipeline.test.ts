@@ -337,6 +337,7 @@ describe('a pipeline in the browser: upload, diagnostics, build, flow, dataset p
   it('ran without client-side errors', () => {
     // Chromium logs every 4xx response; the refused upload was one on purpose.
     const unexpected = pageErrors.filter((e) => !/status of 400 .*\/datasets\?name=broken_loans/.test(e));
-    expect(unexpected).toEqual([]);
+    // The server's log says why, when a request failed on its side.
+    expect(unexpected, unexpected.length ? server.logTail() : undefined).toEqual([]);
   });
 });
