@@ -111,9 +111,13 @@ function byteToCharIndex(text: string, bytes: Buffer, byteOffset: number): numbe
   return bytes.subarray(0, byteOffset).toString('utf8').length;
 }
 
+const emptyCell: SqlProblem = { code: 'empty-cell', message: 'the cell has no SQL statement: write a SELECT', offset: 0 };
+
 export function analyzeSelect(text: string): SelectAnalysis {
   if (!ready) throw new Error('the SQL parser is not loaded: await loadSqlParser() first');
   const problems: SqlProblem[] = [];
+  // libpg-query throws a plain Error ("Query cannot be empty") for an empty string: a new cell is one.
+  if (text.trim() === '') return { reads: [], problems: [emptyCell], statement: null, statementOffset: 0 };
   let tree: ParseResult;
   try {
     tree = parseSync(text);
@@ -126,9 +130,7 @@ export function analyzeSelect(text: string): SelectAnalysis {
   const bytes = Buffer.from(text, 'utf8');
   const at = (loc: unknown) => byteToCharIndex(text, bytes, typeof loc === 'number' && loc >= 0 ? loc : 0);
   const stmts = tree.stmts ?? [];
-  if (stmts.length === 0) {
-    return { reads: [], problems: [{ code: 'empty-cell', message: 'the cell has no SQL statement: write a SELECT', offset: 0 }], statement: null, statementOffset: 0 };
-  }
+  if (stmts.length === 0) return { reads: [], problems: [emptyCell], statement: null, statementOffset: 0 };
   if (stmts.length > 1) {
     problems.push({ code: 'multiple-statements', message: 'a cell holds one SELECT; remove the statements after the first', offset: at(stmts[1]!.stmt_location) });
   }

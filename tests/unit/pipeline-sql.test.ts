@@ -74,6 +74,9 @@ describe('finding what a SELECT reads with the Postgres parser', () => {
     expect(problem('select * from a for update')).toMatchObject({ code: 'not-a-select' });
     expect(problem('select 1; drop table a')).toMatchObject({ code: 'multiple-statements', offset: 10 });
     expect(problem('-- only a comment')).toMatchObject({ code: 'empty-cell' });
+    // A cell just added is empty: the parser throws on an empty string, the compiler must not.
+    expect(problem('')).toMatchObject({ code: 'empty-cell' });
+    expect(problem(' \n\t')).toMatchObject({ code: 'empty-cell' });
   });
 
   it('refuses functions that change the session or run SQL from a string, and schema-qualified names', () => {
