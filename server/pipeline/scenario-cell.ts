@@ -1,0 +1,195 @@
+import { CronExpressionParser } from 'cron-parser';
+import { isNode, parseDocument, type Document } from 'yaml';
+import { z } from 'zod';
+import { lineColumnOf } from './text';
+
+/**
+ * A `scenario` cell is YAML: what production runs, when, and in which order.
+ *
+ *   name: nightly_forecast
+ *   triggers:                      # alternatives: any one starts a run
+ *     - type: schedule
+ *       cron: "0 6 * * *"
+ *       timezone: Europe/Paris
+ *     - type: dataset_change
+ *       dataset: sales
+ *       column: sold_at            # fingerprint: count(*) and max(sold_at); or `sql:` a SELECT
+ *       every: 5m
+ *     - type: after_scenario
+ *       scenario: ingest
+ *       outcome: succeeded
+ *     - type: manual
+ *   overlap: skip                  # or queue_one
+ *   steps:
+ *     - type: build
+ *     - type: checks
+ *       dataset: forecast
+ *     - type: notify
+ *       channel: ops
+ *       when: always
+ *
+ * Every step has `when` (previous steps succeeded: `success`, the default; `always`; `failure`) and
+ * `retries` (0 by default). Parsing checks the shape; names of datasets, models, channels and other
+ * scenarios are checked against the notebook and the project where the scenario is compiled.
+ */
+
+const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+const Name = (what: string) => z.string({ error: `${what} is required` }).regex(NAME, { error: `${what} must be a lowercase name (a-z, 0-9, _ and -; starting with a letter)` });
+const Dataset = z.string({ error: 'dataset is required' }).regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'dataset must be a dataset name (lowercase identifier)' });
+
+/** Durations like `30s`, `5m`, `2h`, `1d`, in milliseconds. */
+export const Duration = z
+  .string({ error: 'a duration like 30s, 5m, 2h or 1d' })
+  .regex(/^\d+(s|m|h|d)$/, { error: 'a duration like 30s, 5m, 2h or 1d' })
+  .transform((s) => Number(s.slice(0, -1)) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[s.slice(-1) as 's' | 'm' | 'h' | 'd']);
+
+const CRON_MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
+
+/** Standard five-field cron (minute hour day-of-month month day-of-week) or a macro such as `@daily`: what Temporal Schedules take. */
+export function cronProblem(cron: string, timezone = 'UTC'): string | null {
+  const text = cron.trim();
+  if (!CRON_MACROS.has(text) && text.split(/\s+/).length !== 5) return `"${cron}" must have five fields: minute hour day-of-month month day-of-week (or a macro such as @daily)`;
+  try {
+    CronExpressionParser.parse(text, { tz: timezone });
+    return null;
+  } catch (err) {
+    return `"${cron}" is not a valid cron expression: ${(err as Error).message}`;
+  }
+}
+
+const timezones = new Set(Intl.supportedValuesOf('timeZone'));
+timezones.add('UTC');
+
+const ScheduleTrigger = z
+  .object({
+    type: z.literal('schedule'),
+    cron: z.string({ error: 'cron is required, like "0 6 * * *"' }),
+    timezone: z
+      .string()
+      .refine((tz) => timezones.has(tz), { error: 'timezone must be an IANA time zone such as Europe/Paris or UTC' })
+      .default('UTC'),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    const problem = cronProblem(t.cron, timezones.has(t.timezone) ? t.timezone : 'UTC');
+    if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: problem });
+  });
+
+const DatasetChangeTrigger = z
+  .object({
+    type: z.literal('dataset_change'),
+    dataset: Dataset,
+    /** Fingerprint: count(*) and max(column). Without it (and without sql), count(*) alone. */
+    column: z.string().min(1).optional(),
+    /** Or a custom SELECT whose result changes when the data does. */
+    sql: z.string().min(1).optional(),
+    every: Duration.default('1m'),
+  })
+  .strict()
+  .refine((t) => !(t.column && t.sql), { error: 'give column or sql, not both', path: ['sql'] })
+  .refine((t) => t.every >= 5_000, { error: 'every must be at least 5s', path: ['every'] });
+
+const AfterScenarioTrigger = z
+  .object({
+    type: z.literal('after_scenario'),
+    scenario: Name('scenario'),
+    outcome: z.enum(['succeeded', 'failed', 'any'], { error: 'outcome must be succeeded, failed or any' }).default('succeeded'),
+  })
+  .strict();
+
+const ManualTrigger = z.object({ type: z.literal('manual') }).strict();
+
+export const ScenarioTrigger = z.discriminatedUnion('type', [ScheduleTrigger, DatasetChangeTrigger, AfterScenarioTrigger, ManualTrigger], {
+  error: 'trigger type must be one of schedule, dataset_change, after_scenario, manual',
+});
+export type ScenarioTrigger = z.output<typeof ScenarioTrigger>;
+
+const stepCommon = {
+  /** success: when every earlier step succeeded; always; failure: when an earlier step failed. */
+  when: z.enum(['success', 'always', 'failure'], { error: 'when must be success, always or failure' }).default('success'),
+  retries: z.number({ error: 'retries must be a number' }).int().min(0).max(10).default(0),
+  name: z.string().min(1).max(80).optional(),
+};
+
+const Gate = z
+  .object({
+    metric: z.enum(['auc', 'log_loss', 'accuracy', 'f1'], { error: 'metric must be auc, log_loss, accuracy or f1' }).default('auc'),
+    /** `>=` for scores that grow (auc), `<=` for losses. */
+    comparator: z.enum(['>=', '>', '<=', '<']).optional(),
+    minImprovement: z.number().min(0).default(0),
+    minRows: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export const ScenarioStep = z.discriminatedUnion(
+  'type',
+  [
+    z.object({ type: z.literal('build'), datasets: z.array(Dataset).min(1).optional(), ...stepCommon }).strict(),
+    z.object({ type: z.literal('metrics'), dataset: Dataset, ...stepCommon }).strict(),
+    z.object({ type: z.literal('checks'), dataset: Dataset, ...stepCommon }).strict(),
+    z.object({ type: z.literal('retrain'), model: Name('model'), gate: Gate.prefault({}), ...stepCommon }).strict(),
+    z.object({ type: z.literal('score'), model: Name('model'), dataset: Dataset, output: Dataset, ...stepCommon }).strict(),
+    z.object({ type: z.literal('sql'), sql: z.string({ error: 'sql is required' }).min(1), ...stepCommon }).strict(),
+    z.object({ type: z.literal('notify'), channel: Name('channel'), message: z.string().max(2000).optional(), ...stepCommon }).strict(),
+    z.object({ type: z.literal('run_scenario'), scenario: Name('scenario'), ...stepCommon }).strict(),
+  ],
+  { error: 'step type must be one of build, metrics, checks, retrain, score, sql, notify, run_scenario' },
+);
+export type ScenarioStep = z.output<typeof ScenarioStep>;
+
+export const ScenarioCellSpec = z
+  .object({
+    name: Name('name'),
+    description: z.string().max(2000).optional(),
+    triggers: z.array(ScenarioTrigger, { error: 'triggers must be a list' }).min(1, 'triggers must list at least one trigger (manual for a button only)'),
+    overlap: z.enum(['skip', 'queue_one'], { error: 'overlap must be skip or queue_one' }).default('skip'),
+    steps: z.array(ScenarioStep, { error: 'steps must be a list' }).min(1, 'steps must list at least one step'),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    s.triggers.forEach((t, i) => {
+      if (t.type === 'after_scenario' && t.scenario === s.name) ctx.addIssue({ code: 'custom', path: ['triggers', i, 'scenario'], message: 'a scenario cannot trigger after itself' });
+    });
+    s.steps.forEach((st, i) => {
+      if (st.type === 'run_scenario' && st.scenario === s.name) ctx.addIssue({ code: 'custom', path: ['steps', i, 'scenario'], message: 'a scenario cannot run itself' });
+    });
+  });
+export type ScenarioSpec = z.output<typeof ScenarioCellSpec>;
+
+export type ScenarioCellProblem = { code: 'invalid-yaml' | 'invalid-scenario'; message: string; line: number; column: number };
+export type ParsedScenarioCell = { spec: ScenarioSpec | null; problems: ScenarioCellProblem[]; positionOf: (path: (string | number)[]) => { line: number; column: number } };
+
+/** Parses a scenario cell; every problem has the line and column of the YAML node it is about. */
+export function parseScenarioCell(source: string): ParsedScenarioCell {
+  const doc = parseDocument(source, { prettyErrors: false, uniqueKeys: true });
+  const positionOf = (path: (string | number)[]) => yamlPosition(doc, source, path);
+  if (doc.errors.length) {
+    return {
+      spec: null,
+      positionOf,
+      problems: doc.errors.map((e) => ({ code: 'invalid-yaml' as const, message: `invalid YAML: ${e.message.split('\n')[0]}`, ...lineColumnOf(source, e.pos[0]) })),
+    };
+  }
+  const parsed = ScenarioCellSpec.safeParse(doc.toJS());
+  if (!parsed.success) {
+    return {
+      spec: null,
+      positionOf,
+      problems: parsed.error.issues.map((issue) => {
+        const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+        const where = path.length ? `${path.join('.')}: ` : '';
+        return { code: 'invalid-scenario' as const, message: `${where}${issue.message}`, ...positionOf(path) };
+      }),
+    };
+  }
+  return { spec: parsed.data, problems: [], positionOf };
+}
+
+/** The position of the deepest YAML node on `path` that exists: the value itself, or its parent when a key is missing. */
+export function yamlPosition(doc: Document, source: string, path: (string | number)[]): { line: number; column: number } {
+  for (let n = path.length; n >= 0; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) return lineColumnOf(source, node.range[0]);
+  }
+  return { line: 1, column: 1 };
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { cronProblem, parseScenarioCell } from '@/server/pipeline/scenario-cell';
+
+const nightly = `name: nightly_forecast
+description: Rebuild the demand forecast every morning
+triggers:
+  - type: schedule
+    cron: "0 6 * * *"
+    timezone: Europe/Paris
+  - type: dataset_change
+    dataset: sales
+    column: sold_at
+    every: 5m
+  - type: after_scenario
+    scenario: ingest
+  - type: manual
+overlap: queue_one
+steps:
+  - type: build
+  - type: checks
+    dataset: forecast
+  - type: retrain
+    model: credit
+    gate:
+      minRows: 1000
+  - type: notify
+    channel: ops
+    when: always
+    retries: 3
+`;
+
+describe('scenario cells', () => {
+  it('parses triggers and steps with their defaults', () => {
+    const { spec, problems } = parseScenarioCell(nightly);
+    expect(problems).toEqual([]);
+    expect(spec).toMatchObject({
+      name: 'nightly_forecast',
+      overlap: 'queue_one',
+      triggers: [
+        { type: 'schedule', cron: '0 6 * * *', timezone: 'Europe/Paris' },
+        { type: 'dataset_change', dataset: 'sales', column: 'sold_at', every: 300_000 },
+        { type: 'after_scenario', scenario: 'ingest', outcome: 'succeeded' },
+        { type: 'manual' },
+      ],
+      steps: [
+        { type: 'build', when: 'success', retries: 0 },
+        { type: 'checks', dataset: 'forecast' },
+        { type: 'retrain', model: 'credit', gate: { metric: 'auc', minImprovement: 0, minRows: 1000 } },
+        { type: 'notify', channel: 'ops', when: 'always', retries: 3 },
+      ],
+    });
+  });
+
+  it('points each mistake at its line and names the field', () => {
+    const source = nightly.replace('cron: "0 6 * * *"', 'cron: "0 25 * * *"').replace('timezone: Europe/Paris', 'timezone: Mars/Olympus').replace('type: notify', 'type: notifyy');
+    const { spec, problems } = parseScenarioCell(source);
+    expect(spec).toBeNull();
+    const lines = source.split('\n');
+    const lineOf = (text: string) => lines.findIndex((l) => l.includes(text)) + 1;
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ code: 'invalid-scenario', line: lineOf('Mars/Olympus'), message: expect.stringContaining('triggers.0.timezone') }),
+        expect.objectContaining({ code: 'invalid-scenario', line: lineOf('notifyy'), message: expect.stringContaining('step type must be one of') }),
+      ]),
+    );
+  });
+
+  it('refuses bad cron expressions with the reason, and accepts macros', () => {
+    expect(cronProblem('0 6 * * *')).toBeNull();
+    expect(cronProblem('@daily')).toBeNull();
+    expect(cronProblem('*/15 8-18 * * 1-5', 'America/New_York')).toBeNull();
+    expect(cronProblem('0 6 * *')).toMatch(/five fields/);
+    expect(cronProblem('61 * * * *')).toMatch(/not a valid cron expression/);
+    const { problems } = parseScenarioCell('name: s\ntriggers:\n  - type: schedule\n    cron: "61 * * * *"\nsteps:\n  - type: build\n');
+    expect(problems).toEqual([expect.objectContaining({ line: 4, message: expect.stringContaining('triggers.0.cron') })]);
+  });
+
+  it('refuses a scenario that triggers after or runs itself, both column and sql, and a too-frequent watcher', () => {
+    const source = `name: loop
+triggers:
+  - type: after_scenario
+    scenario: loop
+  - type: dataset_change
+    dataset: sales
+    column: id
+    sql: select max(id) from sales
+  - type: dataset_change
+    dataset: sales
+    every: 1s
+steps:
+  - type: run_scenario
+    scenario: loop
+`;
+    const messages = parseScenarioCell(source).problems.map((p) => `${p.line}: ${p.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^4: .*cannot trigger after itself/),
+        expect.stringMatching(/^8: .*column or sql, not both/),
+        expect.stringMatching(/^11: .*at least 5s/),
+        expect.stringMatching(/^14: .*cannot run itself/),
+      ]),
+    );
+  });
+
+  it('reports invalid YAML at its position', () => {
+    const { problems } = parseScenarioCell('name: s\ntriggers: [\n');
+    expect(problems[0]).toMatchObject({ code: 'invalid-yaml' });
+    expect(problems[0]!.line).toBeGreaterThanOrEqual(2);
+  });
+});
