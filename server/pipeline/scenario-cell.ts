@@ -83,7 +83,7 @@ const DatasetChangeTrigger = z
     column: z.string().min(1).optional(),
     /** Or a custom SELECT whose result changes when the data does. */
     sql: z.string().min(1).optional(),
-    every: Duration.default('1m'),
+    every: Duration.prefault('1m'),
   })
   .strict()
   .refine((t) => !(t.column && t.sql), { error: 'give column or sql, not both', path: ['sql'] })
