@@ -1,18 +1,23 @@
-import type { Check, PipelineGraph, PipelineStep } from './types';
+import type { Check, PipelineGraph, PipelineStep, PipelineStepKind } from './types';
 
 /** What a build runs: every step, one cell and everything downstream of it, or one cell. */
 export type BuildTarget = { kind: 'all' } | { kind: 'cell'; cellId: string } | { kind: 'downstream'; cellId: string };
 
 /**
  * One step of a build. A cell that writes a dataset is one step, and the checks of that dataset
- * (from every check cell on it) run inside it, on the staging table, before it publishes. A check
- * cell on a source dataset (nothing builds it) is a step of its own that checks the published table.
+ * (from every check cell on it) run inside it: on the staging table before it publishes (sql, ts),
+ * or on the dataset just written (score). A check cell on a source dataset (nothing builds it) is a
+ * step of its own that checks the published table. A train cell is a step that registers a version
+ * of `model`; a score step waits for the train step of its model when the notebook has one.
  */
 export type BuildPlanStep = {
   stepId: string;
   cellId: string;
-  kind: 'sql' | 'ts' | 'check';
+  kind: PipelineStepKind;
+  /** What a sql, ts or score step writes, what a check step checks, what a train step learns from. */
   dataset: string;
+  /** train: the model it registers a version of; score: the model it scores with. */
+  model?: string;
   /** Step ids of this build that must succeed first. */
   after: string[];
 };
@@ -32,7 +37,7 @@ export function planBuild(graph: PipelineGraph, target: BuildTarget): BuildPlanR
     selected = new Set(byId.keys());
   } else {
     const start = stepOfCell(graph, all, target.cellId);
-    if (!start) return { ok: false, message: `cell ${target.cellId} builds nothing: only sql, ts and check cells are built` };
+    if (!start) return { ok: false, message: `cell ${target.cellId} builds nothing: only sql, ts, check, train and score cells are built` };
     selected = target.kind === 'cell' ? new Set([start]) : downstreamOf(start, all);
   }
   const steps = all
@@ -45,6 +50,8 @@ export function planBuild(graph: PipelineGraph, target: BuildTarget): BuildPlanR
 /** The checks a step runs: every check of every check cell on its dataset, in cell id order. */
 export function checksOfStep(graph: PipelineGraph, step: Pick<BuildPlanStep, 'kind' | 'cellId' | 'dataset'>): { cellId: string; checks: Check[] }[] {
   const out: { cellId: string; checks: Check[] }[] = [];
+  // A train step's dataset is its input: that dataset's checks belong to whatever writes it.
+  if (step.kind === 'train') return out;
   for (const n of graph.nodes) {
     if (n.type !== 'cell' || n.kind !== 'check' || n.dataset !== step.dataset) continue;
     // A check step of a source runs its own cell's checks; a build step runs all of its dataset's.
@@ -54,14 +61,26 @@ export function checksOfStep(graph: PipelineGraph, step: Pick<BuildPlanStep, 'ki
   return out.sort((a, b) => (a.cellId < b.cellId ? -1 : a.cellId > b.cellId ? 1 : 0));
 }
 
+/** Steps whose `dataset` is the dataset they write. */
+const writes = (kind: PipelineStepKind) => kind === 'sql' || kind === 'ts' || kind === 'score';
+
 function allSteps(graph: PipelineGraph): BuildPlanStep[] {
   const writerOf = new Map<string, PipelineStep>();
-  for (const s of graph.steps) if (s.kind !== 'check') writerOf.set(s.dataset, s);
+  for (const s of graph.steps) if (writes(s.kind)) writerOf.set(s.dataset, s);
   const writerCells = new Set([...writerOf.values()].map((s) => s.cellId));
+  // What a step may wait for: writers of what it reads, and the train step of the model it scores with.
+  const producers = new Set([...writerCells, ...graph.steps.filter((s) => s.kind === 'train').map((s) => s.cellId)]);
   const out = new Map<string, BuildPlanStep>();
   for (const s of graph.steps) {
     if (s.kind === 'check' && writerOf.has(s.dataset)) continue;
-    out.set(s.cellId, { stepId: s.cellId, cellId: s.cellId, kind: s.kind, dataset: s.dataset, after: s.after.filter((a) => writerCells.has(a)) });
+    out.set(s.cellId, {
+      stepId: s.cellId,
+      cellId: s.cellId,
+      kind: s.kind,
+      dataset: s.dataset,
+      ...(s.model !== undefined ? { model: s.model } : {}),
+      after: s.after.filter((a) => producers.has(a)),
+    });
   }
   // A check's custom SQL may read other built datasets: the step that builds the checked dataset
   // waits for their writers too, unless that writer is itself downstream (a cycle through a check):
@@ -115,7 +134,7 @@ function topological(steps: BuildPlanStep[]): BuildPlanStep[] {
 function stepOfCell(graph: PipelineGraph, steps: BuildPlanStep[], cellId: string): string | undefined {
   if (steps.some((s) => s.stepId === cellId)) return cellId;
   const node = graph.nodes.find((n) => n.type === 'cell' && n.cellId === cellId);
-  if (node?.type === 'cell' && node.kind === 'check') return steps.find((s) => s.dataset === node.dataset && s.kind !== 'check')?.stepId;
+  if (node?.type === 'cell' && node.kind === 'check') return steps.find((s) => s.dataset === node.dataset && writes(s.kind))?.stepId;
   return undefined;
 }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { parseCheckCell } from './check-cell';
 import { parseNameList, readHeaders } from './headers';
+import { analyzeScoreCell, analyzeTrainCell, checkModels } from './model-cell-analysis';
 import { analyzeSelect, loadSqlParser } from './sql';
 import { closestName, datasetNameProblem, lineColumnOf } from './text';
 import type {
@@ -11,6 +12,7 @@ import type {
   Diagnostic,
   DiagnosticCode,
   GraphEdge,
+  ModelNode,
   NotebookCell,
   NotebookSnapshot,
   PipelineGraph,
@@ -18,16 +20,20 @@ import type {
   SourceDataset,
 } from './types';
 
-type Pos = { line: number; column: number };
-type Ref = Pos & { name: string };
-type Analyzed = { cell: NotebookCell; node: CellNode; writes: Ref | null; reads: Ref[]; checked: Ref | null };
+export type Pos = { line: number; column: number };
+export type Ref = Pos & { name: string };
+/** A cell as the compiler sees it: what it reads, writes and checks, and the model it trains or uses. */
+export type Analyzed = { cell: NotebookCell; node: CellNode; writes: Ref | null; reads: Ref[]; checked: Ref | null; trains?: Ref | null; uses?: Ref | null };
+
+/** What the compiler knows besides the notebook: the registry's model names, to warn about unknown ones. */
+export type CompileOptions = { models?: readonly string[] };
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** Compiles a notebook snapshot into its pipeline graph. Loads the SQL parser on first use. */
-export async function compileNotebook(notebook: NotebookSnapshot, sources: readonly SourceDataset[]): Promise<CompileResult> {
+export async function compileNotebook(notebook: NotebookSnapshot, sources: readonly SourceDataset[], options: CompileOptions = {}): Promise<CompileResult> {
   await loadSqlParser();
-  return compileNotebookSync(notebook, sources);
+  return compileNotebookSync(notebook, sources, options);
 }
 
 /**
@@ -35,7 +41,7 @@ export async function compileNotebook(notebook: NotebookSnapshot, sources: reado
  * matter (dependencies are by dataset name), so moving a cell leaves the hash unchanged. Throws only
  * on a caller's bug (duplicate cell ids, parser not loaded).
  */
-export function compileNotebookSync(notebook: NotebookSnapshot, sources: readonly SourceDataset[]): CompileResult {
+export function compileNotebookSync(notebook: NotebookSnapshot, sources: readonly SourceDataset[], options: CompileOptions = {}): CompileResult {
   const diagnostics: Diagnostic[] = [];
   const diag = (cellId: string, pos: Pos, code: DiagnosticCode, message: string, severity: 'error' | 'warning' = 'error') =>
     diagnostics.push({ cellId, line: pos.line, column: pos.column, severity, code, message });
@@ -76,7 +82,10 @@ export function compileNotebookSync(notebook: NotebookSnapshot, sources: readonl
     }
   }
 
-  // Cell dependencies: a cell waits for the (single, non-source) writer of each dataset it reads.
+  const trainers = checkModels(analyzed, options, diag);
+
+  // Cell dependencies: a cell waits for the (single, non-source) writer of each dataset it reads,
+  // and a score cell for the cell that trains its model.
   const writerOf = (name: string) => (sourceByName.has(name) ? undefined : writers.get(name)?.[0]);
   const deps = new Map<string, Set<string>>();
   for (const a of analyzed) {
@@ -85,6 +94,8 @@ export function compileNotebookSync(notebook: NotebookSnapshot, sources: readonl
       const w = writerOf(r.name);
       if (w) after.add(w.cell.id);
     }
+    const trainer = a.uses ? trainers.get(a.uses.name)?.[0] : undefined;
+    if (trainer) after.add(trainer.cell.id);
     deps.set(a.cell.id, after);
   }
   const inCycle = reportCycles(analyzed, deps, diag);
@@ -101,7 +112,8 @@ function orderByNotebook(diagnostics: Diagnostic[], notebook: NotebookSnapshot):
   return [...diagnostics].sort((a, b) => index.get(a.cellId)! - index.get(b.cellId)! || a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
 }
 
-type Diag = (cellId: string, pos: Pos, code: DiagnosticCode, message: string, severity?: 'error' | 'warning') => void;
+export type Diag = (cellId: string, pos: Pos, code: DiagnosticCode, message: string, severity?: 'error' | 'warning') => void;
+
 
 function analyzeCell(cell: NotebookCell, sources: Map<string, SourceDataset>, diag: Diag): Analyzed | null {
   const base = { id: `cell:${cell.id}` as const, type: 'cell' as const, cellId: cell.id, sourceSha256: sha256(cell.source) };
@@ -153,10 +165,12 @@ function analyzeCell(cell: NotebookCell, sources: Map<string, SourceDataset>, di
     case 'check':
       return analyzeCheckCell(cell, base, sources, diag);
     case 'train':
+      return analyzeTrainCell(cell, base, sources, diag);
     case 'score':
+      return analyzeScoreCell(cell, base, diag);
     case 'scenario':
     case 'endpoint':
-      // Their schemas come with models and scenarios; for now they are nodes without edges.
+      // Their schemas come with scenarios and deployments; for now they are nodes without edges.
       return { cell, writes: null, reads: [], checked: null, node: { ...base, kind: cell.kind } };
   }
 }
@@ -253,12 +267,15 @@ function reportCycles(analyzed: Analyzed[], deps: Map<string, Set<string>>, diag
     if (comp.length === 1 && !selfLoop) continue;
     const members = new Set(comp);
     const path = cyclePath([...comp].sort()[0]!, deps, members);
-    const describe = (id: string) => `"${id}"${byId.get(id)?.writes ? ` (writes ${byId.get(id)!.writes!.name})` : ''}`;
+    const describe = (id: string) => {
+      const a = byId.get(id);
+      return `"${id}"${a?.writes ? ` (writes ${a.writes.name})` : a?.trains ? ` (trains ${a.trains.name})` : ''}`;
+    };
     const text = [...path, path[0]!].map(describe).join(' -> ');
     for (const id of comp) {
       inCycle.add(id);
       const a = byId.get(id)!;
-      diag(id, a.writes ?? { line: 1, column: 1 }, 'cycle', `cycle: cell ${text} (each reads what the previous one writes)`);
+      diag(id, a.writes ?? a.trains ?? { line: 1, column: 1 }, 'cycle', `cycle: cell ${text} (each reads what the previous one writes)`);
     }
   }
   return inCycle;
@@ -287,7 +304,7 @@ function cyclePath(start: string, deps: Map<string, Set<string>>, members: Set<s
 
 /** Kahn's algorithm, ties broken by cell id so the order does not depend on where cells sit. */
 function orderSteps(analyzed: Analyzed[], deps: Map<string, Set<string>>, inCycle: Set<string>): PipelineStep[] {
-  const buildable = analyzed.filter((a) => (a.node.kind === 'sql' || a.node.kind === 'ts' ? a.writes : a.node.kind === 'check' && a.checked));
+  const buildable = analyzed.filter((a) => stepOf(a, []) !== null);
   const pending = new Map(buildable.map((a) => [a.cell.id, a]));
   const done = new Set<string>();
   const steps: PipelineStep[] = [];
@@ -300,11 +317,29 @@ function orderSteps(analyzed: Analyzed[], deps: Map<string, Set<string>>, inCycl
     for (const a of ready) {
       pending.delete(a.cell.id);
       done.add(a.cell.id);
-      const kind = a.node.kind as 'sql' | 'ts' | 'check';
-      steps.push({ cellId: a.cell.id, kind, dataset: kind === 'check' ? a.checked!.name : a.writes!.name, after: [...deps.get(a.cell.id)!].sort() });
+      steps.push(stepOf(a, [...deps.get(a.cell.id)!].sort())!);
     }
   }
   return steps;
+}
+
+/** The step a cell is, or null when it builds nothing (or is too broken to). */
+function stepOf(a: Analyzed, after: string[]): PipelineStep | null {
+  const cellId = a.cell.id;
+  switch (a.node.kind) {
+    case 'sql':
+    case 'ts':
+      return a.writes ? { cellId, kind: a.node.kind, dataset: a.writes.name, after } : null;
+    case 'check':
+      return a.checked ? { cellId, kind: 'check', dataset: a.checked.name, after } : null;
+    case 'train':
+      return a.node.spec && a.trains && a.reads[0] ? { cellId, kind: 'train', dataset: a.reads[0].name, model: a.trains.name, after } : null;
+    case 'score':
+      return a.writes && a.uses && a.reads[0] ? { cellId, kind: 'score', dataset: a.writes.name, model: a.uses.name, after } : null;
+    case 'scenario':
+    case 'endpoint':
+      return null;
+  }
 }
 
 function buildGraph(analyzed: Analyzed[], sources: Map<string, SourceDataset>, writers: Map<string, Analyzed[]>, steps: PipelineStep[]): PipelineGraph {
@@ -327,7 +362,17 @@ function buildGraph(analyzed: Analyzed[], sources: Map<string, SourceDataset>, w
       if (id) edges.push({ from: a.node.id, to: id });
     }
   }
-  const nodes = [...datasets.values(), ...analyzed.map((a) => a.node)].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  const models = new Map<string, ModelNode>();
+  const model = (name: string) => {
+    const id = `model:${name}` as const;
+    if (!models.has(name)) models.set(name, { id, type: 'model', name });
+    return id;
+  };
+  for (const a of analyzed) {
+    if (a.trains) edges.push({ from: a.node.id, to: model(a.trains.name) });
+    if (a.uses) edges.push({ from: model(a.uses.name), to: a.node.id });
+  }
+  const nodes = [...datasets.values(), ...models.values(), ...analyzed.map((a) => a.node)].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   edges.sort((x, y) => (x.from === y.from ? (x.to < y.to ? -1 : x.to > y.to ? 1 : 0) : x.from < y.from ? -1 : 1));
   return { version: 1, nodes, edges, steps };
 }

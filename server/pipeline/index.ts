@@ -1,5 +1,6 @@
-export { compileNotebook, compileNotebookSync } from './compile';
+export { compileNotebook, compileNotebookSync, type CompileOptions } from './compile';
 export { parseCheckCell, CheckSpec, CheckCellSpec } from './check-cell';
+export { parseTrainCell, parseScoreCell, TrainCellSpec, ScoreCellSpec, MODEL_NAME } from './model-cells';
 export { analyzeSelect, isForbiddenFunction, loadSqlParser, sqlParserReady } from './sql';
 export { DATASET_NAME, datasetNameProblem } from './text';
 export * from './types';

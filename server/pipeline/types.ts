@@ -1,5 +1,7 @@
 /** The compiler's vocabulary: what goes in (a notebook snapshot) and what comes out (a PipelineGraph). */
 
+import type { TrainSpec } from '@/server/ml/spec';
+
 export type CellId = string & { readonly __brand: 'CellId' };
 
 export const cellKinds = ['sql', 'ts', 'train', 'score', 'check', 'markdown', 'scenario', 'endpoint'] as const;
@@ -46,6 +48,10 @@ export const diagnosticCodes = [
   'missing-header',
   'invalid-yaml',
   'invalid-check',
+  'invalid-train',
+  'invalid-score',
+  'unknown-model',
+  'duplicate-trainer',
 ] as const;
 export type DiagnosticCode = (typeof diagnosticCodes)[number];
 
@@ -63,18 +69,32 @@ export type CellNode =
   | { id: `cell:${string}`; type: 'cell'; kind: 'sql'; cellId: string; sourceSha256: string; writes: string; reads: string[]; sql: string }
   | { id: `cell:${string}`; type: 'cell'; kind: 'ts'; cellId: string; sourceSha256: string; writes: string; reads: string[] }
   | { id: `cell:${string}`; type: 'cell'; kind: 'check'; cellId: string; sourceSha256: string; dataset: string; checks: Check[] }
+  /** `spec` is null while the cell does not validate; `model` and `dataset` are '' when not given. */
+  | { id: `cell:${string}`; type: 'cell'; kind: 'train'; cellId: string; sourceSha256: string; model: string; dataset: string; reads: string[]; spec: TrainSpec | null }
+  /** `version` null: the version this notebook's train cell registers, else the model's champion. */
+  | { id: `cell:${string}`; type: 'cell'; kind: 'score'; cellId: string; sourceSha256: string; model: string; version: number | null; writes: string; reads: string[] }
   | {
       id: `cell:${string}`;
       type: 'cell';
-      kind: 'train' | 'score' | 'scenario' | 'endpoint';
+      kind: 'scenario' | 'endpoint';
       cellId: string;
       sourceSha256: string;
     };
-export type GraphNode = DatasetNode | CellNode;
+/** A model of the registry that a train cell registers versions of or a score cell scores with. */
+export type ModelNode = { id: `model:${string}`; type: 'model'; name: string };
+export type GraphNode = DatasetNode | CellNode | ModelNode;
 export type GraphEdge = { from: string; to: string };
 
-/** One unit of a build: a cell that writes a dataset, or checks one. `after` lists the steps it waits for. */
-export type PipelineStep = { cellId: string; kind: 'sql' | 'ts' | 'check'; dataset: string; after: string[] };
+export const pipelineStepKinds = ['sql', 'ts', 'check', 'train', 'score'] as const;
+export type PipelineStepKind = (typeof pipelineStepKinds)[number];
+
+/**
+ * One unit of a build: a cell that writes a dataset (sql, ts, score: `dataset` is what it writes),
+ * checks one (check), or trains a model (train: `dataset` is what it learns from). `model` is the
+ * model a train step registers a version of, or a score step scores with. `after` lists the steps
+ * it waits for.
+ */
+export type PipelineStep = { cellId: string; kind: PipelineStepKind; dataset: string; model?: string; after: string[] };
 
 export type PipelineGraph = {
   version: 1;

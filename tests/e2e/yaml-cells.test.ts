@@ -64,14 +64,15 @@ describe('YAML cells: schema validation, completion and hover from the server’
     await server?.stop();
   }, 60_000);
 
-  it('serves the JSON Schema of check and train cells to anyone', async () => {
+  it('serves the JSON Schema of check, train and score cells to anyone', async () => {
     const res = await fetch(`${server.baseUrl}/trpc/pipeline.cellSchemas`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { result: { data: { json: Record<string, { type?: string; oneOf?: unknown[]; properties?: Record<string, unknown> }> } } };
     const schemas = body.result.data.json;
-    expect(Object.keys(schemas).sort()).toEqual(['check', 'train']);
+    expect(Object.keys(schemas)).toEqual(expect.arrayContaining(['check', 'train', 'score']));
     expect(Object.keys(schemas.check!.properties!)).toEqual(['dataset', 'checks']);
     expect(schemas.train!.oneOf).toHaveLength(2);
+    expect(Object.keys(schemas.score!.properties!)).toEqual(['model', 'version', 'dataset', 'output']);
   });
 
   it('marks a check cell that breaks the schema, explains it on hover, and clears the mark once valid', async () => {

@@ -169,4 +169,124 @@ describe('compiling a notebook into a pipeline graph', () => {
     const unknown = await compile([{ id: 'k', kind: 'check', source: 'dataset: loans\nchecks:\n  - type: custom_sql\n    sql: select * from loanz\n' }]);
     expect(unknown.diagnostics[0]).toMatchObject({ code: 'unknown-dataset', line: 4, column: 24 });
   });
+
+  describe('train and score cells', () => {
+    const credit: SourceDataset = {
+      name: 'credit',
+      columns: [
+        { name: 'status', type: 'text', nullable: false },
+        { name: 'income', type: 'integer', nullable: true },
+        { name: 'seen_at', type: 'timestamp', nullable: true },
+      ],
+    };
+    const train = (id: string, source: string): NotebookCell => ({ id, kind: 'train', source });
+    const score = (id: string, source: string): NotebookCell => ({ id, kind: 'score', source });
+    const trainRisk = train('t', 'model: risk\ndataset: clean\ntarget: status\npositiveClass: bad\nalgorithm: gradient_boosted_trees\nparams:\n  maxIter: 50\n');
+    const cells = [sql('clean', '-- writes: clean\nselect * from credit where income is not null'), trainRisk, score('s', 'model: risk\ndataset: clean\noutput: scored\n')];
+
+    it('draws dataset -> train -> model -> score -> output, and orders the steps by data and by model', async () => {
+      const r = await compile(cells, [credit]);
+      expect(r.diagnostics).toEqual([]);
+      expect(r.graph.nodes.map((n) => n.id)).toEqual(['cell:clean', 'cell:s', 'cell:t', 'dataset:clean', 'dataset:credit', 'dataset:scored', 'model:risk']);
+      expect(r.graph.nodes.find((n) => n.id === 'model:risk')).toEqual({ id: 'model:risk', type: 'model', name: 'risk' });
+      expect(r.graph.edges.map((e) => `${e.from} -> ${e.to}`)).toEqual([
+        'cell:clean -> dataset:clean',
+        'cell:s -> dataset:scored',
+        'cell:t -> model:risk',
+        'dataset:clean -> cell:s',
+        'dataset:clean -> cell:t',
+        'dataset:credit -> cell:clean',
+        'model:risk -> cell:s',
+      ]);
+      expect(r.graph.steps).toEqual([
+        { cellId: 'clean', kind: 'sql', dataset: 'clean', after: [] },
+        { cellId: 't', kind: 'train', dataset: 'clean', model: 'risk', after: ['clean'] },
+        { cellId: 's', kind: 'score', dataset: 'scored', model: 'risk', after: ['clean', 't'] },
+      ]);
+      const node = r.graph.nodes.find((n) => n.id === 'cell:t');
+      // The spec travels in the graph with its defaults filled in: the build trains exactly what was compiled.
+      expect(node).toMatchObject({ kind: 'train', model: 'risk', dataset: 'clean', spec: { algorithm: 'gradient_boosted_trees', target: 'status', positiveClass: 'bad', params: { maxIter: 50, learningRate: 0.1 }, holdout: { fraction: 0.2 } } });
+    });
+
+    it('reports a train cell’s unknown dataset, unknown and timestamp columns of a source, at their YAML line', async () => {
+      const r = await compile(
+        [
+          train('a', 'model: a\ndataset: credt\ntarget: status\npositiveClass: bad\nalgorithm: logistic_regression\n'),
+          train('b', 'model: b\ndataset: credit\ntarget: statu\npositiveClass: bad\nalgorithm: logistic_regression\nfeatures:\n  - income\n  - seen_at\n  - incme\n'),
+        ],
+        [credit],
+      );
+      expect(r.diagnostics.map((d) => [d.cellId, d.line, d.column, d.code, d.message])).toEqual([
+        ['a', 2, 10, 'unknown-dataset', 'unknown dataset "credt": did you mean "credit"?'],
+        ['b', 3, 9, 'invalid-train', 'target: "credit" has no column "statu": did you mean "status"?'],
+        ['b', 8, 5, 'invalid-train', 'features: "seen_at" is a timestamp; timestamp columns cannot be features'],
+        ['b', 9, 5, 'invalid-train', 'features: "credit" has no column "incme": did you mean "income"?'],
+      ]);
+      expect(r.ok).toBe(false);
+    });
+
+    it('reports invalid YAML, missing and unknown fields and bad values of train and score cells at their line', async () => {
+      const r = await compile(
+        [
+          train('yaml', 'model: risk\ndataset: credit\nmodel: risk2\n'),
+          train('fields', 'model: m1\ndataset: credit\ntarget: status\npositive_class: bad\nalgorithm: logistic_regression\n'),
+          train('algo', 'model: m2\ndataset: credit\ntarget: status\npositiveClass: bad\nalgorithm: svm\n'),
+          train('param', 'model: Risk Model\ndataset: credit\ntarget: status\npositiveClass: 1\nalgorithm: logistic_regression\nparams:\n  C: -1\n'),
+          score('same', 'model: risk\ndataset: credit\noutput: credit\n'),
+          score('ver', 'model: risk\nversion: 0\ndataset: credit\noutput: x\n'),
+          score('empty', ''),
+        ],
+        [credit],
+      );
+      const got = r.diagnostics.map((d) => [d.cellId, d.line, d.code, d.message]);
+      expect(got).toEqual([
+        ['yaml', 3, 'invalid-yaml', 'invalid YAML: Map keys must be unique'],
+        // A missing field is reported on the mapping that lacks it.
+        ['fields', 1, 'invalid-train', expect.stringContaining('positiveClass is required')],
+        ['fields', 4, 'invalid-train', 'unknown field "positive_class": did you mean "positiveClass"?'],
+        ['algo', 5, 'invalid-train', 'algorithm must be logistic_regression or gradient_boosted_trees'],
+        ['param', 1, 'invalid-train', expect.stringMatching(/^model must be a lowercase name/)],
+        ['param', 7, 'invalid-train', expect.stringMatching(/^params\.C: /)],
+        ['same', 3, 'invalid-score', 'output must differ from dataset: write the scores to a new dataset'],
+        ['ver', 2, 'invalid-score', 'version must be at least 1'],
+        ['empty', 1, 'invalid-score', 'a score cell is YAML with the fields model, version, dataset, output'],
+      ]);
+    });
+
+    it('refuses two train cells of one model, and warns about a scored model that is neither registered nor trained', async () => {
+      const twice = await compile([...cells, train('t2', 'model: risk\ndataset: credit\ntarget: status\npositiveClass: bad\nalgorithm: logistic_regression\n')], [credit]);
+      expect(twice.diagnostics.map((d) => [d.cellId, d.line, d.code, d.message])).toEqual([
+        ['t', 1, 'duplicate-trainer', 'model "risk" is also trained by cell "t2"; a model has one train cell per notebook'],
+        ['t2', 1, 'duplicate-trainer', 'model "risk" is also trained by cell "t"; a model has one train cell per notebook'],
+      ]);
+      const scoreOnly = [score('s', 'model: rsk\ndataset: credit\noutput: scored\n')];
+      expect((await compile(scoreOnly, [credit])).diagnostics).toEqual([]);
+      const unknown = await compileNotebook({ cells: scoreOnly }, [credit], { models: ['risk', 'churn'] });
+      expect(unknown.diagnostics).toEqual([{ cellId: 's', line: 1, column: 8, severity: 'warning', code: 'unknown-model', message: 'unknown model "rsk": did you mean "risk"?' }]);
+      expect(unknown.ok).toBe(true);
+      // A score of a registered model nobody trains here runs on its own (the champion).
+      const registered = await compileNotebook({ cells: [score('s', 'model: risk\ndataset: credit\noutput: scored\n')] }, [credit], { models: ['risk'] });
+      expect(registered.diagnostics).toEqual([]);
+      expect(registered.graph.steps).toEqual([{ cellId: 's', kind: 'score', dataset: 'scored', model: 'risk', after: [] }]);
+    });
+
+    it('treats a score output like any written dataset: duplicate writers, sources and cycles through a model', async () => {
+      const r = await compile(
+        [
+          ...cells,
+          sql('other', '-- writes: scored\nselect 1 as x'),
+          score('over', 'model: risk\ndataset: clean\noutput: credit\n'),
+        ],
+        [credit],
+      );
+      expect(r.diagnostics.map((d) => `${d.cellId}:${d.code}`)).toEqual(['s:duplicate-writer', 'other:duplicate-writer', 'over:writes-source']);
+      const loop = await compile(
+        [train('t', 'model: m\ndataset: scored\ntarget: status\npositiveClass: bad\nalgorithm: logistic_regression\n'), score('s', 'model: m\ndataset: credit\noutput: scored\n')],
+        [credit],
+      );
+      expect(loop.diagnostics.map((d) => `${d.cellId}:${d.code}`)).toEqual(['t:cycle', 's:cycle']);
+      expect(loop.diagnostics[0]!.message).toContain('"t" (trains m)');
+    });
+  });
 });
+

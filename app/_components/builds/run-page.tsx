@@ -12,7 +12,8 @@ import { cellKindLabel } from '../notebook/cell-kinds';
 import { NotAvailable } from '../team-header';
 import { useTRPC } from '../trpc';
 import { ErrorMessage, Loading } from '../ui';
-import { cellHref, isLive, targetLabel, type Build, type BuildStep } from './build-types';
+import { cellHref, isLive, targetLabel, type Build } from './build-types';
+import { isModelStep, modelHref, stepLabel, StepProgress, StepResultLink } from './model-step';
 import { RunTimeline, formatSpan } from './run-timeline';
 import { BuildStatusBadge, CheckChips, CheckSummaryText } from './status-badge';
 import { useBuild, useBuildActions } from './use-builds';
@@ -64,7 +65,6 @@ function RunBody({ projectId, build }: { projectId: string; build: Build }) {
     const c = cells.get(cellId);
     return c ? `cell ${c.position}` : `cell ${shortId(cellId)}`;
   };
-  const stepLabel = (s: BuildStep) => `${s.kind === 'check' ? 'check ' : ''}${s.dataset}`;
   const done = build.stepCounts.succeeded + build.stepCounts.failed + build.stepCounts.skipped + build.stepCounts.cancelled;
   const total = build.steps.length;
   const started = build.startedAt ?? build.createdAt;
@@ -132,7 +132,10 @@ function RunBody({ projectId, build }: { projectId: string; build: Build }) {
         <div className="card-head">
           <div>
             <h2 id="run-steps">Steps</h2>
-            <p className="card-description">In dependency order. Each builds into a staging table, runs its dataset’s checks, and publishes only if no error-level check fails.</p>
+            <p className="card-description">
+              In dependency order. A dataset is built into a staging table, checked, and published only if no error-level check fails; a train step registers a new model version, a score step writes its
+              dataset and then checks it.
+            </p>
           </div>
         </div>
         <StepsTable projectId={projectId} build={build} cellName={cellName} cells={cells} />
@@ -156,7 +159,7 @@ function StepsTable({ projectId, build, cellName, cells }: { projectId: string; 
         <thead>
           <tr>
             <th>Status</th>
-            <th>Dataset</th>
+            <th>Output</th>
             <th>Cell</th>
             <th className="align-right">Rows</th>
             <th>Checks</th>
@@ -176,9 +179,21 @@ function StepsTable({ projectId, build, cellName, cells }: { projectId: string; 
                     <BuildStatusBadge status={s.status} />
                   </td>
                   <td>
-                    <Link href={datasetHref(projectId, s.dataset)} className="strong-link">
-                      <code>{s.dataset}</code>
-                    </Link>
+                    {s.kind === 'train' && s.model ? (
+                      <>
+                        <Link href={modelHref(projectId, s.model)} className="strong-link">
+                          model <code>{s.model}</code>
+                        </Link>
+                        <span className="muted">
+                          {' '}
+                          from <Link href={datasetHref(projectId, s.dataset)}>{s.dataset}</Link>
+                        </span>
+                      </>
+                    ) : (
+                      <Link href={datasetHref(projectId, s.dataset)} className="strong-link">
+                        <code>{s.dataset}</code>
+                      </Link>
+                    )}
                   </td>
                   <td className="nowrap">
                     {build.notebookId ? <Link href={cellHref(projectId, build.notebookId, s.cellId)}>{cellName(s.cellId)}</Link> : cellName(s.cellId)}
@@ -196,6 +211,14 @@ function StepsTable({ projectId, build, cellName, cells }: { projectId: string; 
                     </button>
                   </td>
                 </tr>
+                {isModelStep(s) && (s.status === 'running' || s.result) && (
+                  <tr className="step-model-row" data-step={s.stepId}>
+                    <td />
+                    <td colSpan={6}>
+                      {s.status === 'running' ? <StepProgress step={s} /> : <StepResultLink projectId={projectId} step={s} />}
+                    </td>
+                  </tr>
+                )}
                 {s.error && (
                   <tr className="step-error-row">
                     <td />
@@ -207,7 +230,7 @@ function StepsTable({ projectId, build, cellName, cells }: { projectId: string; 
                 {expanded && (
                   <tr className="step-log-row">
                     <td colSpan={7}>
-                      <pre className="step-log" id={`log-${s.stepId}`} aria-label={`Log of ${s.dataset}`}>
+                      <pre className="step-log" id={`log-${s.stepId}`} aria-label={`Log of ${stepLabel(s)}`}>
                         {s.log.length ? s.log.join('\n') : 'No log lines yet.'}
                       </pre>
                     </td>

@@ -80,7 +80,7 @@ export function RunTimeline({ build, stepLabel }: { build: Build; stepLabel: (st
                   <span
                     className={`timeline-bar timeline-bar-${s.status}`}
                     style={{ left: pct(start - origin), width: `max(3px, ${((Math.max(0, (finish ?? start) - start) / span) * 100).toFixed(3)}%)` }}
-                    title={`${s.status}${duration !== null ? `, ${formatSpan(duration)}` : ''}`}
+                    title={`${s.status}${duration !== null ? `, ${formatSpan(duration)}` : ''}${s.status === 'running' && s.progress ? `: ${s.progress.stage}, ${s.progress.message}` : ''}`}
                   >
                     <span className="sr-only">
                       {s.status}

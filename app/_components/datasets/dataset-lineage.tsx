@@ -28,6 +28,9 @@ export function DatasetLineage({ projectId, name }: { projectId: string; name: s
       if ((node.kind === 'sql' || node.kind === 'ts') && node.writes === name) uses.push({ ...base, role: 'writes', detail: node.reads.length ? `from ${node.reads.join(', ')}` : '' });
       if ((node.kind === 'sql' || node.kind === 'ts') && node.reads.includes(name)) uses.push({ ...base, role: 'reads', detail: `to build ${node.writes}` });
       if (node.kind === 'check' && node.dataset === name) uses.push({ ...base, role: 'checks', detail: node.checks.map((c) => c.type).join(', ') });
+      if (node.kind === 'score' && node.writes === name) uses.push({ ...base, role: 'writes', detail: `scores of ${node.reads.join(', ')} by model ${node.model}` });
+      if (node.kind === 'score' && node.reads.includes(name)) uses.push({ ...base, role: 'reads', detail: `to score into ${node.writes} with model ${node.model}` });
+      if (node.kind === 'train' && node.dataset === name) uses.push({ ...base, role: 'reads', detail: `to train model ${node.model}` });
     }
   });
   for (const u of uses) withUses.add(u.notebookId);
@@ -39,7 +42,7 @@ export function DatasetLineage({ projectId, name }: { projectId: string; name: s
   for (const s of snapshots) s.data?.snapshot.cells.forEach((c, i) => position.set(c.id, i + 1));
 
   if (notebooks.isPending || compiled.some((c) => c.isPending)) return <Loading />;
-  if (uses.length === 0) return <EmptyState title="No cell uses this dataset yet.">SQL and TypeScript cells that read it, and check cells on it, are listed here.</EmptyState>;
+  if (uses.length === 0) return <EmptyState title="No cell uses this dataset yet.">SQL, TypeScript, train and score cells that read or write it, and check cells on it, are listed here.</EmptyState>;
 
   const groups: { role: Use['role']; title: string }[] = [
     { role: 'writes', title: 'Written by' },

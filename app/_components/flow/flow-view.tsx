@@ -10,13 +10,17 @@ import { layoutGraph } from './layout';
 
 const DATASET_SIZE = { width: 200, height: 56 };
 const CELL_SIZE = { width: 200, height: 56 };
+const MODEL_SIZE = { width: 200, height: 56 };
 
 type Status = StepStatus | 'idle';
 
 type DatasetData = { kind: 'dataset'; name: string; origin: 'source' | 'built'; status: Status; rowCount: number | null; onOpen: () => void };
 type CellData = { kind: 'cell'; cellId: string; title: string; detail: string; status: Status; errors: number; onOpen: () => void };
+/** A model of the registry: its newest version from this notebook's builds, when one trained it. */
+type ModelData = { kind: 'model'; name: string; status: Status; detail: string; onOpen: () => void };
 type DatasetNodeT = Node<DatasetData, 'dataset'>;
 type CellNodeT = Node<CellData, 'cell'>;
+type ModelNodeT = Node<ModelData, 'model'>;
 
 function StatusGlyph({ status }: { status: Status }) {
   if (status === 'idle') return null;
@@ -72,7 +76,27 @@ function CellNode({ data }: NodeProps<CellNodeT>) {
   );
 }
 
-const nodeTypes = { dataset: DatasetNode, cell: CellNode };
+function ModelNode({ data }: NodeProps<ModelNodeT>) {
+  return (
+    <button type="button" className={`flow-node flow-model flow-node-${data.status}`} aria-label={`Model ${data.name}: open`}>
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <span className="flow-node-icon" aria-hidden>
+        <svg width="16" height="16" viewBox="0 0 16 16" fill="none" stroke="currentColor" strokeWidth="1.4">
+          <path d="M8 1.8l5.4 3.1v6.2L8 14.2l-5.4-3.1V4.9z" />
+          <path d="M2.6 4.9L8 8l5.4-3.1M8 8v6.2" />
+        </svg>
+      </span>
+      <span className="flow-node-text">
+        <span className="flow-node-title">{data.name}</span>
+        <span className="flow-node-detail">{data.detail}</span>
+      </span>
+      <StatusGlyph status={data.status} />
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </button>
+  );
+}
+
+const nodeTypes = { dataset: DatasetNode, cell: CellNode, model: ModelNode };
 
 export type FlowViewProps = {
   graph: PipelineGraph;
@@ -83,28 +107,51 @@ export type FlowViewProps = {
   cellTitle: (cellId: string) => string;
   onOpenCell: (cellId: string) => void;
   onOpenDataset: (name: string) => void;
+  onOpenModel: (name: string) => void;
 };
 
 /** The pipeline graph: datasets and cells as nodes, reads and writes as edges, coloured by the latest build. */
-export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onOpenDataset }: FlowViewProps) {
+export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onOpenDataset, onOpenModel }: FlowViewProps) {
   const { nodes, edges, height } = useMemo(() => {
     const stepOfCell = new Map<string, BuildStep>();
     const writerStep = new Map<string, BuildStep>();
+    const trainStep = new Map<string, BuildStep>();
     for (const s of steps ?? []) {
       stepOfCell.set(s.cellId, s);
-      if (s.kind !== 'check' || !writerStep.has(s.dataset)) writerStep.set(s.dataset, s);
+      if (s.kind === 'train') {
+        if (s.model) trainStep.set(s.model, s);
+      } else if (s.kind !== 'check' || !writerStep.has(s.dataset)) writerStep.set(s.dataset, s);
     }
     const errors = new Map<string, number>();
     for (const d of diagnostics) if (d.severity === 'error') errors.set(d.cellId, (errors.get(d.cellId) ?? 0) + 1);
 
     const positions = layoutGraph(
-      graph.nodes.map((n) => ({ id: n.id, ...(n.type === 'dataset' ? DATASET_SIZE : CELL_SIZE) })),
+      graph.nodes.map((n) => ({ id: n.id, ...(n.type === 'dataset' ? DATASET_SIZE : n.type === 'model' ? MODEL_SIZE : CELL_SIZE) })),
       graph.edges,
     );
     let maxY = 0;
-    const nodes: (DatasetNodeT | CellNodeT)[] = graph.nodes.map((n) => {
+    const nodes: (DatasetNodeT | CellNodeT | ModelNodeT)[] = graph.nodes.map((n) => {
       const p = positions.get(n.id) ?? { x: 0, y: 0 };
       maxY = Math.max(maxY, p.y + DATASET_SIZE.height);
+      if (n.type === 'model') {
+        const step = trainStep.get(n.name);
+        const trained = step?.result?.kind === 'train' ? step.result : null;
+        const trainedHere = graph.nodes.some((c) => c.type === 'cell' && c.kind === 'train' && c.model === n.name);
+        return {
+          id: n.id,
+          type: 'model',
+          position: { x: p.x, y: p.y },
+          data: {
+            kind: 'model',
+            name: n.name,
+            status: step?.status ?? 'idle',
+            detail: trained ? `version ${trained.version}${trained.value !== null ? ` · AUC ${trained.value.toFixed(2)}` : ''}` : trainedHere ? 'model, trained here' : 'model, from the registry',
+            onOpen: () => onOpenModel(n.name),
+          },
+          draggable: false,
+          ariaLabel: `Model ${n.name}`,
+        };
+      }
       if (n.type === 'dataset') {
         const step = writerStep.get(n.name);
         return {
@@ -119,11 +166,13 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
       // Checks of a built dataset run inside the step that builds it.
       const step = stepOfCell.get(n.cellId) ?? (n.kind === 'check' ? writerStep.get(n.dataset) : undefined);
       const detail =
-        n.kind === 'sql' || n.kind === 'ts'
-          ? `→ ${n.writes}`
+        n.kind === 'sql' || n.kind === 'ts' || n.kind === 'score'
+          ? `→ ${n.writes || '?'}`
           : n.kind === 'check'
             ? `${n.checks.length} check${n.checks.length === 1 ? '' : 's'}`
-            : n.kind;
+            : n.kind === 'train'
+              ? `→ model ${n.model || '?'}`
+              : n.kind;
       return {
         id: n.id,
         type: 'cell',
@@ -146,7 +195,7 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
       };
     });
     return { nodes, edges, height: Math.min(640, Math.max(260, maxY + 56)) };
-  }, [graph, steps, diagnostics, cellTitle, onOpenCell, onOpenDataset]);
+  }, [graph, steps, diagnostics, cellTitle, onOpenCell, onOpenDataset, onOpenModel]);
 
   return (
     <div className="flow" style={{ height }} data-testid="flow-view">

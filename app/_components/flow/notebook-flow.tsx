@@ -3,6 +3,7 @@
 import { useRouter } from 'next/navigation';
 import { useCallback } from 'react';
 import type * as Y from 'yjs';
+import { modelHref } from '../builds/model-step';
 import { datasetHref } from '../datasets/format';
 import { cellKindLabel } from '../notebook/cell-kinds';
 import { useNotebookPipeline } from '../notebook/notebook-pipeline';
@@ -24,20 +25,21 @@ export function NotebookFlow({ doc, onOpenCell }: { doc: Y.Doc; onOpenCell: (cel
     [cells],
   );
   const openDataset = useCallback((name: string) => router.push(datasetHref(p.projectId, name)), [router, p.projectId]);
+  const openModel = useCallback((name: string) => router.push(modelHref(p.projectId, name)), [router, p.projectId]);
 
   if (!p.compiled) return p.compileError ? <p className="error">{p.compileError.message}</p> : <Loading label="Compiling…" />;
   if (p.compiled.graph.nodes.length === 0) {
-    return <EmptyState title="Nothing to draw yet.">SQL, TypeScript and check cells appear here with the datasets they read and write.</EmptyState>;
+    return <EmptyState title="Nothing to draw yet.">SQL, TypeScript, check, train and score cells appear here with the datasets they read and write and the models they train and use.</EmptyState>;
   }
   return (
     <section className="card flow-card" aria-label="Flow">
       <div className="card-head">
         <div>
           <h2>Flow</h2>
-          <p className="card-description">Datasets and the cells that read, write and check them. Click a cell to edit it, a dataset to open it.</p>
+          <p className="card-description">Datasets and models, and the cells that read, write, check, train and score. Click a cell to edit it, a dataset or model to open it.</p>
         </div>
       </div>
-      <FlowView graph={p.compiled.graph} steps={p.currentSteps} diagnostics={p.compiled.diagnostics} cellTitle={cellTitle} onOpenCell={onOpenCell} onOpenDataset={openDataset} />
+      <FlowView graph={p.compiled.graph} steps={p.currentSteps} diagnostics={p.compiled.diagnostics} cellTitle={cellTitle} onOpenCell={onOpenCell} onOpenDataset={openDataset} onOpenModel={openModel} />
       <FlowLegend />
     </section>
   );

@@ -4,6 +4,7 @@ import '../builds/builds.css';
 import Link from 'next/link';
 import { buildHref, isLive } from '../builds/build-types';
 import { formatSpan } from '../builds/run-timeline';
+import { isModelStep, StepProgress, StepResultLink } from '../builds/model-step';
 import { BuildStatusBadge, CheckChips } from '../builds/status-badge';
 import { formatCount } from '../datasets/format';
 import { useNotebookPipeline } from './notebook-pipeline';
@@ -17,9 +18,11 @@ export function CellRunButtons({ cellId, position }: { cellId: string; position:
   const broken = p.compiled?.diagnostics.some((d) => d.severity === 'error') ?? false;
   const startingHere = p.starting && p.starting.kind !== 'all' && p.starting.cellId === cellId ? p.starting.kind : null;
   const title = busy ? 'A build of this notebook is running' : broken ? 'Fix the notebook’s problems first' : undefined;
+  const what = p.cellKindOf(cellId);
+  const runTitle = what === 'train' ? 'Train this cell’s model' : what === 'score' ? 'Score this cell’s dataset' : what === 'check' ? 'Run this cell’s checks' : 'Build this cell’s dataset';
   return (
     <span className="cell-run">
-      <button type="button" className="btn btn-sm" aria-label={`Run cell ${position}`} title={title ?? 'Build this cell’s dataset'} disabled={busy || broken} onClick={() => p.run({ kind: 'cell', cellId })}>
+      <button type="button" className="btn btn-sm" aria-label={`Run cell ${position}`} title={title ?? runTitle} disabled={busy || broken} onClick={() => p.run({ kind: 'cell', cellId })}>
         <span aria-hidden>▶</span> {startingHere === 'cell' ? 'Starting…' : 'Run'}
       </button>
       <button type="button" className="btn btn-sm btn-ghost" aria-label={`Run cell ${position} and downstream`} title={title ?? 'Build this cell and every cell that depends on it'} disabled={busy || broken} onClick={() => p.run({ kind: 'downstream', cellId })}>
@@ -63,11 +66,19 @@ export function CellBuildStatus({ cellId }: { cellId: string }) {
   return (
     <div className={`cell-build cell-build-${step.status}${older ? ' cell-build-older' : ''}`} data-status={step.status} aria-live="polite">
       <BuildStatusBadge status={step.status} />
-      <span className="cell-build-text">
-        <code>{step.dataset}</code>
-        {step.rowCount !== null && <> · {formatCount(step.rowCount)} rows</>}
-        {duration && <> · {duration}</>}
-      </span>
+      {isModelStep(step) ? (
+        <>
+          {step.status === 'running' && <StepProgress step={step} />}
+          {step.status === 'succeeded' && <StepResultLink projectId={p.projectId} step={step} />}
+          {step.status !== 'running' && duration && <span className="cell-build-text">{duration}</span>}
+        </>
+      ) : (
+        <span className="cell-build-text">
+          <code>{step.dataset}</code>
+          {step.rowCount !== null && <> · {formatCount(step.rowCount)} rows</>}
+          {duration && <> · {duration}</>}
+        </span>
+      )}
       {step.checks.length > 0 && <CheckChips checks={step.checks} />}
       <span className="cell-head-spacer" />
       <Link className="cell-build-link" href={buildHref(p.projectId, build.runId)} title={older ? 'This cell was not in the latest build' : undefined}>

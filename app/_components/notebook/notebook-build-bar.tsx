@@ -4,6 +4,7 @@ import '../builds/builds.css';
 import '../datasets/datasets.css';
 import Link from 'next/link';
 import { buildHref, isLive } from '../builds/build-types';
+import { isModelStep, StepProgress } from '../builds/model-step';
 import { BuildStatusBadge } from '../builds/status-badge';
 import { useNotebookPipeline } from './notebook-pipeline';
 
@@ -18,9 +19,11 @@ export function NotebookBuildBar() {
   const errors = p.compiled?.diagnostics.filter((d) => d.severity === 'error').length ?? 0;
   const warnings = (p.compiled?.diagnostics.length ?? 0) - errors;
   const cells = p.compiled?.graph.nodes.filter((n) => n.type === 'cell') ?? [];
-  const builds = cells.filter((n) => n.kind === 'sql' || n.kind === 'ts').length;
+  const builds = cells.filter((n) => n.kind === 'sql' || n.kind === 'ts' || n.kind === 'score').length;
   const checks = cells.filter((n) => n.kind === 'check').length;
+  const trains = cells.filter((n) => n.kind === 'train').length;
   const done = latest ? latest.steps.filter((s) => s.status !== 'pending' && s.status !== 'running').length : 0;
+  const training = latest?.steps.find((s) => s.status === 'running' && isModelStep(s));
 
   return (
     <div className="build-bar" role="region" aria-label="Pipeline">
@@ -31,7 +34,7 @@ export function NotebookBuildBar() {
             ? 'Compiling…'
             : errors
               ? `${errors} problem${errors === 1 ? '' : 's'} to fix before a build`
-              : `Compiles${warnings ? ` with ${warnings} warning${warnings === 1 ? '' : 's'}` : ''} · ${plural(builds, 'dataset')} to build${checks ? `, ${plural(checks, 'check cell')}` : ''}`}
+              : `Compiles${warnings ? ` with ${warnings} warning${warnings === 1 ? '' : 's'}` : ''} · ${plural(builds, 'dataset')} to build${trains ? `, ${plural(trains, 'model')} to train` : ''}${checks ? `, ${plural(checks, 'check cell')}` : ''}`}
       </span>
       <span className="cell-head-spacer" />
       {latest && (
@@ -41,6 +44,7 @@ export function NotebookBuildBar() {
           <span className="muted small tabular">
             {done}/{latest.steps.length} steps
           </span>
+          {training && <StepProgress step={training} compact />}
           <Link href={buildHref(p.projectId, latest.runId)} className="small">
             Open run
           </Link>

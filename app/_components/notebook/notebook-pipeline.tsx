@@ -18,8 +18,10 @@ export type NotebookPipeline = {
    * builds its dataset; with that build.
    */
   stepOf: (cellId: string) => { step: BuildStep; build: Build } | undefined;
-  /** Cells that a build can start from (sql, ts, check). */
+  /** Cells that a build can start from (sql, ts, check, train, score). */
   isBuildable: (cellId: string) => boolean;
+  /** The kind of a cell in the last compile. */
+  cellKindOf: (cellId: string) => string | undefined;
   latest: Build | undefined;
   /** Each cell's step from the newest recent build that ran it (what the Flow view colours). */
   currentSteps: BuildStep[];
@@ -53,15 +55,17 @@ export function NotebookPipelineProvider({ projectId, notebookId, doc, canRun, c
     for (const d of compiled?.diagnostics ?? []) byCell.set(d.cellId, [...(byCell.get(d.cellId) ?? []), d]);
     const checkedDataset = new Map<string, string>();
     const buildable = new Set<string>();
+    const kinds = new Map<string, string>();
     for (const n of compiled?.graph.nodes ?? []) {
       if (n.type !== 'cell') continue;
+      kinds.set(n.cellId, n.kind);
       if (n.kind === 'check') checkedDataset.set(n.cellId, n.dataset);
-      if (n.kind === 'sql' || n.kind === 'ts' || n.kind === 'check') buildable.add(n.cellId);
+      if (n.kind !== 'scenario' && n.kind !== 'endpoint') buildable.add(n.cellId);
     }
-    return { byCell, checkedDataset, buildable };
+    return { byCell, checkedDataset, buildable, kinds };
   }, [compiled]);
 
-  const { byCell, checkedDataset, buildable } = index;
+  const { byCell, checkedDataset, buildable, kinds } = index;
   const currentSteps = useMemo(() => {
     const seen = new Set<string>();
     const out: BuildStep[] = [];
@@ -84,12 +88,13 @@ export function NotebookPipelineProvider({ projectId, notebookId, doc, canRun, c
       stepOf: (cellId) => {
         const dataset = checkedDataset.get(cellId);
         for (const build of builds) {
-          const step = build.steps.find((s) => s.cellId === cellId) ?? (dataset ? build.steps.find((s) => s.dataset === dataset && s.kind !== 'check') : undefined);
+          const step = build.steps.find((s) => s.cellId === cellId) ?? (dataset ? build.steps.find((s) => s.dataset === dataset && s.kind !== 'check' && s.kind !== 'train') : undefined);
           if (step) return { step, build };
         }
         return undefined;
       },
       isBuildable: (cellId) => buildable.has(cellId),
+      cellKindOf: (cellId) => kinds.get(cellId),
       latest,
       currentSteps,
       canRun,

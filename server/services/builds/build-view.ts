@@ -1,5 +1,5 @@
 import type { buildSteps, runs } from '@/db/schema';
-import type { BuildCheckOutcome, BuildStepStatus, RunStatus } from '@/db/schema';
+import type { BuildCheckOutcome, BuildStepKind, BuildStepProgress, BuildStepResult, BuildStepStatus, RunStatus } from '@/db/schema';
 import type { BuildTarget } from '@/server/pipeline';
 
 /** What a build's run row carries in `input`. */
@@ -8,8 +8,11 @@ export type BuildRunInput = { environment: 'design' | 'production'; target: Buil
 export type BuildStepView = {
   stepId: string;
   cellId: string;
-  kind: 'sql' | 'ts' | 'check';
+  kind: BuildStepKind;
+  /** What a sql, ts or score step writes, what a check step checks, what a train step learns from. */
   dataset: string;
+  /** train: the model it registers a version of; score: the model it scores with. */
+  model: string | null;
   after: string[];
   status: BuildStepStatus;
   startedAt: string | null;
@@ -18,6 +21,10 @@ export type BuildStepView = {
   checks: BuildCheckOutcome[];
   log: string[];
   error: string | null;
+  /** A long step's last reported progress (train, score), while it runs and as it was when it ended. */
+  progress: BuildStepProgress | null;
+  /** What a train step registered or a score step wrote. */
+  result: BuildStepResult | null;
 };
 
 export type BuildSummary = {
@@ -70,6 +77,7 @@ export function buildStepView(row: typeof buildSteps.$inferSelect): BuildStepVie
     cellId: row.cellId,
     kind: row.kind,
     dataset: row.dataset,
+    model: row.model,
     after: row.after,
     status: row.status,
     startedAt: iso(row.startedAt),
@@ -78,5 +86,7 @@ export function buildStepView(row: typeof buildSteps.$inferSelect): BuildStepVie
     checks: row.checks,
     log: row.log,
     error: row.error,
+    progress: row.progress,
+    result: row.result,
   };
 }

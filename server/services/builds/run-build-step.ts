@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
-import { buildSteps, datasets, type BuildCheckOutcome, type BuildStepMetrics } from '@/db/schema';
+import { buildSteps, datasetMetrics, datasets, type BuildCheckOutcome, type BuildStepMetrics, type BuildStepProgress, type BuildStepResult } from '@/db/schema';
 import { checksOfStep, type CellNode } from '@/server/pipeline';
 import { countSandboxedSelect, createTableFromSelect, DEFAULT_STATEMENT_TIMEOUT_MS, SandboxCancelled, withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
 import { buildTsTable } from './build-ts-table';
 import { BuildStepError, dropStagingTable, loadBuildRun, loadStep, updateOwnedStep, type BuildRunContext, type StepValues } from './build-step-state';
 import { publishStep } from './publish-step';
 import { runChecks, type CustomCounts } from './run-checks';
+import { runScoreStep, runTrainStep } from './run-model-step';
 import { columnSpecsOf, computeTableMetrics, describeTable, stagingTableOf } from './table-metrics';
 import { DEFAULT_TS_CELL_LIMITS, TsCellError, type TsCellLimits } from './ts-cell-sandbox';
 
@@ -44,17 +45,33 @@ export async function runBuildStep(db: Db, input: { runId: string; stepId: strin
   if ('stored' in step) return step.stored;
 
   const scope: SandboxScope = { projectId: run.projectId, environment: run.environment };
-  const staging = step.kind === 'check' ? null : stagingTableOf(run.runId, step.stepId, rt.attempt);
+  // sql and ts steps build a staging table and publish it; a score step writes its output in one
+  // transaction (its checks then run on what it wrote); train and check steps write no table.
+  const stages = step.kind === 'sql' || step.kind === 'ts';
+  const staging = stages ? stagingTableOf(run.runId, step.stepId, rt.attempt) : null;
   const log: string[] = [];
   const started = performance.now();
   const say = (line: string) => log.push(`${seconds(performance.now() - started)} ${line}`);
   let metrics: BuildStepMetrics | null = null;
   let checks: BuildCheckOutcome[] = [];
+  let modelOutcome: { result: BuildStepResult; progress: BuildStepProgress | null } | null = null;
   try {
-    for (let a = 1; a <= rt.attempt; a++) if (step.kind !== 'check') await dropStagingTable(db, scope, stagingTableOf(run.runId, step.stepId, a));
+    for (let a = 1; a <= rt.attempt; a++) if (stages) await dropStagingTable(db, scope, stagingTableOf(run.runId, step.stepId, a));
     if (rt.attempt > 1) say(`attempt ${rt.attempt}: starting over`);
-    const built = await buildStaging(db, run, step, staging, scope, rt, say);
-    await updateOwnedStep(db, run.runId, step.stepId, rt.attempt, { log, ...(built.rowCount === null ? {} : { rowCount: built.rowCount }) });
+    if (step.kind === 'train') {
+      const trained = await runTrainStep(db, run, step, cellNode(run, step.cellId), rt, say);
+      await finishOwnedStep(db, run.runId, step.stepId, rt.attempt, { status: 'succeeded', rowCount: trained.rowCount, result: trained.result, progress: trained.progress, log });
+      return { stepId: step.stepId, status: 'succeeded', rowCount: trained.rowCount, published: false, warnings: 0 };
+    }
+    let built: { rowCount: number | null };
+    if (step.kind === 'score') {
+      const scored = await runScoreStep(db, run, step, cellNode(run, step.cellId), rt, say);
+      modelOutcome = scored;
+      built = { rowCount: scored.rowCount };
+    } else {
+      built = await buildStaging(db, run, step, staging, scope, rt, say);
+    }
+    await updateOwnedStep(db, run.runId, step.stepId, rt.attempt, { log, ...(built.rowCount === null ? {} : { rowCount: built.rowCount }), ...(modelOutcome ?? {}) });
     rt.heartbeat('checking');
 
     const target = staging ?? step.dataset;
@@ -80,13 +97,27 @@ export async function runBuildStep(db: Db, input: { runId: string; stepId: strin
 
     const blocking = checks.filter((c) => !c.passed && c.severity === 'error');
     if (blocking.length) {
-      const what = step.kind === 'check' ? `"${step.dataset}"` : `"${step.dataset}" was not published (the previous data stays)`;
+      const what =
+        step.kind === 'check'
+          ? `"${step.dataset}"`
+          : step.kind === 'score'
+            ? `"${step.dataset}" was written before its checks ran: what depends on it is skipped`
+            : `"${step.dataset}" was not published (the previous data stays)`;
       throw new BuildStepError('failed', `error-level check${blocking.length === 1 ? '' : 's'} failed: ${blocking.map((c) => c.name).join(', ')}; ${what}`);
     }
     const warnings = checks.filter((c) => !c.passed).length;
     if (!staging) {
-      await finishOwnedStep(db, run.runId, step.stepId, rt.attempt, { status: 'succeeded', rowCount: metrics.rowCount, metrics, checks, log });
-      return { stepId: step.stepId, status: 'succeeded', rowCount: metrics.rowCount, published: false, warnings };
+      if (step.kind === 'score') await appendMetrics(db, run, step.dataset, metrics);
+      await finishOwnedStep(db, run.runId, step.stepId, rt.attempt, {
+        status: 'succeeded',
+        rowCount: metrics.rowCount,
+        metrics,
+        checks,
+        log,
+        ...(modelOutcome ?? {}),
+        ...(step.kind === 'score' ? { publishedAt: sql`now()` } : {}),
+      });
+      return { stepId: step.stepId, status: 'succeeded', rowCount: metrics.rowCount, published: step.kind === 'score', warnings };
     }
     say(`publishing "${step.dataset}"`);
     const result = await publishStep(db, run, {
@@ -113,7 +144,15 @@ export async function runBuildStep(db: Db, input: { runId: string; stepId: strin
       throw new BuildStepError('interrupted', `attempt ${rt.attempt} of step ${step.stepId} was stopped`);
     }
     if (cancelled) {
-      say('cancelled: the running query was stopped and the staging table dropped');
+      say(
+        step.kind === 'train'
+          ? 'cancelled: training was stopped and nothing was registered'
+          : step.kind === 'score'
+            ? modelOutcome
+              ? `cancelled while checking "${step.dataset}" (its scores were already written)`
+              : 'cancelled: scoring was stopped and nothing was written'
+            : 'cancelled: the running query was stopped and the staging table dropped',
+      );
       await finishOwnedStep(db, run.runId, step.stepId, rt.attempt, { status: 'cancelled', error: 'the build was cancelled', log, checks, ...(metrics ? { metrics } : {}) }).catch(() => {});
       throw new BuildStepError('cancelled', 'the build was cancelled');
     }
@@ -143,7 +182,7 @@ async function claimStep(db: Db, runId: string, stepId: string, attempt: number)
   }
   const [claimed] = await db
     .update(buildSteps)
-    .set({ status: 'running', attempt, startedAt: sql`coalesce(${buildSteps.startedAt}, now())`, log: [], error: null })
+    .set({ status: 'running', attempt, startedAt: sql`coalesce(${buildSteps.startedAt}, now())`, log: [], error: null, progress: null, result: null })
     .where(and(eq(buildSteps.runId, runId), eq(buildSteps.stepId, stepId), inArray(buildSteps.status, ['pending', 'running'])))
     .returning();
   if (claimed) return claimed;
@@ -158,6 +197,15 @@ function storedOutcome(step: Step): StepOutcome {
     published: step.publishedAt !== null,
     warnings: step.checks.filter((c) => !c.passed).length,
   };
+}
+
+/** A score step's output gets its metrics point like a published build (the dataset page charts them). */
+async function appendMetrics(db: Db, run: BuildRunContext, name: string, metrics: BuildStepMetrics): Promise<void> {
+  const [row] = await db
+    .select({ id: datasets.id })
+    .from(datasets)
+    .where(and(eq(datasets.projectId, run.projectId), eq(datasets.environment, run.environment), eq(datasets.name, name)));
+  if (row) await db.insert(datasetMetrics).values({ datasetId: row.id, runId: run.runId, rowCount: metrics.rowCount, columns: metrics.columns });
 }
 
 async function finishOwnedStep(db: Db, runId: string, stepId: string, attempt: number, values: StepValues): Promise<void> {

@@ -60,6 +60,7 @@ export async function startBuild({ ctx, input }: { ctx: ServiceCtx; input: z.out
         cellId: s.cellId,
         kind: s.kind,
         dataset: s.dataset,
+        model: s.model ?? null,
         after: s.after,
         ordinal,
         // The graph has a ts cell's hash, not its code: keep the code the graph was compiled from.

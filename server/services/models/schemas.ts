@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MODEL_NAME } from '@/server/pipeline/model-cells';
 import { DatasetName, EnvironmentSchema } from '../datasets/schemas';
 import { Uuid } from '../teams/schemas';
 
@@ -6,7 +7,7 @@ import { Uuid } from '../teams/schemas';
  * Model and endpoint names follow the rule of API key scopes (`score:<endpoint>`): lowercase,
  * starting with a letter, letters, digits, `_` and `-`.
  */
-const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+const NAME = MODEL_NAME;
 const NAME_RULE = 'a lowercase name (a-z, 0-9, _ and -; starting with a letter; at most 63 characters)';
 export const ModelName = z.string({ error: 'name is required' }).regex(NAME, { error: `name must be ${NAME_RULE}` });
 export const EndpointName = z.string({ error: 'endpoint name is required' }).regex(NAME, { error: `endpoint name must be ${NAME_RULE}` });

@@ -1,7 +1,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { DbOrTx } from '@/db/client';
-import { datasets, type Environment } from '@/db/schema';
+import { datasets, models, type Environment } from '@/db/schema';
 import { compileNotebook, type CompileResult, type NotebookSnapshot, type PipelineGraph, type SourceDataset } from '@/server/pipeline';
 import { notebookSnapshot } from '../../collab/notebook-doc';
 import type { ServiceCtx } from '../context';
@@ -14,7 +14,8 @@ export type CompiledNotebook = { graph: PipelineGraph; hash: string; diagnostics
 
 /**
  * Compiles a notebook as its users see it now (the live document when the collaboration server holds
- * it, else storage) against the project's source datasets of the environment.
+ * it, else storage) against the project's source datasets of the environment and its registered models
+ * (a score cell of a model neither registered nor trained by the notebook gets a warning).
  */
 export async function compileNotebookNow({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof CompileNotebookInput> }): Promise<CompiledNotebook> {
   const { result } = await compileCurrentNotebook(ctx, input, 'design');
@@ -30,7 +31,8 @@ export async function compileCurrentNotebook(
   const notebook = await requireNotebook(ctx.db, ref.projectId, ref.notebookId);
   const state = await currentNotebookState(ctx.db, ctx.liveNotebooks, notebook.id);
   const snapshot = withDoc(state, notebookSnapshot);
-  const result = await compileNotebook(snapshot, await sourceDatasets(ctx.db, ref.projectId, environment));
+  const [sources, modelNames] = await Promise.all([sourceDatasets(ctx.db, ref.projectId, environment), registeredModels(ctx.db, ref.projectId)]);
+  const result = await compileNotebook(snapshot, sources, { models: modelNames });
   return { result, snapshot };
 }
 
@@ -42,4 +44,10 @@ export async function sourceDatasets(db: DbOrTx, projectId: string, environment:
     .where(and(eq(datasets.projectId, projectId), eq(datasets.environment, environment), eq(datasets.kind, 'source')))
     .orderBy(asc(datasets.name));
   return rows;
+}
+
+/** The project's model names (models are per project, shared by its environments). */
+async function registeredModels(db: DbOrTx, projectId: string): Promise<string[]> {
+  const rows = await db.select({ name: models.name }).from(models).where(eq(models.projectId, projectId)).orderBy(asc(models.name));
+  return rows.map((r) => r.name);
 }

@@ -1,0 +1,184 @@
+/**
+ * Train and score cells in the browser, as steps of the notebook's build: write a train cell, run it,
+ * watch its stage and progress bar in the cell, follow the link to the version it registered; add a
+ * score cell and run that cell alone; see the model in the Flow view and both steps on the run page.
+ * A real server (child process, PGlite on disk, its own Temporal dev server); screenshots go to
+ * tests/e2e/screenshots/tc-*.png.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Locator, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { collectPageErrors, launchBrowser, type BrowserSession } from '../helpers/browser';
+import { creditDataCsv } from '../helpers/datasets';
+import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
+
+const SCREENSHOTS = path.join(import.meta.dirname, 'screenshots');
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const ada = { email: 'ada@example.com', name: 'Ada Lovelace', password: 'analytical-engine-1843' };
+/** credit_data.csv has 4,454 rows, 381 of them without income. */
+const CLEAN_ROWS = '4,073';
+
+/** Pastes into the focused editor (typing would go through Monaco's auto-indent, re-indenting YAML). */
+async function paste(page: Page, text: string): Promise<void> {
+  await page.evaluate((t) => {
+    const data = new DataTransfer();
+    data.setData('text/plain', t);
+    document.activeElement?.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+  }, text);
+}
+
+const cellAt = (page: Page, position: number) => page.locator('section.cell').nth(position - 1);
+const editorOf = (cell: Locator) => cell.locator('.monaco-editor').first();
+
+describe('train and score cells in the browser', () => {
+  let server: ServerChild;
+  let browser: BrowserSession;
+  let page: Page;
+  let pageErrors: string[];
+  let projectId: string;
+  let notebookUrl: string;
+
+  const shot = async (name: string, opts: { fullPage?: boolean } = {}) => {
+    await page.waitForFunction(() => !document.querySelector('.loading'), undefined, { timeout: 15_000 });
+    if (opts.fullPage ?? true) await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: opts.fullPage ?? true });
+  };
+
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    ensureNextBuild();
+    server = await startServer({ readyTimeoutMs: 180_000 });
+    const res = await fetch(`${server.baseUrl}/trpc/auth.signUp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: ada }) });
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('sb_session='))!.split(';')[0]!;
+    const team = (await trpcMutation(server.baseUrl, 'teams.create', { name: 'Risk Analytics' }, cookie)) as { id: string };
+    projectId = ((await trpcMutation(server.baseUrl, 'projects.create', { teamId: team.id, name: 'Credit scoring' }, cookie)) as { id: string }).id;
+    const upload = await fetch(`${server.baseUrl}/api/v1/projects/${projectId}/datasets?name=credit`, { method: 'POST', headers: { cookie, 'content-type': 'text/csv' }, body: readFileSync(creditDataCsv) });
+    if (!upload.ok) throw new Error(`upload failed: ${upload.status} ${await upload.text()}`);
+    const notebook = (await trpcMutation(server.baseUrl, 'notebooks.create', { projectId, name: 'Credit model' }, cookie)) as { id: string };
+    notebookUrl = `/projects/${projectId}/notebooks/${notebook.id}`;
+    browser = await launchBrowser({ baseURL: server.baseUrl, timeout: 15_000 });
+    page = browser.page;
+    pageErrors = collectPageErrors(page);
+    const [name, ...value] = cookie.split('=');
+    await browser.context.addCookies([{ name: name!, value: value.join('='), url: server.baseUrl }]);
+  }, 300_000);
+
+  afterEach(async ({ task }) => {
+    if (task.result?.state !== 'fail' || !page) return;
+    const dir = path.join(import.meta.dirname, '../.tmp/failed-screenshots');
+    mkdirSync(dir, { recursive: true });
+    await page.screenshot({ path: path.join(dir, `train-cells-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80)}.png`), fullPage: true }).catch(() => undefined);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  }, 60_000);
+
+  it('points at a misspelt target column in a train cell, then builds it with a progress bar and links the new version', async () => {
+    await page.goto(notebookUrl);
+    await page.locator('.connection[data-state=connected]').waitFor();
+    await page.getByRole('button', { name: 'Add SQL cell' }).click();
+    await editorOf(cellAt(page, 1)).waitFor();
+    await paste(page, '-- writes: clean\nselect * from credit where income is not null');
+
+    await page.getByRole('button', { name: 'Add Train cell' }).click();
+    const train = cellAt(page, 2);
+    await editorOf(train).waitFor();
+    // Columns are checked at compile time when the dataset is a source ("clean" gets its columns when
+    // it is built): first on "credit", with a typo. Enough iterations (no early stopping) that the
+    // running stage is there to be seen.
+    await paste(page, 'model: credit-risk\ndataset: credit\ntarget: statuss\npositiveClass: bad\nalgorithm: gradient_boosted_trees\nparams:\n  maxIter: 400\n  earlyStopping: false');
+    const problem = train.locator('.cell-diagnostics .diagnostic', { hasText: 'statuss' });
+    await problem.waitFor();
+    expect(await problem.textContent()).toMatch(/Line 3.*"credit" has no column "statuss": did you mean "status"\?/);
+    await page.locator('.build-bar .compile-state-error').waitFor();
+    await train.locator('.squiggly-error').first().waitFor();
+    await shot('tc-01-train-diagnostic');
+    const replaceLine = async (line: number, text: string) => {
+      await editorOf(train).locator('.view-line').nth(line - 1).click();
+      await page.keyboard.press('End');
+      await page.keyboard.press('Shift+Home');
+      await page.keyboard.insertText(text);
+    };
+    await replaceLine(3, 'target: status');
+    await replaceLine(2, 'dataset: clean');
+    await train.locator('.cell-diagnostics').waitFor({ state: 'detached' });
+    await page.locator('.build-bar .compile-state-ok', { hasText: '1 dataset to build, 1 model to train' }).waitFor();
+
+    await page.getByRole('button', { name: 'Run all' }).click();
+    const running = train.locator('.cell-build[data-status=running]');
+    const bar = running.getByRole('progressbar');
+    await running.locator('.step-progress[data-stage=training]').waitFor({ timeout: 60_000 });
+    await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 30_000 }).toBeGreaterThan(0);
+    await train.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'tc-02-training-progress.png') });
+
+    const done = train.locator('.cell-build[data-status=succeeded]');
+    await done.waitFor({ timeout: 120_000 });
+    const link = done.getByTestId('step-result');
+    expect(await link.textContent()).toMatch(/^credit-risk version 1, AUC 0\.(7[5-9]|8\d|9\d)$/);
+    expect(await link.getAttribute('href')).toBe(`/projects/${projectId}/models/credit-risk?version=1`);
+    expect(await cellAt(page, 1).locator('.cell-build').getAttribute('data-status')).toBe('succeeded');
+    await shot('tc-03-trained');
+  }, 240_000);
+
+  it('adds a score cell and runs that cell alone: it scores with the champion and links the rows written', async () => {
+    await page.getByRole('button', { name: 'Add Score cell' }).click();
+    const score = cellAt(page, 3);
+    await editorOf(score).waitFor();
+    await paste(page, 'model: credit-risk\ndataset: clean\noutput: scored');
+    await page.locator('.build-bar .compile-state-ok', { hasText: '2 datasets to build, 1 model to train' }).waitFor();
+    await page.getByRole('button', { name: 'Run cell 3', exact: true }).click();
+    const done = score.locator('.cell-build[data-status=succeeded]');
+    await done.waitFor({ timeout: 60_000 });
+    const link = done.getByTestId('step-result');
+    expect(await link.textContent()).toBe(`${CLEAN_ROWS} rows → scored (credit-risk version 1)`);
+    expect(await link.getAttribute('href')).toBe(`/projects/${projectId}/datasets/scored`);
+    // The train cell was not in that build: it keeps its result, marked as from an earlier build.
+    await cellAt(page, 2).locator('.cell-build-older[data-status=succeeded]').waitFor();
+    await shot('tc-04-scored');
+  }, 120_000);
+
+  it('draws the model between its train and score cells in the Flow view', async () => {
+    await page.locator('.build-bar .build-status-succeeded').waitFor();
+    await page.getByRole('button', { name: 'Flow', exact: true }).click();
+    const flow = page.getByTestId('flow-view');
+    await flow.locator('.react-flow__node-model').waitFor();
+    expect(await flow.locator('.react-flow__node-model').count()).toBe(1);
+    // credit, clean, scored; sql, train, score; the model.
+    expect(await flow.locator('.react-flow__node-dataset').count()).toBe(3);
+    expect(await flow.locator('.react-flow__node-cell').count()).toBe(3);
+    // credit->sql->clean, clean->train->model, model->score, clean->score->scored.
+    expect(await flow.locator('.react-flow__edge').count()).toBe(7);
+    const model = flow.getByRole('button', { name: 'Model credit-risk: open' });
+    expect(await model.textContent()).toMatch(/version 1 · AUC 0\.\d\d/);
+    await shot('tc-05-flow');
+    await model.click();
+    await page.waitForURL(new RegExp(`/projects/${projectId}/models/credit-risk$`));
+    await page.locator('tr[data-version="1"]').getByText('champion').waitFor();
+  });
+
+  it('shows the train step with its model and result on the run page', async () => {
+    await page.goto(`/projects/${projectId}`);
+    const builds = page.getByRole('region', { name: 'Builds' });
+    await builds.locator('tbody tr').nth(1).waitFor();
+    // The first build: sql and train.
+    await builds.locator('tbody tr').nth(1).getByRole('link').first().click();
+    await page.waitForURL(new RegExp(`/projects/${projectId}/builds/${UUID}$`));
+    const steps = page.getByRole('region', { name: 'Steps' });
+    const trainRow = steps.locator('tr[data-step]').filter({ hasText: 'credit-risk' }).first();
+    await trainRow.waitFor();
+    expect(await trainRow.getAttribute('data-status')).toBe('succeeded');
+    await steps.locator('.step-model-row').getByTestId('step-result').filter({ hasText: 'credit-risk version 1' }).waitFor();
+    await page.getByRole('figure', { name: 'Run timeline' }).getByText('train credit-risk').waitFor();
+    await trainRow.getByRole('button', { name: /^Log/ }).click();
+    await page.getByLabel('Log of train credit-risk').filter({ hasText: /registered "credit-risk" version 1 \(holdout AUC 0\.\d+\)/ }).waitFor();
+    await shot('tc-06-run-page');
+  });
+
+  it('ran without client-side errors', () => {
+    expect(pageErrors, pageErrors.length ? server.logTail() : undefined).toEqual([]);
+  });
+});
