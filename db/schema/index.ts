@@ -7,3 +7,5 @@ export * from './notebooks';
 export * from './datasets';
 export * from './builds';
 export * from './models';
+export * from './bundles';
+export * from './notifications';

@@ -97,6 +97,8 @@ export const endpoints = pgTable(
       .references(() => models.id, { onDelete: 'no action' }),
     pinnedVersionId: uuid('pinned_version_id').references(() => modelVersions.id, { onDelete: 'no action' }),
     description: text('description').notNull().default(''),
+    /** Set on production endpoints: the hash of the deployed bundle that declares it (deployments manage it). */
+    bundleHash: text('bundle_hash'),
     createdBy: text('created_by').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

@@ -24,6 +24,8 @@ export const runs = pgTable(
     createdBy: text('created_by').notNull(),
     /** The notebook a build was compiled from (builds only); kept when the notebook is deleted. */
     notebookId: uuid('notebook_id').references(() => notebooks.id, { onDelete: 'set null' }),
+    /** The bundle a production run ran under (its hash); null for design runs. */
+    bundleHash: text('bundle_hash'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
