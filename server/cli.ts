@@ -6,6 +6,7 @@ Commands:
   start [--role all|web|api|worker]   run the workspace (default role: all, one process)
   migrate                             apply database migrations and exit
   audit-verify                        walk the audit hash chain; exit 1 naming the first broken link
+  bundle export|import                move a bundle between running instances over REST (see stagebook bundle)
 `;
 
 function parseArgs(argv: string[]): { command: string | undefined; role: string | undefined } {
@@ -24,6 +25,11 @@ function parseArgs(argv: string[]): { command: string | undefined; role: string 
 }
 
 async function main() {
+  if (process.argv[2] === 'bundle') {
+    // A REST client of a running instance: no environment, database or Temporal of its own.
+    const { runBundleCli } = await import('./bundle-cli');
+    process.exit(await runBundleCli(process.argv.slice(3)));
+  }
   const { command, role } = parseArgs(process.argv.slice(2));
   const env = loadEnv(undefined, role ? { STAGEBOOK_ROLE: role } : {});
   switch (command) {

@@ -20,7 +20,7 @@ describe('REST answers every malformed request with a 4xx that says what was wro
     const admin = await newUser(t.db, 'rest');
     const team = await callerFor(t.db, admin).teams.create({ name: 'REST' });
     projectId = (await callerFor(t.db, admin).projects.create({ teamId: team.id, name: 'P' })).id;
-    const key = await createApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'all', scopes: ['read', 'run', 'ingest:loans', 'score:loans'] } });
+    const key = await createApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'all', scopes: ['read', 'run', 'ingest:loans', 'score:loans', 'deploy'] } });
     await tinyEndpoint(t.db, admin, projectId, 'loans');
     auth = { authorization: `Bearer ${key.secret}` };
     app = await buildApp({ db: t.db, driver: t.driver, role: 'api' });
@@ -36,6 +36,9 @@ describe('REST answers every malformed request with a 4xx that says what was wro
     'POST /api/v1/projects/{projectId}/runs': { missing: /kind|message/, wrongTypes: { kind: 7, message: ['x'] }, wrongField: /kind/ },
     'POST /api/v1/projects/{projectId}/datasets/{name}/rows': { missing: /rows/, wrongTypes: { rows: 'many' }, wrongField: /rows/ },
     'POST /api/v1/endpoints/{name}/predict': { missing: /records/, wrongTypes: { records: 'many' }, wrongField: /records/ },
+    'POST /api/v1/projects/{projectId}/bundles': { missing: /notebookId|releaseNotes/, wrongTypes: { notebookId: 7, releaseNotes: ['x'] }, wrongField: /notebookId/ },
+    'POST /api/v1/projects/{projectId}/deployments': { missing: /bundleHash|reason/, wrongTypes: { bundleHash: 7, reason: ['x'] }, wrongField: /bundleHash/ },
+    'POST /api/v1/projects/{projectId}/deployments/rollback': { missing: /reason/, wrongTypes: { bundleHash: 'abc', reason: 3 }, wrongField: /bundleHash|reason/ },
   };
   const expectError = (res: { statusCode: number; json: () => unknown }, status: number, mention?: RegExp) => {
     expect(res.statusCode).toBe(status);

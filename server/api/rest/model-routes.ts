@@ -32,6 +32,8 @@ export const PredictResponse = z.object({
   endpoint: z.string(),
   model: z.string(),
   modelVersion: z.number().int(),
+  /** The hash of the deployed bundle a production endpoint serves; null for design endpoints. */
+  bundle: z.string().nullable(),
   predictions: z.array(
     z.object({
       label: z.string(),

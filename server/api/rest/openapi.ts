@@ -58,6 +58,12 @@ export function openApiDocument(routes: RestRoute[], serverUrl?: string) {
         '413': errorResponse('Request body too large'),
       },
     };
+    if (r.rawResponse) {
+      (op.responses as Record<string, unknown>)[String(r.successStatus ?? 200)] = {
+        description: r.rawResponse.description,
+        content: { [r.rawResponse.contentType]: { schema: { type: 'string', contentMediaType: r.rawResponse.contentType } } },
+      };
+    }
     if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: toSchema(r.body, 'input') } } };
     if (r.rawBody) {
       op.requestBody = {

@@ -83,6 +83,7 @@ export function registerRestRoutes(app: FastifyInstance, deps: AppDeps, routes: 
         }
         const body = parse(route.body, req.body, 'body');
         const result = await route.handler({ ctx, params, query, body, raw });
+        if (route.rawResponse) reply.type(route.rawResponse.contentType);
         return reply.status(route.successStatus ?? 200).send(result);
       },
     });

@@ -24,6 +24,8 @@ export type RestRoute<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.Z
    */
   rawBody?: { contentTypes: string[]; description: string };
   response: z.ZodType;
+  /** The handler returns a Buffer of this media type instead of JSON (downloads). */
+  rawResponse?: { contentType: string; description: string };
   successStatus?: number;
   /**
    * Served by its own fastify route instead of the generic handler (the scoring hot path, which

@@ -6,6 +6,7 @@ import { getRun } from '../../services/runs/get-run';
 import { listRuns } from '../../services/runs/list-runs';
 import { startHelloRun } from '../../services/runs/start-hello-run';
 import { Uuid } from '../../services/teams/schemas';
+import { bundleRoutes } from './bundle-routes';
 import { datasetRoutes } from './dataset-routes';
 import { modelRoutes } from './model-routes';
 import { defineRoute, type RestRoute } from './route';
@@ -107,4 +108,5 @@ export const restRoutes: RestRoute[] = [
   }),
   ...datasetRoutes,
   ...modelRoutes,
+  ...bundleRoutes,
 ];

@@ -5,7 +5,7 @@ import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { notifyScoringChange } from '../scoring/changes';
 import { publishScoringChange } from '../scoring/runtime';
-import { endpointViews, findEndpoint, teamOfProject } from './find-endpoint';
+import { endpointViews, findEndpoint, refuseIfDeployed, teamOfProject } from './find-endpoint';
 import type { EndpointRef } from './schemas';
 
 /** Deletes an endpoint: its URL answers 404 from the next request on. Audited as `endpoint.delete`. */
@@ -13,6 +13,7 @@ export async function deleteEndpoint({ ctx, input }: { ctx: ServiceCtx; input: z
   const meta = auditMetaOf(ctx);
   await ctx.db.transaction(async (tx) => {
     const current = await findEndpoint(tx, input, { forUpdate: true });
+    refuseIfDeployed(current);
     const [before] = await endpointViews(tx, [current]);
     await tx.delete(endpoints).where(eq(endpoints.id, current.id));
     await emitAudit(tx, meta, {

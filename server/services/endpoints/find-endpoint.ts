@@ -1,7 +1,7 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
 import { endpoints, models, modelVersions, projects } from '@/db/schema';
-import { notFound } from '../errors';
+import { conflict, notFound } from '../errors';
 import { endpointView, type EndpointView } from '../models/model-view';
 
 export async function findEndpoint(db: DbOrTx, ref: { projectId: string; name: string }, opts: { forUpdate?: boolean } = {}) {
@@ -12,6 +12,11 @@ export async function findEndpoint(db: DbOrTx, ref: { projectId: string; name: s
   const [row] = opts.forUpdate ? await q.for('update') : await q;
   if (!row) throw notFound(`endpoint "${ref.name}"`);
   return row;
+}
+
+/** Production endpoints belong to the deployed bundle: only a deployment or a rollback changes them. */
+export function refuseIfDeployed(row: typeof endpoints.$inferSelect): void {
+  if (row.bundleHash) throw conflict(`endpoint "${row.name}" is served by the deployed bundle ${row.bundleHash.slice(0, 12)}: change its endpoint cell and deploy, or roll back`, 'name');
 }
 
 /** Views of endpoint rows with their model's name, pinned and champion version numbers. */

@@ -25,3 +25,6 @@ export const PredictInput = z.object({
     .min(1, 'records must hold at least one record')
     .max(MAX_PREDICT_RECORDS, `at most ${MAX_PREDICT_RECORDS} records per request`),
 });
+
+export const statsRanges = ['1h', '24h', '7d'] as const;
+export const EndpointStatsInput = EndpointRef.extend({ range: z.enum(statsRanges, { error: `range must be one of ${statsRanges.join(', ')}` }).default('1h') });

@@ -7,7 +7,7 @@ import { findModel, findModelVersion } from '../models/list-models';
 import type { EndpointView } from '../models/model-view';
 import { notifyScoringChange } from '../scoring/changes';
 import { publishScoringChange } from '../scoring/runtime';
-import { endpointViews, findEndpoint, teamOfProject } from './find-endpoint';
+import { endpointViews, findEndpoint, refuseIfDeployed, teamOfProject } from './find-endpoint';
 import type { UpdateEndpointInput } from './schemas';
 
 /** Changes what an endpoint serves (model, pinned version or champion) or its description. Atomic for live traffic. */
@@ -15,6 +15,7 @@ export async function updateEndpoint({ ctx, input }: { ctx: ServiceCtx; input: z
   const meta = auditMetaOf(ctx);
   const row = await ctx.db.transaction(async (tx) => {
     const current = await findEndpoint(tx, input, { forUpdate: true });
+    refuseIfDeployed(current);
     const [before] = await endpointViews(tx, [current]);
     const model = input.model ? await findModel(tx, { projectId: input.projectId, name: input.model }) : null;
     const modelId = model?.id ?? current.modelId;

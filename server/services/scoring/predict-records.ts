@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { RequestOutcome } from '@/server/scoring/request-stats';
 import { RecordInputError, predict } from '@/server/scoring/session-cache';
 import type { ServiceCtx } from '../context';
 import { invalid } from '../errors';
@@ -9,7 +10,8 @@ import { scoringRuntime, type EndpointConfig } from './runtime';
 export { RecordInputError };
 
 export type ScoredRecord = { label: string; probabilities: Record<string, number>; modelVersion: number };
-export type PredictResult = { endpoint: string; model: string; modelVersion: number; predictions: ScoredRecord[] };
+/** `bundle`: the hash of the deployed bundle a production endpoint serves, null for design endpoints. */
+export type PredictResult = { endpoint: string; model: string; modelVersion: number; bundle: string | null; predictions: ScoredRecord[] };
 
 /**
  * Scores records with one resolved endpoint config: one session, one schema, one version for the
@@ -23,17 +25,32 @@ export async function predictWithConfig(config: EndpointConfig, records: readonl
     endpoint: config.name,
     model: config.modelName,
     modelVersion: version,
+    bundle: config.bundleHash,
     predictions: scored.map((p) => ({ label: p.label, probabilities: { [neg]: p.probabilities.neg, [pos]: p.probabilities.pos }, modelVersion: version })),
   };
 }
 
-/** tRPC `scoring.predict`: the same path as the REST route, after the policy has run. */
+/**
+ * tRPC `scoring.predict`: the same path as the REST route, after the policy has run. Counted in the
+ * endpoint's request stats like a REST request; its latency is the scoring's (from here on), the
+ * tRPC adapter's own time is not in it.
+ */
 export async function predictRecords({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof PredictInput> }): Promise<PredictResult> {
-  const config = await scoringRuntime(ctx.db).endpoint(input.endpoint);
+  const started = performance.now();
+  const runtime = scoringRuntime(ctx.db);
+  const config = await runtime.endpoint(input.endpoint);
+  let outcome: RequestOutcome = 'serverError';
   try {
-    return await predictWithConfig(config, input.records);
+    const result = await predictWithConfig(config, input.records);
+    outcome = 'ok';
+    return result;
   } catch (err) {
-    if (err instanceof RecordInputError) throw invalid(err.message, err.field);
+    if (err instanceof RecordInputError) {
+      outcome = 'clientError';
+      throw invalid(err.message, err.field);
+    }
     throw err;
+  } finally {
+    runtime.requestStats.record(config.endpointId, outcome, input.records.length, performance.now() - started);
   }
 }

@@ -12,6 +12,7 @@ import type { ScoringChange } from './changes';
 import { LastUsedRecorder } from './last-used';
 import { type ChangeListener, listenForScoringChanges } from './listener';
 import { TtlLru } from './lru';
+import { RequestStatsRecorder } from './request-stats-recorder';
 
 /** What a predict request needs to know about an endpoint, resolved once and cached. */
 export type EndpointConfig = {
@@ -31,6 +32,8 @@ export type EndpointConfig = {
   session: InferenceSession;
   negativeClass: string;
   positiveClass: string;
+  /** The deployed bundle a production endpoint serves (null for design endpoints). */
+  bundleHash: string | null;
 };
 
 /** Entries live this long even without a change notification (the safety net, see lru.ts). */
@@ -48,6 +51,8 @@ const NEGATIVE_TTL_MS = 5_000;
 export class ScoringRuntime {
   readonly sessions = new SessionCache();
   readonly lastUsed: LastUsedRecorder;
+  /** Per-endpoint request counts and latencies, written every 5 s (endpoints.stats reads them). */
+  readonly requestStats: RequestStatsRecorder;
   private readonly keys = new TtlLru<string, Promise<ApiKeyActor | null>>(10_000, CACHE_TTL_MS);
   /** `modelId` is set once the config has loaded (a model change must find its endpoints). */
   private readonly endpoints = new TtlLru<string, { config: Promise<EndpointConfig>; modelId?: string }>(1_000, CACHE_TTL_MS);
@@ -56,6 +61,12 @@ export class ScoringRuntime {
 
   constructor(private readonly db: Db) {
     this.lastUsed = new LastUsedRecorder(db);
+    this.requestStats = new RequestStatsRecorder(db);
+  }
+
+  /** Writes what the hot path only noted in memory (on close, and in tests). */
+  async flushRecorders(): Promise<void> {
+    await Promise.all([this.lastUsed.flush(), this.requestStats.flush()]);
   }
 
   /** The active key behind a bearer secret, or null. */
@@ -107,6 +118,7 @@ export class ScoringRuntime {
         version: modelVersions.version,
         artifactSha256: modelVersions.artifactSha256,
         featureSchema: modelVersions.featureSchema,
+        bundleHash: endpoints.bundleHash,
       })
       .from(endpoints)
       .innerJoin(projects, eq(projects.id, endpoints.projectId))
@@ -135,6 +147,7 @@ export class ScoringRuntime {
       session,
       negativeClass: schema.classes[1 - schema.positiveIndex]!,
       positiveClass: schema.classes[schema.positiveIndex]!,
+      bundleHash: row.bundleHash,
     };
   }
 
@@ -166,7 +179,7 @@ export class ScoringRuntime {
    */
   listen(onError?: (err: Error) => void): { ready: Promise<void>; release: () => Promise<void> } {
     const driver = driverOf(this.db);
-    if (driver.kind !== 'postgres') return { ready: Promise.resolve(), release: () => this.lastUsed.flush() };
+    if (driver.kind !== 'postgres') return { ready: Promise.resolve(), release: () => this.flushRecorders() };
     this.listenerUsers++;
     this.listener ??= listenForScoringChanges(driver.pool, {
       onChange: (c) => this.invalidate(c),
@@ -180,7 +193,7 @@ export class ScoringRuntime {
       release: async () => {
         if (released) return;
         released = true;
-        await this.lastUsed.flush();
+        await this.flushRecorders();
         if (--this.listenerUsers > 0) return;
         this.listener = null;
         await listener.close();

@@ -1,0 +1,149 @@
+import { and, asc, eq, sql } from 'drizzle-orm';
+import canonicalize from 'canonicalize';
+import { z } from 'zod';
+import { bundles, models, modelVersions } from '@/db/schema';
+import { FeatureSchema } from '@/server/ml/onnx/feature-schema';
+import { emitAudit } from '../audit/emit';
+import { actorLabel, auditMetaOf, type ServiceCtx } from '../context';
+import { invalid } from '../errors';
+import { teamOfProject } from '../endpoints/find-endpoint';
+import { putArtifact } from '../models/artifacts';
+import type { VersionMetrics } from '../models/model-view';
+import { registerModelVersion } from '../models/register-version';
+import { readArchive } from './archive';
+import { activeBundleHash, bundleIfExists, bundleSummary, type BundleSummary } from './bundle-view';
+import { BUNDLE_FORMAT, manifestArtifacts, sha256Hex, type BundleManifest } from './manifest';
+
+const Name = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/);
+const Sha = z.string().regex(/^[0-9a-f]{64}$/);
+/** What an import relies on in a manifest; the rest is carried as it is (it is covered by the hash). */
+const ImportedManifest = z.looseObject({
+  format: z.literal(BUNDLE_FORMAT),
+  graph: z.looseObject({ hash: Sha, graph: z.looseObject({}) }),
+  cells: z.array(z.looseObject({ id: z.string(), kind: z.string(), source: z.string() })),
+  models: z.array(
+    z.looseObject({
+      name: Name,
+      version: z.number().int().min(1),
+      algorithm: z.string(),
+      artifact: z.object({ sha256: Sha, size: z.number().int().nonnegative(), mediaType: z.string() }),
+      spec: z.record(z.string(), z.unknown()),
+      featureSchema: z.record(z.string(), z.unknown()),
+      metrics: z.record(z.string(), z.unknown()).nullable(),
+      trainingData: z.record(z.string(), z.unknown()).nullable(),
+    }),
+  ),
+  scenarios: z.array(z.looseObject({ cellId: z.string(), source: z.string() })),
+  endpoints: z.array(z.looseObject({ name: Name, model: Name, description: z.string() })),
+});
+
+export type ImportResult = { bundle: BundleSummary; created: boolean; modelVersionsCreated: { model: string; version: number; artifactSha256: string }[] };
+
+const bad = (msg: string) => invalid(`the bundle file is not valid: ${msg}`, 'file');
+
+/**
+ * Imports an exported bundle into a project. Every hash and size is verified and the manifest
+ * checked before anything is written; then, in one transaction, the artifacts, the models and
+ * model versions the bundle names that the project lacks (by artifact sha256; source `imported`),
+ * and the bundle itself. Importing a bundle the project has is a no-op. Audited `bundle.import`.
+ */
+export async function importBundle({ ctx, input, body }: { ctx: ServiceCtx; input: { projectId: string }; body: AsyncIterable<Buffer | Uint8Array> | Uint8Array }): Promise<ImportResult> {
+  const meta = auditMetaOf(ctx);
+  const archive = await readArchive(body);
+  let json: unknown;
+  try {
+    json = JSON.parse(archive.manifest);
+  } catch {
+    throw bad('manifest.json is not JSON');
+  }
+  if (canonicalize(json) !== archive.manifest) throw bad('manifest.json is not in canonical form (RFC 8785)');
+  const checked = ImportedManifest.safeParse(json);
+  if (!checked.success) throw bad(`manifest.json: ${checked.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const manifest = json as BundleManifest;
+  const hash = sha256Hex(archive.manifest);
+  for (const m of manifest.models) {
+    if (!FeatureSchema.safeParse(m.featureSchema).success) throw bad(`manifest.json: model "${m.name}" has an invalid feature schema`);
+  }
+  const listed = new Set(archive.index.artifacts.map((a) => a.sha256));
+  for (const a of manifestArtifacts(manifest)) {
+    if (!listed.has(a.sha256)) throw bad(`the manifest uses artifact ${a.sha256}, which the file does not hold`);
+    if (archive.artifacts.get(a.sha256)!.byteLength !== a.size) throw bad(`artifact ${a.sha256} does not have the size the manifest says`);
+  }
+  for (const e of manifest.endpoints) {
+    if (!manifest.models.some((m) => m.name === e.model)) throw bad(`manifest.json: endpoint "${e.name}" serves model "${e.model}", which the bundle does not hold`);
+  }
+
+  const existing = await bundleIfExists(ctx.db, input.projectId, hash);
+  if (existing) return { bundle: bundleSummary(existing, await activeBundleHash(ctx.db, input.projectId)), created: false, modelVersionsCreated: [] };
+
+  const by = actorLabel(meta.actor).actorLabel;
+  const sizeBytes = Buffer.byteLength(archive.manifest) + manifestArtifacts(manifest).reduce((n, a) => n + a.size, 0);
+  const outcome = await ctx.db.transaction(async (tx) => {
+    // Concurrent imports of one bundle into one project: the second waits here, then finds it.
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`stagebook:bundle:${input.projectId}:${hash}`}, 0))`);
+    if (await bundleIfExists(tx, input.projectId, hash)) return null;
+    const created: ImportResult['modelVersionsCreated'] = [];
+    for (const m of manifest.models) {
+      const bytes = archive.artifacts.get(m.artifact.sha256)!;
+      await putArtifact(tx, bytes, m.artifact.mediaType);
+      const [have] = await tx
+        .select({ version: modelVersions.version })
+        .from(models)
+        .innerJoin(modelVersions, eq(modelVersions.modelId, models.id))
+        .where(and(eq(models.projectId, input.projectId), eq(models.name, m.name), eq(modelVersions.artifactSha256, m.artifact.sha256)))
+        .orderBy(asc(modelVersions.version))
+        .limit(1);
+      if (have) continue;
+      const registered = await registerModelVersion(
+        tx,
+        meta,
+        {
+          projectId: input.projectId,
+          modelName: m.name,
+          source: 'imported',
+          bytes,
+          algorithm: m.algorithm,
+          spec: m.spec,
+          featureSchema: FeatureSchema.parse(m.featureSchema),
+          metrics: m.metrics as VersionMetrics | null,
+          trainingData: m.trainingData as never,
+        },
+        { action: 'model.import', details: { bundleHash: hash, sourceVersion: m.version } },
+      );
+      created.push({ model: m.name, version: registered.version.version, artifactSha256: m.artifact.sha256 });
+    }
+    const [row] = await tx
+      .insert(bundles)
+      .values({
+        projectId: input.projectId,
+        hash,
+        manifest: archive.manifest,
+        releaseNotes: archive.index.releaseNotes,
+        origin: 'import',
+        notebookId: null,
+        builtOverFailure: archive.index.builtOverFailure,
+        sizeBytes,
+        createdBy: by,
+      })
+      .returning();
+    if (!row) throw new Error('bundle insert returned no row');
+    await emitAudit(tx, meta, {
+      action: 'bundle.import',
+      target: { type: 'bundle', id: hash },
+      teamId: await teamOfProject(tx, input.projectId),
+      projectId: input.projectId,
+      details: {
+        bundleHash: hash,
+        exportedBy: archive.index.createdBy,
+        promotedAt: archive.index.createdAt,
+        builtOverFailure: archive.index.builtOverFailure,
+        modelVersionsCreated: created,
+        sizeBytes,
+      },
+    });
+    return { row, created };
+  });
+  const final = outcome?.row ?? (await bundleIfExists(ctx.db, input.projectId, hash));
+  if (!final) throw new Error('bundle vanished after a concurrent import');
+  return { bundle: bundleSummary(final, await activeBundleHash(ctx.db, input.projectId)), created: outcome !== null, modelVersionsCreated: outcome?.created ?? [] };
+}

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { CellKind, PipelineGraph } from '@/server/pipeline';
+
+export const BUNDLE_FORMAT = 'stagebook.bundle/1';
+
+/** A bundle's content hash: the sha256 (hex) of its canonical manifest. */
+export type BundleHash = string & { readonly __brand: 'BundleHash' };
+
+export type ManifestCell = { id: string; kind: CellKind; source: string };
+
+/** A model version the bundle uses, by the sha256 of its ONNX artifact (version numbers differ between instances). */
+export type ManifestModel = {
+  name: string;
+  /** The version number where the bundle was promoted (informational: deployments resolve by artifact). */
+  version: number;
+  source: string;
+  algorithm: string;
+  artifact: { sha256: string; size: number; mediaType: string };
+  spec: Record<string, unknown>;
+  featureSchema: Record<string, unknown>;
+  metrics: Record<string, unknown> | null;
+  trainingData: Record<string, unknown> | null;
+  /** The cells that name the model (train, score, endpoint), by id. */
+  usedBy: string[];
+};
+
+export type ManifestEndpoint = { name: string; model: string; description: string; cellId: string };
+export type ManifestScenario = { cellId: string; source: string };
+
+/**
+ * Everything a bundle is, as hashed. Holds no project id, instance, time or person: the same
+ * content promoted anywhere gives the same hash.
+ */
+export type BundleManifest = {
+  format: typeof BUNDLE_FORMAT;
+  graph: { hash: string; graph: PipelineGraph };
+  /** Every cell in notebook order, with its source. */
+  cells: ManifestCell[];
+  /** Sorted by name. */
+  models: ManifestModel[];
+  /** Scenario cells verbatim, in notebook order (parsed by a later release). */
+  scenarios: ManifestScenario[];
+  /** Sorted by name. */
+  endpoints: ManifestEndpoint[];
+};
+
+export const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+/** The manifest's canonical JSON (RFC 8785) and its sha256. */
+export function sealManifest(manifest: BundleManifest): { json: string; hash: BundleHash } {
+  const json = canonicalize(manifest);
+  if (json === undefined) throw new Error('bundle manifest is not serialisable');
+  return { json, hash: sha256Hex(json) as BundleHash };
+}
+
+export function parseManifest(json: string): BundleManifest {
+  return JSON.parse(json) as BundleManifest;
+}
+
+/** The artifacts a manifest refers to, each once. */
+export function manifestArtifacts(m: BundleManifest): { sha256: string; size: number; mediaType: string }[] {
+  const seen = new Map<string, { sha256: string; size: number; mediaType: string }>();
+  for (const model of m.models) seen.set(model.artifact.sha256, model.artifact);
+  return [...seen.values()].sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1));
+}
