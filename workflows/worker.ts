@@ -3,6 +3,7 @@ import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type Logger, typ
 import type { Db } from '@/db/client';
 import { createActivities } from './activities';
 import type { BuildActivityOptions } from './activities/build';
+import type { NotificationActivityOptions } from './activities/notifications';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -46,6 +47,8 @@ export type CreateWorkerOptions = {
   stickyQueueScheduleToStartTimeout?: string;
   /** Build limits (parallelism, statement timeout, ts cell sandbox limits); tests shrink them. */
   build?: BuildActivityOptions;
+  /** Notification delivery settings (SMTP, public URL); read from the environment when absent. */
+  notifications?: NotificationActivityOptions;
 };
 
 export type StagebookWorker = {
@@ -67,7 +70,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Stagebook
       namespace: opts.namespace,
       taskQueue: opts.taskQueue,
       workflowBundle: await workflowBundle(),
-      activities: createActivities({ db: opts.db, ...(opts.build ? { build: opts.build } : {}) }),
+      activities: createActivities({ db: opts.db, ...(opts.build ? { build: opts.build } : {}), ...(opts.notifications ? { notifications: opts.notifications } : {}) }),
       shutdownGraceTime: opts.shutdownGraceTime ?? '10 seconds',
       // A worker that dies without shutting down (SIGKILL, OOM, lost node) keeps its sticky queue;
       // the SDK's 10 s default would stall each of its workflows that long before another worker

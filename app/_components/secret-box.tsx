@@ -2,8 +2,15 @@
 
 import { useRef, useState } from 'react';
 
-/** The only time a key's secret is visible: the server keeps just its hash. */
-export function SecretBox({ name, secret, onDone }: { name: string; secret: string; onDone: () => void }) {
+/** The only time a secret is visible (an API key's: the server keeps just its hash). */
+export function SecretBox({ name, secret, onDone, title = `API key “${name}” created`, label = 'API key secret' }: {
+  name: string;
+  secret: string;
+  onDone: () => void;
+  title?: string;
+  /** Names the secret for screen readers and tests ("API key secret", "Signing secret"). */
+  label?: string;
+}) {
   const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
   const inputRef = useRef<HTMLInputElement>(null);
   const copy = async () => {
@@ -17,13 +24,13 @@ export function SecretBox({ name, secret, onDone }: { name: string; secret: stri
     }
   };
   return (
-    <section className="secret" role="region" aria-label="New API key secret">
+    <section className="secret" role="region" aria-label={`New ${label}`}>
       <div className="secret-head">
-        <strong>API key “{name}” created</strong>
+        <strong>{title}</strong>
         <span className="secret-warning">Copy the secret now: it will not be shown again.</span>
       </div>
       <div className="secret-row">
-        <input ref={inputRef} className="secret-value" readOnly value={secret} aria-label="API key secret" onFocus={(e) => e.target.select()} data-testid="api-key-secret" />
+        <input ref={inputRef} className="secret-value" readOnly value={secret} aria-label={label} onFocus={(e) => e.target.select()} data-testid="api-key-secret" />
         <button type="button" className="btn" onClick={() => void copy()}>
           {copied === 'yes' ? 'Copied' : 'Copy'}
         </button>

@@ -2,10 +2,13 @@ import { apiKeysRouter } from './routers/api-keys';
 import { auditRouter } from './routers/audit';
 import { authRouter } from './routers/auth';
 import { buildsRouter } from './routers/builds';
+import { bundlesRouter } from './routers/bundles';
 import { datasetsRouter } from './routers/datasets';
+import { deploymentsRouter } from './routers/deployments';
 import { endpointsRouter } from './routers/endpoints';
 import { modelsRouter } from './routers/models';
 import { notebooksRouter } from './routers/notebooks';
+import { notificationsRouter } from './routers/notifications';
 import { pipelineRouter } from './routers/pipeline';
 import { projectsRouter } from './routers/projects';
 import { runsRouter } from './routers/runs';
@@ -28,6 +31,9 @@ export const appRouter = router({
   models: modelsRouter,
   endpoints: endpointsRouter,
   scoring: scoringRouter,
+  bundles: bundlesRouter,
+  deployments: deploymentsRouter,
+  notifications: notificationsRouter,
   system: systemRouter,
 });
 export type AppRouter = typeof appRouter;

@@ -77,11 +77,26 @@ const procedureRules: Record<string, Rule> = {
   'models.setChampion': { min: 'deployer' },
   'endpoints.list': { min: 'viewer', scope: 'read' },
   'endpoints.get': { min: 'viewer', scope: 'read' },
+  'endpoints.stats': { min: 'viewer', scope: 'read' },
   'endpoints.create': { min: 'deployer' },
   'endpoints.update': { min: 'deployer' },
   'endpoints.delete': { min: 'deployer' },
+  // Notification channels: what production tells the team; webhook secrets and targets are deployers' to manage.
+  'notifications.list': { min: 'viewer' },
+  'notifications.deliveries': { min: 'viewer' },
+  'notifications.create': { min: 'deployer' },
+  'notifications.delete': { min: 'deployer' },
+  'notifications.test': { min: 'deployer' },
   // Scoring with the endpoint `loans` (set up below): any member, or a key scoped to that endpoint.
   'scoring.predict': { min: 'viewer', scope: 'score:loans' },
+  // Bundles: editors promote (and export/import over REST), deployers deploy; CI/CD with a `deploy` key.
+  'bundles.preview': { min: 'viewer', scope: 'read' },
+  'bundles.promote': { min: 'editor', scope: 'deploy' },
+  'bundles.list': { min: 'viewer', scope: 'read' },
+  'bundles.get': { min: 'viewer', scope: 'read' },
+  'deployments.list': { min: 'viewer', scope: 'read' },
+  'deployments.deploy': { min: 'deployer', scope: 'deploy' },
+  'deployments.rollback': { min: 'deployer', scope: 'deploy' },
 };
 const routeRules: Record<string, Rule> = {
   'GET /api/v1/projects/{projectId}': { min: 'viewer', scope: 'read' },
@@ -94,9 +109,16 @@ const routeRules: Record<string, Rule> = {
   'POST /api/v1/projects/{projectId}/datasets/{name}/rows': { min: 'editor', scope: 'ingest:loans' },
   'POST /api/v1/projects/{projectId}/models/{name}/versions': { min: 'editor' },
   'POST /api/v1/endpoints/{name}/predict': { min: 'viewer', scope: 'score:loans' },
+  'GET /api/v1/projects/{projectId}/bundles': { min: 'viewer', scope: 'read' },
+  'POST /api/v1/projects/{projectId}/bundles': { min: 'editor', scope: 'deploy' },
+  'GET /api/v1/projects/{projectId}/bundles/{hash}/export': { min: 'editor', scope: 'deploy' },
+  'POST /api/v1/projects/{projectId}/bundles/import': { min: 'editor', scope: 'deploy' },
+  'GET /api/v1/projects/{projectId}/deployments': { min: 'viewer', scope: 'read' },
+  'POST /api/v1/projects/{projectId}/deployments': { min: 'deployer', scope: 'deploy' },
+  'POST /api/v1/projects/{projectId}/deployments/rollback': { min: 'deployer', scope: 'deploy' },
 };
 
-const identities = ['anonymous', 'outsider', 'viewer', 'editor', 'deployer', 'admin', 'key:read', 'key:run', 'key:ingest:loans', 'key:score:loans', 'key:other-project'] as const;
+const identities = ['anonymous', 'outsider', 'viewer', 'editor', 'deployer', 'admin', 'key:read', 'key:run', 'key:ingest:loans', 'key:score:loans', 'key:deploy', 'key:other-project'] as const;
 type Identity = (typeof identities)[number];
 const rank = ['viewer', 'editor', 'deployer', 'admin'];
 
@@ -142,6 +164,7 @@ describe('every procedure and route is authorised exactly as specified, for ever
       ['key:run', 'run', project.id],
       ['key:ingest:loans', 'ingest:loans', project.id],
       ['key:score:loans', 'score:loans', project.id],
+      ['key:deploy', 'deploy', project.id],
       ['key:other-project', 'read', otherProject.id],
     ] as const) {
       const key = await createApiKey({ ctx: sys, input: { projectId: pid, name: who, scopes: [scope] } });

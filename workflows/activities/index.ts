@@ -6,8 +6,10 @@ import { emitAudit } from '@/server/services/audit/emit';
 import type { BuildActivities, GreetingOutput, HelloRunActivities, HelloRunResult, HelloRunStep } from '../shared';
 import { failureTypes } from '../shared';
 import { createBuildActivities, type BuildActivityOptions } from './build';
+import { createNotificationActivities, type NotificationActivityOptions } from './notifications';
+import type { NotificationActivities } from '../shared/notifications';
 
-export type ActivityDeps = { db: Db; build?: BuildActivityOptions };
+export type ActivityDeps = { db: Db; build?: BuildActivityOptions; notifications?: NotificationActivityOptions };
 
 const finishedStatuses: RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 const HEARTBEAT_INTERVAL_MS = 200;
@@ -16,8 +18,8 @@ const HEARTBEAT_INTERVAL_MS = 200;
  * Every activity is idempotent, keyed by (run id, step): a retry after a crash, a timeout or a
  * re-delivery finds the step already recorded and returns what was stored instead of redoing it.
  */
-export function createActivities({ db, build }: ActivityDeps): HelloRunActivities & BuildActivities {
-  return { ...createHelloRunActivities(db), ...createBuildActivities(db, build) };
+export function createActivities({ db, build, notifications }: ActivityDeps): HelloRunActivities & BuildActivities & NotificationActivities {
+  return { ...createHelloRunActivities(db), ...createBuildActivities(db, build), ...createNotificationActivities(db, notifications) };
 }
 
 function createHelloRunActivities(db: Db): HelloRunActivities {

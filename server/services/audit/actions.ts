@@ -36,6 +36,13 @@ export const auditActions = [
   'endpoint.create',
   'endpoint.update',
   'endpoint.delete',
+  'bundle.promote',
+  'bundle.import',
+  'deployment.activate',
+  'deployment.rollback',
+  'notification_channel.create',
+  'notification_channel.delete',
+  'notification_channel.test',
   'system.bootstrap',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
