@@ -10,6 +10,7 @@ import { ProjectSubpage } from '../datasets/project-subpage';
 import { useTRPC } from '../trpc';
 import { roleAtLeast } from '../types';
 import { Card, ErrorMessage, Loading } from '../ui';
+import { EndpointTraffic } from './endpoint-traffic';
 import { servingLabel } from './endpoints-page';
 import { TryIt } from './try-it';
 import { useSampleRecords } from './use-sample-records';
@@ -45,6 +46,7 @@ export function EndpointPage({ projectId, name }: { projectId: string; name: str
           <ErrorMessage error={endpoint.error} />
         ) : (
           <div className="stack">
+            <EndpointTraffic projectId={projectId} name={name} />
             <Card title="Try it" description="Score records as a client would; each answer names the model version that scored it." id="try-it">
               <TryIt endpoint={endpoint.data} sample={sample} />
             </Card>

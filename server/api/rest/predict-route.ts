@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { outcomeOfStatus } from '../../scoring/request-stats';
 import { MAX_PREDICT_RECORDS } from '../../services/endpoints/schemas';
+import { EndpointName } from '../../services/models/schemas';
 import type { ServiceCtx } from '../../services/context';
 import { invalid, ServiceError, unauthenticated } from '../../services/errors';
 import { authorize } from '../../services/policy';
@@ -20,6 +22,8 @@ const SCORER = { kind: 'endpointScorer' } as const;
  * batches. A signed-in browser takes the general path (session and membership read per request).
  * Records are validated while they become tensors (server/scoring/records.ts): a 400 names the
  * record index and field. The response is serialised by a compiled schema (fast-json-stringify).
+ * Each request is counted with its latency (fastify's elapsed time, serialisation included) in the
+ * runtime's in-memory request stats, written every few seconds (endpoints.stats reads them).
  */
 export function registerPredictRoute(app: FastifyInstance, deps: AppDeps): void {
   const runtime = scoringRuntime(deps.db);
@@ -43,15 +47,40 @@ export function registerPredictRoute(app: FastifyInstance, deps: AppDeps): void 
     return runtime.endpoint(name);
   };
 
+  /** The endpoint and record count of requests that got as far as resolving their endpoint. */
+  const served = new WeakMap<FastifyRequest, { endpointId: string; records: number }>();
+  const countRequest = (req: FastifyRequest, reply: FastifyReply): void => {
+    const ms = reply.elapsedTime;
+    const outcome = outcomeOfStatus(reply.statusCode);
+    const s = served.get(req);
+    if (s) return runtime.requestStats.record(s.endpointId, outcome, s.records, ms);
+    // Refused before its endpoint was resolved (credentials, body): counted if the endpoint
+    // exists. Off the response path; the config is cached (and unknown names for 5 s).
+    const { name } = req.params as { name?: unknown };
+    if (outcome === 'ok' || !EndpointName.safeParse(name).success) return;
+    runtime.endpoint(name as string).then(
+      (c) => runtime.requestStats.record(c.endpointId, outcome, 0, ms),
+      () => undefined,
+    );
+  };
+
   app.route({
     method: 'POST',
     url: '/api/v1/endpoints/:name/predict',
     schema: { response: { 200: z.toJSONSchema(PredictResponse, { target: 'draft-7' }) } },
+    onResponse: (req, reply, done) => {
+      countRequest(req, reply);
+      done();
+    },
     handler: async (req, reply) => {
       const { name } = req.params as { name: string };
       const config = await authorised(req, reply, name);
+      const stats = { endpointId: config.endpointId, records: 0 };
+      served.set(req, stats);
+      const records = recordsOf(req.body);
+      stats.records = records.length;
       // A RecordInputError becomes a 400 listing each bad record and field (rest/plugin.ts sendError).
-      return predictWithConfig(config, recordsOf(req.body));
+      return predictWithConfig(config, records);
     },
   });
 }

@@ -1,6 +1,7 @@
-import { CreateEndpointInput, EndpointRef, ListEndpointsInput, UpdateEndpointInput } from '../../services/endpoints/schemas';
+import { CreateEndpointInput, EndpointRef, EndpointStatsInput, ListEndpointsInput, UpdateEndpointInput } from '../../services/endpoints/schemas';
 import { createEndpoint } from '../../services/endpoints/create-endpoint';
 import { deleteEndpoint } from '../../services/endpoints/delete-endpoint';
+import { endpointStats } from '../../services/endpoints/endpoint-stats';
 import { getEndpoint, listEndpoints } from '../../services/endpoints/list-endpoints';
 import { updateEndpoint } from '../../services/endpoints/update-endpoint';
 import { procedure, router } from '../trpc';
@@ -12,6 +13,7 @@ const deployer = { kind: 'member', role: 'deployer' } as const;
 export const endpointsRouter = router({
   list: procedure.meta({ policy: read }).input(ListEndpointsInput).query(({ ctx, input }) => listEndpoints({ ctx, input })),
   get: procedure.meta({ policy: read }).input(EndpointRef).query(({ ctx, input }) => getEndpoint({ ctx, input })),
+  stats: procedure.meta({ policy: read }).input(EndpointStatsInput).query(({ ctx, input }) => endpointStats({ ctx, input })),
   create: procedure.meta({ policy: deployer }).input(CreateEndpointInput).mutation(({ ctx, input }) => createEndpoint({ ctx, input })),
   update: procedure.meta({ policy: deployer }).input(UpdateEndpointInput).mutation(({ ctx, input }) => updateEndpoint({ ctx, input })),
   delete: procedure.meta({ policy: deployer }).input(EndpointRef).mutation(({ ctx, input }) => deleteEndpoint({ ctx, input })),
