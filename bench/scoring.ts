@@ -6,15 +6,20 @@
  *            endpoint, record validation, response schema),
  *   - tRPC:  our `scoring.predict` through the tRPC fastify adapter with the same key (reads the key,
  *            the endpoint and the membership from Postgres on each call),
+ *   - Python: the real-time peer, FastAPI + onnxruntime on uvicorn with one worker (what `mlflow
+ *            models serve` is built on; bench/onnx-serve.py, venv from bench/requirements-serving.txt
+ *            built on first use), serving the same ONNX file with the same JSON,
  * for a logistic regression and a 100-tree gradient-boosted model trained on credit_data.csv. Prints
- * req/s, p50 and p99 per target and our ratios to the bare route. The targets run interleaved,
+ * req/s, p50 and p99 per target and our ratios to the bare route and to the Python peer. The targets run interleaved,
  * `rounds` times each, and each keeps its best throughput and its best p50/p99 over the rounds: on a
  * shared machine a neighbour's burst then spoils one round, not the comparison.
  *
  *   npx tsx bench/scoring.ts [seconds] [connections] [rounds]
  */
-import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Fastify from 'fastify';
 import * as ort from 'onnxruntime-node';
@@ -36,6 +41,7 @@ import { scoringRuntime } from '../server/services/scoring/runtime';
 import { createTeam } from '../server/services/teams/create-team';
 import { createPostgresDatabase, POSTGRES_ADMIN_URL } from '../tests/helpers/db';
 import { sharedDataFile } from '../tests/helpers/data';
+import { lockedPythonVenv } from '../tests/helpers/python';
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const CONNECTIONS = Number(process.argv[3] ?? 50);
@@ -92,6 +98,45 @@ async function bareServer(bytes: Uint8Array, schema: FeatureSchema) {
   return { app, url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/predict` };
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer().once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+/** The Python peer on the same file; resolves once it answers a predict. */
+async function pythonServer(python: string, bytes: Uint8Array, schema: FeatureSchema, body: string) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-onnx-serve-'));
+  writeFileSync(path.join(dir, 'model.onnx'), bytes);
+  writeFileSync(path.join(dir, 'schema.json'), JSON.stringify(schema));
+  const port = await freePort();
+  const child: ChildProcess = spawn(python, [path.join(import.meta.dirname, 'onnx-serve.py'), path.join(dir, 'model.onnx'), path.join(dir, 'schema.json'), String(port)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const url = `http://127.0.0.1:${port}/predict`;
+  const stop = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`onnx-serve.py exited with ${child.exitCode}`);
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).catch(() => null);
+    if (res?.status === 200) return { url, stop, first: (await res.json()) as { predictions: { label: string; probabilities: Record<string, number> }[] } };
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`onnx-serve.py did not answer within 60 s (last status ${res?.status})`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 const fmt = (r: Result) => `${Math.round(r.rps).toLocaleString('en-US').padStart(7)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms${r.non2xx || r.errors ? `  (${r.non2xx} non-2xx, ${r.errors} errors!)` : ''}`;
 
 async function main() {
@@ -113,6 +158,7 @@ async function main() {
       { name: 'lr', label: 'logistic regression', spec: { algorithm: 'logistic_regression', target: 'status', positiveClass: 'bad' } },
       { name: 'trees', label: '100-tree gradient boosting', spec: { algorithm: 'gradient_boosted_trees', target: 'status', positiveClass: 'bad', params: { maxIter: 100, earlyStopping: false } } },
     ] as const;
+    const python = lockedPythonVenv('serving-venv', 'bench/requirements-serving.txt');
     const app = await buildApp({ db, driver: 'postgres', role: 'all' });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const a = app.server.address();
@@ -131,11 +177,21 @@ async function main() {
 
       const check = await fetch(`${base}/api/v1/endpoints/bench-${m.name}/predict`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body });
       if (check.status !== 200) throw new Error(`predict answered ${check.status}: ${await check.text()}`);
+      const ours = ((await check.json()) as { predictions: { label: string; probabilities: Record<string, number> }[] }).predictions[0]!;
+      const py = await pythonServer(python, bytes, detail.featureSchema, body);
+      const theirs = py.first.predictions[0]!;
+      const pos = detail.featureSchema.classes[detail.featureSchema.positiveIndex];
+      // Same file, same record: the same answer, or the comparison is not like for like.
+      if (theirs.label !== ours.label || Math.abs(theirs.probabilities[pos]! - ours.probabilities[pos]!) > 1e-5) {
+        await py.stop();
+        throw new Error(`the Python peer disagrees: ${JSON.stringify(theirs)} vs ours ${JSON.stringify(ours)}`);
+      }
 
       const targets = [
         { url: bare.url, body, headers: {} },
         { url: `${base}/api/v1/endpoints/bench-${m.name}/predict`, body, headers: auth },
         { url: `${base}/trpc/scoring.predict`, body: JSON.stringify({ json: { endpoint: `bench-${m.name}`, records: [RECORD] } }), headers: auth },
+        { url: py.url, body, headers: {} },
       ];
       const best: (Result | null)[] = targets.map(() => null);
       for (let round = 0; round < ROUNDS; round++) {
@@ -145,16 +201,19 @@ async function main() {
           best[i] = b ? { rps: Math.max(b.rps, r.rps), p50: Math.min(b.p50, r.p50), p99: Math.min(b.p99, r.p99), non2xx: b.non2xx + r.non2xx, errors: b.errors + r.errors } : r;
         }
       }
-      const [bareResult, rest, trpc] = best as [Result, Result, Result];
+      const [bareResult, rest, trpc, pyResult] = best as [Result, Result, Result, Result];
       await bare.app.close();
+      await py.stop();
 
       console.log(`\n${m.label} (${(bytes.byteLength / 1024).toFixed(0)} KB ONNX)`);
       console.log(`  bare fastify + ONNX   ${fmt(bareResult)}`);
       console.log(`  REST predict          ${fmt(rest)}`);
       console.log(`  tRPC scoring.predict  ${fmt(trpc)}`);
+      console.log(`  Python FastAPI + ORT  ${fmt(pyResult)}`);
       const ratio = (x: number, y: number) => (y ? (x / y).toFixed(2) : 'n/a');
       console.log(`  REST / bare: throughput ${ratio(rest.rps, bareResult.rps)}x, p99 ${ratio(rest.p99, bareResult.p99)}x   (aim: >= 0.70x throughput, <= 1.5x p99)`);
       console.log(`  tRPC / bare: throughput ${ratio(trpc.rps, bareResult.rps)}x, p99 ${ratio(trpc.p99, bareResult.p99)}x`);
+      console.log(`  REST / Python (uvicorn, 1 worker): throughput ${ratio(rest.rps, pyResult.rps)}x, p99 ${ratio(rest.p99, pyResult.p99)}x`);
     }
     await scoringRuntime(db).lastUsed.flush();
     await app.close();

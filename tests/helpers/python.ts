@@ -10,8 +10,16 @@ const repoRoot = path.resolve(import.meta.dirname, '../..');
  * while that file is unchanged (~60 s to build).
  */
 export function mlPythonVenv(): string {
-  const dir = path.join(repoRoot, 'node_modules/.cache/stagebook/ml-venv');
-  const requirements = path.join(repoRoot, 'bench/requirements-ml.txt');
+  return lockedPythonVenv('ml-venv', 'bench/requirements-ml.txt');
+}
+
+/**
+ * The python of a venv `name` with the pinned packages of `requirementsFile` (relative to the repo),
+ * built once and reused while that file is unchanged; concurrent callers wait for one build.
+ */
+export function lockedPythonVenv(name: string, requirementsFile: string): string {
+  const dir = path.join(repoRoot, 'node_modules/.cache/stagebook', name);
+  const requirements = path.join(repoRoot, requirementsFile);
   const stampFile = path.join(dir, '.requirements-sha256');
   const stamp = createHash('sha256').update(readFileSync(requirements)).digest('hex');
   const python = path.join(dir, 'bin/python');
