@@ -12,6 +12,8 @@ type Project = RouterOutputs['projects']['get'];
 function projectTabs(projectId: string) {
   return [
     { href: `/projects/${projectId}`, label: 'Overview' },
+    { href: `/projects/${projectId}/production`, label: 'Production' },
+    { href: `/projects/${projectId}/notifications`, label: 'Notifications' },
     { href: `/projects/${projectId}/api-keys`, label: 'API keys' },
     { href: `/projects/${projectId}/audit`, label: 'Audit log' },
   ];

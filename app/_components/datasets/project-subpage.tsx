@@ -13,9 +13,11 @@ export type SubpageContext = { myRole: TeamRole | null; canEdit: boolean };
  * The frame of a page inside a project (a dataset, a run): breadcrumbs team / project / section and
  * the page's own title, with the viewer's role for what they may change.
  */
-export function ProjectSubpage({ projectId, section, title, badge, description, actions, children }: {
+export function ProjectSubpage({ projectId, section, sectionHref, title, badge, description, actions, children }: {
   projectId: string;
   section: string;
+  /** Where the section crumb leads; default: the section on the project's home page. */
+  sectionHref?: string;
   title: ReactNode;
   badge?: ReactNode;
   description?: ReactNode;
@@ -36,7 +38,7 @@ export function ProjectSubpage({ projectId, section, title, badge, description, 
     { label: 'Teams', href: '/teams' },
     { label: p.teamName, href: `/teams/${p.teamId}` },
     { label: p.name, href: `/projects/${projectId}` },
-    { label: section, href: `/projects/${projectId}#section-${section.toLowerCase()}` },
+    { label: section, href: sectionHref ?? `/projects/${projectId}#section-${section.toLowerCase()}` },
   ];
   return (
     <div className="page">

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { insertCell } from '@/server/collab/notebook-doc';
 import { roleAtLeast, type TeamRole } from '../types';
 import { EmptyState, Loading, RoleBadge } from '../ui';
+import { PromoteButton } from '../bundles/promote-dialog';
 import { NotebookFlow } from '../flow/notebook-flow';
 import { AddCellBar } from './add-cell-bar';
 import type { CellKind } from './cell-kinds';
@@ -134,6 +135,7 @@ export default function NotebookWorkspace(props: NotebookWorkspaceProps) {
             <button type="button" className={versionsOpen ? 'btn btn-sm btn-active' : 'btn btn-sm'} aria-pressed={versionsOpen} onClick={() => setVersionsOpen((o) => !o)}>
               Versions
             </button>
+            {canEdit && <PromoteButton projectId={projectId} notebookId={notebookId} />}
           </div>
         </div>
       </header>

@@ -3,7 +3,8 @@
 import type { RouterOutputs } from '../types';
 import { cellKindLabel } from './cell-kinds';
 
-type Diff = RouterOutputs['notebooks']['diffVersions'];
+/** Between two notebook versions, or the last bundle and the notebook (the promote dialog). */
+type Diff = Pick<RouterOutputs['notebooks']['diffVersions'], 'cells' | 'summary'>;
 type CellDiff = Diff['cells'][number];
 type Line = CellDiff['lines'][number];
 

@@ -2,13 +2,14 @@ import { and, eq, inArray } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
 import { artifacts, models, modelVersions } from '@/db/schema';
 import type { ServiceCtx } from '../context';
+import { parseScenarioCell } from '@/server/pipeline/scenario-cell';
 import { compileCurrentNotebook, type CompileDiagnostic } from '../pipeline/compile-notebook';
 import { parseEndpointCell, parseModelOfCell } from './endpoint-cell';
 import { BUNDLE_FORMAT, sealManifest, type BundleHash, type BundleManifest, type ManifestEndpoint, type ManifestModel } from './manifest';
 
 export type CollectedBundle =
-  | { ok: true; manifest: BundleManifest; json: string; hash: BundleHash; diagnostics: CompileDiagnostic[]; graphHash: string }
-  | { ok: false; compileOk: boolean; diagnostics: CompileDiagnostic[]; graphHash: string };
+  | { ok: true; manifest: BundleManifest; json: string; hash: BundleHash; diagnostics: CompileDiagnostic[]; graphHash: string; buildSteps: number }
+  | { ok: false; compileOk: boolean; diagnostics: CompileDiagnostic[]; graphHash: string; buildSteps: number };
 
 type ModelUse = { model: string; cellId: string; line: number };
 
@@ -30,6 +31,12 @@ export async function collectBundle(ctx: ServiceCtx, ref: { projectId: string; n
       const r = parseModelOfCell(cell.source);
       if (r.ok) uses.push({ model: r.value, cellId: cell.id, line: lineOfKey(cell.source, 'model') });
       else for (const p of r.problems) problem(cell.id, p.line, p.code, `${cell.kind} cell: ${p.message}`, p.column);
+    } else if (cell.kind === 'scenario') {
+      // A scenario's retrain and score steps use the bundle's version of their model (the compiler reports a broken cell).
+      const spec = parseScenarioCell(cell.source).spec;
+      for (const st of spec?.steps ?? []) {
+        if (st.type === 'retrain' || st.type === 'score') uses.push({ model: st.model, cellId: cell.id, line: lineOfModel(cell.source, st.model) });
+      }
     } else if (cell.kind === 'endpoint') {
       const r = parseEndpointCell(cell.source);
       if (!r.ok) {
@@ -50,7 +57,7 @@ export async function collectBundle(ctx: ServiceCtx, ref: { projectId: string; n
   }
 
   const ok = !diagnostics.some((d) => d.severity === 'error');
-  if (!ok) return { ok: false, compileOk: result.ok, diagnostics, graphHash: result.hash };
+  if (!ok) return { ok: false, compileOk: result.ok, diagnostics, graphHash: result.hash, buildSteps: result.graph.steps.length };
 
   const manifest: BundleManifest = {
     format: BUNDLE_FORMAT,
@@ -61,7 +68,7 @@ export async function collectBundle(ctx: ServiceCtx, ref: { projectId: string; n
     endpoints: endpoints.sort((a, b) => (a.name < b.name ? -1 : 1)),
   };
   for (const m of manifest.models) m.usedBy = [...new Set(uses.filter((u) => u.model === m.name).map((u) => u.cellId))].sort();
-  return { ok: true, manifest, ...sealManifest(manifest), diagnostics, graphHash: result.hash };
+  return { ok: true, manifest, ...sealManifest(manifest), diagnostics, graphHash: result.hash, buildSteps: result.graph.steps.length };
 }
 
 /** Each named model at its champion version (absent: the model does not exist or has no champion). */
@@ -90,6 +97,12 @@ async function resolveModels(db: DbOrTx, projectId: string, uses: ModelUse[]): P
     });
   }
   return out;
+}
+
+/** The 1-based line where a scenario step names `model` (1 when absent). */
+function lineOfModel(source: string, model: string): number {
+  const i = source.split('\n').findIndex((l) => new RegExp(`^\\s*model:\\s*["']?${model}["']?\\s*$`).test(l));
+  return i < 0 ? 1 : i + 1;
 }
 
 /** The 1-based line of a top-level key in a YAML cell (1 when absent). */

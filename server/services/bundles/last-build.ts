@@ -33,11 +33,12 @@ export async function lastDesignBuild(db: DbOrTx, notebookId: string, currentGra
 }
 
 /**
- * Why promoting needs `confirmFailedBuild`, or null when the last build succeeded. A build of an
- * older graph still counts: the data a promoted pipeline starts from is what the last build made.
+ * Why promoting needs `confirmFailedBuild`, or null when the last build succeeded or the notebook
+ * has nothing to build (only endpoints, scenarios, markdown). A build of an older graph still
+ * counts: the data a promoted pipeline starts from is what the last build made.
  */
-export function buildConcern(last: LastBuild): string | null {
-  if (!last) return 'the notebook has never been built';
+export function buildConcern(last: LastBuild, buildSteps: number): string | null {
+  if (!last) return buildSteps === 0 ? null : 'the notebook has never been built';
   if (last.status === 'succeeded') return null;
   return `the last build ${last.status === 'failed' || last.status === 'cancelled' ? `was ${last.status}` : `is still ${last.status}`}`;
 }

@@ -37,7 +37,7 @@ export async function previewBundle({ ctx, input }: { ctx: ServiceCtx; input: z.
     activeBundleHash(ctx.db, input.projectId),
   ]);
   const against = last ? bundleSummary(last, active) : null;
-  const base = { diagnostics: collected.diagnostics, graphHash: collected.graphHash, against, lastBuild, buildConcern: buildConcern(lastBuild) };
+  const base = { diagnostics: collected.diagnostics, graphHash: collected.graphHash, against, lastBuild, buildConcern: buildConcern(lastBuild, collected.buildSteps) };
   if (!collected.ok) return { ...base, compileOk: collected.compileOk, promotable: false, manifestHash: null, existing: null, diff: null };
   const same = await bundleIfExists(ctx.db, input.projectId, collected.hash);
   const existing = same ? bundleSummary(same, active) : null;

@@ -32,7 +32,7 @@ export async function promoteBundle({ ctx, input }: { ctx: ServiceCtx; input: z.
   if (existing) return { bundle: bundleSummary(existing, await activeBundleHash(ctx.db, input.projectId)), created: false };
 
   const lastBuild = await lastDesignBuild(ctx.db, input.notebookId, collected.graphHash);
-  const concern = buildConcern(lastBuild);
+  const concern = buildConcern(lastBuild, collected.buildSteps);
   if (concern && !input.confirmFailedBuild) {
     throw preconditionFailed(`${concern}: build it first, or promote with confirmFailedBuild to promote anyway (recorded on the bundle and in the audit)`, { lastBuild });
   }
