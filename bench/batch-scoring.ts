@@ -1,7 +1,7 @@
 /**
- * Batch scoring throughput: `scoreDataset` (server/services/models/score-dataset.ts: a cursor feeds
- * 10,000-row batches to onnxruntime, results go to a temporary table, the output table is built in
- * Postgres by joining them back, then published with its audit rows) on a generated 1M-row dataset
+ * Batch scoring throughput: `scoreDataset` (server/services/models/score-dataset.ts; on a Postgres
+ * server score-by-copy.ts: binary COPY out, 50,000-row batches decoded into tensors and scored, binary
+ * COPY back into a staging table, then published with its audit rows) on a generated 1M-row dataset
  * with 20 features (bench/synthetic.ts), from Postgres back into Postgres, for a logistic
  * regression and a 100-tree gradient-boosted model (trained in memory on 50k rows of the same
  * generator and imported as ONNX, as a client would). The baseline is the I/O floor on the same

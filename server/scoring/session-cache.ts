@@ -100,7 +100,8 @@ function toTensor(c: InputColumn): ort.Tensor {
   return new ort.Tensor(c.type, c.data, c.dims);
 }
 
-function labelOf(schema: FeatureSchema, value: bigint | string): string {
+/** The class name a label output value stands for. */
+export function labelOf(schema: FeatureSchema, value: bigint | string): string {
   if (typeof value === 'string') return value;
   const index = schema.labelValues?.indexOf(Number(value)) ?? -1;
   return index >= 0 ? schema.classes[index]! : String(value);

@@ -4,7 +4,7 @@ import { eq } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, type CopyStreamQuery } from 'pg-copy-streams';
 import { schema, type Db, type DbOrTx } from '@/db/client';
 import { projectStorage, type Environment } from '@/db/schema';
 import { copyErrorLine } from './copy-errors';
@@ -101,6 +101,12 @@ export type DataSession = {
    * the database refuses throws a CopyRefused naming the data row (0-based, across all batches).
    */
   copyCsv: (target: string, batches: AsyncIterable<CopyBatch>) => Promise<number>;
+  /**
+   * Postgres only (null on PGlite): a raw `COPY ... FROM STDIN` on this transaction's connection, for
+   * callers that stream their own format (batch scoring writes binary COPY). The stream must have
+   * finished or been destroyed before the next statement.
+   */
+  copyFromStdin: ((statement: string) => CopyStreamQuery) | null;
 };
 
 export type CopyBatch = { text: string; firstRow: number };
@@ -134,6 +140,7 @@ export async function withDataTransaction<T>(db: Db, fn: (s: DataSession) => Pro
           tx,
           query: async (text, params) => (await client.query(text, params as unknown[])).rows as Record<string, unknown>[],
           copyCsv: (target, chunks) => copyIntoPostgres(client, target, chunks),
+          copyFromStdin: (statement) => client.query(copyFrom(statement)),
         }),
       );
     } catch (err) {
@@ -151,6 +158,7 @@ export async function withDataTransaction<T>(db: Db, fn: (s: DataSession) => Pro
       tx,
       query: async (text, params) => (await ptx.query<Record<string, unknown>>(text, params as unknown[])).rows,
       copyCsv: (target, chunks) => copyIntoPglite(ptx, target, chunks),
+      copyFromStdin: null,
     });
   });
 }

@@ -9,12 +9,13 @@ import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { datasetView, type DatasetView } from '../datasets/dataset-view';
 import { findDataset } from '../datasets/find-dataset';
-import { ident, schemaNameOf } from '../datasets/storage';
+import { driverOf, ensureProjectStorage, ident, schemaNameOf, type DataSession } from '../datasets/storage';
 import { conflict, invalid, notFound } from '../errors';
 import { scoringRuntime } from '../scoring/runtime';
 import { readArtifact } from './artifacts';
 import { findModel, findModelVersion, findVersionById } from './list-models';
 import { selectList, withProjectRole } from './read-dataset';
+import { planCopy, scoreByCopy } from './score-by-copy';
 import { ScoreDatasetInput } from './schemas';
 
 export const SCORE_BATCH_ROWS = 10_000;
@@ -50,14 +51,102 @@ function freeName(base: string, taken: Set<string>): string {
   return name;
 }
 
+type ScoringJob = {
+  s: DataSession;
+  scorer: Scorer;
+  source: { name: string };
+  featureColumns: DatasetColumnSpec[];
+  sourceTable: string;
+  stagingTable: string;
+  out: { prediction: string; probability: string; version: string };
+  signal: AbortSignal | undefined;
+  onRows: (rows: number) => void;
+};
+
+/**
+ * On a Postgres server: binary COPY out, tensors built per column, binary COPY back into the staging
+ * table (score-by-copy.ts). Null when a feature column's type is not one that path decodes.
+ */
+async function scoreOnServer(ctx: ServiceCtx, projectId: string, job: ScoringJob, copyFromStdin: NonNullable<DataSession['copyFromStdin']>): Promise<number | null> {
+  const driver = driverOf(ctx.db);
+  if (driver.kind !== 'postgres') return null;
+  const { s, out } = job;
+  const table = (
+    await s.query(
+      `SELECT attname AS name, atttypid::int AS type_id FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      [job.sourceTable],
+    )
+  ).map((r) => ({ name: String(r.name), typeId: Number(r.type_id) }));
+  const plan = planCopy(table, job.featureColumns, job.scorer.schema);
+  if (!plan) return null;
+  await s.query(
+    `CREATE TABLE ${job.stagingTable} AS SELECT d.*, NULL::text AS ${ident(out.prediction)}, NULL::float8 AS ${ident(out.probability)}, NULL::bigint AS ${ident(out.version)} FROM ${job.sourceTable} AS d WITH NO DATA`,
+  );
+  const storage = await ensureProjectStorage(ctx.db, projectId);
+  return scoreByCopy({
+    pool: driver.pool,
+    roleName: storage.roleName,
+    sourceTable: job.sourceTable,
+    stagingTable: job.stagingTable,
+    sourceName: job.source.name,
+    plan,
+    session: job.scorer.session,
+    schema: job.scorer.schema,
+    version: job.scorer.version,
+    copyFromStdin,
+    reportBatchRows: SCORE_BATCH_ROWS,
+    ...(job.signal ? { signal: job.signal } : {}),
+    onRows: job.onRows,
+  });
+}
+
+/**
+ * Anywhere (PGlite): a cursor feeds batches of SCORE_BATCH_ROWS rows to onnxruntime, the results go
+ * to a temporary table and the staging table is built by joining them back on ctid, so the input's
+ * other columns never travel through Node.
+ */
+async function scoreThroughCursor(job: ScoringJob): Promise<number> {
+  const { s, scorer, source, sourceTable, out } = job;
+  await s.query('CREATE TEMP TABLE sb_scores (tid tid NOT NULL, prediction text NOT NULL, probability float8 NOT NULL) ON COMMIT DROP');
+  await s.query(`DECLARE sb_score NO SCROLL CURSOR FOR SELECT ctid::text AS sb_tid, ${selectList(job.featureColumns)} FROM ${sourceTable}`);
+  let scored = 0;
+  for (;;) {
+    job.signal?.throwIfAborted();
+    const batch = await s.query(`FETCH ${SCORE_BATCH_ROWS} FROM sb_score`);
+    if (batch.length === 0) break;
+    let predictions: Awaited<ReturnType<typeof predict>>;
+    try {
+      predictions = await predict(scorer.session, scorer.schema, batch);
+    } catch (err) {
+      if (err instanceof RecordInputError) {
+        const first = err.issues[0]!;
+        throw invalid(`row ${scored + first.record + 1} of "${source.name}" cannot be scored: ${first.field}: ${first.message}`, 'dataset');
+      }
+      throw err;
+    }
+    await s.query('INSERT INTO sb_scores SELECT * FROM unnest($1::tid[], $2::text[], $3::float8[])', [
+      batch.map((r) => r.sb_tid as string),
+      predictions.map((p) => p.label),
+      predictions.map((p) => p.probabilities.pos),
+    ]);
+    scored += batch.length;
+    job.onRows(scored);
+    if (batch.length < SCORE_BATCH_ROWS) break;
+  }
+  await s.query('CLOSE sb_score');
+  await s.query(
+    `CREATE TABLE ${job.stagingTable} AS SELECT d.*, sc.prediction AS ${ident(out.prediction)}, sc.probability AS ${ident(out.probability)}, ${scorer.version}::bigint AS ${ident(out.version)} FROM ${sourceTable} AS d JOIN sb_scores AS sc ON sc.tid = d.ctid`,
+  );
+  return scored;
+}
+
 /**
  * Scores every row of a dataset with a model (an endpoint's current version, a model's champion or
  * a named version) into a new dataset: the input's columns plus `prediction` (the label),
- * `probability` (of the positive class) and `model_version`. Rows stream through a cursor in
- * batches of SCORE_BATCH_ROWS: each batch is scored in one onnxruntime call and its results go to a
- * temporary table; the output is then built in Postgres by joining them back on the row's ctid, so
- * the input's other columns never travel through Node. All in one transaction, as the project's
- * role for the data and as the application for the metadata and audit: a failure leaves nothing
+ * `probability` (of the positive class) and `model_version`. Rows stream in batches, each scored in
+ * one onnxruntime call, into a staging table: on a Postgres server through binary COPY both ways
+ * (scoreOnServer), elsewhere through a cursor and a join on ctid (scoreThroughCursor). All in one
+ * transaction, as the project's role for the data and as the application for the metadata and audit: a failure leaves nothing
  * behind and the previous output (if any) as it was. Audited as `model.batch_score`.
  */
 export async function scoreDataset({
@@ -87,38 +176,15 @@ export async function scoreDataset({
   const staging = `_sb_score_${randomBytes(8).toString('hex')}`;
   const total = Number(source.rowCount);
 
+  const onRows = (rows: number) => control.onProgress?.({ rowsScored: rows, totalRows: Math.max(total, rows) });
+  const stagingTable = `${schemaName}.${ident(staging)}`;
+
   return withProjectRole(ctx.db, input.projectId, async (s) => {
-    await s.query('CREATE TEMP TABLE sb_scores (tid tid NOT NULL, prediction text NOT NULL, probability float8 NOT NULL) ON COMMIT DROP');
-    await s.query(`DECLARE sb_score NO SCROLL CURSOR FOR SELECT ctid::text AS sb_tid, ${selectList(featureColumns)} FROM ${sourceTable}`);
-    let scored = 0;
-    for (;;) {
-      control.signal?.throwIfAborted();
-      const batch = await s.query(`FETCH ${SCORE_BATCH_ROWS} FROM sb_score`);
-      if (batch.length === 0) break;
-      let predictions: Awaited<ReturnType<typeof predict>>;
-      try {
-        predictions = await predict(scorer.session, scorer.schema, batch);
-      } catch (err) {
-        if (err instanceof RecordInputError) {
-          const first = err.issues[0]!;
-          throw invalid(`row ${scored + first.record + 1} of "${source.name}" cannot be scored: ${first.field}: ${first.message}`, 'dataset');
-        }
-        throw err;
-      }
-      await s.query('INSERT INTO sb_scores SELECT * FROM unnest($1::tid[], $2::text[], $3::float8[])', [
-        batch.map((r) => r.sb_tid as string),
-        predictions.map((p) => p.label),
-        predictions.map((p) => p.probabilities.pos),
-      ]);
-      scored += batch.length;
-      control.onProgress?.({ rowsScored: scored, totalRows: Math.max(total, scored) });
-      if (batch.length < SCORE_BATCH_ROWS) break;
-    }
-    await s.query('CLOSE sb_score');
-    await s.query(
-      `CREATE TABLE ${schemaName}.${ident(staging)} AS SELECT d.*, sc.prediction AS ${ident(out.prediction)}, sc.probability AS ${ident(out.probability)}, ${scorer.version}::bigint AS ${ident(out.version)} FROM ${sourceTable} AS d JOIN sb_scores AS sc ON sc.tid = d.ctid`,
-    );
-    await s.query('RESET ROLE');
+    const job = { s, scorer, source, featureColumns, sourceTable, stagingTable, out, signal: control.signal, onRows };
+    const scored = (s.copyFromStdin && (await scoreOnServer(ctx, input.projectId, job, s.copyFromStdin))) ?? (await scoreThroughCursor(job));
+    // A cancellation after the last batch still publishes nothing.
+    control.signal?.throwIfAborted();
+    await s.query('RESET ROLE');    await s.query('RESET ROLE');
 
     const [current] = await s.tx
       .select()

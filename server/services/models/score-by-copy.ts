@@ -1,0 +1,293 @@
+import * as ort from 'onnxruntime-node';
+import pg from 'pg';
+import { to as copyTo, type CopyStreamQuery } from 'pg-copy-streams';
+import type { DatasetColumnSpec } from '@/db/schema';
+import type { FeatureInput, FeatureSchema } from '@/server/ml/onnx/feature-schema';
+import { RecordInputError, recordsToColumns } from '@/server/scoring/records';
+import { labelOf } from '@/server/scoring/session-cache';
+import { ident } from '../datasets/storage';
+import { invalid } from '../errors';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, encodeTuples, TupleSplitter, type TupleBatch } from './pg-binary-copy';
+
+/**
+ * The fast path of batch scoring on a Postgres server: the source streams out of one connection as
+ * binary COPY (its own read-only transaction, as the project's role), each batch's feature fields
+ * are decoded straight into the model's input tensors (no row objects), onnxruntime scores the
+ * batch, and the tuples go back, untouched, with the outputs appended, into the staging table
+ * through binary COPY FROM STDIN on the caller's transaction. Reading the next batch and writing the
+ * previous one overlap with scoring. Memory: about two batches.
+ *
+ * Same results as the cursor path (score-dataset.ts): the numbers a model sees are the values
+ * `::float8` gives (cast in the SELECT for types decoded here), NULL and unknown categories go
+ * through unchanged, and any batch with a value the model cannot take is re-validated with
+ * recordsToColumns in the cursor path's batches, so the error names the same row and field.
+ */
+
+/** Rows per onnxruntime call: large enough that the call's own overhead is noise, small enough to stream. */
+export const COPY_BATCH_ROWS = 50_000;
+
+type SourceKind = 'float8' | 'float4' | 'int8' | 'int4' | 'int2' | 'bool' | 'text';
+const KIND_OF_OID = new Map<number, SourceKind>([
+  [701, 'float8'],
+  [700, 'float4'],
+  [20, 'int8'],
+  [23, 'int4'],
+  [21, 'int2'],
+  [16, 'bool'],
+  [25, 'text'],
+  [1043, 'text'], // varchar
+  [1042, 'text'], // bpchar
+]);
+
+export type CopyPlan = {
+  /** `d.*` then the casts the decoder needs. */
+  selectList: string;
+  fieldCount: number;
+  passFields: number;
+  features: { feature: FeatureInput; field: number; kind: SourceKind }[];
+};
+
+/**
+ * How to read the features from the table's columns (in table order, as `d.*` lists them), or null
+ * when a feature's column is of a type this path does not decode (the cursor path takes it).
+ */
+export function planCopy(table: readonly { name: string; typeId: number }[], specs: readonly DatasetColumnSpec[], schema: FeatureSchema): CopyPlan | null {
+  const casts: string[] = [];
+  const features: CopyPlan['features'] = [];
+  for (const feature of schema.inputs) {
+    const spec = specs.find((c) => c.name === feature.name);
+    const field = table.findIndex((c) => c.name === feature.name);
+    if (!spec || field < 0) return null;
+    const oid = table[field]!.typeId;
+    const native = KIND_OF_OID.get(oid);
+    if (spec.type === 'integer' || spec.type === 'numeric') {
+      if (native && native !== 'bool' && native !== 'text') features.push({ feature, field, kind: native });
+      else {
+        features.push({ feature, field: table.length + casts.length, kind: 'float8' });
+        casts.push(`d.${ident(feature.name)}::float8`);
+      }
+    } else if (spec.type === 'boolean' && native === 'bool') features.push({ feature, field, kind: 'bool' });
+    else if (spec.type === 'text' && native === 'text') features.push({ feature, field, kind: 'text' });
+    else return null;
+  }
+  return { selectList: ['d.*', ...casts].join(', '), fieldCount: table.length + casts.length, passFields: table.length, features };
+}
+
+export type CopyScoring = {
+  pool: pg.Pool;
+  roleName: string;
+  sourceTable: string;
+  /** Already created, with the source's columns then label, probability and version. */
+  stagingTable: string;
+  sourceName: string;
+  plan: CopyPlan;
+  session: ort.InferenceSession;
+  schema: FeatureSchema;
+  version: number;
+  copyFromStdin: (statement: string) => CopyStreamQuery;
+  /** Row numbers of the cursor path's batches, which validation errors are reported in. */
+  reportBatchRows: number;
+  signal?: AbortSignal;
+  onRows?: (rows: number) => void;
+};
+
+/** Scores the source into the staging table; returns the rows written. */
+export async function scoreByCopy(job: CopyScoring): Promise<number> {
+  const { plan, signal } = job;
+  const reader = new pg.Client(clientConfigOf(job.pool));
+  reader.on('error', () => {
+    // A dropped reader surfaces through its COPY stream.
+  });
+  await reader.connect();
+  const writer = job.copyFromStdin(`COPY ${job.stagingTable} FROM STDIN (FORMAT binary)`);
+  let writerError: Error | undefined;
+  const writerDone = new Promise<void>((resolve, reject) => {
+    writer.on('finish', resolve);
+    writer.on('error', (e: Error) => {
+      writerError = e;
+      reject(e);
+    });
+  });
+  writerDone.catch(() => {});
+  const write = async (bytes: Buffer) => {
+    if (writerError) throw writerError;
+    if (writer.write(bytes)) return;
+    await Promise.race([new Promise((resolve) => writer.once('drain', resolve)), writerDone]);
+    if (writerError) throw writerError;
+  };
+  const onAbort = () => source?.destroy(signal?.reason instanceof Error ? signal.reason : new Error('cancelled'));
+  let source: ReturnType<typeof copyTo> | undefined;
+  try {
+    await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    await reader.query(`SET LOCAL ROLE ${ident(job.roleName)}`);
+    signal?.throwIfAborted();
+    source = reader.query(copyTo(`COPY (SELECT ${plan.selectList} FROM ${job.sourceTable} AS d) TO STDOUT (FORMAT binary)`));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const splitter = new TupleSplitter({ fieldCount: plan.fieldCount, passFields: plan.passFields, pick: plan.features.map((f) => f.field), batchRows: COPY_BATCH_ROWS });
+    const labels = new LabelBytes(job.schema);
+    const version = BigInt(job.version);
+    await write(BINARY_COPY_HEADER);
+    // One batch scores while the previous one is written and the next one read.
+    let previous: { batch: TupleBatch; scored: Promise<ort.InferenceSession.OnnxValueMapType> } | null = null;
+    let written = 0;
+    const flush = async () => {
+      if (!previous) return;
+      const { batch, scored } = previous;
+      previous = null;
+      const out = await scored;
+      const label = out[job.schema.outputs.label]!.data as BigInt64Array | string[];
+      const probabilities = out[job.schema.outputs.probabilities]!.data as Float32Array | Float64Array;
+      const pos = job.schema.positiveIndex;
+      await write(
+        encodeTuples(batch, plan.passFields, [{ bytes: (r) => labels.of(label[r]!) }, { float8: (r) => probabilities[2 * r + pos]! }, { int8: version }]),
+      );
+      written += batch.rows;
+      job.onRows?.(written);
+    };
+    const score = async (batch: TupleBatch) => {
+      signal?.throwIfAborted();
+      if (batch.rows === 0) return;
+      const feeds = buildFeeds(job, batch);
+      const scored = job.session.run(feeds, [job.schema.outputs.label, job.schema.outputs.probabilities]);
+      scored.catch(() => {});
+      await flush();
+      previous = { batch, scored };
+    };
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      for (const batch of splitter.push(chunk)) await score(batch);
+    }
+    await score(splitter.end());
+    await flush();
+    signal?.throwIfAborted();
+    writer.end(BINARY_COPY_TRAILER);
+    await writerDone;
+    await reader.query('COMMIT');
+    return written;
+  } catch (err) {
+    if (!writer.writableFinished) {
+      writer.destroy(err instanceof Error ? err : new Error(String(err)));
+      // The server answers the CopyFail; only then can the caller's transaction roll back.
+      await new Promise<void>((resolve) => (writer.closed || writer.errored ? resolve() : writer.once('close', () => resolve())));
+    }
+    signal?.throwIfAborted();
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await reader.end().catch(() => {});
+  }
+}
+
+function clientConfigOf(pool: pg.Pool): pg.ClientConfig {
+  const o = (pool as unknown as { options: pg.PoolConfig }).options;
+  return o.connectionString
+    ? { connectionString: o.connectionString, ...(o.ssl === undefined ? {} : { ssl: o.ssl }) }
+    : { host: o.host, port: o.port, database: o.database, user: o.user, password: o.password, ssl: o.ssl };
+}
+
+/** The class name's UTF-8 bytes per label value, encoded once. */
+class LabelBytes {
+  private readonly cache = new Map<bigint | string, Buffer>();
+  constructor(private readonly schema: FeatureSchema) {}
+  of(value: bigint | string): Buffer {
+    let bytes = this.cache.get(value);
+    if (!bytes) this.cache.set(value, (bytes = Buffer.from(labelOf(this.schema, value), 'utf8')));
+    return bytes;
+  }
+}
+
+/** The feeds for a batch, decoded from its fields; throws the cursor path's error for a bad value. */
+function buildFeeds(job: CopyScoring, batch: TupleBatch): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  const width = job.plan.features.length;
+  let bad = false;
+  job.plan.features.forEach(({ feature: f, kind }, k) => {
+    const n = batch.rows;
+    const dims = f.rank === 2 ? [n, 1] : [n];
+    const { buf, pickOffset } = batch;
+    const numeric = kind !== 'bool' && kind !== 'text';
+    if (numeric && (f.tensor === 'float' || f.tensor === 'double')) {
+      const data = f.tensor === 'float' ? new Float32Array(n) : new Float64Array(n);
+      const read = numberReader(kind, buf);
+      for (let i = 0; i < n; i++) {
+        const o = pickOffset[i * width + k]!;
+        if (o < 0) data[i] = NaN;
+        else {
+          const x = read(o);
+          if (!Number.isFinite(x)) bad = true;
+          data[i] = x;
+        }
+      }
+      feeds[f.input] = new ort.Tensor(f.tensor === 'float' ? 'float32' : 'float64', data, dims);
+    } else if (kind === 'text' && f.tensor === 'string') {
+      const data = new Array<string>(n);
+      const { pickLength } = batch;
+      for (let i = 0; i < n; i++) {
+        const o = pickOffset[i * width + k]!;
+        // Null is the missing category "", as recordsToColumns reads it.
+        data[i] = o < 0 ? '' : buf.toString('utf8', o, o + pickLength[i * width + k]!);
+      }
+      feeds[f.input] = new ort.Tensor('string', data, dims);
+    } else {
+      // Rarer pairings (integer tensors, booleans, numbers as categories): recordsToColumns itself.
+      const records = Array.from({ length: n }, (_, i) => ({ [f.name]: valueAt(kind, batch, i * width + k) }));
+      try {
+        const [c] = recordsToColumns({ ...job.schema, inputs: [f] }, records);
+        feeds[f.input] = new ort.Tensor(c!.type, c!.data, c!.dims);
+      } catch (err) {
+        if (!(err instanceof RecordInputError)) throw err;
+        bad = true;
+      }
+    }
+  });
+  if (bad) throw validationError(job, batch);
+  return feeds;
+}
+
+function numberReader(kind: SourceKind, buf: Buffer): (offset: number) => number {
+  switch (kind) {
+    case 'float8':
+      return (o) => buf.readDoubleBE(o);
+    case 'float4':
+      return (o) => buf.readFloatBE(o);
+    // Exact below 2^53; above, one correctly rounded addition, as int8::float8 rounds.
+    case 'int8':
+      return (o) => buf.readInt32BE(o) * 4294967296 + buf.readUInt32BE(o + 4);
+    case 'int4':
+      return (o) => buf.readInt32BE(o);
+    case 'int2':
+      return (o) => buf.readInt16BE(o);
+    case 'bool':
+    case 'text':
+      throw new Error(`not a number column: ${kind}`);
+  }
+}
+
+/** A field's value as node-postgres would have read it in the cursor path. */
+function valueAt(kind: SourceKind, batch: TupleBatch, at: number): number | boolean | string | null {
+  const o = batch.pickOffset[at]!;
+  if (o < 0) return null;
+  if (kind === 'bool') return batch.buf[o] !== 0;
+  if (kind === 'text') return batch.buf.toString('utf8', o, o + batch.pickLength[at]!);
+  return numberReader(kind, batch.buf)(o);
+}
+
+/**
+ * The error the cursor path throws for this batch: its records, validated in that path's batches
+ * (the first issue of the first bad batch; issues are capped per batch, so the batching matters).
+ */
+function validationError(job: CopyScoring, batch: TupleBatch): Error {
+  const width = job.plan.features.length;
+  const records = Array.from({ length: batch.rows }, (_, i) => Object.fromEntries(job.plan.features.map(({ feature, kind }, k) => [feature.name, valueAt(kind, batch, i * width + k)])));
+  const step = job.reportBatchRows;
+  // Batches of this path start at multiples of COPY_BATCH_ROWS, a multiple of the cursor's batch.
+  for (let start = 0; start < records.length; start += step) {
+    try {
+      recordsToColumns(job.schema, records.slice(start, start + step));
+    } catch (err) {
+      if (!(err instanceof RecordInputError)) throw err;
+      const first = err.issues[0]!;
+      return invalid(`row ${batch.firstRow + start + first.record + 1} of "${job.sourceName}" cannot be scored: ${first.field}: ${first.message}`, 'dataset');
+    }
+  }
+  return new Error('a value was refused while decoding but recordsToColumns accepts the batch');
+}
