@@ -4,6 +4,7 @@ import type { Db } from '@/db/client';
 import { createActivities } from './activities';
 import type { BuildActivityOptions } from './activities/build';
 import type { NotificationActivityOptions } from './activities/notifications';
+import type { ScenarioActivityOptions } from './activities/scenario';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -49,6 +50,8 @@ export type CreateWorkerOptions = {
   build?: BuildActivityOptions;
   /** Notification delivery settings (SMTP, public URL); read from the environment when absent. */
   notifications?: NotificationActivityOptions;
+  /** Scenario step hooks (tests inject transient failures). */
+  scenario?: ScenarioActivityOptions;
 };
 
 export type StagebookWorker = {
@@ -70,7 +73,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Stagebook
       namespace: opts.namespace,
       taskQueue: opts.taskQueue,
       workflowBundle: await workflowBundle(),
-      activities: createActivities({ db: opts.db, ...(opts.build ? { build: opts.build } : {}), ...(opts.notifications ? { notifications: opts.notifications } : {}) }),
+      activities: createActivities({ db: opts.db, ...(opts.build ? { build: opts.build } : {}), ...(opts.notifications ? { notifications: opts.notifications } : {}), ...(opts.scenario ? { scenario: opts.scenario } : {}) }),
       shutdownGraceTime: opts.shutdownGraceTime ?? '10 seconds',
       // A worker that dies without shutting down (SIGKILL, OOM, lost node) keeps its sticky queue;
       // the SDK's 10 s default would stall each of its workflows that long before another worker

@@ -9,3 +9,4 @@ export * from './builds';
 export * from './models';
 export * from './bundles';
 export * from './notifications';
+export * from './scenarios';

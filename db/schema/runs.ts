@@ -2,9 +2,10 @@ import { index, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzl
 import { notebooks } from './notebooks';
 import { projects } from './projects';
 
-export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+/** `skipped`: a scenario run refused by its overlap policy (recorded, never started). */
+export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'skipped'] as const;
 export type RunStatus = (typeof runStatuses)[number];
-export const runKinds = ['hello', 'build'] as const;
+export const runKinds = ['hello', 'build', 'scenario'] as const;
 export type RunKind = (typeof runKinds)[number];
 
 /** One execution of a workflow; the workflow id is `<kind>-<run id>`. */

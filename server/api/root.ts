@@ -12,6 +12,7 @@ import { notificationsRouter } from './routers/notifications';
 import { pipelineRouter } from './routers/pipeline';
 import { projectsRouter } from './routers/projects';
 import { runsRouter } from './routers/runs';
+import { scenariosRouter } from './routers/scenarios';
 import { scoringRouter } from './routers/scoring';
 import { systemRouter } from './routers/system';
 import { teamsRouter } from './routers/teams';
@@ -34,6 +35,7 @@ export const appRouter = router({
   bundles: bundlesRouter,
   deployments: deploymentsRouter,
   notifications: notificationsRouter,
+  scenarios: scenariosRouter,
   system: systemRouter,
 });
 export type AppRouter = typeof appRouter;

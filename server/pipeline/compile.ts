@@ -3,6 +3,8 @@ import canonicalize from 'canonicalize';
 import { parseCheckCell } from './check-cell';
 import { parseNameList, readHeaders } from './headers';
 import { analyzeScoreCell, analyzeTrainCell, checkModels } from './model-cell-analysis';
+import { parseScenarioCell, type ParsedScenarioCell } from './scenario-cell';
+import { checkScenarios } from './scenario-analysis';
 import { analyzeSelect, loadSqlParser } from './sql';
 import { closestName, datasetNameProblem, lineColumnOf } from './text';
 import type {
@@ -23,7 +25,17 @@ import type {
 export type Pos = { line: number; column: number };
 export type Ref = Pos & { name: string };
 /** A cell as the compiler sees it: what it reads, writes and checks, and the model it trains or uses. */
-export type Analyzed = { cell: NotebookCell; node: CellNode; writes: Ref | null; reads: Ref[]; checked: Ref | null; trains?: Ref | null; uses?: Ref | null };
+export type Analyzed = {
+  cell: NotebookCell;
+  node: CellNode;
+  writes: Ref | null;
+  reads: Ref[];
+  checked: Ref | null;
+  trains?: Ref | null;
+  uses?: Ref | null;
+  /** A scenario cell, parsed (its spec is null when it does not validate). */
+  scenario?: ParsedScenarioCell;
+};
 
 /** What the compiler knows besides the notebook: the registry's model names, to warn about unknown ones. */
 export type CompileOptions = { models?: readonly string[] };
@@ -83,6 +95,16 @@ export function compileNotebookSync(notebook: NotebookSnapshot, sources: readonl
   }
 
   const trainers = checkModels(analyzed, options, diag);
+  checkScenarios(
+    analyzed,
+    {
+      datasets: known,
+      built: new Set(writers.keys()),
+      checked: new Set(analyzed.flatMap((a) => (a.node.kind === 'check' && a.checked ? [a.checked.name] : []))),
+      models: options.models ? new Set([...options.models, ...trainers.keys()]) : null,
+    },
+    diag,
+  );
 
   // Cell dependencies: a cell waits for the (single, non-source) writer of each dataset it reads,
   // and a score cell for the cell that trains its model.
@@ -168,9 +190,14 @@ function analyzeCell(cell: NotebookCell, sources: Map<string, SourceDataset>, di
       return analyzeTrainCell(cell, base, sources, diag);
     case 'score':
       return analyzeScoreCell(cell, base, diag);
-    case 'scenario':
+    case 'scenario': {
+      // Scenarios run in production: they add no edges to the graph of what the notebook builds.
+      const scenario = parseScenarioCell(cell.source);
+      for (const p of scenario.problems) diag(cell.id, p, p.code, p.message);
+      return { cell, writes: null, reads: [], checked: null, node: { ...base, kind: cell.kind }, scenario };
+    }
     case 'endpoint':
-      // Their schemas come with scenarios and deployments; for now they are nodes without edges.
+      // Endpoint cells are checked when a bundle is collected (server/services/bundles/endpoint-cell.ts).
       return { cell, writes: null, reads: [], checked: null, node: { ...base, kind: cell.kind } };
   }
 }

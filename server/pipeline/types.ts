@@ -52,6 +52,10 @@ export const diagnosticCodes = [
   'invalid-score',
   'unknown-model',
   'duplicate-trainer',
+  'invalid-scenario',
+  'duplicate-scenario',
+  'unknown-scenario',
+  'scenario-cycle',
 ] as const;
 export type DiagnosticCode = (typeof diagnosticCodes)[number];
 

@@ -18,7 +18,7 @@ describe.each(drivers)('promoting a notebook to a bundle (%s)', (driver) => {
   const base: TestCell[] = [
     { id: 'notes', kind: 'markdown', source: '# Credit scoring' },
     sql('clean', 'clean_credit', 'select * from credit where amount is not null'),
-    { id: 'nightly', kind: 'scenario', source: 'trigger: cron 0 2 * * *\nsteps: [build]\n' },
+    { id: 'nightly', kind: 'scenario', source: 'name: nightly\ntriggers:\n  - type: schedule\n    cron: "0 2 * * *"\nsteps:\n  - type: build\n' },
     endpointCell('ep', `score-${driver}`, 'risk', 'Scores applications'),
   ];
 
@@ -92,7 +92,7 @@ describe.each(drivers)('promoting a notebook to a bundle (%s)', (driver) => {
     await setNotebookCells(t.db, notebookId, [
       base[0]!,
       sql('clean', 'clean_credit', 'select * from credit\nwhere amount is not null\n  and amount > 0'),
-      { id: 'weekly', kind: 'scenario', source: 'trigger: cron 0 3 * * 1\n' },
+      { id: 'weekly', kind: 'scenario', source: 'name: weekly\ntriggers:\n  - type: schedule\n    cron: "0 3 * * 1"\nsteps:\n  - type: build\n' },
       endpointCell('ep', `score-${driver}`, 'risk', 'Scores applications'),
       endpointCell('ep2', `fraud-${driver}`, 'fraud'),
     ]);

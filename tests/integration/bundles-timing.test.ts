@@ -34,7 +34,7 @@ describe('promote, deploy and rollback timings for the credit model notebook (po
       { id: 'intro', kind: 'markdown', source: '# Credit risk\nScores applications with two models.' },
       sql('clean', 'clean_credit', 'select * from credit where amount is not null'),
       check('chk', 'dataset: clean_credit\nchecks:\n  - type: row_count\n    min: 100\n'),
-      { id: 'nightly', kind: 'scenario', source: 'trigger: cron 0 2 * * *\nsteps: [build, retrain]\n' },
+      { id: 'nightly', kind: 'scenario', source: 'name: nightly\ntriggers:\n  - type: schedule\n    cron: "0 2 * * *"\nsteps:\n  - type: build\n' },
       endpointCell('ep1', 'credit-lr', 'credit-lr', 'Logistic regression'),
       endpointCell('ep2', 'credit-gbt', 'credit-gbt', 'Gradient-boosted trees'),
     ]);

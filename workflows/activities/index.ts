@@ -8,8 +8,12 @@ import { failureTypes } from '../shared';
 import { createBuildActivities, type BuildActivityOptions } from './build';
 import { createNotificationActivities, type NotificationActivityOptions } from './notifications';
 import type { NotificationActivities } from '../shared/notifications';
+import type { ScenarioActivities } from '../shared/scenario';
+import { createScenarioActivities, type ScenarioActivityOptions } from './scenario';
+import type { ScenarioWatchActivities } from '../shared/scenario-watch';
+import { createScenarioWatchActivities } from './scenario-watch';
 
-export type ActivityDeps = { db: Db; build?: BuildActivityOptions; notifications?: NotificationActivityOptions };
+export type ActivityDeps = { db: Db; build?: BuildActivityOptions; notifications?: NotificationActivityOptions; scenario?: ScenarioActivityOptions };
 
 const finishedStatuses: RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 const HEARTBEAT_INTERVAL_MS = 200;
@@ -18,8 +22,19 @@ const HEARTBEAT_INTERVAL_MS = 200;
  * Every activity is idempotent, keyed by (run id, step): a retry after a crash, a timeout or a
  * re-delivery finds the step already recorded and returns what was stored instead of redoing it.
  */
-export function createActivities({ db, build, notifications }: ActivityDeps): HelloRunActivities & BuildActivities & NotificationActivities {
-  return { ...createHelloRunActivities(db), ...createBuildActivities(db, build), ...createNotificationActivities(db, notifications) };
+export function createActivities({
+  db,
+  build,
+  notifications,
+  scenario,
+}: ActivityDeps): HelloRunActivities & BuildActivities & NotificationActivities & ScenarioWatchActivities & ScenarioActivities {
+  return {
+    ...createHelloRunActivities(db),
+    ...createBuildActivities(db, build),
+    ...createNotificationActivities(db, notifications),
+    ...createScenarioWatchActivities(db),
+    ...createScenarioActivities(db, scenario),
+  };
 }
 
 function createHelloRunActivities(db: Db): HelloRunActivities {

@@ -5,3 +5,5 @@
  */
 export { helloRunWorkflow } from './hello-run';
 export { buildWorkflow } from './build';
+export { scenarioRunWorkflow } from './scenario-run';
+export { scenarioWatchWorkflow } from './scenario-watch';

@@ -50,6 +50,8 @@ const Activation = z.object({
   deployment: Deployment,
   changed: z.boolean(),
   endpoints: z.array(z.object({ name: z.string(), change: z.enum(['create', 'update', 'delete', 'unchanged']), model: z.string().nullable(), version: z.number().int().nullable() })),
+  /** Work after commit (Temporal Schedules and dataset watchers). `failed`: the bundle is active but that is stale; deploy it again to retry. */
+  afterCommit: z.array(z.object({ name: z.string(), status: z.enum(['ok', 'skipped', 'failed']), message: z.string().optional(), details: z.record(z.string(), z.unknown()).optional() })),
 });
 const Reason = z.string({ error: 'reason is required' }).trim().min(1, 'reason is required: say why').max(2000, 'reason must be at most 2000 characters');
 export const PromoteBody = PromoteBundleInput.omit({ projectId: true });

@@ -9,6 +9,8 @@ import { Uuid } from '../../services/teams/schemas';
 import { bundleRoutes } from './bundle-routes';
 import { datasetRoutes } from './dataset-routes';
 import { modelRoutes } from './model-routes';
+import { getScenarioRun } from '../../services/scenarios/scenario-view';
+import { ScenarioRunStep, scenarioRoutes } from './scenario-routes';
 import { defineRoute, type RestRoute } from './route';
 
 const ProjectParams = z.object({ projectId: Uuid('projectId') });
@@ -26,7 +28,7 @@ const Run = z.object({
   id: z.string(),
   projectId: z.string(),
   kind: z.string(),
-  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled', 'skipped']),
   workflowId: z.string(),
   createdAt: z.string(),
 });
@@ -99,14 +101,25 @@ export const restRoutes: RestRoute[] = [
     method: 'GET',
     path: '/api/v1/projects/{projectId}/runs/{runId}',
     operationId: 'getRun',
-    summary: 'A run with its steps',
+    summary: 'A run with its steps. Scenario runs (kind `scenario`) add the scenario, its trigger and bundle hash, and steps with status, log, output and timing.',
     tags: ['runs'],
     policy: { kind: 'member', role: 'viewer', scope: 'read' },
     params: RunParams,
-    response: Run.extend({ steps: z.array(z.object({ step: z.string(), completedAt: z.string() })) }),
-    handler: ({ ctx, params }) => getRun({ ctx, input: params }),
+    response: Run.extend({
+      steps: z.array(z.union([z.object({ step: z.string(), completedAt: z.string() }), ScenarioRunStep])),
+      scenario: z.string().optional(),
+      trigger: z.object({ kind: z.string(), detail: z.record(z.string(), z.unknown()).optional(), firedAt: z.string().optional() }).optional(),
+      bundleHash: z.string().nullable().optional(),
+    }),
+    handler: async ({ ctx, params }) => {
+      const run = await getRun({ ctx, input: params });
+      if (run.kind !== 'scenario') return run;
+      const view = await getScenarioRun({ ctx, input: params });
+      return { ...run, scenario: view.scenario, trigger: view.trigger, bundleHash: view.bundleHash, steps: view.steps };
+    },
   }),
   ...datasetRoutes,
   ...modelRoutes,
   ...bundleRoutes,
+  ...scenarioRoutes,
 ];

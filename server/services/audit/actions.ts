@@ -43,6 +43,11 @@ export const auditActions = [
   'notification_channel.create',
   'notification_channel.delete',
   'notification_channel.test',
+  'scenario.run_start',
+  'scenario.run_skip',
+  'scenario.run_cancel',
+  'scenario.run_complete',
+  'model.gate_decision',
   'system.bootstrap',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];

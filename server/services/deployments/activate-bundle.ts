@@ -17,7 +17,15 @@ export type ActivationResult = {
   /** False when the bundle was already active and production already matched it. */
   changed: boolean;
   endpoints: EndpointChange[];
+  /**
+   * Work done outside the database once the activation committed (Temporal Schedules and dataset
+   * watchers). `failed` means the bundle IS active but that resource is stale: activating the
+   * active bundle again retries it.
+   */
+  afterCommit: AfterCommitReport[];
 };
+
+export type AfterCommitReport = { name: string; status: 'ok' | 'skipped' | 'failed'; message?: string; details?: Record<string, unknown> };
 
 const UNIQUE_VIOLATION = '23505';
 const isUniqueViolation = (err: unknown): boolean => {
@@ -41,7 +49,7 @@ export async function activateBundle(
   const meta = auditMetaOf(ctx);
   const by = actorLabel(meta.actor).actorLabel;
   let plan: ActivationPlan | undefined;
-  let result: ActivationResult;
+  let result: Omit<ActivationResult, 'afterCommit'>;
   try {
     result = await ctx.db.transaction(async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`stagebook:deploy:${input.projectId}`}, 0))`);
@@ -93,6 +101,16 @@ export async function activateBundle(
     throw err;
   }
   for (const c of result.endpoints) if (c.change !== 'unchanged') publishScoringChange(ctx.db, { kind: 'endpoint', name: c.name });
-  for (const r of deploymentReconcilers) if (r.afterCommit && plan) await r.afterCommit(plan);
-  return result;
+  const afterCommit: AfterCommitReport[] = [];
+  for (const r of deploymentReconcilers) {
+    if (!r.afterCommit || !plan) continue;
+    try {
+      afterCommit.push({ name: r.name, ...(await r.afterCommit(plan, ctx)) });
+    } catch (err) {
+      // The activation is committed: report the stale resource instead of failing the request.
+      console.error(`deployment of ${input.bundleHash.slice(0, 12)} to project ${input.projectId}: ${r.name} failed after commit`, err);
+      afterCommit.push({ name: r.name, status: 'failed', message: `${err instanceof Error ? err.message : String(err)}; the bundle is active: deploy it again to retry` });
+    }
+  }
+  return { ...result, afterCommit };
 }

@@ -1,5 +1,8 @@
 import type { Tx } from '@/db/client';
 import type { BundleManifest } from '../bundles/manifest';
+import type { ServiceCtx } from '../context';
+import { syncTriggersAfterActivation } from '../scenarios/triggers/after-activation';
+import { reconcileScenarios } from '../scenarios/reconcile-scenarios';
 
 /** What an activation is switching from and to, handed to every reconciler inside its transaction. */
 export type ActivationPlan = {
@@ -19,18 +22,23 @@ export type ActivationPlan = {
 export type DeploymentReconciler = {
   name: string;
   reconcile(tx: Tx, plan: ActivationPlan): Promise<Record<string, unknown>>;
-  afterCommit?(plan: ActivationPlan): Promise<void>;
+  afterCommit?(plan: ActivationPlan, ctx: ServiceCtx): Promise<AfterCommitOutcome>;
 };
 
+/** What an `afterCommit` did, for the deploy answer; a failure is thrown and reported as `failed`. */
+export type AfterCommitOutcome = { status: 'ok' | 'skipped'; message?: string; details?: Record<string, unknown> };
+
 /**
- * Scenario schedules and dataset watchers: the extension point for the scenarios release. Scenario
- * cells are carried verbatim in the manifest until their schema lands; this reconciler will create,
- * update and delete their Temporal Schedules (and watcher workflows) in `afterCommit`, keyed by
- * project and scenario so that re-running it converges.
+ * Scenarios and their triggers. After commit, the trigger sync creates, updates and deletes the
+ * project's Temporal Schedules and dataset watcher workflows to match the bundle active then, keyed
+ * by project, scenario and trigger position so that re-running it converges
+ * (server/services/scenarios/triggers/README.md).
  */
 export const scenarioSchedules: DeploymentReconciler = {
   name: 'scenarioSchedules',
-  reconcile: (_tx, plan) => Promise.resolve({ declared: plan.manifest.scenarios.length, scheduled: 0 }),
+  // The deployed scenarios (table `scenarios`, what runs start from); Schedules and watchers follow after commit.
+  reconcile: (tx, plan) => reconcileScenarios(tx, plan),
+  afterCommit: syncTriggersAfterActivation,
 };
 
 /** Reconcilers run after the endpoints, in this order. */

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { CheckCellSpec, ScoreCellSpec, TrainCellSpec } from '@/server/pipeline';
+import { CheckCellSpec, ScenarioCellSpec, ScoreCellSpec, TrainCellSpec } from '@/server/pipeline';
 
 /** The zod schema of each declarative (YAML) cell kind that has one: the ones the compiler checks. */
-const cellSpecs = { check: CheckCellSpec, train: TrainCellSpec, score: ScoreCellSpec } as const;
+const cellSpecs = { check: CheckCellSpec, train: TrainCellSpec, score: ScoreCellSpec, scenario: ScenarioCellSpec } as const;
 
 export type CellSchemas = Record<keyof typeof cellSpecs, Record<string, unknown>>;
 

@@ -1,0 +1,88 @@
+import { parseScenarioCell, type ScenarioSpec } from '@/server/pipeline/scenario-cell';
+import { scenarioScheduleId, scenarioWatcherId, scenarioWorkflowNames, type ScenarioRunInput } from '@/workflows/shared/scenario';
+import type { DatasetFingerprintSpec, ScenarioWatchInput } from '@/workflows/shared/scenario-watch';
+import type { BundleManifest } from '../../bundles/manifest';
+
+/** A scenario as a deployed bundle declares it. */
+export type DeployedScenario = { name: string; bundleHash: string; spec: ScenarioSpec };
+
+/** One `schedule` trigger as the Temporal Schedule `scheduleId` must be. */
+export type DesiredSchedule = {
+  scheduleId: string;
+  scenario: string;
+  triggerIndex: number;
+  cron: string;
+  timezone: string;
+  overlap: 'SKIP' | 'BUFFER_ONE';
+  bundleHash: string;
+  runInput: ScenarioRunInput;
+  /** Everything that decides what the schedule does, canonical: equal strings, nothing to update. */
+  definition: string;
+};
+
+/** One `dataset_change` trigger as the watcher workflow `workflowId` must be. */
+export type DesiredWatcher = {
+  workflowId: string;
+  scenario: string;
+  triggerIndex: number;
+  input: ScenarioWatchInput;
+  /** What the watcher does (fingerprint and interval): equal strings, leave it running. */
+  definition: string;
+  /** What its fingerprint means: equal strings, a restarted watcher can keep the last reading. */
+  fingerprintDefinition: string;
+};
+
+export const schedulePrefixOf = (projectId: string) => `scenario-schedule-${projectId}-`;
+export const watcherPrefixOf = (projectId: string) => `scenario-watch-${projectId}-`;
+
+/** The scenarios of a manifest, parsed; a cell that does not parse (never promoted so) is reported, not deployed. */
+export function scenariosOfManifest(manifest: BundleManifest, bundleHash: string): { scenarios: DeployedScenario[]; problems: string[] } {
+  const scenarios: DeployedScenario[] = [];
+  const problems: string[] = [];
+  for (const cell of manifest.scenarios) {
+    const parsed = parseScenarioCell(cell.source);
+    if (parsed.spec) scenarios.push({ name: parsed.spec.name, bundleHash, spec: parsed.spec });
+    else problems.push(`scenario cell ${cell.cellId}: ${parsed.problems[0]?.message ?? 'does not parse'}`);
+  }
+  return { scenarios, problems };
+}
+
+/**
+ * The Schedules and watchers a project's deployed scenarios call for. Ids are per project, scenario
+ * and trigger position, so the same bundle always gives the same ids and reconciling converges.
+ */
+export function desiredTriggers(projectId: string, scenarios: readonly DeployedScenario[]): { schedules: DesiredSchedule[]; watchers: DesiredWatcher[] } {
+  const schedules: DesiredSchedule[] = [];
+  const watchers: DesiredWatcher[] = [];
+  for (const s of scenarios) {
+    s.spec.triggers.forEach((t, i) => {
+      if (t.type === 'schedule') {
+        const overlap = s.spec.overlap === 'queue_one' ? 'BUFFER_ONE' : 'SKIP';
+        const runInput: ScenarioRunInput = { projectId, scenario: s.name, trigger: { kind: 'schedule', detail: { cron: t.cron, timezone: t.timezone, triggerIndex: i } } };
+        schedules.push({
+          scheduleId: scenarioScheduleId(projectId, s.name, i),
+          scenario: s.name,
+          triggerIndex: i,
+          cron: t.cron,
+          timezone: t.timezone,
+          overlap,
+          bundleHash: s.bundleHash,
+          runInput,
+          definition: JSON.stringify({ workflow: scenarioWorkflowNames.run, cron: t.cron, timezone: t.timezone, overlap, runInput }),
+        });
+      } else if (t.type === 'dataset_change') {
+        const fingerprint: DatasetFingerprintSpec = { projectId, dataset: t.dataset, ...(t.column ? { column: t.column } : {}), ...(t.sql ? { sql: t.sql } : {}) };
+        const fingerprintDefinition = JSON.stringify({ dataset: t.dataset, column: t.column ?? null, sql: t.sql ?? null });
+        watchers.push({
+          workflowId: scenarioWatcherId(projectId, s.name, i),
+          scenario: s.name,
+          triggerIndex: i,
+          input: { ...fingerprint, scenario: s.name, triggerIndex: i, everyMs: t.every, bundleHash: s.bundleHash },
+          definition: JSON.stringify({ workflow: scenarioWorkflowNames.watch, fingerprint: JSON.parse(fingerprintDefinition) as unknown, everyMs: t.every }),
+          fingerprintDefinition,
+        });
+      }
+    });
+  }
+  return { schedules, watchers };
+}

@@ -1,0 +1,281 @@
+import { createReadStream } from 'node:fs';
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { auditEvents, notificationDeliveries, runs, teamMembers } from '@/db/schema';
+import type { Actor } from '@/server/services/context';
+import { schemaNameOf } from '@/server/services/datasets/storage';
+import { uploadDataset } from '@/server/services/datasets/upload-dataset';
+import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
+import { createWorker, type StagebookWorker } from '@/workflows/worker';
+import { callerFor, ctxFor, newUser, trpcCode } from '../helpers/api';
+import { creditDataCsv, disposeWithProjectRoles } from '../helpers/datasets';
+import { openTestDatabase, type TestDatabase } from '../helpers/db';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/notifications';
+import { check, setNotebookCells, sql, type TestCell } from '../helpers/pipeline';
+import { quietTemporalRuntime, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal';
+
+const CLEAN_ROWS = 4454 - 381;
+const scenario = (id: string, yaml: string): TestCell => ({ id, kind: 'scenario', source: yaml });
+
+const cells: TestCell[] = [
+  sql('clean', 'clean', 'select * from credit where income is not null'),
+  check('check_clean', 'dataset: clean\nchecks:\n  - type: row_count\n    min: 1000\n  - type: null_rate\n    column: income\n    max: 0\n  - type: row_count\n    min: 1000000\n    severity: warning'),
+  scenario(
+    's_nightly',
+    `name: nightly
+triggers:
+  - type: manual
+steps:
+  - type: build
+  - type: checks
+    dataset: clean
+  - type: notify
+    channel: ops
+    when: always
+`,
+  ),
+  scenario(
+    's_after',
+    `name: after-nightly
+triggers:
+  - type: after_scenario
+    scenario: nightly
+    outcome: succeeded
+steps:
+  - type: metrics
+    dataset: clean
+`,
+  ),
+  scenario(
+    's_failing',
+    `name: failing
+triggers:
+  - type: manual
+steps:
+  - type: sql
+    sql: select * from no_such_table
+  - type: checks
+    dataset: clean
+  - type: notify
+    channel: ops
+    when: failure
+  - type: metrics
+    dataset: credit
+    when: always
+`,
+  ),
+  scenario(
+    's_flaky',
+    `name: flaky
+triggers:
+  - type: manual
+steps:
+  - type: metrics
+    dataset: credit
+    retries: 2
+  - type: sql
+    sql: select status, count(*) as n from credit group by status order by status
+`,
+  ),
+  scenario(
+    's_long',
+    `name: long
+triggers:
+  - type: manual
+overlap: skip
+steps:
+  - type: sql
+    sql: select pg_sleep(30) as slept
+  - type: notify
+    channel: ops
+    when: always
+`,
+  ),
+];
+
+let temporal: TestTemporal;
+let client: Client;
+let t: TestDatabase;
+let worker: StagebookWorker;
+let receiver: WebhookReceiver;
+let deployer: Extract<Actor, { type: 'user' }>;
+let viewer: Extract<Actor, { type: 'user' }>;
+let projectId: string;
+let bundleHash: string;
+const taskQueue = uniqueTaskQueue('scenarios');
+/** Scenario `flaky`: its first step's first attempt fails as a transient error would. */
+const flakyAttempts: number[] = [];
+
+const caller = (actor: Actor = deployer) => callerFor(t.db, actor, { workflows: createWorkflowStarter(client, taskQueue) });
+type RunView = Awaited<ReturnType<ReturnType<typeof caller>['scenarios']['getRun']>>;
+
+async function finished(runId: string, timeout = 90_000): Promise<RunView> {
+  let view: RunView | undefined;
+  await vi.waitFor(
+    async () => {
+      view = await caller().scenarios.getRun({ projectId, runId });
+      expect(['succeeded', 'failed', 'cancelled', 'skipped']).toContain(view.status);
+    },
+    { timeout, interval: 200 },
+  );
+  return view!;
+}
+
+beforeAll(async () => {
+  quietTemporalRuntime();
+  temporal = await useTestTemporal();
+  client = await connectTemporal(temporal.address, temporal.namespace);
+  t = await openTestDatabase('postgres');
+  receiver = await startWebhookReceiver();
+  const admin = await newUser(t.db, 'admin');
+  deployer = await newUser(t.db, 'deployer');
+  viewer = await newUser(t.db, 'viewer');
+  const team = await callerFor(t.db, admin).teams.create({ name: 'Ops' });
+  await t.db.insert(teamMembers).values([
+    { teamId: team.id, userId: deployer.userId, role: 'deployer' },
+    { teamId: team.id, userId: viewer.userId, role: 'viewer' },
+  ]);
+  projectId = (await callerFor(t.db, admin).projects.create({ teamId: team.id, name: 'Scenarios' })).id;
+  for (const environment of ['design', 'production'] as const) {
+    await uploadDataset({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'credit', environment }, csv: createReadStream(creditDataCsv) });
+  }
+  await caller().notifications.create({ projectId, name: 'ops', kind: 'webhook', url: receiver.url });
+  const notebook = await caller().notebooks.create({ projectId, name: 'Production' });
+  await setNotebookCells(t.db, notebook.id, cells);
+  bundleHash = (await caller().bundles.promote({ projectId, notebookId: notebook.id, releaseNotes: 'scenarios', confirmFailedBuild: true })).bundle.hash;
+  const deployed = await caller().deployments.deploy({ projectId, bundleHash, reason: 'scenarios' });
+  expect(deployed.changed).toBe(true);
+
+  worker = await createWorker({
+    db: t.db,
+    address: temporal.address,
+    namespace: temporal.namespace,
+    taskQueue,
+    scenario: {
+      beforeStep: async ({ runId, index, attempt }) => {
+        const [run] = await t.db.select({ input: runs.input }).from(runs).where(eq(runs.id, runId));
+        if ((run?.input as { scenario?: string }).scenario !== 'flaky' || index !== 0) return;
+        flakyAttempts.push(attempt);
+        if (attempt === 1) throw new Error('connection reset (injected)');
+      },
+    },
+  });
+  void worker.run();
+}, 180_000);
+
+afterAll(async () => {
+  await worker?.shutdown();
+  await client?.connection.close();
+  await receiver?.close();
+  await disposeWithProjectRoles(t);
+  await temporal?.stop();
+}, 60_000);
+
+describe('scenario runs on Temporal', () => {
+  it('lists the deployed scenarios with their triggers; the deployment reconciled them in its transaction', async () => {
+    const list = await caller(viewer).scenarios.list({ projectId });
+    expect(list.map((s) => s.name)).toEqual(['after-nightly', 'failing', 'flaky', 'long', 'nightly']);
+    expect(list.every((s) => s.bundleHash === bundleHash && s.lastRun === null)).toBe(true);
+    expect(list.find((s) => s.name === 'after-nightly')!.triggers).toEqual([{ type: 'after_scenario', scenario: 'nightly', outcome: 'succeeded' }]);
+    const [event] = await t.db.select().from(auditEvents).where(and(eq(auditEvents.projectId, projectId), eq(auditEvents.action, 'deployment.activate')));
+    expect((event!.details.reconciled as { scenarioSchedules: { scenarios: unknown[] } }).scenarioSchedules.scenarios).toHaveLength(5);
+  });
+
+  it('runs a scenario manually: a production build of the bundle, its checks, a notification; the design schema is untouched; then the after_scenario chain', { timeout: 120_000 }, async () => {
+    const started = performance.now();
+    const { runId, status } = await caller().scenarios.run({ projectId, scenario: 'nightly' });
+    expect(status).toBe('queued');
+    const run = await finished(runId);
+    console.log(`scenario nightly (production build + checks + notify): ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    expect(run).toMatchObject({ status: 'succeeded', scenario: 'nightly', bundleHash, trigger: { kind: 'manual', detail: { by: deployer.email } }, error: null });
+    expect(run.steps.map((s) => [s.type, s.status])).toEqual([
+      ['build', 'succeeded'],
+      ['checks', 'succeeded'],
+      ['notify', 'succeeded'],
+    ]);
+    expect(run.steps.every((s) => s.durationMs !== null && s.startedAt && s.finishedAt)).toBe(true);
+    expect(run.steps[1]!.output).toMatchObject({ dataset: 'clean', rowCount: CLEAN_ROWS, warnings: 1 });
+
+    // The build ran in production, from the bundle, and records the bundle hash.
+    const build = await caller().builds.get({ projectId, runId: run.steps[0]!.childRunId! });
+    expect(build).toMatchObject({ status: 'succeeded', environment: 'production', notebookId: null });
+    const [buildRun] = await t.db.select({ bundleHash: runs.bundleHash }).from(runs).where(eq(runs.id, build.runId));
+    expect(buildRun!.bundleHash).toBe(bundleHash);
+    const [prod] = await t.query(`select count(*)::int as n from "${schemaNameOf(projectId, 'production')}".clean`);
+    expect(prod).toEqual({ n: CLEAN_ROWS });
+    const design = await t.query(`select tablename from pg_tables where schemaname = $1 and tablename = 'clean'`, [schemaNameOf(projectId, 'design')]);
+    expect(design).toEqual([]);
+
+    // The webhook: the scenario, the run, its outcome and a link to its page.
+    const hook = receiver.received.find((r) => (JSON.parse(r.body) as { runId: string }).runId === runId);
+    expect(hook?.headers['x-stagebook-event']).toBe('scenario.succeeded');
+    expect(JSON.parse(hook!.body)).toMatchObject({ runUrl: `/projects/${projectId}/runs/${runId}`, data: { scenario: 'nightly', outcome: 'succeeded', bundleHash } });
+
+    // after-nightly runs because nightly succeeded.
+    let chained: Awaited<ReturnType<ReturnType<typeof caller>['scenarios']['runs']>>[number] | undefined;
+    await vi.waitFor(
+      async () => {
+        [chained] = await caller().scenarios.runs({ projectId, scenario: 'after-nightly' });
+        expect(chained?.status).toBe('succeeded');
+      },
+      { timeout: 60_000, interval: 200 },
+    );
+    expect(chained!.trigger).toMatchObject({ kind: 'after_scenario', detail: { scenario: 'nightly', runId, outcome: 'succeeded' } });
+    const completions = await t.db.select().from(auditEvents).where(and(eq(auditEvents.targetId, runId), eq(auditEvents.action, 'scenario.run_complete')));
+    expect(completions).toHaveLength(1);
+    expect(completions[0]!.details).toMatchObject({ scenario: 'nightly', status: 'succeeded', bundleHash });
+  });
+
+  it('honours when: a failed step skips the success steps, runs the failure and always steps, and the run fails', { timeout: 90_000 }, async () => {
+    const { runId } = await caller().scenarios.run({ projectId, scenario: 'failing' });
+    const run = await finished(runId);
+    expect(run.status).toBe('failed');
+    expect(run.steps.map((s) => [s.type, s.status])).toEqual([
+      ['sql', 'failed'],
+      ['checks', 'skipped'],
+      ['notify', 'succeeded'],
+      ['metrics', 'succeeded'],
+    ]);
+    expect(run.steps[0]!.error).toMatch(/no_such_table/);
+    expect(run.steps[0]!.attempt).toBe(1);
+    expect(run.error).toMatch(/step 1 \(sql\) failed/);
+    const [delivery] = await t.db.select().from(notificationDeliveries).where(eq(notificationDeliveries.runId, runId));
+    expect(delivery).toMatchObject({ event: 'scenario.failed', status: 'delivered' });
+    // after-nightly follows only nightly.
+    expect((await caller().scenarios.runs({ projectId, scenario: 'after-nightly' })).length).toBe(1);
+  });
+
+  it('retries a step that failed transiently, up to its retries', { timeout: 90_000 }, async () => {
+    const { runId } = await caller().scenarios.run({ projectId, scenario: 'flaky' });
+    const run = await finished(runId);
+    expect(run.status).toBe('succeeded');
+    expect(flakyAttempts).toEqual([1, 2]);
+    expect(run.steps[0]).toMatchObject({ status: 'succeeded', attempt: 2, output: { dataset: 'credit', rowCount: 4454 } });
+    expect(run.steps[0]!.log.join('\n')).toMatch(/attempt 1 failed: connection reset \(injected\)/);
+    expect(run.steps[1]!.output).toMatchObject({ rowCount: 2, columns: ['status', 'n'] });
+  });
+
+  it('skips a run that overlaps a running one (overlap: skip), and cancels a run: its running step stops and the rest are cancelled', { timeout: 90_000 }, async () => {
+    const first = await caller().scenarios.run({ projectId, scenario: 'long' });
+    await vi.waitFor(async () => expect((await caller().scenarios.getRun({ projectId, runId: first.runId })).steps[0]!.status).toBe('running'), { timeout: 30_000, interval: 100 });
+    const second = await caller().scenarios.run({ projectId, scenario: 'long' });
+    expect(second).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/still running \(overlap: skip\)/) });
+    expect((await caller().scenarios.getRun({ projectId, runId: second.runId })).status).toBe('skipped');
+    expect(await trpcCode(caller(viewer).scenarios.cancelRun({ projectId, runId: first.runId }))).toBe('FORBIDDEN');
+
+    const asked = performance.now();
+    expect(await caller().scenarios.cancelRun({ projectId, runId: first.runId })).toEqual({ runId: first.runId, status: 'running' });
+    const run = await finished(first.runId, 30_000);
+    expect(performance.now() - asked).toBeLessThan(15_000);
+    expect(run.status).toBe('cancelled');
+    expect(run.steps.map((s) => s.status)).toEqual(['cancelled', 'cancelled']);
+    const audit = await t.db.select().from(auditEvents).where(and(eq(auditEvents.targetId, first.runId), eq(auditEvents.action, 'scenario.run_cancel')));
+    expect(audit).toHaveLength(1);
+
+    const again = await caller().scenarios.rerun({ projectId, runId: second.runId });
+    expect(again.status).toBe('queued');
+    await caller().scenarios.cancelRun({ projectId, runId: again.runId });
+    expect((await finished(again.runId, 30_000)).status).toBe('cancelled');
+  });
+});
