@@ -8,9 +8,10 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, type BrowserSession } from '../helpers/browser';
+import type { BrowserSession } from '../helpers/browser';
 import { tinyOnnxModel } from '../helpers/models';
 import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
+import { accountWithProject, signedInBrowser } from './setup';
 
 const SCREENSHOTS = path.join(import.meta.dirname, 'screenshots');
 const grace = { email: 'grace@example.com', name: 'Grace Hopper', password: 'compiler-a0-1952' };
@@ -36,10 +37,7 @@ describe('endpoint traffic in the browser', () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     ensureNextBuild();
     server = await startServer({ readyTimeoutMs: 180_000 });
-    const res = await fetch(`${server.baseUrl}/trpc/auth.signUp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: grace }) });
-    cookie = res.headers.getSetCookie().find((c) => c.startsWith('sb_session='))!.split(';')[0]!;
-    const team = (await trpcMutation(server.baseUrl, 'teams.create', { name: 'Serving' }, cookie)) as { id: string };
-    projectId = ((await trpcMutation(server.baseUrl, 'projects.create', { teamId: team.id, name: 'Tiny' }, cookie)) as { id: string }).id;
+    ({ cookie, projectId } = await accountWithProject(server.baseUrl, grace, { team: 'Serving', project: 'Tiny' }));
     const imported = await fetch(`${server.baseUrl}/api/v1/projects/${projectId}/models/tiny-model/versions`, {
       method: 'POST',
       headers: { cookie, 'content-type': 'application/octet-stream' },
@@ -48,11 +46,7 @@ describe('endpoint traffic in the browser', () => {
     if (!imported.ok) throw new Error(`import failed: ${imported.status} ${await imported.text()}`);
     await trpcMutation(server.baseUrl, 'endpoints.create', { projectId, name: 'tiny', model: 'tiny-model' }, cookie);
     scoreKey = ((await trpcMutation(server.baseUrl, 'apiKeys.create', { projectId, name: 'scorer', scopes: ['score:tiny'] }, cookie)) as { secret: string }).secret;
-    browser = await launchBrowser({ baseURL: server.baseUrl });
-    page = browser.page;
-    pageErrors = collectPageErrors(page);
-    const [name, ...value] = cookie.split('=');
-    await browser.context.addCookies([{ name: name!, value: value.join('='), url: server.baseUrl }]);
+    ({ browser, page, pageErrors } = await signedInBrowser(server.baseUrl, cookie));
   }, 300_000);
 
   afterAll(async () => {

@@ -9,9 +9,10 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '@/server/services/notifications/signature';
-import { collectPageErrors, launchBrowser, type BrowserSession } from '../helpers/browser';
+import type { BrowserSession } from '../helpers/browser';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/notifications';
-import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
+import { ensureNextBuild, startServer, type ServerChild } from './server';
+import { accountWithProject, signedInBrowser } from './setup';
 
 const SCREENSHOTS = path.join(import.meta.dirname, 'screenshots');
 const grace = { email: 'grace@example.com', name: 'Grace Hopper', password: 'cobol-compiler-1959' };
@@ -39,15 +40,10 @@ describe('notification channels in the browser', () => {
     failing.fallback = { status: 404, body: 'no such hook' };
     ensureNextBuild();
     server = await startServer({ readyTimeoutMs: 180_000 });
-    const res = await fetch(`${server.baseUrl}/trpc/auth.signUp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: grace }) });
-    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('sb_session='))!.split(';')[0]!;
-    const team = (await trpcMutation(server.baseUrl, 'teams.create', { name: 'Risk Analytics' }, cookie)) as { id: string };
-    projectId = ((await trpcMutation(server.baseUrl, 'projects.create', { teamId: team.id, name: 'Credit scoring' }, cookie)) as { id: string }).id;
-    browser = await launchBrowser({ baseURL: server.baseUrl });
-    page = browser.page;
-    pageErrors = collectPageErrors(page);
-    const [name, ...value] = cookie.split('=');
-    await browser.context.addCookies([{ name: name!, value: value.join('='), url: server.baseUrl }]);
+    const account = await accountWithProject(server.baseUrl, grace, { team: 'Risk Analytics', project: 'Credit scoring' });
+    const cookie = account.cookie;
+    projectId = account.projectId;
+    ({ browser, page, pageErrors } = await signedInBrowser(server.baseUrl, cookie));
   }, 300_000);
 
   afterAll(async () => {

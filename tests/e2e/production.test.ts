@@ -5,27 +5,20 @@
  * the older model answers again. A real server (child process, PGlite on disk, its own Temporal);
  * screenshots go to tests/e2e/screenshots/prod-*.png.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, type BrowserSession } from '../helpers/browser';
+import type { BrowserSession } from '../helpers/browser';
 import { creditDataCsv } from '../helpers/datasets';
 import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
+import { accountWithProject, paste, screenshotOnFailure, signedInBrowser, uploadCsv } from './setup';
 
 const SCREENSHOTS = path.join(import.meta.dirname, 'screenshots');
 const ada = { email: 'ada@example.com', name: 'Ada Lovelace', password: 'analytical-engine-1843' };
 const record = { seniority: 9, home: 'rent', time: 60, age: 30, marital: 'married', records: false, job: 'fixed', expenses: 73, income: 129, assets: 0, debt: 0, amount: 800, price: 846 };
 
 type Prediction = { modelVersion: number; bundle?: string | null; predictions: { label: string; probabilities: Record<string, number> }[] };
-
-async function paste(page: Page, text: string): Promise<void> {
-  await page.evaluate((t) => {
-    const data = new DataTransfer();
-    data.setData('text/plain', t);
-    document.activeElement?.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
-  }, text);
-}
 
 describe('promote, deploy, score production and roll back in the browser', () => {
   let server: ServerChild;
@@ -81,27 +74,14 @@ describe('promote, deploy, score production and roll back in the browser', () =>
     mkdirSync(SCREENSHOTS, { recursive: true });
     ensureNextBuild();
     server = await startServer({ readyTimeoutMs: 180_000 });
-    const res = await fetch(`${server.baseUrl}/trpc/auth.signUp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: ada }) });
-    cookie = res.headers.getSetCookie().find((c) => c.startsWith('sb_session='))!.split(';')[0]!;
-    const team = (await trpcMutation(server.baseUrl, 'teams.create', { name: 'Risk Analytics' }, cookie)) as { id: string };
-    projectId = ((await trpcMutation(server.baseUrl, 'projects.create', { teamId: team.id, name: 'Credit scoring' }, cookie)) as { id: string }).id;
-    const upload = await fetch(`${server.baseUrl}/api/v1/projects/${projectId}/datasets?name=credit`, { method: 'POST', headers: { cookie, 'content-type': 'text/csv' }, body: readFileSync(creditDataCsv) });
-    if (!upload.ok) throw new Error(`upload failed: ${upload.status} ${await upload.text()}`);
+    ({ cookie, projectId } = await accountWithProject(server.baseUrl, ada, { team: 'Risk Analytics', project: 'Credit scoring' }));
+    await uploadCsv(server.baseUrl, cookie, projectId, 'credit', creditDataCsv);
     scorerKey = ((await trpcMutation(server.baseUrl, 'apiKeys.create', { projectId, name: 'scorer', scopes: ['score:credit-prod'] }, cookie)) as { secret: string }).secret;
     expect(await train({ algorithm: 'logistic_regression', target: 'status', positiveClass: 'bad' })).toBe(1);
-    browser = await launchBrowser({ baseURL: server.baseUrl, timeout: 15_000 });
-    page = browser.page;
-    pageErrors = collectPageErrors(page);
-    const [name, ...value] = cookie.split('=');
-    await browser.context.addCookies([{ name: name!, value: value.join('='), url: server.baseUrl }]);
+    ({ browser, page, pageErrors } = await signedInBrowser(server.baseUrl, cookie, { timeout: 15_000 }));
   }, 300_000);
 
-  afterEach(async ({ task }) => {
-    if (task.result?.state !== 'fail' || !page) return;
-    const dir = path.join(import.meta.dirname, '../.tmp/failed-screenshots');
-    mkdirSync(dir, { recursive: true });
-    await page.screenshot({ path: path.join(dir, `production-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80)}.png`), fullPage: true }).catch(() => undefined);
-  });
+  afterEach(({ task }) => screenshotOnFailure(page, 'production', task));
 
   afterAll(async () => {
     await browser?.close();

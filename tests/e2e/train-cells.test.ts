@@ -5,28 +5,20 @@
  * A real server (child process, PGlite on disk, its own Temporal dev server); screenshots go to
  * tests/e2e/screenshots/tc-*.png.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, type BrowserSession } from '../helpers/browser';
+import type { BrowserSession } from '../helpers/browser';
 import { creditDataCsv } from '../helpers/datasets';
 import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
+import { accountWithProject, paste, screenshotOnFailure, signedInBrowser, uploadCsv } from './setup';
 
 const SCREENSHOTS = path.join(import.meta.dirname, 'screenshots');
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const ada = { email: 'ada@example.com', name: 'Ada Lovelace', password: 'analytical-engine-1843' };
 /** credit_data.csv has 4,454 rows, 381 of them without income. */
 const CLEAN_ROWS = '4,073';
-
-/** Pastes into the focused editor (typing would go through Monaco's auto-indent, re-indenting YAML). */
-async function paste(page: Page, text: string): Promise<void> {
-  await page.evaluate((t) => {
-    const data = new DataTransfer();
-    data.setData('text/plain', t);
-    document.activeElement?.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
-  }, text);
-}
 
 const cellAt = (page: Page, position: number) => page.locator('section.cell').nth(position - 1);
 const editorOf = (cell: Locator) => cell.locator('.monaco-editor').first();
@@ -49,27 +41,16 @@ describe('train and score cells in the browser', () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     ensureNextBuild();
     server = await startServer({ readyTimeoutMs: 180_000 });
-    const res = await fetch(`${server.baseUrl}/trpc/auth.signUp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: ada }) });
-    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('sb_session='))!.split(';')[0]!;
-    const team = (await trpcMutation(server.baseUrl, 'teams.create', { name: 'Risk Analytics' }, cookie)) as { id: string };
-    projectId = ((await trpcMutation(server.baseUrl, 'projects.create', { teamId: team.id, name: 'Credit scoring' }, cookie)) as { id: string }).id;
-    const upload = await fetch(`${server.baseUrl}/api/v1/projects/${projectId}/datasets?name=credit`, { method: 'POST', headers: { cookie, 'content-type': 'text/csv' }, body: readFileSync(creditDataCsv) });
-    if (!upload.ok) throw new Error(`upload failed: ${upload.status} ${await upload.text()}`);
+    const account = await accountWithProject(server.baseUrl, ada, { team: 'Risk Analytics', project: 'Credit scoring' });
+    const cookie = account.cookie;
+    projectId = account.projectId;
+    await uploadCsv(server.baseUrl, cookie, projectId, 'credit', creditDataCsv);
     const notebook = (await trpcMutation(server.baseUrl, 'notebooks.create', { projectId, name: 'Credit model' }, cookie)) as { id: string };
     notebookUrl = `/projects/${projectId}/notebooks/${notebook.id}`;
-    browser = await launchBrowser({ baseURL: server.baseUrl, timeout: 15_000 });
-    page = browser.page;
-    pageErrors = collectPageErrors(page);
-    const [name, ...value] = cookie.split('=');
-    await browser.context.addCookies([{ name: name!, value: value.join('='), url: server.baseUrl }]);
+    ({ browser, page, pageErrors } = await signedInBrowser(server.baseUrl, cookie, { timeout: 15_000 }));
   }, 300_000);
 
-  afterEach(async ({ task }) => {
-    if (task.result?.state !== 'fail' || !page) return;
-    const dir = path.join(import.meta.dirname, '../.tmp/failed-screenshots');
-    mkdirSync(dir, { recursive: true });
-    await page.screenshot({ path: path.join(dir, `train-cells-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80)}.png`), fullPage: true }).catch(() => undefined);
-  });
+  afterEach(({ task }) => screenshotOnFailure(page, 'train-cells', task));
 
   afterAll(async () => {
     await browser?.close();

@@ -1,0 +1,63 @@
+/**
+ * What the browser tests share: an account with a team and a project made over the API (setup the
+ * test is not about), a browser signed in as it, pasting into Monaco, and a screenshot of the page
+ * when a step fails.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { collectPageErrors, launchBrowser, type BrowserSession, type LaunchOptions } from '../helpers/browser';
+import { trpcMutation } from './server';
+
+export type TestUser = { email: string; name: string; password: string };
+
+/** Signs up over tRPC and returns the session cookie (`sb_session=...`). */
+export async function signUp(baseUrl: string, user: TestUser): Promise<string> {
+  const res = await fetch(`${baseUrl}/trpc/auth.signUp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: user }) });
+  const set = res.headers.getSetCookie().find((c) => c.startsWith('sb_session='));
+  if (!res.ok || !set) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
+  return set.split(';')[0]!;
+}
+
+/** A new account owning a team with one project. */
+export async function accountWithProject(baseUrl: string, user: TestUser, names: { team: string; project: string }): Promise<{ cookie: string; teamId: string; projectId: string }> {
+  const cookie = await signUp(baseUrl, user);
+  const team = (await trpcMutation(baseUrl, 'teams.create', { name: names.team }, cookie)) as { id: string };
+  const project = (await trpcMutation(baseUrl, 'projects.create', { teamId: team.id, name: names.project }, cookie)) as { id: string };
+  return { cookie, teamId: team.id, projectId: project.id };
+}
+
+/** Uploads a CSV file as a source dataset through the REST route the upload dialog uses. */
+export async function uploadCsv(baseUrl: string, cookie: string, projectId: string, name: string, file: string): Promise<void> {
+  const res = await fetch(`${baseUrl}/api/v1/projects/${projectId}/datasets?name=${name}`, { method: 'POST', headers: { cookie, 'content-type': 'text/csv' }, body: readFileSync(file) });
+  if (!res.ok) throw new Error(`upload of ${name} failed: ${res.status} ${await res.text()}`);
+}
+
+/** A browser whose context carries the session cookie, collecting client-side errors from its page. */
+export async function signedInBrowser(baseUrl: string, cookie: string, opts: LaunchOptions = {}): Promise<{ browser: BrowserSession; page: Page; pageErrors: string[] }> {
+  const browser = await launchBrowser({ baseURL: baseUrl, ...opts });
+  const pageErrors = collectPageErrors(browser.page);
+  const [name, ...value] = cookie.split('=');
+  await browser.context.addCookies([{ name: name!, value: value.join('='), url: baseUrl }]);
+  return { browser, page: browser.page, pageErrors };
+}
+
+/**
+ * Pastes into the focused editor, as a person pasting a snippet would: typing (even insertText) goes
+ * through Monaco's auto-indent, which would re-indent YAML line by line.
+ */
+export async function paste(page: Page, text: string): Promise<void> {
+  await page.evaluate((t) => {
+    const data = new DataTransfer();
+    data.setData('text/plain', t);
+    document.activeElement?.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+  }, text);
+}
+
+/** For `afterEach`: what the page showed when a step failed (tests/.tmp is not committed). */
+export async function screenshotOnFailure(page: Page | undefined, prefix: string, task: { name: string; result?: { state?: string } }): Promise<void> {
+  if (task.result?.state !== 'fail' || !page) return;
+  const dir = path.join(import.meta.dirname, '../.tmp/failed-screenshots');
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${prefix}-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80)}.png`), fullPage: true }).catch(() => undefined);
+}
