@@ -4,8 +4,9 @@
  *   - bare:  a plain fastify route feeding the same ONNX session (no auth, no validation),
  *   - REST:  our `POST /api/v1/endpoints/{name}/predict` with a `score:` API key (cached key and
  *            endpoint, record validation, response schema),
- *   - tRPC:  our `scoring.predict` through the tRPC fastify adapter with the same key (reads the key,
- *            the endpoint and the membership from Postgres on each call),
+ *   - tRPC:  our `scoring.predict` over `/trpc` with the same key (a single, unbatched call: served
+ *            by the direct path of server/api/trpc-http.ts, with the same cached key and endpoint,
+ *            the tRPC middlewares, zod input validation and superjson),
  *   - Python: the real-time peer, FastAPI + onnxruntime on uvicorn with one worker (what `mlflow
  *            models serve` is built on; bench/onnx-serve.py, venv from bench/requirements-serving.txt
  *            built on first use), serving the same ONNX file with the same JSON,

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
-import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Db } from '@/db/client';
-import { appRouter, type AppRouter } from './api/root';
+import { appRouter } from './api/root';
 import { createRequestCtx, type AppDeps } from './api/context';
 import { cookieJar } from './api/cookies';
+import { registerTrpc } from './api/trpc-http';
 import { openApiDocument } from './api/rest/openapi';
 import { errorBody, registerRestRoutes, sendError } from './api/rest/plugin';
 import { registerPredictRoute } from './api/rest/predict-route';
@@ -96,15 +96,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }
 
   if (serves('web')) {
-    await app.register(fastifyTRPCPlugin, {
-      prefix: '/trpc',
-      trpcOptions: {
-        router: appRouter,
-        createContext: ({ req, res }) => createRequestCtx(deps, req, cookieJar(req, res, deps.secureCookies ?? false)),
-        onError: ({ error, path }) => {
-          if (error.code === 'INTERNAL_SERVER_ERROR') app.log.error({ err: error.cause ?? error, path }, 'tRPC error');
-        },
-      } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+    await registerTrpc(app, '/trpc', {
+      router: appRouter,
+      createContext: (req, reply) => createRequestCtx(deps, req, cookieJar(req, reply, deps.secureCookies ?? false)),
+      onError: ({ error, path }) => {
+        if (error.code === 'INTERNAL_SERVER_ERROR') app.log.error({ err: error.cause ?? error, path }, 'tRPC error');
+      },
     });
     const next = opts.nextHandler;
     if (next) {

@@ -1,9 +1,8 @@
 import type { Db } from '@/db/client';
-import { resolveApiKey } from '../services/api-keys/resolve-api-key';
-import { resolveSession } from '../services/auth/session';
 import { SESSION_COOKIE } from '../services/auth/tokens';
 import type { Actor, ServiceCtx } from '../services/context';
 import type { LiveNotebooks } from '../services/notebooks/live';
+import { scoringRuntime } from '../services/scoring/runtime';
 import type { WorkflowStarter } from '../services/workflow-starter';
 
 export type CookieJar = {
@@ -17,18 +16,35 @@ export type RequestCtx = ServiceCtx & { sessionToken: string | undefined; cookie
 
 export type AppDeps = { db: Db; workflows?: WorkflowStarter | undefined; secureCookies?: boolean; liveNotebooks?: LiveNotebooks | undefined };
 
+/** The secret of an `Authorization: Bearer <secret>` header, or undefined. */
+export function bearerSecret(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const auth = headers.authorization;
+  return typeof auth === 'string' && /^bearer /i.test(auth) ? auth.slice(7).trim() : undefined;
+}
+
+/**
+ * The actor of a request, from the scoring runtime's caches: API keys by sha256 (a revocation
+ * reaches every process at once through pg_notify, see services/scoring/changes.ts; last use is
+ * written in batches) and sessions by token hash (for 10 s at most; sign-out reaches every process
+ * the same way). A request with a known key or session costs no database round trip to authenticate.
+ */
+export async function resolveActor(deps: AppDeps, headers: Record<string, string | string[] | undefined>, sessionToken: string | undefined): Promise<Actor | null> {
+  const secret = bearerSecret(headers);
+  if (secret !== undefined) {
+    const runtime = scoringRuntime(deps.db);
+    const key = await runtime.apiKey(secret);
+    if (key) runtime.lastUsed.record(key.keyId);
+    return key;
+  }
+  return sessionToken ? scoringRuntime(deps.db).userSession(sessionToken) : null;
+}
+
 export async function createRequestCtx(
   deps: AppDeps,
   req: { headers: Record<string, string | string[] | undefined>; ip: string; id: string },
   cookies: CookieJar,
 ): Promise<RequestCtx> {
   const sessionToken = cookies.get(SESSION_COOKIE);
-  const auth = req.headers.authorization;
-  let actor: Actor | null = null;
-  if (typeof auth === 'string' && /^bearer /i.test(auth)) {
-    actor = await resolveApiKey(deps.db, auth.slice(7).trim());
-  } else if (sessionToken) {
-    actor = await resolveSession(deps.db, sessionToken);
-  }
+  const actor = await resolveActor(deps, req.headers, sessionToken);
   return { db: deps.db, actor, requestId: req.id, clientIp: req.ip, workflows: deps.workflows, liveNotebooks: deps.liveNotebooks, sessionToken, cookies };
 }

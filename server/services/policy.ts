@@ -1,8 +1,9 @@
 import { and, eq } from 'drizzle-orm';
-import { projects, teamMembers, teamRoles, type TeamRole } from '@/db/schema';
+import { teamMembers, teamRoles, type TeamRole } from '@/db/schema';
 import { hasScope } from './api-keys/scopes';
 import type { Actor, ServiceCtx } from './context';
 import { forbidden, invalid, notFound, unauthenticated } from './errors';
+import { teamOfProject } from './projects/project-team';
 import { scoringRuntime } from './scoring/runtime';
 
 const ENDPOINT_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -75,10 +76,10 @@ export async function authorize(ctx: ServiceCtx, policy: Policy, rawInput: unkno
       let teamId = idFrom(input, 'teamId');
       if (!projectId && !teamId) throw invalid('teamId or projectId is required', 'projectId');
       if (projectId) {
-        const [p] = await ctx.db.select({ teamId: projects.teamId }).from(projects).where(eq(projects.id, projectId));
-        if (!p) throw notFound('project');
-        if (teamId && teamId !== p.teamId) throw invalid('the project does not belong to that team', 'teamId');
-        teamId = p.teamId;
+        const owner = await teamOfProject(ctx.db, projectId);
+        if (!owner) throw notFound('project');
+        if (teamId && teamId !== owner) throw invalid('the project does not belong to that team', 'teamId');
+        teamId = owner;
       }
       const actor = ctx.actor;
       switch (actor.type) {

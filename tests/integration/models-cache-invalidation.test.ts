@@ -4,6 +4,8 @@ import { openDatabase, type Database } from '@/db/client';
 import { buildApp } from '@/server/app';
 import { createApiKey } from '@/server/services/api-keys/create-api-key';
 import { revokeApiKey } from '@/server/services/api-keys/revoke-api-key';
+import { createSession } from '@/server/services/auth/session';
+import { signOut } from '@/server/services/auth/sign-out';
 import type { Actor } from '@/server/services/context';
 import { updateEndpoint } from '@/server/services/endpoints/update-endpoint';
 import { importOnnxModel } from '@/server/services/models/import-onnx-model';
@@ -23,6 +25,8 @@ describe('scoring caches across two app instances on one Postgres', () => {
   let b: Database;
   let appA: FastifyInstance;
   let appB: FastifyInstance;
+  /** Instance B's web role (tRPC), on B's database handle and so on B's caches. */
+  let webB: FastifyInstance;
   let admin: Extract<Actor, { type: 'user' }>;
   let projectId: string;
   let listening: { ready: Promise<void>; release: () => Promise<void> };
@@ -38,12 +42,14 @@ describe('scoring caches across two app instances on one Postgres', () => {
     await importOnnxModel({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'twin-model' }, body: await tinyOnnxModel() });
     appA = await buildApp({ db: t.db, driver: 'postgres', role: 'api' });
     appB = await buildApp({ db: b.db, driver: 'postgres', role: 'api' });
+    webB = await buildApp({ db: b.db, driver: 'postgres', role: 'web' });
     listening = scoringRuntime(b.db).listen();
     await listening.ready;
   });
   afterAll(async () => {
     await listening?.release();
     await appB?.close();
+    await webB?.close();
     await appA?.close();
     await b?.close();
     await disposeWithProjectRoles(t);
@@ -73,6 +79,40 @@ describe('scoring caches across two app instances on one Postgres', () => {
     await revokeApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, keyId } });
     const ms = await seenByB(secret, (r) => r.status === 401);
     expect(ms).toBeLessThan(1000);
+  });
+
+  it('a key revoked through instance A stops working on instance B’s tRPC scoring.predict within a second', async () => {
+    const secret = await newKey();
+    const call = async () =>
+      (await webB.inject({ method: 'POST', url: '/trpc/scoring.predict', headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` }, payload: { json: { endpoint: 'twin', records: [{ x: 3, kind: 'a' }] } } })).statusCode;
+    expect(await call()).toBe(200);
+    const keyId = (await t.query(`select id from api_keys where project_id = $1 order by created_at desc limit 1`, [projectId]))[0]!.id as string;
+    await revokeApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, keyId } });
+    const started = performance.now();
+    let status = await call();
+    while (status !== 401 && performance.now() - started < 1000) {
+      await new Promise((r) => setTimeout(r, 10));
+      status = await call();
+    }
+    expect(status).toBe(401);
+  });
+
+  it('a session signed out through instance A is refused by instance B within a second', async () => {
+    const user = await newUser(t.db, 'leaver');
+    const { token } = await createSession(t.db, user.userId);
+    const me = async () => {
+      const res = await webB.inject({ method: 'GET', url: '/trpc/auth.me', headers: { cookie: `sb_session=${token}` } });
+      return (res.json() as { result: { data: { json: { email: string } | null } } }).result.data.json?.email ?? null;
+    };
+    expect(await me()).toBe(user.email);
+    await signOut({ ctx: ctxFor(t.db, user), input: { sessionToken: token } });
+    const started = performance.now();
+    let seen = await me();
+    while (seen !== null && performance.now() - started < 1000) {
+      await new Promise((r) => setTimeout(r, 10));
+      seen = await me();
+    }
+    expect(seen).toBeNull();
   });
 
   it('a champion changed through instance A is served by instance B within a second, and so is a pin', async () => {

@@ -202,6 +202,37 @@ describe.each(drivers)('real-time scoring on %s', (driver) => {
     expect(versions).toEqual(new Set([1, 2]));
   });
 
+  it('answers tRPC scoring.predict over HTTP with a cached key, and stops that key at the next call once revoked', async () => {
+    const key = await createApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'trpc', scopes: [`score:credit-${driver}`] } });
+    const call = () =>
+      app.inject({
+        method: 'POST',
+        url: '/trpc/scoring.predict',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key.secret}` },
+        payload: JSON.stringify({ json: { endpoint: `credit-${driver}`, records: records.slice(0, 2) } }),
+      });
+    const ok = await call();
+    expect(ok.statusCode, ok.body).toBe(200);
+    const data = (ok.json() as { result: { data: { json: { predictions: Prediction[] } } } }).result.data.json;
+    expect(data.predictions).toHaveLength(2);
+    expect((await call()).statusCode).toBe(200);
+    await revokeApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, keyId: key.id } });
+    const refused = await call();
+    expect(refused.statusCode).toBe(401);
+    expect((refused.json() as { error: { json: { data: { code: string } } } }).error.json.data.code).toBe('UNAUTHORIZED');
+  });
+
+  it('answers a batched tRPC call like a single one (the batch goes through tRPC’s own adapter)', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/trpc/scoring.predict?batch=1',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${scoreKey.secret}` },
+      payload: JSON.stringify({ 0: { json: { endpoint: `credit-${driver}`, records: records.slice(0, 1) } } }),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect((res.json() as { result: { data: { json: { predictions: Prediction[] } } } }[])[0]!.result.data.json.predictions).toHaveLength(1);
+  });
+
   it('stops a revoked key at the next request, and a deleted endpoint answers 404', async () => {
     expect((await predict({ records: records.slice(0, 1) })).statusCode).toBe(200);
     await revokeApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, keyId: scoreKey.id } });

@@ -37,10 +37,11 @@ describe('the scoring caches’ LRU with a time to live', () => {
 });
 
 describe('scoring change notifications', () => {
-  it('reads the three kinds of change and nothing else', () => {
+  it('reads the four kinds of change and nothing else', () => {
     expect(parseScoringChange('{"kind":"apiKey","keyHash":"ab"}')).toEqual({ kind: 'apiKey', keyHash: 'ab' });
     expect(parseScoringChange('{"kind":"endpoint","name":"churn"}')).toEqual({ kind: 'endpoint', name: 'churn' });
     expect(parseScoringChange('{"kind":"model","modelId":"m"}')).toEqual({ kind: 'model', modelId: 'm' });
+    expect(parseScoringChange('{"kind":"session","tokenHash":"cd"}')).toEqual({ kind: 'session', tokenHash: 'cd' });
     expect(parseScoringChange('{"kind":"endpoint"}')).toBeNull();
     expect(parseScoringChange('not json')).toBeNull();
     expect(parseScoringChange(undefined)).toBeNull();

@@ -11,7 +11,9 @@ import type { DbOrTx } from '@/db/client';
 export type ScoringChange =
   | { kind: 'apiKey'; keyHash: string }
   | { kind: 'endpoint'; name: string }
-  | { kind: 'model'; modelId: string };
+  | { kind: 'model'; modelId: string }
+  /** A signed-out session (the sha256 of its token): request contexts cache sessions briefly. */
+  | { kind: 'session'; tokenHash: string };
 
 export const SCORING_CHANNEL = 'stagebook_scoring';
 
@@ -27,6 +29,7 @@ export function parseScoringChange(payload: string | undefined): ScoringChange |
     if (v.kind === 'apiKey' && typeof v.keyHash === 'string') return { kind: 'apiKey', keyHash: v.keyHash };
     if (v.kind === 'endpoint' && typeof v.name === 'string') return { kind: 'endpoint', name: v.name };
     if (v.kind === 'model' && typeof v.modelId === 'string') return { kind: 'model', modelId: v.modelId };
+    if (v.kind === 'session' && typeof v.tokenHash === 'string') return { kind: 'session', tokenHash: v.tokenHash };
   } catch {
     // Not JSON: ignored, like any payload we do not understand.
   }

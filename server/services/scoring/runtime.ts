@@ -5,6 +5,7 @@ import { endpoints, models, modelVersions, projects } from '@/db/schema';
 import { FeatureSchema } from '@/server/ml/onnx/feature-schema';
 import { SessionCache } from '@/server/scoring/session-cache';
 import { apiKeyHashOf, findApiKeyByHash, type ApiKeyActor } from '../api-keys/resolve-api-key';
+import { findSessionByHash, sessionHashOf, type UserActor } from '../auth/session';
 import { driverOf } from '../datasets/storage';
 import { notFound, preconditionFailed, ServiceError } from '../errors';
 import { readArtifact } from '../models/artifacts';
@@ -40,11 +41,17 @@ export type EndpointConfig = {
 const CACHE_TTL_MS = 60_000;
 /** Unknown keys and endpoints are remembered briefly, so a bad client costs one query per 5 s. */
 const NEGATIVE_TTL_MS = 5_000;
+/**
+ * Sessions are remembered this long (never past their expiry). Sign-out invalidates at once like a
+ * key revocation; the short life bounds what a lost notification could cost.
+ */
+const SESSION_TTL_MS = 10_000;
 
 /**
- * The scoring hot path's in-memory state for one database: API keys by hash, endpoint configs by
- * name, ONNX sessions by artifact sha256. One per Db per process (`scoringRuntime(db)`), shared by
- * the REST predict route, tRPC `scoring.predict` and batch scoring. Entries are promises, stored
+ * The scoring hot path's in-memory state for one database: API keys by hash (for every route that
+ * takes a key, see api/context.ts), signed-in sessions by token hash, endpoint configs by name,
+ * ONNX sessions by artifact sha256. One per Db per process (`scoringRuntime(db)`), shared by the
+ * REST routes, tRPC and batch scoring. Entries are promises, stored
  * before they resolve, so concurrent first requests share one load, and an invalidation that
  * arrives while a load is in flight removes it: later requests load again.
  */
@@ -54,6 +61,8 @@ export class ScoringRuntime {
   /** Per-endpoint request counts and latencies, written every 5 s (endpoints.stats reads them). */
   readonly requestStats: RequestStatsRecorder;
   private readonly keys = new TtlLru<string, Promise<ApiKeyActor | null>>(10_000, CACHE_TTL_MS);
+  /** Live sessions only: a signed-in user's next request after sign-in must never see a stale miss. */
+  private readonly userSessions = new TtlLru<string, Promise<UserActor | null>>(10_000, SESSION_TTL_MS);
   /** `modelId` is set once the config has loaded (a model change must find its endpoints). */
   private readonly endpoints = new TtlLru<string, { config: Promise<EndpointConfig>; modelId?: string }>(1_000, CACHE_TTL_MS);
   private listener: ChangeListener | null = null;
@@ -86,6 +95,29 @@ export class ScoringRuntime {
       },
     );
     return loading;
+  }
+
+  /** The signed-in user behind a session token, or null (unknown, expired or signed out). */
+  userSession(token: string | undefined): Promise<UserActor | null> {
+    const hash = sessionHashOf(token);
+    if (!hash) return Promise.resolve(null);
+    const hit = this.userSessions.get(hash);
+    if (hit) return hit;
+    const loading = findSessionByHash(this.db, hash).then((s) => {
+      if (!s) {
+        if (this.userSessions.get(hash) === actor) this.userSessions.delete(hash);
+        return null;
+      }
+      const left = s.expiresAt.getTime() - Date.now();
+      if (this.userSessions.get(hash) === actor && left < SESSION_TTL_MS) this.userSessions.set(hash, actor, Math.max(left, 0));
+      return s.actor;
+    });
+    const actor: Promise<UserActor | null> = loading.catch((err: unknown) => {
+      if (this.userSessions.get(hash) === actor) this.userSessions.delete(hash);
+      throw err;
+    });
+    this.userSessions.set(hash, actor);
+    return actor;
   }
 
   /** The endpoint's current config with its session loaded; NotFound when there is no such endpoint. */
@@ -157,6 +189,9 @@ export class ScoringRuntime {
       case 'apiKey':
         this.keys.delete(change.keyHash);
         return;
+      case 'session':
+        this.userSessions.delete(change.tokenHash);
+        return;
       case 'endpoint':
         this.endpoints.delete(change.name);
         return;
@@ -170,6 +205,7 @@ export class ScoringRuntime {
 
   clear(): void {
     this.keys.clear();
+    this.userSessions.clear();
     this.endpoints.clear();
   }
 
