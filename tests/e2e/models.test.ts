@@ -139,6 +139,12 @@ describe('models and endpoints in the browser', () => {
     expect(Object.keys(response.predictions[0]!.probabilities).sort()).toEqual(['bad', 'good']);
     expect(await page.getByTestId('curl-example').textContent()).toContain(`${server.baseUrl}/api/v1/endpoints/credit-risk/predict`);
     await shot('ml-07-endpoint-try-it');
+    // This endpoint's OpenAPI, typed by the served version's features.
+    await page.getByRole('button', { name: 'Show the OpenAPI of this endpoint' }).click();
+    const openapi = (await page.getByTestId('openapi-snippet').textContent())!;
+    expect(openapi).toContain('/api/v1/endpoints/credit-risk/predict:');
+    expect(openapi).toMatch(/seniority:\n\s+type:/);
+    expect(openapi).toContain('x-scope: score:credit-risk');
 
     // A bad record: the console shows the server's 400, naming the record and the field.
     await body.fill(JSON.stringify({ records: [{ ...JSON.parse(await body.inputValue()).records[0], income: 'lots' }] }));

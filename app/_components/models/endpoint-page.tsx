@@ -10,11 +10,12 @@ import { ProjectSubpage } from '../datasets/project-subpage';
 import { useTRPC } from '../trpc';
 import { roleAtLeast } from '../types';
 import { Card, ErrorMessage, Loading } from '../ui';
+import { EndpointOpenApi } from './endpoint-openapi';
 import { EndpointTraffic } from './endpoint-traffic';
 import { servingLabel } from './endpoints-page';
 import { TryIt } from './try-it';
 import { useSampleRecords } from './use-sample-records';
-import { endpointsHref, modelHref, type Endpoint } from './types';
+import { endpointsHref, modelHref, type Endpoint, type ModelVersionDetail } from './types';
 
 /** One endpoint: try it, how to call it, and (deployers) what it serves. */
 export function EndpointPage({ projectId, name }: { projectId: string; name: string }) {
@@ -51,7 +52,7 @@ export function EndpointPage({ projectId, name }: { projectId: string; name: str
               <TryIt endpoint={endpoint.data} sample={sample} />
             </Card>
             <div className="grid-2-1">
-              <CallIt endpoint={endpoint.data} projectId={projectId} example={sample?.[0] ?? null} />
+              <CallIt endpoint={endpoint.data} projectId={projectId} example={sample?.[0] ?? null} detail={detail.data} />
               <Settings projectId={projectId} endpoint={endpoint.data} canDeploy={roleAtLeast(myRole, 'deployer')} />
             </div>
           </div>
@@ -61,7 +62,7 @@ export function EndpointPage({ projectId, name }: { projectId: string; name: str
   );
 }
 
-function CallIt({ endpoint, projectId, example }: { endpoint: Endpoint; projectId: string; example: Record<string, unknown> | null }) {
+function CallIt({ endpoint, projectId, example, detail }: { endpoint: Endpoint; projectId: string; example: Record<string, unknown> | null; detail: ModelVersionDetail | undefined }) {
   const [origin, setOrigin] = useState('http://localhost:3000');
   useEffect(() => setOrigin(window.location.origin), []);
   const curl = [
@@ -87,7 +88,8 @@ function CallIt({ endpoint, projectId, example }: { endpoint: Endpoint; projectI
           </dd>
           <dt>OpenAPI</dt>
           <dd>
-            <a href="/api/openapi.json">/api/openapi.json</a> (operation <code>predict</code>)
+            <a href="/api/openapi.json">/api/openapi.json</a> (operation <code>predict</code>); this endpoint&apos;s records, typed by the version it serves:
+            <EndpointOpenApi endpoint={endpoint} detail={detail} />
           </dd>
           <dt>tRPC</dt>
           <dd>
