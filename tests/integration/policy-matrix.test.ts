@@ -68,6 +68,7 @@ const procedureRules: Record<string, Rule> = {
   'models.get': { min: 'viewer', scope: 'read' },
   'models.versions': { min: 'viewer', scope: 'read' },
   'models.versionDetail': { min: 'viewer', scope: 'read' },
+  'models.gateDecisions': { min: 'viewer', scope: 'read' },
   'models.train': { min: 'editor' },
   'models.training': { min: 'viewer' },
   'models.cancelTraining': { min: 'editor' },
@@ -97,6 +98,13 @@ const procedureRules: Record<string, Rule> = {
   'deployments.list': { min: 'viewer', scope: 'read' },
   'deployments.deploy': { min: 'deployer', scope: 'deploy' },
   'deployments.rollback': { min: 'deployer', scope: 'deploy' },
+  // Scenarios: production runs are started, cancelled and re-run by deployers, or automation with a `run` key.
+  'scenarios.list': { min: 'viewer', scope: 'read' },
+  'scenarios.runs': { min: 'viewer', scope: 'read' },
+  'scenarios.getRun': { min: 'viewer', scope: 'read' },
+  'scenarios.run': { min: 'deployer', scope: 'run' },
+  'scenarios.cancelRun': { min: 'deployer', scope: 'run' },
+  'scenarios.rerun': { min: 'deployer', scope: 'run' },
 };
 const routeRules: Record<string, Rule> = {
   'GET /api/v1/projects/{projectId}': { min: 'viewer', scope: 'read' },
@@ -116,6 +124,7 @@ const routeRules: Record<string, Rule> = {
   'GET /api/v1/projects/{projectId}/deployments': { min: 'viewer', scope: 'read' },
   'POST /api/v1/projects/{projectId}/deployments': { min: 'deployer', scope: 'deploy' },
   'POST /api/v1/projects/{projectId}/deployments/rollback': { min: 'deployer', scope: 'deploy' },
+  'POST /api/v1/projects/{projectId}/scenarios/{name}/runs': { min: 'deployer', scope: 'run' },
 };
 
 const identities = ['anonymous', 'outsider', 'viewer', 'editor', 'deployer', 'admin', 'key:read', 'key:run', 'key:ingest:loans', 'key:score:loans', 'key:deploy', 'key:other-project'] as const;

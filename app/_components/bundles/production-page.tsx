@@ -9,6 +9,7 @@ import { formatBytes } from '../datasets/format';
 import { formatDateTime } from '../format';
 import { endpointHref, modelHref } from '../models/types';
 import { ProjectFrame } from '../project-header';
+import { ScenariosCard } from '../scenarios/scenarios-card';
 import { useTRPC } from '../trpc';
 import { roleAtLeast, type RouterOutputs } from '../types';
 import { Card, EmptyState, ErrorMessage, Loading } from '../ui';
@@ -22,7 +23,7 @@ export const productionHref = (projectId: string) => `/projects/${projectId}/pro
 const exportHref = (projectId: string, hash: string) => `/api/v1/projects/${projectId}/bundles/${hash}/export`;
 
 /**
- * Production: the bundle active now and what it serves, every bundle promoted or imported (deploy,
+ * Production: the bundle active now and what it serves, the scenarios it runs, every bundle promoted or imported (deploy,
  * export), the deployment history with rollback, and importing a bundle file from another instance.
  */
 export function ProductionPage({ projectId }: { projectId: string }) {
@@ -37,6 +38,7 @@ export function ProductionPage({ projectId }: { projectId: string }) {
               Bundles are immutable snapshots promoted from a notebook. Deploying one makes production serve exactly its models and endpoints; rolling back re-activates an earlier bundle at once.
             </p>
             <ActiveBundle projectId={projectId} canDeploy={canDeploy} />
+            <ScenariosCard projectId={projectId} canRun={canDeploy} />
             <BundlesTable projectId={projectId} canDeploy={canDeploy} canExport={canPromote} />
             <div className="grid-2-1">
               <DeploymentHistory projectId={projectId} canDeploy={canDeploy} />

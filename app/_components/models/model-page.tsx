@@ -6,6 +6,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { ProjectSubpage } from '../datasets/project-subpage';
 import { formatDateTime } from '../format';
+import { GateDecisions } from '../scenarios/gate-decisions';
 import { useTRPC } from '../trpc';
 import { roleAtLeast } from '../types';
 import { Card, EmptyState, ErrorMessage, Loading } from '../ui';
@@ -50,6 +51,7 @@ export function ModelPage({ projectId, name, version }: { projectId: string; nam
         ) : (
           <div className="stack">
             <VersionsTable projectId={projectId} name={name} versions={versions.data} selected={selected} canDeploy={roleAtLeast(myRole, 'deployer')} />
+            <GateDecisions projectId={projectId} model={name} />
             {selected !== null && <VersionEvaluation projectId={projectId} name={name} version={selected} />}
           </div>
         )

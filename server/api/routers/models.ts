@@ -1,3 +1,4 @@
+import { GateDecisionsInput, listGateDecisions } from '../../services/models/gate-decisions';
 import { getModel, getModelVersion, listModels, listModelVersions } from '../../services/models/list-models';
 import { ListModelsInput, ModelRef, ModelVersionRef, ScoreDatasetInput, SetChampionInput, TrainingRef, TrainModelInput } from '../../services/models/schemas';
 import { scoreDataset } from '../../services/models/score-dataset';
@@ -14,6 +15,8 @@ export const modelsRouter = router({
   get: procedure.meta({ policy: read }).input(ModelRef).query(({ ctx, input }) => getModel({ ctx, input })),
   versions: procedure.meta({ policy: read }).input(ModelRef).query(({ ctx, input }) => listModelVersions({ ctx, input })),
   versionDetail: procedure.meta({ policy: read }).input(ModelVersionRef).query(({ ctx, input }) => getModelVersion({ ctx, input })),
+  /** Retrain gate decisions of scenarios (audited `model.gate_decision`), newest first. */
+  gateDecisions: procedure.meta({ policy: read }).input(GateDecisionsInput).query(({ ctx, input }) => listGateDecisions({ ctx, input })),
   setChampion: procedure
     .meta({ policy: { kind: 'member', role: 'deployer' } })
     .input(SetChampionInput)

@@ -1,0 +1,247 @@
+'use client';
+
+import '../datasets/datasets.css';
+import '../builds/builds.css';
+import './scenarios.css';
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { Fragment, useState } from 'react';
+import { formatSpan } from '../builds/run-timeline';
+import { BuildStatusBadge } from '../builds/status-badge';
+import { ProjectSubpage } from '../datasets/project-subpage';
+import { formatDateTimeSeconds, shortId } from '../format';
+import { NotAvailable } from '../team-header';
+import { roleAtLeast } from '../types';
+import { ErrorMessage, Loading } from '../ui';
+import { ScenarioTimeline, stepTitle, useNow } from './scenario-timeline';
+import { describeRunTrigger, isRunLive, runDurationMs, scenarioRunHref, triggerRunLink, type ScenarioRun, type ScenarioRunStep } from './scenario-types';
+import { StepOutput } from './step-output';
+import { useScenarioActions, useScenarioRun, useScenarios } from './use-scenarios';
+
+const bundleHref = (projectId: string, hash: string) => `/projects/${projectId}/bundles/${hash}`;
+const productionHref = (projectId: string) => `/projects/${projectId}/production`;
+
+/** `/projects/<id>/runs/<runId>`: a scenario run's trigger, steps, timeline, outputs and logs; live while it runs. */
+export function ScenarioRunPage({ projectId, runId }: { projectId: string; runId: string }) {
+  const run = useScenarioRun(projectId, runId);
+  if (run.isError) return <NotAvailable error={run.error} />;
+  if (run.isPending) return <Loading />;
+  const r = run.data;
+  return (
+    <ProjectSubpage
+      projectId={projectId}
+      section="Production"
+      sectionHref={`${productionHref(projectId)}#scenarios`}
+      title={r.scenario}
+      badge={<BuildStatusBadge status={r.status} />}
+      description={`Scenario run ${shortId(r.runId)}`}
+      actions={({ myRole }) => roleAtLeast(myRole, 'deployer') && <RunActions projectId={projectId} run={r} />}
+    >
+      {() => <RunBody projectId={projectId} run={r} />}
+    </ProjectSubpage>
+  );
+}
+
+function RunActions({ projectId, run }: { projectId: string; run: ScenarioRun }) {
+  const router = useRouter();
+  const { cancel, rerun } = useScenarioActions(projectId);
+  const live = isRunLive(run.status);
+  const error = cancel.error ?? rerun.error;
+  return (
+    <span className="run-actions">
+      {error && <span className="row-error">{error.message}</span>}
+      {live && (
+        <button type="button" className="btn btn-danger-ghost" disabled={cancel.isPending} onClick={() => cancel.mutate({ projectId, runId: run.runId })}>
+          {cancel.isPending ? 'Cancelling…' : 'Cancel run'}
+        </button>
+      )}
+      <button
+        type="button"
+        className="btn"
+        disabled={rerun.isPending}
+        onClick={() => rerun.mutate({ projectId, runId: run.runId }, { onSuccess: (r) => router.push(scenarioRunHref(projectId, r.runId)) })}
+      >
+        {rerun.isPending ? 'Starting…' : 'Re-run'}
+      </button>
+    </span>
+  );
+}
+
+function RunBody({ projectId, run }: { projectId: string; run: ScenarioRun }) {
+  const live = isRunLive(run.status);
+  const now = useNow(live, 250);
+  const trigger = describeRunTrigger(run.trigger);
+  const link = triggerRunLink(run.trigger);
+  const duration = runDurationMs(run, now);
+  const counts = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0, running: 0, pending: 0 };
+  for (const s of run.steps) counts[s.status]++;
+  const done = counts.succeeded + counts.failed + counts.skipped + counts.cancelled;
+  // `when` is in the spec the run stored; the deployed scenario tells it when it is still the same bundle.
+  const scenarios = useScenarios(projectId);
+  const deployed = scenarios.data?.find((s) => s.name === run.scenario && s.bundleHash === run.bundleHash);
+
+  return (
+    <div className="stack">
+      <section className="card run-summary" aria-label="Summary">
+        <dl className="facts">
+          <div>
+            <dt>Trigger</dt>
+            <dd data-trigger={run.trigger.kind}>
+              <strong>{trigger.kind}</strong> {trigger.detail}
+              {link && (
+                <div className="muted small">
+                  {link.label} <Link href={scenarioRunHref(projectId, link.runId)}>{shortId(link.runId)}</Link>
+                </div>
+              )}
+            </dd>
+          </div>
+          <div>
+            <dt>Bundle</dt>
+            <dd>
+              {run.bundleHash ? (
+                <Link className="mono" href={bundleHref(projectId, run.bundleHash)} title={run.bundleHash}>
+                  {run.bundleHash.slice(0, 12)}
+                </Link>
+              ) : (
+                <span className="muted">—</span>
+              )}
+            </dd>
+          </div>
+          <div>
+            <dt>Started</dt>
+            <dd>{run.startedAt ? formatDateTimeSeconds(run.startedAt) : run.status === 'queued' ? 'waiting for the running one' : '—'}</dd>
+          </div>
+          <div>
+            <dt>Finished</dt>
+            <dd>{formatDateTimeSeconds(run.finishedAt, live ? 'running…' : '—')}</dd>
+          </div>
+          <div>
+            <dt>Duration</dt>
+            <dd className="tabular">{duration !== null ? formatSpan(duration) : '—'}</dd>
+          </div>
+        </dl>
+        {run.steps.length > 0 && (
+          <>
+            <div className="run-progress" role="progressbar" aria-label="Steps finished" aria-valuemin={0} aria-valuemax={run.steps.length} aria-valuenow={done}>
+              {(['succeeded', 'failed', 'skipped', 'cancelled', 'running', 'pending'] as const).map((s) =>
+                counts[s] ? <span key={s} className={`run-progress-part run-progress-${s}`} style={{ flexGrow: counts[s] }} /> : null,
+              )}
+            </div>
+            <p className="muted small" aria-live="polite">
+              {done} of {run.steps.length} steps finished
+              {counts.running ? `, ${counts.running} running` : ''}
+              {counts.failed ? `, ${counts.failed} failed` : ''}
+            </p>
+          </>
+        )}
+        {run.error && <ErrorMessage error={{ message: run.error }} />}
+      </section>
+
+      {run.steps.length > 0 && (
+        <section className="card" aria-labelledby="run-timeline">
+          <div className="card-head">
+            <h2 id="run-timeline">Timeline</h2>
+          </div>
+          <ScenarioTimeline run={run} />
+        </section>
+      )}
+
+      <section className="card" aria-labelledby="run-steps">
+        <div className="card-head">
+          <div>
+            <h2 id="run-steps">Steps</h2>
+            <p className="card-description">
+              In order. A step runs when every earlier step succeeded unless its <code>when</code> says <code>always</code> or <code>failure</code>; one that does not run is skipped.
+            </p>
+          </div>
+        </div>
+        {run.steps.length === 0 ? (
+          <p className="muted">{run.status === 'skipped' ? 'This run was never started.' : 'The steps appear once the run begins.'}</p>
+        ) : (
+          <StepsTable projectId={projectId} steps={run.steps} now={now} whenOf={(i) => deployed?.steps[i]?.when ?? null} />
+        )}
+      </section>
+    </div>
+  );
+}
+
+/** "build credit_clean" under a "build" chip reads as "credit_clean"; a step's own `name:` stays whole. */
+const nameBesideType = (s: ScenarioRunStep) => (s.name.startsWith(`${s.type} `) ? s.name.slice(s.type.length + 1) : s.name);
+
+/** Between polls a running step's duration follows the clock, as its bar does. */
+const stepDuration = (s: ScenarioRunStep, now: number) => (s.status === 'running' && s.startedAt ? Math.max(s.durationMs ?? 0, now - new Date(s.startedAt).getTime()) : s.durationMs);
+
+function StepsTable({ projectId, steps, now, whenOf }: { projectId: string; steps: ScenarioRunStep[]; now: number; whenOf: (index: number) => string | null }) {
+  const [open, setOpen] = useState<Set<number>>(() => new Set());
+  const toggle = (i: number) =>
+    setOpen((o) => {
+      const next = new Set(o);
+      if (next.has(i)) next.delete(i);
+      else next.add(i);
+      return next;
+    });
+  return (
+    <div className="table-scroll">
+      <table className="table steps-table scenario-steps">
+        <thead>
+          <tr>
+            <th className="align-right">#</th>
+            <th>Step</th>
+            <th>When</th>
+            <th>Status</th>
+            <th className="align-right">Attempt</th>
+            <th className="align-right">Duration</th>
+            <th>Output</th>
+            <th className="align-right">Log</th>
+          </tr>
+        </thead>
+        <tbody>
+          {steps.map((s) => {
+            const expanded = open.has(s.index);
+            return (
+              <Fragment key={s.index}>
+                <tr data-step={s.index} data-type={s.type} data-status={s.status}>
+                  <td className="align-right tabular muted">{s.index + 1}</td>
+                  <td>
+                    <span className="step-type">{s.type}</span> <span className="strong">{nameBesideType(s)}</span>
+                  </td>
+                  <td className="muted">{whenOf(s.index) ?? '—'}</td>
+                  <td className="nowrap">
+                    <BuildStatusBadge status={s.status} />
+                  </td>
+                  <td className="align-right tabular">{s.attempt || '—'}</td>
+                  <td className="align-right nowrap tabular">{stepDuration(s, now) !== null ? formatSpan(stepDuration(s, now)!) : '—'}</td>
+                  <td className="step-output-cell">
+                    <StepOutput projectId={projectId} step={s} />
+                  </td>
+                  <td className="align-right">
+                    <button type="button" className="btn btn-sm btn-ghost" aria-expanded={expanded} aria-controls={`log-${s.index}`} onClick={() => toggle(s.index)}>
+                      {expanded ? 'Hide log' : `Log (${s.log.length})`}
+                    </button>
+                  </td>
+                </tr>
+                {s.error && (
+                  <tr className="step-error-row">
+                    <td />
+                    <td colSpan={7}>
+                      <span className="row-error">{s.error}</span>
+                    </td>
+                  </tr>
+                )}
+                {expanded && (
+                  <tr className="step-log-row">
+                    <td colSpan={8}>
+                      <pre className="step-log" id={`log-${s.index}`} aria-label={`Log of ${stepTitle(s)}`}>
+                        {s.log.length ? s.log.join('\n') : 'No log lines yet.'}
+                      </pre>
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}

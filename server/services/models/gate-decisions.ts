@@ -1,0 +1,66 @@
+import { and, desc, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import { auditEvents } from '@/db/schema';
+import type { ServiceCtx } from '../context';
+import { findModel } from './list-models';
+import { ModelRef } from './schemas';
+
+export const GateDecisionsInput = ModelRef.extend({
+  limit: z.coerce.number({ error: 'limit must be a number' }).int().min(1).max(200).default(50),
+});
+
+/** One retrain gate's decision, as audited `model.gate_decision` by a scenario's retrain step. */
+export type GateDecisionView = {
+  seq: number;
+  at: string;
+  decision: 'promoted' | 'kept_champion';
+  metric: string;
+  comparator: string;
+  minImprovement: number;
+  minRows: number;
+  holdoutRows: number;
+  champion: { version: number; value: number | null };
+  challenger: { version: number | null; value: number | null };
+  reason: string;
+  data: { dataset: string; environment: string; fingerprint: string; rows: number } | null;
+  endpoints: string[];
+  scenarioRunId: string | null;
+};
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/**
+ * The audit log is the record of gate decisions (they outlive runs and versions); read back by the
+ * model's id, so a model deleted and re-created under the same name starts a new history.
+ */
+export async function listGateDecisions({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof GateDecisionsInput> }): Promise<GateDecisionView[]> {
+  const model = await findModel(ctx.db, input);
+  const rows = await ctx.db
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.projectId, input.projectId), eq(auditEvents.action, 'model.gate_decision'), eq(auditEvents.targetType, 'model'), eq(auditEvents.targetId, model.id)))
+    .orderBy(desc(auditEvents.seq))
+    .limit(input.limit);
+  return rows.map((r) => {
+    const d = (r.details ?? {}) as Record<string, unknown>;
+    const champion = (d.champion ?? {}) as Record<string, unknown>;
+    const challenger = (d.challenger ?? {}) as Record<string, unknown>;
+    const data = d.data as GateDecisionView['data'] | undefined;
+    return {
+      seq: r.seq,
+      at: new Date(r.at).toISOString(),
+      decision: d.decision === 'promoted' ? 'promoted' : 'kept_champion',
+      metric: String(d.metric ?? 'auc'),
+      comparator: String(d.comparator ?? '>='),
+      minImprovement: num(d.minImprovement) ?? 0,
+      minRows: num(d.minRows) ?? 0,
+      holdoutRows: num(d.holdoutRows) ?? 0,
+      champion: { version: num(champion.version) ?? 0, value: num(champion.value) },
+      challenger: { version: num(challenger.version), value: num(challenger.value) },
+      reason: String(d.reason ?? ''),
+      data: data ?? null,
+      endpoints: Array.isArray(d.endpoints) ? d.endpoints.map(String) : [],
+      scenarioRunId: typeof d.scenarioRunId === 'string' ? d.scenarioRunId : null,
+    };
+  });
+}
