@@ -194,7 +194,8 @@ describe('scenario triggers start runs, and deployments reconcile them', () => {
     await vi.waitFor(async () => expect(await datasetRuns()).toHaveLength(1), { timeout: 30_000, interval: 100 });
     const [run] = await datasetRuns();
     expect(run!.input).toMatchObject({ trigger: { kind: 'dataset_change', detail: { dataset: 'sales', from: expect.stringMatching(/^count=2 /), to: expect.stringMatching(/^count=3 /) } } });
-    const started = await client.workflow.getHandle(String(run!.workflow_id)).describe();
+    // The run row is written (queued) just before its workflow starts: wait for the start.
+    const started = await vi.waitFor(() => client.workflow.getHandle(String(run!.workflow_id)).describe(), { timeout: 10_000, interval: 100 });
     expect(started.type).toBe(scenarioWorkflowNames.run);
     latencies.push(`dataset_change (every 5s): row insert -> run workflow start ${started.startTime.getTime() - insertedAt} ms`);
     expect((await watchState()).runsStarted).toBe(1);
