@@ -250,7 +250,7 @@ function BundleRow({ projectId, bundle: b, canDeploy, canExport, deploying, setD
           {formatDateTime(b.createdAt)}
           <div className="muted small">{b.createdBy}</div>
         </td>
-        <td className="row-actions">
+        <td className="bundle-actions">
           {canExport && (
             <a className="btn btn-sm btn-ghost" href={exportHref(projectId, b.hash)} download>
               Export
