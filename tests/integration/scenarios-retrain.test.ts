@@ -147,3 +147,13 @@ it('a challenger that does not pass (minImprovement too high) keeps the champion
   expect(decisions).toHaveLength(2);
   expect(decisions[1]!.details).toMatchObject({ decision: 'kept_champion', champion: { version: 2 }, data: { fingerprint: expect.any(String) } });
 });
+
+it('a challenger identical to the champion (same data, same spec) keeps the champion instead of registering a copy', { timeout: 180_000 }, async () => {
+  const versionsBefore = await t.db.select().from(modelVersions);
+  // retrain-pass again on unchanged production data: the same model, byte for byte, as v2.
+  const { run } = await runToEnd('retrain-pass');
+  expect(run.status).toBe('succeeded');
+  expect(run.steps[0]!.output).toMatchObject({ decision: 'kept_champion', champion: { version: 2 }, challenger: { version: null }, reason: expect.stringMatching(/same ONNX artifact/) });
+  expect(await t.db.select().from(modelVersions)).toHaveLength(versionsBefore.length);
+  expect((await predictOne()).modelVersion).toBe(2);
+});

@@ -110,14 +110,20 @@ export async function runRetrainStep(env: StepEnv, step: Extract<ScenarioStep, {
   const challengerValue = metricOf(gate.metric, y, trained.holdoutProbabilities, threshold);
   const enoughRows = holdout.length >= gate.minRows;
   const passed = enoughRows && Number.isFinite(challengerValue) && Number.isFinite(championValue) && gatePasses(comparator, challengerValue, championValue, gate.minImprovement);
+  // Same data and spec train the same model byte for byte: a tie that would only add a copy of the champion.
+  const candidate = passed ? exportOnnx(trained.model) : null;
+  const identical = candidate !== null && sha256Of(candidate.bytes) === champion.artifactSha256;
+  const promote = passed && !identical;
   const reason = !enoughRows
     ? `the holdout has ${holdout.length} rows, fewer than minRows ${gate.minRows}`
-    : `challenger ${gate.metric} ${challengerValue.toFixed(4)} ${passed ? 'meets' : 'does not meet'} ${comparator} champion ${championValue.toFixed(4)}${gate.minImprovement ? ` ${comparator.startsWith('>') ? '+' : '-'} ${gate.minImprovement}` : ''}`;
-  env.say(`gate: ${reason}: ${passed ? 'promoting the challenger' : 'keeping the champion'}`);
+    : identical
+      ? `the challenger is the champion's model exactly (same ONNX artifact, ${gate.metric} ${challengerValue.toFixed(4)})`
+      : `challenger ${gate.metric} ${challengerValue.toFixed(4)} ${passed ? 'meets' : 'does not meet'} ${comparator} champion ${championValue.toFixed(4)}${gate.minImprovement ? ` ${comparator.startsWith('>') ? '+' : '-'} ${gate.minImprovement}` : ''}`;
+  env.say(`gate: ${reason}: ${promote ? 'promoting the challenger' : 'keeping the champion'}`);
 
   const fingerprint = prepared.dataset.fingerprint;
   const trainingData = { dataset, environment: 'production' as const, fingerprint, rows: trained.training.rows };
-  const exported = passed ? exportOnnx(trained.model) : null;
+  const exported = promote ? candidate : null;
   if (exported) await scoringRuntime(db).sessions.get(sha256Of(exported.bytes), () => exported.bytes);
   env.signal.throwIfAborted();
 
@@ -164,7 +170,7 @@ export async function runRetrainStep(env: StepEnv, step: Extract<ScenarioStep, {
     }
     const decision = {
       model: step.model,
-      decision: passed ? ('promoted' as const) : ('kept_champion' as const),
+      decision: promote ? ('promoted' as const) : ('kept_champion' as const),
       metric: gate.metric,
       comparator,
       minImprovement: gate.minImprovement,
