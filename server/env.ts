@@ -22,6 +22,8 @@ export const EnvSchema = z.object({
   STAGEBOOK_ADMIN_EMAIL: z.email().default('admin@stagebook.local'),
   STAGEBOOK_ADMIN_PASSWORD: z.string().min(10).optional(),
   STAGEBOOK_PUBLIC_URL: z.url().optional(),
+  /** On the first start of an empty instance, seed the "Demo" team (two deployed projects) for the first admin. */
+  STAGEBOOK_DEMO: booleanFlag.default(true),
   /** Email notification channels: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://host:465`. Unset, email channels are refused. */
   SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'SMTP_URL must be an smtp:// or smtps:// URL' }).optional(),
   /** The From of notification emails, e.g. `Stagebook <stagebook@example.com>`. */

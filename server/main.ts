@@ -9,6 +9,7 @@ import { createWorker, type StagebookWorker } from '@/workflows/worker';
 import { buildApp } from './app';
 import type { Env } from './env';
 import { createNextHandler, nextBuildIsStale, runNextBuild } from './next-app';
+import { startDemoSeed } from './services/demo/start-demo-seed';
 import { bootstrapAdmin } from './services/system/bootstrap-admin';
 
 export async function openEnvDatabase(env: Env): Promise<Database> {
@@ -113,11 +114,12 @@ export async function startStagebook(env: Env): Promise<void> {
       closers.push({ name: 'next', close: () => n.close() });
     }
 
+    const workflows = client ? createWorkflowStarter(client, env.TEMPORAL_TASK_QUEUE) : undefined;
     const app = await buildApp({
       db: database.db,
       driver: database.driver,
       role,
-      workflows: client ? createWorkflowStarter(client, env.TEMPORAL_TASK_QUEUE) : undefined,
+      workflows,
       checkTemporal: client ? async () => void (await client.workflowService.getSystemInfo({})) : undefined,
       secureCookies: env.STAGEBOOK_SECURE_COOKIES,
       nextHandler: nextHandler?.handler,
@@ -139,6 +141,12 @@ export async function startStagebook(env: Env): Promise<void> {
       lines.push(`  (also saved in ${path.join(env.homeDir, 'initial-admin.txt')}; change it after signing in)`);
     }
     console.log(lines.join('\n'));
+
+    // Only the process that created the first admin seeds, once; after listening, so it never delays readiness.
+    if (admin && env.STAGEBOOK_DEMO && workflows) {
+      const seeding = startDemoSeed({ db: database.db, workflows, adminEmail: admin.email });
+      closers.push({ name: 'demo seed', close: () => seeding.stop() });
+    }
   } catch (err) {
     shuttingDown = true;
     await closeAll();

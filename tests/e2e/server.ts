@@ -104,7 +104,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Server
   const home = opts.home ?? mkdtempSync(path.join(tmpdir(), 'sb-e2e-home-'));
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', STAGEBOOK_HOME: home, NEXT_TELEMETRY_DISABLED: '1' };
+  // No demo seed unless a test asks for it (STAGEBOOK_DEMO=1): the others start on an empty instance.
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', STAGEBOOK_HOME: home, NEXT_TELEMETRY_DISABLED: '1', STAGEBOOK_DEMO: '0' };
   delete env.DATABASE_URL;
   delete env.TEMPORAL_ADDRESS;
   Object.assign(env, opts.env ?? {});
