@@ -3,7 +3,9 @@
  * as a child process on the same machine), against
  *   - bare:  a plain fastify route feeding the same ONNX session (no auth, no validation),
  *   - REST:  our `POST /api/v1/endpoints/{name}/predict` with a `score:` API key (cached key and
- *            endpoint, record validation, response schema),
+ *            endpoint, record validation, response schema, prediction log),
+ *   - REST, log off: the same with the prediction log switched off (what logging costs: the
+ *            recorder's push per record plus its 2 s batched INSERTs into the same Postgres),
  *   - tRPC:  our `scoring.predict` over `/trpc` with the same key (a single, unbatched call: served
  *            by the direct path of server/api/trpc-http.ts, with the same cached key and endpoint,
  *            the tRPC middlewares, zod input validation and superjson),
@@ -188,31 +190,40 @@ async function main() {
         throw new Error(`the Python peer disagrees: ${JSON.stringify(theirs)} vs ours ${JSON.stringify(ours)}`);
       }
 
-      const targets = [
+      const log = scoringRuntime(db).predictionLog;
+      const loggedBefore = log.written + log.buffered;
+      const targets: { url: string; body: string; headers: Record<string, string>; logging?: false }[] = [
         { url: bare.url, body, headers: {} },
         { url: `${base}/api/v1/endpoints/bench-${m.name}/predict`, body, headers: auth },
+        { url: `${base}/api/v1/endpoints/bench-${m.name}/predict`, body, headers: auth, logging: false },
         { url: `${base}/trpc/scoring.predict`, body: JSON.stringify({ json: { endpoint: `bench-${m.name}`, records: [RECORD] } }), headers: auth },
         { url: py.url, body, headers: {} },
       ];
       const best: (Result | null)[] = targets.map(() => null);
       for (let round = 0; round < ROUNDS; round++) {
         for (const [i, t] of targets.entries()) {
+          log.enabled = t.logging ?? true;
           const r = await measure(t.url, t.body, t.headers);
+          log.enabled = true;
           const b = best[i];
           best[i] = b ? { rps: Math.max(b.rps, r.rps), p50: Math.min(b.p50, r.p50), p99: Math.min(b.p99, r.p99), non2xx: b.non2xx + r.non2xx, errors: b.errors + r.errors } : r;
         }
       }
-      const [bareResult, rest, trpc, pyResult] = best as [Result, Result, Result, Result];
+      const [bareResult, rest, restNoLog, trpc, pyResult] = best as [Result, Result, Result, Result, Result];
+      await log.flush();
+      const logged = log.written - loggedBefore;
       await bare.app.close();
       await py.stop();
 
       console.log(`\n${m.label} (${(bytes.byteLength / 1024).toFixed(0)} KB ONNX)`);
       console.log(`  bare fastify + ONNX   ${fmt(bareResult)}`);
       console.log(`  REST predict          ${fmt(rest)}`);
+      console.log(`  REST, log off         ${fmt(restNoLog)}`);
       console.log(`  tRPC scoring.predict  ${fmt(trpc)}`);
       console.log(`  Python FastAPI + ORT  ${fmt(pyResult)}`);
       const ratio = (x: number, y: number) => (y ? (x / y).toFixed(2) : 'n/a');
       console.log(`  REST / bare: throughput ${ratio(rest.rps, bareResult.rps)}x, p99 ${ratio(rest.p99, bareResult.p99)}x   (aim: >= 0.70x throughput, <= 1.5x p99)`);
+      console.log(`  REST log on / log off: throughput ${ratio(rest.rps, restNoLog.rps)}x, p99 ${ratio(rest.p99, restNoLog.p99)}x   (aim: >= 0.90x throughput); ${logged.toLocaleString('en-US')} predictions logged, ${log.dropped} dropped`);
       console.log(`  tRPC / bare: throughput ${ratio(trpc.rps, bareResult.rps)}x, p99 ${ratio(trpc.p99, bareResult.p99)}x`);
       console.log(`  REST / Python (uvicorn, 1 worker): throughput ${ratio(rest.rps, pyResult.rps)}x, p99 ${ratio(rest.p99, pyResult.p99)}x`);
     }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type AnyPgColumn, check, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, check, customType, doublePrecision, index, integer, json, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { projects } from './projects';
 
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
@@ -72,6 +72,12 @@ export const modelVersions = pgTable(
     /** Holdout evaluation and training facts (trained versions); null for imports. */
     metrics: jsonb('metrics').$type<Record<string, unknown>>(),
     trainingData: jsonb('training_data').$type<TrainingDataRef>(),
+    /**
+     * The training data's drift reference profile (server/ml/drift-reference.ts): feature bins and
+     * frequencies, a value sample, the holdout's probability histogram. Null for imports and versions
+     * registered before drift existed (drift then derives it from the training dataset, if any).
+     */
+    reference: jsonb('reference').$type<Record<string, unknown>>(),
     /** The actor's audit label (a user's email, `key:<name>`, `workflow:<id>`). */
     createdBy: text('created_by').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -130,4 +136,59 @@ export const endpointRequestStats = pgTable(
     latencySumMs: doublePrecision('latency_sum_ms').notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.endpointId, t.minute, t.process] }), index('endpoint_request_stats_minute_idx').on(t.minute)],
+);
+
+/**
+ * What endpoints answered, one row per scored record, written in batches by the serving process
+ * (services/scoring/prediction-log-recorder.ts) and kept 30 days. `record` is the raw input as the
+ * client sent it (extra fields, such as an `id` to join labels on, included).
+ */
+export const predictionLog = pgTable(
+  'prediction_log',
+  {
+    /**
+     * No foreign keys (and no row id): a key check per row would cost the writes more than the rest.
+     * Writes join `endpoints`, so no row names an endpoint deleted before it was written; rows of an
+     * endpoint deleted later stay until retention removes them.
+     */
+    endpointId: uuid('endpoint_id').notNull(),
+    modelVersionId: uuid('model_version_id').notNull(),
+    bundleHash: text('bundle_hash'),
+    loggedAt: timestamp('logged_at', { withTimezone: true }).notNull(),
+    requestId: text('request_id'),
+    /** json, not jsonb: stored as sent, which costs the writes far less; drift reads few rows of it. */
+    record: json('record').$type<Record<string, unknown>>().notNull(),
+    /** Probability of the positive class. */
+    probability: doublePrecision('probability').notNull(),
+    label: text('label').notNull(),
+  },
+  // One index: every reader (drift, retention) asks by endpoint and time.
+  (t) => [index('prediction_log_endpoint_logged_idx').on(t.endpointId, t.loggedAt)],
+);
+
+/** One drift computation of an endpoint over a window of its logged predictions (charted over time). */
+export const driftReports = pgTable(
+  'drift_reports',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    endpointId: uuid('endpoint_id')
+      .notNull()
+      .references(() => endpoints.id, { onDelete: 'cascade' }),
+    modelVersionId: uuid('model_version_id').notNull(),
+    windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+    windowEnd: timestamp('window_end', { withTimezone: true }).notNull(),
+    computedAt: timestamp('computed_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Logged records in the window that were compared. */
+    rows: integer('rows').notNull(),
+    /** Per feature: PSI, test (ks | chi_square), statistic, p-value (server/ml/drift.ts FeatureDrift[]). */
+    features: jsonb('features').$type<Record<string, unknown>[]>().notNull(),
+    maxPsi: doublePrecision('max_psi'),
+    predictionPsi: doublePrecision('prediction_psi'),
+    /** AUC of the logged predictions against a labels dataset, when one was given and both classes were found. */
+    auc: doublePrecision('auc'),
+    labelledRows: integer('labelled_rows'),
+    /** Who asked: a user, a key, a scenario run. */
+    computedBy: text('computed_by').notNull(),
+  },
+  (t) => [index('drift_reports_endpoint_computed_idx').on(t.endpointId, t.computedAt)],
 );

@@ -85,6 +85,7 @@ export function checkScenarios(analyzed: Analyzed[], scope: ScenarioScope, diag:
           return;
         case 'sql':
         case 'notify':
+        case 'drift':
           return;
       }
     });

@@ -24,6 +24,13 @@ import { lineColumnOf } from './text';
  *     - type: build
  *     - type: checks
  *       dataset: forecast
+ *     - type: drift                # endpoint's logged predictions vs its training reference
+ *       endpoint: scoring
+ *       window: 24h
+ *       threshold: 0.2             # max PSI; above it the step fails
+ *     - type: retrain
+ *       model: churn
+ *       when: failure
  *     - type: notify
  *       channel: ops
  *       when: always
@@ -121,6 +128,30 @@ const Gate = z
   })
   .strict();
 
+/** Where a drift step finds the true outcomes: a production dataset, joined on the logged record's `key` field. */
+const DriftLabels = z
+  .object({ dataset: Dataset, key: z.string().min(1).default('id'), label: z.string({ error: 'label is required: the column with the true class' }).min(1) })
+  .strict();
+
+/**
+ * `drift`: compares the endpoint's predictions logged over the last `window` with its model's
+ * training reference (PSI and a test per feature, PSI of the predictions, AUC with `labels`), stores
+ * the report, and fails (severity error) or warns when the largest PSI is above `threshold`, or the
+ * AUC below `minAuc`; a `when: failure` retrain or run_scenario step then acts on it.
+ */
+const DriftStep = z
+  .object({
+    type: z.literal('drift'),
+    endpoint: Name('endpoint'),
+    window: Duration.prefault('24h'),
+    threshold: z.number({ error: 'threshold must be a number (PSI, e.g. 0.2)' }).positive().default(0.2),
+    minAuc: z.number().min(0).max(1).optional(),
+    severity: z.enum(['error', 'warning'], { error: 'severity must be error or warning' }).default('error'),
+    labels: DriftLabels.optional(),
+    ...stepCommon,
+  })
+  .strict();
+
 export const ScenarioStep = z.discriminatedUnion(
   'type',
   [
@@ -132,8 +163,9 @@ export const ScenarioStep = z.discriminatedUnion(
     z.object({ type: z.literal('sql'), sql: z.string({ error: 'sql is required' }).min(1), ...stepCommon }).strict(),
     z.object({ type: z.literal('notify'), channel: Name('channel'), message: z.string().max(2000).optional(), ...stepCommon }).strict(),
     z.object({ type: z.literal('run_scenario'), scenario: Name('scenario'), ...stepCommon }).strict(),
+    DriftStep,
   ],
-  { error: 'step type must be one of build, metrics, checks, retrain, score, sql, notify, run_scenario' },
+  { error: 'step type must be one of build, metrics, checks, retrain, score, sql, notify, run_scenario, drift' },
 );
 export type ScenarioStep = z.output<typeof ScenarioStep>;
 

@@ -1,17 +1,19 @@
 /**
  * An endpoint's traffic in the browser: the empty state before any request, then requests sent
  * over REST (some refused) appear on the open page by its own refresh, as stacked request bars
- * and p50/p95/p99 lines. A real server (child process, PGlite on disk); screenshots go to
- * tests/e2e/screenshots/endpoint-stats-*.png.
+ * and p50/p95/p99 lines. Then drift: an endpoint of a model trained here, fed shifted records,
+ * gets a report from the Drift card's Compute now (PSI lines, latest table). A real server (child
+ * process, PGlite on disk); screenshots go to tests/e2e/screenshots/endpoint-stats-*.png.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserSession } from '../helpers/browser';
 import { tinyOnnxModel } from '../helpers/models';
 import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
-import { accountWithProject, signedInBrowser } from './setup';
+import { accountWithProject, signedInBrowser, uploadCsv } from './setup';
 
 const SCREENSHOTS = path.join(import.meta.dirname, 'screenshots');
 const grace = { email: 'grace@example.com', name: 'Grace Hopper', password: 'compiler-a0-1952' };
@@ -93,4 +95,48 @@ describe('endpoint traffic in the browser', () => {
     await shot('endpoint-stats-03-week');
     expect(pageErrors).toEqual([]);
   }, 90_000);
+  it('computes drift of an endpoint of a trained model from its Drift card, and charts it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sb-drift-'));
+    const csv = path.join(dir, 'loans.csv');
+    const row = (i: number) => ({ x: (i * 37) % 100 / 10, kind: i % 3 === 0 ? 'a' : 'b' });
+    writeFileSync(csv, `x,kind,y\n${Array.from({ length: 600 }, (_, i) => row(i)).map((r, i) => `${r.x},${r.kind},${r.x + (r.kind === 'a' ? 2 : 0) + ((i * 13) % 7) / 2 > 7 ? 'bad' : 'good'}`).join('\n')}\n`);
+    await uploadCsv(server.baseUrl, cookie, projectId, 'loans', csv);
+    rmSync(dir, { recursive: true, force: true });
+    const training = (await trpcMutation(server.baseUrl, 'models.train', { projectId, modelName: 'loans-model', dataset: 'loans', spec: { algorithm: 'logistic_regression', target: 'y', positiveClass: 'bad' } }, cookie)) as { id: string };
+    await expect
+      .poll(
+        async () => {
+          const input = encodeURIComponent(JSON.stringify({ json: { projectId, trainingId: training.id } }));
+          const res = await fetch(`${server.baseUrl}/trpc/models.training?input=${input}`, { headers: { cookie } });
+          return ((await res.json()) as { result: { data: { json: { state: string } } } }).result.data.json.state;
+        },
+        { timeout: 60_000 },
+      )
+      .toBe('succeeded');
+    await trpcMutation(server.baseUrl, 'endpoints.create', { projectId, name: 'loans', model: 'loans-model' }, cookie);
+    const key = ((await trpcMutation(server.baseUrl, 'apiKeys.create', { projectId, name: 'loans-scorer', scopes: ['score:loans'] }, cookie)) as { secret: string }).secret;
+    // Half like the training data, half moved up by 6 and all of kind a: x and kind drift.
+    const records = Array.from({ length: 400 }, (_, i) => (i % 2 ? row(i) : { x: row(i).x + 6, kind: 'a' }));
+    for (let i = 0; i < records.length; i += 100) {
+      const res = await fetch(`${server.baseUrl}/api/v1/endpoints/loans/predict`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ records: records.slice(i, i + 100) }) });
+      expect(res.status).toBe(200);
+    }
+
+    await page.goto(`/projects/${projectId}/endpoints/loans`);
+    const drift = page.getByRole('region', { name: 'Drift' });
+    await drift.getByText('No drift report yet.').waitFor();
+    await drift.getByRole('button', { name: 'Compute now (last 24 h)' }).click();
+    const table = drift.getByTestId('drift-latest');
+    await table.waitFor();
+    const cells = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(cells.map((c) => [c[0], c[2], c[5]])).toEqual([
+      ['x', 'KS', 'drift'],
+      ['kind', 'chi-square', 'drift'],
+    ]);
+    expect(await drift.locator('.metric-tile').filter({ hasText: 'Predictions compared' }).locator('.metric-tile-value').textContent()).toBe('400');
+    const lines = page.getByRole('figure', { name: 'PSI per feature over time' });
+    expect(await lines.locator('.recharts-legend-item').allTextContents()).toEqual(['x', 'kind']);
+    await shot('endpoint-stats-04-drift');
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
 });

@@ -79,6 +79,9 @@ const procedureRules: Record<string, Rule> = {
   'endpoints.list': { min: 'viewer', scope: 'read' },
   'endpoints.get': { min: 'viewer', scope: 'read' },
   'endpoints.stats': { min: 'viewer', scope: 'read' },
+  'endpoints.drift': { min: 'viewer', scope: 'read' },
+  // Computing drift stores a report (audited): deployers, who act on it.
+  'endpoints.computeDrift': { min: 'deployer' },
   'endpoints.create': { min: 'deployer' },
   'endpoints.update': { min: 'deployer' },
   'endpoints.delete': { min: 'deployer' },

@@ -107,4 +107,14 @@ steps:
     expect(problems[0]).toMatchObject({ code: 'invalid-yaml' });
     expect(problems[0]!.line).toBeGreaterThanOrEqual(2);
   });
+  it('parses a drift step with its defaults, and refuses a bad threshold or labels without a label column', () => {
+    const source = (step: string) => `name: watch\ntriggers:\n  - type: manual\nsteps:\n${step}\n  - type: retrain\n    model: credit\n    when: failure\n`;
+    const ok = parseScenarioCell(source('  - type: drift\n    endpoint: scoring'));
+    expect(ok.problems).toEqual([]);
+    expect(ok.spec?.steps[0]).toEqual({ type: 'drift', endpoint: 'scoring', window: 86_400_000, threshold: 0.2, severity: 'error', when: 'success', retries: 0 });
+    const full = parseScenarioCell(source('  - type: drift\n    endpoint: scoring\n    window: 6h\n    threshold: 0.1\n    minAuc: 0.7\n    severity: warning\n    labels:\n      dataset: outcomes\n      label: status'));
+    expect(full.spec?.steps[0]).toMatchObject({ window: 6 * 3_600_000, threshold: 0.1, minAuc: 0.7, severity: 'warning', labels: { dataset: 'outcomes', key: 'id', label: 'status' } });
+    const bad = parseScenarioCell(source('  - type: drift\n    endpoint: scoring\n    threshold: -1\n    labels:\n      dataset: outcomes'));
+    expect(bad.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^steps\.0\.threshold: /), 'steps.0.labels.label: label is required: the column with the true class']);
+  });
 });

@@ -22,6 +22,7 @@ import {
   type ScenarioRunContext,
 } from '@/server/services/scenarios/run-state';
 import { runIdFor, startScenarioRun } from '@/server/services/scenarios/start-scenario-run';
+import { runDriftStep } from '@/server/services/scenarios/drift-step';
 import { loadManifest, runChecksStep, runMetricsStep, runScoreStep, runSqlStep, StepRefused, type StepEnv, type StepResult } from '@/server/services/scenarios/steps';
 import { createWorkflowStarter } from '../client';
 import type { ScenarioActivities } from '../shared/scenario';
@@ -186,6 +187,8 @@ function execute(env: StepEnv, step: ScenarioStep): Promise<StepResult> {
       return runScoreStep(env, step);
     case 'retrain':
       return runRetrainStep(env, step);
+    case 'drift':
+      return runDriftStep(env, step);
     case 'build':
     case 'notify':
     case 'run_scenario':

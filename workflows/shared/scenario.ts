@@ -41,7 +41,7 @@ export const scenarioWatcherId = (projectId: string, scenario: string, index: nu
 /** A run started with a run id (the API, after_scenario, run_scenario steps) has this workflow id. */
 export const scenarioRunWorkflowId = (runId: string): string => `scenario-${runId}`;
 
-export type ScenarioStepType = 'build' | 'metrics' | 'checks' | 'retrain' | 'score' | 'sql' | 'notify' | 'run_scenario';
+export type ScenarioStepType = 'build' | 'metrics' | 'checks' | 'retrain' | 'score' | 'sql' | 'notify' | 'run_scenario' | 'drift';
 export type ScenarioStepWhen = 'success' | 'always' | 'failure';
 
 /** What the workflow needs of each step; its parameters stay in the run's stored spec. */

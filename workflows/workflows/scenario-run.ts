@@ -125,6 +125,7 @@ async function runStep(projectId: string, runId: string, step: ScenarioStepRef, 
       case 'sql':
       case 'score':
       case 'retrain':
+      case 'drift':
         return await stepActivity(step.retries).runScenarioStep({ runId, index: step.index });
     }
   } catch (err) {

@@ -10,6 +10,7 @@ import { ProjectSubpage } from '../datasets/project-subpage';
 import { useTRPC } from '../trpc';
 import { roleAtLeast } from '../types';
 import { Card, ErrorMessage, Loading } from '../ui';
+import { EndpointDriftCard } from './endpoint-drift';
 import { EndpointOpenApi } from './endpoint-openapi';
 import { EndpointTraffic } from './endpoint-traffic';
 import { servingLabel } from './endpoints-page';
@@ -48,6 +49,7 @@ export function EndpointPage({ projectId, name }: { projectId: string; name: str
         ) : (
           <div className="stack">
             <EndpointTraffic projectId={projectId} name={name} />
+            <EndpointDriftCard projectId={projectId} name={name} canDeploy={roleAtLeast(myRole, 'deployer')} />
             <Card title="Try it" description="Score records as a client would; each answer names the model version that scored it." id="try-it">
               <TryIt endpoint={endpoint.data} sample={sample} />
             </Card>

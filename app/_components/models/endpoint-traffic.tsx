@@ -141,7 +141,7 @@ function TrafficCharts({ stats, per }: { stats: EndpointStats; per: string }) {
   );
 }
 
-function Tile({ label, value, note }: { label: string; value: string; note?: string }) {
+export function Tile({ label, value, note }: { label: string; value: string; note?: string }) {
   return (
     <div className="metric-tile">
       <div className="metric-tile-label">{label}</div>

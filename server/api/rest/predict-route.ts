@@ -6,7 +6,7 @@ import { EndpointName } from '../../services/models/schemas';
 import type { ServiceCtx } from '../../services/context';
 import { invalid, ServiceError, unauthenticated } from '../../services/errors';
 import { authorize } from '../../services/policy';
-import { predictWithConfig } from '../../services/scoring/predict-records';
+import { logPredictions, predictWithConfig } from '../../services/scoring/predict-records';
 import { scoringRuntime, type EndpointConfig } from '../../services/scoring/runtime';
 import { createRequestCtx, type AppDeps } from '../context';
 import { cookieJar } from '../cookies';
@@ -23,7 +23,8 @@ const SCORER = { kind: 'endpointScorer' } as const;
  * Records are validated while they become tensors (server/scoring/records.ts): a 400 names the
  * record index and field. The response is serialised by a compiled schema (fast-json-stringify).
  * Each request is counted with its latency (fastify's elapsed time, serialisation included) in the
- * runtime's in-memory request stats, written every few seconds (endpoints.stats reads them).
+ * runtime's in-memory request stats, written every few seconds (endpoints.stats reads them), and
+ * each answered record in its prediction log, buffered and written every 2 s (drift reads it).
  */
 export function registerPredictRoute(app: FastifyInstance, deps: AppDeps): void {
   const runtime = scoringRuntime(deps.db);
@@ -80,7 +81,9 @@ export function registerPredictRoute(app: FastifyInstance, deps: AppDeps): void 
       const records = recordsOf(req.body);
       stats.records = records.length;
       // A RecordInputError becomes a 400 listing each bad record and field (rest/plugin.ts sendError).
-      return predictWithConfig(config, records);
+      const result = await predictWithConfig(config, records);
+      logPredictions(runtime, config, records, result, req.id);
+      return result;
     },
   });
 }

@@ -36,6 +36,7 @@ export const auditActions = [
   'endpoint.create',
   'endpoint.update',
   'endpoint.delete',
+  'endpoint.drift_compute',
   'bundle.promote',
   'bundle.import',
   'deployment.activate',

@@ -1,6 +1,7 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
 import { models, modelVersions, projects, type ModelVersionSource, type TrainingDataRef } from '@/db/schema';
+import type { DriftReference } from '@/server/ml/drift-reference';
 import type { FeatureSchema } from '@/server/ml/onnx/feature-schema';
 import type { AuditAction } from '../audit/actions';
 import { emitAudit, type AuditMeta } from '../audit/emit';
@@ -19,6 +20,8 @@ export type NewModelVersion = {
   featureSchema: FeatureSchema;
   metrics: VersionMetrics | null;
   trainingData: TrainingDataRef | null;
+  /** The drift reference profile (trained versions); null for imports. */
+  reference?: DriftReference | null;
 };
 
 export type RegisteredVersion = { modelId: string; modelName: string; version: ModelVersionSummary; becameChampion: boolean };
@@ -59,6 +62,7 @@ export async function registerModelVersion(
       featureSchema: v.featureSchema,
       metrics: v.metrics as Record<string, unknown> | null,
       trainingData: v.trainingData,
+      reference: (v.reference ?? null) as Record<string, unknown> | null,
       createdBy,
     })
     .returning();

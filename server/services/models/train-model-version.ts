@@ -1,3 +1,4 @@
+import { trainedReference } from '@/server/ml/drift-reference';
 import { MlInputError } from '@/server/ml/errors';
 import { exportOnnx } from '@/server/ml/onnx/export';
 import { TrainSpec } from '@/server/ml/spec';
@@ -127,6 +128,7 @@ export async function runTraining(ctx: ServiceCtx, prepared: PreparedTraining, c
         featureSchema: exported.schema,
         metrics: { evaluation: result.evaluation, training: result.training },
         trainingData,
+        reference: trainedReference(table, result),
       },
       {
         action: 'model.train',

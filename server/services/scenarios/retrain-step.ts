@@ -4,6 +4,7 @@ import { MlInputError } from '@/server/ml/errors';
 import { logLoss, rocAuc, thresholdMetrics } from '@/server/ml/metrics';
 import { exportOnnx } from '@/server/ml/onnx/export';
 import { FeatureSchema } from '@/server/ml/onnx/feature-schema';
+import { trainedReference } from '@/server/ml/drift-reference';
 import { targetVector } from '@/server/ml/table';
 import { trainModel } from '@/server/ml/train';
 import type { ScenarioStep } from '@/server/pipeline';
@@ -145,6 +146,7 @@ export async function runRetrainStep(env: StepEnv, step: Extract<ScenarioStep, {
           featureSchema: exported.schema,
           metrics: { evaluation: trained.evaluation, training: trained.training },
           trainingData,
+          reference: trainedReference(table, trained),
         },
         { action: 'model.train', details: { dataset: trainingData, auc: trained.evaluation.auc.auc, logLoss: trained.evaluation.logLoss, holdoutRows: trained.evaluation.rows, scenarioRunId: run.runId } },
       );

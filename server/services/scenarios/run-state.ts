@@ -125,6 +125,8 @@ export function stepName(step: ScenarioStep): string {
       return `notify ${step.channel}`;
     case 'run_scenario':
       return `run ${step.scenario}`;
+    case 'drift':
+      return `drift ${step.endpoint}`;
   }
 }
 

@@ -4,7 +4,7 @@ import { RecordInputError, predict } from '@/server/scoring/session-cache';
 import type { ServiceCtx } from '../context';
 import { invalid } from '../errors';
 import type { PredictInput } from '../endpoints/schemas';
-import { scoringRuntime, type EndpointConfig } from './runtime';
+import { scoringRuntime, type EndpointConfig, type ScoringRuntime } from './runtime';
 
 /** Bad scoring records (index and field); the edges answer 400. */
 export { RecordInputError };
@@ -31,6 +31,21 @@ export async function predictWithConfig(config: EndpointConfig, records: readonl
 }
 
 /**
+ * Notes a successful request's records and answers in the prediction log (memory only: the
+ * recorder writes them in batches off the request path).
+ */
+export function logPredictions(runtime: ScoringRuntime, config: EndpointConfig, records: readonly unknown[], result: PredictResult, requestId: string | null): void {
+  const log = runtime.predictionLog;
+  if (!log.enabled) return;
+  const at = Date.now();
+  const pos = config.positiveClass;
+  for (let i = 0; i < records.length; i++) {
+    const p = result.predictions[i]!;
+    log.record({ endpointId: config.endpointId, versionId: config.versionId, bundleHash: config.bundleHash, at, requestId, record: records[i], probability: p.probabilities[pos]!, label: p.label });
+  }
+}
+
+/**
  * tRPC `scoring.predict`: the same path as the REST route, after the policy has run. Counted in the
  * endpoint's request stats like a REST request; its latency is the scoring's (from here on), the
  * tRPC adapter's own time is not in it.
@@ -43,6 +58,7 @@ export async function predictRecords({ ctx, input }: { ctx: ServiceCtx; input: z
   try {
     const result = await predictWithConfig(config, input.records);
     outcome = 'ok';
+    logPredictions(runtime, config, input.records, result, ctx.requestId);
     return result;
   } catch (err) {
     if (err instanceof RecordInputError) {

@@ -13,6 +13,7 @@ import type { ScoringChange } from './changes';
 import { LastUsedRecorder } from './last-used';
 import { type ChangeListener, listenForScoringChanges } from './listener';
 import { TtlLru } from './lru';
+import { PredictionLogRecorder } from './prediction-log-recorder';
 import { RequestStatsRecorder } from './request-stats-recorder';
 
 /** What a predict request needs to know about an endpoint, resolved once and cached. */
@@ -60,6 +61,8 @@ export class ScoringRuntime {
   readonly lastUsed: LastUsedRecorder;
   /** Per-endpoint request counts and latencies, written every 5 s (endpoints.stats reads them). */
   readonly requestStats: RequestStatsRecorder;
+  /** What endpoints answered, buffered and written every 2 s (drift reads it). */
+  readonly predictionLog: PredictionLogRecorder;
   private readonly keys = new TtlLru<string, Promise<ApiKeyActor | null>>(10_000, CACHE_TTL_MS);
   /** Live sessions only: a signed-in user's next request after sign-in must never see a stale miss. */
   private readonly userSessions = new TtlLru<string, Promise<UserActor | null>>(10_000, SESSION_TTL_MS);
@@ -71,11 +74,12 @@ export class ScoringRuntime {
   constructor(private readonly db: Db) {
     this.lastUsed = new LastUsedRecorder(db);
     this.requestStats = new RequestStatsRecorder(db);
+    this.predictionLog = new PredictionLogRecorder(db);
   }
 
   /** Writes what the hot path only noted in memory (on close, and in tests). */
   async flushRecorders(): Promise<void> {
-    await Promise.all([this.lastUsed.flush(), this.requestStats.flush()]);
+    await Promise.all([this.lastUsed.flush(), this.requestStats.flush(), this.predictionLog.flush()]);
   }
 
   /** The active key behind a bearer secret, or null. */
