@@ -38,7 +38,7 @@ export type Analyzed = {
 };
 
 /** What the compiler knows besides the notebook: the registry's model names, to warn about unknown ones. */
-export type CompileOptions = { models?: readonly string[] };
+export type CompileOptions = { models?: readonly string[]; channels?: readonly string[] };
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -102,6 +102,7 @@ export function compileNotebookSync(notebook: NotebookSnapshot, sources: readonl
       built: new Set(writers.keys()),
       checked: new Set(analyzed.flatMap((a) => (a.node.kind === 'check' && a.checked ? [a.checked.name] : []))),
       models: options.models ? new Set([...options.models, ...trainers.keys()]) : null,
+      channels: options.channels ? new Set(options.channels) : null,
     },
     diag,
   );

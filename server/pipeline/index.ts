@@ -5,4 +5,4 @@ export { analyzeSelect, isForbiddenFunction, loadSqlParser, sqlParserReady } fro
 export { DATASET_NAME, datasetNameProblem } from './text';
 export * from './types';
 export { planBuild, checksOfStep, type BuildPlan, type BuildPlanStep, type BuildTarget } from './build-plan';
-export { parseScenarioCell, ScenarioCellSpec, type ScenarioSpec, type ScenarioStep, type ScenarioTrigger } from './scenario-cell';
+export { parseScenarioCell, ScenarioCellSpec, type ScenarioSpec, type ScenarioReporter, type ScenarioStep, type ScenarioTrigger } from './scenario-cell';

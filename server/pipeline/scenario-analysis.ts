@@ -12,6 +12,8 @@ export type ScenarioScope = {
   checked: ReadonlySet<string>;
   /** Models the notebook trains, plus the registry's when the caller passed them. */
   models: ReadonlySet<string> | null;
+  /** The project's notification channels, when the caller passed them. */
+  channels?: ReadonlySet<string> | null;
 };
 
 type Scenario = { a: Analyzed; parsed: ParsedScenarioCell; spec: ScenarioSpec };
@@ -88,6 +90,12 @@ export function checkScenarios(analyzed: Analyzed[], scope: ScenarioScope, diag:
         case 'drift':
           return;
       }
+    });
+
+    // A warning: the channel may be created before the bundle runs; a run records a missing one on its reports.
+    (spec.reporters ?? []).forEach((r, i) => {
+      if (!scope.channels || scope.channels.has(r.channel)) return;
+      diag(cellId, at(['reporters', i, 'channel']), 'unknown-channel', `unknown notification channel "${r.channel}"${didYouMean(r.channel, scope.channels) || ': create it under the project\'s notification channels'}`, 'warning');
     });
 
     function checkModel(model: string, path: (string | number)[]) {

@@ -34,6 +34,10 @@ import { lineColumnOf } from './text';
  *     - type: notify
  *       channel: ops
  *       when: always
+ *   reporters:                     # when the run finishes, or a retrain step decides
+ *     - channel: ops
+ *       on: [failure, gate_decision]   # failure (default), success, gate_decision
+ *       message: "nightly needs a look"
  *
  * Every step has `when` (previous steps succeeded: `success`, the default; `always`; `failure`) and
  * `retries` (0 by default). Parsing checks the shape; names of datasets, models, channels and other
@@ -169,6 +173,27 @@ export const ScenarioStep = z.discriminatedUnion(
 );
 export type ScenarioStep = z.output<typeof ScenarioStep>;
 
+/** A run's occasions a reporter sends on. A cancelled run is neither a failure nor a success. */
+export const ReporterOccasion = z.enum(['failure', 'success', 'gate_decision'], { error: 'on must list failure, success or gate_decision' });
+export type ReporterOccasion = z.output<typeof ReporterOccasion>;
+
+/**
+ * A channel told about the run as a whole (unlike a notify step, it is not a step and never fails
+ * the run): `on` failure (the default), success, or a retrain step's gate decision.
+ */
+export const ScenarioReporter = z
+  .object({
+    channel: Name('channel'),
+    on: z
+      .array(ReporterOccasion, { error: 'on must be a list, like [failure, gate_decision]' })
+      .min(1, 'on must list at least one of failure, success, gate_decision')
+      .refine((list) => new Set(list).size === list.length, { error: 'on lists an occasion twice' })
+      .default(['failure']),
+    message: z.string().max(2000).optional(),
+  })
+  .strict();
+export type ScenarioReporter = z.output<typeof ScenarioReporter>;
+
 export const ScenarioCellSpec = z
   .object({
     name: Name('name'),
@@ -176,6 +201,8 @@ export const ScenarioCellSpec = z
     triggers: z.array(ScenarioTrigger, { error: 'triggers must be a list' }).min(1, 'triggers must list at least one trigger (manual for a button only)'),
     overlap: z.enum(['skip', 'queue_one'], { error: 'overlap must be skip or queue_one' }).default('skip'),
     steps: z.array(ScenarioStep, { error: 'steps must be a list' }).min(1, 'steps must list at least one step'),
+    // Optional, not defaulted: specs stored on runs before reporters existed have none.
+    reporters: z.array(ScenarioReporter, { error: 'reporters must be a list' }).max(20, 'at most 20 reporters').optional(),
   })
   .strict()
   .superRefine((s, ctx) => {

@@ -56,6 +56,7 @@ export const diagnosticCodes = [
   'duplicate-scenario',
   'unknown-scenario',
   'scenario-cycle',
+  'unknown-channel',
 ] as const;
 export type DiagnosticCode = (typeof diagnosticCodes)[number];
 

@@ -62,3 +62,30 @@ steps:
     ]);
   });
 });
+
+describe('scenario reporters in the compiler', () => {
+  const scenario = `name: nightly
+triggers:
+  - type: manual
+steps:
+  - type: build
+reporters:
+  - channel: ops
+  - channel: opz
+    on: [success]
+`;
+  const diagnostics = async (channels?: string[]) =>
+    (await compileNotebook(notebook([...base, { id: 's', kind: 'scenario', source: scenario }]), sources as never, channels ? { channels } : {})).diagnostics.map((d) => [d.line, d.severity, d.code, d.message]);
+
+  it('warns, at its line, about a reporter naming a channel the project does not have', async () => {
+    expect(await diagnostics(['ops', 'ml-team'])).toEqual([[8, 'warning', 'unknown-channel', 'unknown notification channel "opz": did you mean "ops"?']]);
+    expect(await diagnostics([])).toEqual([
+      [7, 'warning', 'unknown-channel', `unknown notification channel "ops": create it under the project's notification channels`],
+      [8, 'warning', 'unknown-channel', `unknown notification channel "opz": create it under the project's notification channels`],
+    ]);
+  });
+
+  it('checks no channel when compiled without the project (the channels are unknown then)', async () => {
+    expect(await diagnostics()).toEqual([]);
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cronProblem, parseScenarioCell } from '@/server/pipeline/scenario-cell';
+import { z } from 'zod';
+import { cronProblem, parseScenarioCell, ScenarioCellSpec } from '@/server/pipeline/scenario-cell';
 
 const nightly = `name: nightly_forecast
 description: Rebuild the demand forecast every morning
@@ -116,5 +117,71 @@ steps:
     expect(full.spec?.steps[0]).toMatchObject({ window: 6 * 3_600_000, threshold: 0.1, minAuc: 0.7, severity: 'warning', labels: { dataset: 'outcomes', key: 'id', label: 'status' } });
     const bad = parseScenarioCell(source('  - type: drift\n    endpoint: scoring\n    threshold: -1\n    labels:\n      dataset: outcomes'));
     expect(bad.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^steps\.0\.threshold: /), 'steps.0.labels.label: label is required: the column with the true class']);
+  });
+});
+
+describe('scenario reporters', () => {
+  const base = `name: nightly
+triggers:
+  - type: manual
+steps:
+  - type: build
+`;
+
+  it('is optional: a scenario without reporters parses as before', () => {
+    const { spec, problems } = parseScenarioCell(base);
+    expect(problems).toEqual([]);
+    expect(spec!.reporters).toBeUndefined();
+  });
+
+  it('reports on failure by default and keeps the listed occasions and message', () => {
+    const { spec, problems } = parseScenarioCell(`${base}reporters:
+  - channel: ops
+  - channel: ml-team
+    on: [success, gate_decision]
+    message: nightly finished
+`);
+    expect(problems).toEqual([]);
+    expect(spec!.reporters).toEqual([
+      { channel: 'ops', on: ['failure'] },
+      { channel: 'ml-team', on: ['success', 'gate_decision'], message: 'nightly finished' },
+    ]);
+  });
+
+  it('points a bad occasion, a missing channel, an unknown key and a repeated occasion at their lines', () => {
+    const source = `${base}reporters:
+  - channel: ops
+    on: [failure, cancelled]
+  - on: [success]
+  - channel: ops
+    to: someone
+  - channel: ops
+    on: [success, success]
+`;
+    const { spec, problems } = parseScenarioCell(source);
+    expect(spec).toBeNull();
+    const lines = source.split('\n');
+    const lineOf = (text: string, from = 0) => lines.findIndex((l, i) => i >= from && l.includes(text)) + 1;
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ code: 'invalid-scenario', line: lineOf('on: [failure, cancelled]'), message: expect.stringMatching(/^reporters\.0\.on\.1: on must list failure, success or gate_decision/) }),
+        expect.objectContaining({ line: lineOf('- on: [success]'), message: 'reporters.1.channel: channel is required' }),
+        expect.objectContaining({ line: lineOf('- channel: ops', lineOf('- on: [success]')), message: expect.stringMatching(/^reporters\.2: .*"to"/) }),
+        expect.objectContaining({ line: lineOf('on: [success, success]'), message: 'reporters.3.on: on lists an occasion twice' }),
+      ]),
+    );
+    expect(problems).toHaveLength(4);
+  });
+
+  it('refuses an empty on list and reporters that are not a list', () => {
+    expect(parseScenarioCell(`${base}reporters:\n  - channel: ops\n    on: []\n`).problems.map((p) => p.message)).toEqual(['reporters.0.on: on must list at least one of failure, success, gate_decision']);
+    expect(parseScenarioCell(`${base}reporters: ops\n`).problems.map((p) => [p.message, p.line])).toEqual([['reporters: reporters must be a list', 6]]);
+  });
+
+  it("is in the editor's JSON schema (cellSchemas), with its occasions and on's default", () => {
+    const schema = z.toJSONSchema(ScenarioCellSpec, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, { items: { properties: Record<string, unknown>; required: string[] } }> };
+    const reporter = schema.properties.reporters!.items;
+    expect(reporter.required).toEqual(['channel']);
+    expect(reporter.properties.on).toMatchObject({ default: ['failure'], items: { enum: ['failure', 'success', 'gate_decision'] } });
   });
 });

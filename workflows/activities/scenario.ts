@@ -22,6 +22,7 @@ import {
   type ScenarioRunContext,
 } from '@/server/services/scenarios/run-state';
 import { runIdFor, startScenarioRun } from '@/server/services/scenarios/start-scenario-run';
+import { enqueueScenarioReports, recordScenarioReports } from '@/server/services/scenarios/reporters';
 import { runDriftStep } from '@/server/services/scenarios/drift-step';
 import { loadManifest, runChecksStep, runMetricsStep, runScoreStep, runSqlStep, StepRefused, type StepEnv, type StepResult } from '@/server/services/scenarios/steps';
 import { createWorkflowStarter } from '../client';
@@ -149,6 +150,10 @@ export function createScenarioActivities(db: Db, options: ScenarioActivityOption
       await updateOpenStep(db, runId, index, { output: { deliveryId } });
       return { deliveryId };
     },
+
+    prepareScenarioReports: ({ runId, occasion }) => enqueueScenarioReports(serviceCtx(db, runId), runId, occasion),
+
+    recordScenarioReports: ({ runId, reports }) => recordScenarioReports(db, runId, reports),
 
     closeScenarioStep: ({ runId, index, outcome }) => closeScenarioStep(db, runId, index, outcome),
 

@@ -61,6 +61,18 @@ export type ScenarioStepOutcome = { status: 'succeeded' | 'failed' | 'skipped' |
 
 export type ScenarioRunResult = { runId: string; status: ScenarioRunStatus; steps: ScenarioStepOutcome['status'][]; triggered: string[] };
 
+/** When reporters send: the run finished (failure / success), or a retrain step recorded its gate decision. */
+export type ScenarioReportOccasion = { kind: 'finished' } | { kind: 'gate_decision'; stepIndex: number };
+
+/** A reporter's pending delivery (`deliveryId` derived from run, reporter, event and step). */
+export type ScenarioReportQueued = { reporter: number; channel: string; event: 'scenario.failed' | 'scenario.succeeded' | 'gate.decision' | 'test'; stepIndex?: number; deliveryId: string };
+
+/** What a reporter did, recorded on the run (`runs.result.reports`); `refused`: not sent (no such channel). */
+export type ScenarioReport = Omit<ScenarioReportQueued, 'deliveryId'> & { deliveryId: string | null; status: 'delivered' | 'failed' | 'refused'; error?: string; line?: string };
+
+/** Patch id: workflows started before reporters existed replay without them. */
+export const SCENARIO_REPORTERS_PATCH = 'scenario-reporters';
+
 /** Non-retryable failure types of scenario activities. */
 export const scenarioFailureTypes = {
   /** The step failed for a reason of the user's (bad SQL, an error-level check, a refused input): recorded, not retried. */
@@ -81,6 +93,10 @@ export type ScenarioActivities = {
   prepareNotification(input: { runId: string; index: number; deliveryId: string; failedSoFar: boolean }): Promise<{ deliveryId: string } | { failed: string }>;
   /** Records a step's outcome decided by the workflow (skipped by `when`, a child's outcome, a delivery, retries exhausted); a no-op once it finished. */
   closeScenarioStep(input: { runId: string; index: number; outcome: ScenarioStepOutcome }): Promise<void>;
+  /** The pending deliveries of the reporters whose `on` matches (idempotent: derived delivery ids); a missing channel comes back refused. */
+  prepareScenarioReports(input: { runId: string; occasion: ScenarioReportOccasion }): Promise<{ queued: ScenarioReportQueued[]; refused: ScenarioReport[] }>;
+  /** Records the reporters' outcomes on the run (`runs.result.reports`), replacing an earlier record of the same delivery. */
+  recordScenarioReports(input: { runId: string; reports: ScenarioReport[] }): Promise<void>;
   /** Finishes the run once (audited), then starts the scenarios that run after this one with a matching outcome. */
   finishScenarioRun(input: { runId: string; cancelled: boolean; error?: string }): Promise<ScenarioRunResult>;
 };

@@ -1,10 +1,10 @@
-import { ActivityCancellationType, CancellationScope, executeChild, isCancellation, proxyActivities, sleep, uuid4, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, executeChild, isCancellation, patched, proxyActivities, sleep, uuid4, type ActivityOptions } from '@temporalio/workflow';
 import type { BuildInput, BuildResult } from '../shared/build';
 import { buildWorkflowId } from '../shared/build';
 import { workflowNames } from '../shared';
 import { deliverNotificationOptions, type NotificationActivities } from '../shared/notifications';
-import type { ScenarioActivities, ScenarioRunInput, ScenarioRunResult, ScenarioStepOutcome, ScenarioStepRef } from '../shared/scenario';
-import { scenarioFailureTypes, scenarioRunWorkflowId, scenarioWorkflowNames } from '../shared/scenario';
+import type { ScenarioActivities, ScenarioReport, ScenarioReportOccasion, ScenarioRunInput, ScenarioRunResult, ScenarioStepOutcome, ScenarioStepRef } from '../shared/scenario';
+import { SCENARIO_REPORTERS_PATCH, scenarioFailureTypes, scenarioRunWorkflowId, scenarioWorkflowNames } from '../shared/scenario';
 
 const bookkeeping = proxyActivities<ScenarioActivities>({
   // Short transactions on the run's rows; retried through database hiccups.
@@ -41,7 +41,11 @@ const WAIT_MAX_MS = 15_000;
  * idempotent by (run, step), so a killed worker or a restarted server replays to the same place.
  */
 export async function scenarioRunWorkflow(input: ScenarioRunInput): Promise<ScenarioRunResult> {
-  let begun = await bookkeeping.beginScenarioRun(input);
+  const reporting = patched(SCENARIO_REPORTERS_PATCH);
+  // Not cancellable: a cancel arriving while it runs would end the workflow before the activity
+  // commits `running`, leaving the run running forever. Cancelled afterwards, the next activity
+  // call throws and the run is finished `cancelled` below.
+  let begun = await CancellationScope.nonCancellable(() => bookkeeping.beginScenarioRun(input));
   for (let wait = WAIT_FIRST_MS; begun.decision === 'wait'; wait = Math.min(wait * 2, WAIT_MAX_MS)) {
     try {
       await sleep(wait);
@@ -49,7 +53,8 @@ export async function scenarioRunWorkflow(input: ScenarioRunInput): Promise<Scen
       if (!isCancellation(err)) throw err;
       return CancellationScope.nonCancellable(() => bookkeeping.finishScenarioRun({ runId: begun.runId, cancelled: true }));
     }
-    begun = await bookkeeping.beginScenarioRun({ ...input, runId: begun.runId });
+    const runId = begun.runId;
+    begun = await CancellationScope.nonCancellable(() => bookkeeping.beginScenarioRun({ ...input, runId }));
   }
   if (begun.decision === 'done') {
     const status = begun.status === 'running' ? 'failed' : begun.status;
@@ -58,6 +63,10 @@ export async function scenarioRunWorkflow(input: ScenarioRunInput): Promise<Scen
 
   const { runId } = begun;
   const outcomes: ScenarioStepOutcome['status'][] = [];
+  // Gate decisions are reported alongside the next steps, not before them: a receiver that is down
+  // (deliveries retry for ~10 min) must not hold the run up.
+  const gateReports: Promise<void>[] = [];
+  const reportOn = (occasion: ScenarioReportOccasion) => (reporting ? report(runId, occasion) : Promise.resolve());
   try {
     let failedSoFar = false;
     for (const step of begun.steps) {
@@ -71,15 +80,47 @@ export async function scenarioRunWorkflow(input: ScenarioRunInput): Promise<Scen
       const outcome = await runStep(begun.projectId, runId, step, failedSoFar);
       outcomes.push(outcome.status);
       if (outcome.status === 'failed' || outcome.status === 'cancelled') failedSoFar = true;
+      if (step.type === 'retrain' && outcome.status === 'succeeded') gateReports.push(reportOn({ kind: 'gate_decision', stepIndex: step.index }));
     }
-    return await bookkeeping.finishScenarioRun({ runId, cancelled: false });
+    const result = await bookkeeping.finishScenarioRun({ runId, cancelled: false });
+    await Promise.all([...gateReports, reportOn({ kind: 'finished' })]);
+    return result;
   } catch (err) {
     const cancelled = isCancellation(err);
     return CancellationScope.nonCancellable(async () => {
       const result = await bookkeeping.finishScenarioRun({ runId, cancelled, ...(cancelled ? {} : { error: describe(err) }) });
-      if (!cancelled) throw err;
+      if (!cancelled) {
+        await reportOn({ kind: 'finished' });
+        throw err;
+      }
       return result;
     });
+  }
+}
+
+/**
+ * Sends the reports of one occasion and records them on the run. Never rejects: a reporter's
+ * failure (no such channel, a receiver that gave up, even a cancelled delivery) is recorded or
+ * dropped, never the run's failure. Delivery ids are derived from the run, so a replay or a
+ * retried activity addresses the same rows and the receiver hears once.
+ */
+async function report(runId: string, occasion: ScenarioReportOccasion): Promise<void> {
+  try {
+    const { queued, refused } = await bookkeeping.prepareScenarioReports({ runId, occasion });
+    if (queued.length === 0 && refused.length === 0) return;
+    const sent = await Promise.all(
+      queued.map(async (q): Promise<ScenarioReport> => {
+        try {
+          const delivered = await deliverNotification({ deliveryId: q.deliveryId });
+          return { ...q, status: delivered.status, ...(delivered.error ? { error: delivered.error } : {}) };
+        } catch (err) {
+          return { ...q, status: 'failed', error: describe(err) };
+        }
+      }),
+    );
+    await bookkeeping.recordScenarioReports({ runId, reports: [...refused, ...sent] });
+  } catch {
+    // The run's outcome is already recorded; a report that could not even be recorded stays lost.
   }
 }
 

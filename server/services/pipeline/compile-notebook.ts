@@ -1,7 +1,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { DbOrTx } from '@/db/client';
-import { datasets, models, type Environment } from '@/db/schema';
+import { datasets, models, notificationChannels, type Environment } from '@/db/schema';
 import { compileNotebook, type CompileResult, type NotebookSnapshot, type PipelineGraph, type SourceDataset } from '@/server/pipeline';
 import { notebookSnapshot } from '../../collab/notebook-doc';
 import type { ServiceCtx } from '../context';
@@ -31,8 +31,12 @@ export async function compileCurrentNotebook(
   const notebook = await requireNotebook(ctx.db, ref.projectId, ref.notebookId);
   const state = await currentNotebookState(ctx.db, ctx.liveNotebooks, notebook.id);
   const snapshot = withDoc(state, notebookSnapshot);
-  const [sources, modelNames] = await Promise.all([sourceDatasets(ctx.db, ref.projectId, environment), registeredModels(ctx.db, ref.projectId)]);
-  const result = await compileNotebook(snapshot, sources, { models: modelNames });
+  const [sources, modelNames, channels] = await Promise.all([
+    sourceDatasets(ctx.db, ref.projectId, environment),
+    registeredModels(ctx.db, ref.projectId),
+    ctx.db.select({ name: notificationChannels.name }).from(notificationChannels).where(eq(notificationChannels.projectId, ref.projectId)),
+  ]);
+  const result = await compileNotebook(snapshot, sources, { models: modelNames, channels: channels.map((c) => c.name) });
   return { result, snapshot };
 }
 

@@ -270,7 +270,8 @@ export async function finishScenarioRun(
     const error = status === 'failed' ? (input.error ?? `step ${firstFailure!.index + 1} (${firstFailure!.name}) ${firstFailure!.status}: ${firstFailure!.error ?? 'unknown error'}`) : status === 'cancelled' ? 'the run was cancelled' : null;
     await tx
       .update(runs)
-      .set({ status, error, finishedAt: sql`now()`, result: { steps: statuses } })
+      // Merged: a reporter of a gate decision may have recorded its delivery on the run already.
+      .set({ status, error, finishedAt: sql`now()`, result: sql`coalesce(${runs.result}, '{}'::jsonb) || ${JSON.stringify({ steps: statuses })}::jsonb` })
       .where(and(eq(runs.id, input.runId), notInArray(runs.status, finished)));
     await emitAudit(
       tx,

@@ -2,11 +2,12 @@ import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
 import { runs, scenarioRunSteps, scenarios, type RunStatus, type ScenarioStepStatus } from '@/db/schema';
 import type { ScenarioSpec, ScenarioTrigger } from '@/server/pipeline';
-import type { ScenarioTriggerInfo } from '@/workflows/shared/scenario';
+import type { ScenarioReport, ScenarioTriggerInfo } from '@/workflows/shared/scenario';
 import { scenarioRunWorkflowId } from '@/workflows/shared/scenario';
 import type { ServiceCtx } from '../context';
 import { notFound } from '../errors';
 import type { ScenarioRunStored } from './run-state';
+import { reportLine } from './reporters';
 import type { ListScenarioRunsInput, ListScenariosInput, ScenarioRunRef } from './schemas';
 import type { z } from 'zod';
 
@@ -41,7 +42,10 @@ export type ScenarioRunStepView = {
   durationMs: number | null;
 };
 
-export type ScenarioRunView = ScenarioRunSummary & { steps: ScenarioRunStepView[] };
+/** What a reporter did (`runs.result.reports`), for the run page's log: `line` reads "reported to ops (delivered)". */
+export type ScenarioRunReportView = { channel: string; event: string; status: 'delivered' | 'failed' | 'refused'; deliveryId: string | null; line: string };
+
+export type ScenarioRunView = ScenarioRunSummary & { steps: ScenarioRunStepView[]; reports: ScenarioRunReportView[] };
 
 export type ScenarioView = {
   name: string;
@@ -143,6 +147,7 @@ export async function getScenarioRun({ ctx, input }: { ctx: ServiceCtx; input: z
       finishedAt: iso(s.finishedAt),
       durationMs: s.startedAt ? (s.finishedAt?.getTime() ?? now) - s.startedAt.getTime() : null,
     })),
+    reports: ((run.result?.reports as ScenarioReport[] | undefined) ?? []).map((r) => ({ channel: r.channel, event: r.event, status: r.status, deliveryId: r.deliveryId, line: r.line ?? reportLine(r) })),
   };
 }
 
