@@ -29,7 +29,11 @@ const nextConfig = {
   },
   async redirects() {
     // Signed-out visitors then land on /sign-in: the app shell checks the session.
-    return [{ source: '/', destination: '/teams', permanent: false }];
+    return [
+      { source: '/', destination: '/teams', permanent: false },
+      // Browsers still ask for /favicon.ico on some pages; the icon is app/icon.svg.
+      { source: '/favicon.ico', destination: '/icon.svg', permanent: true },
+    ];
   },
 };
 

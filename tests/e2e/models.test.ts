@@ -173,6 +173,10 @@ describe('models and endpoints in the browser', () => {
     await section.getByRole('link', { name: /Endpoints/ }).click();
     await page.getByRole('table').getByRole('link', { name: 'credit-risk' }).first().waitFor();
     await shot('ml-10-endpoints');
+    // Browsers ask for /favicon.ico on their own: it leads to the app's icon, not a 404.
+    const icon = await fetch(`${server.baseUrl}/favicon.ico`);
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get('content-type')).toContain('image/svg');
     // The one failed request is the bad record we sent on purpose; Chromium logs every 4xx.
     expect(pageErrors.filter((e) => !/status of 400 .*scoring\.predict/.test(e))).toEqual([]);
   });
