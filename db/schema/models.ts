@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type AnyPgColumn, check, customType, doublePrecision, index, integer, json, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, boolean, check, customType, doublePrecision, index, integer, json, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { projects } from './projects';
 
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
@@ -88,7 +88,8 @@ export const modelVersions = pgTable(
 /**
  * A real-time scoring API: `POST /api/v1/endpoints/{name}/predict`. The name is unique across the
  * instance (the URL carries no project, and API key scopes name it: `score:<name>`). It serves the
- * model's champion, or `pinnedVersionId` when set.
+ * model's champion, or `pinnedVersionId` when set. With `shadowVersionId` set, each answered request is
+ * also scored by that version after the answer, and logged (`prediction_log.shadow`), never returned.
  */
 export const endpoints = pgTable(
   'endpoints',
@@ -102,6 +103,8 @@ export const endpoints = pgTable(
       .notNull()
       .references(() => models.id, { onDelete: 'no action' }),
     pinnedVersionId: uuid('pinned_version_id').references(() => modelVersions.id, { onDelete: 'no action' }),
+    /** A challenger version of the same model, scored in the shadow of each request (scores logged, not returned). */
+    shadowVersionId: uuid('shadow_version_id').references(() => modelVersions.id, { onDelete: 'set null' }),
     description: text('description').notNull().default(''),
     /** Set on production endpoints: the hash of the deployed bundle that declares it (deployments manage it). */
     bundleHash: text('bundle_hash'),
@@ -161,6 +164,13 @@ export const predictionLog = pgTable(
     /** Probability of the positive class. */
     probability: doublePrecision('probability').notNull(),
     label: text('label').notNull(),
+    /** Scored by the endpoint's shadow version after the answer, not returned: drift and stats skip these rows. */
+    shadow: boolean('shadow').notNull().default(false),
+    /**
+     * Set only while a shadow version is configured: the served row and its shadow row of one record
+     * share it (a random id per request and the record's index), so the two can be joined.
+     */
+    pairId: text('pair_id'),
   },
   // One index: every reader (drift, retention) asks by endpoint and time.
   (t) => [index('prediction_log_endpoint_logged_idx').on(t.endpointId, t.loggedAt)],

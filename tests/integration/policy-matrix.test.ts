@@ -80,6 +80,7 @@ const procedureRules: Record<string, Rule> = {
   'endpoints.get': { min: 'viewer', scope: 'read' },
   'endpoints.stats': { min: 'viewer', scope: 'read' },
   'endpoints.drift': { min: 'viewer', scope: 'read' },
+  'endpoints.shadowComparison': { min: 'viewer', scope: 'read' },
   // Computing drift stores a report (audited): deployers, who act on it.
   'endpoints.computeDrift': { min: 'deployer' },
   'endpoints.create': { min: 'deployer' },

@@ -112,6 +112,7 @@ function Settings({ projectId, endpoint, canDeploy }: { projectId: string; endpo
     Promise.all([
       queryClient.invalidateQueries({ queryKey: trpc.endpoints.get.queryKey({ projectId, name: endpoint.name }) }),
       queryClient.invalidateQueries({ queryKey: trpc.endpoints.list.queryKey({ projectId }) }),
+      queryClient.invalidateQueries({ queryKey: trpc.endpoints.shadowComparison.queryKey({ projectId, name: endpoint.name }) }),
     ]);
   const update = useMutation(trpc.endpoints.update.mutationOptions({ onSuccess: refresh }));
   const remove = useMutation(
@@ -135,6 +136,7 @@ function Settings({ projectId, endpoint, canDeploy }: { projectId: string; endpo
           <dt>Version</dt>
           <dd>{servingLabel(endpoint)}</dd>
         </dl>
+        {endpoint.shadowVersion !== null && <ShadowSummary projectId={projectId} endpoint={endpoint} />}
         {canDeploy && (
           <>
             <label className="field">
@@ -155,6 +157,25 @@ function Settings({ projectId, endpoint, canDeploy }: { projectId: string; endpo
               </select>
               <span className="hint">A switch is atomic: each request is scored wholly by one version.</span>
             </label>
+            <label className="field">
+              <span>Shadow-score version</span>
+              <select
+                name="shadowVersion"
+                value={endpoint.shadowVersion ?? ''}
+                disabled={update.isPending}
+                onChange={(e) => update.mutate({ projectId, name: endpoint.name, shadowVersion: e.target.value ? Number(e.target.value) : null })}
+              >
+                <option value="">None</option>
+                {versions.data
+                  ?.filter((v) => v.version !== endpoint.servingVersion)
+                  .map((v) => (
+                    <option key={v.id} value={v.version}>
+                      v{v.version}
+                    </option>
+                  ))}
+              </select>
+              <span className="hint">Scores each request again with a challenger after answering: its scores are logged, never returned.</span>
+            </label>
             <ErrorMessage error={update.error ?? remove.error} />
             <ConfirmButton
               label="Delete endpoint"
@@ -167,5 +188,25 @@ function Settings({ projectId, endpoint, canDeploy }: { projectId: string; endpo
         )}
       </div>
     </Card>
+  );
+}
+
+/** The shadow version's agreement with the served one over the last 24 hours of logged pairs. */
+function ShadowSummary({ projectId, endpoint }: { projectId: string; endpoint: Endpoint }) {
+  const trpc = useTRPC();
+  const comparison = useQuery(trpc.endpoints.shadowComparison.queryOptions({ projectId, name: endpoint.name, window: { last: '24h' } }));
+  const c = comparison.data;
+  return (
+    <dl className="kv" data-testid="shadow-summary">
+      <dt>Shadow</dt>
+      <dd>
+        v{endpoint.shadowVersion}
+        {c && c.rows > 0 && c.agreement !== null
+          ? `: ${c.rows.toLocaleString()} rows in 24 h, ${(c.agreement * 100).toFixed(1)}% agreement, mean |Δp| ${c.meanAbsDiff === null ? 'n/a' : c.meanAbsDiff.toFixed(3)}`
+          : c
+            ? ': no scored pairs in the last 24 h yet'
+            : ''}
+      </dd>
+    </dl>
   );
 }

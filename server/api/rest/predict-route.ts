@@ -24,7 +24,8 @@ const SCORER = { kind: 'endpointScorer' } as const;
  * record index and field. The response is serialised by a compiled schema (fast-json-stringify).
  * Each request is counted with its latency (fastify's elapsed time, serialisation included) in the
  * runtime's in-memory request stats, written every few seconds (endpoints.stats reads them), and
- * each answered record in its prediction log, buffered and written every 2 s (drift reads it).
+ * each answered record in its prediction log, buffered and written every 2 s (drift reads it). An
+ * endpoint's shadow version scores the same records after the answer is sent (logged, not returned).
  */
 export function registerPredictRoute(app: FastifyInstance, deps: AppDeps): void {
   const runtime = scoringRuntime(deps.db);

@@ -79,7 +79,8 @@ export async function reconcileEndpoints(
       if (!same) {
         await tx
           .update(endpoints)
-          .set({ modelId: v.modelId, pinnedVersionId: v.versionId, description: e.description, bundleHash: input.bundleHash, updatedAt: sql`now()` })
+          // A deployed endpoint has no shadow version (its updates are refused): one set before it was deployed goes.
+          .set({ modelId: v.modelId, pinnedVersionId: v.versionId, shadowVersionId: null, description: e.description, bundleHash: input.bundleHash, updatedAt: sql`now()` })
           .where(eq(endpoints.id, existing.id));
       }
       changes.push({ name: e.name, change: same ? 'unchanged' : 'update', model: e.model, version: v.version });

@@ -22,8 +22,8 @@ export const MAX_DRIFT_ROWS = 50_000;
  * Compares an endpoint's recent predictions with the reference of the version it serves now:
  * per feature the PSI over the reference's bins and a test (KS for numbers, chi-square for
  * categories), the PSI of the predicted probabilities, and, with `labels`, the AUC of the logged
- * predictions whose record `key` field matches a labelled row. Only rows scored by that version
- * count. This process's buffered log is written first, so a Compute now sees the latest requests.
+ * predictions whose record `key` field matches a labelled row. Only rows that version answered
+ * count: not its shadow rows (when it was some other version's shadow). This process's buffered log is written first, so a Compute now sees the latest requests.
  * The report is stored (drift_reports; audited `endpoint.drift_compute`) for the endpoint page's charts.
  */
 export async function computeDrift({ ctx, input, now = new Date() }: { ctx: ServiceCtx; input: z.output<typeof ComputeDriftInput>; now?: Date }): Promise<DriftReportView> {
@@ -42,7 +42,7 @@ export async function computeDrift({ ctx, input, now = new Date() }: { ctx: Serv
   const rows = await ctx.db
     .select({ record: predictionLog.record, probability: predictionLog.probability })
     .from(predictionLog)
-    .where(and(eq(predictionLog.endpointId, endpoint.id), eq(predictionLog.modelVersionId, version.id), gte(predictionLog.loggedAt, window.since), lt(predictionLog.loggedAt, window.until)))
+    .where(and(eq(predictionLog.endpointId, endpoint.id), eq(predictionLog.modelVersionId, version.id), eq(predictionLog.shadow, false), gte(predictionLog.loggedAt, window.since), lt(predictionLog.loggedAt, window.until)))
     .orderBy(desc(predictionLog.loggedAt))
     .limit(MAX_DRIFT_ROWS);
   if (rows.length === 0) {

@@ -19,7 +19,7 @@ export function refuseIfDeployed(row: typeof endpoints.$inferSelect): void {
   if (row.bundleHash) throw conflict(`endpoint "${row.name}" is served by the deployed bundle ${row.bundleHash.slice(0, 12)}: change its endpoint cell and deploy, or roll back`, 'name');
 }
 
-/** Views of endpoint rows with their model's name, pinned and champion version numbers. */
+/** Views of endpoint rows with their model's name, pinned, champion and shadow version numbers. */
 export async function endpointViews(db: DbOrTx, rows: (typeof endpoints.$inferSelect)[]): Promise<EndpointView[]> {
   if (rows.length === 0) return [];
   const ms = await db
@@ -29,13 +29,14 @@ export async function endpointViews(db: DbOrTx, rows: (typeof endpoints.$inferSe
       models.id,
       rows.map((e) => e.modelId),
     ));
-  const versionIds = [...rows.map((e) => e.pinnedVersionId), ...ms.map((m) => m.championVersionId)].filter((id): id is string => id !== null);
+  const versionIds = [...rows.map((e) => e.pinnedVersionId), ...rows.map((e) => e.shadowVersionId), ...ms.map((m) => m.championVersionId)].filter((id): id is string => id !== null);
   const vs = versionIds.length ? await db.select({ id: modelVersions.id, version: modelVersions.version }).from(modelVersions).where(inArray(modelVersions.id, versionIds)) : [];
   const modelOf = new Map(ms.map((m) => [m.id, m]));
   const versionOf = new Map(vs.map((v) => [v.id, v.version]));
   return rows.map((e) => {
     const m = modelOf.get(e.modelId)!;
-    return endpointView(e, m.name, e.pinnedVersionId ? (versionOf.get(e.pinnedVersionId) ?? null) : null, m.championVersionId ? (versionOf.get(m.championVersionId) ?? null) : null);
+    const numberOf = (id: string | null) => (id ? (versionOf.get(id) ?? null) : null);
+    return endpointView(e, m.name, numberOf(e.pinnedVersionId), numberOf(m.championVersionId), numberOf(e.shadowVersionId));
   });
 }
 

@@ -14,6 +14,8 @@ export const UpdateEndpointInput = EndpointRef.extend({
   model: ModelName.optional(),
   /** A number pins that version; null follows the champion; omitted keeps what it was. */
   version: VersionNumber.nullable().optional(),
+  /** A number shadow-scores that version (not the served one); null stops it; omitted keeps it (a model change clears it). */
+  shadowVersion: VersionNumber.nullable().optional(),
   description: z.string().max(2000, 'description must be at most 2000 characters').optional(),
 });
 
@@ -24,6 +26,12 @@ export const PredictInput = z.object({
     .array(z.unknown(), { error: 'records must be a list of feature objects' })
     .min(1, 'records must hold at least one record')
     .max(MAX_PREDICT_RECORDS, `at most ${MAX_PREDICT_RECORDS} records per request`),
+});
+
+export const shadowWindows = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 } as const;
+const shadowWindowNames = Object.keys(shadowWindows) as (keyof typeof shadowWindows)[];
+export const ShadowComparisonInput = EndpointRef.extend({
+  window: z.object({ last: z.enum(shadowWindowNames, { error: `window.last must be one of ${shadowWindowNames.join(', ')}` }) }).prefault({ last: '24h' }),
 });
 
 export const statsRanges = ['1h', '24h', '7d'] as const;

@@ -94,6 +94,8 @@ export type EndpointView = {
   servingVersion: number | null;
   /** null: the endpoint follows the model's champion. */
   pinnedVersion: number | null;
+  /** The version scored in the shadow of each request (logged, not returned); null: none. */
+  shadowVersion: number | null;
   path: string;
   scope: string;
   createdBy: string;
@@ -101,7 +103,7 @@ export type EndpointView = {
   updatedAt: string;
 };
 
-export function endpointView(e: typeof endpoints.$inferSelect, modelName: string, pinnedVersion: number | null, championVersion: number | null): EndpointView {
+export function endpointView(e: typeof endpoints.$inferSelect, modelName: string, pinnedVersion: number | null, championVersion: number | null, shadowVersion: number | null): EndpointView {
   return {
     id: e.id,
     projectId: e.projectId,
@@ -110,6 +112,7 @@ export function endpointView(e: typeof endpoints.$inferSelect, modelName: string
     model: modelName,
     servingVersion: pinnedVersion ?? championVersion,
     pinnedVersion,
+    shadowVersion,
     path: `/api/v1/endpoints/${e.name}/predict`,
     scope: `score:${e.name}`,
     createdBy: e.createdBy,

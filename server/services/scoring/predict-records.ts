@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { RequestOutcome } from '@/server/scoring/request-stats';
 import { RecordInputError, predict } from '@/server/scoring/session-cache';
@@ -32,17 +33,25 @@ export async function predictWithConfig(config: EndpointConfig, records: readonl
 
 /**
  * Notes a successful request's records and answers in the prediction log (memory only: the
- * recorder writes them in batches off the request path).
+ * recorder writes them in batches off the request path), and, when the endpoint has a shadow
+ * version, schedules their shadow scoring (after the answer; see shadow-scorer.ts). A served row
+ * and its shadow row share a pair id: a random id per request and the record's index (request ids
+ * are only unique within a process).
  */
 export function logPredictions(runtime: ScoringRuntime, config: EndpointConfig, records: readonly unknown[], result: PredictResult, requestId: string | null): void {
   const log = runtime.predictionLog;
   if (!log.enabled) return;
   const at = Date.now();
   const pos = config.positiveClass;
+  const pairBase = config.shadow ? randomUUID() : null;
+  const pairIds: string[] = [];
   for (let i = 0; i < records.length; i++) {
     const p = result.predictions[i]!;
-    log.record({ endpointId: config.endpointId, versionId: config.versionId, bundleHash: config.bundleHash, at, requestId, record: records[i], probability: p.probabilities[pos]!, label: p.label });
+    const pairId = pairBase === null ? null : `${pairBase}:${i}`;
+    if (pairId !== null) pairIds.push(pairId);
+    log.record({ endpointId: config.endpointId, versionId: config.versionId, bundleHash: config.bundleHash, at, requestId, record: records[i], probability: p.probabilities[pos]!, label: p.label, pairId });
   }
+  if (pairBase !== null) runtime.shadow.score(config, records, pairIds, requestId);
 }
 
 /**

@@ -11,6 +11,10 @@ export type LoggedPrediction = {
   record: unknown;
   probability: number;
   label: string;
+  /** Scored by the endpoint's shadow version (logged, not returned); false when omitted. */
+  shadow?: boolean;
+  /** Shared by a served row and its shadow row; omitted or null when the endpoint has no shadow version. */
+  pairId?: string | null;
 };
 
 export type PredictionLogOptions = {
@@ -154,12 +158,14 @@ export class PredictionLogRecorder {
         r: r.record,
         p: Number.isFinite(r.probability) ? r.probability : null,
         l: r.label,
+        s: r.shadow === true,
+        k: r.pairId ?? null,
       })),
     );
     await this.db.execute(sql`
-      insert into prediction_log (endpoint_id, model_version_id, bundle_hash, logged_at, request_id, record, probability, label)
-      select x.e, x.v, x.b, x.t, x.q, x.r, coalesce(x.p, 'NaN'::float8), x.l
-      from json_to_recordset(${json}::json) as x(e uuid, v uuid, b text, t timestamptz, q text, r json, p float8, l text)
+      insert into prediction_log (endpoint_id, model_version_id, bundle_hash, logged_at, request_id, record, probability, label, shadow, pair_id)
+      select x.e, x.v, x.b, x.t, x.q, x.r, coalesce(x.p, 'NaN'::float8), x.l, x.s, x.k
+      from json_to_recordset(${json}::json) as x(e uuid, v uuid, b text, t timestamptz, q text, r json, p float8, l text, s boolean, k text)
       join endpoints on endpoints.id = x.e`);
   }
 }

@@ -15,6 +15,7 @@ import { type ChangeListener, listenForScoringChanges } from './listener';
 import { TtlLru } from './lru';
 import { PredictionLogRecorder } from './prediction-log-recorder';
 import { RequestStatsRecorder } from './request-stats-recorder';
+import { ShadowScorer } from './shadow-scorer';
 
 /** What a predict request needs to know about an endpoint, resolved once and cached. */
 export type EndpointConfig = {
@@ -36,7 +37,12 @@ export type EndpointConfig = {
   positiveClass: string;
   /** The deployed bundle a production endpoint serves (null for design endpoints). */
   bundleHash: string | null;
+  /** The challenger scored after each answer (logged, never returned); null when none is set or it cannot load. */
+  shadow: ShadowConfig | null;
 };
+
+/** The endpoint's shadow version, loaded like the served one. */
+export type ShadowConfig = { versionId: string; version: number; schema: FeatureSchema; session: InferenceSession; positiveClass: string };
 
 /** Entries live this long even without a change notification (the safety net, see lru.ts). */
 const CACHE_TTL_MS = 60_000;
@@ -63,6 +69,8 @@ export class ScoringRuntime {
   readonly requestStats: RequestStatsRecorder;
   /** What endpoints answered, buffered and written every 2 s (drift reads it). */
   readonly predictionLog: PredictionLogRecorder;
+  /** Scores answered requests again with the endpoint's shadow version, off the response path. */
+  readonly shadow: ShadowScorer;
   private readonly keys = new TtlLru<string, Promise<ApiKeyActor | null>>(10_000, CACHE_TTL_MS);
   /** Live sessions only: a signed-in user's next request after sign-in must never see a stale miss. */
   private readonly userSessions = new TtlLru<string, Promise<UserActor | null>>(10_000, SESSION_TTL_MS);
@@ -75,10 +83,12 @@ export class ScoringRuntime {
     this.lastUsed = new LastUsedRecorder(db);
     this.requestStats = new RequestStatsRecorder(db);
     this.predictionLog = new PredictionLogRecorder(db);
+    this.shadow = new ShadowScorer(this.predictionLog);
   }
 
   /** Writes what the hot path only noted in memory (on close, and in tests). */
   async flushRecorders(): Promise<void> {
+    await this.shadow.settled();
     await Promise.all([this.lastUsed.flush(), this.requestStats.flush(), this.predictionLog.flush()]);
   }
 
@@ -155,6 +165,7 @@ export class ScoringRuntime {
         artifactSha256: modelVersions.artifactSha256,
         featureSchema: modelVersions.featureSchema,
         bundleHash: endpoints.bundleHash,
+        shadowVersionId: endpoints.shadowVersionId,
       })
       .from(endpoints)
       .innerJoin(projects, eq(projects.id, endpoints.projectId))
@@ -184,7 +195,25 @@ export class ScoringRuntime {
       negativeClass: schema.classes[1 - schema.positiveIndex]!,
       positiveClass: schema.classes[schema.positiveIndex]!,
       bundleHash: row.bundleHash,
+      shadow: row.shadowVersionId && row.shadowVersionId !== row.versionId ? await this.loadShadow(name, row.shadowVersionId) : null,
     };
+  }
+
+  /** A shadow version that cannot load is logged and skipped: it must never keep the endpoint from serving. */
+  private async loadShadow(name: string, versionId: string): Promise<ShadowConfig | null> {
+    try {
+      const [v] = await this.db
+        .select({ version: modelVersions.version, artifactSha256: modelVersions.artifactSha256, featureSchema: modelVersions.featureSchema })
+        .from(modelVersions)
+        .where(eq(modelVersions.id, versionId));
+      if (!v) return null;
+      const schema = FeatureSchema.parse(v.featureSchema);
+      const session = await this.sessions.get(v.artifactSha256, () => readArtifact(this.db, v.artifactSha256));
+      return { versionId, version: v.version, schema, session, positiveClass: schema.classes[schema.positiveIndex]! };
+    } catch (err) {
+      console.error(`endpoint "${name}": could not load its shadow version; serving without it`, err);
+      return null;
+    }
   }
 
   /** Forgets what a change makes stale. */
