@@ -222,6 +222,8 @@ describe('scenario runs on Temporal', () => {
       { timeout: 60_000, interval: 200 },
     );
     expect(chained!.trigger).toMatchObject({ kind: 'after_scenario', detail: { scenario: 'nightly', runId, outcome: 'succeeded' } });
+    const chainedRun = await caller().scenarios.getRun({ projectId, runId: chained!.runId });
+    console.log(`after_scenario trigger: nightly finished -> after-nightly started ${new Date(chainedRun.startedAt!).getTime() - new Date(run.finishedAt!).getTime()} ms`);
     const completions = await t.db.select().from(auditEvents).where(and(eq(auditEvents.targetId, runId), eq(auditEvents.action, 'scenario.run_complete')));
     expect(completions).toHaveLength(1);
     expect(completions[0]!.details).toMatchObject({ scenario: 'nightly', status: 'succeeded', bundleHash });
