@@ -5,6 +5,7 @@ import './builds.css';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { Fragment, useState } from 'react';
+import { StepDetailRows } from '../step-rows';
 import { datasetHref, formatCount } from '../datasets/format';
 import { ProjectSubpage } from '../datasets/project-subpage';
 import { formatDateTimeSeconds, shortId } from '../format';
@@ -219,23 +220,7 @@ function StepsTable({ projectId, build, cellName, cells }: { projectId: string; 
                     </td>
                   </tr>
                 )}
-                {s.error && (
-                  <tr className="step-error-row">
-                    <td />
-                    <td colSpan={6}>
-                      <span className="row-error">{s.error}</span>
-                    </td>
-                  </tr>
-                )}
-                {expanded && (
-                  <tr className="step-log-row">
-                    <td colSpan={7}>
-                      <pre className="step-log" id={`log-${s.stepId}`} aria-label={`Log of ${stepLabel(s)}`}>
-                        {s.log.length ? s.log.join('\n') : 'No log lines yet.'}
-                      </pre>
-                    </td>
-                  </tr>
-                )}
+                <StepDetailRows error={s.error} log={s.log} expanded={expanded} logId={`log-${s.stepId}`} label={stepLabel(s)} columns={7} />
               </Fragment>
             );
           })}

@@ -6,6 +6,7 @@ import './scenarios.css';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
+import { StepDetailRows } from '../step-rows';
 import { formatSpan } from '../builds/run-timeline';
 import { BuildStatusBadge } from '../builds/status-badge';
 import { ProjectSubpage } from '../datasets/project-subpage';
@@ -220,23 +221,7 @@ function StepsTable({ projectId, steps, now, whenOf }: { projectId: string; step
                     </button>
                   </td>
                 </tr>
-                {s.error && (
-                  <tr className="step-error-row">
-                    <td />
-                    <td colSpan={7}>
-                      <span className="row-error">{s.error}</span>
-                    </td>
-                  </tr>
-                )}
-                {expanded && (
-                  <tr className="step-log-row">
-                    <td colSpan={8}>
-                      <pre className="step-log" id={`log-${s.index}`} aria-label={`Log of ${stepTitle(s)}`}>
-                        {s.log.length ? s.log.join('\n') : 'No log lines yet.'}
-                      </pre>
-                    </td>
-                  </tr>
-                )}
+                <StepDetailRows error={s.error} log={s.log} expanded={expanded} logId={`log-${s.index}`} label={stepTitle(s)} columns={8} />
               </Fragment>
             );
           })}
