@@ -30,6 +30,8 @@ export const auditActionLabels: Partial<Record<AuditAction, string>> = {
   'model.import': 'Model imported',
   'model.champion_change': 'Champion changed',
   'model.batch_score': 'Dataset scored',
+  'model.gate_decision': 'Retrain gate decided',
+  'model.shadow_start': 'Challenger shadow-scoring',
   'endpoint.create': 'Endpoint created',
   'endpoint.update': 'Endpoint changed',
   'endpoint.delete': 'Endpoint deleted',

@@ -44,7 +44,14 @@ export const modelVersionSources = ['trained', 'imported'] as const;
 export type ModelVersionSource = (typeof modelVersionSources)[number];
 
 /** Where a trained version's data came from: enough to tell whether a retrain saw the same rows. */
-export type TrainingDataRef = { dataset: string; environment: 'design' | 'production'; fingerprint: string; rows: number };
+export type TrainingDataRef = {
+  dataset: string;
+  environment: 'design' | 'production';
+  fingerprint: string;
+  rows: number;
+  /** The artifact (server/ml/seen-rows.ts) holding the hashes of the rows it trained on; absent before it existed. */
+  seenRows?: { sha256: string; count: number };
+};
 
 /**
  * One immutable version of a model: the ONNX artifact plus what it needs and what it scored. The

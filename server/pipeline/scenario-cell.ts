@@ -156,13 +156,31 @@ const DriftStep = z
   })
   .strict();
 
+/**
+ * `retrain.shadow`: a challenger that passes the gate first shadow-scores live traffic on the
+ * project's production endpoints of the model for `for` (its scores logged, never returned); it
+ * becomes champion only if the shadow comparison then holds: at least `minRecords` scored pairs,
+ * agreement and mean |Δp| within bounds, and with `labels` its AUC on the labelled live records at
+ * least the served version's (minus the gate's minImprovement).
+ */
+const RetrainShadow = z
+  .object({
+    for: Duration,
+    minRecords: z.number({ error: 'minRecords must be a number' }).int().min(0).default(1),
+    minAgreement: z.number().min(0).max(1).optional(),
+    maxMeanDiff: z.number().min(0).max(1).optional(),
+    labels: DriftLabels.optional(),
+  })
+  .strict()
+  .refine((s) => s.for >= 1_000 && s.for <= 7 * 86_400_000, { error: 'for must be between 1s and 7d', path: ['for'] });
+
 export const ScenarioStep = z.discriminatedUnion(
   'type',
   [
     z.object({ type: z.literal('build'), datasets: z.array(Dataset).min(1).optional(), ...stepCommon }).strict(),
     z.object({ type: z.literal('metrics'), dataset: Dataset, ...stepCommon }).strict(),
     z.object({ type: z.literal('checks'), dataset: Dataset, ...stepCommon }).strict(),
-    z.object({ type: z.literal('retrain'), model: Name('model'), gate: Gate.prefault({}), ...stepCommon }).strict(),
+    z.object({ type: z.literal('retrain'), model: Name('model'), gate: Gate.prefault({}), shadow: RetrainShadow.optional(), ...stepCommon }).strict(),
     z.object({ type: z.literal('score'), model: Name('model'), dataset: Dataset, output: Dataset, ...stepCommon }).strict(),
     z.object({ type: z.literal('sql'), sql: z.string({ error: 'sql is required' }).min(1), ...stepCommon }).strict(),
     z.object({ type: z.literal('notify'), channel: Name('channel'), message: z.string().max(2000).optional(), ...stepCommon }).strict(),

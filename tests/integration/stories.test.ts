@@ -161,7 +161,7 @@ describe('batch story: the nightly forecast', () => {
 });
 
 describe('real-time story: scoring while new labels arrive', () => {
-  type Decision = { decision: 'promoted' | 'kept_champion'; champion: { version: number; value: number }; challenger: { version: number | null; value: number }; holdoutRows: number; reason: string };
+  type Decision = { decision: 'promoted' | 'kept_champion'; champion: { version: number; value: number }; challenger: { version: number | null; value: number }; holdoutRows: number; evaluatedRows: number; championSeenRows: number; reason: string };
 
   it(
     'clients score without a failed request while two waves of labels trigger retrains: more of the same keeps the champion, drifted labels promote the challenger and the endpoint swaps to it; both decisions audited',
@@ -196,9 +196,9 @@ describe('real-time story: scoring while new labels arrive', () => {
           `dataset_change trigger (every 30s), ${label}: append of ${rows.length} rows -> run recorded ${new Date(row.created_at as string).getTime() - ingestedAt} ms, -> run workflow start ${workflow.startTime.getTime() - ingestedAt} ms`,
         );
         report.push(
-          `retrain_on_new_labels on ${expectedCount.toLocaleString('en-US')} rows (logistic regression, gate auc >= champion, minRows 1000): run ${((Date.parse(run.finishedAt!) - Date.parse(run.startedAt!)) / 1000).toFixed(1)} s (retrain step ${((run.steps[1]!.durationMs ?? 0) / 1000).toFixed(1)} s); ${decision.decision}: ${decision.reason}`,
+          `retrain_on_new_labels on ${expectedCount.toLocaleString('en-US')} rows (logistic regression, gate auc >= champion + 0.005 on rows the champion did not train on, minRows 250): run ${((Date.parse(run.finishedAt!) - Date.parse(run.startedAt!)) / 1000).toFixed(1)} s (retrain step ${((run.steps[1]!.durationMs ?? 0) / 1000).toFixed(1)} s); ${decision.decision}: ${decision.reason}`,
         );
-        expect(decision.holdoutRows).toBeGreaterThanOrEqual(1000);
+        expect(decision.evaluatedRows).toBeGreaterThanOrEqual(250);
         return decision;
       };
 

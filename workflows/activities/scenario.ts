@@ -7,7 +7,7 @@ import type { ServiceCtx } from '@/server/services/context';
 import { SandboxCancelled } from '@/server/services/datasets/sql-sandbox';
 import { ServiceError } from '@/server/services/errors';
 import { enqueueNotification } from '@/server/services/notifications/enqueue-notification';
-import { runRetrainStep } from '@/server/services/scenarios/retrain-step';
+import { concludeRetrainShadow, runRetrainStep } from '@/server/services/scenarios/retrain-step';
 import {
   admitScenarioRun,
   beginScenarioRun,
@@ -26,7 +26,7 @@ import { enqueueScenarioReports, recordScenarioReports } from '@/server/services
 import { runDriftStep } from '@/server/services/scenarios/drift-step';
 import { loadManifest, runChecksStep, runMetricsStep, runScoreStep, runSqlStep, StepRefused, type StepEnv, type StepResult } from '@/server/services/scenarios/steps';
 import { createWorkflowStarter } from '../client';
-import type { ScenarioActivities } from '../shared/scenario';
+import type { ScenarioActivities, ScenarioStepOutcome } from '../shared/scenario';
 import { scenarioFailureTypes } from '../shared/scenario';
 
 /** Test seam: called before a step's activity runs (a throw is a transient failure of that attempt). */
@@ -42,56 +42,13 @@ export function createScenarioActivities(db: Db, options: ScenarioActivityOption
   return {
     beginScenarioRun: (input) => mapErrors(() => beginScenarioRun(db, input, callingWorkflowId())),
 
-    async runScenarioStep({ runId, index }) {
-      const ctx = Context.current();
-      const run = await mapErrors(() => loadScenarioRun(db, runId));
-      const step = run.spec.steps[index];
-      if (!step) throw ApplicationFailure.nonRetryable(`scenario run ${runId} has no step ${index}`, scenarioFailureTypes.runNotFound);
-      const claimed = await mapErrors(() => claimScenarioStep(db, runId, index, ctx.info.attempt));
-      if (claimed.done) return { status: 'succeeded', ...(claimed.row.output ? { output: claimed.row.output } : {}) };
+    runScenarioStep: ({ runId, index }) => runStepActivity(db, options, runId, index, 'run', (env, step) => execute(env, step)),
 
-      const log = [...claimed.row.log];
-      const started = performance.now();
-      const say = (line: string) => {
-        log.push(`${((performance.now() - started) / 1000).toFixed(1)}s ${line}`);
-        void updateOpenStep(db, runId, index, { log: [...log] }).catch(() => {});
-      };
-      if (ctx.info.attempt > 1) say(`attempt ${ctx.info.attempt}`);
-      let details: unknown = 'starting';
-      ctx.heartbeat(details);
-      const timer = setInterval(() => ctx.heartbeat(details), HEARTBEAT_EVERY_MS);
-      const env: StepEnv = { db, ctx: serviceCtx(db, runId), run, index, signal: ctx.cancellationSignal, heartbeat: (d) => ((details = d), ctx.heartbeat(d)), say };
-      try {
-        await options.beforeStep?.({ runId, index, type: step.type, attempt: ctx.info.attempt });
-        const result = await execute(env, step);
-        if (result.failure) {
-          say(`failed: ${result.failure}`);
-          await closeScenarioStep(db, runId, index, { status: 'failed', error: result.failure, output: result.output, log });
-          throw stepFailed(result.failure);
-        }
-        await closeScenarioStep(db, runId, index, { status: 'succeeded', output: result.output, log });
-        return { status: 'succeeded', output: result.output };
-      } catch (err) {
-        if (err instanceof ApplicationFailure) throw err;
-        if (ctx.cancellationSignal.aborted || err instanceof SandboxCancelled) {
-          if (ctx.cancellationDetails?.cancelRequested) {
-            say('cancelled');
-            await closeScenarioStep(db, runId, index, { status: 'cancelled', error: 'the run was cancelled', log });
-          }
-          throw ctx.cancellationSignal.reason ?? err;
-        }
-        const refusal = refusalOf(err);
-        if (refusal) {
-          say(`failed: ${refusal}`);
-          await closeScenarioStep(db, runId, index, { status: 'failed', error: refusal, log });
-          throw stepFailed(refusal);
-        }
-        say(`attempt ${ctx.info.attempt} failed: ${err instanceof Error ? err.message : String(err)}`);
-        throw err;
-      } finally {
-        clearInterval(timer);
-      }
-    },
+    resumeScenarioStep: ({ runId, index, cancelled }) =>
+      runStepActivity(db, options, runId, index, 'resume', (env, step) => {
+        if (step.type !== 'retrain' || !step.shadow) throw new Error(`step ${index} (${step.type}) has nothing to resume`);
+        return concludeRetrainShadow(env, step, { cancelled });
+      }),
 
     async prepareScenarioBuild({ runId, index, buildRunId }) {
       const run = await mapErrors(() => loadScenarioRun(db, runId));
@@ -178,6 +135,124 @@ export function createScenarioActivities(db: Db, options: ScenarioActivityOption
       return { ...result, triggered };
     },
   };
+}
+
+/**
+ * One step's activity: claims the step (idempotent by run and step), heartbeats, keeps its log, and
+ * records the outcome. A step whose result has `resumeAt` stays open with its output, and the
+ * workflow calls again (phase `resume`) when that time comes; a retried first phase of such a step
+ * answers from the stored output instead of running again.
+ */
+async function runStepActivity(
+  db: Db,
+  options: ScenarioActivityOptions,
+  runId: string,
+  index: number,
+  phase: 'run' | 'resume',
+  fn: (env: StepEnv, step: ScenarioStep) => Promise<StepResult>,
+): Promise<ScenarioStepOutcome> {
+  const ctx = Context.current();
+  const run = await mapErrors(() => loadScenarioRun(db, runId));
+  const step = run.spec.steps[index];
+  if (!step) throw ApplicationFailure.nonRetryable(`scenario run ${runId} has no step ${index}`, scenarioFailureTypes.runNotFound);
+  const claimed = await mapErrors(() => claimScenarioStep(db, runId, index, ctx.info.attempt));
+  if (claimed.done)
+    return {
+      status: 'succeeded',
+      ...(claimed.row.output ? { output: claimed.row.output } : {}),
+    };
+  const resumeAt = (claimed.row.output as { resumeAt?: unknown } | null)?.resumeAt;
+  if (phase === 'run' && typeof resumeAt === 'string')
+    return {
+      status: 'succeeded',
+      output: claimed.row.output!,
+      resumeAfterMs: Math.max(0, Date.parse(resumeAt) - Date.now()),
+    };
+
+  const log = [...claimed.row.log];
+  const started = performance.now();
+  const say = (line: string) => {
+    log.push(`${((performance.now() - started) / 1000).toFixed(1)}s ${line}`);
+    void updateOpenStep(db, runId, index, { log: [...log] }).catch(() => {});
+  };
+  if (ctx.info.attempt > 1) say(`attempt ${ctx.info.attempt}`);
+  let details: unknown = 'starting';
+  ctx.heartbeat(details);
+  const timer = setInterval(() => ctx.heartbeat(details), HEARTBEAT_EVERY_MS);
+  const env: StepEnv = {
+    db,
+    ctx: serviceCtx(db, runId),
+    run,
+    index,
+    signal: ctx.cancellationSignal,
+    heartbeat: (d) => ((details = d), ctx.heartbeat(d)),
+    say,
+  };
+  try {
+    if (phase === 'run')
+      await options.beforeStep?.({
+        runId,
+        index,
+        type: step.type,
+        attempt: ctx.info.attempt,
+      });
+    const result = await fn(env, step);
+    if (result.failure) {
+      say(`failed: ${result.failure}`);
+      await closeScenarioStep(db, runId, index, {
+        status: 'failed',
+        error: result.failure,
+        output: result.output,
+        log,
+      });
+      throw stepFailed(result.failure);
+    }
+    if (result.resumeAt) {
+      const output = { ...result.output, resumeAt: result.resumeAt };
+      await updateOpenStep(db, runId, index, { output, log });
+      return {
+        status: 'succeeded',
+        output,
+        resumeAfterMs: Math.max(0, Date.parse(result.resumeAt) - Date.now()),
+      };
+    }
+    await closeScenarioStep(db, runId, index, {
+      status: 'succeeded',
+      output: {
+        ...result.output,
+        ...(phase === 'resume' ? { resumeAt: null } : {}),
+      },
+      log,
+    });
+    return { status: 'succeeded', output: result.output };
+  } catch (err) {
+    if (err instanceof ApplicationFailure) throw err;
+    if (ctx.cancellationSignal.aborted || err instanceof SandboxCancelled) {
+      if (ctx.cancellationDetails?.cancelRequested) {
+        say('cancelled');
+        await closeScenarioStep(db, runId, index, {
+          status: 'cancelled',
+          error: 'the run was cancelled',
+          log,
+        });
+      }
+      throw ctx.cancellationSignal.reason ?? err;
+    }
+    const refusal = refusalOf(err);
+    if (refusal) {
+      say(`failed: ${refusal}`);
+      await closeScenarioStep(db, runId, index, {
+        status: 'failed',
+        error: refusal,
+        log,
+      });
+      throw stepFailed(refusal);
+    }
+    say(`attempt ${ctx.info.attempt} failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw err;
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 function execute(env: StepEnv, step: ScenarioStep): Promise<StepResult> {

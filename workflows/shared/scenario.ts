@@ -57,7 +57,13 @@ export type ScenarioRunBegun =
   /** Refused by the overlap policy (recorded as a skipped run), or already finished (a re-delivery). */
   | { decision: 'done'; runId: string; status: ScenarioRunStatus | 'running' };
 
-export type ScenarioStepOutcome = { status: 'succeeded' | 'failed' | 'skipped' | 'cancelled'; error?: string; output?: Record<string, unknown> };
+export type ScenarioStepOutcome = {
+  status: 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+  error?: string;
+  output?: Record<string, unknown>;
+  /** The step stays open: the workflow sleeps this long (a durable timer), then calls resumeScenarioStep. */
+  resumeAfterMs?: number;
+};
 
 export type ScenarioRunResult = { runId: string; status: ScenarioRunStatus; steps: ScenarioStepOutcome['status'][]; triggered: string[] };
 
@@ -85,6 +91,8 @@ export type ScenarioActivities = {
   beginScenarioRun(input: ScenarioRunInput): Promise<ScenarioRunBegun>;
   /** Runs one step done by an activity (metrics, checks, sql, score, retrain) and records it; a user's failure is recorded, then thrown non-retryable. */
   runScenarioStep(input: { runId: string; index: number }): Promise<ScenarioStepOutcome>;
+  /** The second part of a step that returned `resumeAfterMs` (a retrain's shadow period is over, or the run was cancelled during it): decides and records it. */
+  resumeScenarioStep(input: { runId: string; index: number; cancelled: boolean }): Promise<ScenarioStepOutcome>;
   /** A build step: creates the production build run `buildRunId` from the bundle's graph (idempotent) and marks the step running. */
   prepareScenarioBuild(input: { runId: string; index: number; buildRunId: string }): Promise<{ buildRunId: string; projectId: string } | { failed: string }>;
   /** A run_scenario step: admits the child run `childRunId` under its own overlap policy and marks the step running. */

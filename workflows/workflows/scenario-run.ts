@@ -161,11 +161,23 @@ async function runStep(projectId: string, runId: string, step: ScenarioStepRef, 
         const delivered = await deliverNotification({ deliveryId: prepared.deliveryId });
         return await close({ status: 'succeeded', output: { ...delivered } });
       }
+      case 'retrain': {
+        const first = await stepActivity(step.retries).runScenarioStep({ runId, index: step.index });
+        if (first.resumeAfterMs === undefined) return first;
+        // A challenger shadow-scores live traffic: a durable timer, then the decision. Cancelled
+        // meanwhile, the shadow is still ended (and the champion kept) before the run finishes.
+        try {
+          if (first.resumeAfterMs > 0) await sleep(first.resumeAfterMs);
+        } catch (err) {
+          if (isCancellation(err)) await CancellationScope.nonCancellable(() => stepActivity(step.retries).resumeScenarioStep({ runId, index: step.index, cancelled: true }));
+          throw err;
+        }
+        return await stepActivity(step.retries).resumeScenarioStep({ runId, index: step.index, cancelled: false });
+      }
       case 'metrics':
       case 'checks':
       case 'sql':
       case 'score':
-      case 'retrain':
       case 'drift':
         return await stepActivity(step.retries).runScenarioStep({ runId, index: step.index });
     }

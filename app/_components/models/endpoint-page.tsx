@@ -137,26 +137,33 @@ function Settings({ projectId, endpoint, canDeploy }: { projectId: string; endpo
           <dd>{servingLabel(endpoint)}</dd>
         </dl>
         {endpoint.shadowVersion !== null && <ShadowSummary projectId={projectId} endpoint={endpoint} />}
+        {endpoint.bundleHash && (
+          <p className="hint" data-testid="deployed-endpoint">
+            Deployed by bundle <code>{endpoint.bundleHash.slice(0, 12)}</code>: what it serves changes by deploying another bundle, rolling back, or a retrain gate. Its shadow version can change here.
+          </p>
+        )}
         {canDeploy && (
           <>
-            <label className="field">
-              <span>Serve</span>
-              <select
-                name="servingVersion"
-                value={endpoint.pinnedVersion ?? ''}
-                disabled={update.isPending}
-                onChange={(e) => update.mutate({ projectId, name: endpoint.name, version: e.target.value ? Number(e.target.value) : null })}
-              >
-                <option value="">The champion (follows changes)</option>
-                {versions.data?.map((v) => (
-                  <option key={v.id} value={v.version}>
-                    Pinned: v{v.version}
-                    {v.champion ? ' (champion now)' : ''}
-                  </option>
-                ))}
-              </select>
-              <span className="hint">A switch is atomic: each request is scored wholly by one version.</span>
-            </label>
+            {!endpoint.bundleHash && (
+              <label className="field">
+                <span>Serve</span>
+                <select
+                  name="servingVersion"
+                  value={endpoint.pinnedVersion ?? ''}
+                  disabled={update.isPending}
+                  onChange={(e) => update.mutate({ projectId, name: endpoint.name, version: e.target.value ? Number(e.target.value) : null })}
+                >
+                  <option value="">The champion (follows changes)</option>
+                  {versions.data?.map((v) => (
+                    <option key={v.id} value={v.version}>
+                      Pinned: v{v.version}
+                      {v.champion ? ' (champion now)' : ''}
+                    </option>
+                  ))}
+                </select>
+                <span className="hint">A switch is atomic: each request is scored wholly by one version.</span>
+              </label>
+            )}
             <label className="field">
               <span>Shadow-score version</span>
               <select
@@ -177,13 +184,15 @@ function Settings({ projectId, endpoint, canDeploy }: { projectId: string; endpo
               <span className="hint">Scores each request again with a challenger after answering: its scores are logged, never returned.</span>
             </label>
             <ErrorMessage error={update.error ?? remove.error} />
-            <ConfirmButton
-              label="Delete endpoint"
-              confirmLabel="Delete"
-              question={`Delete ${endpoint.name}? Clients get 404 from the next request.`}
-              pending={remove.isPending}
-              onConfirm={() => remove.mutate({ projectId, name: endpoint.name })}
-            />
+            {!endpoint.bundleHash && (
+              <ConfirmButton
+                label="Delete endpoint"
+                confirmLabel="Delete"
+                question={`Delete ${endpoint.name}? Clients get 404 from the next request.`}
+                pending={remove.isPending}
+                onConfirm={() => remove.mutate({ projectId, name: endpoint.name })}
+              />
+            )}
           </>
         )}
       </div>

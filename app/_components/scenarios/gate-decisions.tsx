@@ -31,7 +31,7 @@ export function GateDecisions({ projectId, model }: { projectId: string; model: 
     <Card
       title="Retraining decisions"
       id="gate-decisions"
-      description="Each time a scenario retrained this model on production data, the gate compared the challenger with the champion on the same holdout rows."
+      description="Each time a scenario retrained this model on production data, the gate compared the challenger with the champion on the same holdout rows, leaving out rows the champion trained on."
     >
       {decisions.isPending ? (
         <Loading />
@@ -124,7 +124,20 @@ function DecisionsList({ projectId, model, decisions }: { projectId: string; mod
               </span>
             </div>
             <div className="decision-detail muted small">
-              gate {gateRule(d)} · {formatCount(d.holdoutRows)} holdout rows
+              gate {gateRule(d)} · judged on {formatCount(d.evaluatedRows)} holdout rows
+              {d.championSeenRows !== null && d.championSeenRows > 0 && <> ({formatCount(d.championSeenRows)} left out: the champion trained on them)</>}
+              {d.shadow && (
+                <>
+                  {' '}
+                  · shadow v{d.shadow.version} on {d.shadow.endpoints.join(', ')}: {formatCount(d.shadow.pairs)} records
+                  {d.shadow.agreement !== null && <>, {(d.shadow.agreement * 100).toFixed(1)}% agreement</>}
+                  {d.shadow.labelled?.shadowAuc != null && d.shadow.labelled.servedAuc != null && (
+                    <>
+                      , live AUC {formatMetric(d.shadow.labelled.shadowAuc)} vs {formatMetric(d.shadow.labelled.servedAuc)}
+                    </>
+                  )}
+                </>
+              )}
               {d.data && (
                 <>
                   {' '}

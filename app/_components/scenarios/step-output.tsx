@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { buildHref, type CheckOutcome } from '../builds/build-types';
 import { CheckChips, CheckSummaryText } from '../builds/status-badge';
 import { datasetHref, formatCount } from '../datasets/format';
+import { formatDateTime } from '../format';
 import { formatMetric } from '../models/format';
 import { modelHref } from '../models/types';
 import { scenarioRunHref, type ScenarioRunStep } from './scenario-types';
@@ -133,9 +134,13 @@ function RetrainOutput({ projectId, o }: { projectId: string; o: Out }) {
   const challenger = (o.challenger ?? {}) as Out;
   const metric = text(o.metric) ?? 'auc';
   const model = text(o.model);
+  const shadowing = o.decision === 'shadowing' ? ((o.shadowing ?? {}) as Out) : null;
+  const shadow = (o.shadow ?? null) as Out | null;
+  const labelled = (shadow?.labelled ?? null) as Out | null;
+  const endpointNames = (v: unknown) => (Array.isArray(v) ? v.map((e) => String((e as { name?: unknown }).name ?? e)).join(', ') : '');
   return (
     <div className="step-out retrain-out" data-decision={text(o.decision)}>
-      <span className={`badge ${promoted ? 'badge-ok' : 'badge-neutral'}`}>{promoted ? 'promoted' : 'kept champion'}</span>{' '}
+      <span className={`badge ${promoted ? 'badge-ok' : shadowing ? 'badge-status-running' : 'badge-neutral'}`}>{promoted ? 'promoted' : shadowing ? 'shadow-scoring' : 'kept champion'}</span>{' '}
       <span className="tabular">
         challenger {metric} <strong>{formatMetric(num(challenger.value))}</strong> vs champion{' '}
         {model ? <Link href={modelHref(projectId, model, num(champion.version) ?? undefined)}>v{num(champion.version)}</Link> : `v${num(champion.version)}`}{' '}
@@ -147,8 +152,27 @@ function RetrainOutput({ projectId, o }: { projectId: string; o: Out }) {
           → <Link href={modelHref(projectId, model, num(challenger.version)!)}>v{num(challenger.version)}</Link> is champion
         </span>
       )}
+      {shadowing && model && (
+        <div className="small" data-testid="retrain-shadowing">
+          <Link href={modelHref(projectId, model, num(shadowing.version) ?? undefined)}>v{num(shadowing.version)}</Link> shadow-scores {endpointNames(shadowing.endpoints)} until{' '}
+          {formatDateTime(text(shadowing.until) ?? '')}: its scores are logged, never returned; then the shadow comparison decides.
+        </div>
+      )}
       <div className="muted small">
-        gate: challenger {text(o.comparator)} champion{num(o.minImprovement) ? ` ${text(o.comparator)?.startsWith('<') ? '−' : '+'} ${num(o.minImprovement)}` : ''}, on {formatCount(num(o.holdoutRows))} holdout rows
+        gate: challenger {text(o.comparator)} champion{num(o.minImprovement) ? ` ${text(o.comparator)?.startsWith('<') ? '−' : '+'} ${num(o.minImprovement)}` : ''}, on{' '}
+        {formatCount(num(o.evaluatedRows) ?? num(o.holdoutRows))} holdout rows
+        {num(o.championSeenRows) ? ` (${formatCount(num(o.championSeenRows))} left out: the champion trained on them)` : ''}
+        {shadow && (
+          <>
+            {' '}
+            · shadow on {endpointNames(shadow.endpoints)}: {formatCount(num(shadow.pairs))} records
+            {num(shadow.agreement) !== null ? `, ${((num(shadow.agreement) ?? 0) * 100).toFixed(1)}% agreement` : ''}
+            {num(shadow.meanAbsDiff) !== null ? `, mean |Δp| ${num(shadow.meanAbsDiff)!.toFixed(3)}` : ''}
+            {labelled && num(labelled.shadowAuc) !== null && num(labelled.servedAuc) !== null
+              ? `, live AUC ${formatMetric(num(labelled.shadowAuc))} vs ${formatMetric(num(labelled.servedAuc))} on ${formatCount(num(labelled.rows))} labelled`
+              : ''}
+          </>
+        )}
       </div>
     </div>
   );

@@ -49,6 +49,7 @@ export const auditActions = [
   'scenario.run_cancel',
   'scenario.run_complete',
   'model.gate_decision',
+  'model.shadow_start',
   'system.bootstrap',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];

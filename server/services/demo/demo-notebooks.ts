@@ -173,7 +173,8 @@ steps:
     model: credit
     gate:
       metric: auc
-      minRows: 1000
+      minImprovement: 0.005
+      minRows: 250
 `,
   },
 ];

@@ -85,8 +85,33 @@ export async function computeDrift({ ctx, input, now = new Date() }: { ctx: Serv
 }
 
 /** AUC of the logged probabilities against the labels joined on the key; null when one class is missing. */
-async function labelledAuc(ctx: ServiceCtx, projectId: string, labels: DriftLabels, schema: FeatureSchema, rows: { record: unknown; probability: number }[]): Promise<{ auc: number | null; rows: number }> {
-  const dataset = await findDataset(ctx.db, { projectId, environment: labels.environment, name: labels.dataset });
+async function labelledAuc(
+  ctx: ServiceCtx,
+  projectId: string,
+  labels: DriftLabels,
+  schema: FeatureSchema,
+  rows: { record: unknown; probability: number }[],
+): Promise<{ auc: number | null; rows: number }> {
+  const labelOf = await readLabels(ctx, projectId, labels);
+  const positive = schema.classes[schema.positiveIndex];
+  const y: number[] = [];
+  const p: number[] = [];
+  for (const r of rows) {
+    const label = labelOfRecord(labelOf, labels.key, r.record);
+    if (label === undefined || Number.isNaN(r.probability)) continue;
+    y.push(label === positive ? 1 : 0);
+    p.push(r.probability);
+  }
+  return { auc: aucOrNull(y, p), rows: y.length };
+}
+
+/** The labels dataset as a map from the key column's value (as text) to the label (as text). */
+export async function readLabels(ctx: ServiceCtx, projectId: string, labels: DriftLabels): Promise<Map<string, string>> {
+  const dataset = await findDataset(ctx.db, {
+    projectId,
+    environment: labels.environment,
+    name: labels.dataset,
+  });
   const cols = [labels.key, labels.label].map((name) => {
     const c = dataset.columns.find((x) => x.name === name);
     if (!c) throw invalid(`labels dataset "${labels.dataset}" has no column "${name}" (columns: ${dataset.columns.map((x) => x.name).join(', ')})`, 'labels');
@@ -100,18 +125,17 @@ async function labelledAuc(ctx: ServiceCtx, projectId: string, labels: DriftLabe
     const v = values[i];
     if (k !== null && v !== null && v !== undefined) labelOf.set(String(k), String(v));
   });
-  const positive = schema.classes[schema.positiveIndex];
-  const y: number[] = [];
-  const p: number[] = [];
-  for (const r of rows) {
-    const key = (r.record as Record<string, unknown> | null)?.[labels.key];
-    if (key === undefined || key === null) continue;
-    const label = labelOf.get(String(key));
-    if (label === undefined || Number.isNaN(r.probability)) continue;
-    y.push(label === positive ? 1 : 0);
-    p.push(r.probability);
-  }
-  const positives = y.reduce((s, v) => s + v, 0);
-  return { auc: positives > 0 && positives < y.length ? rocAuc(y, p) : null, rows: y.length };
+  return labelOf;
 }
 
+/** The label of a logged record (by its `key` field), if the labels have it. */
+export function labelOfRecord(labelOf: Map<string, string>, key: string, record: unknown): string | undefined {
+  const k = (record as Record<string, unknown> | null)?.[key];
+  return k === undefined || k === null ? undefined : labelOf.get(String(k));
+}
+
+/** ROC AUC, or null when one class is missing. */
+export function aucOrNull(y: number[], p: number[]): number | null {
+  const positives = y.reduce((s, v) => s + v, 0);
+  return positives > 0 && positives < y.length ? rocAuc(y, p) : null;
+}

@@ -3,6 +3,8 @@ import { alias } from 'drizzle-orm/pg-core';
 import type { z } from 'zod';
 import { modelVersions, predictionLog } from '@/db/schema';
 import type { ServiceCtx } from '../context';
+import { aucOrNull, labelOfRecord, readLabels } from '../drift/compute-drift';
+import type { DriftLabels } from '../drift/schemas';
 import { scoringRuntime } from '../scoring/runtime';
 import { findEndpoint } from './find-endpoint';
 import { shadowWindows, type ShadowComparisonInput } from './schemas';
@@ -35,25 +37,89 @@ export type ShadowComparison = {
 export async function shadowComparison({ ctx, input, now = new Date() }: { ctx: ServiceCtx; input: z.output<typeof ShadowComparisonInput>; now?: Date }): Promise<ShadowComparison> {
   const endpoint = await findEndpoint(ctx.db, input);
   const since = new Date(now.getTime() - shadowWindows[input.window.last]);
-  const empty = { servedVersions: [], since: since.toISOString(), until: now.toISOString(), rows: 0, agreement: null, meanAbsDiff: null, p95AbsDiff: null };
-  if (!endpoint.shadowVersionId) return { shadowVersion: null, ...empty };
+  if (!endpoint.shadowVersionId) return { shadowVersion: null, ...emptyComparison(since, now) };
   const [shadowVersion] = await ctx.db.select({ version: modelVersions.version }).from(modelVersions).where(eq(modelVersions.id, endpoint.shadowVersionId));
-  if (!shadowVersion) return { shadowVersion: null, ...empty };
+  if (!shadowVersion) return { shadowVersion: null, ...emptyComparison(since, now) };
+  const { labelled: _, ...compared } = await compareShadowPairs(ctx, {
+    endpointIds: [endpoint.id],
+    shadowVersionId: endpoint.shadowVersionId,
+    since,
+    until: now,
+  });
+  return { shadowVersion: shadowVersion.version, ...compared };
+}
 
+const emptyComparison = (since: Date, until: Date) => ({
+  servedVersions: [],
+  since: since.toISOString(),
+  until: until.toISOString(),
+  rows: 0,
+  agreement: null,
+  meanAbsDiff: null,
+  p95AbsDiff: null,
+});
+
+/** With labels: the AUC of the served and of the shadow probabilities on the pairs whose record has a label. */
+export type LabelledShadowComparison = {
+  rows: number;
+  servedAuc: number | null;
+  shadowAuc: number | null;
+};
+
+/**
+ * The served/shadow pairs of these endpoints logged in [since, until) where the shadow was
+ * `shadowVersionId`, compared (see shadowComparison); with `labels`, also their AUCs on the labelled
+ * records (joined on the record's `labels.key` field, the label compared with `positive`).
+ */
+export async function compareShadowPairs(
+  ctx: ServiceCtx,
+  q: {
+    endpointIds: string[];
+    shadowVersionId: string;
+    since: Date;
+    until: Date;
+    labels?: { projectId: string; spec: DriftLabels; positive: string };
+  },
+): Promise<
+  Omit<ShadowComparison, 'shadowVersion'> & {
+    labelled: LabelledShadowComparison | null;
+  }
+> {
+  const empty = {
+    ...emptyComparison(q.since, q.until),
+    labelled: q.labels ? { rows: 0, servedAuc: null, shadowAuc: null } : null,
+  };
+  if (q.endpointIds.length === 0) return empty;
   const runtime = scoringRuntime(ctx.db);
   await runtime.shadow.settled();
   await runtime.predictionLog.flush();
   const served = predictionLog;
   const shadow = alias(predictionLog, 'shadow_log');
   const pairs = await ctx.db
-    .select({ versionId: served.modelVersionId, label: served.label, probability: served.probability, shadowLabel: shadow.label, shadowProbability: shadow.probability })
+    .select({
+      versionId: served.modelVersionId,
+      label: served.label,
+      probability: served.probability,
+      shadowLabel: shadow.label,
+      shadowProbability: shadow.probability,
+      ...(q.labels ? { record: served.record } : {}),
+    })
     .from(served)
     // A shadow row is logged after its served row, never before.
-    .innerJoin(shadow, and(eq(shadow.endpointId, served.endpointId), eq(shadow.pairId, served.pairId), eq(shadow.shadow, true), gte(shadow.loggedAt, since)))
-    .where(and(eq(served.endpointId, endpoint.id), eq(served.shadow, false), isNotNull(served.pairId), gte(served.loggedAt, since), lt(served.loggedAt, now), eq(shadow.modelVersionId, endpoint.shadowVersionId)))
+    .innerJoin(shadow, and(eq(shadow.endpointId, served.endpointId), eq(shadow.pairId, served.pairId), eq(shadow.shadow, true), gte(shadow.loggedAt, q.since)))
+    .where(
+      and(
+        inArray(served.endpointId, q.endpointIds),
+        eq(served.shadow, false),
+        isNotNull(served.pairId),
+        gte(served.loggedAt, q.since),
+        lt(served.loggedAt, q.until),
+        eq(shadow.modelVersionId, q.shadowVersionId),
+      ),
+    )
     .orderBy(desc(served.loggedAt))
     .limit(MAX_SHADOW_PAIRS);
-  if (pairs.length === 0) return { shadowVersion: shadowVersion.version, ...empty };
+  if (pairs.length === 0) return empty;
 
   const servedIds = [...new Set(pairs.map((p) => p.versionId))];
   const versions = await ctx.db.select({ version: modelVersions.version }).from(modelVersions).where(inArray(modelVersions.id, servedIds));
@@ -62,8 +128,26 @@ export async function shadowComparison({ ctx, input, now = new Date() }: { ctx: 
     .map((p) => Math.abs(p.probability - p.shadowProbability))
     .filter((d) => Number.isFinite(d))
     .sort((a, b) => a - b);
+  let labelled: LabelledShadowComparison | null = null;
+  if (q.labels) {
+    const labelOf = await readLabels(ctx, q.labels.projectId, q.labels.spec);
+    const y: number[] = [];
+    const pServed: number[] = [];
+    const pShadow: number[] = [];
+    for (const p of pairs) {
+      const label = labelOfRecord(labelOf, q.labels.spec.key, (p as { record?: unknown }).record);
+      if (label === undefined || !Number.isFinite(p.probability) || !Number.isFinite(p.shadowProbability)) continue;
+      y.push(label === q.labels.positive ? 1 : 0);
+      pServed.push(p.probability);
+      pShadow.push(p.shadowProbability);
+    }
+    labelled = {
+      rows: y.length,
+      servedAuc: aucOrNull(y, pServed),
+      shadowAuc: aucOrNull(y, pShadow),
+    };
+  }
   return {
-    shadowVersion: shadowVersion.version,
     servedVersions: versions.map((v) => v.version).sort((a, b) => a - b),
     since: empty.since,
     until: empty.until,
@@ -72,5 +156,6 @@ export async function shadowComparison({ ctx, input, now = new Date() }: { ctx: 
     meanAbsDiff: diffs.length ? diffs.reduce((s, d) => s + d, 0) / diffs.length : null,
     // Nearest rank.
     p95AbsDiff: diffs.length ? diffs[Math.ceil(0.95 * diffs.length) - 1]! : null,
+    labelled,
   };
 }

@@ -19,6 +19,12 @@ export type GateDecisionView = {
   minImprovement: number;
   minRows: number;
   holdoutRows: number;
+  /** The rows both were judged on: the holdout rows the champion did not train on (older decisions: the whole holdout). */
+  evaluatedRows: number;
+  /** Holdout rows left out because the champion trained on them; null when its training rows were unknown. */
+  championSeenRows: number | null;
+  /** The challenger's shadow period on production endpoints before the swap, when the step had `shadow`. */
+  shadow: { version: number; endpoints: string[]; since: string; until: string; pairs: number; agreement: number | null; meanAbsDiff: number | null; labelled: { rows: number; servedAuc: number | null; shadowAuc: number | null } | null } | null;
   champion: { version: number; value: number | null };
   challenger: { version: number | null; value: number | null };
   reason: string;
@@ -55,6 +61,9 @@ export async function listGateDecisions({ ctx, input }: { ctx: ServiceCtx; input
       minImprovement: num(d.minImprovement) ?? 0,
       minRows: num(d.minRows) ?? 0,
       holdoutRows: num(d.holdoutRows) ?? 0,
+      evaluatedRows: num(d.evaluatedRows) ?? num(d.holdoutRows) ?? 0,
+      championSeenRows: num(d.championSeenRows),
+      shadow: shadowOf(d.shadow),
       champion: { version: num(champion.version) ?? 0, value: num(champion.value) },
       challenger: { version: num(challenger.version), value: num(challenger.value) },
       reason: String(d.reason ?? ''),
@@ -63,4 +72,20 @@ export async function listGateDecisions({ ctx, input }: { ctx: ServiceCtx; input
       scenarioRunId: typeof d.scenarioRunId === 'string' ? d.scenarioRunId : null,
     };
   });
+}
+
+function shadowOf(v: unknown): GateDecisionView['shadow'] {
+  if (!v || typeof v !== 'object') return null;
+  const s = v as Record<string, unknown>;
+  const l = s.labelled as Record<string, unknown> | null | undefined;
+  return {
+    version: num(s.version) ?? 0,
+    endpoints: Array.isArray(s.endpoints) ? s.endpoints.map((e) => String((e as { name?: unknown }).name ?? e)) : [],
+    since: String(s.since ?? ''),
+    until: String(s.until ?? ''),
+    pairs: num(s.pairs) ?? 0,
+    agreement: num(s.agreement),
+    meanAbsDiff: num(s.meanAbsDiff),
+    labelled: l ? { rows: num(l.rows) ?? 0, servedAuc: num(l.servedAuc), shadowAuc: num(l.shadowAuc) } : null,
+  };
 }

@@ -48,13 +48,16 @@ export async function readDatasetTable(
   db: Parameters<typeof withDataTransaction>[0],
   ref: { projectId: string; environment: Environment; table: string },
   columns: readonly DatasetColumnSpec[],
-  opts: { signal?: AbortSignal; onRows?: (rows: number) => void } = {},
-): Promise<Table> {
+  opts: { signal?: AbortSignal; onRows?: (rows: number) => void; rowHashes?: boolean } = {},
+): Promise<Table & { rowHashes?: Int32Array }> {
   const schema: ColumnSchema[] = columns.map((c) => mlColumnOf(c) ?? { name: c.name, type: 'text' });
   const values: Record<string, CellValue[]> = Object.fromEntries(columns.map((c) => [c.name, []]));
   const source = `${ident(schemaNameOf(ref.projectId, ref.environment))}.${ident(ref.table)}`;
+  // The whole row's hash (every column, not just these): what server/ml/seen-rows.ts identifies rows by.
+  const hashes: number[] | null = opts.rowHashes ? [] : null;
+  const hashColumn = hashes ? `, hashtext(ROW(sb_row.*)::text) AS "${ROW_HASH}"` : '';
   await withProjectRole(db, ref.projectId, async (s) => {
-    await s.query(`DECLARE sb_read NO SCROLL CURSOR FOR SELECT ${selectList(columns)} FROM ${source}`);
+    await s.query(`DECLARE sb_read NO SCROLL CURSOR FOR SELECT ${selectList(columns)}${hashColumn} FROM ${source} AS sb_row`);
     let rows = 0;
     for (;;) {
       opts.signal?.throwIfAborted();
@@ -63,13 +66,16 @@ export async function readDatasetTable(
         const out = values[c.name]!;
         for (const r of batch) out.push(cellOf(r[c.name]));
       }
+      if (hashes) for (const r of batch) hashes.push(Number(r[ROW_HASH]));
       rows += batch.length;
       opts.onRows?.(rows);
       if (batch.length < READ_BATCH_ROWS) break;
     }
   });
-  return { columns: values, schema };
+  return { columns: values, schema, ...(hashes ? { rowHashes: Int32Array.from(hashes) } : {}) };
 }
+
+const ROW_HASH = '__sb_row_hash';
 
 function cellOf(v: unknown): CellValue {
   if (v === null || v === undefined) return null;

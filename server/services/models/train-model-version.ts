@@ -11,6 +11,7 @@ import { invalid } from '../errors';
 import { scoringRuntime } from '../scoring/runtime';
 import { sha256Of } from './artifacts';
 import { readDatasetTable } from './read-dataset';
+import { storeSeenRows } from './seen-rows-store';
 import { registerModelVersion, type RegisteredVersion } from './register-version';
 import { TrainModelInput } from './schemas';
 import type { z } from 'zod';
@@ -90,6 +91,7 @@ export async function runTraining(ctx: ServiceCtx, prepared: PreparedTraining, c
   const report = (stage: TrainStage, training?: TrainingProgress) => control.onProgress?.({ stage, rowsRead, ...(training ? { training } : {}) });
   report('reading');
   const table = await readDatasetTable(ctx.db, { projectId: input.projectId, environment: input.environment, table: dataset.name }, columns, {
+    rowHashes: true,
     ...(control.signal ? { signal: control.signal } : {}),
     onRows: (n) => {
       rowsRead = n;
@@ -113,9 +115,10 @@ export async function runTraining(ctx: ServiceCtx, prepared: PreparedTraining, c
   control.signal?.throwIfAborted();
 
   report('registering');
-  const trainingData = { dataset: dataset.name, environment: input.environment, fingerprint: dataset.fingerprint, rows: result.training.rows };
-  return ctx.db.transaction((tx) =>
-    registerModelVersion(
+  return ctx.db.transaction(async (tx) => {
+    const seenRows = await storeSeenRows(tx, table.rowHashes!, result.split.train);
+    const trainingData = { dataset: dataset.name, environment: input.environment, fingerprint: dataset.fingerprint, rows: result.training.rows, seenRows };
+    return registerModelVersion(
       tx,
       meta,
       {
@@ -140,6 +143,6 @@ export async function runTraining(ctx: ServiceCtx, prepared: PreparedTraining, c
           seconds: Math.round(result.training.seconds * 1000) / 1000,
         },
       },
-    ),
-  );
+    );
+  });
 }

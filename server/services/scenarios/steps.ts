@@ -24,7 +24,12 @@ export type StepEnv = {
 };
 
 /** A step's result: `failure` set when it ran and the outcome is a failure of the user's (an error-level check). */
-export type StepResult = { output: Record<string, unknown>; failure?: string };
+export type StepResult = {
+  output: Record<string, unknown>;
+  failure?: string;
+  /** The step is not over: it stays open (its output stored) and resumes at this time (ISO), e.g. a retrain's shadow period. */
+  resumeAt?: string;
+};
 
 /** The user's mistake or refusal: the step fails with this message and is not retried. */
 export class StepRefused extends Error {

@@ -1,0 +1,242 @@
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { parse } from 'csv-parse/sync';
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { auditEvents, endpoints, models, modelVersions, teamMembers } from '@/db/schema';
+import { holdoutSplit } from '@/server/ml/split';
+import type { Actor } from '@/server/services/context';
+import { appendRows } from '@/server/services/datasets/append-rows';
+import { schemaNameOf } from '@/server/services/datasets/storage';
+import { uploadDataset } from '@/server/services/datasets/upload-dataset';
+import { trainModelVersion } from '@/server/services/models/train-model-version';
+import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
+import { createWorker, type StagebookWorker } from '@/workflows/worker';
+import { callerFor, ctxFor, newUser } from '../helpers/api';
+import { creditDataCsv, disposeWithProjectRoles } from '../helpers/datasets';
+import { openTestDatabase, type TestDatabase } from '../helpers/db';
+import { setNotebookCells } from '../helpers/pipeline';
+import { quietTemporalRuntime, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal';
+
+/**
+ * The retrain gate on production data that still holds the champion's training rows, and a
+ * challenger that shadow-scores live traffic before the swap. The credit data gets an `id` column
+ * (the labels' key). Production starts with the first 3,000 applications; the champion v1 (age
+ * only) learns from them; then the other 1,454 are appended, as new labelled applications would be.
+ */
+type Row = Record<string, unknown>;
+const FIRST = 3_000;
+const raw = parse(readFileSync(creditDataCsv, 'utf8'), { columns: (h: string[]) => h.map((c) => c.toLowerCase()) }) as Record<string, string>[];
+// Applications with a missing value first: the first upload then has them, so its columns accept
+// missing values the appended rows have (a column without any is created NOT NULL).
+const hasMissing = (r: Record<string, string>) => Object.values(r).some((v) => v === 'NA' || v === '');
+const allRows: Row[] = [...raw.filter(hasMissing), ...raw.filter((r) => !hasMissing(r))].map((r, i) => ({
+  id: i + 1,
+  ...Object.fromEntries(
+    Object.entries(r).map(([k, v]) => {
+      if (v === 'NA' || v === '') return [k, null];
+      if (k === 'records') return [k, v === 'yes'];
+      return [k, Number.isNaN(Number(v)) ? v : Number(v)];
+    }),
+  ),
+}));
+const csvOf = (rows: Row[], columns = Object.keys(allRows[0]!)) =>
+  [columns.join(','), ...rows.map((r) => columns.map((c) => (r[c] === null ? '' : r[c] === true ? 'yes' : r[c] === false ? 'no' : String(r[c]))).join(','))].join('\n') + '\n';
+const features = ['seniority', 'home', 'time', 'age', 'marital', 'records', 'job', 'expenses', 'income', 'assets', 'debt', 'amount', 'price'];
+
+const trainCell = `model: credit-risk
+dataset: credit
+target: status
+positiveClass: bad
+algorithm: logistic_regression
+features: [${features.join(', ')}]
+`;
+const scenario = (name: string, shadow: string) => ({
+  id: `s_${name.replaceAll('-', '_')}`,
+  kind: 'scenario' as const,
+  source: `name: ${name}
+triggers:
+  - type: manual
+steps:
+  - type: retrain
+    model: credit-risk
+    gate:
+      metric: auc
+    shadow:
+${shadow}
+`,
+});
+
+let temporal: TestTemporal;
+let client: Client;
+let t: TestDatabase;
+let worker: StagebookWorker;
+let admin: Extract<Actor, { type: 'user' }>;
+let deployer: Extract<Actor, { type: 'user' }>;
+let projectId: string;
+const taskQueue = uniqueTaskQueue('retrain-shadow');
+const caller = (actor: Actor = deployer) => callerFor(t.db, actor, { workflows: createWorkflowStarter(client, taskQueue) });
+type RunView = Awaited<ReturnType<ReturnType<typeof caller>['scenarios']['getRun']>>;
+
+async function waitForRun(runId: string, until: (run: RunView) => boolean): Promise<RunView> {
+  let view: RunView | undefined;
+  await vi.waitFor(
+    async () => {
+      view = await caller().scenarios.getRun({ projectId, runId });
+      expect(until(view)).toBe(true);
+    },
+    { timeout: 120_000, interval: 200 },
+  );
+  return view!;
+}
+const finished = (run: RunView) => ['succeeded', 'failed', 'cancelled'].includes(run.status);
+const shadowingNow = (run: RunView) => (run.steps[0]?.output as { decision?: string } | null)?.decision === 'shadowing';
+const endpoint = async () => (await t.db.select().from(endpoints).where(eq(endpoints.name, 'risk-live')))[0]!;
+const versionNumber = async (id: string | null) => (id ? (await t.db.select().from(modelVersions).where(eq(modelVersions.id, id)))[0]!.version : null);
+const champion = async () => versionNumber((await t.db.select().from(models).where(eq(models.projectId, projectId)))[0]!.championVersionId);
+const predict = (records: Row[]) => caller().scoring.predict({ endpoint: 'risk-live', records: records.map(({ status: _s, ...r }) => r) });
+
+beforeAll(async () => {
+  quietTemporalRuntime();
+  temporal = await useTestTemporal();
+  client = await connectTemporal(temporal.address, temporal.namespace);
+  t = await openTestDatabase('postgres');
+  admin = await newUser(t.db, 'admin');
+  deployer = await newUser(t.db, 'deployer');
+  const team = await callerFor(t.db, admin).teams.create({ name: 'Risk' });
+  await t.db.insert(teamMembers).values({ teamId: team.id, userId: deployer.userId, role: 'deployer' });
+  projectId = (await callerFor(t.db, admin).projects.create({ teamId: team.id, name: 'Credit' })).id;
+  const ctx = ctxFor(t.db, admin);
+  await uploadDataset({ ctx, input: { projectId, name: 'credit', environment: 'design' }, csv: Readable.from([csvOf(allRows)]) });
+  await uploadDataset({ ctx, input: { projectId, name: 'credit', environment: 'production' }, csv: Readable.from([csvOf(allRows.slice(0, FIRST))]) });
+  await trainModelVersion({
+    ctx,
+    input: { projectId, modelName: 'credit-risk', dataset: 'credit', environment: 'production', spec: { target: 'status', positiveClass: 'bad', algorithm: 'logistic_regression', features: ['age'] } },
+  });
+  await appendRows({ ctx, input: { projectId, name: 'credit', environment: 'production', rows: allRows.slice(FIRST) } });
+
+  const notebook = await caller().notebooks.create({ projectId, name: 'Risk' });
+  await setNotebookCells(t.db, notebook.id, [
+    { id: 'train', kind: 'train', source: trainCell },
+    { id: 'ep', kind: 'endpoint', source: 'name: risk-live\nmodel: credit-risk\n' },
+    scenario('shadow-cancel', '      for: 1h'),
+    scenario('shadow-strict', '      for: 3s\n      minRecords: 100000'),
+    scenario('shadow-pass', '      for: 8s\n      minRecords: 50\n      labels: { dataset: credit_labels, key: id, label: status }'),
+  ]);
+  const { bundle } = await caller().bundles.promote({ projectId, notebookId: notebook.id, releaseNotes: 'shadowed retrain', confirmFailedBuild: true });
+  await caller().deployments.deploy({ projectId, bundleHash: bundle.hash, reason: 'shadowed retrain' });
+  worker = await createWorker({ db: t.db, address: temporal.address, namespace: temporal.namespace, taskQueue });
+  void worker.run();
+}, 180_000);
+
+afterAll(async () => {
+  await worker?.shutdown();
+  await client?.connection.close();
+  await disposeWithProjectRoles(t);
+  await temporal?.stop();
+}, 60_000);
+
+it('judges champion and challenger only on holdout rows the champion did not train on (exactly those)', { timeout: 180_000 }, async () => {
+  const { runId } = await caller().scenarios.run({ projectId, scenario: 'shadow-cancel' });
+  const run = await waitForRun(runId, (r) => shadowingNow(r) || finished(r));
+  const output = run.steps[0]!.output as { holdoutRows: number; evaluatedRows: number; championSeenRows: number };
+
+  // Recompute both splits the way training does: v1 on the first 3,000 rows, the challenger on all
+  // 4,454 in table order; the champion saw the rows of its training part.
+  const inTableOrder = (await t.query(`select id::int as id, status from "${schemaNameOf(projectId, 'production')}".credit`)) as { id: number; status: string }[];
+  const holdout = { fraction: 0.2, seed: 42, stratify: true };
+  const yOf = (rows: { status: string }[]) => Uint8Array.from(rows, (r) => (r.status === 'bad' ? 1 : 0));
+  const firstRows = inTableOrder.filter((r) => r.id <= FIRST);
+  const championTrained = new Set(Array.from(holdoutSplit(yOf(firstRows), holdout).train, (i) => firstRows[i]!.id));
+  const challengerHoldout = Array.from(holdoutSplit(yOf(inTableOrder), holdout).holdout, (i) => inTableOrder[i]!.id);
+  const seen = challengerHoldout.filter((id) => championTrained.has(id)).length;
+  expect(seen).toBeGreaterThan(300);
+  expect(output).toMatchObject({ holdoutRows: challengerHoldout.length, championSeenRows: seen, evaluatedRows: challengerHoldout.length - seen });
+  expect(run.steps[0]!.log.join('\n')).toMatch(new RegExp(`${seen} of the ${challengerHoldout.length} holdout rows are among them`));
+
+  // While it shadows, the champion still answers; cancelling ends the shadow and keeps the champion.
+  expect(shadowingNow(run)).toBe(true);
+  expect(await versionNumber((await endpoint()).shadowVersionId)).toBe(2);
+  expect((await predict(allRows.slice(FIRST, FIRST + 5))).modelVersion).toBe(1);
+  await caller().scenarios.cancelRun({ projectId, runId });
+  const cancelled = await waitForRun(runId, finished);
+  expect(cancelled.status).toBe('cancelled');
+  expect(cancelled.steps[0]!.output).toMatchObject({ decision: 'kept_champion', reason: expect.stringMatching(/cancelled during the shadow period/) });
+  expect((await endpoint()).shadowVersionId).toBeNull();
+  expect(await champion()).toBe(1);
+});
+
+it('a challenger whose shadow period falls short (too few scored records) is not promoted; the shadow ends', { timeout: 180_000 }, async () => {
+  const { runId } = await caller().scenarios.run({ projectId, scenario: 'shadow-strict' });
+  const shadowing = await waitForRun(runId, (r) => shadowingNow(r) || finished(r));
+  expect(shadowing.status).toBe('running');
+  expect(await versionNumber((await endpoint()).shadowVersionId)).toBe(3);
+  await predict(allRows.slice(FIRST, FIRST + 10));
+  const run = await waitForRun(runId, finished);
+  expect(run.status).toBe('succeeded');
+  expect(run.steps[0]!.output).toMatchObject({
+    decision: 'kept_champion',
+    challenger: { version: 3 },
+    shadow: { version: 3, pairs: 10, endpoints: [{ name: 'risk-live' }] },
+    reason: expect.stringMatching(/10 shadow-scored records, fewer than minRecords 100000/),
+  });
+  expect((await endpoint()).shadowVersionId).toBeNull();
+  expect(await champion()).toBe(1);
+  expect((await predict(allRows.slice(FIRST, FIRST + 1))).modelVersion).toBe(1);
+});
+
+it('a challenger that passes the gate shadow-scores live traffic, is judged on labelled live records, then serves without a failed request', { timeout: 180_000 }, async () => {
+  const live = allRows.slice(FIRST + 100, FIRST + 400);
+  await uploadDataset({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'credit_labels', environment: 'production' }, csv: Readable.from([csvOf(live, ['id', 'status'])]) });
+  const { runId } = await caller().scenarios.run({ projectId, scenario: 'shadow-pass' });
+  await waitForRun(runId, (r) => shadowingNow(r) || finished(r));
+  const challenger = await versionNumber((await endpoint()).shadowVersionId);
+  expect(challenger).toBe(4);
+
+  // Live traffic through the swap: every request answered, by v1 until the decision, then v4.
+  const served: number[] = [];
+  let i = 0;
+  for (;;) {
+    const batch = live.slice(i % live.length, (i % live.length) + 10);
+    i += 10;
+    served.push((await predict(batch)).modelVersion);
+    const view = await caller().scenarios.getRun({ projectId, runId });
+    if (finished(view) && served.at(-1) === 4) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const run = await caller().scenarios.getRun({ projectId, runId });
+  expect(run.status).toBe('succeeded');
+  const out = run.steps[0]!.output as { decision: string; shadow: { pairs: number; labelled: { rows: number; servedAuc: number; shadowAuc: number } } };
+  expect(out.decision).toBe('promoted');
+  expect(out.shadow.pairs).toBeGreaterThanOrEqual(50);
+  expect(out.shadow.labelled.rows).toBeGreaterThanOrEqual(50);
+  expect(out.shadow.labelled.shadowAuc).toBeGreaterThan(out.shadow.labelled.servedAuc);
+  // v1 then v4, never back.
+  expect(served[0]).toBe(1);
+  expect(served.findIndex((v) => v === 4)).toBe(served.length - served.filter((v) => v === 4).length);
+  expect(await champion()).toBe(4);
+  const e = await endpoint();
+  expect(e.shadowVersionId).toBeNull();
+  expect(await versionNumber(e.pinnedVersionId)).toBe(4);
+
+  const audit = await t.db
+    .select({ action: auditEvents.action, details: auditEvents.details })
+    .from(auditEvents)
+    .where(and(eq(auditEvents.projectId, projectId)))
+    .orderBy(auditEvents.seq);
+  const decisions = audit.filter((a) => a.action === 'model.gate_decision').map((a) => a.details as { decision: string; shadow?: { pairs: number } });
+  expect(decisions.map((d) => d.decision)).toEqual(['kept_champion', 'kept_champion', 'promoted']);
+  expect(decisions[2]!.shadow!.pairs).toBe(out.shadow.pairs);
+  expect(audit.filter((a) => a.action === 'model.shadow_start')).toHaveLength(3);
+  const history = await caller().models.gateDecisions({ projectId, name: 'credit-risk' });
+  expect(history[0]).toMatchObject({ decision: 'promoted', shadow: { version: 4, endpoints: ['risk-live'] }, championSeenRows: expect.any(Number) });
+});
+
+it('on a deployed endpoint only the shadow version can change outside a deployment', { timeout: 60_000 }, async () => {
+  const updated = await caller().endpoints.update({ projectId, name: 'risk-live', shadowVersion: 1 });
+  expect(updated).toMatchObject({ shadowVersion: 1, servingVersion: 4, bundleHash: expect.any(String) });
+  await expect(caller().endpoints.update({ projectId, name: 'risk-live', version: 1 })).rejects.toThrow(/served by the deployed bundle/);
+  await expect(caller().endpoints.update({ projectId, name: 'risk-live', shadowVersion: 4 })).rejects.toThrow(/is the version endpoint "risk-live" serves/);
+  expect((await caller().endpoints.update({ projectId, name: 'risk-live', shadowVersion: null })).shadowVersion).toBeNull();
+});
