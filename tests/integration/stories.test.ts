@@ -161,7 +161,7 @@ describe('batch story: the nightly forecast', () => {
 });
 
 describe('real-time story: scoring while new labels arrive', () => {
-  type Decision = { decision: 'promoted' | 'kept_champion'; champion: { version: number; value: number }; challenger: { version: number | null; value: number }; holdoutRows: number; evaluatedRows: number; championSeenRows: number; reason: string };
+  type Decision = { decision: 'promoted' | 'kept_champion'; champion: { version: number; value: number }; challenger: { version: number | null; value: number }; holdoutRows: number; evaluatedRows: number; championSeenRows: number; reason: string; shadow?: { version: number; pairs: number; agreement: number | null } };
 
   it(
     'clients score without a failed request while two waves of labels trigger retrains: more of the same keeps the champion, drifted labels promote the challenger and the endpoint swaps to it; both decisions audited',
@@ -217,7 +217,10 @@ describe('real-time story: scoring while new labels arrive', () => {
         // Drifted labels: in the new period large loans (amount >= 1,300, the top quarter) went bad.
         const drifted = applications.filter((_, i) => i % 3 === 1).slice(0, 1200).map((r) => ({ ...r, status: Number(r.amount) >= 1300 ? 'bad' : 'good' }));
         const promoted = await wave('drifted labels', drifted, 6254);
-        expect(promoted).toMatchObject({ decision: 'promoted', champion: { version: 1 }, challenger: { version: 2 } });
+        expect(promoted).toMatchObject({ decision: 'promoted', champion: { version: 1 }, challenger: { version: 2 }, shadow: { version: 2, endpoints: [{ name: CREDIT.endpoint }] } });
+        // The challenger shadow-scored the live traffic before it took over.
+        expect(promoted.shadow!.pairs).toBeGreaterThanOrEqual(50);
+        report.push(`shadow period before the swap (15 s): ${promoted.shadow!.pairs} live records scored by both, ${((promoted.shadow!.agreement ?? 0) * 100).toFixed(1)}% agreement`);
 
         // Every request made from now on is answered by the new champion.
         const settled = load.ok;

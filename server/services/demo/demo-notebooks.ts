@@ -175,6 +175,9 @@ steps:
       metric: auc
       minImprovement: 0.005
       minRows: 250
+    shadow:
+      for: 15s
+      minRecords: 50
 `,
   },
 ];
