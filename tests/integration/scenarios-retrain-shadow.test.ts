@@ -122,6 +122,7 @@ beforeAll(async () => {
     { id: 'ep', kind: 'endpoint', source: 'name: risk-live\nmodel: credit-risk\n' },
     scenario('shadow-cancel', '      for: 1h'),
     scenario('shadow-strict', '      for: 3s\n      minRecords: 100000'),
+    scenario('shadow-ended', '      for: 4s\n      minRecords: 0'),
     scenario('shadow-pass', '      for: 8s\n      minRecords: 50\n      labels: { dataset: credit_labels, key: id, label: status }'),
   ]);
   const { bundle } = await caller().bundles.promote({ projectId, notebookId: notebook.id, releaseNotes: 'shadowed retrain', confirmFailedBuild: true });
@@ -186,15 +187,25 @@ it('a challenger whose shadow period falls short (too few scored records) is not
   expect((await predict(allRows.slice(FIRST, FIRST + 1))).modelVersion).toBe(1);
 });
 
+it('a shadow an operator ends during the period does not promote the challenger', { timeout: 180_000 }, async () => {
+  const { runId } = await caller().scenarios.run({ projectId, scenario: 'shadow-ended' });
+  await waitForRun(runId, (r) => shadowingNow(r) || finished(r));
+  expect(await versionNumber((await endpoint()).shadowVersionId)).toBe(4);
+  await caller().endpoints.update({ projectId, name: 'risk-live', shadowVersion: null });
+  const run = await waitForRun(runId, finished);
+  expect(run.steps[0]!.output).toMatchObject({ decision: 'kept_champion', reason: expect.stringMatching(/the shadow on risk-live was changed or ended during the period/) });
+  expect(await champion()).toBe(1);
+});
+
 it('a challenger that passes the gate shadow-scores live traffic, is judged on labelled live records, then serves without a failed request', { timeout: 180_000 }, async () => {
   const live = allRows.slice(FIRST + 100, FIRST + 400);
   await uploadDataset({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'credit_labels', environment: 'production' }, csv: Readable.from([csvOf(live, ['id', 'status'])]) });
   const { runId } = await caller().scenarios.run({ projectId, scenario: 'shadow-pass' });
   await waitForRun(runId, (r) => shadowingNow(r) || finished(r));
   const challenger = await versionNumber((await endpoint()).shadowVersionId);
-  expect(challenger).toBe(4);
+  expect(challenger).toBe(5);
 
-  // Live traffic through the swap: every request answered, by v1 until the decision, then v4.
+  // Live traffic through the swap: every request answered, by v1 until the decision, then v5.
   const served: number[] = [];
   let i = 0;
   for (;;) {
@@ -202,7 +213,7 @@ it('a challenger that passes the gate shadow-scores live traffic, is judged on l
     i += 10;
     served.push((await predict(batch)).modelVersion);
     const view = await caller().scenarios.getRun({ projectId, runId });
-    if (finished(view) && served.at(-1) === 4) break;
+    if (finished(view) && served.at(-1) === 5) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const run = await caller().scenarios.getRun({ projectId, runId });
@@ -212,13 +223,13 @@ it('a challenger that passes the gate shadow-scores live traffic, is judged on l
   expect(out.shadow.pairs).toBeGreaterThanOrEqual(50);
   expect(out.shadow.labelled.rows).toBeGreaterThanOrEqual(50);
   expect(out.shadow.labelled.shadowAuc).toBeGreaterThan(out.shadow.labelled.servedAuc);
-  // v1 then v4, never back.
+  // v1 then v5, never back.
   expect(served[0]).toBe(1);
-  expect(served.findIndex((v) => v === 4)).toBe(served.length - served.filter((v) => v === 4).length);
-  expect(await champion()).toBe(4);
+  expect(served.findIndex((v) => v === 5)).toBe(served.length - served.filter((v) => v === 5).length);
+  expect(await champion()).toBe(5);
   const e = await endpoint();
   expect(e.shadowVersionId).toBeNull();
-  expect(await versionNumber(e.pinnedVersionId)).toBe(4);
+  expect(await versionNumber(e.pinnedVersionId)).toBe(5);
 
   const audit = await t.db
     .select({ action: auditEvents.action, details: auditEvents.details })
@@ -226,17 +237,17 @@ it('a challenger that passes the gate shadow-scores live traffic, is judged on l
     .where(and(eq(auditEvents.projectId, projectId)))
     .orderBy(auditEvents.seq);
   const decisions = audit.filter((a) => a.action === 'model.gate_decision').map((a) => a.details as { decision: string; shadow?: { pairs: number } });
-  expect(decisions.map((d) => d.decision)).toEqual(['kept_champion', 'kept_champion', 'promoted']);
-  expect(decisions[2]!.shadow!.pairs).toBe(out.shadow.pairs);
-  expect(audit.filter((a) => a.action === 'model.shadow_start')).toHaveLength(3);
+  expect(decisions.map((d) => d.decision)).toEqual(['kept_champion', 'kept_champion', 'kept_champion', 'promoted']);
+  expect(decisions[3]!.shadow!.pairs).toBe(out.shadow.pairs);
+  expect(audit.filter((a) => a.action === 'model.shadow_start')).toHaveLength(4);
   const history = await caller().models.gateDecisions({ projectId, name: 'credit-risk' });
-  expect(history[0]).toMatchObject({ decision: 'promoted', shadow: { version: 4, endpoints: ['risk-live'] }, championSeenRows: expect.any(Number) });
+  expect(history[0]).toMatchObject({ decision: 'promoted', shadow: { version: 5, endpoints: ['risk-live'] }, championSeenRows: expect.any(Number) });
 });
 
 it('on a deployed endpoint only the shadow version can change outside a deployment', { timeout: 60_000 }, async () => {
   const updated = await caller().endpoints.update({ projectId, name: 'risk-live', shadowVersion: 1 });
-  expect(updated).toMatchObject({ shadowVersion: 1, servingVersion: 4, bundleHash: expect.any(String) });
+  expect(updated).toMatchObject({ shadowVersion: 1, servingVersion: 5, bundleHash: expect.any(String) });
   await expect(caller().endpoints.update({ projectId, name: 'risk-live', version: 1 })).rejects.toThrow(/served by the deployed bundle/);
-  await expect(caller().endpoints.update({ projectId, name: 'risk-live', shadowVersion: 4 })).rejects.toThrow(/is the version endpoint "risk-live" serves/);
+  await expect(caller().endpoints.update({ projectId, name: 'risk-live', shadowVersion: 5 })).rejects.toThrow(/is the version endpoint "risk-live" serves/);
   expect((await caller().endpoints.update({ projectId, name: 'risk-live', shadowVersion: null })).shadowVersion).toBeNull();
 });

@@ -79,7 +79,7 @@ export async function reconcileEndpoints(
       if (!same) {
         await tx
           .update(endpoints)
-          // A deployed endpoint has no shadow version (its updates are refused): one set before it was deployed goes.
+          // A deployment ends any shadow (an operator's, or a retrain's: its gate then keeps the champion).
           .set({ modelId: v.modelId, pinnedVersionId: v.versionId, shadowVersionId: null, description: e.description, bundleHash: input.bundleHash, updatedAt: sql`now()` })
           .where(eq(endpoints.id, existing.id));
       }

@@ -399,6 +399,9 @@ export async function concludeRetrainShadow(env: StepEnv, step: RetrainStep, opt
   const problems: string[] = [];
   if (opts.cancelled) problems.push('the run was cancelled during the shadow period');
   if (model.championVersionId !== shadowing.championVersionId) problems.push('the champion changed during the shadow period (the challenger was judged against another version)');
+  const stillShadowing = await db.select({ name: endpoints.name, shadowVersionId: endpoints.shadowVersionId }).from(endpoints).where(inArray(endpoints.id, shadowing.endpoints.map((e) => e.id)));
+  const ended = shadowing.endpoints.filter((e) => !stillShadowing.some((x) => x.name === e.name && x.shadowVersionId === shadowing.versionId)).map((e) => e.name);
+  if (ended.length) problems.push(`the shadow on ${ended.join(', ')} was changed or ended during the period (a deployment, a deletion or an operator)`);
   if (compared.rows < shadow.minRecords) problems.push(`${compared.rows} shadow-scored records, fewer than minRecords ${shadow.minRecords}`);
   if (shadow.minAgreement !== undefined && compared.agreement !== null && compared.agreement < shadow.minAgreement) {
     problems.push(`agreement ${(compared.agreement * 100).toFixed(1)}% is below minAgreement ${(shadow.minAgreement * 100).toFixed(1)}%`);
