@@ -6,6 +6,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRef, useState, type FormEvent } from 'react';
 import { formatBytes } from '../datasets/format';
+import { ProductionDatasetsCard } from '../datasets/production-datasets-card';
 import { formatDateTime } from '../format';
 import { endpointHref, modelHref } from '../models/types';
 import { ProjectFrame } from '../project-header';
@@ -23,7 +24,7 @@ export const productionHref = (projectId: string) => `/projects/${projectId}/pro
 const exportHref = (projectId: string, hash: string) => `/api/v1/projects/${projectId}/bundles/${hash}/export`;
 
 /**
- * Production: the bundle active now and what it serves, the scenarios it runs, every bundle promoted or imported (deploy,
+ * Production: the bundle active now and what it serves, the scenarios it runs, its datasets, every bundle promoted or imported (deploy,
  * export), the deployment history with rollback, and importing a bundle file from another instance.
  */
 export function ProductionPage({ projectId }: { projectId: string }) {
@@ -39,6 +40,7 @@ export function ProductionPage({ projectId }: { projectId: string }) {
             </p>
             <ActiveBundle projectId={projectId} canDeploy={canDeploy} />
             <ScenariosCard projectId={projectId} canRun={canDeploy} />
+            <ProductionDatasetsCard projectId={projectId} />
             <BundlesTable projectId={projectId} canDeploy={canDeploy} canExport={canPromote} />
             <div className="grid-2-1">
               <DeploymentHistory projectId={projectId} canDeploy={canDeploy} />

@@ -13,4 +13,7 @@ export function formatBytes(n: number): string {
   return `${(n / 1024 / 1024 / 1024).toFixed(2)} GB`;
 }
 
+export type Environment = 'design' | 'production';
+
 export const datasetHref = (projectId: string, name: string) => `/projects/${projectId}/datasets/${encodeURIComponent(name)}`;
+export const productionDatasetHref = (projectId: string, name: string) => `/projects/${projectId}/production/datasets/${encodeURIComponent(name)}`;

@@ -4,7 +4,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTRPC } from '../trpc';
 import { EmptyState, ErrorMessage, Loading } from '../ui';
-import { formatCount } from './format';
+import { formatCount, type Environment } from './format';
 
 const PAGE_SIZE = 50;
 
@@ -17,10 +17,10 @@ function Cell({ value }: { value: Value }) {
 }
 
 /** A page of the dataset's rows at a time, in storage order. */
-export function PreviewTable({ projectId, name }: { projectId: string; name: string }) {
+export function PreviewTable({ projectId, name, environment = 'design' }: { projectId: string; name: string; environment?: Environment }) {
   const trpc = useTRPC();
   const [offset, setOffset] = useState(0);
-  const preview = useQuery(trpc.datasets.preview.queryOptions({ projectId, name, offset, limit: PAGE_SIZE }, { placeholderData: keepPreviousData }));
+  const preview = useQuery(trpc.datasets.preview.queryOptions({ projectId, name, environment, offset, limit: PAGE_SIZE }, { placeholderData: keepPreviousData }));
   if (preview.isPending) return <Loading />;
   if (preview.isError) return <ErrorMessage error={preview.error} />;
   const { columns, rows, rowCount } = preview.data;

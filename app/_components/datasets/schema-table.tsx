@@ -19,7 +19,7 @@ export function SchemaTable({ projectId, dataset, canEdit, compact }: { projectI
   const setType = useMutation(
     trpc.datasets.setColumnType.mutationOptions({
       onSuccess: (updated) => {
-        queryClient.setQueryData(trpc.datasets.get.queryKey({ projectId, name: dataset.name }), updated);
+        queryClient.setQueryData(trpc.datasets.get.queryKey({ projectId, name: dataset.name, environment: dataset.environment }), updated);
         return Promise.all([
           queryClient.invalidateQueries({ queryKey: trpc.datasets.list.queryKey({ projectId }) }),
           queryClient.invalidateQueries({ queryKey: trpc.datasets.preview.queryKey() }),
