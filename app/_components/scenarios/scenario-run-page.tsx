@@ -3,6 +3,7 @@
 import '../datasets/datasets.css';
 import '../builds/builds.css';
 import './scenarios.css';
+import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
@@ -12,6 +13,7 @@ import { BuildStatusBadge } from '../builds/status-badge';
 import { ProjectSubpage } from '../datasets/project-subpage';
 import { formatDateTimeSeconds, shortId } from '../format';
 import { NotAvailable } from '../team-header';
+import { useTRPC } from '../trpc';
 import { roleAtLeast } from '../types';
 import { ErrorMessage, Loading } from '../ui';
 import { ScenarioTimeline, stepTitle, useNow } from './scenario-timeline';
@@ -21,10 +23,12 @@ import { useScenarioActions, useScenarioRun, useScenarios } from './use-scenario
 
 const bundleHref = (projectId: string, hash: string) => `/projects/${projectId}/bundles/${hash}`;
 const productionHref = (projectId: string) => `/projects/${projectId}/production`;
+const notificationsHref = (projectId: string) => `/projects/${projectId}/notifications`;
 
 /** `/projects/<id>/runs/<runId>`: a scenario run's trigger, steps, timeline, outputs and logs; live while it runs. */
 export function ScenarioRunPage({ projectId, runId }: { projectId: string; runId: string }) {
   const run = useScenarioRun(projectId, runId);
+  useReportsAfterFinish(projectId, runId);
   if (run.isError) return <NotAvailable error={run.error} />;
   if (run.isPending) return <Loading />;
   const r = run.data;
@@ -40,6 +44,28 @@ export function ScenarioRunPage({ projectId, runId }: { projectId: string; runId
     >
       {() => <RunBody projectId={projectId} run={r} />}
     </ProjectSubpage>
+  );
+}
+
+/** Reporters send once the run has finished: a page that followed the run to its end keeps looking for a while. */
+const REPORTS_GRACE_MS = 60_000;
+const REPORTS_POLL_MS = 2_000;
+
+function useReportsAfterFinish(projectId: string, runId: string) {
+  const trpc = useTRPC();
+  useQuery(
+    trpc.scenarios.getRun.queryOptions(
+      { projectId, runId },
+      {
+        refetchInterval: (q) => {
+          const r = q.state.data;
+          if (!r?.finishedAt || (r.status !== 'succeeded' && r.status !== 'failed')) return false;
+          return Date.now() - new Date(r.finishedAt).getTime() < REPORTS_GRACE_MS ? REPORTS_POLL_MS : false;
+        },
+        staleTime: 0,
+        retry: false,
+      },
+    ),
   );
 }
 
@@ -162,7 +188,65 @@ function RunBody({ projectId, run }: { projectId: string; run: ScenarioRun }) {
           <StepsTable projectId={projectId} steps={run.steps} now={now} whenOf={(i) => deployed?.steps[i]?.when ?? null} />
         )}
       </section>
+
+      {run.reports.length > 0 && <ReportersCard projectId={projectId} reports={run.reports} />}
     </div>
+  );
+}
+
+type RunReport = ScenarioRun['reports'][number];
+
+/** What each reporter did: one row per delivery. A refused one never reached the channel (no such channel). */
+function ReportersCard({ projectId, reports }: { projectId: string; reports: RunReport[] }) {
+  return (
+    <section className="card" aria-labelledby="run-reporters">
+      <div className="card-head">
+        <div>
+          <h2 id="run-reporters">Reporters</h2>
+          <p className="card-description">
+            What the scenario’s reporters sent when the run finished or a gate decided. Retries and answers are on the{' '}
+            <Link href={notificationsHref(projectId)}>Notifications</Link> tab.
+          </p>
+        </div>
+      </div>
+      <div className="table-scroll">
+        <table className="table table-compact reports-table">
+          <thead>
+            <tr>
+              <th>Channel</th>
+              <th>Event</th>
+              <th>Status</th>
+              <th>Delivery</th>
+            </tr>
+          </thead>
+          <tbody>
+            {reports.map((r, i) => (
+              <tr key={r.deliveryId ?? i} data-channel={r.channel} data-event={r.event} data-status={r.status}>
+                <td>
+                  <strong className="mono">{r.channel}</strong>
+                </td>
+                <td>
+                  <code>{r.event}</code>
+                </td>
+                <td className="nowrap">
+                  <span className={`badge notif-status notif-status-${r.status}`}>{r.status}</span>
+                </td>
+                <td>
+                  {r.deliveryId ? (
+                    <Link href={`${notificationsHref(projectId)}#deliveries`} className="mono" title={r.deliveryId}>
+                      {shortId(r.deliveryId)}
+                    </Link>
+                  ) : (
+                    <span className="muted">—</span>
+                  )}
+                  {r.status !== 'delivered' && <div className="muted small">{r.line}</div>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
   );
 }
 
