@@ -213,6 +213,13 @@ describe('the production stories in the browser, on the seeded demo', () => {
       await shot('story-05-credit-production');
 
       await page.goto(`/projects/${projectId}/runs/${run.runId}`);
+      // A challenger that passes the gate shadow-scores the live endpoint for 15 s first.
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid=retrain-shadowing]') !== null || ['succeeded', 'failed'].includes(document.querySelector('.build-status')?.getAttribute('data-status') ?? ''),
+        undefined,
+        { timeout: 120_000 },
+      );
+      if (await page.locator('[data-testid=retrain-shadowing]').count()) await shot('story-06a-credit-shadowing');
       await runPageSucceeded();
       const done = (await trpcQuery('scenarios.getRun', { projectId, runId: run.runId })) as RunSummary & { steps: { type: string; status: string; output: { decision?: string; reason?: string } | null }[] };
       const decision = done.steps[1]!.output!;

@@ -4,7 +4,7 @@ import Link from 'next/link';
 import { buildHref, type CheckOutcome } from '../builds/build-types';
 import { CheckChips, CheckSummaryText } from '../builds/status-badge';
 import { datasetHref, formatCount } from '../datasets/format';
-import { formatDateTime } from '../format';
+import { formatDateTimeSeconds } from '../format';
 import { formatMetric } from '../models/format';
 import { modelHref } from '../models/types';
 import { scenarioRunHref, type ScenarioRunStep } from './scenario-types';
@@ -155,7 +155,7 @@ function RetrainOutput({ projectId, o }: { projectId: string; o: Out }) {
       {shadowing && model && (
         <div className="small" data-testid="retrain-shadowing">
           <Link href={modelHref(projectId, model, num(shadowing.version) ?? undefined)}>v{num(shadowing.version)}</Link> shadow-scores {endpointNames(shadowing.endpoints)} until{' '}
-          {formatDateTime(text(shadowing.until) ?? '')}: its scores are logged, never returned; then the shadow comparison decides.
+          {formatDateTimeSeconds(text(shadowing.until) ?? '')}: its scores are logged, never returned; then the shadow comparison decides.
         </div>
       )}
       <div className="muted small">
