@@ -1,12 +1,15 @@
 import { parse } from 'csv-parse/sync';
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { teamMembers } from '@/db/schema';
 import { buildApp } from '@/server/app';
 import { createApiKey } from '@/server/services/api-keys/create-api-key';
+import { rocAuc } from '@/server/ml/metrics';
 import type { Actor } from '@/server/services/context';
+import { uploadDataset } from '@/server/services/datasets/upload-dataset';
 import { trainModelVersion } from '@/server/services/models/train-model-version';
 import { scoringRuntime } from '@/server/services/scoring/runtime';
 import { callerFor, ctxFor, newUser } from '../helpers/api';
@@ -16,14 +19,17 @@ import { uploadCredit } from '../helpers/models';
 
 type User = Extract<Actor, { type: 'user' }>;
 type Prediction = { label: string; probabilities: Record<string, number>; modelVersion: number };
-type LogRow = { model_version_id: string; shadow: boolean; pair_id: string | null; request_id: string | null; probability: number; label: string };
+type LogRow = { model_version_id: string; shadow: boolean; pair_id: string | null; request_id: string | null; probability: number; label: string; record: { id?: number } };
 
+const creditRows = (n: number) => parse(readFileSync(creditDataCsv, 'utf8'), { columns: (h: string[]) => h.map((c) => c.toLowerCase()), to: n + 1 }) as Record<string, string>[];
+
+/** The first n applications as scoring records, each with an `id` (1, 2, ...) the labels are keyed by. */
 function creditRecords(n: number): Record<string, unknown>[] {
-  const rows = parse(readFileSync(creditDataCsv, 'utf8'), { columns: (h: string[]) => h.map((c) => c.toLowerCase()), to: n + 1 }) as Record<string, string>[];
-  return rows.map((r) => {
+  return creditRows(n).map((r, i) => {
     const { status: _status, ...features } = r;
     return Object.fromEntries(
-      Object.entries(features).map(([k, v]) => {
+      [['id', i + 1] as const, ...Object.entries(features)].map(([k, v]) => {
+        if (typeof v === 'number') return [k, v];
         if (v === 'NA' || v === '') return [k, null];
         if (k === 'records') return [k, v === 'yes'];
         return [k, Number.isNaN(Number(v)) ? v : Number(v)];
@@ -66,7 +72,7 @@ describe.each(drivers)('shadow scoring on %s', (driver) => {
   const predict = (body: unknown) => app.inject({ method: 'POST', url: `/api/v1/endpoints/${name}/predict`, headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` }, payload: JSON.stringify(body) });
   const logRows = async (): Promise<LogRow[]> => {
     await scoringRuntime(t.db).flushRecorders();
-    return (await t.query('select model_version_id, shadow, pair_id, request_id, probability, label from prediction_log order by logged_at, shadow')) as LogRow[];
+    return (await t.query('select model_version_id, shadow, pair_id, request_id, probability, label, record from prediction_log order by logged_at, shadow')) as LogRow[];
   };
   const versionIds = async () => new Map(((await t.query("select v.id, v.version from model_versions v join models m on m.id = v.model_id where m.name = 'credit-risk'")) as { id: string; version: number }[]).map((v) => [v.version, v.id]));
 
@@ -123,6 +129,28 @@ describe.each(drivers)('shadow scoring on %s', (driver) => {
     expect(comparison.p95AbsDiff).toBeCloseTo([...diffs].sort((a, b) => a - b)[Math.ceil(0.95 * diffs.length) - 1]!, 10);
     // Two different algorithms: they disagree somewhere in probability.
     expect(comparison.meanAbsDiff).toBeGreaterThan(0);
+    expect(comparison.labelled).toBeNull();
+  });
+
+  it('with a labels dataset, compares the AUC of the served and of the shadow scores on the labelled records', async () => {
+    const statuses = creditRows(records.length).map((r) => r.status);
+    // Labels for the first 30 of the 40 records only: the rest have not arrived yet.
+    const csv = ['id,status', ...statuses.slice(0, 30).map((st, i) => `${i + 1},${st}`)].join('\n') + '\n';
+    await uploadDataset({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'outcomes', environment: 'design' }, csv: Readable.from([csv]) });
+    const comparison = await callerFor(t.db, viewer).endpoints.shadowComparison({ projectId, name, labels: { dataset: 'outcomes', label: 'status', environment: 'design' } });
+    const rows = await logRows();
+    const byPair = new Map(rows.filter((r) => r.shadow).map((r) => [r.pair_id, r]));
+    const labelled = rows.filter((r) => !r.shadow && r.pair_id && Number(r.record.id) <= 30);
+    const y = labelled.map((r) => (statuses[Number(r.record.id) - 1] === 'bad' ? 1 : 0));
+    expect(comparison.labelled).toEqual({
+      rows: labelled.length,
+      servedAuc: expect.closeTo(rocAuc(y, labelled.map((r) => r.probability)), 10),
+      shadowAuc: expect.closeTo(rocAuc(y, labelled.map((r) => byPair.get(r.pair_id)!.probability)), 10),
+    });
+    expect(labelled.length).toBeGreaterThanOrEqual(30);
+    await expect(callerFor(t.db, viewer).endpoints.shadowComparison({ projectId, name, labels: { dataset: 'outcomes', label: 'outcome', environment: 'design' } })).rejects.toThrow(
+      /labels dataset "outcomes" has no column "outcome" \(columns: id, status\)/,
+    );
   });
 
   it('leaves shadow rows out of drift: the report counts only the records the served version answered', async () => {

@@ -30,8 +30,24 @@ export const PredictInput = z.object({
 
 export const shadowWindows = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 } as const;
 const shadowWindowNames = Object.keys(shadowWindows) as (keyof typeof shadowWindows)[];
+/**
+ * Where the true outcomes of logged predictions arrive: a dataset of the project with a key column
+ * (matched with the logged record's field of the same name, `id` by default: clients send it with
+ * each record) and a label column (compared with the model's positive class as text).
+ */
+export const PredictionLabels = z
+  .object({
+    dataset: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'dataset must be a dataset name (lowercase identifier)' }),
+    key: z.string().min(1).default('id'),
+    label: z.string().min(1),
+    environment: z.enum(['design', 'production']).default('production'),
+  })
+  .strict();
+
 export const ShadowComparisonInput = EndpointRef.extend({
   window: z.object({ last: z.enum(shadowWindowNames, { error: `window.last must be one of ${shadowWindowNames.join(', ')}` }) }).prefault({ last: '24h' }),
+  /** With labels: the AUC of the served and of the shadow scores on the labelled records. */
+  labels: PredictionLabels.optional(),
 });
 
 export const statsRanges = ['1h', '24h', '7d'] as const;

@@ -2,6 +2,7 @@ import { and, desc, eq, gte, inArray, isNotNull, lt } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { z } from 'zod';
 import { modelVersions, predictionLog } from '@/db/schema';
+import { FeatureSchema } from '@/server/ml/onnx/feature-schema';
 import type { ServiceCtx } from '../context';
 import { aucOrNull, labelOfRecord, readLabels } from '../drift/compute-drift';
 import type { DriftLabels } from '../drift/schemas';
@@ -26,6 +27,8 @@ export type ShadowComparison = {
   /** Mean and 95th percentile of |p(served) - p(shadow)| for the positive class; null without pairs. */
   meanAbsDiff: number | null;
   p95AbsDiff: number | null;
+  /** With labels: both AUCs on the pairs whose record has a label; null without labels. */
+  labelled: LabelledShadowComparison | null;
 };
 
 /**
@@ -40,12 +43,13 @@ export async function shadowComparison({ ctx, input, now = new Date() }: { ctx: 
   if (!endpoint.shadowVersionId) return { shadowVersion: null, ...emptyComparison(since, now) };
   const [shadowVersion] = await ctx.db.select({ version: modelVersions.version }).from(modelVersions).where(eq(modelVersions.id, endpoint.shadowVersionId));
   if (!shadowVersion) return { shadowVersion: null, ...emptyComparison(since, now) };
-  const { labelled: _, ...compared } = await compareShadowPairs(ctx, {
-    endpointIds: [endpoint.id],
-    shadowVersionId: endpoint.shadowVersionId,
-    since,
-    until: now,
-  });
+  let labels: Parameters<typeof compareShadowPairs>[1]['labels'];
+  if (input.labels) {
+    const [v] = await ctx.db.select({ featureSchema: modelVersions.featureSchema }).from(modelVersions).where(eq(modelVersions.id, endpoint.shadowVersionId));
+    const schema = FeatureSchema.parse(v!.featureSchema);
+    labels = { projectId: input.projectId, spec: input.labels, positive: schema.classes[schema.positiveIndex]! };
+  }
+  const compared = await compareShadowPairs(ctx, { endpointIds: [endpoint.id], shadowVersionId: endpoint.shadowVersionId, since, until: now, ...(labels ? { labels } : {}) });
   return { shadowVersion: shadowVersion.version, ...compared };
 }
 
@@ -57,6 +61,7 @@ const emptyComparison = (since: Date, until: Date) => ({
   agreement: null,
   meanAbsDiff: null,
   p95AbsDiff: null,
+  labelled: null,
 });
 
 /** With labels: the AUC of the served and of the shadow probabilities on the pairs whose record has a label. */
