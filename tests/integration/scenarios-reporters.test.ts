@@ -1,21 +1,19 @@
 import { createReadStream } from 'node:fs';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Client } from '@temporalio/client';
-import { notificationDeliveries, runs, teamMembers } from '@/db/schema';
+import { notificationDeliveries, runs } from '@/db/schema';
 import type { Actor } from '@/server/services/context';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
 import { trainModelVersion } from '@/server/services/models/train-model-version';
 import { enqueueScenarioReports, reportDeliveryId } from '@/server/services/scenarios/reporters';
-import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
+import { createWorkflowStarter } from '@/workflows/client';
 import type { ScenarioReport } from '@/workflows/shared/scenario';
-import { createWorker, type StagebookWorker } from '@/workflows/worker';
-import { callerFor, ctxFor, newUser } from '../helpers/api';
-import { creditDataCsv, disposeWithProjectRoles } from '../helpers/datasets';
-import { openTestDatabase, type TestDatabase } from '../helpers/db';
+import { ctxFor } from '../helpers/api';
+import { creditDataCsv } from '../helpers/datasets';
+import type { TestDatabase } from '../helpers/db';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/notifications';
 import { setNotebookCells, type TestCell } from '../helpers/pipeline';
-import { quietTemporalRuntime, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { scenarioHarness, type ScenarioHarness } from '../helpers/scenarios';
 
 const scenario = (id: string, yaml: string): TestCell => ({ id, kind: 'scenario', source: yaml });
 
@@ -72,32 +70,14 @@ reporters:
   ),
 ];
 
-let temporal: TestTemporal;
-let client: Client;
+let h: ScenarioHarness;
 let t: TestDatabase;
-let worker: StagebookWorker;
 let receiver: WebhookReceiver;
-let admin: Extract<Actor, { type: 'user' }>;
-let deployer: Extract<Actor, { type: 'user' }>;
 let projectId: string;
-const taskQueue = uniqueTaskQueue('reporters');
 
-const caller = (actor: Actor = deployer) => callerFor(t.db, actor, { workflows: createWorkflowStarter(client, taskQueue) });
-type RunView = Awaited<ReturnType<ReturnType<typeof caller>['scenarios']['getRun']>>;
+const caller = (actor?: Actor) => h.caller(actor);
 type Hook = { event: string; runId: string; runUrl: string; message: string | null; data: Record<string, unknown> };
-
-async function runToEnd(name: string): Promise<RunView> {
-  const { runId } = await caller().scenarios.run({ projectId, scenario: name });
-  let view: RunView | undefined;
-  await vi.waitFor(
-    async () => {
-      view = await caller().scenarios.getRun({ projectId, runId });
-      expect(['succeeded', 'failed', 'cancelled']).toContain(view.status);
-    },
-    { timeout: 120_000, interval: 250 },
-  );
-  return view!;
-}
+const runToEnd = async (name: string) => (await h.runToEnd(name)).run;
 
 /** The run's reports as recorded on it, once the workflow recorded them (after the run's status). */
 async function reportsOf(runId: string, count: number): Promise<ScenarioReport[]> {
@@ -117,22 +97,15 @@ const hooksOf = (runId: string) =>
   receiver.received.map((r) => ({ headers: r.headers, body: JSON.parse(r.body) as Hook })).filter((h) => h.body.runId === runId);
 
 beforeAll(async () => {
-  quietTemporalRuntime();
-  temporal = await useTestTemporal();
-  client = await connectTemporal(temporal.address, temporal.namespace);
-  t = await openTestDatabase('postgres');
+  h = await scenarioHarness('reporters');
+  ({ t, projectId } = h);
   receiver = await startWebhookReceiver();
-  admin = await newUser(t.db, 'admin');
-  deployer = await newUser(t.db, 'deployer');
-  const team = await callerFor(t.db, admin).teams.create({ name: 'Reporters' });
-  await t.db.insert(teamMembers).values({ teamId: team.id, userId: deployer.userId, role: 'deployer' });
-  projectId = (await callerFor(t.db, admin).projects.create({ teamId: team.id, name: 'Reported' })).id;
   for (const environment of ['design', 'production'] as const) {
-    await uploadDataset({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'credit', environment }, csv: createReadStream(creditDataCsv) });
+    await uploadDataset({ ctx: ctxFor(t.db, h.admin), input: { projectId, name: 'credit', environment }, csv: createReadStream(creditDataCsv) });
   }
   // The champion learnt from `age` alone: the notebook's challenger (every column) passes the gate.
   await trainModelVersion({
-    ctx: ctxFor(t.db, admin),
+    ctx: ctxFor(t.db, h.admin),
     input: { projectId, modelName: 'credit-risk', dataset: 'credit', environment: 'design', spec: { target: 'status', positiveClass: 'bad', algorithm: 'logistic_regression', features: ['age'] } },
   });
   await caller().notifications.create({ projectId, name: 'hook', kind: 'webhook', url: receiver.url });
@@ -144,16 +117,12 @@ beforeAll(async () => {
   ]);
   const { bundle } = await caller().bundles.promote({ projectId, notebookId: notebook.id, releaseNotes: 'reporters', confirmFailedBuild: true });
   await caller().deployments.deploy({ projectId, bundleHash: bundle.hash, reason: 'reporters' });
-  worker = await createWorker({ db: t.db, address: temporal.address, namespace: temporal.namespace, taskQueue });
-  void worker.run();
+  await h.startWorker();
 }, 180_000);
 
 afterAll(async () => {
-  await worker?.shutdown();
-  await client?.connection.close();
   await receiver?.close();
-  await disposeWithProjectRoles(t);
-  await temporal?.stop();
+  await h?.close();
 }, 60_000);
 
 describe('scenario reporters', () => {
@@ -176,7 +145,7 @@ describe('scenario reporters', () => {
     });
 
     // A retried activity (or a replayed workflow) derives the same delivery: nothing new is queued or sent.
-    const again = await enqueueScenarioReports({ ...ctxFor(t.db, admin), workflows: createWorkflowStarter(client, taskQueue) }, run.runId, { kind: 'finished' });
+    const again = await enqueueScenarioReports({ ...ctxFor(t.db, h.admin), workflows: createWorkflowStarter(h.client, h.taskQueue) }, run.runId, { kind: 'finished' });
     expect(again.queued.map((q) => q.deliveryId)).toEqual([deliveryId]);
     expect(await t.db.select().from(notificationDeliveries).where(eq(notificationDeliveries.runId, run.runId))).toHaveLength(1);
     expect(hooksOf(run.runId)).toHaveLength(1);

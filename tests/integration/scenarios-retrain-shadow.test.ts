@@ -2,22 +2,18 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { and, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import type { Client } from '@temporalio/client';
-import { auditEvents, endpoints, models, modelVersions, teamMembers } from '@/db/schema';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { auditEvents, endpoints, models, modelVersions } from '@/db/schema';
 import { holdoutSplit } from '@/server/ml/split';
 import type { Actor } from '@/server/services/context';
 import { appendRows } from '@/server/services/datasets/append-rows';
 import { schemaNameOf } from '@/server/services/datasets/storage';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
 import { trainModelVersion } from '@/server/services/models/train-model-version';
-import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
-import { createWorker, type StagebookWorker } from '@/workflows/worker';
-import { callerFor, ctxFor, newUser } from '../helpers/api';
-import { creditDataCsv, disposeWithProjectRoles } from '../helpers/datasets';
-import { openTestDatabase, type TestDatabase } from '../helpers/db';
-import { setNotebookCells } from '../helpers/pipeline';
-import { quietTemporalRuntime, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { ctxFor } from '../helpers/api';
+import { creditDataCsv } from '../helpers/datasets';
+import type { TestDatabase } from '../helpers/db';
+import { runFinished, scenarioHarness, type ScenarioHarness, type ScenarioRunView } from '../helpers/scenarios';
 
 /**
  * The retrain gate on production data that still holds the champion's training rows, and a
@@ -68,46 +64,20 @@ ${shadow}
 `,
 });
 
-let temporal: TestTemporal;
-let client: Client;
+let h: ScenarioHarness;
 let t: TestDatabase;
-let worker: StagebookWorker;
-let admin: Extract<Actor, { type: 'user' }>;
-let deployer: Extract<Actor, { type: 'user' }>;
 let projectId: string;
-const taskQueue = uniqueTaskQueue('retrain-shadow');
-const caller = (actor: Actor = deployer) => callerFor(t.db, actor, { workflows: createWorkflowStarter(client, taskQueue) });
-type RunView = Awaited<ReturnType<ReturnType<typeof caller>['scenarios']['getRun']>>;
-
-async function waitForRun(runId: string, until: (run: RunView) => boolean): Promise<RunView> {
-  let view: RunView | undefined;
-  await vi.waitFor(
-    async () => {
-      view = await caller().scenarios.getRun({ projectId, runId });
-      expect(until(view)).toBe(true);
-    },
-    { timeout: 120_000, interval: 200 },
-  );
-  return view!;
-}
-const finished = (run: RunView) => ['succeeded', 'failed', 'cancelled'].includes(run.status);
-const shadowingNow = (run: RunView) => (run.steps[0]?.output as { decision?: string } | null)?.decision === 'shadowing';
+const caller = (actor?: Actor) => h.caller(actor);
+const shadowingNow = (run: ScenarioRunView) => (run.steps[0]?.output as { decision?: string } | null)?.decision === 'shadowing';
 const endpoint = async () => (await t.db.select().from(endpoints).where(eq(endpoints.name, 'risk-live')))[0]!;
 const versionNumber = async (id: string | null) => (id ? (await t.db.select().from(modelVersions).where(eq(modelVersions.id, id)))[0]!.version : null);
 const champion = async () => versionNumber((await t.db.select().from(models).where(eq(models.projectId, projectId)))[0]!.championVersionId);
 const predict = (records: Row[]) => caller().scoring.predict({ endpoint: 'risk-live', records: records.map(({ status: _s, ...r }) => r) });
 
 beforeAll(async () => {
-  quietTemporalRuntime();
-  temporal = await useTestTemporal();
-  client = await connectTemporal(temporal.address, temporal.namespace);
-  t = await openTestDatabase('postgres');
-  admin = await newUser(t.db, 'admin');
-  deployer = await newUser(t.db, 'deployer');
-  const team = await callerFor(t.db, admin).teams.create({ name: 'Risk' });
-  await t.db.insert(teamMembers).values({ teamId: team.id, userId: deployer.userId, role: 'deployer' });
-  projectId = (await callerFor(t.db, admin).projects.create({ teamId: team.id, name: 'Credit' })).id;
-  const ctx = ctxFor(t.db, admin);
+  h = await scenarioHarness('retrain-shadow');
+  ({ t, projectId } = h);
+  const ctx = ctxFor(t.db, h.admin);
   await uploadDataset({ ctx, input: { projectId, name: 'credit', environment: 'design' }, csv: Readable.from([csvOf(allRows)]) });
   await uploadDataset({ ctx, input: { projectId, name: 'credit', environment: 'production' }, csv: Readable.from([csvOf(allRows.slice(0, FIRST))]) });
   await trainModelVersion({
@@ -115,28 +85,24 @@ beforeAll(async () => {
     input: { projectId, modelName: 'credit-risk', dataset: 'credit', environment: 'production', spec: { target: 'status', positiveClass: 'bad', algorithm: 'logistic_regression', features: ['age'] } },
   });
   await appendRows({ ctx, input: { projectId, name: 'credit', environment: 'production', rows: allRows.slice(FIRST) } });
-
-  const notebook = await caller().notebooks.create({ projectId, name: 'Risk' });
-  await setNotebookCells(t.db, notebook.id, [
-    { id: 'train', kind: 'train', source: trainCell },
-    { id: 'ep', kind: 'endpoint', source: 'name: risk-live\nmodel: credit-risk\n' },
-    scenario('shadow-cancel', '      for: 1h'),
-    scenario('shadow-strict', '      for: 3s\n      minRecords: 100000'),
-    scenario('shadow-ended', '      for: 4s\n      minRecords: 0'),
-    scenario('shadow-pass', '      for: 8s\n      minRecords: 50\n      labels: { dataset: credit_labels, key: id, label: status }'),
-  ]);
-  const { bundle } = await caller().bundles.promote({ projectId, notebookId: notebook.id, releaseNotes: 'shadowed retrain', confirmFailedBuild: true });
-  await caller().deployments.deploy({ projectId, bundleHash: bundle.hash, reason: 'shadowed retrain' });
-  worker = await createWorker({ db: t.db, address: temporal.address, namespace: temporal.namespace, taskQueue });
-  void worker.run();
+  await h.deploy(
+    [
+      { id: 'train', kind: 'train', source: trainCell },
+      { id: 'ep', kind: 'endpoint', source: 'name: risk-live\nmodel: credit-risk\n' },
+      scenario('shadow-cancel', '      for: 1h'),
+      scenario('shadow-strict', '      for: 3s\n      minRecords: 100000'),
+      scenario('shadow-ended', '      for: 4s\n      minRecords: 0'),
+      scenario('shadow-pass', '      for: 8s\n      minRecords: 50\n      labels: { dataset: credit_labels, key: id, label: status }'),
+    ],
+    'shadowed retrain',
+  );
+  await h.startWorker();
 }, 180_000);
 
-afterAll(async () => {
-  await worker?.shutdown();
-  await client?.connection.close();
-  await disposeWithProjectRoles(t);
-  await temporal?.stop();
-}, 60_000);
+afterAll(() => h?.close(), 60_000);
+
+const waitForRun = (runId: string, until: (run: ScenarioRunView) => boolean) => h.waitForRun(runId, until);
+const finished = runFinished;
 
 it('judges champion and challenger only on holdout rows the champion did not train on (exactly those)', { timeout: 180_000 }, async () => {
   const { runId } = await caller().scenarios.run({ projectId, scenario: 'shadow-cancel' });
@@ -199,7 +165,7 @@ it('a shadow an operator ends during the period does not promote the challenger'
 
 it('a challenger that passes the gate shadow-scores live traffic, is judged on labelled live records, then serves without a failed request', { timeout: 180_000 }, async () => {
   const live = allRows.slice(FIRST + 100, FIRST + 400);
-  await uploadDataset({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'credit_labels', environment: 'production' }, csv: Readable.from([csvOf(live, ['id', 'status'])]) });
+  await uploadDataset({ ctx: ctxFor(t.db, h.admin), input: { projectId, name: 'credit_labels', environment: 'production' }, csv: Readable.from([csvOf(live, ['id', 'status'])]) });
   const { runId } = await caller().scenarios.run({ projectId, scenario: 'shadow-pass' });
   await waitForRun(runId, (r) => shadowingNow(r) || finished(r));
   const challenger = await versionNumber((await endpoint()).shadowVersionId);

@@ -1,19 +1,15 @@
 import { createReadStream } from 'node:fs';
 import { and, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import type { Client } from '@temporalio/client';
-import { auditEvents, endpoints, models, modelVersions, teamMembers } from '@/db/schema';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { auditEvents, endpoints, models, modelVersions } from '@/db/schema';
 import type { Actor } from '@/server/services/context';
 import { schemaNameOf } from '@/server/services/datasets/storage';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
 import { trainModelVersion } from '@/server/services/models/train-model-version';
-import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
-import { createWorker, type StagebookWorker } from '@/workflows/worker';
-import { callerFor, ctxFor, newUser } from '../helpers/api';
-import { creditDataCsv, disposeWithProjectRoles } from '../helpers/datasets';
-import { openTestDatabase, type TestDatabase } from '../helpers/db';
-import { setNotebookCells } from '../helpers/pipeline';
-import { quietTemporalRuntime, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { ctxFor } from '../helpers/api';
+import { creditDataCsv } from '../helpers/datasets';
+import type { TestDatabase } from '../helpers/db';
+import { scenarioHarness, type ScenarioHarness } from '../helpers/scenarios';
 
 /**
  * The gated retrain on the credit data (4,454 rows; target Status -> `status`, positive class `bad`).
@@ -40,67 +36,37 @@ ${gate}
 `,
 });
 
-let temporal: TestTemporal;
-let client: Client;
+let h: ScenarioHarness;
 let t: TestDatabase;
-let worker: StagebookWorker;
-let deployer: Extract<Actor, { type: 'user' }>;
 let projectId: string;
-const taskQueue = uniqueTaskQueue('retrain');
-const caller = (actor: Actor = deployer) => callerFor(t.db, actor, { workflows: createWorkflowStarter(client, taskQueue) });
-
-async function runToEnd(scenario: string) {
-  const started = performance.now();
-  const { runId } = await caller().scenarios.run({ projectId, scenario });
-  let view: Awaited<ReturnType<ReturnType<typeof caller>['scenarios']['getRun']>> | undefined;
-  await vi.waitFor(
-    async () => {
-      view = await caller().scenarios.getRun({ projectId, runId });
-      expect(['succeeded', 'failed', 'cancelled']).toContain(view.status);
-    },
-    { timeout: 120_000, interval: 250 },
-  );
-  return { run: view!, seconds: (performance.now() - started) / 1000 };
-}
+const caller = (actor?: Actor) => h.caller(actor);
+const runToEnd = (scenario: string) => h.runToEnd(scenario);
 
 const gateDecisions = () => t.db.select().from(auditEvents).where(and(eq(auditEvents.projectId, projectId), eq(auditEvents.action, 'model.gate_decision')));
 
 beforeAll(async () => {
-  quietTemporalRuntime();
-  temporal = await useTestTemporal();
-  client = await connectTemporal(temporal.address, temporal.namespace);
-  t = await openTestDatabase('postgres');
-  const admin = await newUser(t.db, 'admin');
-  deployer = await newUser(t.db, 'deployer');
-  const team = await callerFor(t.db, admin).teams.create({ name: 'Risk' });
-  await t.db.insert(teamMembers).values({ teamId: team.id, userId: deployer.userId, role: 'deployer' });
-  projectId = (await callerFor(t.db, admin).projects.create({ teamId: team.id, name: 'Credit' })).id;
+  h = await scenarioHarness('retrain');
+  ({ t, projectId } = h);
   for (const environment of ['design', 'production'] as const) {
-    await uploadDataset({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'credit', environment }, csv: createReadStream(creditDataCsv) });
+    await uploadDataset({ ctx: ctxFor(t.db, h.admin), input: { projectId, name: 'credit', environment }, csv: createReadStream(creditDataCsv) });
   }
   await trainModelVersion({
-    ctx: ctxFor(t.db, admin),
+    ctx: ctxFor(t.db, h.admin),
     input: { projectId, modelName: 'credit-risk', dataset: 'credit', environment: 'design', spec: { target: 'status', positiveClass: 'bad', algorithm: 'logistic_regression', features: ['age'] } },
   });
-  const notebook = await caller().notebooks.create({ projectId, name: 'Risk' });
-  await setNotebookCells(t.db, notebook.id, [
-    { id: 'train', kind: 'train', source: trainCell },
-    { id: 'ep', kind: 'endpoint', source: 'name: risk-prod\nmodel: credit-risk\n' },
-    retrain('retrain-pass', '      metric: auc\n      minRows: 500'),
-    retrain('retrain-strict', '      metric: auc\n      minImprovement: 0.5'),
-  ]);
-  const { bundle } = await caller().bundles.promote({ projectId, notebookId: notebook.id, releaseNotes: 'retrain', confirmFailedBuild: true });
-  await caller().deployments.deploy({ projectId, bundleHash: bundle.hash, reason: 'retrain' });
-  worker = await createWorker({ db: t.db, address: temporal.address, namespace: temporal.namespace, taskQueue });
-  void worker.run();
+  await h.deploy(
+    [
+      { id: 'train', kind: 'train', source: trainCell },
+      { id: 'ep', kind: 'endpoint', source: 'name: risk-prod\nmodel: credit-risk\n' },
+      retrain('retrain-pass', '      metric: auc\n      minRows: 500'),
+      retrain('retrain-strict', '      metric: auc\n      minImprovement: 0.5'),
+    ],
+    'retrain',
+  );
+  await h.startWorker();
 }, 180_000);
 
-afterAll(async () => {
-  await worker?.shutdown();
-  await client?.connection.close();
-  await disposeWithProjectRoles(t);
-  await temporal?.stop();
-}, 60_000);
+afterAll(() => h?.close(), 60_000);
 
 async function predictOne(): Promise<{ modelVersion: number }> {
   const [row] = await t.query(`select * from "${schemaNameOf(projectId, 'production')}".credit limit 1`);
