@@ -13,6 +13,7 @@ import { Card, ErrorMessage, Loading } from '../ui';
 import { EndpointDriftCard } from './endpoint-drift';
 import { EndpointOpenApi } from './endpoint-openapi';
 import { EndpointTraffic } from './endpoint-traffic';
+import { formatCount, formatMetric } from './format';
 import { servingLabel } from './endpoints-page';
 import { TryIt } from './try-it';
 import { useSampleRecords } from './use-sample-records';
@@ -200,22 +201,133 @@ function Settings({ projectId, endpoint, canDeploy }: { projectId: string; endpo
   );
 }
 
-/** The shadow version's agreement with the served one over the last 24 hours of logged pairs. */
+/** Where the true outcomes are, as shadowComparison takes them. */
+type ShadowLabels = { dataset: string; key: string; label: string; environment: 'design' | 'production' };
+
+/**
+ * The shadow version's agreement with the served one over the last 24 hours of logged pairs; with
+ * labels applied ("Judge on labels"), both versions' AUC on the logged records the labels dataset has.
+ */
 function ShadowSummary({ projectId, endpoint }: { projectId: string; endpoint: Endpoint }) {
   const trpc = useTRPC();
   const comparison = useQuery(trpc.endpoints.shadowComparison.queryOptions({ projectId, name: endpoint.name, window: { last: '24h' } }));
+  const [applied, setApplied] = useState<ShadowLabels | null>(null);
+  const judged = useQuery({
+    ...trpc.endpoints.shadowComparison.queryOptions({ projectId, name: endpoint.name, window: { last: '24h' }, labels: applied ?? { dataset: 'none', key: 'id', label: 'none', environment: 'production' } }),
+    enabled: applied !== null,
+  });
   const c = comparison.data;
+  const l = judged.data?.labelled;
   return (
-    <dl className="kv" data-testid="shadow-summary">
-      <dt>Shadow</dt>
-      <dd>
-        v{endpoint.shadowVersion}
-        {c && c.rows > 0 && c.agreement !== null
-          ? `: ${c.rows.toLocaleString()} rows in 24 h, ${(c.agreement * 100).toFixed(1)}% agreement, mean |Δp| ${c.meanAbsDiff === null ? 'n/a' : c.meanAbsDiff.toFixed(3)}`
-          : c
-            ? ': no scored pairs in the last 24 h yet'
-            : ''}
-      </dd>
-    </dl>
+    <div className="shadow-summary">
+      <dl className="kv" data-testid="shadow-summary">
+        <dt>Shadow</dt>
+        <dd>
+          v{endpoint.shadowVersion}
+          {c && c.rows > 0 && c.agreement !== null
+            ? `: ${c.rows.toLocaleString()} rows in 24 h, ${(c.agreement * 100).toFixed(1)}% agreement, mean |Δp| ${c.meanAbsDiff === null ? 'n/a' : c.meanAbsDiff.toFixed(3)}`
+            : c
+              ? ': no scored pairs in the last 24 h yet'
+              : ''}
+        </dd>
+        {applied && (
+          <>
+            <dt>Live AUC</dt>
+            <dd data-testid="shadow-labels-result" aria-busy={judged.isFetching}>
+              {judged.isError ? (
+                <ErrorMessage error={judged.error} />
+              ) : !l ? (
+                'Computing…'
+              ) : l.servedAuc === null || l.shadowAuc === null ? (
+                `${formatCount(l.rows)} labelled records: too few (or one class) for an AUC`
+              ) : (
+                <>
+                  shadow <strong className="tabular">{formatMetric(l.shadowAuc)}</strong> vs served <strong className="tabular">{formatMetric(l.servedAuc)}</strong> on {formatCount(l.rows)} labelled records
+                </>
+              )}
+              <span className="hint">
+                {' '}
+                ({applied.label} of <code>{applied.dataset}</code> by {applied.key}, {applied.environment})
+              </span>
+            </dd>
+          </>
+        )}
+      </dl>
+      <ShadowLabelsForm projectId={projectId} onApply={(labels) => (applied && JSON.stringify(labels) === JSON.stringify(applied) ? void judged.refetch() : setApplied(labels))} />
+    </div>
+  );
+}
+
+/** Picks the labels dataset and its key and label columns; Apply again recomputes with the latest logged pairs. */
+function ShadowLabelsForm({ projectId, onApply }: { projectId: string; onApply: (labels: ShadowLabels) => void }) {
+  const trpc = useTRPC();
+  const [environment, setEnvironment] = useState<ShadowLabels['environment']>('production');
+  const [draft, setDraft] = useState({ dataset: '', key: '', label: '' });
+  // Listed once the control is opened, not for every visit of the page.
+  const [open, setOpen] = useState(false);
+  const datasets = useQuery({ ...trpc.datasets.list.queryOptions({ projectId, environment }), enabled: open });
+  // A pick no longer offered (another environment, another dataset) falls back to a default.
+  const list = datasets.data ?? [];
+  const dataset = list.find((d) => d.name === draft.dataset) ?? list[0];
+  const columns = dataset?.columns.map((col) => col.name) ?? [];
+  const key = columns.includes(draft.key) ? draft.key : columns.includes('id') ? 'id' : (columns[0] ?? '');
+  const label = columns.includes(draft.label) ? draft.label : (columns.find((col) => col !== key) ?? '');
+  return (
+    <details className="shadow-labels" data-testid="shadow-labels-form" onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>Judge on labels</summary>
+      <form
+        className="shadow-labels-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (dataset && key && label) onApply({ dataset: dataset.name, key, label, environment });
+        }}
+      >
+        <p className="hint">The served and the shadow version&apos;s AUC on the logged records (last 24 h) whose key matches a row of a dataset of true outcomes.</p>
+        <div className="shadow-labels-fields">
+          <label className="field field-inline">
+            <span>Environment</span>
+            <select name="labelsEnvironment" className="select-sm" value={environment} onChange={(e) => setEnvironment(e.target.value as ShadowLabels['environment'])}>
+              <option value="production">production</option>
+              <option value="design">design</option>
+            </select>
+          </label>
+          <label className="field field-inline">
+            <span>Dataset</span>
+            <select name="labelsDataset" className="select-sm" value={dataset?.name ?? ''} disabled={list.length === 0} onChange={(e) => setDraft({ ...draft, dataset: e.target.value })}>
+              {list.length === 0 && <option value="">{datasets.isPending ? 'Loading…' : 'No datasets'}</option>}
+              {list.map((d) => (
+                <option key={d.id} value={d.name}>
+                  {d.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field field-inline">
+            <span>Key column</span>
+            <select name="labelsKey" className="select-sm" value={key} disabled={columns.length === 0} onChange={(e) => setDraft({ ...draft, dataset: dataset?.name ?? '', key: e.target.value })}>
+              {columns.map((col) => (
+                <option key={col} value={col}>
+                  {col}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field field-inline">
+            <span>Label column</span>
+            <select name="labelsLabel" className="select-sm" value={label} disabled={columns.length === 0} onChange={(e) => setDraft({ ...draft, dataset: dataset?.name ?? '', label: e.target.value })}>
+              {columns.map((col) => (
+                <option key={col} value={col}>
+                  {col}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+        <ErrorMessage error={datasets.error} />
+        <button type="submit" className="btn btn-sm" disabled={!dataset || !key || !label}>
+          Apply
+        </button>
+      </form>
+    </details>
   );
 }
