@@ -15,9 +15,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserSession } from '../helpers/browser';
 import { creditDataCsv } from '../helpers/datasets';
 import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
-import { accountWithProject, screenshotOnFailure, signedInBrowser, uploadCsv } from './setup';
+import { accountWithProject, screenshotOnFailure, signedInBrowser, uploadCsv, fullPageShot, SCREENSHOTS } from './setup';
 
-const SCREENSHOTS = path.join(import.meta.dirname, 'screenshots');
 const joan = { email: 'joan@example.com', name: 'Joan Clarke', password: 'banburismus-1941' };
 const FEATURES = ['seniority', 'home', 'time', 'age', 'marital', 'records', 'job', 'expenses', 'income', 'assets', 'debt', 'amount', 'price'];
 const ROWS = 600;
@@ -49,12 +48,7 @@ describe('judging an endpoint shadow version on labels in the browser', () => {
   let projectId: string;
   let dir: string;
 
-  const shot = async (name: string) => {
-    await page.waitForFunction(() => !document.querySelector('.loading'), undefined, { timeout: 10_000 });
-    // A full-page shot of a scrolled page draws the sticky top bar where the viewport was.
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  };
+  const shot = (name: string) => fullPageShot(page, name, 10_000);
   const upload = (name: string, csv: string) => {
     const file = path.join(dir, `${name}.csv`);
     writeFileSync(file, csv);

@@ -14,10 +14,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserSession } from '../helpers/browser';
 import { creditDataCsv } from '../helpers/datasets';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/notifications';
-import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
-import { accountWithProject, paste, screenshotOnFailure, signedInBrowser } from './setup';
+import { ensureNextBuild, startServer, trpcMutation, trpcQuery as trpcQueryAs, type ServerChild } from './server';
+import { accountWithProject, paste, screenshotOnFailure, signedInBrowser, fullPageShot, SCREENSHOTS } from './setup';
 
-const SCREENSHOTS = path.join(import.meta.dirname, 'screenshots');
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const ada = { email: 'ada@example.com', name: 'Ada Lovelace', password: 'analytical-engine-1843' };
 
@@ -56,17 +55,8 @@ describe('production datasets: the Production tab lists them, a dataset page sho
   let projectId: string;
   let ingestKey: string;
 
-  const shot = async (name: string) => {
-    await page.waitForFunction(() => !document.querySelector('.loading'), undefined, { timeout: 15_000 });
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  };
-  const trpcQuery = async (proc: string, input: unknown) => {
-    const res = await fetch(`${server.baseUrl}/trpc/${proc}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`, { headers: { cookie } });
-    const body = (await res.json()) as { result?: { data?: { json?: unknown } } };
-    if (!res.ok) throw new Error(`${proc} failed with ${res.status}: ${JSON.stringify(body)}`);
-    return body.result?.data?.json;
-  };
+  const shot = (name: string) => fullPageShot(page, name);
+  const trpcQuery = (proc: string, input: unknown) => trpcQueryAs(server.baseUrl, proc, input, cookie);
   const upload = async (name: string, environment: 'design' | 'production', body: string) => {
     const res = await fetch(`${server.baseUrl}/api/v1/projects/${projectId}/datasets?name=${name}&environment=${environment}`, { method: 'POST', headers: { cookie, 'content-type': 'text/csv' }, body });
     if (!res.ok) throw new Error(`upload of ${name} (${environment}) failed: ${res.status} ${await res.text()}`);
@@ -79,6 +69,8 @@ describe('production datasets: the Production tab lists them, a dataset page sho
   /** The preview's first row as column name -> the text its cell shows. */
   const firstPreviewRow = async (name: string) => {
     const table = page.getByRole('table', { name: `Rows of ${name}` });
+    // The summary and the preview load separately: wait for the rows themselves.
+    await table.locator('tbody tr').first().locator('td').nth(1).waitFor();
     const heads = (await table.locator('thead th').allTextContents()).slice(1);
     const cells = (await table.locator('tbody tr').first().locator('td').allTextContents()).slice(1);
     return Object.fromEntries(heads.map((h, i) => [h, cells[i]]));

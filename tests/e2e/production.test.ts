@@ -11,10 +11,9 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserSession } from '../helpers/browser';
 import { creditDataCsv } from '../helpers/datasets';
-import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
-import { accountWithProject, paste, screenshotOnFailure, signedInBrowser, uploadCsv } from './setup';
+import { ensureNextBuild, startServer, trpcMutation, trpcQuery as trpcQueryAs, type ServerChild } from './server';
+import { accountWithProject, paste, screenshotOnFailure, signedInBrowser, uploadCsv, fullPageShot, SCREENSHOTS } from './setup';
 
-const SCREENSHOTS = path.join(import.meta.dirname, 'screenshots');
 const ada = { email: 'ada@example.com', name: 'Ada Lovelace', password: 'analytical-engine-1843' };
 const record = { seniority: 9, home: 'rent', time: 60, age: 30, marital: 'married', records: false, job: 'fixed', expenses: 73, income: 129, assets: 0, debt: 0, amount: 800, price: 846 };
 
@@ -31,17 +30,8 @@ describe('promote, deploy, score production and roll back in the browser', () =>
   let scorerKey: string;
   const hashes: string[] = [];
 
-  const shot = async (name: string) => {
-    await page.waitForFunction(() => !document.querySelector('.loading'), undefined, { timeout: 15_000 });
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  };
-  const trpcQuery = async (proc: string, input: unknown) => {
-    const res = await fetch(`${server.baseUrl}/trpc/${proc}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`, { headers: { cookie } });
-    const body = (await res.json()) as { result?: { data?: { json?: unknown } } };
-    if (!res.ok) throw new Error(`${proc} failed with ${res.status}: ${JSON.stringify(body)}`);
-    return body.result?.data?.json;
-  };
+  const shot = (name: string) => fullPageShot(page, name);
+  const trpcQuery = (proc: string, input: unknown) => trpcQueryAs(server.baseUrl, proc, input, cookie);
   /** Trains a version of credit-risk through the same API the train page uses, and waits for it. */
   const train = async (spec: Record<string, unknown>) => {
     const started = (await trpcMutation(server.baseUrl, 'models.train', { projectId, modelName: 'credit-risk', dataset: 'credit', spec }, cookie)) as { id: string };

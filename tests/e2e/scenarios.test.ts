@@ -12,10 +12,9 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserSession } from '../helpers/browser';
 import { creditDataCsv } from '../helpers/datasets';
-import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
-import { accountWithProject, paste, screenshotOnFailure, signedInBrowser } from './setup';
+import { ensureNextBuild, startServer, trpcMutation, trpcQuery as trpcQueryAs, type ServerChild } from './server';
+import { accountWithProject, paste, screenshotOnFailure, signedInBrowser, fullPageShot, SCREENSHOTS } from './setup';
 
-const SCREENSHOTS = path.join(import.meta.dirname, 'screenshots');
 const TMP = path.join(import.meta.dirname, '../.tmp');
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const ada = { email: 'ada@example.com', name: 'Ada Lovelace', password: 'analytical-engine-1843' };
@@ -67,17 +66,8 @@ describe('production scenarios: run now, follow the run live, see the retraining
   let projectId: string;
   let firstRunUrl: string;
 
-  const shot = async (name: string) => {
-    await page.waitForFunction(() => !document.querySelector('.loading'), undefined, { timeout: 15_000 });
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  };
-  const trpcQuery = async (proc: string, input: unknown) => {
-    const res = await fetch(`${server.baseUrl}/trpc/${proc}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`, { headers: { cookie } });
-    const body = (await res.json()) as { result?: { data?: { json?: unknown } } };
-    if (!res.ok) throw new Error(`${proc} failed with ${res.status}: ${JSON.stringify(body)}`);
-    return body.result?.data?.json;
-  };
+  const shot = (name: string) => fullPageShot(page, name);
+  const trpcQuery = (proc: string, input: unknown) => trpcQueryAs(server.baseUrl, proc, input, cookie);
   const upload = async (name: string, environment: 'design' | 'production', body: BodyInit) => {
     const res = await fetch(`${server.baseUrl}/api/v1/projects/${projectId}/datasets?name=${name}&environment=${environment}`, { method: 'POST', headers: { cookie, 'content-type': 'text/csv' }, body });
     if (!res.ok) throw new Error(`upload of ${name} (${environment}) failed: ${res.status} ${await res.text()}`);

@@ -184,3 +184,11 @@ export async function trpcMutation(baseUrl: string, proc: string, input: unknown
   if (!res.ok) throw new Error(`${proc} failed with ${res.status}: ${JSON.stringify(body.error)}`);
   return body.result?.data?.json;
 }
+
+/** Calls a tRPC query the way the UI's client does (superjson envelope in `input`), for test setup and checks. */
+export async function trpcQuery(baseUrl: string, proc: string, input: unknown, cookie?: string): Promise<unknown> {
+  const res = await fetch(`${baseUrl}/trpc/${proc}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`, { headers: cookie ? { cookie } : {} });
+  const body = (await res.json()) as { result?: { data?: { json?: unknown } }; error?: unknown };
+  if (!res.ok) throw new Error(`${proc} failed with ${res.status}: ${JSON.stringify(body.error ?? body)}`);
+  return body.result?.data?.json;
+}

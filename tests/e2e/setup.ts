@@ -54,6 +54,19 @@ export async function paste(page: Page, text: string): Promise<void> {
   }, text);
 }
 
+export const SCREENSHOTS = path.join(import.meta.dirname, 'screenshots');
+
+/**
+ * A full-page screenshot into tests/e2e/screenshots once nothing is loading, taken from the top: a
+ * full-page shot of a scrolled page draws the sticky top bar where the viewport was.
+ */
+export async function fullPageShot(page: Page, name: string, loadingTimeoutMs = 15_000): Promise<void> {
+  await page.waitForFunction(() => !document.querySelector('.loading'), undefined, { timeout: loadingTimeoutMs });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
 /** For `afterEach`: what the page showed when a step failed (tests/.tmp is not committed). */
 export async function screenshotOnFailure(page: Page | undefined, prefix: string, task: { name: string; result?: { state?: string } }): Promise<void> {
   if (task.result?.state !== 'fail' || !page) return;

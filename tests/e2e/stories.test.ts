@@ -16,10 +16,9 @@ import { scenarioWatcherId } from '@/workflows/shared/scenario';
 import { scenarioWatchStateQuery } from '@/workflows/shared/scenario-watch';
 import { collectPageErrors, launchBrowser, type BrowserSession } from '../helpers/browser';
 import { creditDataCsv } from '../helpers/datasets';
-import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
-import { screenshotOnFailure } from './setup';
+import { ensureNextBuild, startServer, trpcMutation, trpcQuery as trpcQueryAs, type ServerChild } from './server';
+import { screenshotOnFailure, fullPageShot, SCREENSHOTS } from './setup';
 
-const SCREENSHOTS = path.join(import.meta.dirname, 'screenshots');
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
 type RunSummary = { runId: string; status: string; trigger: { kind: string }; startedAt: string | null; finishedAt: string | null; createdAt: string };
@@ -45,17 +44,8 @@ describe('the production stories in the browser, on the seeded demo', () => {
   const at: { teamId?: string; forecastId?: string; creditId?: string } = {};
   const timings: string[] = [];
 
-  const shot = async (name: string) => {
-    await page.waitForFunction(() => !document.querySelector('.loading'), undefined, { timeout: 15_000 });
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  };
-  const trpcQuery = async (proc: string, input: unknown) => {
-    const res = await fetch(`${server.baseUrl}/trpc/${proc}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`, { headers: { cookie } });
-    const body = (await res.json()) as { result?: { data?: { json?: unknown } } };
-    if (!res.ok) throw new Error(`${proc} failed with ${res.status}: ${JSON.stringify(body)}`);
-    return body.result?.data?.json;
-  };
+  const shot = (name: string) => fullPageShot(page, name);
+  const trpcQuery = (proc: string, input: unknown) => trpcQueryAs(server.baseUrl, proc, input, cookie);
   const until = async <T,>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

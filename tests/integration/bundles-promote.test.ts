@@ -67,7 +67,7 @@ describe.each(drivers)('promoting a notebook to a bundle (%s)', (driver) => {
     await setNotebookCells(t.db, notebookId, base);
     expect((await promote('back')).bundle.hash).toBe(first.bundle.hash);
 
-    const audit = await t.db.select().from(auditEvents).where(and(eq(auditEvents.action, 'bundle.promote'), eq(auditEvents.projectId, projectId)));
+    const audit = await t.db.select().from(auditEvents).where(and(eq(auditEvents.action, 'bundle.promote'), eq(auditEvents.projectId, projectId))).orderBy(auditEvents.seq);
     expect(audit.map((a) => a.details.bundleHash)).toEqual([first.bundle.hash, changed.bundle.hash]);
     expect(audit[0]!.targetId).toBe(first.bundle.hash);
   });

@@ -95,7 +95,7 @@ describe.each(drivers)('deploying bundles to production and rolling back (%s)', 
     expect(await trpcCode(callerFor(t.db, deployer).endpoints.update({ projectId, name: ep, version: 1 }))).toBe('CONFLICT');
     expect(await trpcCode(callerFor(t.db, deployer).endpoints.delete({ projectId, name: ep }))).toBe('CONFLICT');
 
-    const events = await t.db.select().from(auditEvents).where(and(eq(auditEvents.projectId, projectId), eq(auditEvents.action, 'deployment.activate')));
+    const events = await t.db.select().from(auditEvents).where(and(eq(auditEvents.projectId, projectId), eq(auditEvents.action, 'deployment.activate'))).orderBy(auditEvents.seq);
     expect(events.map((e) => [e.details.bundleHash, e.details.previousBundleHash, e.actorLabel])).toEqual([
       [a, null, deployer.email],
       [b, a, deployer.email],

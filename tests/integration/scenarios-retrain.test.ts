@@ -42,7 +42,7 @@ let projectId: string;
 const caller = (actor?: Actor) => h.caller(actor);
 const runToEnd = (scenario: string) => h.runToEnd(scenario);
 
-const gateDecisions = () => t.db.select().from(auditEvents).where(and(eq(auditEvents.projectId, projectId), eq(auditEvents.action, 'model.gate_decision')));
+const gateDecisions = () => t.db.select().from(auditEvents).where(and(eq(auditEvents.projectId, projectId), eq(auditEvents.action, 'model.gate_decision'))).orderBy(auditEvents.seq);
 
 beforeAll(async () => {
   h = await scenarioHarness('retrain');

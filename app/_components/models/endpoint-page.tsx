@@ -302,26 +302,8 @@ function ShadowLabelsForm({ projectId, onApply }: { projectId: string; onApply: 
               ))}
             </select>
           </label>
-          <label className="field field-inline">
-            <span>Key column</span>
-            <select name="labelsKey" className="select-sm" value={key} disabled={columns.length === 0} onChange={(e) => setDraft({ ...draft, dataset: dataset?.name ?? '', key: e.target.value })}>
-              {columns.map((col) => (
-                <option key={col} value={col}>
-                  {col}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="field field-inline">
-            <span>Label column</span>
-            <select name="labelsLabel" className="select-sm" value={label} disabled={columns.length === 0} onChange={(e) => setDraft({ ...draft, dataset: dataset?.name ?? '', label: e.target.value })}>
-              {columns.map((col) => (
-                <option key={col} value={col}>
-                  {col}
-                </option>
-              ))}
-            </select>
-          </label>
+          <ColumnSelect label="Key column" name="labelsKey" value={key} columns={columns} onChange={(v) => setDraft({ ...draft, dataset: dataset?.name ?? '', key: v })} />
+          <ColumnSelect label="Label column" name="labelsLabel" value={label} columns={columns} onChange={(v) => setDraft({ ...draft, dataset: dataset?.name ?? '', label: v })} />
         </div>
         <ErrorMessage error={datasets.error} />
         <button type="submit" className="btn btn-sm" disabled={!dataset || !key || !label}>
@@ -329,5 +311,20 @@ function ShadowLabelsForm({ projectId, onApply }: { projectId: string; onApply: 
         </button>
       </form>
     </details>
+  );
+}
+
+function ColumnSelect({ label, name, value, columns, onChange }: { label: string; name: string; value: string; columns: string[]; onChange: (column: string) => void }) {
+  return (
+    <label className="field field-inline">
+      <span>{label}</span>
+      <select name={name} className="select-sm" value={value} disabled={columns.length === 0} onChange={(e) => onChange(e.target.value)}>
+        {columns.map((col) => (
+          <option key={col} value={col}>
+            {col}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
