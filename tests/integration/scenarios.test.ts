@@ -256,6 +256,9 @@ describe('scenario runs on Temporal', () => {
     expect(run.steps[0]).toMatchObject({ status: 'succeeded', attempt: 2, output: { dataset: 'credit', rowCount: 4454 } });
     expect(run.steps[0]!.log.join('\n')).toMatch(/attempt 1 failed: connection reset \(injected\)/);
     expect(run.steps[1]!.output).toMatchObject({ rowCount: 2, columns: ['status', 'n'] });
+    // The metrics step's point is in the production dataset's history, once despite the retry.
+    const history = await caller().datasets.metrics({ projectId, name: 'credit', environment: 'production' });
+    expect(history.filter((p) => p.runId === runId)).toEqual([expect.objectContaining({ rowCount: 4454 })]);
   });
 
   it('skips a run that overlaps a running one (overlap: skip), and cancels a run: its running step stops and the rest are cancelled', { timeout: 90_000 }, async () => {

@@ -1,6 +1,6 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Db } from '@/db/client';
-import { models, modelVersions } from '@/db/schema';
+import { datasetMetrics, models, modelVersions } from '@/db/schema';
 import type { Check, ScenarioStep } from '@/server/pipeline';
 import { findBundle } from '../bundles/bundle-view';
 import { parseManifest, type BundleManifest } from '../bundles/manifest';
@@ -77,11 +77,19 @@ export async function runChecksStep(env: StepEnv, step: Extract<ScenarioStep, { 
   return { output };
 }
 
+/**
+ * Row count and per-column metrics of a production dataset, added to its metrics history (the
+ * dataset page charts it) under this run, once: a retried attempt replaces its own point.
+ */
 export async function runMetricsStep(env: StepEnv, step: Extract<ScenarioStep, { type: 'metrics' }>): Promise<StepResult> {
-  await findDataset(env.db, { projectId: env.run.projectId, environment: 'production', name: step.dataset });
+  const dataset = await findDataset(env.db, { projectId: env.run.projectId, environment: 'production', name: step.dataset });
   const metrics = await withSandboxSession(env.db, production(env.run), { timeoutMs: DEFAULT_STATEMENT_TIMEOUT_MS, signal: env.signal }, async (q) =>
     computeTableMetrics(q, step.dataset, await describeTable(q, step.dataset), null),
   );
+  await env.db.transaction(async (tx) => {
+    await tx.delete(datasetMetrics).where(and(eq(datasetMetrics.datasetId, dataset.id), eq(datasetMetrics.runId, env.run.runId)));
+    await tx.insert(datasetMetrics).values({ datasetId: dataset.id, runId: env.run.runId, rowCount: metrics.rowCount, columns: metrics.columns });
+  });
   env.say(`metrics: ${metrics.rowCount.toLocaleString('en-US')} rows, ${metrics.columns.length} columns`);
   return { output: { dataset: step.dataset, rowCount: metrics.rowCount, columns: metrics.columns } };
 }
