@@ -13,6 +13,12 @@
 
 const MAGIC = 0x53425231; // "SBR1"
 
+/** The artifact's media type (stored by sha256 like ONNX files; bundles carry it with the version). */
+export const SEEN_ROWS_MEDIA_TYPE = 'application/x-stagebook-seen-rows';
+
+/** The encoded size of a digest of `count` hashes. */
+export const seenRowsBytes = (count: number) => 8 + 4 * count;
+
 /** The distinct hashes of `rows` (indices into `hashes`), sorted ascending. */
 export function seenRowSet(hashes: Int32Array, rows: ArrayLike<number>): Uint32Array {
   const out = new Uint32Array(rows.length);
@@ -46,7 +52,7 @@ export function unseenRows(seen: Uint32Array, hashes: Int32Array, rows: ArrayLik
 
 /** Little-endian: magic, count, then the hashes. */
 export function encodeSeenRows(set: Uint32Array): Uint8Array {
-  const bytes = new Uint8Array(8 + set.length * 4);
+  const bytes = new Uint8Array(seenRowsBytes(set.length));
   const view = new DataView(bytes.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, set.length, true);
@@ -58,7 +64,7 @@ export function decodeSeenRows(bytes: Uint8Array): Uint32Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 8 || view.getUint32(0, true) !== MAGIC) throw new Error('not a seen-rows digest');
   const n = view.getUint32(4, true);
-  if (bytes.byteLength !== 8 + n * 4) throw new Error(`seen-rows digest: ${n} hashes announced, ${(bytes.byteLength - 8) / 4} present`);
+  if (bytes.byteLength !== seenRowsBytes(n)) throw new Error(`seen-rows digest: ${n} hashes announced, ${(bytes.byteLength - 8) / 4} present`);
   const out = new Uint32Array(n);
   for (let i = 0; i < n; i++) out[i] = view.getUint32(8 + i * 4, true);
   return out;

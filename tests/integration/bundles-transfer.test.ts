@@ -1,13 +1,17 @@
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelVersions } from '@/db/schema';
 import { buildApp } from '@/server/app';
 import { createApiKey } from '@/server/services/api-keys/create-api-key';
 import { readArchive, writeArchive } from '@/server/services/bundles/archive';
 import type { Actor } from '@/server/services/context';
+import { loadSeenRows } from '@/server/services/models/seen-rows-store';
+import { trainModelVersion } from '@/server/services/models/train-model-version';
 import { callerFor, ctxFor, newUser } from '../helpers/api';
 import { endpointCell, records, registerTinyVersion } from '../helpers/bundles';
 import { openTestDatabase, type Driver, type TestDatabase } from '../helpers/db';
+import { uploadCredit } from '../helpers/models';
 import { setNotebookCells, sql } from '../helpers/pipeline';
 
 type Side = { t: TestDatabase; app: FastifyInstance; admin: Extract<Actor, { type: 'user' }>; projectId: string; auth: Record<string, string> };
@@ -124,5 +128,41 @@ describe.each([
     const audit = await dst.t.query(`select action, details from audit_events where action in ('bundle.import', 'model.import', 'deployment.activate') order by seq`);
     expect(audit.map((a) => a.action)).toEqual(['model.import', 'bundle.import', 'deployment.activate']);
     expect(audit.every((a) => (a.details as { bundleHash: string }).bundleHash === hash)).toBe(true);
+  });
+});
+
+describe('a trained version moves with the digest of its training rows', () => {
+  let src: Side;
+  let dst: Side;
+
+  beforeAll(async () => {
+    [src, dst] = await Promise.all([openSide('postgres', 'trained-source'), openSide('pglite', 'trained-target')]);
+    await uploadCredit(src.t.db, src.admin, src.projectId);
+    await trainModelVersion({ ctx: ctxFor(src.t.db, src.admin), input: { projectId: src.projectId, modelName: 'credit-risk', dataset: 'credit', spec: { target: 'status', positiveClass: 'bad', algorithm: 'logistic_regression' } } });
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([src?.app.close(), dst?.app.close()]);
+    await Promise.all([src?.t.dispose(), dst?.t.dispose()]);
+  });
+
+  it('exports the digest as an artifact of the bundle and imports it with the version, so a retrain gate there still leaves those rows out', async () => {
+    const [trained] = await src.t.db.select().from(modelVersions);
+    const seenRows = trained!.trainingData!.seenRows!;
+    // 80% of the credit data, less a few identical applications.
+    expect(seenRows.count).toBeGreaterThan(3_500);
+    const notebookId = (await callerFor(src.t.db, src.admin).notebooks.create({ projectId: src.projectId, name: 'N' })).id;
+    await setNotebookCells(src.t.db, notebookId, [endpointCell('e', 'trained-moved', 'credit-risk', 'with its training rows')]);
+    const { hash } = (await callerFor(src.t.db, src.admin).bundles.promote({ projectId: src.projectId, notebookId, releaseNotes: 'trained', confirmFailedBuild: true })).bundle;
+    const exported = await src.app.inject({ method: 'GET', url: `/api/v1/projects/${src.projectId}/bundles/${hash}/export`, headers: src.auth });
+    expect((await readArchive(exported.rawPayload)).index.artifacts).toContainEqual({ sha256: seenRows.sha256, size: 8 + 4 * seenRows.count, mediaType: 'application/x-stagebook-seen-rows' });
+
+    const imported = await dst.app.inject({ method: 'POST', url: `/api/v1/projects/${dst.projectId}/bundles/import`, headers: { ...dst.auth, 'content-type': 'application/octet-stream' }, payload: exported.rawPayload });
+    expect(imported.statusCode).toBe(201);
+    const [moved] = await dst.t.db.select().from(modelVersions);
+    expect(moved!.trainingData).toMatchObject({ seenRows });
+    const there = await loadSeenRows(dst.t.db, moved!.trainingData);
+    const here = await loadSeenRows(src.t.db, trained!.trainingData);
+    expect(there).toHaveLength(seenRows.count);
+    expect(Array.from(there!)).toEqual(Array.from(here!));
   });
 });

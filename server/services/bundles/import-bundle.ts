@@ -83,9 +83,10 @@ export async function importBundle({ ctx, input, body }: { ctx: ServiceCtx; inpu
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`stagebook:bundle:${input.projectId}:${hash}`}, 0))`);
     if (await bundleIfExists(tx, input.projectId, hash)) return null;
     const created: ImportResult['modelVersionsCreated'] = [];
+    // Every artifact first: the ONNX files, and the training-row digests their versions refer to.
+    for (const a of manifestArtifacts(manifest)) await putArtifact(tx, archive.artifacts.get(a.sha256)!, a.mediaType);
     for (const m of manifest.models) {
       const bytes = archive.artifacts.get(m.artifact.sha256)!;
-      await putArtifact(tx, bytes, m.artifact.mediaType);
       const [have] = await tx
         .select({ version: modelVersions.version })
         .from(models)

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import type { TrainingDataRef } from '@/db/schema';
+import { SEEN_ROWS_MEDIA_TYPE, seenRowsBytes } from '@/server/ml/seen-rows';
 import type { CellKind, PipelineGraph } from '@/server/pipeline';
 
 export const BUNDLE_FORMAT = 'stagebook.bundle/1';
@@ -61,6 +63,12 @@ export function parseManifest(json: string): BundleManifest {
 /** The artifacts a manifest refers to, each once. */
 export function manifestArtifacts(m: BundleManifest): { sha256: string; size: number; mediaType: string }[] {
   const seen = new Map<string, { sha256: string; size: number; mediaType: string }>();
-  for (const model of m.models) seen.set(model.artifact.sha256, model.artifact);
+  for (const model of m.models) {
+    seen.set(model.artifact.sha256, model.artifact);
+    // The digest of its training rows travels with a trained version, so a retrain gate on the
+    // other instance still judges it only on rows it did not train on.
+    const rows = (model.trainingData as TrainingDataRef | null)?.seenRows;
+    if (rows) seen.set(rows.sha256, { sha256: rows.sha256, size: seenRowsBytes(rows.count), mediaType: SEEN_ROWS_MEDIA_TYPE });
+  }
   return [...seen.values()].sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1));
 }

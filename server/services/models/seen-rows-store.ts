@@ -1,10 +1,8 @@
 import { eq } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
 import { artifacts, type TrainingDataRef } from '@/db/schema';
-import { decodeSeenRows, encodeSeenRows, seenRowSet } from '@/server/ml/seen-rows';
+import { decodeSeenRows, encodeSeenRows, SEEN_ROWS_MEDIA_TYPE, seenRowSet } from '@/server/ml/seen-rows';
 import { putArtifact } from './artifacts';
-
-export const SEEN_ROWS_MEDIA_TYPE = 'application/x-stagebook-seen-rows';
 
 /** Stores the hashes of a version's training rows as an artifact (once per content); the reference goes into `trainingData.seenRows`. */
 export async function storeSeenRows(tx: DbOrTx, hashes: Int32Array, trainRows: ArrayLike<number>): Promise<NonNullable<TrainingDataRef['seenRows']>> {
@@ -13,8 +11,8 @@ export async function storeSeenRows(tx: DbOrTx, hashes: Int32Array, trainRows: A
 }
 
 /**
- * The rows a version trained on, or null when that is not known: an import, a version trained before
- * this existed, or one that came in a bundle from another instance (the digest stays home).
+ * The rows a version trained on, or null when that is not known: an imported ONNX file, or a version
+ * trained before digests existed. (A bundle carries the digest with its trained versions.)
  */
 export async function loadSeenRows(db: DbOrTx, trainingData: TrainingDataRef | null): Promise<Uint32Array | null> {
   if (!trainingData?.seenRows) return null;
