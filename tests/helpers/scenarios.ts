@@ -4,7 +4,7 @@ import { teamMembers } from '@/db/schema';
 import type { Actor } from '@/server/services/context';
 import { scoringRuntime } from '@/server/services/scoring/runtime';
 import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
-import { createWorker, type StagebookWorker } from '@/workflows/worker';
+import { createWorker, type CreateWorkerOptions, type StagebookWorker } from '@/workflows/worker';
 import { callerFor, newUser } from './api';
 import { disposeWithProjectRoles } from './datasets';
 import { openTestDatabase, type TestDatabase } from './db';
@@ -27,11 +27,13 @@ export type ScenarioHarness = {
   t: TestDatabase;
   admin: User;
   deployer: User;
+  teamId: string;
   projectId: string;
   taskQueue: string;
   caller: (actor?: Actor) => Caller;
-  deploy: (cells: TestCell[], notes: string) => Promise<{ notebookId: string; bundleHash: string }>;
-  startWorker: () => Promise<StagebookWorker>;
+  deploy: (cells: TestCell[], notes: string) => Promise<{ notebookId: string; bundleHash: string; changed: boolean }>;
+  /** `scenario`: the activities' test seams (a step that fails on its first attempt, ...). */
+  startWorker: (options?: Pick<CreateWorkerOptions, 'scenario'>) => Promise<StagebookWorker>;
   /** Starts a run now (manual) and waits for it to finish. */
   runToEnd: (scenario: string) => Promise<{ run: ScenarioRunView; seconds: number }>;
   /** Polls the run until `until` holds. */
@@ -73,6 +75,7 @@ export async function scenarioHarness(name: string): Promise<ScenarioHarness> {
     t,
     admin,
     deployer,
+    teamId: team.id,
     projectId,
     taskQueue,
     caller,
@@ -80,11 +83,11 @@ export async function scenarioHarness(name: string): Promise<ScenarioHarness> {
       const notebook = await caller().notebooks.create({ projectId, name: notes });
       await setNotebookCells(t.db, notebook.id, cells);
       const { bundle } = await caller().bundles.promote({ projectId, notebookId: notebook.id, releaseNotes: notes, confirmFailedBuild: true });
-      await caller().deployments.deploy({ projectId, bundleHash: bundle.hash, reason: notes });
-      return { notebookId: notebook.id, bundleHash: bundle.hash };
+      const deployed = await caller().deployments.deploy({ projectId, bundleHash: bundle.hash, reason: notes });
+      return { notebookId: notebook.id, bundleHash: bundle.hash, changed: deployed.changed };
     },
-    async startWorker() {
-      worker = await createWorker({ db: t.db, address: temporal.address, namespace: temporal.namespace, taskQueue });
+    async startWorker(options = {}) {
+      worker = await createWorker({ db: t.db, address: temporal.address, namespace: temporal.namespace, taskQueue, ...options });
       void worker.run();
       return worker;
     },

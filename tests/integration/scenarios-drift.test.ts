@@ -1,19 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import type { Client } from '@temporalio/client';
-import { teamMembers } from '@/db/schema';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Actor } from '@/server/services/context';
 import { schemaNameOf } from '@/server/services/datasets/storage';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
 import { trainModelVersion } from '@/server/services/models/train-model-version';
-import { scoringRuntime } from '@/server/services/scoring/runtime';
-import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
-import { createWorker, type StagebookWorker } from '@/workflows/worker';
-import { callerFor, ctxFor, newUser } from '../helpers/api';
-import { creditDataCsv, disposeWithProjectRoles } from '../helpers/datasets';
-import { openTestDatabase, type TestDatabase } from '../helpers/db';
-import { setNotebookCells } from '../helpers/pipeline';
-import { quietTemporalRuntime, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { ctxFor } from '../helpers/api';
+import { creditDataCsv } from '../helpers/datasets';
+import type { TestDatabase } from '../helpers/db';
+import { scenarioHarness, type ScenarioHarness } from '../helpers/scenarios';
 
 /**
  * Drift acting on production: the champion v1 (credit data, `age` and `income`) serves `risk-prod`;
@@ -35,65 +29,34 @@ steps:
       minRows: 500
 `;
 
-let temporal: TestTemporal;
-let client: Client;
+let h: ScenarioHarness;
 let t: TestDatabase;
-let worker: StagebookWorker;
-let deployer: Extract<Actor, { type: 'user' }>;
 let projectId: string;
-const taskQueue = uniqueTaskQueue('drift');
-const caller = (actor: Actor = deployer) => callerFor(t.db, actor, { workflows: createWorkflowStarter(client, taskQueue) });
-
-async function runToEnd(scenario: string) {
-  const { runId } = await caller().scenarios.run({ projectId, scenario });
-  let view: Awaited<ReturnType<ReturnType<typeof caller>['scenarios']['getRun']>> | undefined;
-  await vi.waitFor(
-    async () => {
-      view = await caller().scenarios.getRun({ projectId, runId });
-      expect(['succeeded', 'failed', 'cancelled']).toContain(view.status);
-    },
-    { timeout: 120_000, interval: 250 },
-  );
-  return view!;
-}
+const caller = (actor?: Actor) => h.caller(actor);
+const runToEnd = async (scenario: string) => (await h.runToEnd(scenario)).run;
 
 beforeAll(async () => {
-  quietTemporalRuntime();
-  temporal = await useTestTemporal();
-  client = await connectTemporal(temporal.address, temporal.namespace);
-  t = await openTestDatabase('postgres');
-  const admin = await newUser(t.db, 'admin');
-  deployer = await newUser(t.db, 'deployer');
-  const team = await callerFor(t.db, admin).teams.create({ name: 'Risk' });
-  await t.db.insert(teamMembers).values({ teamId: team.id, userId: deployer.userId, role: 'deployer' });
-  projectId = (await callerFor(t.db, admin).projects.create({ teamId: team.id, name: 'Credit' })).id;
+  h = await scenarioHarness('drift');
+  ({ t, projectId } = h);
   for (const environment of ['design', 'production'] as const) {
-    await uploadDataset({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'credit', environment }, csv: createReadStream(creditDataCsv) });
+    await uploadDataset({ ctx: ctxFor(t.db, h.admin), input: { projectId, name: 'credit', environment }, csv: createReadStream(creditDataCsv) });
   }
   await trainModelVersion({
-    ctx: ctxFor(t.db, admin),
+    ctx: ctxFor(t.db, h.admin),
     input: { projectId, modelName: 'credit-risk', dataset: 'credit', environment: 'design', spec: { target: 'status', positiveClass: 'bad', algorithm: 'logistic_regression', features: ['age', 'income'] } },
   });
-  const notebook = await caller().notebooks.create({ projectId, name: 'Risk' });
-  await setNotebookCells(t.db, notebook.id, [
-    { id: 'train', kind: 'train', source: 'model: credit-risk\ndataset: credit\ntarget: status\npositiveClass: bad\nalgorithm: logistic_regression\n' },
-    { id: 'ep', kind: 'endpoint', source: 'name: risk-prod\nmodel: credit-risk\n' },
-    { id: 's_watch', kind: 'scenario', source: watch },
-  ]);
-  const { bundle } = await caller().bundles.promote({ projectId, notebookId: notebook.id, releaseNotes: 'drift', confirmFailedBuild: true });
-  await caller().deployments.deploy({ projectId, bundleHash: bundle.hash, reason: 'drift' });
-  worker = await createWorker({ db: t.db, address: temporal.address, namespace: temporal.namespace, taskQueue });
-  void worker.run();
+  await h.deploy(
+    [
+      { id: 'train', kind: 'train', source: 'model: credit-risk\ndataset: credit\ntarget: status\npositiveClass: bad\nalgorithm: logistic_regression\n' },
+      { id: 'ep', kind: 'endpoint', source: 'name: risk-prod\nmodel: credit-risk\n' },
+      { id: 's_watch', kind: 'scenario', source: watch },
+    ],
+    'drift',
+  );
+  await h.startWorker();
 }, 180_000);
 
-afterAll(async () => {
-  // The runtime's recorders write on their timers: write now, before the pool ends.
-  if (t) await scoringRuntime(t.db).flushRecorders();
-  await worker?.shutdown();
-  await client?.connection.close();
-  await disposeWithProjectRoles(t);
-  await temporal?.stop();
-}, 60_000);
+afterAll(() => h?.close(), 60_000);
 
 /** Production rows as scoring records (numbers as numbers), `age` moved by `shift` years. */
 async function productionRecords(n: number, shift: number): Promise<Record<string, unknown>[]> {

@@ -1,19 +1,16 @@
 import { createReadStream } from 'node:fs';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Client } from '@temporalio/client';
 import { auditEvents, notificationDeliveries, runs, teamMembers } from '@/db/schema';
 import type { Actor } from '@/server/services/context';
 import { schemaNameOf } from '@/server/services/datasets/storage';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
-import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
-import { createWorker, type StagebookWorker } from '@/workflows/worker';
-import { callerFor, ctxFor, newUser, trpcCode } from '../helpers/api';
-import { creditDataCsv, disposeWithProjectRoles } from '../helpers/datasets';
-import { openTestDatabase, type TestDatabase } from '../helpers/db';
+import { ctxFor, newUser, trpcCode } from '../helpers/api';
+import { creditDataCsv } from '../helpers/datasets';
+import type { TestDatabase } from '../helpers/db';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/notifications';
-import { check, setNotebookCells, sql, type TestCell } from '../helpers/pipeline';
-import { quietTemporalRuntime, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { check, sql, type TestCell } from '../helpers/pipeline';
+import { scenarioHarness, type ScenarioHarness, type ScenarioRunView } from '../helpers/scenarios';
 
 const CLEAN_ROWS = 4454 - 381;
 const scenario = (id: string, yaml: string): TestCell => ({ id, kind: 'scenario', source: yaml });
@@ -94,64 +91,34 @@ steps:
   ),
 ];
 
-let temporal: TestTemporal;
-let client: Client;
+let h: ScenarioHarness;
 let t: TestDatabase;
-let worker: StagebookWorker;
 let receiver: WebhookReceiver;
-let deployer: Extract<Actor, { type: 'user' }>;
 let viewer: Extract<Actor, { type: 'user' }>;
 let projectId: string;
 let bundleHash: string;
-const taskQueue = uniqueTaskQueue('scenarios');
-/** Scenario `flaky`: its first step's first attempt fails as a transient error would. */
+
 const flakyAttempts: number[] = [];
 
-const caller = (actor: Actor = deployer) => callerFor(t.db, actor, { workflows: createWorkflowStarter(client, taskQueue) });
-type RunView = Awaited<ReturnType<ReturnType<typeof caller>['scenarios']['getRun']>>;
-
-async function finished(runId: string, timeout = 90_000): Promise<RunView> {
-  let view: RunView | undefined;
-  await vi.waitFor(
-    async () => {
-      view = await caller().scenarios.getRun({ projectId, runId });
-      expect(['succeeded', 'failed', 'cancelled', 'skipped']).toContain(view.status);
-    },
-    { timeout, interval: 200 },
-  );
-  return view!;
-}
+const caller = (actor?: Actor) => h.caller(actor);
+type RunView = ScenarioRunView;
+const finished = (runId: string): Promise<RunView> => h.waitForRun(runId, (run) => ['succeeded', 'failed', 'cancelled', 'skipped'].includes(run.status));
 
 beforeAll(async () => {
-  quietTemporalRuntime();
-  temporal = await useTestTemporal();
-  client = await connectTemporal(temporal.address, temporal.namespace);
-  t = await openTestDatabase('postgres');
+  h = await scenarioHarness('scenarios');
+  ({ t, projectId } = h);
   receiver = await startWebhookReceiver();
-  const admin = await newUser(t.db, 'admin');
-  deployer = await newUser(t.db, 'deployer');
   viewer = await newUser(t.db, 'viewer');
-  const team = await callerFor(t.db, admin).teams.create({ name: 'Ops' });
-  await t.db.insert(teamMembers).values([
-    { teamId: team.id, userId: deployer.userId, role: 'deployer' },
-    { teamId: team.id, userId: viewer.userId, role: 'viewer' },
-  ]);
-  projectId = (await callerFor(t.db, admin).projects.create({ teamId: team.id, name: 'Scenarios' })).id;
+  await t.db.insert(teamMembers).values({ teamId: h.teamId, userId: viewer.userId, role: 'viewer' });
   for (const environment of ['design', 'production'] as const) {
-    await uploadDataset({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'credit', environment }, csv: createReadStream(creditDataCsv) });
+    await uploadDataset({ ctx: ctxFor(t.db, h.admin), input: { projectId, name: 'credit', environment }, csv: createReadStream(creditDataCsv) });
   }
   await caller().notifications.create({ projectId, name: 'ops', kind: 'webhook', url: receiver.url });
-  const notebook = await caller().notebooks.create({ projectId, name: 'Production' });
-  await setNotebookCells(t.db, notebook.id, cells);
-  bundleHash = (await caller().bundles.promote({ projectId, notebookId: notebook.id, releaseNotes: 'scenarios', confirmFailedBuild: true })).bundle.hash;
-  const deployed = await caller().deployments.deploy({ projectId, bundleHash, reason: 'scenarios' });
+  const deployed = await h.deploy(cells, 'scenarios');
+  bundleHash = deployed.bundleHash;
   expect(deployed.changed).toBe(true);
 
-  worker = await createWorker({
-    db: t.db,
-    address: temporal.address,
-    namespace: temporal.namespace,
-    taskQueue,
+  await h.startWorker({
     scenario: {
       beforeStep: async ({ runId, index, attempt }) => {
         const [run] = await t.db.select({ input: runs.input }).from(runs).where(eq(runs.id, runId));
@@ -161,15 +128,11 @@ beforeAll(async () => {
       },
     },
   });
-  void worker.run();
 }, 180_000);
 
 afterAll(async () => {
-  await worker?.shutdown();
-  await client?.connection.close();
   await receiver?.close();
-  await disposeWithProjectRoles(t);
-  await temporal?.stop();
+  await h?.close();
 }, 60_000);
 
 describe('scenario runs on Temporal', () => {
@@ -188,7 +151,7 @@ describe('scenario runs on Temporal', () => {
     expect(status).toBe('queued');
     const run = await finished(runId);
     console.log(`scenario nightly (production build + checks + notify): ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    expect(run).toMatchObject({ status: 'succeeded', scenario: 'nightly', bundleHash, trigger: { kind: 'manual', detail: { by: deployer.email } }, error: null });
+    expect(run).toMatchObject({ status: 'succeeded', scenario: 'nightly', bundleHash, trigger: { kind: 'manual', detail: { by: h.deployer.email } }, error: null });
     expect(run.steps.map((s) => [s.type, s.status])).toEqual([
       ['build', 'succeeded'],
       ['checks', 'succeeded'],
@@ -271,7 +234,7 @@ describe('scenario runs on Temporal', () => {
 
     const asked = performance.now();
     expect(await caller().scenarios.cancelRun({ projectId, runId: first.runId })).toEqual({ runId: first.runId, status: 'running' });
-    const run = await finished(first.runId, 30_000);
+    const run = await finished(first.runId);
     expect(performance.now() - asked).toBeLessThan(15_000);
     expect(run.status).toBe('cancelled');
     expect(run.steps.map((s) => s.status)).toEqual(['cancelled', 'cancelled']);
@@ -281,6 +244,6 @@ describe('scenario runs on Temporal', () => {
     const again = await caller().scenarios.rerun({ projectId, runId: second.runId });
     expect(again.status).toBe('queued');
     await caller().scenarios.cancelRun({ projectId, runId: again.runId });
-    expect((await finished(again.runId, 30_000)).status).toBe('cancelled');
+    expect((await finished(again.runId)).status).toBe('cancelled');
   });
 });
