@@ -318,11 +318,11 @@ function DeploymentHistory({ projectId, canDeploy }: { projectId: string; canDep
       ) : deployments.data.length === 0 ? (
         <EmptyState title="No deployments yet." />
       ) : (
-        <ol className="deploy-timeline">
+        <ol className="vtimeline deploy-timeline">
           {deployments.data.map((d) => (
             // An earlier deployment of the bundle active now has nothing to roll back to.
-            <li key={d.id} className={d.active ? 'is-active' : undefined} data-hash={d.bundleHash}>
-              <div className="deploy-when">
+            <li key={d.id} className={d.active ? 'is-active is-marked' : undefined} data-hash={d.bundleHash}>
+              <div className="vtimeline-when">
                 {formatDateTime(d.activatedAt)}
                 {d.deactivatedAt && <span className="muted small"> – {formatDateTime(d.deactivatedAt)}</span>}
               </div>

@@ -2,12 +2,11 @@
 
 import './datasets.css';
 import { useQuery } from '@tanstack/react-query';
-import Link from 'next/link';
 import { useState } from 'react';
-import { formatDateTime } from '../format';
 import { useTRPC } from '../trpc';
 import { Card, EmptyState, ErrorMessage, Loading } from '../ui';
-import { datasetHref, formatCount } from './format';
+import { DatasetsTable } from './datasets-table';
+import { datasetHref } from './format';
 import { UploadDatasetDialog } from './upload-dialog';
 
 /** The project's datasets (design environment): uploaded sources and what the cells build. */
@@ -39,36 +38,7 @@ export function DatasetsSection({ projectId, canEdit }: { projectId: string; can
           {canEdit ? 'Upload a CSV to start; SQL and TypeScript cells then build new datasets from it.' : 'Editors can upload CSV files; cells build new datasets from them.'}
         </EmptyState>
       ) : (
-        <div className="table-scroll">
-          <table className="table datasets-table">
-            <thead>
-              <tr>
-                <th>Dataset</th>
-                <th>Kind</th>
-                <th className="align-right">Rows</th>
-                <th className="align-right">Columns</th>
-                <th>Updated</th>
-              </tr>
-            </thead>
-            <tbody>
-              {datasets.data.map((d) => (
-                <tr key={d.id}>
-                  <td>
-                    <Link href={datasetHref(projectId, d.name)} className="strong-link">
-                      <code>{d.name}</code>
-                    </Link>
-                  </td>
-                  <td>
-                    <span className={`badge badge-kind-${d.kind}`}>{d.kind}</span>
-                  </td>
-                  <td className="align-right tabular">{formatCount(d.rowCount)}</td>
-                  <td className="align-right tabular">{d.columns.length}</td>
-                  <td className="muted nowrap">{formatDateTime(d.updatedAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DatasetsTable datasets={datasets.data} hrefOf={(name) => datasetHref(projectId, name)} />
       )}
     </Card>
   );

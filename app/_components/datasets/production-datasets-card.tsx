@@ -2,11 +2,10 @@
 
 import './datasets.css';
 import { useQuery } from '@tanstack/react-query';
-import Link from 'next/link';
-import { formatDateTime } from '../format';
 import { useTRPC } from '../trpc';
 import { Card, EmptyState, ErrorMessage, Loading } from '../ui';
-import { formatCount, productionDatasetHref } from './format';
+import { DatasetsTable } from './datasets-table';
+import { productionDatasetHref } from './format';
 
 /** Production builds and ingestion change these on their own: the list looks again now and then. */
 const POLL_MS = 10_000;
@@ -26,36 +25,7 @@ export function ProductionDatasetsCard({ projectId }: { projectId: string }) {
           Upload or append rows with <code>environment=production</code> over REST; a scenario’s build step publishes what the deployed bundle builds.
         </EmptyState>
       ) : (
-        <div className="table-scroll">
-          <table className="table datasets-table" aria-label="Production datasets">
-            <thead>
-              <tr>
-                <th>Dataset</th>
-                <th>Kind</th>
-                <th className="align-right">Rows</th>
-                <th className="align-right">Columns</th>
-                <th>Updated</th>
-              </tr>
-            </thead>
-            <tbody>
-              {datasets.data.map((d) => (
-                <tr key={d.id} data-dataset={d.name}>
-                  <td>
-                    <Link href={productionDatasetHref(projectId, d.name)} className="strong-link">
-                      <code>{d.name}</code>
-                    </Link>
-                  </td>
-                  <td>
-                    <span className={`badge badge-kind-${d.kind}`}>{d.kind}</span>
-                  </td>
-                  <td className="align-right tabular">{formatCount(d.rowCount)}</td>
-                  <td className="align-right tabular">{d.columns.length}</td>
-                  <td className="muted nowrap">{formatDateTime(d.updatedAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DatasetsTable datasets={datasets.data} hrefOf={(name) => productionDatasetHref(projectId, name)} label="Production datasets" />
       )}
     </Card>
   );

@@ -104,12 +104,12 @@ const gateRule = (d: GateDecision) =>
 
 function DecisionsList({ projectId, model, decisions }: { projectId: string; model: string; decisions: GateDecision[] }) {
   return (
-    <ol className="decision-timeline">
+    <ol className="vtimeline decision-timeline">
       {decisions.map((d) => {
         const promoted = d.decision === 'promoted';
         return (
-          <li key={d.seq} className={promoted ? 'is-promoted' : 'is-kept'} data-decision={d.decision}>
-            <div className="decision-when">{formatDateTime(d.at)}</div>
+          <li key={d.seq} className={promoted ? 'is-promoted is-marked' : 'is-kept'} data-decision={d.decision}>
+            <div className="vtimeline-when">{formatDateTime(d.at)}</div>
             <div className="decision-what">
               <span className={`badge ${promoted ? 'badge-ok' : 'badge-neutral'}`}>{promoted ? 'promoted' : 'kept champion'}</span>{' '}
               <span className="tabular">
