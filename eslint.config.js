@@ -53,8 +53,18 @@ export default tseslint.config(
           patterns: [
             { group: ['@/db/*', '**/db/*'], message: 'the app talks to the server through tRPC only' },
             {
-              group: ['@/server/*', '!@/server/services/audit/actions', '!@/server/collab', '@/server/collab/*', '!@/server/collab/notebook-doc'],
-              message: 'the app imports only types from the server (and the audit action list and the pure notebook document model)',
+              group: [
+                '@/server/*',
+                '!@/server/services',
+                '@/server/services/*',
+                '!@/server/services/datasets',
+                '@/server/services/datasets/*',
+                '!@/server/services/datasets/column-types',
+                '!@/server/collab',
+                '@/server/collab/*',
+                '!@/server/collab/notebook-doc',
+              ],
+              message: 'the app imports only types from the server (and the audit action list, the pure column-type rules and the pure notebook document model)',
               allowTypeImports: true,
             },
           ],

@@ -88,3 +88,18 @@ describe('streaming CSV for COPY', () => {
     await expect(l).rejects.toThrow('the file is larger than the upload limit of 20 KB');
   });
 });
+
+describe('the upload dialog suggests what the server infers', () => {
+  it('names and types the columns of a file the way the upload does, on the credit data and on awkward values', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { sniffCsvText } = await import('@/app/_components/datasets/csv-sniff');
+    const { creditDataCsv } = await import('../helpers/datasets');
+    const awkward = 'Id,Flag,When,Amount,Big,Note,Empty\n1,yes,2024-02-29,1.5e3,9223372036854775808,a,\n2,no,2024-03-01 10:00:00,-2,1,b,NA\n';
+    for (const text of [readFileSync(creditDataCsv, 'utf8'), awkward]) {
+      const sniffed = sniffCsvText(text, true);
+      const loaded = await startCsvLoad(chunks(text, 65_536));
+      expect(sniffed.columns.map((c) => [c.name, c.type])).toEqual(loaded.columns.map((c) => [c.name, c.type]));
+    }
+    expect(sniffCsvText(awkward, true).columns.map((c) => c.type)).toEqual(['integer', 'boolean', 'timestamp', 'numeric', 'numeric', 'text', 'text']);
+  });
+});

@@ -4,9 +4,9 @@
  * only the head of the file; the server infers from its own (larger) sample and has the last word,
  * so only the types someone changed are sent with the upload.
  *
- * The rules mirror server/services/datasets/column-types.ts and csv-load.ts (the app may not import
- * them: they are server code); a mismatch only changes the suggestion, never what gets loaded.
+ * Column names and types come from the server's own pure rules (server/services/datasets/column-types.ts).
  */
+import { inferType, isNullCell, normaliseHeaders } from '@/server/services/datasets/column-types';
 
 export const columnTypes = ['integer', 'numeric', 'boolean', 'timestamp', 'text'] as const;
 export type ColumnType = (typeof columnTypes)[number];
@@ -17,23 +17,6 @@ export type CsvSniff = { columns: SniffedColumn[]; sampledRows: number; wholeFil
 /** How much of the file is read for the suggestion: enough rows to type ordinary files, fast on big ones. */
 export const SNIFF_BYTES = 2 * 1024 * 1024;
 const SAMPLE_ROWS = 20_000;
-
-export function normaliseHeaders(raw: string[]): string[] {
-  const seen = new Map<string, number>();
-  return raw.map((h, i) => {
-    let name = h
-      .trim()
-      .toLowerCase()
-      .replace(/[^a-z0-9_]+/g, '_')
-      .replace(/^_+|_+$/g, '')
-      .slice(0, 60);
-    if (!name) name = `column_${i + 1}`;
-    if (!/^[a-z]/.test(name)) name = `c_${name}`;
-    const n = (seen.get(name) ?? 0) + 1;
-    seen.set(name, n);
-    return n === 1 ? name : `${name}_${n}`;
-  });
-}
 
 /** A dataset name suggested by a file name: `Credit Data (2024).csv` -> `credit_data_2024`. */
 export function datasetNameFromFile(fileName: string): string {
@@ -93,54 +76,6 @@ export function parseCsv(text: string, partial: boolean): string[][] {
     records.push(record);
   }
   return records;
-}
-
-const INTEGER = /^[+-]?\d+$/;
-const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/i;
-const BOOLEAN_WORDS = new Set(['true', 't', 'yes', 'y', 'false', 'f', 'no', 'n']);
-
-const isNullCell = (v: string) => v === '' || v === 'NA';
-
-function isInteger(v: string): boolean {
-  if (!INTEGER.test(v)) return false;
-  const digits = v.replace(/^[+-]/, '').replace(/^0+(?=\d)/, '');
-  if (digits.length < 19) return true;
-  if (digits.length > 19) return false;
-  const n = BigInt(v.replace(/^\+/, ''));
-  return n <= 9223372036854775807n && n >= -9223372036854775808n;
-}
-
-function isTimestamp(v: string): boolean {
-  const m = TIMESTAMP.exec(v);
-  if (!m) return false;
-  const month = +m[2]!;
-  const day = +m[3]!;
-  const daysInMonth = new Date(Date.UTC(+m[1]!, month, 0)).getUTCDate();
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return false;
-  return (m[4] === undefined || +m[4] < 24) && (m[5] === undefined || +m[5] < 60) && (m[6] === undefined || +m[6] < 60);
-}
-
-const candidatesInOrder = ['boolean', 'integer', 'numeric', 'timestamp'] as const;
-const acceptsStrict: Record<(typeof candidatesInOrder)[number], (v: string) => boolean> = {
-  boolean: (v) => BOOLEAN_WORDS.has(v.toLowerCase()),
-  integer: isInteger,
-  numeric: (v) => NUMERIC.test(v) && Number.isFinite(Number(v)),
-  timestamp: isTimestamp,
-};
-
-/** The narrowest type every non-null value fits; `text` when nothing else does or all are null. */
-export function inferType(values: Iterable<string>): ColumnType {
-  const candidates = new Set(candidatesInOrder);
-  let seen = false;
-  for (const v of values) {
-    if (isNullCell(v)) continue;
-    seen = true;
-    for (const t of candidates) if (!acceptsStrict[t](v)) candidates.delete(t);
-    if (candidates.size === 0) return 'text';
-  }
-  if (!seen) return 'text';
-  return candidatesInOrder.find((t) => candidates.has(t)) ?? 'text';
 }
 
 export function sniffCsvText(text: string, wholeFile: boolean): CsvSniff {

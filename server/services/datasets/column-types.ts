@@ -13,8 +13,31 @@ export const pgTypeOf: Record<DatasetColumnType, string> = {
   text: 'text',
 };
 
+/**
+ * Pure rules (no I/O, one type-only import): the upload dialog imports this module too, so the
+ * types it suggests before an upload are the ones the server infers.
+ */
+
 /** CSV cells read as NULL. */
 export const isNullCell = (v: string) => v === '' || v === 'NA';
+
+/** Column names from CSV headers: lowercase identifiers, made unique (`status`, `status_2`). */
+export function normaliseHeaders(raw: string[]): string[] {
+  const seen = new Map<string, number>();
+  return raw.map((h, i) => {
+    let name = h
+      .trim()
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .slice(0, 60);
+    if (!name) name = `column_${i + 1}`;
+    if (!/^[a-z]/.test(name)) name = `c_${name}`;
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    return n === 1 ? name : `${name}_${n}`;
+  });
+}
 
 const INTEGER = /^[+-]?\d+$/;
 const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -124,6 +147,13 @@ export class TypeInference {
     if (!this.seen) return 'text';
     return inferenceOrder.find((t) => this.candidates.has(t)) ?? 'text';
   }
+}
+
+/** The narrowest type every non-null value fits; `text` when nothing else does or all are null. */
+export function inferType(values: Iterable<string>): DatasetColumnType {
+  const inference = new TypeInference();
+  for (const v of values) if (!isNullCell(v)) inference.observe(v);
+  return inference.result();
 }
 
 /** The value as one CSV field for COPY. Only call with a value `accepts` said yes to. */

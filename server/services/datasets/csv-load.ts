@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parse, CsvError } from 'csv-parse';
 import type { DatasetColumnSpec, DatasetColumnType } from '@/db/schema';
-import { accepts, csvField, describeType, isNullCell, TypeInference } from './column-types';
+import { accepts, csvField, describeType, isNullCell, normaliseHeaders, TypeInference } from './column-types';
 
 /**
  * Streaming CSV reading for uploads: reads the header and a sample, infers column types (the
@@ -53,22 +53,7 @@ export type CsvLoad = {
   abort: (err?: Error) => void;
 };
 
-export function normaliseHeaders(raw: string[]): string[] {
-  const seen = new Map<string, number>();
-  return raw.map((h, i) => {
-    let name = h
-      .trim()
-      .toLowerCase()
-      .replace(/[^a-z0-9_]+/g, '_')
-      .replace(/^_+|_+$/g, '')
-      .slice(0, 60);
-    if (!name) name = `column_${i + 1}`;
-    if (!/^[a-z]/.test(name)) name = `c_${name}`;
-    const n = (seen.get(name) ?? 0) + 1;
-    seen.set(name, n);
-    return n === 1 ? name : `${name}_${n}`;
-  });
-}
+export { normaliseHeaders };
 
 type Rec = { record: string[]; line: number };
 
