@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { parseDocument } from 'yaml';
 import { parseCheckCell } from './check-cell';
 import { parseNameList, readHeaders } from './headers';
 import { analyzeScoreCell, analyzeTrainCell, checkModels } from './model-cell-analysis';
@@ -103,6 +104,7 @@ export function compileNotebookSync(notebook: NotebookSnapshot, sources: readonl
       checked: new Set(analyzed.flatMap((a) => (a.node.kind === 'check' && a.checked ? [a.checked.name] : []))),
       models: options.models ? new Set([...options.models, ...trainers.keys()]) : null,
       channels: options.channels ? new Set(options.channels) : null,
+      served: new Set(analyzed.flatMap((a) => (a.node.kind === 'endpoint' ? (modelOfEndpointCell(a.cell.source) ?? []) : []))),
     },
     diag,
   );
@@ -403,4 +405,10 @@ function buildGraph(analyzed: Analyzed[], sources: Map<string, SourceDataset>, w
   const nodes = [...datasets.values(), ...models.values(), ...analyzed.map((a) => a.node)].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   edges.sort((x, y) => (x.from === y.from ? (x.to < y.to ? -1 : x.to > y.to ? 1 : 0) : x.from < y.from ? -1 : 1));
   return { version: 1, nodes, edges, steps };
+}
+
+/** The model an endpoint cell serves, when it names one (the cell itself is checked when a bundle is collected). */
+function modelOfEndpointCell(source: string): string | null {
+  const model: unknown = parseDocument(source).get('model');
+  return typeof model === 'string' ? model : null;
 }

@@ -14,6 +14,8 @@ export type ScenarioScope = {
   models: ReadonlySet<string> | null;
   /** The project's notification channels, when the caller passed them. */
   channels?: ReadonlySet<string> | null;
+  /** Models the notebook's endpoint cells serve (what a retrain's shadow scores live traffic on). */
+  served?: ReadonlySet<string>;
 };
 
 type Scenario = { a: Analyzed; parsed: ParsedScenarioCell; spec: ScenarioSpec };
@@ -81,6 +83,15 @@ export function checkScenarios(analyzed: Analyzed[], scope: ScenarioScope, diag:
           return;
         case 'retrain':
           checkModel(st.model, ['steps', i, 'model']);
+          if (st.shadow && scope.served && !scope.served.has(st.model)) {
+            diag(
+              cellId,
+              at(['steps', i, 'shadow']),
+              'shadow-without-endpoint',
+              `no endpoint cell of this notebook serves "${st.model}": there is no live traffic to shadow, so a challenger that passes the gate is promoted at once`,
+              'warning',
+            );
+          }
           return;
         case 'run_scenario':
           if (!names.has(st.scenario)) diag(cellId, at(['steps', i, 'scenario']), 'unknown-scenario', `unknown scenario "${st.scenario}"${didYouMean(st.scenario, names)}`);

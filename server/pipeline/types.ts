@@ -57,6 +57,7 @@ export const diagnosticCodes = [
   'unknown-scenario',
   'scenario-cycle',
   'unknown-channel',
+  'shadow-without-endpoint',
 ] as const;
 export type DiagnosticCode = (typeof diagnosticCodes)[number];
 

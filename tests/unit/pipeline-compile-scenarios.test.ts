@@ -88,4 +88,21 @@ reporters:
   it('checks no channel when compiled without the project (the channels are unknown then)', async () => {
     expect(await diagnostics()).toEqual([]);
   });
+
+  it('warns, at its shadow, when a retrain shadows a model no endpoint cell of the notebook serves', async () => {
+    const shadowed = (model: string) => `name: retrain
+triggers:
+  - type: manual
+steps:
+  - type: retrain
+    model: ${model}
+    shadow:
+      for: 10m
+`;
+    const endpoint = { id: 'ep', kind: 'endpoint', source: 'name: risk-live\nmodel: risk\n' };
+    expect(await codes([endpoint, { id: 's', kind: 'scenario', source: shadowed('risk') }], ['risk', 'other'])).toEqual([]);
+    expect(await codes([endpoint, { id: 's', kind: 'scenario', source: shadowed('other') }], ['risk', 'other'])).toEqual([
+      ['s', 8, 'warning', 'shadow-without-endpoint', 'no endpoint cell of this notebook serves "other": there is no live traffic to shadow, so a challenger that passes the gate is promoted at once'],
+    ]);
+  });
 });
