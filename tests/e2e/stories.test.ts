@@ -209,7 +209,16 @@ describe('the production stories in the browser, on the seeded demo', () => {
         undefined,
         { timeout: 120_000 },
       );
-      if (await page.locator('[data-testid=retrain-shadowing]').count()) await shot('story-06a-credit-shadowing');
+      if (await page.locator('[data-testid=retrain-shadowing]').count()) {
+        await shot('story-06a-credit-shadowing');
+        // The model page lists the shadow period as a pending decision meanwhile.
+        await page.goto(`/projects/${projectId}/models/credit`);
+        const pending = page.locator('li[data-decision=shadowing]');
+        const decided = page.locator('li[data-decision=promoted], li[data-decision=kept_champion]');
+        await pending.or(decided).first().waitFor();
+        if (await pending.count()) await shot('story-06b-credit-model-shadowing');
+        await page.goto(`/projects/${projectId}/runs/${run.runId}`);
+      }
       await runPageSucceeded();
       const done = (await trpcQuery('scenarios.getRun', { projectId, runId: run.runId })) as RunSummary & { steps: { type: string; status: string; output: { decision?: string; reason?: string } | null }[] };
       const decision = done.steps[1]!.output!;

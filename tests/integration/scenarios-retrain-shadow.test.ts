@@ -139,6 +139,9 @@ it('a challenger whose shadow period falls short (too few scored records) is not
   const shadowing = await waitForRun(runId, (r) => shadowingNow(r) || finished(r));
   expect(shadowing.status).toBe('running');
   expect(await versionNumber((await endpoint()).shadowVersionId)).toBe(3);
+  // The model page lists the shadow period as a pending decision until the decision replaces it.
+  const pending = await caller().models.gateDecisions({ projectId, name: 'credit-risk' });
+  expect(pending[0]).toMatchObject({ decision: 'shadowing', scenarioRunId: runId, challenger: { version: 3 }, shadow: { version: 3, endpoints: ['risk-live'], until: expect.any(String) } });
   await predict(allRows.slice(FIRST, FIRST + 10));
   const run = await waitForRun(runId, finished);
   expect(run.status).toBe('succeeded');
@@ -151,6 +154,9 @@ it('a challenger whose shadow period falls short (too few scored records) is not
   expect((await endpoint()).shadowVersionId).toBeNull();
   expect(await champion()).toBe(1);
   expect((await predict(allRows.slice(FIRST, FIRST + 1))).modelVersion).toBe(1);
+  const history = await caller().models.gateDecisions({ projectId, name: 'credit-risk' });
+  expect(history.filter((d) => d.scenarioRunId === runId).map((d) => d.decision)).toEqual(['kept_champion']);
+  expect(history.some((d) => d.decision === 'shadowing')).toBe(false);
 });
 
 it('a shadow an operator ends during the period does not promote the challenger', { timeout: 180_000 }, async () => {

@@ -5,7 +5,7 @@ import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatCount } from '../datasets/format';
-import { formatDateTime } from '../format';
+import { formatDateTime, formatDateTimeSeconds } from '../format';
 import { formatMetric } from '../models/format';
 import { modelHref } from '../models/types';
 import { useTRPC } from '../trpc';
@@ -39,7 +39,7 @@ export function GateDecisions({ projectId, model }: { projectId: string; model: 
         <ErrorMessage error={decisions.error} />
       ) : (
         <div className="stack">
-          <DecisionsChart decisions={decisions.data} />
+          {decisions.data.some((d) => d.decision !== 'shadowing') && <DecisionsChart decisions={decisions.data.filter((d) => d.decision !== 'shadowing')} />}
           <DecisionsList projectId={projectId} model={model} decisions={decisions.data} />
         </div>
       )}
@@ -107,6 +107,7 @@ function DecisionsList({ projectId, model, decisions }: { projectId: string; mod
     <ol className="vtimeline decision-timeline">
       {decisions.map((d) => {
         const promoted = d.decision === 'promoted';
+        if (d.decision === 'shadowing') return <ShadowingItem key={d.seq} projectId={projectId} model={model} d={d} />;
         return (
           <li key={d.seq} className={promoted ? 'is-promoted is-marked' : 'is-kept'} data-decision={d.decision}>
             <div className="vtimeline-when">{formatDateTime(d.at)}</div>
@@ -156,5 +157,36 @@ function DecisionsList({ projectId, model, decisions }: { projectId: string; mod
         );
       })}
     </ol>
+  );
+}
+
+/** A challenger that passed the gate and is shadow-scoring live traffic until its decision. */
+function ShadowingItem({ projectId, model, d }: { projectId: string; model: string; d: GateDecision }) {
+  return (
+    <li className="is-shadowing" data-decision="shadowing">
+      <div className="vtimeline-when">{formatDateTime(d.at)}</div>
+      <div className="decision-what">
+        <span className="badge badge-status-running">shadow-scoring</span>{' '}
+        <span className="tabular">
+          {d.metric}: challenger <strong>{formatMetric(d.challenger.value)}</strong>
+          {d.challenger.version !== null && (
+            <>
+              {' '}
+              (<Link href={modelHref(projectId, model, d.challenger.version)}>v{d.challenger.version}</Link>)
+            </>
+          )}{' '}
+          vs champion <strong>{formatMetric(d.champion.value)}</strong> (<Link href={modelHref(projectId, model, d.champion.version)}>v{d.champion.version}</Link>)
+        </span>
+      </div>
+      <div className="decision-detail muted small">
+        passed the gate on {formatCount(d.evaluatedRows)} holdout rows; shadow-scores {d.shadow?.endpoints.join(', ')} until {formatDateTimeSeconds(d.shadow?.until ?? '')}, then the shadow comparison decides
+        {d.scenarioRunId && (
+          <>
+            {' '}
+            · <Link href={scenarioRunHref(projectId, d.scenarioRunId)}>run {d.scenarioRunId.slice(0, 8)}</Link>
+          </>
+        )}
+      </div>
+    </li>
   );
 }

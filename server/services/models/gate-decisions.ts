@@ -1,4 +1,4 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { auditEvents } from '@/db/schema';
 import type { ServiceCtx } from '../context';
@@ -13,7 +13,8 @@ export const GateDecisionsInput = ModelRef.extend({
 export type GateDecisionView = {
   seq: number;
   at: string;
-  decision: 'promoted' | 'kept_champion';
+  /** `shadowing`: the gate passed and the challenger is shadow-scoring live traffic; the decision comes when the period ends. */
+  decision: 'promoted' | 'kept_champion' | 'shadowing';
   metric: string;
   comparator: string;
   minImprovement: number;
@@ -41,13 +42,31 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
  */
 export async function listGateDecisions({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof GateDecisionsInput> }): Promise<GateDecisionView[]> {
   const model = await findModel(ctx.db, input);
-  const rows = await ctx.db
+  const events = await ctx.db
     .select()
     .from(auditEvents)
-    .where(and(eq(auditEvents.projectId, input.projectId), eq(auditEvents.action, 'model.gate_decision'), eq(auditEvents.targetType, 'model'), eq(auditEvents.targetId, model.id)))
+    .where(
+      and(
+        eq(auditEvents.projectId, input.projectId),
+        inArray(auditEvents.action, ['model.gate_decision', 'model.shadow_start']),
+        eq(auditEvents.targetType, 'model'),
+        eq(auditEvents.targetId, model.id),
+      ),
+    )
     .orderBy(desc(auditEvents.seq))
-    .limit(input.limit);
+    .limit(input.limit * 2);
+  // A shadow period shows until its run's decision is recorded (newest first: the decision comes before its start).
+  const decided = new Set<unknown>();
+  const rows = events
+    .filter((r) => {
+      const run = (r.details as { scenarioRunId?: unknown } | null)?.scenarioRunId;
+      if (r.action === 'model.shadow_start') return !decided.has(run);
+      decided.add(run);
+      return true;
+    })
+    .slice(0, input.limit);
   return rows.map((r) => {
+    if (r.action === 'model.shadow_start') return shadowingView(r);
     const d = (r.details ?? {}) as Record<string, unknown>;
     const champion = (d.champion ?? {}) as Record<string, unknown>;
     const challenger = (d.challenger ?? {}) as Record<string, unknown>;
@@ -87,5 +106,41 @@ function shadowOf(v: unknown): GateDecisionView['shadow'] {
     agreement: num(s.agreement),
     meanAbsDiff: num(s.meanAbsDiff),
     labelled: l ? { rows: num(l.rows) ?? 0, servedAuc: num(l.servedAuc), shadowAuc: num(l.shadowAuc) } : null,
+  };
+}
+
+/** A shadow period under way (`model.shadow_start`), shown as a pending decision. */
+function shadowingView(r: typeof auditEvents.$inferSelect): GateDecisionView {
+  const d = (r.details ?? {}) as Record<string, unknown>;
+  const champion = (d.champion ?? {}) as Record<string, unknown>;
+  const challenger = (d.challenger ?? {}) as Record<string, unknown>;
+  const at = new Date(r.at).toISOString();
+  return {
+    seq: r.seq,
+    at,
+    decision: 'shadowing',
+    metric: String(d.metric ?? 'auc'),
+    comparator: String(d.comparator ?? '>='),
+    minImprovement: num(d.minImprovement) ?? 0,
+    minRows: num(d.minRows) ?? 0,
+    holdoutRows: num(d.holdoutRows) ?? 0,
+    evaluatedRows: num(d.evaluatedRows) ?? num(d.holdoutRows) ?? 0,
+    championSeenRows: num(d.championSeenRows),
+    shadow: {
+      version: num(challenger.version) ?? 0,
+      endpoints: Array.isArray(d.endpoints) ? d.endpoints.map(String) : [],
+      since: at,
+      until: String(d.until ?? ''),
+      pairs: 0,
+      agreement: null,
+      meanAbsDiff: null,
+      labelled: null,
+    },
+    champion: { version: num(champion.version) ?? 0, value: num(champion.value) },
+    challenger: { version: num(challenger.version), value: num(challenger.value) },
+    reason: String(d.reason ?? ''),
+    data: (d.data as GateDecisionView['data'] | undefined) ?? null,
+    endpoints: [],
+    scenarioRunId: typeof d.scenarioRunId === 'string' ? d.scenarioRunId : null,
   };
 }
