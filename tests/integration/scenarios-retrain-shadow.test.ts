@@ -92,6 +92,7 @@ beforeAll(async () => {
       scenario('shadow-cancel', '      for: 1h'),
       scenario('shadow-strict', '      for: 3s\n      minRecords: 100000'),
       scenario('shadow-ended', '      for: 4s\n      minRecords: 0'),
+      scenario('shadow-bad-labels', '      for: 2s\n      labels: { dataset: nowhere, key: id, label: status }'),
       scenario('shadow-pass', '      for: 8s\n      minRecords: 50\n      labels: { dataset: credit_labels, key: id, label: status }'),
     ],
     'shadowed retrain',
@@ -169,15 +170,28 @@ it('a shadow an operator ends during the period does not promote the challenger'
   expect(await champion()).toBe(1);
 });
 
+it('a run that fails at the end of the shadow period (its labels dataset does not exist) still ends the shadow and keeps the champion, audited', { timeout: 180_000 }, async () => {
+  const { runId } = await caller().scenarios.run({ projectId, scenario: 'shadow-bad-labels' });
+  await waitForRun(runId, (r) => shadowingNow(r) || finished(r));
+  expect(await versionNumber((await endpoint()).shadowVersionId)).toBe(5);
+  const run = await waitForRun(runId, finished);
+  expect(run.status).toBe('failed');
+  expect(run.steps[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/nowhere/), output: { decision: 'kept_champion', reason: expect.stringMatching(/the run ended during the shadow period/) } });
+  expect((await endpoint()).shadowVersionId).toBeNull();
+  expect(await champion()).toBe(1);
+  const history = await caller().models.gateDecisions({ projectId, name: 'credit-risk' });
+  expect(history.filter((d) => d.scenarioRunId === runId).map((d) => d.decision)).toEqual(['kept_champion']);
+});
+
 it('a challenger that passes the gate shadow-scores live traffic, is judged on labelled live records, then serves without a failed request', { timeout: 180_000 }, async () => {
   const live = allRows.slice(FIRST + 100, FIRST + 400);
   await uploadDataset({ ctx: ctxFor(t.db, h.admin), input: { projectId, name: 'credit_labels', environment: 'production' }, csv: Readable.from([csvOf(live, ['id', 'status'])]) });
   const { runId } = await caller().scenarios.run({ projectId, scenario: 'shadow-pass' });
   await waitForRun(runId, (r) => shadowingNow(r) || finished(r));
   const challenger = await versionNumber((await endpoint()).shadowVersionId);
-  expect(challenger).toBe(5);
+  expect(challenger).toBe(6);
 
-  // Live traffic through the swap: every request answered, by v1 until the decision, then v5.
+  // Live traffic through the swap: every request answered, by v1 until the decision, then v6.
   const served: number[] = [];
   let i = 0;
   for (;;) {
@@ -185,7 +199,7 @@ it('a challenger that passes the gate shadow-scores live traffic, is judged on l
     i += 10;
     served.push((await predict(batch)).modelVersion);
     const view = await caller().scenarios.getRun({ projectId, runId });
-    if (finished(view) && served.at(-1) === 5) break;
+    if (finished(view) && served.at(-1) === 6) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const run = await caller().scenarios.getRun({ projectId, runId });
@@ -195,13 +209,13 @@ it('a challenger that passes the gate shadow-scores live traffic, is judged on l
   expect(out.shadow.pairs).toBeGreaterThanOrEqual(50);
   expect(out.shadow.labelled.rows).toBeGreaterThanOrEqual(50);
   expect(out.shadow.labelled.shadowAuc).toBeGreaterThan(out.shadow.labelled.servedAuc);
-  // v1 then v5, never back.
+  // v1 then v6, never back.
   expect(served[0]).toBe(1);
-  expect(served.findIndex((v) => v === 5)).toBe(served.length - served.filter((v) => v === 5).length);
-  expect(await champion()).toBe(5);
+  expect(served.findIndex((v) => v === 6)).toBe(served.length - served.filter((v) => v === 6).length);
+  expect(await champion()).toBe(6);
   const e = await endpoint();
   expect(e.shadowVersionId).toBeNull();
-  expect(await versionNumber(e.pinnedVersionId)).toBe(5);
+  expect(await versionNumber(e.pinnedVersionId)).toBe(6);
 
   const audit = await t.db
     .select({ action: auditEvents.action, details: auditEvents.details })
@@ -209,17 +223,17 @@ it('a challenger that passes the gate shadow-scores live traffic, is judged on l
     .where(and(eq(auditEvents.projectId, projectId)))
     .orderBy(auditEvents.seq);
   const decisions = audit.filter((a) => a.action === 'model.gate_decision').map((a) => a.details as { decision: string; shadow?: { pairs: number } });
-  expect(decisions.map((d) => d.decision)).toEqual(['kept_champion', 'kept_champion', 'kept_champion', 'promoted']);
-  expect(decisions[3]!.shadow!.pairs).toBe(out.shadow.pairs);
-  expect(audit.filter((a) => a.action === 'model.shadow_start')).toHaveLength(4);
+  expect(decisions.map((d) => d.decision)).toEqual(['kept_champion', 'kept_champion', 'kept_champion', 'kept_champion', 'promoted']);
+  expect(decisions[4]!.shadow!.pairs).toBe(out.shadow.pairs);
+  expect(audit.filter((a) => a.action === 'model.shadow_start')).toHaveLength(5);
   const history = await caller().models.gateDecisions({ projectId, name: 'credit-risk' });
-  expect(history[0]).toMatchObject({ decision: 'promoted', shadow: { version: 5, endpoints: ['risk-live'] }, championSeenRows: expect.any(Number) });
+  expect(history[0]).toMatchObject({ decision: 'promoted', shadow: { version: 6, endpoints: ['risk-live'] }, championSeenRows: expect.any(Number) });
 });
 
 it('on a deployed endpoint only the shadow version can change outside a deployment', { timeout: 60_000 }, async () => {
   const updated = await caller().endpoints.update({ projectId, name: 'risk-live', shadowVersion: 1 });
-  expect(updated).toMatchObject({ shadowVersion: 1, servingVersion: 5, bundleHash: expect.any(String) });
+  expect(updated).toMatchObject({ shadowVersion: 1, servingVersion: 6, bundleHash: expect.any(String) });
   await expect(caller().endpoints.update({ projectId, name: 'risk-live', version: 1 })).rejects.toThrow(/served by the deployed bundle/);
-  await expect(caller().endpoints.update({ projectId, name: 'risk-live', shadowVersion: 5 })).rejects.toThrow(/is the version endpoint "risk-live" serves/);
+  await expect(caller().endpoints.update({ projectId, name: 'risk-live', shadowVersion: 6 })).rejects.toThrow(/is the version endpoint "risk-live" serves/);
   expect((await caller().endpoints.update({ projectId, name: 'risk-live', shadowVersion: null })).shadowVersion).toBeNull();
 });

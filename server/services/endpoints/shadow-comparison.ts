@@ -124,6 +124,8 @@ export async function compareShadowPairs(
     )
     .orderBy(desc(served.loggedAt))
     .limit(MAX_SHADOW_PAIRS);
+  // Read first: a labels dataset that is missing or lacks a column is an error even before any traffic.
+  const labelOf = q.labels ? await readLabels(ctx, q.labels.projectId, q.labels.spec) : null;
   if (pairs.length === 0) return empty;
 
   const servedIds = [...new Set(pairs.map((p) => p.versionId))];
@@ -134,8 +136,7 @@ export async function compareShadowPairs(
     .filter((d) => Number.isFinite(d))
     .sort((a, b) => a - b);
   let labelled: LabelledShadowComparison | null = null;
-  if (q.labels) {
-    const labelOf = await readLabels(ctx, q.labels.projectId, q.labels.spec);
+  if (q.labels && labelOf) {
     const y: number[] = [];
     const pServed: number[] = [];
     const pShadow: number[] = [];

@@ -586,3 +586,45 @@ function publishPromotion(db: StepEnv['db'], modelId: string, decided: Decision)
   publishScoringChange(db, { kind: 'model', modelId });
   for (const name of decided.endpoints) publishScoringChange(db, { kind: 'endpoint', name });
 }
+
+/**
+ * When a run ends with a retrain step still shadowing (the run failed, or the step's decision could
+ * not be made: a missing labels dataset, retries exhausted), the shadow ends with it: the endpoints
+ * stop scoring the challenger, the champion stays, and the decision is audited like any other so
+ * the model's history has no open shadow period. Runs inside the run's finishing transaction.
+ */
+export async function endUnfinishedShadows(tx: DbOrTx, run: { runId: string; projectId: string; workflowId: string }, why: string): Promise<string[]> {
+  const open = await tx
+    .select()
+    .from(scenarioRunSteps)
+    .where(and(eq(scenarioRunSteps.runId, run.runId), sql`${scenarioRunSteps.output}->>'decision' = 'shadowing'`));
+  const ended: string[] = [];
+  for (const step of open) {
+    const output = step.output as (Omit<Decision, 'decision'> & { shadowing: Shadowing }) | null;
+    if (!output?.shadowing) continue;
+    const shadowing = output.shadowing;
+    const cleared = await tx
+      .update(endpoints)
+      .set({ shadowVersionId: null, updatedAt: sql`now()` })
+      .where(and(inArray(endpoints.id, shadowing.endpoints.map((e) => e.id)), eq(endpoints.shadowVersionId, shadowing.versionId)))
+      .returning({ name: endpoints.name });
+    for (const e of cleared) await notifyScoringChange(tx, { kind: 'endpoint', name: e.name });
+    ended.push(...cleared.map((e) => e.name));
+    const reason = `${output.reason}; the run ended during the shadow period (${why}): the champion stays`;
+    const { shadowing: _s, resumeAt: _r, seconds: _sec, ...rest } = output as typeof output & { resumeAt?: unknown; seconds?: unknown };
+    const decision = { ...rest, decision: 'kept_champion' as const, reason, endpoints: [], shadow: { ...shadowing, pairs: 0, agreement: null, meanAbsDiff: null, labelled: null } };
+    await tx
+      .update(scenarioRunSteps)
+      .set({ output: sql`${scenarioRunSteps.output} || ${JSON.stringify({ decision: 'kept_champion', reason, shadowing: null, resumeAt: null })}::jsonb` })
+      .where(and(eq(scenarioRunSteps.runId, step.runId), eq(scenarioRunSteps.index, step.index)));
+    const [model] = await tx.select({ id: models.id }).from(models).where(and(eq(models.projectId, run.projectId), eq(models.name, output.model)));
+    if (model) {
+      await emitAudit(
+        tx,
+        { actor: { type: 'workflow', workflowId: run.workflowId } },
+        { action: 'model.gate_decision', target: { type: 'model', id: model.id }, teamId: await teamOfProject(tx, run.projectId), projectId: run.projectId, details: decision },
+      );
+    }
+  }
+  return ended;
+}

@@ -15,6 +15,7 @@ import { scenarioRunWorkflowId } from '@/workflows/shared/scenario';
 import { emitAudit, type AuditMeta } from '../audit/emit';
 import { actorLabel } from '../context';
 import { teamOfProject } from '../endpoints/find-endpoint';
+import { endUnfinishedShadows } from './retrain-step';
 
 const finished: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'skipped'];
 
@@ -268,6 +269,7 @@ export async function finishScenarioRun(
     const firstFailure = steps.find((s) => s.status === 'failed' || s.status === 'cancelled');
     const status: ScenarioRunResult['status'] = input.cancelled ? 'cancelled' : input.error || firstFailure ? 'failed' : 'succeeded';
     const error = status === 'failed' ? (input.error ?? `step ${firstFailure!.index + 1} (${firstFailure!.name}) ${firstFailure!.status}: ${firstFailure!.error ?? 'unknown error'}`) : status === 'cancelled' ? 'the run was cancelled' : null;
+    const shadowsEnded = await endUnfinishedShadows(tx, { runId: input.runId, projectId: run.projectId, workflowId: input.workflowId }, error ?? status);
     await tx
       .update(runs)
       // Merged: a reporter of a gate decision may have recorded its delivery on the run already.
@@ -281,7 +283,7 @@ export async function finishScenarioRun(
         target: { type: 'run', id: input.runId },
         teamId: await teamOfProject(tx, run.projectId),
         projectId: run.projectId,
-        details: { scenario: stored.scenario, status, bundleHash: run.bundleHash, trigger: stored.trigger, steps: statuses, ...(error ? { error } : {}) },
+        details: { scenario: stored.scenario, status, bundleHash: run.bundleHash, trigger: stored.trigger, steps: statuses, ...(error ? { error } : {}), ...(shadowsEnded.length ? { shadowsEnded } : {}) },
       },
     );
     return { ...base, status, first: true };
