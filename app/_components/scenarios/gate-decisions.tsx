@@ -113,16 +113,7 @@ function DecisionsList({ projectId, model, decisions }: { projectId: string; mod
             <div className="vtimeline-when">{formatDateTime(d.at)}</div>
             <div className="decision-what">
               <span className={`badge ${promoted ? 'badge-ok' : 'badge-neutral'}`}>{promoted ? 'promoted' : 'kept champion'}</span>{' '}
-              <span className="tabular">
-                {d.metric}: challenger <strong>{formatMetric(d.challenger.value)}</strong>
-                {promoted && d.challenger.version !== null && (
-                  <>
-                    {' '}
-                    (<Link href={modelHref(projectId, model, d.challenger.version)}>v{d.challenger.version}</Link>)
-                  </>
-                )}{' '}
-                vs champion <strong>{formatMetric(d.champion.value)}</strong> (<Link href={modelHref(projectId, model, d.champion.version)}>v{d.champion.version}</Link>)
-              </span>
+              <Comparison projectId={projectId} model={model} d={d} linkChallenger={promoted} />
             </div>
             <div className="decision-detail muted small">
               gate {gateRule(d)} · judged on {formatCount(d.evaluatedRows)} holdout rows
@@ -167,16 +158,7 @@ function ShadowingItem({ projectId, model, d }: { projectId: string; model: stri
       <div className="vtimeline-when">{formatDateTime(d.at)}</div>
       <div className="decision-what">
         <span className="badge badge-status-running">shadow-scoring</span>{' '}
-        <span className="tabular">
-          {d.metric}: challenger <strong>{formatMetric(d.challenger.value)}</strong>
-          {d.challenger.version !== null && (
-            <>
-              {' '}
-              (<Link href={modelHref(projectId, model, d.challenger.version)}>v{d.challenger.version}</Link>)
-            </>
-          )}{' '}
-          vs champion <strong>{formatMetric(d.champion.value)}</strong> (<Link href={modelHref(projectId, model, d.champion.version)}>v{d.champion.version}</Link>)
-        </span>
+        <Comparison projectId={projectId} model={model} d={d} linkChallenger />
       </div>
       <div className="decision-detail muted small">
         passed the gate on {formatCount(d.evaluatedRows)} holdout rows; shadow-scores {d.shadow?.endpoints.join(', ')} until {formatDateTimeSeconds(d.shadow?.until ?? '')}, then the shadow comparison decides
@@ -188,5 +170,21 @@ function ShadowingItem({ projectId, model, d }: { projectId: string; model: stri
         )}
       </div>
     </li>
+  );
+}
+
+/** "auc: challenger 0.760 (v2) vs champion 0.717 (v1)", the challenger linked once it is registered. */
+function Comparison({ projectId, model, d, linkChallenger }: { projectId: string; model: string; d: GateDecision; linkChallenger: boolean }) {
+  return (
+    <span className="tabular">
+      {d.metric}: challenger <strong>{formatMetric(d.challenger.value)}</strong>
+      {linkChallenger && d.challenger.version !== null && (
+        <>
+          {' '}
+          (<Link href={modelHref(projectId, model, d.challenger.version)}>v{d.challenger.version}</Link>)
+        </>
+      )}{' '}
+      vs champion <strong>{formatMetric(d.champion.value)}</strong> (<Link href={modelHref(projectId, model, d.champion.version)}>v{d.champion.version}</Link>)
+    </span>
   );
 }

@@ -65,32 +65,38 @@ export async function listGateDecisions({ ctx, input }: { ctx: ServiceCtx; input
       return true;
     })
     .slice(0, input.limit);
-  return rows.map((r) => {
-    if (r.action === 'model.shadow_start') return shadowingView(r);
-    const d = (r.details ?? {}) as Record<string, unknown>;
-    const champion = (d.champion ?? {}) as Record<string, unknown>;
-    const challenger = (d.challenger ?? {}) as Record<string, unknown>;
-    const data = d.data as GateDecisionView['data'] | undefined;
-    return {
-      seq: r.seq,
-      at: new Date(r.at).toISOString(),
-      decision: d.decision === 'promoted' ? 'promoted' : 'kept_champion',
-      metric: String(d.metric ?? 'auc'),
-      comparator: String(d.comparator ?? '>='),
-      minImprovement: num(d.minImprovement) ?? 0,
-      minRows: num(d.minRows) ?? 0,
-      holdoutRows: num(d.holdoutRows) ?? 0,
-      evaluatedRows: num(d.evaluatedRows) ?? num(d.holdoutRows) ?? 0,
-      championSeenRows: num(d.championSeenRows),
-      shadow: shadowOf(d.shadow),
-      champion: { version: num(champion.version) ?? 0, value: num(champion.value) },
-      challenger: { version: num(challenger.version), value: num(challenger.value) },
-      reason: String(d.reason ?? ''),
-      data: data ?? null,
-      endpoints: Array.isArray(d.endpoints) ? d.endpoints.map(String) : [],
-      scenarioRunId: typeof d.scenarioRunId === 'string' ? d.scenarioRunId : null,
-    };
-  });
+  return rows.map(decisionView);
+}
+
+/** A decision (`model.gate_decision`), or a shadow period under way (`model.shadow_start`) shown as a pending one. */
+function decisionView(r: typeof auditEvents.$inferSelect): GateDecisionView {
+  const d = (r.details ?? {}) as Record<string, unknown>;
+  const champion = (d.champion ?? {}) as Record<string, unknown>;
+  const challenger = (d.challenger ?? {}) as Record<string, unknown>;
+  const at = new Date(r.at).toISOString();
+  const shadowing = r.action === 'model.shadow_start';
+  return {
+    seq: r.seq,
+    at,
+    decision: shadowing ? 'shadowing' : d.decision === 'promoted' ? 'promoted' : 'kept_champion',
+    metric: String(d.metric ?? 'auc'),
+    comparator: String(d.comparator ?? '>='),
+    minImprovement: num(d.minImprovement) ?? 0,
+    minRows: num(d.minRows) ?? 0,
+    holdoutRows: num(d.holdoutRows) ?? 0,
+    evaluatedRows: num(d.evaluatedRows) ?? num(d.holdoutRows) ?? 0,
+    championSeenRows: num(d.championSeenRows),
+    shadow: shadowing
+      ? { version: num(challenger.version) ?? 0, endpoints: Array.isArray(d.endpoints) ? d.endpoints.map(String) : [], since: at, until: String(d.until ?? ''), pairs: 0, agreement: null, meanAbsDiff: null, labelled: null }
+      : shadowOf(d.shadow),
+    champion: { version: num(champion.version) ?? 0, value: num(champion.value) },
+    challenger: { version: num(challenger.version), value: num(challenger.value) },
+    reason: String(d.reason ?? ''),
+    data: (d.data as GateDecisionView['data'] | undefined) ?? null,
+    // A shadow period has repointed nothing yet.
+    endpoints: !shadowing && Array.isArray(d.endpoints) ? d.endpoints.map(String) : [],
+    scenarioRunId: typeof d.scenarioRunId === 'string' ? d.scenarioRunId : null,
+  };
 }
 
 function shadowOf(v: unknown): GateDecisionView['shadow'] {
@@ -106,41 +112,5 @@ function shadowOf(v: unknown): GateDecisionView['shadow'] {
     agreement: num(s.agreement),
     meanAbsDiff: num(s.meanAbsDiff),
     labelled: l ? { rows: num(l.rows) ?? 0, servedAuc: num(l.servedAuc), shadowAuc: num(l.shadowAuc) } : null,
-  };
-}
-
-/** A shadow period under way (`model.shadow_start`), shown as a pending decision. */
-function shadowingView(r: typeof auditEvents.$inferSelect): GateDecisionView {
-  const d = (r.details ?? {}) as Record<string, unknown>;
-  const champion = (d.champion ?? {}) as Record<string, unknown>;
-  const challenger = (d.challenger ?? {}) as Record<string, unknown>;
-  const at = new Date(r.at).toISOString();
-  return {
-    seq: r.seq,
-    at,
-    decision: 'shadowing',
-    metric: String(d.metric ?? 'auc'),
-    comparator: String(d.comparator ?? '>='),
-    minImprovement: num(d.minImprovement) ?? 0,
-    minRows: num(d.minRows) ?? 0,
-    holdoutRows: num(d.holdoutRows) ?? 0,
-    evaluatedRows: num(d.evaluatedRows) ?? num(d.holdoutRows) ?? 0,
-    championSeenRows: num(d.championSeenRows),
-    shadow: {
-      version: num(challenger.version) ?? 0,
-      endpoints: Array.isArray(d.endpoints) ? d.endpoints.map(String) : [],
-      since: at,
-      until: String(d.until ?? ''),
-      pairs: 0,
-      agreement: null,
-      meanAbsDiff: null,
-      labelled: null,
-    },
-    champion: { version: num(champion.version) ?? 0, value: num(champion.value) },
-    challenger: { version: num(challenger.version), value: num(challenger.value) },
-    reason: String(d.reason ?? ''),
-    data: (d.data as GateDecisionView['data'] | undefined) ?? null,
-    endpoints: [],
-    scenarioRunId: typeof d.scenarioRunId === 'string' ? d.scenarioRunId : null,
   };
 }

@@ -238,18 +238,11 @@ export async function runRetrainStep(env: StepEnv, step: RetrainStep): Promise<S
   };
   const teamId = await teamOfProject(db, run.projectId);
   const prodEndpoints = await productionEndpointsOf(db, run.projectId, model.id);
+  const register = (tx: DbOrTx, bytes: NonNullable<typeof exported>) => registerChallenger(tx, meta, { run, step, prepared, exported: bytes, trained, table, trainingData });
   if (exported && step.shadow && prodEndpoints.length > 0) {
     const shadowFor = step.shadow.for;
     const shadowing = await db.transaction(async (tx) => {
-      const registered = await registerChallenger(tx, meta, {
-        run,
-        step,
-        prepared,
-        exported,
-        trained,
-        table,
-        trainingData,
-      });
+      const registered = await register(tx, exported);
       const versionId = registered.version.id;
       await tx
         .update(endpoints)
@@ -302,17 +295,7 @@ export async function runRetrainStep(env: StepEnv, step: RetrainStep): Promise<S
   const shadowNote = exported && step.shadow ? ' (no production endpoint serves it, so there was no traffic to shadow)' : '';
   env.say(`gate: ${reason}: ${promote ? `promoting the challenger${shadowNote}` : 'keeping the champion'}`);
   const decided = await db.transaction(async (tx) => {
-    const registered = exported
-      ? await registerChallenger(tx, meta, {
-          run,
-          step,
-          prepared,
-          exported,
-          trained,
-          table,
-          trainingData,
-        })
-      : null;
+    const registered = exported ? await register(tx, exported) : null;
     const repointed = registered
       ? await makeChampion(tx, meta, {
           projectId: run.projectId,
