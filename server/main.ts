@@ -2,15 +2,19 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { openDatabase, type Database } from '@/db/client';
-import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
+import { connectTemporal, createWorkflowStarter, workflowState } from '@/workflows/client';
 import { findTemporalCli, startTemporalDevServer, type DevServer } from '@/workflows/dev-server';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createWorker, type StagebookWorker } from '@/workflows/worker';
+import { finishOrphanedScenarioRuns } from './services/scenarios/orphaned-runs';
 import { buildApp } from './app';
 import type { Env } from './env';
 import { createNextHandler, nextBuildIsStale, runNextBuild } from './next-app';
 import { startDemoSeed } from './services/demo/start-demo-seed';
 import { bootstrapAdmin } from './services/system/bootstrap-admin';
+
+/** How often a process with a Temporal client looks for scenario runs whose workflow ended without them. */
+const ORPHAN_SWEEP_MS = 60_000;
 
 export async function openEnvDatabase(env: Env): Promise<Database> {
   return openDatabase({ url: env.DATABASE_URL, dataDir: path.join(env.homeDir, 'pgdata') });
@@ -115,6 +119,18 @@ export async function startStagebook(env: Env): Promise<void> {
     }
 
     const workflows = client ? createWorkflowStarter(client, env.TEMPORAL_TASK_QUEUE) : undefined;
+    if (client) {
+      // Scenario runs whose workflow was terminated (or timed out) run no more code: finish them.
+      const c = client;
+      const sweep = () =>
+        finishOrphanedScenarioRuns(database.db, (id) => workflowState(c, id))
+          .then((ids) => ids.length && console.warn(`finished ${ids.length} scenario run(s) whose workflow had ended without them: ${ids.join(', ')}`))
+          .catch((err: unknown) => console.error('could not check for scenario runs whose workflow ended', err));
+      const timer = setInterval(() => void sweep(), ORPHAN_SWEEP_MS);
+      timer.unref();
+      void sweep();
+      closers.push({ name: 'run sweeper', close: async () => clearInterval(timer) });
+    }
     const app = await buildApp({
       db: database.db,
       driver: database.driver,

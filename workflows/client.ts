@@ -51,3 +51,14 @@ export function createWorkflowStarter(client: Client, taskQueue: string): Workfl
     },
   };
 }
+
+/** Whether a workflow execution is still running, has closed (completed, failed, terminated, timed out), or is unknown to Temporal. */
+export async function workflowState(client: Client, workflowId: string): Promise<'running' | 'closed' | 'missing'> {
+  try {
+    const d = await client.workflow.getHandle(workflowId).describe();
+    return d.status.name === 'RUNNING' ? 'running' : 'closed';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 'missing';
+    throw err;
+  }
+}

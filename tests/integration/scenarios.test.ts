@@ -5,6 +5,8 @@ import { auditEvents, notificationDeliveries, runs, teamMembers } from '@/db/sch
 import type { Actor } from '@/server/services/context';
 import { schemaNameOf } from '@/server/services/datasets/storage';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
+import { finishOrphanedScenarioRuns } from '@/server/services/scenarios/orphaned-runs';
+import { workflowState } from '@/workflows/client';
 import { ctxFor, newUser, trpcCode } from '../helpers/api';
 import { creditDataCsv } from '../helpers/datasets';
 import type { TestDatabase } from '../helpers/db';
@@ -245,5 +247,25 @@ describe('scenario runs on Temporal', () => {
     expect(again.status).toBe('queued');
     await caller().scenarios.cancelRun({ projectId, runId: again.runId });
     expect((await finished(again.runId)).status).toBe('cancelled');
+  });
+
+  it('finishes a run whose workflow was terminated outside Stagebook (it would stay running forever), once', { timeout: 90_000 }, async () => {
+    const { runId } = await caller().scenarios.run({ projectId, scenario: 'long' });
+    await vi.waitFor(async () => expect((await caller().scenarios.getRun({ projectId, runId })).steps[0]!.status).toBe('running'), { timeout: 30_000, interval: 100 });
+    const [row] = await t.db.select({ workflowId: runs.workflowId }).from(runs).where(eq(runs.id, runId));
+    const stateOf = (id: string) => workflowState(h.client, id);
+    // Still running: the sweep leaves it alone.
+    expect(await finishOrphanedScenarioRuns(t.db, stateOf, { olderThanMs: 0 })).not.toContain(runId);
+    await h.client.workflow.getHandle(row!.workflowId).terminate('terminated by an operator in the Temporal UI');
+    expect((await caller().scenarios.getRun({ projectId, runId })).status).toBe('running');
+
+    expect(await finishOrphanedScenarioRuns(t.db, stateOf, { olderThanMs: 0 })).toContain(runId);
+    const run = await caller().scenarios.getRun({ projectId, runId });
+    expect(run).toMatchObject({ status: 'failed', error: expect.stringMatching(/workflow ended without finishing the run \(terminated or timed out\)/) });
+    expect(run.steps.map((s) => s.status)).toEqual(['failed', 'failed']);
+    // A second sweep (or another process's) finds nothing to do.
+    expect(await finishOrphanedScenarioRuns(t.db, stateOf, { olderThanMs: 0 })).toEqual([]);
+    const completions = await t.db.select().from(auditEvents).where(and(eq(auditEvents.targetId, runId), eq(auditEvents.action, 'scenario.run_complete')));
+    expect(completions).toHaveLength(1);
   });
 });
