@@ -4,8 +4,8 @@ import '../datasets/datasets.css';
 import './builds.css';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
-import { Fragment, useState } from 'react';
-import { StepDetailRows } from '../step-rows';
+import { Fragment } from 'react';
+import { StepDetailRows, useOpenRows } from '../step-rows';
 import { datasetHref, formatCount } from '../datasets/format';
 import { ProjectSubpage } from '../datasets/project-subpage';
 import { formatDateTimeSeconds, shortId } from '../format';
@@ -146,14 +146,7 @@ function RunBody({ projectId, build }: { projectId: string; build: Build }) {
 }
 
 function StepsTable({ projectId, build, cellName, cells }: { projectId: string; build: Build; cellName: (id: string) => string; cells: Map<string, CellInfo> }) {
-  const [open, setOpen] = useState<Set<string>>(() => new Set());
-  const toggle = (id: string) =>
-    setOpen((o) => {
-      const next = new Set(o);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      return next;
-    });
+  const { isOpen, toggle } = useOpenRows<string>();
   return (
     <div className="table-scroll">
       <table className="table steps-table">
@@ -171,7 +164,7 @@ function StepsTable({ projectId, build, cellName, cells }: { projectId: string; 
         <tbody>
           {build.steps.map((s) => {
             const c = cells.get(s.cellId);
-            const expanded = open.has(s.stepId);
+            const expanded = isOpen(s.stepId);
             const duration = s.startedAt && s.finishedAt ? formatSpan(new Date(s.finishedAt).getTime() - new Date(s.startedAt).getTime()) : s.status === 'running' ? 'running…' : '—';
             return (
               <Fragment key={s.stepId}>

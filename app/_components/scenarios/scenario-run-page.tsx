@@ -6,8 +6,8 @@ import './scenarios.css';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { Fragment, useState } from 'react';
-import { StepDetailRows } from '../step-rows';
+import { Fragment } from 'react';
+import { StepDetailRows, useOpenRows } from '../step-rows';
 import { formatSpan } from '../builds/run-timeline';
 import { BuildStatusBadge } from '../builds/status-badge';
 import { ProjectSubpage } from '../datasets/project-subpage';
@@ -257,14 +257,7 @@ const nameBesideType = (s: ScenarioRunStep) => (s.name.startsWith(`${s.type} `) 
 const stepDuration = (s: ScenarioRunStep, now: number) => (s.status === 'running' && s.startedAt ? Math.max(s.durationMs ?? 0, now - new Date(s.startedAt).getTime()) : s.durationMs);
 
 function StepsTable({ projectId, steps, now, whenOf }: { projectId: string; steps: ScenarioRunStep[]; now: number; whenOf: (index: number) => string | null }) {
-  const [open, setOpen] = useState<Set<number>>(() => new Set());
-  const toggle = (i: number) =>
-    setOpen((o) => {
-      const next = new Set(o);
-      if (next.has(i)) next.delete(i);
-      else next.add(i);
-      return next;
-    });
+  const { isOpen, toggle } = useOpenRows<number>();
   return (
     <div className="table-scroll">
       <table className="table steps-table scenario-steps">
@@ -282,7 +275,7 @@ function StepsTable({ projectId, steps, now, whenOf }: { projectId: string; step
         </thead>
         <tbody>
           {steps.map((s) => {
-            const expanded = open.has(s.index);
+            const expanded = isOpen(s.index);
             return (
               <Fragment key={s.index}>
                 <tr data-step={s.index} data-type={s.type} data-status={s.status}>
