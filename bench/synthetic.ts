@@ -3,6 +3,7 @@
  * features (14 numeric, 2% of them missing; 6 categorical of 3 to 40 levels) and a target `label`
  * (yes/no, ~30% yes) that depends on both kinds, an interaction and noise. Deterministic per seed.
  */
+import { gaussian, seededRandom } from '../server/ml/random';
 import type { CellValue, ColumnSchema, Table } from '../server/ml/types';
 
 export const NUMERIC = Array.from({ length: 14 }, (_, i) => `n${i + 1}`);
@@ -11,25 +12,15 @@ export const TARGET = 'label';
 export const FEATURES = [...NUMERIC, ...CATEGORICAL.map((c) => c.name)];
 export const SCHEMA: ColumnSchema[] = [...NUMERIC.map((name) => ({ name, type: 'numeric' as const })), ...CATEGORICAL.map((c) => ({ name: c.name, type: 'categorical' as const })), { name: TARGET, type: 'categorical' }];
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const WEIGHTS = NUMERIC.map((_, i) => (i % 3 === 0 ? 0.8 : i % 3 === 1 ? -0.5 : 0.1) / (1 + i / 7));
 const LEVEL_NAMES = CATEGORICAL.map((c) => Array.from({ length: c.levels }, (_, l) => `${c.name}_${String.fromCharCode(97 + (l % 26))}${l >= 26 ? l : ''}`));
 const LEVEL_EFFECTS = CATEGORICAL.map((c, ci) => Array.from({ length: c.levels }, (_, l) => Math.sin(l * 1.7 + ci) * (ci < 3 ? 0.9 : 0.3)));
 
 /** A generator of rows: each call fills `values` with the next row, in SCHEMA order. */
 function rowGenerator(seed: number): (values: CellValue[]) => void {
-  const rand = mulberry32(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+  const rng = seededRandom(seed);
+  const rand = rng.next;
+  const gauss = () => gaussian(rng);
   return (values) => {
     let z = -1.1;
     for (let i = 0; i < NUMERIC.length; i++) {

@@ -46,3 +46,9 @@ export function shuffle<T extends { length: number; [i: number]: number }>(xs: T
   }
   return xs;
 }
+
+/** A standard normal draw (Box-Muller), for generated data. */
+export function gaussian(random: Random): number {
+  const u = 1 - random.next();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random.next());
+}

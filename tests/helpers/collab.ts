@@ -6,6 +6,7 @@ import * as Y from 'yjs';
 import { teamMembers, type TeamRole } from '@/db/schema';
 import type { Db } from '@/db/client';
 import { buildApp, type AppOptions } from '@/server/app';
+import { seededRandom as seededRng } from '@/server/ml/random';
 import {
   cellKinds,
   cellsInOrder,
@@ -109,16 +110,9 @@ export function covers(have: Map<number, number>, need: Map<number, number>): bo
   return true;
 }
 
-/** mulberry32: a small seeded PRNG, so a failing edit sequence can be replayed. */
+/** A seeded PRNG (server/ml/random.ts), so a failing edit sequence can be replayed. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRng(seed).next;
 }
 
 const WORDS = ['select', ' from ', 'where ', 'x', '\n', 'é', 'score', ' * ', '42', 'join '];

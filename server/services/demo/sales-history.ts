@@ -3,30 +3,12 @@
  * days give the same CSV), so the demo and its tests see the same numbers on every machine.
  * Each location has a base level, a linear trend, a weekly pattern and noise (about 8%).
  */
+import { gaussian, seededRandom } from '@/server/ml/random';
 
 export const DEMO_LOCATIONS = ['lyon', 'lille', 'marseille', 'nantes', 'paris_bastille', 'paris_nord', 'strasbourg', 'toulouse'] as const;
 
 /** Sunday = 0 ... Saturday = 6 (Date#getUTCDay): busy weekends, a slow start of the week. */
 const WEEKDAY_FACTOR = [1.3, 0.8, 0.85, 0.9, 1.0, 1.2, 1.45];
-
-/** mulberry32: small, fast and good enough for synthetic data; never for anything secret. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal by Box-Muller. */
-function gaussian(random: () => number): number {
-  const u = 1 - random();
-  const v = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
 
 export type SalesRow = { location: string; day: string; units: number };
 
@@ -39,7 +21,8 @@ export type SalesHistoryOptions = {
 };
 
 export function generateSalesHistory({ lastDay, days = 180, locations = DEMO_LOCATIONS, seed = 7 }: SalesHistoryOptions): SalesRow[] {
-  const random = mulberry32(seed);
+  const rng = seededRandom(seed);
+  const random = rng.next;
   const end = Date.parse(`${lastDay}T00:00:00Z`);
   if (!Number.isFinite(end)) throw new Error(`lastDay must be YYYY-MM-DD, got "${lastDay}"`);
   const profiles = locations.map((location) => ({
@@ -54,7 +37,7 @@ export function generateSalesHistory({ lastDay, days = 180, locations = DEMO_LOC
     const elapsed = days - 1 - d;
     for (const p of profiles) {
       const expected = (p.base + p.trendPerDay * elapsed) * WEEKDAY_FACTOR[at.getUTCDay()]!;
-      const units = Math.max(0, Math.round(expected * (1 + 0.08 * gaussian(random))));
+      const units = Math.max(0, Math.round(expected * (1 + 0.08 * gaussian(rng))));
       rows.push({ location: p.location, day, units });
     }
   }
