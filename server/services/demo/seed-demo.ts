@@ -1,10 +1,8 @@
 import { createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import { count, eq } from 'drizzle-orm';
-import * as Y from 'yjs';
 import type { Db } from '@/db/client';
 import { projects, runs, teamMembers, teams, users } from '@/db/schema';
-import { applyNotebookSnapshot, type CellId } from '@/server/collab/notebook-doc';
 import { emitAudit } from '../audit/emit';
 import { startBuild } from '../builds/start-build';
 import { promoteBundle } from '../bundles/promote-bundle';
@@ -12,7 +10,7 @@ import type { ServiceCtx } from '../context';
 import { uploadDataset } from '../datasets/upload-dataset';
 import { deployBundle } from '../deployments/deploy-bundle';
 import { createNotebook } from '../notebooks/create-notebook';
-import { appendUpdates, loadStoredUpdate } from '../notebooks/storage';
+import { storeNotebookCells } from '../notebooks/store-cells';
 import { createProject } from '../projects/create-project';
 import type { WorkflowStarter } from '../workflow-starter';
 import { CREDIT, creditCells, FORECAST, forecastCells, type DemoCell } from './demo-notebooks';
@@ -131,7 +129,7 @@ async function seedProject(ctx: ServiceCtx, deps: SeedDemoDeps, log: (line: stri
   const started = performance.now();
   const project = await createProject({ ctx, input: { teamId: plan.teamId, name: plan.name, description: plan.description } });
   const notebook = await createNotebook({ ctx, input: { projectId: project.id, name: plan.notebook } });
-  await setNotebookCells(ctx.db, notebook.id, plan.cells);
+  await storeNotebookCells(ctx.db, notebook.id, plan.cells);
   for (const environment of ['design', 'production'] as const) {
     const csv = plan.csv();
     const uploaded = await uploadDataset({ ctx, input: { projectId: project.id, name: plan.source, environment }, csv: toAsync(csv) });
@@ -154,19 +152,6 @@ async function seedProject(ctx: ServiceCtx, deps: SeedDemoDeps, log: (line: stri
 
 async function* toAsync(source: AsyncIterable<Buffer | string> | Iterable<Buffer>): AsyncGenerator<Buffer | string> {
   for await (const chunk of source) yield chunk;
-}
-
-/** The stored notebook holds exactly `cells`, as one edit (what a collaborating client would store). */
-async function setNotebookCells(db: Db, notebookId: string, cells: DemoCell[]): Promise<void> {
-  const doc = new Y.Doc();
-  try {
-    Y.applyUpdate(doc, await loadStoredUpdate(db, notebookId));
-    const before = Y.encodeStateVector(doc);
-    applyNotebookSnapshot(doc, { cells: cells.map((c) => ({ id: c.id as CellId, kind: c.kind, source: c.source, collapsed: false })) });
-    await appendUpdates(db, notebookId, [Y.encodeStateAsUpdate(doc, before)]);
-  } finally {
-    doc.destroy();
-  }
 }
 
 async function waitForRun(db: Db, runId: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
