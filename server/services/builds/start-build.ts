@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type { z } from 'zod';
 import { buildSteps, pipelineGraphs, projects, runs } from '@/db/schema';
-import { planBuild } from '@/server/pipeline';
+import { planBuild, type BuildPlanStep } from '@/server/pipeline';
 import { emitAudit } from '../audit/emit';
 import { actorLabel, auditMetaOf, type ServiceCtx } from '../context';
 import { invalid, notFound, preconditionFailed } from '../errors';
@@ -11,6 +11,25 @@ import type { BuildRunInput } from './build-view';
 import type { StartBuildInput } from './schemas';
 
 export const buildWorkflowIdOf = (runId: string) => `build-${runId}`;
+
+/**
+ * A build's step rows, in plan order. The graph has a ts cell's hash, not its code: each ts step
+ * keeps the code the graph was compiled from (the notebook's or the bundle's cells).
+ */
+export function buildStepRows(runId: string, steps: readonly BuildPlanStep[], cells: readonly { id: string; source: string }[]): (typeof buildSteps.$inferInsert)[] {
+  const sourceOf = new Map(cells.map((c) => [c.id, c.source]));
+  return steps.map((s, ordinal) => ({
+    runId,
+    stepId: s.stepId,
+    cellId: s.cellId,
+    kind: s.kind,
+    dataset: s.dataset,
+    model: s.model ?? null,
+    after: s.after,
+    ordinal,
+    source: s.kind === 'ts' ? (sourceOf.get(s.cellId) ?? null) : null,
+  }));
+}
 
 /**
  * Compiles the notebook as it is now, stores the graph (content-addressed), the run (queued) and its
@@ -53,20 +72,7 @@ export async function startBuild({ ctx, input }: { ctx: ServiceCtx; input: z.out
       input: runInput,
       createdBy: actorLabel(meta.actor).actorLabel,
     });
-    await tx.insert(buildSteps).values(
-      planned.plan.steps.map((s, ordinal) => ({
-        runId,
-        stepId: s.stepId,
-        cellId: s.cellId,
-        kind: s.kind,
-        dataset: s.dataset,
-        model: s.model ?? null,
-        after: s.after,
-        ordinal,
-        // The graph has a ts cell's hash, not its code: keep the code the graph was compiled from.
-        source: s.kind === 'ts' ? (snapshot.cells.find((c) => c.id === s.cellId)?.source ?? null) : null,
-      })),
-    );
+    await tx.insert(buildSteps).values(buildStepRows(runId, planned.plan.steps, snapshot.cells));
     await emitAudit(tx, meta, {
       action: 'build.start',
       target: { type: 'run', id: runId },

@@ -9,7 +9,7 @@ import { actorLabel } from '../context';
 import type { BundleManifest } from '../bundles/manifest';
 import { teamOfProject } from '../endpoints/find-endpoint';
 import type { BuildRunInput } from './build-view';
-import { buildWorkflowIdOf } from './start-build';
+import { buildStepRows, buildWorkflowIdOf } from './start-build';
 
 export type ProductionBuildInput = {
   runId: string;
@@ -46,7 +46,6 @@ export async function createProductionBuild(db: Db, meta: AuditMeta, input: Prod
     ...(input.datasets ? { datasets: input.datasets } : {}),
     ...(input.scenarioRunId ? { scenarioRunId: input.scenarioRunId } : {}),
   };
-  const sourceOf = new Map(input.manifest.cells.map((c) => [c.id, c.source]));
   await db.transaction(async (tx) => {
     const [existing] = await tx.select({ id: runs.id }).from(runs).where(eq(runs.id, input.runId));
     if (existing) return;
@@ -61,19 +60,7 @@ export async function createProductionBuild(db: Db, meta: AuditMeta, input: Prod
       bundleHash: input.bundleHash,
       createdBy: actorLabel(meta.actor).actorLabel,
     });
-    await tx.insert(buildSteps).values(
-      planned.steps.map((s, ordinal) => ({
-        runId: input.runId,
-        stepId: s.stepId,
-        cellId: s.cellId,
-        kind: s.kind,
-        dataset: s.dataset,
-        model: s.model ?? null,
-        after: s.after,
-        ordinal,
-        source: s.kind === 'ts' ? (sourceOf.get(s.cellId) ?? null) : null,
-      })),
-    );
+    await tx.insert(buildSteps).values(buildStepRows(input.runId, planned.steps, input.manifest.cells));
     await emitAudit(tx, meta, {
       action: 'build.start',
       target: { type: 'run', id: input.runId },
