@@ -196,12 +196,9 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (line
   }
   chmodSync(passwordFile, 0o600);
 
-  let port = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) : NaN;
-  if (!Number.isInteger(port) || port <= 0 || !(await portIsFree(port))) {
-    // First start, or someone else took the remembered port: take a new one and remember it.
-    port = await freePort();
-    writeFileSync(portFile, `${port}\n`, { mode: 0o600 });
-  }
+  const remembered = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) : NaN;
+  // First start, or someone else took the remembered port: a new one, remembered once the server runs.
+  const port = Number.isInteger(remembered) && remembered > 0 && (await portIsFree(remembered)) ? remembered : await freePort();
 
   const child = spawn(
     bin.postgres,
@@ -253,6 +250,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (line
     await stop();
     throw err;
   }
+  if (port !== remembered) writeFileSync(portFile, `${port}\n`, { mode: 0o600 });
   return {
     url: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
     binDir,
