@@ -1,4 +1,5 @@
-import { loadEnv } from './env';
+import { loadEnv, type Env } from './env';
+import { acquireHomeLock } from './home-lock';
 
 const USAGE = `Usage: stagebook <command> [options]
 
@@ -24,6 +25,15 @@ function parseArgs(argv: string[]): { command: string | undefined; role: string 
   return { command, role };
 }
 
+/**
+ * Commands that run the embedded database or Temporal dev server own the home while they run; with
+ * both external (DATABASE_URL and TEMPORAL_ADDRESS), processes share nothing there and need no lock.
+ */
+function lockHomeIfEmbedded(env: Env, command: string): void {
+  const embedded = !env.DATABASE_URL || (command === 'start' && !env.TEMPORAL_ADDRESS);
+  if (embedded) acquireHomeLock(env.homeDir);
+}
+
 async function main() {
   if (process.argv[2] === 'bundle') {
     // A REST client of a running instance: no environment, database or Temporal of its own.
@@ -32,6 +42,7 @@ async function main() {
   }
   const { command, role } = parseArgs(process.argv.slice(2));
   const env = loadEnv(undefined, role ? { STAGEBOOK_ROLE: role } : {});
+  if (command === 'start' || command === 'migrate' || command === 'audit-verify') lockHomeIfEmbedded(env, command);
   switch (command) {
     case 'start': {
       const { startStagebook } = await import('./main');
