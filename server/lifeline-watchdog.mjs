@@ -4,8 +4,11 @@
  * handler), it stops the process it guards: the stop signal, then SIGKILL after the grace period.
  * Plain JavaScript so it starts without tsx (~40 ms).
  *
- *   lifeline-watchdog.mjs spawn <signal> <graceMs> <command> [args...]   runs the command itself
- *   lifeline-watchdog.mjs guard <signal> <graceMs> <pid>                 watches a process started elsewhere
+ *   lifeline-watchdog.mjs spawn <options json> <command> [args...]   runs the command itself
+ *   lifeline-watchdog.mjs guard <options json> <pid>                 watches a process started elsewhere
+ *
+ * options: { stopSignal, graceMs, uid?, gid? } (uid/gid: the command runs as that user, as
+ * Postgres must when Stagebook runs as root; the watchdog keeps root to signal it).
  *
  * In spawn mode the command stays in Stagebook's process group (a group-wide SIGKILL still reaches
  * it) with the watchdog's stdout and stderr, which are Stagebook's pipes; the watchdog exits as the
@@ -13,8 +16,8 @@
  */
 import { spawn } from 'node:child_process';
 
-const [mode, stopSignal, graceText, ...rest] = process.argv.slice(2);
-const graceMs = Number(graceText);
+const [mode, optionsJson, ...rest] = process.argv.slice(2);
+const { stopSignal, graceMs, uid, gid } = JSON.parse(optionsJson);
 let target = 0;
 let child = null;
 let stopping = false;
@@ -70,7 +73,8 @@ process.on('disconnect', stopTarget);
 
 if (mode === 'spawn') {
   const [command, ...args] = rest;
-  child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const as = uid === undefined ? {} : { uid, gid };
+  child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'], ...as });
   child.once('error', (err) => {
     process.stderr.write(`could not run ${command}: ${err.message}\n`);
     process.exit(127);

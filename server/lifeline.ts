@@ -18,6 +18,14 @@ export type LifelineOptions = {
   graceMs?: number;
 };
 
+export type SpawnLifelineOptions = LifelineOptions & {
+  /** Run the child as this user (Postgres refuses root). */
+  uid?: number | undefined;
+  gid?: number | undefined;
+  /** The child's environment (the watchdog's too). Default: this process's. */
+  env?: NodeJS.ProcessEnv | undefined;
+};
+
 export type LifelineChild = {
   /** The watchdog: its stdout/stderr are the child's, its exit is the child's (code or signal). */
   process: ChildProcess;
@@ -27,8 +35,8 @@ export type LifelineChild = {
   kill: (signal: NodeJS.Signals) => void;
 };
 
-function startWatchdog(args: string[], stdio: 'pipe' | 'ignore'): { process: ChildProcess; pid: Promise<number> } {
-  const watchdog = spawn(process.execPath, [WATCHDOG, ...args], { stdio: ['ignore', stdio, stdio, 'ipc'] });
+function startWatchdog(args: string[], stdio: 'pipe' | 'ignore', env?: NodeJS.ProcessEnv): { process: ChildProcess; pid: Promise<number> } {
+  const watchdog = spawn(process.execPath, [WATCHDOG, ...args], { stdio: ['ignore', stdio, stdio, 'ipc'], ...(env ? { env } : {}) });
   const pid = new Promise<number>((resolve, reject) => {
     watchdog.once('message', (msg: { pid?: number }) => (msg.pid ? resolve(msg.pid) : reject(new Error('watchdog reported no pid'))));
     watchdog.once('exit', (code) => reject(new Error(`the child exited before it started (code ${code})`)));
@@ -41,8 +49,9 @@ function startWatchdog(args: string[], stdio: 'pipe' | 'ignore'): { process: Chi
 }
 
 /** Runs `command` under a watchdog: like spawn(), but the child cannot outlive this process. */
-export function spawnWithLifeline(command: string, args: string[], opts: LifelineOptions = {}): LifelineChild {
-  const { process: watchdog, pid } = startWatchdog(['spawn', opts.stopSignal ?? 'SIGTERM', String(opts.graceMs ?? 5_000), command, ...args], 'pipe');
+export function spawnWithLifeline(command: string, args: string[], opts: SpawnLifelineOptions = {}): LifelineChild {
+  const options = { stopSignal: opts.stopSignal ?? 'SIGTERM', graceMs: opts.graceMs ?? 5_000, uid: opts.uid, gid: opts.gid };
+  const { process: watchdog, pid } = startWatchdog(['spawn', JSON.stringify(options), command, ...args], 'pipe', opts.env);
   return {
     process: watchdog,
     pid,
@@ -65,7 +74,8 @@ export type Guard = {
  * that spawn and this call is left to the next start, which finds the pid in the data directory.
  */
 export function guardProcess(pid: number, opts: LifelineOptions = {}): Guard {
-  const { process: watchdog, pid: guarded } = startWatchdog(['guard', opts.stopSignal ?? 'SIGTERM', String(opts.graceMs ?? 5_000), String(pid)], 'ignore');
+  const options = { stopSignal: opts.stopSignal ?? 'SIGTERM', graceMs: opts.graceMs ?? 5_000 };
+  const { process: watchdog, pid: guarded } = startWatchdog(['guard', JSON.stringify(options), String(pid)], 'ignore');
   watchdog.unref();
   return {
     pid: guarded,
