@@ -5,6 +5,8 @@ export default defineConfig({
   resolve: { alias: { '@': path.resolve(import.meta.dirname) } },
   test: {
     include: ['tests/**/*.test.ts'],
+    // One embedded PostgreSQL server for the run (the 'embedded' driver of tests/helpers/db.ts).
+    globalSetup: ['tests/helpers/embedded-postgres.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -3,7 +3,7 @@
  * and 50 stock y-websocket clients on one notebook, and memory per open notebook.
  *
  * Ours: `buildApp` (role web) with authentication (session cookie) and durable persistence to
- * Postgres (a scratch database on 127.0.0.1:5432; PGlite in memory when that is unreachable).
+ * Postgres (a scratch database on 127.0.0.1:5432; on an embedded PostgreSQL server when that is unreachable).
  * Baseline, same run, same process, same clients: the stock `@y/websocket-server@0.1.1` utilities
  * (`setupWSConnection` on a plain `ws` server; no auth, no persistence).
  *
@@ -25,6 +25,7 @@ import { appendUpdates } from '../server/services/notebooks/storage';
 import { callerFor, newUser } from '../tests/helpers/api';
 import { cookieFor, webSocketWithCookie } from '../tests/helpers/collab';
 import { createPostgresDatabase } from '../tests/helpers/db';
+import { stopOwnEmbeddedPostgres } from '../tests/helpers/embedded-postgres';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -136,7 +137,12 @@ async function oursTarget(): Promise<OursTarget> {
     database = await openDatabase({ url: scratch.url, poolSize: 5 });
     drop = scratch.drop;
   } catch {
-    database = await openDatabase({ dataDir: 'memory://' });
+    const scratch = await createPostgresDatabase('embedded');
+    database = await openDatabase({ url: scratch.url, poolSize: 5, driver: 'embedded' });
+    drop = async () => {
+      await scratch.drop();
+      await stopOwnEmbeddedPostgres();
+    };
   }
   await database.migrate();
   const noFlush = Boolean(process.env.BENCH_NO_FLUSH);

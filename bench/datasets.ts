@@ -2,15 +2,14 @@
  * CSV upload throughput: a generated 1M-row file through our upload path (csv-parse, type inference
  * and validation in Node, COPY FROM STDIN into a staging table, rename, metadata and audit in one
  * transaction) against a bare `COPY ... FROM STDIN (FORMAT csv, HEADER)` of the same file into the
- * same table shape, on the same Postgres server in the same run. PGlite (embedded) is printed for
- * reference, against its own bare COPY through /dev/blob.
+ * same table shape, on the same server in the same run: the Postgres server at 127.0.0.1:5432, then
+ * the embedded PostgreSQL server (`npm start`'s default).
  *
  *   npx tsx bench/datasets.ts [rows]
  */
-import { createReadStream, createWriteStream, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { openDatabase, type Database } from '../db/client';
@@ -20,11 +19,10 @@ import { createTeam } from '../server/services/teams/create-team';
 import { createProject } from '../server/services/projects/create-project';
 import { uploadDataset } from '../server/services/datasets/upload-dataset';
 import { closeSandboxPools } from '../server/services/datasets/sql-sandbox';
-import { createPostgresDatabase } from '../tests/helpers/db';
+import { createPostgresDatabase, drivers } from '../tests/helpers/db';
+import { stopOwnEmbeddedPostgres } from '../tests/helpers/embedded-postgres';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
-/** PGlite's COPY is ~20x slower than a server's: a tenth of the rows keeps the run under a minute. */
-const PGLITE_ROWS = Math.min(ROWS, 100_000);
 const outDir = path.join(import.meta.dirname, '.out');
 const fileOf = (rows: number) => path.join(outDir, `upload-${rows}.csv`);
 const TABLE_SQL = 'id bigint, amount double precision, category text, flag boolean, created_at timestamptz, score bigint, note text';
@@ -65,15 +63,6 @@ async function bareCopyPostgres(url: string): Promise<number> {
   }
 }
 
-async function bareCopyPglite(database: Database): Promise<number> {
-  const client = (database.db as unknown as { $client: PGlite }).$client;
-  await client.exec(`drop table if exists bare_copy; create table bare_copy (${TABLE_SQL})`);
-  const t0 = performance.now();
-  // PGlite's COPY reads a Blob: the whole file in memory, which our upload path never does.
-  await client.query(`COPY bare_copy FROM '/dev/blob' WITH (FORMAT csv, HEADER true, NULL 'NA')`, [], { blob: new Blob([readFileSync(fileOf(PGLITE_ROWS))]) });
-  return (performance.now() - t0) / 1000;
-}
-
 async function ourUpload(database: Database, name: string, rows: number): Promise<number> {
   const ctx = { db: database.db, actor: null as Actor | null, requestId: null, clientIp: null };
   const { user } = await signUp({ ctx, input: { email: `bench-${name}-${Date.now()}@example.com`, name: 'Bench', password: 'bench bench bench' } });
@@ -87,53 +76,46 @@ async function ourUpload(database: Database, name: string, rows: number): Promis
   return seconds;
 }
 
-const fmt = (seconds: number, rows = ROWS) => `${seconds.toFixed(2)} s, ${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`;
+const fmt = (seconds: number) => `${seconds.toFixed(2)} s, ${Math.round(ROWS / seconds).toLocaleString('en-US')} rows/s`;
 
 async function main() {
   const tGen = performance.now();
   await generate(ROWS);
-  if (PGLITE_ROWS !== ROWS) await generate(PGLITE_ROWS);
   const mb = statSync(fileOf(ROWS)).size / 1024 / 1024;
   console.log(`generated ${ROWS.toLocaleString('en-US')} rows, ${mb.toFixed(1)} MB, 7 columns, in ${((performance.now() - tGen) / 1000).toFixed(1)} s`);
 
-  const server = await createPostgresDatabase();
-  const database = await openDatabase({ url: server.url, poolSize: 4 });
-  try {
-    await database.migrate();
-    // Alternate, best of two each: the first pass also warms the server's caches for both.
-    const bare: number[] = [];
-    const ours: number[] = [];
-    for (let i = 0; i < 2; i++) {
-      bare.push(await bareCopyPostgres(server.url));
-      ours.push(await ourUpload(database, `bench_${i}`, ROWS));
+  for (const driver of drivers) {
+    const server = await createPostgresDatabase(driver);
+    const database = await openDatabase({ url: server.url, poolSize: 4, driver });
+    try {
+      await database.migrate();
+      // Alternate, best of two each: the first pass also warms the server's caches for both.
+      const bare: number[] = [];
+      const ours: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        bare.push(await bareCopyPostgres(server.url));
+        ours.push(await ourUpload(database, `bench_${i}`, ROWS));
+      }
+      const b = Math.min(...bare);
+      const o = Math.min(...ours);
+      const label = driver.padEnd(9);
+      console.log(`${label} bare COPY FROM STDIN : ${fmt(b)}`);
+      console.log(`${label} our upload           : ${fmt(o)}`);
+      console.log(`${label} ratio (ours / bare)  : ${(o / b).toFixed(2)}x`);
+    } finally {
+      await closeSandboxPools(database.db);
+      const roles = (await database.query('select role_name from project_storage')).map((r) => String(r.role_name));
+      await database.close();
+      await server.drop();
+      const adminUrl = new URL(server.url);
+      adminUrl.pathname = '/postgres';
+      const admin = new pg.Client({ connectionString: adminUrl.toString() });
+      await admin.connect();
+      for (const role of roles) await admin.query(`drop role if exists "${role}"`);
+      await admin.end();
     }
-    const b = Math.min(...bare);
-    const o = Math.min(...ours);
-    console.log(`postgres  bare COPY FROM STDIN : ${fmt(b)}`);
-    console.log(`postgres  our upload           : ${fmt(o)}`);
-    console.log(`postgres  ratio (ours / bare)  : ${(o / b).toFixed(2)}x`);
-  } finally {
-    await closeSandboxPools(database.db);
-    const roles = (await database.query('select role_name from project_storage')).map((r) => String(r.role_name));
-    await database.close();
-    await server.drop();
-    const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-    await admin.connect();
-    for (const role of roles) await admin.query(`drop role if exists "${role}"`);
-    await admin.end();
   }
-
-  const lite = await openDatabase({ dataDir: 'memory://' });
-  try {
-    await lite.migrate();
-    const b = await bareCopyPglite(lite);
-    const o = await ourUpload(lite, 'bench_lite', PGLITE_ROWS);
-    console.log(`pglite    ${PGLITE_ROWS.toLocaleString('en-US')} rows, bare COPY (one blob) : ${fmt(b, PGLITE_ROWS)}`);
-    console.log(`pglite    ${PGLITE_ROWS.toLocaleString('en-US')} rows, our upload           : ${fmt(o, PGLITE_ROWS)}`);
-    console.log(`pglite    ratio (ours / bare)  : ${(o / b).toFixed(2)}x`);
-  } finally {
-    await lite.close();
-  }
+  await stopOwnEmbeddedPostgres();
 }
 
 await main();

@@ -1,10 +1,11 @@
 /**
  * Seconds from `stagebook start` to a healthy /api/health, cold (empty STAGEBOOK_HOME or database)
- * and warm (restart on the same state), on PGlite and on Postgres; baseline: a bare Node HTTP
- * server spawned the same way in the same run.
+ * and warm (restart on the same state), on the embedded PostgreSQL server (cold includes initdb) and
+ * on the Postgres server at 127.0.0.1:5432 (cold: a fresh database); baseline: a bare Node HTTP server
+ * spawned the same way in the same run. The demo seed is off: it runs after readiness anyway.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -52,13 +53,15 @@ async function main() {
   const stagebook = ['--import', 'tsx', 'server/cli.ts', 'start'];
 
   const home = mkdtempSync(path.join(tmpdir(), 'sb-bench-'));
+  // As root the embedded server runs as the `postgres` user, which must pass through the home.
+  chmodSync(home, 0o711);
   try {
-    const env = { STAGEBOOK_HOME: home, LOG_LEVEL: 'warn' };
+    const env = { STAGEBOOK_HOME: home, LOG_LEVEL: 'warn', STAGEBOOK_DEMO: '0' };
     const cold = await timeToHealthy(stagebook, env, await freePort(), '/api/health');
     await stop(cold.child);
     const warm = await timeToHealthy(stagebook, env, await freePort(), '/api/health');
     await stop(warm.child);
-    rows.push({ setup: 'PGlite + Temporal dev server', cold: cold.seconds, warm: warm.seconds });
+    rows.push({ setup: 'embedded PG + Temporal dev server', cold: cold.seconds, warm: warm.seconds });
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
@@ -66,7 +69,7 @@ async function main() {
   const pgHome = mkdtempSync(path.join(tmpdir(), 'sb-bench-'));
   const db = await createPostgresDatabase();
   try {
-    const env = { STAGEBOOK_HOME: pgHome, DATABASE_URL: db.url, LOG_LEVEL: 'warn' };
+    const env = { STAGEBOOK_HOME: pgHome, DATABASE_URL: db.url, LOG_LEVEL: 'warn', STAGEBOOK_DEMO: '0' };
     const cold = await timeToHealthy(stagebook, env, await freePort(), '/api/health');
     await stop(cold.child);
     const warm = await timeToHealthy(stagebook, env, await freePort(), '/api/health');
@@ -78,11 +81,15 @@ async function main() {
   }
 
   console.log(`\nstartup: seconds from spawn to healthy /api/health (baseline: bare node http server ${bare.seconds.toFixed(2)} s)`);
-  console.log('setup                            cold s   warm s   cold/baseline   warm/baseline');
+  console.log('setup                             cold s   warm s   cold/baseline   warm/baseline');
   for (const r of rows) {
     console.log(
-      `${r.setup.padEnd(32)} ${r.cold.toFixed(2).padStart(6)}   ${r.warm.toFixed(2).padStart(6)}   ${(r.cold / bare.seconds).toFixed(1).padStart(12)}x   ${(r.warm / bare.seconds).toFixed(1).padStart(12)}x`,
+      `${r.setup.padEnd(33)} ${r.cold.toFixed(2).padStart(6)}   ${r.warm.toFixed(2).padStart(6)}   ${(r.cold / bare.seconds).toFixed(1).padStart(12)}x   ${(r.warm / bare.seconds).toFixed(1).padStart(12)}x`,
     );
+  }
+  const [embedded, server] = rows;
+  if (embedded && server) {
+    console.log(`embedded / Postgres server: cold ${(embedded.cold / server.cold).toFixed(2)}x, warm ${(embedded.warm / server.warm).toFixed(2)}x`);
   }
 }
 

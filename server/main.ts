@@ -2,6 +2,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { openDatabase, type Database } from '@/db/client';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import { closeSandboxPools } from './services/datasets/sql-sandbox';
 import { connectTemporal, createWorkflowStarter, workflowState } from '@/workflows/client';
 import { findTemporalCli, startTemporalDevServer, type DevServer } from '@/workflows/dev-server';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -16,9 +18,32 @@ import { bootstrapAdmin } from './services/system/bootstrap-admin';
 /** How often a process with a Temporal client looks for scenario runs whose workflow ended without them. */
 const ORPHAN_SWEEP_MS = 60_000;
 
-export async function openEnvDatabase(env: Env): Promise<Database> {
-  return openDatabase({ url: env.DATABASE_URL, dataDir: path.join(env.homeDir, 'pgdata') });
+/**
+ * DATABASE_URL's server, or the embedded one under $STAGEBOOK_HOME/pg, started here. Closing the
+ * returned database ends the pool first, then stops the embedded server.
+ */
+export async function openEnvDatabase(env: Env, opts: { log?: (line: string) => void } = {}): Promise<Database> {
+  if (env.DATABASE_URL) return openDatabase({ url: env.DATABASE_URL });
+  const server = await startEmbeddedPostgres({ dataDir: embeddedDataDir(env), ...(opts.log ? { log: opts.log } : {}) });
+  try {
+    const database = await openDatabase({ url: server.url, driver: 'embedded' });
+    return {
+      ...database,
+      close: async () => {
+        try {
+          await database.close();
+        } finally {
+          await server.stop();
+        }
+      },
+    };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
 }
+
+export const embeddedDataDir = (env: Env) => path.join(env.homeDir, 'pg');
 
 type Closer = { name: string; close: () => Promise<unknown> };
 
@@ -30,7 +55,7 @@ export async function startStagebook(env: Env): Promise<void> {
   const t0 = performance.now();
   const role = env.STAGEBOOK_ROLE;
   if (role !== 'all' && !env.DATABASE_URL) {
-    throw new Error(`--role ${role} needs DATABASE_URL: embedded PGlite can only be used by one process (role all)`);
+    throw new Error(`--role ${role} needs DATABASE_URL: the embedded PostgreSQL server is started only by role all, for one process`);
   }
   if (role !== 'all' && !env.TEMPORAL_ADDRESS) {
     throw new Error(`--role ${role} needs TEMPORAL_ADDRESS: the embedded Temporal dev server is started only by role all`);
@@ -57,8 +82,19 @@ export async function startStagebook(env: Env): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   try {
-    const database = await openEnvDatabase(env);
-    closers.push({ name: 'database', close: () => database.close() });
+    const database = await openEnvDatabase(env, {
+      // The server logs warnings and worse; its routine start-up lines are noise on every start.
+      log: (line) => {
+        if (!/\bLOG:|^\s*$/.test(line)) console.log(`[postgres] ${line}`);
+      },
+    });
+    closers.push({
+      name: 'database',
+      close: async () => {
+        await closeSandboxPools(database.db);
+        await database.close();
+      },
+    });
     await database.migrate();
     const tDb = performance.now();
 
@@ -149,7 +185,7 @@ export async function startStagebook(env: Env): Promise<void> {
     const secs = (ms: number) => (ms / 1000).toFixed(1);
     const lines = [
       `Stagebook is ready at ${url}  (role ${role}, ${secs(performance.now() - t0)} s: database ${secs(tDb - t0)} s, temporal ${secs(tTemporal - tDb)} s)`,
-      `  database: ${database.driver === 'pglite' ? `PGlite at ${path.join(env.homeDir, 'pgdata')}` : 'Postgres (DATABASE_URL)'}`,
+      `  database: ${database.driver === 'embedded' ? `embedded PostgreSQL at ${embeddedDataDir(env)}` : 'Postgres (DATABASE_URL)'}`,
       `  temporal: ${temporalAddress}${temporalUi ? `  (UI ${temporalUi})` : ''}`,
     ];
     if (admin) {

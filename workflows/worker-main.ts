@@ -1,6 +1,6 @@
 /**
  * A standalone worker process: `npx tsx workflows/worker-main.ts`. Workers scale out, so this needs
- * a shared Postgres (DATABASE_URL; an embedded PGlite directory belongs to one process) and a
+ * a shared Postgres (DATABASE_URL; the embedded server belongs to the process that started it) and a
  * reachable Temporal (TEMPORAL_ADDRESS). It does not migrate: the database is migrated by the
  * deployment (`stagebook migrate`) before workers start.
  */
@@ -11,7 +11,7 @@ import { createWorker } from './worker';
 async function main(): Promise<void> {
   const env = loadEnv();
   if (!env.DATABASE_URL) {
-    throw new Error('DATABASE_URL is required for a standalone worker (embedded PGlite cannot be shared across processes)');
+    throw new Error('DATABASE_URL is required for a standalone worker (the embedded PostgreSQL server is started only by role all)');
   }
   if (!env.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS (host:port) is required for a standalone worker');
 

@@ -4,7 +4,7 @@ import { projects } from './projects';
 
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
   dataType: () => 'bytea',
-  // node-postgres returns a Buffer, PGlite a Uint8Array: both are Uint8Arrays.
+  // node-postgres returns a Buffer, which is a Uint8Array.
   fromDriver: (v) => v,
 });
 

@@ -4,8 +4,8 @@ import { projects } from './projects';
 import { users } from './users';
 
 /**
- * Binary column. node-postgres returns a Buffer, PGlite a Uint8Array: both are normalised to a plain
- * Uint8Array view (no copy) so callers see one type. Both drivers accept a Buffer as a parameter.
+ * Binary column. node-postgres returns a Buffer, normalised to a plain Uint8Array view (no copy) so
+ * callers see one type (Buffer's methods differ); a Buffer is what node-postgres takes as a parameter.
  */
 export const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
   dataType: () => 'bytea',

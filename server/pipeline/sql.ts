@@ -36,7 +36,8 @@ export type SelectAnalysis = {
 /**
  * Functions a cell may not call, whatever the database's privileges say: they change the session
  * (set_config can switch `role` when the session user is privileged), run SQL given as a string
- * (query_to_xml and friends, ts_stat) and so escape this analysis, or reach outside the database.
+ * (query_to_xml and friends, cursor_to_xml, ts_stat, ts_rewrite(tsquery, text)) and so escape this
+ * analysis, or reach outside the database (files, large objects, other servers, other sessions).
  * This list is the first line of defence, not the boundary: on Postgres the boundary is the role.
  */
 const FORBIDDEN_FUNCTIONS = new Set([
@@ -56,6 +57,12 @@ const FORBIDDEN_FUNCTIONS = new Set([
   'database_to_xmlschema',
   'database_to_xml_and_xmlschema',
   'ts_stat',
+  'ts_rewrite',
+  'loread',
+  'lowrite',
+  'pg_log_backend_memory_contexts',
+  'pg_promote',
+  'pg_import_system_collations',
   'pg_read_file',
   'pg_read_binary_file',
   'pg_ls_dir',
@@ -67,7 +74,7 @@ const FORBIDDEN_FUNCTIONS = new Set([
   'pg_notify',
   'pg_switch_wal',
 ]);
-const FORBIDDEN_PREFIXES = ['dblink', 'lo_', 'pg_advisory', 'pg_try_advisory', 'pg_create_', 'pg_drop_', 'pg_logical_', 'pg_replication_'];
+const FORBIDDEN_PREFIXES = ['dblink', 'lo_', 'pg_read_', 'pg_ls_', 'pg_file_', 'pg_advisory', 'pg_try_advisory', 'pg_create_', 'pg_drop_', 'pg_logical_', 'pg_replication_'];
 
 export function isForbiddenFunction(name: string): boolean {
   const n = name.toLowerCase();

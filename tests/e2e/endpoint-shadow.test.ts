@@ -4,7 +4,7 @@
  * their `id`, the true outcomes of 50 of them uploaded as a dataset. The Serving card's "Judge on
  * labels" form then shows both versions' AUC on those 50; a label column that is not the classes,
  * and a labels dataset that changed under the page, give a clear message rather than a crash. A real
- * server (child process, PGlite on disk); the screenshot goes to tests/e2e/screenshots/endpoint-shadow-labels.png.
+ * server (child process, embedded PostgreSQL); the screenshot goes to tests/e2e/screenshots/endpoint-shadow-labels.png.
  */
 import { parse } from 'csv-parse/sync';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

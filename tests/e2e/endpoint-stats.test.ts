@@ -3,7 +3,7 @@
  * over REST (some refused) appear on the open page by its own refresh, as stacked request bars
  * and p50/p95/p99 lines. Then drift: an endpoint of a model trained here, fed shifted records,
  * gets a report from the Drift card's Compute now (PSI lines, latest table). A real server (child
- * process, PGlite on disk); screenshots go to tests/e2e/screenshots/endpoint-stats-*.png.
+ * process, embedded PostgreSQL); screenshots go to tests/e2e/screenshots/endpoint-stats-*.png.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

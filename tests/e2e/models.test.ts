@@ -1,8 +1,8 @@
 /**
  * Models in the browser: train on the credit data from the UI and watch the progress, read the
  * evaluation (ROC, calibration, importance), make a version champion, create an endpoint and try it,
- * then call the same endpoint over REST with an API key. A real server (child process, PGlite on
- * disk); screenshots go to tests/e2e/screenshots/ml-*.png.
+ * then call the same endpoint over REST with an API key. A real server (child process,
+ * embedded PostgreSQL); screenshots go to tests/e2e/screenshots/ml-*.png.
  */
 import { readFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';

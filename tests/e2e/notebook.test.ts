@@ -1,5 +1,5 @@
 /**
- * Co-editing a notebook in the browser: a real server (child process, PGlite on disk, its own
+ * Co-editing a notebook in the browser: a real server (child process, embedded PostgreSQL, its own
  * Temporal dev server), three users in three isolated Chromium contexts (two editors and a viewer),
  * Monaco bound to the shared Y.Doc through /collab. Screenshots go to tests/e2e/screenshots/nb-*.png.
  */

@@ -1,8 +1,8 @@
 /**
  * Notification channels in the browser: add a webhook channel pointing at a receiver in this test
  * process, copy its signing secret, Send test and see it delivered (and the request verify), see a
- * failing receiver's answer inline, then delete a channel. A real server (child process, PGlite on
- * disk); screenshots go to tests/e2e/screenshots/notifications-*.png.
+ * failing receiver's answer inline, then delete a channel. A real server (child process,
+ * embedded PostgreSQL); screenshots go to tests/e2e/screenshots/notifications-*.png.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

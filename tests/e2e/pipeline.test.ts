@@ -1,5 +1,5 @@
 /**
- * The pipeline in the browser, end to end on a real server (child process, PGlite on disk, its own
+ * The pipeline in the browser, end to end on a real server (child process, embedded PostgreSQL, its own
  * Temporal dev server): upload a CSV with progress, write SQL and check cells, see a diagnostic
  * appear and go as you type, Run all, watch the build on the run page, the cells and the Flow view,
  * then the dataset page with its preview and metrics. Screenshots go to tests/e2e/screenshots/pl-*.png.
@@ -310,9 +310,8 @@ describe('a pipeline in the browser: upload, diagnostics, build, flow, dataset p
   it('cancels a running build from the notebook', async () => {
     await page.goto(at.notebookUrl!);
     await page.locator('.connection[data-state=connected]').waitFor();
-    // Two slow steps, one after the other. Embedded PGlite runs a query on the server's own thread and
-    // cannot interrupt it (nothing answers meanwhile): when the cancel is handled depends on where the
-    // build is, so the steps' outcome is not asserted, only that the run ends cancelled and settled.
+    // Two slow steps, one after the other. When the cancel lands depends on where the build is, so the
+    // steps' outcome is not asserted, only that the run ends cancelled and settled.
     await page.getByRole('button', { name: 'Add SQL cell' }).click();
     await editorOf(cellAt(page, 4)).waitFor();
     await paste(page, '-- writes: many_numbers\nselect g as n, md5(g::text) as h\nfrom generate_series(1, 2000000) as g');

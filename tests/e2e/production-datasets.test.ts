@@ -4,7 +4,7 @@
  * "Run now" builds production, and the run page shows what the reporter delivered. The Production
  * tab lists the production datasets; credit's page shows the production rows (not design's), the
  * scenario watching it and how to append rows; rows appended over REST with an ingest key show
- * after a reload. A real server (child process, PGlite on disk, its own Temporal); screenshots go to
+ * after a reload. A real server (child process, embedded PostgreSQL, its own Temporal); screenshots go to
  * tests/e2e/screenshots/pd-*.png.
  */
 import { mkdirSync, readFileSync } from 'node:fs';

@@ -2,7 +2,7 @@
  * Promote to production in the browser: a notebook declaring an endpoint is promoted (the dialog
  * shows what changed), the bundle deployed, production scored over REST; a better model is
  * promoted and deployed (the dialog shows both models' metrics side by side), then rolled back and
- * the older model answers again. A real server (child process, PGlite on disk, its own Temporal);
+ * the older model answers again. A real server (child process, embedded PostgreSQL, its own Temporal);
  * screenshots go to tests/e2e/screenshots/prod-*.png.
  */
 import { mkdirSync } from 'node:fs';

@@ -3,8 +3,8 @@
  * two scenario cells is promoted and deployed; on the Production tab "Run now" starts the retraining
  * scenario (build -> checks -> gated retrain), its run page follows it live to the end with the
  * steps' durations and the gate's decision; the model page draws the decisions; a re-run opens the
- * new run; a slow scenario is cancelled while its build runs. A real server (child process, PGlite on
- * disk, its own Temporal); screenshots go to tests/e2e/screenshots/sc-*.png.
+ * new run; a slow scenario is cancelled while its build runs. A real server (child process,
+ * embedded PostgreSQL, its own Temporal); screenshots go to tests/e2e/screenshots/sc-*.png.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,9 +1,10 @@
 /**
  * The real Stagebook server as a child process (`node --import tsx server/cli.ts start`), on a free
- * port with its own STAGEBOOK_HOME: embedded PGlite on disk and a Temporal dev server it starts itself.
+ * port with its own STAGEBOOK_HOME: an embedded PostgreSQL server and a Temporal dev server it starts
+ * itself, both children in its process group, which stop() checks is empty before removing the home.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -102,6 +103,8 @@ export type StartServerOptions = {
 
 export async function startServer(opts: StartServerOptions = {}): Promise<ServerChild> {
   const home = opts.home ?? mkdtempSync(path.join(tmpdir(), 'sb-e2e-home-'));
+  // mkdtemp makes 0700; as root the embedded server runs as the `postgres` user, which must pass through.
+  chmodSync(home, 0o711);
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   // No demo seed unless a test asks for it (STAGEBOOK_DEMO=1): the others start on an empty instance.

@@ -1,6 +1,6 @@
 /**
  * The two production stories in the browser, on the demo a first start seeds: a real server (child
- * process, PGlite on disk, its own Temporal dev server) started on an empty home with the demo on;
+ * process, embedded PostgreSQL, its own Temporal dev server) started on an empty home with the demo on;
  * the first admin (from $STAGEBOOK_HOME/initial-admin.txt) signs in, runs the nightly forecast from
  * the Production tab and follows the run; then scores credit applications over REST, appends
  * labelled ones over REST, and follows the retrain the dataset watcher starts through to the model

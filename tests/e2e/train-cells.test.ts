@@ -2,7 +2,7 @@
  * Train and score cells in the browser, as steps of the notebook's build: write a train cell, run it,
  * watch its stage and progress bar in the cell, follow the link to the version it registered; add a
  * score cell and run that cell alone; see the model in the Flow view and both steps on the run page.
- * A real server (child process, PGlite on disk, its own Temporal dev server); screenshots go to
+ * A real server (child process, embedded PostgreSQL, its own Temporal dev server); screenshots go to
  * tests/e2e/screenshots/tc-*.png.
  */
 import { mkdirSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The workspace UI end to end: a real server (child process, PGlite on disk, its own Temporal dev
+ * The workspace UI end to end: a real server (child process, embedded PostgreSQL, its own Temporal dev
  * server) driven through headless Chromium. Each step leaves a screenshot in tests/e2e/screenshots/.
  */
 import { mkdirSync } from 'node:fs';

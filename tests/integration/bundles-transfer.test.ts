@@ -27,8 +27,8 @@ async function openSide(driver: Driver, name: string): Promise<Side> {
 }
 
 describe.each([
-  ['pglite', 'postgres'],
-  ['postgres', 'pglite'],
+  ['embedded', 'postgres'],
+  ['postgres', 'embedded'],
 ] as const)('moving a bundle between instances (%s to %s)', (from, to) => {
   let src: Side;
   let dst: Side;
@@ -136,7 +136,7 @@ describe('a trained version moves with the digest of its training rows', () => {
   let dst: Side;
 
   beforeAll(async () => {
-    [src, dst] = await Promise.all([openSide('postgres', 'trained-source'), openSide('pglite', 'trained-target')]);
+    [src, dst] = await Promise.all([openSide('postgres', 'trained-source'), openSide('embedded', 'trained-target')]);
     await uploadCredit(src.t.db, src.admin, src.projectId);
     await trainModelVersion({ ctx: ctxFor(src.t.db, src.admin), input: { projectId: src.projectId, modelName: 'credit-risk', dataset: 'credit', spec: { target: 'status', positiveClass: 'bad', algorithm: 'logistic_regression' } } });
   }, 120_000);

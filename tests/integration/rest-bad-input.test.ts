@@ -16,7 +16,7 @@ describe('REST answers every malformed request with a 4xx that says what was wro
   let projectId: string;
 
   beforeAll(async () => {
-    t = await openTestDatabase('pglite');
+    t = await openTestDatabase('embedded');
     const admin = await newUser(t.db, 'rest');
     const team = await callerFor(t.db, admin).teams.create({ name: 'REST' });
     projectId = (await callerFor(t.db, admin).projects.create({ teamId: team.id, name: 'P' })).id;
@@ -127,6 +127,6 @@ describe('REST answers every malformed request with a 4xx that says what was wro
   it('reports health with the database state and version', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/health' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'ok', database: { ok: true, driver: 'pglite' }, version: expect.any(String) });
+    expect(res.json()).toMatchObject({ status: 'ok', database: { ok: true, driver: 'embedded' }, version: expect.any(String) });
   });
 });

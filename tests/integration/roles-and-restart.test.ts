@@ -97,7 +97,7 @@ describe('deployment shapes', () => {
     server = await startServer({ home, keepHome: true });
     cleanups.push(() => server.stop());
     web.rebase(server.baseUrl);
-    // Same PGlite files: the session cookie from before the restart still signs us in.
+    // Same embedded PostgreSQL data: the session cookie from before the restart still signs us in.
     expect(await web.query('auth.me')).toMatchObject({ name: 'Ops' });
     // Same Temporal state: the run that was mid-activity at shutdown finishes, each step once.
     await vi.waitFor(

@@ -20,6 +20,7 @@ import {
   useTestTemporal,
   type TestTemporal,
 } from '../helpers/temporal';
+import { drivers } from '../helpers/db';
 
 const actor = { type: 'user' as const, userId: randomUUID() as UserId, email: 'ada@example.com', name: 'Ada' };
 
@@ -37,7 +38,7 @@ afterAll(async () => {
   await temporal?.stop();
 }, 30_000);
 
-describe.each(['postgres', 'pglite'] as const)('hello run on %s with an in-process worker', (driver) => {
+describe.each(drivers)('hello run on %s with an in-process worker', (driver) => {
   let database: Database;
   let scratch: Awaited<ReturnType<typeof createScratchPostgres>> | undefined;
   let worker: StagebookWorker;
@@ -46,8 +47,8 @@ describe.each(['postgres', 'pglite'] as const)('hello run on %s with an in-proce
   let teamId: string;
 
   beforeAll(async () => {
-    if (driver === 'postgres') scratch = await createScratchPostgres();
-    database = await openDatabase(scratch ? { url: scratch.url } : { dataDir: 'memory://' });
+    scratch = await createScratchPostgres(driver);
+    database = await openDatabase({ url: scratch.url, driver });
     await database.migrate();
     const taskQueue = uniqueTaskQueue(`hello-${driver}`);
     worker = await createWorker({ db: database.db, address: temporal.address, namespace: temporal.namespace, taskQueue });

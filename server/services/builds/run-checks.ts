@@ -38,8 +38,8 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 /**
  * Evaluates checks on the target. Built-in checks are our SQL over the table (column names quoted,
  * values as parameters) in the caller's sandbox session; custom checks were run through the SQL
- * sandbox's own checks beforehand (never a session inside a session: PGlite has one, and the sandbox
- * pool is small). A check that cannot run (unknown column, a SQL error) fails with the reason.
+ * sandbox's own checks beforehand (never a session inside a session: the sandbox pool
+ * is small and a nested session could wait for itself). A check that cannot run (unknown column, a SQL error) fails with the reason.
  */
 export async function runChecks(q: SandboxQuery, target: CheckTarget, checks: Check[], custom: CustomCounts): Promise<BuildCheckOutcome[]> {
   const out: BuildCheckOutcome[] = [];

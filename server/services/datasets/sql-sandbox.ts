@@ -21,15 +21,14 @@ import { driverOf, ensureProjectStorage, ident, schemaNameOf, type ProjectStorag
  *    USAGE/CREATE on its project's schemas only: the application's tables and other projects'
  *    schemas answer "permission denied" whatever the search_path says. (With a superuser session and
  *    `SET LOCAL ROLE`, a single SELECT calling set_config('role', 'postgres', true) and then
- *    query_to_xml('select * from users', ...) reads everything: measured on Postgres 15 and PGlite.)
+ *    query_to_xml('select * from users', ...) reads everything: measured on Postgres 15 and on the
+ *    single-session PGlite this replaced, where ts_rewrite(tsquery, text) was the way in.)
  * 3. Time: `SET LOCAL statement_timeout` cancels a runaway query; the transaction is ours.
  *
- * PGlite (the embedded single-user default) has one session whose user is a superuser, no logins and
- * no working statement_timeout (measured: pg_sleep(3) runs to the end). There the boundary is layer 1
- * plus `SET LOCAL ROLE` to the project role: privileges hold for what the parser lets through, but a
- * runaway query cannot be cancelled. Run a Postgres server where authors are not trusted.
+ * The embedded default is a real PostgreSQL server too (server/embedded-postgres.ts), so all three
+ * layers hold in every mode.
  *
- * Residual, on both: the catalogs (pg_class, pg_namespace, ...) stay readable by every role, so an
+ * Residual: the catalogs (pg_class, pg_namespace, ...) stay readable by every role, so an
  * author can see the names of other schemas and tables, not their rows.
  */
 export type SandboxScope = { projectId: string; environment: Environment };
@@ -44,10 +43,7 @@ export type SandboxQuery = (text: string, params?: unknown[]) => Promise<{ rows:
 
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 5 * 60_000;
 
-/**
- * Options every sandboxed call takes. `signal` cancels the running statement (pg_cancel_backend on
- * a Postgres server; on PGlite, which cannot interrupt a statement, before the next one).
- */
+/** Options every sandboxed call takes. `signal` cancels the running statement (pg_cancel_backend). */
 export type SandboxRunOptions = { timeoutMs?: number; signal?: AbortSignal };
 
 /** Thrown inside a sandbox session when its signal aborted; reported as reason 'cancelled'. */
@@ -68,12 +64,9 @@ export async function createTableFromSelect(
   const prefix = `CREATE TABLE ${ident(schemaNameOf(scope.projectId, scope.environment))}.${ident(opts.table)} AS (\n`;
   const checked = await wrapUserSelect(opts.sql, prefix, '\n)');
   if (!checked.ok) return checked;
-  const table = `${ident(schemaNameOf(scope.projectId, scope.environment))}.${ident(opts.table)}`;
   return runChecked(db, scope, opts, checked, async (q) => {
     const created = await q(checked.text);
-    // PGlite reports no row count for CREATE TABLE AS.
-    const rowCount = created.rowCount > 0 ? created.rowCount : Number((await q(`SELECT count(*) AS n FROM ${table}`)).rows[0]?.n ?? 0);
-    return { ok: true as const, rowCount };
+    return { ok: true as const, rowCount: created.rowCount };
   });
 }
 
@@ -184,56 +177,41 @@ export async function withSandboxSession<T>(
     if (signal?.aborted) throw new SandboxCancelled();
   };
   notCancelled();
-  const driver = driverOf(db);
-  if (driver.kind === 'postgres') {
-    const client = await sandboxPool(driver.pool, storage).connect();
-    let failed: Error | undefined;
-    let onAbort: (() => void) | undefined;
-    try {
-      await client.query('BEGIN');
-      await client.query(`SET LOCAL search_path = ${schemaName}`);
-      await client.query(`SET LOCAL statement_timeout = ${timeout}`);
-      await client.query(`SET LOCAL timezone = 'UTC'`);
-      if (signal) {
-        // The application's session cancels the sandbox session's statement: it is a member of the
-        // project role (or superuser), which pg_cancel_backend requires.
-        const pid = Number((await client.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
-        onAbort = () => void driver.pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
-      const result = await fn(async (text, params) => {
-        notCancelled();
-        const r = await client.query(text, params as unknown[]);
-        return { rows: r.rows as Record<string, unknown>[], rowCount: r.rowCount ?? 0, fields: (r.fields ?? []).map((f) => f.name) };
-      });
-      notCancelled();
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      failed = err instanceof Error ? err : new Error(String(err));
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-      // After a cancellation the connection is not reused: a pg_cancel_backend still in flight could
-      // land on the next session's statement.
-      const discard = signal?.aborted || (failed && !(failed as { code?: string }).code && !(failed instanceof SandboxCancelled));
-      client.release(discard ? (failed ?? new Error('cancelled')) : undefined);
+  const appPool = driverOf(db).pool;
+  const client = await sandboxPool(appPool, storage).connect();
+  let failed: Error | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    await client.query('BEGIN');
+    await client.query(`SET LOCAL search_path = ${schemaName}`);
+    await client.query(`SET LOCAL statement_timeout = ${timeout}`);
+    await client.query(`SET LOCAL timezone = 'UTC'`);
+    if (signal) {
+      // The application's session cancels the sandbox session's statement: it is a member of the
+      // project role (or superuser), which pg_cancel_backend requires.
+      const pid = Number((await client.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+      onAbort = () => void appPool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
+      signal.addEventListener('abort', onAbort, { once: true });
     }
-  }
-  return driver.client.transaction(async (ptx) => {
-    await ptx.query(`SET LOCAL ROLE ${ident(storage.roleName)}`);
-    await ptx.query(`SET LOCAL search_path = ${schemaName}`);
-    await ptx.query(`SET LOCAL statement_timeout = ${timeout}`);
-    await ptx.query(`SET LOCAL timezone = 'UTC'`);
     const result = await fn(async (text, params) => {
       notCancelled();
-      const r = await ptx.query<Record<string, unknown>>(text, params as unknown[]);
-      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length, fields: r.fields.map((f) => f.name) };
+      const r = await client.query(text, params as unknown[]);
+      return { rows: r.rows as Record<string, unknown>[], rowCount: r.rowCount ?? 0, fields: (r.fields ?? []).map((f) => f.name) };
     });
     notCancelled();
+    await client.query('COMMIT');
     return result;
-  });
+  } catch (err) {
+    failed = err instanceof Error ? err : new Error(String(err));
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    // After a cancellation the connection is not reused: a pg_cancel_backend still in flight could
+    // land on the next session's statement.
+    const discard = signal?.aborted || (failed && !(failed as { code?: string }).code && !(failed instanceof SandboxCancelled));
+    client.release(discard ? (failed ?? new Error('cancelled')) : undefined);
+  }
 }
 
 const pools = new WeakMap<pg.Pool, Map<string, pg.Pool>>();
@@ -272,10 +250,9 @@ function connectionAs(connectionString: string, storage: ProjectStorage): pg.Poo
 
 /** Closes the sandbox pools opened for this database (shutdown, tests). */
 export async function closeSandboxPools(db: Db): Promise<void> {
-  const driver = driverOf(db);
-  if (driver.kind !== 'postgres') return;
-  const byRole = pools.get(driver.pool);
+  const appPool = driverOf(db).pool;
+  const byRole = pools.get(appPool);
   if (!byRole) return;
-  pools.delete(driver.pool);
+  pools.delete(appPool);
   await Promise.all([...byRole.values()].map((p) => p.end().catch(() => {})));
 }

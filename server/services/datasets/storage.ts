@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
 import { eq } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { from as copyFrom, type CopyStreamQuery } from 'pg-copy-streams';
 import { schema, type Db, type DbOrTx } from '@/db/client';
@@ -16,7 +14,7 @@ import { copyErrorLine } from './copy-errors';
  */
 export type ProjectStorage = { projectId: string; roleName: string; rolePassword: string };
 
-export type DataDriver = { kind: 'postgres'; pool: pg.Pool } | { kind: 'pglite'; client: PGlite };
+export type DataDriver = { kind: 'postgres'; pool: pg.Pool };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -36,8 +34,7 @@ export function ident(name: string): string {
 export function driverOf(db: Db): DataDriver {
   const client = (db as unknown as { $client?: unknown }).$client;
   if (client instanceof pg.Pool) return { kind: 'postgres', pool: client };
-  if (client instanceof PGlite) return { kind: 'pglite', client };
-  throw new Error('unsupported database client: expected a node-postgres Pool or PGlite');
+  throw new Error('unsupported database client: expected a node-postgres Pool');
 }
 
 const ensured = new WeakMap<Db, Map<string, Promise<ProjectStorage>>>();
@@ -58,7 +55,6 @@ export function ensureProjectStorage(db: Db, projectId: string): Promise<Project
 async function createProjectStorage(db: Db, projectId: string): Promise<ProjectStorage> {
   const [existing] = await db.select().from(projectStorage).where(eq(projectStorage.projectId, projectId));
   if (existing) return existing;
-  const driver = driverOf(db);
   const roleName = roleNameOf(projectId);
   return withDataTransaction(db, async (s) => {
     // Roles are cluster-wide and CREATE ROLE has no IF NOT EXISTS: serialise creators.
@@ -67,14 +63,13 @@ async function createProjectStorage(db: Db, projectId: string): Promise<ProjectS
     if (again) return again;
     const rolePassword = randomBytes(24).toString('hex');
     const exists = (await s.query('select 1 from pg_roles where rolname = $1', [roleName])).length > 0;
-    // On a server the role logs in itself (see sql-sandbox.ts); PGlite has one session and no logins.
-    const login = driver.kind === 'postgres' ? `LOGIN PASSWORD '${rolePassword}'` : 'NOLOGIN';
-    const attributes = `${login} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS`;
+    // The role logs in itself: user SQL runs in its own session (see sql-sandbox.ts).
+    const attributes = `LOGIN PASSWORD '${rolePassword}' NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS`;
     await s.query(exists ? `ALTER ROLE ${ident(roleName)} ${attributes}` : `CREATE ROLE ${ident(roleName)} ${attributes}`);
     const [me] = await s.query('select rolsuper, current_database() as db from pg_roles where rolname = current_user');
     // The application works on the project's tables as the role's member when it is not superuser.
     if (!me?.rolsuper) await s.query(`GRANT ${ident(roleName)} TO CURRENT_USER`);
-    if (driver.kind === 'postgres') await s.query(`GRANT CONNECT ON DATABASE ${ident(String(me?.db))} TO ${ident(roleName)}`);
+    await s.query(`GRANT CONNECT ON DATABASE ${ident(String(me?.db))} TO ${ident(roleName)}`);
     for (const env of ['design', 'production'] as const) {
       const schemaName = schemaNameOf(projectId, env);
       await s.query(`CREATE SCHEMA IF NOT EXISTS ${ident(schemaName)}`);
@@ -93,7 +88,6 @@ async function createProjectStorage(db: Db, projectId: string): Promise<ProjectS
  * commit together or not at all.
  */
 export type DataSession = {
-  driver: DataDriver['kind'];
   tx: DbOrTx;
   query: (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
   /**
@@ -102,11 +96,11 @@ export type DataSession = {
    */
   copyCsv: (target: string, batches: AsyncIterable<CopyBatch>) => Promise<number>;
   /**
-   * Postgres only (null on PGlite): a raw `COPY ... FROM STDIN` on this transaction's connection, for
-   * callers that stream their own format (batch scoring writes binary COPY). The stream must have
-   * finished or been destroyed before the next statement.
+   * A raw `COPY ... FROM STDIN` on this transaction's connection, for callers that stream their own
+   * format (batch scoring writes binary COPY). The stream must have finished or been destroyed
+   * before the next statement.
    */
-  copyFromStdin: ((statement: string) => CopyStreamQuery) | null;
+  copyFromStdin: (statement: string) => CopyStreamQuery;
 };
 
 export type CopyBatch = { text: string; firstRow: number };
@@ -128,39 +122,25 @@ function refused(err: unknown, firstRow: number): unknown {
 }
 
 export async function withDataTransaction<T>(db: Db, fn: (s: DataSession) => Promise<T>): Promise<T> {
-  const driver = driverOf(db);
-  if (driver.kind === 'postgres') {
-    const client = await driver.pool.connect();
-    let broken: Error | undefined;
-    try {
-      const tdb = drizzlePg(client, { schema }) as unknown as Db;
-      return await tdb.transaction((tx) =>
-        fn({
-          driver: 'postgres',
-          tx,
-          query: async (text, params) => (await client.query(text, params as unknown[])).rows as Record<string, unknown>[],
-          copyCsv: (target, chunks) => copyIntoPostgres(client, target, chunks),
-          copyFromStdin: (statement) => client.query(copyFrom(statement)),
-        }),
-      );
-    } catch (err) {
-      broken = err instanceof Error ? err : new Error(String(err));
-      throw err;
-    } finally {
-      // A connection that failed mid-COPY is not worth reusing.
-      client.release(broken);
-    }
+  const client = await driverOf(db).pool.connect();
+  let broken: Error | undefined;
+  try {
+    const tdb = drizzlePg(client, { schema }) as unknown as Db;
+    return await tdb.transaction((tx) =>
+      fn({
+        tx,
+        query: async (text, params) => (await client.query(text, params as unknown[])).rows as Record<string, unknown>[],
+        copyCsv: (target, chunks) => copyIntoPostgres(client, target, chunks),
+        copyFromStdin: (statement) => client.query(copyFrom(statement)),
+      }),
+    );
+  } catch (err) {
+    broken = err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    // A connection that failed mid-COPY is not worth reusing.
+    client.release(broken);
   }
-  return driver.client.transaction(async (ptx) => {
-    const tx = drizzlePglite(ptx as unknown as PGlite, { schema }) as unknown as Db;
-    return fn({
-      driver: 'pglite',
-      tx,
-      query: async (text, params) => (await ptx.query<Record<string, unknown>>(text, params as unknown[])).rows,
-      copyCsv: (target, chunks) => copyIntoPglite(ptx, target, chunks),
-      copyFromStdin: null,
-    });
-  });
 }
 
 async function copyIntoPostgres(client: pg.PoolClient, target: string, batches: AsyncIterable<CopyBatch>): Promise<number> {
@@ -196,18 +176,4 @@ async function copyIntoPostgres(client: pg.PoolClient, target: string, batches: 
     throw refused(err, 0);
   });
   return Number(stream.rowCount);
-}
-
-/** PGlite has no COPY FROM STDIN through its API; each chunk goes through its /dev/blob device. */
-async function copyIntoPglite(ptx: PGliteTransaction, target: string, batches: AsyncIterable<CopyBatch>): Promise<number> {
-  let rows = 0;
-  for await (const batch of batches) {
-    try {
-      const r = await ptx.query(`COPY ${target} FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob: new Blob([batch.text]) });
-      rows += r.affectedRows ?? 0;
-    } catch (err) {
-      throw refused(err, batch.firstRow);
-    }
-  }
-  return rows;
 }

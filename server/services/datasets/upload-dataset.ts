@@ -1,10 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { and, eq, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { datasets, type DatasetColumnType, type Environment } from '@/db/schema';
@@ -12,10 +6,10 @@ import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { conflict, invalid, ServiceError } from '../errors';
 import { pgTypeOf } from './column-types';
-import { CsvRejected, CsvTooLarge, formatBytes, MAX_UPLOAD_BYTES, startCsvLoad, type CsvLoad } from './csv-load';
+import { CsvRejected, CsvTooLarge, startCsvLoad, type CsvLoad } from './csv-load';
 import { datasetView, type DatasetView } from './dataset-view';
 import type { UploadDatasetQuery } from './schemas';
-import { CopyRefused, driverOf, ensureProjectStorage, ident, schemaNameOf, withDataTransaction } from './storage';
+import { CopyRefused, ensureProjectStorage, ident, schemaNameOf, withDataTransaction } from './storage';
 
 export type UploadProgress = { bytesRead: number; rows: number };
 export type UploadResult = { dataset: DatasetView; rows: number; bytes: number; created: boolean };
@@ -44,35 +38,7 @@ export async function uploadDataset({
     .where(and(eq(datasets.projectId, input.projectId), eq(datasets.environment, env), eq(datasets.name, input.name)));
   if (existing?.kind === 'built') throw conflict(`"${input.name}" is built by a cell; upload under another name`, 'name');
   const storage = await ensureProjectStorage(ctx.db, input.projectId);
-  // PGlite runs one transaction at a time: never hold it while a client trickles its upload in.
-  const spool = driverOf(ctx.db).kind === 'pglite' ? await spoolToDisk(csv).catch((err: unknown) => Promise.reject(asServiceError(err))) : null;
-  try {
-    return await loadCsv(ctx, input, spool ? createReadStream(spool.file) : csv, storage.roleName, meta, onProgress);
-  } finally {
-    await spool?.remove();
-  }
-}
-
-async function* limited(csv: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer | string> {
-  let bytes = 0;
-  for await (const chunk of csv) {
-    bytes += chunk.length;
-    if (bytes > MAX_UPLOAD_BYTES) throw new CsvTooLarge(`the file is larger than the upload limit of ${formatBytes(MAX_UPLOAD_BYTES)}`);
-    yield chunk;
-  }
-}
-
-async function spoolToDisk(csv: AsyncIterable<Buffer | string>): Promise<{ file: string; remove: () => Promise<void> }> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'stagebook-upload-'));
-  const file = path.join(dir, 'upload.csv');
-  const remove = () => rm(dir, { recursive: true, force: true });
-  try {
-    await pipeline(Readable.from(limited(csv)), createWriteStream(file));
-  } catch (err) {
-    await remove();
-    throw err;
-  }
-  return { file, remove };
+  return loadCsv(ctx, input, csv, storage.roleName, meta, onProgress);
 }
 
 async function loadCsv(

@@ -48,7 +48,7 @@ type Totals = { t: Date | string; requests: number; records: number; client_erro
 type BucketSum = { t: Date | string; i: number; n: number };
 
 async function rowsOf<T>(db: DbOrTx, query: ReturnType<typeof sql>): Promise<T[]> {
-  // node-postgres and PGlite both answer `{ rows }`.
+  // drizzle's node-postgres execute() answers pg's QueryResult.
   return ((await db.execute(query)) as unknown as { rows: T[] }).rows;
 }
 

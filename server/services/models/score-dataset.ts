@@ -64,12 +64,10 @@ type ScoringJob = {
 };
 
 /**
- * On a Postgres server: binary COPY out, tensors built per column, binary COPY back into the staging
- * table (score-by-copy.ts). Null when a feature column's type is not one that path decodes.
+ * Binary COPY out, tensors built per column, binary COPY back into the staging table
+ * (score-by-copy.ts). Null when a feature column's type is not one that path decodes.
  */
-async function scoreOnServer(ctx: ServiceCtx, projectId: string, job: ScoringJob, copyFromStdin: NonNullable<DataSession['copyFromStdin']>): Promise<number | null> {
-  const driver = driverOf(ctx.db);
-  if (driver.kind !== 'postgres') return null;
+async function scoreByBinaryCopy(ctx: ServiceCtx, projectId: string, job: ScoringJob, copyFromStdin: DataSession['copyFromStdin']): Promise<number | null> {
   const { s, out } = job;
   const table = (
     await s.query(
@@ -84,7 +82,7 @@ async function scoreOnServer(ctx: ServiceCtx, projectId: string, job: ScoringJob
   );
   const storage = await ensureProjectStorage(ctx.db, projectId);
   return scoreByCopy({
-    pool: driver.pool,
+    pool: driverOf(ctx.db).pool,
     roleName: storage.roleName,
     sourceTable: job.sourceTable,
     stagingTable: job.stagingTable,
@@ -101,7 +99,7 @@ async function scoreOnServer(ctx: ServiceCtx, projectId: string, job: ScoringJob
 }
 
 /**
- * Anywhere (PGlite): a cursor feeds batches of SCORE_BATCH_ROWS rows to onnxruntime, the results go
+ * For feature columns the binary COPY path does not decode: a cursor feeds batches of SCORE_BATCH_ROWS rows to onnxruntime, the results go
  * to a temporary table and the staging table is built by joining them back on ctid, so the input's
  * other columns never travel through Node.
  */
@@ -144,8 +142,8 @@ async function scoreThroughCursor(job: ScoringJob): Promise<number> {
  * Scores every row of a dataset with a model (an endpoint's current version, a model's champion or
  * a named version) into a new dataset: the input's columns plus `prediction` (the label),
  * `probability` (of the positive class) and `model_version`. Rows stream in batches, each scored in
- * one onnxruntime call, into a staging table: on a Postgres server through binary COPY both ways
- * (scoreOnServer), elsewhere through a cursor and a join on ctid (scoreThroughCursor). All in one
+ * one onnxruntime call, into a staging table: through binary COPY both ways (scoreByBinaryCopy), or,
+ * for column types that path does not decode, through a cursor and a join on ctid (scoreThroughCursor). All in one
  * transaction, as the project's role for the data and as the application for the metadata and audit: a failure leaves nothing
  * behind and the previous output (if any) as it was. Audited as `model.batch_score`.
  */
@@ -181,7 +179,7 @@ export async function scoreDataset({
 
   return withProjectRole(ctx.db, input.projectId, async (s) => {
     const job = { s, scorer, source, featureColumns, sourceTable, stagingTable, out, signal: control.signal, onRows };
-    const scored = (s.copyFromStdin && (await scoreOnServer(ctx, input.projectId, job, s.copyFromStdin))) ?? (await scoreThroughCursor(job));
+    const scored = (await scoreByBinaryCopy(ctx, input.projectId, job, s.copyFromStdin)) ?? (await scoreThroughCursor(job));
     // A cancellation after the last batch still publishes nothing.
     control.signal?.throwIfAborted();
     await s.query('RESET ROLE');    await s.query('RESET ROLE');

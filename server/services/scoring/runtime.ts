@@ -243,14 +243,12 @@ export class ScoringRuntime {
   }
 
   /**
-   * Starts listening for other processes' changes (Postgres only; PGlite is one process and every
-   * change there is applied directly). Reference-counted: apps sharing a Db share one listener.
+   * Starts listening for other processes' changes (LISTEN/NOTIFY). Reference-counted: apps sharing a
+   * Db share one listener.
    */
   listen(onError?: (err: Error) => void): { ready: Promise<void>; release: () => Promise<void> } {
-    const driver = driverOf(this.db);
-    if (driver.kind !== 'postgres') return { ready: Promise.resolve(), release: () => this.flushRecorders() };
     this.listenerUsers++;
-    this.listener ??= listenForScoringChanges(driver.pool, {
+    this.listener ??= listenForScoringChanges(driverOf(this.db).pool, {
       onChange: (c) => this.invalidate(c),
       onReset: () => this.clear(),
       ...(onError ? { onError } : {}),
