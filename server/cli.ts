@@ -1,4 +1,5 @@
-import { loadEnv } from './env';
+import { loadEnv, type Env } from './env';
+import { acquireHomeLock } from './home-lock';
 
 const USAGE = `Usage: stagebook <command> [options]
 
@@ -6,6 +7,9 @@ Commands:
   start [--role all|web|api|worker]   run the workspace (default role: all, one process)
   migrate                             apply database migrations and exit
   audit-verify                        walk the audit hash chain; exit 1 naming the first broken link
+  migrate-home                        copy a home's PGlite database (pgdata/, earlier versions) into the embedded server
+  backup --out FILE                   write the database (and the embedded Temporal state) to FILE (.tar.gz)
+  restore FILE                        replace the database (and embedded Temporal state) with a backup's
   bundle export|import                move a bundle between running instances over REST (see stagebook bundle)
 `;
 
@@ -24,15 +28,58 @@ function parseArgs(argv: string[]): { command: string | undefined; role: string 
   return { command, role };
 }
 
+/**
+ * Commands that run the embedded database or Temporal dev server own the home while they run; with
+ * both external (DATABASE_URL and TEMPORAL_ADDRESS), processes share nothing there and need no lock.
+ */
+function lockHomeIfEmbedded(env: Env, command: string): void {
+  const embedded = !env.DATABASE_URL || (command === 'start' && !env.TEMPORAL_ADDRESS);
+  if (embedded) acquireHomeLock(env.homeDir);
+}
+
+/** DATABASE_URL's server, or the embedded one (started here, stopped by `stop`). */
+async function targetServer(env: Env): Promise<{ url: string; stop: () => Promise<void> }> {
+  if (env.DATABASE_URL) return { url: env.DATABASE_URL, stop: async () => {} };
+  const { embeddedDataDir } = await import('./main');
+  const { startEmbeddedPostgres } = await import('./embedded-postgres');
+  return startEmbeddedPostgres({ dataDir: embeddedDataDir(env) });
+}
+
 async function main() {
   if (process.argv[2] === 'bundle') {
     // A REST client of a running instance: no environment, database or Temporal of its own.
     const { runBundleCli } = await import('./bundle-cli');
     process.exit(await runBundleCli(process.argv.slice(3)));
   }
+  if (process.argv[2] === 'backup' || process.argv[2] === 'restore') {
+    const { runBackupCli } = await import('./ops/backup-cli');
+    process.exit(await runBackupCli(process.argv[2], process.argv.slice(3), loadEnv()));
+  }
   const { command, role } = parseArgs(process.argv.slice(2));
   const env = loadEnv(undefined, role ? { STAGEBOOK_ROLE: role } : {});
+  if (command === 'start' || command === 'migrate' || command === 'audit-verify' || command === 'migrate-home') lockHomeIfEmbedded(env, command);
+  if (command !== 'migrate-home' && !env.DATABASE_URL) {
+    // An earlier version's database would otherwise be silently replaced by an empty one.
+    const { legacyPgliteDir, LegacyHome } = await import('./ops/migrate-home');
+    const legacy = legacyPgliteDir(env.homeDir);
+    if (legacy) throw new LegacyHome(legacy);
+  }
   switch (command) {
+    case 'migrate-home': {
+      const { legacyPgliteDir, migrateHome } = await import('./ops/migrate-home');
+      if (!legacyPgliteDir(env.homeDir)) {
+        console.log(`nothing to migrate: ${env.homeDir} has no PGlite database (pgdata/)`);
+        return;
+      }
+      const target = await targetServer(env);
+      try {
+        const r = await migrateHome({ home: env.homeDir, targetUrl: target.url, log: (line) => console.log(`  ${line}`) });
+        console.log(`copied ${r.rows} rows in ${r.tables} tables (${r.projects} projects); the old data is kept at ${r.movedTo}`);
+      } finally {
+        await target.stop();
+      }
+      return;
+    }
     case 'start': {
       const { startStagebook } = await import('./main');
       await startStagebook(env);

@@ -20,6 +20,7 @@ import { arch, platform, userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { childProcessEnv } from './env';
+import { spawnWithLifeline } from './lifeline';
 
 export type EmbeddedPostgres = {
   /** `postgres://postgres:<password>@127.0.0.1:<port>/stagebook` */
@@ -212,7 +213,9 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (line
   // First start, or someone else took the remembered port: a new one, remembered once the server runs.
   const port = Number.isInteger(remembered) && remembered > 0 && (await portIsFree(remembered)) ? remembered : await freePort();
 
-  const child = spawn(
+  // Through a watchdog (server/lifeline.ts): when Stagebook dies, even by SIGKILL, the server gets a
+  // fast shutdown instead of living on with the data directory and port.
+  const lifeline = spawnWithLifeline(
     bin.postgres,
     [
       '-D', pgdata,
@@ -225,16 +228,17 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (line
       '-c', 'log_min_messages=fatal',
       '-c', 'log_timezone=UTC',
     ],
-    { ...(user ?? {}), env: childProcessEnv({ LC_ALL: 'C' }), stdio: ['ignore', 'pipe', 'pipe'] },
+    { ...(user ?? {}), env: childProcessEnv({ LC_ALL: 'C' }), stopSignal: 'SIGINT', graceMs: STOP_TIMEOUT_MS },
   );
+  const child = lifeline.process;
   let tail = '';
   const onOutput = (chunk: Buffer) => {
     const text = chunk.toString();
     tail = (tail + text).slice(-4000);
     for (const line of text.split('\n')) if (line.trim()) log(line);
   };
-  child.stdout.on('data', onOutput);
-  child.stderr.on('data', onOutput);
+  child.stdout!.on('data', onOutput);
+  child.stderr!.on('data', onOutput);
   const exited = new Promise<string>((resolve) => {
     child.once('error', (err) => resolve(err.message));
     child.once('exit', (code, signal) => resolve(`exit ${code ?? signal}; ${tail.trim().split('\n').slice(-5).join(' | ')}`));
@@ -243,8 +247,8 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (line
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const done = exited.then(() => {});
-    child.kill('SIGINT');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    lifeline.kill('SIGINT');
+    const timer = setTimeout(() => lifeline.kill('SIGKILL'), STOP_TIMEOUT_MS);
     await done;
     clearTimeout(timer);
   };

