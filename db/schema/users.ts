@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 export const users = pgTable('users', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -35,3 +35,15 @@ export const loginAttempts = pgTable(
   },
   (t) => [index('login_attempts_email_at_idx').on(t.email, t.at), index('login_attempts_ip_at_idx').on(t.clientIp, t.at)],
 );
+
+/**
+ * Fixed-window attempt counters for password-checking actions, keyed by what is limited
+ * (`signin:email:<email>`, `signin:client:<address>`, `signup:client:<address>`). One statement
+ * increments and returns the count before any password is checked, so concurrent attempts cannot
+ * all pass the check (see services/auth/attempt-limits.ts).
+ */
+export const authAttemptCounters = pgTable('auth_attempt_counters', {
+  key: text('key').primaryKey(),
+  windowStart: timestamp('window_start', { withTimezone: true }).notNull().default(sql`now()`),
+  attempts: integer('attempts').notNull(),
+});

@@ -5,7 +5,11 @@ import { authorize, type Authorization, type Policy } from '../services/policy';
 import { ServiceError, type ServiceErrorKind } from '../services/errors';
 import type { RequestCtx } from './context';
 
-export type Meta = { policy?: Policy };
+export type Meta = {
+  policy?: Policy;
+  /** Refused inside a tRPC batch (HTTP 400): procedures that check a password or spend a rate limit. */
+  unbatched?: boolean;
+};
 
 const trpcCodeOf: Record<ServiceErrorKind, TRPC_ERROR_CODE_KEY> = {
   Unauthenticated: 'UNAUTHORIZED',

@@ -1,7 +1,7 @@
 import { SESSION_COOKIE } from '../../services/auth/tokens';
 import { signIn, SignInInput } from '../../services/auth/sign-in';
 import { signOut } from '../../services/auth/sign-out';
-import { signUp, SignUpInput } from '../../services/auth/sign-up';
+import { signUp, SignUpInput, takeSignUpAttempt } from '../../services/auth/sign-up';
 import { policies, procedure, router } from '../trpc';
 
 export const authRouter = router({
@@ -9,15 +9,16 @@ export const authRouter = router({
     ctx.actor?.type === 'user' ? { id: ctx.actor.userId, email: ctx.actor.email, name: ctx.actor.name } : null,
   ),
   signUp: procedure
-    .meta({ policy: policies.public })
+    .meta({ policy: policies.public, unbatched: true })
     .input(SignUpInput)
     .mutation(async ({ ctx, input }) => {
+      await takeSignUpAttempt(ctx, input.email);
       const { user, session } = await signUp({ ctx, input });
       ctx.cookies.set(SESSION_COOKIE, session.token, session.expiresAt);
       return user;
     }),
   signIn: procedure
-    .meta({ policy: policies.public })
+    .meta({ policy: policies.public, unbatched: true })
     .input(SignInInput)
     .mutation(async ({ ctx, input }) => {
       const { user, session } = await signIn({ ctx, input });

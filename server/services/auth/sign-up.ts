@@ -4,6 +4,7 @@ import { teamInvitations, teamMembers, users } from '@/db/schema';
 import { emitAudit } from '../audit/emit';
 import type { ServiceCtx, UserId } from '../context';
 import { conflict } from '../errors';
+import { takeAttempt } from './attempt-limits';
 import { hashPassword } from './passwords';
 import { createSession } from './session';
 
@@ -22,6 +23,24 @@ export const SignUpInput = z.object({
   password: Password,
 });
 export type SignUpInput = z.infer<typeof SignUpInput>;
+
+/** Sign-ups allowed per client address (and per email) in the attempt window: each hashes a password. */
+export const SIGNUP_LIMITS = { perEmail: 5, perClient: 20 };
+
+/**
+ * Counts a sign-up attempt from the public edge before any password is hashed. Kept out of
+ * `signUp` itself, which the first-admin bootstrap, the demo seed and tests call directly.
+ */
+export async function takeSignUpAttempt(ctx: ServiceCtx, email: string): Promise<void> {
+  await takeAttempt(
+    ctx.db,
+    [
+      { key: `signup:email:${email}`, max: SIGNUP_LIMITS.perEmail },
+      { key: `signup:client:${ctx.clientIp ?? 'unknown'}`, max: SIGNUP_LIMITS.perClient },
+    ],
+    'too many sign-up attempts; try again in 15 minutes',
+  );
+}
 
 /** Creates the account, turns pending invitations for its email into memberships, and signs in. */
 export async function signUp({ ctx, input }: { ctx: ServiceCtx; input: SignUpInput }) {
