@@ -41,14 +41,14 @@ export async function signIn({ ctx, input }: { ctx: ServiceCtx; input: SignInInp
       if (user) {
         await emitAudit(
           tx,
-          { actor: { type: 'system', name: 'auth' }, requestId: ctx.requestId, clientIp: ctx.clientIp },
+          { actor: { type: 'system', name: 'auth' }, requestId: ctx.requestId, clientIp: ctx.clientIp, clientRequestId: ctx.clientRequestId },
           { action: 'user.signin_failed', target: { type: 'user', id: user.id }, details: { email: input.email } },
         );
       }
       return null;
     }
     const actor = { type: 'user', userId: user.id as UserId, email: user.email, name: user.name } as const;
-    await emitAudit(tx, { actor, requestId: ctx.requestId, clientIp: ctx.clientIp }, { action: 'user.signin', target: { type: 'user', id: user.id } });
+    await emitAudit(tx, { actor, requestId: ctx.requestId, clientIp: ctx.clientIp, clientRequestId: ctx.clientRequestId }, { action: 'user.signin', target: { type: 'user', id: user.id } });
     const session = await createSession(tx, user.id);
     await refundAttempt(tx, limits.map((l) => l.key));
     return { user: { id: user.id, email: user.email, name: user.name }, session };

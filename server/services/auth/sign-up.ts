@@ -51,7 +51,7 @@ export async function signUp({ ctx, input }: { ctx: ServiceCtx; input: SignUpInp
     const [user] = await tx.insert(users).values({ email: input.email, name: input.name, passwordHash }).returning();
     if (!user) throw new Error('user insert returned no row');
     const actor = { type: 'user', userId: user.id as UserId, email: user.email, name: user.name } as const;
-    const meta = { actor, requestId: ctx.requestId, clientIp: ctx.clientIp };
+    const meta = { actor, requestId: ctx.requestId, clientIp: ctx.clientIp, clientRequestId: ctx.clientRequestId };
     await emitAudit(tx, meta, { action: 'user.signup', target: { type: 'user', id: user.id }, details: { email: user.email } });
 
     const pending = await tx
