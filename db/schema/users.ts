@@ -6,6 +6,8 @@ export const users = pgTable('users', {
   email: text('email').notNull().unique(),
   name: text('name').notNull(),
   passwordHash: text('password_hash').notNull(),
+  /** When the owner proved they read this mailbox (a token link); until then invitations to it wait. */
+  emailVerifiedAt: timestamp('email_verified_at', { withTimezone: true }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
@@ -47,3 +49,22 @@ export const authAttemptCounters = pgTable('auth_attempt_counters', {
   windowStart: timestamp('window_start', { withTimezone: true }).notNull().default(sql`now()`),
   attempts: integer('attempts').notNull(),
 });
+
+export const accountTokenPurposes = ['verify_email', 'reset_password'] as const;
+export type AccountTokenPurpose = (typeof accountTokenPurposes)[number];
+
+/** Emailed single-use links (email verification, password reset); only the token's sha256 is stored. */
+export const accountTokens = pgTable(
+  'account_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    purpose: text('purpose', { enum: accountTokenPurposes }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+  },
+  (t) => [index('account_tokens_user_idx').on(t.userId)],
+);

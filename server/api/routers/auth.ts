@@ -2,6 +2,8 @@ import { SESSION_COOKIE } from '../../services/auth/tokens';
 import { signIn, SignInInput } from '../../services/auth/sign-in';
 import { signOut } from '../../services/auth/sign-out';
 import { signUp, SignUpInput, takeSignUpAttempt } from '../../services/auth/sign-up';
+import { requestPasswordReset, RequestPasswordResetInput, resetPassword, ResetPasswordInput } from '../../services/auth/reset-password';
+import { sendVerification, verifyEmail, VerifyEmailInput } from '../../services/auth/verify-email';
 import { policies, procedure, router } from '../trpc';
 
 export const authRouter = router({
@@ -24,6 +26,24 @@ export const authRouter = router({
       const { user, session } = await signIn({ ctx, input });
       ctx.cookies.set(SESSION_COOKIE, session.token, session.expiresAt);
       return user;
+    }),
+  // Tokens arrive in the body, never in a URL (access logs, Referer headers).
+  verifyEmail: procedure
+    .meta({ policy: policies.public, unbatched: true })
+    .input(VerifyEmailInput)
+    .mutation(({ ctx, input }) => verifyEmail({ ctx, input })),
+  sendVerification: procedure.meta({ policy: policies.signedIn }).mutation(({ ctx }) => sendVerification({ ctx })),
+  requestPasswordReset: procedure
+    .meta({ policy: policies.public, unbatched: true })
+    .input(RequestPasswordResetInput)
+    .mutation(({ ctx, input }) => requestPasswordReset({ ctx, input })),
+  resetPassword: procedure
+    .meta({ policy: policies.public, unbatched: true })
+    .input(ResetPasswordInput)
+    .mutation(async ({ ctx, input }) => {
+      const result = await resetPassword({ ctx, input });
+      ctx.cookies.clear(SESSION_COOKIE);
+      return result;
     }),
   signOut: procedure.meta({ policy: policies.signedIn }).mutation(async ({ ctx }) => {
     await signOut({ ctx, input: { sessionToken: ctx.sessionToken } });
