@@ -30,6 +30,8 @@ export type AppOptions = {
   nextHandler?: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
   logger?: boolean | { level: string };
   bodyLimit?: number;
+  /** Proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto/-Host are believed; none by default. */
+  trustProxy?: readonly string[] | undefined;
   /** Tuning of the collaboration server (tests shorten its timers). */
   collab?: Omit<CollabServerOptions, 'db' | 'log'>;
 };
@@ -49,8 +51,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // tRPC batches put every call in the URL.
     routerOptions: { maxParamLength: 5000 },
-    genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].length <= 100 ? req.headers['x-request-id'] : randomUUID()),
-    trustProxy: true,
+    // Request ids and client addresses go into audit events: the server makes the id (a client's
+    // own is kept apart, see clientRequestIdOf) and believes forwarded headers from configured proxies only.
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    trustProxy: opts.trustProxy?.length ? [...opts.trustProxy] : false,
   });
   await app.register(fastifyCookie);
   const serves = (r: 'web' | 'api') => opts.role === 'all' || opts.role === r;

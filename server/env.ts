@@ -1,9 +1,24 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
 const booleanFlag = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no'])
   .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+/** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`: an address or a CIDR block. */
+function isAddressOrCidr(entry: string): boolean {
+  const [addr, prefix, ...rest] = entry.split('/');
+  const family = isIP(addr ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+const addressList = z
+  .string()
+  .transform((v) => v.split(',').map((e) => e.trim()).filter(Boolean))
+  .refine((list) => list.every(isAddressOrCidr), { error: (iss) => `not an address or CIDR: ${(iss.input as string[]).filter((e) => !isAddressOrCidr(e)).join(', ')}` });
 
 export const roles = ['all', 'web', 'api', 'worker'] as const;
 export type ServerRole = (typeof roles)[number];
@@ -22,6 +37,8 @@ export const EnvSchema = z.object({
   STAGEBOOK_ADMIN_EMAIL: z.email().default('admin@stagebook.local'),
   STAGEBOOK_ADMIN_PASSWORD: z.string().min(10).optional(),
   STAGEBOOK_PUBLIC_URL: z.url().optional(),
+  /** Reverse proxies whose X-Forwarded-* headers are believed (comma-separated addresses or CIDRs); unset, none. */
+  STAGEBOOK_TRUST_PROXY: addressList.default([]),
   /** On the first start of an empty instance, seed the "Demo" team (two deployed projects) for the first admin. */
   STAGEBOOK_DEMO: booleanFlag.default(true),
   /** Email notification channels: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://host:465`. Unset, email channels are refused. */

@@ -174,6 +174,7 @@ export async function startStagebook(env: Env): Promise<void> {
       workflows,
       checkTemporal: client ? async () => void (await client.workflowService.getSystemInfo({})) : undefined,
       secureCookies: env.STAGEBOOK_SECURE_COOKIES,
+      trustProxy: env.STAGEBOOK_TRUST_PROXY,
       nextHandler: nextHandler?.handler,
       logger: env.LOG_LEVEL === 'silent' ? false : { level: env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL },
     });

@@ -56,7 +56,7 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
         <p className="muted">
           {mode === 'sign-in'
             ? 'Welcome back. Use the email and password you signed up with.'
-            : 'Invitations sent to your email join their teams as soon as you sign up.'}
+            : 'Invitations sent to your email join their teams once you confirm it from the link we email you.'}
         </p>
         <label className="field">
           <span>Email</span>
@@ -87,6 +87,11 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
           )}
         </div>
         <ErrorMessage error={mutation.error} />
+        {mode === 'sign-in' && (
+          <p className="auth-switch">
+            <Link href="/reset-password">Forgot your password?</Link>
+          </p>
+        )}
         <button type="submit" className="btn btn-primary btn-block" disabled={mutation.isPending}>
           {mutation.isPending ? (mode === 'sign-in' ? 'Signing in…' : 'Creating account…') : mode === 'sign-in' ? 'Sign in' : 'Create account'}
         </button>

@@ -18,7 +18,7 @@ export function InviteForm({ teamId }: { teamId: string }) {
         setNotice(
           result.status === 'added'
             ? `${vars.email} already had an account and is now a member (${vars.role}).`
-            : `${vars.email} is invited as ${vars.role}; they join when they sign up.`,
+            : `${vars.email} is invited as ${vars.role}; they join once they confirm their email, or when you approve them below.`,
         );
         setEmail('');
         await queryClient.invalidateQueries({ queryKey: trpc.teams.members.queryKey({ teamId }) });

@@ -141,9 +141,14 @@ function InvitationsTable({ teamId, invitations }: { teamId: string; invitations
   const trpc = useTRPC();
   const invalidate = useInvalidateMembers(teamId);
   const revoke = useMutation(trpc.teams.revokeInvitation.mutationOptions({ onSettled: invalidate }));
+  const approve = useMutation(trpc.teams.approveInvitation.mutationOptions({ onSettled: invalidate }));
   return (
-    <Card title="Pending invitations" description="People invited before they had an account; they join when they sign up with that email." id="invitations">
-      <ErrorMessage error={revoke.error} />
+    <Card
+      title="Pending invitations"
+      description="Invited people join when they confirm their email from the link Stagebook sends. Without email on this server, approve someone once you know the account is theirs."
+      id="invitations"
+    >
+      <ErrorMessage error={revoke.error ?? approve.error} />
       {invitations.length === 0 ? (
         <EmptyState title="No pending invitations.">Invite an email address that has no account yet and it will wait here.</EmptyState>
       ) : (
@@ -165,6 +170,15 @@ function InvitationsTable({ teamId, invitations }: { teamId: string; invitations
                 </td>
                 <td className="muted nowrap">{formatDateTime(inv.createdAt)}</td>
                 <td className="align-right">
+                  {inv.hasAccount && (
+                    <ConfirmButton
+                      label="Approve"
+                      confirmLabel="Approve"
+                      question={`Add ${inv.email} as ${inv.role}? Its owner has not confirmed this email: approve only if you know the account is theirs.`}
+                      pending={approve.isPending && approve.variables.invitationId === inv.id}
+                      onConfirm={() => approve.mutate({ teamId, invitationId: inv.id })}
+                    />
+                  )}
                   <ConfirmButton
                     label="Revoke"
                     confirmLabel="Revoke"

@@ -39,6 +39,14 @@ export async function resolveActor(deps: AppDeps, headers: Record<string, string
   return sessionToken ? scoringRuntime(deps.db).userSession(sessionToken) : null;
 }
 
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** A client's `x-request-id`, when it looks like an id; anything else is ignored, not trusted. */
+export function clientRequestIdOf(headers: Record<string, string | string[] | undefined>): string | null {
+  const v = headers['x-request-id'];
+  return typeof v === 'string' && CLIENT_REQUEST_ID.test(v) ? v : null;
+}
+
 export async function createRequestCtx(
   deps: AppDeps,
   req: { headers: Record<string, string | string[] | undefined>; ip: string; id: string },
@@ -46,5 +54,5 @@ export async function createRequestCtx(
 ): Promise<RequestCtx> {
   const sessionToken = cookies.get(SESSION_COOKIE);
   const actor = await resolveActor(deps, req.headers, sessionToken);
-  return { db: deps.db, actor, requestId: req.id, clientIp: req.ip, workflows: deps.workflows, liveNotebooks: deps.liveNotebooks, sessionToken, cookies };
+  return { db: deps.db, actor, requestId: req.id, clientRequestId: clientRequestIdOf(req.headers), clientIp: req.ip, workflows: deps.workflows, liveNotebooks: deps.liveNotebooks, sessionToken, cookies };
 }

@@ -61,6 +61,15 @@ export async function registerTrpc<TRouter extends AnyTRPCRouter>(app: FastifyIn
     }
   };
 
+  // Procedures that check a password (meta `unbatched`) are refused inside a batch: a batch of 40
+  // guesses would otherwise be one request to every per-request defence in front of the server.
+  const unbatchedInBatch = (req: FastifyRequest, path: string): string | null => {
+    const query = req.query as Record<string, unknown>;
+    const paths = path.split(',');
+    if (paths.length === 1 && query.batch === undefined) return null;
+    return paths.find((p) => (procedures[p]?._def.meta as { unbatched?: boolean } | undefined)?.unbatched === true) ?? null;
+  };
+
   const answer = async (req: FastifyRequest, reply: FastifyReply, path: string, call: DirectCall): Promise<void> => {
     const { procedure, type, input } = call;
     let inputRead = false;
@@ -103,6 +112,13 @@ export async function registerTrpc<TRouter extends AnyTRPCRouter>(app: FastifyIn
     scope.addContentTypeParser('multipart/form-data', {}, (_req, body, done) => done(null, body));
     scope.all(`${prefix}/:path`, async (req, reply) => {
       const { path } = req.params as { path: string };
+      const refused = unbatchedInBatch(req, path);
+      if (refused) {
+        const error = new TRPCError({ code: 'BAD_REQUEST', message: `${refused} cannot be batched: send it as a request of its own` });
+        const shape = getErrorShape({ config, error, type: 'unknown', path: refused, input: undefined, ctx: undefined });
+        await reply.status(400).header('content-type', 'application/json').send(JSON.stringify(transformTRPCResponse(config, { error: shape })));
+        return;
+      }
       const call = directCall(req, path);
       if (call) return answer(req, reply, path, call);
       await fastifyRequestHandler({

@@ -4,8 +4,13 @@ import { ZodError } from 'zod';
 import { authorize, type Authorization, type Policy } from '../services/policy';
 import { ServiceError, type ServiceErrorKind } from '../services/errors';
 import type { RequestCtx } from './context';
+import { unstorableTextError } from './storable-text';
 
-export type Meta = { policy?: Policy };
+export type Meta = {
+  policy?: Policy;
+  /** Refused inside a tRPC batch (HTTP 400): procedures that check a password or spend a rate limit. */
+  unbatched?: boolean;
+};
 
 const trpcCodeOf: Record<ServiceErrorKind, TRPC_ERROR_CODE_KEY> = {
   Unauthenticated: 'UNAUTHORIZED',
@@ -58,7 +63,11 @@ export const procedure = t.procedure.use(async ({ meta, ctx, getRawInput, next, 
   }
   let authz: Authorization;
   try {
-    authz = await authorize(ctx, meta.policy, await getRawInput());
+    const input = await getRawInput();
+    // Before authorisation, which reads ids from the input: text Postgres cannot store is a 400 naming the field.
+    const unstorable = unstorableTextError(input);
+    if (unstorable) throw unstorable;
+    authz = await authorize(ctx, meta.policy, input);
   } catch (err) {
     throw toTRPCError(err);
   }

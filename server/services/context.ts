@@ -19,6 +19,11 @@ export type ServiceCtx = {
   actor: Actor | null;
   requestId: string | null;
   clientIp: string | null;
+  /**
+   * The `x-request-id` a client sent, when it is a plausible id (1-128 of [A-Za-z0-9._-]): recorded
+   * beside the server's own request id in audit details, never in its place.
+   */
+  clientRequestId?: string | null;
   /** Starts Temporal workflows; absent in roles that cannot reach Temporal. */
   workflows?: WorkflowStarter;
   /** The collaboration server's loaded notebooks; absent where none runs (API role, service tests). */
@@ -39,9 +44,9 @@ export function actorLabel(actor: Actor): { actorType: Actor['type']; actorId: s
 }
 
 /** The audit metadata of a request; services that mutate require an actor. */
-export function auditMetaOf(ctx: ServiceCtx): { actor: Actor; requestId: string | null; clientIp: string | null } {
+export function auditMetaOf(ctx: ServiceCtx): { actor: Actor; requestId: string | null; clientIp: string | null; clientRequestId: string | null | undefined } {
   if (!ctx.actor) throw new Error('a mutation was attempted without an actor (authorisation must run first)');
-  return { actor: ctx.actor, requestId: ctx.requestId, clientIp: ctx.clientIp };
+  return { actor: ctx.actor, requestId: ctx.requestId, clientIp: ctx.clientIp, clientRequestId: ctx.clientRequestId };
 }
 
 export function requireUser(ctx: ServiceCtx): Extract<Actor, { type: 'user' }> {

@@ -79,7 +79,7 @@ describe('co-editing a notebook in the browser', () => {
   let server: ServerChild;
   let browser: SharedBrowser;
   const people: Record<'ada' | 'grace' | 'vera', Person> = {} as never;
-  const at: { teamId?: string; projectId?: string; notebookUrl?: string } = {};
+  const at: { teamId?: string; projectId?: string; notebookUrl?: string; adminCookie?: string } = {};
 
   const shot = async (page: Page, name: string) => {
     await page.waitForFunction(() => !document.querySelector('.loading'), undefined, { timeout: 10_000 });
@@ -90,6 +90,14 @@ describe('co-editing a notebook in the browser', () => {
     const session = await signUp(server.baseUrl, user);
     await context.addCookies([{ ...session, url: server.baseUrl }]);
     people[who] = { context, page, errors: collectPageErrors(page) };
+    // Without SMTP nobody can confirm an email, so the team admin approves the invitation.
+    if (at.teamId && at.adminCookie) {
+      const input = encodeURIComponent(JSON.stringify({ json: { teamId: at.teamId } }));
+      const res = await fetch(`${server.baseUrl}/trpc/teams.members?input=${input}`, { headers: { cookie: at.adminCookie } });
+      const members = ((await res.json()) as { result: { data: { json: { invitations: { id: string; email: string }[] } } } }).result.data.json;
+      const invitation = members.invitations.find((i) => i.email === user.email);
+      if (invitation) await trpcMutation(server.baseUrl, 'teams.approveInvitation', { teamId: at.teamId, invitationId: invitation.id }, at.adminCookie);
+    }
     return session;
   };
 
@@ -112,7 +120,8 @@ describe('co-editing a notebook in the browser', () => {
     const project = (await trpcMutation(server.baseUrl, 'projects.create', { teamId: team.id, name: 'Churn model' }, cookie)) as { id: string };
     at.teamId = team.id;
     at.projectId = project.id;
-    // Grace and Vera are invited before they have accounts; signing up turns the invitations into memberships.
+    at.adminCookie = cookie;
+    // Grace and Vera are invited before they have accounts; once they sign up, Ada approves them (openAs).
     await trpcMutation(server.baseUrl, 'teams.invite', { teamId: team.id, email: grace.email, role: 'editor' }, cookie);
     await trpcMutation(server.baseUrl, 'teams.invite', { teamId: team.id, email: vera.email, role: 'viewer' }, cookie);
 

@@ -119,7 +119,11 @@ describe('workspace in the browser', () => {
     await page.getByLabel('Email', { exact: true }).fill(colleague.email);
     await page.locator('select[name=inviteRole]').selectOption('editor');
     await page.getByRole('button', { name: 'Send invitation' }).click();
-    await page.getByText(`${colleague.email} already had an account and is now a member (editor).`).waitFor();
+    // The colleague's account is unverified (no SMTP here): the invitation waits for an admin's approval.
+    await page.getByText(`${colleague.email} is invited as editor; they join once they confirm their email, or when you approve them below.`).waitFor();
+    const colleagueRow = page.getByRole('region', { name: 'Pending invitations' }).getByRole('row', { name: new RegExp(colleague.email) });
+    await colleagueRow.getByRole('button', { name: 'Approve' }).click();
+    await colleagueRow.getByRole('button', { name: 'Approve' }).click();
     const roleSelect = page.getByLabel(`Role of ${colleague.email}`);
     await roleSelect.waitFor();
     expect(await roleSelect.inputValue()).toBe('editor');
@@ -133,7 +137,7 @@ describe('workspace in the browser', () => {
     await page.getByLabel('Email', { exact: true }).fill(newcomer);
     await page.locator('select[name=inviteRole]').selectOption('viewer');
     await page.getByRole('button', { name: 'Send invitation' }).click();
-    await page.getByText(`${newcomer} is invited as viewer; they join when they sign up.`).waitFor();
+    await page.getByText(`${newcomer} is invited as viewer; they join once they confirm their email, or when you approve them below.`).waitFor();
     await page.getByRole('region', { name: 'Pending invitations' }).getByRole('cell', { name: newcomer }).waitFor();
 
     await page.reload();

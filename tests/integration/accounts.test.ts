@@ -69,11 +69,18 @@ describe.each(drivers)('accounts, teams and API keys on %s', (driver) => {
     await b.projects.create({ teamId: team.id, name: 'Scoring' });
     expect(await trpcCode(b.teams.invite({ teamId: team.id, email: 'x@example.com', role: 'viewer' }))).toBe('FORBIDDEN');
 
-    // An unknown email gets a pending invitation that becomes a membership at sign-up.
+    // An unknown email gets a pending invitation; signing up with that email is not enough (anyone
+    // could): without email (no SMTP here) an admin approves the account that signed up.
     const carolEmail = `carol-${driver}@example.com`;
     expect(await a.teams.invite({ teamId: team.id, email: carolEmail, role: 'viewer' })).toMatchObject({ status: 'invited' });
     expect((await a.teams.members({ teamId: team.id })).invitations.map((i) => i.email)).toContain(carolEmail);
     await createCaller(ctxFor(t.db, null)).auth.signUp({ email: carolEmail, name: 'Carol', password: 'carol carol carol' });
+    const waiting = await a.teams.members({ teamId: team.id });
+    expect(waiting.members.map((m) => m.email)).not.toContain(carolEmail);
+    const carolInvitation = waiting.invitations.find((i) => i.email === carolEmail)!;
+    expect(carolInvitation.hasAccount).toBe(true);
+    expect(await trpcCode(b.teams.approveInvitation({ teamId: team.id, invitationId: carolInvitation.id }))).toBe('FORBIDDEN');
+    await a.teams.approveInvitation({ teamId: team.id, invitationId: carolInvitation.id });
     const after = await a.teams.members({ teamId: team.id });
     expect(after.members.find((m) => m.email === carolEmail)?.role).toBe('viewer');
     expect(after.invitations).toHaveLength(0);
@@ -90,7 +97,7 @@ describe.each(drivers)('accounts, teams and API keys on %s', (driver) => {
 
     const seen = await actions({ teamId: team.id });
     expect(seen).toEqual(
-      expect.arrayContaining(['team.create', 'team.member_invite', 'project.create', 'team.invitation_accept', 'team.member_role_change', 'team.member_remove']),
+      expect.arrayContaining(['team.create', 'team.member_invite', 'project.create', 'team.invitation_approve', 'team.member_role_change', 'team.member_remove']),
     );
     const [roleChange] = (await callerFor(t.db, bob).audit.list({ teamId: team.id, action: 'team.member_role_change', limit: 1 })).events;
     expect(roleChange?.details).toEqual({ before: { role: 'viewer' }, after: { role: 'admin' } });

@@ -7,6 +7,7 @@ import { createRequestCtx, type AppDeps } from '../context';
 import { cookieJar } from '../cookies';
 import { describeZodError } from '../trpc';
 import type { RestRoute } from './route';
+import { unstorableTextError } from '../storable-text';
 
 export type RestErrorBody = { error: { code: string; message: string; field?: string; issues?: { path: string; message: string }[] } };
 
@@ -67,6 +68,10 @@ export function registerRestRoutes(app: FastifyInstance, deps: AppDeps, routes: 
       method: route.method,
       url: route.path.replace(/\{(\w+)\}/g, ':$1'),
       handler: async (req, reply) => {
+        // Text Postgres cannot store (NUL, unpaired surrogates) is a 400 naming the field, before anything reads it.
+        const unstorable =
+          unstorableTextError(req.params, 'params') ?? unstorableTextError(req.query, 'query') ?? (route.rawBody || isStream(req.body) ? null : unstorableTextError(req.body, 'body'));
+        if (unstorable) throw unstorable;
         const ctx = await createRequestCtx(deps, req, cookieJar(req, reply, deps.secureCookies ?? false));
         // Who may call comes first: a stranger learns nothing from validation messages.
         await authorize(ctx, route.policy, { ...(req.query as object), ...(req.params as object) });

@@ -8,7 +8,7 @@ import { invalid, ServiceError, unauthenticated } from '../../services/errors';
 import { authorize } from '../../services/policy';
 import { logPredictions, predictWithConfig } from '../../services/scoring/predict-records';
 import { scoringRuntime, type EndpointConfig } from '../../services/scoring/runtime';
-import { createRequestCtx, type AppDeps } from '../context';
+import { clientRequestIdOf, createRequestCtx, type AppDeps } from '../context';
 import { cookieJar } from '../cookies';
 import { PredictResponse } from './model-routes';
 
@@ -40,7 +40,7 @@ export function registerPredictRoute(app: FastifyInstance, deps: AppDeps): void 
     if (typeof auth === 'string' && /^bearer /i.test(auth)) {
       const actor = await runtime.apiKey(auth.slice(7).trim());
       if (!actor) throw unauthenticated('the API key is unknown or revoked');
-      ctx = { db: deps.db, actor, requestId: req.id, clientIp: req.ip };
+      ctx = { db: deps.db, actor, requestId: req.id, clientRequestId: clientRequestIdOf(req.headers), clientIp: req.ip };
     } else {
       ctx = await createRequestCtx(deps, req, cookieJar(req, reply, deps.secureCookies ?? false));
     }

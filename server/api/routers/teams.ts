@@ -1,3 +1,4 @@
+import { approveInvitation } from '../../services/teams/approve-invitation';
 import { createTeam } from '../../services/teams/create-team';
 import { changeMemberRole } from '../../services/teams/change-member-role';
 import { getTeam, listMembers } from '../../services/teams/get-team';
@@ -5,6 +6,7 @@ import { inviteMember } from '../../services/teams/invite-member';
 import { listTeams } from '../../services/teams/list-teams';
 import { removeMember, revokeInvitation } from '../../services/teams/remove-member';
 import {
+  ApproveInvitationInput,
   ChangeMemberRoleInput,
   CreateTeamInput,
   InviteMemberInput,
@@ -32,4 +34,8 @@ export const teamsRouter = router({
     .meta({ policy: policies.admin })
     .input(RevokeInvitationInput)
     .mutation(({ ctx, input }) => revokeInvitation({ ctx, input })),
+  approveInvitation: procedure
+    .meta({ policy: policies.admin })
+    .input(ApproveInvitationInput)
+    .mutation(({ ctx, input }) => approveInvitation({ ctx, input })),
 });

@@ -14,7 +14,7 @@ export type AuditEventInput = {
   details?: Record<string, unknown>;
 };
 
-export type AuditMeta = { actor: Actor; requestId?: string | null; clientIp?: string | null };
+export type AuditMeta = { actor: Actor; requestId?: string | null; clientIp?: string | null; clientRequestId?: string | null | undefined };
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -53,6 +53,8 @@ export async function emitAudit(tx: DbOrTx, meta: AuditMeta, event: AuditEventIn
   const prevHash = last?.hash ?? GENESIS_HASH;
   // JSON round trip: what jsonb gives back must be what was hashed (no undefined, no Dates).
   const details = JSON.parse(JSON.stringify(event.details ?? {})) as Record<string, unknown>;
+  // The server makes request ids; a client's own id is kept as a detail, clearly labelled as theirs.
+  if (meta.clientRequestId) details.clientRequestId = meta.clientRequestId;
   const content: HashedContent = {
     at: new Date().toISOString(),
     ...actorLabel(meta.actor),

@@ -17,7 +17,7 @@ export async function signOut({ ctx, input }: { ctx: ServiceCtx; input: { sessio
       // Request contexts cache sessions for a few seconds: every process forgets this one now.
       await notifyScoringChange(tx, { kind: 'session', tokenHash });
     }
-    await emitAudit(tx, { actor, requestId: ctx.requestId, clientIp: ctx.clientIp }, { action: 'user.signout', target: { type: 'user', id: actor.userId } });
+    await emitAudit(tx, { actor, requestId: ctx.requestId, clientIp: ctx.clientIp, clientRequestId: ctx.clientRequestId }, { action: 'user.signout', target: { type: 'user', id: actor.userId } });
   });
   if (tokenHash) publishScoringChange(ctx.db, { kind: 'session', tokenHash });
 }

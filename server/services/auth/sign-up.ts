@@ -1,9 +1,12 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { teamInvitations, teamMembers, users } from '@/db/schema';
+import { users } from '@/db/schema';
 import { emitAudit } from '../audit/emit';
 import type { ServiceCtx, UserId } from '../context';
 import { conflict } from '../errors';
+import { accountMailEnabled, sendAccountMail } from './account-mail';
+import { issueAccountToken } from './account-tokens';
+import { takeAttempt } from './attempt-limits';
 import { hashPassword } from './passwords';
 import { createSession } from './session';
 
@@ -23,7 +26,25 @@ export const SignUpInput = z.object({
 });
 export type SignUpInput = z.infer<typeof SignUpInput>;
 
-/** Creates the account, turns pending invitations for its email into memberships, and signs in. */
+/** Sign-ups allowed per client address (and per email) in the attempt window: each hashes a password. */
+export const SIGNUP_LIMITS = { perEmail: 5, perClient: 20 };
+
+/**
+ * Counts a sign-up attempt from the public edge before any password is hashed. Kept out of
+ * `signUp` itself, which the first-admin bootstrap, the demo seed and tests call directly.
+ */
+export async function takeSignUpAttempt(ctx: ServiceCtx, email: string): Promise<void> {
+  await takeAttempt(
+    ctx.db,
+    [
+      { key: `signup:email:${email}`, max: SIGNUP_LIMITS.perEmail },
+      { key: `signup:client:${ctx.clientIp ?? 'unknown'}`, max: SIGNUP_LIMITS.perClient },
+    ],
+    'too many sign-up attempts; try again in 15 minutes',
+  );
+}
+
+/** Creates the account (email unverified: a link is emailed when SMTP is set up) and signs in. */
 export async function signUp({ ctx, input }: { ctx: ServiceCtx; input: SignUpInput }) {
   const passwordHash = await hashPassword(input.password);
   return ctx.db.transaction(async (tx) => {
@@ -32,24 +53,16 @@ export async function signUp({ ctx, input }: { ctx: ServiceCtx; input: SignUpInp
     const [user] = await tx.insert(users).values({ email: input.email, name: input.name, passwordHash }).returning();
     if (!user) throw new Error('user insert returned no row');
     const actor = { type: 'user', userId: user.id as UserId, email: user.email, name: user.name } as const;
-    const meta = { actor, requestId: ctx.requestId, clientIp: ctx.clientIp };
+    const meta = { actor, requestId: ctx.requestId, clientIp: ctx.clientIp, clientRequestId: ctx.clientRequestId };
     await emitAudit(tx, meta, { action: 'user.signup', target: { type: 'user', id: user.id }, details: { email: user.email } });
 
-    const pending = await tx
-      .select()
-      .from(teamInvitations)
-      .where(and(eq(teamInvitations.email, input.email), isNull(teamInvitations.acceptedAt), isNull(teamInvitations.revokedAt)));
-    for (const inv of pending) {
-      await tx.insert(teamMembers).values({ teamId: inv.teamId, userId: user.id, role: inv.role }).onConflictDoNothing();
-      await tx.update(teamInvitations).set({ acceptedAt: new Date() }).where(eq(teamInvitations.id, inv.id));
-      await emitAudit(tx, meta, {
-        action: 'team.invitation_accept',
-        target: { type: 'user', id: user.id },
-        teamId: inv.teamId,
-        details: { email: user.email, role: inv.role, invitationId: inv.id },
-      });
-    }
+    // Invitations for this email wait until the email is verified (verify-email.ts) or an admin
+    // approves them: anyone can sign up with an address they do not own.
+    const verifyToken = accountMailEnabled() ? await issueAccountToken(tx, user.id, 'verify_email') : null;
     const session = await createSession(tx, user.id);
-    return { user: { id: user.id, email: user.email, name: user.name }, session };
+    return { user: { id: user.id, email: user.email, name: user.name }, session, verifyToken };
+  }).then(({ verifyToken, ...r }) => {
+    if (verifyToken) void sendAccountMail(r.user.email, { kind: 'verify_email', token: verifyToken });
+    return r;
   });
 }

@@ -17,7 +17,7 @@ export async function bootstrapAdmin(db: Db, opts: { email: string; password?: s
     await tx.execute(sql`select pg_advisory_xact_lock(5747)`);
     const [n] = await tx.select({ n: count() }).from(users);
     if ((n?.n ?? 0) > 0) return null;
-    const [user] = await tx.insert(users).values({ email: opts.email.toLowerCase(), name: 'Admin', passwordHash }).returning();
+    const [user] = await tx.insert(users).values({ email: opts.email.toLowerCase(), name: 'Admin', passwordHash, emailVerifiedAt: new Date() }).returning();
     if (!user) throw new Error('admin insert returned no row');
     const [team] = await tx.insert(teams).values({ name: 'Default', createdBy: user.id }).returning();
     if (!team) throw new Error('team insert returned no row');

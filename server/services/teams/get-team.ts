@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { teamInvitations, teamMembers, teams, users } from '@/db/schema';
 import type { ServiceCtx } from '../context';
@@ -27,8 +27,10 @@ export async function listMembers({ ctx, input }: { ctx: ServiceCtx; input: z.in
     .where(eq(teamMembers.teamId, input.teamId))
     .orderBy(asc(users.email));
   const invitations = await ctx.db
-    .select({ id: teamInvitations.id, email: teamInvitations.email, role: teamInvitations.role, createdAt: teamInvitations.createdAt })
+    // hasAccount: someone signed up with this email but has not verified it; an admin may approve.
+    .select({ id: teamInvitations.id, email: teamInvitations.email, role: teamInvitations.role, createdAt: teamInvitations.createdAt, hasAccount: sql<boolean>`${users.id} is not null` })
     .from(teamInvitations)
+    .leftJoin(users, eq(users.email, teamInvitations.email))
     .where(and(eq(teamInvitations.teamId, input.teamId), isNull(teamInvitations.acceptedAt), isNull(teamInvitations.revokedAt)))
     .orderBy(asc(teamInvitations.email));
   return { members, invitations };

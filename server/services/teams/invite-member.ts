@@ -7,13 +7,14 @@ import { conflict } from '../errors';
 import type { InviteMemberInput } from './schemas';
 
 /**
- * An existing account joins at once; an unknown email gets a pending invitation that becomes a
- * membership when that person signs up.
+ * An account with a verified email joins at once; any other email gets a pending invitation that
+ * becomes a membership when its owner verifies the email (or an admin approves it): whoever signed
+ * up with an address may not own it.
  */
 export async function inviteMember({ ctx, input }: { ctx: ServiceCtx; input: z.infer<typeof InviteMemberInput> }) {
   return ctx.db.transaction(async (tx) => {
-    const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.email, input.email));
-    if (user) {
+    const [user] = await tx.select({ id: users.id, verifiedAt: users.emailVerifiedAt }).from(users).where(eq(users.email, input.email));
+    if (user?.verifiedAt) {
       const [already] = await tx
         .select()
         .from(teamMembers)

@@ -12,3 +12,4 @@ export const InviteMemberInput = z.object({ teamId: Uuid('teamId'), email: Email
 export const ChangeMemberRoleInput = z.object({ teamId: Uuid('teamId'), userId: Uuid('userId'), role: TeamRoleSchema });
 export const RemoveMemberInput = z.object({ teamId: Uuid('teamId'), userId: Uuid('userId') });
 export const RevokeInvitationInput = z.object({ teamId: Uuid('teamId'), invitationId: Uuid('invitationId') });
+export const ApproveInvitationInput = RevokeInvitationInput;
