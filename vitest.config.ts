@@ -5,6 +5,8 @@ export default defineConfig({
   resolve: { alias: { '@': path.resolve(import.meta.dirname) } },
   test: {
     include: ['tests/**/*.test.ts'],
+    // Test webhook receivers listen on loopback; tests/security/webhook-ssrf.test.ts clears this.
+    env: { STAGEBOOK_WEBHOOK_ALLOW: '127.0.0.1' },
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
