@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { loadEnv } from './env';
 
 const USAGE = `Usage: stagebook <command> [options]
@@ -5,7 +6,8 @@ const USAGE = `Usage: stagebook <command> [options]
 Commands:
   start [--role all|web|api|worker]   run the workspace (default role: all, one process)
   migrate                             apply database migrations and exit
-  audit-verify                        walk the audit hash chain; exit 1 naming the first broken link
+  audit-verify                        walk the audit hash chain and check it against the last anchor in
+                                      $STAGEBOOK_HOME/audit-anchors.log; exit 1 naming what is broken or missing
   bundle export|import                move a bundle between running instances over REST (see stagebook bundle)
 `;
 
@@ -49,11 +51,15 @@ async function main() {
     case 'audit-verify': {
       const { openEnvDatabase } = await import('./main');
       const { verifyAuditChain } = await import('./services/audit/verify-audit-chain');
+      const { AUDIT_ANCHOR_FILE, readLastAuditAnchor } = await import('./services/audit/anchor');
+      const anchorFile = path.join(env.homeDir, AUDIT_ANCHOR_FILE);
+      const anchor = await readLastAuditAnchor(anchorFile);
       const database = await openEnvDatabase(env);
-      const result = await verifyAuditChain(database.db);
+      const result = await verifyAuditChain(database.db, { anchor });
       await database.close();
       if (result.ok) {
         console.log(`audit chain intact: ${result.events} events, head ${result.head}`);
+        console.log(anchor ? `anchored: holds seq=${anchor.seq} as anchored at ${anchor.at} in ${anchorFile}` : `no anchor in ${anchorFile}: removal of the newest events cannot be detected`);
         return;
       }
       console.error(`audit chain BROKEN at event seq=${result.brokenAt.seq}: ${result.brokenAt.reason} (${result.events} events checked)`);
