@@ -7,6 +7,8 @@ export default defineConfig({
     include: ['tests/**/*.test.ts'],
     // One embedded PostgreSQL server for the run (the 'embedded' driver of tests/helpers/db.ts).
     globalSetup: ['tests/helpers/embedded-postgres.ts'],
+    // Test webhook receivers listen on loopback; tests/security/webhook-ssrf.test.ts clears this.
+    env: { STAGEBOOK_WEBHOOK_ALLOW: '127.0.0.1' },
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',

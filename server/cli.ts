@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { loadEnv, type Env } from './env';
 import { acquireHomeLock } from './home-lock';
 
@@ -6,7 +7,8 @@ const USAGE = `Usage: stagebook <command> [options]
 Commands:
   start [--role all|web|api|worker]   run the workspace (default role: all, one process)
   migrate                             apply database migrations and exit
-  audit-verify                        walk the audit hash chain; exit 1 naming the first broken link
+  audit-verify                        walk the audit hash chain and check it against the last anchor in
+                                      $STAGEBOOK_HOME/audit-anchors.log; exit 1 naming what is broken or missing
   migrate-home                        copy a home's PGlite database (pgdata/, earlier versions) into the embedded server
   backup --out FILE                   write the database (and the embedded Temporal state) to FILE (.tar.gz)
   restore FILE                        replace the database (and embedded Temporal state) with a backup's
@@ -96,11 +98,15 @@ async function main() {
     case 'audit-verify': {
       const { openEnvDatabase } = await import('./main');
       const { verifyAuditChain } = await import('./services/audit/verify-audit-chain');
+      const { AUDIT_ANCHOR_FILE, readLastAuditAnchor } = await import('./services/audit/anchor');
+      const anchorFile = path.join(env.homeDir, AUDIT_ANCHOR_FILE);
+      const anchor = await readLastAuditAnchor(anchorFile);
       const database = await openEnvDatabase(env);
-      const result = await verifyAuditChain(database.db);
+      const result = await verifyAuditChain(database.db, { anchor });
       await database.close();
       if (result.ok) {
         console.log(`audit chain intact: ${result.events} events, head ${result.head}`);
+        console.log(anchor ? `anchored: holds seq=${anchor.seq} as anchored at ${anchor.at} in ${anchorFile}` : `no anchor in ${anchorFile}: removal of the newest events cannot be detected`);
         return;
       }
       console.error(`audit chain BROKEN at event seq=${result.brokenAt.seq}: ${result.brokenAt.reason} (${result.events} events checked)`);

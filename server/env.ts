@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseWebhookAllowList } from './services/notifications/webhook-address';
 
 const booleanFlag = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no'])
@@ -45,6 +46,20 @@ export const EnvSchema = z.object({
   SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'SMTP_URL must be an smtp:// or smtps:// URL' }).optional(),
   /** The From of notification emails, e.g. `Stagebook <stagebook@example.com>`. */
   SMTP_FROM: z.string().min(3).optional(),
+  /**
+   * Webhook destinations allowed although they are not public addresses (on-premise receivers):
+   * comma-separated host names, addresses and CIDRs, e.g. `hooks.corp.example,10.20.0.0/16`.
+   */
+  STAGEBOOK_WEBHOOK_ALLOW: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      try {
+        parseWebhookAllowList(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
   /** The OS search path, read to find the `temporal` binary. */
   PATH: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

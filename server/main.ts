@@ -14,6 +14,7 @@ import type { Env } from './env';
 import { createNextHandler, nextBuildIsStale, runNextBuild } from './next-app';
 import { startDemoSeed } from './services/demo/start-demo-seed';
 import { bootstrapAdmin } from './services/system/bootstrap-admin';
+import { AUDIT_ANCHOR_FILE, startAuditAnchoring } from './services/audit/anchor';
 
 /** How often a process with a Temporal client looks for scenario runs whose workflow ended without them. */
 const ORPHAN_SWEEP_MS = 60_000;
@@ -97,6 +98,9 @@ export async function startStagebook(env: Env): Promise<void> {
     });
     await database.migrate();
     const tDb = performance.now();
+    // After the database closer, so it runs before it: the last anchor is written at shutdown.
+    const anchoring = startAuditAnchoring({ db: database.db, file: path.join(env.homeDir, AUDIT_ANCHOR_FILE), log: (line) => console.log(line) });
+    closers.push({ name: 'audit anchor', close: () => anchoring.stop() });
 
     let admin: { email: string; password: string } | null = null;
     if (role === 'all' || role === 'web') {

@@ -51,7 +51,7 @@ describe('deliverNotification on Temporal', () => {
       namespace: temporal.namespace,
       taskQueue,
       workflowsPath,
-      activities: createActivities({ db: t.db, notifications: { settings: () => notificationSettings({}) } }),
+      activities: createActivities({ db: t.db, notifications: { settings: () => notificationSettings({ STAGEBOOK_WEBHOOK_ALLOW: '127.0.0.1' }) } }),
     });
     running = worker.run();
   }, 120_000);

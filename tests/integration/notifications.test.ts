@@ -15,7 +15,8 @@ import { readableMail, startSmtpReceiver, startWebhookReceiver, type SmtpReceive
 
 type User = Extract<Actor, { type: 'user' }>;
 
-const baseSettings: NotificationSettings = { ...notificationSettings({}), publicUrl: 'https://stagebook.example.com/' };
+// The receivers of these tests listen on loopback, which webhooks may reach only when allowed.
+const baseSettings: NotificationSettings = { ...notificationSettings({ STAGEBOOK_WEBHOOK_ALLOW: '127.0.0.1' }), publicUrl: 'https://stagebook.example.com/' };
 
 /** Attempts a delivery the way Temporal runs the activity: again after each transient failure, the last one final. */
 async function deliverLikeTemporal(t: TestDatabase, deliveryId: string, settings: NotificationSettings, maxAttempts = NOTIFICATION_MAX_ATTEMPTS) {
@@ -181,8 +182,9 @@ describe.each(drivers)('notification channels on %s', (driver) => {
     await closed.close();
     await callerFor(t.db, deployer).notifications.create({ projectId, name: 'nowhere', kind: 'webhook', url: closed.url });
     const result = await callerFor(t.db, deployer).notifications.test({ projectId, name: 'nowhere' });
-    expect(result).toMatchObject({ status: 'failed', attempts: 1, statusCode: null });
-    expect(result.error).toMatch(/ECONNREFUSED/);
+    expect(result).toMatchObject({ status: 'failed', attempts: 1, statusCode: null, category: 'unreachable' });
+    // A category, not the socket's error: Send test must not tell open ports from closed ones.
+    expect(result.error).not.toMatch(/ECONNREFUSED/);
   });
 
   it('refuses an email channel while SMTP_URL is unset, saying to set it', async () => {
@@ -248,8 +250,7 @@ describe.each(drivers)('notification channels on %s', (driver) => {
     process.env.SMTP_URL = smtp.url;
     await callerFor(t.db, deployer).notifications.create({ projectId, name: 'bounce', kind: 'email', to: ['nobody@example.com'] });
     const result = await callerFor(t.db, deployer).notifications.test({ projectId, name: 'bounce' });
-    expect(result).toMatchObject({ status: 'failed', attempts: 1, statusCode: 550 });
-    expect(result.error).toMatch(/550/);
+    expect(result).toMatchObject({ status: 'failed', attempts: 1, statusCode: 550, category: 'rejected' });
   });
 
   it('refuses bad input with a clear error naming the field', async () => {

@@ -5,7 +5,8 @@ import { pgTypeOf } from '../datasets/column-types';
 import { withSandboxSession, type SandboxQuery, type SandboxScope } from '../datasets/sql-sandbox';
 import { ident } from '../datasets/storage';
 import { describeTable, type TableColumn } from './table-metrics';
-import { openTsCell, TsCellError, type TsCellLimits } from './ts-cell-sandbox';
+import { TsCellError, type TsCellLimits } from './ts-cell-sandbox';
+import { openTsCellThread } from './ts-cell-thread';
 
 export type TsBuildOptions = {
   cellId: string;
@@ -37,7 +38,7 @@ const OUTPUT_COLUMN = /^[a-z_][a-z0-9_]{0,62}$/;
  */
 export async function buildTsTable(db: Db, scope: SandboxScope, opts: TsBuildOptions): Promise<{ rowsIn: number; rowCount: number; columns: string[] }> {
   const inputs = declaredInputs(opts.source);
-  const cell = await openTsCell(opts.cellId, opts.source, opts.limits);
+  const cell = await openTsCellThread(opts.cellId, opts.source, opts.limits, opts.signal ? { signal: opts.signal } : {});
   try {
     return await withSandboxSession(db, scope, { timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) }, async (q) => {
       const target = ident(opts.table);
@@ -49,7 +50,7 @@ export async function buildTsTable(db: Db, scope: SandboxScope, opts: TsBuildOpt
         if (json === '[]' || json === '') return;
         if (!columns) {
           columns = await createOutputTable(q, target, JSON.parse(json) as Record<string, unknown>[], inputTypes, opts.cellId);
-          cell.fixColumns(columns);
+          await cell.fixColumns(columns);
         }
         try {
           rowCount += (await q(`INSERT INTO ${target} SELECT * FROM json_populate_recordset(NULL::${target}, $1::json)`, [json])).rowCount;
@@ -71,7 +72,7 @@ export async function buildTsTable(db: Db, scope: SandboxScope, opts: TsBuildOpt
           if (r.rows.length === 0) break;
           rowsIn += r.rows.length;
           const started = performance.now();
-          const out = cell.transform(input, JSON.stringify(r.rows));
+          const out = await cell.transform(input, JSON.stringify(r.rows));
           const elapsed = performance.now() - started;
           batch = Math.max(MIN_BATCH, Math.min(MAX_BATCH, Math.round(batch * (TARGET_CALL_MS / Math.max(elapsed, 1)))));
           await write(out);
@@ -79,7 +80,7 @@ export async function buildTsTable(db: Db, scope: SandboxScope, opts: TsBuildOpt
         }
         await q(`CLOSE ${cursor}`);
       }
-      await write(cell.finish());
+      await write(await cell.finish());
       if (!columns) {
         await q(`CREATE TABLE ${target} ()`);
         columns = [];
@@ -87,7 +88,7 @@ export async function buildTsTable(db: Db, scope: SandboxScope, opts: TsBuildOpt
       return { rowsIn, rowCount, columns };
     });
   } finally {
-    cell.dispose();
+    await cell.close();
   }
 }
 

@@ -23,16 +23,24 @@ export type TsCellLimits = {
   /** Longest a single call into the cell (one batch, `finish`, or the module's top level) may run. */
   callTimeMs: number;
   stackBytes: number;
+  /**
+   * Longest a whole ts step may run, every batch included (enforced by the thread host in
+   * ts-cell-thread.ts, which ends the cell's thread). Without it, a cell just under the per-call
+   * limit on every batch could hold a build for hours.
+   */
+  stepTimeMs?: number;
 };
 
-export const DEFAULT_TS_CELL_LIMITS: TsCellLimits = { memoryBytes: 128 * 1024 * 1024, callTimeMs: 10_000, stackBytes: 1024 * 1024 };
+export const DEFAULT_TS_CELL_LIMITS: TsCellLimits = { memoryBytes: 128 * 1024 * 1024, callTimeMs: 10_000, stackBytes: 1024 * 1024, stepTimeMs: 60 * 60_000 };
+
+export type TsCellFailure = 'syntax' | 'import' | 'time-limit' | 'memory-limit' | 'recursion' | 'runtime' | 'api';
 
 /** A cell's failure: its message names the cell and, when known, the line in the cell. */
 export class TsCellError extends Error {
   constructor(
     readonly cellId: string,
-    readonly reason: 'syntax' | 'import' | 'time-limit' | 'memory-limit' | 'runtime' | 'api',
-    detail: string,
+    readonly reason: TsCellFailure,
+    readonly detail: string,
   ) {
     super(`ts cell ${cellId}: ${detail}`);
     this.name = 'TsCellError';
@@ -94,6 +102,8 @@ export async function openTsCell(cellId: string, source: string, limits: TsCellL
       runtime.setInterruptHandler(shouldInterruptAfterDeadline(Date.now() + limits.callTimeMs));
       try {
         return fn();
+      } catch (err) {
+        throw hostFailure(cellId, what, err);
       } finally {
         runtime.removeInterruptHandler();
       }
@@ -147,6 +157,23 @@ export async function openTsCell(cellId: string, source: string, limits: TsCellL
   }
 }
 
+/**
+ * Errors that come from the host rather than from QuickJS: recursion deep enough to exhaust the
+ * host's own stack before QuickJS's stack limit trips (QuickJS frames are WASM frames on the host
+ * stack), or the WASM module aborting. Either way the cell is at fault and a retry would do the same.
+ */
+function hostFailure(cellId: string, what: string, err: unknown): unknown {
+  if (err instanceof TsCellError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof RangeError && /call stack/i.test(message)) {
+    return new TsCellError(cellId, 'recursion', `${what}: maximum call stack / recursion depth exceeded`);
+  }
+  if (err instanceof WebAssembly.RuntimeError || /^Aborted\(/.test(message)) {
+    return new TsCellError(cellId, 'runtime', `${what} stopped the sandbox (${message.slice(0, 200)}); deep recursion or a runaway allocation can do this`);
+  }
+  return err;
+}
+
 function disposeAll(context: QuickJSContext | undefined, runtime: QuickJSRuntime): void {
   try {
     context?.dispose();
@@ -179,8 +206,11 @@ function describeFailure(cellId: string, what: string, err: Dumped, limits: TsCe
   const at = /cell-[^:]*\.js:(\d+)(?::(\d+))?/.exec(err.stack ?? '');
   const line = at ? lineOf(Number(at[1])) : null;
   const where = line ? ` at line ${line}` : '';
-  const stackOverflow = err.name === 'RangeError' && /stack/i.test(message);
-  return new TsCellError(cellId, stackOverflow ? 'memory-limit' : 'runtime', `${what} threw ${err.name ?? 'Error'}${where}: ${message}`);
+  // QuickJS reports its own stack limit as `InternalError: stack overflow`.
+  if (/stack overflow|maximum call stack/i.test(message) && (err.name === 'InternalError' || err.name === 'RangeError')) {
+    return new TsCellError(cellId, 'recursion', `${what}: maximum call stack / recursion depth exceeded${where}`);
+  }
+  return new TsCellError(cellId, 'runtime', `${what} threw ${err.name ?? 'Error'}${where}: ${message}`);
 }
 
 /** TypeScript to plain ES module JavaScript (types stripped), with a line map back to the cell. */

@@ -5,8 +5,24 @@
  */
 export type AttemptOutcome =
   | { kind: 'delivered'; statusCode: number | null }
-  | { kind: 'retry'; statusCode: number | null; error: string; retryAfterMs?: number }
-  | { kind: 'failed'; statusCode: number | null; error: string };
+  | { kind: 'retry'; statusCode: number | null; error: string; category: FailureCategory; retryAfterMs?: number }
+  | { kind: 'failed'; statusCode: number | null; error: string; category: FailureCategory };
+
+/**
+ * What went wrong, in Stagebook's words. "Send test" answers with this, never with the receiver's
+ * error text or body: those would turn the button into a scanner of whatever the server can reach
+ * (which ports are open, what answers there).
+ */
+export const failureCategories = {
+  'blocked-address': 'the address is not a public one and is not in STAGEBOOK_WEBHOOK_ALLOW',
+  unreachable: 'could not connect, or no answer in time',
+  redirect: 'the receiver answered with a redirect (not followed): point the channel at the final URL',
+  rejected: 'the receiver refused the message',
+  'server-error': 'the receiver failed or asked to retry later',
+  'not-configured': 'this kind of channel is not configured on the server',
+  disabled: 'the channel is disabled',
+} as const;
+export type FailureCategory = keyof typeof failureCategories;
 
 /** What a message is made of, whatever the channel. */
 export type OutgoingNotification = {

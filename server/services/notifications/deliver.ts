@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { notificationChannels, notificationDeliveries, type NotificationChannelConfig, type NotificationDeliveryStatus } from '@/db/schema';
 import { assertNever } from '../errors';
-import { snippet, type AttemptOutcome } from './attempt';
+import { snippet, type AttemptOutcome, type FailureCategory } from './attempt';
 import { sendEmail } from './email';
 import type { NotificationPayload } from './payload';
 import type { NotificationSettings } from './settings';
@@ -14,6 +14,8 @@ export type DeliveryAttemptResult = {
   attempts: number;
   statusCode: number | null;
   error: string | null;
+  /** What kind of failure this attempt met (null when delivered, or when returned as stored). */
+  category: FailureCategory | null;
   /** This call's outcome was transient and the delivery stays pending: try again later. */
   retry: boolean;
   /** The receiver asked (Retry-After) to wait this long before the next attempt. */
@@ -30,11 +32,11 @@ export class DeliveryNotFound extends Error {
 type Channel = { kind: 'webhook' | 'email'; config: NotificationChannelConfig; signingSecret: string | null; disabledAt: Date | null };
 
 async function send(channel: Channel, payload: NotificationPayload, settings: NotificationSettings): Promise<AttemptOutcome> {
-  if (channel.disabledAt) return { kind: 'failed', statusCode: null, error: 'the channel is disabled' };
+  if (channel.disabledAt) return { kind: 'failed', statusCode: null, error: 'the channel is disabled', category: 'disabled' };
   switch (channel.kind) {
     case 'webhook': {
       if (!('url' in channel.config) || !channel.signingSecret) throw new Error('webhook channel without a URL or signing secret');
-      return postWebhook(channel.config.url, channel.signingSecret, { deliveryId: payload.id, event: payload.event, payload }, settings.timeoutMs);
+      return postWebhook(channel.config.url, channel.signingSecret, { deliveryId: payload.id, event: payload.event, payload }, settings);
     }
     case 'email': {
       if (!('to' in channel.config)) throw new Error('email channel without recipients');
@@ -71,7 +73,7 @@ export async function attemptDelivery(db: Db, deliveryId: string, opts: { settin
     .innerJoin(notificationChannels, eq(notificationChannels.id, notificationDeliveries.channelId))
     .where(eq(notificationDeliveries.id, deliveryId));
   if (!row) throw new DeliveryNotFound(deliveryId);
-  const stored = (): DeliveryAttemptResult => ({ deliveryId, status: row.status, attempts: row.attempts, statusCode: row.lastStatusCode, error: row.lastError, retry: false });
+  const stored = (): DeliveryAttemptResult => ({ deliveryId, status: row.status, attempts: row.attempts, statusCode: row.lastStatusCode, error: row.lastError, category: null, retry: false });
   if (row.status !== 'pending') return stored();
 
   // Count the attempt before sending: a worker that dies mid-request still leaves it on the row.
@@ -83,14 +85,14 @@ export async function attemptDelivery(db: Db, deliveryId: string, opts: { settin
   if (!claimed) {
     const [now] = await db.select().from(notificationDeliveries).where(eq(notificationDeliveries.id, deliveryId));
     if (!now) throw new DeliveryNotFound(deliveryId);
-    return { deliveryId, status: now.status, attempts: now.attempts, statusCode: now.lastStatusCode, error: now.lastError, retry: false };
+    return { deliveryId, status: now.status, attempts: now.attempts, statusCode: now.lastStatusCode, error: now.lastError, category: null, retry: false };
   }
 
   let outcome: AttemptOutcome;
   try {
     outcome = await send(row, row.payload as NotificationPayload, opts.settings);
   } catch (err) {
-    outcome = { kind: 'retry', statusCode: null, error: err instanceof Error ? err.message : String(err) };
+    outcome = { kind: 'retry', statusCode: null, error: err instanceof Error ? err.message : String(err), category: 'unreachable' };
   }
   const giveUp = outcome.kind === 'retry' && opts.final;
   const status: NotificationDeliveryStatus = outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'failed' || giveUp ? 'failed' : 'pending';
@@ -107,6 +109,7 @@ export async function attemptDelivery(db: Db, deliveryId: string, opts: { settin
     attempts: recorded?.attempts ?? claimed.attempts,
     statusCode: outcome.statusCode,
     error,
+    category: outcome.kind === 'delivered' ? null : outcome.category,
     retry: status === 'pending',
     ...(outcome.kind === 'retry' && outcome.retryAfterMs ? { retryAfterMs: outcome.retryAfterMs } : {}),
   };

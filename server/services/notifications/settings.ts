@@ -1,4 +1,5 @@
 import { loadEnv, type Env } from '@/server/env';
+import { parseWebhookAllowList, type WebhookAllowList } from './webhook-address';
 
 /** What delivery needs from the environment; services read it per call so tests can point it elsewhere. */
 export type NotificationSettings = {
@@ -9,17 +10,20 @@ export type NotificationSettings = {
   publicUrl: string | null;
   /** One webhook request, connect to last byte; one SMTP conversation step. */
   timeoutMs: number;
+  /** Non-public webhook destinations allowed anyway (`STAGEBOOK_WEBHOOK_ALLOW`); public ones always are. */
+  webhookAllow: WebhookAllowList;
 };
 
 export const DEFAULT_SMTP_FROM = 'Stagebook <stagebook@localhost>';
 export const DELIVERY_TIMEOUT_MS = 10_000;
 
-export function notificationSettings(env: Pick<Env, 'SMTP_URL' | 'SMTP_FROM' | 'STAGEBOOK_PUBLIC_URL'> = loadEnv()): NotificationSettings {
+export function notificationSettings(env: Pick<Env, 'SMTP_URL' | 'SMTP_FROM' | 'STAGEBOOK_PUBLIC_URL' | 'STAGEBOOK_WEBHOOK_ALLOW'> = loadEnv()): NotificationSettings {
   return {
     smtpUrl: env.SMTP_URL ?? null,
     smtpFrom: env.SMTP_FROM ?? DEFAULT_SMTP_FROM,
     publicUrl: env.STAGEBOOK_PUBLIC_URL ?? null,
     timeoutMs: DELIVERY_TIMEOUT_MS,
+    webhookAllow: parseWebhookAllowList(env.STAGEBOOK_WEBHOOK_ALLOW),
   };
 }
 

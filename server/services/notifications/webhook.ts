@@ -1,6 +1,11 @@
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
 import type { AttemptOutcome, OutgoingNotification } from './attempt';
 import { errorText, snippet } from './attempt';
+import type { NotificationSettings } from './settings';
 import { signWebhook } from './signature';
+import { assertSendable, guardedLookup, hostAllowed, WebhookAddressRefused } from './webhook-address';
 
 export const WEBHOOK_USER_AGENT = 'Stagebook-Webhook/1';
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
@@ -17,28 +22,68 @@ function retryAfterMs(header: string | null): number | undefined {
   return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined;
 }
 
-async function bodySnippet(res: Response): Promise<string> {
-  try {
-    return snippet(await res.text());
-  } catch {
-    return '';
-  }
+type Answer = { status: number; headers: http.IncomingHttpHeaders; text: string };
+
+/** Enough of a receiver's body for an error message; the rest is not read. */
+const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * One POST over node:http(s) rather than fetch: fetch cannot be told which address to connect to, and
+ * the address must be the one that was checked (see webhook-address.ts).
+ */
+function post(url: URL, headers: Record<string, string>, body: string, settings: Pick<NotificationSettings, 'timeoutMs' | 'webhookAllow'>): Promise<Answer> {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const byName = hostAllowed(host, settings.webhookAllow);
+  // An address literal never reaches `lookup`: check it here. URL parsing already turned the odd
+  // spellings (2130706433, 0x7f.1, [::ffff:127.0.0.1]) into the address they stand for.
+  if (!byName && net.isIP(host)) assertSendable(host, host, settings.webhookAllow);
+  const request = url.protocol === 'https:' ? https.request : http.request;
+  return new Promise<Answer>((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        signal: AbortSignal.timeout(settings.timeoutMs),
+        ...(byName ? {} : { lookup: guardedLookup(settings.webhookAllow) }),
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (size < MAX_BODY_BYTES) chunks.push(c);
+          size += c.length;
+          if (size >= MAX_BODY_BYTES) res.destroy();
+        });
+        const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
+        res.on('end', done);
+        res.on('close', done);
+        res.on('error', done);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /**
  * One signed POST. Redirects are not followed: a POST that would turn into a GET (or be re-sent to
- * a host the channel never named) is a misconfigured URL, reported as such.
+ * a host the channel never named, perhaps an internal one) is a misconfigured URL, reported as such.
  */
-export async function postWebhook(url: string, secret: string, message: OutgoingNotification, timeoutMs: number): Promise<AttemptOutcome> {
+export async function postWebhook(
+  url: string,
+  secret: string,
+  message: OutgoingNotification,
+  settings: Pick<NotificationSettings, 'timeoutMs' | 'webhookAllow'>,
+): Promise<AttemptOutcome> {
   const body = JSON.stringify(message.payload);
   const timestamp = String(Math.floor(Date.now() / 1000));
-  let res: Response;
+  let res: Answer;
   try {
-    res = await fetch(url, {
-      method: 'POST',
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-      headers: {
+    res = await post(
+      new URL(url),
+      {
         'content-type': 'application/json',
         'user-agent': WEBHOOK_USER_AGENT,
         'x-stagebook-event': message.event,
@@ -47,25 +92,24 @@ export async function postWebhook(url: string, secret: string, message: Outgoing
         'x-stagebook-signature': signWebhook(secret, timestamp, body),
       },
       body,
-    });
+      settings,
+    );
   } catch (err) {
-    const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
-    return { kind: 'retry', statusCode: null, error: timedOut ? `no answer within ${timeoutMs / 1000} s` : errorText(err) };
+    if (err instanceof WebhookAddressRefused) return { kind: 'failed', statusCode: null, error: err.message, category: 'blocked-address' };
+    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || (err.name === 'AbortError' && /timeout/i.test(String((err as { cause?: unknown }).cause))));
+    return { kind: 'retry', statusCode: null, error: timedOut ? `no answer within ${settings.timeoutMs / 1000} s` : errorText(err), category: 'unreachable' };
   }
-  if (res.status >= 200 && res.status < 300) {
-    await res.body?.cancel().catch(() => undefined);
-    return { kind: 'delivered', statusCode: res.status };
-  }
+  if (res.status >= 200 && res.status < 300) return { kind: 'delivered', statusCode: res.status };
   if (res.status >= 300 && res.status < 400) {
-    await res.body?.cancel().catch(() => undefined);
-    const to = res.headers.get('location');
-    return { kind: 'failed', statusCode: res.status, error: `HTTP ${res.status}: redirected${to ? ` to ${snippet(to, 200)}` : ''}; point the channel at the final URL` };
+    const to = res.headers.location;
+    return { kind: 'failed', statusCode: res.status, error: `HTTP ${res.status}: redirected${to ? ` to ${snippet(to, 200)}` : ''}; point the channel at the final URL`, category: 'redirect' };
   }
-  const text = await bodySnippet(res);
+  const text = snippet(res.text);
   const error = `HTTP ${res.status}${text ? `: ${text}` : ''}`;
   if (isRetryableStatus(res.status)) {
-    const after = retryAfterMs(res.headers.get('retry-after'));
-    return { kind: 'retry', statusCode: res.status, error, ...(after ? { retryAfterMs: after } : {}) };
+    const header = res.headers['retry-after'];
+    const after = retryAfterMs(typeof header === 'string' ? header : null);
+    return { kind: 'retry', statusCode: res.status, error, category: 'server-error', ...(after ? { retryAfterMs: after } : {}) };
   }
-  return { kind: 'failed', statusCode: res.status, error };
+  return { kind: 'failed', statusCode: res.status, error, category: 'rejected' };
 }
