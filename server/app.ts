@@ -12,6 +12,7 @@ import { errorBody, registerRestRoutes, sendError } from './api/rest/plugin';
 import { registerPredictRoute } from './api/rest/predict-route';
 import { restRoutes } from './api/rest/routes';
 import { CollabServer, type CollabServerOptions } from './collab/server';
+import { answerUpgrade } from './collab/upgrade';
 import { checkHealth } from './health';
 import { VERSION } from './version';
 import { scoringRuntime } from './services/scoring/runtime';
@@ -31,7 +32,9 @@ export type AppOptions = {
   logger?: boolean | { level: string };
   bodyLimit?: number;
   /** Tuning of the collaboration server (tests shorten its timers). */
-  collab?: Omit<CollabServerOptions, 'db' | 'log'>;
+  collab?: Omit<CollabServerOptions, 'db' | 'log' | 'publicUrl'>;
+  /** STAGEBOOK_PUBLIC_URL: the origin browsers use (WebSocket Origin checks). */
+  publicUrl?: string | undefined;
 };
 
 declare module 'fastify' {
@@ -54,14 +57,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(fastifyCookie);
   const serves = (r: 'web' | 'api') => opts.role === 'all' || opts.role === r;
-  const collab = serves('web') ? new CollabServer({ db: opts.db, log: app.log, ...opts.collab }) : null;
+  const collab = serves('web') ? new CollabServer({ db: opts.db, log: app.log, publicUrl: opts.publicUrl, ...opts.collab }) : null;
   const deps: AppDeps = { db: opts.db, workflows: opts.workflows, secureCookies: opts.secureCookies ?? false, liveNotebooks: collab ?? undefined };
   app.decorate('collab', collab);
+  // Every upgrade request is answered here, in every role: Node gives them to no other handler, and
+  // an unanswered one holds its socket forever.
+  app.server.on('upgrade', (req, socket, head) => {
+    if (!collab?.handleUpgrade(req, socket, head)) answerUpgrade(socket, 404, `no WebSocket endpoint at ${(req.url ?? '').split('?')[0]}`);
+  });
   if (collab) {
-    app.server.on('upgrade', (req, socket, head) => {
-      // Other upgrade listeners (none today) get their paths; with none, an unknown path is refused.
-      if (!collab.handleUpgrade(req, socket, head) && app.server.listenerCount('upgrade') === 1) socket.destroy();
-    });
     // preClose, not onClose: the HTTP server only finishes closing once its upgraded sockets are gone.
     app.addHook('preClose', async () => {
       await collab.close();

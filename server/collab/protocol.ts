@@ -24,6 +24,8 @@ export const CloseCode = {
   unauthorized: 4401,
   forbidden: 4403,
   notFound: 4404,
+  /** A frame larger than the per-update cap, or an edit that would grow the document past its cap. */
+  tooLarge: 4413,
 } as const;
 
 export function syncStep1Message(doc: Y.Doc): Uint8Array {

@@ -15,6 +15,10 @@ type Connection = { access: Pick<CollabAccess, 'canWrite' | 'user'>; awarenessId
 
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
+export type CollabLimits = { maxUpdateBytes: number; maxDocumentBytes: number };
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) === 0 ? 0 : 2)} MiB`;
+
 /**
  * One notebook loaded in this process: its document, the awareness of who is here, the sockets
  * editing it and its write-behind persistence. Nothing is served before `load()` resolves.
@@ -30,6 +34,12 @@ export class SharedNotebook {
   droppedViewerUpdates = 0;
   private loaded = false;
   private deferred: Uint8Array[] = [];
+  /**
+   * An upper bound of the document's encoded size: measured at load, plus every update applied since
+   * (updates never encode smaller than what they add). Re-measured only when it nears the cap, so the
+   * common edit costs no encoding of the whole document.
+   */
+  private sizeBound = 0;
 
   constructor(
     readonly notebookId: string,
@@ -37,6 +47,7 @@ export class SharedNotebook {
     persistenceOptions: PersistenceOptions,
     private readonly log: CollabLog,
     private readonly onIdle: (nb: SharedNotebook) => void,
+    private readonly limits: CollabLimits,
   ) {
     this.persistence = new NotebookPersistence(db, notebookId, persistenceOptions, log);
     // The server has no presence of its own.
@@ -59,6 +70,7 @@ export class SharedNotebook {
       for (const u of updates) Y.applyUpdate(this.doc, u);
     }, FROM_STORAGE);
     this.loaded = true;
+    this.sizeBound = Y.encodeStateAsUpdate(this.doc).byteLength;
     for (const u of this.deferred.splice(0)) Y.applyUpdate(this.doc, u, ALREADY_STORED);
     if (rows >= 10) void this.persistence.compact();
   }
@@ -116,6 +128,10 @@ export class SharedNotebook {
     const conn = this.conns.get(ws);
     if (!conn) return;
     const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+    if (bytes.byteLength > this.limits.maxUpdateBytes) {
+      this.refuse(ws, conn, CloseCode.tooLarge, `message of ${bytes.byteLength} bytes exceeds the ${mib(this.limits.maxUpdateBytes)} limit per update`);
+      return;
+    }
     try {
       if (!isBinary) throw new Error('text frame');
       const msg = decodeMessage(bytes);
@@ -128,6 +144,10 @@ export class SharedNotebook {
           // Viewers' writes are refused here, not only hidden in the UI: never applied, stored or relayed.
           if (!conn.access.canWrite) {
             this.droppedViewerUpdates++;
+            return;
+          }
+          if (!this.fits(msg.update.byteLength)) {
+            this.refuse(ws, conn, CloseCode.tooLarge, `the notebook would exceed its ${mib(this.limits.maxDocumentBytes)} size limit`);
             return;
           }
           Y.applyUpdate(this.doc, msg.update, ws);
@@ -148,8 +168,22 @@ export class SharedNotebook {
     }
   }
 
+  /** Whether an update of `bytes` keeps the document under its cap. */
+  private fits(bytes: number): boolean {
+    if (this.sizeBound + bytes <= this.limits.maxDocumentBytes) return true;
+    this.sizeBound = Y.encodeStateAsUpdate(this.doc).byteLength;
+    return this.sizeBound + bytes <= this.limits.maxDocumentBytes;
+  }
+
+  private refuse(ws: WebSocket, conn: Connection, code: number, reason: string): void {
+    this.log.warn({ notebookId: this.notebookId, userId: conn.access.user.userId, code, reason }, 'collab: refusing a message; closing the connection');
+    ws.close(code, reason);
+    this.removeConnection(ws);
+  }
+
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === FROM_STORAGE) return;
+    this.sizeBound += update.byteLength;
     if (origin !== ALREADY_STORED) this.persistence.enqueue(update);
     if (this.conns.size === 0) return;
     const msg = updateMessage(update);
