@@ -4,7 +4,8 @@ import * as Y from 'yjs';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Db } from '@/db/client';
 import type { LiveNotebooks } from '../services/notebooks/live';
-import { authorizeCollab } from './auth';
+import { scoringRuntime } from '../services/scoring/runtime';
+import { authorizeCollab, recheckCollabAccess } from './auth';
 import { defaultPersistenceOptions, type CollabLog, type PersistenceOptions } from './persistence';
 import { CloseCode } from './protocol';
 import { SharedNotebook, type CollabLimits } from './shared-notebook';
@@ -54,6 +55,7 @@ export class CollabServer implements LiveNotebooks {
   private readonly persistenceOptions: PersistenceOptions;
   private readonly limits: CollabLimits;
   private pendingUpgrades = 0;
+  private readonly unsubscribe: () => void;
   private closing = false;
 
   constructor(private readonly opts: CollabServerOptions) {
@@ -66,6 +68,29 @@ export class CollabServer implements LiveNotebooks {
       for (const { nb } of this.docs.values()) nb.heartbeat();
     }, opts.pingIntervalMs ?? 30_000);
     this.heartbeat.unref();
+    // Membership changes (this process at once, others through LISTEN/NOTIFY) re-check the open
+    // connections of that member: access is not only decided at connect. A lost listener connection
+    // (null) may have hidden changes: re-check everyone.
+    this.unsubscribe = scoringRuntime(opts.db).subscribe((change) => {
+      if (change === null) this.recheck(() => true);
+      else if (change.kind === 'membership') this.recheck((a) => a.teamId === change.teamId && a.user.userId === change.userId);
+    });
+  }
+
+  private recheck(match: Parameters<SharedNotebook['connectionsOf']>[0]): void {
+    for (const { nb } of this.docs.values()) {
+      for (const ws of nb.connectionsOf(match)) {
+        nb.hold(ws);
+        const c = nb.conns.get(ws)!;
+        recheckCollabAccess(this.opts.db, c.access.user, c.access.projectId).then(
+          (access) => nb.release(ws, 'code' in access ? { code: access.code, reason: access.code === CloseCode.forbidden ? 'no longer a member of this team' : access.reason } : access),
+          (err: unknown) => {
+            this.opts.log.error({ err, notebookId: nb.notebookId }, 'collab: re-checking access failed; closing the connection');
+            nb.release(ws, { code: CloseCode.tryAgainLater, reason: 'access could not be checked; reconnect' });
+          },
+        );
+      }
+    }
   }
 
   /** For the HTTP server's 'upgrade' event; returns false for paths that are not ours. */
@@ -243,6 +268,7 @@ export class CollabServer implements LiveNotebooks {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.unsubscribe();
     clearInterval(this.heartbeat);
     for (const timer of this.idleTimers.values()) clearTimeout(timer);
     this.idleTimers.clear();

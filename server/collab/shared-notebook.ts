@@ -5,13 +5,20 @@ import type { Db } from '@/db/client';
 import { loadStoredState } from '../services/notebooks/storage';
 import type { CollabAccess } from './auth';
 import { NotebookPersistence, type CollabLog, type PersistenceOptions } from './persistence';
-import { awarenessMessage, CloseCode, decodeMessage, syncStep1Message, syncStep2Message, updateMessage } from './protocol';
+import { awarenessMessage, CloseCode, decodeMessage, permissionDeniedMessage, syncStep1Message, syncStep2Message, updateMessage } from './protocol';
 
 /** Origins of document changes that must not be written again. */
 const FROM_STORAGE = Symbol('from-storage');
 const ALREADY_STORED = Symbol('already-stored');
 
-type Connection = { access: Pick<CollabAccess, 'canWrite' | 'user'>; awarenessIds: Set<number>; alive: boolean };
+type Frame = { data: Buffer | ArrayBuffer | Buffer[]; isBinary: boolean };
+type Connection = {
+  access: Pick<CollabAccess, 'canWrite' | 'user' | 'teamId' | 'projectId'>;
+  awarenessIds: Set<number>;
+  alive: boolean;
+  /** Frames received while the connection's access is re-checked; processed in order once it is decided. */
+  held: Frame[] | null;
+};
 
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
@@ -82,7 +89,7 @@ export class SharedNotebook {
   }
 
   addConnection(ws: WebSocket, access: Connection['access']): void {
-    this.conns.set(ws, { access, awarenessIds: new Set(), alive: true });
+    this.conns.set(ws, { access: { ...access }, awarenessIds: new Set(), alive: true, held: null });
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => this.onMessage(ws, data, isBinary));
     ws.on('close', () => this.removeConnection(ws));
     ws.on('pong', () => {
@@ -111,6 +118,38 @@ export class SharedNotebook {
     }
   }
 
+  /** The sockets of one user in one team (whose membership just changed). */
+  connectionsOf(match: (access: Connection['access']) => boolean): WebSocket[] {
+    return [...this.conns].filter(([, c]) => match(c.access)).map(([ws]) => ws);
+  }
+
+  /** Holds a connection's incoming frames until `release`: none is applied under a role being re-checked. */
+  hold(ws: WebSocket): void {
+    const c = this.conns.get(ws);
+    if (c) c.held ??= [];
+  }
+
+  /**
+   * Applies a re-checked access: a refusal closes the socket (4403 stops the stock client from
+   * retrying); a lost write permission is told to the client with the protocol's permission-denied
+   * message (the stock client logs it) and its later edits are dropped like any viewer's. Then the
+   * held frames are processed under the new access.
+   */
+  release(ws: WebSocket, access: { canWrite: boolean } | { code: number; reason: string }): void {
+    const c = this.conns.get(ws);
+    if (!c) return;
+    const held = c.held ?? [];
+    c.held = null;
+    if ('code' in access) {
+      ws.close(access.code, access.reason);
+      this.removeConnection(ws);
+      return;
+    }
+    if (c.access.canWrite && !access.canWrite) this.send(ws, permissionDeniedMessage('your role in this team no longer allows editing: your edits are not saved'));
+    c.access.canWrite = access.canWrite;
+    for (const f of held) this.onMessage(ws, f.data, f.isBinary);
+  }
+
   closeAll(code: number, reason: string): void {
     for (const ws of [...this.conns.keys()]) {
       ws.close(code, reason);
@@ -127,6 +166,10 @@ export class SharedNotebook {
   private onMessage(ws: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     const conn = this.conns.get(ws);
     if (!conn) return;
+    if (conn.held) {
+      conn.held.push({ data, isBinary });
+      return;
+    }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
     if (bytes.byteLength > this.limits.maxUpdateBytes) {
       this.refuse(ws, conn, CloseCode.tooLarge, `message of ${bytes.byteLength} bytes exceeds the ${mib(this.limits.maxUpdateBytes)} limit per update`);
