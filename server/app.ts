@@ -13,6 +13,7 @@ import { registerPredictRoute } from './api/rest/predict-route';
 import { restRoutes } from './api/rest/routes';
 import { CollabServer, type CollabServerOptions } from './collab/server';
 import { answerUpgrade } from './collab/upgrade';
+import { crossSiteRefusal } from './api/same-origin';
 import { checkHealth } from './health';
 import { VERSION } from './version';
 import { scoringRuntime } from './services/scoring/runtime';
@@ -77,6 +78,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const scoring = scoringRuntime(opts.db).listen((err) => app.log.warn({ err }, 'scoring change listener: connection lost, reconnecting'));
     app.addHook('onClose', () => scoring.release());
   }
+
+  app.addHook('onRequest', async (req, reply) => {
+    const refusal = crossSiteRefusal(req.raw, opts.publicUrl);
+    if (refusal) return reply.status(403).send(errorBody('cross_site_request', refusal));
+  });
 
   app.setErrorHandler((err, req, reply) => sendError(reply, err, req));
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`)));

@@ -9,7 +9,8 @@ import { authorizeCollab, recheckCollabAccess } from './auth';
 import { defaultPersistenceOptions, type CollabLog, type PersistenceOptions } from './persistence';
 import { CloseCode } from './protocol';
 import { SharedNotebook, type CollabLimits } from './shared-notebook';
-import { answerUpgrade, originAllowed } from './upgrade';
+import { originAllowed } from '../api/same-origin';
+import { answerUpgrade } from './upgrade';
 
 export type CollabServerOptions = {
   db: Db;
