@@ -12,6 +12,8 @@ import { errorBody, registerRestRoutes, sendError } from './api/rest/plugin';
 import { registerPredictRoute } from './api/rest/predict-route';
 import { restRoutes } from './api/rest/routes';
 import { CollabServer, type CollabServerOptions } from './collab/server';
+import { answerUpgrade } from './collab/upgrade';
+import { crossSiteRefusal } from './api/same-origin';
 import { checkHealth } from './health';
 import { VERSION } from './version';
 import { scoringRuntime } from './services/scoring/runtime';
@@ -33,7 +35,9 @@ export type AppOptions = {
   /** Proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto/-Host are believed; none by default. */
   trustProxy?: readonly string[] | undefined;
   /** Tuning of the collaboration server (tests shorten its timers). */
-  collab?: Omit<CollabServerOptions, 'db' | 'log'>;
+  collab?: Omit<CollabServerOptions, 'db' | 'log' | 'publicUrl'>;
+  /** STAGEBOOK_PUBLIC_URL: the origin browsers use (WebSocket Origin checks). */
+  publicUrl?: string | undefined;
 };
 
 declare module 'fastify' {
@@ -59,14 +63,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(fastifyCookie);
   const serves = (r: 'web' | 'api') => opts.role === 'all' || opts.role === r;
-  const collab = serves('web') ? new CollabServer({ db: opts.db, log: app.log, ...opts.collab }) : null;
+  const collab = serves('web') ? new CollabServer({ db: opts.db, log: app.log, publicUrl: opts.publicUrl, ...opts.collab }) : null;
   const deps: AppDeps = { db: opts.db, workflows: opts.workflows, secureCookies: opts.secureCookies ?? false, liveNotebooks: collab ?? undefined };
   app.decorate('collab', collab);
+  // Every upgrade request is answered here, in every role: Node gives them to no other handler, and
+  // an unanswered one holds its socket forever.
+  app.server.on('upgrade', (req, socket, head) => {
+    if (!collab?.handleUpgrade(req, socket, head)) answerUpgrade(socket, 404, `no WebSocket endpoint at ${(req.url ?? '').split('?')[0]}`);
+  });
   if (collab) {
-    app.server.on('upgrade', (req, socket, head) => {
-      // Other upgrade listeners (none today) get their paths; with none, an unknown path is refused.
-      if (!collab.handleUpgrade(req, socket, head) && app.server.listenerCount('upgrade') === 1) socket.destroy();
-    });
     // preClose, not onClose: the HTTP server only finishes closing once its upgraded sockets are gone.
     app.addHook('preClose', async () => {
       await collab.close();
@@ -78,6 +83,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const scoring = scoringRuntime(opts.db).listen((err) => app.log.warn({ err }, 'scoring change listener: connection lost, reconnecting'));
     app.addHook('onClose', () => scoring.release());
   }
+
+  app.addHook('onRequest', async (req, reply) => {
+    const refusal = crossSiteRefusal(req.raw, opts.publicUrl);
+    if (refusal) return reply.status(403).send(errorBody('cross_site_request', refusal));
+  });
 
   app.setErrorHandler((err, req, reply) => sendError(reply, err, req));
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`)));

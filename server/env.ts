@@ -40,6 +40,9 @@ export const EnvSchema = z.object({
   STAGEBOOK_PUBLIC_URL: z.url().optional(),
   /** Reverse proxies whose X-Forwarded-* headers are believed (comma-separated addresses or CIDRs); unset, none. */
   STAGEBOOK_TRUST_PROXY: addressList.default([]),
+  /** Collaborative editing: the largest frame (one update) a client may send, and the largest a notebook may grow to. */
+  STAGEBOOK_COLLAB_MAX_UPDATE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  STAGEBOOK_COLLAB_MAX_DOCUMENT_BYTES: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
   /** On the first start of an empty instance, seed the "Demo" team (two deployed projects) for the first admin. */
   STAGEBOOK_DEMO: booleanFlag.default(true),
   /** Email notification channels: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://host:465`. Unset, email channels are refused. */

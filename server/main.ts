@@ -180,6 +180,8 @@ export async function startStagebook(env: Env): Promise<void> {
       secureCookies: env.STAGEBOOK_SECURE_COOKIES,
       trustProxy: env.STAGEBOOK_TRUST_PROXY,
       nextHandler: nextHandler?.handler,
+      publicUrl: env.STAGEBOOK_PUBLIC_URL,
+      collab: { maxUpdateBytes: env.STAGEBOOK_COLLAB_MAX_UPDATE_BYTES, maxDocumentBytes: env.STAGEBOOK_COLLAB_MAX_DOCUMENT_BYTES },
       logger: env.LOG_LEVEL === 'silent' ? false : { level: env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL },
     });
     closers.push({ name: 'http server', close: () => app.close() });

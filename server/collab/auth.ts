@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Db } from '@/db/client';
-import { notebooks, users } from '@/db/schema';
+import { notebooks, projects, users } from '@/db/schema';
 import { resolveSession } from '../services/auth/session';
 import { SESSION_COOKIE } from '../services/auth/tokens';
 import type { Actor, UserId } from '../services/context';
@@ -11,7 +11,7 @@ import { authorize, roleRank } from '../services/policy';
 import type { TeamRole } from '@/db/schema';
 import { CloseCode } from './protocol';
 
-export type CollabAccess = { notebookId: string; projectId: string; user: Extract<Actor, { type: 'user' }>; role: TeamRole; canWrite: boolean };
+export type CollabAccess = { notebookId: string; projectId: string; teamId: string; user: Extract<Actor, { type: 'user' }>; role: TeamRole; canWrite: boolean };
 export type CollabRefusal = { code: number; reason: string };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -60,14 +60,24 @@ export async function authorizeCollab(db: Db, req: IncomingMessage): Promise<Col
   if (!user) return { code: CloseCode.unauthorized, reason: 'sign in or pass a valid token' };
   if (!notebookId) return { code: CloseCode.notFound, reason: 'no such notebook' };
   const [nb] = await db
-    .select({ projectId: notebooks.projectId })
+    .select({ projectId: notebooks.projectId, teamId: projects.teamId })
     .from(notebooks)
+    .innerJoin(projects, eq(projects.id, notebooks.projectId))
     .where(and(eq(notebooks.id, notebookId), isNull(notebooks.deletedAt)));
   if (!nb) return { code: CloseCode.notFound, reason: 'no such notebook' };
+  const access = await recheckCollabAccess(db, user, nb.projectId);
+  return 'role' in access ? { notebookId, projectId: nb.projectId, teamId: nb.teamId, user, ...access } : access;
+}
+
+/**
+ * The role a user holds on a project now, for a connection being opened or one already open whose
+ * membership changed (the role is re-checked then, not only at connect).
+ */
+export async function recheckCollabAccess(db: Db, user: CollabAccess['user'], projectId: string): Promise<Pick<CollabAccess, 'role' | 'canWrite'> | CollabRefusal> {
   try {
-    const { role } = await authorize({ db, actor: user, requestId: null, clientIp: null }, { kind: 'member', role: 'viewer' }, { projectId: nb.projectId });
+    const { role } = await authorize({ db, actor: user, requestId: null, clientIp: null }, { kind: 'member', role: 'viewer' }, { projectId });
     if (!role) return { code: CloseCode.forbidden, reason: 'not a member of this team' };
-    return { notebookId, projectId: nb.projectId, user, role, canWrite: roleRank(role) >= roleRank('editor') };
+    return { role, canWrite: roleRank(role) >= roleRank('editor') };
   } catch (err) {
     if (!(err instanceof ServiceError)) throw err;
     switch (err.kind) {

@@ -4,6 +4,7 @@
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import * as authProtocol from 'y-protocols/auth';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
@@ -24,6 +25,8 @@ export const CloseCode = {
   unauthorized: 4401,
   forbidden: 4403,
   notFound: 4404,
+  /** A frame larger than the per-update cap, or an edit that would grow the document past its cap. */
+  tooLarge: 4413,
 } as const;
 
 export function syncStep1Message(doc: Y.Doc): Uint8Array {
@@ -45,6 +48,14 @@ export function updateMessage(update: Uint8Array): Uint8Array {
   const e = encoding.createEncoder();
   encoding.writeVarUint(e, messageSync);
   syncProtocol.writeUpdate(e, update);
+  return encoding.toUint8Array(e);
+}
+
+/** y-protocols' auth message "permission denied" with a reason (the stock client logs it as a warning). */
+export function permissionDeniedMessage(reason: string): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, messageAuth);
+  authProtocol.writePermissionDenied(e, reason);
   return encoding.toUint8Array(e);
 }
 

@@ -4,10 +4,13 @@ import * as Y from 'yjs';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Db } from '@/db/client';
 import type { LiveNotebooks } from '../services/notebooks/live';
-import { authorizeCollab } from './auth';
+import { scoringRuntime } from '../services/scoring/runtime';
+import { authorizeCollab, recheckCollabAccess } from './auth';
 import { defaultPersistenceOptions, type CollabLog, type PersistenceOptions } from './persistence';
 import { CloseCode } from './protocol';
-import { SharedNotebook } from './shared-notebook';
+import { SharedNotebook, type CollabLimits } from './shared-notebook';
+import { originAllowed } from '../api/same-origin';
+import { answerUpgrade } from './upgrade';
 
 export type CollabServerOptions = {
   db: Db;
@@ -17,9 +20,21 @@ export type CollabServerOptions = {
   pingIntervalMs?: number;
   /** How long shutdown waits for queued updates to be stored. */
   shutdownFlushTimeoutMs?: number;
-  maxMessageBytes?: number;
+  /** The largest frame a client may send (one update, sync step 2 or awareness); larger ones close with 4413. */
+  maxUpdateBytes?: number;
+  /** The largest a notebook's document may grow to through client edits; an edit beyond it closes with 4413. */
+  maxDocumentBytes?: number;
+  /** Upgrades still being authorised or loaded at once; beyond it, HTTP 503. */
+  maxPendingUpgrades?: number;
+  /** An upgrade not authorised and loaded within this is answered 408 and closed. */
+  upgradeTimeoutMs?: number;
+  /** STAGEBOOK_PUBLIC_URL: the only Origin a browser may open /collab from (else the request's Host). */
+  publicUrl?: string | undefined;
   persistence?: Partial<PersistenceOptions>;
 };
+
+export const DEFAULT_MAX_UPDATE_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_DOCUMENT_BYTES = 32 * 1024 * 1024;
 
 export const COLLAB_PATH = '/collab';
 
@@ -39,15 +54,44 @@ export class CollabServer implements LiveNotebooks {
   private readonly idleTimers = new Map<SharedNotebook, ReturnType<typeof setTimeout>>();
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private readonly persistenceOptions: PersistenceOptions;
+  private readonly limits: CollabLimits;
+  private pendingUpgrades = 0;
+  private readonly unsubscribe: () => void;
   private closing = false;
 
   constructor(private readonly opts: CollabServerOptions) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes ?? 32 * 1024 * 1024 });
+    this.limits = { maxUpdateBytes: opts.maxUpdateBytes ?? DEFAULT_MAX_UPDATE_BYTES, maxDocumentBytes: opts.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES };
+    // ws itself cuts frames at maxPayload (close 1009, which the stock client answers by reconnecting
+    // and resending); up to the document cap, frames reach our check and get 4413, which it respects.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(this.limits.maxUpdateBytes, this.limits.maxDocumentBytes) + 64 });
     this.persistenceOptions = { ...defaultPersistenceOptions, ...opts.persistence };
     this.heartbeat = setInterval(() => {
       for (const { nb } of this.docs.values()) nb.heartbeat();
     }, opts.pingIntervalMs ?? 30_000);
     this.heartbeat.unref();
+    // Membership changes (this process at once, others through LISTEN/NOTIFY) re-check the open
+    // connections of that member: access is not only decided at connect. A lost listener connection
+    // (null) may have hidden changes: re-check everyone.
+    this.unsubscribe = scoringRuntime(opts.db).subscribe((change) => {
+      if (change === null) this.recheck(() => true);
+      else if (change.kind === 'membership') this.recheck((a) => a.teamId === change.teamId && a.user.userId === change.userId);
+    });
+  }
+
+  private recheck(match: Parameters<SharedNotebook['connectionsOf']>[0]): void {
+    for (const { nb } of this.docs.values()) {
+      for (const ws of nb.connectionsOf(match)) {
+        nb.hold(ws);
+        const c = nb.conns.get(ws)!;
+        recheckCollabAccess(this.opts.db, c.access.user, c.access.projectId).then(
+          (access) => nb.release(ws, 'code' in access ? { code: access.code, reason: access.code === CloseCode.forbidden ? 'no longer a member of this team' : access.reason } : access),
+          (err: unknown) => {
+            this.opts.log.error({ err, notebookId: nb.notebookId }, 'collab: re-checking access failed; closing the connection');
+            nb.release(ws, { code: CloseCode.tryAgainLater, reason: 'access could not be checked; reconnect' });
+          },
+        );
+      }
+    }
   }
 
   /** For the HTTP server's 'upgrade' event; returns false for paths that are not ours. */
@@ -55,14 +99,43 @@ export class CollabServer implements LiveNotebooks {
     const path = (req.url ?? '').split('?')[0]!;
     if (path !== COLLAB_PATH && !path.startsWith(`${COLLAB_PATH}/`)) return false;
     socket.on('error', () => socket.destroy());
-    this.accept(req, socket, head).catch((err: unknown) => {
-      this.opts.log.error({ err }, 'collab: connection setup failed');
-      this.refuse(req, socket, head, CloseCode.internalError, 'internal error');
-    });
+    // Refused before any WebSocket exists: a cross-site page never gets an open socket to probe.
+    if (!originAllowed(req, this.opts.publicUrl)) {
+      answerUpgrade(socket, 403, 'cross-site WebSocket refused: Origin does not match this server');
+      return true;
+    }
+    // Each pending upgrade holds a socket and a database query; without a bound, a flood of them
+    // (valid or not) exhausts file descriptors and the connection pool.
+    if (this.pendingUpgrades >= (this.opts.maxPendingUpgrades ?? 256)) {
+      answerUpgrade(socket, 503, 'too many connections being set up; retry shortly');
+      return true;
+    }
+    this.pendingUpgrades++;
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      this.pendingUpgrades--;
+      answerUpgrade(socket, 408, 'connection setup timed out');
+    }, this.opts.upgradeTimeoutMs ?? 10_000);
+    timer.unref();
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(timer);
+      this.pendingUpgrades--;
+      return true;
+    };
+    this.accept(req, socket, head, settle)
+      .catch((err: unknown) => {
+        this.opts.log.error({ err }, 'collab: connection setup failed');
+        this.refuse(req, socket, head, CloseCode.internalError, 'internal error');
+      })
+      .finally(() => settle());
     return true;
   };
 
-  private async accept(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  /** `settle` is called once the socket is answered or upgraded (it stops the setup timeout). */
+  private async accept(req: IncomingMessage, socket: Duplex, head: Buffer, settle: () => boolean): Promise<void> {
     if (this.closing) return this.refuse(req, socket, head, CloseCode.tryAgainLater, 'server shutting down');
     const access = await authorizeCollab(this.opts.db, req);
     if (!('canWrite' in access)) return this.refuse(req, socket, head, access.code, access.reason);
@@ -75,6 +148,8 @@ export class CollabServer implements LiveNotebooks {
     }
     let attached = false;
     try {
+      // False when it timed out meanwhile: the socket was answered 408 and is closing.
+      if (!settle()) return;
       this.upgrade(req, socket, head, (ws) => {
         attached = true;
         if (this.closing) return ws.close(CloseCode.tryAgainLater, 'server shutting down');
@@ -104,7 +179,7 @@ export class CollabServer implements LiveNotebooks {
   private async acquire(notebookId: string): Promise<SharedNotebook> {
     let entry = this.docs.get(notebookId);
     if (!entry) {
-      const nb = new SharedNotebook(notebookId, this.opts.db, this.persistenceOptions, this.opts.log, (n) => this.scheduleUnload(n));
+      const nb = new SharedNotebook(notebookId, this.opts.db, this.persistenceOptions, this.opts.log, (n) => this.scheduleUnload(n), this.limits);
       const ready = nb.load().catch((err: unknown) => {
         if (this.docs.get(notebookId)?.nb === nb) this.docs.delete(notebookId);
         nb.destroy();
@@ -194,6 +269,7 @@ export class CollabServer implements LiveNotebooks {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.unsubscribe();
     clearInterval(this.heartbeat);
     for (const timer of this.idleTimers.values()) clearTimeout(timer);
     this.idleTimers.clear();

@@ -5,15 +5,26 @@ import type { Db } from '@/db/client';
 import { loadStoredState } from '../services/notebooks/storage';
 import type { CollabAccess } from './auth';
 import { NotebookPersistence, type CollabLog, type PersistenceOptions } from './persistence';
-import { awarenessMessage, CloseCode, decodeMessage, syncStep1Message, syncStep2Message, updateMessage } from './protocol';
+import { awarenessMessage, CloseCode, decodeMessage, permissionDeniedMessage, syncStep1Message, syncStep2Message, updateMessage } from './protocol';
 
 /** Origins of document changes that must not be written again. */
 const FROM_STORAGE = Symbol('from-storage');
 const ALREADY_STORED = Symbol('already-stored');
 
-type Connection = { access: Pick<CollabAccess, 'canWrite' | 'user'>; awarenessIds: Set<number>; alive: boolean };
+type Frame = { data: Buffer | ArrayBuffer | Buffer[]; isBinary: boolean };
+type Connection = {
+  access: Pick<CollabAccess, 'canWrite' | 'user' | 'teamId' | 'projectId'>;
+  awarenessIds: Set<number>;
+  alive: boolean;
+  /** Frames received while the connection's access is re-checked; processed in order once it is decided. */
+  held: Frame[] | null;
+};
 
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+
+export type CollabLimits = { maxUpdateBytes: number; maxDocumentBytes: number };
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) === 0 ? 0 : 2)} MiB`;
 
 /**
  * One notebook loaded in this process: its document, the awareness of who is here, the sockets
@@ -30,6 +41,12 @@ export class SharedNotebook {
   droppedViewerUpdates = 0;
   private loaded = false;
   private deferred: Uint8Array[] = [];
+  /**
+   * An upper bound of the document's encoded size: measured at load, plus every update applied since
+   * (updates never encode smaller than what they add). Re-measured only when it nears the cap, so the
+   * common edit costs no encoding of the whole document.
+   */
+  private sizeBound = 0;
 
   constructor(
     readonly notebookId: string,
@@ -37,6 +54,7 @@ export class SharedNotebook {
     persistenceOptions: PersistenceOptions,
     private readonly log: CollabLog,
     private readonly onIdle: (nb: SharedNotebook) => void,
+    private readonly limits: CollabLimits,
   ) {
     this.persistence = new NotebookPersistence(db, notebookId, persistenceOptions, log);
     // The server has no presence of its own.
@@ -59,6 +77,7 @@ export class SharedNotebook {
       for (const u of updates) Y.applyUpdate(this.doc, u);
     }, FROM_STORAGE);
     this.loaded = true;
+    this.sizeBound = Y.encodeStateAsUpdate(this.doc).byteLength;
     for (const u of this.deferred.splice(0)) Y.applyUpdate(this.doc, u, ALREADY_STORED);
     if (rows >= 10) void this.persistence.compact();
   }
@@ -70,7 +89,7 @@ export class SharedNotebook {
   }
 
   addConnection(ws: WebSocket, access: Connection['access']): void {
-    this.conns.set(ws, { access, awarenessIds: new Set(), alive: true });
+    this.conns.set(ws, { access: { ...access }, awarenessIds: new Set(), alive: true, held: null });
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => this.onMessage(ws, data, isBinary));
     ws.on('close', () => this.removeConnection(ws));
     ws.on('pong', () => {
@@ -99,6 +118,38 @@ export class SharedNotebook {
     }
   }
 
+  /** The sockets of one user in one team (whose membership just changed). */
+  connectionsOf(match: (access: Connection['access']) => boolean): WebSocket[] {
+    return [...this.conns].filter(([, c]) => match(c.access)).map(([ws]) => ws);
+  }
+
+  /** Holds a connection's incoming frames until `release`: none is applied under a role being re-checked. */
+  hold(ws: WebSocket): void {
+    const c = this.conns.get(ws);
+    if (c) c.held ??= [];
+  }
+
+  /**
+   * Applies a re-checked access: a refusal closes the socket (4403 stops the stock client from
+   * retrying); a lost write permission is told to the client with the protocol's permission-denied
+   * message (the stock client logs it) and its later edits are dropped like any viewer's. Then the
+   * held frames are processed under the new access.
+   */
+  release(ws: WebSocket, access: { canWrite: boolean } | { code: number; reason: string }): void {
+    const c = this.conns.get(ws);
+    if (!c) return;
+    const held = c.held ?? [];
+    c.held = null;
+    if ('code' in access) {
+      ws.close(access.code, access.reason);
+      this.removeConnection(ws);
+      return;
+    }
+    if (c.access.canWrite && !access.canWrite) this.send(ws, permissionDeniedMessage('your role in this team no longer allows editing: your edits are not saved'));
+    c.access.canWrite = access.canWrite;
+    for (const f of held) this.onMessage(ws, f.data, f.isBinary);
+  }
+
   closeAll(code: number, reason: string): void {
     for (const ws of [...this.conns.keys()]) {
       ws.close(code, reason);
@@ -115,7 +166,15 @@ export class SharedNotebook {
   private onMessage(ws: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     const conn = this.conns.get(ws);
     if (!conn) return;
+    if (conn.held) {
+      conn.held.push({ data, isBinary });
+      return;
+    }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+    if (bytes.byteLength > this.limits.maxUpdateBytes) {
+      this.refuse(ws, conn, CloseCode.tooLarge, `message of ${bytes.byteLength} bytes exceeds the ${mib(this.limits.maxUpdateBytes)} limit per update`);
+      return;
+    }
     try {
       if (!isBinary) throw new Error('text frame');
       const msg = decodeMessage(bytes);
@@ -128,6 +187,10 @@ export class SharedNotebook {
           // Viewers' writes are refused here, not only hidden in the UI: never applied, stored or relayed.
           if (!conn.access.canWrite) {
             this.droppedViewerUpdates++;
+            return;
+          }
+          if (!this.fits(msg.update.byteLength)) {
+            this.refuse(ws, conn, CloseCode.tooLarge, `the notebook would exceed its ${mib(this.limits.maxDocumentBytes)} size limit`);
             return;
           }
           Y.applyUpdate(this.doc, msg.update, ws);
@@ -148,8 +211,22 @@ export class SharedNotebook {
     }
   }
 
+  /** Whether an update of `bytes` keeps the document under its cap. */
+  private fits(bytes: number): boolean {
+    if (this.sizeBound + bytes <= this.limits.maxDocumentBytes) return true;
+    this.sizeBound = Y.encodeStateAsUpdate(this.doc).byteLength;
+    return this.sizeBound + bytes <= this.limits.maxDocumentBytes;
+  }
+
+  private refuse(ws: WebSocket, conn: Connection, code: number, reason: string): void {
+    this.log.warn({ notebookId: this.notebookId, userId: conn.access.user.userId, code, reason }, 'collab: refusing a message; closing the connection');
+    ws.close(code, reason);
+    this.removeConnection(ws);
+  }
+
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === FROM_STORAGE) return;
+    this.sizeBound += update.byteLength;
     if (origin !== ALREADY_STORED) this.persistence.enqueue(update);
     if (this.conns.size === 0) return;
     const msg = updateMessage(update);

@@ -13,7 +13,9 @@ export type ScoringChange =
   | { kind: 'endpoint'; name: string }
   | { kind: 'model'; modelId: string }
   /** A signed-out session (the sha256 of its token): request contexts cache sessions briefly. */
-  | { kind: 'session'; tokenHash: string };
+  | { kind: 'session'; tokenHash: string }
+  /** A member's role changed or they were removed: live collab connections re-check their access. */
+  | { kind: 'membership'; teamId: string; userId: string };
 
 export const SCORING_CHANNEL = 'stagebook_scoring';
 
@@ -30,6 +32,7 @@ export function parseScoringChange(payload: string | undefined): ScoringChange |
     if (v.kind === 'endpoint' && typeof v.name === 'string') return { kind: 'endpoint', name: v.name };
     if (v.kind === 'model' && typeof v.modelId === 'string') return { kind: 'model', modelId: v.modelId };
     if (v.kind === 'session' && typeof v.tokenHash === 'string') return { kind: 'session', tokenHash: v.tokenHash };
+    if (v.kind === 'membership' && typeof v.teamId === 'string' && typeof v.userId === 'string') return { kind: 'membership', teamId: v.teamId, userId: v.userId };
   } catch {
     // Not JSON: ignored, like any payload we do not understand.
   }

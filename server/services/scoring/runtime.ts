@@ -78,6 +78,8 @@ export class ScoringRuntime {
   private readonly endpoints = new TtlLru<string, { config: Promise<EndpointConfig>; modelId?: string }>(1_000, CACHE_TTL_MS);
   private listener: ChangeListener | null = null;
   private listenerUsers = 0;
+  /** Other in-memory state that follows the same changes (the collab server's live permissions); null = forget everything. */
+  private readonly subscribers = new Set<(change: ScoringChange | null) => void>();
 
   constructor(private readonly db: Db) {
     this.lastUsed = new LastUsedRecorder(db);
@@ -216,8 +218,15 @@ export class ScoringRuntime {
     }
   }
 
+  /** Called with every change applied here (and null when every cache is reset); returns the unsubscribe. */
+  subscribe(fn: (change: ScoringChange | null) => void): () => void {
+    this.subscribers.add(fn);
+    return () => this.subscribers.delete(fn);
+  }
+
   /** Forgets what a change makes stale. */
   invalidate(change: ScoringChange): void {
+    for (const fn of this.subscribers) fn(change);
     switch (change.kind) {
       case 'apiKey':
         this.keys.delete(change.keyHash);
@@ -237,6 +246,7 @@ export class ScoringRuntime {
   }
 
   clear(): void {
+    for (const fn of this.subscribers) fn(null);
     this.keys.clear();
     this.userSessions.clear();
     this.endpoints.clear();

@@ -5,6 +5,8 @@ import { teamMembers } from '@/db/schema';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { notFound, preconditionFailed } from '../errors';
+import { notifyScoringChange } from '../scoring/changes';
+import { publishScoringChange } from '../scoring/runtime';
 import type { ChangeMemberRoleInput } from './schemas';
 
 /** Locks the team's membership rows so two concurrent demotions cannot both pass the last-admin check. */
@@ -17,8 +19,9 @@ export async function countAdmins(tx: DbOrTx, teamId: string): Promise<number> {
   return r?.n ?? 0;
 }
 
+/** A demoted member's open notebooks lose write access at once (collab re-checks on the membership change). */
 export async function changeMemberRole({ ctx, input }: { ctx: ServiceCtx; input: z.infer<typeof ChangeMemberRoleInput> }) {
-  return ctx.db.transaction(async (tx) => {
+  const result = await ctx.db.transaction(async (tx) => {
     const members = await lockMembers(tx, input.teamId);
     const member = members.find((m) => m.userId === input.userId);
     if (!member) throw notFound('team member');
@@ -33,6 +36,9 @@ export async function changeMemberRole({ ctx, input }: { ctx: ServiceCtx; input:
       teamId: input.teamId,
       details: { before: { role: member.role }, after: { role: input.role } },
     });
+    await notifyScoringChange(tx, { kind: 'membership', teamId: input.teamId, userId: input.userId });
     return { userId: input.userId, role: input.role };
   });
+  publishScoringChange(ctx.db, { kind: 'membership', teamId: input.teamId, userId: input.userId });
+  return result;
 }

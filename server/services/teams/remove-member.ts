@@ -4,11 +4,14 @@ import { teamInvitations, teamMembers } from '@/db/schema';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { notFound, preconditionFailed } from '../errors';
+import { notifyScoringChange } from '../scoring/changes';
+import { publishScoringChange } from '../scoring/runtime';
 import { countAdmins, lockMembers } from './change-member-role';
 import type { RemoveMemberInput, RevokeInvitationInput } from './schemas';
 
+/** A removed member's open notebooks are closed at once (collab re-checks on the membership change). */
 export async function removeMember({ ctx, input }: { ctx: ServiceCtx; input: z.infer<typeof RemoveMemberInput> }) {
-  return ctx.db.transaction(async (tx) => {
+  const result = await ctx.db.transaction(async (tx) => {
     const members = await lockMembers(tx, input.teamId);
     const member = members.find((m) => m.userId === input.userId);
     if (!member) throw notFound('team member');
@@ -22,8 +25,11 @@ export async function removeMember({ ctx, input }: { ctx: ServiceCtx; input: z.i
       teamId: input.teamId,
       details: { before: { role: member.role } },
     });
+    await notifyScoringChange(tx, { kind: 'membership', teamId: input.teamId, userId: input.userId });
     return { removed: true };
   });
+  publishScoringChange(ctx.db, { kind: 'membership', teamId: input.teamId, userId: input.userId });
+  return result;
 }
 
 export async function revokeInvitation({ ctx, input }: { ctx: ServiceCtx; input: z.infer<typeof RevokeInvitationInput> }) {
