@@ -28,7 +28,8 @@ export type AppOptions = {
   secureCookies?: boolean;
   /** The Next.js request handler; absent in API-only roles and in API tests. */
   nextHandler?: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
-  logger?: boolean | { level: string };
+  /** `stream`: where log lines go instead of stdout (tests read them to check no secret is logged). */
+  logger?: boolean | { level: string; stream?: { write: (line: string) => void } };
   bodyLimit?: number;
   /** Tuning of the collaboration server (tests shorten its timers). */
   collab?: Omit<CollabServerOptions, 'db' | 'log'>;
