@@ -52,6 +52,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 5000 },
     genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].length <= 100 ? req.headers['x-request-id'] : randomUUID()),
     trustProxy: true,
+    // Malformed URLs and the like (FST_ERR_BAD_URL) get the same error body as every other 4xx.
+    frameworkErrors: (err, req, reply) => void sendError(reply, err, req),
   });
   await app.register(fastifyCookie);
   const serves = (r: 'web' | 'api') => opts.role === 'all' || opts.role === r;
