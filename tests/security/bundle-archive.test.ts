@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import canonicalize from 'canonicalize';
 import type { FastifyInstance } from 'fastify';
 import { pack, type Header } from 'tar-stream';
@@ -136,6 +136,22 @@ describe('bundle import refuses archives with traversal or unexpected entries, a
     await refused(gzipSync(raw), 413, /larger than 512 MiB unpacked/);
     expect(Date.now() - started).toBeLessThan(30_000);
   });
+
+  it('refuses a small file that inflates past the limit after the end of the archive (a gzip bomb of zeros)', async () => {
+    const tar = gunzipSync(await tarGz(entriesOf(genuine)));
+    const gz = createGzip({ level: 9 });
+    const chunks: Buffer[] = [];
+    gz.on('data', (c: Buffer) => chunks.push(c));
+    const ended = new Promise<void>((resolve) => gz.on('end', () => resolve()));
+    gz.write(tar);
+    const zeros = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < 600; i++) if (!gz.write(zeros)) await new Promise((r) => gz.once('drain', r));
+    gz.end();
+    await ended;
+    const bomb = Buffer.concat(chunks);
+    expect(bomb.byteLength).toBeLessThan(2 * 1024 * 1024);
+    await refused(bomb, 413, /larger than 512 MiB unpacked/);
+  }, 120_000);
 
   it('refuses a bundle whose model artifact is an ONNX file with external data, naming the model', async () => {
     const evil = classifierOnnx({

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { extract, pack } from 'tar-stream';
@@ -91,8 +91,18 @@ export async function readArchive(body: AsyncIterable<Buffer | Uint8Array> | Uin
     stream.on('error', next);
   });
   const source = body instanceof Uint8Array ? Readable.from([Buffer.from(body.buffer, body.byteOffset, body.byteLength)]) : Readable.from(body);
+  // Entries are counted above; this counts everything gunzip produces (padding, headers, zeros
+  // after the end of the archive), so a small file that inflates for ever is cut off too.
+  let inflated = 0;
+  const inflateLimit = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      inflated += chunk.byteLength;
+      if (inflated > MAX_ARCHIVE_BYTES + 1024 * 1024) done(tooLarge());
+      else done(null, chunk);
+    },
+  });
   try {
-    await pipeline(source, createGunzip(), tar);
+    await pipeline(source, createGunzip(), inflateLimit, tar);
   } catch (err) {
     if (err instanceof ServiceError) throw err;
     const msg = (err as Error).message;
