@@ -30,7 +30,8 @@ export type AppOptions = {
   secureCookies?: boolean;
   /** The Next.js request handler; absent in API-only roles and in API tests. */
   nextHandler?: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
-  logger?: boolean | { level: string };
+  /** `stream`: where log lines go instead of stdout (tests read them to check no secret is logged). */
+  logger?: boolean | { level: string; stream?: { write: (line: string) => void } };
   bodyLimit?: number;
   /** Proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto/-Host are believed; none by default. */
   trustProxy?: readonly string[] | undefined;
@@ -60,6 +61,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     trustProxy: opts.trustProxy?.length ? [...opts.trustProxy] : false,
+    // Malformed URLs and the like (FST_ERR_BAD_URL) get the same error body as every other 4xx.
+    frameworkErrors: (err, req, reply) => void sendError(reply, err, req),
   });
   await app.register(fastifyCookie);
   const serves = (r: 'web' | 'api') => opts.role === 'all' || opts.role === r;

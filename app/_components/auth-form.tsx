@@ -5,13 +5,9 @@ import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { Brand } from './brand';
+import { safeNext } from './safe-next';
 import { useTRPC } from './trpc';
 import { ErrorMessage } from './ui';
-
-/** Only same-site paths: `next` comes from the URL and must not send people elsewhere. */
-function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/sign-') ? next : '/teams';
-}
 
 export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
   const trpc = useTRPC();

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import type { FeatureSchema } from '../ml/onnx/feature-schema';
+import { decodeModel } from '../ml/onnx/proto';
+import { assertSelfContainedOnnx } from '../ml/onnx/safety';
 import { type InputColumn, recordsToColumns } from './records';
 
 export { RecordInputError, type RecordIssue } from './records';
@@ -47,6 +49,9 @@ export class SessionCache {
       const bytes = await load();
       const actual = createHash('sha256').update(bytes).digest('hex');
       if (actual !== sha256) throw new ArtifactIntegrityError(sha256, actual);
+      // Imports refuse such files already; checked again here because whatever reaches
+      // onnxruntime may make it open files under the working directory or load native code.
+      assertSelfContainedOnnx(decodeModel(bytes));
       return ort.InferenceSession.create(bytes, SESSION_OPTIONS);
     })();
     this.sessions.set(sha256, loading);

@@ -1,19 +1,22 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { and, eq } from 'drizzle-orm';
+import * as ort from 'onnxruntime-node';
+import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents, teamMembers } from '@/db/schema';
 import { buildApp } from '@/server/app';
 import { createApiKey } from '@/server/services/api-keys/create-api-key';
 import type { Actor } from '@/server/services/context';
 import { deployBundle } from '@/server/services/deployments/deploy-bundle';
+import { readArtifact } from '@/server/services/models/artifacts';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
 import { callerFor, ctxFor, newUser, trpcCode } from '../helpers/api';
 import { endpointCell, records, registerTinyVersion } from '../helpers/bundles';
 import { drivers, openTestDatabase, type TestDatabase } from '../helpers/db';
 import { setNotebookCells } from '../helpers/pipeline';
 
-type Predict = { endpoint: string; model: string; modelVersion: number; bundle: string | null; predictions: { modelVersion: number }[] };
+type Predict = { endpoint: string; model: string; modelVersion: number; bundle: string | null; predictions: { modelVersion: number; probabilities: Record<string, number> }[] };
 
 describe.each(drivers)('deploying bundles to production and rolling back (%s)', (driver) => {
   let t: TestDatabase;
@@ -169,8 +172,25 @@ describe.each(drivers)('deploying bundles to production and rolling back (%s)', 
     expect(await trpcCode(callerFor(t.db, editor).deployments.list({ projectId }))).toBe('OK');
   });
 
+  /** P(yes) of each of `records` from onnxruntime on the artifact of risk v`version`, in a session of the test's own. */
+  const onnxYes = async (version: number): Promise<number[]> => {
+    const detail = await callerFor(t.db, deployer).models.versionDetail({ projectId, name: 'risk', version });
+    const session = await ort.InferenceSession.create(await readArtifact(t.db, detail.artifactSha256));
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const f of detail.featureSchema.inputs) {
+      const values = records.map((r) => (r as Record<string, unknown>)[f.name]);
+      feeds[f.input] = f.tensor === 'string' ? new ort.Tensor('string', values.map(String), [records.length, 1]) : new ort.Tensor('float32', Float32Array.from(values.map(Number)), [records.length, 1]);
+    }
+    const p = (await session.run(feeds)).probabilities!.data as Float32Array;
+    return records.map((_r, i) => p[2 * i + detail.featureSchema.positiveIndex]!);
+  };
+
   it('switches endpoints under load with no failed request and no mixed versions', async () => {
     const expectedBundle: Record<number, string> = { 1: a, 2: b };
+    // Version and bundle in a response come from one config, so they cannot disagree with each
+    // other; the probabilities are compared with onnxruntime on the version the response names.
+    const expectedYes: Record<number, number[]> = { 1: await onnxYes(1), 2: await onnxYes(2) };
+    expect(Math.abs(expectedYes[1]![0]! - expectedYes[2]![0]!)).toBeGreaterThan(1e-3);
     let stop = false;
     const seen = new Set<string>();
     const failures: string[] = [];
@@ -182,6 +202,10 @@ describe.each(drivers)('deploying bundles to production and rolling back (%s)', 
           const versions = new Set(r.body.predictions.map((p) => p.modelVersion));
           if (versions.size !== 1 || !versions.has(r.body.modelVersion)) failures.push(`mixed ${[...versions].join(',')}`);
           if (expectedBundle[r.body.modelVersion] !== r.body.bundle) failures.push(`version ${r.body.modelVersion} under bundle ${r.body.bundle}`);
+          r.body.predictions.forEach((p, i) => {
+            const want = expectedYes[r.body.modelVersion]?.[i];
+            if (want === undefined || Math.abs(p.probabilities.yes! - want) > 1e-6) failures.push(`version ${r.body.modelVersion} answered P(yes)=${p.probabilities.yes} for record ${i}; its ONNX gives ${want}`);
+          });
           seen.add(r.body.bundle!);
         }
       }
@@ -197,6 +221,27 @@ describe.each(drivers)('deploying bundles to production and rolling back (%s)', 
     await Promise.all(clients);
     expect(failures).toEqual([]);
     expect(seen).toEqual(new Set([a, b]));
+  });
+
+  it('refuses a rollback with nothing deployed, to an unknown or never-deployed bundle, with a 4xx saying why', async () => {
+    const refusal = async (p: Promise<unknown>) => {
+      try {
+        await p;
+        return 'OK';
+      } catch (err) {
+        if (err instanceof TRPCError) return `${err.code}: ${err.message}`;
+        throw err;
+      }
+    };
+    const before = await snapshot();
+    const other = callerFor(t.db, deployer).deployments;
+    expect(await refusal(other.rollback({ projectId: otherProjectId, reason: 'r' }))).toMatch(/^PRECONDITION_FAILED: nothing is deployed in production/);
+    expect(await refusal(other.rollback({ projectId: otherProjectId, bundleHash: 'f'.repeat(64), reason: 'r' }))).toMatch(/^PRECONDITION_FAILED: bundle ffffffffffff was never deployed/);
+    expect(await refusal(other.rollback({ projectId: otherProjectId, bundleHash: 'not-a-hash', reason: 'r' }))).toMatch(/^BAD_REQUEST: .*hash/);
+    expect(await refusal(other.deploy({ projectId: otherProjectId, bundleHash: 'f'.repeat(64), reason: 'r' }))).toMatch(/^NOT_FOUND: /);
+    // A bundle of another project is unknown here, not deployable across projects.
+    expect(await refusal(other.deploy({ projectId: otherProjectId, bundleHash: a, reason: 'r' }))).toMatch(/^NOT_FOUND: /);
+    expect(await snapshot()).toEqual(before);
   });
 
   it('keeps production and design data apart in both directions', async () => {

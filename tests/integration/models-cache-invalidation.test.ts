@@ -20,6 +20,11 @@ import { tinyEndpoint, tinyOnnxModel } from '../helpers/models';
  * Two scoring processes on one Postgres, as in production: instance B caches keys and endpoint
  * configs; changes made through instance A reach it by LISTEN/NOTIFY, not by B asking the database.
  */
+
+/** Well inside the scoring runtime's cache lifetimes (keys and endpoints 60 s, sessions 10 s). */
+const WITHIN_KEY_TTL_MS = 20_000;
+const WITHIN_SESSION_TTL_MS = 5_000;
+
 describe('scoring caches across two app instances on one Postgres', () => {
   let t: TestDatabase;
   let b: Database;
@@ -59,12 +64,17 @@ describe('scoring caches across two app instances on one Postgres', () => {
     const res = await appB.inject({ method: 'POST', url: '/api/v1/endpoints/twin/predict', headers: { authorization: `Bearer ${secret}` }, payload: { records: [{ x: 3, kind: 'a' }] } });
     return { status: res.statusCode, version: res.statusCode === 200 ? (res.json() as { modelVersion: number }).modelVersion : null };
   };
-  /** Polls B until `done` holds; returns the milliseconds it took (fails after 1 s). */
+  /**
+   * Polls B until `done` holds; returns the milliseconds it took. Keys and endpoints stay cached
+   * 60 s and sessions 10 s (services/scoring/runtime.ts): seeing a change well inside that proves
+   * the notification reached B, not that a cache expired. The bounds are that, not a latency
+   * target: a busy 2-core machine can take more than a second to deliver a NOTIFY.
+   */
   const seenByB = async (secret: string, done: (r: { status: number; version: number | null }) => boolean) => {
     const started = performance.now();
     let last = await predictOnB(secret);
     while (!done(last)) {
-      if (performance.now() - started > 1000) throw new Error(`instance B still answers ${JSON.stringify(last)} after 1 s`);
+      if (performance.now() - started > WITHIN_KEY_TTL_MS) throw new Error(`instance B still answers ${JSON.stringify(last)} after ${WITHIN_KEY_TTL_MS / 1000} s`);
       await new Promise((r) => setTimeout(r, 10));
       last = await predictOnB(secret);
     }
@@ -72,16 +82,16 @@ describe('scoring caches across two app instances on one Postgres', () => {
   };
   const newKey = async () => (await createApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'k', scopes: ['score:twin'] } })).secret;
 
-  it('a key revoked through instance A stops working on instance B within a second', async () => {
+  it('a key revoked through instance A stops working on instance B long before its cache expires', async () => {
     const secret = await newKey();
     expect(await predictOnB(secret)).toEqual({ status: 200, version: 1 });
     const keyId = (await t.query(`select id from api_keys where project_id = $1 order by created_at desc limit 1`, [projectId]))[0]!.id as string;
     await revokeApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, keyId } });
     const ms = await seenByB(secret, (r) => r.status === 401);
-    expect(ms).toBeLessThan(1000);
+    expect(ms).toBeLessThan(WITHIN_KEY_TTL_MS);
   });
 
-  it('a key revoked through instance A stops working on instance B’s tRPC scoring.predict within a second', async () => {
+  it('a key revoked through instance A stops working on instance B’s tRPC scoring.predict long before its cache expires', async () => {
     const secret = await newKey();
     const call = async () =>
       (await webB.inject({ method: 'POST', url: '/trpc/scoring.predict', headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` }, payload: { json: { endpoint: 'twin', records: [{ x: 3, kind: 'a' }] } } })).statusCode;
@@ -90,14 +100,14 @@ describe('scoring caches across two app instances on one Postgres', () => {
     await revokeApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, keyId } });
     const started = performance.now();
     let status = await call();
-    while (status !== 401 && performance.now() - started < 1000) {
+    while (status !== 401 && performance.now() - started < WITHIN_KEY_TTL_MS) {
       await new Promise((r) => setTimeout(r, 10));
       status = await call();
     }
     expect(status).toBe(401);
   });
 
-  it('a session signed out through instance A is refused by instance B within a second', async () => {
+  it('a session signed out through instance A is refused by instance B long before its cache expires', async () => {
     const user = await newUser(t.db, 'leaver');
     const { token } = await createSession(t.db, user.userId);
     const me = async () => {
@@ -108,22 +118,22 @@ describe('scoring caches across two app instances on one Postgres', () => {
     await signOut({ ctx: ctxFor(t.db, user), input: { sessionToken: token } });
     const started = performance.now();
     let seen = await me();
-    while (seen !== null && performance.now() - started < 1000) {
+    while (seen !== null && performance.now() - started < WITHIN_SESSION_TTL_MS) {
       await new Promise((r) => setTimeout(r, 10));
       seen = await me();
     }
     expect(seen).toBeNull();
   });
 
-  it('a champion changed through instance A is served by instance B within a second, and so is a pin', async () => {
+  it('a champion changed through instance A is served by instance B long before its cache expires, and so is a pin', async () => {
     const secret = await newKey();
     expect(await predictOnB(secret)).toEqual({ status: 200, version: 1 });
     await setChampion({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'twin-model', version: 2 } });
-    expect(await seenByB(secret, (r) => r.version === 2)).toBeLessThan(1000);
+    expect(await seenByB(secret, (r) => r.version === 2)).toBeLessThan(WITHIN_KEY_TTL_MS);
     await updateEndpoint({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'twin', version: 1 } });
-    expect(await seenByB(secret, (r) => r.version === 1)).toBeLessThan(1000);
+    expect(await seenByB(secret, (r) => r.version === 1)).toBeLessThan(WITHIN_KEY_TTL_MS);
     await updateEndpoint({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'twin', version: null } });
-    expect(await seenByB(secret, (r) => r.version === 2)).toBeLessThan(1000);
+    expect(await seenByB(secret, (r) => r.version === 2)).toBeLessThan(WITHIN_KEY_TTL_MS);
   });
 
   it('a change made while B’s listener connection is down is seen once it reconnects (caches are dropped on reconnect)', async () => {
@@ -133,7 +143,7 @@ describe('scoring caches across two app instances on one Postgres', () => {
     await setChampion({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'twin-model', version: 1 } });
     const started = performance.now();
     let last = await predictOnB(secret);
-    while (last.version !== 1 && performance.now() - started < 5000) {
+    while (last.version !== 1 && performance.now() - started < WITHIN_KEY_TTL_MS) {
       await new Promise((r) => setTimeout(r, 20));
       last = await predictOnB(secret);
     }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { teamMembers } from '@/db/schema';
 import type { Actor } from '@/server/services/context';
 import { trainModelVersion, type TrainModelProgress } from '@/server/services/models/train-model-version';
@@ -106,7 +106,7 @@ describe.each(drivers)('the model registry on %s', (driver) => {
     expect(Number((await t.query('select count(*) as n from artifacts'))[0]!.n)).toBe(before);
   });
 
-  it('refuses a bad train request at once, naming the field', async () => {
+  it('refuses a bad train request at once, naming the field', { timeout: 90_000 }, async () => {
     const caller = callerFor(t.db, editor);
     const spec = { algorithm: 'logistic_regression', target: 'status', positiveClass: 'bad' };
     await expect(caller.models.train({ projectId, modelName: 'm', dataset: 'nope', spec })).rejects.toThrow(/dataset "nope"/);
@@ -114,24 +114,32 @@ describe.each(drivers)('the model registry on %s', (driver) => {
     await expect(caller.models.train({ projectId, modelName: 'm', dataset: 'credit', spec: { ...spec, algorithm: 'svm' } })).rejects.toThrow(/spec\.algorithm/);
     await expect(caller.models.train({ projectId, modelName: 'Bad Name', dataset: 'credit', spec })).rejects.toThrow(/name must be/);
     const { id } = await caller.models.train({ projectId, modelName: 'm', dataset: 'credit', spec: { ...spec, positiveClass: 'ugly' } });
-    let training = await caller.models.training({ projectId, trainingId: id });
-    for (let i = 0; i < 100 && training.state === 'running'; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      training = await caller.models.training({ projectId, trainingId: id });
-    }
+    // Polled until it leaves `running`, with room for a busy machine (the state change is the event).
+    const training = await vi.waitFor(
+      async () => {
+        const now = await caller.models.training({ projectId, trainingId: id });
+        expect(now.state).not.toBe('running');
+        return now;
+      },
+      { timeout: 60_000, interval: 50 },
+    );
     expect(training).toMatchObject({ state: 'failed', error: { message: expect.stringMatching(/never has the positive class "ugly"/) } });
     expect(await trpcCode(callerFor(t.db, viewer).models.train({ projectId, modelName: 'm', dataset: 'credit', spec }))).toBe('FORBIDDEN');
   });
 
-  it('cancels a running training: nothing is registered', async () => {
+  it('cancels a running training: nothing is registered', { timeout: 90_000 }, async () => {
     const caller = callerFor(t.db, editor);
     const { id } = await caller.models.train({ projectId, modelName: 'cancelled', dataset: 'credit', spec: { algorithm: 'gradient_boosted_trees', target: 'status', positiveClass: 'bad', params: { maxIter: 2000, earlyStopping: false } } });
     await caller.models.cancelTraining({ projectId, trainingId: id });
-    let training = await caller.models.training({ projectId, trainingId: id });
-    for (let i = 0; i < 100 && training.state === 'running'; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      training = await caller.models.training({ projectId, trainingId: id });
-    }
+    // Polled until it leaves `running`, with room for a busy machine (the state change is the event).
+    const training = await vi.waitFor(
+      async () => {
+        const now = await caller.models.training({ projectId, trainingId: id });
+        expect(now.state).not.toBe('running');
+        return now;
+      },
+      { timeout: 60_000, interval: 50 },
+    );
     expect(training.state).toBe('cancelled');
     expect(await trpcCode(caller.models.get({ projectId, name: 'cancelled' }))).toBe('NOT_FOUND');
   });

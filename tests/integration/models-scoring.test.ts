@@ -74,6 +74,24 @@ describe.each(drivers)('real-time scoring on %s', (driver) => {
   const predict = (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${scoreKey.secret}` }, name = `credit-${driver}`) =>
     app.inject({ method: 'POST', url: `/api/v1/endpoints/${name}/predict`, headers: { 'content-type': 'application/json', ...headers }, payload: typeof body === 'string' ? body : JSON.stringify(body) });
 
+  /**
+   * [good, bad, good, bad, ...] for `recs` from onnxruntime on the stored artifact of `version`,
+   * in a session of the test's own: independent of the server's caches and endpoint configuration.
+   */
+  const onnxProbabilities = async (v: number, recs: Record<string, unknown>[]): Promise<Float32Array> => {
+    const version = await callerFor(t.db, admin).models.versionDetail({ projectId, name: 'credit-risk', version: v });
+    const session = await ort.InferenceSession.create(await readArtifact(t.db, version.artifactSha256));
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const f of version.featureSchema.inputs) {
+      const values = recs.map((r) => r[f.name] ?? null);
+      feeds[f.input] =
+        f.tensor === 'string'
+          ? new ort.Tensor('string', values.map((x) => (x === null ? '' : String(x))), [recs.length, 1])
+          : new ort.Tensor('float32', Float32Array.from(values.map((x) => (x === null ? NaN : Number(x)))), [recs.length, 1]);
+    }
+    return (await session.run(feeds)).probabilities!.data as Float32Array;
+  };
+
   it('scores records over REST with a score: key: label, both class probabilities and the version, equal to onnxruntime on the stored artifact', async () => {
     const res = await predict({ records });
     expect(res.statusCode, res.body).toBe(200);
@@ -81,18 +99,7 @@ describe.each(drivers)('real-time scoring on %s', (driver) => {
     expect(body).toMatchObject({ endpoint: `credit-${driver}`, model: 'credit-risk', modelVersion: 1 });
     expect(body.predictions).toHaveLength(records.length);
 
-    const version = await callerFor(t.db, admin).models.versionDetail({ projectId, name: 'credit-risk', version: 1 });
-    const session = await ort.InferenceSession.create(await readArtifact(t.db, version.artifactSha256));
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const f of version.featureSchema.inputs) {
-      const values = records.map((r) => r[f.name] ?? null);
-      feeds[f.input] =
-        f.tensor === 'string'
-          ? new ort.Tensor('string', values.map((v) => (v === null ? '' : String(v))), [records.length, 1])
-          : new ort.Tensor('float32', Float32Array.from(values.map((v) => (v === null ? NaN : Number(v)))), [records.length, 1]);
-    }
-    const out = await session.run(feeds);
-    const probabilities = out.probabilities!.data as Float32Array;
+    const probabilities = await onnxProbabilities(1, records);
     body.predictions.forEach((p, i) => {
       expect(p.modelVersion).toBe(1);
       expect(Object.keys(p.probabilities).sort()).toEqual(['bad', 'good']);
@@ -193,10 +200,22 @@ describe.each(drivers)('real-time scoring on %s', (driver) => {
     }
     const results = await Promise.all(inFlight);
     expect(results.filter((r) => r.statusCode !== 200).map((r) => r.body)).toEqual([]);
+    // The version a response names and the numbers it carries come from one config, so comparing
+    // them with each other proves nothing: each response's probabilities are checked against
+    // onnxruntime on the artifact of the version it names.
+    const expected = new Map([
+      [1, await onnxProbabilities(1, records.slice(0, 4))],
+      [2, await onnxProbabilities(2, records.slice(0, 4))],
+    ]);
+    expect(Math.abs(expected.get(1)![1]! - expected.get(2)![1]!)).toBeGreaterThan(1e-3);
     const versions = new Set<number>();
     for (const r of results) {
       const body = JSON.parse(r.body) as { modelVersion: number; predictions: Prediction[] };
-      expect(new Set(body.predictions.map((p) => p.modelVersion))).toEqual(new Set([body.modelVersion]));
+      const want = expected.get(body.modelVersion)!;
+      body.predictions.forEach((p, i) => {
+        expect(p.modelVersion).toBe(body.modelVersion);
+        expect(p.probabilities.bad).toBeCloseTo(want[2 * i + 1]!, 6);
+      });
       versions.add(body.modelVersion);
     }
     expect(versions).toEqual(new Set([1, 2]));

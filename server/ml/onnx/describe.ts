@@ -2,6 +2,7 @@ import { MlInputError } from '../errors';
 import { FEATURE_SCHEMA_METADATA_KEY, type FeatureInput, FeatureSchema } from './feature-schema';
 import type onnxProto from 'onnx-proto';
 import { ElemType, decodeModel } from './proto';
+import { assertSelfContainedOnnx } from './safety';
 
 type ValueInfo = onnxProto.onnx.IValueInfoProto;
 type NodeProto = onnxProto.onnx.INodeProto;
@@ -31,7 +32,8 @@ const FEATURE_TYPES: Record<FeatureInput['tensor'], FeatureInput['type']> = {
  * Reads what a model needs and returns from an ONNX file, so it can be served: our own files carry
  * their feature schema in metadata; a file made elsewhere (skl2onnx, onnxmltools, torch.onnx) is
  * read from its graph. Throws MlInputError, naming the problem, for a file we cannot serve: a
- * multi-column input, a ZipMap output, no binary classifier outputs.
+ * multi-column input, a ZipMap output, no binary classifier outputs, external data or custom
+ * operators (safety.ts).
  */
 export function describeOnnxModel(bytes: Uint8Array, opts: { positiveClass?: string } = {}): FeatureSchema {
   let model: ReturnType<typeof decodeModel>;
@@ -40,6 +42,8 @@ export function describeOnnxModel(bytes: Uint8Array, opts: { positiveClass?: str
   } catch (e) {
     throw new MlInputError(`not an ONNX model: ${(e as Error).message}`);
   }
+  // Before onnxruntime ever sees the file: it must not open other files or load native code.
+  assertSelfContainedOnnx(model);
   const graph = model.graph;
   if (!graph) throw new MlInputError('the ONNX model has no graph');
   const initializers = new Set((graph.initializer ?? []).map((t) => t.name));

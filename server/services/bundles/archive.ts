@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { extract, pack } from 'tar-stream';
@@ -49,6 +49,9 @@ export async function writeArchive(content: ArchiveContent): Promise<Buffer> {
 }
 
 const bad = (msg: string) => invalid(`the bundle file is not valid: ${msg}`, 'file');
+const tooLarge = () => new ServiceError('PayloadTooLarge', `the bundle file is larger than ${MAX_ARCHIVE_BYTES / 1024 / 1024} MiB unpacked`);
+/** Every name an export writes; anything else (`../x`, `/etc/x`, `artifacts/../x`) is refused. */
+const ENTRY_NAME = /^(bundle\.json|manifest\.json|artifacts\/[0-9a-f]{64})$/;
 
 /**
  * Reads and verifies an archive completely before anything is stored: the file is whole (gzip and
@@ -60,24 +63,46 @@ export async function readArchive(body: AsyncIterable<Buffer | Uint8Array> | Uin
   const tar = extract();
   let total = 0;
   tar.on('entry', (header, stream, next) => {
+    // Judged on the header, before a byte is buffered: only the names an export writes, as
+    // regular files, once each, within the size budget. Nothing is ever written to disk, but
+    // refusing here keeps a hostile file from making the server hold 512 MiB to say no.
+    const refuse = (err: Error) => {
+      // The entry stream is destroyed with the archive; without a listener its error would be
+      // unhandled and take the process down.
+      stream.on('error', () => undefined);
+      stream.resume();
+      next(err);
+    };
+    if (header.type !== 'file') return refuse(bad(`unexpected ${header.type} entry "${header.name}"${header.linkname ? ` (-> "${header.linkname}")` : ''}: only regular files`));
+    if (!ENTRY_NAME.test(header.name)) return refuse(bad(`unexpected entry "${header.name}": only bundle.json, manifest.json and artifacts/<sha256>`));
+    if (entries.has(header.name)) return refuse(bad(`entry "${header.name}" appears twice`));
+    if (total + (header.size ?? 0) > MAX_ARCHIVE_BYTES) return refuse(tooLarge());
     const chunks: Buffer[] = [];
     stream.on('data', (data: unknown) => {
       const c = data as Buffer;
       total += c.byteLength;
-      if (total > MAX_ARCHIVE_BYTES) stream.destroy(new ServiceError('PayloadTooLarge', `the bundle file is larger than ${MAX_ARCHIVE_BYTES / 1024 / 1024} MiB unpacked`));
+      if (total > MAX_ARCHIVE_BYTES) stream.destroy(tooLarge());
       else chunks.push(c);
     });
     stream.on('end', () => {
-      if (header.type !== 'file') return next(bad(`unexpected ${header.type} entry "${header.name}"`));
-      if (entries.has(header.name)) return next(bad(`entry "${header.name}" appears twice`));
       entries.set(header.name, Buffer.concat(chunks));
       next();
     });
     stream.on('error', next);
   });
   const source = body instanceof Uint8Array ? Readable.from([Buffer.from(body.buffer, body.byteOffset, body.byteLength)]) : Readable.from(body);
+  // Entries are counted above; this counts everything gunzip produces (padding, headers, zeros
+  // after the end of the archive), so a small file that inflates for ever is cut off too.
+  let inflated = 0;
+  const inflateLimit = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      inflated += chunk.byteLength;
+      if (inflated > MAX_ARCHIVE_BYTES + 1024 * 1024) done(tooLarge());
+      else done(null, chunk);
+    },
+  });
   try {
-    await pipeline(source, createGunzip(), tar);
+    await pipeline(source, createGunzip(), inflateLimit, tar);
   } catch (err) {
     if (err instanceof ServiceError) throw err;
     const msg = (err as Error).message;

@@ -2,7 +2,10 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { bundles, models, modelVersions } from '@/db/schema';
+import { MlInputError } from '@/server/ml/errors';
 import { FeatureSchema } from '@/server/ml/onnx/feature-schema';
+import { decodeModel } from '@/server/ml/onnx/proto';
+import { assertSelfContainedOnnx } from '@/server/ml/onnx/safety';
 import { emitAudit } from '../audit/emit';
 import { actorLabel, auditMetaOf, type ServiceCtx } from '../context';
 import { invalid } from '../errors';
@@ -41,6 +44,16 @@ export type ImportResult = { bundle: BundleSummary; created: boolean; modelVersi
 
 const bad = (msg: string) => invalid(`the bundle file is not valid: ${msg}`, 'file');
 
+/** A bundle's ONNX files get the same refusal as a direct import (external data, custom operators). */
+function assertServableOnnx(bytes: Uint8Array, model: string): void {
+  try {
+    assertSelfContainedOnnx(decodeModel(bytes));
+  } catch (err) {
+    if (err instanceof MlInputError) throw bad(`model "${model}": ${err.message}`);
+    throw bad(`model "${model}": its artifact is not an ONNX model (${(err as Error).message})`);
+  }
+}
+
 /**
  * Imports an exported bundle into a project. Every hash and size is verified and the manifest
  * checked before anything is written; then, in one transaction, the artifacts, the models and
@@ -63,6 +76,8 @@ export async function importBundle({ ctx, input, body }: { ctx: ServiceCtx; inpu
   const hash = sha256Hex(archive.manifest);
   for (const m of manifest.models) {
     if (!FeatureSchema.safeParse(m.featureSchema).success) throw bad(`manifest.json: model "${m.name}" has an invalid feature schema`);
+    const bytes = archive.artifacts.get(m.artifact.sha256);
+    if (bytes) assertServableOnnx(bytes, m.name);
   }
   const listed = new Set(archive.index.artifacts.map((a) => a.sha256));
   for (const a of manifestArtifacts(manifest)) {

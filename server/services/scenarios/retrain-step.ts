@@ -58,6 +58,25 @@ function metricOf(metric: Gate['metric'], y: Uint8Array, p: ArrayLike<number>, t
   }
 }
 
+/**
+ * The gate on labels `y` and both models' P(positive) for the same rows. Never passes on a
+ * comparison that cannot be made: fewer rows than `minRows`, one class only (AUC and the like are
+ * undefined), or a model answering NaN (its metric is NaN, whatever the metric would say).
+ */
+export function judgeGate(gate: Gate, threshold: number, y: Uint8Array, championP: ArrayLike<number>, challengerP: ArrayLike<number>) {
+  const comparator = gate.comparator ?? defaultComparator(gate.metric);
+  const bothClasses = y.some((v) => v === 1) && y.some((v) => v === 0);
+  // A rank metric (AUC) or a thresholded one stays finite over NaN probabilities, so they are
+  // checked themselves: a model that answers NaN has no value to compare.
+  const finite = (p: ArrayLike<number>) => Array.prototype.every.call(p, (v: number) => Number.isFinite(v));
+  const valueOf = (p: ArrayLike<number>) => (bothClasses && finite(p) ? metricOf(gate.metric, y, p, threshold) : Number.NaN);
+  const championValue = valueOf(championP);
+  const challengerValue = valueOf(challengerP);
+  const enoughRows = y.length >= gate.minRows;
+  const passed = enoughRows && bothClasses && Number.isFinite(challengerValue) && Number.isFinite(championValue) && gatePasses(comparator, challengerValue, championValue, gate.minImprovement);
+  return { comparator, bothClasses, championValue, challengerValue, enoughRows, passed };
+}
+
 type RetrainStep = Extract<ScenarioStep, { type: 'retrain' }>;
 
 /** What the gate decided, audited `model.gate_decision` and kept as the step's output. */
@@ -188,13 +207,7 @@ export async function runRetrainStep(env: StepEnv, step: RetrainStep): Promise<S
   env.heartbeat({ stage: 'comparing' });
 
   const gate = step.gate;
-  const comparator = gate.comparator ?? defaultComparator(gate.metric);
-  const threshold = prepared.spec.threshold;
-  const bothClasses = y.some((v) => v === 1) && y.some((v) => v === 0);
-  const championValue = bothClasses ? metricOf(gate.metric, y, championP, threshold) : Number.NaN;
-  const challengerValue = bothClasses ? metricOf(gate.metric, y, challengerP, threshold) : Number.NaN;
-  const enoughRows = evaluated.length >= gate.minRows;
-  const passed = enoughRows && bothClasses && Number.isFinite(challengerValue) && Number.isFinite(championValue) && gatePasses(comparator, challengerValue, championValue, gate.minImprovement);
+  const { comparator, bothClasses, championValue, challengerValue, enoughRows, passed } = judgeGate(gate, prepared.spec.threshold, y, championP, challengerP);
   // Same data and spec train the same model byte for byte: a tie that would only add a copy of the champion.
   const candidate = passed ? exportOnnx(trained.model) : null;
   const identical = candidate !== null && sha256Of(candidate.bytes) === champion.artifactSha256;
