@@ -1,3 +1,4 @@
+import type { ChartSpec } from './chart-spec';
 /** The compiler's vocabulary: what goes in (a notebook snapshot) and what comes out (a PipelineGraph). */
 
 import type { TrainSpec } from '@/server/ml/spec';
@@ -8,7 +9,7 @@ export const cellKinds = ['sql', 'ts', 'train', 'score', 'check', 'markdown', 's
 export type CellKind = (typeof cellKinds)[number];
 
 /** `title` names the cell (else what it makes names it: see cell-names.ts); it is not part of the graph. */
-export type NotebookCell = { id: string; kind: CellKind; source: string; collapsed?: boolean; title?: string };
+export type NotebookCell = { id: string; kind: CellKind; source: string; collapsed?: boolean; title?: string; chart?: ChartSpec };
 export type NotebookSnapshot = { cells: NotebookCell[] };
 
 export const columnTypes = ['integer', 'numeric', 'boolean', 'timestamp', 'text'] as const;
