@@ -101,6 +101,16 @@ describe('compiling a notebook into a pipeline graph', () => {
     expect(await codes([sql('q', 'select * from loan')])).toEqual(['q:1:unknown-dataset']);
   });
 
+  it('suggests a dataset whose name extends a shortened one ("credit" for "credit_data")', async () => {
+    const sources = [{ name: 'credit_data', columns: [] }, { name: 'loans', columns: [] }];
+    const r = await compile([sql('q', 'select * from credit')], sources);
+    expect(r.diagnostics.map((d) => d.message)).toEqual(['unknown dataset "credit": did you mean "credit_data"?']);
+    const typo = await compile([sql('q', 'select * from lonas')], sources);
+    expect(typo.diagnostics.map((d) => d.message)).toEqual(['unknown dataset "lonas": did you mean "loans"?']);
+    const none = await compile([sql('q', 'select * from weather')], sources);
+    expect(none.diagnostics.map((d) => d.message)).toEqual(['unknown dataset "weather" (no source or cell provides it)']);
+  });
+
   it('gives an empty new cell of any kind no diagnostic and no step', async () => {
     const kinds = ['sql', 'ts', 'train', 'score', 'check', 'scenario', 'endpoint', 'markdown'] as const;
     const r = await compile(kinds.map((kind) => ({ id: kind, kind, source: kind === 'sql' ? '  \n' : '' })));
