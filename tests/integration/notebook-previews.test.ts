@@ -224,7 +224,10 @@ describe('notebook previews (Postgres)', () => {
     expect(r.error).toContain('"nope"');
   });
 
-  it('profiles a dataset (datasets.profile)', async () => {
+  it('profiles a dataset at upload, and again on demand once rows were appended (datasets.profile)', async () => {
+    const history = await callerFor(t.db, viewer).datasets.metrics({ projectId, name: 'loans' });
+    expect(history[0]).toMatchObject({ runId: null, rowCount: loans.length });
+    expect(history[0]!.columns.find((c) => c.name === 'amount')).toMatchObject({ nullCount: loans.filter((l) => l.amount === null).length });
     const r = await callerFor(t.db, viewer).datasets.profile({ projectId, name: 'loans' });
     const note = r.profile.find((p) => p.name === 'note')!;
     expect(note.topValues!.map((x) => x.value)).toContain('n0');
