@@ -249,6 +249,17 @@ describe('notebook previews (Postgres)', () => {
     expect(r.error).toContain('"nope"');
   });
 
+  it('keeps the latest three outputs of a cell, and leaves out the outputs of deleted cells', async () => {
+    const e = callerFor(t.db, editor);
+    for (let i = 0; i < 4; i++) await e.notebooks.runCell(ref('scratch'));
+    const [kept] = await t.query(`select count(*)::int as n from notebook_cell_outputs where notebook_id = '${notebookId}' and cell_id = 'scratch'`);
+    expect(kept!.n).toBe(3);
+    expect((await e.notebooks.outputs({ projectId, notebookId })).outputs.map((o) => o.cellId)).toContain('wide');
+    await setNotebookCells(t.db, notebookId, cells.filter((c) => c.id !== 'wide'));
+    expect((await e.notebooks.outputs({ projectId, notebookId })).outputs.map((o) => o.cellId)).not.toContain('wide');
+    await setNotebookCells(t.db, notebookId, cells);
+  });
+
   it('profiles a dataset at upload, and again on demand once rows were appended (datasets.profile)', async () => {
     const history = await callerFor(t.db, viewer).datasets.metrics({ projectId, name: 'loans' });
     expect(history[0]).toMatchObject({ runId: null, rowCount: loans.length });
