@@ -52,6 +52,7 @@ const procedureRules: Record<string, Rule> = {
   'datasets.preview': { min: 'viewer', scope: 'read' },
   'datasets.setColumnType': { min: 'editor' },
   'datasets.metrics': { min: 'viewer', scope: 'read' },
+  'datasets.profile': { min: 'viewer', scope: 'read' },
   'pipeline.compile': { min: 'viewer', scope: 'read' },
   'pipeline.cellSchemas': { min: 'public' },
   // Builds: CI/CD may start and cancel them with a `run` key, as it starts runs.
@@ -70,6 +71,11 @@ const procedureRules: Record<string, Rule> = {
   'notebooks.diffVersions': { min: 'viewer' },
   'notebooks.restoreVersion': { min: 'editor' },
   'notebooks.collabToken': { min: 'viewer' },
+  // Previews run the cell's query and store its output for everyone: editors; viewers read outputs and charts.
+  'notebooks.runCell': { min: 'editor' },
+  'notebooks.cellOutput': { min: 'viewer' },
+  'notebooks.outputs': { min: 'viewer' },
+  'notebooks.chartData': { min: 'viewer' },
   'models.list': { min: 'viewer', scope: 'read' },
   'models.get': { min: 'viewer', scope: 'read' },
   'models.versions': { min: 'viewer', scope: 'read' },
@@ -135,6 +141,10 @@ const routeRules: Record<string, Rule> = {
   'POST /api/v1/projects/{projectId}/deployments': { min: 'deployer', scope: 'deploy' },
   'POST /api/v1/projects/{projectId}/deployments/rollback': { min: 'deployer', scope: 'deploy' },
   'POST /api/v1/projects/{projectId}/scenarios/{name}/runs': { min: 'deployer', scope: 'run' },
+  // Reading data: scratch queries and CSV downloads, for members and `read` keys.
+  'POST /api/v1/projects/{projectId}/query': { min: 'viewer', scope: 'read' },
+  'GET /api/v1/projects/{projectId}/notebooks/{notebookId}/cells/{cellId}/result.csv': { min: 'viewer', scope: 'read' },
+  'GET /api/v1/projects/{projectId}/datasets/{name}/rows.csv': { min: 'viewer', scope: 'read' },
 };
 
 const identities = ['anonymous', 'outsider', 'viewer', 'editor', 'deployer', 'admin', 'key:read', 'key:run', 'key:ingest:loans', 'key:score:loans', 'key:deploy', 'key:other-project'] as const;

@@ -1,4 +1,6 @@
+import { Readable } from 'node:stream';
 import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import type { Db } from '@/db/client';
 import type { Environment } from '@/db/schema';
 import { analyzeSelect, loadSqlParser } from '@/server/pipeline/sql';
@@ -39,7 +41,10 @@ export type SandboxFailure = {
   /** Character index in the caller's SQL, when the database or parser pointed at one. */
   offset?: number;
 };
-export type SandboxQuery = (text: string, params?: unknown[]) => Promise<{ rows: Record<string, unknown>[]; rowCount: number; fields: string[] }>;
+export type SandboxQuery = (
+  text: string,
+  params?: unknown[],
+) => Promise<{ rows: Record<string, unknown>[]; rowCount: number; fields: string[]; /** Postgres type oids of `fields`. */ types?: number[] }>;
 
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 5 * 60_000;
 
@@ -106,6 +111,110 @@ export async function countSandboxedSelect(
   });
 }
 
+/**
+ * Runs several wrappings of one user SELECT in one sandbox session (a preview: its rows, its count,
+ * its profile). The text is checked once; `run(prefix, suffix)` wraps the statement, re-checks that
+ * the wrapper is still one statement, and runs it. A database error is mapped back to an offset in
+ * the user's SQL whichever wrapping failed.
+ */
+export type WrappedRun = (prefix: string, suffix: string, params?: unknown[]) => ReturnType<SandboxQuery>;
+export async function withUserSelect<T>(
+  db: Db,
+  scope: SandboxScope,
+  opts: { sql: string } & SandboxRunOptions,
+  fn: (run: WrappedRun, raw: SandboxQuery) => Promise<T>,
+): Promise<T | SandboxFailure> {
+  const first = await wrapUserSelect(opts.sql, 'SELECT * FROM (\n', '\n) AS q LIMIT 0');
+  if (!first.ok) return first;
+  const statement = first.text.slice(first.prefixLength, first.text.length - '\n) AS q LIMIT 0'.length);
+  let current: Checked = first;
+  return runChecked(db, scope, opts, () => current, (q) =>
+    fn(
+      async (prefix, suffix, params) => {
+        const text = `${prefix}${statement}${suffix}`;
+        if (!analyzeWrapped(text)) throw new WrapRefused();
+        current = { ok: true, text, userOffset: first.userOffset, prefixLength: prefix.length };
+        return q(text, params);
+      },
+      // Our own statements in the same session (no user text in them): errors are not mapped.
+      async (text, params) => {
+        current = { ok: true, text, userOffset: 0, prefixLength: Number.MAX_SAFE_INTEGER };
+        return q(text, params);
+      },
+    ),
+  );
+}
+
+class WrapRefused extends Error {
+  constructor() {
+    super('the SQL could not be wrapped as a single statement');
+  }
+}
+
+/**
+ * The full result of a user's SELECT as CSV with a header line, streamed: `COPY (...) TO STDOUT` in
+ * the sandbox session, so rows flow from Postgres to the caller without being held here. Resolves
+ * once the first bytes arrived (an error in the statement is a SandboxFailure, not a broken stream);
+ * the session commits when the stream ends and is dropped if the reader goes away early.
+ */
+export async function copySelectCsv(
+  db: Db,
+  scope: SandboxScope,
+  opts: { sql: string } & SandboxRunOptions,
+): Promise<{ ok: true; stream: Readable } | SandboxFailure> {
+  const checked = await wrapUserSelect(opts.sql, 'COPY (SELECT * FROM (\n', '\n) AS q) TO STDOUT WITH (FORMAT csv, HEADER true)');
+  if (!checked.ok) return checked;
+  const timeout = opts.timeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const driver = driverOf(db);
+  const storage = await ensureProjectStorage(db, scope.projectId);
+  const client = await sandboxPool(driver.pool, storage).connect();
+  let done = false;
+  const finish = (err?: Error) => {
+    if (done) return;
+    done = true;
+    client.release(err);
+  };
+  const chunks = (async function* () {
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL search_path = ${ident(schemaNameOf(scope.projectId, scope.environment))}`);
+      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeout))}`);
+      await client.query(`SET LOCAL timezone = 'UTC'`);
+      for await (const chunk of client.query(copyTo(checked.text))) yield chunk as Buffer;
+      await client.query('COMMIT');
+      finish();
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      finish(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    } finally {
+      // The reader left before the end: the connection (and the COPY still running on it) is dropped.
+      finish(new Error('the CSV reader went away'));
+    }
+  })();
+  let first: IteratorResult<Buffer>;
+  try {
+    first = await chunks.next();
+  } catch (err) {
+    return sandboxFailure(err, timeout, checked);
+  }
+  const rest = async function* () {
+    if (!first.done) yield first.value;
+    yield* chunks;
+  };
+  return { ok: true, stream: Readable.from(rest(), { objectMode: false }) };
+}
+
+/** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; NULL is empty. */
+export function csvOf(columns: string[], rows: Record<string, unknown>[]): string {
+  const field = (v: unknown) => {
+    if (v === null || v === undefined) return '';
+    const s = v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [columns.map(field).join(','), ...rows.map((r) => columns.map((c) => field(r[c])).join(','))].join('\n') + '\n';
+}
+
 type Checked = { ok: true; text: string; userOffset: number; prefixLength: number };
 
 async function wrapUserSelect(sql: string, prefix: string, suffix: string): Promise<Checked | SandboxFailure> {
@@ -128,14 +237,21 @@ function analyzeWrapped(text: string): boolean {
   return !a.problems.some((p) => p.code === 'multiple-statements' || p.code === 'sql-syntax' || p.code === 'empty-cell');
 }
 
-async function runChecked<T>(db: Db, scope: SandboxScope, opts: SandboxRunOptions, checked: Checked, fn: (q: SandboxQuery) => Promise<T>): Promise<T | SandboxFailure> {
+async function runChecked<T>(
+  db: Db,
+  scope: SandboxScope,
+  opts: SandboxRunOptions,
+  checked: Checked | (() => Checked),
+  fn: (q: SandboxQuery) => Promise<T>,
+): Promise<T | SandboxFailure> {
   const timeout = opts.timeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   try {
     return await withSandboxSession(db, scope, { timeoutMs: timeout, ...(opts.signal ? { signal: opts.signal } : {}) }, fn);
   } catch (err) {
     // A cancelled statement reports 57014 like a statement timeout: the signal tells them apart.
     if (err instanceof SandboxCancelled || opts.signal?.aborted) return { ok: false, reason: 'cancelled', message: 'the query was cancelled' };
-    return sandboxFailure(err, timeout, checked);
+    if (err instanceof WrapRefused) return { ok: false, reason: 'refused', message: err.message, offset: 0 };
+    return sandboxFailure(err, timeout, typeof checked === 'function' ? checked() : checked);
   }
 }
 
@@ -196,7 +312,8 @@ export async function withSandboxSession<T>(
     const result = await fn(async (text, params) => {
       notCancelled();
       const r = await client.query(text, params as unknown[]);
-      return { rows: r.rows as Record<string, unknown>[], rowCount: r.rowCount ?? 0, fields: (r.fields ?? []).map((f) => f.name) };
+      const fields = r.fields ?? [];
+      return { rows: r.rows as Record<string, unknown>[], rowCount: r.rowCount ?? 0, fields: fields.map((f) => f.name), types: fields.map((f) => f.dataTypeID) };
     });
     notCancelled();
     await client.query('COMMIT');

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { ChartSpec } from '@/server/pipeline/chart-spec';
+import { NotebookRef } from './schemas';
+
+/** Cell ids are the document's (UUIDs from `newCellId`, or any short id a test or import chose). */
+export const CellIdSchema = z.string({ error: 'cellId is required' }).trim().min(1, 'cellId is required').max(100, 'cellId must be at most 100 characters');
+
+export const CellRef = NotebookRef.extend({ cellId: CellIdSchema });
+export const RunCellInput = CellRef.extend({
+  limit: z.coerce.number({ error: 'limit must be a number' }).int('limit must be an integer').min(1, 'limit must be at least 1').max(10_000, 'limit must be at most 10000').default(1000),
+});
+export const NotebookOutputsInput = NotebookRef;
+
+/** The chart a cell shows: the document's own ChartSpec (server/pipeline/chart-spec.ts). */
+export const ChartDataSpec = ChartSpec;
+export const ChartDataInput = CellRef.extend({ spec: ChartDataSpec });
