@@ -146,10 +146,13 @@ async function initialise(bin: Binaries, dataDir: string, pgdata: string, passwo
  * status), then until a password login works; rejects when it exits first. Reading the file instead
  * of probing with connections keeps "the database system is starting up" out of the log.
  */
-async function waitReady(pidFile: string, pid: number | undefined, conn: pg.ClientConfig, exited: Promise<string>, deadline: number): Promise<void> {
+async function waitReady(pidFile: string, childPid: Promise<number>, conn: pg.ClientConfig, exited: Promise<string>, deadline: number): Promise<void> {
   let lastError: unknown = 'not ready';
   let gone: string | null = null;
+  let pid: number | undefined;
   void exited.then((why) => (gone = why));
+  // The watchdog's pid is not the postmaster's: the lifeline reports the child's own once it runs.
+  void childPid.then((p) => (pid = p)).catch(() => {});
   while (Date.now() < deadline) {
     if (gone !== null) throw new Error(`embedded PostgreSQL exited while starting: ${gone}`);
     let lines: string[] = [];
@@ -158,7 +161,7 @@ async function waitReady(pidFile: string, pid: number | undefined, conn: pg.Clie
     } catch {
       // not written yet
     }
-    if (Number(lines[0]) === pid && lines[7]?.trim() === 'ready') {
+    if (pid !== undefined && Number(lines[0]) === pid && lines[7]?.trim() === 'ready') {
       const client = new pg.Client({ ...conn, connectionTimeoutMillis: 5_000 });
       client.on('error', () => {});
       try {
@@ -255,7 +258,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (line
 
   const conn = { host: '127.0.0.1', port, user: SUPERUSER, password };
   try {
-    await waitReady(path.join(pgdata, 'postmaster.pid'), child.pid, { ...conn, database: 'postgres' }, exited, Date.now() + START_TIMEOUT_MS);
+    await waitReady(path.join(pgdata, 'postmaster.pid'), lifeline.pid, { ...conn, database: 'postgres' }, exited, Date.now() + START_TIMEOUT_MS);
     const admin = new pg.Client({ ...conn, database: 'postgres' });
     await admin.connect();
     try {
