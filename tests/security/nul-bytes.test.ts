@@ -92,13 +92,13 @@ describe('text Postgres cannot store is a 400 naming the field, and nothing is w
       const bodyKeys = Object.keys((r.body as unknown as { shape?: Record<string, unknown> } | undefined)?.shape ?? {});
       const needsProject = r.path === '/api/v1/audit' ? `projectId=${projectId}&` : '';
       const cases: { name: string; method: string; url: string; body?: unknown; field: string }[] = [];
-      for (const p of pathParams) cases.push({ name: `${r.method} ${r.path} params.${p}`, method: r.method, url: fill(p), field: `params.${p}`, body: r.body ? {} : undefined });
+      for (const p of pathParams) cases.push({ name: `${r.method} ${r.path} params.${p}`, method: r.method, url: fill(p), field: p, body: r.body ? {} : undefined });
       for (const q of queryKeys) {
-        cases.push({ name: `${r.method} ${r.path} query.${q}`, method: r.method, url: `${fill()}?${q === 'projectId' ? '' : needsProject}${q}=${encodeURIComponent(NUL)}`, field: `query.${q}`, body: r.body ? {} : undefined });
+        cases.push({ name: `${r.method} ${r.path} query.${q}`, method: r.method, url: `${fill()}?${q === 'projectId' ? '' : needsProject}${q}=${encodeURIComponent(NUL)}`, field: q, body: r.body ? {} : undefined });
       }
       for (const b of bodyKeys) {
         const body = b === 'rows' ? { rows: [{ status: NUL }] } : { [b]: NUL };
-        cases.push({ name: `${r.method} ${r.path} body.${b}`, method: r.method, url: `${fill()}${needsProject ? `?${needsProject}` : ''}`, body, field: b === 'rows' ? 'body.rows.0.status' : `body.${b}` });
+        cases.push({ name: `${r.method} ${r.path} body.${b}`, method: r.method, url: `${fill()}${needsProject ? `?${needsProject}` : ''}`, body, field: b === 'rows' ? 'rows.0.status' : b });
       }
       return cases;
     });

@@ -67,7 +67,7 @@ describe('no route or procedure that takes a name, hash or id can be walked out 
 
   const routesWithIds = restRoutes.filter((r) => /\{(name|hash|runId)\}/.test(r.path));
   const urlOf = (path: string, param: string, value: string) =>
-    path.replace('{projectId}', param === 'projectId' ? value : projectId).replace(/\{(\w+)\}/g, (_m, p: string) => (p === param ? value : p === 'runId' ? NO_SUCH : 'nosuch'));
+    path.replace('{projectId}', param === 'projectId' ? value : projectId).replace(/\{(\w+)\}/g, (_m, p: string) => (p === param ? value : p === 'runId' || p === 'notebookId' ? NO_SUCH : 'nosuch'));
   /**
    * A real HTTP request with the path exactly as written: clients (fetch, inject) would resolve
    * `..` and `%2e%2e` segments before sending, which an attacker's client does not.
@@ -89,6 +89,7 @@ describe('no route or procedure that takes a name, hash or id can be walked out 
     expect(routesWithIds.map((r) => `${r.method} ${r.path}`).sort()).toEqual(
       [
         'GET /api/v1/projects/{projectId}/bundles/{hash}/export',
+        'GET /api/v1/projects/{projectId}/datasets/{name}/rows.csv',
         'GET /api/v1/projects/{projectId}/runs/{runId}',
         'POST /api/v1/endpoints/{name}/predict',
         'POST /api/v1/projects/{projectId}/datasets/{name}/rows',

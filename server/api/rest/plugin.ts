@@ -68,9 +68,9 @@ export function registerRestRoutes(app: FastifyInstance, deps: AppDeps, routes: 
       method: route.method,
       url: route.path.replace(/\{(\w+)\}/g, ':$1'),
       handler: async (req, reply) => {
-        // Text Postgres cannot store (NUL, unpaired surrogates) is a 400 naming the field, before anything reads it.
-        const unstorable =
-          unstorableTextError(req.params, 'params') ?? unstorableTextError(req.query, 'query') ?? (route.rawBody || isStream(req.body) ? null : unstorableTextError(req.body, 'body'));
+        // Text Postgres cannot store (NUL, unpaired surrogates) is a 400 naming the field, before anything
+        // reads it; named like validation errors name fields (`name`, `records.3.age`), without a prefix.
+        const unstorable = unstorableTextError(req.params) ?? unstorableTextError(req.query) ?? (route.rawBody || isStream(req.body) ? null : unstorableTextError(req.body));
         if (unstorable) throw unstorable;
         const ctx = await createRequestCtx(deps, req, cookieJar(req, reply, deps.secureCookies ?? false));
         // Who may call comes first: a stranger learns nothing from validation messages.
