@@ -14,6 +14,7 @@ import { restRoutes } from './api/rest/routes';
 import { CollabServer, type CollabServerOptions } from './collab/server';
 import { answerUpgrade } from './collab/upgrade';
 import { crossSiteRefusal } from './api/same-origin';
+import { commonSecurityHeaders, newNonce, pageCsp } from './api/security-headers';
 import { checkHealth } from './health';
 import { VERSION } from './version';
 import { scoringRuntime } from './services/scoring/runtime';
@@ -88,6 +89,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }
 
   app.addHook('onRequest', async (req, reply) => {
+    // On the raw response, so hijacked replies (Next.js pages) get them too; pages replace the CSP.
+    for (const [name, value] of Object.entries(commonSecurityHeaders)) reply.raw.setHeader(name, value);
     const refusal = crossSiteRefusal(req.raw, opts.publicUrl);
     if (refusal) return reply.status(403).send(errorBody('cross_site_request', refusal));
   });
@@ -129,6 +132,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
         const toNext = async (req: { raw: IncomingMessage }, reply: { raw: ServerResponse; hijack: () => void }) => {
           reply.hijack();
+          // Next.js reads the nonce for its own inline scripts from the request's CSP header.
+          const csp = pageCsp(newNonce());
+          req.raw.headers['content-security-policy'] = csp;
+          reply.raw.setHeader('Content-Security-Policy', csp);
           await next(req.raw, reply.raw);
         };
         scope.all('/', toNext);
