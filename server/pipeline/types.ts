@@ -39,6 +39,7 @@ export const diagnosticCodes = [
   'multiple-statements',
   'empty-cell',
   'sql-syntax',
+  'sql-too-complex',
   'forbidden-function',
   'qualified-name',
   'unknown-dataset',
