@@ -2,7 +2,7 @@ import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
 import { authorize, type Authorization, type Policy } from '../services/policy';
-import { ServiceError, type ServiceErrorKind } from '../services/errors';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, ServiceError, type ServiceErrorKind } from '../services/errors';
 import type { RequestCtx } from './context';
 import { unstorableTextError } from './storable-text';
 
@@ -77,6 +77,7 @@ export const procedure = t.procedure.use(async ({ meta, ctx, getRawInput, next, 
     if (cause instanceof ServiceError) throw toTRPCError(cause);
     // Input errors read as sentences naming the field, for HTTP clients and server-side callers alike.
     if (cause instanceof ZodError) throw new TRPCError({ code: 'BAD_REQUEST', message: describeZodError(cause), cause });
+    if (isDatabaseUnavailable(cause)) throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: DATABASE_UNAVAILABLE_MESSAGE, cause });
     if (result.error.code === 'INTERNAL_SERVER_ERROR') console.error(`tRPC ${path} failed`, result.error.cause ?? result.error);
   }
   return result;
@@ -85,6 +86,7 @@ export const procedure = t.procedure.use(async ({ meta, ctx, getRawInput, next, 
 function toTRPCError(err: unknown): TRPCError {
   if (err instanceof ServiceError) return new TRPCError({ code: trpcCodeOf[err.kind], message: err.message, cause: err });
   if (err instanceof TRPCError) return err;
+  if (isDatabaseUnavailable(err)) return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: DATABASE_UNAVAILABLE_MESSAGE, cause: err });
   console.error('authorisation failed unexpectedly', err);
   return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' });
 }

@@ -20,7 +20,7 @@ export function sqlParserReady(): boolean {
 }
 
 export type RelationRef = { name: string; schema?: string; offset: number };
-export type SqlProblemCode = 'sql-syntax' | 'empty-cell' | 'multiple-statements' | 'not-a-select' | 'forbidden-function' | 'qualified-name';
+export type SqlProblemCode = 'sql-syntax' | 'sql-too-complex' | 'empty-cell' | 'multiple-statements' | 'not-a-select' | 'forbidden-function' | 'qualified-name';
 /** `offset` is a character index into the analysed text. */
 export type SqlProblem = { code: SqlProblemCode; message: string; offset: number };
 export type SelectAnalysis = {
@@ -120,15 +120,73 @@ function byteToCharIndex(text: string, bytes: Buffer, byteOffset: number): numbe
 
 const emptyCell: SqlProblem = { code: 'empty-cell', message: 'the cell has no SQL statement: write a SELECT', offset: 0 };
 
+/** Longer cells are refused before parsing. */
+export const MAX_SQL_CHARS = 256 * 1024;
+/**
+ * Postgres parses `1+1+...` into one nested node per operator; libpg-query (WASM) overflows its stack
+ * near 10,000 of them (and the walk below sooner), and a stack overflow inside WASM may leave the
+ * module unusable. So chains of operators and nested parentheses are counted before parsing.
+ */
+export const MAX_OPERATOR_CHAIN = 1000;
+export const MAX_PAREN_DEPTH = 500;
+
+/** A cheap lexical pass (strings, quoted names and comments skipped) for input too big or deep to parse safely. */
+export function sqlComplexityProblem(text: string): SqlProblem | null {
+  if (text.length > MAX_SQL_CHARS) {
+    return { code: 'sql-too-complex', message: `the SQL is ${text.length.toLocaleString('en-US')} characters long; at most ${MAX_SQL_CHARS.toLocaleString('en-US')}`, offset: 0 };
+  }
+  // chains[d]: operators in a row at parenthesis depth d, since the last comma or keyword there.
+  const chains = [0];
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "'" || c === '"') {
+      const end = text.indexOf(c, i + 1);
+      i = end === -1 ? text.length : end;
+    } else if (c === '-' && text[i + 1] === '-') {
+      const end = text.indexOf('\n', i);
+      i = end === -1 ? text.length : end;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end === -1 ? text.length : end + 1;
+    } else if (c === '(') {
+      depth++;
+      chains[depth] = 0;
+      if (depth > MAX_PAREN_DEPTH) return { code: 'sql-too-complex', message: `parentheses are nested more than ${MAX_PAREN_DEPTH} deep here: simplify the expression`, offset: i };
+    } else if (c === ')') {
+      depth = Math.max(0, depth - 1);
+    } else if (c === ',' || c === ';') {
+      chains[depth] = 0;
+    } else if ('+-*/%^<>=|&#~!'.includes(c)) {
+      while (i + 1 < text.length && '+-*/%^<>=|&#~!'.includes(text[i + 1]!) && !(text[i + 1] === '-' && text[i + 2] === '-')) i++;
+      const n = (chains[depth] ?? 0) + 1;
+      chains[depth] = n;
+      if (n > MAX_OPERATOR_CHAIN) {
+        return { code: 'sql-too-complex', message: `more than ${MAX_OPERATOR_CHAIN} operators are chained in one expression here, deeper than the SQL parser can nest: split it (a CTE, or sum() over rows)`, offset: i };
+      }
+    } else if (/[a-z_]/i.test(c)) {
+      let j = i;
+      while (j + 1 < text.length && /[a-z0-9_$]/i.test(text[j + 1]!)) j++;
+      // A keyword that ends an expression starts a new chain (AND/OR too: the parser makes them a flat list); names do not.
+      if (/^(select|from|where|group|having|order|by|as|when|then|else|end|case|on|join|union|except|intersect|limit|offset|with|and|or)$/i.test(text.slice(i, j + 1))) chains[depth] = 0;
+      i = j;
+    }
+  }
+  return null;
+}
+
 export function analyzeSelect(text: string): SelectAnalysis {
   if (!ready) throw new Error('the SQL parser is not loaded: await loadSqlParser() first');
   const problems: SqlProblem[] = [];
   // libpg-query throws a plain Error ("Query cannot be empty") for an empty string: a new cell is one.
   if (text.trim() === '') return { reads: [], problems: [emptyCell], statement: null, statementOffset: 0 };
+  const tooComplex = sqlComplexityProblem(text);
+  if (tooComplex) return { reads: [], problems: [tooComplex], statement: null, statementOffset: 0 };
   let tree: ParseResult;
   try {
     tree = parseSync(text);
   } catch (err) {
+    if (err instanceof RangeError) return { reads: [], problems: [{ code: 'sql-too-complex', message: 'the SQL is nested too deeply to parse: simplify it', offset: 0 }], statement: null, statementOffset: 0 };
     const details = (err as { sqlDetails?: { message: string; cursorPosition: number } }).sqlDetails;
     if (!details) throw err;
     // cursorPosition is a 0-based character index (the parser converts it from bytes itself).
@@ -155,7 +213,12 @@ export function analyzeSelect(text: string): SelectAnalysis {
     return { reads: [], problems, statement: null, statementOffset: at(start) };
   }
   const reads = new Map<string, RelationRef>();
-  walkSelect(stmt.SelectStmt as Json, new Set(), { reads, problems, at });
+  try {
+    walkSelect(stmt.SelectStmt as Json, new Set(), { reads, problems, at });
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    return { reads: [], problems: [{ code: 'sql-too-complex', message: 'the SQL is nested too deeply to analyse: simplify it', offset: at(start) }], statement: null, statementOffset: at(start) };
+  }
   return { reads: [...reads.values()], problems, statement: problems.length ? null : statement, statementOffset: at(start) };
 }
 

@@ -41,6 +41,7 @@ export const diagnosticCodes = [
   'multiple-statements',
   'empty-cell',
   'sql-syntax',
+  'sql-too-complex',
   'forbidden-function',
   'qualified-name',
   'unknown-dataset',

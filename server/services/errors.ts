@@ -36,6 +36,27 @@ export const invalid = (msg: string, field?: string) => new ServiceError('Invali
 export const preconditionFailed = (msg: string, details?: Record<string, unknown>) => new ServiceError('PreconditionFailed', msg, undefined, details);
 export const tooManyRequests = (msg: string) => new ServiceError('TooManyRequests', msg);
 
+/** How long a client should wait before retrying when the database is unavailable (Retry-After). */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+export const DATABASE_UNAVAILABLE_MESSAGE = 'the database is unavailable; retry shortly';
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '3D000', '53300']);
+const UNAVAILABLE_MESSAGES = /connection terminated|timeout exceeded when trying to connect|connection error|cannot use a pool after calling end|client was closed/i;
+
+/**
+ * The database cannot be reached (down, dropped, restarting, out of connections), as opposed to a
+ * query that failed: the edge answers 503 with Retry-After instead of a 500. Looks through drizzle's
+ * wrapping (`cause`) and node's AggregateError (one error per address tried).
+ */
+export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.code === 'string' && (UNAVAILABLE_CODES.has(e.code) || /^08/.test(e.code))) return true;
+  if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message) && !(err instanceof ServiceError)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((x) => isDatabaseUnavailable(x, depth + 1))) return true;
+  return isDatabaseUnavailable(e.cause, depth + 1);
+}
+
 export function assertNever(x: never, what = 'value'): never {
   throw new Error(`Unhandled ${what}: ${JSON.stringify(x)}`);
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError, type z } from 'zod';
 import { authorize } from '../../services/policy';
-import { httpStatusOf, ServiceError } from '../../services/errors';
+import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_MESSAGE, httpStatusOf, isDatabaseUnavailable, ServiceError } from '../../services/errors';
 import { RecordInputError } from '../../services/scoring/predict-records';
 import { createRequestCtx, type AppDeps } from '../context';
 import { cookieJar } from '../cookies';
@@ -47,6 +47,10 @@ export function sendError(reply: FastifyReply, err: unknown, req: FastifyRequest
     // Fastify's own refusals: malformed JSON, body too large, unsupported content type.
     const code = fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'payload_too_large' : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : 'bad_request';
     return reply.status(fe.statusCode).send(errorBody(code, fe.message ?? 'bad request'));
+  }
+  if (isDatabaseUnavailable(err)) {
+    req.log.warn({ err }, 'database unavailable');
+    return reply.status(503).header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS)).send(errorBody('unavailable', DATABASE_UNAVAILABLE_MESSAGE));
   }
   req.log.error({ err }, 'request failed');
   return reply.status(500).send(errorBody('internal', 'Internal server error'));

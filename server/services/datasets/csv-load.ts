@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { parse, CsvError } from 'csv-parse';
 import type { DatasetColumnSpec, DatasetColumnType } from '@/db/schema';
 import { accepts, csvField, describeType, isNullCell, normaliseHeaders, TypeInference } from './column-types';
+import { csvChunkDecoder, InvalidCsvEncoding, type CsvEncoding } from './csv-encoding';
 
 /**
  * Streaming CSV reading for uploads: reads the header and a sample, infers column types (the
@@ -15,7 +16,14 @@ export type CsvLoadOptions = {
   batchBytes?: number;
   maxBytes?: number;
   onProgress?: ((p: { bytesRead: number; rows: number }) => void) | undefined;
+  /** The file's encoding; UTF-8 (the default) is checked byte by byte. */
+  encoding?: CsvEncoding | undefined;
 };
+
+/** Postgres's limit on the columns of a table. */
+export const MAX_CSV_COLUMNS = 1600;
+/** Names Postgres keeps for the system columns every table has: a column of that name cannot be created. */
+const SYSTEM_COLUMNS = new Set(['tableoid', 'xmin', 'cmin', 'xmax', 'cmax', 'ctid']);
 
 export type CsvProblem = { line: number; column?: number; columnName?: string; message: string };
 
@@ -116,6 +124,21 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
   let bytes = 0;
   const parser = parse({ bom: true, relax_column_count: true });
   const reader = new RecordReader(parser);
+  const decoder = csvChunkDecoder(opts.encoding);
+  const feed = async (buf: Buffer) => {
+    if (parser.destroyed || buf.length === 0) return;
+    if (!parser.write(buf)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          parser.off('drain', done);
+          parser.off('close', done);
+          resolve();
+        };
+        parser.on('drain', done);
+        parser.on('close', done);
+      });
+    }
+  };
 
   // Feed the parser from the source with backpressure; errors surface through the parser.
   const feeding = (async () => {
@@ -125,18 +148,9 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
       if (bytes > maxBytes) throw new CsvTooLarge(`the file is larger than the upload limit of ${formatBytes(maxBytes)}`);
       hash.update(buf);
       if (parser.destroyed) return;
-      if (!parser.write(buf)) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            parser.off('drain', done);
-            parser.off('close', done);
-            resolve();
-          };
-          parser.on('drain', done);
-          parser.on('close', done);
-        });
-      }
+      await feed(decoder.next(buf));
     }
+    await feed(decoder.end());
     if (!parser.destroyed) parser.end();
   })().catch((err: unknown) => parser.destroy(err instanceof Error ? err : new Error(String(err))));
 
@@ -145,6 +159,7 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
       const line = typeof err.lines === 'number' ? err.lines : 0;
       return new CsvRejected({ line, message: err.message.replace(/ at line \d+$/, '').replace(/ on line \d+$/, '') });
     }
+    if (err instanceof InvalidCsvEncoding) return new CsvRejected({ line: err.line, message: err.message });
     return err;
   };
   const next = async (): Promise<Rec | null> => {
@@ -162,7 +177,15 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
   const first = await next();
   if (!first) throw new CsvRejected({ line: 1, message: 'the file is empty: the first line must name the columns' });
   const headers = first.record;
+  if (headers.length > MAX_CSV_COLUMNS) {
+    throw new CsvRejected({ line: first.line, message: `the header has ${headers.length.toLocaleString('en-US')} columns; a dataset has at most ${MAX_CSV_COLUMNS.toLocaleString('en-US')} (Postgres's limit)` });
+  }
   const names = normaliseHeaders(headers);
+  names.forEach((name, i) => {
+    if (SYSTEM_COLUMNS.has(name)) {
+      throw new CsvRejected({ line: first.line, column: i + 1, columnName: name, message: `"${headers[i]}" is the name of a Postgres system column, which a dataset cannot have: rename the column` });
+    }
+  });
   const overrides = new Map<string, DatasetColumnType>();
   for (const [key, type] of Object.entries(opts.types ?? {})) {
     const name = names.includes(key) ? key : normaliseHeaders([key])[0]!;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { datasetColumnTypes, environments } from '@/db/schema';
 import { Uuid } from '../teams/schemas';
+import { CSV_ENCODINGS } from './csv-encoding';
 
 export const DatasetName = z
   .string({ error: 'name is required' })
@@ -38,6 +39,13 @@ export const UploadDatasetQuery = z.object({
   name: DatasetName,
   environment: EnvironmentSchema.default('design'),
   types: ColumnTypesParam.optional(),
+  /** The file's encoding when it is not UTF-8. */
+  encoding: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(CSV_ENCODINGS, { error: `encoding must be one of ${CSV_ENCODINGS.join(', ')}` }))
+    .optional(),
 });
 
 export const MAX_APPEND_ROWS = 10_000;

@@ -53,7 +53,7 @@ async function loadCsv(
   const env: Environment = input.environment;
   let load: CsvLoad;
   try {
-    load = await startCsvLoad(csv, { types: input.types as Record<string, DatasetColumnType> | undefined, onProgress });
+    load = await startCsvLoad(csv, { types: input.types as Record<string, DatasetColumnType> | undefined, encoding: input.encoding, onProgress });
   } catch (err) {
     throw asServiceError(err);
   }
