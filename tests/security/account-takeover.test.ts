@@ -147,6 +147,23 @@ describe('accounts: invitations wait for a verified email; password reset by ema
     expect(smtp.mails.slice(before).some((m) => m.to.includes('nobody-here@example.com'))).toBe(false);
   });
 
+  it('a signed-in user can ask for the link again; an admin cannot approve an invitation nobody signed up for', async () => {
+    const email = 'resend@example.com';
+    await callerFor(t.db, admin).teams.invite({ teamId, email, role: 'viewer' });
+    const session = sessionOf(await call('auth.signUp', { email, name: 'Resend', password: 'resend resend' }))!;
+    const before = smtp.mails.length;
+    const resent = await call('auth.sendVerification', undefined, `sb_session=${session}`);
+    expect(resent.statusCode).toBe(200);
+    const token = await tokenMailed(email, '/verify-email', before);
+    expect((await call('auth.verifyEmail', { token })).statusCode).toBe(200);
+    expect(await isMember(email)).toBe(true);
+    expect((await call('auth.sendVerification', undefined, `sb_session=${session}`)).json()).toMatchObject({ result: { data: { json: { sent: false, verified: true } } } });
+
+    const invited = await callerFor(t.db, admin).teams.invite({ teamId, email: 'no-account@example.com', role: 'viewer' });
+    if (invited.status !== 'invited') throw new Error('expected a pending invitation');
+    await expect(callerFor(t.db, admin).teams.approveInvitation({ teamId, invitationId: invited.invitationId })).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
+  });
+
   it('refuses the account-token procedures inside a batch', async () => {
     for (const path of ['auth.verifyEmail', 'auth.resetPassword', 'auth.requestPasswordReset']) {
       const res = await app.inject({ method: 'POST', url: `/trpc/${path}?batch=1`, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ 0: { json: { token: 'x'.repeat(43), email: 'a@example.com', password: 'long enough pw' } } }) });
