@@ -47,7 +47,8 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
       <div className="auth-brand">
         <Brand href="/sign-in" />
       </div>
-      <form className="auth-card" onSubmit={onSubmit} noValidate>
+      {/* POST: a submit before hydration must not put the password in the URL (history, logs). */}
+      <form className="auth-card" method="post" onSubmit={onSubmit} noValidate>
         <h1>{mode === 'sign-in' ? 'Sign in to Stagebook' : 'Create your account'}</h1>
         <p className="muted">
           {mode === 'sign-in'

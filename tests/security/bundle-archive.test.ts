@@ -11,7 +11,7 @@ import { callerFor, ctxFor, newUser } from '../helpers/api';
 import { endpointCell, registerTinyVersion } from '../helpers/bundles';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
 import { setNotebookCells } from '../helpers/pipeline';
-import { classifierOnnx, externalTensor } from './onnx-files';
+import { classifierOnnx, externalTensor } from '../helpers/onnx-files';
 import { node } from '@/server/ml/onnx/proto';
 
 type Entry = Partial<Header> & { name: string; data?: Buffer };

@@ -8,7 +8,7 @@ import { createSession } from '@/server/services/auth/session';
 import { scoringRuntime } from '@/server/services/scoring/runtime';
 import { callerFor, newUser } from '../helpers/api';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
-import { classifierOnnx, externalTensor } from './onnx-files';
+import { classifierOnnx, externalTensor } from '../helpers/onnx-files';
 
 /** The attack feeds x through Add(x, w) so onnxruntime cannot prune the external initializer `w`. */
 function readsFile(location: string): Uint8Array {
