@@ -208,6 +208,9 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (line
     log('creating the embedded PostgreSQL cluster (initdb) ...');
     await initialise(bin, dataDir, pgdata, password, user);
   } else {
+    if (!existsSync(passwordFile)) {
+      throw new Error(`embedded PostgreSQL: ${pgdata} holds a cluster but ${passwordFile} (its superuser password) is missing; restore it from a backup of the home`);
+    }
     password = readFileSync(passwordFile, 'utf8').trim();
   }
   chmodSync(passwordFile, 0o600);
