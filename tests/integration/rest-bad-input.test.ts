@@ -39,6 +39,7 @@ describe('REST answers every malformed request with a 4xx that says what was wro
     'POST /api/v1/projects/{projectId}/bundles': { missing: /notebookId|releaseNotes/, wrongTypes: { notebookId: 7, releaseNotes: ['x'] }, wrongField: /notebookId/ },
     'POST /api/v1/projects/{projectId}/deployments': { missing: /bundleHash|reason/, wrongTypes: { bundleHash: 7, reason: ['x'] }, wrongField: /bundleHash/ },
     'POST /api/v1/projects/{projectId}/deployments/rollback': { missing: /reason/, wrongTypes: { bundleHash: 'abc', reason: 3 }, wrongField: /bundleHash|reason/ },
+    'POST /api/v1/projects/{projectId}/query': { missing: /sql/, wrongTypes: { sql: 7, limit: 'many' }, wrongField: /sql|limit/ },
   };
   const expectError = (res: { statusCode: number; json: () => unknown }, status: number, mention?: RegExp) => {
     expect(res.statusCode).toBe(status);
