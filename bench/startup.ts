@@ -9,6 +9,8 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { openDatabase } from '../db/client';
+import { startEmbeddedPostgres } from '../server/embedded-postgres';
 import { createPostgresDatabase } from '../tests/helpers/db';
 import { nextBuildIsStale, repoRoot, runNextBuild } from '../server/next-app';
 
@@ -44,7 +46,48 @@ async function stop(child: ChildProcess) {
   await exited;
 }
 
+/** The database part alone, in this process: server up (embedded) or reachable, pool open, migrations applied. */
+async function databaseOnly(): Promise<{ setup: string; cold: number; warm: number }[]> {
+  const since = (t0: number) => (performance.now() - t0) / 1000;
+  const home = mkdtempSync(path.join(tmpdir(), 'sb-bench-db-'));
+  chmodSync(home, 0o711);
+  const embedded = { setup: 'embedded PG (initdb when cold)', cold: 0, warm: 0 };
+  try {
+    for (const phase of ['cold', 'warm'] as const) {
+      const t0 = performance.now();
+      const server = await startEmbeddedPostgres({ dataDir: path.join(home, 'pg') });
+      const d = await openDatabase({ url: server.url });
+      await d.migrate();
+      embedded[phase] = since(t0);
+      await d.close();
+      await server.stop();
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+  const server = { setup: 'Postgres server (new database)', cold: 0, warm: 0 };
+  const db = await createPostgresDatabase();
+  try {
+    for (const phase of ['cold', 'warm'] as const) {
+      const t0 = performance.now();
+      const d = await openDatabase({ url: db.url });
+      await d.migrate();
+      server[phase] = since(t0);
+      await d.close();
+    }
+  } finally {
+    await db.drop();
+  }
+  return [embedded, server];
+}
+
 async function main() {
+  const dbRows = await databaseOnly();
+  console.log('\nstartup, database only: seconds to a migrated pool (in process)');
+  for (const r of dbRows) console.log(`${r.setup.padEnd(33)} cold ${r.cold.toFixed(2).padStart(6)} s   warm ${r.warm.toFixed(2).padStart(6)} s`);
+  const [e, p] = dbRows;
+  if (e && p) console.log(`embedded / Postgres server: cold ${(e.cold / p.cold).toFixed(2)}x, warm ${(e.warm / p.warm).toFixed(2)}x`);
+
   if (nextBuildIsStale()) await runNextBuild();
   const baselinePort = await freePort();
   const bare = await timeToHealthy(['-e', `require('http').createServer((q,s)=>s.end('ok')).listen(${baselinePort})`], {}, baselinePort, '/');

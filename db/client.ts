@@ -36,7 +36,12 @@ export type DatabaseOptions = { url: string; poolSize?: number; driver?: Databas
  */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
-  pool.on('error', (err) => console.error('postgres pool error', err));
+  let closing = false;
+  pool.on('error', (err) => {
+    // pool.end() resolves before its idle connections finish saying goodbye: a server stopped right
+    // after (the embedded one at shutdown) terminates them mid-way. Nothing is lost; stay quiet.
+    if (!closing) console.error('postgres pool error', err);
+  });
   try {
     const client = await pool.connect();
     client.release();
@@ -50,7 +55,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     driver: opts.driver ?? 'postgres',
     query: async (text, params) => (await pool.query(text, params as unknown[])).rows,
     migrate: () => migratePg(drizzle(pool, { schema }), { migrationsFolder }),
-    close: () => pool.end(),
+    close: () => {
+      closing = true;
+      return pool.end();
+    },
   };
 }
 

@@ -141,24 +141,36 @@ async function initialise(bin: Binaries, dataDir: string, pgdata: string, passwo
   }
 }
 
-/** Waits until the server accepts a password login, or rejects when it exits first. */
-async function waitReady(conn: pg.ClientConfig, exited: Promise<string>, deadline: number): Promise<void> {
-  let lastError: unknown;
+/**
+ * Waits until our postmaster marks itself ready in postmaster.pid (line 1 its pid, line 8 its
+ * status), then until a password login works; rejects when it exits first. Reading the file instead
+ * of probing with connections keeps "the database system is starting up" out of the log.
+ */
+async function waitReady(pidFile: string, pid: number | undefined, conn: pg.ClientConfig, exited: Promise<string>, deadline: number): Promise<void> {
+  let lastError: unknown = 'not ready';
   let gone: string | null = null;
   void exited.then((why) => (gone = why));
   while (Date.now() < deadline) {
     if (gone !== null) throw new Error(`embedded PostgreSQL exited while starting: ${gone}`);
-    const client = new pg.Client({ ...conn, connectionTimeoutMillis: 2_000 });
-    client.on('error', () => {});
+    let lines: string[] = [];
     try {
-      await client.connect();
-      await client.end();
-      return;
-    } catch (err) {
-      lastError = err;
-      await client.end().catch(() => {});
-      await new Promise((r) => setTimeout(r, 100));
+      lines = readFileSync(pidFile, 'utf8').split('\n');
+    } catch {
+      // not written yet
     }
+    if (Number(lines[0]) === pid && lines[7]?.trim() === 'ready') {
+      const client = new pg.Client({ ...conn, connectionTimeoutMillis: 5_000 });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        await client.end();
+        return;
+      } catch (err) {
+        lastError = err;
+        await client.end().catch(() => {});
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`embedded PostgreSQL did not accept connections within ${START_TIMEOUT_MS / 1000} s: ${String(lastError)}`);
 }
@@ -193,16 +205,16 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (line
     log('creating the embedded PostgreSQL cluster (initdb) ...');
     await initialise(bin, dataDir, pgdata, password, user);
   } else {
+    if (!existsSync(passwordFile)) {
+      throw new Error(`embedded PostgreSQL: ${pgdata} holds a cluster but ${passwordFile} (its superuser password) is missing; restore it from a backup of the home`);
+    }
     password = readFileSync(passwordFile, 'utf8').trim();
   }
   chmodSync(passwordFile, 0o600);
 
-  let port = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) : NaN;
-  if (!Number.isInteger(port) || port <= 0 || !(await portIsFree(port))) {
-    // First start, or someone else took the remembered port: take a new one and remember it.
-    port = await freePort();
-    writeFileSync(portFile, `${port}\n`, { mode: 0o600 });
-  }
+  const remembered = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) : NaN;
+  // First start, or someone else took the remembered port: a new one, remembered once the server runs.
+  const port = Number.isInteger(remembered) && remembered > 0 && (await portIsFree(remembered)) ? remembered : await freePort();
 
   // Through a watchdog (server/lifeline.ts): when Stagebook dies, even by SIGKILL, the server gets a
   // fast shutdown instead of living on with the data directory and port.
@@ -214,7 +226,9 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (line
       '-c', 'listen_addresses=127.0.0.1',
       // No Unix socket: nothing but a password login over loopback reaches this server.
       '-c', 'unix_socket_directories=',
-      '-c', 'log_min_messages=warning',
+      // Users' SQL errors (syntax, permission denied, timeouts) are the sandbox working, not news
+      // for the operator; the app reports them where they belong. Fatal problems still show.
+      '-c', 'log_min_messages=fatal',
       '-c', 'log_timezone=UTC',
     ],
     { ...(user ?? {}), env: childProcessEnv({ LC_ALL: 'C' }), stopSignal: 'SIGINT', graceMs: STOP_TIMEOUT_MS },
@@ -244,7 +258,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (line
 
   const conn = { host: '127.0.0.1', port, user: SUPERUSER, password };
   try {
-    await waitReady({ ...conn, database: 'postgres' }, exited, Date.now() + START_TIMEOUT_MS);
+    await waitReady(path.join(pgdata, 'postmaster.pid'), child.pid, { ...conn, database: 'postgres' }, exited, Date.now() + START_TIMEOUT_MS);
     const admin = new pg.Client({ ...conn, database: 'postgres' });
     await admin.connect();
     try {
@@ -257,6 +271,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (line
     await stop();
     throw err;
   }
+  if (port !== remembered) writeFileSync(portFile, `${port}\n`, { mode: 0o600 });
   return {
     url: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
     binDir,

@@ -54,7 +54,7 @@ describe.each(drivers)('collab persistence on %s', (driver) => {
     await vi.waitFor(() => expect(again.snapshot()).toEqual(expected));
   });
 
-  it.runIf(driver === 'postgres')('keeps edits in memory while storage fails, retries, stores them once it recovers, and only then unloads', async () => {
+  it('keeps edits in memory while storage fails, retries, stores them once it recovers, and only then unloads', async () => {
     const s = await seedNotebook(t.db, 'flaky');
     const a = client(server.wsUrl, s.notebookId, { token: await tokenFor(t.db, s.users.editor, s) });
     const b = client(server.wsUrl, s.notebookId, { token: await tokenFor(t.db, s.users.admin, s) });
