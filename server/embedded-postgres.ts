@@ -261,6 +261,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (line
 
   const conn = { host: '127.0.0.1', port, user: SUPERUSER, password };
   try {
+    // The postmaster's own pid: `child` is its watchdog.
     await waitReady(path.join(pgdata, 'postmaster.pid'), lifeline.pid, { ...conn, database: 'postgres' }, exited, Date.now() + START_TIMEOUT_MS);
     const admin = new pg.Client({ ...conn, database: 'postgres' });
     await admin.connect();

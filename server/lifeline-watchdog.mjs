@@ -4,13 +4,12 @@
  * handler), it stops the process it guards: the stop signal, then SIGKILL after the grace period.
  * Plain JavaScript so it starts without tsx (~40 ms).
  *
- *   lifeline-watchdog.mjs spawn <options json> <command> [args...]   runs the command itself
- *   lifeline-watchdog.mjs guard <options json> <pid>                 watches a process started elsewhere
+ *   lifeline-watchdog.mjs spawn <options json> <command> [args...]
  *
  * options: { stopSignal, graceMs, uid?, gid? } (uid/gid: the command runs as that user, as
  * Postgres must when Stagebook runs as root; the watchdog keeps root to signal it).
  *
- * In spawn mode the command stays in Stagebook's process group (a group-wide SIGKILL still reaches
+ * The command stays in Stagebook's process group (a group-wide SIGKILL still reaches
  * it) with the watchdog's stdout and stderr, which are Stagebook's pipes; the watchdog exits as the
  * command does (same code or signal) and forwards signals sent through the channel.
  */
@@ -54,7 +53,7 @@ function stopTarget() {
       setTimeout(() => process.exit(0), 100);
     }
   }, 50);
-  // In spawn mode an exited child is a zombie until reaped, and kill(pid, 0) still finds it.
+  // An exited child is a zombie until reaped, and kill(pid, 0) still finds it.
   if (child) child.once('exit', () => process.exit(0));
 }
 
@@ -93,16 +92,6 @@ if (mode === 'spawn') {
     }
     process.exit(code ?? 1);
   });
-} else if (mode === 'guard') {
-  target = Number(rest[0]);
-  process.send?.({ pid: target });
-  // The guarded process may end on its own (a normal stop); then there is nothing left to guard.
-  setInterval(() => {
-    if (!alive(target)) {
-      process.removeAllListeners('disconnect');
-      process.exit(0);
-    }
-  }, 500);
 } else {
   process.stderr.write(`lifeline-watchdog: unknown mode ${mode}\n`);
   process.exit(2);

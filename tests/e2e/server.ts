@@ -16,6 +16,8 @@ const LOG_TAIL_LINES = 200;
 export type ServerChild = {
   baseUrl: string;
   home: string;
+  /** The server's pid, also its process group's id (kill tests signal the whole group). */
+  pid: number;
   /** The last lines the server printed, for failure messages. */
   logTail: () => string;
   /** SIGTERM, then waits for the server and everything it started to exit; SIGKILL and throw if they do not. */
@@ -173,7 +175,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Server
     }
     if (!ready) await new Promise((r) => setTimeout(r, 250));
   }
-  return { baseUrl, home, logTail, stop };
+  return { baseUrl, home, pid, logTail, stop };
 }
 
 /** Calls a tRPC mutation the way the UI's client does (superjson envelope), for test setup. */

@@ -3,7 +3,9 @@
  * with STAGEBOOK_HOME. It takes the home's lock and starts the children `npm start` starts on embedded
  * defaults, exactly as main.ts does, then prints one JSON line with their pids and waits to be killed.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { startEmbeddedPostgres } from '@/server/embedded-postgres';
 import { loadEnv } from '@/server/env';
 import { acquireHomeLock } from '@/server/home-lock';
 import { findTemporalCli, startTemporalDevServer } from '@/workflows/dev-server';
@@ -17,7 +19,16 @@ async function main(): Promise<void> {
     ui: false,
     startTimeoutMs: 60_000,
   });
-  console.log(JSON.stringify({ parent: process.pid, temporal: { pid: temporal.pid, address: temporal.address } }));
+  const postgres = await startEmbeddedPostgres({ dataDir: path.join(env.homeDir, 'pg') });
+  // The postmaster's pid, as the server itself records it.
+  const postgresPid = Number(readFileSync(path.join(env.homeDir, 'pg', 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  console.log(
+    JSON.stringify({
+      parent: process.pid,
+      temporal: { pid: temporal.pid, address: temporal.address },
+      postgres: { pid: postgresPid, address: `127.0.0.1:${postgres.port}` },
+    }),
+  );
   setInterval(() => {}, 60_000);
 }
 

@@ -3,14 +3,14 @@
  * when it is SIGKILLed, and the home stays locked to one running Stagebook.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../e2e/server';
 
-type ParentInfo = { parent: number; temporal: { pid: number; address: string } };
+type ParentInfo = { parent: number; temporal: { pid: number; address: string }; postgres: { pid: number; address: string } };
 
 const homes: string[] = [];
 const started: ChildProcess[] = [];
@@ -22,6 +22,8 @@ afterAll(() => {
 
 function newHome(): string {
   const home = mkdtempSync(path.join(tmpdir(), 'sb-lifeline-'));
+  // As root the embedded server runs as `postgres`, which must be able to pass through.
+  chmodSync(home, 0o711);
   homes.push(home);
   return home;
 }
@@ -91,19 +93,25 @@ function runCli(home: string, args: string[]): Promise<{ code: number | null; ou
 }
 
 describe('lifelines', () => {
-  it('a SIGKILLed parent takes its Temporal dev server with it, freeing its port, and the next start takes over the lock', async () => {
+  it('a SIGKILLed parent takes its Temporal dev server and embedded Postgres with it, freeing their ports, and the next start takes over the lock', async () => {
     const home = newHome();
     const { child, info } = await startParent(home);
-    expect(info.temporal.pid).not.toBe(info.parent);
-    expect(alive(info.temporal.pid)).toBe(true);
-    expect(await refused(info.temporal.address)).toBe(false);
+    for (const c of [info.temporal, info.postgres]) {
+      expect(c.pid).not.toBe(info.parent);
+      expect(alive(c.pid)).toBe(true);
+      expect(await refused(c.address)).toBe(false);
+    }
 
     // Only the parent: the children are left to their lifeline, as after an OOM kill.
     process.kill(info.parent, 'SIGKILL');
     await waitFor('parent gone', () => child.exitCode !== null || child.signalCode !== null, 10_000);
     const ms = await waitFor('the Temporal dev server exits after its parent was SIGKILLed', () => !alive(info.temporal.pid), 15_000);
-    console.log(`temporal dev server gone ${ms} ms after its parent's SIGKILL`);
+    const pgMs = await waitFor('the embedded Postgres exits after its parent was SIGKILLed', () => !alive(info.postgres.pid), 30_000);
+    console.log(`after the parent's SIGKILL: temporal dev server gone in ${ms} ms, embedded postgres in ${pgMs} ms more`);
     expect(await refused(info.temporal.address)).toBe(true);
+    expect(await refused(info.postgres.address)).toBe(true);
+    // A clean (fast) shutdown, not a crash: the server removed its own pid file.
+    expect(existsSync(path.join(home, 'pg', 'data', 'postmaster.pid'))).toBe(false);
 
     // The dead parent's lock is stale: the next command on the home takes it over and releases it.
     expect(existsSync(path.join(home, 'stagebook.pid'))).toBe(true);
@@ -126,7 +134,10 @@ describe('lifelines', () => {
     expect(alive(info.temporal.pid)).toBe(true);
     expect(child.exitCode).toBeNull();
 
+    expect(alive(info.postgres.pid)).toBe(true);
+
     process.kill(info.parent, 'SIGKILL');
     await waitFor('the Temporal dev server exits', () => !alive(info.temporal.pid), 15_000);
+    await waitFor('the embedded Postgres exits', () => !alive(info.postgres.pid), 30_000);
   }, 180_000);
 });

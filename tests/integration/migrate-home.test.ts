@@ -3,8 +3,8 @@
  * services) is copied by migrate-home into a Postgres server: users, teams, projects, datasets with
  * their rows in both environments, the audit chain, the migration records and the per-project roles.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -36,6 +36,8 @@ let target: { url: string; drop: () => Promise<void> };
 let db: Database;
 let result: Awaited<ReturnType<typeof migrateHome>>;
 let chainAfterMove: Awaited<ReturnType<typeof verifyAuditChain>>;
+let tree: string;
+let csvFile: string;
 
 /** A checkout of the previous version's code, running on this checkout's node_modules. */
 function previousVersionTree(dir: string): string {
@@ -49,15 +51,32 @@ function previousVersionTree(dir: string): string {
   return tree;
 }
 
+function makePreviousVersionHome(dir: string): Made {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'tests/fixtures/previous-version-home.ts', dir, csvFile], { cwd: tree, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`the previous version could not make its home:\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Made;
+}
+
+function cli(args: string[], stagebookHome: string): Promise<{ code: number | null; output: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, STAGEBOOK_HOME: stagebookHome, STAGEBOOK_DEMO: '0', PORT: '0', HOST: '127.0.0.1' };
+  delete env.DATABASE_URL;
+  delete env.TEMPORAL_ADDRESS;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
+}
+
 beforeAll(async () => {
   scratch = mkdtempSync(path.join(tmpdir(), 'sb-migrate-home-'));
   home = path.join(scratch, 'home');
-  const csvFile = path.join(scratch, 'loans.csv');
+  // As root the embedded server runs as `postgres`, which must be able to pass through.
+  chmodSync(scratch, 0o711);
+  csvFile = path.join(scratch, 'loans.csv');
   writeFileSync(csvFile, CSV);
-  const tree = previousVersionTree(scratch);
-  const made_ = spawnSync(process.execPath, ['--import', 'tsx', 'tests/fixtures/previous-version-home.ts', home, csvFile], { cwd: tree, encoding: 'utf8' });
-  if (made_.status !== 0) throw new Error(`the previous version could not make its home:\n${made_.stdout}\n${made_.stderr}`);
-  made = JSON.parse(made_.stdout.trim().split('\n').pop()!) as Made;
+  tree = previousVersionTree(scratch);
+  made = makePreviousVersionHome(home);
 
   target = await createPostgresDatabase();
   result = await migrateHome({ home, targetUrl: target.url });
@@ -142,4 +161,24 @@ describe('migrate-home from a PGlite home of the previous version', () => {
     await expect(migrateHome({ home: again, targetUrl: target.url })).rejects.toThrow(/already has users/);
     expect(legacyPgliteDir(again)).not.toBeNull();
   });
+
+  it('on the command line: start stops naming migrate-home; migrate-home copies into the embedded server; audit-verify passes there', async () => {
+    const cliHome = path.join(scratch, 'cli-home');
+    const cliMade = makePreviousVersionHome(cliHome);
+    chmodSync(cliHome, 0o711);
+    const start = await cli(['start'], cliHome);
+    expect(start.code).toBe(1);
+    expect(start.output).toContain(`${path.join(cliHome, 'pgdata')} holds the database of an earlier Stagebook (PGlite)`);
+    expect(start.output).toContain('migrate-home');
+    expect(existsSync(path.join(cliHome, 'pg'))).toBe(false);
+
+    const migrate = await cli(['migrate-home'], cliHome);
+    expect(migrate.output).toMatch(/copied \d+ rows in \d+ tables \(1 projects\)/);
+    expect(migrate.code).toBe(0);
+    expect(legacyPgliteDir(cliHome)).toBeNull();
+
+    const verify = await cli(['audit-verify'], cliHome);
+    expect(verify.output).toContain(`audit chain intact: ${cliMade.auditEvents} events`);
+    expect(verify.code).toBe(0);
+  }, 240_000);
 });
