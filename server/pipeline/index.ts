@@ -7,4 +7,5 @@ export * from './types';
 export { planBuild, checksOfStep, type BuildPlan, type BuildPlanStep, type BuildTarget } from './build-plan';
 export { parseScenarioCell, ScenarioCellSpec, type ScenarioSpec, type ScenarioReporter, type ScenarioStep, type ScenarioTrigger } from './scenario-cell';
 export { cellDisplayName, cellNamesOf, madeByCell, type NamedCell } from './cell-names';
-export { ChartSpec, chartSpecOf, chartTypes, chartAggregates } from './chart-spec';
+export { chartSpecOf, chartTypes, chartAggregates, type ChartSpec } from './chart-spec';
+export { ChartSpec as ChartSpecSchema } from './chart-spec-schema';

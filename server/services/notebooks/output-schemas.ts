@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChartSpec } from '@/server/pipeline/chart-spec';
+import { ChartSpec } from '@/server/pipeline/chart-spec-schema';
 import { NotebookRef } from './schemas';
 
 /** Cell ids are the document's (UUIDs from `newCellId`, or any short id a test or import chose). */
