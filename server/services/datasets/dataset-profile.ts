@@ -16,13 +16,24 @@ export async function profileTable(
   knownRows?: number,
 ): Promise<ColumnProfile[]> {
   const table = `${ident(schemaNameOf(scope.projectId, scope.environment))}.${ident(scope.table)}`;
-  const { profile } = await profileRelation(
-    async (prefix, suffix, params) => ({ rows: await query(`${prefix}SELECT * FROM ${table}${suffix}`, params) }),
-    columns.map((c) => ({ name: c.name, type: c.type })),
-    knownRows === undefined ? {} : { knownRows },
-  );
-  return profile;
+  // One statement computes several aggregates per column, and Postgres allows 1,664 entries in a
+  // target list: a wide table (uploads take up to 1,600 columns) is profiled in groups of columns.
+  const out: ColumnProfile[] = [];
+  for (let i = 0; i < Math.max(columns.length, 1); i += PROFILE_COLUMNS_PER_PASS) {
+    const group = columns.slice(i, i + PROFILE_COLUMNS_PER_PASS);
+    if (group.length === 0) break;
+    const { profile } = await profileRelation(
+      async (prefix, suffix, params) => ({ rows: await query(`${prefix}SELECT * FROM ${table}${suffix}`, params) }),
+      group.map((c) => ({ name: c.name, type: c.type })),
+      knownRows === undefined ? {} : { knownRows },
+    );
+    out.push(...profile);
+  }
+  return out;
 }
+
+/** Columns profiled by one statement (well under Postgres' 1,664 target-list entries). */
+const PROFILE_COLUMNS_PER_PASS = 100;
 
 /**
  * The dataset's column profiles as stored with its latest metrics (computed at each upload and
