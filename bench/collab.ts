@@ -20,7 +20,7 @@ import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { openDatabase, type Database } from '../db/client';
 import { buildApp } from '../server/app';
-import { cellSource, docFromSnapshot, insertCell, type CellId, type NotebookSnapshot } from '../server/collab/notebook-doc';
+import { cellSource, cellsInOrder, docFromSnapshot, insertCell, type CellId, type NotebookSnapshot } from '../server/collab/notebook-doc';
 import { appendUpdates } from '../server/services/notebooks/storage';
 import { callerFor, newUser } from '../tests/helpers/api';
 import { cookieFor, webSocketWithCookie } from '../tests/helpers/collab';
@@ -184,7 +184,7 @@ function sampleNotebookState(): Uint8Array {
   }));
   const doc = docFromSnapshot({ cells: [] });
   for (const c of cells) {
-    const id = insertCell(doc, doc.getArray('cells').length, { id: c.id, kind: c.kind, source: '' });
+    const id = insertCell(doc, cellsInOrder(doc).length, { id: c.id, kind: c.kind, source: '' });
     const text = cellSource(doc, id)!;
     for (let at = 0; at < c.source.length; at += 7) text.insert(at, c.source.slice(at, at + 7));
   }

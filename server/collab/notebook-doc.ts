@@ -1,31 +1,51 @@
 /**
- * The notebook document model: a Y.Doc whose `cells` array holds one Y.Map per cell. Pure (Yjs only,
- * no Node imports) so the browser and the server share it.
+ * The notebook document model: a Y.Doc whose `cellMap` map holds one Y.Map per cell, keyed by the
+ * cell's id. Pure (Yjs, no Node imports) so the browser and the server share it.
  *
- * Cell map keys: `id` (string), `kind` (CellKind), `source` (Y.Text), `collapsed` (boolean).
+ * Cell map keys: `id` (string), `kind` (CellKind), `source` (Y.Text), `collapsed` (boolean),
+ * `order` (a fractional index: cells sort by order, then id), `title` (string, '' = default name),
+ * `chart` (ChartSpec JSON), `output` (`{ outputId, ranAt }`: the last preview someone ran, so every
+ * collaborator's view refetches it).
  *
- * Moving a cell is a delete plus an insert of a new map with the same id and a copy of its text (Yjs
- * 13 has no move). Two consequences every reader must respect:
- * - concurrent moves of one cell leave two maps with the same id: readers take the first occurrence
- *   (`cellsInOrder`), and the next move or delete of that id removes every occurrence;
- * - text typed into a cell by someone else while it is being moved is lost with the old Y.Text.
+ * Why order is a property of each cell: Yjs 13 has no array move, and a move made as delete plus
+ * insert forks when two people move one cell at once (both inserts survive: a duplicate) and loses
+ * text typed into the cell meanwhile. Setting one key of a map cannot fork: concurrent moves of one
+ * cell converge on one position (last writer wins), and the cell keeps its Y.Text, so nobody's typing
+ * is lost. Two cells inserted at one place at once may get the same order; the id breaks the tie
+ * everywhere alike, and the next insert between them re-keys that run.
+ *
+ * Documents written by the first version keep their cells in a `cells` array; `migrateLegacyCells`
+ * moves them into `cellMap` once, on the server, before any client is served (two clients migrating
+ * at once would each create the maps).
  */
 import * as Y from 'yjs';
+import { generateKeyBetween, generateNKeysBetween } from 'fractional-indexing';
+import { chartSpecOf, type ChartSpec } from '../pipeline/chart-spec';
 
 export const cellKinds = ['sql', 'ts', 'train', 'score', 'check', 'markdown', 'scenario', 'endpoint'] as const;
 export type CellKind = (typeof cellKinds)[number];
 export type CellId = string & { readonly __brand: 'CellId' };
+export type { ChartSpec };
 
-export type CellSnapshot = { id: CellId; kind: CellKind; source: string; collapsed: boolean };
+/** `title` and `chart` are present only when set, so notebooks without them read (and hash) as before. */
+export type CellSnapshot = { id: CellId; kind: CellKind; source: string; collapsed: boolean; title?: string; chart?: ChartSpec };
 /** Plain JSON of a notebook: what the pipeline compiler, diffs and versions consume. */
 export type NotebookSnapshot = { cells: CellSnapshot[] };
+/** The preview a collaborator last ran in a cell; the output itself is stored by the server. */
+export type CellOutputRef = { outputId: string; ranAt: string };
 
 export type CellMap = Y.Map<unknown>;
-export type NewCell = { id?: string; kind: CellKind; source?: string; collapsed?: boolean };
+export type NewCell = { id?: string; kind: CellKind; source?: string; collapsed?: boolean; title?: string; chart?: ChartSpec | null };
+
+export const MAX_CELL_TITLE = 120;
 
 export const isCellKind = (v: unknown): v is CellKind => typeof v === 'string' && (cellKinds as readonly string[]).includes(v);
 
-export function cellsOf(doc: Y.Doc): Y.Array<CellMap> {
+export function cellMapOf(doc: Y.Doc): Y.Map<CellMap> {
+  return doc.getMap<CellMap>('cellMap');
+}
+
+function legacyCellsOf(doc: Y.Doc): Y.Array<CellMap> {
   return doc.getArray<CellMap>('cells');
 }
 
@@ -33,34 +53,52 @@ export function newCellId(): CellId {
   return globalThis.crypto.randomUUID() as CellId;
 }
 
-function makeCell(cell: NewCell): CellMap {
-  const map = new Y.Map<unknown>();
-  map.set('id', cell.id ?? newCellId());
-  map.set('kind', cell.kind);
-  map.set('source', new Y.Text(cell.source ?? ''));
-  map.set('collapsed', cell.collapsed ?? false);
-  return map;
-}
-
 const idOf = (m: CellMap): string | undefined => {
   const v = m.get('id');
   return typeof v === 'string' ? v : undefined;
 };
+const orderOf = (m: CellMap): string => {
+  const v = m.get('order');
+  return typeof v === 'string' ? v : '';
+};
 
-/** Every array index holding this id (duplicates come from concurrent moves). */
-function indexesOf(doc: Y.Doc, id: string): number[] {
-  const out: number[] = [];
-  cellsOf(doc).forEach((m, i) => {
-    if (idOf(m) === id) out.push(i);
-  });
-  return out;
+function makeCell(cell: NewCell & { id: string }, order: string): CellMap {
+  const map = new Y.Map<unknown>();
+  map.set('id', cell.id);
+  map.set('kind', cell.kind);
+  map.set('source', new Y.Text(cell.source ?? ''));
+  map.set('collapsed', cell.collapsed ?? false);
+  map.set('order', order);
+  if (cell.title) map.set('title', cell.title.slice(0, MAX_CELL_TITLE));
+  if (cell.chart) map.set('chart', cell.chart);
+  return map;
 }
 
-/** The cell maps in order, one per id (the first occurrence wins), skipping malformed entries. */
+const byOrder = (a: CellMap, b: CellMap) => {
+  const oa = orderOf(a);
+  const ob = orderOf(b);
+  if (oa !== ob) return oa < ob ? -1 : 1;
+  const ia = idOf(a) ?? '';
+  const ib = idOf(b) ?? '';
+  return ia < ib ? -1 : ia > ib ? 1 : 0;
+};
+
+/** The cell maps in order, skipping malformed entries (a map whose key and id disagree, or without a text). */
 export function cellsInOrder(doc: Y.Doc): CellMap[] {
+  const map = cellMapOf(doc);
+  if (map.size === 0) return legacyCellsInOrder(doc);
+  const out: CellMap[] = [];
+  map.forEach((m, key) => {
+    if (m instanceof Y.Map && idOf(m) === key && m.get('source') instanceof Y.Text) out.push(m);
+  });
+  return out.sort(byOrder);
+}
+
+/** A first-version document, read-only: its array in order, the first occurrence of an id winning. */
+function legacyCellsInOrder(doc: Y.Doc): CellMap[] {
   const seen = new Set<string>();
   const out: CellMap[] = [];
-  for (const m of cellsOf(doc).toArray()) {
+  for (const m of legacyCellsOf(doc).toArray()) {
     const id = m instanceof Y.Map ? idOf(m) : undefined;
     if (id === undefined || seen.has(id)) continue;
     seen.add(id);
@@ -69,8 +107,27 @@ export function cellsInOrder(doc: Y.Doc): CellMap[] {
   return out;
 }
 
+/**
+ * Moves a first-version document's cells from the `cells` array into `cellMap`. Returns whether
+ * anything moved. Server only (see the header): the collab server runs it once a stored document is
+ * loaded, before serving it; services that edit stored documents run it too.
+ */
+export function migrateLegacyCells(doc: Y.Doc): boolean {
+  const legacy = legacyCellsOf(doc);
+  if (legacy.length === 0) return false;
+  const snapshot = cellMapOf(doc).size === 0 ? legacyCellsInOrder(doc).map(snapshotOfCell) : [];
+  doc.transact(() => {
+    const keys = generateNKeysBetween(null, null, snapshot.length);
+    snapshot.forEach((cell, i) => cellMapOf(doc).set(cell.id, makeCell(cell, keys[i]!)));
+    legacy.delete(0, legacy.length);
+  });
+  return true;
+}
+
 export function findCell(doc: Y.Doc, id: string): CellMap | undefined {
-  return cellsInOrder(doc).find((m) => idOf(m) === id);
+  const m = cellMapOf(doc).get(id);
+  if (m instanceof Y.Map && idOf(m) === id) return m;
+  return cellMapOf(doc).size === 0 ? legacyCellsInOrder(doc).find((c) => idOf(c) === id) : undefined;
 }
 
 /** The cell's text, for editor bindings (y-monaco) and typing. */
@@ -79,62 +136,162 @@ export function cellSource(doc: Y.Doc, id: string): Y.Text | undefined {
   return t instanceof Y.Text ? t : undefined;
 }
 
-/** Inserts a cell at `index` (clamped to the array) and returns its id. */
+/** Calls `onChange` on any change to the cells (structure, kinds, flags, titles, charts, outputs, text). */
+export function observeCells(doc: Y.Doc, onChange: (events: Y.YEvent<Y.AbstractType<unknown>>[]) => void): () => void {
+  const map = cellMapOf(doc);
+  const legacy = legacyCellsOf(doc);
+  map.observeDeep(onChange);
+  legacy.observeDeep(onChange);
+  return () => {
+    map.unobserveDeep(onChange);
+    legacy.unobserveDeep(onChange);
+  };
+}
+
+/**
+ * An order key that sorts between `before` and `after` (either may be null: an end). Null when no key
+ * fits: the two are tied or malformed (a client may write anything), and the caller re-keys.
+ */
+function keyBetween(before: string | null, after: string | null): string | null {
+  if (before !== null && after !== null && before >= after) return null;
+  try {
+    return generateKeyBetween(before, after);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Order keys for `count` new cells placed before the cell now at `index` of `order` (the cells in
+ * order, without the ones being placed). Re-keys every cell when the neighbours leave no room.
+ */
+function keysAt(doc: Y.Doc, order: CellMap[], index: number, count: number): string[] {
+  const at = Math.max(0, Math.min(index, order.length));
+  const before = at > 0 ? orderOf(order[at - 1]!) : null;
+  const after = at < order.length ? orderOf(order[at]!) : null;
+  if (keyBetween(before, after) !== null) {
+    try {
+      return generateNKeysBetween(before, after, count);
+    } catch {
+      // fall through to a re-key
+    }
+  }
+  const all = generateNKeysBetween(null, null, order.length + count);
+  const fresh: string[] = [];
+  let k = 0;
+  for (let i = 0; i <= order.length; i++) {
+    if (i === at) for (let j = 0; j < count; j++) fresh.push(all[k++]!);
+    if (i < order.length) {
+      const key = all[k++]!;
+      if (orderOf(order[i]!) !== key) order[i]!.set('order', key);
+    }
+  }
+  void doc;
+  return fresh;
+}
+
+/** Inserts a cell at `index` (clamped) and returns its id. An id already present is refused. */
 export function insertCell(doc: Y.Doc, index: number, cell: NewCell): CellId {
-  const map = makeCell(cell);
-  const cells = cellsOf(doc);
-  doc.transact(() => cells.insert(Math.max(0, Math.min(index, cells.length)), [map]));
-  return map.get('id') as CellId;
+  migrateLegacyCells(doc);
+  if (cell.id !== undefined && cellMapOf(doc).has(cell.id)) throw new Error(`a cell with id ${cell.id} already exists`);
+  const id = (cell.id ?? newCellId()) as CellId;
+  doc.transact(() => {
+    const [key] = keysAt(doc, cellsInOrder(doc), index, 1);
+    cellMapOf(doc).set(id, makeCell({ ...cell, id }, key!));
+  });
+  return id;
 }
 
 export function deleteCell(doc: Y.Doc, id: string): boolean {
-  const at = indexesOf(doc, id);
-  if (at.length === 0) return false;
-  doc.transact(() => {
-    for (const i of at.reverse()) cellsOf(doc).delete(i, 1);
-  });
+  migrateLegacyCells(doc);
+  if (!cellMapOf(doc).has(id)) return false;
+  cellMapOf(doc).delete(id);
   return true;
 }
 
 /**
- * Moves a cell so that it ends at `toIndex` in the resulting order, keeping its id, kind, collapsed
- * flag and text (as a new Y.Text with the same content).
+ * Moves a cell so that it ends at `toIndex` in the resulting order. Only its `order` changes: it keeps
+ * its map, so its text, title, chart and anything typed into it meanwhile stay.
  */
 export function moveCell(doc: Y.Doc, id: string, toIndex: number): boolean {
+  migrateLegacyCells(doc);
   const cell = findCell(doc, id);
   if (!cell) return false;
-  const snapshot = snapshotOfCell(cell);
   doc.transact(() => {
-    deleteCell(doc, id);
-    const cells = cellsOf(doc);
-    cells.insert(Math.max(0, Math.min(toIndex, cells.length)), [makeCell(snapshot)]);
+    const others = cellsInOrder(doc).filter((m) => m !== cell);
+    const [key] = keysAt(doc, others, toIndex, 1);
+    cell.set('order', key!);
   });
   return true;
 }
 
-export function setKind(doc: Y.Doc, id: string, kind: CellKind): boolean {
+function setKey(doc: Y.Doc, id: string, key: string, value: unknown): boolean {
+  migrateLegacyCells(doc);
   const cell = findCell(doc, id);
   if (!cell) return false;
-  if (cell.get('kind') !== kind) cell.set('kind', kind);
+  if (value === undefined || value === null || value === '') {
+    if (cell.has(key)) cell.delete(key);
+  } else if (JSON.stringify(cell.get(key)) !== JSON.stringify(value)) {
+    cell.set(key, value);
+  }
   return true;
 }
 
+export function setKind(doc: Y.Doc, id: string, kind: CellKind): boolean {
+  return setKey(doc, id, 'kind', kind);
+}
+
 export function setCollapsed(doc: Y.Doc, id: string, collapsed: boolean): boolean {
+  migrateLegacyCells(doc);
   const cell = findCell(doc, id);
   if (!cell) return false;
   if (cell.get('collapsed') !== collapsed) cell.set('collapsed', collapsed);
   return true;
 }
 
+/** A cell's title ('' restores the default name: what the cell makes). */
+export function setCellTitle(doc: Y.Doc, id: string, title: string): boolean {
+  return setKey(doc, id, 'title', title.replace(/\s+/g, ' ').trim().slice(0, MAX_CELL_TITLE));
+}
+
+export function setCellChart(doc: Y.Doc, id: string, spec: ChartSpec | null): boolean {
+  return setKey(doc, id, 'chart', spec);
+}
+
+export function setCellOutputRef(doc: Y.Doc, id: string, ref: CellOutputRef | null): boolean {
+  return setKey(doc, id, 'output', ref);
+}
+
+export function cellTitleOf(m: CellMap): string {
+  const t = m.get('title');
+  return typeof t === 'string' ? t : '';
+}
+
+export function cellChartOf(m: CellMap): ChartSpec | null {
+  return chartSpecOf(m.get('chart'));
+}
+
+export function cellOutputRefOf(m: CellMap): CellOutputRef | null {
+  const v = m.get('output');
+  if (typeof v !== 'object' || v === null) return null;
+  const { outputId, ranAt } = v as Record<string, unknown>;
+  return typeof outputId === 'string' && typeof ranAt === 'string' ? { outputId, ranAt } : null;
+}
+
 function snapshotOfCell(m: CellMap): CellSnapshot {
   const kind = m.get('kind');
   const source = m.get('source');
-  return {
+  const out: CellSnapshot = {
     id: idOf(m) as CellId,
     kind: isCellKind(kind) ? kind : 'markdown',
     source: source instanceof Y.Text ? source.toString() : '',
     collapsed: m.get('collapsed') === true,
   };
+  const title = cellTitleOf(m);
+  if (title) out.title = title;
+  const chart = cellChartOf(m);
+  if (chart) out.chart = chart;
+  return out;
 }
 
 export function notebookSnapshot(doc: Y.Doc): NotebookSnapshot {
@@ -179,41 +336,85 @@ export function longestIncreasing(seq: number[]): Set<number> {
 /**
  * Transforms the document into `target` in one transaction, as a new edit that merges with
  * concurrent work: cells that stay keep their map (their text is rewritten by a minimal diff, so
- * concurrent typing elsewhere in them survives), the fewest cells are moved, the rest are inserted
- * or deleted.
+ * concurrent typing elsewhere in them survives), the fewest cells get a new order, the rest are
+ * inserted or deleted. Outputs are not part of a snapshot and stay as they are.
  */
 export function applyNotebookSnapshot(doc: Y.Doc, target: NotebookSnapshot): void {
   const targetIds = target.cells.map((c) => c.id);
   if (new Set(targetIds).size !== targetIds.length) throw new Error('a notebook snapshot has two cells with one id');
   const targetIndex = new Map(targetIds.map((id, i) => [id as string, i]));
+  migrateLegacyCells(doc);
   doc.transact(() => {
-    const cells = cellsOf(doc);
-    // 1. Drop cells the target lacks, malformed entries and duplicates.
-    const seen = new Set<string>();
-    const drop: number[] = [];
-    cells.forEach((m, i) => {
-      const id = m instanceof Y.Map ? idOf(m) : undefined;
-      if (id === undefined || !targetIndex.has(id) || seen.has(id)) drop.push(i);
-      else seen.add(id);
+    const map = cellMapOf(doc);
+    // 1. Drop cells the target lacks and malformed entries.
+    for (const [key, m] of [...map.entries()]) {
+      if (!(m instanceof Y.Map) || idOf(m) !== key || !targetIndex.has(key)) map.delete(key);
+    }
+    // 2. Keep the order of the longest run already in target order; the others get new keys.
+    const present = cellsInOrder(doc);
+    const keep = longestIncreasing(present.map((m) => targetIndex.get(idOf(m)!)!));
+    const kept = new Map<string, CellMap>();
+    present.forEach((m, i) => {
+      if (keep.has(i)) kept.set(idOf(m)!, m);
     });
-    for (const i of drop.reverse()) cells.delete(i, 1);
-    // 2. Keep the longest run already in target order; the others are re-inserted where they belong.
-    const order = cells.toArray().map((m) => targetIndex.get(idOf(m)!)!);
-    const keep = longestIncreasing(order);
-    for (let i = order.length - 1; i >= 0; i--) if (!keep.has(i)) cells.delete(i, 1);
-    // 3. The live array is now a subsequence of the target: walk both.
-    target.cells.forEach((want, i) => {
-      const here = i < cells.length ? cells.get(i) : undefined;
-      if (here && idOf(here) === want.id) {
-        if (here.get('kind') !== want.kind) here.set('kind', want.kind);
-        if ((here.get('collapsed') === true) !== want.collapsed) here.set('collapsed', want.collapsed);
-        const text = here.get('source');
-        if (text instanceof Y.Text) rewriteText(text, want.source);
-        else here.set('source', new Y.Text(want.source));
-      } else {
-        cells.insert(i, [makeCell(want)]);
+    // 3. Walk the target: runs of cells between two kept ones get keys between those two.
+    let i = 0;
+    let before: string | null = null;
+    while (i < target.cells.length) {
+      const want = target.cells[i]!;
+      const here = kept.get(want.id);
+      if (here) {
+        before = orderOf(here);
+        i++;
+        continue;
       }
-    });
+      let j = i;
+      while (j < target.cells.length && !kept.has(target.cells[j]!.id)) j++;
+      const next = j < target.cells.length ? kept.get(target.cells[j]!.id)! : null;
+      const after = next ? orderOf(next) : null;
+      let keys: string[];
+      try {
+        keys = keyBetween(before, after) === null ? [] : generateNKeysBetween(before, after, j - i);
+      } catch {
+        keys = [];
+      }
+      if (keys.length !== j - i) {
+        // No room between malformed or tied neighbours: re-key the whole notebook in target order.
+        const all = generateNKeysBetween(null, null, target.cells.length);
+        target.cells.forEach((c, k) => {
+          const m = map.get(c.id);
+          if (m) m.set('order', all[k]!);
+        });
+        keys = all.slice(i, j);
+        before = all[j - 1] ?? null;
+      } else {
+        before = keys[keys.length - 1] ?? before;
+      }
+      for (let k = i; k < j; k++) {
+        const c = target.cells[k]!;
+        const existing = map.get(c.id);
+        if (existing) existing.set('order', keys[k - i]!);
+        else map.set(c.id, makeCell(c, keys[k - i]!));
+      }
+      i = j;
+    }
+    // 4. Contents.
+    for (const want of target.cells) {
+      const here = map.get(want.id)!;
+      if (here.get('kind') !== want.kind) here.set('kind', want.kind);
+      if ((here.get('collapsed') === true) !== want.collapsed) here.set('collapsed', want.collapsed);
+      const text = here.get('source');
+      if (text instanceof Y.Text) rewriteText(text, want.source);
+      else here.set('source', new Y.Text(want.source));
+      if (cellTitleOf(here) !== (want.title ?? '')) {
+        if (want.title) here.set('title', want.title);
+        else here.delete('title');
+      }
+      if (JSON.stringify(cellChartOf(here)) !== JSON.stringify(want.chart ?? null)) {
+        if (want.chart) here.set('chart', want.chart);
+        else here.delete('chart');
+      }
+    }
   });
 }
 

@@ -5,6 +5,7 @@ import type { Db } from '@/db/client';
 import { loadStoredState } from '../services/notebooks/storage';
 import type { CollabAccess } from './auth';
 import { NotebookPersistence, type CollabLog, type PersistenceOptions } from './persistence';
+import { migrateLegacyCells } from './notebook-doc';
 import { awarenessMessage, CloseCode, decodeMessage, syncStep1Message, syncStep2Message, updateMessage } from './protocol';
 
 /** Origins of document changes that must not be written again. */
@@ -58,6 +59,9 @@ export class SharedNotebook {
     Y.transact(this.doc, () => {
       for (const u of updates) Y.applyUpdate(this.doc, u);
     }, FROM_STORAGE);
+    // A first-version document: move its cells into the map once, here, before anyone is served
+    // (stored and broadcast like any edit).
+    migrateLegacyCells(this.doc);
     this.loaded = true;
     for (const u of this.deferred.splice(0)) Y.applyUpdate(this.doc, u, ALREADY_STORED);
     if (rows >= 10) void this.persistence.compact();

@@ -2,10 +2,18 @@
 
 import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
 import * as Y from 'yjs';
-import { cellsInOrder, cellsOf, isCellKind, type CellKind } from '@/server/collab/notebook-doc';
+import { cellChartOf, cellOutputRefOf, cellsInOrder, cellTitleOf, isCellKind, observeCells, type CellKind, type CellOutputRef, type ChartSpec } from '@/server/collab/notebook-doc';
 
-/** One cell as the page lays it out. `text` changes identity when the cell is moved (a move re-creates it). */
-export type CellView = { id: string; kind: CellKind; collapsed: boolean; text: Y.Text };
+/** One cell as the page lays it out. */
+export type CellView = {
+  id: string;
+  kind: CellKind;
+  collapsed: boolean;
+  text: Y.Text;
+  title: string;
+  chart: ChartSpec | null;
+  output: CellOutputRef | null;
+};
 
 function readCells(doc: Y.Doc): CellView[] {
   const out: CellView[] = [];
@@ -13,7 +21,15 @@ function readCells(doc: Y.Doc): CellView[] {
     const text = m.get('source');
     const kind = m.get('kind');
     if (!(text instanceof Y.Text)) continue;
-    out.push({ id: m.get('id') as string, kind: isCellKind(kind) ? kind : 'markdown', collapsed: m.get('collapsed') === true, text });
+    out.push({
+      id: m.get('id') as string,
+      kind: isCellKind(kind) ? kind : 'markdown',
+      collapsed: m.get('collapsed') === true,
+      text,
+      title: cellTitleOf(m),
+      chart: cellChartOf(m),
+      output: cellOutputRefOf(m),
+    });
   }
   return out;
 }
@@ -21,15 +37,22 @@ function readCells(doc: Y.Doc): CellView[] {
 function sameCells(a: CellView[], b: CellView[]): boolean {
   return a.length === b.length && a.every((c, i) => {
     const d = b[i]!;
-    return c.id === d.id && c.kind === d.kind && c.collapsed === d.collapsed && c.text === d.text;
+    return (
+      c.id === d.id &&
+      c.kind === d.kind &&
+      c.collapsed === d.collapsed &&
+      c.text === d.text &&
+      c.title === d.title &&
+      JSON.stringify(c.chart) === JSON.stringify(d.chart) &&
+      c.output?.outputId === d.output?.outputId
+    );
   });
 }
 
-/** The cells' order, kinds and flags; re-renders on structure changes only, never on typing. */
+/** The cells' order, kinds, flags, titles, charts and output refs; re-renders on those only, never on typing. */
 export function useCells(doc: Y.Doc): CellView[] {
   const [cells, setCells] = useState(() => readCells(doc));
   useEffect(() => {
-    const array = cellsOf(doc);
     let last = readCells(doc);
     setCells(last);
     const onChange = (events: Y.YEvent<Y.AbstractType<unknown>>[]) => {
@@ -39,8 +62,7 @@ export function useCells(doc: Y.Doc): CellView[] {
       last = next;
       setCells(next);
     };
-    array.observeDeep(onChange);
-    return () => array.unobserveDeep(onChange);
+    return observeCells(doc, onChange);
   }, [doc]);
   return cells;
 }
