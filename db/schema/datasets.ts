@@ -55,6 +55,8 @@ export const datasetMetrics = pgTable(
     runId: uuid('run_id').references(() => runs.id, { onDelete: 'set null' }),
     rowCount: bigint('row_count', { mode: 'number' }).notNull(),
     columns: jsonb('columns').$type<DatasetColumnMetrics[]>().notNull(),
+    /** Column profiles (server/services/notebooks/output-types.ts ColumnProfile[]); null before they existed. */
+    profile: jsonb('profile').$type<Record<string, unknown>[]>(),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('dataset_metrics_dataset_at_idx').on(t.datasetId, t.at)],

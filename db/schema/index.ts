@@ -10,3 +10,4 @@ export * from './models';
 export * from './bundles';
 export * from './notifications';
 export * from './scenarios';
+export * from './notebook-outputs';

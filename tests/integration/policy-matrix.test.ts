@@ -46,6 +46,7 @@ const procedureRules: Record<string, Rule> = {
   'datasets.preview': { min: 'viewer', scope: 'read' },
   'datasets.setColumnType': { min: 'editor' },
   'datasets.metrics': { min: 'viewer', scope: 'read' },
+  'datasets.profile': { min: 'viewer', scope: 'read' },
   'pipeline.compile': { min: 'viewer', scope: 'read' },
   'pipeline.cellSchemas': { min: 'public' },
   // Builds: CI/CD may start and cancel them with a `run` key, as it starts runs.
@@ -64,6 +65,11 @@ const procedureRules: Record<string, Rule> = {
   'notebooks.diffVersions': { min: 'viewer' },
   'notebooks.restoreVersion': { min: 'editor' },
   'notebooks.collabToken': { min: 'viewer' },
+  // Previews run the cell's query and store its output for everyone: editors; viewers read outputs and charts.
+  'notebooks.runCell': { min: 'editor' },
+  'notebooks.cellOutput': { min: 'viewer' },
+  'notebooks.outputs': { min: 'viewer' },
+  'notebooks.chartData': { min: 'viewer' },
   'models.list': { min: 'viewer', scope: 'read' },
   'models.get': { min: 'viewer', scope: 'read' },
   'models.versions': { min: 'viewer', scope: 'read' },

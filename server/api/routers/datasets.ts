@@ -1,3 +1,4 @@
+import { getDatasetProfile } from '../../services/datasets/dataset-profile';
 import { listDatasetMetrics } from '../../services/datasets/dataset-metrics';
 import { getDataset, listDatasets } from '../../services/datasets/list-datasets';
 import { previewDataset } from '../../services/datasets/preview-dataset';
@@ -13,6 +14,8 @@ export const datasetsRouter = router({
   get: procedure.meta({ policy: read }).input(DatasetRef).query(({ ctx, input }) => getDataset({ ctx, input })),
   /** Metrics history (row count, per-column nulls, min/max/mean, distinct) after each build. */
   metrics: procedure.meta({ policy: read }).input(DatasetMetricsInput).query(({ ctx, input }) => listDatasetMetrics({ ctx, input })),
+  /** Column profiles (nulls, distinct, min/max/mean, histogram or top values) as of the last load or build. */
+  profile: procedure.meta({ policy: read }).input(DatasetRef).query(({ ctx, input }) => getDatasetProfile({ ctx, input })),
   preview: procedure.meta({ policy: read }).input(PreviewDatasetInput).query(({ ctx, input }) => previewDataset({ ctx, input })),
   setColumnType: procedure
     .meta({ policy: { kind: 'member', role: 'editor' } })

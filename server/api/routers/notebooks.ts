@@ -1,3 +1,7 @@
+import { chartData } from '../../services/notebooks/chart-data';
+import { getCellOutput, listCellOutputs } from '../../services/notebooks/cell-outputs';
+import { CellRef, ChartDataInput, NotebookOutputsInput, RunCellInput } from '../../services/notebooks/output-schemas';
+import { runCell } from '../../services/notebooks/run-cell';
 import { issueCollabToken } from '../../services/notebooks/collab-token';
 import { createNotebook } from '../../services/notebooks/create-notebook';
 import { deleteNotebook } from '../../services/notebooks/delete-notebook';
@@ -45,4 +49,11 @@ export const notebooksRouter = router({
     .mutation(({ ctx, input }) => restoreVersion({ ctx, input })),
   /** For clients that cannot send the session cookie to /collab: `?token=` on the WebSocket URL. */
   collabToken: procedure.meta({ policy: policies.viewer }).input(NotebookRef).mutation(({ ctx, input }) => issueCollabToken({ ctx, input })),
+  /** Previews a sql or ts cell's current source against design data and stores the output for everyone (not audited). */
+  runCell: procedure.meta({ policy: policies.editor }).input(RunCellInput).mutation(({ ctx, input }) => runCell({ ctx, input })),
+  /** The latest stored output of a cell, or null; `stale` when its source or inputs changed since. */
+  cellOutput: procedure.meta({ policy: policies.viewer }).input(CellRef).query(({ ctx, input }) => getCellOutput({ ctx, input })),
+  outputs: procedure.meta({ policy: policies.viewer }).input(NotebookOutputsInput).query(({ ctx, input }) => listCellOutputs({ ctx, input })),
+  /** A chart's data aggregated in SQL over the cell's whole result; runs the cell's query, writes nothing. */
+  chartData: procedure.meta({ policy: policies.viewer }).input(ChartDataInput).query(({ ctx, input }) => chartData({ ctx, input })),
 });

@@ -14,6 +14,8 @@ export type TsBuildOptions = {
   limits: TsCellLimits;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Read at most this many rows of each input (a preview's bounded sample). */
+  inputLimit?: number;
   /** Called after each batch (the activity heartbeats with it). */
   onProgress?: (p: { rowsIn: number; rowsOut: number }) => void;
 };
@@ -64,7 +66,7 @@ export async function buildTsTable(db: Db, scope: SandboxScope, opts: TsBuildOpt
         if (!cols) throw new TsCellError(opts.cellId, 'runtime', `input "${input}" has not been built yet`);
         for (const c of cols) if (!inputTypes.has(c.name)) inputTypes.set(c.name, c.type);
         const cursor = `sb_in_${i}`;
-        await q(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${cols.map(selectExpr).join(', ') || '*'} FROM ${ident(input)}`);
+        await q(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${cols.map(selectExpr).join(', ') || '*'} FROM ${ident(input)}${opts.inputLimit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(opts.inputLimit))}`}`);
         let batch = 1_000;
         for (;;) {
           const r = await q(`FETCH ${batch} FROM ${cursor}`);

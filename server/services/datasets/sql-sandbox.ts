@@ -40,7 +40,10 @@ export type SandboxFailure = {
   /** Character index in the caller's SQL, when the database or parser pointed at one. */
   offset?: number;
 };
-export type SandboxQuery = (text: string, params?: unknown[]) => Promise<{ rows: Record<string, unknown>[]; rowCount: number; fields: string[] }>;
+export type SandboxQuery = (
+  text: string,
+  params?: unknown[],
+) => Promise<{ rows: Record<string, unknown>[]; rowCount: number; fields: string[]; /** Postgres type oids of `fields`. */ types?: number[] }>;
 
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 5 * 60_000;
 
@@ -113,6 +116,39 @@ export async function countSandboxedSelect(
   });
 }
 
+/**
+ * Runs several wrappings of one user SELECT in one sandbox session (a preview: its rows, its count,
+ * its profile). The text is checked once; `run(prefix, suffix)` wraps the statement, re-checks that
+ * the wrapper is still one statement, and runs it. A database error is mapped back to an offset in
+ * the user's SQL whichever wrapping failed.
+ */
+export type WrappedRun = (prefix: string, suffix: string, params?: unknown[]) => ReturnType<SandboxQuery>;
+export async function withUserSelect<T>(
+  db: Db,
+  scope: SandboxScope,
+  opts: { sql: string } & SandboxRunOptions,
+  fn: (run: WrappedRun) => Promise<T>,
+): Promise<T | SandboxFailure> {
+  const first = await wrapUserSelect(opts.sql, 'SELECT * FROM (\n', '\n) AS q LIMIT 0');
+  if (!first.ok) return first;
+  const statement = first.text.slice(first.prefixLength, first.text.length - '\n) AS q LIMIT 0'.length);
+  let current: Checked = first;
+  return runChecked(db, scope, opts, () => current, (q) =>
+    fn(async (prefix, suffix, params) => {
+      const text = `${prefix}${statement}${suffix}`;
+      if (!analyzeWrapped(text)) throw new WrapRefused();
+      current = { ok: true, text, userOffset: first.userOffset, prefixLength: prefix.length };
+      return q(text, params);
+    }),
+  );
+}
+
+class WrapRefused extends Error {
+  constructor() {
+    super('the SQL could not be wrapped as a single statement');
+  }
+}
+
 type Checked = { ok: true; text: string; userOffset: number; prefixLength: number };
 
 async function wrapUserSelect(sql: string, prefix: string, suffix: string): Promise<Checked | SandboxFailure> {
@@ -135,14 +171,21 @@ function analyzeWrapped(text: string): boolean {
   return !a.problems.some((p) => p.code === 'multiple-statements' || p.code === 'sql-syntax' || p.code === 'empty-cell');
 }
 
-async function runChecked<T>(db: Db, scope: SandboxScope, opts: SandboxRunOptions, checked: Checked, fn: (q: SandboxQuery) => Promise<T>): Promise<T | SandboxFailure> {
+async function runChecked<T>(
+  db: Db,
+  scope: SandboxScope,
+  opts: SandboxRunOptions,
+  checked: Checked | (() => Checked),
+  fn: (q: SandboxQuery) => Promise<T>,
+): Promise<T | SandboxFailure> {
   const timeout = opts.timeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   try {
     return await withSandboxSession(db, scope, { timeoutMs: timeout, ...(opts.signal ? { signal: opts.signal } : {}) }, fn);
   } catch (err) {
     // A cancelled statement reports 57014 like a statement timeout: the signal tells them apart.
     if (err instanceof SandboxCancelled || opts.signal?.aborted) return { ok: false, reason: 'cancelled', message: 'the query was cancelled' };
-    return sandboxFailure(err, timeout, checked);
+    if (err instanceof WrapRefused) return { ok: false, reason: 'refused', message: err.message, offset: 0 };
+    return sandboxFailure(err, timeout, typeof checked === 'function' ? checked() : checked);
   }
 }
 
@@ -204,7 +247,8 @@ export async function withSandboxSession<T>(
       const result = await fn(async (text, params) => {
         notCancelled();
         const r = await client.query(text, params as unknown[]);
-        return { rows: r.rows as Record<string, unknown>[], rowCount: r.rowCount ?? 0, fields: (r.fields ?? []).map((f) => f.name) };
+        const fields = r.fields ?? [];
+        return { rows: r.rows as Record<string, unknown>[], rowCount: r.rowCount ?? 0, fields: fields.map((f) => f.name), types: fields.map((f) => f.dataTypeID) };
       });
       notCancelled();
       await client.query('COMMIT');
@@ -229,7 +273,7 @@ export async function withSandboxSession<T>(
     const result = await fn(async (text, params) => {
       notCancelled();
       const r = await ptx.query<Record<string, unknown>>(text, params as unknown[]);
-      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length, fields: r.fields.map((f) => f.name) };
+      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length, fields: r.fields.map((f) => f.name), types: r.fields.map((f) => f.dataTypeID) };
     });
     notCancelled();
     return result;

@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import { and, eq, inArray } from 'drizzle-orm';
+import type { DbOrTx } from '@/db/client';
+import { datasets, type Environment } from '@/db/schema';
+import { parseNameList, readHeaders } from '@/server/pipeline/headers';
+import { analyzeSelect, loadSqlParser } from '@/server/pipeline/sql';
+import { notebookSnapshot, type CellSnapshot, type NotebookSnapshot } from '../../collab/notebook-doc';
+import type { ServiceCtx } from '../context';
+import { notFound } from '../errors';
+import { currentNotebookState, withDoc } from './live';
+import { requireNotebook } from './notebook-rows';
+import type { InputState } from './output-types';
+
+export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * The notebook as the collaboration server holds it (the live document when loaded in this process,
+ * else storage): a preview runs what everyone sees, never a source sent by the client.
+ */
+export async function currentSnapshot(ctx: ServiceCtx, ref: { projectId: string; notebookId: string }): Promise<NotebookSnapshot> {
+  const notebook = await requireNotebook(ctx.db, ref.projectId, ref.notebookId);
+  const state = await currentNotebookState(ctx.db, ctx.liveNotebooks, notebook.id);
+  return withDoc(state, notebookSnapshot);
+}
+
+export async function currentCell(ctx: ServiceCtx, ref: { projectId: string; notebookId: string; cellId: string }): Promise<{ cell: CellSnapshot; snapshot: NotebookSnapshot }> {
+  const snapshot = await currentSnapshot(ctx, ref);
+  const cell = snapshot.cells.find((c) => c.id === ref.cellId);
+  if (!cell) throw notFound('cell');
+  return { cell, snapshot };
+}
+
+/** The datasets a cell reads: a SQL cell's table references (CTEs excluded), a ts cell's `// inputs:`. */
+export async function cellInputNames(cell: Pick<CellSnapshot, 'kind' | 'source'>): Promise<string[]> {
+  if (cell.kind === 'sql') {
+    await loadSqlParser();
+    if (cell.source.trim() === '') return [];
+    return [...new Set(analyzeSelect(cell.source).reads.filter((r) => !r.schema).map((r) => r.name))].sort();
+  }
+  if (cell.kind === 'ts') {
+    const h = readHeaders(cell.source, '//').get('inputs');
+    return h ? [...new Set(parseNameList(h).names.map((n) => n.name))].sort() : [];
+  }
+  return [];
+}
+
+type InputRow = { name: string; kind: 'source' | 'built'; fingerprint: string; updatedAt: Date };
+
+async function inputRows(db: DbOrTx, projectId: string, environment: Environment, names: string[]): Promise<Map<string, InputRow>> {
+  if (names.length === 0) return new Map();
+  const rows = await db
+    .select({ name: datasets.name, kind: datasets.kind, fingerprint: datasets.fingerprint, updatedAt: datasets.updatedAt })
+    .from(datasets)
+    .where(and(eq(datasets.projectId, projectId), eq(datasets.environment, environment), inArray(datasets.name, names)));
+  return new Map(rows.map((r) => [r.name, r]));
+}
+
+/** sha256 over the inputs' names and data fingerprints: it changes when any input's data does. */
+export function inputsHashOf(names: string[], rows: Map<string, { fingerprint: string }>): string {
+  return sha256(JSON.stringify([...names].sort().map((n) => [n, rows.get(n)?.fingerprint ?? null])));
+}
+
+export async function currentInputsHash(db: DbOrTx, projectId: string, names: string[]): Promise<string> {
+  return inputsHashOf(names, await inputRows(db, projectId, 'design', names));
+}
+
+/**
+ * The state of each input in the design environment: `unbuilt` when no table exists yet (the preview
+ * then fails on that name, and says so), `stale` when it is built by a cell of this notebook and a
+ * dataset that cell reads changed after it was last built (the preview reads it as it is), else `built`.
+ */
+export async function inputStates(
+  db: DbOrTx,
+  projectId: string,
+  snapshot: NotebookSnapshot,
+  names: string[],
+): Promise<{ states: { name: string; state: InputState }[]; hash: string }> {
+  const rows = await inputRows(db, projectId, 'design', names);
+  const writers = new Map<string, CellSnapshot>();
+  for (const c of snapshot.cells) {
+    const written = writtenBy(c);
+    if (written) writers.set(written, c);
+  }
+  const upstreamNames = new Set<string>();
+  const upstreamOf = new Map<string, string[]>();
+  for (const n of names) {
+    const w = writers.get(n);
+    if (!w || rows.get(n)?.kind !== 'built') continue;
+    const ups = await cellInputNames(w);
+    upstreamOf.set(n, ups);
+    ups.forEach((u) => upstreamNames.add(u));
+  }
+  const upstream = await inputRows(db, projectId, 'design', [...upstreamNames]);
+  const states = names.map((name) => {
+    const row = rows.get(name);
+    if (!row) return { name, state: 'unbuilt' as const };
+    const newer = (upstreamOf.get(name) ?? []).some((u) => {
+      const up = upstream.get(u);
+      return up !== undefined && up.updatedAt.getTime() > row.updatedAt.getTime();
+    });
+    return { name, state: newer ? ('stale' as const) : ('built' as const) };
+  });
+  return { states, hash: inputsHashOf(names, rows) };
+}
+
+function writtenBy(cell: CellSnapshot): string | null {
+  if (cell.kind === 'sql') return readHeaders(cell.source, '--').get('writes')?.value.trim() || null;
+  if (cell.kind === 'ts') return readHeaders(cell.source, '//').get('output')?.value.trim() || null;
+  return null;
+}
+
+/** A character index in `source` as a 1-based line and column. */
+export function lineColumnOf(source: string, offset: number): { line: number; column: number } {
+  const before = source.slice(0, Math.max(0, Math.min(offset, source.length)));
+  const lines = before.split('\n');
+  return { line: lines.length, column: (lines[lines.length - 1]?.length ?? 0) + 1 };
+}
