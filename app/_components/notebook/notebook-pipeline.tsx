@@ -29,6 +29,8 @@ export type NotebookPipeline = {
   run: (target: BuildTarget) => void;
   cancel: (runId: string) => void;
   starting: BuildTarget | null;
+  /** Cells the last build this client started left out (broken, or downstream of a broken one). */
+  skipped: { cellId: string; name: string; reason: string }[];
   cancelling: boolean;
   runError: { message: string } | null;
   dismissRunError: () => void;
@@ -36,6 +38,7 @@ export type NotebookPipeline = {
 
 const Context = createContext<NotebookPipeline | null>(null);
 const none: CompileDiagnostic[] = [];
+const none2: NotebookPipeline['skipped'] = [];
 
 export function NotebookPipelineProvider({ projectId, notebookId, doc, canRun, children }: {
   projectId: string;
@@ -101,6 +104,7 @@ export function NotebookPipelineProvider({ projectId, notebookId, doc, canRun, c
       run: actions.start,
       cancel: actions.cancel,
       starting: actions.starting,
+      skipped: actions.started?.skipped ?? none2,
       cancelling: actions.cancelling,
       runError: actions.error,
       dismissRunError: actions.dismissError,

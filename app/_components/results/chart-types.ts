@@ -1,14 +1,14 @@
 /**
- * A cell's chart, as stored in the document (`chart` key of the cell map). Mirrors the contract's
- * `ChartSpec` (server/pipeline/chart-spec.ts): plain JSON so collaborators and bundles carry it.
+ * A cell's chart, as stored in the document (`chart` key of the cell map): the contract's
+ * `ChartSpec` (server/pipeline/chart-spec.ts, pure), plain JSON so collaborators and bundles carry it.
  */
-export const chartTypes = ['bar', 'line', 'area', 'scatter', 'histogram'] as const;
-export const chartAggregates = ['none', 'count', 'sum', 'mean', 'min', 'max'] as const;
-export type ChartType = (typeof chartTypes)[number];
-export type ChartAggregate = (typeof chartAggregates)[number];
-export type ChartSpecView = { type: ChartType; x: string; y?: string; color?: string; aggregate?: ChartAggregate };
+import type { ChartSpec } from '@/server/pipeline/chart-spec';
 
-export type ChartData = { rows: Record<string, unknown>[]; aggregated: boolean; sampled: boolean; error: string | null };
+export type ChartSpecView = ChartSpec;
+// The lists as values (the app imports only types from the server); `satisfies` keeps them equal to the contract's.
+export const chartTypes = ['bar', 'line', 'area', 'scatter', 'histogram'] as const satisfies readonly ChartSpec['type'][];
+export const chartAggregates = ['none', 'count', 'sum', 'mean', 'min', 'max'] as const satisfies readonly NonNullable<ChartSpec['aggregate']>[];
+export type { ChartData } from '@/server/services/notebooks/output-types';
 
 /** A first chart for a result: its first timestamp or text column against its first number. */
 export function suggestChart(columns: { name: string; type: string }[]): ChartSpecView | null {
