@@ -232,7 +232,8 @@ describe('a pipeline in the browser: upload, diagnostics, build, flow, dataset p
     await shot('pl-09-flow');
 
     // A cell node opens the cell in the notebook.
-    await flow.getByRole('button', { name: 'Cell 2 · SQL: open in the notebook' }).click();
+    // Named by what the cell makes.
+    await flow.getByRole('button', { name: 'loans_by_home: open in the notebook' }).click();
     await cellAt(page, 2).and(page.locator('.cell-flash')).waitFor();
     expect(await flow.isVisible()).toBe(false);
     // The editors were laid out again after being hidden under the Flow tab.

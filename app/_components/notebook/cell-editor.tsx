@@ -85,7 +85,7 @@ export const cellEditors = new Map<string, monaco.editor.IStandaloneCodeEditor>(
 export type EditorCommand = 'run' | 'run-next' | 'run-insert' | 'command-mode';
 
 /** A Monaco editor bound to one cell's Y.Text, as tall as its content. */
-export function CellEditor({ cellId, kind, text, language, readOnly, awareness, autoFocus, onBlur, label, diagnostics, onCommand }: {
+export function CellEditor({ cellId, kind, text, language, readOnly, awareness, autoFocus, selectAll, onBlur, label, diagnostics, onCommand }: {
   cellId: string;
   kind: CellKind;
   text: Y.Text;
@@ -93,6 +93,8 @@ export function CellEditor({ cellId, kind, text, language, readOnly, awareness, 
   readOnly: boolean;
   awareness: Awareness;
   autoFocus?: boolean;
+  /** A new cell's template: selected, so typing or pasting replaces it and Esc/arrows keep it. */
+  selectAll?: boolean;
   /** Called when the editor loses focus (markdown cells go back to their rendered view). */
   onBlur?: () => void;
   label: string;
@@ -218,7 +220,10 @@ export function CellEditor({ cellId, kind, text, language, readOnly, awareness, 
       ...actions,
     ];
     fit();
-    if (autoFocus) editor.focus();
+    if (autoFocus) {
+      editor.focus();
+      if (selectAll && model.getValueLength() > 0) editor.setSelection(model.getFullModelRange());
+    }
     return () => {
       if (cellEditors.get(cellId) === editor) cellEditors.delete(cellId);
       for (const s of subscriptions) s.dispose();

@@ -98,6 +98,7 @@ export function NotebookCell({ cell, index, count, doc, awareness, peers, canEdi
           readOnly={!canEdit}
           awareness={awareness}
           autoFocus={autoFocus || (isMarkdown && editingMarkdown)}
+          selectAll={autoFocus}
           onBlur={isMarkdown ? () => setEditingMarkdown(false) : undefined}
           label={`Cell ${position}, ${cellKindLabel(cell.kind)}`}
           diagnostics={diagnostics}
