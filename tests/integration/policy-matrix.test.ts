@@ -135,6 +135,10 @@ const routeRules: Record<string, Rule> = {
   'POST /api/v1/projects/{projectId}/deployments': { min: 'deployer', scope: 'deploy' },
   'POST /api/v1/projects/{projectId}/deployments/rollback': { min: 'deployer', scope: 'deploy' },
   'POST /api/v1/projects/{projectId}/scenarios/{name}/runs': { min: 'deployer', scope: 'run' },
+  // Reading data: scratch queries and CSV downloads, for members and `read` keys.
+  'POST /api/v1/projects/{projectId}/query': { min: 'viewer', scope: 'read' },
+  'GET /api/v1/projects/{projectId}/notebooks/{notebookId}/cells/{cellId}/result.csv': { min: 'viewer', scope: 'read' },
+  'GET /api/v1/projects/{projectId}/datasets/{name}/rows.csv': { min: 'viewer', scope: 'read' },
 };
 
 const identities = ['anonymous', 'outsider', 'viewer', 'editor', 'deployer', 'admin', 'key:read', 'key:run', 'key:ingest:loans', 'key:score:loans', 'key:deploy', 'key:other-project'] as const;

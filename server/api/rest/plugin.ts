@@ -84,6 +84,10 @@ export function registerRestRoutes(app: FastifyInstance, deps: AppDeps, routes: 
         const body = parse(route.body, req.body, 'body');
         const result = await route.handler({ ctx, params, query, body, raw });
         if (route.rawResponse) reply.type(route.rawResponse.contentType);
+        if (route.rawResponse?.attachment) {
+          const name = route.rawResponse.attachment(req.params as Record<string, string>).replace(/[^A-Za-z0-9._-]/g, '_');
+          reply.header('content-disposition', `attachment; filename="${name}"`);
+        }
         return reply.status(route.successStatus ?? 200).send(result);
       },
     });

@@ -24,8 +24,13 @@ export type RestRoute<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.Z
    */
   rawBody?: { contentTypes: string[]; description: string };
   response: z.ZodType;
-  /** The handler returns a Buffer of this media type instead of JSON (downloads). */
-  rawResponse?: { contentType: string; description: string };
+  /** The handler returns a Buffer or a readable stream of this media type instead of JSON (downloads). */
+  rawResponse?: {
+    contentType: string;
+    description: string;
+    /** A file name: the response is sent as an attachment (downloads the browser saves). */
+    attachment?: (params: Record<string, string>) => string;
+  };
   successStatus?: number;
   /**
    * Served by its own fastify route instead of the generic handler (the scoring hot path, which

@@ -9,6 +9,7 @@ import { Uuid } from '../../services/teams/schemas';
 import { bundleRoutes } from './bundle-routes';
 import { datasetRoutes } from './dataset-routes';
 import { modelRoutes } from './model-routes';
+import { queryRoutes } from './query-routes';
 import { getScenarioRun } from '../../services/scenarios/scenario-view';
 import { ScenarioRunStep, scenarioRoutes } from './scenario-routes';
 import { defineRoute, type RestRoute } from './route';
@@ -122,4 +123,5 @@ export const restRoutes: RestRoute[] = [
   ...modelRoutes,
   ...bundleRoutes,
   ...scenarioRoutes,
+  ...queryRoutes,
 ];

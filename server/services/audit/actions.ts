@@ -29,6 +29,8 @@ export const auditActions = [
   'dataset.append',
   'dataset.column_type_change',
   'dataset.publish',
+  'dataset.download',
+  'notebook.result_download',
   'model.train',
   'model.import',
   'model.champion_change',

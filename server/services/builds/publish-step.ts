@@ -2,6 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { buildSteps, datasetMetrics, datasets, type BuildCheckOutcome, type BuildStepMetrics, type DatasetColumnSpec } from '@/db/schema';
 import { emitAudit } from '../audit/emit';
+import type { ColumnProfile } from '../notebooks/output-types';
 import { ident, schemaNameOf, withDataTransaction } from '../datasets/storage';
 import { BuildStepError, type BuildRunContext } from './build-step-state';
 
@@ -13,6 +14,8 @@ export type PublishInput = {
   staging: string;
   columns: DatasetColumnSpec[];
   metrics: BuildStepMetrics;
+  /** Column profiles of the staging table (ColumnProfile[]), stored with the metrics. */
+  profile?: ColumnProfile[] | null;
   checks: BuildCheckOutcome[];
   log: string[];
   fingerprint: string;
@@ -56,7 +59,9 @@ export async function publishStep(db: Db, run: BuildRunContext, p: PublishInput)
           .values({ projectId: run.projectId, environment: run.environment, name: p.dataset, kind: 'built', ...values })
           .returning();
     if (!row) throw new Error('dataset upsert returned no row');
-    await s.tx.insert(datasetMetrics).values({ datasetId: row.id, runId: run.runId, rowCount: p.metrics.rowCount, columns: p.metrics.columns });
+    await s.tx
+      .insert(datasetMetrics)
+      .values({ datasetId: row.id, runId: run.runId, rowCount: p.metrics.rowCount, columns: p.metrics.columns, profile: (p.profile ?? null) as Record<string, unknown>[] | null });
     await s.tx
       .update(buildSteps)
       .set({

@@ -9,7 +9,7 @@ import { BuildStepError, dropStagingTable, loadBuildRun, loadStep, updateOwnedSt
 import { publishStep } from './publish-step';
 import { runChecks, type CustomCounts } from './run-checks';
 import { runScoreStep, runTrainStep } from './run-model-step';
-import { columnSpecsOf, computeTableMetrics, describeTable, stagingTableOf } from './table-metrics';
+import { columnSpecsOf, computeTableMetrics, describeTable, profileBuiltTable, stagingTableOf } from './table-metrics';
 import { DEFAULT_TS_CELL_LIMITS, TsCellError, type TsCellLimits } from './ts-cell-sandbox';
 
 export type BuildStepOptions = { statementTimeoutMs: number; tsCell: TsCellLimits };
@@ -88,7 +88,9 @@ export async function runBuildStep(db: Db, input: { runId: string; stepId: strin
       const columns = await describeTable(q, target);
       const m = await computeTableMetrics(q, target, columns, built.rowCount);
       const outcomes = await runChecks(q, { table: target, dataset: step.dataset, columns, metrics: m }, stepChecks, custom);
-      return { columns, metrics: m, checks: outcomes };
+      // The dataset page's column profiles, stored with this publish's metrics (staging steps only).
+      const profile = staging ? await profileBuiltTable(q, target, columns) : null;
+      return { columns, metrics: m, checks: outcomes, profile };
     });
     metrics = measured.metrics;
     checks = measured.checks;
@@ -128,6 +130,7 @@ export async function runBuildStep(db: Db, input: { runId: string; stepId: strin
       staging,
       columns: columnSpecsOf(measured.columns),
       metrics,
+      profile: measured.profile,
       checks,
       log,
       fingerprint: await fingerprintOf(db, run, step),

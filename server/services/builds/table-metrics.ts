@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { DatasetColumnMetrics, DatasetColumnSpec, DatasetColumnType } from '@/db/schema';
+import { profileRelation } from '../datasets/column-profile';
 import type { SandboxQuery } from '../datasets/sql-sandbox';
+import type { ColumnProfile } from '../notebooks/output-types';
 import { ident } from '../datasets/storage';
 
 /**
@@ -102,4 +104,13 @@ function scalar(v: unknown): number | string | null {
   if (typeof v === 'number') return v;
   const n = Number(v);
   return typeof v === 'string' && Number.isFinite(n) && /^-?\d/.test(v) ? n : String(v);
+}
+
+/** Column profiles of a built table, with the same SQL as a cell preview's (datasets.profile reads them). */
+export async function profileBuiltTable(q: SandboxQuery, table: string, columns: TableColumn[]): Promise<ColumnProfile[]> {
+  const { profile } = await profileRelation(
+    (prefix, suffix, params) => q(`${prefix}SELECT * FROM ${ident(table)}${suffix}`, params),
+    columns.map((c) => ({ name: c.name, type: c.type })),
+  );
+  return profile;
 }

@@ -1,6 +1,6 @@
 import { and, desc, eq, isNotNull } from 'drizzle-orm';
 import type { z } from 'zod';
-import { datasetMetrics, type DatasetColumnSpec, type Environment } from '@/db/schema';
+import { datasetMetrics, type DatasetColumnMetrics, type DatasetColumnSpec, type Environment } from '@/db/schema';
 import type { ServiceCtx } from '../context';
 import type { ColumnProfile } from '../notebooks/output-types';
 import { profileRelation } from './column-profile';
@@ -24,8 +24,8 @@ export async function profileTable(
 
 /**
  * The dataset's column profiles as stored with its latest metrics (computed at each upload and
- * publish); a dataset stored before profiles existed is profiled now (not stored: its next load or
- * build stores one).
+ * publish); a dataset stored before profiles existed, or appended to since, is profiled now (not
+ * stored: its next load or build stores one).
  */
 export async function getDatasetProfile({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof DatasetRef> }): Promise<{ profile: ColumnProfile[]; computedAt: string }> {
   const dataset = await findDataset(ctx.db, input);
@@ -35,10 +35,25 @@ export async function getDatasetProfile({ ctx, input }: { ctx: ServiceCtx; input
     .where(and(eq(datasetMetrics.datasetId, dataset.id), isNotNull(datasetMetrics.profile)))
     .orderBy(desc(datasetMetrics.at), desc(datasetMetrics.id))
     .limit(1);
-  if (stored?.profile) return { profile: stored.profile as unknown as ColumnProfile[], computedAt: new Date(stored.at).toISOString() };
+  // Appends change the data without a new profile (re-profiling per ingested batch would cost a full
+  // scan each): a profile older than the data is recomputed here.
+  if (stored?.profile && new Date(stored.at).getTime() >= new Date(dataset.updatedAt).getTime()) return { profile: stored.profile as unknown as ColumnProfile[], computedAt: new Date(stored.at).toISOString() };
   const profile = await withDataTransaction(ctx.db, async (s) => {
     await s.query(`SET LOCAL timezone = 'UTC'`);
     return profileTable(s.query, { projectId: input.projectId, environment: input.environment, table: dataset.name }, dataset.columns);
   });
   return { profile, computedAt: new Date().toISOString() };
+}
+
+/** The metrics history's per-column numbers, read off a profile (no second pass over the table). */
+export function metricsOfProfile(profile: ColumnProfile[]): DatasetColumnMetrics[] {
+  return profile.map((p) => {
+    const m: DatasetColumnMetrics = { name: p.name, nullCount: p.nullCount, distinctCount: p.distinctCount };
+    if (p.type === 'integer' || p.type === 'numeric' || p.type === 'timestamp') {
+      m.min = p.min;
+      m.max = p.max;
+    }
+    if (p.type === 'integer' || p.type === 'numeric') m.mean = p.mean;
+    return m;
+  });
 }

@@ -1,4 +1,6 @@
+import { Readable } from 'node:stream';
 import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import type { Db } from '@/db/client';
 import type { Environment } from '@/db/schema';
 import { analyzeSelect, loadSqlParser } from '@/server/pipeline/sql';
@@ -147,6 +149,76 @@ class WrapRefused extends Error {
   constructor() {
     super('the SQL could not be wrapped as a single statement');
   }
+}
+
+/**
+ * The full result of a user's SELECT as CSV with a header line, streamed: `COPY (...) TO STDOUT` in
+ * the sandbox session, so rows flow from Postgres to the caller without being held here. Resolves
+ * once the first bytes arrived (an error in the statement is a SandboxFailure, not a broken stream);
+ * the session commits when the stream ends and is dropped if the reader goes away early. PGlite has
+ * no streaming COPY: there the result is read whole and formatted here.
+ */
+export async function copySelectCsv(
+  db: Db,
+  scope: SandboxScope,
+  opts: { sql: string } & SandboxRunOptions,
+): Promise<{ ok: true; stream: Readable } | SandboxFailure> {
+  const checked = await wrapUserSelect(opts.sql, 'COPY (SELECT * FROM (\n', '\n) AS q) TO STDOUT WITH (FORMAT csv, HEADER true)');
+  if (!checked.ok) return checked;
+  const timeout = opts.timeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const driver = driverOf(db);
+  if (driver.kind === 'pglite') {
+    const r = await runSandboxedSelect(db, scope, { sql: opts.sql, limit: Number.MAX_SAFE_INTEGER, timeoutMs: timeout });
+    if (!r.ok) return r;
+    return { ok: true, stream: Readable.from([csvOf(r.columns, r.rows)]) };
+  }
+  const storage = await ensureProjectStorage(db, scope.projectId);
+  const client = await sandboxPool(driver.pool, storage).connect();
+  let done = false;
+  const finish = (err?: Error) => {
+    if (done) return;
+    done = true;
+    client.release(err);
+  };
+  const chunks = (async function* () {
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL search_path = ${ident(schemaNameOf(scope.projectId, scope.environment))}`);
+      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeout))}`);
+      await client.query(`SET LOCAL timezone = 'UTC'`);
+      for await (const chunk of client.query(copyTo(checked.text))) yield chunk as Buffer;
+      await client.query('COMMIT');
+      finish();
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      finish(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    } finally {
+      // The reader left before the end: the connection (and the COPY still running on it) is dropped.
+      finish(new Error('the CSV reader went away'));
+    }
+  })();
+  let first: IteratorResult<Buffer>;
+  try {
+    first = await chunks.next();
+  } catch (err) {
+    return sandboxFailure(err, timeout, checked);
+  }
+  const rest = async function* () {
+    if (!first.done) yield first.value;
+    yield* chunks;
+  };
+  return { ok: true, stream: Readable.from(rest(), { objectMode: false }) };
+}
+
+/** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; NULL is empty. */
+export function csvOf(columns: string[], rows: Record<string, unknown>[]): string {
+  const field = (v: unknown) => {
+    if (v === null || v === undefined) return '';
+    const s = v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [columns.map(field).join(','), ...rows.map((r) => columns.map((c) => field(r[c])).join(','))].join('\n') + '\n';
 }
 
 type Checked = { ok: true; text: string; userOffset: number; prefixLength: number };

@@ -7,12 +7,13 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { and, eq, sql } from 'drizzle-orm';
 import type { z } from 'zod';
-import { datasets, type DatasetColumnType, type Environment } from '@/db/schema';
+import { datasetMetrics, datasets, type DatasetColumnType, type Environment } from '@/db/schema';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { conflict, invalid, ServiceError } from '../errors';
 import { pgTypeOf } from './column-types';
 import { CsvRejected, CsvTooLarge, formatBytes, MAX_UPLOAD_BYTES, startCsvLoad, type CsvLoad } from './csv-load';
+import { metricsOfProfile, profileTable } from './dataset-profile';
 import { datasetView, type DatasetView } from './dataset-view';
 import type { UploadDatasetQuery } from './schemas';
 import { CopyRefused, driverOf, ensureProjectStorage, ident, schemaNameOf, withDataTransaction } from './storage';
@@ -103,6 +104,8 @@ async function loadCsv(
       const stats = load.stats();
       if (copied !== stats.rows) throw new Error(`COPY loaded ${copied} rows of ${stats.rows}`);
       await s.query(`ALTER TABLE ${target} OWNER TO ${ident(roleName)}`);
+      // Profiled before the lock below: a fresh upload has metrics and profiles at once.
+      const profile = await profileTable(s.query, { projectId: input.projectId, environment: env, table: staging }, stats.columns);
 
       // Publish: lock the metadata row, swap the table in, record what happened.
       const [current] = await s.tx
@@ -121,6 +124,7 @@ async function loadCsv(
             .values({ projectId: input.projectId, environment: env, name: input.name, kind: 'source', ...values })
             .returning();
       if (!row) throw new Error('dataset upsert returned no row');
+      await s.tx.insert(datasetMetrics).values({ datasetId: row.id, rowCount: stats.rows, columns: metricsOfProfile(profile), profile: profile as unknown as Record<string, unknown>[] });
       const auditBase = { target: { type: 'dataset', id: row.id }, projectId: input.projectId };
       if (!current) {
         await emitAudit(s.tx, meta, { ...auditBase, action: 'dataset.create', details: { name: row.name, environment: env, kind: 'source', columns: stats.columns } });
