@@ -3,7 +3,6 @@
  * data, and a stored `<img onerror=...>` must show as those characters (stored XSS through outputs).
  */
 const timestamp = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
-const number = new Intl.NumberFormat(undefined, { maximumFractionDigits: 6 });
 
 /** The viewer's time zone, for titles ("in Europe/Berlin"). */
 export const viewerTimeZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -17,7 +16,8 @@ export function formatTimestamp(v: unknown): string {
 /** Display text of a non-null value of a column type; null is the caller's (shown as a NULL chip). */
 export function formatValue(v: unknown, type: string): string {
   if (type === 'timestamp') return formatTimestamp(v);
-  if (typeof v === 'number') return type === 'integer' ? String(v) : number.format(v);
+  // Numbers as stored (no grouping, full precision): what a copy gives and what SQL would compare.
+  if (typeof v === 'number') return String(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
