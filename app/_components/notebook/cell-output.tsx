@@ -19,6 +19,9 @@ import { useText } from './use-cells';
 
 type Tab = 'table' | 'profile' | 'chart';
 
+/** The most rows a preview brings back (the server's cap). */
+const MAX_PREVIEW_ROWS = 10_000;
+
 const elapsed = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 
 /** "1,000 of 2,300,000 rows" when the preview is limited, else the count. */
@@ -65,7 +68,7 @@ export function CellOutputArea({ cellId, text, chart, doc, canEdit }: { cellId: 
 }
 
 function OutputBody({ output, stale, staleReason, chart, doc, canEdit }: { output: CellOutput; stale: boolean; staleReason: CellOutput['staleReason']; chart: ChartSpecView | null; doc: Y.Doc; canEdit: boolean }) {
-  const { projectId, notebookId } = useNotebookOutputs();
+  const { projectId, notebookId, run, canRun } = useNotebookOutputs();
   const [tab, setTab] = useState<Tab>('table');
   const csv = `/api/v1/projects/${projectId}/notebooks/${notebookId}/cells/${encodeURIComponent(output.cellId)}/result.csv`;
   const unbuilt = output.inputs.filter((i) => i.state !== 'built');
@@ -131,9 +134,16 @@ function OutputBody({ output, stale, staleReason, chart, doc, canEdit }: { outpu
                 label="Result"
                 summary={rowSummary(output)}
                 actions={
-                  <a className="btn btn-sm btn-ghost" href={csv} download>
-                    Download CSV
-                  </a>
+                  <>
+                    {canRun && output.limited && output.rows.length < MAX_PREVIEW_ROWS && (
+                      <button type="button" className="btn btn-sm btn-ghost" onClick={() => run(output.cellId, MAX_PREVIEW_ROWS)} title="Run again, bringing back up to 10,000 rows">
+                        Show {formatCount(Math.min(MAX_PREVIEW_ROWS, output.totalRows ?? MAX_PREVIEW_ROWS))} rows
+                      </button>
+                    )}
+                    <a className="btn btn-sm btn-ghost" href={csv} download>
+                      Download CSV
+                    </a>
+                  </>
                 }
               />
             )}

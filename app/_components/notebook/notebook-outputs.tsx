@@ -17,7 +17,8 @@ export type NotebookOutputs = {
   outputOf: (cellId: string) => CellOutput | undefined;
   isRunning: (cellId: string) => boolean;
   runErrorOf: (cellId: string) => string | null;
-  run: (cellId: string) => void;
+  /** `limit`: rows to bring back (default 1,000; the server allows up to 10,000). */
+  run: (cellId: string, limit?: number) => void;
   /** When this client last received the cell's output (ms since page load): what the browser test measures. */
   receivedAt: (cellId: string) => number | undefined;
 };
@@ -92,14 +93,14 @@ export function NotebookOutputsProvider({ projectId, notebookId, doc, canRun, ch
   const mutation = useMutation(trpc.notebooks.runCell.mutationOptions());
   const runAsync = mutation.mutateAsync;
   const run = useCallback(
-    (cellId: string) => {
+    (cellId: string, limit?: number) => {
       setRunning((s) => new Set(s).add(cellId));
       setErrors((m) => {
         const next = new Map(m);
         next.delete(cellId);
         return next;
       });
-      runAsync({ projectId, notebookId, cellId })
+      runAsync({ projectId, notebookId, cellId, ...(limit ? { limit } : {}) })
         .then((o) => {
           accept([o]);
           if (doc) setCellOutputRef(doc, cellId, { outputId: o.outputId, ranAt: o.ranAt });
