@@ -14,7 +14,7 @@ export const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
 });
 
 /** The shape of `notebook_versions.cells_json` (the notebook snapshot the compiler and diffs read). */
-export type StoredNotebookCells = { cells: { id: string; kind: string; source: string; collapsed: boolean }[] };
+export type StoredNotebookCells = { cells: { id: string; kind: string; source: string; collapsed: boolean; title?: string; chart?: unknown }[] };
 
 /** A notebook's metadata; its content is the Yjs document stored in the tables below. */
 export const notebooks = pgTable(

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { parseDocument } from 'yaml';
 import { parseCheckCell } from './check-cell';
+import { cellNamesOf } from './cell-names';
 import { parseNameList, readHeaders } from './headers';
 import { analyzeScoreCell, analyzeTrainCell, checkModels } from './model-cell-analysis';
 import { parseScenarioCell, type ParsedScenarioCell } from './scenario-cell';
@@ -20,6 +21,7 @@ import type {
   NotebookSnapshot,
   PipelineGraph,
   PipelineStep,
+  SkippedCell,
   SourceDataset,
 } from './types';
 
@@ -123,13 +125,60 @@ export function compileNotebookSync(notebook: NotebookSnapshot, sources: readonl
     if (trainer) after.add(trainer.cell.id);
     deps.set(a.cell.id, after);
   }
-  const inCycle = reportCycles(analyzed, deps, diag);
-  const steps = orderSteps(analyzed, deps, inCycle);
+  reportCycles(analyzed, deps, diag);
+  const sorted = orderByNotebook(diagnostics, notebook);
+  const cellNames = cellNamesOf(notebook.cells);
+  const { blocked, skipped } = blockedCells(analyzed, deps, sorted, cellNames);
+  const steps = orderSteps(analyzed, deps, blocked);
 
   const graph = buildGraph(analyzed, sourceByName, writers, steps);
   const json = canonicalize(graph);
   if (json === undefined) throw new Error('pipeline graph is not serialisable');
-  return { graph, json, hash: sha256(json), diagnostics: orderByNotebook(diagnostics, notebook), ok: !diagnostics.some((d) => d.severity === 'error') };
+  return { graph, json, hash: sha256(json), diagnostics: sorted, ok: !diagnostics.some((d) => d.severity === 'error'), cellNames, skipped };
+}
+
+const BUILT_KINDS = new Set(['sql', 'ts', 'check', 'train', 'score']);
+
+/**
+ * Cells with an error (cycles included) and, transitively, the cells that wait for one of them.
+ * `skipped` lists the ones a build would have run, in notebook order, each with why.
+ */
+function blockedCells(
+  analyzed: Analyzed[],
+  deps: Map<string, Set<string>>,
+  diagnostics: Diagnostic[],
+  names: Record<string, string>,
+): { blocked: Set<string>; skipped: SkippedCell[] } {
+  const firstError = new Map<string, Diagnostic>();
+  for (const d of diagnostics) if (d.severity === 'error' && !firstError.has(d.cellId)) firstError.set(d.cellId, d);
+  const blocked = new Set(firstError.keys());
+  const because = new Map<string, string>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const a of analyzed) {
+      if (blocked.has(a.cell.id)) continue;
+      const on = [...(deps.get(a.cell.id) ?? [])].sort().find((d) => blocked.has(d));
+      if (on === undefined) continue;
+      blocked.add(a.cell.id);
+      because.set(a.cell.id, on);
+      changed = true;
+    }
+  }
+  const skipped: SkippedCell[] = [];
+  for (const a of analyzed) {
+    const id = a.cell.id;
+    if (!blocked.has(id) || !BUILT_KINDS.has(a.cell.kind)) continue;
+    const err = firstError.get(id);
+    const name = names[id] ?? id;
+    if (err) skipped.push({ cellId: id, name, reason: `line ${err.line}: ${err.message}` });
+    else {
+      // Name the cell with the error at the root, not only the nearest blocked one.
+      let root = because.get(id)!;
+      while (because.has(root)) root = because.get(root)!;
+      skipped.push({ cellId: id, name, reason: `depends on "${names[root] ?? root}", which has errors` });
+    }
+  }
+  return { blocked, skipped };
 }
 
 function orderByNotebook(diagnostics: Diagnostic[], notebook: NotebookSnapshot): Diagnostic[] {
@@ -141,6 +190,8 @@ export type Diag = (cellId: string, pos: Pos, code: DiagnosticCode, message: str
 
 
 function analyzeCell(cell: NotebookCell, sources: Map<string, SourceDataset>, diag: Diag): Analyzed | null {
+  // A new, empty cell is not a mistake: it makes nothing and blocks nothing.
+  if (cell.source.trim() === '') return null;
   const base = { id: `cell:${cell.id}` as const, type: 'cell' as const, cellId: cell.id, sourceSha256: sha256(cell.source) };
   switch (cell.kind) {
     case 'markdown':
@@ -149,9 +200,11 @@ function analyzeCell(cell: NotebookCell, sources: Map<string, SourceDataset>, di
       const headers = readHeaders(cell.source, '--');
       const w = headers.get('writes');
       let writes: Ref | null = null;
-      if (!w || !w.value) {
-        diag(cell.id, w ?? { line: 1, column: 1 }, 'missing-writes', 'start the cell with "-- writes: <dataset>" to name the dataset it builds');
-      } else {
+      // Without `-- writes:` the cell is a scratch query: it can be previewed and charted, and builds
+      // nothing (no step, no dataset; a bundle carries its text like a markdown cell's).
+      if (w && !w.value) {
+        diag(cell.id, w, 'missing-writes', 'name the dataset after "-- writes:", or remove the line to keep the cell a scratch query');
+      } else if (w) {
         const problem = datasetNameProblem(w.value);
         if (problem) diag(cell.id, w, 'invalid-dataset-name', `"${w.value}": ${problem}`);
         else writes = { name: w.value, line: w.line, column: w.column };
@@ -334,7 +387,7 @@ function cyclePath(start: string, deps: Map<string, Set<string>>, members: Set<s
 
 /** Kahn's algorithm, ties broken by cell id so the order does not depend on where cells sit. */
 function orderSteps(analyzed: Analyzed[], deps: Map<string, Set<string>>, inCycle: Set<string>): PipelineStep[] {
-  const buildable = analyzed.filter((a) => stepOf(a, []) !== null);
+  const buildable = analyzed.filter((a) => !inCycle.has(a.cell.id) && stepOf(a, []) !== null);
   const pending = new Map(buildable.map((a) => [a.cell.id, a]));
   const done = new Set<string>();
   const steps: PipelineStep[] = [];

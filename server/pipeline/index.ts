@@ -6,3 +6,5 @@ export { DATASET_NAME, datasetNameProblem } from './text';
 export * from './types';
 export { planBuild, checksOfStep, type BuildPlan, type BuildPlanStep, type BuildTarget } from './build-plan';
 export { parseScenarioCell, ScenarioCellSpec, type ScenarioSpec, type ScenarioReporter, type ScenarioStep, type ScenarioTrigger } from './scenario-cell';
+export { cellDisplayName, cellNamesOf, madeByCell, type NamedCell } from './cell-names';
+export { ChartSpec, chartSpecOf, chartTypes, chartAggregates } from './chart-spec';

@@ -27,19 +27,29 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** The closest known name within a typo's reach, or null. Case differences count as a typo. */
+/**
+ * The closest known name within a typo's reach, or null. Case differences count as a typo. A name
+ * that is a whole word-part of a known one (`credit` for `credit_data`, `data` for `credit_data`)
+ * is suggested too, when no typo is closer: people shorten names more often than they misspell them.
+ */
 export function closestName(name: string, known: Iterable<string>): string | null {
   let best: string | null = null;
   let bestDistance = Infinity;
   const limit = Math.max(2, Math.floor(name.length / 3));
+  const lower = name.toLowerCase();
+  let part: string | null = null;
   for (const k of known) {
-    const d = editDistance(name.toLowerCase(), k.toLowerCase()) + (name !== k && name.toLowerCase() === k.toLowerCase() ? 0.5 : 0);
+    const kl = k.toLowerCase();
+    const d = editDistance(lower, kl) + (name !== k && lower === kl ? 0.5 : 0);
     if (d < bestDistance || (d === bestDistance && best !== null && k < best)) {
       best = k;
       bestDistance = d;
     }
+    const wordPart = kl.startsWith(`${lower}_`) || kl.endsWith(`_${lower}`) || kl.includes(`_${lower}_`);
+    if (lower.length >= 3 && wordPart && (part === null || k.length < part.length || (k.length === part.length && k < part))) part = k;
   }
-  return best !== null && bestDistance <= limit ? best : null;
+  if (best !== null && bestDistance <= limit) return best;
+  return part;
 }
 
 export const DATASET_NAME = /^[a-z][a-z0-9_]{0,62}$/;

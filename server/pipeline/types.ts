@@ -1,3 +1,4 @@
+import type { ChartSpec } from './chart-spec';
 /** The compiler's vocabulary: what goes in (a notebook snapshot) and what comes out (a PipelineGraph). */
 
 import type { TrainSpec } from '@/server/ml/spec';
@@ -7,7 +8,8 @@ export type CellId = string & { readonly __brand: 'CellId' };
 export const cellKinds = ['sql', 'ts', 'train', 'score', 'check', 'markdown', 'scenario', 'endpoint'] as const;
 export type CellKind = (typeof cellKinds)[number];
 
-export type NotebookCell = { id: string; kind: CellKind; source: string; collapsed?: boolean };
+/** `title` names the cell (else what it makes names it: see cell-names.ts); it is not part of the graph. */
+export type NotebookCell = { id: string; kind: CellKind; source: string; collapsed?: boolean; title?: string; chart?: ChartSpec };
 export type NotebookSnapshot = { cells: NotebookCell[] };
 
 export const columnTypes = ['integer', 'numeric', 'boolean', 'timestamp', 'text'] as const;
@@ -115,6 +117,15 @@ export type CompileResult = {
   json: string;
   hash: string;
   diagnostics: Diagnostic[];
-  /** True when no diagnostic is an error: the graph can be built. */
+  /** True when no diagnostic is an error: the whole graph can be built (and promoted). */
   ok: boolean;
+  /** Every cell's name (title, else what it makes), by cell id: not part of the graph or its hash. */
+  cellNames: Record<string, string>;
+  /**
+   * Cells a build leaves out: those with errors and those that depend on them. `graph.steps` holds
+   * only the rest, so one broken cell blocks itself and its dependents, never the whole notebook.
+   */
+  skipped: SkippedCell[];
 };
+
+export type SkippedCell = { cellId: string; name: string; reason: string };

@@ -281,12 +281,38 @@ describe.each(drivers)('builds on %s with a real Temporal worker', (driver) => {
     expect(await trpcCode(env.caller.datasets.get({ projectId: env.projectId, name: 'bad' }))).toBe('NOT_FOUND');
   });
 
-  it('refuses to start a notebook that does not compile, listing the diagnostics', async () => {
+  it('refuses to start a notebook where nothing can build, naming the broken cell and why', async () => {
     const nb = await newNotebook(env, 'Does not compile', [sql('a', 'a', 'select * from nowhere')]);
     const err = await env.caller.builds.start({ projectId: env.projectId, notebookId: nb, target: { kind: 'all' } }).catch((e: unknown) => e as { code: string; message: string; cause?: { details?: unknown } });
     expect(err).toMatchObject({ code: 'PRECONDITION_FAILED' });
-    expect((err as { message: string }).message).toBe('the notebook does not compile (1 error): cell a line 2: unknown dataset "nowhere" (no source or cell provides it)');
+    expect((err as { message: string }).message).toBe(
+      'nothing to build: every cell that builds has errors or reads one that does: "a" (line 2: unknown dataset "nowhere" (no source or cell provides it))',
+    );
     expect((err as { cause: { details: { diagnostics: unknown[] } } }).cause.details.diagnostics).toHaveLength(1);
+  });
+
+  it('builds everything else when one cell is half-typed: the broken cell and what reads it are skipped, with why', { timeout: 120_000 }, async () => {
+    const nb = await newNotebook(env, 'One broken cell', [
+      sql('good', 'good_rows', 'select * from credit where income is not null'),
+      sql('broken', 'broken_rows', 'select * from credit where'),
+      sql('after_broken', 'after_broken', 'select count(*) from broken_rows'),
+      { id: 'fresh', kind: 'train', source: '' },
+      { id: 'half_yaml', kind: 'check', source: 'dataset: good_rows\nchecks:\n  - type: row_count\n    min: [' },
+    ]);
+    const { runId, skipped } = await env.caller.builds.start({ projectId: env.projectId, notebookId: nb, target: { kind: 'all' } });
+    expect(skipped.map((k) => k.cellId)).toEqual(['broken', 'after_broken', 'half_yaml']);
+    expect(skipped[1]!.reason).toBe('depends on "broken_rows", which has errors');
+    await client.workflow.getHandle(`build-${runId}`).result();
+    const build = await env.caller.builds.get({ projectId: env.projectId, runId });
+    expect(build.status).toBe('succeeded');
+    expect(build.steps.map((st) => [st.cellId, st.cellName, st.status])).toEqual([['good', 'good_rows', 'succeeded']]);
+    expect(build.skipped.map((k) => k.name)).toEqual(['broken_rows', 'after_broken', 'checks on good_rows']);
+    const [count] = await rowsOf(env, 'select count(*)::int as n from $schema.good_rows');
+    expect(count).toEqual({ n: CLEAN_ROWS });
+    expect(await trpcCode(env.caller.datasets.get({ projectId: env.projectId, name: 'broken_rows' }))).toBe('NOT_FOUND');
+    // Building the broken cell alone says why it cannot.
+    const alone = await env.caller.builds.start({ projectId: env.projectId, notebookId: nb, target: { kind: 'cell', cellId: 'broken' } }).catch((e: unknown) => e as Error);
+    expect((alone as Error).message).toMatch(/^cell "broken_rows" cannot be built: line 2: /);
   });
 
   it('is refused to viewers and shows nothing of another project', async () => {

@@ -83,12 +83,82 @@ describe('compiling a notebook into a pipeline graph', () => {
     expect(await codes([sql('a', '-- writes: loans\nselect 1')])).toEqual(['a:1:writes-source']);
   });
 
-  it('requires "-- writes:" with a lowercase name on sql cells and output on ts cells', async () => {
-    expect(await codes([sql('a', 'select * from loans')])).toEqual(['a:1:missing-writes']);
+  it('requires a lowercase name after "-- writes:" on sql cells and output on ts cells', async () => {
+    expect(await codes([sql('a', '-- writes:\nselect * from loans')])).toEqual(['a:1:missing-writes']);
     expect(await codes([sql('a', '-- a comment first\n-- writes: Clean-Loans\nselect 1')])).toEqual(['a:2:invalid-dataset-name']);
     expect(await codes([{ id: 't', kind: 'ts', source: '// inputs: loans\nexport default 1' }])).toEqual(['t:1:missing-header']);
     expect(await codes([{ id: 't', kind: 'ts', source: '// inputs: loans, Bad Name\n// output: x\n' }])).toEqual(['t:1:invalid-dataset-name']);
     expect(await codes([{ id: 't', kind: 'ts', source: '// inputs: loans, nope\n// output: x\n' }])).toEqual(['t:1:unknown-dataset']);
+  });
+
+  it('treats a sql cell without "-- writes:" as a scratch query: it reads, builds nothing, and is no error', async () => {
+    const r = await compile([sql('q', 'select grade, count(*) from loans group by 1'), sql('a', '-- writes: x\nselect 1')]);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.graph.steps.map((st) => st.cellId)).toEqual(['a']);
+    expect(r.graph.edges).toContainEqual({ from: 'dataset:loans', to: 'cell:q' });
+    // Unknown datasets are still reported (a preview could not run).
+    expect(await codes([sql('q', 'select * from loan')])).toEqual(['q:1:unknown-dataset']);
+  });
+
+  it('suggests a dataset whose name extends a shortened one ("credit" for "credit_data")', async () => {
+    const sources = [{ name: 'credit_data', columns: [] }, { name: 'loans', columns: [] }];
+    const r = await compile([sql('q', 'select * from credit')], sources);
+    expect(r.diagnostics.map((d) => d.message)).toEqual(['unknown dataset "credit": did you mean "credit_data"?']);
+    const typo = await compile([sql('q', 'select * from lonas')], sources);
+    expect(typo.diagnostics.map((d) => d.message)).toEqual(['unknown dataset "lonas": did you mean "loans"?']);
+    const none = await compile([sql('q', 'select * from weather')], sources);
+    expect(none.diagnostics.map((d) => d.message)).toEqual(['unknown dataset "weather" (no source or cell provides it)']);
+  });
+
+  it('gives an empty new cell of any kind no diagnostic and no step', async () => {
+    const kinds = ['sql', 'ts', 'train', 'score', 'check', 'scenario', 'endpoint', 'markdown'] as const;
+    const r = await compile(kinds.map((kind) => ({ id: kind, kind, source: kind === 'sql' ? '  \n' : '' })));
+    expect(r.diagnostics).toEqual([]);
+    expect(r.graph.steps).toEqual([]);
+  });
+
+  it('leaves a broken cell and what depends on it out of the build, and builds everything else', async () => {
+    const r = await compile([
+      sql('clean', '-- writes: clean\nselect * from loans where'),
+      sql('agg', '-- writes: agg\nselect count(*) from clean'),
+      sql('agg2', '-- writes: agg2\nselect * from agg'),
+      sql('other', '-- writes: other\nselect * from loans'),
+      { id: 'half', kind: 'check', source: 'dataset: other\nchecks:\n  - type: row_count\n    min: [' },
+      { id: 'note', kind: 'markdown', source: '# notes' },
+    ]);
+    expect(r.ok).toBe(false);
+    expect(r.graph.steps.map((st) => st.cellId)).toEqual(['other']);
+    expect(r.skipped.map((k) => [k.cellId, k.name])).toEqual([
+      ['clean', 'clean'],
+      ['agg', 'agg'],
+      ['agg2', 'agg2'],
+      ['half', 'checks on other'],
+    ]);
+    expect(r.skipped[0]!.reason).toMatch(/^line 2: /);
+    expect(r.skipped[2]!.reason).toBe('depends on "clean", which has errors');
+  });
+
+  it('names cells by their title, else by what they make, else by kind and position', async () => {
+    const r = await compile([
+      { id: 'a', kind: 'sql', source: '-- writes: clean_loans\nselect * from loans', title: 'Clean the loans' },
+      sql('b', '-- writes: by_grade\nselect grade from clean_loans'),
+      sql('c', 'select 1'),
+      { id: 'd', kind: 'train', source: 'model: risk\n' },
+      { id: 'e', kind: 'scenario', source: 'name: nightly\n' },
+      { id: 'f', kind: 'markdown', source: 'intro\n## Data prep\n' },
+    ]);
+    expect(r.cellNames).toEqual({ a: 'Clean the loans', b: 'by_grade', c: 'sql cell 3', d: 'train risk', e: 'nightly', f: 'Data prep' });
+    // Names are not part of the graph: renaming a cell leaves the hash alone.
+    const renamed = await compile([
+      { id: 'a', kind: 'sql', source: '-- writes: clean_loans\nselect * from loans', title: 'Other title' },
+      sql('b', '-- writes: by_grade\nselect grade from clean_loans'),
+      sql('c', 'select 1'),
+      { id: 'd', kind: 'train', source: 'model: risk\n' },
+      { id: 'e', kind: 'scenario', source: 'name: nightly\n' },
+      { id: 'f', kind: 'markdown', source: 'intro\n## Data prep\n' },
+    ]);
+    expect(renamed.hash).toBe(r.hash);
   });
 
   it('refuses DDL, DML and several statements in a sql cell, at the right line', async () => {
@@ -249,7 +319,7 @@ describe('compiling a notebook into a pipeline graph', () => {
         ['param', 7, 'invalid-train', expect.stringMatching(/^params\.C: /)],
         ['same', 3, 'invalid-score', 'output must differ from dataset: write the scores to a new dataset'],
         ['ver', 2, 'invalid-score', 'version must be at least 1'],
-        ['empty', 1, 'invalid-score', 'a score cell is YAML with the fields model, version, dataset, output'],
+        // 'empty': a new, empty cell is not an error.
       ]);
     });
 

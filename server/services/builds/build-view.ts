@@ -1,13 +1,24 @@
 import type { buildSteps, runs } from '@/db/schema';
 import type { BuildCheckOutcome, BuildStepKind, BuildStepProgress, BuildStepResult, BuildStepStatus, RunStatus } from '@/db/schema';
-import type { BuildTarget } from '@/server/pipeline';
+import type { BuildTarget, SkippedCell } from '@/server/pipeline';
 
-/** What a build's run row carries in `input`. */
-export type BuildRunInput = { environment: 'design' | 'production'; target: BuildTarget; graphHash: string };
+/**
+ * What a build's run row carries in `input`. `cellNames` and `skipped` (cells left out because they or
+ * what they read had errors) are absent on runs started before cells had names.
+ */
+export type BuildRunInput = {
+  environment: 'design' | 'production';
+  target: BuildTarget;
+  graphHash: string;
+  cellNames?: Record<string, string>;
+  skipped?: SkippedCell[];
+};
 
 export type BuildStepView = {
   stepId: string;
   cellId: string;
+  /** The cell's name when the build started (its title, else what it makes). */
+  cellName: string | null;
   kind: BuildStepKind;
   /** What a sql, ts or score step writes, what a check step checks, what a train step learns from. */
   dataset: string;
@@ -43,6 +54,8 @@ export type BuildSummary = {
   finishedAt: string | null;
   /** Steps per status, for progress bars in lists. */
   stepCounts: Record<BuildStepStatus, number>;
+  /** Cells this build left out, with why (a broken cell blocks only itself and what reads it). */
+  skipped: SkippedCell[];
 };
 
 export type BuildView = BuildSummary & { steps: BuildStepView[] };
@@ -68,13 +81,15 @@ export function buildSummary(run: typeof runs.$inferSelect, steps: { status: Bui
     startedAt: iso(run.startedAt),
     finishedAt: iso(run.finishedAt),
     stepCounts,
+    skipped: input.skipped ?? [],
   };
 }
 
-export function buildStepView(row: typeof buildSteps.$inferSelect): BuildStepView {
+export function buildStepView(row: typeof buildSteps.$inferSelect, cellNames: Record<string, string> = {}): BuildStepView {
   return {
     stepId: row.stepId,
     cellId: row.cellId,
+    cellName: cellNames[row.cellId] ?? null,
     kind: row.kind,
     dataset: row.dataset,
     model: row.model,

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { buildSteps, runs } from '@/db/schema';
 import type { ServiceCtx } from '../context';
 import { notFound } from '../errors';
-import { buildStepView, buildSummary, type BuildView } from './build-view';
+import { buildStepView, buildSummary, type BuildRunInput, type BuildView } from './build-view';
 import type { BuildRef } from './schemas';
 
 /** A build run and its steps in dependency order; the UI polls this while the build runs. */
@@ -14,5 +14,6 @@ export async function getBuild({ ctx, input }: { ctx: ServiceCtx; input: z.outpu
     .where(and(eq(runs.id, input.runId), eq(runs.projectId, input.projectId), eq(runs.kind, 'build')));
   if (!run) throw notFound('build');
   const steps = await ctx.db.select().from(buildSteps).where(eq(buildSteps.runId, run.id)).orderBy(asc(buildSteps.ordinal));
-  return { ...buildSummary(run, steps), steps: steps.map(buildStepView) };
+  const names = (run.input as BuildRunInput).cellNames ?? {};
+  return { ...buildSummary(run, steps), steps: steps.map((s) => buildStepView(s, names)) };
 }

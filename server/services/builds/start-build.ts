@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type { z } from 'zod';
 import { buildSteps, pipelineGraphs, projects, runs } from '@/db/schema';
-import { planBuild, type BuildPlanStep } from '@/server/pipeline';
+import { planBuild, type BuildPlanStep, type SkippedCell } from '@/server/pipeline';
 import { emitAudit } from '../audit/emit';
 import { actorLabel, auditMetaOf, type ServiceCtx } from '../context';
 import { invalid, notFound, preconditionFailed } from '../errors';
@@ -36,28 +36,37 @@ export function buildStepRows(runId: string, steps: readonly BuildPlanStep[], ce
  * planned steps (pending) with the audit event in one transaction, then starts `build-<runId>`. The
  * workflow reads only what was stored here, so it never depends on later edits.
  */
-export async function startBuild({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof StartBuildInput> }): Promise<{ runId: string }> {
+export async function startBuild({
+  ctx,
+  input,
+}: {
+  ctx: ServiceCtx;
+  input: z.output<typeof StartBuildInput>;
+}): Promise<{ runId: string; skipped: SkippedCell[] }> {
   const workflows = ctx.workflows;
   if (!workflows) throw preconditionFailed('Temporal is not available in this role');
   const meta = auditMetaOf(ctx);
   const environment = 'design' as const;
 
   const { result, snapshot } = await compileCurrentNotebook(ctx, input, environment);
-  if (!result.ok) {
-    const errors = result.diagnostics.filter((d) => d.severity === 'error');
-    const listed = errors
-      .slice(0, 5)
-      .map((d) => `cell ${d.cellId} line ${d.line}: ${d.message}`)
-      .join('; ');
-    throw preconditionFailed(`the notebook does not compile (${errors.length} error${errors.length === 1 ? '' : 's'}): ${listed}${errors.length > 5 ? '; ...' : ''}`, {
-      diagnostics: result.diagnostics,
-    });
-  }
+  // A broken cell blocks only itself and what depends on it: the graph's steps are the rest.
+  const skipped = result.skipped;
+  const skippedHere = input.target.kind === 'all' ? undefined : skipped.find((k) => k.cellId === (input.target as { cellId: string }).cellId);
+  if (skippedHere) throw preconditionFailed(`cell "${skippedHere.name}" cannot be built: ${skippedHere.reason}`, { diagnostics: result.diagnostics, skipped });
   const planned = planBuild(result.graph, input.target);
-  if (!planned.ok) throw invalid(planned.message, 'target');
+  if (!planned.ok) {
+    if (skipped.length > 0 && input.target.kind === 'all') {
+      const listed = skipped.slice(0, 5).map((k) => `"${k.name}" (${k.reason})`).join('; ');
+      throw preconditionFailed(`nothing to build: every cell that builds has errors or reads one that does: ${listed}${skipped.length > 5 ? '; ...' : ''}`, {
+        diagnostics: result.diagnostics,
+        skipped,
+      });
+    }
+    throw invalid(planned.message, 'target');
+  }
 
   const runId = randomUUID();
-  const runInput: BuildRunInput = { environment, target: input.target, graphHash: result.hash };
+  const runInput: BuildRunInput = { environment, target: input.target, graphHash: result.hash, cellNames: result.cellNames, skipped };
   const teamId = await ctx.db.transaction(async (tx) => {
     const [project] = await tx.select({ teamId: projects.teamId }).from(projects).where(eq(projects.id, input.projectId));
     if (!project) throw notFound('project');
@@ -78,7 +87,14 @@ export async function startBuild({ ctx, input }: { ctx: ServiceCtx; input: z.out
       target: { type: 'run', id: runId },
       teamId: project.teamId,
       projectId: input.projectId,
-      details: { notebookId: input.notebookId, environment, target: input.target, graphHash: result.hash, steps: planned.plan.steps.map((s) => s.stepId) },
+      details: {
+        notebookId: input.notebookId,
+        environment,
+        target: input.target,
+        graphHash: result.hash,
+        steps: planned.plan.steps.map((s) => ({ stepId: s.stepId, cell: result.cellNames[s.cellId] ?? s.cellId })),
+        ...(skipped.length ? { skipped: skipped.map((k) => ({ cell: k.name, reason: k.reason })) } : {}),
+      },
     });
     return project.teamId;
   });
@@ -91,7 +107,7 @@ export async function startBuild({ ctx, input }: { ctx: ServiceCtx; input: z.out
     await markNotStarted(ctx, { runId, projectId: input.projectId, teamId }, error);
     throw preconditionFailed(`Build ${runId} could not be started: Temporal did not accept the workflow`);
   }
-  return { runId };
+  return { runId, skipped };
 }
 
 async function markNotStarted(ctx: ServiceCtx, run: { runId: string; projectId: string; teamId: string }, error: string) {

@@ -3,7 +3,7 @@ import canonicalize from 'canonicalize';
 import { eq } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { buildSteps, pipelineGraphs, runs } from '@/db/schema';
-import { planBuild, type BuildPlanStep, type PipelineGraph } from '@/server/pipeline';
+import { cellNamesOf, planBuild, type BuildPlanStep, type PipelineGraph } from '@/server/pipeline';
 import { emitAudit, type AuditMeta } from '../audit/emit';
 import { actorLabel } from '../context';
 import type { BundleManifest } from '../bundles/manifest';
@@ -43,6 +43,7 @@ export async function createProductionBuild(db: Db, meta: AuditMeta, input: Prod
     environment: 'production',
     target,
     graphHash: hash,
+    cellNames: cellNamesOf(input.manifest.cells),
     ...(input.datasets ? { datasets: input.datasets } : {}),
     ...(input.scenarioRunId ? { scenarioRunId: input.scenarioRunId } : {}),
   };

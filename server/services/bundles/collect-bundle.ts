@@ -62,7 +62,7 @@ export async function collectBundle(ctx: ServiceCtx, ref: { projectId: string; n
   const manifest: BundleManifest = {
     format: BUNDLE_FORMAT,
     graph: { hash: result.hash, graph: result.graph },
-    cells: snapshot.cells.map((c) => ({ id: c.id, kind: c.kind, source: c.source })),
+    cells: snapshot.cells.map((c) => ({ id: c.id, kind: c.kind, source: c.source, ...(c.title ? { title: c.title } : {}), ...(c.chart ? { chart: c.chart } : {}) })),
     models: [...resolved.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
     scenarios: snapshot.cells.filter((c) => c.kind === 'scenario').map((c) => ({ cellId: c.id, source: c.source })),
     endpoints: endpoints.sort((a, b) => (a.name < b.name ? -1 : 1)),

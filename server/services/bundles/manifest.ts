@@ -1,3 +1,4 @@
+import type { ChartSpec } from '@/server/pipeline/chart-spec';
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { TrainingDataRef } from '@/db/schema';
@@ -9,7 +10,8 @@ export const BUNDLE_FORMAT = 'stagebook.bundle/1';
 /** A bundle's content hash: the sha256 (hex) of its canonical manifest. */
 export type BundleHash = string & { readonly __brand: 'BundleHash' };
 
-export type ManifestCell = { id: string; kind: CellKind; source: string };
+/** `title` and `chart` only when the cell has them, so bundles of cells without them hash as before. */
+export type ManifestCell = { id: string; kind: CellKind; source: string; title?: string; chart?: ChartSpec };
 
 /** A model version the bundle uses, by the sha256 of its ONNX artifact (version numbers differ between instances). */
 export type ManifestModel = {

@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
 import { notebookVersions } from '@/db/schema';
 import { isCellKind, type CellId, type NotebookSnapshot } from '../../collab/notebook-doc';
+import { chartSpecOf } from '../../pipeline/chart-spec';
 import { notFound } from '../errors';
 
 export type NotebookVersionRow = typeof notebookVersions.$inferSelect;
@@ -23,6 +24,8 @@ export function cellsOfVersion(row: NotebookVersionRow): NotebookSnapshot {
       kind: isCellKind(c.kind) ? c.kind : 'markdown',
       source: c.source,
       collapsed: c.collapsed,
+      ...(c.title ? { title: c.title } : {}),
+      ...(chartSpecOf(c.chart) ? { chart: chartSpecOf(c.chart)! } : {}),
     })),
   };
 }
