@@ -20,7 +20,7 @@ export type TemplateContext = {
 
 /** `base_2`, `base_3`... the first name nobody uses; names stay lowercase identifiers of <= 63 chars. */
 export function freshName(base: string, taken: Set<string>): string {
-  const stem = base.replace(/[^a-z0-9_]/g, '_').replace(/^[^a-z]+/, '').slice(0, 56) || 'result';
+  const stem = base.toLowerCase().replace(/[^a-z0-9_]/g, '_').replace(/^[^a-z]+/, '').slice(0, 56) || 'result';
   if (!taken.has(stem)) return stem;
   for (let i = 2; ; i++) if (!taken.has(`${stem}_${i}`)) return `${stem}_${i}`;
 }
