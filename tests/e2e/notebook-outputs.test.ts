@@ -54,6 +54,8 @@ describe('cell outputs in the browser: shared results, profiles, charts, keys, F
   const b = () => pages.b!;
   const shot = async (page: Page, name: string) => {
     await page.waitForFunction(() => !document.querySelector('.loading'), undefined, { timeout: 15_000 });
+    // From the top: scrolled, a full-page picture draws the sticky bars across the middle.
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
   };
 
@@ -109,9 +111,9 @@ describe('cell outputs in the browser: shared results, profiles, charts, keys, F
     const text = await editorText(editorOf(cell));
     expect(text).toMatch(/^-- writes: sales_2\n/);
     expect(text).toContain('from sales');
-    await a().locator('.build-bar .compile-state-ok').waitFor({ timeout: 20_000 });
-    // Named after what it makes, in the placeholder of its title.
-    expect(await cell.getByLabel('Name of cell 1').getAttribute('placeholder')).toBe('sales_2');
+    await a().locator('.build-bar .compile-state-ok', { hasText: '1 dataset to build' }).waitFor({ timeout: 20_000 });
+    // Named after what it makes (from the compile), in the placeholder of its title.
+    await cell.locator('input[aria-label="Name of cell 1"][placeholder="sales_2"]').waitFor();
   });
 
   it('runs with Ctrl+Enter: Ada sees the grid, and Bea sees it too (time printed)', async () => {

@@ -63,7 +63,8 @@ export function NotebookPipelineProvider({ projectId, notebookId, doc, canRun, c
       if (n.type !== 'cell') continue;
       kinds.set(n.cellId, n.kind);
       if (n.kind === 'check') checkedDataset.set(n.cellId, n.dataset);
-      if (n.kind !== 'scenario' && n.kind !== 'endpoint') buildable.add(n.cellId);
+      // A SQL cell without `-- writes:` is a scratch query: previewed, never built.
+      if (n.kind !== 'scenario' && n.kind !== 'endpoint' && !(n.kind === 'sql' && !n.writes)) buildable.add(n.cellId);
     }
     return { byCell, checkedDataset, buildable, kinds };
   }, [compiled]);

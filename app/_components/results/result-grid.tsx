@@ -16,7 +16,8 @@ type Point = { row: number; column: number };
 type Selection = { anchor: Point; focus: Point } | null;
 
 function initialWidth(c: ResultColumn): number {
-  const byName = c.name.length * 8 + 44;
+  // Room for the name, the type badge and the sort arrow.
+  const byName = c.name.length * 8 + 84;
   const byType = c.type === 'timestamp' ? 190 : c.type === 'text' ? 160 : 100;
   return Math.min(320, Math.max(byName, byType));
 }
