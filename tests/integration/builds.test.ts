@@ -199,6 +199,10 @@ describe.each(drivers)('builds on %s with a real Temporal worker', (driver) => {
     const [truth] = await rowsOf(env, 'select min(income)::float8 as min, max(income)::float8 as max, avg(income)::float8 as mean, count(distinct income)::int as d from $schema.clean');
     expect(income).toMatchObject({ nullCount: 0, min: truth!.min, max: truth!.max, distinctCount: truth!.d });
     expect(income.mean).toBeCloseTo(Number(truth!.mean), 6);
+    // The publish stored the column profiles with these metrics (the dataset page reads them).
+    const profiled = await env.caller.datasets.profile({ projectId: env.projectId, name: 'clean' });
+    expect(profiled.computedAt).toBe(metrics[0]!.at);
+    expect(profiled.profile.find((p) => p.name === 'income')).toMatchObject({ nullCount: 0, min: truth!.min, max: truth!.max, distinctCount: truth!.d });
     const [homes] = await rowsOf(env, 'select (count(*) - count(home))::int as nulls, count(distinct home)::int as d from $schema.clean');
     expect(metrics[0]!.columns.find((c) => c.name === 'home')).toEqual({ name: 'home', nullCount: homes!.nulls, distinctCount: homes!.d });
 

@@ -33,6 +33,7 @@ const cells: TestCell[] = [
   { id: 'typo', kind: 'sql', source: '-- writes: typo\nselect id,\n  nosuch from loans' },
   { id: 'sleepy', kind: 'sql', source: 'select pg_sleep(20)' },
   { id: 'wide', kind: 'sql', source: "select g, repeat('x', 10000) as s from generate_series(1, 1000) g" },
+  { id: 'huge', kind: 'sql', source: "select g, g % 3 = 0 as b, 'v' || (g % 5) as t, case when g % 4 = 0 then null else g end as h from generate_series(1, 200000) g" },
   { id: 'many', kind: 'sql', source: 'select g as x, g % 7 as y from generate_series(1, 20000) g' },
   { id: 'downstream', kind: 'sql', source: '-- writes: later\nselect * from clean' },
   { id: 'doubler', kind: 'ts', source: '// inputs: loans\n// output: doubled\nexport default function (rows: any[], emit: any) { for (const r of rows) emit({ id: r.id, twice: r.amount === null ? null : r.amount * 2 }); }' },
@@ -103,6 +104,30 @@ describe('notebook previews (Postgres)', () => {
     expect(grade.topValues).toEqual(expected);
     expect(grade.distinctCount).toBe(counts.size);
     expect(grade.histogram).toBeNull();
+  });
+
+  it('profiles a large result from a labelled sample: exact counts and bounds, scaled histograms and top values', async () => {
+    const out = await callerFor(t.db, editor).notebooks.runCell({ ...ref('huge'), limit: 100 });
+    expect(out.totalRows).toBe(200_000);
+    const [g, b, tx, h] = out.profile!;
+    expect(g).toMatchObject({ name: 'g', sampled: true, rows: 200_000, nullCount: 0, min: 1, max: 200_000, mean: 100_000.5 });
+    expect(g!.distinctCount).toBeGreaterThan(160_000);
+    expect(g!.distinctCount).toBeLessThanOrEqual(200_000);
+    const total = g!.histogram!.reduce((s, x) => s + x.count, 0);
+    expect(Math.abs(total - 200_000)).toBeLessThan(200);
+    for (const bin of g!.histogram!) expect(Math.abs(bin.count - 10_000)).toBeLessThan(1_500);
+    expect(b!.topValues!.find((x) => x.value === 'true')!.count / 200_000).toBeCloseTo(1 / 3, 1);
+    expect(tx!.distinctCount).toBe(5);
+    for (const v of tx!.topValues!) expect(Math.abs(v.count - 40_000)).toBeLessThan(3_000);
+    expect(h).toMatchObject({ nullCount: 50_000, min: 1, max: 199_999 });
+  });
+
+  it('profiles a result that fits in the page exactly, from the rows in hand', async () => {
+    const out = await callerFor(t.db, editor).notebooks.runCell(ref('scratch'));
+    const n = out.profile!.find((p) => p.name === 'n')!;
+    const sizes = out.rows.map((r) => Number(r[1]));
+    expect(n).toMatchObject({ sampled: false, rows: sizes.length, nullCount: 0, min: Math.min(...sizes), max: Math.max(...sizes), distinctCount: new Set(sizes).size });
+    expect(out.profile!.find((p) => p.name === 'grade')!.topValues!.every((v) => v.count === 1)).toBe(true);
   });
 
   it('stores the output for everyone: a viewer reads it back and cannot run cells', async () => {
@@ -222,6 +247,17 @@ describe('notebook previews (Postgres)', () => {
     const r = await callerFor(t.db, viewer).notebooks.chartData({ ...ref('clean'), spec: { type: 'line', x: 'grade', y: 'nope', aggregate: 'sum' } });
     expect(r.rows).toEqual([]);
     expect(r.error).toContain('"nope"');
+  });
+
+  it('keeps the latest three outputs of a cell, and leaves out the outputs of deleted cells', async () => {
+    const e = callerFor(t.db, editor);
+    for (let i = 0; i < 4; i++) await e.notebooks.runCell(ref('scratch'));
+    const [kept] = await t.query(`select count(*)::int as n from notebook_cell_outputs where notebook_id = '${notebookId}' and cell_id = 'scratch'`);
+    expect(kept!.n).toBe(3);
+    expect((await e.notebooks.outputs({ projectId, notebookId })).outputs.map((o) => o.cellId)).toContain('wide');
+    await setNotebookCells(t.db, notebookId, cells.filter((c) => c.id !== 'wide'));
+    expect((await e.notebooks.outputs({ projectId, notebookId })).outputs.map((o) => o.cellId)).not.toContain('wide');
+    await setNotebookCells(t.db, notebookId, cells);
   });
 
   it('profiles a dataset at upload, and again on demand once rows were appended (datasets.profile)', async () => {

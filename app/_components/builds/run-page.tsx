@@ -62,7 +62,11 @@ function useNotebookCells(projectId: string, notebookId: string | null) {
 
 function RunBody({ projectId, build }: { projectId: string; build: Build }) {
   const { name: notebookName, cells } = useNotebookCells(projectId, build.notebookId);
+  // The name the cell had when the build started; runs from before cells had names fall back to position.
+  const namesAtStart = new Map(build.steps.map((s) => [s.cellId, s.cellName]));
   const cellName = (cellId: string) => {
+    const named = namesAtStart.get(cellId) ?? build.skipped.find((k) => k.cellId === cellId)?.name;
+    if (named) return named;
     const c = cells.get(cellId);
     return c ? `cell ${c.position}` : `cell ${shortId(cellId)}`;
   };
@@ -120,6 +124,20 @@ function RunBody({ projectId, build }: { projectId: string; build: Build }) {
           {build.stepCounts.failed ? `, ${build.stepCounts.failed} failed` : ''}
         </p>
         {build.error && <ErrorMessage error={{ message: build.error }} />}
+        {build.skipped.length > 0 && (
+          <div className="run-skipped" role="note" aria-label="Cells left out">
+            <strong>
+              {build.skipped.length} cell{build.skipped.length === 1 ? '' : 's'} left out of this build
+            </strong>
+            <ul>
+              {build.skipped.map((k) => (
+                <li key={k.cellId}>
+                  {build.notebookId ? <Link href={cellHref(projectId, build.notebookId, k.cellId)}>{k.name}</Link> : k.name}: <span className="muted">{k.reason}</span>
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
       </section>
 
       <section className="card" aria-labelledby="run-timeline">

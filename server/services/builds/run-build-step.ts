@@ -89,7 +89,7 @@ export async function runBuildStep(db: Db, input: { runId: string; stepId: strin
       const m = await computeTableMetrics(q, target, columns, built.rowCount);
       const outcomes = await runChecks(q, { table: target, dataset: step.dataset, columns, metrics: m }, stepChecks, custom);
       // The dataset page's column profiles, stored with this publish's metrics (staging steps only).
-      const profile = staging ? await profileBuiltTable(q, target, columns) : null;
+      const profile = staging ? await profileBuiltTable(q, target, columns, m.rowCount) : null;
       return { columns, metrics: m, checks: outcomes, profile };
     });
     metrics = measured.metrics;

@@ -107,10 +107,11 @@ function scalar(v: unknown): number | string | null {
 }
 
 /** Column profiles of a built table, with the same SQL as a cell preview's (datasets.profile reads them). */
-export async function profileBuiltTable(q: SandboxQuery, table: string, columns: TableColumn[]): Promise<ColumnProfile[]> {
+export async function profileBuiltTable(q: SandboxQuery, table: string, columns: TableColumn[], rowCount: number): Promise<ColumnProfile[]> {
   const { profile } = await profileRelation(
     (prefix, suffix, params) => q(`${prefix}SELECT * FROM ${ident(table)}${suffix}`, params),
     columns.map((c) => ({ name: c.name, type: c.type })),
+    { knownRows: rowCount },
   );
   return profile;
 }

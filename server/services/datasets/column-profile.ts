@@ -2,15 +2,18 @@ import type { ColumnProfile, OutputColumnType } from '../notebooks/output-types'
 import { ident } from './storage';
 
 /**
- * Column profiles of a relation (a cell's result or a dataset), computed in SQL over the whole of it,
- * in two statements whatever the number of columns:
+ * Column profiles of a relation (a cell's result or a dataset), computed in SQL in ONE scan of it,
+ * whatever the number of columns: a single aggregate gives the row count, non-null counts, min/max
+ * and means (exact), and collects a Bernoulli sample of each column's values (`array_agg(...) FILTER
+ * (WHERE random() < p)`, p sized for about PROFILE_SAMPLE_ROWS values); the same statement then
+ * unnests those samples for distinct counts, histograms (width_bucket between the exact bounds) and
+ * top values. When the whole result fits in the sample (p = 1) everything is exact; otherwise
+ * histogram and top-value counts are scaled to the whole, distinct counts estimated (Haas-Stokes Duj1,
+ * the estimator ANALYZE uses) and the profile says `sampled`.
  *
- * 1. one aggregate pass: row count, non-null count, min/max, mean per column (exact);
- * 2. one statement over a materialized CTE: distinct counts, histograms (width_bucket between the
- *    bounds of pass 1) and top values. Up to EXACT_PROFILE_MAX_ROWS rows it reads the whole result;
- *    above, a Bernoulli sample of about PROFILE_SAMPLE_ROWS rows (`random() < p`): histogram and top
- *    value counts are scaled to the whole, distinct counts estimated (Haas-Stokes Duj1, the estimator
- *    ANALYZE uses), and the profile says `sampled`.
+ * p comes from `knownRows` when the caller knows the size, else from the planner's estimate (EXPLAIN).
+ * Residual: a badly underestimated result collects a larger sample than intended (memory in the
+ * backend grows with it; the statement timeout still applies).
  *
  * `run(prefix, suffix)` runs `prefix + <the relation's SELECT> + suffix` (in the sandbox for users'
  * SQL), so the same code profiles a cell's result and a table.
@@ -18,75 +21,97 @@ import { ident } from './storage';
 export type RelationRun = (prefix: string, suffix: string, params?: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>;
 export type ProfileColumn = { name: string; type: OutputColumnType };
 
-export const EXACT_PROFILE_MAX_ROWS = 100_000;
-export const PROFILE_SAMPLE_ROWS = 50_000;
+/**
+ * About this many values per column are sampled from a larger result: enough for 20-bin histograms
+ * and top values within a few percent; the unnesting after the scan costs in proportion to it.
+ */
+export const PROFILE_SAMPLE_ROWS = 20_000;
 export const HISTOGRAM_BINS = 20;
 export const TOP_VALUES = 10;
 
 const histogrammed = (t: OutputColumnType) => t === 'integer' || t === 'numeric' || t === 'timestamp';
-const ordered = histogrammed;
 
-/** The column as a double for width_bucket: timestamps as epoch seconds. */
-function numericExpr(col: string, type: OutputColumnType): string {
-  return type === 'timestamp' ? `extract(epoch from ${col})::float8` : `${col}::float8`;
+/**
+ * Values are collected and compared in their own type (min/max/arrays of timestamps stay timestamps:
+ * converting every row to epoch seconds costs more than the scan); only the sample is converted, for
+ * width_bucket. Text-like columns go through ::text (json has no equality to group by).
+ */
+const sampleExpr = (col: string, type: OutputColumnType) => (type === 'text' ? `${col}::text` : col);
+const asDouble = (expr: string, type: OutputColumnType) => (type === 'timestamp' ? `extract(epoch from ${expr})::float8` : `${expr}::float8`);
+
+async function estimateRows(run: RelationRun): Promise<number> {
+  const r = await run('EXPLAIN (FORMAT JSON) SELECT * FROM (\n', '\n) AS q');
+  const plan = Object.values(r.rows[0] ?? {})[0];
+  const parsed = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { Plan?: { 'Plan Rows'?: number } }[];
+  return Number(parsed[0]?.Plan?.['Plan Rows'] ?? 0);
 }
 
-export async function profileRelation(run: RelationRun, columns: ProfileColumn[]): Promise<{ rowCount: number; profile: ColumnProfile[] }> {
+export async function profileRelation(run: RelationRun, columns: ProfileColumn[], opts: { knownRows?: number } = {}): Promise<{ rowCount: number; profile: ColumnProfile[] }> {
+  const expected = opts.knownRows ?? (await estimateRows(run));
+  const fraction = Math.min(1, PROFILE_SAMPLE_ROWS / Math.max(1, expected));
+  const filter = fraction < 1 ? ` FILTER (WHERE random() < ${fraction.toFixed(8)})` : '';
   const parts = ['count(*) AS n'];
+  const head: string[] = [`'n', a.n`];
   columns.forEach((c, i) => {
     const col = `q.${ident(c.name)}`;
-    parts.push(`count(${col}) AS c${i}`);
-    if (ordered(c.type)) parts.push(`min(${numericExpr(col, c.type)}) AS lo${i}`, `max(${numericExpr(col, c.type)}) AS hi${i}`);
-    if (c.type === 'integer' || c.type === 'numeric') parts.push(`avg(${col}::float8) AS avg${i}`);
+    parts.push(`count(${col}) AS c${i}`, `array_agg(${sampleExpr(col, c.type)})${filter} AS s${i}`);
+    head.push(`'c${i}', a.c${i}`);
+    if (histogrammed(c.type)) {
+      parts.push(`min(${col}) AS lo${i}`, `max(${col}) AS hi${i}`);
+      head.push(`'lo${i}', a.lo${i}`, `'hi${i}', a.hi${i}`);
+    }
+    if (c.type === 'integer' || c.type === 'numeric') {
+      parts.push(`avg(${col}::float8) AS avg${i}`);
+      head.push(`'avg${i}', a.avg${i}`);
+    }
   });
-  const head = (await run(`SELECT ${parts.join(', ')} FROM (\n`, '\n) AS q')).rows[0] ?? {};
-  const rowCount = Number(head.n ?? 0);
-  const sampled = rowCount > EXACT_PROFILE_MAX_ROWS;
-  const fraction = sampled ? PROFILE_SAMPLE_ROWS / rowCount : 1;
-
-  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-  const base = columns.map((c, i) => {
-    const nonNull = Number(head[`c${i}`] ?? 0);
-    return { c, i, nonNull, lo: num(head[`lo${i}`]), hi: num(head[`hi${i}`]), mean: num(head[`avg${i}`]) };
-  });
-
-  const branches: string[] = ['SELECT -1 AS col, \'n\' AS kind, NULL::int AS b, NULL::text AS v, count(*)::float8 AS k FROM s'];
-  const params: unknown[] = [];
-  for (const { c, i, nonNull, lo, hi } of base) {
-    if (nonNull === 0 || columns.length === 0) continue;
-    const col = `s.${ident(c.name)}`;
-    // Distinct values and how many appear once (f1, for the sampled estimate), in one grouping.
+  // json_build_object takes at most 100 arguments: chunk the head into several objects.
+  const headChunks: string[] = [];
+  for (let k = 0; k < head.length; k += 40) headChunks.push(`json_build_object(${head.slice(k, k + 40).join(', ')})::text`);
+  const branches = headChunks.map((h, k) => `SELECT -1 AS col, 'head' AS kind, ${k} AS b, ${h} AS v, 0::float8 AS k FROM a`);
+  columns.forEach((c, i) => {
+    const s = `a.s${i}`;
+    // Distinct values in the sample, how many appear once (f1, for the estimate) and the sample's
+    // non-null size, from one grouping; the sample's size with NULLs is the array's.
+    branches.push(`SELECT ${i}, 'sample', 0, NULL, coalesce(cardinality(${s}), 0)::float8 FROM a`);
     branches.push(
-      `SELECT ${i}, 'd', (count(*) FILTER (WHERE g.k = 1))::int, NULL, count(*)::float8 FROM (SELECT ${col}::text AS v, count(*) AS k FROM s WHERE ${col} IS NOT NULL GROUP BY 1) AS g`,
+      `SELECT ${i}, 'd', (count(*) FILTER (WHERE g.k = 1))::int, coalesce(sum(g.k), 0)::text, count(*)::float8 FROM (SELECT v, count(*) AS k FROM a, unnest(${s}) AS v WHERE v IS NOT NULL GROUP BY v) AS g`,
     );
-    if (histogrammed(c.type) && lo !== null && hi !== null && hi > lo) {
-      params.push(lo, hi);
-      const l = `$${params.length - 1}::float8`;
-      const h = `$${params.length}::float8`;
+    if (histogrammed(c.type)) {
       // The maximum falls in bucket bins + 1: fold it into the last one.
       branches.push(
-        `SELECT ${i}, 'h', least(width_bucket(${numericExpr(col, c.type)}, ${l}, ${h}, ${HISTOGRAM_BINS}), ${HISTOGRAM_BINS}), NULL, count(*)::float8 FROM s WHERE ${col} IS NOT NULL GROUP BY 3`,
+        `SELECT ${i}, 'h', least(width_bucket(${asDouble('v', c.type)}, ${asDouble(`a.lo${i}`, c.type)}, ${asDouble(`a.hi${i}`, c.type)}, ${HISTOGRAM_BINS}), ${HISTOGRAM_BINS}), NULL, count(*)::float8 FROM a, unnest(${s}) AS v WHERE v IS NOT NULL AND a.hi${i} > a.lo${i} GROUP BY 3`,
       );
+    } else {
+      branches.push(`(SELECT ${i}, 't', NULL, v::text, count(*)::float8 FROM a, unnest(${s}) AS v GROUP BY v ORDER BY 5 DESC, 4 NULLS FIRST LIMIT ${TOP_VALUES})`);
     }
-    if (c.type === 'text' || c.type === 'boolean') {
-      branches.push(`(SELECT ${i}, 't', NULL, ${col}::text, count(*)::float8 FROM s GROUP BY 4 ORDER BY 5 DESC, 4 LIMIT ${TOP_VALUES})`);
-    }
-  }
-  const sample = sampled ? ` WHERE random() < ${fraction.toFixed(8)}` : '';
-  const detail = (await run(`WITH s AS MATERIALIZED (SELECT * FROM (\n`, `\n) AS q${sample})\n${branches.join('\nUNION ALL\n')}`, params)).rows;
+  });
+  const detail = (await run(`WITH a AS (SELECT ${parts.join(', ')} FROM (\n`, `\n) AS q)\n${branches.join('\nUNION ALL\n')}`)).rows;
 
-  const sampleRows = Number(detail.find((r) => Number(r.col) === -1)?.k ?? 0);
-  const scale = sampled && sampleRows > 0 ? rowCount / sampleRows : 1;
-  const profile = base.map(({ c, i, nonNull, lo, hi, mean }): ColumnProfile => {
+  const headRow: Record<string, unknown> = {};
+  for (const r of detail) if (r.kind === 'head') Object.assign(headRow, JSON.parse(String(r.v)) as Record<string, unknown>);
+  const rowCount = Number(headRow.n ?? 0);
+  const sampled = fraction < 1;
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  const profile = columns.map((c, i): ColumnProfile => {
     const mine = detail.filter((r) => Number(r.col) === i);
+    const nonNull = Number(headRow[`c${i}`] ?? 0);
+    // Bounds as doubles (timestamps: epoch seconds, which is what the buckets were cut on).
+    const bound = (v: unknown) => (v === null || v === undefined ? null : c.type === 'timestamp' ? epochOf(String(v)) : Number(v));
+    const lo = bound(headRow[`lo${i}`]);
+    const hi = bound(headRow[`hi${i}`]);
+    const sampleAll = Number(mine.find((r) => r.kind === 'sample')?.k ?? 0);
     const d = mine.find((r) => r.kind === 'd');
+    const sampleNonNull = Number(d?.v ?? 0);
     const distinctInSample = Number(d?.k ?? 0);
     const f1 = Number(d?.b ?? 0);
-    const sampleNonNull = nonNull / scale;
-    // Duj1: n*d / (n - f1 + f1*n/N), with n the sample's non-null rows and N the whole's.
-    const distinct = !sampled
-      ? distinctInSample
-      : Math.round(Math.min(nonNull, (sampleNonNull * distinctInSample) / Math.max(1, sampleNonNull - f1 + (f1 * sampleNonNull) / Math.max(1, nonNull))));
+    // Duj1: n*d / (n - f1 + f1*n/N), with n the sample's non-null values and N the whole's.
+    const distinct =
+      !sampled || sampleNonNull === 0
+        ? distinctInSample
+        : Math.round(Math.min(nonNull, Math.max(distinctInSample, (sampleNonNull * distinctInSample) / Math.max(1, sampleNonNull - f1 + (f1 * sampleNonNull) / Math.max(1, nonNull)))));
+    const scaleNonNull = sampled && sampleNonNull > 0 ? nonNull / sampleNonNull : 1;
+    const scaleAll = sampled && sampleAll > 0 ? rowCount / sampleAll : 1;
     const asValue = (v: number | null) => (v === null ? null : c.type === 'timestamp' ? new Date(v * 1000).toISOString() : v);
     let histogram: ColumnProfile['histogram'] = null;
     if (histogrammed(c.type)) {
@@ -95,14 +120,13 @@ export async function profileRelation(run: RelationRun, columns: ProfileColumn[]
       else {
         const width = (hi - lo) / HISTOGRAM_BINS;
         const counts = new Array<number>(HISTOGRAM_BINS).fill(0);
-        for (const r of mine) if (r.kind === 'h') counts[Math.min(HISTOGRAM_BINS, Math.max(1, Number(r.b))) - 1]! += Math.round(Number(r.k) * scale);
+        for (const r of mine) if (r.kind === 'h') counts[Math.min(HISTOGRAM_BINS, Math.max(1, Number(r.b))) - 1]! += Math.round(Number(r.k) * scaleNonNull);
         histogram = counts.map((count, b) => ({ lo: asValue(lo + b * width)!, hi: asValue(b === HISTOGRAM_BINS - 1 ? hi : lo + (b + 1) * width)!, count }));
       }
     }
-    const topValues =
-      c.type === 'text' || c.type === 'boolean'
-        ? mine.filter((r) => r.kind === 't').map((r) => ({ value: r.v === null || r.v === undefined ? null : String(r.v), count: Math.round(Number(r.k) * scale) }))
-        : null;
+    const topValues = histogrammed(c.type)
+      ? null
+      : mine.filter((r) => r.kind === 't').map((r) => ({ value: r.v === null || r.v === undefined ? null : String(r.v), count: Math.round(Number(r.k) * scaleAll) }));
     return {
       name: c.name,
       type: c.type,
@@ -112,12 +136,17 @@ export async function profileRelation(run: RelationRun, columns: ProfileColumn[]
       sampled,
       min: asValue(lo),
       max: asValue(hi),
-      mean,
+      mean: num(headRow[`avg${i}`]),
       histogram,
       topValues,
     };
   });
   return { rowCount, profile };
+}
+
+/** JSON of a timestamp without time zone has no offset: the session's zone (UTC) is meant, not Node's. */
+function epochOf(iso: string): number {
+  return Date.parse(/T[\d:.]+$/.test(iso) ? `${iso}Z` : iso) / 1000;
 }
 
 /** Postgres type oid -> the notebook's column type. */

@@ -13,11 +13,13 @@ export async function profileTable(
   query: (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>,
   scope: { projectId: string; environment: Environment; table: string },
   columns: DatasetColumnSpec[],
+  knownRows?: number,
 ): Promise<ColumnProfile[]> {
   const table = `${ident(schemaNameOf(scope.projectId, scope.environment))}.${ident(scope.table)}`;
   const { profile } = await profileRelation(
     async (prefix, suffix, params) => ({ rows: await query(`${prefix}SELECT * FROM ${table}${suffix}`, params) }),
     columns.map((c) => ({ name: c.name, type: c.type })),
+    knownRows === undefined ? {} : { knownRows },
   );
   return profile;
 }
@@ -40,7 +42,7 @@ export async function getDatasetProfile({ ctx, input }: { ctx: ServiceCtx; input
   if (stored?.profile && new Date(stored.at).getTime() >= new Date(dataset.updatedAt).getTime()) return { profile: stored.profile as unknown as ColumnProfile[], computedAt: new Date(stored.at).toISOString() };
   const profile = await withDataTransaction(ctx.db, async (s) => {
     await s.query(`SET LOCAL timezone = 'UTC'`);
-    return profileTable(s.query, { projectId: input.projectId, environment: input.environment, table: dataset.name }, dataset.columns);
+    return profileTable(s.query, { projectId: input.projectId, environment: input.environment, table: dataset.name }, dataset.columns, Number(dataset.rowCount));
   });
   return { profile, computedAt: new Date().toISOString() };
 }

@@ -129,19 +129,26 @@ export async function withUserSelect<T>(
   db: Db,
   scope: SandboxScope,
   opts: { sql: string } & SandboxRunOptions,
-  fn: (run: WrappedRun) => Promise<T>,
+  fn: (run: WrappedRun, raw: SandboxQuery) => Promise<T>,
 ): Promise<T | SandboxFailure> {
   const first = await wrapUserSelect(opts.sql, 'SELECT * FROM (\n', '\n) AS q LIMIT 0');
   if (!first.ok) return first;
   const statement = first.text.slice(first.prefixLength, first.text.length - '\n) AS q LIMIT 0'.length);
   let current: Checked = first;
   return runChecked(db, scope, opts, () => current, (q) =>
-    fn(async (prefix, suffix, params) => {
-      const text = `${prefix}${statement}${suffix}`;
-      if (!analyzeWrapped(text)) throw new WrapRefused();
-      current = { ok: true, text, userOffset: first.userOffset, prefixLength: prefix.length };
-      return q(text, params);
-    }),
+    fn(
+      async (prefix, suffix, params) => {
+        const text = `${prefix}${statement}${suffix}`;
+        if (!analyzeWrapped(text)) throw new WrapRefused();
+        current = { ok: true, text, userOffset: first.userOffset, prefixLength: prefix.length };
+        return q(text, params);
+      },
+      // Our own statements in the same session (no user text in them): errors are not mapped.
+      async (text, params) => {
+        current = { ok: true, text, userOffset: 0, prefixLength: Number.MAX_SAFE_INTEGER };
+        return q(text, params);
+      },
+    ),
   );
 }
 

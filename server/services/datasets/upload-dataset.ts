@@ -105,7 +105,7 @@ async function loadCsv(
       if (copied !== stats.rows) throw new Error(`COPY loaded ${copied} rows of ${stats.rows}`);
       await s.query(`ALTER TABLE ${target} OWNER TO ${ident(roleName)}`);
       // Profiled before the lock below: a fresh upload has metrics and profiles at once.
-      const profile = await profileTable(s.query, { projectId: input.projectId, environment: env, table: staging }, stats.columns);
+      const profile = await profileTable(s.query, { projectId: input.projectId, environment: env, table: staging }, stats.columns, stats.rows);
 
       // Publish: lock the metadata row, swap the table in, record what happened.
       const [current] = await s.tx

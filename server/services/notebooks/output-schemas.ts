@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ChartSpec } from '@/server/pipeline/chart-spec';
 import { NotebookRef } from './schemas';
 
 /** Cell ids are the document's (UUIDs from `newCellId`, or any short id a test or import chose). */
@@ -10,15 +11,6 @@ export const RunCellInput = CellRef.extend({
 });
 export const NotebookOutputsInput = NotebookRef;
 
-/**
- * The chart a cell shows (the contract's ChartSpec; server/pipeline/chart-spec.ts on the notebook-doc
- * branch holds the document's copy: the two must stay equal).
- */
-export const ChartDataSpec = z.object({
-  type: z.enum(['bar', 'line', 'area', 'scatter', 'histogram'], { error: 'type must be one of bar, line, area, scatter, histogram' }),
-  x: z.string({ error: 'x is required' }).min(1, 'x is required').max(200),
-  y: z.string().max(200).optional(),
-  color: z.string().max(200).optional(),
-  aggregate: z.enum(['none', 'count', 'sum', 'mean', 'min', 'max'], { error: 'aggregate must be one of none, count, sum, mean, min, max' }).optional(),
-});
+/** The chart a cell shows: the document's own ChartSpec (server/pipeline/chart-spec.ts). */
+export const ChartDataSpec = ChartSpec;
 export const ChartDataInput = CellRef.extend({ spec: ChartDataSpec });

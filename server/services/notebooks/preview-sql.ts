@@ -1,5 +1,7 @@
 import type { Db } from '@/db/client';
 import { outputTypeOfOid, jsonCell, profileRelation } from '../datasets/column-profile';
+import { pgTypeOf } from '../datasets/column-types';
+import { ident } from '../datasets/storage';
 import { withUserSelect, type SandboxFailure, type SandboxScope, type WrappedRun } from '../datasets/sql-sandbox';
 import type { CellOutput, ColumnProfile } from './output-types';
 
@@ -23,17 +25,27 @@ export async function previewSql(
   opts: { sql: string; limit: number; profile: boolean; timeoutMs: number; signal?: AbortSignal },
 ): Promise<SqlPreview | SandboxFailure> {
   const limit = Math.max(0, Math.floor(opts.limit));
-  return withUserSelect(db, scope, { sql: opts.sql, timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) }, async (run) => {
-    const page = await run('SELECT * FROM (\n', `\n) AS q LIMIT ${limit}`);
+  return withUserSelect(db, scope, { sql: opts.sql, timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) }, async (run, raw) => {
+    // One row more than shown: a page that is not full is the whole result, with no count to run.
+    const page = await run('SELECT * FROM (\n', `\n) AS q LIMIT ${limit + 1}`);
+    const complete = page.rows.length <= limit;
     const columns = page.fields.map((name, i) => ({ name, type: outputTypeOfOid(page.types?.[i]) }));
     const duplicate = columns.find((c, i) => columns.findIndex((d) => d.name === c.name) !== i);
     if (duplicate) return duplicateColumn(duplicate.name);
-    const rows = page.rows.map((r) => columns.map((c) => jsonCell(c.type, r[c.name])));
+    const rows = page.rows.slice(0, limit).map((r) => columns.map((c) => jsonCell(c.type, r[c.name])));
+    if (opts.profile && complete) {
+      // The page is the whole result: profile it from the rows in hand instead of running the query again.
+      const json = JSON.stringify(page.rows.length === 0 ? [] : rows.map((r) => Object.fromEntries(columns.map((c, i) => [c.name, r[i]]))));
+      const rel = `SELECT * FROM jsonb_to_recordset($1::jsonb) AS q(${columns.map((c) => `${ident(c.name)} ${pgTypeOf[c.type]}`).join(', ') || 'none_ int'})`;
+      const { profile } = await profileRelation((prefix, suffix) => raw(`${prefix}${rel}${suffix}`, [json]), columns, { knownRows: rows.length });
+      return { ok: true as const, columns, rows, totalRows: rows.length, profile };
+    }
     if (opts.profile) {
+      // One scan of the full result gives its row count and the profiles.
       const { rowCount, profile } = await profileRelation(relationRun(run), columns);
       return { ok: true as const, columns, rows, totalRows: rowCount, profile };
     }
-    const totalRows = rows.length < limit ? rows.length : Number((await run('SELECT count(*) AS n FROM (\n', '\n) AS q')).rows[0]?.n ?? 0);
+    const totalRows = complete ? rows.length : Number((await run('SELECT count(*) AS n FROM (\n', '\n) AS q')).rows[0]?.n ?? 0);
     return { ok: true as const, columns, rows, totalRows, profile: null };
   });
 }
