@@ -8,12 +8,11 @@ import { stepStatusMeta, type BuildStep, type CompileDiagnostic, type PipelineGr
 import { formatCount } from '../datasets/format';
 import { layoutGraph, type Point } from './layout';
 
-// Wide enough for a dataset or cell name at a legible size; the view never zooms below MIN_ZOOM,
-// so labels stay >= ~12 px (it scrolls sideways instead).
-const DATASET_SIZE = { width: 232, height: 60 };
-const CELL_SIZE = { width: 232, height: 60 };
-const MODEL_SIZE = { width: 232, height: 60 };
-const MIN_ZOOM = 0.85;
+// Wide enough for a dataset or cell name at a legible size. The graph is drawn at 100%: a graph wider
+// than the card scrolls sideways instead of shrinking its labels to ~10 px or cutting nodes off.
+const DATASET_SIZE = { width: 260, height: 60 };
+const CELL_SIZE = { width: 260, height: 60 };
+const MODEL_SIZE = { width: 260, height: 60 };
 const MAX_HEIGHT = 900;
 
 type Status = StepStatus | 'idle';
@@ -138,7 +137,7 @@ export type FlowViewProps = {
 
 /** The pipeline graph: datasets and cells as nodes, reads and writes as edges, coloured by the latest build. */
 export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onOpenDataset, onOpenModel }: FlowViewProps) {
-  const { nodes, edges, height } = useMemo(() => {
+  const { nodes, edges, width, height } = useMemo(() => {
     const stepOfCell = new Map<string, BuildStep>();
     const writerStep = new Map<string, BuildStep>();
     const trainStep = new Map<string, BuildStep>();
@@ -151,7 +150,7 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
     const errors = new Map<string, number>();
     for (const d of diagnostics) if (d.severity === 'error') errors.set(d.cellId, (errors.get(d.cellId) ?? 0) + 1);
 
-    const { positions, routes, height: graphHeight } = layoutGraph(
+    const { positions, routes, width: graphWidth, height: graphHeight } = layoutGraph(
       graph.nodes.map((n) => ({ id: n.id, ...(n.type === 'dataset' ? DATASET_SIZE : n.type === 'model' ? MODEL_SIZE : CELL_SIZE) })),
       graph.edges,
     );
@@ -220,19 +219,20 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
         markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: '#a1a1aa' },
       };
     });
-    // As tall as the drawing at zoom 1 (fitView zooms out only when it is wider than the card).
-    return { nodes, edges, height: Math.min(MAX_HEIGHT, Math.max(220, graphHeight + 40)) };
+    // As tall and as wide as the drawing at 100%.
+    return { nodes, edges, width: graphWidth + 40, height: Math.min(MAX_HEIGHT, Math.max(220, graphHeight + 40)) };
   }, [graph, steps, diagnostics, cellTitle, onOpenCell, onOpenDataset, onOpenModel]);
 
   return (
-    <div className="flow" style={{ height }} data-testid="flow-view">
+    <div className="flow-scroll">
+    <div className="flow" style={{ height, minWidth: width }} data-testid="flow-view">
       <ReactFlow
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
         edgeTypes={edgeTypes}
         fitView
-        fitViewOptions={{ padding: 0.06, maxZoom: 1, minZoom: MIN_ZOOM }}
+        fitViewOptions={{ padding: 0.04, maxZoom: 1, minZoom: 1 }}
         minZoom={0.2}
         maxZoom={1.6}
         nodesDraggable={false}
@@ -246,6 +246,7 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
         <Background gap={20} size={1} color="#e4e4e7" />
         <Controls showInteractive={false} position="top-right" />
       </ReactFlow>
+    </div>
     </div>
   );
 }
