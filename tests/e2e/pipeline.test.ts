@@ -232,7 +232,8 @@ describe('a pipeline in the browser: upload, diagnostics, build, flow, dataset p
     await shot('pl-09-flow');
 
     // A cell node opens the cell in the notebook.
-    await flow.getByRole('button', { name: 'Cell 2 · SQL: open in the notebook' }).click();
+    // Named by what the cell makes.
+    await flow.getByRole('button', { name: 'loans_by_home: open in the notebook' }).click();
     await cellAt(page, 2).and(page.locator('.cell-flash')).waitFor();
     expect(await flow.isVisible()).toBe(false);
     // The editors were laid out again after being hidden under the Flow tab.
@@ -262,8 +263,9 @@ describe('a pipeline in the browser: upload, diagnostics, build, flow, dataset p
     await cells.locator('[data-role=writes]').getByRole('link', { name: 'Approvals · cell 1' }).waitFor();
     await cells.locator('[data-role=reads]').getByRole('link', { name: 'Approvals · cell 2' }).waitFor();
     await cells.locator('[data-role=checks]').getByRole('link', { name: 'Approvals · cell 3' }).waitFor();
-    await page.getByRole('table', { name: 'Rows of good_loans' }).locator('tbody tr').first().waitFor();
-    expect(await page.getByRole('table', { name: 'Rows of good_loans' }).locator('tbody tr').count()).toBe(50);
+    const grid = page.getByRole('grid', { name: 'Rows of good_loans' });
+    await grid.locator('.result-grid-row').first().waitFor();
+    await page.getByRole('region', { name: 'Preview' }).getByText(`First 500 of ${rows.toLocaleString('en-US')} rows`).waitFor();
     const metrics = page.getByRole('region', { name: 'Metrics' });
     // Two builds: a line through two points on each chart.
     const rowChart = metrics.getByRole('figure', { name: 'Row count over builds' });
@@ -274,8 +276,14 @@ describe('a pipeline in the browser: upload, diagnostics, build, flow, dataset p
     const nullChart = metrics.getByRole('figure', { name: 'Null rate by column over builds' });
     await nullChart.locator('.recharts-line-curve').first().waitFor({ state: 'attached' });
     await nullChart.locator('.recharts-legend-item', { hasText: 'income' }).waitFor();
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByText('Rows 51–100 of').waitFor();
+    // The preview is the notebook's grid: two clicks on a header sort it largest first.
+    const amount = grid.getByRole('columnheader').filter({ hasText: /^amount/ });
+    await amount.getByRole('button').click();
+    await amount.getByRole('button').click();
+    expect(await amount.getAttribute('aria-sort')).toBe('descending');
+    const column = await grid.getByRole('columnheader').evaluateAll((hs) => hs.findIndex((h) => h.textContent?.startsWith('amount')));
+    const top = await grid.locator('.result-grid-row').evaluateAll((rs, c) => rs.slice(0, 2).map((r) => Number(r.children[c]?.textContent)), column);
+    expect(top[0]).toBeGreaterThanOrEqual(top[1]!);
     await shot('pl-10-dataset-built');
 
     // A reader links to its cell: the notebook opens there.

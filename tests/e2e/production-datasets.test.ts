@@ -68,11 +68,12 @@ describe('production datasets: the Production tab lists them, a dataset page sho
   };
   /** The preview's first row as column name -> the text its cell shows. */
   const firstPreviewRow = async (name: string) => {
-    const table = page.getByRole('table', { name: `Rows of ${name}` });
+    const grid = page.getByRole('grid', { name: `Rows of ${name}` });
     // The summary and the preview load separately: wait for the rows themselves.
-    await table.locator('tbody tr').first().locator('td').nth(1).waitFor();
-    const heads = (await table.locator('thead th').allTextContents()).slice(1);
-    const cells = (await table.locator('tbody tr').first().locator('td').allTextContents()).slice(1);
+    const first = grid.locator('.result-grid-row').first();
+    await first.getByRole('gridcell').first().waitFor();
+    const heads = await grid.locator('.result-grid-head .result-grid-name').allTextContents();
+    const cells = await first.getByRole('gridcell').allTextContents();
     return Object.fromEntries(heads.map((h, i) => [h, cells[i]]));
   };
 
@@ -151,11 +152,9 @@ describe('production datasets: the Production tab lists them, a dataset page sho
     await page.getByRole('heading', { name: 'credit', level: 1 }).waitFor();
     await page.locator('.page-title .badge-env-production', { hasText: 'production' }).waitFor();
     expect(await page.getByTestId('dataset-row-count').textContent()).toBe('600');
-    await page.getByRole('table', { name: 'Rows of credit' }).waitFor();
+    await page.getByRole('grid', { name: 'Rows of credit' }).waitFor();
     expect(await firstPreviewRow('credit')).toMatchObject(firstProduction);
-    expect(await page.getByRole('region', { name: 'Preview' }).getByText('Rows 1–50 of 600').count()).toBe(1);
-    await page.getByRole('button', { name: 'Next', exact: true }).click();
-    await page.getByText('Rows 51–100 of 600').waitFor();
+    expect(await page.getByRole('region', { name: 'Preview' }).getByText('First 500 of 600 rows').count()).toBe(1);
 
     const watcher = page.getByRole('region', { name: 'Watched by' }).locator('li[data-scenario=refresh-clean]');
     await watcher.getByText('checked every 5 s').waitFor();
@@ -190,7 +189,7 @@ describe('production datasets: the Production tab lists them, a dataset page sho
 
     await page.goto(`/projects/${projectId}/production/datasets/credit`);
     await page.getByTestId('dataset-row-count').getByText('603').waitFor();
-    await page.getByText('Rows 1–50 of 603').waitFor();
+    await page.getByText('First 500 of 603 rows').waitFor();
     await shot('pd-05-after-append');
     // The design table is untouched.
     expect(((await trpcQuery('datasets.get', { projectId, name: 'credit' })) as { rowCount: number }).rowCount).toBe(400);

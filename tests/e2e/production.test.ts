@@ -92,6 +92,7 @@ describe('promote, deploy, score production and roll back in the browser', () =>
     await page.locator('.connection[data-state=connected]').waitFor();
     await page.getByRole('button', { name: 'Add Endpoint cell' }).click();
     await page.locator('section.cell .monaco-editor').first().click();
+    await page.keyboard.press('Control+A'); // the new cell's template
     await paste(page, 'name: credit-prod\nmodel: credit-risk\ndescription: Scores credit applications\n');
 
     const dialog = await openPromote();

@@ -97,7 +97,8 @@ describe('YAML cells: schema validation, completion and hover from the server’
     const check = cellAt(page, 2);
     await editorOf(check).waitFor();
 
-    // Completion of the schema's keys in the empty cell.
+    // Completion of the schema's keys in the empty cell (the new cell's template is selected: Delete clears it).
+    await page.keyboard.press('Delete');
     await page.keyboard.press('Control+Space');
     const suggest = page.locator('.suggest-widget.visible');
     await suggest.getByText('checks', { exact: true }).waitFor();

@@ -76,6 +76,8 @@ export function useBuildActions(projectId: string, notebookId?: string) {
       cancel.mutate({ projectId, runId });
     },
     starting: start.isPending ? (start.variables.target ?? { kind: 'all' as const }) : null,
+    /** What the last start answered: the run, and (notebook contract) the cells it left out and why. */
+    started: start.data as (typeof start.data & { skipped?: { cellId: string; name: string; reason: string }[] }) | undefined,
     cancelling: cancel.isPending,
     error: start.error ?? cancel.error,
     dismissError: () => {

@@ -9,6 +9,7 @@ import { useTRPC } from '../trpc';
 import { Card, ErrorMessage, Loading } from '../ui';
 import { DatasetLineage } from './dataset-lineage';
 import { formatCount, type Environment } from './format';
+import { ColumnProfiles } from '../results/column-profiles';
 import { MetricsCharts } from './metrics-charts';
 import { PreviewTable } from './preview-table';
 import { AppendRowsCard, WatchedByCard } from './production-dataset-cards';
@@ -128,9 +129,20 @@ function DatasetBody({ projectId, dataset: d, canEdit }: { projectId: string; da
       <Card title="Metrics" description="Computed after each build that publishes it." id="dataset-metrics">
         {metrics.isPending ? <Loading /> : metrics.isError ? <ErrorMessage error={metrics.error} /> : <MetricsCharts history={metrics.data} />}
       </Card>
-      <Card title="Preview" id="dataset-preview">
+      <Card title="Column profiles" description="Over every row, as of the last upload or publish (a labelled sample on large tables)." id="dataset-profile">
+        <DatasetProfiles projectId={projectId} dataset={d} />
+      </Card>
+      <Card title="Preview" description="Sort by a header, filter under it, select cells and copy (Ctrl+C)." id="dataset-preview">
         <PreviewTable projectId={projectId} name={d.name} environment={d.environment} />
       </Card>
     </div>
   );
+}
+
+function DatasetProfiles({ projectId, dataset: d }: { projectId: string; dataset: Dataset }) {
+  const trpc = useTRPC();
+  const profile = useQuery(trpc.datasets.profile.queryOptions({ projectId, name: d.name, environment: d.environment }));
+  if (profile.isPending) return <Loading />;
+  if (profile.isError) return <ErrorMessage error={profile.error} />;
+  return <ColumnProfiles profiles={profile.data.profile} />;
 }

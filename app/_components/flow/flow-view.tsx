@@ -2,15 +2,18 @@
 
 import '@xyflow/react/dist/style.css';
 import './flow.css';
-import { Background, Controls, Handle, MarkerType, Position, ReactFlow, type Edge, type Node, type NodeProps } from '@xyflow/react';
+import { BaseEdge, Background, Controls, Handle, MarkerType, Position, ReactFlow, type Edge, type EdgeProps, type Node, type NodeProps } from '@xyflow/react';
 import { useMemo } from 'react';
 import { stepStatusMeta, type BuildStep, type CompileDiagnostic, type PipelineGraph, type StepStatus } from '../builds/build-types';
 import { formatCount } from '../datasets/format';
-import { layoutGraph } from './layout';
+import { layoutGraph, type Point } from './layout';
 
-const DATASET_SIZE = { width: 200, height: 56 };
-const CELL_SIZE = { width: 200, height: 56 };
-const MODEL_SIZE = { width: 200, height: 56 };
+// Wide enough for a dataset or cell name at a legible size. The graph is drawn at 100%: a graph wider
+// than the card scrolls sideways instead of shrinking its labels to ~10 px or cutting nodes off.
+const DATASET_SIZE = { width: 260, height: 60 };
+const CELL_SIZE = { width: 260, height: 60 };
+const MODEL_SIZE = { width: 260, height: 60 };
+const MAX_HEIGHT = 900;
 
 type Status = StepStatus | 'idle';
 
@@ -98,12 +101,34 @@ function ModelNode({ data }: NodeProps<ModelNodeT>) {
 
 const nodeTypes = { dataset: DatasetNode, cell: CellNode, model: ModelNode };
 
+type RoutedEdgeT = Edge<{ points: Point[] }, 'routed'>;
+
+/**
+ * An edge along dagre's route: between the handles, through the bend points dagre gave it (an edge
+ * that skips ranks goes around the nodes in between, not under them), smoothed with quadratic curves.
+ */
+function RoutedEdge({ id, sourceX, sourceY, targetX, targetY, data, markerEnd, style }: EdgeProps<RoutedEdgeT>) {
+  const inner = (data?.points ?? []).slice(1, -1);
+  const pts: Point[] = [{ x: sourceX, y: sourceY }, ...inner, { x: targetX, y: targetY }];
+  let d = `M ${pts[0]!.x} ${pts[0]!.y}`;
+  for (let i = 1; i < pts.length - 1; i++) {
+    const p = pts[i]!;
+    const next = pts[i + 1]!;
+    d += ` Q ${p.x} ${p.y} ${(p.x + next.x) / 2} ${(p.y + next.y) / 2}`;
+  }
+  const last = pts[pts.length - 1]!;
+  d += ` L ${last.x} ${last.y}`;
+  return <BaseEdge id={id} path={d} markerEnd={markerEnd} style={style} />;
+}
+
+const edgeTypes = { routed: RoutedEdge };
+
 export type FlowViewProps = {
   graph: PipelineGraph;
   /** Each cell's latest step, for the node's state. */
   steps: BuildStep[] | undefined;
   diagnostics: CompileDiagnostic[];
-  /** "Cell 2 · SQL": how the notebook names a cell. */
+  /** The cell's name (its title, or what it makes): how the notebook names a cell. */
   cellTitle: (cellId: string) => string;
   onOpenCell: (cellId: string) => void;
   onOpenDataset: (name: string) => void;
@@ -112,7 +137,7 @@ export type FlowViewProps = {
 
 /** The pipeline graph: datasets and cells as nodes, reads and writes as edges, coloured by the latest build. */
 export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onOpenDataset, onOpenModel }: FlowViewProps) {
-  const { nodes, edges, height } = useMemo(() => {
+  const { nodes, edges, width, height } = useMemo(() => {
     const stepOfCell = new Map<string, BuildStep>();
     const writerStep = new Map<string, BuildStep>();
     const trainStep = new Map<string, BuildStep>();
@@ -125,14 +150,12 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
     const errors = new Map<string, number>();
     for (const d of diagnostics) if (d.severity === 'error') errors.set(d.cellId, (errors.get(d.cellId) ?? 0) + 1);
 
-    const positions = layoutGraph(
+    const { positions, routes, width: graphWidth, height: graphHeight } = layoutGraph(
       graph.nodes.map((n) => ({ id: n.id, ...(n.type === 'dataset' ? DATASET_SIZE : n.type === 'model' ? MODEL_SIZE : CELL_SIZE) })),
       graph.edges,
     );
-    let maxY = 0;
     const nodes: (DatasetNodeT | CellNodeT | ModelNodeT)[] = graph.nodes.map((n) => {
       const p = positions.get(n.id) ?? { x: 0, y: 0 };
-      maxY = Math.max(maxY, p.y + DATASET_SIZE.height);
       if (n.type === 'model') {
         const step = trainStep.get(n.name);
         const trained = step?.result?.kind === 'train' ? step.result : null;
@@ -183,28 +206,33 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
       };
     });
     const statusOf = new Map(nodes.map((n) => [n.id, n.data.status]));
-    const edges: Edge[] = graph.edges.map((e) => {
+    const edges: RoutedEdgeT[] = graph.edges.map((e) => {
       const running = statusOf.get(e.to) === 'running';
       return {
         id: `${e.from}->${e.to}`,
         source: e.from,
         target: e.to,
+        type: 'routed',
+        data: { points: routes.get(`${e.from}->${e.to}`) ?? [] },
         animated: running,
         className: running ? 'flow-edge-running' : undefined,
         markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: '#a1a1aa' },
       };
     });
-    return { nodes, edges, height: Math.min(640, Math.max(260, maxY + 56)) };
+    // As tall and as wide as the drawing at 100%.
+    return { nodes, edges, width: graphWidth + 40, height: Math.min(MAX_HEIGHT, Math.max(220, graphHeight + 40)) };
   }, [graph, steps, diagnostics, cellTitle, onOpenCell, onOpenDataset, onOpenModel]);
 
   return (
-    <div className="flow" style={{ height }} data-testid="flow-view">
+    <div className="flow-scroll">
+    <div className="flow" style={{ height, minWidth: width }} data-testid="flow-view">
       <ReactFlow
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
         fitView
-        fitViewOptions={{ padding: 0.12, maxZoom: 1 }}
+        fitViewOptions={{ padding: 0.04, maxZoom: 1, minZoom: 1 }}
         minZoom={0.2}
         maxZoom={1.6}
         nodesDraggable={false}
@@ -218,6 +246,7 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
         <Background gap={20} size={1} color="#e4e4e7" />
         <Controls showInteractive={false} position="top-right" />
       </ReactFlow>
+    </div>
     </div>
   );
 }

@@ -3,25 +3,37 @@ import { Graph, layout } from '@dagrejs/dagre';
 export type LayoutNode = { id: string; width: number; height: number };
 export type LayoutEdge = { from: string; to: string };
 export type Positioned = { id: string; x: number; y: number };
+export type Point = { x: number; y: number };
+
+/** Space between ranks (columns) and between nodes of a rank: room for edges to pass between nodes. */
+export const RANK_SEP = 72;
+export const NODE_SEP = 28;
 
 /**
  * Left-to-right layered layout (dagre: Sugiyama-style ranks, crossing reduction, then coordinates):
  * data flows from sources on the left to what is built from them on the right. Returns top-left
- * corners, as React Flow positions nodes. Deterministic for equal input, so the picture does not
- * jump between compiles of an unchanged pipeline.
+ * corners, as React Flow positions nodes, each edge's route (dagre routes an edge that skips ranks
+ * through its own dummy nodes, so it runs between nodes rather than under them) and the drawing's
+ * size. Deterministic for equal input, so the picture does not jump between compiles.
  */
-export function layoutGraph(nodes: LayoutNode[], edges: LayoutEdge[]): Map<string, Positioned> {
+export function layoutGraph(nodes: LayoutNode[], edges: LayoutEdge[]): { positions: Map<string, Positioned>; routes: Map<string, Point[]>; width: number; height: number } {
   const g = new Graph();
-  g.setGraph({ rankdir: 'LR', nodesep: 24, ranksep: 40, marginx: 16, marginy: 16 });
+  g.setGraph({ rankdir: 'LR', nodesep: NODE_SEP, ranksep: RANK_SEP, edgesep: 16, marginx: 16, marginy: 16 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of nodes) g.setNode(n.id, { width: n.width, height: n.height });
   const ids = new Set(nodes.map((n) => n.id));
   for (const e of edges) if (ids.has(e.from) && ids.has(e.to)) g.setEdge(e.from, e.to);
   layout(g);
-  const out = new Map<string, Positioned>();
+  const positions = new Map<string, Positioned>();
   for (const n of nodes) {
     const p = g.node(n.id) as { x: number; y: number } | undefined;
-    out.set(n.id, { id: n.id, x: (p?.x ?? 0) - n.width / 2, y: (p?.y ?? 0) - n.height / 2 });
+    positions.set(n.id, { id: n.id, x: (p?.x ?? 0) - n.width / 2, y: (p?.y ?? 0) - n.height / 2 });
   }
-  return out;
+  const routes = new Map<string, Point[]>();
+  for (const e of g.edges()) {
+    const points = (g.edge(e) as { points?: Point[] } | undefined)?.points;
+    if (points) routes.set(`${e.v}->${e.w}`, points);
+  }
+  const size = g.graph() as { width?: number; height?: number };
+  return { positions, routes, width: size.width ?? 0, height: size.height ?? 0 };
 }

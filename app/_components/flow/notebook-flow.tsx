@@ -5,9 +5,8 @@ import { useCallback } from 'react';
 import type * as Y from 'yjs';
 import { modelHref } from '../builds/model-step';
 import { datasetHref } from '../datasets/format';
-import { cellKindLabel } from '../notebook/cell-kinds';
 import { useNotebookPipeline } from '../notebook/notebook-pipeline';
-import { useCells } from '../notebook/use-cells';
+import { useCellNames } from '../notebook/use-cell-names';
 import { EmptyState, Loading } from '../ui';
 import { FlowLegend, FlowView } from './flow-view';
 
@@ -15,15 +14,7 @@ import { FlowLegend, FlowView } from './flow-view';
 export function NotebookFlow({ doc, onOpenCell }: { doc: Y.Doc; onOpenCell: (cellId: string) => void }) {
   const p = useNotebookPipeline();
   const router = useRouter();
-  const cells = useCells(doc);
-  const cellTitle = useCallback(
-    (cellId: string) => {
-      const i = cells.findIndex((c) => c.id === cellId);
-      const cell = cells[i];
-      return cell ? `Cell ${i + 1} · ${cellKindLabel(cell.kind)}` : `Cell ${cellId.slice(0, 8)}`;
-    },
-    [cells],
-  );
+  const { nameOf: cellTitle } = useCellNames(doc);
   const openDataset = useCallback((name: string) => router.push(datasetHref(p.projectId, name)), [router, p.projectId]);
   const openModel = useCallback((name: string) => router.push(modelHref(p.projectId, name)), [router, p.projectId]);
 

@@ -78,8 +78,14 @@ function publishSelection(awareness: Awareness, editor: monaco.editor.ICodeEdito
   });
 }
 
+/** Live editors by cell id: command mode (Enter) and Shift+Enter hand focus to a cell's editor through it. */
+export const cellEditors = new Map<string, monaco.editor.IStandaloneCodeEditor>();
+
+/** What the keyboard asks of a cell from inside its editor (Jupyter's keys). */
+export type EditorCommand = 'run' | 'run-next' | 'run-insert' | 'command-mode';
+
 /** A Monaco editor bound to one cell's Y.Text, as tall as its content. */
-export function CellEditor({ cellId, kind, text, language, readOnly, awareness, autoFocus, onBlur, label, diagnostics }: {
+export function CellEditor({ cellId, kind, text, language, readOnly, awareness, autoFocus, selectAll, onBlur, label, diagnostics, onCommand }: {
   cellId: string;
   kind: CellKind;
   text: Y.Text;
@@ -87,11 +93,14 @@ export function CellEditor({ cellId, kind, text, language, readOnly, awareness, 
   readOnly: boolean;
   awareness: Awareness;
   autoFocus?: boolean;
+  /** A new cell's template: selected, so typing or pasting replaces it and Esc/arrows keep it. */
+  selectAll?: boolean;
   /** Called when the editor loses focus (markdown cells go back to their rendered view). */
   onBlur?: () => void;
   label: string;
   /** The pipeline compiler's diagnostics for this cell, shown as markers (squiggles and hovers). */
   diagnostics?: EditorDiagnostic[];
+  onCommand?: (command: EditorCommand) => void;
 }) {
   const trpc = useTRPC();
   // The JSON Schemas of declarative cells: the same for every cell and every visit.
@@ -102,9 +111,11 @@ export function CellEditor({ cellId, kind, text, language, readOnly, awareness, 
   const host = useRef<HTMLDivElement>(null);
   const editorRef = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
   const onBlurRef = useRef(onBlur);
+  const onCommandRef = useRef(onCommand);
   useEffect(() => {
     onBlurRef.current = onBlur;
-  }, [onBlur]);
+    onCommandRef.current = onCommand;
+  }, [onBlur, onCommand]);
 
   useEffect(() => {
     const el = host.current;
@@ -145,8 +156,49 @@ export function CellEditor({ cellId, kind, text, language, readOnly, awareness, 
       contextmenu: false,
       stickyScroll: { enabled: false },
       unicodeHighlight: { ambiguousCharacters: false },
+      // YAML suggestions pop up while typing; Enter there means a new line. Ctrl+Space opens the list
+      // on purpose, and then Enter takes the suggestion (the action below).
+      ...(language === 'yaml' ? { acceptSuggestionOnEnter: 'off' as const } : {}),
     });
     editorRef.current = editor;
+    cellEditors.set(cellId, editor);
+    const explicitSuggest = editor.createContextKey<boolean>('stagebookExplicitSuggest', false);
+    const command = (c: EditorCommand) => () => onCommandRef.current?.(c);
+    const actions = [
+      editor.addAction({ id: 'stagebook.run', label: 'Run cell', keybindings: [monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter], run: command('run') }),
+      editor.addAction({ id: 'stagebook.runNext', label: 'Run cell and go to the next', keybindings: [monaco.KeyMod.Shift | monaco.KeyCode.Enter], run: command('run-next') }),
+      editor.addAction({ id: 'stagebook.runInsert', label: 'Run cell and insert one below', keybindings: [monaco.KeyMod.Alt | monaco.KeyCode.Enter], run: command('run-insert') }),
+      // Escape first closes whatever widget is open (Monaco's own bindings); then it leaves the editor.
+      editor.addAction({
+        id: 'stagebook.commandMode',
+        label: 'Command mode',
+        keybindings: [monaco.KeyCode.Escape],
+        precondition: '!suggestWidgetVisible && !findWidgetVisible && !parameterHintsVisible && !markersNavigationVisible',
+        run: () => {
+          if (onBlurRef.current) onBlurRef.current();
+          onCommandRef.current?.('command-mode');
+        },
+      }),
+      editor.addAction({
+        id: 'stagebook.suggestOnPurpose',
+        label: 'Suggest',
+        keybindings: [monaco.KeyMod.WinCtrl | monaco.KeyCode.Space, monaco.KeyMod.CtrlCmd | monaco.KeyCode.Space],
+        run: (ed) => {
+          explicitSuggest.set(true);
+          ed.trigger('keyboard', 'editor.action.triggerSuggest', {});
+        },
+      }),
+      editor.addAction({
+        id: 'stagebook.acceptOnPurpose',
+        label: 'Accept suggestion',
+        keybindings: [monaco.KeyCode.Enter],
+        precondition: 'suggestWidgetVisible && stagebookExplicitSuggest',
+        run: (ed) => {
+          explicitSuggest.set(false);
+          ed.trigger('keyboard', 'acceptSelectedSuggestion', {});
+        },
+      }),
+    ];
     const binding = new MonacoBinding(text, model, new Set([editor]), focusedAwareness(awareness, editor));
 
     const fit = () => {
@@ -161,16 +213,19 @@ export function CellEditor({ cellId, kind, text, language, readOnly, awareness, 
         publishSelection(awareness, editor, text);
       }),
       editor.onDidBlurEditorText(() => onBlurRef.current?.()),
-      editor.onKeyDown((e) => {
-        if (e.keyCode === monaco.KeyCode.Escape && onBlurRef.current) {
-          e.preventDefault();
-          onBlurRef.current();
-        }
+      editor.onDidBlurEditorText(() => explicitSuggest.set(false)),
+      editor.onDidChangeCursorPosition((e) => {
+        if (e.reason !== monaco.editor.CursorChangeReason.NotSet) explicitSuggest.set(false);
       }),
+      ...actions,
     ];
     fit();
-    if (autoFocus) editor.focus();
+    if (autoFocus) {
+      editor.focus();
+      if (selectAll && model.getValueLength() > 0) editor.setSelection(model.getFullModelRange());
+    }
     return () => {
+      if (cellEditors.get(cellId) === editor) cellEditors.delete(cellId);
       for (const s of subscriptions) s.dispose();
       // The binding first (it unhooks from the model), so disposing the model does not destroy it twice.
       binding.destroy();

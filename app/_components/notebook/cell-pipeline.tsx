@@ -7,23 +7,44 @@ import { formatSpan } from '../builds/run-timeline';
 import { isModelStep, StepProgress, StepResultLink } from '../builds/model-step';
 import { BuildStatusBadge, CheckChips } from '../builds/status-badge';
 import { formatCount } from '../datasets/format';
+import { useNotebookOutputs } from './notebook-outputs';
 import { useNotebookPipeline } from './notebook-pipeline';
 
-/** Run this cell, or it and everything downstream of it (editors; cells a build can start from). */
+/**
+ * Run (preview) a SQL or TypeScript cell: its current source against the design data of its inputs,
+ * in the build sandbox, publishing nothing; the output is stored and shown to everyone.
+ */
+export function CellPreviewButton({ cellId, position }: { cellId: string; position: number }) {
+  const o = useNotebookOutputs();
+  if (!o.canRun) return null;
+  const running = o.isRunning(cellId);
+  return (
+    <button type="button" className="btn btn-sm btn-primary-soft" aria-label={`Run cell ${position}`} title="Preview this cell’s result (Ctrl+Enter); publishes nothing" disabled={running} onClick={() => o.run(cellId)}>
+      <span aria-hidden>▶</span> {running ? 'Running…' : 'Run'}
+    </button>
+  );
+}
+
+/**
+ * Build this cell, or it and everything downstream of it (editors; cells a build can start from).
+ * A cell with problems of its own cannot start a build; problems elsewhere do not stop this one
+ * (the build leaves broken cells and what depends on them out, and says so).
+ */
 export function CellRunButtons({ cellId, position }: { cellId: string; position: number }) {
   const p = useNotebookPipeline();
   if (!p.canRun || !p.isBuildable(cellId)) return null;
   const busy = p.starting !== null || isLive(p.latest?.status);
-  // The server compiles the whole notebook for any build: one error anywhere refuses it.
-  const broken = p.compiled?.diagnostics.some((d) => d.severity === 'error') ?? false;
+  const broken = p.diagnosticsOf(cellId).some((d) => d.severity === 'error');
   const startingHere = p.starting && p.starting.kind !== 'all' && p.starting.cellId === cellId ? p.starting.kind : null;
-  const title = busy ? 'A build of this notebook is running' : broken ? 'Fix the notebook’s problems first' : undefined;
+  const title = busy ? 'A build of this notebook is running' : broken ? 'Fix this cell’s problems first' : undefined;
   const what = p.cellKindOf(cellId);
+  const previewed = what === 'sql' || what === 'ts';
   const runTitle = what === 'train' ? 'Train this cell’s model' : what === 'score' ? 'Score this cell’s dataset' : what === 'check' ? 'Run this cell’s checks' : 'Build this cell’s dataset';
   return (
     <span className="cell-run">
-      <button type="button" className="btn btn-sm" aria-label={`Run cell ${position}`} title={title ?? runTitle} disabled={busy || broken} onClick={() => p.run({ kind: 'cell', cellId })}>
-        <span aria-hidden>▶</span> {startingHere === 'cell' ? 'Starting…' : 'Run'}
+      <button type="button" className="btn btn-sm" aria-label={`${previewed ? 'Build' : 'Run'} cell ${position}`} title={title ?? runTitle} disabled={busy || broken} onClick={() => p.run({ kind: 'cell', cellId })}>
+        {!previewed && <span aria-hidden>▶ </span>}
+        {startingHere === 'cell' ? 'Starting…' : previewed ? 'Build' : 'Run'}
       </button>
       <button type="button" className="btn btn-sm btn-ghost" aria-label={`Run cell ${position} and downstream`} title={title ?? 'Build this cell and every cell that depends on it'} disabled={busy || broken} onClick={() => p.run({ kind: 'downstream', cellId })}>
         {startingHere === 'downstream' ? 'Starting…' : 'Run downstream'}

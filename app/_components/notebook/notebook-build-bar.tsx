@@ -6,13 +6,15 @@ import Link from 'next/link';
 import { buildHref, isLive } from '../builds/build-types';
 import { isModelStep, StepProgress } from '../builds/model-step';
 import { BuildStatusBadge } from '../builds/status-badge';
+import type * as Y from 'yjs';
 import { useNotebookPipeline } from './notebook-pipeline';
+import { useCellNames } from './use-cell-names';
 
 /**
  * The notebook's pipeline at a glance: whether it compiles, the latest build and its progress, and
  * for editors Run all and Cancel.
  */
-export function NotebookBuildBar() {
+export function NotebookBuildBar({ doc }: { doc: Y.Doc | null }) {
   const p = useNotebookPipeline();
   const latest = p.latest;
   const live = isLive(latest?.status);
@@ -33,7 +35,7 @@ export function NotebookBuildBar() {
           : !p.compiled
             ? 'Compiling…'
             : errors
-              ? `${errors} problem${errors === 1 ? '' : 's'} to fix before a build`
+              ? `${errors} problem${errors === 1 ? '' : 's'}: Run all leaves ${errors === 1 ? 'that cell' : 'those cells'} and what depends on ${errors === 1 ? 'it' : 'them'} out`
               : `Compiles${warnings ? ` with ${warnings} warning${warnings === 1 ? '' : 's'}` : ''} · ${plural(builds, 'dataset')} to build${trains ? `, ${plural(trains, 'model')} to train` : ''}${checks ? `, ${plural(checks, 'check cell')}` : ''}`}
       </span>
       <span className="cell-head-spacer" />
@@ -56,10 +58,11 @@ export function NotebookBuildBar() {
         </button>
       )}
       {p.canRun && (
-        <button type="button" className="btn btn-sm btn-primary" onClick={() => p.run({ kind: 'all' })} disabled={live || p.starting !== null || errors > 0} title={errors ? 'Fix the problems first' : 'Build every dataset of the notebook'}>
+        <button type="button" className="btn btn-sm btn-primary" onClick={() => p.run({ kind: 'all' })} disabled={live || p.starting !== null} title={errors ? 'Build everything that compiles; cells with problems and what depends on them are skipped' : 'Build every dataset of the notebook'}>
           <span aria-hidden>▶</span> {p.starting?.kind === 'all' ? 'Starting…' : 'Run all'}
         </button>
       )}
+      {doc && p.skipped.length > 0 && <SkippedCells doc={doc} skipped={p.skipped} />}
       {p.runError && (
         <p className="error build-bar-error" role="alert">
           {p.runError.message}
@@ -73,3 +76,20 @@ export function NotebookBuildBar() {
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** What the last Run all left out and why, by cell name; a name opens the cell. */
+function SkippedCells({ doc, skipped }: { doc: Y.Doc; skipped: { cellId: string; name: string; reason: string }[] }) {
+  const { nameOf } = useCellNames(doc);
+  return (
+    <div className="skipped-cells" role="status" data-testid="skipped-cells">
+      Skipped {plural(skipped.length, 'cell')}:
+      <ul>
+        {skipped.map((s) => (
+          <li key={s.cellId}>
+            <Link href={`?cell=${encodeURIComponent(s.cellId)}`}>{s.name || nameOf(s.cellId)}</Link>: {s.reason}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

@@ -29,6 +29,8 @@ export type NotebookPipeline = {
   run: (target: BuildTarget) => void;
   cancel: (runId: string) => void;
   starting: BuildTarget | null;
+  /** Cells the last build this client started left out (broken, or downstream of a broken one). */
+  skipped: { cellId: string; name: string; reason: string }[];
   cancelling: boolean;
   runError: { message: string } | null;
   dismissRunError: () => void;
@@ -36,6 +38,7 @@ export type NotebookPipeline = {
 
 const Context = createContext<NotebookPipeline | null>(null);
 const none: CompileDiagnostic[] = [];
+const none2: NotebookPipeline['skipped'] = [];
 
 export function NotebookPipelineProvider({ projectId, notebookId, doc, canRun, children }: {
   projectId: string;
@@ -60,7 +63,8 @@ export function NotebookPipelineProvider({ projectId, notebookId, doc, canRun, c
       if (n.type !== 'cell') continue;
       kinds.set(n.cellId, n.kind);
       if (n.kind === 'check') checkedDataset.set(n.cellId, n.dataset);
-      if (n.kind !== 'scenario' && n.kind !== 'endpoint') buildable.add(n.cellId);
+      // A SQL cell without `-- writes:` is a scratch query: previewed, never built.
+      if (n.kind !== 'scenario' && n.kind !== 'endpoint' && !(n.kind === 'sql' && !n.writes)) buildable.add(n.cellId);
     }
     return { byCell, checkedDataset, buildable, kinds };
   }, [compiled]);
@@ -101,6 +105,7 @@ export function NotebookPipelineProvider({ projectId, notebookId, doc, canRun, c
       run: actions.start,
       cancel: actions.cancel,
       starting: actions.starting,
+      skipped: actions.started?.skipped ?? none2,
       cancelling: actions.cancelling,
       runError: actions.error,
       dismissRunError: actions.dismissError,

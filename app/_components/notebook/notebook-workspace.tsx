@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { useCallback, useEffect, useState } from 'react';
 import { insertCell } from '@/server/collab/notebook-doc';
+import './cell-output.css';
 import { roleAtLeast, type TeamRole } from '../types';
 import { EmptyState, Loading, RoleBadge } from '../ui';
 import { PromoteButton } from '../bundles/promote-dialog';
@@ -13,7 +14,12 @@ import type { CellKind } from './cell-kinds';
 import { ConnectionNotice, ConnectionStatus } from './connection-status';
 import { NotebookBuildBar } from './notebook-build-bar';
 import { NotebookCell } from './notebook-cell';
+import { NotebookOutputsProvider } from './notebook-outputs';
 import { NotebookPipelineProvider } from './notebook-pipeline';
+import { ShortcutsButton } from './shortcuts';
+import { useCommandMode } from './use-command-mode';
+import { useCellNames } from './use-cell-names';
+import { useNewCellSource } from './use-new-cell-source';
 import { NotebookTitle } from './notebook-title';
 import { PresenceAvatars, RemoteSelectionStyles, usePeers } from './presence';
 import { useCells } from './use-cells';
@@ -98,6 +104,7 @@ export default function NotebookWorkspace(props: NotebookWorkspaceProps) {
 
   return (
     <NotebookPipelineProvider projectId={projectId} notebookId={notebookId} doc={session?.doc ?? null} canRun={canEdit}>
+    <NotebookOutputsProvider projectId={projectId} notebookId={notebookId} doc={session?.doc ?? null} canRun={canEdit}>
     <div className="page notebook-page">
       <header className="page-header">
         <nav className="crumbs" aria-label="Breadcrumb">
@@ -132,6 +139,7 @@ export default function NotebookWorkspace(props: NotebookWorkspaceProps) {
           <div className="page-actions notebook-actions">
             <ConnectionStatus connection={connection} />
             {session && <Presence session={session} />}
+            <ShortcutsButton />
             <button type="button" className={versionsOpen ? 'btn btn-sm btn-active' : 'btn btn-sm'} aria-pressed={versionsOpen} onClick={() => setVersionsOpen((o) => !o)}>
               Versions
             </button>
@@ -147,11 +155,11 @@ export default function NotebookWorkspace(props: NotebookWorkspaceProps) {
           </button>
         ))}
       </nav>
-      <NotebookBuildBar />
+      {session && loaded ? <NotebookBuildBar doc={session.doc} /> : <NotebookBuildBar doc={null} />}
       <div className={versionsOpen ? 'notebook-layout notebook-layout-versions' : 'notebook-layout'}>
         {/* The cells stay mounted under the Flow tab: their editors and bindings survive the switch. */}
         <div hidden={view !== 'cells'} className="notebook-view">
-          {session && loaded ? <Cells session={session} canEdit={canEdit} /> : <Loading label="Opening notebook…" />}
+          {session && loaded ? <Cells session={session} canEdit={canEdit} projectId={projectId} /> : <Loading label="Opening notebook…" />}
         </div>
         {view === 'flow' && <div className="notebook-view">{session && loaded ? <NotebookFlow doc={session.doc} onOpenCell={openCell} /> : <Loading label="Opening notebook…" />}</div>}
         {versionsOpen && session && (
@@ -159,6 +167,7 @@ export default function NotebookWorkspace(props: NotebookWorkspaceProps) {
         )}
       </div>
     </div>
+    </NotebookOutputsProvider>
     </NotebookPipelineProvider>
   );
 }
@@ -173,19 +182,22 @@ function Presence({ session }: { session: NotebookSession }) {
   );
 }
 
-function Cells({ session, canEdit }: { session: NotebookSession; canEdit: boolean }) {
+function Cells({ session, canEdit, projectId }: { session: NotebookSession; canEdit: boolean; projectId: string }) {
   const { doc, awareness } = session;
   const cells = useCells(doc);
   const peers = usePeers(awareness);
+  const { defaultNameOf } = useCellNames(doc);
+  const sourceFor = useNewCellSource(projectId, doc, cells);
   const [focusCellId, setFocusCellId] = useState<string | null>(null);
   // Focus is handed to a new cell's editor once, when it mounts; later re-mounts (a move) must not steal it.
   useEffect(() => {
     if (focusCellId && cells.some((c) => c.id === focusCellId)) setFocusCellId(null);
   }, [cells, focusCellId]);
-  const add = (kind: CellKind, index: number) => setFocusCellId(insertCell(doc, index, { kind }));
+  const add = (kind: CellKind, index: number) => setFocusCellId(insertCell(doc, index, { kind, source: sourceFor(kind, index) }));
+  const { onKeyDown, onCommand } = useCommandMode({ doc, cells, canEdit, add });
 
   return (
-    <div className="cells">
+    <div className="cells" onKeyDown={onKeyDown}>
       {cells.length === 0 && (
         <EmptyState title="This notebook has no cells yet.">
           {canEdit ? 'Add the first one below: SQL and TypeScript steps, declarative train, score and check cells, or Markdown notes.' : 'Editors of this team can add cells.'}
@@ -193,7 +205,7 @@ function Cells({ session, canEdit }: { session: NotebookSession; canEdit: boolea
       )}
       {cells.map((cell, i) => (
         <div key={cell.id} className="cell-slot">
-          <NotebookCell cell={cell} index={i} count={cells.length} doc={doc} awareness={awareness} peers={peers} canEdit={canEdit} autoFocus={cell.id === focusCellId} />
+          <NotebookCell cell={cell} index={i} count={cells.length} doc={doc} awareness={awareness} peers={peers} canEdit={canEdit} autoFocus={cell.id === focusCellId} name={defaultNameOf(cell.id)} onCommand={onCommand} />
           {canEdit && i < cells.length - 1 && <AddCellBar variant="between" after={i + 1} onAdd={(k) => add(k, i + 1)} />}
         </div>
       ))}
