@@ -1,7 +1,7 @@
 /**
  * What a cell's preview gives back, stored per cell and shared with every collaborator (issue 11).
  * Plain JSON, imported by the app as types only (`import type`): the contract between the
- * notebook's server side and its UI (/work NOTEBOOK-CONTRACT "Server API").
+ * notebook's server side and its UI.
  */
 
 export type OutputColumnType = 'integer' | 'numeric' | 'boolean' | 'timestamp' | 'text';
