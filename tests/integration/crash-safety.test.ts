@@ -332,6 +332,8 @@ describe('crash safety', () => {
         `${predictions.filter((p) => p.ackedAt !== null).length} predictions logged (${lost.predictions} answered within ${PREDICTION_LOG_INTERVAL_MS} ms of a kill lost), ` +
         `${[...collabStored.values()].reduce((a, b) => a + b, 0)} stored collab operations`,
     );
+    // The server's own per-phase timings of the last restart: where a restart's time goes.
+    console.log(server!.logTail().split('\n').find((l) => l.includes('is ready at')) ?? '(no ready line)');
     expect(acked.appends.size).toBeGreaterThan(KILLS);
     expect(acked.builds.size, 'builds were started during the kills').toBeGreaterThan(0);
     expect(predictions.filter((p) => p.ackedAt !== null).length).toBeGreaterThan(KILLS);
