@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { loadEnv, type Env } from './env';
-import { acquireHomeLock } from './home-lock';
+import { acquireHomeLock, HomeLocked } from './home-lock';
 
 const USAGE = `Usage: stagebook <command> [options]
 
@@ -9,6 +9,7 @@ Commands:
   migrate                             apply database migrations and exit
   audit-verify                        walk the audit hash chain and check it against the last anchor in
                                       $STAGEBOOK_HOME/audit-anchors.log; exit 1 naming what is broken or missing
+                                      (while Stagebook runs on the home, through its embedded server)
   migrate-home                        copy a home's PGlite database (pgdata/, earlier versions) into the embedded server
   backup --out FILE                   write the database (and the embedded Temporal state) to FILE (.tar.gz)
   restore FILE                        replace the database (and embedded Temporal state) with a backup's
@@ -34,9 +35,17 @@ function parseArgs(argv: string[]): { command: string | undefined; role: string 
  * Commands that run the embedded database or Temporal dev server own the home while they run; with
  * both external (DATABASE_URL and TEMPORAL_ADDRESS), processes share nothing there and need no lock.
  */
-function lockHomeIfEmbedded(env: Env, command: string): void {
+function lockHomeIfEmbedded(env: Env, command: string): { heldBy: number } | null {
   const embedded = !env.DATABASE_URL || (command === 'start' && !env.TEMPORAL_ADDRESS);
-  if (embedded) acquireHomeLock(env.homeDir);
+  if (!embedded) return null;
+  try {
+    acquireHomeLock(env.homeDir);
+    return null;
+  } catch (err) {
+    // audit-verify only reads: a running Stagebook's embedded server serves it as well as our own would.
+    if (command === 'audit-verify' && err instanceof HomeLocked) return { heldBy: err.pid };
+    throw err;
+  }
 }
 
 /** DATABASE_URL's server, or the embedded one (started here, stopped by `stop`). */
@@ -59,8 +68,8 @@ async function main() {
   }
   const { command, role } = parseArgs(process.argv.slice(2));
   const env = loadEnv(undefined, role ? { STAGEBOOK_ROLE: role } : {});
-  if (command === 'start' || command === 'migrate' || command === 'audit-verify' || command === 'migrate-home') lockHomeIfEmbedded(env, command);
-  if (command !== 'migrate-home' && !env.DATABASE_URL) {
+  const running = command === 'start' || command === 'migrate' || command === 'audit-verify' || command === 'migrate-home' ? lockHomeIfEmbedded(env, command) : null;
+  if (command !== 'migrate-home' && !env.DATABASE_URL && !running) {
     // An earlier version's database would otherwise be silently replaced by an empty one.
     const { legacyPgliteDir, LegacyHome } = await import('./ops/migrate-home');
     const legacy = legacyPgliteDir(env.homeDir);
@@ -101,7 +110,22 @@ async function main() {
       const { AUDIT_ANCHOR_FILE, readLastAuditAnchor } = await import('./services/audit/anchor');
       const anchorFile = path.join(env.homeDir, AUDIT_ANCHOR_FILE);
       const anchor = await readLastAuditAnchor(anchorFile);
-      const database = await openEnvDatabase(env);
+      let database: Awaited<ReturnType<typeof openEnvDatabase>>;
+      if (running) {
+        const { embeddedDataDir } = await import('./main');
+        const { runningEmbeddedUrl } = await import('./embedded-postgres');
+        const { openDatabase } = await import('@/db/client');
+        const url = runningEmbeddedUrl(embeddedDataDir(env));
+        console.log(`Stagebook (pid ${running.heldBy}) is running on ${env.homeDir}: verifying through its embedded server`);
+        try {
+          database = await openDatabase({ url, driver: 'embedded', poolSize: 2 });
+        } catch (err) {
+          // Its server may still be starting, or the lock belongs to a backup/restore with the server stopped.
+          throw new Error(`Stagebook (pid ${running.heldBy}) holds ${env.homeDir}, but its embedded server does not answer: ${err instanceof Error ? err.message : String(err)}; try again once it runs, or stop it`, { cause: err });
+        }
+      } else {
+        database = await openEnvDatabase(env);
+      }
       const result = await verifyAuditChain(database.db, { anchor });
       await database.close();
       if (result.ok) {

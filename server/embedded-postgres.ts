@@ -179,6 +179,27 @@ async function waitReady(pidFile: string, childPid: Promise<number>, conn: pg.Cl
 }
 
 /**
+ * The URL of the embedded server another process (the Stagebook holding the home's lock) is running
+ * on `dataDir`, from the port and password it keeps there; nothing is started. Readers such as
+ * `audit-verify` use it so they need not stop Stagebook: two postmasters on one data directory are
+ * what the lock prevents, two clients of one are fine.
+ */
+export function runningEmbeddedUrl(dataDir: string): string {
+  const read = (name: string) => {
+    const file = path.join(path.resolve(dataDir), name);
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new Error(`embedded PostgreSQL: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); is this the home of a running Stagebook?`, { cause: err });
+    }
+  };
+  const password = read('password');
+  const port = Number(read('port'));
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`embedded PostgreSQL: ${path.join(dataDir, 'port')} holds no port`);
+  return `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+}
+
+/**
  * Starts the embedded server on `dataDir`, creating the cluster (initdb, ~1 s) and the `stagebook`
  * database on first use. Resolves once the server accepts connections.
  */

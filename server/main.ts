@@ -7,7 +7,7 @@ import { closeSandboxPools } from './services/datasets/sql-sandbox';
 import { connectTemporal, createWorkflowStarter, workflowState } from '@/workflows/client';
 import { findTemporalCli, startTemporalDevServer, type DevServer } from '@/workflows/dev-server';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createWorker, type StagebookWorker } from '@/workflows/worker';
+import { createWorker, workflowBundle, type StagebookWorker } from '@/workflows/worker';
 import { finishOrphanedScenarioRuns } from './services/scenarios/orphaned-runs';
 import { buildApp } from './app';
 import type { Env } from './env';
@@ -82,6 +82,40 @@ export async function startStagebook(env: Env): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
+  // What does not need the database starts alongside it: the Temporal dev server (a child to wait
+  // for), the workflow bundle (webpack, ~1-3 s of CPU) and the web app's handler. Sequential, these
+  // made most of a restart. Until a part is awaited and its closer pushed, the catch below stops it.
+  const withWorker = role === 'all' || role === 'worker';
+  const withWeb = role === 'all' || role === 'web';
+  if (withWorker) {
+    // The SDK logs every worker state change at INFO; keep the console for what an operator needs.
+    const sdkLevel = env.LOG_LEVEL === 'debug' ? 'DEBUG' : env.LOG_LEVEL === 'trace' ? 'TRACE' : 'WARN';
+    // Before the bundle: bundling reads Runtime.instance(), after which install() is refused.
+    Runtime.install({ logger: new DefaultLogger(sdkLevel) });
+  }
+  const devServerStarting: Promise<DevServer> | null = env.TEMPORAL_ADDRESS
+    ? null
+    : startTemporalDevServer({
+        cliPath: findTemporalCli({ cliPath: env.TEMPORAL_CLI_PATH }),
+        dbFile: path.join(env.homeDir, 'temporal.sqlite'),
+        namespace: env.TEMPORAL_NAMESPACE,
+        log: (line) => console.log(`[temporal] ${line}`),
+      });
+  let devServerOwned = false;
+  const bundling = withWorker ? workflowBundle() : null;
+  const nextStarting = withWeb
+    ? (async () => {
+        if (nextBuildIsStale()) {
+          console.log('building the web app (next build); this happens once per change of app/ ...');
+          await runNextBuild();
+        }
+        return createNextHandler({ hostname: 'localhost', port: env.PORT });
+      })()
+    : null;
+  let nextOwned = false;
+  // Awaited later (or by the catch): a failure meanwhile must not become an unhandled rejection.
+  for (const p of [devServerStarting, bundling, nextStarting]) p?.catch(() => undefined);
+
   try {
     const database = await openEnvDatabase(env, {
       // The server logs warnings and worse; its routine start-up lines are noise on every start.
@@ -110,16 +144,12 @@ export async function startStagebook(env: Env): Promise<void> {
       }
     }
 
-    let temporalAddress = env.TEMPORAL_ADDRESS;
+    // Set below when we run the dev server (devServerStarting is null only with TEMPORAL_ADDRESS).
+    let temporalAddress = env.TEMPORAL_ADDRESS ?? '';
     let temporalUi: string | null = null;
-    if (!temporalAddress) {
-      const cliPath = findTemporalCli({ cliPath: env.TEMPORAL_CLI_PATH });
-      const devServer: DevServer = await startTemporalDevServer({
-        cliPath,
-        dbFile: path.join(env.homeDir, 'temporal.sqlite'),
-        namespace: env.TEMPORAL_NAMESPACE,
-        log: (line) => console.log(`[temporal] ${line}`),
-      });
+    if (devServerStarting) {
+      const devServer = await devServerStarting;
+      devServerOwned = true;
       closers.push({ name: 'temporal dev server', close: () => devServer.stop() });
       temporalAddress = devServer.address;
       temporalUi = devServer.uiUrl;
@@ -134,10 +164,8 @@ export async function startStagebook(env: Env): Promise<void> {
     }
 
     let worker: StagebookWorker | undefined;
-    if (role === 'all' || role === 'worker') {
-      // The SDK logs every worker state change at INFO; keep the console for what an operator needs.
-      const sdkLevel = env.LOG_LEVEL === 'debug' ? 'DEBUG' : env.LOG_LEVEL === 'trace' ? 'TRACE' : 'WARN';
-      Runtime.install({ logger: new DefaultLogger(sdkLevel) });
+    if (withWorker) {
+      await bundling;
       worker = await createWorker({ db: database.db, address: temporalAddress, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE });
       const w = worker;
       const running = w.run().catch((err: unknown) => {
@@ -147,16 +175,17 @@ export async function startStagebook(env: Env): Promise<void> {
       closers.push({ name: 'temporal worker', close: async () => { await w.shutdown(); await running; } });
     }
 
+    const tWorker = performance.now();
+
     let nextHandler: Awaited<ReturnType<typeof createNextHandler>> | undefined;
-    if (role === 'all' || role === 'web') {
-      if (nextBuildIsStale()) {
-        console.log('building the web app (next build); this happens once per change of app/ ...');
-        await runNextBuild();
-      }
-      nextHandler = await createNextHandler({ hostname: 'localhost', port: env.PORT });
+    if (nextStarting) {
+      nextHandler = await nextStarting;
+      nextOwned = true;
       const n = nextHandler;
       closers.push({ name: 'next', close: () => n.close() });
     }
+
+    const tWeb = performance.now();
 
     const workflows = client ? createWorkflowStarter(client, env.TEMPORAL_TASK_QUEUE) : undefined;
     if (client) {
@@ -191,7 +220,8 @@ export async function startStagebook(env: Env): Promise<void> {
     const url = env.STAGEBOOK_PUBLIC_URL ?? `http://localhost:${port}`;
     const secs = (ms: number) => (ms / 1000).toFixed(1);
     const lines = [
-      `Stagebook is ready at ${url}  (role ${role}, ${secs(performance.now() - t0)} s: database ${secs(tDb - t0)} s, temporal ${secs(tTemporal - tDb)} s)`,
+      // When each part was ready, from the start (they start together, so these overlap).
+      `Stagebook is ready at ${url}  (role ${role}, ${secs(performance.now() - t0)} s; ready at: database ${secs(tDb - t0)} s, temporal ${secs(tTemporal - t0)} s, worker ${secs(tWorker - t0)} s, web ${secs(tWeb - t0)} s)`,
       `  database: ${database.driver === 'embedded' ? `embedded PostgreSQL at ${embeddedDataDir(env)}` : 'Postgres (DATABASE_URL)'}`,
       `  temporal: ${temporalAddress}${temporalUi ? `  (UI ${temporalUi})` : ''}`,
     ];
@@ -209,6 +239,8 @@ export async function startStagebook(env: Env): Promise<void> {
   } catch (err) {
     shuttingDown = true;
     await closeAll();
+    if (devServerStarting && !devServerOwned) await devServerStarting.then((d) => d.stop(), () => undefined);
+    if (nextStarting && !nextOwned) await nextStarting.then((n) => n.close(), () => undefined);
     throw err;
   }
 }

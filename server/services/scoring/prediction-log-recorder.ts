@@ -20,6 +20,10 @@ export type LoggedPrediction = {
 export type PredictionLogOptions = {
   /** Rows kept in memory at most; past it the oldest are dropped (and counted in `dropped`). */
   capacity?: number;
+  /**
+   * What a crash may lose, at most: every row is committed within this long of being recorded (while
+   * the database keeps up), so a SIGKILL loses only predictions served in the last `intervalMs`.
+   */
   intervalMs?: number;
   /** Rows per INSERT statement. */
   chunkRows?: number;
@@ -30,14 +34,22 @@ const RETENTION_EVERY_MS = 10 * 60_000;
 
 /**
  * The prediction log (`prediction_log`), written off the hot path like request stats: a request
- * pushes its records onto an in-memory buffer (one array push per record, no serialisation), and
- * every `intervalMs` (2 s) the buffer is swapped out and written with one multi-row INSERT per
- * `chunkRows` rows (rows of endpoints deleted meanwhile are dropped by the join). The buffer is
- * bounded: when it is full (the database is slow or down), the oldest rows are dropped in chunks of a
- * tenth and counted in `dropped`, so memory stays bounded and the loss is visible. A failed write
- * puts its rows back in front, within the same bound. `flush()` on close (the runtime's release)
- * writes what is buffered: a graceful shutdown loses nothing. Rows older than `retentionDays` are
- * deleted by a flush every 10 minutes.
+ * pushes its records onto an in-memory buffer (one array push per record, no serialisation), and the
+ * buffer is swapped out and written with one multi-row INSERT per `chunkRows` rows (rows of endpoints
+ * deleted meanwhile are dropped by the join).
+ *
+ * Crash bound: a crash loses at most the predictions of the last `intervalMs` (2 s). A write starts
+ * half an interval after the oldest buffered row arrived, leaving the other half for the write itself
+ * (milliseconds; a retention pass never holds it up), so a row is committed at most `intervalMs` after
+ * it was recorded. Waiting a whole interval before writing would let a crash during that write lose
+ * two windows: the rows being written and those buffered behind them. Rows are written in arrival
+ * order, one flush at a time, so what survives a crash is a prefix of what was served.
+ *
+ * The buffer is bounded: when it is full (the database is slow or down, when the bound above cannot
+ * hold), the oldest rows are dropped in chunks of a tenth and counted in `dropped`, so memory stays
+ * bounded and the loss is visible. A failed write puts its rows back in front, within the same bound.
+ * `flush()` on close (the runtime's release) writes what is buffered: a graceful shutdown loses
+ * nothing. Rows older than `retentionDays` are deleted every 10 minutes, after a flush.
  */
 export class PredictionLogRecorder {
   /** Switched off by the scoring benchmark to measure what logging costs. */
@@ -49,6 +61,7 @@ export class PredictionLogRecorder {
   private buffer: LoggedPrediction[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
+  private retaining: Promise<void> | null = null;
   private lastRetention = 0;
   readonly capacity: number;
   private readonly intervalMs: number;
@@ -82,12 +95,19 @@ export class PredictionLogRecorder {
     while (this.flushing) await this.flushing;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.buffer.length === 0 && !this.retentionDue()) return;
-    const rows = this.buffer;
-    this.buffer = [];
-    this.flushing = this.write(rows);
-    await this.flushing;
-    this.flushing = null;
+    if (this.buffer.length > 0) {
+      const rows = this.buffer;
+      this.buffer = [];
+      this.flushing = this.write(rows);
+      await this.flushing;
+      this.flushing = null;
+    }
+    // Apart from the writes: a long delete must not hold back rows waiting for their commit deadline.
+    if (!this.retaining && this.retentionDue()) {
+      this.lastRetention = Date.now();
+      this.retaining = this.deleteExpired().finally(() => (this.retaining = null));
+    }
+    if (this.retaining) await this.retaining;
   }
 
   private async write(rows: LoggedPrediction[]): Promise<void> {
@@ -99,19 +119,6 @@ export class PredictionLogRecorder {
         done += chunk.length;
         this.written += chunk.length;
       }
-      if (this.retentionDue()) {
-        this.lastRetention = Date.now();
-        // Per endpoint id found in the log's index (a skip scan by hand), so the one index serves it,
-        // endpoints deleted since included.
-        await this.db.execute(sql`
-          with recursive ids as (
-            (select endpoint_id from prediction_log order by endpoint_id limit 1)
-            union all
-            select (select p.endpoint_id from prediction_log p where p.endpoint_id > ids.endpoint_id order by p.endpoint_id limit 1) from ids where ids.endpoint_id is not null
-          )
-          delete from prediction_log p using ids
-          where p.endpoint_id = ids.endpoint_id and p.logged_at < now() - make_interval(days => ${this.retentionDays})`);
-      }
     } catch (err) {
       console.error('could not write the prediction log', err);
       // Back in front of what arrived meanwhile, oldest first; the bound still holds.
@@ -119,6 +126,23 @@ export class PredictionLogRecorder {
       this.buffer = left.concat(this.buffer);
       if (this.buffer.length > this.capacity) this.dropOldest(this.buffer.length - this.capacity);
       this.arm();
+    }
+  }
+
+  private async deleteExpired(): Promise<void> {
+    try {
+      // Per endpoint id found in the log's index (a skip scan by hand), so the one index serves it,
+      // endpoints deleted since included.
+      await this.db.execute(sql`
+        with recursive ids as (
+          (select endpoint_id from prediction_log order by endpoint_id limit 1)
+          union all
+          select (select p.endpoint_id from prediction_log p where p.endpoint_id > ids.endpoint_id order by p.endpoint_id limit 1) from ids where ids.endpoint_id is not null
+        )
+        delete from prediction_log p using ids
+        where p.endpoint_id = ids.endpoint_id and p.logged_at < now() - make_interval(days => ${this.retentionDays})`);
+    } catch (err) {
+      console.error('could not delete expired prediction log rows', err);
     }
   }
 
@@ -134,12 +158,13 @@ export class PredictionLogRecorder {
     console.warn(`prediction log: buffer full (${this.capacity} rows), dropped the oldest ${k} (${this.dropped} since start)`);
   }
 
+  /** Called when a row is buffered: the oldest waiting row sets the deadline (see the class comment). */
   private arm(): void {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.flush();
-    }, this.intervalMs);
+    }, this.intervalMs / 2);
     this.timer.unref();
   }
 
