@@ -162,13 +162,15 @@ describe('co-editing a notebook in the browser', () => {
 
     // Both type into the same cell, on different lines.
     await clickToEnd(a, aCell);
-    await a.keyboard.press('Escape');
-    await a.keyboard.press('Enter');
+    // A newline typed as text: Enter would accept an open suggestion, and Escape now leaves the
+    // editor for command mode (Jupyter's keys), where Enter only re-enters it.
+    await a.keyboard.insertText('\n');
     await a.keyboard.type('from customers');
     await waitForEditorText(editorOf(gCell), (t) => t === 'select customer_id, plan\nfrom customers', 'Grace sees Ada’s new line');
     await clickToEnd(g, gCell);
-    await g.keyboard.press('Escape');
-    await g.keyboard.press('Enter');
+    // A newline typed as text: Enter would accept an open suggestion, and Escape now leaves the
+    // editor for command mode (Jupyter's keys), where Enter only re-enters it.
+    await g.keyboard.insertText('\n');
     await g.keyboard.type('where churned');
     const expected = 'select customer_id, plan\nfrom customers\nwhere churned';
     await waitForEditorText(editorOf(aCell), (t) => t === expected, 'Ada sees Grace’s new line');
@@ -227,8 +229,9 @@ describe('co-editing a notebook in the browser', () => {
 
     const gCell = cellAt(g, 1);
     await clickToEnd(g, gCell);
-    await g.keyboard.press('Escape');
-    await g.keyboard.press('Enter');
+    // A newline typed as text: Enter would accept an open suggestion, and Escape now leaves the
+    // editor for command mode (Jupyter's keys), where Enter only re-enters it.
+    await g.keyboard.insertText('\n');
     await g.keyboard.type('and plan_changed');
     const edited = 'select customer_id, plan\nfrom customers\nwhere churned\nand plan_changed';
     await waitForEditorText(editorOf(cellAt(a, 1)), (t) => t === edited, 'Ada sees Grace’s edit');
