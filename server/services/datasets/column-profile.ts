@@ -8,9 +8,11 @@ import { ident } from './storage';
  * The scan is one GROUP BY on a key that is NULL for most rows and a hash of the row's values for the
  * rows of a sample: the NULL group carries the exact row count, non-null counts, min/max and sums of
  * all the other rows; each sampled row (identical ones together, with their multiplicity) is a group
- * of its own whose min() is its value. The same statement then adds the groups up (exact counts,
- * bounds, means over everything) and reads the sample's groups for distinct counts, histograms
- * (width_bucket between the exact bounds) and top values. When the whole result fits in the sample
+ * of its own whose min() is its value. The same statement adds the groups up (exact counts, bounds,
+ * means over everything) and returns the sample's groups (~20,000 rows, a few values each), which are
+ * grouped here for distinct counts, histograms (width_bucket's arithmetic between the exact bounds)
+ * and top values: grouping them in SQL, column by column, cost as much as the scan. When the whole
+ * result fits in the sample
  * every row is "sampled" and everything is exact; otherwise histogram and top-value counts are scaled
  * to the whole, distinct counts estimated (Haas-Stokes Duj1, the estimator ANALYZE uses) and the
  * profile says `sampled`.
@@ -42,7 +44,8 @@ export const HISTOGRAM_BINS = 20;
 export const TOP_VALUES = 10;
 
 const histogrammed = (t: OutputColumnType) => t === 'integer' || t === 'numeric' || t === 'timestamp';
-const asDouble = (expr: string, type: OutputColumnType) => (type === 'timestamp' ? `extract(epoch from ${expr})::float8` : `${expr}::float8`);
+// date_part, not extract: extract returns numeric since Postgres 14, several times slower per value.
+const asDouble = (expr: string, type: OutputColumnType) => (type === 'timestamp' ? `date_part('epoch', ${expr})` : `${expr}::float8`);
 
 /**
  * A 64-bit hash of one column's value, for mixing into the sampling draw: the cheapest column there
@@ -108,48 +111,52 @@ export async function profileRelation(run: RelationRun, columns: ProfileColumn[]
     }
   });
   // json_build_object takes at most 100 arguments: chunk the head into several objects.
-  const headChunks: string[] = [];
-  for (let k = 0; k < head.length; k += 40) headChunks.push(`json_build_object(${head.slice(k, k + 40).join(', ')})::text`);
-  const branches = headChunks.map((h, k) => `SELECT -1 AS col, 'head' AS kind, ${k} AS b, ${h} AS v, 0::float8 AS k FROM a`);
   columns.forEach((c, i) => {
-    const v = `s.lo${i}`;
-    // Distinct values in the sample, how many appear once (f1, for the estimate) and the sample's
-    // non-null size, from one grouping.
-    branches.push(
-      `SELECT ${i}, 'd', (count(*) FILTER (WHERE d.w = 1))::int, coalesce(sum(d.w), 0)::text, count(*)::float8 FROM (SELECT ${v} AS v, sum(s.n) AS w FROM s WHERE ${v} IS NOT NULL GROUP BY 1) AS d`,
-    );
-    if (histogrammed(c.type)) {
-      // The maximum falls in bucket bins + 1: fold it into the last one.
-      branches.push(
-        `SELECT ${i}, 'h', least(width_bucket(${asDouble(v, c.type)}, ${asDouble(`a.lo${i}`, c.type)}, ${asDouble(`a.hi${i}`, c.type)}, ${HISTOGRAM_BINS}), ${HISTOGRAM_BINS}), NULL, sum(s.n)::float8 FROM a, s WHERE ${v} IS NOT NULL AND a.hi${i} > a.lo${i} GROUP BY 3`,
-      );
-    } else {
-      branches.push(`(SELECT ${i}, 't', NULL, ${v}, sum(s.n)::float8 FROM s GROUP BY ${v} ORDER BY 5 DESC, 4 NULLS FIRST LIMIT ${TOP_VALUES})`);
-    }
+    if (histogrammed(c.type)) head.push(`'elo${i}', ${asDouble(`a.lo${i}`, c.type)}`, `'ehi${i}', ${asDouble(`a.hi${i}`, c.type)}`);
   });
+  // The sample's rows, grouped here: a histogrammed value as a double (equality of doubles is
+  // equality of the values: integers below 2^53, timestamps to the microsecond), any other as text.
+  const sampleExpr = (c: ProfileColumn, i: number) => (histogrammed(c.type) ? asDouble(`g.lo${i}`, c.type) : `g.lo${i}`);
+  const branches: string[] = [];
+  for (let k = 0; k < head.length; k += 40) {
+    const values = columns.map((c, i) => `NULL::${histogrammed(c.type) ? 'float8' : 'text'} AS v${i}`);
+    branches.push(`SELECT 'head' AS kind, 0::int8 AS n, json_build_object(${head.slice(k, k + 40).join(', ')})::text AS j${values.map((v) => `, ${v}`).join('')} FROM a`);
+  }
+  branches.push(`SELECT 'row', g.n, NULL${columns.map((c, i) => `, ${sampleExpr(c, i)}`).join('')} FROM g WHERE g.k IS NOT NULL`);
   const detail = (
     await run(
       `WITH g AS (SELECT ${parts.join(', ')} FROM (SELECT q.*, ${key} AS __stagebook_profile_key FROM (\n`,
-      `\n) AS q) AS q GROUP BY q.__stagebook_profile_key),\na AS (SELECT ${totals.join(', ')} FROM g),\ns AS (SELECT * FROM g WHERE g.k IS NOT NULL)\n${branches.join('\nUNION ALL\n')}`,
+      `\n) AS q) AS q GROUP BY q.__stagebook_profile_key),\na AS (SELECT ${totals.join(', ')} FROM g)\n${branches.join('\nUNION ALL\n')}`,
     )
   ).rows;
 
   const headRow: Record<string, unknown> = {};
-  for (const r of detail) if (r.kind === 'head') Object.assign(headRow, JSON.parse(String(r.v)) as Record<string, unknown>);
+  const sample: Record<string, unknown>[] = [];
+  for (const r of detail) {
+    if (r.kind === 'head') Object.assign(headRow, JSON.parse(String(r.j)) as Record<string, unknown>);
+    else sample.push(r);
+  }
+  const weights = sample.map((r) => Number(r.n));
   const rowCount = Number(headRow.n ?? 0);
   const sampleAll = Number(headRow.sn ?? 0);
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   const profile = columns.map((c, i): ColumnProfile => {
-    const mine = detail.filter((r) => Number(r.col) === i);
     const nonNull = Number(headRow[`c${i}`] ?? 0);
-    // Bounds as doubles (timestamps: epoch seconds, which is what the buckets were cut on).
-    const bound = (v: unknown) => (v === null || v === undefined ? null : c.type === 'timestamp' ? epochOf(String(v)) : Number(v));
-    const lo = bound(headRow[`lo${i}`]);
-    const hi = bound(headRow[`hi${i}`]);
-    const d = mine.find((r) => r.kind === 'd');
-    const sampleNonNull = Number(d?.v ?? 0);
-    const distinctInSample = Number(d?.k ?? 0);
-    const f1 = Number(d?.b ?? 0);
+    // The sample's values with their counts: the distinct count, how many appear once (f1, for the
+    // estimate), the sample's non-null size and the top values.
+    const counts = new Map<string | number | null, number>();
+    sample.forEach((r, k) => {
+      const v = (r[`v${i}`] ?? null) as string | number | null;
+      counts.set(v, (counts.get(v) ?? 0) + weights[k]!);
+    });
+    let sampleNonNull = 0;
+    let f1 = 0;
+    for (const [v, n] of counts) {
+      if (v === null) continue;
+      sampleNonNull += n;
+      if (n === 1) f1 += 1;
+    }
+    const distinctInSample = counts.size - (counts.has(null) ? 1 : 0);
     // Duj1: n*d / (n - f1 + f1*n/N), with n the sample's non-null values and N the whole's.
     const distinct =
       !sampled || sampleNonNull === 0
@@ -157,21 +164,36 @@ export async function profileRelation(run: RelationRun, columns: ProfileColumn[]
         : Math.round(Math.min(nonNull, Math.max(distinctInSample, (sampleNonNull * distinctInSample) / Math.max(1, sampleNonNull - f1 + (f1 * sampleNonNull) / Math.max(1, nonNull)))));
     const scaleNonNull = sampled && sampleNonNull > 0 ? nonNull / sampleNonNull : 1;
     const scaleAll = sampled && sampleAll > 0 ? rowCount / sampleAll : 1;
+    // Bounds as doubles (timestamps: epoch seconds, which is what the buckets are cut on).
+    const bound = (v: unknown) => (v === null || v === undefined ? null : c.type === 'timestamp' ? epochOf(String(v)) : Number(v));
+    const lo = bound(headRow[`lo${i}`]);
+    const hi = bound(headRow[`hi${i}`]);
     const asValue = (v: number | null) => (v === null ? null : c.type === 'timestamp' ? new Date(v * 1000).toISOString() : v);
     let histogram: ColumnProfile['histogram'] = null;
     if (histogrammed(c.type)) {
-      if (lo === null || hi === null) histogram = [];
-      else if (hi === lo) histogram = [{ lo: asValue(lo)!, hi: asValue(hi)!, count: nonNull }];
+      const elo = num(headRow[`elo${i}`]);
+      const ehi = num(headRow[`ehi${i}`]);
+      if (lo === null || hi === null || elo === null || ehi === null) histogram = [];
+      else if (ehi === elo) histogram = [{ lo: asValue(lo)!, hi: asValue(hi)!, count: nonNull }];
       else {
         const width = (hi - lo) / HISTOGRAM_BINS;
         const counts = new Array<number>(HISTOGRAM_BINS).fill(0);
-        for (const r of mine) if (r.kind === 'h') counts[Math.min(HISTOGRAM_BINS, Math.max(1, Number(r.b))) - 1]! += Math.round(Number(r.k) * scaleNonNull);
-        histogram = counts.map((count, b) => ({ lo: asValue(lo + b * width)!, hi: asValue(b === HISTOGRAM_BINS - 1 ? hi : lo + (b + 1) * width)!, count }));
+        // width_bucket's arithmetic; the maximum falls in bucket bins + 1: fold it into the last one.
+        sample.forEach((r, k) => {
+          const x = r[`v${i}`];
+          if (x === null || x === undefined) return;
+          const b = Math.floor(HISTOGRAM_BINS * ((Number(x) - elo) / (ehi - elo)));
+          counts[Math.min(HISTOGRAM_BINS - 1, Math.max(0, b))]! += weights[k]!;
+        });
+        histogram = counts.map((count, b) => ({ lo: asValue(lo + b * width)!, hi: asValue(b === HISTOGRAM_BINS - 1 ? hi : lo + (b + 1) * width)!, count: Math.round(count * scaleNonNull) }));
       }
     }
     const topValues = histogrammed(c.type)
       ? null
-      : mine.filter((r) => r.kind === 't').map((r) => ({ value: r.v === null || r.v === undefined ? null : String(r.v), count: Math.round(Number(r.k) * scaleAll) }));
+      : [...counts]
+          .sort((x, y) => y[1] - x[1] || (x[0] === y[0] ? 0 : x[0] === null ? -1 : y[0] === null ? 1 : x[0] < y[0] ? -1 : 1))
+          .slice(0, TOP_VALUES)
+          .map(([value, count]) => ({ value: value === null ? null : String(value), count: Math.round(count * scaleAll) }));
     return {
       name: c.name,
       type: c.type,
