@@ -78,18 +78,31 @@ async function estimateRows(run: RelationRun): Promise<number> {
   return Number(parsed[0]?.Plan?.['Plan Rows'] ?? 0);
 }
 
+/** `server_version_num` of the server the relation lives on (decides the shape of the scan). */
+async function serverVersion(run: RelationRun): Promise<number> {
+  const r = await run(`SELECT current_setting('server_version_num')::int AS v FROM (SELECT 1) AS one LEFT JOIN (SELECT * FROM (\n`, '\n) AS q LIMIT 0) AS z ON true');
+  return Number(r.rows[0]?.v ?? 0);
+}
+
 export async function profileRelation(run: RelationRun, columns: ProfileColumn[], opts: { knownRows?: number } = {}): Promise<{ rowCount: number; profile: ColumnProfile[] }> {
   const expected = opts.knownRows ?? (await estimateRows(run));
+  // array_agg can be combined across parallel workers from Postgres 16 on: one plain aggregate
+  // collects the sample. Before, a GROUP BY does (see above), at the cost of a group per sampled row.
+  const collect = (await serverVersion(run)) >= 160000;
   const fraction = Math.min(1, PROFILE_SAMPLE_ROWS / Math.max(1, expected));
   const sampled = fraction < 1;
+  const draw = `(${mixHash(columns)}interval_hash_extended(clock_timestamp() - statement_timestamp(), 0)) < ${hashThreshold(fraction)}::int8`;
   // Identical rows hash alike and group together with their multiplicity, which is what a sample of
   // rows needs; text-like columns go through ::text (json has no hash or equality).
   const rowHash = `hash_record_extended(ROW(${columns.map((c) => (c.type === 'text' ? `q.${ident(c.name)}::text` : `q.${ident(c.name)}`)).join(', ') || 'NULL'}), 0)`;
-  const draw = `(${mixHash(columns)}interval_hash_extended(clock_timestamp() - statement_timestamp(), 0))`;
-  const key = sampled ? `CASE WHEN ${draw} < ${hashThreshold(fraction)}::int8 THEN ${rowHash} END` : rowHash;
-  const parts = ['q.__stagebook_profile_key AS k', 'count(*) AS n'];
+  const key = collect ? (sampled ? draw : 'true') : sampled ? `CASE WHEN ${draw} THEN ${rowHash} END` : rowHash;
+  const inSample = collect ? 'q.__stagebook_profile_key' : 'q.__stagebook_profile_key IS NOT NULL';
+  const parts = collect ? ['count(*) AS n', `count(*) FILTER (WHERE ${inSample}) AS sn`] : ['q.__stagebook_profile_key AS k', 'count(*) AS n'];
   const head: string[] = [`'n', a.n`, `'sn', a.sn`];
   const totals = ['sum(g.n) AS n', 'coalesce(sum(g.n) FILTER (WHERE g.k IS NOT NULL), 0) AS sn'];
+  // A sampled value as the JS side groups it: a histogrammed value as a double (equality of doubles
+  // is equality of the values: integers below 2^53, timestamps to the microsecond), any other as text.
+  const sampleExpr = (c: ProfileColumn, v: string) => (histogrammed(c.type) ? asDouble(v, c.type) : `${v}::text`);
   columns.forEach((c, i) => {
     const col = `q.${ident(c.name)}`;
     parts.push(`count(${col}) AS c${i}`);
@@ -100,41 +113,41 @@ export async function profileRelation(run: RelationRun, columns: ProfileColumn[]
       // than the scan); a sampled group's min() is its value.
       parts.push(`min(${col}) AS lo${i}`, `max(${col}) AS hi${i}`);
       totals.push(`min(g.lo${i}) AS lo${i}`, `max(g.hi${i}) AS hi${i}`);
-      head.push(`'lo${i}', a.lo${i}`, `'hi${i}', a.hi${i}`);
-    } else {
-      parts.push(`min(CASE WHEN q.__stagebook_profile_key IS NOT NULL THEN ${col}::text END) AS lo${i}`);
+      head.push(`'lo${i}', a.lo${i}`, `'hi${i}', a.hi${i}`, `'elo${i}', ${asDouble(`a.lo${i}`, c.type)}`, `'ehi${i}', ${asDouble(`a.hi${i}`, c.type)}`);
+    } else if (!collect) {
+      parts.push(`min(CASE WHEN ${inSample} THEN ${col}::text END) AS lo${i}`);
     }
+    if (collect) parts.push(`array_agg(${sampleExpr(c, col)}) FILTER (WHERE ${inSample}) AS s${i}`);
     if (c.type === 'integer' || c.type === 'numeric') {
       parts.push(`sum(${col}::float8) AS sm${i}`);
       totals.push(`sum(g.sm${i}) / nullif(sum(g.c${i}), 0) AS avg${i}`);
-      head.push(`'avg${i}', a.avg${i}`);
+      head.push(`'avg${i}', ${collect ? `a.sm${i} / nullif(a.c${i}, 0)` : `a.avg${i}`}`);
     }
   });
   // json_build_object takes at most 100 arguments: chunk the head into several objects.
-  columns.forEach((c, i) => {
-    if (histogrammed(c.type)) head.push(`'elo${i}', ${asDouble(`a.lo${i}`, c.type)}`, `'ehi${i}', ${asDouble(`a.hi${i}`, c.type)}`);
-  });
-  // The sample's rows, grouped here: a histogrammed value as a double (equality of doubles is
-  // equality of the values: integers below 2^53, timestamps to the microsecond), any other as text.
-  const sampleExpr = (c: ProfileColumn, i: number) => (histogrammed(c.type) ? asDouble(`g.lo${i}`, c.type) : `g.lo${i}`);
   const branches: string[] = [];
   for (let k = 0; k < head.length; k += 40) {
-    const values = columns.map((c, i) => `NULL::${histogrammed(c.type) ? 'float8' : 'text'} AS v${i}`);
+    const values = columns.map((c, i) => `NULL::${histogrammed(c.type) ? 'float8' : 'text'}${collect ? '[]' : ''} AS v${i}`);
     branches.push(`SELECT 'head' AS kind, 0::int8 AS n, json_build_object(${head.slice(k, k + 40).join(', ')})::text AS j${values.map((v) => `, ${v}`).join('')} FROM a`);
   }
-  branches.push(`SELECT 'row', g.n, NULL${columns.map((c, i) => `, ${sampleExpr(c, i)}`).join('')} FROM g WHERE g.k IS NOT NULL`);
+  if (collect) branches.push(`SELECT 'arrays', 1, NULL${columns.map((_, i) => `, a.s${i}`).join('')} FROM a`);
+  else branches.push(`SELECT 'row', g.n, NULL${columns.map((c, i) => `, ${histogrammed(c.type) ? asDouble(`g.lo${i}`, c.type) : `g.lo${i}`}`).join('')} FROM g WHERE g.k IS NOT NULL`);
+  const scan = `SELECT ${parts.join(', ')} FROM (SELECT q.*, ${key} AS __stagebook_profile_key FROM (\n`;
   const detail = (
     await run(
-      `WITH g AS (SELECT ${parts.join(', ')} FROM (SELECT q.*, ${key} AS __stagebook_profile_key FROM (\n`,
-      `\n) AS q) AS q GROUP BY q.__stagebook_profile_key),\na AS (SELECT ${totals.join(', ')} FROM g)\n${branches.join('\nUNION ALL\n')}`,
+      collect ? `WITH a AS (${scan}` : `WITH g AS (${scan}`,
+      collect
+        ? `\n) AS q) AS q)\n${branches.join('\nUNION ALL\n')}`
+        : `\n) AS q) AS q GROUP BY q.__stagebook_profile_key),\na AS (SELECT ${totals.join(', ')} FROM g)\n${branches.join('\nUNION ALL\n')}`,
     )
   ).rows;
 
   const headRow: Record<string, unknown> = {};
-  const sample: Record<string, unknown>[] = [];
+  let sample: Record<string, unknown>[] = [];
   for (const r of detail) {
     if (r.kind === 'head') Object.assign(headRow, JSON.parse(String(r.j)) as Record<string, unknown>);
-    else sample.push(r);
+    else if (r.kind === 'row') sample.push(r);
+    else sample = transpose(r, columns.length);
   }
   const weights = sample.map((r) => Number(r.n));
   const rowCount = Number(headRow.n ?? 0);
@@ -209,6 +222,17 @@ export async function profileRelation(run: RelationRun, columns: ProfileColumn[]
     };
   });
   return { rowCount, profile };
+}
+
+/** The collected arrays (one per column) as rows of weight 1, the shape the grouped scan returns. */
+function transpose(r: Record<string, unknown>, width: number): Record<string, unknown>[] {
+  const arrays = Array.from({ length: width }, (_, i) => (r[`v${i}`] ?? []) as unknown[]);
+  const length = arrays[0]?.length ?? 0;
+  return Array.from({ length }, (_, k) => {
+    const row: Record<string, unknown> = { n: 1 };
+    arrays.forEach((a, i) => (row[`v${i}`] = a[k] ?? null));
+    return row;
+  });
 }
 
 /** JSON of a timestamp without time zone has no offset: the session's zone (UTC) is meant, not Node's. */
