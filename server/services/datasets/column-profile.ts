@@ -127,10 +127,10 @@ export async function profileRelation(run: RelationRun, columns: ProfileColumn[]
   // json_build_object takes at most 100 arguments: chunk the head into several objects.
   const branches: string[] = [];
   for (let k = 0; k < head.length; k += 40) {
-    const values = columns.map((c, i) => `NULL::${histogrammed(c.type) ? 'float8' : 'text'}${collect ? '[]' : ''} AS v${i}`);
+    const values = columns.map((c, i) => `NULL::${collect ? 'text' : histogrammed(c.type) ? 'float8' : 'text'} AS v${i}`);
     branches.push(`SELECT 'head' AS kind, 0::int8 AS n, json_build_object(${head.slice(k, k + 40).join(', ')})::text AS j${values.map((v) => `, ${v}`).join('')} FROM a`);
   }
-  if (collect) branches.push(`SELECT 'arrays', 1, NULL${columns.map((_, i) => `, a.s${i}`).join('')} FROM a`);
+  if (collect) branches.push(`SELECT 'arrays', 1, NULL${columns.map((_, i) => `, to_json(a.s${i})::text`).join('')} FROM a`);
   else branches.push(`SELECT 'row', g.n, NULL${columns.map((c, i) => `, ${histogrammed(c.type) ? asDouble(`g.lo${i}`, c.type) : `g.lo${i}`}`).join('')} FROM g WHERE g.k IS NOT NULL`);
   const scan = `SELECT ${parts.join(', ')} FROM (SELECT q.*, ${key} AS __stagebook_profile_key FROM (\n`;
   const detail = (
@@ -143,13 +143,21 @@ export async function profileRelation(run: RelationRun, columns: ProfileColumn[]
   ).rows;
 
   const headRow: Record<string, unknown> = {};
-  let sample: Record<string, unknown>[] = [];
+  // The sample column by column, with each value's weight (a group's multiplicity; 1 when collected).
+  let values: unknown[][] = columns.map(() => []);
+  let weights: number[] | null = [];
   for (const r of detail) {
     if (r.kind === 'head') Object.assign(headRow, JSON.parse(String(r.j)) as Record<string, unknown>);
-    else if (r.kind === 'row') sample.push(r);
-    else sample = transpose(r, columns.length);
+    else if (r.kind === 'row') {
+      weights?.push(Number(r.n));
+      values.forEach((vs, i) => vs.push(r[`v${i}`] ?? null));
+    } else {
+      // As JSON: JSON.parse reads 20,000-element arrays several times faster than node-pg's array parser.
+      values = columns.map((_, i) => (r[`v${i}`] === null || r[`v${i}`] === undefined ? [] : (JSON.parse(String(r[`v${i}`])) as unknown[])));
+      weights = null;
+    }
   }
-  const weights = sample.map((r) => Number(r.n));
+  const weightOf = (k: number) => (weights ? weights[k]! : 1);
   const rowCount = Number(headRow.n ?? 0);
   const sampleAll = Number(headRow.sn ?? 0);
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -158,9 +166,9 @@ export async function profileRelation(run: RelationRun, columns: ProfileColumn[]
     // The sample's values with their counts: the distinct count, how many appear once (f1, for the
     // estimate), the sample's non-null size and the top values.
     const counts = new Map<string | number | null, number>();
-    sample.forEach((r, k) => {
-      const v = (r[`v${i}`] ?? null) as string | number | null;
-      counts.set(v, (counts.get(v) ?? 0) + weights[k]!);
+    values[i]!.forEach((value, k) => {
+      const v = (value ?? null) as string | number | null;
+      counts.set(v, (counts.get(v) ?? 0) + weightOf(k));
     });
     let sampleNonNull = 0;
     let f1 = 0;
@@ -192,11 +200,10 @@ export async function profileRelation(run: RelationRun, columns: ProfileColumn[]
         const width = (hi - lo) / HISTOGRAM_BINS;
         const counts = new Array<number>(HISTOGRAM_BINS).fill(0);
         // width_bucket's arithmetic; the maximum falls in bucket bins + 1: fold it into the last one.
-        sample.forEach((r, k) => {
-          const x = r[`v${i}`];
+        values[i]!.forEach((x, k) => {
           if (x === null || x === undefined) return;
           const b = Math.floor(HISTOGRAM_BINS * ((Number(x) - elo) / (ehi - elo)));
-          counts[Math.min(HISTOGRAM_BINS - 1, Math.max(0, b))]! += weights[k]!;
+          counts[Math.min(HISTOGRAM_BINS - 1, Math.max(0, b))]! += weightOf(k);
         });
         histogram = counts.map((count, b) => ({ lo: asValue(lo + b * width)!, hi: asValue(b === HISTOGRAM_BINS - 1 ? hi : lo + (b + 1) * width)!, count: Math.round(count * scaleNonNull) }));
       }
@@ -222,17 +229,6 @@ export async function profileRelation(run: RelationRun, columns: ProfileColumn[]
     };
   });
   return { rowCount, profile };
-}
-
-/** The collected arrays (one per column) as rows of weight 1, the shape the grouped scan returns. */
-function transpose(r: Record<string, unknown>, width: number): Record<string, unknown>[] {
-  const arrays = Array.from({ length: width }, (_, i) => (r[`v${i}`] ?? []) as unknown[]);
-  const length = arrays[0]?.length ?? 0;
-  return Array.from({ length }, (_, k) => {
-    const row: Record<string, unknown> = { n: 1 };
-    arrays.forEach((a, i) => (row[`v${i}`] = a[k] ?? null));
-    return row;
-  });
 }
 
 /** JSON of a timestamp without time zone has no offset: the session's zone (UTC) is meant, not Node's. */
