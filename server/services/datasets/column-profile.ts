@@ -5,29 +5,31 @@ import { ident } from './storage';
  * Column profiles of a relation (a cell's result or a dataset), computed in SQL in ONE scan of it,
  * whatever the number of columns, with aggregates Postgres can run in parallel workers (15 and 18).
  *
- * The scan is one GROUP BY on a key that is NULL for most rows and a hash of the row's values for the
- * rows of a sample: the NULL group carries the exact row count, non-null counts, min/max and sums of
- * all the other rows; each sampled row (identical ones together, with their multiplicity) is a group
- * of its own whose min() is its value. The same statement adds the groups up (exact counts, bounds,
- * means over everything) and returns the sample's groups (~20,000 rows, a few values each), which are
- * grouped here for distinct counts, histograms (width_bucket's arithmetic between the exact bounds)
- * and top values: grouping them in SQL, column by column, cost as much as the scan. When the whole
- * result fits in the sample
- * every row is "sampled" and everything is exact; otherwise histogram and top-value counts are scaled
- * to the whole, distinct counts estimated (Haas-Stokes Duj1, the estimator ANALYZE uses) and the
- * profile says `sampled`.
+ * The scan gives the exact row count, non-null counts, min/max and means over every row, and collects
+ * a sample of ~PROFILE_SAMPLE_ROWS rows, whose values are grouped here (in Node: grouping them in SQL,
+ * column by column, cost as much as the scan) for distinct counts, histograms (width_bucket's
+ * arithmetic between the exact bounds) and top values. When the whole result fits in the sample every
+ * row is sampled and everything is exact; otherwise histogram and top-value counts are scaled to the
+ * whole, distinct counts estimated (Haas-Stokes Duj1, the estimator ANALYZE uses) and the profile says
+ * `sampled`. How the sample is collected depends on the server:
+ * - Postgres 16+ (the embedded default): `array_agg(...) FILTER (WHERE <drawn>)` in one plain
+ *   aggregate, which workers compute in parts and the leader combines.
+ * - Postgres 15: array_agg has no combine function there (it would keep the scan in one process), so
+ *   the scan is one GROUP BY on a key that is NULL for most rows and a hash of the row's values for
+ *   the sampled rows: the NULL group carries the exact counts and bounds of the other rows; each
+ *   sampled row (identical ones together, with their multiplicity) is a group whose min() is its
+ *   value. A group per sampled row is what makes this path slower (bench: ~3x one aggregate pass on
+ *   1M rows, against ~2x for the array_agg path; it was 5x in one process).
  *
- * Why not random() and array_agg: random() is parallel-restricted and array_agg has no combine
- * function before Postgres 16, so either one makes the whole scan run in one process (5x one
- * aggregate pass on a 1M-row result, against under 2x now). The sample is drawn with a parallel-safe
- * hash instead: of the time the row is read (microseconds since the statement began) mixed with one
- * column's value. Rows read in the same microsecond that agree on that column share their fate, so
- * the sample is one of small runs of rows (a few at most) rather than of independent rows: histograms
- * and top values stay unbiased; tests/integration/column-profile-sample.test.ts bounds the errors.
+ * The draw is not random(), which is parallel-restricted: it is a parallel-safe hash of the time the
+ * row is read (microseconds since the statement began) mixed with one column's value. Rows read in the
+ * same microsecond that agree on that column share their fate, so the sample is one of small runs of
+ * rows (a few at most) rather than of independent rows: histograms and top values stay unbiased;
+ * tests/integration/column-profile-sample.test.ts bounds the errors against exact values.
  *
  * p comes from `knownRows` when the caller knows the size, else from the planner's estimate (EXPLAIN).
- * Residual: a badly underestimated result collects a larger sample than intended (more groups: the
- * hash aggregate spills to disk past work_mem; the statement timeout still applies).
+ * Residual: a badly underestimated result collects a larger sample than intended (memory in the
+ * backend and here grows with it; the statement timeout still applies).
  *
  * `run(prefix, suffix)` runs `prefix + <the relation's SELECT> + suffix` (in the sandbox for users'
  * SQL), so the same code profiles a cell's result and a table.
