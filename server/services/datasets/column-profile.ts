@@ -3,29 +3,24 @@ import { ident } from './storage';
 
 /**
  * Column profiles of a relation (a cell's result or a dataset), computed in SQL in ONE scan of it,
- * whatever the number of columns, with aggregates Postgres can run in parallel workers (15 and 18).
- *
- * The scan gives the exact row count, non-null counts, min/max and means over every row, and collects
- * a sample of ~PROFILE_SAMPLE_ROWS rows, whose values are grouped here (in Node: grouping them in SQL,
- * column by column, cost as much as the scan) for distinct counts, histograms (width_bucket's
+ * whatever the number of columns: one plain aggregate gives the row count, non-null counts, min/max
+ * and means over every row (exact), and collects a sample of about PROFILE_SAMPLE_ROWS rows
+ * (`array_agg(...) FILTER (WHERE <drawn>)`), whose values are grouped here, in Node (grouping them
+ * in SQL, column by column, cost as much as the scan), for distinct counts, histograms (width_bucket's
  * arithmetic between the exact bounds) and top values. When the whole result fits in the sample every
  * row is sampled and everything is exact; otherwise histogram and top-value counts are scaled to the
  * whole, distinct counts estimated (Haas-Stokes Duj1, the estimator ANALYZE uses) and the profile says
- * `sampled`. How the sample is collected depends on the server:
- * - Postgres 16+ (the embedded default): `array_agg(...) FILTER (WHERE <drawn>)` in one plain
- *   aggregate, which workers compute in parts and the leader combines.
- * - Postgres 15: array_agg has no combine function there (it would keep the scan in one process), so
- *   the scan is one GROUP BY on a key that is NULL for most rows and a hash of the row's values for
- *   the sampled rows: the NULL group carries the exact counts and bounds of the other rows; each
- *   sampled row (identical ones together, with their multiplicity) is a group whose min() is its
- *   value. A group per sampled row is what makes this path slower (bench: ~3x one aggregate pass on
- *   1M rows, against ~2x for the array_agg path; it was 5x in one process).
+ * `sampled`.
  *
- * The draw is not random(), which is parallel-restricted: it is a parallel-safe hash of the time the
- * row is read (microseconds since the statement began) mixed with one column's value. Rows read in the
- * same microsecond that agree on that column share their fate, so the sample is one of small runs of
- * rows (a few at most) rather than of independent rows: histograms and top values stay unbiased;
- * tests/integration/column-profile-sample.test.ts bounds the errors against exact values.
+ * Parallel workers: from Postgres 16 (the embedded default) array_agg can be computed in parts by
+ * workers and combined, but random() is parallel-restricted and would keep the scan in one process.
+ * There the draw is a parallel-safe hash of the time the row is read (microseconds since the
+ * statement began) mixed with one column's value. Rows read in the same microsecond that agree on
+ * that column share their fate, so the sample is one of small runs of rows (a few at most) rather than
+ * of independent rows: histograms and top values stay unbiased; column-profile-sample.test.ts bounds
+ * the errors against exact values. Before 16 the scan runs in one process whatever we do, and the
+ * draw is random(). (bench notebook, 1M rows: ~2x one parallel aggregate pass on 18, ~2.5x on 15;
+ * a GROUP BY with a group per sampled row, which 15 can run in parallel, measured slower.)
  *
  * p comes from `knownRows` when the caller knows the size, else from the planner's estimate (EXPLAIN).
  * Residual: a badly underestimated result collects a larger sample than intended (memory in the
@@ -88,78 +83,55 @@ async function serverVersion(run: RelationRun): Promise<number> {
 
 export async function profileRelation(run: RelationRun, columns: ProfileColumn[], opts: { knownRows?: number } = {}): Promise<{ rowCount: number; profile: ColumnProfile[] }> {
   const expected = opts.knownRows ?? (await estimateRows(run));
-  // array_agg can be combined across parallel workers from Postgres 16 on: one plain aggregate
-  // collects the sample. Before, a GROUP BY does (see above), at the cost of a group per sampled row.
-  const collect = (await serverVersion(run)) >= 160000;
+  const parallel = (await serverVersion(run)) >= 160000;
   const fraction = Math.min(1, PROFILE_SAMPLE_ROWS / Math.max(1, expected));
   const sampled = fraction < 1;
-  const draw = `(${mixHash(columns)}interval_hash_extended(clock_timestamp() - statement_timestamp(), 0)) < ${hashThreshold(fraction)}::int8`;
-  // Identical rows hash alike and group together with their multiplicity, which is what a sample of
-  // rows needs; text-like columns go through ::text (json has no hash or equality).
-  const rowHash = `hash_record_extended(ROW(${columns.map((c) => (c.type === 'text' ? `q.${ident(c.name)}::text` : `q.${ident(c.name)}`)).join(', ') || 'NULL'}), 0)`;
-  const key = collect ? (sampled ? draw : 'true') : sampled ? `CASE WHEN ${draw} THEN ${rowHash} END` : rowHash;
-  const inSample = collect ? 'q.__stagebook_profile_key' : 'q.__stagebook_profile_key IS NOT NULL';
-  const parts = collect ? ['count(*) AS n', `count(*) FILTER (WHERE ${inSample}) AS sn`] : ['q.__stagebook_profile_key AS k', 'count(*) AS n'];
+  const draw = !sampled
+    ? 'true'
+    : parallel
+      ? `(${mixHash(columns)}interval_hash_extended(clock_timestamp() - statement_timestamp(), 0)) < ${hashThreshold(fraction)}::int8`
+      : `random() < ${fraction.toFixed(8)}`;
+  const inSample = 'q.__stagebook_profile_key';
+  const parts = ['count(*) AS n', `count(*) FILTER (WHERE ${inSample}) AS sn`];
   const head: string[] = [`'n', a.n`, `'sn', a.sn`];
-  const totals = ['sum(g.n) AS n', 'coalesce(sum(g.n) FILTER (WHERE g.k IS NOT NULL), 0) AS sn'];
   // A sampled value as the JS side groups it: a histogrammed value as a double (equality of doubles
   // is equality of the values: integers below 2^53, timestamps to the microsecond), any other as text.
   const sampleExpr = (c: ProfileColumn, v: string) => (histogrammed(c.type) ? asDouble(v, c.type) : `${v}::text`);
   columns.forEach((c, i) => {
     const col = `q.${ident(c.name)}`;
-    parts.push(`count(${col}) AS c${i}`);
-    totals.push(`sum(g.c${i}) AS c${i}`);
+    parts.push(`count(${col}) AS c${i}`, `array_agg(${sampleExpr(c, col)}) FILTER (WHERE ${inSample}) AS s${i}`);
     head.push(`'c${i}', a.c${i}`);
     if (histogrammed(c.type)) {
-      // Values are compared in their own type (converting every row to epoch seconds costs more
-      // than the scan); a sampled group's min() is its value.
+      // Bounds are compared in their own type (converting every row to epoch seconds costs more
+      // than the scan); only the sample is converted.
       parts.push(`min(${col}) AS lo${i}`, `max(${col}) AS hi${i}`);
-      totals.push(`min(g.lo${i}) AS lo${i}`, `max(g.hi${i}) AS hi${i}`);
       head.push(`'lo${i}', a.lo${i}`, `'hi${i}', a.hi${i}`, `'elo${i}', ${asDouble(`a.lo${i}`, c.type)}`, `'ehi${i}', ${asDouble(`a.hi${i}`, c.type)}`);
-    } else if (!collect) {
-      parts.push(`min(CASE WHEN ${inSample} THEN ${col}::text END) AS lo${i}`);
     }
-    if (collect) parts.push(`array_agg(${sampleExpr(c, col)}) FILTER (WHERE ${inSample}) AS s${i}`);
     if (c.type === 'integer' || c.type === 'numeric') {
       parts.push(`sum(${col}::float8) AS sm${i}`);
-      totals.push(`sum(g.sm${i}) / nullif(sum(g.c${i}), 0) AS avg${i}`);
-      head.push(`'avg${i}', ${collect ? `a.sm${i} / nullif(a.c${i}, 0)` : `a.avg${i}`}`);
+      head.push(`'avg${i}', a.sm${i} / nullif(a.c${i}, 0)`);
     }
   });
-  // json_build_object takes at most 100 arguments: chunk the head into several objects.
+  // json_build_object takes at most 100 arguments: chunk the head into several objects. The samples
+  // travel as JSON: JSON.parse reads 20,000-element arrays several times faster than node-pg's parser.
   const branches: string[] = [];
   for (let k = 0; k < head.length; k += 40) {
-    const values = columns.map((c, i) => `NULL::${collect ? 'text' : histogrammed(c.type) ? 'float8' : 'text'} AS v${i}`);
-    branches.push(`SELECT 'head' AS kind, 0::int8 AS n, json_build_object(${head.slice(k, k + 40).join(', ')})::text AS j${values.map((v) => `, ${v}`).join('')} FROM a`);
+    branches.push(`SELECT 'head' AS kind, json_build_object(${head.slice(k, k + 40).join(', ')})::text AS j${columns.map((_, i) => `, NULL::text AS v${i}`).join('')} FROM a`);
   }
-  if (collect) branches.push(`SELECT 'arrays', 1, NULL${columns.map((_, i) => `, to_json(a.s${i})::text`).join('')} FROM a`);
-  else branches.push(`SELECT 'row', g.n, NULL${columns.map((c, i) => `, ${histogrammed(c.type) ? asDouble(`g.lo${i}`, c.type) : `g.lo${i}`}`).join('')} FROM g WHERE g.k IS NOT NULL`);
-  const scan = `SELECT ${parts.join(', ')} FROM (SELECT q.*, ${key} AS __stagebook_profile_key FROM (\n`;
+  branches.push(`SELECT 'sample', NULL${columns.map((_, i) => `, to_json(a.s${i})::text`).join('')} FROM a`);
   const detail = (
     await run(
-      collect ? `WITH a AS (${scan}` : `WITH g AS (${scan}`,
-      collect
-        ? `\n) AS q) AS q)\n${branches.join('\nUNION ALL\n')}`
-        : `\n) AS q) AS q GROUP BY q.__stagebook_profile_key),\na AS (SELECT ${totals.join(', ')} FROM g)\n${branches.join('\nUNION ALL\n')}`,
+      `WITH a AS (SELECT ${parts.join(', ')} FROM (SELECT q.*, ${draw} AS __stagebook_profile_key FROM (\n`,
+      `\n) AS q) AS q)\n${branches.join('\nUNION ALL\n')}`,
     )
   ).rows;
 
   const headRow: Record<string, unknown> = {};
-  // The sample column by column, with each value's weight (a group's multiplicity; 1 when collected).
   let values: unknown[][] = columns.map(() => []);
-  let weights: number[] | null = [];
   for (const r of detail) {
     if (r.kind === 'head') Object.assign(headRow, JSON.parse(String(r.j)) as Record<string, unknown>);
-    else if (r.kind === 'row') {
-      weights?.push(Number(r.n));
-      values.forEach((vs, i) => vs.push(r[`v${i}`] ?? null));
-    } else {
-      // As JSON: JSON.parse reads 20,000-element arrays several times faster than node-pg's array parser.
-      values = columns.map((_, i) => (r[`v${i}`] === null || r[`v${i}`] === undefined ? [] : (JSON.parse(String(r[`v${i}`])) as unknown[])));
-      weights = null;
-    }
+    else values = columns.map((_, i) => (r[`v${i}`] === null || r[`v${i}`] === undefined ? [] : (JSON.parse(String(r[`v${i}`])) as unknown[])));
   }
-  const weightOf = (k: number) => (weights ? weights[k]! : 1);
   const rowCount = Number(headRow.n ?? 0);
   const sampleAll = Number(headRow.sn ?? 0);
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -168,10 +140,10 @@ export async function profileRelation(run: RelationRun, columns: ProfileColumn[]
     // The sample's values with their counts: the distinct count, how many appear once (f1, for the
     // estimate), the sample's non-null size and the top values.
     const counts = new Map<string | number | null, number>();
-    values[i]!.forEach((value, k) => {
+    for (const value of values[i]!) {
       const v = (value ?? null) as string | number | null;
-      counts.set(v, (counts.get(v) ?? 0) + weightOf(k));
-    });
+      counts.set(v, (counts.get(v) ?? 0) + 1);
+    }
     let sampleNonNull = 0;
     let f1 = 0;
     for (const [v, n] of counts) {
@@ -202,11 +174,11 @@ export async function profileRelation(run: RelationRun, columns: ProfileColumn[]
         const width = (hi - lo) / HISTOGRAM_BINS;
         const counts = new Array<number>(HISTOGRAM_BINS).fill(0);
         // width_bucket's arithmetic; the maximum falls in bucket bins + 1: fold it into the last one.
-        values[i]!.forEach((x, k) => {
-          if (x === null || x === undefined) return;
+        for (const x of values[i]!) {
+          if (x === null || x === undefined) continue;
           const b = Math.floor(HISTOGRAM_BINS * ((Number(x) - elo) / (ehi - elo)));
-          counts[Math.min(HISTOGRAM_BINS - 1, Math.max(0, b))]! += weightOf(k);
-        });
+          counts[Math.min(HISTOGRAM_BINS - 1, Math.max(0, b))]! += 1;
+        }
         histogram = counts.map((count, b) => ({ lo: asValue(lo + b * width)!, hi: asValue(b === HISTOGRAM_BINS - 1 ? hi : lo + (b + 1) * width)!, count: Math.round(count * scaleNonNull) }));
       }
     }
