@@ -5,8 +5,9 @@ import type { ColumnProfile } from '@/server/services/notebooks/output-types';
 import { createPostgresDatabase, drivers } from '../helpers/db';
 
 /**
- * The sampled profile of a large result (the parallel-safe sample of column-profile.ts) against exact
- * values computed here, in JS, from the same formulas the table is generated with.
+ * The sampled profile of a large result against exact values computed here, in JS, from the same
+ * formulas the table is generated with: on the embedded PostgreSQL 18 (the parallel-safe draw of
+ * column-profile.ts) and on the Postgres 15 server (random()).
  */
 const N = 200_000;
 const rowsOf = () =>
