@@ -8,7 +8,8 @@
  * 2. Column profiles of the 1M-row result (`profileRelation` in the sandbox) against one aggregate
  *    pass over it in plain SQL (count, nulls, min/max/mean per column). Target: <= 2x.
  *
- * `--rows N` changes the dataset size; `--runs N` the number of timed runs.
+ * `--rows N` changes the dataset size; `--runs N` the number of timed runs; `--driver embedded` or
+ * `--driver postgres` runs on one server only (default: both, the embedded PostgreSQL 18 first).
  */
 import pg from 'pg';
 import { openDatabase } from '../db/client';
@@ -24,7 +25,8 @@ import { runCell } from '../server/services/notebooks/run-cell';
 import { storeNotebookCells } from '../server/services/notebooks/store-cells';
 import { createProject } from '../server/services/projects/create-project';
 import { createTeam } from '../server/services/teams/create-team';
-import { createPostgresDatabase, POSTGRES_ADMIN_URL } from '../tests/helpers/db';
+import { createPostgresDatabase, drivers, type Driver } from '../tests/helpers/db';
+import { stopOwnEmbeddedPostgres } from '../tests/helpers/embedded-postgres';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,10 +53,18 @@ const CELL = '-- writes: sampled\nselect id, amount, grade, note, at from big wh
 const LARGE = "select id, amount, grade, note, at from big where amount > 100 and grade <> 'd'";
 
 async function main() {
+  const i = process.argv.indexOf('--driver');
+  const wanted = i >= 0 ? process.argv[i + 1] : undefined;
+  if (wanted !== undefined && !drivers.includes(wanted as Driver)) throw new Error(`--driver: one of ${drivers.join(', ')}`);
+  for (const driver of wanted ? [wanted as Driver] : drivers) await benchOn(driver);
+  await stopOwnEmbeddedPostgres();
+}
+
+async function benchOn(driver: Driver) {
   const rows = arg('rows', 1_000_000);
   const runs = arg('runs', 15);
-  const pgdb = await createPostgresDatabase();
-  const database = await openDatabase({ url: pgdb.url, poolSize: 4 });
+  const pgdb = await createPostgresDatabase(driver);
+  const database = await openDatabase({ url: pgdb.url, poolSize: 4, driver });
   const direct = new pg.Client({ connectionString: pgdb.url });
   try {
     await database.migrate();
@@ -98,6 +108,8 @@ async function main() {
       { id: 'large', kind: 'sql', source: LARGE },
     ]);
     const resultRows = Number((await direct.query(`SELECT count(*) AS n FROM (${CELL}) q`)).rows[0].n);
+    const version = String((await direct.query('SHOW server_version')).rows[0].server_version);
+    console.log(`\n# ${driver} (PostgreSQL ${version})`);
     console.log(`notebook previews: ${rows.toLocaleString('en-US')}-row dataset (generated in ${((performance.now() - started) / 1000).toFixed(1)} s); the cell's result has ${resultRows.toLocaleString('en-US')} rows; p50 of ${runs} runs`);
     console.log(`  cell: ${CELL.replace(/\n/g, ' ')}`);
 
@@ -138,8 +150,8 @@ async function main() {
       }),
     );
     console.log(`  one aggregate pass in plain SQL (baseline)           ${ms(aggregate)}`);
-    // Postgres runs that pass with parallel workers; array_agg (before Postgres 16) and random() are
-    // parallel-restricted, so the profile's one scan runs in one process: this is the same pass so.
+    // Postgres runs that pass with parallel workers; the profile's scan does from Postgres 16 on (15
+    // runs it in one process): the serial pass says what the machine gives without them.
     await direct.query('SET max_parallel_workers_per_gather = 0');
     const serial = p50(await timed(Math.max(3, Math.ceil(runs / 2)), () => direct.query(onePass)));
     await direct.query('RESET max_parallel_workers_per_gather');
@@ -151,7 +163,9 @@ async function main() {
     const roles = (await database.query('select role_name from project_storage').catch(() => [])).map((r) => String(r.role_name));
     await database.close();
     await pgdb.drop();
-    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    const adminUrl = new URL(pgdb.url);
+    adminUrl.pathname = driver === 'embedded' ? '/stagebook' : '/postgres';
+    const admin = new pg.Client({ connectionString: adminUrl.toString() });
     await admin.connect();
     for (const role of roles) await admin.query(`drop role if exists "${role.replace(/"/g, '""')}"`);
     await admin.end();
