@@ -12,7 +12,7 @@ import type { Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collectPageErrors, launchSharedBrowser, type SharedBrowser } from '../helpers/browser';
 import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
-import { accountWithProject, paste, screenshotOnFailure, SCREENSHOTS, signUp, uploadCsv } from './setup';
+import { accountWithProject, approveInvitation, paste, screenshotOnFailure, SCREENSHOTS, signUp, uploadCsv } from './setup';
 
 const ada = { email: 'ada@example.com', name: 'Ada Lovelace', password: 'analytical-engine-1843' };
 const bea = { email: 'bea@example.com', name: 'Bea Morgan', password: 'second-opinion-2026' };
@@ -83,6 +83,7 @@ describe('cell outputs in the browser: shared results, profiles, charts, keys, F
     at.projectId = projectId;
     await trpcMutation(server.baseUrl, 'teams.invite', { teamId, email: bea.email, role: 'editor' }, cookie);
     const beaCookie = await signUp(server.baseUrl, bea);
+    await approveInvitation(server.baseUrl, cookie, teamId, bea.email);
     const file = path.join(scratch, 'sales.csv');
     writeFileSync(file, salesCsv());
     await uploadCsv(server.baseUrl, cookie, projectId, 'sales', file);

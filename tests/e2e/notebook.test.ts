@@ -9,6 +9,7 @@ import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectPageErrors, launchSharedBrowser, type SharedBrowser } from '../helpers/browser';
 import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
+import { approveInvitation } from './setup';
 
 const SCREENSHOTS = path.join(import.meta.dirname, 'screenshots');
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -90,14 +91,7 @@ describe('co-editing a notebook in the browser', () => {
     const session = await signUp(server.baseUrl, user);
     await context.addCookies([{ ...session, url: server.baseUrl }]);
     people[who] = { context, page, errors: collectPageErrors(page) };
-    // Without SMTP nobody can confirm an email, so the team admin approves the invitation.
-    if (at.teamId && at.adminCookie) {
-      const input = encodeURIComponent(JSON.stringify({ json: { teamId: at.teamId } }));
-      const res = await fetch(`${server.baseUrl}/trpc/teams.members?input=${input}`, { headers: { cookie: at.adminCookie } });
-      const members = ((await res.json()) as { result: { data: { json: { invitations: { id: string; email: string }[] } } } }).result.data.json;
-      const invitation = members.invitations.find((i) => i.email === user.email);
-      if (invitation) await trpcMutation(server.baseUrl, 'teams.approveInvitation', { teamId: at.teamId, invitationId: invitation.id }, at.adminCookie);
-    }
+    if (at.teamId && at.adminCookie) await approveInvitation(server.baseUrl, at.adminCookie, at.teamId, user.email);
     return session;
   };
 

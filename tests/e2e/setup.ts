@@ -74,3 +74,15 @@ export async function screenshotOnFailure(page: Page | undefined, prefix: string
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: path.join(dir, `${prefix}-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80)}.png`), fullPage: true }).catch(() => undefined);
 }
+
+/**
+ * Without SMTP nobody can confirm an email, so a team admin approves the invitation of someone who
+ * signed up after being invited (what the Members page's Approve button does).
+ */
+export async function approveInvitation(baseUrl: string, adminCookie: string, teamId: string, email: string): Promise<void> {
+  const input = encodeURIComponent(JSON.stringify({ json: { teamId } }));
+  const res = await fetch(`${baseUrl}/trpc/teams.members?input=${input}`, { headers: { cookie: adminCookie } });
+  const members = ((await res.json()) as { result: { data: { json: { invitations: { id: string; email: string }[] } } } }).result.data.json;
+  const invitation = members.invitations.find((i) => i.email === email);
+  if (invitation) await trpcMutation(baseUrl, 'teams.approveInvitation', { teamId, invitationId: invitation.id }, adminCookie);
+}
