@@ -12,6 +12,9 @@ type Project = RouterOutputs['projects']['get'];
 function projectTabs(projectId: string) {
   return [
     { href: `/projects/${projectId}`, label: 'Overview' },
+    { href: `/projects/${projectId}/datasets`, label: 'Datasets' },
+    { href: `/projects/${projectId}/builds`, label: 'Builds' },
+    { href: `/projects/${projectId}/models`, label: 'Models' },
     { href: `/projects/${projectId}/production`, label: 'Production' },
     { href: `/projects/${projectId}/notifications`, label: 'Notifications' },
     { href: `/projects/${projectId}/api-keys`, label: 'API keys' },

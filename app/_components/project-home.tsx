@@ -1,35 +1,33 @@
 'use client';
 
+import './datasets/datasets.css';
 import { BuildsSection } from './builds/builds-section';
 import { DatasetsSection } from './datasets/datasets-section';
 import { ModelsSection } from './models/models-section';
 import { NotebooksSection } from './notebooks-section';
+import { EndpointsTrafficCard, LatestScenarioRunsCard, ProductionSummaryCard } from './project-overview-cards';
 import { ProjectFrame } from './project-header';
-import { RunsSection } from './runs-section';
 import { roleAtLeast } from './types';
-import { Card, EmptyState } from './ui';
 
-const laterSections = [
-  { title: 'Deployments', empty: 'No deployments yet.', body: 'Bundles activated in production, and the history rollback walks, appear here.' },
-];
-
+/**
+ * A project at a glance, every card read from the project's own records: what production runs (the
+ * active bundle and its last deploy), the latest builds and scenario runs, the endpoints with their
+ * traffic, then the notebooks, datasets and models to work on.
+ */
 export function ProjectHome({ projectId }: { projectId: string }) {
   return (
     <ProjectFrame projectId={projectId} active={`/projects/${projectId}`}>
       {(_project, myRole) => (
         <div className="stack">
-          <NotebooksSection projectId={projectId} canEdit={roleAtLeast(myRole, 'editor')} />
-          <DatasetsSection projectId={projectId} canEdit={roleAtLeast(myRole, 'editor')} />
-          <BuildsSection projectId={projectId} />
-          <ModelsSection projectId={projectId} canEdit={roleAtLeast(myRole, 'editor')} />
-          <RunsSection projectId={projectId} canStart={roleAtLeast(myRole, 'editor')} />
           <div className="grid-2">
-            {laterSections.map((s) => (
-              <Card key={s.title} title={s.title} id={`section-${s.title.toLowerCase()}`}>
-                <EmptyState title={s.empty}>{s.body}</EmptyState>
-              </Card>
-            ))}
+            <ProductionSummaryCard projectId={projectId} />
+            <EndpointsTrafficCard projectId={projectId} />
           </div>
+          <NotebooksSection projectId={projectId} canEdit={roleAtLeast(myRole, 'editor')} />
+          <BuildsSection projectId={projectId} limit={5} showAll />
+          <LatestScenarioRunsCard projectId={projectId} />
+          <DatasetsSection projectId={projectId} canEdit={roleAtLeast(myRole, 'editor')} showAll />
+          <ModelsSection projectId={projectId} canEdit={roleAtLeast(myRole, 'editor')} showAll />
         </div>
       )}
     </ProjectFrame>

@@ -3,6 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import type { ReactNode } from 'react';
+import { isNotFound } from './query-state';
 import { useTRPC } from './trpc';
 import type { RouterOutputs } from './types';
 import { ErrorMessage, Loading, PageHeader, RoleBadge, Tabs } from './ui';
@@ -36,10 +37,10 @@ export function TeamFrame({ teamId, active, children }: { teamId: string; active
   );
 }
 
-export function NotAvailable({ error }: { error: { message: string } }) {
+export function NotAvailable({ error }: { error: { message: string; data?: unknown } }) {
   return (
     <div className="page">
-      <PageHeader crumbs={[{ label: 'Teams', href: '/teams' }]} title="Not available" />
+      <PageHeader crumbs={[{ label: 'Teams', href: '/teams' }]} title={isNotFound(error) ? 'Not found' : 'Not available'} />
       <ErrorMessage error={error} />
       <p>
         <Link href="/teams">Back to your teams</Link>

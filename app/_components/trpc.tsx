@@ -21,7 +21,11 @@ function shouldRetry(failureCount: number, error: unknown): boolean {
 function makeQueryClient() {
   return new QueryClient({
     defaultOptions: {
-      queries: { staleTime: 5_000, retry: shouldRetry, refetchOnWindowFocus: true },
+      // notifyOnChangeProps 'all': pages hand query results to render props (ProjectSubpage's
+      // children) that run only after the frame has loaded; with React Query's default (re-render
+      // for the fields read so far) a page that had read only `data` never re-rendered for an error
+      // that arrived in the same batch as the frame's data, and spun on "Loading…" for ever.
+      queries: { staleTime: 5_000, retry: shouldRetry, refetchOnWindowFocus: true, notifyOnChangeProps: 'all' },
       mutations: { retry: false },
     },
   });

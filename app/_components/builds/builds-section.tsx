@@ -5,6 +5,7 @@ import './builds.css';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { formatDateTime, shortId } from '../format';
+import { applyListView, byNumberDesc, byText, byTimeDesc, type ListView, type SortOption } from '../list-view';
 import { useTRPC } from '../trpc';
 import { Card, EmptyState, ErrorMessage, Loading } from '../ui';
 import { buildHref, isLive, targetLabel, type BuildSummary } from './build-types';
@@ -29,20 +30,50 @@ function StepsProgress({ b }: { b: BuildSummary }) {
   );
 }
 
-/** The project's pipeline builds, newest first; live while one runs. */
-export function BuildsSection({ projectId }: { projectId: string }) {
+const durationOf = (b: BuildSummary) => (b.finishedAt ? new Date(b.finishedAt).getTime() - new Date(b.startedAt ?? b.createdAt).getTime() : null);
+
+export const buildSorts: SortOption<BuildSummary>[] = [
+  { value: 'newest', label: 'Newest first', compare: byTimeDesc((b) => b.createdAt) },
+  { value: 'status', label: 'Status', compare: byText((b) => b.status) },
+  { value: 'longest', label: 'Longest first', compare: byNumberDesc(durationOf) },
+  { value: 'by', label: 'Started by', compare: byText((b) => b.createdBy) },
+];
+
+export const buildsHref = (projectId: string) => `/projects/${projectId}/builds`;
+
+/**
+ * The project's pipeline builds, newest first; live while one runs. The overview shows the latest
+ * few with a link to the Builds page, which passes a search and sort (`view`) and a longer list.
+ */
+export function BuildsSection({ projectId, view, limit = 20, showAll }: { projectId: string; view?: ListView; limit?: number; showAll?: boolean }) {
   const trpc = useTRPC();
-  const builds = useBuildList(projectId);
+  const builds = useBuildList(projectId, undefined, limit);
   const notebooks = useQuery(trpc.notebooks.list.queryOptions({ projectId }));
   const notebookName = new Map(notebooks.data?.map((n) => [n.id, n.name]) ?? []);
+  const rows = builds.data
+    ? applyListView(builds.data, view, { text: (b) => [b.runId, b.status, b.createdBy, targetLabel(b.target), b.notebookId ? (notebookName.get(b.notebookId) ?? '') : ''].join(' '), sorts: buildSorts })
+    : [];
   return (
-    <Card title="Builds" description="Pipeline builds started from notebooks: each step builds, checks and publishes one dataset." id="section-builds">
+    <Card
+      title="Builds"
+      description="Pipeline builds started from notebooks: each step builds, checks and publishes one dataset."
+      id="section-builds"
+      actions={
+        showAll && (
+          <Link href={buildsHref(projectId)} className="btn btn-sm">
+            All builds
+          </Link>
+        )
+      }
+    >
       {builds.isPending ? (
         <Loading />
       ) : builds.isError ? (
         <ErrorMessage error={builds.error} />
       ) : builds.data.length === 0 ? (
         <EmptyState title="No builds yet.">Open a notebook and press Run all, or run one cell and what depends on it.</EmptyState>
+      ) : rows.length === 0 ? (
+        <EmptyState title="No build matches the search." />
       ) : (
         <div className="table-scroll">
           <table className="table builds-table">
@@ -59,7 +90,7 @@ export function BuildsSection({ projectId }: { projectId: string }) {
               </tr>
             </thead>
             <tbody>
-              {builds.data.map((b) => {
+              {rows.map((b) => {
                 const started = b.startedAt ?? b.createdAt;
                 return (
                   <tr key={b.runId}>

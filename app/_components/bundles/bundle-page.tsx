@@ -9,6 +9,7 @@ import { formatBytes } from '../datasets/format';
 import { formatDateTime } from '../format';
 import { endpointHref, modelHref } from '../models/types';
 import { cellKindLabel } from '../notebook/cell-kinds';
+import { QueryError } from '../query-state';
 import { useTRPC } from '../trpc';
 import { roleAtLeast } from '../types';
 import { Card, EmptyState, ErrorMessage, Loading } from '../ui';
@@ -26,7 +27,7 @@ export function BundlePage({ projectId, hash }: { projectId: string; hash: strin
         bundle.isPending ? (
           <Loading />
         ) : bundle.isError ? (
-          <ErrorMessage error={bundle.error} />
+          <QueryError error={bundle.error} what={`Bundle ${shortHash(hash)}`} back={{ href: productionHref(projectId), label: 'Production' }} />
         ) : (
           <div className="production">
             <Card

@@ -7,6 +7,11 @@ import { useTRPC } from '../trpc';
 import { roleAtLeast, type TeamRole } from '../types';
 import { Loading, PageHeader, type Crumb } from '../ui';
 
+/** Sections with a page of their own (a list with search and sort); others are parts of the overview. */
+const sectionPages: Record<string, string> = { Builds: 'builds', Datasets: 'datasets', Models: 'models', Production: 'production' };
+const sectionPage = (projectId: string, section: string) =>
+  sectionPages[section] ? `/projects/${projectId}/${sectionPages[section]}` : `/projects/${projectId}#section-${section.toLowerCase()}`;
+
 export type SubpageContext = { myRole: TeamRole | null; canEdit: boolean };
 
 /**
@@ -16,7 +21,7 @@ export type SubpageContext = { myRole: TeamRole | null; canEdit: boolean };
 export function ProjectSubpage({ projectId, section, sectionHref, title, badge, description, actions, children }: {
   projectId: string;
   section: string;
-  /** Where the section crumb leads; default: the section on the project's home page. */
+  /** Where the section crumb leads; default: the section's page. */
   sectionHref?: string;
   title: ReactNode;
   badge?: ReactNode;
@@ -38,7 +43,7 @@ export function ProjectSubpage({ projectId, section, sectionHref, title, badge, 
     { label: 'Teams', href: '/teams' },
     { label: p.teamName, href: `/teams/${p.teamId}` },
     { label: p.name, href: `/projects/${projectId}` },
-    { label: section, href: sectionHref ?? `/projects/${projectId}#section-${section.toLowerCase()}` },
+    { label: section, href: sectionHref ?? sectionPage(projectId, section) },
   ];
   return (
     <div className="page">

@@ -9,6 +9,7 @@ import { ConfirmButton } from '../confirm-button';
 import { ProjectSubpage } from '../datasets/project-subpage';
 import { useTRPC } from '../trpc';
 import { roleAtLeast } from '../types';
+import { QueryError } from '../query-state';
 import { Card, ErrorMessage, Loading } from '../ui';
 import { EndpointDriftCard } from './endpoint-drift';
 import { EndpointOpenApi } from './endpoint-openapi';
@@ -46,7 +47,7 @@ export function EndpointPage({ projectId, name }: { projectId: string; name: str
         endpoint.isPending ? (
           <Loading />
         ) : endpoint.isError ? (
-          <ErrorMessage error={endpoint.error} />
+          <QueryError error={endpoint.error} what={`Endpoint "${name}"`} back={{ href: endpointsHref(projectId), label: 'All endpoints' }} />
         ) : (
           <div className="stack">
             <EndpointTraffic projectId={projectId} name={name} />

@@ -9,10 +9,11 @@ import { formatDateTime } from '../format';
 import { GateDecisions } from '../scenarios/gate-decisions';
 import { useTRPC } from '../trpc';
 import { roleAtLeast } from '../types';
+import { QueryError } from '../query-state';
 import { Card, EmptyState, ErrorMessage, Loading } from '../ui';
 import { EvaluationCharts, MetricTiles } from './evaluation-charts';
 import { formatAuc, formatMetric, formatShare } from './format';
-import { algorithmLabels, endpointsHref, modelHref, trainHref, type ModelVersionDetail, type ModelVersionSummary } from './types';
+import { algorithmLabels, endpointsHref, modelHref, modelsHref, trainHref, type ModelVersionDetail, type ModelVersionSummary } from './types';
 
 /** A model: its versions with their holdout metrics, the champion, and one version's evaluation drawn. */
 export function ModelPage({ projectId, name, version }: { projectId: string; name: string; version: number | null }) {
@@ -45,7 +46,7 @@ export function ModelPage({ projectId, name, version }: { projectId: string; nam
         model.isPending || versions.isPending ? (
           <Loading />
         ) : model.isError ? (
-          <ErrorMessage error={model.error} />
+          <QueryError error={model.error} what={`Model "${name}"`} back={{ href: modelsHref(projectId), label: 'All models' }} />
         ) : versions.isError ? (
           <ErrorMessage error={versions.error} />
         ) : (

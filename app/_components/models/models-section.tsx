@@ -4,16 +4,30 @@ import './models.css';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { formatDateTime } from '../format';
+import { applyListView, byNumberDesc, byText, byTimeDesc, type ListView, type SortOption } from '../list-view';
 import { useTRPC } from '../trpc';
 import { Card, EmptyState, ErrorMessage, Loading } from '../ui';
 import { formatAuc } from './format';
-import { algorithmLabels, endpointHref, endpointsHref, modelHref, trainHref } from './types';
+import { algorithmLabels, endpointHref, endpointsHref, modelHref, modelsHref, trainHref, type ModelSummary } from './types';
+
+export const modelSorts: SortOption<ModelSummary>[] = [
+  { value: 'name', label: 'Name', compare: byText((m) => m.name) },
+  { value: 'updated', label: 'Recently updated', compare: byTimeDesc((m) => m.updatedAt) },
+  { value: 'auc', label: 'Best AUC', compare: byNumberDesc((m) => m.champion?.auc?.auc ?? null) },
+  { value: 'versions', label: 'Most versions', compare: byNumberDesc((m) => m.versionCount) },
+];
 
 /** The project's models with their champions, and the endpoints serving them. */
-export function ModelsSection({ projectId, canEdit }: { projectId: string; canEdit: boolean }) {
+export function ModelsSection({ projectId, canEdit, view, showAll }: { projectId: string; canEdit: boolean; view?: ListView; showAll?: boolean }) {
   const trpc = useTRPC();
   const models = useQuery(trpc.models.list.queryOptions({ projectId }));
   const endpoints = useQuery(trpc.endpoints.list.queryOptions({ projectId }));
+  const rows = models.data
+    ? applyListView(models.data, view, {
+        text: (m) => [m.name, m.champion?.algorithm ?? '', ...(endpoints.data?.filter((e) => e.model === m.name).map((e) => e.name) ?? [])].join(' '),
+        sorts: modelSorts,
+      })
+    : [];
 
   return (
     <Card
@@ -22,6 +36,11 @@ export function ModelsSection({ projectId, canEdit }: { projectId: string; canEd
       id="section-models"
       actions={
         <span className="model-actions">
+          {showAll && (
+            <Link href={modelsHref(projectId)} className="btn btn-sm">
+              All models
+            </Link>
+          )}
           <Link href={endpointsHref(projectId)} className="btn btn-sm">
             Endpoints{endpoints.data ? ` (${endpoints.data.length})` : ''}
           </Link>
@@ -41,6 +60,8 @@ export function ModelsSection({ projectId, canEdit }: { projectId: string; canEd
         <EmptyState title="No models yet.">
           {canEdit ? 'Train one from a dataset (logistic regression or gradient-boosted trees), or import an ONNX file trained elsewhere.' : 'Editors train models from datasets or import ONNX files.'}
         </EmptyState>
+      ) : rows.length === 0 ? (
+        <EmptyState title="No model matches the search." />
       ) : (
         <div className="table-scroll">
           <table className="table models-table">
@@ -55,7 +76,7 @@ export function ModelsSection({ projectId, canEdit }: { projectId: string; canEd
               </tr>
             </thead>
             <tbody>
-              {models.data.map((m) => {
+              {rows.map((m) => {
                 const serving = endpoints.data?.filter((e) => e.model === m.name) ?? [];
                 return (
                   <tr key={m.id}>

@@ -11,6 +11,7 @@ export type PredictResult = RouterOutputs['scoring']['predict'];
 export const modelHref = (projectId: string, name: string, version?: number) =>
   `/projects/${projectId}/models/${encodeURIComponent(name)}${version ? `?version=${version}` : ''}`;
 export const trainHref = (projectId: string, model?: string) => `/projects/${projectId}/train${model ? `?model=${encodeURIComponent(model)}` : ''}`;
+export const modelsHref = (projectId: string) => `/projects/${projectId}/models`;
 export const endpointsHref = (projectId: string) => `/projects/${projectId}/endpoints`;
 export const endpointHref = (projectId: string, name: string) => `/projects/${projectId}/endpoints/${encodeURIComponent(name)}`;
 
