@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { formatDateTime } from './format';
+import { RecentWork } from './recent-work';
 import { useTRPC } from './trpc';
 import { Card, EmptyState, ErrorMessage, Loading, PageHeader, RoleBadge } from './ui';
 
@@ -14,6 +15,7 @@ export function TeamsPage() {
   return (
     <div className="page">
       <PageHeader title="Teams" description="Teams own projects. Your role in a team decides what you can change in its projects." />
+      <RecentWork />
       <div className="grid-2-1">
         <Card title="Your teams" id="your-teams">
           {teams.isPending ? (

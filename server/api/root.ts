@@ -14,6 +14,7 @@ import { projectsRouter } from './routers/projects';
 import { runsRouter } from './routers/runs';
 import { scenariosRouter } from './routers/scenarios';
 import { scoringRouter } from './routers/scoring';
+import { searchRouter } from './routers/search';
 import { systemRouter } from './routers/system';
 import { teamsRouter } from './routers/teams';
 import { createCallerFactory, router } from './trpc';
@@ -37,6 +38,7 @@ export const appRouter = router({
   notifications: notificationsRouter,
   scenarios: scenariosRouter,
   system: systemRouter,
+  search: searchRouter,
 });
 export type AppRouter = typeof appRouter;
 export const createCaller = createCallerFactory(appRouter);

@@ -30,6 +30,9 @@ const procedureRules: Record<string, Rule> = {
   'system.version': { min: 'public' },
   'teams.list': { min: 'signedIn' },
   'teams.create': { min: 'signedIn' },
+  // Across teams: the services filter by the caller's memberships (tests/security/search-scope.test.ts).
+  'search.query': { min: 'signedIn' },
+  'search.recent': { min: 'signedIn' },
   'teams.get': { min: 'viewer' },
   'teams.members': { min: 'viewer' },
   'teams.invite': { min: 'admin' },

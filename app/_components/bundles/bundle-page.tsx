@@ -12,7 +12,7 @@ import { cellKindLabel } from '../notebook/cell-kinds';
 import { QueryError } from '../query-state';
 import { useTRPC } from '../trpc';
 import { roleAtLeast } from '../types';
-import { Card, EmptyState, ErrorMessage, Loading } from '../ui';
+import { Card, EmptyState, Loading } from '../ui';
 import { productionHref, shortHash } from './production-page';
 
 const num = (v: unknown) => (typeof v === 'number' ? v.toFixed(3) : '—');
