@@ -118,12 +118,24 @@ describe('the demo seed', () => {
       expect(deployment).toMatchObject({ bundleHash: p.bundleHash, active: true, activatedBy: 'system:demo' });
     }
     const actions = await t.query(`select action from audit_events where actor_label = 'system:demo'`);
-    expect(new Set(actions.map((a) => a.action))).toEqual(new Set(['team.create', 'project.create', 'notebook.create', 'dataset.create', 'dataset.upload', 'build.start', 'bundle.promote', 'deployment.activate']));
+    expect(new Set(actions.map((a) => a.action))).toEqual(
+      new Set(['team.create', 'project.create', 'notebook.create', 'dataset.create', 'dataset.upload', 'build.start', 'bundle.promote', 'deployment.activate', 'scenario.run_start']),
+    );
     expect(await seedDemo({ db: t.db, workflows: createWorkflowStarter(client, taskQueue), adminEmail: ADMIN_EMAIL })).toEqual({ status: 'skipped', reason: 'the instance already has projects' });
   });
 });
 
 describe('batch story: the nightly forecast', () => {
+  it('ran once at seed time, so the first visit shows a forecast in production and a run in the history', async () => {
+    const projectId = seeded.forecast.projectId;
+    expect(seeded.forecast.firstRunId).not.toBeNull();
+    expect(seeded.credit!.firstRunId).toBeNull();
+    const [run] = await caller().scenarios.runs({ projectId, scenario: FORECAST.scenario });
+    expect(run).toMatchObject({ runId: seeded.forecast.firstRunId, status: 'succeeded', trigger: { kind: 'manual', detail: { by: 'demo seed' } } });
+    const rows = await t.query(`select location from "${schemaNameOf(projectId, 'production')}".demand_forecast order by location`);
+    expect(rows.map((r) => r.location)).toEqual([...DEMO_LOCATIONS].sort());
+  });
+
   it('the real Schedule, triggered now, rebuilds the forecast in production: one checked row per location, equal to the forecast computed from the sales history', { timeout: 240_000 }, async () => {
     const projectId = seeded.forecast.projectId;
     const handle = client.schedule.getHandle(scenarioScheduleId(projectId, FORECAST.scenario, 0));

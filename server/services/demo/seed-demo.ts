@@ -12,6 +12,7 @@ import { deployBundle } from '../deployments/deploy-bundle';
 import { createNotebook } from '../notebooks/create-notebook';
 import { storeNotebookCells } from '../notebooks/store-cells';
 import { createProject } from '../projects/create-project';
+import { startScenarioRun } from '../scenarios/start-scenario-run';
 import type { WorkflowStarter } from '../workflow-starter';
 import { CREDIT, creditCells, FORECAST, forecastCells, type DemoCell } from './demo-notebooks';
 import { generateSalesHistory, salesHistoryCsv, yesterdayUtc } from './sales-history';
@@ -39,7 +40,15 @@ export type SeedDemoDeps = {
   buildTimeoutMs?: number;
 };
 
-export type DemoProject = { projectId: string; notebookId: string; buildRunId: string; bundleHash: string; seconds: number };
+export type DemoProject = {
+  projectId: string;
+  notebookId: string;
+  buildRunId: string;
+  bundleHash: string;
+  /** The production scenario run started at seed time (the forecast's first nightly run), if any. */
+  firstRunId: string | null;
+  seconds: number;
+};
 export type DemoSeedResult =
   | { status: 'seeded'; teamId: string; forecast: DemoProject; credit: DemoProject | null; seconds: number }
   | { status: 'skipped'; reason: string };
@@ -77,6 +86,9 @@ export async function seedDemo(deps: SeedDemoDeps): Promise<DemoSeedResult> {
     source: FORECAST.source,
     csv: () => [Buffer.from(salesCsv)],
     releaseNotes: 'Demo: next-day demand forecast per location, rebuilt nightly at 05:00 (Europe/Paris) by nightly_forecast.',
+    // Run once now: the first visit shows a forecast in production, a run in the history and its chart,
+    // not an empty table until someone presses Run now or 05:00 comes.
+    firstRun: FORECAST.scenario,
   });
 
   const creditCsv = deps.creditCsv === undefined ? findCreditCsv() : deps.creditCsv;
@@ -123,6 +135,8 @@ type ProjectPlan = {
   source: string;
   csv: () => AsyncIterable<Buffer | string> | Iterable<Buffer>;
   releaseNotes: string;
+  /** A deployed scenario to run once after the deploy, waited for like the build. */
+  firstRun?: string;
 };
 
 async function seedProject(ctx: ServiceCtx, deps: SeedDemoDeps, log: (line: string) => void, plan: ProjectPlan): Promise<DemoProject> {
@@ -147,7 +161,21 @@ async function seedProject(ctx: ServiceCtx, deps: SeedDemoDeps, log: (line: stri
   if (failed.length) throw new Error(`${plan.name}: deployed bundle ${bundle.hash.slice(0, 12)} but ${failed.map((f) => `${f.name}: ${f.message}`).join('; ')}`);
   const seconds = (performance.now() - started) / 1000;
   log(`${plan.name}: bundle ${bundle.hash.slice(0, 12)} promoted and deployed to production (${seconds.toFixed(1)} s)`);
-  return { projectId: project.id, notebookId: notebook.id, buildRunId: runId, bundleHash: bundle.hash, seconds };
+  let firstRunId: string | null = null;
+  if (plan.firstRun) {
+    deps.signal?.throwIfAborted();
+    const run = await startScenarioRun({
+      ctx,
+      projectId: project.id,
+      scenario: plan.firstRun,
+      trigger: { kind: 'manual', detail: { by: 'demo seed' }, firedAt: new Date().toISOString() },
+    });
+    firstRunId = run.runId;
+    const ended = await waitForRun(ctx.db, run.runId, deps.buildTimeoutMs ?? 300_000, deps.signal);
+    if (ended !== 'succeeded') throw new Error(`${plan.name}: the first ${plan.firstRun} run ${run.runId} ended ${ended}`);
+    log(`${plan.name}: ${plan.firstRun} ran once in production (run ${run.runId})`);
+  }
+  return { projectId: project.id, notebookId: notebook.id, buildRunId: runId, bundleHash: bundle.hash, firstRunId, seconds: (performance.now() - started) / 1000 };
 }
 
 async function* toAsync(source: AsyncIterable<Buffer | string> | Iterable<Buffer>): AsyncGenerator<Buffer | string> {
