@@ -17,9 +17,9 @@ export type QueryLike<T> = {
  * "runId must be a UUID" before looking): to the person who followed the link, both are not found.
  */
 export function isNotFound(error: unknown): boolean {
-  const data = (error as { data?: { code?: unknown; httpStatus?: unknown; fields?: unknown } } | null | undefined)?.data;
+  const data = (error as { data?: { code?: unknown; httpStatus?: unknown; field?: unknown; fields?: unknown } } | null | undefined)?.data;
   if (data?.code === 'NOT_FOUND' || data?.httpStatus === 404) return true;
-  const fields = Array.isArray(data?.fields) ? (data.fields as unknown[]) : [];
+  const fields = Array.isArray(data?.fields) ? (data.fields as unknown[]) : typeof data?.field === 'string' ? [data.field] : [];
   return data?.code === 'BAD_REQUEST' && fields.length > 0 && fields.every((f) => typeof f === 'string' && /(Id|hash)$/.test(f));
 }
 
