@@ -1,9 +1,9 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { syncScenarioTriggers } from '@/server/services/scenarios/triggers/sync-triggers';
 import type { WorkflowStarter } from '@/server/services/workflow-starter';
-import { buildWorkflowId, helloRunWorkflowId, workflowNames, type BuildInput, type HelloRunInput } from './shared';
+import { buildWorkflowId, workflowNames, type BuildInput } from './shared';
 import { scenarioRunWorkflowId, scenarioWorkflowNames, type ScenarioRunInput } from './shared/scenario';
-import type { buildWorkflow, helloRunWorkflow, scenarioRunWorkflow } from './workflows';
+import type { buildWorkflow, scenarioRunWorkflow } from './workflows';
 
 export async function connectTemporal(address: string, namespace: string, opts: { connectTimeout?: string } = {}): Promise<Client> {
   const connection = await Connection.connect({ address, connectTimeout: opts.connectTimeout ?? '10 seconds' });
@@ -32,8 +32,6 @@ export function createWorkflowStarter(client: Client, taskQueue: string): Workfl
     return { workflowId };
   };
   return {
-    startHelloRun: (input: HelloRunInput) =>
-      startOnce(workflowNames.helloRun, helloRunWorkflowId(input.runId), [input] satisfies Parameters<typeof helloRunWorkflow>),
     startBuild: (input: BuildInput) =>
       startOnce(workflowNames.build, buildWorkflowId(input.runId), [input] satisfies Parameters<typeof buildWorkflow>),
     startScenarioRun: (input: ScenarioRunInput & { runId: string }) =>

@@ -33,7 +33,7 @@ export function ListControls({ view, onChange, sorts, label }: {
   label: string;
 }) {
   return (
-    <div className="filters" role="search" aria-label={`Search ${label}`}>
+    <div className="filters" role="search" aria-label={`Find ${label}`}>
       <label className="field field-inline">
         <span>Search {label}</span>
         <input type="search" value={view.q} placeholder="Name, notebook, who…" onChange={(e) => onChange({ ...view, q: e.target.value })} />

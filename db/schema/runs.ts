@@ -5,6 +5,7 @@ import { projects } from './projects';
 /** `skipped`: a scenario run refused by its overlap policy (recorded, never started). */
 export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'skipped'] as const;
 export type RunStatus = (typeof runStatuses)[number];
+/** `hello`: runs of the first wave's scaffold workflow (removed); kept so their rows still read. */
 export const runKinds = ['hello', 'build', 'scenario'] as const;
 export type RunKind = (typeof runKinds)[number];
 

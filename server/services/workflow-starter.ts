@@ -6,7 +6,6 @@ import type { SyncScenarioTriggersRequest, TriggerSyncReport } from './scenarios
  * tests can see exactly which workflows were started.
  */
 export type WorkflowStarter = {
-  startHelloRun: (input: { runId: string; projectId: string; message: string; stepDelayMs?: number }) => Promise<{ workflowId: string }>;
   /** Starts `buildWorkflow` as `build-<runId>`; the run, its graph and its steps are already stored. */
   startBuild: (input: { runId: string; projectId: string; environment: 'design' | 'production' }) => Promise<{ workflowId: string }>;
   /** Starts `scenarioRunWorkflow` as `scenario-<runId>`; the run row is already stored (admitted). */

@@ -99,15 +99,14 @@ describe('workspace in the browser', () => {
     await shot('06-team-projects');
   });
 
-  it('starts a hello run and shows it through to success', async () => {
+  it('shows a new project as it is: nothing deployed, no endpoints, builds or scenario runs yet', async () => {
     await goto(`/projects/${at.projectId}`);
-    await page.getByRole('button', { name: 'Start hello run' }).click();
-    const row = page.getByRole('region', { name: 'Runs' }).locator('tbody tr').first();
-    await row.waitFor();
-    // The table polls while a run is queued or running; no reload here.
-    await row.locator('.badge-status-succeeded').waitFor({ timeout: 30_000 });
-    await shot('07-project-run');
-  }, 45_000);
+    await page.getByText('Nothing deployed yet.').waitFor();
+    await page.getByText('No endpoints yet.').waitFor();
+    await page.getByText('No builds yet.').waitFor();
+    expect(await page.getByRole('button', { name: 'Start hello run' }).count()).toBe(0);
+    await shot('07-project-overview-empty');
+  });
 
   it('invites a member as editor, makes them a viewer, and keeps an invitation for an unknown email', async () => {
     await trpcMutation(server.baseUrl, 'auth.signUp', colleague);

@@ -47,7 +47,6 @@ const procedureRules: Record<string, Rule> = {
   'apiKeys.create': { min: 'admin' },
   'apiKeys.revoke': { min: 'admin' },
   'audit.list': { min: 'viewer' },
-  'runs.startHello': { min: 'editor', scope: 'run' },
   'runs.get': { min: 'viewer', scope: 'read' },
   'runs.list': { min: 'viewer', scope: 'read' },
   'datasets.list': { min: 'viewer', scope: 'read' },
@@ -128,7 +127,7 @@ const procedureRules: Record<string, Rule> = {
 const routeRules: Record<string, Rule> = {
   'GET /api/v1/projects/{projectId}': { min: 'viewer', scope: 'read' },
   'GET /api/v1/audit': { min: 'viewer', scope: 'read' },
-  'POST /api/v1/projects/{projectId}/runs': { min: 'editor', scope: 'run' },
+  'POST /api/v1/projects/{projectId}/builds': { min: 'editor', scope: 'run' },
   'GET /api/v1/projects/{projectId}/runs': { min: 'viewer', scope: 'read' },
   'GET /api/v1/projects/{projectId}/runs/{runId}': { min: 'viewer', scope: 'read' },
   // Loading a dataset: team editors, or a key scoped to that very dataset (`ingest:<name>`).

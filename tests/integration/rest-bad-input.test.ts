@@ -33,7 +33,7 @@ describe('REST answers every malformed request with a 4xx that says what was wro
   const urlOf = (path: string, pid = projectId, runId = NO_SUCH) => path.replace('{projectId}', pid).replace('{runId}', runId).replace('{name}', 'loans');
   /** What each JSON route says about a body missing its fields, or with fields of the wrong type. */
   const bodyCases: Record<string, { missing: RegExp; wrongTypes: unknown; wrongField: RegExp }> = {
-    'POST /api/v1/projects/{projectId}/runs': { missing: /kind|message/, wrongTypes: { kind: 7, message: ['x'] }, wrongField: /kind/ },
+    'POST /api/v1/projects/{projectId}/builds': { missing: /notebookId/, wrongTypes: { notebookId: 7, target: 'all' }, wrongField: /notebookId|target/ },
     'POST /api/v1/projects/{projectId}/datasets/{name}/rows': { missing: /rows/, wrongTypes: { rows: 'many' }, wrongField: /rows/ },
     'POST /api/v1/endpoints/{name}/predict': { missing: /records/, wrongTypes: { records: 'many' }, wrongField: /records/ },
     'POST /api/v1/projects/{projectId}/bundles': { missing: /notebookId|releaseNotes/, wrongTypes: { notebookId: 7, releaseNotes: ['x'] }, wrongField: /notebookId/ },
@@ -80,10 +80,10 @@ describe('REST answers every malformed request with a 4xx that says what was wro
     },
   );
 
-  it('names the bad field of a run request and of an audit query', async () => {
-    const res = await app.inject({ method: 'POST', url: urlOf('/api/v1/projects/{projectId}/runs'), headers: auth, payload: { kind: 'hello', message: '' } });
-    expectError(res, 400, /message/);
-    expect((res.json() as { error: { field: string } }).error.field).toBe('message');
+  it('names the bad field of a build request and of an audit query', async () => {
+    const res = await app.inject({ method: 'POST', url: urlOf('/api/v1/projects/{projectId}/builds'), headers: auth, payload: { notebookId: 'nope' } });
+    expectError(res, 400, /notebookId/);
+    expect((res.json() as { error: { field: string } }).error.field).toBe('notebookId');
     expectError(await app.inject({ method: 'GET', url: `/api/v1/audit?projectId=${projectId}&limit=abc`, headers: auth }), 400, /limit/);
     expectError(await app.inject({ method: 'GET', url: `/api/v1/audit?projectId=${projectId}&limit=100000`, headers: auth }), 400, /limit/);
     expectError(await app.inject({ method: 'GET', url: `/api/v1/audit?projectId=${projectId}&action=user.explode`, headers: auth }), 400, /action/);

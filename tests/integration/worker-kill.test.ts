@@ -3,12 +3,12 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { openDatabase, type Database } from '@/db/client';
-import { auditEvents, projects, teams } from '@/db/schema';
+import { auditEvents, buildSteps, notebooks, projects, runs, teams } from '@/db/schema';
+import { startBuild } from '@/server/services/builds/start-build';
 import type { ServiceCtx, UserId } from '@/server/services/context';
-import { getRun } from '@/server/services/runs/get-run';
-import { startHelloRun } from '@/server/services/runs/start-hello-run';
+import { storeNotebookCells } from '@/server/services/notebooks/store-cells';
 import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
-import { helloRunSteps, type HelloRunResult } from '@/workflows/shared';
+import { buildWorkflowId } from '@/workflows/shared';
 import {
   createScratchPostgres,
   killWorkers,
@@ -28,6 +28,7 @@ let scratch: Awaited<ReturnType<typeof createScratchPostgres>>;
 let database: Database;
 let ctx: ServiceCtx;
 let projectId: string;
+let notebookId: string;
 const children: WorkerChild[] = [];
 
 const spawnWorkerProcess = (): WorkerChild => {
@@ -48,6 +49,10 @@ beforeAll(async () => {
   const [team] = await database.db.insert(teams).values({ name: 'Ops' }).returning();
   const [project] = await database.db.insert(projects).values({ teamId: team!.id, name: 'Resilience' }).returning();
   projectId = project!.id;
+  const [notebook] = await database.db.insert(notebooks).values({ projectId, name: 'Slow' }).returning();
+  notebookId = notebook!.id;
+  // One step that takes seconds inside Postgres: long enough to kill its worker mid-step.
+  await storeNotebookCells(database.db, notebookId, [{ id: 'slow', kind: 'sql', source: '-- writes: slow\nselect g as k from generate_series(1, 5) as g, pg_sleep(4)' }]);
 }, 60_000);
 
 afterAll(async () => {
@@ -58,17 +63,17 @@ afterAll(async () => {
   await temporal?.stop();
 }, 30_000);
 
-it('resumes a run on another worker after its worker is killed mid-activity, completing it exactly once', { timeout: 60_000 }, async () => {
+it('resumes a build on another worker after its worker is killed mid-step, publishing once', { timeout: 90_000 }, async () => {
   const first = spawnWorkerProcess();
-  const run = await startHelloRun({ ctx, input: { projectId, message: 'survivor', stepDelayMs: 4_000 } });
-  const handle = client.workflow.getHandle<() => Promise<HelloRunResult>>(run.workflowId);
+  const { runId } = await startBuild({ ctx, input: { projectId, notebookId, target: { kind: 'all' } } });
+  const handle = client.workflow.getHandle(buildWorkflowId(runId));
 
-  // The greeting step is running on the first worker once the server has its heartbeat.
+  // The step is running on the first worker once the server has its heartbeat.
   await vi.waitFor(
     async () => {
       const { raw } = await handle.describe();
-      const greeting = raw.pendingActivities?.find((a) => a.activityType?.name === 'recordGreeting');
-      expect(greeting?.heartbeatDetails?.payloads?.length, first.output.join('')).toBeGreaterThan(0);
+      const step = raw.pendingActivities?.find((a) => a.activityType?.name === 'buildStep');
+      expect(step?.heartbeatDetails?.payloads?.length, first.output.join('')).toBeGreaterThan(0);
     },
     { timeout: 30_000, interval: 100 },
   );
@@ -76,19 +81,18 @@ it('resumes a run on another worker after its worker is killed mid-activity, com
   expect(await first.exited).toBeNull();
 
   spawnWorkerProcess();
-  const result = await handle.result();
-  expect(result).toEqual({ runId: run.id, greeting: 'Hello, survivor!' });
+  await handle.result();
 
-  const stored = await getRun({ ctx, input: { projectId, runId: run.id } });
-  expect(stored.status).toBe('succeeded');
-  expect(stored.steps.map((s) => s.step).sort()).toEqual([...helloRunSteps].sort());
-  // Recorded by a retry, i.e. by the second worker: the killed attempt never finished.
-  expect(stored.steps.find((s) => s.step === 'recordGreeting')?.output.attempt).toBeGreaterThanOrEqual(2);
-
+  const [run] = await database.db.select().from(runs).where(eq(runs.id, runId));
+  expect(run?.status, run?.error ?? '').toBe('succeeded');
+  const [step] = await database.db.select().from(buildSteps).where(eq(buildSteps.runId, runId));
+  expect(step).toMatchObject({ status: 'succeeded', rowCount: 5 });
+  // Finished by a retry, i.e. by the second worker: the killed attempt never did.
+  expect(step!.attempt).toBeGreaterThanOrEqual(2);
   const completions = await database.db
     .select()
     .from(auditEvents)
-    .where(and(eq(auditEvents.targetId, run.id), eq(auditEvents.action, 'run.complete')));
+    .where(and(eq(auditEvents.targetId, runId), eq(auditEvents.action, 'build.complete')));
   expect(completions).toHaveLength(1);
 });
 

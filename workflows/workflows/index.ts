@@ -3,7 +3,6 @@
  * workflow type, registered under its export name. Deterministic code only: no I/O, clocks or
  * randomness outside the @temporalio/workflow APIs.
  */
-export { helloRunWorkflow } from './hello-run';
 export { buildWorkflow } from './build';
 export { scenarioRunWorkflow } from './scenario-run';
 export { scenarioWatchWorkflow } from './scenario-watch';

@@ -4,7 +4,8 @@ import { listAuditEvents, ListAuditInput } from '../../services/audit/list-audit
 import { getProject } from '../../services/projects/get-project';
 import { getRun } from '../../services/runs/get-run';
 import { listRuns } from '../../services/runs/list-runs';
-import { startHelloRun } from '../../services/runs/start-hello-run';
+import { BuildTargetSchema } from '../../services/builds/schemas';
+import { startBuild } from '../../services/builds/start-build';
 import { Uuid } from '../../services/teams/schemas';
 import { bundleRoutes } from './bundle-routes';
 import { datasetRoutes } from './dataset-routes';
@@ -45,10 +46,7 @@ const AuditEvent = z.object({
   hash: z.string(),
 });
 
-export const StartRunBody = z.object({
-  kind: z.literal('hello', { error: 'kind must be "hello"' }),
-  message: z.string({ error: 'message is required' }).trim().min(1, 'message is required').max(500, 'message must be at most 500 characters'),
-});
+export const StartBuildBody = z.object({ notebookId: Uuid('notebookId'), target: BuildTargetSchema.default({ kind: 'all' }) });
 
 export const restRoutes: RestRoute[] = [
   defineRoute({
@@ -75,16 +73,16 @@ export const restRoutes: RestRoute[] = [
   }),
   defineRoute({
     method: 'POST',
-    path: '/api/v1/projects/{projectId}/runs',
-    operationId: 'startRun',
-    summary: 'Start a run (a Temporal workflow) in a project',
+    path: '/api/v1/projects/{projectId}/builds',
+    operationId: 'startBuild',
+    summary: "Build a notebook's pipeline in design (all cells, one cell, or one cell and what depends on it); follow it at /runs/{runId}",
     tags: ['runs'],
     policy: { kind: 'member', role: 'editor', scope: 'run' },
     params: ProjectParams,
-    body: StartRunBody,
-    response: Run,
+    body: StartBuildBody,
+    response: z.object({ runId: z.string(), skipped: z.array(z.object({ cellId: z.string() }).loose()) }),
     successStatus: 202,
-    handler: ({ ctx, params, body }) => startHelloRun({ ctx, input: { projectId: params.projectId, message: body.message } }),
+    handler: ({ ctx, params, body }) => startBuild({ ctx, input: { projectId: params.projectId, notebookId: body.notebookId, target: body.target } }),
   }),
   defineRoute({
     method: 'GET',
