@@ -190,7 +190,6 @@ describe('the first pages a newcomer meets, on the seeded demo', () => {
     await results.locator('.search-hit-name', { hasText: /^credit-demo$/ }).waitFor();
     const creditKinds = new Set(await results.locator('.search-kind').allTextContents());
     for (const kind of ['Project', 'Notebook', 'Model', 'Endpoint']) expect(creditKinds).toContain(kind);
-    expect(creditKinds).not.toContain('Scenario');
     await box.fill('credit-demo');
     await results.getByRole('option').first().locator('.search-hit-name', { hasText: /^credit-demo$/ }).waitFor();
     await box.press('Enter');
