@@ -138,15 +138,15 @@ function EndpointTrafficRow({ projectId, endpoint }: { projectId: string; endpoi
   const trpc = useTRPC();
   const stats = useQuery(trpc.endpoints.stats.queryOptions({ projectId, name: endpoint.name, range: '24h' }));
   const t = stats.data?.total;
-  const cell = (v: string) => <td className="align-right tabular">{stats.isPending ? '…' : stats.isError ? '—' : v}</td>;
+  const cell = (v: string) => <td className="align-right tabular nowrap">{stats.isPending ? '…' : stats.isError ? '—' : v}</td>;
   return (
     <tr data-endpoint={endpoint.name}>
-      <td>
+      <td className="nowrap">
         <Link href={endpointHref(projectId, endpoint.name)} className="strong-link">
           <code>{endpoint.name}</code>
         </Link>
       </td>
-      <td className="muted">
+      <td className="muted nowrap">
         {endpoint.model}
         {endpoint.servingVersion !== null ? ` v${endpoint.servingVersion}` : ' (nothing to serve)'}
       </td>
