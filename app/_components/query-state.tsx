@@ -1,15 +1,10 @@
 'use client';
 
 import Link from 'next/link';
-import type { ReactNode } from 'react';
-import { Card, EmptyState, ErrorMessage, Loading } from './ui';
+import { Card, EmptyState, ErrorMessage } from './ui';
 
-/** What a page needs of a query: its state, read while the page renders (see `QueryState`). */
-export type QueryLike<T> = {
-  status: 'pending' | 'error' | 'success';
-  data: T | undefined;
-  error: { message: string; data?: unknown } | null;
-};
+/** A query's error as tRPC hands it over: a message written for people, and the server's data. */
+export type QueryErrorLike = { message: string; data?: unknown } | null;
 
 /**
  * True for the server's NOT_FOUND answer (HTTP 404), whether it came alone or inside a batch (207),
@@ -23,31 +18,16 @@ export function isNotFound(error: unknown): boolean {
   return data?.code === 'BAD_REQUEST' && fields.length > 0 && fields.every((f) => typeof f === 'string' && /(Id|hash)$/.test(f));
 }
 
-/**
- * One place that turns a query into what a page shows: a spinner while it loads, "not found" for an
- * unknown id, the server's message for any other failure, else the content.
- *
- * The query's state is read here, in the caller's render, on purpose: React Query re-renders a
- * component only for the result fields it read (tracked props), and a page whose status was first
- * read inside a frame's render prop (after the frame finished its own loading) never heard of the
- * error that came back in the same batch as the frame's data; it spun on "Loading…" forever.
- * `notifyOnChangeProps: 'all'` in trpc.tsx closes that for every query; this keeps pages uniform.
+/*
+ * Why pages spun on "Loading…" for an unknown id: React Query re-renders a component only for the
+ * result fields it read (tracked props), and a page whose status was first read inside a frame's
+ * render prop (after the frame finished its own loading) never heard of the error that came back in
+ * the same batch as the frame's data. `notifyOnChangeProps: 'all'` in trpc.tsx closes that for every
+ * query; the components below make every page say the same thing about it.
  */
-export function QueryState<T>({ query, what, back, children }: {
-  query: QueryLike<T>;
-  /** The thing the page is about, as a person names it: `Model "churn"`. */
-  what: string;
-  /** Where to go instead when it is not found. */
-  back?: { href: string; label: string };
-  children: (data: T) => ReactNode;
-}) {
-  if (query.status === 'pending') return <Loading />;
-  if (query.status === 'error') return <QueryError error={query.error} what={what} back={back} />;
-  return <>{children(query.data as T)}</>;
-}
 
 /** A failed query: "not found" for an unknown id, else the server's message (written for people). */
-export function QueryError({ error, what, back }: { error: QueryLike<unknown>['error']; what: string; back?: { href: string; label: string } | undefined }) {
+export function QueryError({ error, what, back }: { error: QueryErrorLike; what: string; back?: { href: string; label: string } | undefined }) {
   if (isNotFound(error)) return <NotFound what={what} back={back} message={error?.message} />;
   return <ErrorMessage error={error} />;
 }
