@@ -25,18 +25,20 @@ export function useListView(defaultSort: string): [ListView, (next: ListView) =>
 }
 
 /** The search box and sort select above a list page's table. */
-export function ListControls({ view, onChange, sorts, label }: {
+export function ListControls({ view, onChange, sorts, label, placeholder }: {
   view: ListView;
   onChange: (next: ListView) => void;
   sorts: readonly { value: string; label: string }[];
   /** What is listed, for the search box's label: "builds". */
   label: string;
+  /** What the search looks at, as a hint in the empty box. */
+  placeholder: string;
 }) {
   return (
     <div className="filters" role="search" aria-label={`Find ${label}`}>
       <label className="field field-inline">
         <span>Search {label}</span>
-        <input type="search" value={view.q} placeholder="Name, notebook, who…" onChange={(e) => onChange({ ...view, q: e.target.value })} />
+        <input type="search" value={view.q} placeholder={placeholder} onChange={(e) => onChange({ ...view, q: e.target.value })} />
       </label>
       <label className="field field-inline">
         <span>Sort by</span>

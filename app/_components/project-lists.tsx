@@ -15,7 +15,7 @@ export function BuildsListPage({ projectId }: { projectId: string }) {
     <ProjectFrame projectId={projectId} active={buildsHref(projectId)}>
       {() => (
         <div className="stack">
-          <ListControls view={view} onChange={setView} sorts={buildSorts} label="builds" />
+          <ListControls view={view} onChange={setView} sorts={buildSorts} label="builds" placeholder="Notebook, status, who started it, target…" />
           <BuildsSection projectId={projectId} view={view} limit={200} />
         </div>
       )}
@@ -29,7 +29,7 @@ export function DatasetsListPage({ projectId }: { projectId: string }) {
     <ProjectFrame projectId={projectId} active={datasetsHref(projectId)}>
       {(_project, myRole) => (
         <div className="stack">
-          <ListControls view={view} onChange={setView} sorts={datasetSorts} label="datasets" />
+          <ListControls view={view} onChange={setView} sorts={datasetSorts} label="datasets" placeholder="Name, kind or a column…" />
           <DatasetsSection projectId={projectId} canEdit={roleAtLeast(myRole, 'editor')} view={view} />
         </div>
       )}
@@ -43,7 +43,7 @@ export function ModelsListPage({ projectId }: { projectId: string }) {
     <ProjectFrame projectId={projectId} active={modelsHref(projectId)}>
       {(_project, myRole) => (
         <div className="stack">
-          <ListControls view={view} onChange={setView} sorts={modelSorts} label="models" />
+          <ListControls view={view} onChange={setView} sorts={modelSorts} label="models" placeholder="Name, algorithm or an endpoint…" />
           <ModelsSection projectId={projectId} canEdit={roleAtLeast(myRole, 'editor')} view={view} />
         </div>
       )}
