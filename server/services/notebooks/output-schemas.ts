@@ -8,6 +8,15 @@ export const CellIdSchema = z.string({ error: 'cellId is required' }).trim().min
 export const CellRef = NotebookRef.extend({ cellId: CellIdSchema });
 export const RunCellInput = CellRef.extend({
   limit: z.coerce.number({ error: 'limit must be a number' }).int('limit must be an integer').min(1, 'limit must be at least 1').max(10_000, 'limit must be at most 10000').default(1000),
+  /**
+   * The runner's Yjs state vector (base64) when they pressed Run: the server waits until its copy of
+   * the notebook has every edit the runner had seen, so a Run right after typing runs what was typed.
+   */
+  seen: z
+    .string()
+    .max(65_536, 'seen must be at most 65536 characters')
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'seen must be base64')
+    .optional(),
 });
 export const NotebookOutputsInput = NotebookRef;
 
