@@ -19,6 +19,11 @@ export const RunCellInput = CellRef.extend({
     .optional(),
 });
 export const NotebookOutputsInput = NotebookRef;
+/** Rows of a cell's full result, streamed (see stream-rows.ts). */
+export const CellRowsInput = CellRef.extend({
+  limit: z.coerce.number({ error: 'limit must be a number' }).int('limit must be an integer').min(1, 'limit must be at least 1').max(100_000, 'limit must be at most 100000').default(100_000),
+  outputId: z.uuid({ error: 'outputId must be a UUID' }).optional(),
+});
 
 /** The chart a cell shows: the document's own ChartSpec (server/pipeline/chart-spec.ts). */
 export const ChartDataSpec = ChartSpec;
