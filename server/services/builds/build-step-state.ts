@@ -22,6 +22,8 @@ export type BuildRunContext = {
   teamId: string | null;
   environment: 'design' | 'production';
   graph: PipelineGraph;
+  /** Each cell's name when the build started (title, else what it makes): what messages call it. */
+  cellNames: Record<string, string>;
 };
 
 /** The run's stored context: project, environment and the graph compiled when it started. */
@@ -35,7 +37,7 @@ export async function loadBuildRun(db: Db, runId: string): Promise<BuildRunConte
   const input = run.input as BuildRunInput;
   const [graph] = await db.select({ json: pipelineGraphs.json }).from(pipelineGraphs).where(eq(pipelineGraphs.hash, input.graphHash));
   if (!graph) throw new Error(`build run ${runId}: its graph ${input.graphHash} is not stored`);
-  return { runId, projectId: run.projectId, teamId: run.teamId, environment: input.environment, graph: JSON.parse(graph.json) as PipelineGraph };
+  return { runId, projectId: run.projectId, teamId: run.teamId, environment: input.environment, graph: JSON.parse(graph.json) as PipelineGraph, cellNames: input.cellNames ?? {} };
 }
 
 export async function loadStep(db: Db, runId: string, stepId: string) {

@@ -7,7 +7,7 @@ import { countSandboxedSelect, createTableFromSelect, DEFAULT_STATEMENT_TIMEOUT_
 import { buildTsTable } from './build-ts-table';
 import { BuildStepError, dropStagingTable, loadBuildRun, loadStep, updateOwnedStep, type BuildRunContext, type StepValues } from './build-step-state';
 import { publishStep } from './publish-step';
-import { runChecks, type CustomCounts } from './run-checks';
+import { checkFailureText, runChecks, type CustomCounts } from './run-checks';
 import { runScoreStep, runTrainStep } from './run-model-step';
 import { columnSpecsOf, computeTableMetrics, describeTable, profileBuiltTable, stagingTableOf } from './table-metrics';
 import { DEFAULT_TS_CELL_LIMITS, TsCellError, type TsCellLimits } from './ts-cell-sandbox';
@@ -105,7 +105,7 @@ export async function runBuildStep(db: Db, input: { runId: string; stepId: strin
           : step.kind === 'score'
             ? `"${step.dataset}" was written before its checks ran: what depends on it is skipped`
             : `"${step.dataset}" was not published (the previous data stays)`;
-      throw new BuildStepError('failed', `error-level check${blocking.length === 1 ? '' : 's'} failed: ${blocking.map((c) => c.name).join(', ')}; ${what}`);
+      throw new BuildStepError('failed', `${cellLabel(run, step)}: ${blocking.map(checkFailureText).join('; ')}; ${what}`);
     }
     const warnings = checks.filter((c) => !c.passed).length;
     if (!staging) {
@@ -177,6 +177,11 @@ export async function runBuildStep(db: Db, input: { runId: string; stepId: strin
   }
 }
 
+/** What messages call a step's cell: its name when the build started, else the dataset it writes. */
+export function cellLabel(run: Pick<BuildRunContext, 'cellNames'>, step: { cellId: string; dataset: string }): string {
+  return run.cellNames[step.cellId] ?? step.dataset;
+}
+
 async function claimStep(db: Db, runId: string, stepId: string, attempt: number): Promise<Step | { stored: StepOutcome }> {
   const existing = await loadStep(db, runId, stepId);
   if (existing.status === 'succeeded') return { stored: storedOutcome(existing) };
@@ -238,7 +243,7 @@ async function buildStaging(
     const r = await createTableFromSelect(db, scope, { sql: node.sql, table: staging, timeoutMs: rt.options.statementTimeoutMs, signal: rt.signal });
     if (!r.ok) {
       if (r.reason === 'cancelled') throw new SandboxCancelled();
-      throw new BuildStepError('failed', `the SQL of cell ${step.cellId} failed: ${r.message}`);
+      throw new BuildStepError('failed', `${cellLabel(run, step)}: the SQL failed: ${r.message}`);
     }
     say(`built ${r.rowCount.toLocaleString('en-US')} rows in ${seconds(performance.now() - t0)}`);
     return { rowCount: r.rowCount };
