@@ -154,7 +154,7 @@ describe('train and score cells as build steps on postgres with a real Temporal 
     expect(build.status).toBe('failed');
     const step = build.steps.find((s) => s.stepId === 'train_bad')!;
     expect(step.status).toBe('failed');
-    expect(step.error).toMatch(/^train cell train_bad: dataset "narrow" has no column "amount"/);
+    expect(step.error).toMatch(/^narrow-model: dataset "narrow" has no column "amount"/);
     const [row] = await env.t.db.select().from(buildSteps).where(and(eq(buildSteps.runId, build.runId), eq(buildSteps.stepId, 'train_bad')));
     expect(row!.attempt).toBe(1);
     expect(await versionsOf('narrow-model')).toEqual([]);
@@ -180,7 +180,7 @@ describe('train and score cells as build steps on postgres with a real Temporal 
       `champion_scores: check row_count failed (${CLEAN_ROWS.toLocaleString('en-US')} rows, max 10); "champion_scores" was written before its checks ran: what depends on it is skipped`,
     );
     expect(step('after_scores')).toMatchObject({ status: 'skipped' });
-    expect(step('no_model')).toMatchObject({ status: 'failed', error: 'score cell no_model: model "nope" was not found' });
+    expect(step('no_model')).toMatchObject({ status: 'failed', error: 'nope_scores: model "nope" was not found' });
   });
 
   it('refuses to build a notebook whose train cell does not validate, at the cell line', async () => {

@@ -281,8 +281,8 @@ describe.each(drivers)('builds on %s with a real Temporal worker', (driver) => {
     expect(build.status).toBe('failed');
     const err = (id: string) => build.steps.find((s) => s.stepId === id)!.error;
     expect(err('bad_sql')).toBe('bad: the SQL failed: division by zero');
-    expect(err('escape')).toMatch(/^ts cell escape: transform \(input credit\) threw ReferenceError at line 3: .*'process' is not defined/);
-    expect(err('spin')).toBe('ts cell spin: transform (input credit) ran longer than the time limit of 2000 ms per call and was stopped');
+    expect(err('escape')).toMatch(/^escaped: transform \(input credit\) threw ReferenceError at line 3: .*'process' is not defined/);
+    expect(err('spin')).toBe('spun: transform (input credit) ran longer than the time limit of 2000 ms per call and was stopped');
     expect(await stagingTables(env)).toEqual([]);
     expect(await trpcCode(env.caller.datasets.get({ projectId: env.projectId, name: 'bad' }))).toBe('NOT_FOUND');
   });

@@ -26,6 +26,11 @@ export type BuildRunContext = {
   cellNames: Record<string, string>;
 };
 
+/** What messages call a step's cell: its name when the build started, else the dataset it writes. */
+export function cellLabel(run: Pick<BuildRunContext, 'cellNames'>, step: { cellId: string; dataset: string }): string {
+  return run.cellNames[step.cellId] ?? step.dataset;
+}
+
 /** The run's stored context: project, environment and the graph compiled when it started. */
 export async function loadBuildRun(db: Db, runId: string): Promise<BuildRunContext> {
   const [run] = await db

@@ -5,7 +5,7 @@ import { buildSteps, datasetMetrics, datasets, type BuildCheckOutcome, type Buil
 import { checksOfStep, type CellNode } from '@/server/pipeline';
 import { countSandboxedSelect, createTableFromSelect, DEFAULT_STATEMENT_TIMEOUT_MS, SandboxCancelled, withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
 import { buildTsTable } from './build-ts-table';
-import { BuildStepError, dropStagingTable, loadBuildRun, loadStep, updateOwnedStep, type BuildRunContext, type StepValues } from './build-step-state';
+import { BuildStepError, cellLabel, dropStagingTable, loadBuildRun, loadStep, updateOwnedStep, type BuildRunContext, type StepValues } from './build-step-state';
 import { publishStep } from './publish-step';
 import { checkFailureText, runChecks, type CustomCounts } from './run-checks';
 import { runScoreStep, runTrainStep } from './run-model-step';
@@ -139,7 +139,7 @@ export async function runBuildStep(db: Db, input: { runId: string; stepId: strin
     return { stepId: step.stepId, status: 'succeeded', rowCount: metrics.rowCount, published: true, warnings };
   } catch (err) {
     const cancelled = rt.signal.aborted || err instanceof SandboxCancelled;
-    const failure = err instanceof TsCellError ? new BuildStepError('failed', err.message) : err;
+    const failure = err instanceof TsCellError ? new BuildStepError('failed', `${cellLabel(run, step)}: ${err.detail}`) : err;
     if (staging) await dropStagingTable(db, scope, staging).catch(() => {});
     if (cancelled && !rt.cancelRequested()) {
       say(`attempt ${rt.attempt} stopped (its worker is shutting down or it timed out); the next attempt starts over`);
@@ -175,11 +175,6 @@ export async function runBuildStep(db: Db, input: { runId: string; stepId: strin
     }
     throw failure;
   }
-}
-
-/** What messages call a step's cell: its name when the build started, else the dataset it writes. */
-export function cellLabel(run: Pick<BuildRunContext, 'cellNames'>, step: { cellId: string; dataset: string }): string {
-  return run.cellNames[step.cellId] ?? step.dataset;
 }
 
 async function claimStep(db: Db, runId: string, stepId: string, attempt: number): Promise<Step | { stored: StepOutcome }> {
@@ -266,7 +261,7 @@ async function buildStaging(
     const e = err as { code?: unknown; message?: unknown };
     // The database refused something of the cell's own making (its input missing, say): the user's to fix.
     if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && !/^(08|40|57)/.test(e.code)) {
-      throw new BuildStepError('failed', `ts cell ${step.cellId}: ${String(e.message)}`);
+      throw new BuildStepError('failed', `${cellLabel(run, step)}: ${String(e.message)}`);
     }
     throw err;
   }
