@@ -154,7 +154,7 @@ describe('train and score cells as build steps on postgres with a real Temporal 
     expect(build.status).toBe('failed');
     const step = build.steps.find((s) => s.stepId === 'train_bad')!;
     expect(step.status).toBe('failed');
-    expect(step.error).toMatch(/^narrow-model: dataset "narrow" has no column "amount"/);
+    expect(step.error).toMatch(/^train narrow-model: dataset "narrow" has no column "amount"/);
     const [row] = await env.t.db.select().from(buildSteps).where(and(eq(buildSteps.runId, build.runId), eq(buildSteps.stepId, 'train_bad')));
     expect(row!.attempt).toBe(1);
     expect(await versionsOf('narrow-model')).toEqual([]);
