@@ -55,8 +55,11 @@ export async function streamCellRows({ ctx, input }: { ctx: ServiceCtx; input: z
   const write = async (text: string): Promise<void> => {
     if (out.write(text)) return;
     await new Promise<void>((resolve) => {
-      // A reader that went away closes the stream instead of draining it.
+      // A reader that went away closes the stream instead of draining it; one that stalls is cut off
+      // at the stream's deadline (the session goes back to the pool either way).
+      const stalled = setTimeout(() => out.destroy(), Math.max(0, started + MAX_STREAM_MS - Date.now()));
       const done = () => {
+        clearTimeout(stalled);
         out.off('drain', done);
         out.off('close', done);
         resolve();
@@ -96,8 +99,14 @@ export async function streamCellRows({ ctx, input }: { ctx: ServiceCtx; input: z
       else if (!out.destroyed) out.end(line({ error: r.message }));
     },
     (err: unknown) => {
-      if (!announced) fail(err);
-      out.destroy(err instanceof Error ? err : new Error(String(err)));
+      // Never an 'error' event on the stream: nobody may be listening yet, and an unheard one ends the process.
+      if (!announced) {
+        fail(err);
+        out.destroy();
+      } else {
+        console.warn('cell rows stream failed', err);
+        if (!out.destroyed) out.end(line({ error: 'the query stopped unexpectedly; try again' }));
+      }
     },
   );
   const r = await first;
