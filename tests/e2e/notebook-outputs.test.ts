@@ -3,7 +3,9 @@
  * editors in two isolated contexts. Ada runs a cell from a template; Bea sees the grid and the chart
  * Ada configured; profiles render; autocomplete suggests a column; Jupyter's keys work; Ada's
  * half-typed cell does not stop Bea's Run all; the Flow view names cells; a 100,000-row result
- * renders and scrolls; a stored `<img onerror>` value stays text. Screenshots: screenshots/no-*.png.
+ * streams in, renders and scrolls; a stored `<img onerror>` value stays text; Vic, a viewer, sees it
+ * all live and cannot run; a failed check names its cell and value; a wide Flow keeps its zoom
+ * controls on screen. Screenshots: screenshots/no-*.png.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
