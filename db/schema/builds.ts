@@ -19,7 +19,11 @@ export const buildStepKinds = ['sql', 'ts', 'check', 'train', 'score'] as const;
 export type BuildStepKind = (typeof buildStepKinds)[number];
 
 /** One check's outcome on a build's staging table (or on a source dataset). */
-export type BuildCheckOutcome = { name: string; severity: 'error' | 'warning'; passed: boolean; detail: string };
+/**
+ * A check's verdict. `observed` and `expected` (checks evaluated since cells had names) are the value
+ * and its threshold in a few words ("3,980 rows", "min 4,000"): what chips and failure messages show.
+ */
+export type BuildCheckOutcome = { name: string; severity: 'error' | 'warning'; passed: boolean; detail: string; observed?: string; expected?: string };
 export type BuildStepMetrics = { rowCount: number; columns: DatasetColumnMetrics[] };
 /** A long step's progress (train, score, ts), as its activity last heartbeated it. */
 export type BuildStepProgress = { stage: string; fraction: number | null; message: string; updatedAt: string };

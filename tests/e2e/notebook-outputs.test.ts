@@ -3,8 +3,11 @@
  * editors in two isolated contexts. Ada runs a cell from a template; Bea sees the grid and the chart
  * Ada configured; profiles render; autocomplete suggests a column; Jupyter's keys work; Ada's
  * half-typed cell does not stop Bea's Run all; the Flow view names cells; a 100,000-row result
- * renders and scrolls; a stored `<img onerror>` value stays text. Screenshots: screenshots/no-*.png.
+ * streams in, renders and scrolls; a stored `<img onerror>` value stays text; Vic, a viewer, sees it
+ * all live and cannot run; a failed check names its cell and value; a wide Flow keeps its zoom
+ * controls on screen. Screenshots: screenshots/no-*.png.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +19,7 @@ import { accountWithProject, approveInvitation, paste, screenshotOnFailure, SCRE
 
 const ada = { email: 'ada@example.com', name: 'Ada Lovelace', password: 'analytical-engine-1843' };
 const bea = { email: 'bea@example.com', name: 'Bea Morgan', password: 'second-opinion-2026' };
+const vic = { email: 'vic@example.com', name: 'Vic Reader', password: 'just-looking-2026' };
 const XSS = '<img src=x onerror=window.__xss=1>';
 const CATEGORIES = ['east', 'north', 'south', 'west'];
 const ROWS = 300;
@@ -47,9 +51,9 @@ describe('cell outputs in the browser: shared results, profiles, charts, keys, F
   let server: ServerChild;
   let browser: SharedBrowser;
   let scratch: string;
-  const pages: { a?: Page; b?: Page } = {};
+  const pages: { a?: Page; b?: Page; v?: Page } = {};
   const errors: { a: string[]; b: string[] } = { a: [], b: [] };
-  const at: { projectId?: string; notebookUrl?: string } = {};
+  const at: { projectId?: string; notebookId?: string; notebookUrl?: string; vicCookie?: string } = {};
   const a = () => pages.a!;
   const b = () => pages.b!;
   const shot = async (page: Page, name: string) => {
@@ -70,6 +74,7 @@ describe('cell outputs in the browser: shared results, profiles, charts, keys, F
   afterEach(async ({ task }) => {
     await screenshotOnFailure(pages.a, 'outputs-a', task);
     await screenshotOnFailure(pages.b, 'outputs-b', task);
+    await screenshotOnFailure(pages.v, 'outputs-v', task);
   });
 
   afterAll(async () => {
@@ -84,10 +89,14 @@ describe('cell outputs in the browser: shared results, profiles, charts, keys, F
     await trpcMutation(server.baseUrl, 'teams.invite', { teamId, email: bea.email, role: 'editor' }, cookie);
     const beaCookie = await signUp(server.baseUrl, bea);
     await approveInvitation(server.baseUrl, cookie, teamId, bea.email);
+    await trpcMutation(server.baseUrl, 'teams.invite', { teamId, email: vic.email, role: 'viewer' }, cookie);
+    at.vicCookie = await signUp(server.baseUrl, vic);
+    await approveInvitation(server.baseUrl, cookie, teamId, vic.email);
     const file = path.join(scratch, 'sales.csv');
     writeFileSync(file, salesCsv());
     await uploadCsv(server.baseUrl, cookie, projectId, 'sales', file);
     const notebook = (await trpcMutation(server.baseUrl, 'notebooks.create', { projectId, name: 'Sales review' }, cookie)) as { id: string };
+    at.notebookId = notebook.id;
     at.notebookUrl = `/projects/${projectId}/notebooks/${notebook.id}`;
 
     for (const [who, c] of [['a', cookie], ['b', beaCookie]] as const) {
@@ -297,24 +306,157 @@ describe('cell outputs in the browser: shared results, profiles, charts, keys, F
     await page.getByRole('button', { name: 'Add SQL cell' }).click();
     const cell = cellAt(page, 3);
     await editorOf(cell).waitFor();
+    // The new cell's editor takes focus once mounted; on a loaded machine that is after it appears, and
+    // a paste before it would go to the Add button. Paste only into that editor, and run only what shows.
+    await page.waitForFunction(() => document.activeElement?.closest('section.cell') === document.querySelectorAll('section.cell')[2] && !!document.activeElement?.closest('.monaco-editor'), undefined, { timeout: 30_000 });
     await paste(page, "select g as n, md5(g::text) as h, timestamp '2026-01-01' + g * interval '1 minute' as at\nfrom generate_series(1, 100000) as g");
+    await expect.poll(() => editorText(editorOf(cell)), { timeout: 15_000 }).toContain('generate_series(1, 100000)');
     const out = cell.getByTestId('cell-output');
     await page.keyboard.press('Control+Enter');
-    await out.getByTestId('row-summary').filter({ hasText: '1,000 of 100,000 rows' }).waitFor({ timeout: 60_000 });
+    await out.getByTestId('row-summary').filter({ hasText: '1,000 of 100,000 rows' }).waitFor({ timeout: 90_000 });
+    // Show all streams every row (NDJSON from a cursor): the first rows paint while the rest arrive.
     const t0 = Date.now();
-    await out.getByRole('button', { name: 'Show 10,000 rows' }).click();
-    await out.getByTestId('row-summary').filter({ hasText: '10,000 of 100,000 rows' }).waitFor({ timeout: 60_000 });
-    await out.locator('.result-grid-row').first().waitFor();
-    console.log(`[notebook-outputs] 10,000 of 100,000 rows: click to first painted row ${Date.now() - t0} ms`);
-    // Only the rows in view are in the DOM, and scrolling to the end reaches row 10,000.
+    await out.getByRole('button', { name: 'Show all 100,000 rows' }).click();
+    await out.getByTestId('row-summary').filter({ hasText: /loading…$|^100,000 rows$/ }).waitFor({ timeout: 60_000 });
+    const firstPaint = Date.now() - t0;
+    await out.getByTestId('row-summary').filter({ hasText: /^100,000 rows$/ }).waitFor({ timeout: 120_000 });
+    const allRows = Date.now() - t0;
+    console.log(`[notebook-outputs] Show all 100,000 rows: click to first rows painted ${firstPaint} ms, to all rows in the grid ${allRows} ms`);
+    // Only the rows in view are in the DOM, and scrolling to the end reaches row 100,000 with its own values.
     expect(await out.locator('.result-grid-row').count()).toBeLessThan(60);
     const scroller = out.locator('.result-grid-scroll');
     const s0 = Date.now();
     await scroller.evaluate((el) => el.scrollTo(0, el.scrollHeight));
-    await out.locator('.result-grid-num', { hasText: /^10,000$/ }).waitFor();
-    console.log(`[notebook-outputs] scroll to row 10,000 painted in ${Date.now() - s0} ms`);
+    const last = out.locator('.result-grid-row', { has: a().locator('.result-grid-num', { hasText: /^100,000$/ }) });
+    await last.waitFor({ timeout: 30_000 });
+    console.log(`[notebook-outputs] scroll to row 100,000 painted in ${Date.now() - s0} ms`);
+    // Row 100,000 is g = 100000: md5('100000') and 2026-01-01 00:00 + 100,000 minutes = Mar 11 10:40 UTC, 19:40 in Tokyo.
+    const cells = last.getByRole('gridcell');
+    expect(await cells.nth(0).textContent()).toBe('100000');
+    expect(await cells.nth(1).textContent()).toBe(createHash('md5').update('100000').digest('hex'));
+    expect(await cells.nth(2).textContent()).toBe('Mar 11, 2026, 7:40:00 PM');
+    // Half way, by dragging the scrollbar's position: row 50,000 is there too.
+    await scroller.evaluate((el) => el.scrollTo(0, 49_999 * 28));
+    await out.locator('.result-grid-num', { hasText: /^50,000$/ }).waitFor({ timeout: 30_000 });
     await shot(page, 'no-10-large-result');
     expect(errors.a).toEqual([]);
     expect(errors.b).toEqual([]);
+  }, 240_000);
+
+  it('shows a viewer the shared results, profiles and chart, live, with no way to run a cell', async () => {
+    const { context, page } = await browser.newContext();
+    const [name, ...value] = at.vicCookie!.split('=');
+    await context.addCookies([{ name: name!, value: value.join('='), url: server.baseUrl }]);
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Emulation.setTimezoneOverride', { timezoneId: 'Asia/Tokyo' });
+    await cdp.send('Emulation.setLocaleOverride', { locale: 'en-US' });
+    const vErrors = collectPageErrors(page);
+    pages.v = page;
+    await page.goto(at.notebookUrl!);
+    await page.locator('.connection[data-state=connected]').waitFor();
+    await page.locator('.badge-readonly', { hasText: 'read-only' }).waitFor();
+    const out = cellAt(page, 1).getByTestId('cell-output');
+    await out.getByTestId('row-summary').filter({ hasText: `${ROWS} rows` }).waitFor({ timeout: 30_000 });
+    expect(await out.locator('.result-grid-row').first().getByRole('gridcell').nth(3).textContent()).toBe('Jan 5, 2026, 7:00:00 PM');
+    // Nothing to run with: no Run, Build or Run all buttons, and the server refuses the call itself.
+    expect(await page.getByRole('button', { name: /^Run cell \d/ }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Run all' }).count()).toBe(0);
+    await expect(trpcMutation(server.baseUrl, 'notebooks.runCell', { projectId: at.projectId, notebookId: at.notebookId, cellId: await cellAt(page, 1).getAttribute('data-cell-id') }, at.vicCookie)).rejects.toThrow(/403|FORBIDDEN/);
+    // Ctrl+Enter in the read-only editor runs nothing either.
+    const before = await out.getAttribute('data-output-id');
+    await editorOf(cellAt(page, 1)).locator('.view-lines').click();
+    await page.keyboard.press('Control+Enter');
+    // Profiles and the chart Ada configured (a line of sums), with the controls read-only.
+    await out.getByRole('tab', { name: 'Profile' }).click();
+    await out.locator('.profile').first().waitFor();
+    expect(await out.locator('.profile').count()).toBe(5);
+    await out.getByRole('tab', { name: 'Chart' }).click();
+    await out.getByRole('figure', { name: 'line chart of sum of amount by category' }).locator('.recharts-line').waitFor({ timeout: 30_000 });
+    expect(await out.getByLabel('Chart type').isDisabled()).toBe(true);
+    // Seconds after the Ctrl+Enter: still Ada's output, nothing ran.
+    expect(await out.getAttribute('data-output-id')).toBe(before);
+    // The 100,000-row result is there too, and a viewer may page through all of it.
+    const big = cellAt(page, 3).getByTestId('cell-output');
+    await big.getByTestId('row-summary').filter({ hasText: '1,000 of 100,000 rows' }).waitFor();
+    expect(await big.getByRole('button', { name: 'Show all 100,000 rows' }).isVisible()).toBe(true);
+    await shot(page, 'no-11-viewer');
+    // Ada runs cell 1 again: the viewer sees the new output arrive, pushed (the time is printed).
+    await out.getByRole('tab', { name: 'Table' }).click();
+    const t0 = Date.now();
+    await a().getByRole('button', { name: 'Run cell 1', exact: true }).click();
+    await a().waitForFunction((id) => document.querySelector('section.cell [data-testid=cell-output]')?.getAttribute('data-output-id') !== id, before, { timeout: 60_000 });
+    const adaSaw = Date.now();
+    await page.waitForFunction((id) => document.querySelector('section.cell [data-testid=cell-output]')?.getAttribute('data-output-id') !== id, before, { timeout: 30_000 });
+    console.log(`[notebook-outputs] viewer: Ada's run to Ada's output ${adaSaw - t0} ms; Ada's output to the viewer's ${Date.now() - adaSaw} ms`);
+    expect(await out.getAttribute('data-output-id')).toBe(await cellAt(a(), 1).getByTestId('cell-output').getAttribute('data-output-id'));
+    expect(vErrors).toEqual([]);
   }, 120_000);
+
+  it('names the cell and gives the value against the threshold when a check fails', async () => {
+    const page = a();
+    await page.getByRole('button', { name: 'Add Check cell' }).click();
+    const cell = cellAt(page, 4);
+    await editorOf(cell).waitFor();
+    await page.waitForFunction(() => document.activeElement?.closest('section.cell') === document.querySelectorAll('section.cell')[3] && !!document.activeElement?.closest('.monaco-editor'), undefined, { timeout: 30_000 });
+    await page.keyboard.press('Control+A');
+    await paste(page, 'dataset: sales_2\nchecks:\n  - type: row_count\n    min: 4000\n');
+    await expect.poll(() => editorText(editorOf(cell)), { timeout: 15_000 }).toContain('min: 4000');
+    await page.locator('.build-bar .compile-state-ok, .build-bar .compile-state-error').first().waitFor();
+    await page.getByRole('button', { name: 'Run all' }).click();
+    const failed = cellAt(page, 1).locator('.cell-build[data-status=failed]');
+    await failed.waitFor({ timeout: 120_000 });
+    const message = 'sales_2: check row_count failed (300 rows, min 4,000); "sales_2" was not published (the previous data stays)';
+    expect(await failed.locator('.cell-build-error').textContent()).toBe(message);
+    await failed.locator('.cell-build-link').click();
+    const row = page.locator('tr[data-status=failed]').first();
+    await row.waitFor({ timeout: 30_000 });
+    expect(await row.locator('.check-chip[data-outcome=failed]').textContent()).toContain('row_count 300 rows vs min 4,000');
+    expect(await page.locator('.step-error-row .row-error').first().textContent()).toBe(message);
+    await shot(page, 'no-12-check-failure-named');
+  }, 180_000);
+
+  it('keeps the Flow view’s zoom controls on screen for a graph wider than the page, and fits it on demand', async () => {
+    const page = a();
+    await page.goto(at.notebookUrl!);
+    await page.locator('.connection[data-state=connected]').waitFor();
+    // A chain of six cells, each reading what the one before writes: sales_2 -> step_1 -> ... -> step_6.
+    let last = 'sales_2';
+    for (let k = 1; k <= 6; k++) {
+      await page.getByRole('button', { name: 'Add SQL cell' }).click();
+      const position = k + 4;
+      await page.waitForFunction(
+        (i) => document.activeElement?.closest('section.cell') === document.querySelectorAll('section.cell')[i] && !!document.activeElement?.closest('.monaco-editor'),
+        position - 1,
+        { timeout: 30_000 },
+      );
+      await page.keyboard.press('Control+A');
+      await paste(page, `-- writes: step_${k}\nselect * from ${last}`);
+      await expect.poll(() => editorText(editorOf(cellAt(page, position))), { timeout: 15_000 }).toContain(`select * from ${last}`);
+      last = `step_${k}`;
+    }
+    await page.getByRole('button', { name: 'Flow', exact: true }).click();
+    const flow = page.getByTestId('flow-view');
+    await flow.getByRole('button', { name: `${last}: open in the notebook` }).waitFor();
+    const viewport = page.viewportSize()!;
+    const flowBox = (await flow.boundingBox())!;
+    expect(Number(await flow.getAttribute('data-graph-width'))).toBeGreaterThan(flowBox.width * 2);
+    // The view is no wider than the page, and its controls are inside both.
+    expect(flowBox.x + flowBox.width).toBeLessThanOrEqual(viewport.width);
+    const controls = (await flow.locator('.react-flow__controls').boundingBox())!;
+    expect(controls.x).toBeGreaterThanOrEqual(flowBox.x);
+    expect(controls.x + controls.width).toBeLessThanOrEqual(flowBox.x + flowBox.width);
+    expect(controls.y).toBeGreaterThanOrEqual(flowBox.y);
+    // Opened at a legible zoom (75% at least), so the chain does not fit yet.
+    expect((await flow.locator('.flow-node-title').first().boundingBox())!.height).toBeGreaterThanOrEqual(10);
+    await shot(page, 'no-13-flow-wide');
+    await flow.locator('.react-flow__controls-fitview').click();
+    const inside = async (name: string) => {
+      const b = await flow.getByRole('button', { name: `${name}: open in the notebook`, exact: true }).boundingBox();
+      return !!b && b.x >= flowBox.x && b.x + b.width <= flowBox.x + flowBox.width;
+    };
+    await expect.poll(async () => (await inside('sales_2')) && (await inside(last)), { timeout: 10_000 }).toBe(true);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'no-14-flow-wide-fitted.png') });
+    await page.getByRole('button', { name: 'Cells', exact: true }).click();
+    expect(errors.a).toEqual([]);
+  }, 180_000);
 });

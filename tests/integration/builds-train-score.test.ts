@@ -154,7 +154,7 @@ describe('train and score cells as build steps on postgres with a real Temporal 
     expect(build.status).toBe('failed');
     const step = build.steps.find((s) => s.stepId === 'train_bad')!;
     expect(step.status).toBe('failed');
-    expect(step.error).toMatch(/^train cell train_bad: dataset "narrow" has no column "amount"/);
+    expect(step.error).toMatch(/^train narrow-model: dataset "narrow" has no column "amount"/);
     const [row] = await env.t.db.select().from(buildSteps).where(and(eq(buildSteps.runId, build.runId), eq(buildSteps.stepId, 'train_bad')));
     expect(row!.attempt).toBe(1);
     expect(await versionsOf('narrow-model')).toEqual([]);
@@ -176,9 +176,11 @@ describe('train and score cells as build steps on postgres with a real Temporal 
     const step = (id: string) => build.steps.find((s) => s.stepId === id)!;
     // Version 2 is the newest (the first test built twice), but version 1 is still the champion.
     expect(step('with_champion')).toMatchObject({ status: 'failed', result: { kind: 'score', model: 'risk', version: 1, rows: CLEAN_ROWS }, checks: [{ name: 'row_count', passed: false }] });
-    expect(step('with_champion').error).toBe('error-level check failed: row_count; "champion_scores" was written before its checks ran: what depends on it is skipped');
+    expect(step('with_champion').error).toBe(
+      `champion_scores: check row_count failed (${CLEAN_ROWS.toLocaleString('en-US')} rows, max 10); "champion_scores" was written before its checks ran: what depends on it is skipped`,
+    );
     expect(step('after_scores')).toMatchObject({ status: 'skipped' });
-    expect(step('no_model')).toMatchObject({ status: 'failed', error: 'score cell no_model: model "nope" was not found' });
+    expect(step('no_model')).toMatchObject({ status: 'failed', error: 'nope_scores: model "nope" was not found' });
   });
 
   it('refuses to build a notebook whose train cell does not validate, at the cell line', async () => {

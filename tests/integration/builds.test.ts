@@ -163,15 +163,15 @@ describe.each(drivers)('builds on %s with a real Temporal worker', (driver) => {
     const step = (id: string) => build.steps.find((s) => s.stepId === id)!;
     expect(step('clean')).toMatchObject({ kind: 'sql', dataset: 'clean', rowCount: CLEAN_ROWS, after: [] });
     expect(step('summary').after).toEqual(['by_home', 'by_job']);
-    expect(step('clean').checks).toEqual([
-      { name: 'row_count', severity: 'error', passed: true, detail: `${CLEAN_ROWS.toLocaleString('en-US')} rows (expected at least 1,000)` },
+    expect(step('clean').checks).toMatchObject([
+      { name: 'row_count', severity: 'error', passed: true, detail: `${CLEAN_ROWS.toLocaleString('en-US')} rows (expected at least 1,000)`, observed: '4,073 rows', expected: 'min 1,000' },
       { name: 'null_rate(income)', severity: 'error', passed: true, detail: expect.stringContaining('0% null') },
       { name: 'unique(id)', severity: 'error', passed: true, detail: 'no duplicates of (id)' },
       // 'ignore' and NULL homes: a warning, which does not stop publishing.
       { name: 'accepted_values(home)', severity: 'warning', passed: false, detail: expect.stringMatching(/^\d+ rows with a value not in/) },
-      { name: 'value_range(amount)', severity: 'error', passed: true, detail: '0 rows outside at least 0' },
+      { name: 'value_range(amount)', severity: 'error', passed: true, detail: '0 rows outside at least 0', observed: '0 rows outside', expected: 'min 0' },
     ]);
-    expect(step('scored').checks).toEqual([{ name: 'no_negative_ratio', severity: 'error', passed: true, detail: 'no offending rows' }]);
+    expect(step('scored').checks).toEqual([{ name: 'no_negative_ratio', severity: 'error', passed: true, detail: 'no offending rows', observed: '0 offending rows', expected: 'none' }]);
     expect(step('check_credit')).toMatchObject({ kind: 'check', rowCount: 4454, checks: [{ name: 'row_count', passed: true }] });
     expect(step('clean').log.join('\n')).toMatch(/sql: CREATE TABLE "clean" AS select row_number\(\)[\s\S]*built 4,073 rows[\s\S]*check accepted_values\(home\) \(warning\): FAILED[\s\S]*publishing "clean"/);
     expect(step('scored').log.join('\n')).toContain('ts: 4,073 rows in, 4,073 out (id, status, ratio, big)');
@@ -256,14 +256,16 @@ describe.each(drivers)('builds on %s with a real Temporal worker', (driver) => {
     const status = Object.fromEntries(build.steps.map((s) => [s.stepId, s.status]));
     expect(status).toEqual({ check_credit: 'succeeded', clean: 'succeeded', by_home: 'failed', by_job: 'succeeded', scored: 'succeeded', summary: 'skipped' });
     const home = build.steps.find((s) => s.stepId === 'by_home')!;
-    expect(home.error).toBe('error-level check failed: row_count; "by_home" was not published (the previous data stays)');
+    // By the cell's name, with the value against its threshold (7 homes; the check allows at most 3).
+    expect(home.error).toBe('by_home: check row_count failed (7 rows, max 3); "by_home" was not published (the previous data stays)');
+    expect(home.checks[0]).toMatchObject({ observed: '7 rows', expected: 'max 3' });
     expect(home.checks.map((c) => [c.name, c.severity, c.passed])).toEqual([
       ['row_count', 'error', false],
       ['null_rate(home)', 'warning', false],
     ]);
     expect(home.rowCount).toBe(7);
     expect(build.steps.find((s) => s.stepId === 'summary')!.error).toBe('a step it depends on did not succeed');
-    expect(build.error).toContain('step by_home failed');
+    expect(build.error).toBe(home.error);
     expect(await rowsOf(env, 'select * from $schema.by_home order by home')).toEqual(before);
     expect(await env.caller.datasets.metrics({ projectId: env.projectId, name: 'by_home' })).toEqual(metricsBefore);
     expect(await stagingTables(env)).toEqual([]);
@@ -278,9 +280,9 @@ describe.each(drivers)('builds on %s with a real Temporal worker', (driver) => {
     const build = await buildAndWait(env, nb);
     expect(build.status).toBe('failed');
     const err = (id: string) => build.steps.find((s) => s.stepId === id)!.error;
-    expect(err('bad_sql')).toBe('the SQL of cell bad_sql failed: division by zero');
-    expect(err('escape')).toMatch(/^ts cell escape: transform \(input credit\) threw ReferenceError at line 3: .*'process' is not defined/);
-    expect(err('spin')).toBe('ts cell spin: transform (input credit) ran longer than the time limit of 2000 ms per call and was stopped');
+    expect(err('bad_sql')).toBe('bad: the SQL failed: division by zero');
+    expect(err('escape')).toMatch(/^escaped: transform \(input credit\) threw ReferenceError at line 3: .*'process' is not defined/);
+    expect(err('spin')).toBe('spun: transform (input credit) ran longer than the time limit of 2000 ms per call and was stopped');
     expect(await stagingTables(env)).toEqual([]);
     expect(await trpcCode(env.caller.datasets.get({ projectId: env.projectId, name: 'bad' }))).toBe('NOT_FOUND');
   });

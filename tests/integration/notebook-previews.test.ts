@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { teamMembers } from '@/db/schema';
-import { applyNotebookSnapshot } from '@/server/collab/notebook-doc';
+import { applyNotebookSnapshot, cellSource } from '@/server/collab/notebook-doc';
 import type { Actor } from '@/server/services/context';
 import { appendRows } from '@/server/services/datasets/append-rows';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
@@ -165,6 +165,34 @@ describe('notebook previews (Postgres)', () => {
     const live: LiveNotebooks = { currentState: (id) => (id === notebookId ? Y.encodeStateAsUpdate(doc) : null), applyStored: () => {}, evict: () => {} };
     const out = await callerFor(t.db, editor, { liveNotebooks: live }).notebooks.runCell(ref('scratch'));
     expect(out.rows).toEqual([['live']]);
+  });
+
+  it('waits for the edit the runner made just before Run, instead of running the text from before it', async () => {
+    const stored = await callerFor(t.db, editor).notebooks.get({ projectId, notebookId });
+    const server = new Y.Doc();
+    applyNotebookSnapshot(server, { cells: stored.snapshot.cells });
+    // The runner's browser: a replica of the server's document, then a keystroke the socket has not delivered yet.
+    const browser = new Y.Doc();
+    Y.applyUpdate(browser, Y.encodeStateAsUpdate(server));
+    const pending: Uint8Array[] = [];
+    browser.on('update', (u: Uint8Array) => pending.push(u));
+    const scratch = cellSource(browser, 'scratch')!;
+    browser.transact(() => {
+      scratch.delete(0, scratch.length);
+      scratch.insert(0, "select 'typed' as origin");
+    });
+    const seen = Buffer.from(Y.encodeStateVector(browser)).toString('base64');
+    const live: LiveNotebooks = { currentState: (id) => (id === notebookId ? Y.encodeStateAsUpdate(server) : null), applyStored: () => {}, evict: () => {} };
+    const caller = callerFor(t.db, editor, { liveNotebooks: live });
+    // The edit reaches the server 300 ms after Run was pressed.
+    setTimeout(() => pending.forEach((u) => Y.applyUpdate(server, u)), 300);
+    expect((await caller.notebooks.runCell({ ...ref('scratch'), seen })).rows).toEqual([['typed']]);
+    // An edit that never arrives: a clear error, nothing run.
+    const lost = new Y.Doc();
+    lost.getText('x').insert(0, 'offline');
+    const never = Buffer.from(Y.encodeStateVector(lost)).toString('base64');
+    await expect(runCell({ ctx: ctxFor(t.db, editor, { liveNotebooks: live }), input: { ...ref('scratch'), limit: 10, seen: never }, seenWaitMs: 200 })).rejects.toThrow(/have not reached the server yet/);
+    expect(await trpcCode(caller.notebooks.runCell({ ...ref('scratch'), seen: 'not base64!' }))).toBe('BAD_REQUEST');
   });
 
   it('refuses a preview that is not one SELECT, and runs nothing of it', async () => {

@@ -146,6 +146,7 @@ const routeRules: Record<string, Rule> = {
   // Reading data: scratch queries and CSV downloads, for members and `read` keys.
   'POST /api/v1/projects/{projectId}/query': { min: 'viewer', scope: 'read' },
   'GET /api/v1/projects/{projectId}/notebooks/{notebookId}/cells/{cellId}/result.csv': { min: 'viewer', scope: 'read' },
+  'GET /api/v1/projects/{projectId}/notebooks/{notebookId}/cells/{cellId}/rows': { min: 'viewer', scope: 'read' },
   'GET /api/v1/projects/{projectId}/datasets/{name}/rows.csv': { min: 'viewer', scope: 'read' },
 };
 

@@ -40,6 +40,7 @@ describe('REST /query and CSV downloads (Postgres)', () => {
     await setNotebookCells(t.db, notebookId, [
       { id: 'big', kind: 'sql', source: 'select g, g * 2 as h from generate_series(1, 100000) g' },
       { id: 'ev', kind: 'sql', source: '-- writes: ev2\nselect id, label from events order by id' },
+      { id: 'typo', kind: 'sql', source: 'select nosuch\nfrom events' },
     ]);
     app = await buildApp({ db: t.db, driver: t.driver, role: 'api' });
   });
@@ -87,6 +88,48 @@ describe('REST /query and CSV downloads (Postgres)', () => {
     expect(lines[100_000]).toBe('100000,200000');
     const [audit] = await t.query(`select action, details from audit_events where action = 'notebook.result_download'`);
     expect(audit).toMatchObject({ details: { cellId: 'big' } });
+  });
+
+  it("streams up to 100,000 rows of a cell's result as NDJSON: columns, typed rows, then done", async () => {
+    const rows = (cell: string, q = '') => app.inject({ method: 'GET', url: `/api/v1/projects/${projectId}/notebooks/${notebookId}/cells/${cell}/rows${q}`, headers: auth() });
+    const r = await rows('big');
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^application\/x-ndjson/);
+    const lines = r.body.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown);
+    expect(lines[0]).toEqual({ columns: [{ name: 'g', type: 'integer' }, { name: 'h', type: 'integer' }] });
+    expect(lines).toHaveLength(100_002);
+    // generate_series(1, 100000) in order: row i is [i, 2i].
+    for (const i of [1, 5_000, 5_001, 77_777, 100_000]) expect(lines[i]).toEqual([i, 2 * i]);
+    expect(lines[100_001]).toEqual({ done: true, rows: 100_000 });
+    // Timestamps and markup as in previews: ISO strings, text.
+    const ev = (await app.inject({ method: 'GET', url: `/api/v1/projects/${projectId}/notebooks/${notebookId}/cells/ev/rows?limit=1`, headers: auth() })).body.trimEnd().split('\n');
+    expect(ev.map((l) => JSON.parse(l) as unknown)).toEqual([{ columns: [{ name: 'id', type: 'integer' }, { name: 'label', type: 'text' }] }, [1, XSS], { done: true, rows: 1 }]);
+  });
+
+  it('refuses bad row-stream input with a 400 or 409 that says what was wrong', async () => {
+    const rows = (cell: string, q = '') => app.inject({ method: 'GET', url: `/api/v1/projects/${projectId}/notebooks/${notebookId}/cells/${cell}/rows${q}`, headers: auth() });
+    const tooMany = await rows('big', '?limit=100001');
+    expect(tooMany.statusCode).toBe(400);
+    expect(tooMany.json().error.message).toMatch(/limit must be at most 100000/);
+    const typo = await rows('typo');
+    expect(typo.statusCode).toBe(400);
+    expect(typo.json().error.message).toMatch(/nosuch.*\(line 1, column 8\)/);
+    // An output from before the cell changed: its rows are gone, say so.
+    const out = await callerFor(t.db, admin).notebooks.runCell({ projectId, notebookId, cellId: 'ev' });
+    expect((await rows('ev', `?outputId=${out.outputId}`)).statusCode).toBe(200);
+    await setNotebookCells(t.db, notebookId, [
+      { id: 'big', kind: 'sql', source: 'select g, g * 2 as h from generate_series(1, 100000) g' },
+      { id: 'ev', kind: 'sql', source: '-- writes: ev2\nselect id from events order by id' },
+      { id: 'typo', kind: 'sql', source: 'select nosuch\nfrom events' },
+    ]);
+    const changed = await rows('ev', `?outputId=${out.outputId}`);
+    expect(changed.statusCode).toBe(409);
+    expect(changed.json().error.message).toMatch(/the cell changed since this output/);
+    await setNotebookCells(t.db, notebookId, [
+      { id: 'big', kind: 'sql', source: 'select g, g * 2 as h from generate_series(1, 100000) g' },
+      { id: 'ev', kind: 'sql', source: '-- writes: ev2\nselect id, label from events order by id' },
+      { id: 'typo', kind: 'sql', source: 'select nosuch\nfrom events' },
+    ]);
   });
 
   it('quotes CSV values and leaves markup as text', async () => {

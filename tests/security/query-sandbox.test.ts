@@ -112,5 +112,13 @@ describe('the scratch query and preview sandbox (Postgres)', () => {
     const csv = await app.inject({ method: 'GET', url: `/api/v1/projects/${mine}/notebooks/${notebookId}/cells/peek/result.csv`, headers: { authorization: `Bearer ${readKey}` } });
     expect(csv.statusCode).toBe(400);
     expect(csv.json().error.message).toMatch(/permission denied/);
+    // The grid's row stream runs in the same sandbox: refused before any row is sent.
+    for (const cellId of ['peek', 'cross', 'app']) {
+      const rows = await app.inject({ method: 'GET', url: `/api/v1/projects/${mine}/notebooks/${notebookId}/cells/${cellId}/rows`, headers: { authorization: `Bearer ${readKey}` } });
+      expect(rows.statusCode, cellId).toBe(400);
+      expect(rows.json().error.message, cellId).toMatch(/permission denied|by name alone|does not exist/);
+    }
+    const who = await app.inject({ method: 'GET', url: `/api/v1/projects/${mine}/notebooks/${notebookId}/cells/who/rows`, headers: { authorization: `Bearer ${readKey}` } });
+    expect(who.body.split('\n')[1]).toBe(JSON.stringify([`sb_p_${hex(mine)}`]));
   });
 });

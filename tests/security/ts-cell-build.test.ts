@@ -98,6 +98,6 @@ describe('a spinning or recursing ts cell in a build', () => {
     expect(step?.status).toBe('failed');
     expect(step?.attempt).toBe(1);
     // Lines 1-2 of the cell are its headers (inputs, output): the recursive call is on line 4.
-    expect(step?.error).toBe('ts cell cell: transform (input numbers): maximum call stack / recursion depth exceeded at line 4');
+    expect(step?.error).toBe('out: transform (input numbers): maximum call stack / recursion depth exceeded at line 4');
   });
 });

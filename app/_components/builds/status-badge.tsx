@@ -23,6 +23,12 @@ export function CheckChips({ checks }: { checks: CheckOutcome[] }) {
         return (
           <li key={`${c.name}-${i}`} className={`check-chip check-${outcome}`} title={c.detail || undefined} data-outcome={outcome}>
             <span aria-hidden>{c.passed ? '✓' : c.severity === 'error' ? '✕' : '!'}</span> {c.name}
+            {c.observed !== undefined && c.expected !== undefined && (
+              <span className="check-chip-value">
+                {' '}
+                {c.observed} <span className="check-chip-vs">vs</span> {c.expected}
+              </span>
+            )}
             <span className="sr-only"> {outcome}</span>
           </li>
         );

@@ -14,6 +14,8 @@ const DATASET_SIZE = { width: 260, height: 60 };
 const CELL_SIZE = { width: 260, height: 60 };
 const MODEL_SIZE = { width: 260, height: 60 };
 const MAX_HEIGHT = 900;
+/** The least zoom the view opens at: node titles stay about 11 px or more. */
+const MIN_OPEN_ZOOM = 0.75;
 
 type Status = StepStatus | 'idle';
 
@@ -223,16 +225,18 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
     return { nodes, edges, width: graphWidth + 40, height: Math.min(MAX_HEIGHT, Math.max(220, graphHeight + 40)) };
   }, [graph, steps, diagnostics, cellTitle, onOpenCell, onOpenDataset, onOpenModel]);
 
+  // The view is as wide as the page, never wider: the zoom controls (top right) stay on screen however
+  // wide the graph. It opens fitted down to 75% at least (labels stay legible); a wider graph opens
+  // centred at 75% and pans (drag), and the controls' fit button shows all of it.
   return (
-    <div className="flow-scroll">
-    <div className="flow" style={{ height, minWidth: width }} data-testid="flow-view">
+    <div className="flow" style={{ height }} data-testid="flow-view" data-graph-width={width}>
       <ReactFlow
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
         edgeTypes={edgeTypes}
         fitView
-        fitViewOptions={{ padding: 0.04, maxZoom: 1, minZoom: 1 }}
+        fitViewOptions={{ padding: 0.04, maxZoom: 1, minZoom: MIN_OPEN_ZOOM }}
         minZoom={0.2}
         maxZoom={1.6}
         nodesDraggable={false}
@@ -244,9 +248,8 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
         onNodeClick={(_, node) => node.data.onOpen()}
       >
         <Background gap={20} size={1} color="#e4e4e7" />
-        <Controls showInteractive={false} position="top-right" />
+        <Controls showInteractive={false} position="top-right" fitViewOptions={{ padding: 0.04, maxZoom: 1 }} />
       </ReactFlow>
-    </div>
     </div>
   );
 }

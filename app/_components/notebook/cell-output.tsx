@@ -16,11 +16,9 @@ import { useTRPC } from '../trpc';
 import { useNotebookOutputs } from './notebook-outputs';
 import type { CellOutput } from './output-types';
 import { useText } from './use-cells';
+import { MAX_STREAMED_ROWS, useStreamedRows, type StreamedRows } from './use-streamed-rows';
 
 type Tab = 'table' | 'profile' | 'chart';
-
-/** The most rows a preview brings back (the server's cap). */
-const MAX_PREVIEW_ROWS = 10_000;
 
 const elapsed = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 
@@ -29,6 +27,14 @@ export function rowSummary(o: Pick<CellOutput, 'rows' | 'totalRows' | 'limited'>
   if (o.limited && o.totalRows !== null) return `${formatCount(o.rows.length)} of ${formatCount(o.totalRows)} rows`;
   const n = o.totalRows ?? o.rows.length;
   return `${formatCount(n)} row${n === 1 ? '' : 's'}`;
+}
+
+/** The summary once Show all streamed rows in: "40,000 of 100,000 rows, loading…", then the count. */
+function streamedSummary(o: Pick<CellOutput, 'totalRows'>, s: StreamedRows): string {
+  const total = o.totalRows ?? s.rows.length;
+  const n = s.rows.length;
+  if (s.done && !s.error && n === total) return `${formatCount(n)} row${n === 1 ? '' : 's'}`;
+  return `${formatCount(n)} of ${formatCount(total)} rows${s.done ? '' : ', loading…'}`;
 }
 
 /**
@@ -43,7 +49,7 @@ function useEditedSince(text: Y.Text, output: CellOutput | undefined): boolean {
 }
 
 /** A run's result under its cell: status line, then Table | Profile | Chart. */
-export function CellOutputArea({ cellId, text, chart, doc, canEdit }: { cellId: string; text: Y.Text; chart: ChartSpecView | null; doc: Y.Doc; canEdit: boolean }) {
+export function CellOutputArea({ cellId, kind, text, chart, doc, canEdit }: { cellId: string; kind: 'sql' | 'ts'; text: Y.Text; chart: ChartSpecView | null; doc: Y.Doc; canEdit: boolean }) {
   const outputs = useNotebookOutputs();
   const output = outputs.outputOf(cellId);
   const running = outputs.isRunning(cellId);
@@ -62,21 +68,26 @@ export function CellOutputArea({ cellId, text, chart, doc, canEdit }: { cellId: 
           {runError}
         </p>
       )}
-      {output && <OutputBody output={output} stale={output.stale || editedSince} staleReason={editedSince ? 'source' : output.staleReason} chart={chart} doc={doc} canEdit={canEdit} />}
+      {output && <OutputBody kind={kind} output={output} stale={output.stale || editedSince} staleReason={editedSince ? 'source' : output.staleReason} chart={chart} doc={doc} canEdit={canEdit} />}
     </div>
   );
 }
 
-function OutputBody({ output, stale, staleReason, chart, doc, canEdit }: { output: CellOutput; stale: boolean; staleReason: CellOutput['staleReason']; chart: ChartSpecView | null; doc: Y.Doc; canEdit: boolean }) {
-  const { projectId, notebookId, run, canRun } = useNotebookOutputs();
+function OutputBody({ kind, output, stale, staleReason, chart, doc, canEdit }: { kind: 'sql' | 'ts'; output: CellOutput; stale: boolean; staleReason: CellOutput['staleReason']; chart: ChartSpecView | null; doc: Y.Doc; canEdit: boolean }) {
+  const { projectId, notebookId } = useNotebookOutputs();
   const [tab, setTab] = useState<Tab>('table');
-  const csv = `/api/v1/projects/${projectId}/notebooks/${notebookId}/cells/${encodeURIComponent(output.cellId)}/result.csv`;
+  const cellUrl = `/api/v1/projects/${projectId}/notebooks/${notebookId}/cells/${encodeURIComponent(output.cellId)}`;
+  const csv = `${cellUrl}/result.csv`;
+  const { streamed, load } = useStreamedRows(`${cellUrl}/rows`, output.outputId);
+  const summary = streamed ? streamedSummary(output, streamed) : rowSummary(output);
+  // Rows beyond the preview come from the cell's SQL again: not once the source changed (the server refuses too).
+  const canShowAll = kind === 'sql' && output.limited && !stale && !streamed && output.rows.length < Math.min(MAX_STREAMED_ROWS, output.totalRows ?? 0);
   const unbuilt = output.inputs.filter((i) => i.state !== 'built');
   return (
     <>
       <div className="cell-output-status small">
         <span className={`badge ${output.status === 'ok' ? 'badge-ok' : 'badge-status-failed'}`}>{output.status === 'ok' ? 'result' : 'error'}</span>
-        {output.status === 'ok' && <span className="tabular" data-testid="row-summary">{rowSummary(output)}</span>}
+        {output.status === 'ok' && <span className="tabular" data-testid="row-summary">{summary}</span>}
         <span className="muted">
           {elapsed(output.elapsedMs)} · {output.ranBy ? `${output.ranBy.name}, ` : ''}
           <time dateTime={output.ranAt}>{formatDateTimeSeconds(output.ranAt)}</time>
@@ -127,25 +138,32 @@ function OutputBody({ output, stale, staleReason, chart, doc, canEdit }: { outpu
           </div>
           <div role="tabpanel" className="output-panel">
             {tab === 'table' && (
-              <ResultGrid
-                key={output.outputId}
-                columns={output.columns}
-                rows={output.rows}
-                label="Result"
-                summary={rowSummary(output)}
-                actions={
-                  <>
-                    {canRun && output.limited && output.rows.length < MAX_PREVIEW_ROWS && (
-                      <button type="button" className="btn btn-sm btn-ghost" onClick={() => run(output.cellId, MAX_PREVIEW_ROWS)} title="Run again, bringing back up to 10,000 rows">
-                        Show {formatCount(Math.min(MAX_PREVIEW_ROWS, output.totalRows ?? MAX_PREVIEW_ROWS))} rows
-                      </button>
-                    )}
-                    <a className="btn btn-sm btn-ghost" href={csv} download>
-                      Download CSV
-                    </a>
-                  </>
-                }
-              />
+              <>
+                {streamed?.error && (
+                  <p className="error small" role="alert">
+                    Showing {formatCount(streamed.rows.length)} rows: {streamed.error}
+                  </p>
+                )}
+                <ResultGrid
+                  key={output.outputId}
+                  columns={output.columns}
+                  rows={streamed && streamed.rows.length > 0 ? streamed.rows : output.rows}
+                  label="Result"
+                  summary={summary}
+                  actions={
+                    <>
+                      {canShowAll && (
+                        <button type="button" className="btn btn-sm btn-ghost" onClick={load} title="Stream the rows of the full result into the grid (at most 100,000)">
+                          {(output.totalRows ?? 0) <= MAX_STREAMED_ROWS ? `Show all ${formatCount(output.totalRows)} rows` : `Show ${formatCount(MAX_STREAMED_ROWS)} rows`}
+                        </button>
+                      )}
+                      <a className="btn btn-sm btn-ghost" href={csv} download>
+                        Download CSV
+                      </a>
+                    </>
+                  }
+                />
+              </>
             )}
             {tab === 'profile' && (output.profile ? <ColumnProfiles profiles={output.profile} /> : <p className="muted">No profile for this output.</p>)}
             {tab === 'chart' && <ChartTab output={output} chart={chart} doc={doc} canEdit={canEdit} />}

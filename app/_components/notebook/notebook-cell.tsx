@@ -108,7 +108,7 @@ export function NotebookCell({ cell, index, count, doc, awareness, peers, canEdi
         <MarkdownView text={cell.text} onEdit={canEdit ? () => setEditingMarkdown(true) : undefined} />
       )}
       <CellDiagnostics cellId={cell.id} />
-      {(cell.kind === 'sql' || cell.kind === 'ts') && <CellOutputArea cellId={cell.id} text={cell.text} chart={cell.chart} doc={doc} canEdit={canEdit} />}
+      {(cell.kind === 'sql' || cell.kind === 'ts') && <CellOutputArea cellId={cell.id} kind={cell.kind} text={cell.text} chart={cell.chart} doc={doc} canEdit={canEdit} />}
       <CellBuildStatus cellId={cell.id} />
     </section>
   );

@@ -25,6 +25,13 @@ export type NotebookOutputs = {
 
 const Context = createContext<NotebookOutputs | null>(null);
 
+/** This client's Yjs state vector, base64: the server runs the cell once it has every edit in it. */
+function seenOf(doc: Y.Doc): string {
+  let bin = '';
+  for (const b of Y.encodeStateVector(doc)) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
+
 function newer(a: CellOutput | undefined, b: CellOutput): boolean {
   if (!a) return true;
   if (a.outputId === b.outputId) return a.stale !== b.stale || a.staleReason !== b.staleReason;
@@ -100,7 +107,7 @@ export function NotebookOutputsProvider({ projectId, notebookId, doc, canRun, ch
         next.delete(cellId);
         return next;
       });
-      runAsync({ projectId, notebookId, cellId, ...(limit ? { limit } : {}) })
+      runAsync({ projectId, notebookId, cellId, ...(limit ? { limit } : {}), ...(doc ? { seen: seenOf(doc) } : {}) })
         .then((o) => {
           accept([o]);
           if (doc) setCellOutputRef(doc, cellId, { outputId: o.outputId, ranAt: o.ranAt });

@@ -4,7 +4,8 @@ import { ProjectQueryBody } from '../../services/datasets/query-schemas';
 import { runProjectQuery } from '../../services/datasets/run-query';
 import { DatasetName, EnvironmentSchema } from '../../services/datasets/schemas';
 import { downloadCellResult } from '../../services/notebooks/download-result';
-import { CellIdSchema } from '../../services/notebooks/output-schemas';
+import { CellIdSchema, CellRowsInput } from '../../services/notebooks/output-schemas';
+import { streamCellRows } from '../../services/notebooks/stream-rows';
 import { Uuid } from '../../services/teams/schemas';
 import { defineRoute, type RestRoute } from './route';
 
@@ -43,6 +44,20 @@ export const queryRoutes: RestRoute[] = [
     response: z.string(),
     rawResponse: { contentType: 'text/csv; charset=utf-8', description: 'CSV (RFC 4180), NULL as an empty field', attachment: (p) => `cell-${p.cellId ?? 'result'}.csv` },
     handler: ({ ctx, params }) => downloadCellResult({ ctx, input: params }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/v1/projects/{projectId}/notebooks/{notebookId}/cells/{cellId}/rows',
+    operationId: 'streamCellRows',
+    summary:
+      "Up to `limit` (at most 100,000) rows of a SQL cell's full result (its current source on the design data) as NDJSON, streamed from a cursor: a `{\"columns\"}` line, one JSON array per row (values as in previews), then `{\"done\":true,\"rows\":n}` or `{\"error\"}`. With `outputId`, 409 when the cell changed since that output. What the notebook's grid shows for Show all.",
+    tags: ['notebooks'],
+    policy: read,
+    params: z.object({ projectId: Uuid('projectId'), notebookId: Uuid('notebookId'), cellId: CellIdSchema }),
+    query: CellRowsInput.pick({ limit: true, outputId: true }),
+    response: z.string(),
+    rawResponse: { contentType: 'application/x-ndjson; charset=utf-8', description: 'NDJSON: columns, rows, then done or error' },
+    handler: ({ ctx, params, query }) => streamCellRows({ ctx, input: { ...params, ...query } }),
   }),
   defineRoute({
     method: 'GET',

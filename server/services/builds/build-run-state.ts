@@ -54,12 +54,17 @@ export async function finishBuildRun(db: Db, input: { runId: string; cancelled: 
   await dropLeftovers(db, input.runId, closed);
 
   return db.transaction(async (tx) => {
-    const steps = await tx.select({ stepId: buildSteps.stepId, status: buildSteps.status, error: buildSteps.error }).from(buildSteps).where(eq(buildSteps.runId, input.runId)).orderBy(asc(buildSteps.ordinal));
+    const steps = await tx
+      .select({ stepId: buildSteps.stepId, cellId: buildSteps.cellId, status: buildSteps.status, error: buildSteps.error })
+      .from(buildSteps)
+      .where(eq(buildSteps.runId, input.runId))
+      .orderBy(asc(buildSteps.ordinal));
     const ids = (s: string) => steps.filter((x) => x.status === s).map((x) => x.stepId);
     const status: BuildRunOutcome['status'] = input.cancelled ? 'cancelled' : steps.every((s) => s.status === 'succeeded') ? 'succeeded' : 'failed';
     const outcome: BuildRunOutcome = { runId: input.runId, status, succeeded: ids('succeeded'), failed: ids('failed'), skipped: ids('skipped'), cancelled: ids('cancelled') };
     const firstFailure = steps.find((s) => s.status === 'failed');
-    const error = status === 'failed' ? (input.error ?? (firstFailure ? `step ${firstFailure.stepId} failed: ${firstFailure.error ?? 'unknown error'}` : null)) : null;
+    const names = firstFailure ? await cellNamesOfRun(tx, input.runId) : {};
+    const error = status === 'failed' ? (input.error ?? (firstFailure ? failureText(firstFailure, names[firstFailure.cellId]) : null)) : null;
     const [updated] = await tx
       .update(runs)
       .set({ status, finishedAt: sql`now()`, result: outcome, error })
@@ -95,4 +100,16 @@ async function dropLeftovers(db: Db, runId: string, closed: { stepId: string; ki
   if (!run) return;
   const scope = { projectId: run.projectId, environment: (run.input as BuildRunInput).environment };
   for (const s of open) for (let a = 1; a <= s.attempt; a++) await dropStagingTable(db, scope, stagingTableOf(runId, s.stepId, a));
+}
+
+async function cellNamesOfRun(tx: Pick<Db, 'select'>, runId: string): Promise<Record<string, string>> {
+  const [run] = await tx.select({ input: runs.input }).from(runs).where(eq(runs.id, runId));
+  return (run?.input as BuildRunInput | undefined)?.cellNames ?? {};
+}
+
+/** The run's error from its first failed step, by the cell's name (step errors since names start with it). */
+export function failureText(step: { stepId: string; error: string | null }, name: string | undefined): string {
+  const error = step.error ?? 'unknown error';
+  if (!name) return `step ${step.stepId} failed: ${error}`;
+  return error.startsWith(`${name}: `) ? error : `${name}: ${error}`;
 }

@@ -22,7 +22,14 @@ export type BuildRunContext = {
   teamId: string | null;
   environment: 'design' | 'production';
   graph: PipelineGraph;
+  /** Each cell's name when the build started (title, else what it makes): what messages call it. */
+  cellNames: Record<string, string>;
 };
+
+/** What messages call a step's cell: its name when the build started, else the dataset it writes. */
+export function cellLabel(run: Pick<BuildRunContext, 'cellNames'>, step: { cellId: string; dataset: string }): string {
+  return run.cellNames[step.cellId] ?? step.dataset;
+}
 
 /** The run's stored context: project, environment and the graph compiled when it started. */
 export async function loadBuildRun(db: Db, runId: string): Promise<BuildRunContext> {
@@ -35,7 +42,7 @@ export async function loadBuildRun(db: Db, runId: string): Promise<BuildRunConte
   const input = run.input as BuildRunInput;
   const [graph] = await db.select({ json: pipelineGraphs.json }).from(pipelineGraphs).where(eq(pipelineGraphs.hash, input.graphHash));
   if (!graph) throw new Error(`build run ${runId}: its graph ${input.graphHash} is not stored`);
-  return { runId, projectId: run.projectId, teamId: run.teamId, environment: input.environment, graph: JSON.parse(graph.json) as PipelineGraph };
+  return { runId, projectId: run.projectId, teamId: run.teamId, environment: input.environment, graph: JSON.parse(graph.json) as PipelineGraph, cellNames: input.cellNames ?? {} };
 }
 
 export async function loadStep(db: Db, runId: string, stepId: string) {

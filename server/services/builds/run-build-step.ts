@@ -5,9 +5,9 @@ import { buildSteps, datasetMetrics, datasets, type BuildCheckOutcome, type Buil
 import { checksOfStep, type CellNode } from '@/server/pipeline';
 import { countSandboxedSelect, createTableFromSelect, DEFAULT_STATEMENT_TIMEOUT_MS, SandboxCancelled, withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
 import { buildTsTable } from './build-ts-table';
-import { BuildStepError, dropStagingTable, loadBuildRun, loadStep, updateOwnedStep, type BuildRunContext, type StepValues } from './build-step-state';
+import { BuildStepError, cellLabel, dropStagingTable, loadBuildRun, loadStep, updateOwnedStep, type BuildRunContext, type StepValues } from './build-step-state';
 import { publishStep } from './publish-step';
-import { runChecks, type CustomCounts } from './run-checks';
+import { checkFailureText, runChecks, type CustomCounts } from './run-checks';
 import { runScoreStep, runTrainStep } from './run-model-step';
 import { columnSpecsOf, computeTableMetrics, describeTable, profileBuiltTable, stagingTableOf } from './table-metrics';
 import { DEFAULT_TS_CELL_LIMITS, TsCellError, type TsCellLimits } from './ts-cell-sandbox';
@@ -105,7 +105,7 @@ export async function runBuildStep(db: Db, input: { runId: string; stepId: strin
           : step.kind === 'score'
             ? `"${step.dataset}" was written before its checks ran: what depends on it is skipped`
             : `"${step.dataset}" was not published (the previous data stays)`;
-      throw new BuildStepError('failed', `error-level check${blocking.length === 1 ? '' : 's'} failed: ${blocking.map((c) => c.name).join(', ')}; ${what}`);
+      throw new BuildStepError('failed', `${cellLabel(run, step)}: ${blocking.map(checkFailureText).join('; ')}; ${what}`);
     }
     const warnings = checks.filter((c) => !c.passed).length;
     if (!staging) {
@@ -139,7 +139,7 @@ export async function runBuildStep(db: Db, input: { runId: string; stepId: strin
     return { stepId: step.stepId, status: 'succeeded', rowCount: metrics.rowCount, published: true, warnings };
   } catch (err) {
     const cancelled = rt.signal.aborted || err instanceof SandboxCancelled;
-    const failure = err instanceof TsCellError ? new BuildStepError('failed', err.message) : err;
+    const failure = err instanceof TsCellError ? new BuildStepError('failed', `${cellLabel(run, step)}: ${err.detail}`) : err;
     if (staging) await dropStagingTable(db, scope, staging).catch(() => {});
     if (cancelled && !rt.cancelRequested()) {
       say(`attempt ${rt.attempt} stopped (its worker is shutting down or it timed out); the next attempt starts over`);
@@ -238,7 +238,7 @@ async function buildStaging(
     const r = await createTableFromSelect(db, scope, { sql: node.sql, table: staging, timeoutMs: rt.options.statementTimeoutMs, signal: rt.signal });
     if (!r.ok) {
       if (r.reason === 'cancelled') throw new SandboxCancelled();
-      throw new BuildStepError('failed', `the SQL of cell ${step.cellId} failed: ${r.message}`);
+      throw new BuildStepError('failed', `${cellLabel(run, step)}: the SQL failed: ${r.message}`);
     }
     say(`built ${r.rowCount.toLocaleString('en-US')} rows in ${seconds(performance.now() - t0)}`);
     return { rowCount: r.rowCount };
@@ -261,7 +261,7 @@ async function buildStaging(
     const e = err as { code?: unknown; message?: unknown };
     // The database refused something of the cell's own making (its input missing, say): the user's to fix.
     if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && !/^(08|40|57)/.test(e.code)) {
-      throw new BuildStepError('failed', `ts cell ${step.cellId}: ${String(e.message)}`);
+      throw new BuildStepError('failed', `${cellLabel(run, step)}: ${String(e.message)}`);
     }
     throw err;
   }

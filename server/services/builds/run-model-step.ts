@@ -6,7 +6,7 @@ import type { ServiceCtx } from '../context';
 import { ServiceError } from '../errors';
 import { scoreDataset } from '../models/score-dataset';
 import { trainModelVersion, type TrainModelProgress } from '../models/train-model-version';
-import { BuildStepError, type loadStep, updateOwnedStep, type BuildRunContext } from './build-step-state';
+import { BuildStepError, cellLabel, type loadStep, updateOwnedStep, type BuildRunContext } from './build-step-state';
 import type { StepRuntime } from './run-build-step';
 
 type Step = Awaited<ReturnType<typeof loadStep>>;
@@ -28,7 +28,7 @@ export async function runTrainStep(db: Db, run: BuildRunContext, step: Step, nod
   let rowsRead = 0;
   let stage: TrainModelProgress['stage'] | null = null;
   const t0 = performance.now();
-  const registered = await asStepFailure(rt, `train cell ${step.cellId}`, () =>
+  const registered = await asStepFailure(rt, cellLabel(run, step), () =>
     trainModelVersion({
       ctx: workflowCtx(db, run, rt),
       input: { projectId: run.projectId, modelName: node.model, dataset: node.dataset, environment: run.environment, spec: spec as unknown as Record<string, unknown> },
@@ -68,7 +68,7 @@ export async function runScoreStep(db: Db, run: BuildRunContext, step: Step, nod
   say(`score: "${input}" with model "${node.model}" ${version ? `version ${version}${trained ? ' (trained by this build)' : ''}` : '(its champion)'} into "${step.dataset}"`);
   const progress = progressWriter(db, run, step, rt);
   const t0 = performance.now();
-  const scored = await asStepFailure(rt, `score cell ${step.cellId}`, () =>
+  const scored = await asStepFailure(rt, cellLabel(run, step), () =>
     scoreDataset({
       ctx: workflowCtx(db, run, rt),
       input: { projectId: run.projectId, model: node.model, ...(version ? { version } : {}), dataset: input, output: step.dataset, environment: run.environment },

@@ -1,30 +1,63 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq, inArray } from 'drizzle-orm';
+import * as Y from 'yjs';
 import type { DbOrTx } from '@/db/client';
 import { datasets, type Environment } from '@/db/schema';
 import { parseNameList, readHeaders } from '@/server/pipeline/headers';
 import { analyzeSelect, loadSqlParser } from '@/server/pipeline/sql';
 import { notebookSnapshot, type CellSnapshot, type NotebookSnapshot } from '../../collab/notebook-doc';
 import type { ServiceCtx } from '../context';
-import { notFound } from '../errors';
+import { invalid, notFound, preconditionFailed } from '../errors';
 import { currentNotebookState, withDoc } from './live';
 import { requireNotebook } from './notebook-rows';
 import type { InputState } from './output-types';
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/**
- * The notebook as the collaboration server holds it (the live document when loaded in this process,
- * else storage): a preview runs what everyone sees, never a source sent by the client.
- */
-export async function currentSnapshot(ctx: ServiceCtx, ref: { projectId: string; notebookId: string }): Promise<NotebookSnapshot> {
-  const notebook = await requireNotebook(ctx.db, ref.projectId, ref.notebookId);
-  const state = await currentNotebookState(ctx.db, ctx.liveNotebooks, notebook.id);
-  return withDoc(state, notebookSnapshot);
+/** How long a Run waits for the runner's own edits to reach this server before saying so. */
+export const SEEN_WAIT_MS = 10_000;
+
+/** What a caller had seen of the notebook: a base64 Yjs state vector (see RunCellInput's `seen`). */
+export type SeenOptions = { seen?: string | undefined; waitMs?: number };
+
+function decodeSeen(seen: string): Map<number, number> {
+  try {
+    return Y.decodeStateVector(Buffer.from(seen, 'base64'));
+  } catch {
+    throw invalid('seen is not a Yjs state vector', 'seen');
+  }
 }
 
-export async function currentCell(ctx: ServiceCtx, ref: { projectId: string; notebookId: string; cellId: string }): Promise<{ cell: CellSnapshot; snapshot: NotebookSnapshot }> {
-  const snapshot = await currentSnapshot(ctx, ref);
+/** True when a document with state vector `have` holds every edit counted in `need`. */
+function covers(have: Map<number, number>, need: Map<number, number>): boolean {
+  for (const [client, clock] of need) if ((have.get(client) ?? 0) < clock) return false;
+  return true;
+}
+
+/**
+ * The notebook as the collaboration server holds it (the live document when loaded in this process,
+ * else storage): a preview runs what everyone sees, never a source sent by the client. With `seen`,
+ * first waits until that copy holds every edit the caller had seen: an edit travels on the collab
+ * socket and Run on HTTP, so a Run pressed right after typing can otherwise overtake the typing and
+ * run the text from before it (most often on a loaded machine).
+ */
+export async function currentSnapshot(ctx: ServiceCtx, ref: { projectId: string; notebookId: string }, opts: SeenOptions = {}): Promise<NotebookSnapshot> {
+  const notebook = await requireNotebook(ctx.db, ref.projectId, ref.notebookId);
+  const need = opts.seen ? decodeSeen(opts.seen) : null;
+  const deadline = Date.now() + (opts.waitMs ?? SEEN_WAIT_MS);
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    const state = await currentNotebookState(ctx.db, ctx.liveNotebooks, notebook.id);
+    if (!need || covers(Y.decodeStateVector(Y.encodeStateVectorFromUpdate(state)), need)) return withDoc(state, notebookSnapshot);
+    if (Date.now() >= deadline) {
+      throw preconditionFailed('your latest edits have not reached the server yet (is the notebook connected?): run the cell again in a moment');
+    }
+    await sleep(delay);
+  }
+}
+
+export async function currentCell(ctx: ServiceCtx, ref: { projectId: string; notebookId: string; cellId: string }, opts: SeenOptions = {}): Promise<{ cell: CellSnapshot; snapshot: NotebookSnapshot }> {
+  const snapshot = await currentSnapshot(ctx, ref, opts);
   const cell = snapshot.cells.find((c) => c.id === ref.cellId);
   if (!cell) throw notFound('cell');
   return { cell, snapshot };

@@ -23,8 +23,8 @@ const KEEP_PER_CELL = 3;
  * Previews are not audited: they change no data or pipeline, run many times a minute while people
  * work, and the stored output already records who ran what and when. Downloads are (see result-csv).
  */
-export async function runCell({ ctx, input, timeoutMs }: { ctx: ServiceCtx; input: z.output<typeof RunCellInput>; timeoutMs?: number }): Promise<CellOutput> {
-  const { cell, snapshot } = await currentCell(ctx, input);
+export async function runCell({ ctx, input, timeoutMs, seenWaitMs }: { ctx: ServiceCtx; input: z.output<typeof RunCellInput>; timeoutMs?: number; seenWaitMs?: number }): Promise<CellOutput> {
+  const { cell, snapshot } = await currentCell(ctx, input, { seen: input.seen, ...(seenWaitMs === undefined ? {} : { waitMs: seenWaitMs }) });
   if (cell.kind !== 'sql' && cell.kind !== 'ts') throw invalid(`a ${cell.kind} cell has no preview: only sql and ts cells run`, 'cellId');
   const names = await cellInputNames(cell);
   const scope = { projectId: input.projectId, environment: 'design' as const };
