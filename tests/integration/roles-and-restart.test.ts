@@ -32,7 +32,9 @@ function client(initialBaseUrl: string) {
 }
 
 async function setUpProject(web: ReturnType<typeof client>) {
-  await web.mutate('auth.signUp', { email: `ops-${Date.now()}@example.com`, name: 'Ops', password: 'a long enough password' });
+  const email = `ops-${Date.now()}@example.com`;
+  await web.mutate('auth.signUp', { email, name: 'Ops', password: 'a long enough password' });
+  await web.mutate('auth.signIn', { email, password: 'a long enough password' });
   const team = await web.mutate('teams.create', { name: 'Ops' });
   const project = await web.mutate('projects.create', { teamId: team.id, name: 'Nightly' });
   return { teamId: team.id as string, projectId: project.id as string };
