@@ -248,6 +248,18 @@ describe('workspace in the browser', () => {
     await shot('16-signed-out');
   });
 
+  it('answers a sign-up with a taken email like any other, and then says the password did not sign in', async () => {
+    await page.goto('/sign-up');
+    await page.getByLabel('Email', { exact: true }).fill(owner.email);
+    await page.getByLabel('Name', { exact: true }).fill('Not Ada');
+    await page.getByLabel('Password', { exact: true }).fill('someone elses password');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('alert').filter({ hasText: 'If this email already had an account, its owner has been told' }).waitFor();
+    expect(page.url()).toMatch(/\/sign-up$/);
+    await shot('17-sign-up-taken-email');
+    await page.goto('/sign-in');
+  });
+
   it('shows a viewer the team read-only', async () => {
     await page.getByLabel('Email', { exact: true }).fill(colleague.email);
     await page.getByLabel('Password', { exact: true }).fill(colleague.password);
