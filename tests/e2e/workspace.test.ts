@@ -256,8 +256,9 @@ describe('workspace in the browser', () => {
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByRole('alert').filter({ hasText: 'its owner has been told' }).waitFor();
     expect(page.url()).toMatch(/\/sign-up$/);
-    await shot('17-sign-up-taken-email');
-    await page.goto('/sign-in');
+    await shot('16b-sign-up-taken-email');
+    // Back where the previous test left the visitor (the next test signs in from there).
+    await page.goto(`/sign-in?next=${encodeURIComponent(`/teams/${at.teamId}/members`)}`);
   });
 
   it('shows a viewer the team read-only', async () => {
