@@ -92,8 +92,11 @@ async function main() {
       return;
     }
     case 'start': {
+      // The children boot while main.ts's modules load (seconds): they need none of them.
+      const { startChildrenEarly } = await import('./early-start');
+      const early = startChildrenEarly(env);
       const { startStagebook } = await import('./main');
-      await startStagebook(env);
+      await startStagebook(env, early);
       return;
     }
     case 'migrate': {

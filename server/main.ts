@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { openDatabase, type Database } from '@/db/client';
-import { startEmbeddedPostgres } from './embedded-postgres';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
+import { postgresLog, type EarlyChildren } from './early-start';
 import { closeSandboxPools } from './services/datasets/sql-sandbox';
 import { connectTemporal, createWorkflowStarter, workflowState } from '@/workflows/client';
 import { findTemporalCli, startTemporalDevServer, type DevServer } from '@/workflows/dev-server';
@@ -23,9 +24,9 @@ const ORPHAN_SWEEP_MS = 60_000;
  * DATABASE_URL's server, or the embedded one under $STAGEBOOK_HOME/pg, started here. Closing the
  * returned database ends the pool first, then stops the embedded server.
  */
-export async function openEnvDatabase(env: Env, opts: { log?: (line: string) => void } = {}): Promise<Database> {
+export async function openEnvDatabase(env: Env, opts: { log?: (line: string) => void; started?: Promise<EmbeddedPostgres> | null } = {}): Promise<Database> {
   if (env.DATABASE_URL) return openDatabase({ url: env.DATABASE_URL });
-  const server = await startEmbeddedPostgres({ dataDir: embeddedDataDir(env), ...(opts.log ? { log: opts.log } : {}) });
+  const server = await (opts.started ?? startEmbeddedPostgres({ dataDir: embeddedDataDir(env), ...(opts.log ? { log: opts.log } : {}) }));
   try {
     const database = await openDatabase({ url: server.url, driver: 'embedded' });
     return {
@@ -52,7 +53,7 @@ type Closer = { name: string; close: () => Promise<unknown> };
  * Starts the roles `env.STAGEBOOK_ROLE` asks for. `all` (the default) runs everything in this
  * process on embedded defaults; the split roles expect a shared Postgres and Temporal.
  */
-export async function startStagebook(env: Env): Promise<void> {
+export async function startStagebook(env: Env, early: EarlyChildren = { postgres: null, temporal: null }): Promise<void> {
   const t0 = performance.now();
   const role = env.STAGEBOOK_ROLE;
   if (role !== 'all' && !env.DATABASE_URL) {
@@ -95,12 +96,13 @@ export async function startStagebook(env: Env): Promise<void> {
   }
   const devServerStarting: Promise<DevServer> | null = env.TEMPORAL_ADDRESS
     ? null
-    : startTemporalDevServer({
+    : (early.temporal ??
+      startTemporalDevServer({
         cliPath: findTemporalCli({ cliPath: env.TEMPORAL_CLI_PATH }),
         dbFile: path.join(env.homeDir, 'temporal.sqlite'),
         namespace: env.TEMPORAL_NAMESPACE,
         log: (line) => console.log(`[temporal] ${line}`),
-      });
+      }));
   let devServerOwned = false;
   const bundling = withWorker ? workflowBundle() : null;
   const nextStarting = withWeb
@@ -117,12 +119,7 @@ export async function startStagebook(env: Env): Promise<void> {
   for (const p of [devServerStarting, bundling, nextStarting]) p?.catch(() => undefined);
 
   try {
-    const database = await openEnvDatabase(env, {
-      // The server logs warnings and worse; its routine start-up lines are noise on every start.
-      log: (line) => {
-        if (!/\bLOG:|^\s*$/.test(line)) console.log(`[postgres] ${line}`);
-      },
-    });
+    const database = await openEnvDatabase(env, { log: postgresLog, started: early.postgres });
     closers.push({
       name: 'database',
       close: async () => {

@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type Logger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Db } from '@/db/client';
@@ -5,6 +9,8 @@ import { createActivities } from './activities';
 import type { BuildActivityOptions } from './activities/build';
 import type { NotificationActivityOptions } from './activities/notifications';
 import type { ScenarioActivityOptions } from './activities/scenario';
+
+const require = createRequire(import.meta.url);
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -15,11 +21,64 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
  * process shares one bundle.
  */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quieter(Runtime.instance().logger) }).catch((err: unknown) => {
+  bundle ??= cachedWorkflowBundle().catch((err: unknown) => {
     bundle = undefined;
     throw err;
   });
   return bundle;
+}
+
+const workflowsRoot = fileURLToPath(new URL('.', import.meta.url));
+const bundleCacheDir = fileURLToPath(new URL('../node_modules/.cache/stagebook/workflow-bundles/', import.meta.url));
+
+/**
+ * What the bundle is made of: the workflow and shared sources (workflow code may import nothing
+ * else: lint keeps it to these folders and the SDK) and the SDK packages webpack pulls in, by version.
+ */
+function bundleKey(): string {
+  const hash = createHash('sha256').update(`node ${process.version}\n`);
+  for (const pkg of ['workflow', 'common', 'worker']) {
+    const json = JSON.parse(readFileSync(require.resolve(`@temporalio/${pkg}/package.json`), 'utf8')) as { version: string };
+    hash.update(`@temporalio/${pkg} ${json.version}\n`);
+  }
+  for (const dir of ['workflows', 'shared']) {
+    const files = readdirSync(path.join(workflowsRoot, dir), { recursive: true, encoding: 'utf8' }).sort();
+    for (const f of files) {
+      const file = path.join(workflowsRoot, dir, f);
+      if (!statSync(file).isFile()) continue;
+      hash.update(`${dir}/${f}\n`).update(readFileSync(file)).update('\n');
+    }
+  }
+  return hash.digest('hex').slice(0, 32);
+}
+
+/**
+ * Webpack's bundle, reused from disk when its sources have not changed: bundling costs 1-3 s of CPU
+ * on every start (more on a busy machine), and a restart rarely changes a workflow. A cache that
+ * cannot be read or written is only slower.
+ */
+async function cachedWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  let file: string | null = null;
+  try {
+    file = path.join(bundleCacheDir, `${bundleKey()}.json`);
+    const cached = JSON.parse(readFileSync(file, 'utf8')) as Partial<WorkflowBundleWithSourceMap>;
+    if (typeof cached.code === 'string' && typeof cached.sourceMap === 'string') return { code: cached.code, sourceMap: cached.sourceMap };
+  } catch {
+    // not cached yet (or unreadable): bundle
+  }
+  const fresh = await bundleWorkflowCode({ workflowsPath, logger: quieter(Runtime.instance().logger) });
+  if (file) {
+    try {
+      mkdirSync(bundleCacheDir, { recursive: true });
+      // Written whole then renamed: a process reading it never sees half a bundle.
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify({ code: fresh.code, sourceMap: fresh.sourceMap }));
+      renameSync(tmp, file);
+    } catch (err) {
+      console.warn(`could not cache the workflow bundle in ${bundleCacheDir}: ${(err as Error).message}`);
+    }
+  }
+  return fresh;
 }
 
 /** Webpack's build report is logged at info; it is debugging detail for a server starting up. */

@@ -6,6 +6,7 @@ import type { AuditAction } from './types';
  */
 export const auditActionLabels: Partial<Record<AuditAction, string>> = {
   'user.signup': 'Account created',
+  'user.signup_existing': 'Sign-up with a taken email',
   'user.signin': 'Signed in',
   'user.signin_failed': 'Sign-in failed',
   'user.signout': 'Signed out',

@@ -30,8 +30,22 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
     router.replace(next);
   };
   const signIn = useMutation(trpc.auth.signIn.mutationOptions({ onSuccess: onSignedIn }));
-  const signUp = useMutation(trpc.auth.signUp.mutationOptions({ onSuccess: onSignedIn }));
-  const mutation = mode === 'sign-in' ? signIn : signUp;
+  // Sign-up answers the same for a new and a taken email and signs nobody in; the password just
+  // chosen signs in the new account at once.
+  const signUp = useMutation(trpc.auth.signUp.mutationOptions({ onSuccess: () => signIn.mutate({ email, password }) }));
+  const pending = signIn.isPending || (mode === 'sign-up' && signUp.isPending);
+  const error =
+    mode === 'sign-in'
+      ? signIn.error
+      : (signUp.error ??
+        (signIn.error
+          ? {
+              message:
+                signIn.error.data?.code === 'UNAUTHORIZED'
+                  ? 'We could not sign you in with that password. If this email already had an account, its owner has been told: sign in with that account\'s password, or reset it.'
+                  : signIn.error.message,
+            }
+          : null));
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
@@ -83,14 +97,14 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
             </small>
           )}
         </div>
-        <ErrorMessage error={mutation.error} />
+        <ErrorMessage error={error} />
         {mode === 'sign-in' && (
           <p className="auth-switch">
             <Link href="/reset-password">Forgot your password?</Link>
           </p>
         )}
-        <button type="submit" className="btn btn-primary btn-block" disabled={mutation.isPending}>
-          {mutation.isPending ? (mode === 'sign-in' ? 'Signing in…' : 'Creating account…') : mode === 'sign-in' ? 'Sign in' : 'Create account'}
+        <button type="submit" className="btn btn-primary btn-block" disabled={pending}>
+          {pending ? (mode === 'sign-in' ? 'Signing in…' : 'Creating account…') : mode === 'sign-in' ? 'Sign in' : 'Create account'}
         </button>
         <p className="auth-switch">
           {mode === 'sign-in' ? 'New to Stagebook? ' : 'Already have an account? '}

@@ -4,6 +4,7 @@
  * then call the same endpoint over REST with an API key. A real server (child process,
  * embedded PostgreSQL); screenshots go to tests/e2e/screenshots/ml-*.png.
  */
+import { signUp } from './setup';
 import { readFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -34,9 +35,7 @@ describe('models and endpoints in the browser', () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     ensureNextBuild();
     server = await startServer({ readyTimeoutMs: 180_000 });
-    const res = await fetch(`${server.baseUrl}/trpc/auth.signUp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: ada }) });
-    const set = res.headers.getSetCookie().find((c) => c.startsWith('sb_session='))!;
-    cookie = set.split(';')[0]!;
+    cookie = await signUp(server.baseUrl, ada);
     const team = (await trpcMutation(server.baseUrl, 'teams.create', { name: 'Risk Analytics' }, cookie)) as { id: string };
     projectId = ((await trpcMutation(server.baseUrl, 'projects.create', { teamId: team.id, name: 'Credit scoring' }, cookie)) as { id: string }).id;
     const upload = await fetch(`${server.baseUrl}/api/v1/projects/${projectId}/datasets?name=credit`, { method: 'POST', headers: { cookie, 'content-type': 'text/csv' }, body: readFileSync(creditDataCsv) });

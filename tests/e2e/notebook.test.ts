@@ -21,16 +21,15 @@ const vera = { email: 'vera@example.com', name: 'Vera Rubin', password: 'dark-ma
 type User = typeof ada;
 type Person = { page: Page; context: BrowserContext; errors: string[] };
 
-/** Signs up over tRPC and returns the session cookie the server set. */
+/** Signs up over tRPC, signs in (sign-up sets no session) and returns the session cookie the server set. */
 async function signUp(baseUrl: string, user: User): Promise<{ name: string; value: string }> {
-  const res = await fetch(`${baseUrl}/trpc/auth.signUp`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ json: user }),
-  });
-  if (!res.ok) throw new Error(`sign-up of ${user.email} failed: ${res.status} ${await res.text()}`);
+  const post = (path: string, json: unknown) => fetch(`${baseUrl}/trpc/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json }) });
+  const up = await post('auth.signUp', user);
+  if (!up.ok) throw new Error(`sign-up of ${user.email} failed: ${up.status} ${await up.text()}`);
+  const res = await post('auth.signIn', { email: user.email, password: user.password });
+  if (!res.ok) throw new Error(`sign-in of ${user.email} failed: ${res.status} ${await res.text()}`);
   const cookie = res.headers.getSetCookie().find((c) => c.startsWith('sb_session='));
-  if (!cookie) throw new Error('sign-up set no session cookie');
+  if (!cookie) throw new Error('sign-in set no session cookie');
   const [pair] = cookie.split(';');
   const eq = pair!.indexOf('=');
   return { name: pair!.slice(0, eq), value: pair!.slice(eq + 1) };

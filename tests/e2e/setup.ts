@@ -11,11 +11,14 @@ import { trpcMutation } from './server';
 
 export type TestUser = { email: string; name: string; password: string };
 
-/** Signs up over tRPC and returns the session cookie (`sb_session=...`). */
+/** Signs up over tRPC, then signs in (sign-up sets no session), and returns the session cookie (`sb_session=...`). */
 export async function signUp(baseUrl: string, user: TestUser): Promise<string> {
-  const res = await fetch(`${baseUrl}/trpc/auth.signUp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: user }) });
+  const post = (path: string, json: unknown) => fetch(`${baseUrl}/trpc/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json }) });
+  const up = await post('auth.signUp', user);
+  if (!up.ok) throw new Error(`sign-up failed: ${up.status} ${await up.text()}`);
+  const res = await post('auth.signIn', { email: user.email, password: user.password });
   const set = res.headers.getSetCookie().find((c) => c.startsWith('sb_session='));
-  if (!res.ok || !set) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
+  if (!res.ok || !set) throw new Error(`sign-in after sign-up failed: ${res.status} ${await res.text()}`);
   return set.split(';')[0]!;
 }
 

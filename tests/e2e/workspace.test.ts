@@ -247,6 +247,19 @@ describe('workspace in the browser', () => {
     await shot('16-signed-out');
   });
 
+  it('answers a sign-up with a taken email like any other, and then says the password did not sign in', async () => {
+    await page.goto('/sign-up');
+    await page.getByLabel('Email', { exact: true }).fill(owner.email);
+    await page.getByLabel('Name', { exact: true }).fill('Not Ada');
+    await page.getByLabel('Password', { exact: true }).fill('someone elses password');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('alert').filter({ hasText: 'its owner has been told' }).waitFor();
+    expect(page.url()).toMatch(/\/sign-up$/);
+    await shot('16b-sign-up-taken-email');
+    // Back where the previous test left the visitor (the next test signs in from there).
+    await page.goto(`/sign-in?next=${encodeURIComponent(`/teams/${at.teamId}/members`)}`);
+  });
+
   it('shows a viewer the team read-only', async () => {
     await page.getByLabel('Email', { exact: true }).fill(colleague.email);
     await page.getByLabel('Password', { exact: true }).fill(colleague.password);

@@ -3,6 +3,7 @@
  * the server derives from its zod schema (`pipeline.cellSchemas`), completes its keys and explains a
  * mistake on hover, in its own web worker. Screenshot: tests/e2e/screenshots/yaml-01-schema-marker.png.
  */
+import { signUp } from './setup';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
@@ -76,8 +77,7 @@ describe('YAML cells: schema validation, completion and hover from the server’
   });
 
   it('marks a check cell that breaks the schema, explains it on hover, and clears the mark once valid', async () => {
-    const res = await fetch(`${server.baseUrl}/trpc/auth.signUp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: ada }) });
-    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('sb_session='))!.split(';')[0]!;
+    const cookie = await signUp(server.baseUrl, ada);
     const [name, value] = [cookie.slice(0, cookie.indexOf('=')), cookie.slice(cookie.indexOf('=') + 1)];
     await browser.context.addCookies([{ name, value, url: server.baseUrl }]);
     const team = (await trpcMutation(server.baseUrl, 'teams.create', { name: 'Risk Analytics' }, cookie)) as { id: string };

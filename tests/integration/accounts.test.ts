@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiKeys, auditEvents, sessions } from '@/db/schema';
+import { apiKeys, auditEvents, sessions, users } from '@/db/schema';
 import { resolveApiKey } from '@/server/services/api-keys/resolve-api-key';
 import { resolveSession } from '@/server/services/auth/session';
 import { SESSION_COOKIE, sha256Hex } from '@/server/services/auth/tokens';
@@ -24,11 +24,15 @@ describe.each(drivers)('accounts, teams and API keys on %s', (driver) => {
     return events.map((e) => e.action);
   };
 
-  it('signs up, sets an httpOnly session, signs out and the session stops working', async () => {
+  it('signs up without a session, signs in with the new password, signs out and the session stops working', async () => {
     const ctx = ctxFor(t.db, null);
-    const user = await createCaller(ctx).auth.signUp({ email: 'Ada@Example.com', name: 'Ada', password: 'analytical engine' });
-    expect(user.email).toBe('ada@example.com');
-    const token = ctx.cookies.get(SESSION_COOKIE)!;
+    const answer = await createCaller(ctx).auth.signUp({ email: 'Ada@Example.com', name: 'Ada', password: 'analytical engine' });
+    expect(answer).toEqual({ email: 'ada@example.com', checkEmail: false });
+    expect(ctx.cookies.get(SESSION_COOKIE)).toBeUndefined();
+
+    const signInCtx = ctxFor(t.db, null);
+    const user = await createCaller(signInCtx).auth.signIn({ email: 'ada@example.com', password: 'analytical engine' });
+    const token = signInCtx.cookies.get(SESSION_COOKIE)!;
     expect(token).toBeTruthy();
     const [stored] = await t.db.select().from(sessions).where(eq(sessions.tokenHash, sha256Hex(token)));
     expect(stored?.userId).toBe(user.id);
@@ -39,8 +43,16 @@ describe.each(drivers)('accounts, teams and API keys on %s', (driver) => {
     await createCaller(signedIn).auth.signOut();
     expect(await resolveSession(t.db, token)).toBeNull();
 
-    const dup = createCaller(ctxFor(t.db, null)).auth.signUp({ email: 'ada@example.com', name: 'Ada 2', password: 'analytical engine' });
-    await expect(dup).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('already exists') });
+    // A taken email: the same answer, nothing changes (name, password), the attempt is audited.
+    const dupCtx = ctxFor(t.db, null);
+    expect(await createCaller(dupCtx).auth.signUp({ email: 'ada@example.com', name: 'Ada 2', password: 'someone elses pw' })).toEqual(answer);
+    expect(dupCtx.cookies.get(SESSION_COOKIE)).toBeUndefined();
+    const [row] = await t.db.select().from(users).where(eq(users.email, 'ada@example.com'));
+    expect(row?.name).toBe('Ada');
+    expect(await trpcCode(createCaller(ctxFor(t.db, null)).auth.signIn({ email: 'ada@example.com', password: 'someone elses pw' }))).toBe('UNAUTHORIZED');
+    expect(await trpcCode(createCaller(ctxFor(t.db, null)).auth.signIn({ email: 'ada@example.com', password: 'analytical engine' }))).toBe('OK');
+    const events = await t.db.select().from(auditEvents).where(eq(auditEvents.action, 'user.signup_existing'));
+    expect(events.map((e) => e.targetId)).toContain(user.id);
   });
 
   it('rejects a wrong password and locks sign-in after repeated failures, even with the right password', async () => {

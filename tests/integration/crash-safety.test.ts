@@ -64,11 +64,11 @@ beforeAll(async () => {
   ensureNextBuild();
   server = await startServer({ keepHome: true, readyTimeoutMs: 180_000 });
   home = server.home;
-  const res = await fetch(`${server.baseUrl}/trpc/auth.signUp`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ json: { email: 'crash@example.com', name: 'Crash', password: 'correct horse battery' } }),
-  });
+  const account = { email: 'crash@example.com', name: 'Crash', password: 'correct horse battery' };
+  const baseUrl = server.baseUrl;
+  const post = (p: string, json: unknown) => fetch(`${baseUrl}/trpc/${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json }) });
+  if (!(await post('auth.signUp', account)).ok) throw new Error('sign-up failed');
+  const res = await post('auth.signIn', { email: account.email, password: account.password });
   cookie = res.headers.getSetCookie().find((c) => c.startsWith('sb_session='))!.split(';')[0]!;
   const team = (await trpcMutation(server.baseUrl, 'teams.create', { name: 'Crash' }, cookie)) as { id: string };
   projectId = ((await trpcMutation(server.baseUrl, 'projects.create', { teamId: team.id, name: 'Crash' }, cookie)) as { id: string }).id;

@@ -99,9 +99,9 @@ describe('deliverNotification on Temporal', () => {
     const failure = await failureOf(run);
     expect(failure.type).toBe(notificationFailureTypes.permanent);
     expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toMatch(/HTTP 400: bad payload/);
+    expect(failure.message).toMatch(/HTTP 400 Bad Request/);
     expect(hook.received).toHaveLength(1);
-    expect(await row(deliveryId)).toMatchObject({ status: 'failed', attempts: 1, lastStatusCode: 400, lastError: 'HTTP 400: bad payload' });
+    expect(await row(deliveryId)).toMatchObject({ status: 'failed', attempts: 1, lastStatusCode: 400, lastError: 'HTTP 400 Bad Request' });
   });
 
   it('records the delivery failed when the retry policy’s attempts run out', { timeout: 30_000 }, async () => {
@@ -112,7 +112,7 @@ describe('deliverNotification on Temporal', () => {
       const failure = await failureOf(run);
       expect(failure.type).toBe(notificationFailureTypes.permanent);
       expect(hook.received).toHaveLength(3);
-      expect(await row(deliveryId)).toMatchObject({ status: 'failed', attempts: 3, lastStatusCode: 503, lastError: 'gave up after 3 attempts: HTTP 503: maintenance' });
+      expect(await row(deliveryId)).toMatchObject({ status: 'failed', attempts: 3, lastStatusCode: 503, lastError: 'gave up after 3 attempts: HTTP 503 Service Unavailable' });
     } finally {
       hook.fallback = { status: 200, body: 'ok' };
     }

@@ -38,7 +38,9 @@ function client(initialBaseUrl: string) {
  * cell goes in through the service on the server's database (what the editor would store).
  */
 async function setUpProject(web: ReturnType<typeof client>, databaseUrl: string, seconds: number) {
-  await web.mutate('auth.signUp', { email: `ops-${Date.now()}@example.com`, name: 'Ops', password: 'a long enough password' });
+  const email = `ops-${Date.now()}@example.com`;
+  await web.mutate('auth.signUp', { email, name: 'Ops', password: 'a long enough password' });
+  await web.mutate('auth.signIn', { email, password: 'a long enough password' });
   const team = await web.mutate('teams.create', { name: 'Ops' });
   const project = await web.mutate('projects.create', { teamId: team.id, name: 'Nightly' });
   const notebook = await web.mutate('notebooks.create', { projectId: project.id, name: 'Nightly' });

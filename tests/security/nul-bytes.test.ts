@@ -26,7 +26,8 @@ describe('text Postgres cannot store is a 400 naming the field, and nothing is w
     app = await buildApp({ db: t.db, driver: t.driver, role: 'all' });
     const res = await app.inject({ method: 'POST', url: '/trpc/auth.signUp', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ json: { email: 'nul@example.com', name: 'Nul', password: 'a long password' } }) });
     expect(res.statusCode).toBe(200);
-    const session = res.cookies.find((c) => c.name === 'sb_session')!;
+    const signIn = await app.inject({ method: 'POST', url: '/trpc/auth.signIn', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ json: { email: 'nul@example.com', password: 'a long password' } }) });
+    const session = signIn.cookies.find((c) => c.name === 'sb_session')!;
     cookie = `sb_session=${session.value}`;
     const admin = await newUser(t.db, 'nul-admin');
     const caller = callerFor(t.db, admin);

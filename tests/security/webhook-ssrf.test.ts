@@ -156,6 +156,25 @@ describe('webhooks to internal addresses (SSRF)', () => {
       delete process.env.STAGEBOOK_WEBHOOK_ALLOW;
     }
   });
+  it("keeps only a standard status line of a refusal: never the receiver's body or reason text", async () => {
+    const chatty = await receiver('127.0.0.1', (res) => {
+      res.writeHead(502, 'Upstream 10.0.0.7:6379 said NOAUTH', { 'content-type': 'text/html' });
+      res.end(`<script>alert(1)</script> redis 6.2 at 10.0.0.7: secret internal detail ${'x'.repeat(100_000)}`);
+    });
+    try {
+      const settings = notificationSettings({ STAGEBOOK_WEBHOOK_ALLOW: '127.0.0.1' });
+      await callerFor(t.db, deployer).notifications.create({ projectId, name: 'chatty', kind: 'webhook', url: `http://127.0.0.1:${chatty.port}/hook` });
+      const { deliveryId } = await enqueueNotification({ ctx: ctxFor(t.db, deployer), projectId, channel: 'chatty', event: 'test', payload: {} });
+      const r = await attemptDelivery(t.db, deliveryId, { settings, final: true });
+      expect(r).toMatchObject({ status: 'failed', statusCode: 502 });
+      const [row] = await t.query('select last_error from notification_deliveries where id = $1', [deliveryId]);
+      expect(row).toEqual({ last_error: 'HTTP 502 Bad Gateway' });
+      const listed = await callerFor(t.db, deployer).notifications.list({ projectId });
+      expect(JSON.stringify(listed)).not.toMatch(/redis|secret|NOAUTH|10\.0\.0\.7|script/);
+    } finally {
+      await chatty.close();
+    }
+  });
 });
 
 describe('the address rules', () => {

@@ -56,11 +56,12 @@ export function registerPredictRoute(app: FastifyInstance, deps: AppDeps): void 
     const outcome = outcomeOfStatus(reply.statusCode);
     const s = served.get(req);
     if (s) return runtime.requestStats.record(s.endpointId, outcome, s.records, ms);
-    // Refused before its endpoint was resolved (credentials, body): counted if the endpoint
-    // exists. Off the response path; the config is cached (and unknown names for 5 s).
+    // Refused before its endpoint was resolved (credentials, body): counted if this process has
+    // the endpoint loaded. Never a lookup: anonymous calls with made-up names must cost no query
+    // and push no entry into the endpoint cache.
     const { name } = req.params as { name?: unknown };
     if (outcome === 'ok' || !EndpointName.safeParse(name).success) return;
-    runtime.endpoint(name as string).then(
+    runtime.loadedEndpoint(name as string)?.then(
       (c) => runtime.requestStats.record(c.endpointId, outcome, 0, ms),
       () => undefined,
     );

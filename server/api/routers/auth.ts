@@ -1,7 +1,8 @@
 import { SESSION_COOKIE } from '../../services/auth/tokens';
 import { signIn, SignInInput } from '../../services/auth/sign-in';
 import { signOut } from '../../services/auth/sign-out';
-import { signUp, SignUpInput, takeSignUpAttempt } from '../../services/auth/sign-up';
+import { requestSignUp } from '../../services/auth/request-sign-up';
+import { SignUpInput, takeSignUpAttempt } from '../../services/auth/sign-up';
 import { requestPasswordReset, RequestPasswordResetInput, resetPassword, ResetPasswordInput } from '../../services/auth/reset-password';
 import { sendVerification, verifyEmail, VerifyEmailInput } from '../../services/auth/verify-email';
 import { policies, procedure, router } from '../trpc';
@@ -13,11 +14,10 @@ export const authRouter = router({
   signUp: procedure
     .meta({ policy: policies.public, unbatched: true })
     .input(SignUpInput)
+    // The same answer for a new and a taken email, and no session either way (request-sign-up.ts).
     .mutation(async ({ ctx, input }) => {
       await takeSignUpAttempt(ctx, input.email);
-      const { user, session } = await signUp({ ctx, input });
-      ctx.cookies.set(SESSION_COOKIE, session.token, session.expiresAt);
-      return user;
+      return requestSignUp({ ctx, input });
     }),
   signIn: procedure
     .meta({ policy: policies.public, unbatched: true })

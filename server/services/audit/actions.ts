@@ -1,6 +1,7 @@
 /** The closed set of audited actions: `entity.verb`. */
 export const auditActions = [
   'user.signup',
+  'user.signup_existing',
   'user.signin',
   'user.signin_failed',
   'user.signout',

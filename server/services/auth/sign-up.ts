@@ -44,7 +44,11 @@ export async function takeSignUpAttempt(ctx: ServiceCtx, email: string): Promise
   );
 }
 
-/** Creates the account (email unverified: a link is emailed when SMTP is set up) and signs in. */
+/**
+ * Creates the account (email unverified: a link is emailed when SMTP is set up) and signs in, or
+ * refuses a taken email. For trusted callers (the demo seed, benches, tests): the public edge calls
+ * `requestSignUp` (request-sign-up.ts), which answers the same for a taken email.
+ */
 export async function signUp({ ctx, input }: { ctx: ServiceCtx; input: SignUpInput }) {
   const passwordHash = await hashPassword(input.password);
   return ctx.db.transaction(async (tx) => {

@@ -22,10 +22,30 @@ function retryAfterMs(header: string | null): number | undefined {
   return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined;
 }
 
-type Answer = { status: number; headers: http.IncomingHttpHeaders; text: string };
+type Answer = { status: number; headers: http.IncomingHttpHeaders };
 
-/** Enough of a receiver's body for an error message; the rest is not read. */
-const MAX_BODY_BYTES = 16 * 1024;
+/**
+ * What a delivery keeps of a refusal: the status and its standard reason phrase ("HTTP 503 Service
+ * Unavailable"), never the receiver's body or its own reason text. Those can be anything the
+ * receiver (or whatever answers at that address) chooses, and stored errors are shown to every
+ * project member and kept with the delivery.
+ */
+export function statusLine(status: number): string {
+  const reason = http.STATUS_CODES[status];
+  return reason ? `HTTP ${status} ${reason}` : `HTTP ${status}`;
+}
+
+/** A redirect's target as far as it helps fix the channel: scheme, host and path, no query. */
+function redirectTarget(location: string | undefined): string {
+  if (!location) return '';
+  try {
+    const u = new URL(location);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return '';
+    return ` to ${snippet(`${u.protocol}//${u.host}${u.pathname}`.replace(/[^\x21-\x7e]/g, ''), 200)}`;
+  } catch {
+    return '';
+  }
+}
 
 /**
  * One POST over node:http(s) rather than fetch: fetch cannot be told which address to connect to, and
@@ -49,17 +69,9 @@ function post(url: URL, headers: Record<string, string>, body: string, settings:
         agent: false,
       },
       (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          if (size < MAX_BODY_BYTES) chunks.push(c);
-          size += c.length;
-          if (size >= MAX_BODY_BYTES) res.destroy();
-        });
-        const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
-        res.on('end', done);
-        res.on('close', done);
-        res.on('error', done);
+        // The status is all that is kept: the body is not read (the connection is not reused).
+        resolve({ status: res.statusCode ?? 0, headers: res.headers });
+        res.destroy();
       },
     );
     req.on('error', reject);
@@ -101,11 +113,9 @@ export async function postWebhook(
   }
   if (res.status >= 200 && res.status < 300) return { kind: 'delivered', statusCode: res.status };
   if (res.status >= 300 && res.status < 400) {
-    const to = res.headers.location;
-    return { kind: 'failed', statusCode: res.status, error: `HTTP ${res.status}: redirected${to ? ` to ${snippet(to, 200)}` : ''}; point the channel at the final URL`, category: 'redirect' };
+    return { kind: 'failed', statusCode: res.status, error: `${statusLine(res.status)}: redirected${redirectTarget(res.headers.location)}; point the channel at the final URL`, category: 'redirect' };
   }
-  const text = snippet(res.text);
-  const error = `HTTP ${res.status}${text ? `: ${text}` : ''}`;
+  const error = statusLine(res.status);
   if (isRetryableStatus(res.status)) {
     const header = res.headers['retry-after'];
     const after = retryAfterMs(typeof header === 'string' ? header : null);

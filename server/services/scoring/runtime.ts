@@ -74,8 +74,12 @@ export class ScoringRuntime {
   private readonly keys = new TtlLru<string, Promise<ApiKeyActor | null>>(10_000, CACHE_TTL_MS);
   /** Live sessions only: a signed-in user's next request after sign-in must never see a stale miss. */
   private readonly userSessions = new TtlLru<string, Promise<UserActor | null>>(10_000, SESSION_TTL_MS);
-  /** `modelId` is set once the config has loaded (a model change must find its endpoints). */
-  private readonly endpoints = new TtlLru<string, { config: Promise<EndpointConfig>; modelId?: string }>(1_000, CACHE_TTL_MS);
+  /** Loaded configs only: a name joins once its load succeeds, so lookups of names that do not exist never evict one. */
+  private readonly endpoints = new TtlLru<string, { config: Promise<EndpointConfig>; modelId: string }>(1_000, CACHE_TTL_MS);
+  /** Loads in flight, one per name (concurrent first requests share it); bounded by the requests in flight. */
+  private readonly loadingEndpoints = new Map<string, Promise<EndpointConfig>>();
+  /** Names that do not exist, remembered briefly and apart from the loaded ones (their own bound). */
+  private readonly missingEndpoints = new TtlLru<string, Promise<EndpointConfig>>(10_000, NEGATIVE_TTL_MS);
   private listener: ChangeListener | null = null;
   private listenerUsers = 0;
   /** Other in-memory state that follows the same changes (the collab server's live permissions); null = forget everything. */
@@ -138,19 +142,29 @@ export class ScoringRuntime {
 
   /** The endpoint's current config with its session loaded; NotFound when there is no such endpoint. */
   endpoint(name: string): Promise<EndpointConfig> {
-    const hit = this.endpoints.get(name);
-    if (hit) return hit.config;
-    const entry: { config: Promise<EndpointConfig>; modelId?: string } = { config: this.loadEndpoint(name) };
-    this.endpoints.set(name, entry);
-    entry.config.then(
-      (c) => (entry.modelId = c.modelId),
+    const hit = this.endpoints.get(name)?.config ?? this.loadingEndpoints.get(name) ?? this.missingEndpoints.get(name);
+    if (hit) return hit;
+    const config = this.loadEndpoint(name);
+    this.loadingEndpoints.set(name, config);
+    config.then(
+      (c) => {
+        // An invalidation while loading removed it: the config may predate the change.
+        if (this.loadingEndpoints.get(name) !== config) return;
+        this.loadingEndpoints.delete(name);
+        this.endpoints.set(name, { config, modelId: c.modelId });
+      },
       (err: unknown) => {
-        if (this.endpoints.get(name) !== entry) return;
-        if (err instanceof ServiceError && err.kind === 'NotFound') this.endpoints.set(name, entry, NEGATIVE_TTL_MS);
-        else this.endpoints.delete(name);
+        if (this.loadingEndpoints.get(name) !== config) return;
+        this.loadingEndpoints.delete(name);
+        if (err instanceof ServiceError && err.kind === 'NotFound') this.missingEndpoints.set(name, config);
       },
     );
-    return entry.config;
+    return config;
+  }
+
+  /** The config if this process has it loaded already; never reads the database. */
+  loadedEndpoint(name: string): Promise<EndpointConfig> | undefined {
+    return this.endpoints.get(name)?.config;
   }
 
   private async loadEndpoint(name: string): Promise<EndpointConfig> {
@@ -236,11 +250,14 @@ export class ScoringRuntime {
         return;
       case 'endpoint':
         this.endpoints.delete(change.name);
+        this.loadingEndpoints.delete(change.name);
+        this.missingEndpoints.delete(change.name);
         return;
       case 'model':
         // The configs of that model go, and so do loads still in flight (their model is not known
         // yet, and they may have read the database before the change committed).
-        this.endpoints.deleteWhere((e) => e.modelId === undefined || e.modelId === change.modelId);
+        this.endpoints.deleteWhere((e) => e.modelId === change.modelId);
+        this.loadingEndpoints.clear();
         return;
     }
   }
@@ -250,6 +267,8 @@ export class ScoringRuntime {
     this.keys.clear();
     this.userSessions.clear();
     this.endpoints.clear();
+    this.loadingEndpoints.clear();
+    this.missingEndpoints.clear();
   }
 
   /**
