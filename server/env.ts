@@ -65,6 +65,13 @@ export const EnvSchema = z.object({
     }),
   /** The OS search path, read to find the `temporal` binary. */
   PATH: z.string().optional(),
+  /**
+   * Prometheus metrics: `GET /metrics` on this port, a listener apart from PORT (which never serves
+   * them). Unset, no metrics listener. `METRICS_HOST` defaults to loopback; set `0.0.0.0` where the
+   * scraper reaches the process over the network (a pod's IP, a compose network).
+   */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Env = z.infer<typeof EnvSchema> & { homeDir: string };
