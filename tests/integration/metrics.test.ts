@@ -132,6 +132,8 @@ describe('Prometheus metrics of a worker process', () => {
       }
       const names = new Set(samples.map((s) => s.name));
       expect([...names].filter((n) => n.startsWith('temporal_')).length, [...names].join(' ')).toBeGreaterThan(0);
+      // Named by deploy/grafana's dashboard: free task slots, by worker type.
+      expect(samples.filter((s) => s.name === 'temporal_worker_task_slots_available').map((s) => s.labels.worker_type)).toContain('WorkflowWorker');
       expect(names.has('process_cpu_user_seconds_total')).toBe(true);
       expect(names.has('stagebook_collab_connections')).toBe(true);
     } finally {
