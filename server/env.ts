@@ -43,6 +43,11 @@ export const EnvSchema = z.object({
   /** Collaborative editing: the largest frame (one update) a client may send, and the largest a notebook may grow to. */
   STAGEBOOK_COLLAB_MAX_UPDATE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   STAGEBOOK_COLLAB_MAX_DOCUMENT_BYTES: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
+  /**
+   * Live edits between web processes: `postgres` relays each stored batch to the other web
+   * processes through LISTEN/NOTIFY (run it with more than one web process); `off` (default) for one.
+   */
+  STAGEBOOK_COLLAB_RELAY: z.enum(['off', 'postgres']).default('off'),
   /** On the first start of an empty instance, seed the "Demo" team (two deployed projects) for the first admin. */
   STAGEBOOK_DEMO: booleanFlag.default(true),
   /** Email notification channels: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://host:465`. Unset, email channels are refused. */

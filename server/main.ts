@@ -219,7 +219,7 @@ export async function startStagebook(env: Env): Promise<void> {
       trustProxy: env.STAGEBOOK_TRUST_PROXY,
       nextHandler: nextHandler?.handler,
       publicUrl: env.STAGEBOOK_PUBLIC_URL,
-      collab: { maxUpdateBytes: env.STAGEBOOK_COLLAB_MAX_UPDATE_BYTES, maxDocumentBytes: env.STAGEBOOK_COLLAB_MAX_DOCUMENT_BYTES },
+      collab: { maxUpdateBytes: env.STAGEBOOK_COLLAB_MAX_UPDATE_BYTES, maxDocumentBytes: env.STAGEBOOK_COLLAB_MAX_DOCUMENT_BYTES, relay: env.STAGEBOOK_COLLAB_RELAY === 'postgres' },
       logger: env.LOG_LEVEL === 'silent' ? false : { level: env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL },
     });
     closers.push({ name: 'http server', close: () => app.close() });
