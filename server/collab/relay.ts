@@ -14,7 +14,7 @@ import { driverOf } from '../services/datasets/storage';
 export const COLLAB_CHANNEL = 'stagebook_collab';
 const MAX_INLINE_BYTES = 5000;
 
-export type RelayMessage = { notebookId: string; update: Uint8Array | null };
+export type RelayMessage = { notebookId: string; update: Uint8Array | null } | { notebookId: string; awareness: Uint8Array };
 
 /** Who sends: one id per collaboration server, so a server skips only its own notifications. */
 export const newRelayId = () => randomUUID();
@@ -23,6 +23,13 @@ export async function notifyStored(tx: DbOrTx, sender: string, notebookId: strin
   const inline = update.byteLength <= MAX_INLINE_BYTES ? Buffer.from(update).toString('base64') : null;
   const payload = JSON.stringify({ n: notebookId, p: sender, u: inline });
   await tx.execute(sql`select pg_notify(${COLLAB_CHANNEL}, ${payload})`);
+}
+
+/** Presence (cursors, who is here) is not stored: it is sent as it happens. */
+export async function notifyAwareness(db: Db, sender: string, notebookId: string, update: Uint8Array): Promise<void> {
+  if (update.byteLength > MAX_INLINE_BYTES) return;
+  const payload = JSON.stringify({ n: notebookId, p: sender, a: Buffer.from(update).toString('base64') });
+  await db.execute(sql`select pg_notify(${COLLAB_CHANNEL}, ${payload})`);
 }
 
 export type CollabRelay = { ready: Promise<void>; close: () => Promise<void> };
@@ -50,9 +57,10 @@ export function listenForCollabEdits(db: Db, self: string, handlers: { onEdit: (
     c.on('notification', (msg) => {
       if (msg.channel !== COLLAB_CHANNEL || !msg.payload) return;
       try {
-        const m = JSON.parse(msg.payload) as { n: string; p: string; u: string | null };
+        const m = JSON.parse(msg.payload) as { n: string; p: string; u?: string | null; a?: string };
         if (m.p === self) return;
-        handlers.onEdit({ notebookId: m.n, update: m.u === null ? null : new Uint8Array(Buffer.from(m.u, 'base64')) });
+        if (typeof m.a === 'string') return handlers.onEdit({ notebookId: m.n, awareness: new Uint8Array(Buffer.from(m.a, 'base64')) });
+        handlers.onEdit({ notebookId: m.n, update: typeof m.u === 'string' ? new Uint8Array(Buffer.from(m.u, 'base64')) : null });
       } catch {
         handlers.onReset();
       }

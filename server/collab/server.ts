@@ -11,7 +11,7 @@ import { CloseCode } from './protocol';
 import { SharedNotebook, type CollabLimits } from './shared-notebook';
 import { originAllowed } from '../api/same-origin';
 import { answerUpgrade } from './upgrade';
-import { listenForCollabEdits, newRelayId, type CollabRelay } from './relay';
+import { listenForCollabEdits, newRelayId, notifyAwareness, type CollabRelay } from './relay';
 import { loadStoredState } from '../services/notebooks/storage';
 
 export type CollabServerOptions = {
@@ -63,6 +63,7 @@ export class CollabServer implements LiveNotebooks {
   private readonly unsubscribe: () => void;
   private closing = false;
   private readonly relay: CollabRelay | null = null;
+  private readonly relayId: string | null = null;
 
   constructor(private readonly opts: CollabServerOptions) {
     this.limits = { maxUpdateBytes: opts.maxUpdateBytes ?? DEFAULT_MAX_UPDATE_BYTES, maxDocumentBytes: opts.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES };
@@ -70,10 +71,15 @@ export class CollabServer implements LiveNotebooks {
     // and resending); up to the document cap, frames reach our check and get 4413, which it respects.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(this.limits.maxUpdateBytes, this.limits.maxDocumentBytes) + 64 });
     const relayId = opts.relay ? newRelayId() : null;
+    this.relayId = relayId;
     this.persistenceOptions = { ...defaultPersistenceOptions, ...opts.persistence, ...(relayId ? { relay: relayId } : {}) };
     if (relayId) {
       this.relay = listenForCollabEdits(opts.db, relayId, {
-        onEdit: ({ notebookId, update }) => (update ? this.applyStored(notebookId, update) : void this.reload(notebookId)),
+        onEdit: (m) => {
+          if ('awareness' in m) this.docs.get(m.notebookId)?.nb.applyRelayedAwareness(m.awareness);
+          else if (m.update) this.applyStored(m.notebookId, m.update);
+          else void this.reload(m.notebookId);
+        },
         // Notifications sent while we were not listening are lost: merge the stored state of all we hold.
         onReset: () => {
           for (const id of this.docs.keys()) void this.reload(id);
@@ -196,6 +202,11 @@ export class CollabServer implements LiveNotebooks {
     let entry = this.docs.get(notebookId);
     if (!entry) {
       const nb = new SharedNotebook(notebookId, this.opts.db, this.persistenceOptions, this.opts.log, (n) => this.scheduleUnload(n), this.limits);
+      const relayId = this.relayId;
+      if (relayId) {
+        nb.relayAwareness = (update) =>
+          void notifyAwareness(this.opts.db, relayId, notebookId, update).catch((err: unknown) => this.opts.log.warn({ err, notebookId }, 'collab relay: presence not sent'));
+      }
       const ready = nb.load().catch((err: unknown) => {
         if (this.docs.get(notebookId)?.nb === nb) this.docs.delete(notebookId);
         nb.destroy();

@@ -52,4 +52,13 @@ describe('live edits relayed between web servers (STAGEBOOK_COLLAB_RELAY=postgre
     );
     expect(clients[0]!.snapshot().cells.length).toBeGreaterThan(0);
   });
+
+  it('shows who is here across servers, and forgets them when they leave', { timeout: 30_000 }, async () => {
+    const [a, , b] = clients;
+    a!.provider.awareness.setLocalStateField('user', { name: 'Ada on server 1' });
+    const seenByB = () => [...b!.provider.awareness.getStates().values()].map((s) => (s as { user?: { name: string } }).user?.name);
+    await vi.waitFor(() => expect(seenByB()).toContain('Ada on server 1'), { timeout: 10_000 });
+    a!.destroy();
+    await vi.waitFor(() => expect(seenByB()).not.toContain('Ada on server 1'), { timeout: 10_000 });
+  });
 });
