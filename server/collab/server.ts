@@ -49,8 +49,9 @@ const truncate = (reason: string) => (Buffer.byteLength(reason) > 120 ? reason.s
  * notebook, persisted to Postgres. One instance per process; it holds the notebooks its clients
  * have open and implements `LiveNotebooks` for the services.
  *
- * Several processes may serve one notebook's storage safely, but live fan-out is per process: in a
- * split deployment route `/collab/<id>` to one process per notebook (sticky by path).
+ * Several processes may serve one notebook: with `relay` (STAGEBOOK_COLLAB_RELAY=postgres) stored
+ * edits and presence fan out to the other processes through LISTEN/NOTIFY (relay.ts); without it,
+ * fan-out is per process and a split deployment must route `/collab/<id>` to one process per notebook.
  */
 export class CollabServer implements LiveNotebooks {
   private readonly docs = new Map<string, { nb: SharedNotebook; ready: Promise<void> }>();
