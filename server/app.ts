@@ -16,6 +16,8 @@ import { answerUpgrade } from './collab/upgrade';
 import { crossSiteRefusal } from './api/same-origin';
 import { commonSecurityHeaders, newNonce, pageCsp } from './api/security-headers';
 import { checkHealth } from './health';
+import { registerHttpMetrics } from './metrics/http';
+import { watchCollab } from './metrics/registry';
 import { VERSION } from './version';
 import { scoringRuntime } from './services/scoring/runtime';
 import type { WorkflowStarter } from './services/workflow-starter';
@@ -76,6 +78,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (!collab?.handleUpgrade(req, socket, head)) answerUpgrade(socket, 404, `no WebSocket endpoint at ${(req.url ?? '').split('?')[0]}`);
   });
   if (collab) {
+    const unwatch = watchCollab(() => collab.stats());
+    app.addHook('onClose', async () => void unwatch());
     // preClose, not onClose: the HTTP server only finishes closing once its upgraded sockets are gone.
     app.addHook('preClose', async () => {
       await collab.close();
@@ -87,6 +91,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const scoring = scoringRuntime(opts.db).listen((err) => app.log.warn({ err }, 'scoring change listener: connection lost, reconnecting'));
     app.addHook('onClose', () => scoring.release());
   }
+
+  registerHttpMetrics(app);
 
   app.addHook('onRequest', async (req, reply) => {
     // On the raw response, so hijacked replies (Next.js pages) get them too; pages replace the CSP.

@@ -43,6 +43,11 @@ export const EnvSchema = z.object({
   /** Collaborative editing: the largest frame (one update) a client may send, and the largest a notebook may grow to. */
   STAGEBOOK_COLLAB_MAX_UPDATE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   STAGEBOOK_COLLAB_MAX_DOCUMENT_BYTES: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
+  /**
+   * Live edits between web processes: `postgres` relays each stored batch to the other web
+   * processes through LISTEN/NOTIFY (run it with more than one web process); `off` (default) for one.
+   */
+  STAGEBOOK_COLLAB_RELAY: z.enum(['off', 'postgres']).default('off'),
   /** On the first start of an empty instance, seed the "Demo" team (two deployed projects) for the first admin. */
   STAGEBOOK_DEMO: booleanFlag.default(true),
   /** Email notification channels: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://host:465`. Unset, email channels are refused. */
@@ -65,6 +70,13 @@ export const EnvSchema = z.object({
     }),
   /** The OS search path, read to find the `temporal` binary. */
   PATH: z.string().optional(),
+  /**
+   * Prometheus metrics: `GET /metrics` on this port, a listener apart from PORT (which never serves
+   * them). Unset, no metrics listener. `METRICS_HOST` defaults to loopback; set `0.0.0.0` where the
+   * scraper reaches the process over the network (a pod's IP, a compose network).
+   */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Env = z.infer<typeof EnvSchema> & { homeDir: string };

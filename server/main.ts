@@ -11,6 +11,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createWorker, workflowBundle, type StagebookWorker } from '@/workflows/worker';
 import { finishOrphanedScenarioRuns } from './services/scenarios/orphaned-runs';
 import { buildApp } from './app';
+import { startMetricsServer } from './metrics/server';
+import { freeLoopbackPort, temporalMetricsReader } from './metrics/temporal-metrics';
 import type { Env } from './env';
 import { createNextHandler, nextBuildIsStale, runNextBuild } from './next-app';
 import { startDemoSeed } from './services/demo/start-demo-seed';
@@ -88,11 +90,18 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
   // made most of a restart. Until a part is awaited and its closer pushed, the catch below stops it.
   const withWorker = role === 'all' || role === 'worker';
   const withWeb = role === 'all' || role === 'web';
+  let workerMetricsAddress: string | null = null;
   if (withWorker) {
     // The SDK logs every worker state change at INFO; keep the console for what an operator needs.
     const sdkLevel = env.LOG_LEVEL === 'debug' ? 'DEBUG' : env.LOG_LEVEL === 'trace' ? 'TRACE' : 'WARN';
     // Before the bundle: bundling reads Runtime.instance(), after which install() is refused.
-    Runtime.install({ logger: new DefaultLogger(sdkLevel) });
+    // With metrics on, the SDK's core exports its own (task slots, poll latency, sticky cache) on a
+    // loopback port; our /metrics appends them.
+    workerMetricsAddress = env.METRICS_PORT === undefined ? null : `127.0.0.1:${await freeLoopbackPort()}`;
+    Runtime.install({
+      logger: new DefaultLogger(sdkLevel),
+      ...(workerMetricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: workerMetricsAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } } : {}),
+    });
   }
   const devServerStarting: Promise<DevServer> | null = env.TEMPORAL_ADDRESS
     ? null
@@ -207,11 +216,21 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
       trustProxy: env.STAGEBOOK_TRUST_PROXY,
       nextHandler: nextHandler?.handler,
       publicUrl: env.STAGEBOOK_PUBLIC_URL,
-      collab: { maxUpdateBytes: env.STAGEBOOK_COLLAB_MAX_UPDATE_BYTES, maxDocumentBytes: env.STAGEBOOK_COLLAB_MAX_DOCUMENT_BYTES },
+      collab: { maxUpdateBytes: env.STAGEBOOK_COLLAB_MAX_UPDATE_BYTES, maxDocumentBytes: env.STAGEBOOK_COLLAB_MAX_DOCUMENT_BYTES, relay: env.STAGEBOOK_COLLAB_RELAY === 'postgres' },
       logger: env.LOG_LEVEL === 'silent' ? false : { level: env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL },
     });
     closers.push({ name: 'http server', close: () => app.close() });
     await app.listen({ port: env.PORT, host: env.HOST });
+    let metricsUrl: string | null = null;
+    if (env.METRICS_PORT !== undefined) {
+      const metrics = await startMetricsServer({
+        host: env.METRICS_HOST,
+        port: env.METRICS_PORT,
+        ...(workerMetricsAddress ? { extra: temporalMetricsReader(workerMetricsAddress) } : {}),
+      });
+      metricsUrl = metrics.url;
+      closers.push({ name: 'metrics server', close: () => metrics.close() });
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : env.PORT;
     const url = env.STAGEBOOK_PUBLIC_URL ?? `http://localhost:${port}`;
@@ -222,6 +241,7 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
       `  database: ${database.driver === 'embedded' ? `embedded PostgreSQL at ${embeddedDataDir(env)}` : 'Postgres (DATABASE_URL)'}`,
       `  temporal: ${temporalAddress}${temporalUi ? `  (UI ${temporalUi})` : ''}`,
     ];
+    if (metricsUrl) lines.push(`  metrics: ${metricsUrl}`);
     if (admin) {
       lines.push(`  first admin: sign in as ${admin.email} with password ${admin.password}`);
       lines.push(`  (also saved in ${path.join(env.homeDir, 'initial-admin.txt')}; change it after signing in)`);

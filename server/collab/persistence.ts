@@ -1,5 +1,7 @@
 import type { Db } from '@/db/client';
+import * as Y from 'yjs';
 import { appendUpdates, compactNotebook } from '../services/notebooks/storage';
+import { notifyStored } from './relay';
 
 export type CollabLog = {
   info: (obj: object, msg: string) => void;
@@ -16,6 +18,8 @@ export type PersistenceOptions = {
   compactEvery: number;
   retryMinMs: number;
   retryMaxMs: number;
+  /** This server's relay id: tell other web processes of each stored batch (LISTEN/NOTIFY; see relay.ts). */
+  relay?: string;
 };
 
 export const defaultPersistenceOptions: PersistenceOptions = { flushDelayMs: 50, maxBatch: 200, compactEvery: 100, retryMinMs: 100, retryMaxMs: 5_000 };
@@ -94,7 +98,14 @@ export class NotebookPersistence {
       // Only appended to at the end while we write, so the head slice is stable.
       const batch = this.pending.slice(0, this.opts.maxBatch);
       try {
-        await appendUpdates(this.db, this.notebookId, batch);
+        const relay = this.opts.relay;
+        if (relay) {
+          const merged = batch.length === 1 ? batch[0]! : Y.mergeUpdates(batch);
+          await this.db.transaction(async (tx) => {
+            await appendUpdates(tx, this.notebookId, [merged]);
+            await notifyStored(tx, relay, this.notebookId, merged);
+          });
+        } else await appendUpdates(this.db, this.notebookId, batch);
       } catch (err) {
         this.stats.failures++;
         this.retryDelayMs = Math.min(this.opts.retryMaxMs, Math.max(this.opts.retryMinMs, this.retryDelayMs * 2));

@@ -11,6 +11,8 @@ import { CloseCode } from './protocol';
 import { SharedNotebook, type CollabLimits } from './shared-notebook';
 import { originAllowed } from '../api/same-origin';
 import { answerUpgrade } from './upgrade';
+import { listenForCollabEdits, newRelayId, notifyAwareness, type CollabRelay } from './relay';
+import { loadStoredState } from '../services/notebooks/storage';
 
 export type CollabServerOptions = {
   db: Db;
@@ -31,6 +33,8 @@ export type CollabServerOptions = {
   /** STAGEBOOK_PUBLIC_URL: the only Origin a browser may open /collab from (else the request's Host). */
   publicUrl?: string | undefined;
   persistence?: Partial<PersistenceOptions>;
+  /** Relay live edits to and from other web processes through Postgres (STAGEBOOK_COLLAB_RELAY). */
+  relay?: boolean;
 };
 
 export const DEFAULT_MAX_UPDATE_BYTES = 1024 * 1024;
@@ -45,8 +49,9 @@ const truncate = (reason: string) => (Buffer.byteLength(reason) > 120 ? reason.s
  * notebook, persisted to Postgres. One instance per process; it holds the notebooks its clients
  * have open and implements `LiveNotebooks` for the services.
  *
- * Several processes may serve one notebook's storage safely, but live fan-out is per process: in a
- * split deployment route `/collab/<id>` to one process per notebook (sticky by path).
+ * Several processes may serve one notebook: with `relay` (STAGEBOOK_COLLAB_RELAY=postgres) stored
+ * edits and presence fan out to the other processes through LISTEN/NOTIFY (relay.ts); without it,
+ * fan-out is per process and a split deployment must route `/collab/<id>` to one process per notebook.
  */
 export class CollabServer implements LiveNotebooks {
   private readonly docs = new Map<string, { nb: SharedNotebook; ready: Promise<void> }>();
@@ -58,13 +63,31 @@ export class CollabServer implements LiveNotebooks {
   private pendingUpgrades = 0;
   private readonly unsubscribe: () => void;
   private closing = false;
+  private readonly relay: CollabRelay | null = null;
+  private readonly relayId: string | null = null;
 
   constructor(private readonly opts: CollabServerOptions) {
     this.limits = { maxUpdateBytes: opts.maxUpdateBytes ?? DEFAULT_MAX_UPDATE_BYTES, maxDocumentBytes: opts.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES };
     // ws itself cuts frames at maxPayload (close 1009, which the stock client answers by reconnecting
     // and resending); up to the document cap, frames reach our check and get 4413, which it respects.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(this.limits.maxUpdateBytes, this.limits.maxDocumentBytes) + 64 });
-    this.persistenceOptions = { ...defaultPersistenceOptions, ...opts.persistence };
+    const relayId = opts.relay ? newRelayId() : null;
+    this.relayId = relayId;
+    this.persistenceOptions = { ...defaultPersistenceOptions, ...opts.persistence, ...(relayId ? { relay: relayId } : {}) };
+    if (relayId) {
+      this.relay = listenForCollabEdits(opts.db, relayId, {
+        onEdit: (m) => {
+          if ('awareness' in m) this.docs.get(m.notebookId)?.nb.applyRelayedAwareness(m.awareness);
+          else if (m.update) this.applyStored(m.notebookId, m.update);
+          else void this.reload(m.notebookId);
+        },
+        // Notifications sent while we were not listening are lost: merge the stored state of all we hold.
+        onReset: () => {
+          for (const id of this.docs.keys()) void this.reload(id);
+        },
+        onError: (err) => opts.log.warn({ err }, 'collab relay: connection lost, reconnecting'),
+      });
+    }
     this.heartbeat = setInterval(() => {
       for (const { nb } of this.docs.values()) nb.heartbeat();
     }, opts.pingIntervalMs ?? 30_000);
@@ -180,6 +203,11 @@ export class CollabServer implements LiveNotebooks {
     let entry = this.docs.get(notebookId);
     if (!entry) {
       const nb = new SharedNotebook(notebookId, this.opts.db, this.persistenceOptions, this.opts.log, (n) => this.scheduleUnload(n), this.limits);
+      const relayId = this.relayId;
+      if (relayId) {
+        nb.relayAwareness = (update) =>
+          void notifyAwareness(this.opts.db, relayId, notebookId, update).catch((err: unknown) => this.opts.log.warn({ err, notebookId }, 'collab relay: presence not sent'));
+      }
       const ready = nb.load().catch((err: unknown) => {
         if (this.docs.get(notebookId)?.nb === nb) this.docs.delete(notebookId);
         nb.destroy();
@@ -266,10 +294,26 @@ export class CollabServer implements LiveNotebooks {
    * Shutdown: close every socket with 1001 (clients reconnect elsewhere or later and resend what the
    * server lacks), then store what is queued, waiting at most `shutdownFlushTimeoutMs`.
    */
+  /** Waits until edits from other processes are being received (tests). */
+  relayReady(): Promise<void> {
+    return this.relay?.ready ?? Promise.resolve();
+  }
+
+  private async reload(notebookId: string): Promise<void> {
+    if (!this.docs.has(notebookId)) return;
+    try {
+      const { updates } = await loadStoredState(this.opts.db, notebookId);
+      for (const u of updates) this.applyStored(notebookId, u);
+    } catch (err) {
+      this.opts.log.warn({ err, notebookId }, 'collab relay: could not reload a notebook; its next relayed edit will');
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     this.unsubscribe();
+    await this.relay?.close();
     clearInterval(this.heartbeat);
     for (const timer of this.idleTimers.values()) clearTimeout(timer);
     this.idleTimers.clear();

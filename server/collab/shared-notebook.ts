@@ -11,6 +11,7 @@ import { awarenessMessage, CloseCode, decodeMessage, permissionDeniedMessage, sy
 /** Origins of document changes that must not be written again. */
 const FROM_STORAGE = Symbol('from-storage');
 const ALREADY_STORED = Symbol('already-stored');
+const FROM_RELAY = Symbol('from-relay');
 
 type Frame = { data: Buffer | ArrayBuffer | Buffer[]; isBinary: boolean };
 type Connection = {
@@ -40,6 +41,8 @@ export class SharedNotebook {
   pins = 0;
   evicted = false;
   droppedViewerUpdates = 0;
+  /** Set by the server when it relays to other web processes: this notebook's clients' presence changes. */
+  relayAwareness: ((update: Uint8Array) => void) | null = null;
   private loaded = false;
   private deferred: Uint8Array[] = [];
   /**
@@ -84,6 +87,11 @@ export class SharedNotebook {
     this.sizeBound = Y.encodeStateAsUpdate(this.doc).byteLength;
     for (const u of this.deferred.splice(0)) Y.applyUpdate(this.doc, u, ALREADY_STORED);
     if (rows >= 10) void this.persistence.compact();
+  }
+
+  /** Presence relayed from another web process: shown to this process's clients, not relayed back. */
+  applyRelayedAwareness(update: Uint8Array): void {
+    awarenessProtocol.applyAwarenessUpdate(this.awareness, update, FROM_RELAY);
   }
 
   /** An update that is already in storage (a restore): apply and broadcast, do not store again. */
@@ -246,6 +254,7 @@ export class SharedNotebook {
       for (const id of added) conn.awarenessIds.add(id);
       for (const id of removed) conn.awarenessIds.delete(id);
     }
+    if (conn && this.relayAwareness) this.relayAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed]));
     const msg = awarenessMessage(this.awareness, [...added, ...updated, ...removed]);
     for (const ws of this.conns.keys()) if (ws !== origin) this.send(ws, msg);
   };
@@ -270,7 +279,11 @@ export class SharedNotebook {
     const conn = this.conns.get(ws);
     if (!conn) return;
     this.conns.delete(ws);
-    if (conn.awarenessIds.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, [...conn.awarenessIds], null);
+    if (conn.awarenessIds.size > 0) {
+      awarenessProtocol.removeAwarenessStates(this.awareness, [...conn.awarenessIds], null);
+      // Encoded after removal: null states with bumped clocks, which remove them on the other processes too.
+      this.relayAwareness?.(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...conn.awarenessIds]));
+    }
     if (this.isIdle) this.onIdle(this);
   }
 }

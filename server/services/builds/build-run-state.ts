@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { buildSteps, projects, runs, type RunStatus } from '@/db/schema';
+import { buildRuns } from '@/server/metrics/registry';
 import { emitAudit } from '../audit/emit';
 import { BuildStepError, closeSteps, dropStagingTable } from './build-step-state';
 import type { BuildRunInput } from './build-view';
@@ -53,7 +54,8 @@ export async function finishBuildRun(db: Db, input: { runId: string; cancelled: 
     : await closeSteps(db, input.runId, 'all-open', input.error ? 'failed' : 'skipped', input.error ?? 'the build ended before this step ran');
   await dropLeftovers(db, input.runId, closed);
 
-  return db.transaction(async (tx) => {
+  let finishedHere = false;
+  const result = await db.transaction(async (tx) => {
     const steps = await tx
       .select({ stepId: buildSteps.stepId, cellId: buildSteps.cellId, status: buildSteps.status, error: buildSteps.error })
       .from(buildSteps)
@@ -87,8 +89,12 @@ export async function finishBuildRun(db: Db, input: { runId: string; cancelled: 
         details: { ...outcome, notebookId: updated.notebookId, environment: (updated.input as BuildRunInput).environment, ...(error ? { error } : {}) },
       },
     );
+    finishedHere = true;
     return outcome;
   });
+  // After the commit, once per run: a retried activity finds the run finished and counts nothing.
+  if (finishedHere) buildRuns.inc({ status: result.status });
+  return result;
 }
 
 /** Staging tables of steps closed without their activity cleaning up (it died, or never answered). */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, ne, notInArray, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '@/db/client';
 import { runs, scenarioRunSteps, scenarios, type RunStatus, type ScenarioStepStatus } from '@/db/schema';
+import { scenarioRuns } from '@/server/metrics/registry';
 import type { ScenarioSpec, ScenarioStep } from '@/server/pipeline';
 import type {
   ScenarioRunBegun,
@@ -249,7 +250,7 @@ export async function finishScenarioRun(
   db: Db,
   input: { runId: string; cancelled: boolean; error?: string | undefined; workflowId: string },
 ): Promise<ScenarioRunResult & { first: boolean; projectId: string; scenario: string }> {
-  return db.transaction(async (tx) => {
+  const result = await db.transaction(async (tx) => {
     const [run] = await tx.select().from(runs).where(and(eq(runs.id, input.runId), eq(runs.kind, 'scenario')));
     if (!run) throw new ScenarioRunError('run-not-found', `scenario run ${input.runId} does not exist`);
     const stored = run.input as ScenarioRunStored;
@@ -288,6 +289,9 @@ export async function finishScenarioRun(
     );
     return { ...base, status, first: true };
   });
+  // After the commit, once per run (`first`): a retried activity counts nothing.
+  if (result.first) scenarioRuns.inc({ status: result.status });
+  return result;
 }
 
 /** Deployed scenarios of a project that run after `scenario` finishes with `status`. */

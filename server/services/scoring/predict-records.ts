@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { RequestOutcome } from '@/server/scoring/request-stats';
 import { RecordInputError, predict } from '@/server/scoring/session-cache';
 import type { ServiceCtx } from '../context';
+import { predictionDuration, predictions } from '@/server/metrics/registry';
 import { invalid } from '../errors';
 import type { PredictInput } from '../endpoints/schemas';
 import { scoringRuntime, type EndpointConfig, type ScoringRuntime } from './runtime';
@@ -20,7 +21,10 @@ export type PredictResult = { endpoint: string; model: string; modelVersion: num
  * (record index and field) for bad records.
  */
 export async function predictWithConfig(config: EndpointConfig, records: readonly unknown[]): Promise<PredictResult> {
+  const started = performance.now();
   const scored = await predict(config.session, config.schema, records);
+  predictionDuration.observe({ endpoint: config.name }, (performance.now() - started) / 1000);
+  predictions.inc({ endpoint: config.name, model_version: String(config.version) }, scored.length);
   const { negativeClass: neg, positiveClass: pos, version } = config;
   return {
     endpoint: config.name,

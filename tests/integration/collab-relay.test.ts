@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openDatabase, type Database } from '@/db/client';
+import { connectClient, randomEdit, seedNotebook, seededRandom, startCollabApp, storedSnapshot, tokenFor, type Seeded, type TestClient } from '../helpers/collab';
+import { disposeWithProjectRoles } from '../helpers/datasets';
+import { openTestDatabase, type TestDatabase } from '../helpers/db';
+
+/**
+ * Two web servers, each with its own connection pool (as two processes would have), relaying live
+ * edits through Postgres: stock y-websocket clients on different servers see each other's edits
+ * and converge to what is stored.
+ */
+describe('live edits relayed between web servers (STAGEBOOK_COLLAB_RELAY=postgres)', () => {
+  let t: TestDatabase;
+  let second: Database;
+  let servers: Awaited<ReturnType<typeof startCollabApp>>[] = [];
+  let seeded: Seeded;
+  const clients: TestClient[] = [];
+
+  beforeAll(async () => {
+    t = await openTestDatabase('postgres');
+    second = await openDatabase({ url: t.url });
+    seeded = await seedNotebook(t.db);
+    servers = [await startCollabApp(t.db, t.driver, { relay: true }), await startCollabApp(second.db, 'postgres', { relay: true })];
+    await Promise.all(servers.map((s) => s.app.collab!.relayReady()));
+  });
+  afterAll(async () => {
+    for (const c of clients) c.destroy();
+    for (const s of servers) await s.close();
+    await second?.close();
+    await disposeWithProjectRoles(t);
+  });
+
+  it('converges when editors on two servers edit one notebook at once', { timeout: 60_000 }, async () => {
+    const token = await tokenFor(t.db, seeded.users.editor, seeded);
+    for (const s of servers) {
+      clients.push(connectClient(s.wsUrl, seeded.notebookId, { token }));
+      clients.push(connectClient(s.wsUrl, seeded.notebookId, { token }));
+    }
+    await vi.waitFor(() => expect(clients.every((c) => c.provider.synced)).toBe(true), { timeout: 20_000 });
+    const rnd = seededRandom(16);
+    for (let round = 0; round < 30; round++) {
+      for (const [i, c] of clients.entries()) randomEdit(c.doc, rnd, `c${i}r${round}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    // Each client's own edits reach a client on the other server, and all agree with storage.
+    await vi.waitFor(
+      async () => {
+        const stored = await storedSnapshot(t.db, seeded.notebookId);
+        for (const c of clients) expect(c.snapshot()).toEqual(stored);
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+    expect(clients[0]!.snapshot().cells.length).toBeGreaterThan(0);
+  });
+
+  it('shows who is here across servers, and forgets them when they leave', { timeout: 30_000 }, async () => {
+    const [a, , b] = clients;
+    a!.provider.awareness.setLocalStateField('user', { name: 'Ada on server 1' });
+    const seenByB = () => [...b!.provider.awareness.getStates().values()].map((s) => (s as { user?: { name: string } }).user?.name);
+    await vi.waitFor(() => expect(seenByB()).toContain('Ada on server 1'), { timeout: 10_000 });
+    a!.destroy();
+    await vi.waitFor(() => expect(seenByB()).not.toContain('Ada on server 1'), { timeout: 10_000 });
+  });
+});
