@@ -106,6 +106,26 @@ print("rows:", len(ratios))`,
     expect(nulls!.py).toBe(nulls!.sql);
   });
 
+  it('previews a python cell under it (rows and profile) and maps a preview error to the cell line', { timeout: 300_000 }, async () => {
+    const nb = await env.caller.notebooks.create({ projectId: env.projectId, name: 'preview' });
+    await setNotebookCells(env.t.db, nb.id, [
+      python('homes', ['credit'], 'homes', `homes = credit.groupby("home", dropna=False).size().reset_index(name="n").sort_values("n", ascending=False)`),
+      python('broken', ['credit'], 'broken', `a = 1\nb = credit["nope"]`),
+    ]);
+    const out = await env.caller.notebooks.runCell({ projectId: env.projectId, notebookId: nb.id, cellId: 'homes', limit: 100 });
+    expect(out.status, JSON.stringify(out.error)).toBe('ok');
+    expect(out.columns.map((c) => c.name)).toEqual(['home', 'n']);
+    const truth = await rowsOf('select home, count(*)::int as n from $schema.credit group by home order by n desc, home');
+    expect(out.rows.map((r) => [r[0], Number(r[1])]).sort()).toEqual(truth.map((r) => [r.home, r.n]).sort());
+    expect(out.profile?.map((p) => p.name)).toEqual(['home', 'n']);
+    expect(await rowsOf(`select tablename from pg_tables where tablename like '_sb_preview_%'`)).toEqual([]);
+
+    const bad = await env.caller.notebooks.runCell({ projectId: env.projectId, notebookId: nb.id, cellId: 'broken', limit: 100 });
+    expect(bad.status).toBe('error');
+    expect(bad.error).toMatchObject({ line: 4 });
+    expect(bad.error!.message).toMatch(/^KeyError: 'nope'/);
+  });
+
   it('fails the step with the traceback mapped to the cell line, and with a clear message when the cell yields no DataFrame', { timeout: 300_000 }, async () => {
     const { build } = await buildAndWait([
       python('typo', ['credit'], 'typo_out', `x = credit.copy()\n\ny = x["no_such_column"]\ny`),
