@@ -139,6 +139,9 @@ export async function runSandboxedPython(opts: {
       '--bind',
       opts.scratch,
       '/tmp',
+      // bwrap's own root is a writable tmpfs: make it read-only once everything is mounted.
+      '--remount-ro',
+      '/',
       '--chdir',
       '/tmp',
       '--clearenv',

@@ -15,6 +15,8 @@ export type PythonSettings = {
   basePython: string;
   /** The admin allowed running Python cells without a sandbox (STAGEBOOK_PYTHON_UNSANDBOXED=1). */
   allowUnsandboxed: boolean;
+  /** The bubblewrap binary (tests point it at a missing one). */
+  bwrap: string;
 };
 
 export function pythonSettings(env: Pick<Env, 'homeDir' | 'STAGEBOOK_PYTHON_VENV' | 'STAGEBOOK_PYTHON' | 'STAGEBOOK_PYTHON_UNSANDBOXED'> = loadEnv()): PythonSettings {
@@ -24,12 +26,13 @@ export function pythonSettings(env: Pick<Env, 'homeDir' | 'STAGEBOOK_PYTHON_VENV
     // under /root (pyenv).
     basePython: env.STAGEBOOK_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'),
     allowUnsandboxed: env.STAGEBOOK_PYTHON_UNSANDBOXED,
+    bwrap: 'bwrap',
   };
 }
 
 /** How Python cells run here: in bubblewrap, unsandboxed (the admin allowed it), or refused with how to fix it. */
 export function sandboxMode(settings: PythonSettings): SandboxMode {
-  const status = bubblewrapStatus();
+  const status = bubblewrapStatus(settings.bwrap);
   if (status.ok) return 'bubblewrap';
   if (settings.allowUnsandboxed) return 'unsandboxed';
   throw new PythonSandboxUnavailable(status.why);

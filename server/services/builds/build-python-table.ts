@@ -109,6 +109,7 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
         scratch,
         args: [path.join(RUNNER_DIR, 'runner.py'), inside('job.json')],
         limits,
+        bwrap: settings.bwrap,
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
       if (r.cancelled) throw new PythonCellError(opts.cellId, 'runtime', 'cancelled');
