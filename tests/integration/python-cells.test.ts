@@ -106,6 +106,22 @@ print("rows:", len(ratios))`,
     expect(nulls!.py).toBe(nulls!.sql);
   });
 
+  it('keeps timestamps and NULLs through pandas: a shifted timestamp column equals the same shift in SQL', { timeout: 300_000 }, async () => {
+    const { build } = await buildAndWait([
+      sql('stamps', 'stamps', "select i as id, case when i % 7 = 0 then null else timestamptz '2024-03-01 12:34:56.789+00' + i * interval '61 minutes' end as at, i % 2 = 0 as even from generate_series(1, 500) i"),
+      python('shifted', ['stamps'], 'shifted', `shifted = stamps.assign(later=stamps["at"] + pd.Timedelta(days=1), naive=stamps["at"].dt.tz_localize(None))`),
+    ]);
+    expect(build.status, JSON.stringify(build.steps.map((s) => s.error))).toBe('succeeded');
+    const [r] = await rowsOf(`select count(*)::int as n,
+        count(*) filter (where s.later is distinct from t.at + interval '1 day')::int as later_off,
+        count(*) filter (where s.naive is distinct from t.at)::int as naive_off,
+        count(*) filter (where s.at is distinct from t.at or s.even is distinct from t.even)::int as same_off
+        from $schema.shifted s join $schema.stamps t using (id)`);
+    expect(r).toEqual({ n: 500, later_off: 0, naive_off: 0, same_off: 0 });
+    const meta = await env.caller.datasets.get({ projectId: env.projectId, name: 'shifted' });
+    expect(meta.columns.map((c) => [c.name, c.type])).toEqual([['id', 'integer'], ['at', 'timestamp'], ['even', 'boolean'], ['later', 'timestamp'], ['naive', 'timestamp']]);
+  });
+
   it('previews a python cell under it (rows and profile) and maps a preview error to the cell line', { timeout: 300_000 }, async () => {
     const nb = await env.caller.notebooks.create({ projectId: env.projectId, name: 'preview' });
     await setNotebookCells(env.t.db, nb.id, [

@@ -136,7 +136,7 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
 /** Times go out as UTC ISO text pyarrow parses; anything but the five dataset types as text. */
 function selectExpr(c: TableColumn): string {
   const col = ident(c.name);
-  if (c.type === 'timestamp') return `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS ${col}`;
+  if (c.type === 'timestamp') return `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ${col}`;
   if (c.type === 'integer') return `${col}::bigint AS ${col}`;
   if (c.type === 'numeric') return `${col}::float8 AS ${col}`;
   if (c.type === 'boolean') return col;
