@@ -8,7 +8,8 @@ export default defineConfig({
     // One embedded PostgreSQL server for the run (the 'embedded' driver of tests/helpers/db.ts).
     globalSetup: ['tests/helpers/embedded-postgres.ts'],
     // Test webhook receivers listen on loopback; tests/security/webhook-ssrf.test.ts clears this.
-    env: { STAGEBOOK_WEBHOOK_ALLOW: '127.0.0.1' },
+    // Python cells' managed venv, built once per checkout (tests/helpers/python.ts) instead of per test home.
+    env: { STAGEBOOK_WEBHOOK_ALLOW: '127.0.0.1', STAGEBOOK_PYTHON_VENV: path.resolve(import.meta.dirname, 'node_modules/.cache/stagebook/python-venv') },
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',

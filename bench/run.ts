@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-const all = ['startup', 'collab', 'datasets', 'pipeline', 'notebook', 'ml-quality', 'scoring', 'batch-scoring', 'training', 'seen-rows', 'metrics', 'collab-relay'];
+const all = ['startup', 'collab', 'datasets', 'pipeline', 'notebook', 'python', 'ml-quality', 'scoring', 'batch-scoring', 'training', 'seen-rows', 'metrics', 'collab-relay'];
 const args = process.argv.slice(2);
 const firstOption = args.findIndex((a) => a.startsWith('--'));
 const names = firstOption < 0 ? args : args.slice(0, firstOption);

@@ -68,6 +68,11 @@ export const EnvSchema = z.object({
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
       }
     }),
+  /** Python cells: the managed venv's directory (default $STAGEBOOK_HOME/python-venv) and the interpreter it is made from. */
+  STAGEBOOK_PYTHON_VENV: z.string().min(1).optional(),
+  STAGEBOOK_PYTHON: z.string().min(1).optional(),
+  /** Run Python cells without bubblewrap where it is unavailable (a single-user laptop only; shown on every Python cell). */
+  STAGEBOOK_PYTHON_UNSANDBOXED: booleanFlag.default(false),
   /** The OS search path, read to find the `temporal` binary. */
   PATH: z.string().optional(),
   /**

@@ -15,7 +15,7 @@ export const pipelineGraphs = pgTable('pipeline_graphs', {
 
 export const buildStepStatuses = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
 export type BuildStepStatus = (typeof buildStepStatuses)[number];
-export const buildStepKinds = ['sql', 'ts', 'check', 'train', 'score'] as const;
+export const buildStepKinds = ['sql', 'ts', 'python', 'check', 'train', 'score'] as const;
 export type BuildStepKind = (typeof buildStepKinds)[number];
 
 /** One check's outcome on a build's staging table (or on a source dataset). */

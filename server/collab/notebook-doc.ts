@@ -22,7 +22,7 @@ import * as Y from 'yjs';
 import { generateKeyBetween, generateNKeysBetween } from 'fractional-indexing';
 import { chartSpecOf, type ChartSpec } from '../pipeline/chart-spec';
 
-export const cellKinds = ['sql', 'ts', 'train', 'score', 'check', 'markdown', 'scenario', 'endpoint'] as const;
+export const cellKinds = ['sql', 'ts', 'python', 'train', 'score', 'check', 'markdown', 'scenario', 'endpoint'] as const;
 export type CellKind = (typeof cellKinds)[number];
 export type CellId = string & { readonly __brand: 'CellId' };
 export type { ChartSpec };

@@ -62,7 +62,7 @@ export function checksOfStep(graph: PipelineGraph, step: Pick<BuildPlanStep, 'ki
 }
 
 /** Steps whose `dataset` is the dataset they write. */
-const writes = (kind: PipelineStepKind) => kind === 'sql' || kind === 'ts' || kind === 'score';
+const writes = (kind: PipelineStepKind) => kind === 'sql' || kind === 'ts' || kind === 'python' || kind === 'score';
 
 function allSteps(graph: PipelineGraph): BuildPlanStep[] {
   const writerOf = new Map<string, PipelineStep>();

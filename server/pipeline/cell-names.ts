@@ -25,6 +25,10 @@ export function madeByCell(cell: Pick<NamedCell, 'kind' | 'source'>): string | n
       const w = readHeaders(cell.source, '//').get('output')?.value.trim();
       return w ? w : null;
     }
+    case 'python': {
+      const w = readHeaders(cell.source, '#').get('output')?.value.trim();
+      return w ? w : null;
+    }
     case 'train': {
       const model = yamlString(cell.source, 'model');
       return model ? `train ${model}` : null;

@@ -137,7 +137,7 @@ export function compileNotebookSync(notebook: NotebookSnapshot, sources: readonl
   return { graph, json, hash: sha256(json), diagnostics: sorted, ok: !diagnostics.some((d) => d.severity === 'error'), cellNames, skipped };
 }
 
-const BUILT_KINDS = new Set(['sql', 'ts', 'check', 'train', 'score']);
+const BUILT_KINDS = new Set(['sql', 'ts', 'python', 'check', 'train', 'score']);
 
 /**
  * Cells with an error (cycles included) and, transitively, the cells that wait for one of them.
@@ -220,12 +220,14 @@ function analyzeCell(cell: NotebookCell, sources: Map<string, SourceDataset>, di
         node: { ...base, kind: 'sql', writes: writes?.name ?? '', reads: uniqueSorted(reads), sql: analysis.statement ?? '' },
       };
     }
-    case 'ts': {
-      const headers = readHeaders(cell.source, '//');
+    case 'ts':
+    case 'python': {
+      const comment = cell.kind === 'ts' ? '//' : '#';
+      const headers = readHeaders(cell.source, comment);
       const out = headers.get('output');
       let writes: Ref | null = null;
       if (!out || !out.value) {
-        diag(cell.id, out ?? { line: 1, column: 1 }, 'missing-header', 'start the cell with "// output: <dataset>" (and "// inputs: a, b" for what it reads)');
+        diag(cell.id, out ?? { line: 1, column: 1 }, 'missing-header', `start the cell with "${comment} output: <dataset>" (and "${comment} inputs: a, b" for what it reads)`);
       } else {
         const problem = datasetNameProblem(out.value);
         if (problem) diag(cell.id, out, 'invalid-dataset-name', `"${out.value}": ${problem}`);
@@ -238,7 +240,7 @@ function analyzeCell(cell: NotebookCell, sources: Map<string, SourceDataset>, di
         for (const p of problems) diag(cell.id, p, 'invalid-dataset-name', p.message);
         reads.push(...names);
       }
-      return { cell, writes, reads, checked: null, node: { ...base, kind: 'ts', writes: writes?.name ?? '', reads: uniqueSorted(reads) } };
+      return { cell, writes, reads, checked: null, node: { ...base, kind: cell.kind, writes: writes?.name ?? '', reads: uniqueSorted(reads) } };
     }
     case 'check':
       return analyzeCheckCell(cell, base, sources, diag);
@@ -412,6 +414,7 @@ function stepOf(a: Analyzed, after: string[]): PipelineStep | null {
   switch (a.node.kind) {
     case 'sql':
     case 'ts':
+    case 'python':
       return a.writes ? { cellId, kind: a.node.kind, dataset: a.writes.name, after } : null;
     case 'check':
       return a.checked ? { cellId, kind: 'check', dataset: a.checked.name, after } : null;

@@ -3,18 +3,18 @@ import { datasetNameProblem } from './text';
 /**
  * Cell header comments: the lines at the top of a cell that are blank or comments. A `sql` cell
  * names what it writes with `-- writes: name`; a `ts` cell declares `// inputs: a, b` and
- * `// output: x`.
+ * `// output: x`; a `python` cell `# inputs: a, b` and `# output: x`.
  */
 export type HeaderValue = { value: string; line: number; column: number };
 
-export function readHeaders(source: string, commentPrefix: '--' | '//'): Map<string, HeaderValue> {
+export function readHeaders(source: string, commentPrefix: '--' | '//' | '#'): Map<string, HeaderValue> {
   const found = new Map<string, HeaderValue>();
   const lines = source.split('\n');
   for (const [i, raw] of lines.entries()) {
     const line = raw.trim();
     if (line === '') continue;
     if (!line.startsWith(commentPrefix)) break;
-    const m = /^(\s*)(--|\/\/)\s*([a-z_]+)\s*:\s*(.*?)\s*$/i.exec(raw);
+    const m = /^(\s*)(--|\/\/|#)\s*([a-z_]+)\s*:\s*(.*?)\s*$/i.exec(raw);
     if (!m) continue;
     const key = m[3]!.toLowerCase();
     if (found.has(key)) continue;

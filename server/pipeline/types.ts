@@ -5,7 +5,7 @@ import type { TrainSpec } from '@/server/ml/spec';
 
 export type CellId = string & { readonly __brand: 'CellId' };
 
-export const cellKinds = ['sql', 'ts', 'train', 'score', 'check', 'markdown', 'scenario', 'endpoint'] as const;
+export const cellKinds = ['sql', 'ts', 'python', 'train', 'score', 'check', 'markdown', 'scenario', 'endpoint'] as const;
 export type CellKind = (typeof cellKinds)[number];
 
 /** `title` names the cell (else what it makes names it: see cell-names.ts); it is not part of the graph. */
@@ -76,7 +76,7 @@ export type Check =
 export type DatasetNode = { id: `dataset:${string}`; type: 'dataset'; name: string; origin: 'source' | 'built'; columns?: DatasetColumn[] };
 export type CellNode =
   | { id: `cell:${string}`; type: 'cell'; kind: 'sql'; cellId: string; sourceSha256: string; writes: string; reads: string[]; sql: string }
-  | { id: `cell:${string}`; type: 'cell'; kind: 'ts'; cellId: string; sourceSha256: string; writes: string; reads: string[] }
+  | { id: `cell:${string}`; type: 'cell'; kind: 'ts' | 'python'; cellId: string; sourceSha256: string; writes: string; reads: string[] }
   | { id: `cell:${string}`; type: 'cell'; kind: 'check'; cellId: string; sourceSha256: string; dataset: string; checks: Check[] }
   /** `spec` is null while the cell does not validate; `model` and `dataset` are '' when not given. */
   | { id: `cell:${string}`; type: 'cell'; kind: 'train'; cellId: string; sourceSha256: string; model: string; dataset: string; reads: string[]; spec: TrainSpec | null }
@@ -94,7 +94,7 @@ export type ModelNode = { id: `model:${string}`; type: 'model'; name: string };
 export type GraphNode = DatasetNode | CellNode | ModelNode;
 export type GraphEdge = { from: string; to: string };
 
-export const pipelineStepKinds = ['sql', 'ts', 'check', 'train', 'score'] as const;
+export const pipelineStepKinds = ['sql', 'ts', 'python', 'check', 'train', 'score'] as const;
 export type PipelineStepKind = (typeof pipelineStepKinds)[number];
 
 /**

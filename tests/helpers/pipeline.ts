@@ -13,4 +13,9 @@ export const ts = (id: string, inputs: string[], output: string, body: string): 
   kind: 'ts',
   source: `// inputs: ${inputs.join(', ')}\n// output: ${output}\n${body}`,
 });
+export const python = (id: string, inputs: string[], output: string, body: string): TestCell => ({
+  id,
+  kind: 'python',
+  source: `# inputs: ${inputs.join(', ')}\n# output: ${output}\n${body}`,
+});
 export const check = (id: string, yaml: string): TestCell => ({ id, kind: 'check', source: yaml });

@@ -60,3 +60,43 @@ function buildVenv(dir: string, python: string, requirements: string) {
   run('python3', ['-m', 'venv', dir]);
   run(python, ['-m', 'pip', 'install', '-q', '-r', requirements]);
 }
+
+/**
+ * The managed venv of Python cells (server/python/requirements.txt) where vitest.config.ts points
+ * STAGEBOOK_PYTHON_VENV, built once per checkout from Debian's python3 (as root, cells run as nobody,
+ * who cannot read a pyenv under /root). The product builds the same venv itself on first use.
+ */
+export function pythonCellVenv(): string {
+  const dir = process.env.STAGEBOOK_PYTHON_VENV ?? path.join(repoRoot, 'node_modules/.cache/stagebook/python-venv');
+  const requirements = path.join(repoRoot, 'server/python/requirements.txt');
+  const stampFile = path.join(dir, '.requirements-sha256');
+  const stamp = createHash('sha256').update(readFileSync(requirements, 'utf8')).digest('hex');
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return path.join(dir, 'bin/python');
+  const lock = `${dir}.lock`;
+  mkdirSync(path.dirname(dir), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+      if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return path.join(dir, 'bin/python');
+    }
+  }
+  try {
+    rmSync(dir, { recursive: true, force: true });
+    const base = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+    for (const [cmd, args] of [
+      [base, ['-m', 'venv', dir]],
+      [path.join(dir, 'bin/python'), ['-m', 'pip', 'install', '-q', '-r', requirements]],
+    ] as const) {
+      const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 900_000 });
+      if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
+    }
+    writeFileSync(stampFile, stamp);
+    return path.join(dir, 'bin/python');
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}

@@ -25,8 +25,8 @@ export function DatasetLineage({ projectId, name }: { projectId: string; name: s
     for (const node of compiled[i]?.data?.graph.nodes ?? []) {
       if (node.type !== 'cell') continue;
       const base = { notebookId: n.id, notebookName: n.name, cellId: node.cellId, kind: node.kind as CellKind };
-      if ((node.kind === 'sql' || node.kind === 'ts') && node.writes === name) uses.push({ ...base, role: 'writes', detail: node.reads.length ? `from ${node.reads.join(', ')}` : '' });
-      if ((node.kind === 'sql' || node.kind === 'ts') && node.reads.includes(name)) uses.push({ ...base, role: 'reads', detail: `to build ${node.writes}` });
+      if ((node.kind === 'sql' || node.kind === 'ts' || node.kind === 'python') && node.writes === name) uses.push({ ...base, role: 'writes', detail: node.reads.length ? `from ${node.reads.join(', ')}` : '' });
+      if ((node.kind === 'sql' || node.kind === 'ts' || node.kind === 'python') && node.reads.includes(name)) uses.push({ ...base, role: 'reads', detail: `to build ${node.writes}` });
       if (node.kind === 'check' && node.dataset === name) uses.push({ ...base, role: 'checks', detail: node.checks.map((c) => c.type).join(', ') });
       if (node.kind === 'score' && node.writes === name) uses.push({ ...base, role: 'writes', detail: `scores of ${node.reads.join(', ')} by model ${node.model}` });
       if (node.kind === 'score' && node.reads.includes(name)) uses.push({ ...base, role: 'reads', detail: `to score into ${node.writes} with model ${node.model}` });

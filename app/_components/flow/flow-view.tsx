@@ -191,7 +191,7 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
       // Checks of a built dataset run inside the step that builds it.
       const step = stepOfCell.get(n.cellId) ?? (n.kind === 'check' ? writerStep.get(n.dataset) : undefined);
       const detail =
-        n.kind === 'sql' || n.kind === 'ts' || n.kind === 'score'
+        n.kind === 'sql' || n.kind === 'ts' || n.kind === 'python' || n.kind === 'score'
           ? `→ ${n.writes || '?'}`
           : n.kind === 'check'
             ? `${n.checks.length} check${n.checks.length === 1 ? '' : 's'}`

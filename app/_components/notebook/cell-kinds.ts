@@ -12,6 +12,8 @@ export function cellKindLabel(kind: CellKind): string {
       return 'SQL';
     case 'ts':
       return 'TypeScript';
+    case 'python':
+      return 'Python';
     case 'train':
       return 'Train';
     case 'score':
@@ -36,6 +38,8 @@ export function cellLanguage(kind: CellKind): string {
       return 'pgsql';
     case 'ts':
       return 'typescript';
+    case 'python':
+      return 'python';
     case 'train':
     case 'score':
     case 'check':

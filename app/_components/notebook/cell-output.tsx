@@ -49,7 +49,7 @@ function useEditedSince(text: Y.Text, output: CellOutput | undefined): boolean {
 }
 
 /** A run's result under its cell: status line, then Table | Profile | Chart. */
-export function CellOutputArea({ cellId, kind, text, chart, doc, canEdit }: { cellId: string; kind: 'sql' | 'ts'; text: Y.Text; chart: ChartSpecView | null; doc: Y.Doc; canEdit: boolean }) {
+export function CellOutputArea({ cellId, kind, text, chart, doc, canEdit }: { cellId: string; kind: 'sql' | 'ts' | 'python'; text: Y.Text; chart: ChartSpecView | null; doc: Y.Doc; canEdit: boolean }) {
   const outputs = useNotebookOutputs();
   const output = outputs.outputOf(cellId);
   const running = outputs.isRunning(cellId);
@@ -73,7 +73,7 @@ export function CellOutputArea({ cellId, kind, text, chart, doc, canEdit }: { ce
   );
 }
 
-function OutputBody({ kind, output, stale, staleReason, chart, doc, canEdit }: { kind: 'sql' | 'ts'; output: CellOutput; stale: boolean; staleReason: CellOutput['staleReason']; chart: ChartSpecView | null; doc: Y.Doc; canEdit: boolean }) {
+function OutputBody({ kind, output, stale, staleReason, chart, doc, canEdit }: { kind: 'sql' | 'ts' | 'python'; output: CellOutput; stale: boolean; staleReason: CellOutput['staleReason']; chart: ChartSpecView | null; doc: Y.Doc; canEdit: boolean }) {
   const { projectId, notebookId } = useNotebookOutputs();
   const [tab, setTab] = useState<Tab>('table');
   const cellUrl = `/api/v1/projects/${projectId}/notebooks/${notebookId}/cells/${encodeURIComponent(output.cellId)}`;

@@ -38,7 +38,7 @@ export function CellRunButtons({ cellId, position }: { cellId: string; position:
   const startingHere = p.starting && p.starting.kind !== 'all' && p.starting.cellId === cellId ? p.starting.kind : null;
   const title = busy ? 'A build of this notebook is running' : broken ? 'Fix this cell’s problems first' : undefined;
   const what = p.cellKindOf(cellId);
-  const previewed = what === 'sql' || what === 'ts';
+  const previewed = what === 'sql' || what === 'ts' || what === 'python';
   const runTitle = what === 'train' ? 'Train this cell’s model' : what === 'score' ? 'Score this cell’s dataset' : what === 'check' ? 'Run this cell’s checks' : 'Build this cell’s dataset';
   return (
     <span className="cell-run">

@@ -58,6 +58,13 @@ export function cellTemplate(kind: CellKind, ctx: TemplateContext): string {
         ? `// inputs: ${input}\n// output: ${out}\nexport default function (rows: any[], emit: (row: object) => void) {\n  for (const r of rows) emit({ ...r });\n}\n`
         : `// inputs:\n// output: ${out}\nexport default function (rows: any[], emit: (row: object) => void) {}\n\nexport function finish(emit: (row: object) => void) {\n  emit({ id: 1 });\n}\n`;
     }
+    case 'python': {
+      const input = d?.name;
+      const out = freshName(input ? `${input}_py` : 'py_output', ctx.taken);
+      return input
+        ? `# inputs: ${input}\n# output: ${out}\n# Inputs are pandas DataFrames named like their datasets; the last line (or ${out}) is the output.\n${input}.head(1000)\n`
+        : `# inputs:\n# output: ${out}\npd.DataFrame({"id": [1, 2, 3]})\n`;
+    }
     case 'train': {
       if (!d) return 'model: my-model\ndataset: my_dataset\ntarget: label\npositiveClass: "1"\nalgorithm: logistic_regression\n';
       const target = ctx.targetValues?.target ?? pickTarget(d.columns) ?? d.columns[0]?.name ?? 'label';

@@ -21,7 +21,7 @@ export function NotebookBuildBar({ doc }: { doc: Y.Doc | null }) {
   const errors = p.compiled?.diagnostics.filter((d) => d.severity === 'error').length ?? 0;
   const warnings = (p.compiled?.diagnostics.length ?? 0) - errors;
   const cells = p.compiled?.graph.nodes.filter((n) => n.type === 'cell') ?? [];
-  const builds = cells.filter((n) => n.kind === 'sql' || n.kind === 'ts' || n.kind === 'score').length;
+  const builds = cells.filter((n) => n.kind === 'sql' || n.kind === 'ts' || n.kind === 'python' || n.kind === 'score').length;
   const checks = cells.filter((n) => n.kind === 'check').length;
   const trains = cells.filter((n) => n.kind === 'train').length;
   const done = latest ? latest.steps.filter((s) => s.status !== 'pending' && s.status !== 'running').length : 0;

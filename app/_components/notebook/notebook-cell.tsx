@@ -70,7 +70,7 @@ export function NotebookCell({ cell, index, count, doc, awareness, peers, canEdi
           </span>
         )}
         <span className="cell-head-spacer" />
-        {(cell.kind === 'sql' || cell.kind === 'ts') && <CellPreviewButton cellId={cell.id} position={position} />}
+        {(cell.kind === 'sql' || cell.kind === 'ts' || cell.kind === 'python') && <CellPreviewButton cellId={cell.id} position={position} />}
         <CellRunButtons cellId={cell.id} position={position} />
         {canEdit && (
           <span className="cell-actions">
@@ -108,7 +108,7 @@ export function NotebookCell({ cell, index, count, doc, awareness, peers, canEdi
         <MarkdownView text={cell.text} onEdit={canEdit ? () => setEditingMarkdown(true) : undefined} />
       )}
       <CellDiagnostics cellId={cell.id} />
-      {(cell.kind === 'sql' || cell.kind === 'ts') && <CellOutputArea cellId={cell.id} kind={cell.kind} text={cell.text} chart={cell.chart} doc={doc} canEdit={canEdit} />}
+      {(cell.kind === 'sql' || cell.kind === 'ts' || cell.kind === 'python') && <CellOutputArea cellId={cell.id} kind={cell.kind} text={cell.text} chart={cell.chart} doc={doc} canEdit={canEdit} />}
       <CellBuildStatus cellId={cell.id} />
     </section>
   );

@@ -17,6 +17,7 @@ function madeBy(n: GraphNode): string | null {
   switch (n.kind) {
     case 'sql':
     case 'ts':
+    case 'python':
     case 'score':
       return n.writes || null;
     case 'train':

@@ -43,7 +43,7 @@ export function useCommandMode({ doc, cells, canEdit, add }: { doc: Y.Doc; cells
   const cellsRef = useRef(cells);
   cellsRef.current = cells;
 
-  const runnable = (c: CellView | undefined) => !!c && (c.kind === 'sql' || c.kind === 'ts');
+  const runnable = (c: CellView | undefined) => !!c && (c.kind === 'sql' || c.kind === 'ts' || c.kind === 'python');
   const run = useCallback(
     (c: CellView | undefined) => {
       if (c && runnable(c) && outputs.canRun) outputs.run(c.id);

@@ -100,7 +100,7 @@ export async function finishBuildRun(db: Db, input: { runId: string; cancelled: 
 /** Staging tables of steps closed without their activity cleaning up (it died, or never answered). */
 async function dropLeftovers(db: Db, runId: string, closed: { stepId: string; kind: string; attempt: number }[]): Promise<void> {
   // Only sql and ts steps build staging tables; a train step registers in one transaction, a score step writes in one.
-  const open = closed.filter((s) => (s.kind === 'sql' || s.kind === 'ts') && s.attempt > 0);
+  const open = closed.filter((s) => (s.kind === 'sql' || s.kind === 'ts' || s.kind === 'python') && s.attempt > 0);
   if (open.length === 0) return;
   const [run] = await db.select({ projectId: runs.projectId, input: runs.input }).from(runs).where(eq(runs.id, runId));
   if (!run) return;

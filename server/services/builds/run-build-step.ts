@@ -4,6 +4,8 @@ import type { Db } from '@/db/client';
 import { buildSteps, datasetMetrics, datasets, type BuildCheckOutcome, type BuildStepMetrics, type BuildStepProgress, type BuildStepResult } from '@/db/schema';
 import { checksOfStep, type CellNode } from '@/server/pipeline';
 import { countSandboxedSelect, createTableFromSelect, DEFAULT_STATEMENT_TIMEOUT_MS, SandboxCancelled, withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
+import { PythonSetupError } from '@/server/python/venv';
+import { buildPythonTable, PythonCellError } from './build-python-table';
 import { buildTsTable } from './build-ts-table';
 import { BuildStepError, cellLabel, dropStagingTable, loadBuildRun, loadStep, updateOwnedStep, type BuildRunContext, type StepValues } from './build-step-state';
 import { publishStep } from './publish-step';
@@ -47,7 +49,7 @@ export async function runBuildStep(db: Db, input: { runId: string; stepId: strin
   const scope: SandboxScope = { projectId: run.projectId, environment: run.environment };
   // sql and ts steps build a staging table and publish it; a score step writes its output in one
   // transaction (its checks then run on what it wrote); train and check steps write no table.
-  const stages = step.kind === 'sql' || step.kind === 'ts';
+  const stages = step.kind === 'sql' || step.kind === 'ts' || step.kind === 'python';
   const staging = stages ? stagingTableOf(run.runId, step.stepId, rt.attempt) : null;
   const log: string[] = [];
   const started = performance.now();
@@ -243,7 +245,8 @@ async function buildStaging(
     say(`built ${r.rowCount.toLocaleString('en-US')} rows in ${seconds(performance.now() - t0)}`);
     return { rowCount: r.rowCount };
   }
-  if (step.source === null) throw new Error(`step ${step.stepId}: the ts cell's code was not stored with the build`);
+  if (step.source === null) throw new Error(`step ${step.stepId}: the ${step.kind} cell's code was not stored with the build`);
+  if (step.kind === 'python') return buildPythonStaging(db, step.cellId, step.source, staging, scope, rt, say);
   say(`ts: running cell ${step.cellId} in the sandbox`);
   try {
     const r = await buildTsTable(db, scope, {
@@ -264,6 +267,48 @@ async function buildStaging(
       throw new BuildStepError('failed', `${cellLabel(run, step)}: ${String(e.message)}`);
     }
     throw err;
+  }
+}
+
+async function buildPythonStaging(
+  db: Db,
+  cellId: string,
+  source: string,
+  staging: string,
+  scope: SandboxScope,
+  rt: StepRuntime,
+  say: (line: string) => void,
+): Promise<{ rowCount: number | null }> {
+  const t0 = performance.now();
+  let stage = 'python: starting';
+  // The activity heartbeats while the cell's process runs (a venv being created takes minutes).
+  const beat = setInterval(() => rt.heartbeat(stage), 1000);
+  try {
+    const r = await buildPythonTable(db, scope, {
+      cellId,
+      source,
+      table: staging,
+      timeoutMs: rt.options.statementTimeoutMs,
+      signal: rt.signal,
+      onProgress: (message) => {
+        stage = message;
+        rt.heartbeat(message);
+      },
+    });
+    if (r.mode === 'unsandboxed') say('python: ran WITHOUT a sandbox (the admin allowed it: STAGEBOOK_PYTHON_UNSANDBOXED)');
+    for (const line of r.stdout.trimEnd().split('\n').filter(Boolean).slice(-20)) say(`python> ${line}`);
+    say(`python: ${r.rowsIn.toLocaleString('en-US')} rows in, ${r.rowCount.toLocaleString('en-US')} out (${r.columns.join(', ')}) in ${seconds(performance.now() - t0)}`);
+    return { rowCount: r.rowCount };
+  } catch (err) {
+    if (err instanceof PythonCellError && !rt.signal.aborted) throw new BuildStepError('failed', err.message);
+    if (err instanceof PythonSetupError) throw new BuildStepError('failed', `python cell ${cellId}: ${err.message}`);
+    const e = err as { code?: unknown; message?: unknown };
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && !/^(08|40|57)/.test(e.code)) {
+      throw new BuildStepError('failed', `python cell ${cellId}: ${String(e.message)}`);
+    }
+    throw err;
+  } finally {
+    clearInterval(beat);
   }
 }
 

@@ -27,7 +27,7 @@ export function buildStepRows(runId: string, steps: readonly BuildPlanStep[], ce
     model: s.model ?? null,
     after: s.after,
     ordinal,
-    source: s.kind === 'ts' ? (sourceOf.get(s.cellId) ?? null) : null,
+    source: s.kind === 'ts' || s.kind === 'python' ? (sourceOf.get(s.cellId) ?? null) : null,
   }));
 }
 

@@ -283,7 +283,8 @@ export async function withSandboxSession<T>(
   db: Db,
   scope: SandboxScope,
   opts: { timeoutMs: number; signal?: AbortSignal },
-  fn: (q: SandboxQuery) => Promise<T>,
+  /** `client` is the session's own connection, for COPY streams (Python cells' inputs and outputs). */
+  fn: (q: SandboxQuery, client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const storage = await ensureProjectStorage(db, scope.projectId);
   const schemaName = ident(schemaNameOf(scope.projectId, scope.environment));
@@ -314,7 +315,7 @@ export async function withSandboxSession<T>(
       const r = await client.query(text, params as unknown[]);
       const fields = r.fields ?? [];
       return { rows: r.rows as Record<string, unknown>[], rowCount: r.rowCount ?? 0, fields: fields.map((f) => f.name), types: fields.map((f) => f.dataTypeID) };
-    });
+    }, client);
     notCancelled();
     await client.query('COMMIT');
     return result;

@@ -70,8 +70,8 @@ export async function cellInputNames(cell: Pick<CellSnapshot, 'kind' | 'source'>
     if (cell.source.trim() === '') return [];
     return [...new Set(analyzeSelect(cell.source).reads.filter((r) => !r.schema).map((r) => r.name))].sort();
   }
-  if (cell.kind === 'ts') {
-    const h = readHeaders(cell.source, '//').get('inputs');
+  if (cell.kind === 'ts' || cell.kind === 'python') {
+    const h = readHeaders(cell.source, cell.kind === 'ts' ? '//' : '#').get('inputs');
     return h ? [...new Set(parseNameList(h).names.map((n) => n.name))].sort() : [];
   }
   return [];
@@ -139,6 +139,7 @@ export async function inputStates(
 function writtenBy(cell: CellSnapshot): string | null {
   if (cell.kind === 'sql') return readHeaders(cell.source, '--').get('writes')?.value.trim() || null;
   if (cell.kind === 'ts') return readHeaders(cell.source, '//').get('output')?.value.trim() || null;
+  if (cell.kind === 'python') return readHeaders(cell.source, '#').get('output')?.value.trim() || null;
   return null;
 }
 

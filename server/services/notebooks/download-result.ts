@@ -8,6 +8,7 @@ import { invalid } from '../errors';
 import { teamOfProject } from '../projects/project-team';
 import { currentCell, sha256 } from './cell-source';
 import type { CellRef } from './output-schemas';
+import { withPythonResult } from './preview-python';
 import { withTsResult } from './preview-ts';
 
 /**
@@ -17,12 +18,12 @@ import { withTsResult } from './preview-ts';
  */
 export async function downloadCellResult({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof CellRef> }): Promise<Readable> {
   const { cell } = await currentCell(ctx, input);
-  if (cell.kind !== 'sql' && cell.kind !== 'ts') throw invalid(`a ${cell.kind} cell has no result to download`, 'cellId');
+  if (cell.kind !== 'sql' && cell.kind !== 'ts' && cell.kind !== 'python') throw invalid(`a ${cell.kind} cell has no result to download`, 'cellId');
   const scope = { projectId: input.projectId, environment: 'design' as const };
   const r =
     cell.kind === 'sql'
       ? await copySelectCsv(ctx.db, scope, { sql: cell.source })
-      : await withTsResult(ctx.db, scope, { cellId: cell.id, source: cell.source, timeoutMs: 60_000 }, async (sql) => {
+      : await (cell.kind === 'ts' ? withTsResult : withPythonResult)(ctx.db, scope, { cellId: cell.id, source: cell.source, timeoutMs: 60_000 }, async (sql) => {
           const c = await copySelectCsv(ctx.db, scope, { sql });
           if (!c.ok) return c;
           const chunks: Buffer[] = [];

@@ -8,6 +8,7 @@ import type { SandboxFailure } from '../datasets/sql-sandbox';
 import { cellInputNames, currentCell, inputStates, lineColumnOf, sha256 } from './cell-source';
 import type { CellOutput } from './output-types';
 import type { RunCellInput } from './output-schemas';
+import { previewPython } from './preview-python';
 import { previewSql } from './preview-sql';
 import { previewTs } from './preview-ts';
 
@@ -25,7 +26,7 @@ const KEEP_PER_CELL = 3;
  */
 export async function runCell({ ctx, input, timeoutMs, seenWaitMs }: { ctx: ServiceCtx; input: z.output<typeof RunCellInput>; timeoutMs?: number; seenWaitMs?: number }): Promise<CellOutput> {
   const { cell, snapshot } = await currentCell(ctx, input, { seen: input.seen, ...(seenWaitMs === undefined ? {} : { waitMs: seenWaitMs }) });
-  if (cell.kind !== 'sql' && cell.kind !== 'ts') throw invalid(`a ${cell.kind} cell has no preview: only sql and ts cells run`, 'cellId');
+  if (cell.kind !== 'sql' && cell.kind !== 'ts' && cell.kind !== 'python') throw invalid(`a ${cell.kind} cell has no preview: only sql, ts and python cells run`, 'cellId');
   const names = await cellInputNames(cell);
   const scope = { projectId: input.projectId, environment: 'design' as const };
   const started = performance.now();
@@ -34,7 +35,11 @@ export async function runCell({ ctx, input, timeoutMs, seenWaitMs }: { ctx: Serv
   // a publish landing in between makes the output `stale` at once, which is the truth.
   const [inputs, result] = await Promise.all([
     inputStates(ctx.db, input.projectId, snapshot, names),
-    cell.kind === 'sql' ? previewSql(ctx.db, scope, { sql: cell.source, ...opts }) : previewTs(ctx.db, scope, { cellId: cell.id, source: cell.source, ...opts }),
+    cell.kind === 'sql'
+      ? previewSql(ctx.db, scope, { sql: cell.source, ...opts })
+      : cell.kind === 'ts'
+        ? previewTs(ctx.db, scope, { cellId: cell.id, source: cell.source, ...opts })
+        : previewPython(ctx.db, scope, { cellId: cell.id, source: cell.source, ...opts }),
   ]);
   const elapsedMs = Math.round(performance.now() - started);
 

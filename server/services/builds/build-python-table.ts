@@ -1,0 +1,168 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import type { Db } from '@/db/client';
+import type { DatasetColumnType } from '@/db/schema';
+import { parseNameList, readHeaders } from '@/server/pipeline/headers';
+import { DEFAULT_PYTHON_LIMITS, RUNNER_DIR, runSandboxedPython, type PythonLimits, type SandboxMode } from '@/server/python/sandbox';
+import { ensurePythonVenv, pythonSettings, sandboxMode, type PythonSettings } from '@/server/python/venv';
+import { pgTypeOf } from '../datasets/column-types';
+import { withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
+import { ident } from '../datasets/storage';
+import { describeTable, type TableColumn } from './table-metrics';
+
+export type PythonBuildOptions = {
+  cellId: string;
+  source: string;
+  table: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Read at most this many rows of each input (a preview's bounded sample). */
+  inputLimit?: number;
+  limits?: Partial<PythonLimits>;
+  settings?: PythonSettings;
+  onProgress?: (message: string) => void;
+};
+
+/** A Python cell's own failure (its code, its output, its limits): the user's to fix, never retried. */
+export class PythonCellError extends Error {
+  constructor(
+    readonly cellId: string,
+    readonly kind: 'syntax' | 'runtime' | 'api' | 'memory' | 'timeout' | 'limit' | 'sandbox' | 'setup',
+    readonly detail: string,
+    /** 1-based line in the cell, when the traceback points into it. */
+    readonly line: number | null = null,
+    readonly traceback = '',
+  ) {
+    super(`python cell ${cellId}: ${line ? `line ${line}: ` : ''}${detail}${traceback ? `\n${traceback.trimEnd()}` : ''}`);
+    this.name = 'PythonCellError';
+  }
+}
+
+export function declaredPythonInputs(source: string): string[] {
+  const h = readHeaders(source, '#').get('inputs');
+  return h ? parseNameList(h).names.map((n) => n.name) : [];
+}
+
+export function declaredPythonOutput(source: string): string | null {
+  return readHeaders(source, '#').get('output')?.value.trim() || null;
+}
+
+/**
+ * Builds `table` from a Python cell. Columns move as files, never as row objects in Node: each
+ * input is `COPY (SELECT ...) TO STDOUT (FORMAT csv)` from the project's sandbox session into the
+ * run's scratch directory; the cell runs under bubblewrap (server/python/sandbox.ts) where pyarrow
+ * reads those files with the datasets' column types into pandas; its output DataFrame comes back as
+ * CSV with its column types, and `COPY ... FROM STDIN` loads it into the staging table in the same
+ * session. A failure leaves no table behind.
+ */
+export async function buildPythonTable(db: Db, scope: SandboxScope, opts: PythonBuildOptions): Promise<{ rowsIn: number; rowCount: number; columns: string[]; mode: SandboxMode; stdout: string }> {
+  const settings = opts.settings ?? pythonSettings();
+  const say = opts.onProgress ?? (() => {});
+  let mode: SandboxMode;
+  try {
+    mode = sandboxMode(settings);
+  } catch (err) {
+    throw new PythonCellError(opts.cellId, 'sandbox', (err as Error).message);
+  }
+  const venv = await ensurePythonVenv(settings, say);
+  const limits = { ...DEFAULT_PYTHON_LIMITS, ...opts.limits };
+  const scratch = await mkdtemp(path.join(tmpdir(), 'sb-python-'));
+  try {
+    // As root the cell runs as nobody: the scratch directory must be its own.
+    if (process.getuid?.() === 0) await chown(scratch, 65534, 65534);
+    const inputs = declaredPythonInputs(opts.source);
+    const output = declaredPythonOutput(opts.source);
+    return await withSandboxSession(db, scope, { timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) }, async (q, client) => {
+      const jobInputs: { name: string; file: string; columns: { name: string; type: DatasetColumnType }[] }[] = [];
+      let rowsIn = 0;
+      for (const [i, input] of inputs.entries()) {
+        const cols = await describeTable(q, input).catch(() => null);
+        if (!cols) throw new PythonCellError(opts.cellId, 'runtime', `input "${input}" has not been built yet`);
+        const file = `in_${i}.csv`;
+        const limit = opts.inputLimit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(opts.inputLimit))}`;
+        say(`python: reading "${input}"`);
+        const copy = client.query(copyTo(`COPY (SELECT ${cols.map(selectExpr).join(', ')} FROM ${ident(input)}${limit}) TO STDOUT WITH (FORMAT csv, HEADER true)`));
+        await pipeline(copy, createWriteStream(path.join(scratch, file), { mode: 0o644 }));
+        rowsIn += Number((copy as unknown as { rowCount?: number }).rowCount ?? 0);
+        jobInputs.push({ name: input, file: `/tmp/${file}`, columns: cols.map((c) => ({ name: c.name, type: c.type })) });
+      }
+      const inside = (name: string) => (mode === 'bubblewrap' ? `/tmp/${name}` : path.join(scratch, name));
+      const job = {
+        source: opts.source,
+        output,
+        inputs: jobInputs.map((j) => ({ ...j, file: inside(path.basename(j.file)) })),
+        outFile: inside('out.csv'),
+        outSchema: inside('out.json'),
+        errorFile: inside('error.json'),
+      };
+      await writeJob(path.join(scratch, 'job.json'), job);
+      say('python: running the cell');
+      const r = await runSandboxedPython({
+        mode,
+        python: venv.python,
+        venvDir: venv.venvDir,
+        runnerDir: RUNNER_DIR,
+        scratch,
+        args: [path.join(RUNNER_DIR, 'runner.py'), inside('job.json')],
+        limits,
+        bwrap: settings.bwrap,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      if (r.cancelled) throw new PythonCellError(opts.cellId, 'runtime', 'cancelled');
+      if (r.timedOut) throw new PythonCellError(opts.cellId, 'timeout', `the cell ran longer than ${Math.round(limits.timeoutMs / 1000)} s and was stopped`);
+      const failure = await readJson<{ kind: 'syntax' | 'runtime' | 'api' | 'memory'; message: string; line: number | null; traceback: string }>(path.join(scratch, 'error.json'));
+      if (failure) throw new PythonCellError(opts.cellId, failure.kind, failure.message, failure.line, failure.traceback);
+      if (r.exitCode !== 0) throw new PythonCellError(opts.cellId, 'limit', exitReason(r, limits));
+      const schema = await readJson<{ columns: { name: string; type: DatasetColumnType }[]; rows: number }>(path.join(scratch, 'out.json'));
+      if (!schema) throw new PythonCellError(opts.cellId, 'limit', `the cell's process ended without writing its output${tail(r.stderr)}`);
+      const target = ident(opts.table);
+      await q(`CREATE TABLE ${target} (${schema.columns.map((c) => `${ident(c.name)} ${pgTypeOf[c.type]}`).join(', ')})`);
+      if (schema.columns.length > 0) {
+        say(`python: loading ${schema.rows.toLocaleString('en-US')} rows`);
+        const load = client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT csv)`));
+        await pipeline(createReadStream(path.join(scratch, 'out.csv')), load);
+      }
+      return { rowsIn, rowCount: schema.rows, columns: schema.columns.map((c) => c.name), mode, stdout: r.stdout };
+    });
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Times go out as UTC ISO text pyarrow parses; anything but the five dataset types as text. */
+function selectExpr(c: TableColumn): string {
+  const col = ident(c.name);
+  if (c.type === 'timestamp') return `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ${col}`;
+  if (c.type === 'integer') return `${col}::bigint AS ${col}`;
+  if (c.type === 'numeric') return `${col}::float8 AS ${col}`;
+  if (c.type === 'boolean') return col;
+  return `${col}::text AS ${col}`;
+}
+
+async function writeJob(file: string, job: unknown): Promise<void> {
+  await writeFile(file, JSON.stringify(job), { mode: 0o644 });
+}
+
+async function readJson<T>(file: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+function exitReason(r: { exitCode: number | null; signal: NodeJS.Signals | null; stderr: string }, limits: PythonLimits): string {
+  if (r.signal === 'SIGXCPU' || r.signal === 'SIGKILL') return `the cell was stopped by its CPU limit (${limits.cpuSeconds} s) or killed${tail(r.stderr)}`;
+  if (r.signal === 'SIGXFSZ') return `the cell wrote a file larger than its limit (${Math.round(limits.fileBytes / 1024 ** 2)} MB)`;
+  if (r.signal) return `the cell's process was killed (${r.signal})${tail(r.stderr)}`;
+  return `the cell's process failed (exit ${r.exitCode})${tail(r.stderr)}`;
+}
+
+function tail(stderr: string): string {
+  const t = stderr.trim().split('\n').slice(-8).join('\n');
+  return t ? `:\n${t}` : '';
+}
