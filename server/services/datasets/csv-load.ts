@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { parse, CsvError } from 'csv-parse';
 import type { DatasetColumnSpec, DatasetColumnType } from '@/db/schema';
 import { accepts, csvField, describeType, isNullCell, normaliseHeaders, TypeInference } from './column-types';
+import { CsvRecordParser, CsvSyntaxError } from './csv-records';
 import { csvChunkDecoder, InvalidCsvEncoding, type CsvEncoding } from './csv-encoding';
 
 /**
@@ -66,36 +66,62 @@ export { normaliseHeaders };
 type Rec = { record: string[]; line: number };
 
 /**
- * Pulls records from csv-parse synchronously while it has them (its async iterator and its `info`
- * option each cost more than the parsing itself), tracking each record's file line: one line per
- * record, plus the newlines inside quoted fields, plus skipped blank lines.
+ * Records from CsvRecordParser, queued by the feeding loop and taken synchronously while there are
+ * some (no promise per row), tracking each record's file line: one line per record, plus the
+ * newlines inside quoted fields, plus skipped blank lines.
  */
 class RecordReader {
   private line = 0;
-  private ended = false;
-  private failure: unknown = null;
+  private queue: string[][] = [];
+  private head = 0;
+  ended = false;
+  failure: unknown = null;
   private wake: (() => void) | null = null;
-  constructor(private readonly parser: ReturnType<typeof parse>) {
-    const signal = () => {
-      const w = this.wake;
-      this.wake = null;
-      w?.();
-    };
-    parser.on('readable', signal);
-    parser.on('end', () => {
-      this.ended = true;
-      signal();
-    });
-    parser.on('error', (err) => {
-      this.failure = err;
-      signal();
-    });
+  private space: (() => void) | null = null;
+  /** Records the feeder may queue before it waits for the reader. */
+  static readonly HIGH_WATER = 20_000;
+  private signal() {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
   }
-  /** The next record if one is buffered; null when the caller must `wait()`. */
+  add(records: string[][]) {
+    for (const r of records) this.queue.push(r);
+    if (records.length) this.signal();
+  }
+  end() {
+    this.ended = true;
+    this.signal();
+  }
+  fail(err: unknown) {
+    if (!this.failure) this.failure = err;
+    this.signal();
+    const s = this.space;
+    this.space = null;
+    s?.();
+  }
+  get pending() {
+    return this.queue.length - this.head;
+  }
+  /** Resolves once the reader has taken most of the queue (or stopped). */
+  async roomFor(): Promise<void> {
+    if (this.pending < RecordReader.HIGH_WATER || this.failure) return;
+    await new Promise<void>((resolve) => (this.space = resolve));
+  }
+  /** The next record if one is queued; null when the caller must `wait()`. */
   readSync(): Rec | null {
     for (;;) {
-      const record = this.parser.read() as string[] | null;
-      if (record === null) return null;
+      if (this.head >= this.queue.length) {
+        if (this.queue.length) {
+          this.queue = [];
+          this.head = 0;
+        }
+        const s = this.space;
+        this.space = null;
+        s?.();
+        return null;
+      }
+      const record = this.queue[this.head++]!;
       this.line++;
       if (record.length === 1 && record[0] === '') continue; // a blank line
       const line = this.line;
@@ -108,11 +134,11 @@ class RecordReader {
   /** Resolves when more records may be there; false once the input is exhausted. */
   async wait(): Promise<boolean> {
     if (this.failure) throw this.failure;
+    if (this.pending > 0) return true;
     if (this.ended) return false;
-    // Any event will do: the caller reads again, and that read is what lets the stream emit 'end'.
     await new Promise<void>((resolve) => (this.wake = resolve));
     if (this.failure) throw this.failure;
-    return !this.ended || this.parser.readableLength > 0;
+    return this.pending > 0 || !this.ended;
   }
 }
 
@@ -122,43 +148,49 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
   const maxBytes = opts.maxBytes ?? MAX_UPLOAD_BYTES;
   const hash = createHash('sha256');
   let bytes = 0;
-  const parser = parse({ bom: true, relax_column_count: true });
-  const reader = new RecordReader(parser);
+  const parser = new CsvRecordParser();
+  const reader = new RecordReader();
   const decoder = csvChunkDecoder(opts.encoding);
+  let stopped = false;
+  const out: string[][] = [];
   const feed = async (buf: Buffer) => {
-    if (parser.destroyed || buf.length === 0) return;
-    if (!parser.write(buf)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          parser.off('drain', done);
-          parser.off('close', done);
-          resolve();
-        };
-        parser.on('drain', done);
-        parser.on('close', done);
-      });
+    if (stopped || buf.length === 0) return;
+    try {
+      parser.push(buf.toString('utf8'), out);
+    } finally {
+      // The records before a syntax error are read (and checked) before it.
+      reader.add(out);
+      out.length = 0;
     }
+    await reader.roomFor();
   };
 
-  // Feed the parser from the source with backpressure; errors surface through the parser.
+  // Feed the parser from the source with backpressure; errors surface through the reader.
   const feeding = (async () => {
     for await (const chunk of source) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       bytes += buf.length;
       if (bytes > maxBytes) throw new CsvTooLarge(`the file is larger than the upload limit of ${formatBytes(maxBytes)}`);
       hash.update(buf);
-      if (parser.destroyed) return;
+      if (stopped) return;
       await feed(decoder.next(buf));
     }
     await feed(decoder.end());
-    if (!parser.destroyed) parser.end();
-  })().catch((err: unknown) => parser.destroy(err instanceof Error ? err : new Error(String(err))));
+    if (stopped) return;
+    try {
+      parser.end(out);
+    } finally {
+      reader.add(out);
+      out.length = 0;
+    }
+    reader.end();
+  })().catch((err: unknown) => {
+    stopped = true;
+    reader.fail(err instanceof Error ? err : new Error(String(err)));
+  });
 
   const translate = (err: unknown): unknown => {
-    if (err instanceof CsvError) {
-      const line = typeof err.lines === 'number' ? err.lines : 0;
-      return new CsvRejected({ line, message: err.message.replace(/ at line \d+$/, '').replace(/ on line \d+$/, '') });
-    }
+    if (err instanceof CsvSyntaxError) return new CsvRejected({ line: err.line, message: err.message });
     if (err instanceof InvalidCsvEncoding) return new CsvRejected({ line: err.line, message: err.message });
     return err;
   };
@@ -300,6 +332,9 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
       for (const shift of lineShifts) if (shift.row <= row) delta = shift.delta;
       return headerLine + row + 1 + delta;
     },
-    abort: (err) => parser.destroy(err),
+    abort: (err) => {
+      stopped = true;
+      reader.fail(err ?? new Error('the upload was stopped'));
+    },
   };
 }
