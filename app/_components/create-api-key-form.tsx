@@ -3,7 +3,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useId, useState, type FormEvent } from 'react';
 import { useTRPC } from './trpc';
-import { Card, ErrorMessage } from './ui';
+import { Card, ErrorMessage, FieldError, fieldError } from './ui';
 
 export type CreatedKey = { name: string; secret: string };
 
@@ -43,7 +43,8 @@ export function CreateApiKeyForm({ projectId, onCreated }: { projectId: string; 
       <form className="form form-narrow" onSubmit={onSubmit}>
         <label className="field">
           <span>Name</span>
-          <input name="keyName" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. ci-deploy" maxLength={80} />
+          <input name="keyName" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. ci-deploy" maxLength={80} aria-invalid={Boolean(fieldError(create.error, 'name'))} />
+          <FieldError error={create.error} field="name" />
         </label>
         <fieldset className="field">
           <legend>Scopes</legend>
@@ -77,7 +78,7 @@ export function CreateApiKeyForm({ projectId, onCreated }: { projectId: string; 
             <code>score:&lt;endpoint&gt;</code> and <code>ingest:&lt;dataset&gt;</code>, separated by spaces or commas.
           </small>
         </div>
-        <ErrorMessage error={create.error} />
+        <ErrorMessage error={create.error} fields={['name']} />
         <button type="submit" className="btn btn-primary" disabled={create.isPending}>
           {create.isPending ? 'Creating…' : 'Create key'}
         </button>
