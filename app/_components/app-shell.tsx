@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { usePathname, useRouter } from 'next/navigation';
 import { useEffect, useRef, type ReactNode } from 'react';
 import { Brand } from './brand';
+import { ThemeToggle } from './theme-toggle';
 import { useTRPC } from './trpc';
 import { ErrorMessage, Loading } from './ui';
 
@@ -43,6 +44,7 @@ export function AppShell({ children }: { children: ReactNode }) {
             </Link>
           </nav>
           <div className="topbar-spacer" />
+          <ThemeToggle />
           {me.data && (
             <div className="user">
               <span className="avatar" aria-hidden>

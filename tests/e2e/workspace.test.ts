@@ -64,7 +64,7 @@ describe('workspace in the browser', () => {
     await page.getByLabel('Name', { exact: true }).fill(owner.name);
     await page.getByLabel('Password', { exact: true }).fill('short');
     await page.getByRole('button', { name: 'Create account' }).click();
-    await page.getByRole('alert').filter({ hasText: 'password: password must be at least 10 characters' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'Password must be at least 10 characters' }).waitFor();
     await shot('02-sign-up-error');
 
     await page.getByLabel('Password', { exact: true }).fill(owner.password);
