@@ -1,6 +1,7 @@
 'use client';
 
-import { useInfiniteQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { auditActionLabels, auditActions, summarizeDetails } from './audit-actions';
 import { formatDateTimeSeconds, shortId } from './format';
@@ -36,6 +37,10 @@ export function AuditLog({ scope }: { scope: { teamId: string } | { projectId: s
     trpc.audit.list.infiniteQueryOptions(input, { getNextPageParam: (last) => last.nextCursor ?? undefined }),
   );
   const rows = events.data?.pages.flatMap((p) => p.events) ?? [];
+  // The team log names each event's project (a team-level event has none).
+  const teamId = 'teamId' in scope ? scope.teamId : '';
+  const projects = useQuery({ ...trpc.projects.list.queryOptions({ teamId }), enabled: Boolean(teamId) });
+  const projectNames = new Map((projects.data ?? []).map((p) => [p.id, p.name]));
   const filtered = JSON.stringify(applied) !== JSON.stringify(noFilters);
 
   const apply = (e: FormEvent) => {
@@ -108,13 +113,14 @@ export function AuditLog({ scope }: { scope: { teamId: string } | { projectId: s
                   <th>Time</th>
                   <th>Actor</th>
                   <th>Action</th>
+                  {teamId && <th>Project</th>}
                   <th>Target</th>
                   <th>Details</th>
                 </tr>
               </thead>
               <tbody>
                 {rows.map((e) => (
-                  <AuditRow key={e.seq} event={e} />
+                  <AuditRow key={e.seq} event={e} project={teamId ? { names: projectNames } : undefined} />
                 ))}
               </tbody>
             </table>
@@ -136,7 +142,7 @@ export function AuditLog({ scope }: { scope: { teamId: string } | { projectId: s
   );
 }
 
-function AuditRow({ event: e }: { event: AuditEvent }) {
+function AuditRow({ event: e, project }: { event: AuditEvent; project?: { names: Map<string, string> } }) {
   const details = summarizeDetails(e.details);
   return (
     <tr>
@@ -150,11 +156,26 @@ function AuditRow({ event: e }: { event: AuditEvent }) {
           {e.action}
         </code>
       </td>
+      {project && (
+        <td className="nowrap">
+          {e.projectId ? <Link href={`/projects/${e.projectId}/audit`}>{project.names.get(e.projectId) ?? shortId(e.projectId)}</Link> : <span className="muted">team</span>}
+        </td>
+      )}
       <td className="nowrap">
         <span className="muted">{e.target.type}</span> <code title={e.target.id ?? undefined}>{shortId(e.target.id)}</code>
       </td>
-      <td className="details" title={details}>
-        {details ? <div className="details-text">{details}</div> : <span className="muted">—</span>}
+      <td className="details">
+        {details ? (
+          // Expands in place (no hover tooltip): the whole summary, then the recorded JSON.
+          <details className="audit-details">
+            <summary>
+              <span className="details-text">{details}</span>
+            </summary>
+            <pre className="audit-details-json">{JSON.stringify(e.details, null, 2)}</pre>
+          </details>
+        ) : (
+          <span className="muted">—</span>
+        )}
       </td>
     </tr>
   );

@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collectPageErrors, launchBrowser, type BrowserSession } from '../helpers/browser';
 import { fullPageShot, screenshotOnFailure } from './setup';
-import { ensureNextBuild, startServer, type ServerChild } from './server';
+import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
 
 const owner = { email: 'lin@example.com', name: 'Lin Polish', password: 'first-hour-polish-1' };
 
@@ -29,7 +29,7 @@ describe('first-hour polish in the browser', () => {
     browser = await launchBrowser({ baseURL: server.baseUrl, timeout: 20_000 });
     page = browser.page;
     pageErrors = collectPageErrors(page);
-  }, 400_000);
+  }, 900_000);
 
   afterEach(async (ctx) => screenshotOnFailure(page, 'polish', ctx.task));
 
@@ -87,7 +87,37 @@ describe('first-hour polish in the browser', () => {
     await fullPageShot(page, 'polish-03-members-light');
   });
 
-  it('follows the system colour scheme and remembers the toggle across reloads', async () => {
+  it('offers the project’s source datasets as ingest scopes to tick', async () => {
+    const session = (await browser.context.cookies()).find((c) => c.name === 'sb_session')!;
+    const cookie = `${session.name}=${session.value}`;
+    const project = (await trpcMutation(server.baseUrl, 'projects.create', { teamId, name: 'Loans' }, cookie)) as { id: string };
+    const csv = 'id,amount\n1,100\n2,250\n';
+    const res = await fetch(`${server.baseUrl}/api/v1/projects/${project.id}/datasets?name=loans`, { method: 'POST', headers: { cookie, 'content-type': 'text/csv' }, body: csv });
+    expect(res.status).toBeLessThan(300);
+
+    await page.goto(`/projects/${project.id}/api-keys`);
+    await page.getByLabel('Name', { exact: true }).fill('loader');
+    await page.getByRole('checkbox', { name: /ingest:loans/ }).check();
+    await fullPageShot(page, 'polish-06-api-key-scopes');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const row = page.locator('tr').filter({ hasText: 'loader' });
+    await row.locator('.badge-scope').filter({ hasText: /^ingest:loans$/ }).waitFor();
+    expect(await row.locator('.badge-scope').allTextContents()).toEqual(['ingest:loans', 'read']);
+  });
+
+    it('names the project of each event in the team log and expands details in place', async () => {
+    await page.goto(`/teams/${teamId}/audit`);
+    const row = page.locator('.audit-table tbody tr').filter({ has: page.locator('code.action', { hasText: /^apikey\.create$/ }) });
+    await row.getByRole('link', { name: 'Loans' }).waitFor();
+    const json = row.locator('.audit-details-json');
+    expect(await json.isVisible()).toBe(false);
+    await row.locator('.audit-details summary').click();
+    await json.waitFor({ state: 'visible' });
+    expect(JSON.parse((await json.textContent())!)).toMatchObject({ name: 'loader', scopes: ['ingest:loans', 'read'] });
+    await fullPageShot(page, 'polish-07-team-audit');
+  });
+
+    it('follows the system colour scheme and remembers the toggle across reloads', async () => {
     await page.emulateMedia({ colorScheme: 'light' });
     await page.goto(`/teams/${teamId}/members`);
     await page.getByLabel('Theme').waitFor();
