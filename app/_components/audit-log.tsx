@@ -9,8 +9,8 @@ import { useTRPC } from './trpc';
 import type { AuditAction, AuditEvent } from './types';
 import { Card, EmptyState, ErrorMessage, Loading } from './ui';
 
-type Filters = { action: AuditAction | ''; actor: string; from: string; to: string };
-const noFilters: Filters = { action: '', actor: '', from: '', to: '' };
+type Filters = { action: AuditAction | ''; actor: string; target: string; from: string; to: string };
+const noFilters: Filters = { action: '', actor: '', target: '', from: '', to: '' };
 const PAGE_SIZE = 50;
 
 /** `<input type="date">` values are local calendar days; `to` includes the whole day. */
@@ -30,6 +30,7 @@ export function AuditLog({ scope }: { scope: { teamId: string } | { projectId: s
     limit: PAGE_SIZE,
     ...(applied.action ? { action: applied.action } : {}),
     ...(applied.actor.trim() ? { actor: applied.actor.trim() } : {}),
+    ...(applied.target.trim() ? { target: applied.target.trim() } : {}),
     ...(applied.from ? { from: dayStart(applied.from) } : {}),
     ...(applied.to ? { to: dayEnd(applied.to) } : {}),
   };
@@ -69,6 +70,10 @@ export function AuditLog({ scope }: { scope: { teamId: string } | { projectId: s
         <label className="field field-inline">
           <span>Actor</span>
           <input name="actor" value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value })} placeholder="email or key:name" />
+        </label>
+        <label className="field field-inline">
+          <span>Target</span>
+          <input name="target" value={draft.target} onChange={(e) => setDraft({ ...draft, target: e.target.value })} placeholder="id or type, e.g. dataset" />
         </label>
         <label className="field field-inline">
           <span>From</span>
