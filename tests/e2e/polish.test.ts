@@ -146,6 +146,7 @@ describe('first-hour polish in the browser', () => {
     expect(await bodyBackground(page)).toBe(LIGHT_BG);
     await page.reload();
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBeUndefined();
-    expect(pageErrors).toEqual([]);
+    // The 400s are the deliberately invalid sign-up and team name of the first test.
+    expect(pageErrors.filter((e) => !/status of 400 \(Bad Request\) at .*\/trpc\/(auth\.signUp|teams\.create)/.test(e))).toEqual([]);
   });
 });
