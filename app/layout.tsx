@@ -1,5 +1,7 @@
 import type { Metadata } from 'next';
+import { cookies } from 'next/headers';
 import type { ReactNode } from 'react';
+import { parseTheme, THEME_COOKIE } from './_components/theme';
 import { Providers } from './_components/trpc';
 import './globals.css';
 
@@ -12,9 +14,10 @@ export const metadata: Metadata = {
   description: 'Collaborative notebooks to production pipelines, models and endpoints',
 };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  const theme = parseTheme((await cookies()).get(THEME_COOKIE)?.value);
   return (
-    <html lang="en">
+    <html lang="en" data-theme={theme === 'system' ? undefined : theme}>
       <body>
         <Providers>{children}</Providers>
       </body>

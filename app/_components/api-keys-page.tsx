@@ -99,7 +99,10 @@ function KeyRow({ apiKey: k, revoking, onRevoke }: { apiKey: ApiKey; revoking: b
         </span>
       </td>
       <td className="muted nowrap">{formatDateTime(k.createdAt)}</td>
-      <td className="muted nowrap">{formatDateTime(k.lastUsedAt, 'Never')}</td>
+      <td className="muted">
+        <span className="nowrap">{formatDateTime(k.lastUsedAt, 'Never')}</span>
+        {k.lastUsedWhere && <span className="key-last-where mono">{k.lastUsedWhere}</span>}
+      </td>
       <td className="nowrap">
         {k.revokedAt ? (
           <>

@@ -6,6 +6,7 @@ import { usePathname, useRouter } from 'next/navigation';
 import { useEffect, useRef, type ReactNode } from 'react';
 import { Brand } from './brand';
 import { SearchButton } from './search-dialog';
+import { ThemeToggle } from './theme-toggle';
 import { useTRPC } from './trpc';
 import { ErrorMessage, Loading } from './ui';
 
@@ -45,6 +46,7 @@ export function AppShell({ children }: { children: ReactNode }) {
           </nav>
           <div className="topbar-spacer" />
           {me.data && <SearchButton />}
+          <ThemeToggle />
           {me.data && (
             <div className="user">
               <span className="avatar" aria-hidden>

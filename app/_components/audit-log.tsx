@@ -1,6 +1,7 @@
 'use client';
 
-import { useInfiniteQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { auditActionLabels, auditActions, summarizeDetails } from './audit-actions';
 import { formatDateTimeSeconds, shortId } from './format';
@@ -8,8 +9,8 @@ import { useTRPC } from './trpc';
 import type { AuditAction, AuditEvent } from './types';
 import { Card, EmptyState, ErrorMessage, Loading } from './ui';
 
-type Filters = { action: AuditAction | ''; actor: string; from: string; to: string };
-const noFilters: Filters = { action: '', actor: '', from: '', to: '' };
+type Filters = { action: AuditAction | ''; actor: string; target: string; from: string; to: string };
+const noFilters: Filters = { action: '', actor: '', target: '', from: '', to: '' };
 const PAGE_SIZE = 50;
 
 /** `<input type="date">` values are local calendar days; `to` includes the whole day. */
@@ -29,6 +30,7 @@ export function AuditLog({ scope }: { scope: { teamId: string } | { projectId: s
     limit: PAGE_SIZE,
     ...(applied.action ? { action: applied.action } : {}),
     ...(applied.actor.trim() ? { actor: applied.actor.trim() } : {}),
+    ...(applied.target.trim() ? { target: applied.target.trim() } : {}),
     ...(applied.from ? { from: dayStart(applied.from) } : {}),
     ...(applied.to ? { to: dayEnd(applied.to) } : {}),
   };
@@ -36,6 +38,10 @@ export function AuditLog({ scope }: { scope: { teamId: string } | { projectId: s
     trpc.audit.list.infiniteQueryOptions(input, { getNextPageParam: (last) => last.nextCursor ?? undefined }),
   );
   const rows = events.data?.pages.flatMap((p) => p.events) ?? [];
+  // The team log names each event's project (a team-level event has none).
+  const teamId = 'teamId' in scope ? scope.teamId : '';
+  const projects = useQuery({ ...trpc.projects.list.queryOptions({ teamId }), enabled: Boolean(teamId) });
+  const projectNames = new Map((projects.data ?? []).map((p) => [p.id, p.name]));
   const filtered = JSON.stringify(applied) !== JSON.stringify(noFilters);
 
   const apply = (e: FormEvent) => {
@@ -64,6 +70,10 @@ export function AuditLog({ scope }: { scope: { teamId: string } | { projectId: s
         <label className="field field-inline">
           <span>Actor</span>
           <input name="actor" value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value })} placeholder="email or key:name" />
+        </label>
+        <label className="field field-inline">
+          <span>Target</span>
+          <input name="target" value={draft.target} onChange={(e) => setDraft({ ...draft, target: e.target.value })} placeholder="id or type, e.g. dataset" />
         </label>
         <label className="field field-inline">
           <span>From</span>
@@ -108,13 +118,14 @@ export function AuditLog({ scope }: { scope: { teamId: string } | { projectId: s
                   <th>Time</th>
                   <th>Actor</th>
                   <th>Action</th>
+                  {teamId && <th>Project</th>}
                   <th>Target</th>
                   <th>Details</th>
                 </tr>
               </thead>
               <tbody>
                 {rows.map((e) => (
-                  <AuditRow key={e.seq} event={e} />
+                  <AuditRow key={e.seq} event={e} project={teamId ? { names: projectNames } : undefined} />
                 ))}
               </tbody>
             </table>
@@ -136,7 +147,7 @@ export function AuditLog({ scope }: { scope: { teamId: string } | { projectId: s
   );
 }
 
-function AuditRow({ event: e }: { event: AuditEvent }) {
+function AuditRow({ event: e, project }: { event: AuditEvent; project?: { names: Map<string, string> } }) {
   const details = summarizeDetails(e.details);
   return (
     <tr>
@@ -150,11 +161,26 @@ function AuditRow({ event: e }: { event: AuditEvent }) {
           {e.action}
         </code>
       </td>
+      {project && (
+        <td className="nowrap">
+          {e.projectId ? <Link href={`/projects/${e.projectId}/audit`}>{project.names.get(e.projectId) ?? shortId(e.projectId)}</Link> : <span className="muted">team</span>}
+        </td>
+      )}
       <td className="nowrap">
         <span className="muted">{e.target.type}</span> <code title={e.target.id ?? undefined}>{shortId(e.target.id)}</code>
       </td>
-      <td className="details" title={details}>
-        {details ? <div className="details-text">{details}</div> : <span className="muted">—</span>}
+      <td className="details">
+        {details ? (
+          // Expands in place (no hover tooltip): the whole summary, then the recorded JSON.
+          <details className="audit-details">
+            <summary>
+              <span className="details-text">{details}</span>
+            </summary>
+            <pre className="audit-details-json">{JSON.stringify(e.details, null, 2)}</pre>
+          </details>
+        ) : (
+          <span className="muted">—</span>
+        )}
       </td>
     </tr>
   );

@@ -7,7 +7,7 @@ import { useEffect, useId, useState, type FormEvent } from 'react';
 import { Brand } from './brand';
 import { safeNext } from './safe-next';
 import { useTRPC } from './trpc';
-import { ErrorMessage } from './ui';
+import { ErrorMessage, FieldError, fieldError } from './ui';
 
 export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
   const trpc = useTRPC();
@@ -47,6 +47,9 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
             }
           : null));
 
+  // The failing form's field errors show beside their fields.
+  const mutation = { error: mode === 'sign-in' ? signIn.error : signUp.error };
+
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     if (mode === 'sign-in') signIn.mutate({ email, password });
@@ -71,12 +74,14 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
         </p>
         <label className="field">
           <span>Email</span>
-          <input type="email" name="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} required autoFocus />
+          <input type="email" name="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} required autoFocus aria-invalid={Boolean(fieldError(mutation.error, 'email'))} />
+          <FieldError error={mutation.error} field="email" />
         </label>
         {mode === 'sign-up' && (
           <label className="field">
             <span>Name</span>
-            <input type="text" name="name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} required />
+            <input type="text" name="name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} required aria-invalid={Boolean(fieldError(mutation.error, 'name'))} />
+            <FieldError error={mutation.error} field="name" />
           </label>
         )}
         <div className="field">
@@ -90,14 +95,16 @@ export function AuthForm({ mode }: { mode: 'sign-in' | 'sign-up' }) {
             onChange={(e) => setPassword(e.target.value)}
             aria-describedby={mode === 'sign-up' ? `${formId}-password-hint` : undefined}
             required
+            aria-invalid={Boolean(fieldError(mutation.error, 'password'))}
           />
+          <FieldError error={mutation.error} field="password" />
           {mode === 'sign-up' && (
             <small className="hint" id={`${formId}-password-hint`}>
               At least 10 characters.
             </small>
           )}
         </div>
-        <ErrorMessage error={error} />
+        <ErrorMessage error={error} fields={['email', 'name', 'password']} />
         {mode === 'sign-in' && (
           <p className="auth-switch">
             <Link href="/reset-password">Forgot your password?</Link>

@@ -4,7 +4,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { useTRPC } from './trpc';
 import { TEAM_ROLES, type TeamRole } from './types';
-import { Card, ErrorMessage } from './ui';
+import { Card, ErrorMessage, FieldError, fieldError } from './ui';
 
 export function InviteForm({ teamId }: { teamId: string }) {
   const trpc = useTRPC();
@@ -35,7 +35,8 @@ export function InviteForm({ teamId }: { teamId: string }) {
       <form className="form" onSubmit={onSubmit}>
         <label className="field">
           <span>Email</span>
-          <input type="email" name="inviteEmail" value={email} onChange={(e) => setEmail(e.target.value)} placeholder="name@company.com" />
+          <input type="email" name="inviteEmail" value={email} onChange={(e) => setEmail(e.target.value)} placeholder="name@company.com" aria-invalid={Boolean(fieldError(invite.error, 'email'))} />
+          <FieldError error={invite.error} field="email" />
         </label>
         <label className="field">
           <span>Role</span>
@@ -47,7 +48,7 @@ export function InviteForm({ teamId }: { teamId: string }) {
             ))}
           </select>
         </label>
-        <ErrorMessage error={invite.error} />
+        <ErrorMessage error={invite.error} fields={['email', 'role']} />
         {notice && (
           <p className="notice" role="status">
             {notice}

@@ -49,8 +49,8 @@ function Members({ teamId, isAdmin }: { teamId: string; isAdmin: boolean }) {
 
 const roleHelp: Record<TeamRole, string> = {
   viewer: 'reads projects, runs and the audit log',
-  editor: 'also creates projects and starts runs',
-  deployer: 'also promotes bundles to production',
+  editor: 'also creates projects, edits notebooks, starts builds, trains models and promotes bundles',
+  deployer: 'also deploys and rolls back bundles, sets champions, manages endpoints and runs scenarios',
   admin: 'also manages members and API keys',
 };
 

@@ -8,7 +8,7 @@ import { ConfirmButton } from './confirm-button';
 import { formatDateTime } from './format';
 import { useTRPC } from './trpc';
 import type { RouterOutputs } from './types';
-import { Card, EmptyState, ErrorMessage, Loading } from './ui';
+import { Card, EmptyState, ErrorMessage, FieldError, fieldError, Loading } from './ui';
 
 type Notebook = RouterOutputs['notebooks']['list'][number];
 
@@ -126,13 +126,14 @@ function CreateNotebookForm({ projectId }: { projectId: string }) {
       <form className="inline-form" onSubmit={onSubmit}>
         <label className="field field-grow">
           <span>Name</span>
-          <input name="notebookName" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Churn features" maxLength={120} />
+          <input name="notebookName" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Churn features" maxLength={120} aria-invalid={Boolean(fieldError(create.error, 'name'))} />
+          <FieldError error={create.error} field="name" />
         </label>
         <button type="submit" className="btn btn-primary" disabled={create.isPending}>
           {create.isPending ? 'Creating…' : 'New notebook'}
         </button>
       </form>
-      <ErrorMessage error={create.error} />
+      <ErrorMessage error={create.error} fields={['name']} />
     </>
   );
 }

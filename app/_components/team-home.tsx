@@ -8,7 +8,7 @@ import { formatDateTime } from './format';
 import { TeamFrame } from './team-header';
 import { useTRPC } from './trpc';
 import { roleAtLeast } from './types';
-import { Card, EmptyState, ErrorMessage, Loading } from './ui';
+import { Card, EmptyState, ErrorMessage, FieldError, fieldError, Loading } from './ui';
 
 export function TeamHome({ teamId }: { teamId: string }) {
   return (
@@ -92,15 +92,17 @@ function CreateProjectForm({ teamId }: { teamId: string }) {
       <form className="form" onSubmit={onSubmit}>
         <label className="field">
           <span>Name</span>
-          <input name="projectName" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Churn model" maxLength={80} />
+          <input name="projectName" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Churn model" maxLength={80} aria-invalid={Boolean(fieldError(create.error, 'name'))} />
+          <FieldError error={create.error} field="name" />
         </label>
         <label className="field">
           <span>
             Description <span className="muted">(optional)</span>
           </span>
           <textarea name="projectDescription" rows={3} value={description} onChange={(e) => setDescription(e.target.value)} maxLength={2000} />
+          <FieldError error={create.error} field="description" />
         </label>
-        <ErrorMessage error={create.error} />
+        <ErrorMessage error={create.error} fields={['name', 'description']} />
         <button type="submit" className="btn btn-primary" disabled={create.isPending}>
           {create.isPending ? 'Creating…' : 'Create project'}
         </button>

@@ -7,7 +7,7 @@ import { useState, type FormEvent } from 'react';
 import { formatDateTime } from './format';
 import { RecentWork } from './recent-work';
 import { useTRPC } from './trpc';
-import { Card, EmptyState, ErrorMessage, Loading, PageHeader, RoleBadge } from './ui';
+import { Card, EmptyState, ErrorMessage, FieldError, fieldError, Loading, PageHeader, RoleBadge } from './ui';
 
 export function TeamsPage() {
   const trpc = useTRPC();
@@ -82,9 +82,10 @@ function CreateTeamForm() {
       <form className="form" onSubmit={onSubmit}>
         <label className="field">
           <span>Team name</span>
-          <input name="teamName" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Risk analytics" maxLength={80} />
+          <input name="teamName" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Risk analytics" maxLength={80} aria-invalid={Boolean(fieldError(create.error, 'name'))} />
+          <FieldError error={create.error} field="name" />
         </label>
-        <ErrorMessage error={create.error} />
+        <ErrorMessage error={create.error} fields={['name']} />
         <button type="submit" className="btn btn-primary" disabled={create.isPending}>
           {create.isPending ? 'Creating…' : 'Create team'}
         </button>

@@ -72,9 +72,54 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
   );
 }
 
-/** A server error shown where the user acted; tRPC messages are written for people and name the field. */
-export function ErrorMessage({ error }: { error: { message: string } | null | undefined }) {
+type ServerError = { message: string; data?: unknown } | null | undefined;
+
+function fieldErrorsOf(error: ServerError): Record<string, string> {
+  const data = error?.data as { fieldErrors?: Record<string, string> | null } | null | undefined;
+  return data?.fieldErrors ?? {};
+}
+
+/** "name is required" -> "Name is required": server messages name their field in lower case. */
+function sentence(message: string): string {
+  return message.charAt(0).toUpperCase() + message.slice(1);
+}
+
+/** The server's message for one input field, if it named that field. */
+export function fieldError(error: ServerError, field: string): string | undefined {
+  const message = fieldErrorsOf(error)[field];
+  return message ? sentence(message) : undefined;
+}
+
+/** Shown right under the field it is about; pass the same field names to the form's ErrorMessage. */
+export function FieldError({ error, field, id }: { error: ServerError; field: string; id?: string }) {
+  const message = fieldError(error, field);
+  if (!message) return null;
+  return (
+    <small className="field-error" role="alert" id={id}>
+      {message}
+    </small>
+  );
+}
+
+/**
+ * A server error shown where the user acted. `fields` are the inputs that show their own errors
+ * (FieldError): an error about those alone is not repeated here.
+ */
+export function ErrorMessage({ error, fields }: { error: ServerError; fields?: readonly string[] }) {
   if (!error) return null;
+  if (fields) {
+    const errs = fieldErrorsOf(error);
+    const paths = Object.keys(errs);
+    if (paths.length > 0 && paths.every((p) => fields.includes(p))) return null;
+    const rest = paths.filter((p) => !fields.includes(p));
+    if (rest.length > 0) {
+      return (
+        <p className="error" role="alert">
+          {rest.map((p) => sentence(errs[p] ?? '')).join('; ')}
+        </p>
+      );
+    }
+  }
   return (
     <p className="error" role="alert">
       {error.message}

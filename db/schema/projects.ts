@@ -33,6 +33,8 @@ export const apiKeys = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    /** The request that last used the key: method, path and client address ("POST /api/v1/... from 10.0.0.7"). */
+    lastUsedWhere: text('last_used_where'),
   },
   (t) => [index('api_keys_project_idx').on(t.projectId)],
 );

@@ -27,6 +27,19 @@ export function describeZodError(err: ZodError): string {
   return err.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 }
 
+/**
+ * The first message per input path, for a form to show beside its field. Messages already name the
+ * field ("name is required"), so the form shows them once, there, and not again in a summary.
+ */
+function fieldErrorsOf(err: ZodError): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const i of err.issues) {
+    const path = i.path.join('.');
+    if (path && !(path in out)) out[path] = i.message;
+  }
+  return out;
+}
+
 const t = initTRPC
   .context<RequestCtx>()
   .meta<Meta>()
@@ -38,7 +51,7 @@ const t = initTRPC
         return {
           ...shape,
           message: describeZodError(cause),
-          data: { ...shape.data, fields: cause.issues.map((i) => i.path.join('.')), stack: undefined },
+          data: { ...shape.data, fields: cause.issues.map((i) => i.path.join('.')), fieldErrors: fieldErrorsOf(cause), stack: undefined },
         };
       }
       if (error.code === 'INTERNAL_SERVER_ERROR') {
@@ -46,7 +59,8 @@ const t = initTRPC
       }
       const field = cause instanceof ServiceError ? cause.field : undefined;
       const details = cause instanceof ServiceError ? cause.details : undefined;
-      return { ...shape, data: { ...shape.data, field, ...(details ? { details } : {}), stack: undefined } };
+      const fieldErrors: Record<string, string> | undefined = field ? { [field]: error.message } : undefined;
+      return { ...shape, data: { ...shape.data, field, fieldErrors, ...(details ? { details } : {}), stack: undefined } };
     },
   });
 

@@ -64,7 +64,7 @@ describe('workspace in the browser', () => {
     await page.getByLabel('Name', { exact: true }).fill(owner.name);
     await page.getByLabel('Password', { exact: true }).fill('short');
     await page.getByRole('button', { name: 'Create account' }).click();
-    await page.getByRole('alert').filter({ hasText: 'password: password must be at least 10 characters' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'Password must be at least 10 characters' }).waitFor();
     await shot('02-sign-up-error');
 
     await page.getByLabel('Password', { exact: true }).fill(owner.password);
@@ -266,7 +266,7 @@ describe('workspace in the browser', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(new RegExp(`/teams/${at.teamId}/members$`));
     await page.getByRole('cell', { name: owner.email }).waitFor();
-    expect(await page.locator('select').count()).toBe(0);
+    expect(await page.locator('main select').count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Remove' }).count()).toBe(0);
     await page.getByText('Only team admins can invite people, change roles or remove members.').waitFor();
     await shot('17-members-as-viewer');

@@ -171,5 +171,9 @@ describe.each(drivers)('accounts, teams and API keys on %s', (driver) => {
     expect((await a.audit.list({ teamId: team.id, actor: admin.email })).events.length).toBe(8);
     expect((await a.audit.list({ teamId: team.id, actor: 'nobody@example.com' })).events).toHaveLength(0);
     expect((await a.audit.list({ teamId: team.id, from: new Date(Date.now() + 60_000) })).events).toHaveLength(0);
+    const third = page3.events[0]!;
+    const byTarget = await a.audit.list({ teamId: team.id, target: third.target.id! });
+    expect(byTarget.events.map((e) => [e.action, e.details.name])).toEqual([['project.create', 'p0']]);
+    expect((await a.audit.list({ teamId: team.id, target: 'team' })).events.map((e) => e.action)).toEqual(['team.create']);
   });
 });

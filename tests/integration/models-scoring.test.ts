@@ -174,6 +174,9 @@ describe.each(drivers)('real-time scoring on %s', (driver) => {
     expect((await t.query('select last_used_at from api_keys where id = $1', [scoreKey.id]))[0]!.last_used_at).toBeNull();
     await scoringRuntime(t.db).lastUsed.flush();
     expect((await t.query('select last_used_at from api_keys where id = $1', [scoreKey.id]))[0]!.last_used_at).not.toBeNull();
+    // The API keys page says where: the route and the client's address (app.inject's is 127.0.0.1).
+    const listed = await callerFor(t.db, admin).apiKeys.list({ projectId });
+    expect(listed.find((k) => k.id === scoreKey.id)?.lastUsedWhere).toBe(`POST /api/v1/endpoints/credit-${driver}/predict from 127.0.0.1`);
   });
 
   it('serves a new champion from the next request on, and pins a version on request', async () => {

@@ -175,10 +175,10 @@ function PreviewSummary({ preview: p }: { preview: Preview }) {
             models: {s.models.changed} changed, {s.models.added} added, {s.models.removed} removed
           </span>
           <span className="badge">
-            endpoints: {s.endpoints.changed + s.endpoints.added + s.endpoints.removed} changed
+            endpoints: {s.endpoints.changed} changed, {s.endpoints.added} added, {s.endpoints.removed} removed
           </span>
           <span className="badge">
-            scenarios: {s.scenarios.changed + s.scenarios.added + s.scenarios.removed} changed
+            scenarios: {s.scenarios.changed} changed, {s.scenarios.added} added, {s.scenarios.removed} removed
           </span>
         </>
       )}

@@ -8,7 +8,7 @@ import { invalid, ServiceError, unauthenticated } from '../../services/errors';
 import { authorize } from '../../services/policy';
 import { logPredictions, predictWithConfig } from '../../services/scoring/predict-records';
 import { scoringRuntime, type EndpointConfig } from '../../services/scoring/runtime';
-import { clientRequestIdOf, createRequestCtx, type AppDeps } from '../context';
+import { clientRequestIdOf, createRequestCtx, requestWhere, type AppDeps } from '../context';
 import { cookieJar } from '../cookies';
 import { PredictResponse } from './model-routes';
 
@@ -45,7 +45,7 @@ export function registerPredictRoute(app: FastifyInstance, deps: AppDeps): void 
       ctx = await createRequestCtx(deps, req, cookieJar(req, reply, deps.secureCookies ?? false));
     }
     await authorize(ctx, SCORER, { name });
-    if (ctx.actor?.type === 'apiKey') runtime.lastUsed.record(ctx.actor.keyId);
+    if (ctx.actor?.type === 'apiKey') runtime.lastUsed.record(ctx.actor.keyId, requestWhere(req));
     return runtime.endpoint(name);
   };
 

@@ -14,6 +14,7 @@ export async function listApiKeys({ ctx, input }: { ctx: ServiceCtx; input: z.in
       createdAt: apiKeys.createdAt,
       revokedAt: apiKeys.revokedAt,
       lastUsedAt: apiKeys.lastUsedAt,
+      lastUsedWhere: apiKeys.lastUsedWhere,
     })
     .from(apiKeys)
     .where(eq(apiKeys.projectId, input.projectId))

@@ -10,6 +10,7 @@ export const ListAuditInput = z
     teamId: Uuid('teamId').optional(),
     projectId: Uuid('projectId').optional(),
     actor: z.string().trim().min(1).max(200).optional().describe('actor id, or part of the actor label (an email, key:<name>)'),
+    target: z.string().trim().min(1).max(200).optional().describe('target id, or target type (project, dataset, apiKey, ...)'),
     action: z.enum(auditActions, { error: `action must be one of ${auditActions.join(', ')}` }).optional(),
     from: z.coerce.date({ error: 'from must be an ISO date-time' }).optional(),
     to: z.coerce.date({ error: 'to must be an ISO date-time' }).optional(),
@@ -29,6 +30,7 @@ export async function listAuditEvents({ ctx, input }: { ctx: ServiceCtx; input: 
     const pattern = `%${input.actor.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     where.push(or(eq(auditEvents.actorId, input.actor), ilike(auditEvents.actorLabel, pattern))!);
   }
+  if (input.target) where.push(or(eq(auditEvents.targetId, input.target), eq(auditEvents.targetType, input.target))!);
   if (input.from) where.push(gte(auditEvents.at, input.from.toISOString()));
   if (input.to) where.push(lte(auditEvents.at, input.to.toISOString()));
   if (input.cursor) where.push(lt(auditEvents.seq, input.cursor));

@@ -7,7 +7,7 @@ import type { Db } from '@/db/client';
  * most that much behind, like the once-a-minute resolution of the other routes.
  */
 export class LastUsedRecorder {
-  private pending = new Map<string, Date>();
+  private pending = new Map<string, { at: Date; where: string | null }>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
 
@@ -16,8 +16,9 @@ export class LastUsedRecorder {
     private readonly intervalMs = 30_000,
   ) {}
 
-  record(keyId: string): void {
-    this.pending.set(keyId, new Date());
+  /** `where`: the request, as "POST /api/v1/endpoints/credit/predict from 10.0.0.7". */
+  record(keyId: string, where: string | null = null): void {
+    this.pending.set(keyId, { at: new Date(), where });
     if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = null;
@@ -35,11 +36,14 @@ export class LastUsedRecorder {
     const batch = this.pending;
     this.pending = new Map();
     const ids = `{${[...batch.keys()].join(',')}}`;
-    const times = `{${[...batch.values()].map((t) => `"${t.toISOString()}"`).join(',')}}`;
+    const times = `{${[...batch.values()].map((u) => `"${u.at.toISOString()}"`).join(',')}}`;
+    // JSON text: a Postgres array literal would need its own quoting of the request paths.
+    const wheres = JSON.stringify([...batch.values()].map((u) => u.where));
     this.flushing = this.db
       .execute(
-        sql`update api_keys as k set last_used_at = v.t
-            from (select unnest(${ids}::uuid[]) as id, unnest(${times}::timestamptz[]) as t) as v
+        sql`update api_keys as k set last_used_at = v.t, last_used_where = coalesce(v.w, k.last_used_where)
+            from (select unnest(${ids}::uuid[]) as id, unnest(${times}::timestamptz[]) as t,
+                         jsonb_array_elements_text(${wheres}::jsonb) as w) as v
             where k.id = v.id and (k.last_used_at is null or k.last_used_at < v.t)`,
       )
       .then(
