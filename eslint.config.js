@@ -2,6 +2,12 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+/** Services never import the API layer or collab (notebook-doc is the notebook document model, to move into server/domain: issue 17). */
+const servicesBoundary = [
+  { group: ['@/server/api/*', '**/api/*'], message: 'services never import the API layer' },
+  { group: ['@/server/collab/*', '!@/server/collab/notebook-doc', '**/collab/*', '!**/collab/notebook-doc'], message: 'services never import collab' },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/', '.next/', '.stagebook/', 'tests/.tmp/', 'next-env.d.ts', 'db/migrations/', 'bench/.out/', '.ci/'] },
   js.configs.recommended,
@@ -67,6 +73,70 @@ export default tseslint.config(
               message: 'the app imports only types from the server (and the audit action list, the pure column-type rules and the pure notebook document model)',
               allowTypeImports: true,
             },
+          ],
+        },
+      ],
+    },
+  },
+  // Import boundaries (server/README.md "Tiers"). Cycles are checked by `npm run lint:cycles` (madge).
+  {
+    files: ['db/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@/server/*', '@/app/*', '@/workflows/*', '@/tests/*', '../server/*', '../../server/*'], message: 'db/ imports nothing of the project' }] }],
+    },
+  },
+  {
+    // Pure: no database, no services, no I/O layers (shared models come from server/domain).
+    files: ['server/pipeline/**/*.ts', 'server/ml/**/*.ts', 'server/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@/db/*', '@/server/services/*', '@/server/api/*', '@/server/collab/*', '@/server/scoring/*', '@/workflows/*', '../services/*', '../../services/*'], message: 'server/pipeline, server/ml and server/domain stay pure' }] },
+      ],
+    },
+  },
+  {
+    files: ['server/services/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: servicesBoundary,
+        },
+      ],
+    },
+  },
+  {
+    // The core tier (context, errors, policy, audit, auth, teams, projects, api keys, system) imports no
+    // higher tier: data (datasets, notebooks, pipeline) <- models <- release <- runs. The files listed
+    // in `ignores` are today's known back arrows (issue 17): remove one when its arrow is gone.
+    files: [
+      'server/services/*.ts',
+      'server/services/{audit,auth,teams,projects,api-keys,system}/**/*.ts',
+    ],
+    ignores: [
+      'server/services/policy.ts',
+      'server/services/context.ts',
+      'server/services/workflow-starter.ts',
+      'server/services/auth/account-mail.ts',
+      'server/services/projects/project-team.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                ...['datasets', 'notebooks', 'pipeline', 'models', 'endpoints', 'drift', 'scoring', 'bundles', 'deployments', 'builds', 'runs', 'scenarios', 'notifications', 'demo'].map((f) => `**/services/${f}/*`),
+                ...['datasets', 'notebooks', 'pipeline', 'models', 'endpoints', 'drift', 'scoring', 'bundles', 'deployments', 'builds', 'runs', 'scenarios', 'notifications', 'demo'].map((f) => `./${f}/*`),
+                ...['datasets', 'notebooks', 'pipeline', 'models', 'endpoints', 'drift', 'scoring', 'bundles', 'deployments', 'builds', 'runs', 'scenarios', 'notifications', 'demo'].map((f) => `../${f}/*`),
+                // The change bus the caches listen to belongs to core.
+                '!**/scoring/changes',
+              ],
+              message: 'the core tier of services imports no higher tier (server/README.md, "Tiers")',
+            },
+            ...servicesBoundary,
           ],
         },
       ],

@@ -1,4 +1,5 @@
 import type { ModelColumn } from './features';
+import { algorithmOf } from './algorithms';
 import {
   type AucWithInterval,
   type CalibrationBin,
@@ -46,11 +47,7 @@ export function evaluate(model: Model, y: ArrayLike<number>, p: ArrayLike<number
  * (a one-hot column's coefficient is the effect of that category against none of them).
  */
 export function featureImportance(model: Model): FeatureImportance[] {
-  const est = model.estimator;
-  const perColumn = new Float64Array(model.columns.length);
-  if (est.kind === 'logistic_regression') est.coef.forEach((c, j) => (perColumn[j] = Math.abs(c)));
-  else for (const tree of est.trees) tree.feature.forEach((f, node) => f >= 0 && (perColumn[f]! += tree.gain[node]!));
-  return sumByFeature(model.columns, perColumn);
+  return sumByFeature(model.columns, algorithmOf(model.estimator.kind).importance(model.estimator, model.columns));
 }
 
 function sumByFeature(columns: ModelColumn[], perColumn: Float64Array): FeatureImportance[] {

@@ -1,9 +1,8 @@
 import { pacer } from './control';
 import { MlInputError } from './errors';
 import { type Evaluation, evaluate } from './evaluate';
-import { columnReaders, encodeFeatures, modelColumns, planFeatures, standardisedMatrix } from './features';
-import { fitBoostedTrees } from './gbt/boosting';
-import { fitLogisticRegression } from './logistic-regression';
+import { algorithmOf } from './algorithms';
+import { encodeFeatures, modelColumns, planFeatures } from './features';
 import { type Model, predictEncoded } from './model';
 import { TrainSpec, type TrainSpecInput } from './spec';
 import { type Split, holdoutSplit } from './split';
@@ -51,30 +50,9 @@ export async function trainModel(table: Table, specInput: TrainSpecInput, contro
   const columns = modelColumns(plan);
   await pace();
 
-  let model: Model;
-  let iterations: number;
-  let converged = true;
-  let earlyStopped = false;
-  if (spec.algorithm === 'logistic_regression') {
-    const { X, d } = standardisedMatrix(enc, plan, split.train);
-    const yTrain = Uint8Array.from(split.train, (r) => y[r]!);
-    const maxIterations = spec.params.maxIter;
-    const fit = await fitLogisticRegression(X, yTrain, d, spec.params, {
-      onIteration: async (iteration, loss) => {
-        control.onProgress?.({ iteration, loss, maxIterations });
-        await pace();
-      },
-    });
-    iterations = fit.iterations;
-    converged = fit.converged;
-    const estimator = { kind: 'logistic_regression' as const, coef: Array.from(fit.coef, Math.fround), intercept: Math.fround(fit.intercept) };
-    model = { algorithm: spec.algorithm, target, features: plan, columns, estimator };
-  } else {
-    const boosted = await fitBoostedTrees(columnReaders(enc, plan), n, y, split.train, spec.params, spec.holdout.seed, { pace, onProgress: control.onProgress });
-    iterations = boosted.trees.length;
-    earlyStopped = boosted.earlyStopped;
-    model = { algorithm: spec.algorithm, target, features: plan, columns, estimator: { kind: 'gradient_boosted_trees', ...boosted } };
-  }
+  const fitted = await algorithmOf(spec.algorithm).fit({ enc, plan, rows: n, y, split, params: spec.params, seed: spec.holdout.seed, pace, onProgress: control.onProgress });
+  const { iterations, converged, earlyStopped } = fitted;
+  const model: Model = { algorithm: spec.algorithm, target, features: plan, columns, estimator: fitted.estimator };
 
   const p = predictEncoded(model, enc, split.holdout);
   const evaluation = evaluate(model, Uint8Array.from(split.holdout, (r) => y[r]!), p, spec.threshold);

@@ -5,12 +5,11 @@ import { parseCheckCell } from './check-cell';
 import { cellNamesOf } from './cell-names';
 import { parseNameList, readHeaders } from './headers';
 import { analyzeScoreCell, analyzeTrainCell, checkModels } from './model-cell-analysis';
-import { parseScenarioCell, type ParsedScenarioCell } from './scenario-cell';
+import { parseScenarioCell } from './scenario-cell';
 import { checkScenarios } from './scenario-analysis';
 import { analyzeSelect, loadSqlParser } from './sql';
 import { closestName, datasetNameProblem, lineColumnOf } from './text';
 import type {
-  CellNode,
   CompileResult,
   DatasetNode,
   Diagnostic,
@@ -25,23 +24,8 @@ import type {
   SourceDataset,
 } from './types';
 
-export type Pos = { line: number; column: number };
-export type Ref = Pos & { name: string };
-/** A cell as the compiler sees it: what it reads, writes and checks, and the model it trains or uses. */
-export type Analyzed = {
-  cell: NotebookCell;
-  node: CellNode;
-  writes: Ref | null;
-  reads: Ref[];
-  checked: Ref | null;
-  trains?: Ref | null;
-  uses?: Ref | null;
-  /** A scenario cell, parsed (its spec is null when it does not validate). */
-  scenario?: ParsedScenarioCell;
-};
-
-/** What the compiler knows besides the notebook: the registry's model names, to warn about unknown ones. */
-export type CompileOptions = { models?: readonly string[]; channels?: readonly string[] };
+export type { Analyzed, CompileOptions, Diag, Pos, Ref } from './analysis-types';
+import type { Analyzed, CompileOptions, Diag, Pos, Ref } from './analysis-types';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -186,7 +170,6 @@ function orderByNotebook(diagnostics: Diagnostic[], notebook: NotebookSnapshot):
   return [...diagnostics].sort((a, b) => index.get(a.cellId)! - index.get(b.cellId)! || a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
 }
 
-export type Diag = (cellId: string, pos: Pos, code: DiagnosticCode, message: string, severity?: 'error' | 'warning') => void;
 
 
 function analyzeCell(cell: NotebookCell, sources: Map<string, SourceDataset>, diag: Diag): Analyzed | null {

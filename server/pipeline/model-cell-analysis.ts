@@ -1,4 +1,4 @@
-import type { Analyzed, CompileOptions, Diag, Ref } from './compile';
+import type { Analyzed, CompileOptions, Diag, Ref } from './analysis-types';
 import { parseScoreCell, parseTrainCell } from './model-cells';
 import { closestName } from './text';
 import type { NotebookCell, SourceDataset } from './types';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ALGORITHM_LIST } from '@/server/ml/algorithms';
 import { TrainSpec } from '@/server/ml/spec';
 import { DATASET_NAME } from './text';
 import { parseYamlSpec, type YamlSpecProblem } from './yaml-spec';
@@ -29,11 +30,10 @@ const trainCellFields = { model: ModelName, dataset: DatasetName('dataset'), pos
  *   algorithm: gradient_boosted_trees
  *   params: { maxIter: 200 }
  */
-export const TrainCellSpec = z.discriminatedUnion(
-  'algorithm',
-  [TrainSpec.options[0].extend(trainCellFields).strict(), TrainSpec.options[1].extend(trainCellFields).strict()],
-  { error: 'algorithm must be logistic_regression or gradient_boosted_trees' },
-);
+const [firstAlgorithm, ...otherAlgorithms] = TrainSpec.options.map((option) => option.extend(trainCellFields).strict());
+export const TrainCellSpec = z.discriminatedUnion('algorithm', [firstAlgorithm!, ...otherAlgorithms], {
+  error: `algorithm must be ${ALGORITHM_LIST.map((a) => a.name).join(' or ')}`,
+});
 export type TrainCellSpec = z.output<typeof TrainCellSpec>;
 
 /**

@@ -1,4 +1,4 @@
-import type { Analyzed, Diag } from './compile';
+import type { Analyzed, Diag } from './analysis-types';
 import type { ParsedScenarioCell, ScenarioSpec } from './scenario-cell';
 import { closestName } from './text';
 

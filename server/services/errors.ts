@@ -57,9 +57,7 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   return isDatabaseUnavailable(e.cause, depth + 1);
 }
 
-export function assertNever(x: never, what = 'value'): never {
-  throw new Error(`Unhandled ${what}: ${JSON.stringify(x)}`);
-}
+export { assertNever } from '@/server/domain/assert-never';
 
 export const httpStatusOf: Record<ServiceErrorKind, number> = {
   Unauthenticated: 401,

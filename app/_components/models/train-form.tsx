@@ -3,13 +3,14 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { Fragment, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useTRPC } from '../trpc';
 import { Card, ErrorMessage } from '../ui';
 import { formatCount, formatMetric } from './format';
-import { algorithmLabels, modelHref, NAME_PATTERN, NAME_RULE, type Training } from './types';
+import type { Algorithm } from '@/server/ml/spec';
+import { assertNever } from '../notebook/cell-kinds';
+import { trainableAlgorithms, modelHref, NAME_PATTERN, NAME_RULE, type Training } from './types';
 
-type Algorithm = 'logistic_regression' | 'gradient_boosted_trees';
 
 /** A column that looks like a label: the usual names first. */
 function guessTarget(columns: { name: string; type: string }[]): string {
@@ -18,6 +19,46 @@ function guessTarget(columns: { name: string; type: string }[]): string {
 }
 
 const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
+
+type ParamField = [key: string, label: string, hint: string, attrs?: { step?: string; min?: string; placeholder?: string }];
+
+/** Each algorithm's main parameters in the form (the rest keep the server's defaults). */
+function paramFieldsOf(algorithm: Algorithm): ParamField[] {
+  switch (algorithm) {
+    case 'logistic_regression':
+      return [
+        ['C', 'C', 'Inverse regularisation strength (L2).', { step: 'any', min: '0' }],
+        ['lrMaxIter', 'Max iterations', 'Optimiser steps.', { min: '1' }],
+      ];
+    case 'gradient_boosted_trees':
+      return [
+        ['learningRate', 'Learning rate', 'Shrinkage per tree.', { step: 'any', min: '0' }],
+        ['maxIter', 'Trees', 'At most; early stopping above 10k rows.', { min: '1' }],
+        ['maxLeafNodes', 'Max leaves', 'Per tree.', { min: '2' }],
+        ['maxDepth', 'Max depth', 'Empty: unlimited.', { min: '1', placeholder: 'none' }],
+        ['minSamplesLeaf', 'Min rows per leaf', '', { min: '1' }],
+      ];
+    default:
+      return assertNever(algorithm, 'algorithm');
+  }
+}
+
+function paramsOf(algorithm: Algorithm, params: Record<string, string>) {
+  switch (algorithm) {
+    case 'logistic_regression':
+      return { C: num(params.C!), maxIter: num(params.lrMaxIter!) };
+    case 'gradient_boosted_trees':
+      return {
+        learningRate: num(params.learningRate!),
+        maxIter: num(params.maxIter!),
+        maxLeafNodes: num(params.maxLeafNodes!) ?? null,
+        maxDepth: num(params.maxDepth!) ?? null,
+        minSamplesLeaf: num(params.minSamplesLeaf!),
+      };
+    default:
+      return assertNever(algorithm, 'algorithm');
+  }
+}
 
 /**
  * The train form: dataset, target and positive class, features, algorithm and its main parameters.
@@ -89,16 +130,7 @@ export function TrainForm({ projectId, initialModel }: { projectId: string; init
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setTrainingId(null);
-    const p =
-      algorithm === 'logistic_regression'
-        ? { C: num(params.C!), maxIter: num(params.lrMaxIter!) }
-        : {
-            learningRate: num(params.learningRate!),
-            maxIter: num(params.maxIter!),
-            maxLeafNodes: num(params.maxLeafNodes!) ?? null,
-            maxDepth: num(params.maxDepth!) ?? null,
-            minSamplesLeaf: num(params.minSamplesLeaf!),
-          };
+    const p = paramsOf(algorithm, params);
     train.mutate({
       projectId,
       modelName: model,
@@ -204,25 +236,17 @@ export function TrainForm({ projectId, initialModel }: { projectId: string; init
           <div className="form">
             <label className="field">
               <select name="algorithm" value={algorithm} onChange={(e) => setAlgorithm(e.target.value as Algorithm)} disabled={running} aria-label="Algorithm">
-                <option value="logistic_regression">{algorithmLabels.logistic_regression}</option>
-                <option value="gradient_boosted_trees">{algorithmLabels.gradient_boosted_trees}</option>
+                {(Object.entries(trainableAlgorithms) as [Algorithm, string][]).map(([name, label]) => (
+                  <option key={name} value={name}>
+                    {label}
+                  </option>
+                ))}
               </select>
             </label>
             <div className="params">
-              {algorithm === 'logistic_regression' ? (
-                <>
-                  {param('C', 'C', 'Inverse regularisation strength (L2).', { step: 'any', min: '0' })}
-                  {param('lrMaxIter', 'Max iterations', 'Optimiser steps.', { min: '1' })}
-                </>
-              ) : (
-                <>
-                  {param('learningRate', 'Learning rate', 'Shrinkage per tree.', { step: 'any', min: '0' })}
-                  {param('maxIter', 'Trees', 'At most; early stopping above 10k rows.', { min: '1' })}
-                  {param('maxLeafNodes', 'Max leaves', 'Per tree.', { min: '2' })}
-                  {param('maxDepth', 'Max depth', 'Empty: unlimited.', { min: '1', placeholder: 'none' })}
-                  {param('minSamplesLeaf', 'Min rows per leaf', '', { min: '1' })}
-                </>
-              )}
+              {paramFieldsOf(algorithm).map(([key, label, hint, attrs]) => (
+                <Fragment key={key}>{param(key, label, hint, attrs)}</Fragment>
+              ))}
               <label className="field">
                 <span>Holdout</span>
                 <input name="holdout" type="number" step="0.05" min="0.05" max="0.5" value={holdout} onChange={(e) => setHoldout(e.target.value)} disabled={running} />

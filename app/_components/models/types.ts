@@ -1,3 +1,4 @@
+import type { Algorithm } from '@/server/ml/spec';
 import type { RouterOutputs } from '../types';
 
 export type ModelSummary = RouterOutputs['models']['list'][number];
@@ -19,8 +20,13 @@ export const endpointHref = (projectId: string, name: string) => `/projects/${pr
 export const NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
 export const NAME_RULE = 'Lowercase letters, digits, - and _, starting with a letter.';
 
-export const algorithmLabels: Record<string, string> = {
+/**
+ * The algorithms the train form offers, keyed by the server's TrainSpec union (server/ml/algorithms):
+ * a new algorithm fails to compile here until it has a label (and train-form.tsx its fields).
+ */
+export const trainableAlgorithms: Record<Algorithm, string> = {
   logistic_regression: 'Logistic regression',
   gradient_boosted_trees: 'Gradient-boosted trees',
-  onnx: 'Imported ONNX',
 };
+
+export const algorithmLabels: Record<string, string> = { ...trainableAlgorithms, onnx: 'Imported ONNX' };

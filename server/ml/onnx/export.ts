@@ -1,5 +1,7 @@
+import { assertNever } from '@/server/domain/assert-never';
+import type { BoostedTreesEstimator, Estimator, LogisticRegressionEstimator } from '../algorithms';
 import { oneHotWidth } from '../features';
-import type { BoostedTreesEstimator, LogisticRegressionEstimator, Model } from '../model';
+import type { Model } from '../model';
 import { FEATURE_SCHEMA_METADATA_KEY, type FeatureInput, type FeatureSchema } from './feature-schema';
 import { ElemType, ML_DOMAIN, attr, encodeModel, int64Tensor, node, tensorValue } from './proto';
 
@@ -59,10 +61,10 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
   const nodes: ReturnType<typeof node>[] = [];
   const initializers: ReturnType<typeof int64Tensor>[] = [];
   const blocks: string[] = [];
-  const est = model.estimator;
+  const classifier = classifierOf(model.estimator);
   if (numeric.length) {
     nodes.push(node('Concat', numeric.map((f) => inputNames.get(f.name)!), [`${INTERNAL}numeric`], [attr.int('axis', 1)]));
-    if (est.kind === 'logistic_regression') {
+    if (classifier.standardised) {
       nodes.push(
         node('Imputer', [`${INTERNAL}numeric`], [`${INTERNAL}imputed`], [attr.floats('imputed_value_floats', numeric.map((f) => f.median)), attr.float('replaced_value_float', NaN)], ML_DOMAIN),
         node(
@@ -97,7 +99,7 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
     blocks.push(`${p}onehot`);
   });
   nodes.push(node('Concat', blocks, [`${INTERNAL}features`], [attr.int('axis', 1)]));
-  nodes.push(est.kind === 'logistic_regression' ? linearClassifier(est) : treeEnsemble(est));
+  nodes.push(classifier.node());
 
   const bytes = encodeModel({
     irVersion: IR_VERSION,
@@ -127,6 +129,21 @@ function assignInputNames(features: string[]): Map<string, string> {
     names.set(f, name);
   }
   return names;
+}
+
+/**
+ * Each algorithm's ONNX classifier node over the concatenated features, and whether it reads the
+ * numeric features imputed and standardised (the estimator's coefficients are on that scale).
+ */
+function classifierOf(est: Estimator): { standardised: boolean; node: () => ReturnType<typeof node> } {
+  switch (est.kind) {
+    case 'logistic_regression':
+      return { standardised: true, node: () => linearClassifier(est) };
+    case 'gradient_boosted_trees':
+      return { standardised: false, node: () => treeEnsemble(est) };
+    default:
+      return assertNever(est, 'algorithm');
+  }
 }
 
 function linearClassifier(est: LogisticRegressionEstimator) {

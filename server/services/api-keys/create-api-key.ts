@@ -5,8 +5,7 @@ import { emitAudit } from '../audit/emit';
 import { sha256Hex, newSecret } from '../auth/tokens';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { notFound } from '../errors';
-import { notifyScoringChange } from '../scoring/changes';
-import { publishScoringChange } from '../scoring/runtime';
+import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
 import { Uuid } from '../teams/schemas';
 import { ApiScope } from './scopes';
 

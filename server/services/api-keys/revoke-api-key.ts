@@ -4,8 +4,7 @@ import { apiKeys, projects } from '@/db/schema';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { notFound } from '../errors';
-import { notifyScoringChange } from '../scoring/changes';
-import { publishScoringChange } from '../scoring/runtime';
+import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
 import { Uuid } from '../teams/schemas';
 
 export const RevokeApiKeyInput = z.object({ projectId: Uuid('projectId'), keyId: Uuid('keyId') });

@@ -3,8 +3,7 @@ import { sessions } from '@/db/schema';
 import { emitAudit } from '../audit/emit';
 import type { ServiceCtx } from '../context';
 import { unauthenticated } from '../errors';
-import { notifyScoringChange } from '../scoring/changes';
-import { publishScoringChange } from '../scoring/runtime';
+import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
 import { sha256Hex } from './tokens';
 
 export async function signOut({ ctx, input }: { ctx: ServiceCtx; input: { sessionToken: string | undefined } }) {

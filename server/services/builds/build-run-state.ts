@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { buildSteps, projects, runs, type RunStatus } from '@/db/schema';
 import { buildRuns } from '@/server/metrics/registry';
+import type { BuildResult } from '@/workflows/shared/build';
 import { emitAudit } from '../audit/emit';
 import { BuildStepError, closeSteps, dropStagingTable } from './build-step-state';
 import type { BuildRunInput } from './build-view';
@@ -9,14 +10,8 @@ import { stagingTableOf } from './table-metrics';
 
 const finished: RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 
-export type BuildRunOutcome = {
-  runId: string;
-  status: 'succeeded' | 'failed' | 'cancelled';
-  succeeded: string[];
-  failed: string[];
-  skipped: string[];
-  cancelled: string[];
-};
+/** A finished build, as the build workflow returns it (one type: the workflow's wire result). */
+export type BuildRunOutcome = BuildResult;
 
 /** Marks the run running (once) and returns its planned steps in order. */
 export async function beginBuildRun(db: Db, runId: string): Promise<{ stepId: string; after: string[] }[]> {

@@ -4,6 +4,7 @@ import { buildSteps, pipelineGraphs, projects, runs, type BuildStepStatus } from
 import type { PipelineGraph } from '@/server/pipeline';
 import { ident, schemaNameOf } from '../datasets/storage';
 import type { BuildRunInput } from './build-view';
+import type { TsCellLimits } from './ts-cell-sandbox';
 
 /** Why a build step stopped; the activity layer turns each into the right Temporal failure. */
 export class BuildStepError extends Error {
@@ -87,3 +88,19 @@ export async function dropStagingTable(db: Db, scope: { projectId: string; envir
   if (!/^_sb_b_[0-9a-f]{20}_\d{1,4}$/.test(table)) throw new Error(`not a staging table: ${table}`);
   await db.execute(sql.raw(`DROP TABLE IF EXISTS ${ident(schemaNameOf(scope.projectId, scope.environment))}.${ident(table)}`));
 }
+
+export type BuildStepOptions = { statementTimeoutMs: number; tsCell: TsCellLimits };
+
+/** What the activity hands the step: who it is (attempt, workflow), its cancellation and heartbeat. */
+export type StepRuntime = {
+  attempt: number;
+  workflowId: string;
+  signal: AbortSignal;
+  /**
+   * True when the abort is the build's cancellation (builds.cancel), false when this attempt alone is
+   * stopped (its worker shutting down, a timeout): then the step stays open for the next attempt.
+   */
+  cancelRequested: () => boolean;
+  heartbeat: (progress: string) => void;
+  options: BuildStepOptions;
+};

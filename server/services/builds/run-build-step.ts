@@ -7,29 +7,16 @@ import { countSandboxedSelect, createTableFromSelect, DEFAULT_STATEMENT_TIMEOUT_
 import { PythonSetupError } from '@/server/python/venv';
 import { buildPythonTable, PythonCellError } from './build-python-table';
 import { buildTsTable } from './build-ts-table';
-import { BuildStepError, cellLabel, dropStagingTable, loadBuildRun, loadStep, updateOwnedStep, type BuildRunContext, type StepValues } from './build-step-state';
+import { BuildStepError, cellLabel, dropStagingTable, loadBuildRun, loadStep, updateOwnedStep, type BuildRunContext, type BuildStepOptions, type StepRuntime, type StepValues } from './build-step-state';
 import { publishStep } from './publish-step';
 import { checkFailureText, runChecks, type CustomCounts } from './run-checks';
 import { runScoreStep, runTrainStep } from './run-model-step';
 import { columnSpecsOf, computeTableMetrics, describeTable, profileBuiltTable, stagingTableOf } from './table-metrics';
-import { DEFAULT_TS_CELL_LIMITS, TsCellError, type TsCellLimits } from './ts-cell-sandbox';
+import { DEFAULT_TS_CELL_LIMITS, TsCellError } from './ts-cell-sandbox';
 
-export type BuildStepOptions = { statementTimeoutMs: number; tsCell: TsCellLimits };
 export const DEFAULT_BUILD_STEP_OPTIONS: BuildStepOptions = { statementTimeoutMs: DEFAULT_STATEMENT_TIMEOUT_MS, tsCell: DEFAULT_TS_CELL_LIMITS };
 
-/** What the activity hands the step: who it is (attempt, workflow), its cancellation and heartbeat. */
-export type StepRuntime = {
-  attempt: number;
-  workflowId: string;
-  signal: AbortSignal;
-  /**
-   * True when the abort is the build's cancellation (builds.cancel), false when this attempt alone is
-   * stopped (its worker shutting down, a timeout): then the step stays open for the next attempt.
-   */
-  cancelRequested: () => boolean;
-  heartbeat: (progress: string) => void;
-  options: BuildStepOptions;
-};
+export type { BuildStepOptions, StepRuntime } from './build-step-state';
 
 export type StepOutcome = { stepId: string; status: 'succeeded'; rowCount: number; published: boolean; warnings: number };
 

@@ -6,8 +6,7 @@ import type { ServiceCtx } from '../context';
 import { ServiceError } from '../errors';
 import { scoreDataset } from '../models/score-dataset';
 import { trainModelVersion, type TrainModelProgress } from '../models/train-model-version';
-import { BuildStepError, cellLabel, type loadStep, updateOwnedStep, type BuildRunContext } from './build-step-state';
-import type { StepRuntime } from './run-build-step';
+import { BuildStepError, cellLabel, type loadStep, updateOwnedStep, type BuildRunContext, type StepRuntime } from './build-step-state';
 
 type Step = Awaited<ReturnType<typeof loadStep>>;
 export type ModelStepOutcome = { rowCount: number; result: BuildStepResult; progress: BuildStepProgress | null };

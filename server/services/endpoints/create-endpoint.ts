@@ -6,8 +6,7 @@ import { actorLabel, auditMetaOf, type ServiceCtx } from '../context';
 import { conflict } from '../errors';
 import { findModel, findModelVersion } from '../models/list-models';
 import type { EndpointView } from '../models/model-view';
-import { notifyScoringChange } from '../scoring/changes';
-import { publishScoringChange } from '../scoring/runtime';
+import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
 import { endpointViews, teamOfProject } from './find-endpoint';
 import type { CreateEndpointInput } from './schemas';
 

@@ -3,8 +3,7 @@ import type { z } from 'zod';
 import { endpoints } from '@/db/schema';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
-import { notifyScoringChange } from '../scoring/changes';
-import { publishScoringChange } from '../scoring/runtime';
+import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
 import { endpointViews, findEndpoint, refuseIfDeployed, teamOfProject } from './find-endpoint';
 import type { EndpointRef } from './schemas';
 

@@ -7,8 +7,7 @@ import { auditMetaOf, type ServiceCtx } from '../context';
 import { invalid } from '../errors';
 import { findModel, findModelVersion } from '../models/list-models';
 import type { EndpointView } from '../models/model-view';
-import { notifyScoringChange } from '../scoring/changes';
-import { publishScoringChange } from '../scoring/runtime';
+import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
 import { endpointViews, findEndpoint, refuseIfDeployed, teamOfProject } from './find-endpoint';
 import type { UpdateEndpointInput } from './schemas';
 

@@ -3,7 +3,7 @@ import { and, eq, notInArray, sql } from 'drizzle-orm';
 import type { Tx } from '@/db/client';
 import { scenarios } from '@/db/schema';
 import { parseScenarioCell } from '@/server/pipeline/scenario-cell';
-import type { ActivationPlan } from '../deployments/reconcilers';
+import type { ActivationPlan } from '../deployments/reconciler-types';
 import { preconditionFailed } from '../errors';
 
 export type ScenarioChange = { name: string; change: 'create' | 'update' | 'delete' | 'unchanged' };

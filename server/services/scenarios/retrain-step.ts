@@ -21,8 +21,8 @@ import { loadSeenRows, storeSeenRows } from '../models/seen-rows-store';
 import { compareShadowPairs } from '../endpoints/shadow-comparison';
 import type { AuditMeta } from '../audit/emit';
 import { prepareTraining } from '../models/train-model-version';
-import { notifyScoringChange } from '../scoring/changes';
-import { publishScoringChange, scoringRuntime } from '../scoring/runtime';
+import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
+import { scoringRuntime } from '../scoring/runtime';
 import { loadManifest, StepRefused, type StepEnv, type StepResult } from './steps';
 
 type Gate = Extract<ScenarioStep, { type: 'retrain' }>['gate'];

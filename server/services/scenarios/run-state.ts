@@ -17,6 +17,7 @@ import { emitAudit, type AuditMeta } from '../audit/emit';
 import { actorLabel } from '../context';
 import { teamOfProject } from '../endpoints/find-endpoint';
 import { endUnfinishedShadows } from './retrain-step';
+import type { ScenarioRunContext } from './run-context';
 
 const finished: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'skipped'];
 
@@ -187,7 +188,7 @@ export async function beginScenarioRun(db: Db, input: ScenarioRunInput, workflow
 }
 
 /** The run a step works in: its project, bundle and stored spec. */
-export type ScenarioRunContext = { runId: string; projectId: string; scenario: string; bundleHash: string; spec: ScenarioSpec; trigger: ScenarioTriggerInfo };
+export type { ScenarioRunContext } from './run-context';
 
 export async function loadScenarioRun(db: DbOrTx, runId: string): Promise<ScenarioRunContext> {
   const [run] = await db.select().from(runs).where(and(eq(runs.id, runId), eq(runs.kind, 'scenario')));

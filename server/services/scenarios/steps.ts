@@ -10,7 +10,7 @@ import { countSandboxedSelect, DEFAULT_STATEMENT_TIMEOUT_MS, runSandboxedSelect,
 import { runChecks, type CustomCounts } from '../builds/run-checks';
 import { computeTableMetrics, describeTable } from '../builds/table-metrics';
 import { scoreDataset } from '../models/score-dataset';
-import type { ScenarioRunContext } from './run-state';
+import type { ScenarioRunContext } from './run-context';
 
 /** What a step's executor gets: the run, the services' context, cancellation and a log. */
 export type StepEnv = {

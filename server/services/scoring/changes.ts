@@ -23,6 +23,26 @@ export async function notifyScoringChange(tx: DbOrTx, change: ScoringChange): Pr
   await tx.execute(sql`select pg_notify(${SCORING_CHANNEL}, ${JSON.stringify(change)})`);
 }
 
+type ScoringChangeListener = (change: ScoringChange) => void;
+const listeners = new WeakMap<object, Set<ScoringChangeListener>>();
+
+/**
+ * The in-process change bus: caches (the scoring runtime, request contexts) subscribe per database
+ * handle, and the services that change keys, endpoints, champions, sessions or memberships publish here
+ * without importing the caches. Returns the unsubscribe function.
+ */
+export function onScoringChange(db: object, listener: ScoringChangeListener): () => void {
+  let set = listeners.get(db);
+  if (!set) listeners.set(db, (set = new Set()));
+  set.add(listener);
+  return () => set.delete(listener);
+}
+
+/** Applies a committed change to this process's caches (call after commit; NOTIFY tells other processes). */
+export function publishScoringChange(db: object, change: ScoringChange): void {
+  for (const listener of listeners.get(db) ?? []) listener(change);
+}
+
 /** A notification's payload, or null when it is not one of ours (a newer or older server wrote it). */
 export function parseScoringChange(payload: string | undefined): ScoringChange | null {
   if (!payload) return null;

@@ -1,5 +1,4 @@
 import { eq, sql } from 'drizzle-orm';
-import type { InferenceSession } from 'onnxruntime-node';
 import type { Db } from '@/db/client';
 import { endpoints, models, modelVersions, projects } from '@/db/schema';
 import { FeatureSchema } from '@/server/ml/onnx/feature-schema';
@@ -9,7 +8,8 @@ import { findSessionByHash, sessionHashOf, type UserActor } from '../auth/sessio
 import { driverOf } from '../datasets/storage';
 import { notFound, preconditionFailed, ServiceError } from '../errors';
 import { readArtifact } from '../models/artifacts';
-import type { ScoringChange } from './changes';
+import { onScoringChange, type ScoringChange } from './changes';
+import type { EndpointConfig, ShadowConfig } from './endpoint-config';
 import { LastUsedRecorder } from './last-used';
 import { type ChangeListener, listenForScoringChanges } from './listener';
 import { TtlLru } from './lru';
@@ -17,32 +17,7 @@ import { PredictionLogRecorder } from './prediction-log-recorder';
 import { RequestStatsRecorder } from './request-stats-recorder';
 import { ShadowScorer } from './shadow-scorer';
 
-/** What a predict request needs to know about an endpoint, resolved once and cached. */
-export type EndpointConfig = {
-  endpointId: string;
-  name: string;
-  projectId: string;
-  teamId: string;
-  modelId: string;
-  modelName: string;
-  versionId: string;
-  version: number;
-  /** `pinned` when the endpoint names a version, else `champion`. */
-  serving: 'champion' | 'pinned';
-  artifactSha256: string;
-  schema: FeatureSchema;
-  /** Loaded before the config is handed out: a switch to a new version never fails a request. */
-  session: InferenceSession;
-  negativeClass: string;
-  positiveClass: string;
-  /** The deployed bundle a production endpoint serves (null for design endpoints). */
-  bundleHash: string | null;
-  /** The challenger scored after each answer (logged, never returned); null when none is set or it cannot load. */
-  shadow: ShadowConfig | null;
-};
-
-/** The endpoint's shadow version, loaded like the served one. */
-export type ShadowConfig = { versionId: string; version: number; schema: FeatureSchema; session: InferenceSession; positiveClass: string };
+export type { EndpointConfig, ShadowConfig } from './endpoint-config';
 
 /** Entries live this long even without a change notification (the safety net, see lru.ts). */
 const CACHE_TTL_MS = 60_000;
@@ -302,11 +277,11 @@ const runtimes = new WeakMap<Db, ScoringRuntime>();
 
 export function scoringRuntime(db: Db): ScoringRuntime {
   let r = runtimes.get(db);
-  if (!r) runtimes.set(db, (r = new ScoringRuntime(db)));
+  if (!r) {
+    const runtime = (r = new ScoringRuntime(db));
+    runtimes.set(db, runtime);
+    // The runtime lives as long as its Db (the WeakMap key), so the subscription needs no release.
+    onScoringChange(db, (change) => runtime.invalidate(change));
+  }
   return r;
-}
-
-/** Applies a committed change to this process's caches (see changes.ts). */
-export function publishScoringChange(db: Db, change: ScoringChange): void {
-  runtimes.get(db)?.invalidate(change);
 }

@@ -1,6 +1,6 @@
 import { predict } from '@/server/scoring/session-cache';
 import type { PredictionLogRecorder } from './prediction-log-recorder';
-import type { EndpointConfig } from './runtime';
+import type { EndpointConfig } from './endpoint-config';
 
 /** Shadow scorings running at once at most; past it a request's shadow is skipped (and counted). */
 const MAX_IN_FLIGHT = 4;

@@ -5,8 +5,7 @@ import { teamMembers } from '@/db/schema';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { notFound, preconditionFailed } from '../errors';
-import { notifyScoringChange } from '../scoring/changes';
-import { publishScoringChange } from '../scoring/runtime';
+import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
 import type { ChangeMemberRoleInput } from './schemas';
 
 /** Locks the team's membership rows so two concurrent demotions cannot both pass the last-admin check. */

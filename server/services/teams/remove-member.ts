@@ -4,8 +4,7 @@ import { teamInvitations, teamMembers } from '@/db/schema';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { notFound, preconditionFailed } from '../errors';
-import { notifyScoringChange } from '../scoring/changes';
-import { publishScoringChange } from '../scoring/runtime';
+import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
 import { countAdmins, lockMembers } from './change-member-role';
 import type { RemoveMemberInput, RevokeInvitationInput } from './schemas';
 

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { activeBundleHash, findBundle } from '../../bundles/bundle-view';
 import { parseManifest } from '../../bundles/manifest';
 import type { ServiceCtx } from '../../context';
-import type { ActivationPlan, AfterCommitOutcome } from '../../deployments/reconcilers';
+import type { ActivationPlan, AfterCommitOutcome } from '../../deployments/reconciler-types';
 import { desiredTriggers, scenariosOfManifest } from './declared-triggers';
 
 /**

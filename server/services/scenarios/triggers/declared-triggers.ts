@@ -1,4 +1,5 @@
-import { parseScenarioCell, type ScenarioSpec } from '@/server/pipeline/scenario-cell';
+import { assertNever } from '@/server/domain/assert-never';
+import { parseScenarioCell, type ScenarioSpec, type ScenarioTrigger } from '@/server/pipeline/scenario-cell';
 import { scenarioScheduleId, scenarioWatcherId, scenarioWorkflowNames, type ScenarioRunInput } from '@/workflows/shared/scenario';
 import type { DatasetFingerprintSpec, ScenarioWatchInput } from '@/workflows/shared/scenario-watch';
 import type { BundleManifest } from '../../bundles/manifest';
@@ -56,33 +57,50 @@ export function desiredTriggers(projectId: string, scenarios: readonly DeployedS
   const watchers: DesiredWatcher[] = [];
   for (const s of scenarios) {
     s.spec.triggers.forEach((t, i) => {
-      if (t.type === 'schedule') {
-        const overlap = s.spec.overlap === 'queue_one' ? 'BUFFER_ONE' : 'SKIP';
-        const runInput: ScenarioRunInput = { projectId, scenario: s.name, trigger: { kind: 'schedule', detail: { cron: t.cron, timezone: t.timezone, triggerIndex: i } } };
-        schedules.push({
-          scheduleId: scenarioScheduleId(projectId, s.name, i),
-          scenario: s.name,
-          triggerIndex: i,
-          cron: t.cron,
-          timezone: t.timezone,
-          overlap,
-          bundleHash: s.bundleHash,
-          runInput,
-          definition: JSON.stringify({ workflow: scenarioWorkflowNames.run, cron: t.cron, timezone: t.timezone, overlap, runInput }),
-        });
-      } else if (t.type === 'dataset_change') {
-        const fingerprint: DatasetFingerprintSpec = { projectId, dataset: t.dataset, ...(t.column ? { column: t.column } : {}), ...(t.sql ? { sql: t.sql } : {}) };
-        const fingerprintDefinition = JSON.stringify({ dataset: t.dataset, column: t.column ?? null, sql: t.sql ?? null });
-        watchers.push({
-          workflowId: scenarioWatcherId(projectId, s.name, i),
-          scenario: s.name,
-          triggerIndex: i,
-          input: { ...fingerprint, scenario: s.name, triggerIndex: i, everyMs: t.every, bundleHash: s.bundleHash },
-          definition: JSON.stringify({ workflow: scenarioWorkflowNames.watch, fingerprint: JSON.parse(fingerprintDefinition) as unknown, everyMs: t.every }),
-          fingerprintDefinition,
-        });
+      switch (t.type) {
+        case 'schedule':
+          schedules.push(desiredSchedule(projectId, s, t, i));
+          break;
+        case 'dataset_change':
+          watchers.push(desiredWatcher(projectId, s, t, i));
+          break;
+        // Started when the run they follow finishes (run-state.ts) and by the Run button: nothing in Temporal to keep.
+        case 'after_scenario':
+        case 'manual':
+          break;
+        default:
+          assertNever(t, 'scenario trigger');
       }
     });
   }
   return { schedules, watchers };
+}
+
+function desiredSchedule(projectId: string, s: DeployedScenario, t: Extract<ScenarioTrigger, { type: 'schedule' }>, i: number): DesiredSchedule {
+  const overlap = s.spec.overlap === 'queue_one' ? 'BUFFER_ONE' : 'SKIP';
+  const runInput: ScenarioRunInput = { projectId, scenario: s.name, trigger: { kind: 'schedule', detail: { cron: t.cron, timezone: t.timezone, triggerIndex: i } } };
+  return {
+    scheduleId: scenarioScheduleId(projectId, s.name, i),
+    scenario: s.name,
+    triggerIndex: i,
+    cron: t.cron,
+    timezone: t.timezone,
+    overlap,
+    bundleHash: s.bundleHash,
+    runInput,
+    definition: JSON.stringify({ workflow: scenarioWorkflowNames.run, cron: t.cron, timezone: t.timezone, overlap, runInput }),
+  };
+}
+
+function desiredWatcher(projectId: string, s: DeployedScenario, t: Extract<ScenarioTrigger, { type: 'dataset_change' }>, i: number): DesiredWatcher {
+  const fingerprint: DatasetFingerprintSpec = { projectId, dataset: t.dataset, ...(t.column ? { column: t.column } : {}), ...(t.sql ? { sql: t.sql } : {}) };
+  const fingerprintDefinition = JSON.stringify({ dataset: t.dataset, column: t.column ?? null, sql: t.sql ?? null });
+  return {
+    workflowId: scenarioWatcherId(projectId, s.name, i),
+    scenario: s.name,
+    triggerIndex: i,
+    input: { ...fingerprint, scenario: s.name, triggerIndex: i, everyMs: t.every, bundleHash: s.bundleHash },
+    definition: JSON.stringify({ workflow: scenarioWorkflowNames.watch, fingerprint: JSON.parse(fingerprintDefinition) as unknown, everyMs: t.every }),
+    fingerprintDefinition,
+  };
 }

@@ -1,0 +1,4 @@
+/** The default branch of an exhaustive switch: a new kind fails to compile until every switch handles it. */
+export function assertNever(x: never, what = 'value'): never {
+  throw new Error(`Unhandled ${what}: ${JSON.stringify(x)}`);
+}

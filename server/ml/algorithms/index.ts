@@ -1,0 +1,33 @@
+import type { Algorithm, TrainSpec } from '../spec';
+import { gradientBoostedTrees } from './gradient-boosted-trees';
+import { logisticRegression } from './logistic-regression';
+import type { ModelAlgorithm } from './types';
+
+export type { BoostedTreesEstimator } from './gradient-boosted-trees';
+export type { LogisticRegressionEstimator } from './logistic-regression';
+export type { FitInput, Fitted, ModelAlgorithm } from './types';
+
+type ParamsOf<K extends Algorithm> = Extract<TrainSpec, { algorithm: K }>['params'];
+
+/**
+ * The model kinds, one entry per `algorithm` of spec.ts's TrainSpec union: the mapped type makes a
+ * new union member fail to compile until it is registered here.
+ */
+export const ALGORITHMS = {
+  logistic_regression: logisticRegression,
+  gradient_boosted_trees: gradientBoostedTrees,
+} satisfies { [K in Algorithm]: ModelAlgorithm<K, ParamsOf<K>, { kind: K }> };
+
+type EstimatorOf<A> = A extends ModelAlgorithm<string, unknown, infer E> ? E : never;
+/** What a trained model holds besides its preprocessing: one member per registered algorithm. */
+export type Estimator = { [K in Algorithm]: EstimatorOf<(typeof ALGORITHMS)[K]> }[Algorithm];
+
+type AnyAlgorithm = ModelAlgorithm<Algorithm, unknown, Estimator>;
+/**
+ * The registry entry for a kind. The `satisfies` above ties each kind to an entry whose params and
+ * estimator are that kind's, so widening to AnyAlgorithm is sound for a matching (kind, value) pair.
+ */
+export const algorithmOf = (kind: Algorithm): AnyAlgorithm => ALGORITHMS[kind] as unknown as AnyAlgorithm;
+
+/** The algorithms in the order the UI lists them, with their labels. */
+export const ALGORITHM_LIST: readonly { name: Algorithm; label: string }[] = Object.values(ALGORITHMS).map(({ name, label }) => ({ name, label }));

@@ -1,0 +1,50 @@
+import { oneHotWidth, standardisedMatrix } from '../features';
+import { fitLogisticRegression, sigmoid } from '../logistic-regression';
+import type { LogisticRegressionParams } from '../spec';
+import type { ModelAlgorithm } from './types';
+
+export type LogisticRegressionEstimator = {
+  kind: 'logistic_regression';
+  /** One per model column, on standardised numeric features and 0/1 one-hot columns (float32 values). */
+  coef: number[];
+  intercept: number;
+};
+
+export const logisticRegression: ModelAlgorithm<'logistic_regression', LogisticRegressionParams, LogisticRegressionEstimator> = {
+  name: 'logistic_regression',
+  label: 'Logistic regression',
+  async fit({ enc, plan, y, split, params, pace, onProgress }) {
+    const { X, d } = standardisedMatrix(enc, plan, split.train);
+    const yTrain = Uint8Array.from(split.train, (r) => y[r]!);
+    const maxIterations = params.maxIter;
+    const fit = await fitLogisticRegression(X, yTrain, d, params, {
+      onIteration: async (iteration, loss) => {
+        onProgress?.({ iteration, loss, maxIterations });
+        await pace();
+      },
+    });
+    const estimator = { kind: 'logistic_regression' as const, coef: Array.from(fit.coef, Math.fround), intercept: Math.fround(fit.intercept) };
+    return { estimator, iterations: fit.iterations, converged: fit.converged, earlyStopped: false };
+  },
+  predict(est, { numeric, categorical }, enc, rows) {
+    const out = new Float64Array(rows.length);
+    rows.forEach((r, k) => {
+      let z = est.intercept;
+      let j = 0;
+      for (let f = 0; f < numeric.length; f++, j++) {
+        const p = numeric[f]!;
+        const x = enc.numeric[f]![r]!;
+        z += est.coef[j]! * ((Number.isNaN(x) ? p.median : x) - p.mean) * p.scale;
+      }
+      for (let f = 0; f < categorical.length; f++) {
+        const code = enc.codes[f]![r]!;
+        if (code >= 0) z += est.coef[j + code]!;
+        j += oneHotWidth(categorical[f]!);
+      }
+      out[k] = sigmoid(z);
+    });
+    return out;
+  },
+  // |coefficient| on standardised features (a one-hot column's coefficient is the effect of that category against none of them).
+  importance: (est, columns) => Float64Array.from({ length: columns.length }, (_, j) => Math.abs(est.coef[j] ?? 0)),
+};

@@ -1,0 +1,29 @@
+import type { InferenceSession } from 'onnxruntime-node';
+import type { FeatureSchema } from '@/server/ml/onnx/feature-schema';
+
+/** What a predict request needs to know about an endpoint, resolved once and cached. */
+export type EndpointConfig = {
+  endpointId: string;
+  name: string;
+  projectId: string;
+  teamId: string;
+  modelId: string;
+  modelName: string;
+  versionId: string;
+  version: number;
+  /** `pinned` when the endpoint names a version, else `champion`. */
+  serving: 'champion' | 'pinned';
+  artifactSha256: string;
+  schema: FeatureSchema;
+  /** Loaded before the config is handed out: a switch to a new version never fails a request. */
+  session: InferenceSession;
+  negativeClass: string;
+  positiveClass: string;
+  /** The deployed bundle a production endpoint serves (null for design endpoints). */
+  bundleHash: string | null;
+  /** The challenger scored after each answer (logged, never returned); null when none is set or it cannot load. */
+  shadow: ShadowConfig | null;
+};
+
+/** The endpoint's shadow version, loaded like the served one. */
+export type ShadowConfig = { versionId: string; version: number; schema: FeatureSchema; session: InferenceSession; positiveClass: string };
