@@ -1,14 +1,14 @@
 import { pacer } from './control';
 import { MlInputError } from './errors';
-import { type Evaluation, evaluate } from './evaluate';
-import { columnReaders, encodeFeatures, modelColumns, planFeatures, standardisedMatrix } from './features';
+import { type Evaluation, evaluate, featureImportance } from './evaluate';
+import { type EncodedFeatures, columnReaders, encodeFeatures, modelColumns, planFeatures, standardisedMatrix } from './features';
 import { fitBoostedTrees } from './gbt/boosting';
 import { fitLogisticRegression } from './logistic-regression';
 import { type Model, predictEncoded } from './model';
 import { TrainSpec, type TrainSpecInput } from './spec';
 import { type Split, holdoutSplit } from './split';
 import { MISSING_TARGET, columnOf, rowCount, targetVector } from './table';
-import type { Table, TrainingControl } from './types';
+import type { Table, Target, TrainingControl } from './types';
 
 export type TrainResult = {
   model: Model;
@@ -16,11 +16,20 @@ export type TrainResult = {
   evaluation: Evaluation;
   /** Row indices of the table (rows with a missing target are in neither part). */
   split: Split;
-  /** Positive-class probability of each holdout row, in split.holdout order. */
+  /**
+   * Positive-class probability of each holdout row, in split.holdout order, by the model fitted on
+   * split.train (the estimate; after a refit the served model has seen these rows).
+   */
   holdoutProbabilities: Float64Array;
+  /** Rows the returned model was fitted on: every labelled row after a refit, else split.train. */
+  fittedRows: Uint32Array;
   training: {
     rows: number;
     rowsWithoutTarget: number;
+    /** 'all': refit on every labelled row after the holdout evaluation; 'training': split.train only. */
+    fittedOn: 'all' | 'training';
+    fittedRows: number;
+    holdoutRows: number;
     iterations: number;
     /** Logistic regression: the optimiser met its tolerance. Trees: always true. */
     converged: boolean;
@@ -31,8 +40,9 @@ export type TrainResult = {
 
 /**
  * Trains a model on a table: split, fit the preprocessing on the training rows, fit the estimator,
- * score the holdout and evaluate. Throws MlInputError for a user's mistake (bad spec, unknown
- * column, one class only); rejects with `signal.reason` when cancelled.
+ * score the holdout and evaluate; then (spec.refit, the default) fit preprocessing and estimator
+ * again on every labelled row, as the served model. Throws MlInputError for a user's mistake (bad
+ * spec, unknown column, one class only); rejects with `signal.reason` when cancelled.
  */
 export async function trainModel(table: Table, specInput: TrainSpecInput, control: TrainingControl = {}): Promise<TrainResult> {
   const started = performance.now();
@@ -46,51 +56,74 @@ export async function trainModel(table: Table, specInput: TrainSpecInput, contro
   requireBothClasses(y, split.holdout, 'holdout');
 
   const featureNames = chooseFeatures(table, spec);
-  const plan = planFeatures(table, featureNames, split.train, spec.categorical);
+  // Two fits when refitting: the holdout estimate, then the served model on every labelled row
+  // (progress reports both fits; the iteration count restarts for the refit).
+  const holdoutFit = await fitOn(table, spec, target, featureNames, y, split.train, n, pace, control);
+  const p = predictEncoded(holdoutFit.model, holdoutFit.enc, split.holdout);
+  const served = spec.refit ? await fitOn(table, spec, target, featureNames, y, labelled, n, pace, control) : holdoutFit;
+  const evaluation = {
+    ...evaluate(holdoutFit.model, Uint8Array.from(split.holdout, (r) => y[r]!), p, spec.threshold),
+    // Importance describes the served model.
+    featureImportance: featureImportance(served.model),
+  };
+  const fittedRows = spec.refit ? labelled : split.train;
+  return {
+    model: served.model,
+    evaluation,
+    split,
+    holdoutProbabilities: p,
+    fittedRows,
+    training: {
+      rows: labelled.length,
+      rowsWithoutTarget: n - labelled.length,
+      fittedOn: spec.refit ? 'all' : 'training',
+      fittedRows: fittedRows.length,
+      holdoutRows: split.holdout.length,
+      iterations: served.iterations,
+      converged: served.converged,
+      earlyStopped: served.earlyStopped,
+      seconds: (performance.now() - started) / 1000,
+    },
+  };
+}
+
+type Fitted = { model: Model; enc: EncodedFeatures; iterations: number; converged: boolean; earlyStopped: boolean };
+
+async function fitOn(
+  table: Table,
+  spec: TrainSpec,
+  target: Target,
+  featureNames: string[],
+  y: Uint8Array,
+  rows: Uint32Array,
+  n: number,
+  pace: () => Promise<void>,
+  control: TrainingControl,
+): Promise<Fitted> {
+  const plan = planFeatures(table, featureNames, rows, spec.categorical);
   const enc = encodeFeatures(table, plan, n);
   const columns = modelColumns(plan);
   await pace();
-
-  let model: Model;
-  let iterations: number;
-  let converged = true;
-  let earlyStopped = false;
   if (spec.algorithm === 'logistic_regression') {
-    const { X, d } = standardisedMatrix(enc, plan, split.train);
-    const yTrain = Uint8Array.from(split.train, (r) => y[r]!);
+    const { X, d } = standardisedMatrix(enc, plan, rows);
+    const yRows = Uint8Array.from(rows, (r) => y[r]!);
     const maxIterations = spec.params.maxIter;
-    const fit = await fitLogisticRegression(X, yTrain, d, spec.params, {
+    const fit = await fitLogisticRegression(X, yRows, d, spec.params, {
       onIteration: async (iteration, loss) => {
         control.onProgress?.({ iteration, loss, maxIterations });
         await pace();
       },
     });
-    iterations = fit.iterations;
-    converged = fit.converged;
     const estimator = { kind: 'logistic_regression' as const, coef: Array.from(fit.coef, Math.fround), intercept: Math.fround(fit.intercept) };
-    model = { algorithm: spec.algorithm, target, features: plan, columns, estimator };
-  } else {
-    const boosted = await fitBoostedTrees(columnReaders(enc, plan), n, y, split.train, spec.params, spec.holdout.seed, { pace, onProgress: control.onProgress });
-    iterations = boosted.trees.length;
-    earlyStopped = boosted.earlyStopped;
-    model = { algorithm: spec.algorithm, target, features: plan, columns, estimator: { kind: 'gradient_boosted_trees', ...boosted } };
+    return { model: { algorithm: spec.algorithm, target, features: plan, columns, estimator }, enc, iterations: fit.iterations, converged: fit.converged, earlyStopped: false };
   }
-
-  const p = predictEncoded(model, enc, split.holdout);
-  const evaluation = evaluate(model, Uint8Array.from(split.holdout, (r) => y[r]!), p, spec.threshold);
+  const boosted = await fitBoostedTrees(columnReaders(enc, plan), n, y, rows, spec.params, spec.holdout.seed, { pace, onProgress: control.onProgress });
   return {
-    model,
-    evaluation,
-    split,
-    holdoutProbabilities: p,
-    training: {
-      rows: labelled.length,
-      rowsWithoutTarget: n - labelled.length,
-      iterations,
-      converged,
-      earlyStopped,
-      seconds: (performance.now() - started) / 1000,
-    },
+    model: { algorithm: spec.algorithm, target, features: plan, columns, estimator: { kind: 'gradient_boosted_trees', ...boosted } },
+    enc,
+    iterations: boosted.trees.length,
+    converged: true,
+    earlyStopped: boosted.earlyStopped,
   };
 }
 

@@ -179,7 +179,16 @@ function describeVersion(d: ModelVersionDetail): string {
   const holdout = (d.spec as { holdout?: { fraction?: number } }).holdout?.fraction;
   return `${algorithmLabels[d.algorithm] ?? d.algorithm} trained ${who} on ${t ? `“${t.dataset}” (${t.rows.toLocaleString()} labelled rows, ${t.environment})` : 'a dataset'}${
     training ? ` in ${training.seconds.toFixed(1)} s, ${training.iterations} iterations${training.earlyStopped ? ' (stopped early)' : ''}` : ''
-  }; evaluated on a ${holdout ? `${Math.round(holdout * 100)}% ` : ''}holdout.`;
+  }; evaluated on a ${holdout ? `${Math.round(holdout * 100)}% ` : ''}holdout.${fittedOnText(training)}`;
+}
+
+/** Which rows the served model was fitted on (versions trained before refits existed say nothing). */
+function fittedOnText(training: { fittedOn?: string; fittedRows?: number; holdoutRows?: number } | undefined): string {
+  if (!training?.fittedOn) return '';
+  const rows = training.fittedRows?.toLocaleString() ?? '';
+  return training.fittedOn === 'all'
+    ? ` Served model fitted on all ${rows} labelled rows after the holdout evaluation (refit).`
+    : ` Served model fitted on the ${rows} training rows only; the ${training.holdoutRows?.toLocaleString() ?? ''} holdout rows were left out (refit off).`;
 }
 
 function sendAs(f: ModelVersionDetail['featureSchema']['inputs'][number]): string {
