@@ -7,7 +7,7 @@ import { fitLogisticRegression } from './logistic-regression';
 import { type Model, predictEncoded } from './model';
 import { TrainSpec, type TrainSpecInput } from './spec';
 import { type Split, holdoutSplit } from './split';
-import { MISSING_TARGET, columnOf, rowCount, targetVector } from './table';
+import { MISSING_TARGET, classOf, columnOf, rowCount, targetVector } from './table';
 import type { Table, Target, TrainingControl } from './types';
 
 export type TrainResult = {
@@ -35,6 +35,8 @@ export type TrainResult = {
     converged: boolean;
     earlyStopped: boolean;
     seconds: number;
+    /** Columns left out (constant, all missing, an id) and other things the user should know. */
+    warnings: string[];
   };
 };
 
@@ -55,7 +57,14 @@ export async function trainModel(table: Table, specInput: TrainSpecInput, contro
   requireBothClasses(y, split.train, 'training part');
   requireBothClasses(y, split.holdout, 'holdout');
 
-  const featureNames = chooseFeatures(table, spec);
+  const warnings: string[] = [];
+  const classes = classCount(table, spec.target);
+  if (classes > 2) {
+    warnings.push(
+      `the target "${spec.target}" has ${classes} classes: trained one-vs-rest, "${spec.positiveClass}" against the other ${classes - 1} together; set positiveClass to model another class`,
+    );
+  }
+  const featureNames = screenFeatures(table, chooseFeatures(table, spec), labelled, warnings);
   // Two fits when refitting: the holdout estimate, then the served model on every labelled row
   // (progress reports both fits; the iteration count restarts for the refit).
   const holdoutFit = await fitOn(table, spec, target, featureNames, y, split.train, n, pace, control);
@@ -83,6 +92,7 @@ export async function trainModel(table: Table, specInput: TrainSpecInput, contro
       converged: served.converged,
       earlyStopped: served.earlyStopped,
       seconds: (performance.now() - started) / 1000,
+      warnings,
     },
   };
 }
@@ -148,6 +158,76 @@ function chooseFeatures(table: Table, spec: TrainSpec): string[] {
     columnOf(table, name);
   }
   return spec.features;
+}
+
+function classCount(table: Table, target: string): number {
+  const seen = new Set<string>();
+  for (const v of columnOf(table, target).values) {
+    const c = classOf(v ?? null);
+    if (c !== null) seen.add(c);
+  }
+  return seen.size;
+}
+
+/** At least this many rows before a column with a distinct value in every row counts as an id. */
+const ID_MIN_ROWS = 20;
+
+/**
+ * Leaves out columns a model cannot learn from, with a warning each: all missing, one value in
+ * every row, or a distinct value per row that looks like an identifier (text, or integers counting
+ * up). Warns about a text column whose values are nearly all numbers (naming the others). Keeps
+ * the columns if that would leave none.
+ */
+function screenFeatures(table: Table, names: string[], rows: Uint32Array, warnings: string[]): string[] {
+  const kept: string[] = [];
+  const dropped: string[] = [];
+  for (const name of names) {
+    const { schema, values } = columnOf(table, name);
+    const distinct = new Set<string>();
+    let present = 0;
+    let numbers = 0;
+    const notNumbers = new Set<string>();
+    let min = Infinity;
+    let max = -Infinity;
+    for (const r of rows) {
+      const v = values[r] ?? null;
+      if (v === null || v === '') continue;
+      present++;
+      const key = String(v);
+      distinct.add(key);
+      if (schema.type === 'integer' && typeof v === 'number') {
+        min = Math.min(min, v);
+        max = Math.max(max, v);
+      }
+      if (schema.type === 'categorical' || schema.type === 'text') {
+        if (key.trim() !== '' && Number.isFinite(Number(key))) numbers++;
+        else if (notNumbers.size < 5) notNumbers.add(key);
+      }
+    }
+    let reason: string | null = null;
+    if (present === 0) reason = 'is missing in every row';
+    else if (distinct.size === 1 && present === rows.length) reason = `has one value (${JSON.stringify([...distinct][0])}) in every row`;
+    else if (present === rows.length && distinct.size === rows.length && rows.length >= ID_MIN_ROWS) {
+      if (schema.type === 'categorical' || schema.type === 'text') reason = 'has a different value in every row (an id?)';
+      else if (schema.type === 'integer' && max - min + 1 === rows.length) reason = 'counts up by one per row (an id?)';
+    }
+    if (reason) {
+      dropped.push(name);
+      warnings.push(`column "${name}" ${reason}: left out of the features`);
+      continue;
+    }
+    if (numbers > 0 && numbers >= 0.9 * present && notNumbers.size > 0) {
+      warnings.push(
+        `column "${name}" is stored as text but nearly all its values are numbers; these are not: ${[...notNumbers].map((v) => JSON.stringify(v)).join(', ')} (fix them to treat it as a number)`,
+      );
+    }
+    kept.push(name);
+  }
+  if (kept.length === 0) {
+    warnings.splice(warnings.length - dropped.length, dropped.length);
+    return names;
+  }
+  return kept;
 }
 
 function requireBothClasses(y: Uint8Array, rows: Uint32Array, part: string) {

@@ -155,6 +155,7 @@ function VersionEvaluation({ projectId, name, version }: { projectId: string; na
   return (
     <>
       <Card title={`Evaluation of v${d.version}`} description={describeVersion(d)} id="evaluation">
+        <TrainingWarnings warnings={(d.metrics?.training as { warnings?: string[] } | undefined)?.warnings} />
         {evaluation ? (
           <>
             <MetricTiles evaluation={evaluation} />
@@ -168,6 +169,18 @@ function VersionEvaluation({ projectId, name, version }: { projectId: string; na
         <FeatureSchemaTable detail={d} />
       </Card>
     </>
+  );
+}
+
+/** What training left out or wants the user to know (constant or id columns, a multi-class target). */
+function TrainingWarnings({ warnings }: { warnings: string[] | undefined }) {
+  if (!warnings?.length) return null;
+  return (
+    <ul className="training-warnings" aria-label="Training warnings">
+      {warnings.map((w) => (
+        <li key={w}>{w}</li>
+      ))}
+    </ul>
   );
 }
 
