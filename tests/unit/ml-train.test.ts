@@ -131,6 +131,41 @@ describe('trainModel', () => {
     });
   }
 
+  it('leaves out constant, all-missing and id columns with a warning each; warns about a multi-class target and numbers stored as text', async () => {
+    const base = customers(300);
+    const n = 300;
+    const churned = (base.columns.churned as CellValue[]).map((c, i) => (c === 'yes' ? 'yes' : i % 2 ? 'no' : 'maybe'));
+    const columns: Record<string, CellValue[]> = {
+      ...(base.columns as Record<string, CellValue[]>),
+      churned,
+      country: Array.from({ length: n }, () => 'NL'),
+      empty: Array.from({ length: n }, () => null),
+      customer_id: Array.from({ length: n }, (_, i) => `C${1000 + i}`),
+      row_number: Array.from({ length: n }, (_, i) => i + 1),
+      income: Array.from({ length: n }, (_, i) => (i === 7 ? 'n/a' : i === 9 ? 'unknown' : String(1000 + ((i * 37) % 50)))),
+    };
+    const schema = [
+      ...base.schema.filter((c) => c.name !== 'churned'),
+      { name: 'churned', type: 'categorical' as const },
+      { name: 'country', type: 'categorical' as const },
+      { name: 'empty', type: 'numeric' as const },
+      { name: 'customer_id', type: 'categorical' as const },
+      { name: 'row_number', type: 'integer' as const },
+      { name: 'income', type: 'categorical' as const },
+    ];
+    const r = await trainModel({ columns, schema }, { algorithm: 'logistic_regression', target: 'churned', positiveClass: 'yes', holdout: { fraction: 0.3 } });
+    const used = [...r.model.features.numeric, ...r.model.features.categorical].map((f) => f.name).sort();
+    expect(used).toEqual(['active', 'age', 'income', 'plan']);
+    const w = r.training.warnings;
+    expect(w).toHaveLength(6);
+    expect(w[0]).toBe('the target "churned" has 3 classes: trained one-vs-rest, "yes" against the other 2 together; set positiveClass to model another class');
+    expect(w).toContain('column "country" has one value ("NL") in every row: left out of the features');
+    expect(w).toContain('column "empty" is missing in every row: left out of the features');
+    expect(w).toContain('column "customer_id" has a different value in every row (an id?): left out of the features');
+    expect(w).toContain('column "row_number" counts up by one per row (an id?): left out of the features');
+    expect(w.find((m) => m.startsWith('column "income"'))).toMatch(/stored as text .* these are not: "n\/a", "unknown"/);
+  });
+
   it('rejects with the reason of an already aborted signal before fitting', async () => {
     const controller = new AbortController();
     controller.abort(new Error('run cancelled'));
