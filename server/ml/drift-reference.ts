@@ -168,10 +168,10 @@ export function predictionDrift(ref: NumericReference, probabilities: readonly n
 }
 
 /** The reference of a trained model: its features over the training rows, its holdout probabilities. */
-export function trainedReference(table: { columns: Record<string, readonly unknown[]> }, trained: { model: { features: { numeric: { name: string }[]; categorical: { name: string }[] } }; split: { train: Uint32Array }; holdoutProbabilities: Float64Array }): DriftReference {
+export function trainedReference(table: { columns: Record<string, readonly unknown[]> }, trained: { model: { features: { numeric: { name: string }[]; categorical: { name: string }[] } }; split: { train: Uint32Array }; fittedRows?: Uint32Array; holdoutProbabilities: Float64Array }): DriftReference {
   const features: FeatureKind[] = [
     ...trained.model.features.numeric.map((f) => ({ name: f.name, kind: 'numeric' as const })),
     ...trained.model.features.categorical.map((f) => ({ name: f.name, kind: 'categorical' as const })),
   ];
-  return buildDriftReference(table.columns, features, trained.split.train, trained.holdoutProbabilities);
+  return buildDriftReference(table.columns, features, trained.fittedRows ?? trained.split.train, trained.holdoutProbabilities);
 }

@@ -55,6 +55,11 @@ const common = {
   /** Default: every column but the target, except free-text columns. */
   features: z.array(z.string().min(1)).min(1).optional(),
   holdout: HoldoutSpec.prefault({}),
+  /**
+   * After the holdout evaluation, fit again on every labelled row and serve that model (the
+   * evaluation stays the holdout's). false: serve the model fitted on the training part only.
+   */
+  refit: z.boolean().default(true),
   categorical: CategoricalSpec.prefault({}),
   /** Decision threshold for accuracy, precision, recall and F1 on the holdout. */
   threshold: z.number().gt(0).lt(1).default(0.5),

@@ -16,11 +16,14 @@ import { scenarioHarness, type ScenarioHarness } from '../helpers/scenarios';
  * The champion v1 learnt from `age` alone; the notebook's train cell uses every column, so a
  * challenger trained by the scenario on production data is clearly better on the same holdout.
  */
+// refit: false (here and for the champion): design and production hold the same rows, so a refit
+// champion would have seen every row a challenger could be judged on (the gate would have none).
 const trainCell = `model: credit-risk
 dataset: credit
 target: status
 positiveClass: bad
 algorithm: logistic_regression
+refit: false
 `;
 const retrain = (name: string, gate: string) => ({
   id: `s_${name}`,
@@ -52,7 +55,7 @@ beforeAll(async () => {
   }
   await trainModelVersion({
     ctx: ctxFor(t.db, h.admin),
-    input: { projectId, modelName: 'credit-risk', dataset: 'credit', environment: 'design', spec: { target: 'status', positiveClass: 'bad', algorithm: 'logistic_regression', features: ['age'] } },
+    input: { projectId, modelName: 'credit-risk', dataset: 'credit', environment: 'design', spec: { target: 'status', positiveClass: 'bad', algorithm: 'logistic_regression', features: ['age'], refit: false } },
   });
   await h.deploy(
     [

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MlInputError } from '@/server/ml/errors';
 import { encodeFeatures, planFeatures, standardisedMatrix } from '@/server/ml/features';
+import { predictProba } from '@/server/ml/model';
 import { seededRandom } from '@/server/ml/random';
 import { inferSchema } from '@/server/ml/table';
 import { trainModel } from '@/server/ml/train';
@@ -97,10 +98,72 @@ describe('trainModel', () => {
 
   it('reports optimiser progress and converges', async () => {
     const progress: number[] = [];
-    const r = await trainModel(customers(), { algorithm: 'logistic_regression', target: 'churned', positiveClass: 'yes' }, { onProgress: (p) => progress.push(p.loss) });
+    const r = await trainModel(customers(), { algorithm: 'logistic_regression', target: 'churned', positiveClass: 'yes', refit: false }, { onProgress: (p) => progress.push(p.loss) });
     expect(r.training.converged).toBe(true);
     expect(progress.length).toBe(r.training.iterations);
     for (let i = 1; i < progress.length; i++) expect(progress[i]).toBeLessThanOrEqual(progress[i - 1]!);
+  });
+
+  for (const algorithm of ['logistic_regression', 'gradient_boosted_trees'] as const) {
+    it(`${algorithm}: refits on every labelled row after the holdout evaluation (refit: false serves the training-part model)`, async () => {
+      const table = customers(600);
+      (table.columns.churned as CellValue[])[5] = null;
+      const spec = { algorithm, target: 'churned', positiveClass: 'yes' } as const;
+      const [refit, kept] = await Promise.all([trainModel(table, spec), trainModel(table, { ...spec, refit: false })]);
+      // Same split, same holdout estimate either way.
+      expect(Array.from(refit.split.holdout)).toEqual(Array.from(kept.split.holdout));
+      expect(Array.from(refit.holdoutProbabilities)).toEqual(Array.from(kept.holdoutProbabilities));
+      expect(refit.evaluation.auc).toEqual(kept.evaluation.auc);
+      // refit: false serves the model that produced the holdout probabilities.
+      const keptP = predictProba(kept.model, table);
+      kept.split.holdout.forEach((r, k) => expect(keptP[r]).toBe(kept.holdoutProbabilities[k]));
+      expect(kept.training).toMatchObject({ fittedOn: 'training', fittedRows: kept.split.train.length, holdoutRows: kept.split.holdout.length });
+      expect(Array.from(kept.fittedRows)).toEqual(Array.from(kept.split.train));
+      // The refit model learnt from all 599 labelled rows: its preprocessing says so.
+      expect(refit.training).toMatchObject({ fittedOn: 'all', fittedRows: 599 });
+      expect(Array.from(refit.fittedRows)).toEqual([...Array.from({ length: 600 }, (_, i) => i)].filter((i) => i !== 5));
+      const ages = (table.columns.age as CellValue[]).filter((a, i) => i !== 5 && a !== null).map(Number);
+      const sorted = [...ages].sort((a, b) => a - b);
+      const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+      expect(refit.model.features.numeric.find((f) => f.name === 'age')!.median).toBe(median);
+      const refitP = predictProba(refit.model, table);
+      expect(refit.split.holdout.some((r) => refitP[r] !== keptP[r])).toBe(true);
+    });
+  }
+
+  it('leaves out constant, all-missing and id columns with a warning each; warns about a multi-class target and numbers stored as text', async () => {
+    const base = customers(300);
+    const n = 300;
+    const churned = (base.columns.churned as CellValue[]).map((c, i) => (c === 'yes' ? 'yes' : i % 2 ? 'no' : 'maybe'));
+    const columns: Record<string, CellValue[]> = {
+      ...(base.columns as Record<string, CellValue[]>),
+      churned,
+      country: Array.from({ length: n }, () => 'NL'),
+      empty: Array.from({ length: n }, () => null),
+      customer_id: Array.from({ length: n }, (_, i) => `C${1000 + i}`),
+      row_number: Array.from({ length: n }, (_, i) => i + 1),
+      income: Array.from({ length: n }, (_, i) => (i === 7 ? 'n/a' : i === 9 ? 'unknown' : String(1000 + ((i * 37) % 50)))),
+    };
+    const schema = [
+      ...base.schema.filter((c) => c.name !== 'churned'),
+      { name: 'churned', type: 'categorical' as const },
+      { name: 'country', type: 'categorical' as const },
+      { name: 'empty', type: 'numeric' as const },
+      { name: 'customer_id', type: 'categorical' as const },
+      { name: 'row_number', type: 'integer' as const },
+      { name: 'income', type: 'categorical' as const },
+    ];
+    const r = await trainModel({ columns, schema }, { algorithm: 'logistic_regression', target: 'churned', positiveClass: 'yes', holdout: { fraction: 0.3 } });
+    const used = [...r.model.features.numeric, ...r.model.features.categorical].map((f) => f.name).sort();
+    expect(used).toEqual(['active', 'age', 'income', 'plan']);
+    const w = r.training.warnings;
+    expect(w).toHaveLength(6);
+    expect(w[0]).toBe('the target "churned" has 3 classes: trained one-vs-rest, "yes" against the other 2 together; set positiveClass to model another class');
+    expect(w).toContain('column "country" has one value ("NL") in every row: left out of the features');
+    expect(w).toContain('column "empty" is missing in every row: left out of the features');
+    expect(w).toContain('column "customer_id" has a different value in every row (an id?): left out of the features');
+    expect(w).toContain('column "row_number" counts up by one per row (an id?): left out of the features');
+    expect(w.find((m) => m.startsWith('column "income"'))).toMatch(/stored as text .* these are not: "n\/a", "unknown"/);
   });
 
   it('rejects with the reason of an already aborted signal before fitting', async () => {

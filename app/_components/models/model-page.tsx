@@ -156,6 +156,7 @@ function VersionEvaluation({ projectId, name, version }: { projectId: string; na
   return (
     <>
       <Card title={`Evaluation of v${d.version}`} description={describeVersion(d)} id="evaluation">
+        <TrainingWarnings warnings={(d.metrics?.training as { warnings?: string[] } | undefined)?.warnings} />
         {evaluation ? (
           <>
             <MetricTiles evaluation={evaluation} />
@@ -172,6 +173,18 @@ function VersionEvaluation({ projectId, name, version }: { projectId: string; na
   );
 }
 
+/** What training left out or wants the user to know (constant or id columns, a multi-class target). */
+function TrainingWarnings({ warnings }: { warnings: string[] | undefined }) {
+  if (!warnings?.length) return null;
+  return (
+    <ul className="training-warnings" aria-label="Training warnings">
+      {warnings.map((w) => (
+        <li key={w}>{w}</li>
+      ))}
+    </ul>
+  );
+}
+
 function describeVersion(d: ModelVersionDetail): string {
   const who = `by ${d.createdBy}, ${formatDateTime(d.createdAt)}`;
   if (d.source === 'imported') return `Imported ONNX file ${who}. sha256 ${d.artifactSha256.slice(0, 12)}…`;
@@ -180,7 +193,16 @@ function describeVersion(d: ModelVersionDetail): string {
   const holdout = (d.spec as { holdout?: { fraction?: number } }).holdout?.fraction;
   return `${algorithmLabels[d.algorithm] ?? d.algorithm} trained ${who} on ${t ? `“${t.dataset}” (${t.rows.toLocaleString()} labelled rows, ${t.environment})` : 'a dataset'}${
     training ? ` in ${training.seconds.toFixed(1)} s, ${training.iterations} iterations${training.earlyStopped ? ' (stopped early)' : ''}` : ''
-  }; evaluated on a ${holdout ? `${Math.round(holdout * 100)}% ` : ''}holdout.`;
+  }; evaluated on a ${holdout ? `${Math.round(holdout * 100)}% ` : ''}holdout.${fittedOnText(training)}`;
+}
+
+/** Which rows the served model was fitted on (versions trained before refits existed say nothing). */
+function fittedOnText(training: { fittedOn?: string; fittedRows?: number; holdoutRows?: number } | undefined): string {
+  if (!training?.fittedOn) return '';
+  const rows = training.fittedRows?.toLocaleString() ?? '';
+  return training.fittedOn === 'all'
+    ? ` Served model fitted on all ${rows} labelled rows after the holdout evaluation (refit).`
+    : ` Served model fitted on the ${rows} training rows only; the ${training.holdoutRows?.toLocaleString() ?? ''} holdout rows were left out (refit off).`;
 }
 
 function sendAs(f: ModelVersionDetail['featureSchema']['inputs'][number]): string {

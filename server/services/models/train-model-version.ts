@@ -116,7 +116,7 @@ export async function runTraining(ctx: ServiceCtx, prepared: PreparedTraining, c
 
   report('registering');
   return ctx.db.transaction(async (tx) => {
-    const seenRows = await storeSeenRows(tx, table.rowHashes!, result.split.train);
+    const seenRows = await storeSeenRows(tx, table.rowHashes!, result.fittedRows);
     const trainingData = { dataset: dataset.name, environment: input.environment, fingerprint: dataset.fingerprint, rows: result.training.rows, seenRows };
     return registerModelVersion(
       tx,

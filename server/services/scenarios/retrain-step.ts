@@ -504,7 +504,7 @@ async function registerChallenger(
     trainingData: Decision['data'];
   },
 ) {
-  const seenRows = await storeSeenRows(tx, c.table.rowHashes!, c.trained.split.train);
+  const seenRows = await storeSeenRows(tx, c.table.rowHashes!, c.trained.fittedRows);
   const trainingData = { ...c.trainingData, seenRows };
   return registerModelVersion(
     tx,
