@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectPageErrors, launchBrowser, type BrowserSession } from '../helpers/browser';
 import { pythonCellVenv } from '../helpers/python';
 import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
+import { signUp } from './setup';
 
 const SHOTS = '/tmp/shots/python';
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -48,8 +49,7 @@ describe('Python cells in the browser', () => {
   }, 60_000);
 
   it('writes a pandas cell, previews it and sees its rows under the cell; an error names the line', async () => {
-    const res = await fetch(`${server.baseUrl}/trpc/auth.signUp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: ada }) });
-    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('sb_session='))!.split(';')[0]!;
+    const cookie = await signUp(server.baseUrl, ada);
     const [name, value] = [cookie.slice(0, cookie.indexOf('=')), cookie.slice(cookie.indexOf('=') + 1)];
     await browser.context.addCookies([{ name, value, url: server.baseUrl }]);
     const team = (await trpcMutation(server.baseUrl, 'teams.create', { name: 'Risk Analytics' }, cookie)) as { id: string };
