@@ -184,6 +184,10 @@ describe('real-time story: scoring while new labels arrive', () => {
       const scoreKey = (await createApiKey({ ctx, input: { projectId, name: 'scoring client', scopes: [`score:${CREDIT.endpoint}`] } })).secret;
       const ingestKey = (await createApiKey({ ctx, input: { projectId, name: 'labels feed', scopes: [`ingest:${CREDIT.source}`] } })).secret;
       const applications = creditRows();
+      // New labels are new applications: a copy of a row the champion was fitted on (every labelled
+      // row, after the refit) would be no evidence for the gate. A few more units of amount make each
+      // row new while keeping the distribution; each wave shifts by its own amount so waves never repeat.
+      const fresh = (shift: number) => (r: Record<string, string | number | boolean>) => ({ ...r, amount: Number(r.amount) + shift });
       const records = applications.slice(0, 50).map(({ status: _status, ...features }) => features);
 
       /** Appends over the REST ingest route; waits for the run the watcher starts and for its end. */
@@ -223,12 +227,12 @@ describe('real-time story: scoring while new labels arrive', () => {
         await vi.waitFor(() => expect(load.ok, load.failureSamples.join('\n')).toBeGreaterThan(20), { timeout: 30_000, interval: 100 });
 
         // More of the same: the challenger has nothing new to learn.
-        const same = await wave('more of the same', applications.filter((_, i) => i % 5 === 0).slice(0, 600), 5054);
+        const same = await wave('more of the same', applications.filter((_, i) => i % 2 === 0).slice(0, 1500).map(fresh(1)), 5954);
         expect(same.decision).toBe('kept_champion');
 
         // Drifted labels: in the new period large loans (amount >= 1,300, the top quarter) went bad.
-        const drifted = applications.filter((_, i) => i % 3 === 1).slice(0, 1200).map((r) => ({ ...r, status: Number(r.amount) >= 1300 ? 'bad' : 'good' }));
-        const promoted = await wave('drifted labels', drifted, 6254);
+        const drifted = applications.filter((_, i) => i % 3 === 1).slice(0, 1200).map(fresh(2)).map((r) => ({ ...r, status: Number(r.amount) >= 1300 ? 'bad' : 'good' }));
+        const promoted = await wave('drifted labels', drifted, 7154);
         expect(promoted).toMatchObject({ decision: 'promoted', champion: { version: 1 }, challenger: { version: 2 }, shadow: { version: 2, endpoints: [{ name: CREDIT.endpoint }] } });
         // The challenger shadow-scored the live traffic before it took over.
         expect(promoted.shadow!.pairs).toBeGreaterThanOrEqual(50);
