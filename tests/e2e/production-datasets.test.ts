@@ -207,9 +207,9 @@ describe('production datasets: the Production tab lists them, a dataset page sho
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
-  it('a production dataset that does not exist is not available, as in design', async () => {
+  it('a production dataset that does not exist is not found, as in design', async () => {
     await page.goto(`/projects/${projectId}/production/datasets/nope`);
-    await page.getByRole('heading', { name: 'Not available', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Not found', level: 1 }).waitFor();
     await page.getByText('dataset "nope" (production)', { exact: false }).waitFor();
     await shot('pd-07-not-available');
   }, 30_000);
