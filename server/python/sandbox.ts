@@ -78,8 +78,15 @@ export type SandboxedRun = { exitCode: number | null; signal: NodeJS.Signals | n
 
 /**
  * Runs `python script args` with `scratch` as the only writable directory (seen as /tmp inside).
- * `venvDir` and `runnerDir` are mounted read-only at their own paths (a venv's scripts name its path).
+ * `venvDir` and `runnerDir` are mounted read-only at fixed paths inside (VENV_MOUNT, RUNNER_MOUNT):
+ * their host paths may lie under /tmp, which the scratch directory covers there. `python` and `args`
+ * name host paths; inside the sandbox they are translated to the mounts (a venv finds its packages
+ * from the path its interpreter was started by, so it works from anywhere).
  */
+/** Where the venv and the runner appear inside the sandbox. */
+export const VENV_MOUNT = '/opt/stagebook/venv';
+export const RUNNER_MOUNT = '/opt/stagebook/runner';
+
 export async function runSandboxedPython(opts: {
   mode: SandboxMode;
   python: string;
@@ -92,13 +99,24 @@ export async function runSandboxedPython(opts: {
   onOutput?: (line: string) => void;
   bwrap?: string;
 }): Promise<SandboxedRun> {
+  const sandboxed = opts.mode !== 'unsandboxed';
+  const inside = (p: string): string => {
+    if (!sandboxed) return p;
+    for (const [host, mount] of [
+      [opts.venvDir, VENV_MOUNT],
+      [opts.runnerDir, RUNNER_MOUNT],
+    ] as const) {
+      if (p === host || p.startsWith(`${host}/`)) return mount + p.slice(host.length);
+    }
+    return p;
+  };
   const env = {
     HOME: '/tmp',
     PATH: '/usr/bin:/bin',
     LANG: 'C.UTF-8',
     PYTHONDONTWRITEBYTECODE: '1',
     PYTHONUNBUFFERED: '1',
-    PYTHONPATH: opts.runnerDir,
+    PYTHONPATH: inside(opts.runnerDir),
     OMP_NUM_THREADS: '1',
     OPENBLAS_NUM_THREADS: '1',
     MKL_NUM_THREADS: '1',
@@ -132,10 +150,10 @@ export async function runSandboxedPython(opts: {
       '/dev',
       '--ro-bind',
       opts.venvDir,
-      opts.venvDir,
+      VENV_MOUNT,
       '--ro-bind',
       opts.runnerDir,
-      opts.runnerDir,
+      RUNNER_MOUNT,
       '--bind',
       opts.scratch,
       '/tmp',
@@ -146,8 +164,8 @@ export async function runSandboxedPython(opts: {
       '/tmp',
       '--clearenv',
       ...Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]),
-      opts.python,
-      ...opts.args,
+      inside(opts.python),
+      ...opts.args.map(inside),
     ];
     const inner = ['prlimit', ...rlimits, '--', opts.bwrap ?? 'bwrap', ...bwrap];
     full = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', ...inner] : inner;

@@ -96,21 +96,23 @@ out = pd.DataFrame({"reached": [1]})`);
       const r = await attack(`out = pd.DataFrame({"text": [open(${JSON.stringify(file)}).read()]})`);
       expect(r.error?.detail, file).toMatch(/^(FileNotFoundError|PermissionError)/);
     }
-    // Only the venv's own path exists of the host's tree outside /usr: not its siblings, not /root.
-    const venvParent = path.dirname(settings.venvDir);
+    // Of the host's tree outside /usr only the venv and the runner are there, mounted under /opt: not
+    // the venv's siblings at its host path, not /root.
     const listing = await attack(`import os
 top = sorted(os.listdir("/"))
-beside = sorted(os.listdir(${JSON.stringify(venvParent)}))
-raise SystemExit("listed: " + ",".join(top) + " | " + ",".join(beside))`);
-    const [top, beside] = listing.error!.detail.replace(/^SystemExit: listed: /, '').split(' | ');
+mounts = sorted(os.listdir("/opt/stagebook"))
+host = os.path.exists(${JSON.stringify(settings.venvDir)})
+raise SystemExit("listed: " + ",".join(top) + " | " + ",".join(mounts) + " | " + str(host))`);
+    const [top, mounts, hostPathVisible] = listing.error!.detail.replace(/^SystemExit: listed: /, '').split(' | ');
     expect(top!.split(',')).not.toContain('root');
     expect(top!.split(',')).not.toContain('home');
-    expect(top!.split(',').filter((d) => !['bin', 'dev', 'etc', 'lib', 'lib64', 'proc', 'sbin', 'tmp', 'usr'].includes(d))).toEqual([settings.venvDir.split('/')[1]]);
-    expect(beside!.split(',')).toEqual([path.basename(settings.venvDir)]);
+    expect(top!.split(',').filter((d) => !['bin', 'dev', 'etc', 'lib', 'lib64', 'proc', 'sbin', 'tmp', 'usr'].includes(d))).toEqual(['opt']);
+    expect(mounts!.split(',')).toEqual(['runner', 'venv']);
+    expect(hostPathVisible).toBe('False');
   });
 
   it('cannot write outside its scratch directory (the root and the venv are read-only)', { timeout: 60_000 }, async () => {
-    for (const file of ['/usr/owned', path.join(settings.venvDir, 'owned'), '/etc/owned', '/owned']) {
+    for (const file of ['/usr/owned', '/opt/stagebook/venv/owned', '/opt/stagebook/runner/owned', '/etc/owned', '/owned']) {
       const r = await attack(`open(${JSON.stringify(file)}, "w").write("x")
 out = pd.DataFrame({"wrote": [1]})`);
       expect(r.error?.detail, file).toMatch(/^(OSError|PermissionError|FileNotFoundError).*(Read-only|Permission denied|No such file)/);
