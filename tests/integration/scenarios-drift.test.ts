@@ -41,13 +41,15 @@ beforeAll(async () => {
   for (const environment of ['design', 'production'] as const) {
     await uploadDataset({ ctx: ctxFor(t.db, h.admin), input: { projectId, name: 'credit', environment }, csv: createReadStream(creditDataCsv) });
   }
+  // refit: false (champion and train cell): design and production hold the same rows, so a refit
+  // champion would have seen every row a challenger could be judged on (the gate would have none).
   await trainModelVersion({
     ctx: ctxFor(t.db, h.admin),
-    input: { projectId, modelName: 'credit-risk', dataset: 'credit', environment: 'design', spec: { target: 'status', positiveClass: 'bad', algorithm: 'logistic_regression', features: ['age', 'income'] } },
+    input: { projectId, modelName: 'credit-risk', dataset: 'credit', environment: 'design', spec: { target: 'status', positiveClass: 'bad', algorithm: 'logistic_regression', features: ['age', 'income'], refit: false } },
   });
   await h.deploy(
     [
-      { id: 'train', kind: 'train', source: 'model: credit-risk\ndataset: credit\ntarget: status\npositiveClass: bad\nalgorithm: logistic_regression\n' },
+      { id: 'train', kind: 'train', source: 'model: credit-risk\ndataset: credit\ntarget: status\npositiveClass: bad\nalgorithm: logistic_regression\nrefit: false\n' },
       { id: 'ep', kind: 'endpoint', source: 'name: risk-prod\nmodel: credit-risk\n' },
       { id: 's_watch', kind: 'scenario', source: watch },
     ],

@@ -18,7 +18,7 @@ import { scenarioHarness, type ScenarioHarness } from '../helpers/scenarios';
 const scenario = (id: string, yaml: string): TestCell => ({ id, kind: 'scenario', source: yaml });
 
 const cells: TestCell[] = [
-  { id: 'train', kind: 'train', source: 'model: credit-risk\ndataset: credit\ntarget: status\npositiveClass: bad\nalgorithm: logistic_regression\n' },
+  { id: 'train', kind: 'train', source: 'model: credit-risk\ndataset: credit\ntarget: status\npositiveClass: bad\nalgorithm: logistic_regression\nrefit: false\n' },
   scenario(
     's_failing',
     `name: failing
@@ -104,9 +104,11 @@ beforeAll(async () => {
     await uploadDataset({ ctx: ctxFor(t.db, h.admin), input: { projectId, name: 'credit', environment }, csv: createReadStream(creditDataCsv) });
   }
   // The champion learnt from `age` alone: the notebook's challenger (every column) passes the gate.
+  // refit: false (champion and train cell): design and production hold the same rows, so a refit
+  // champion would have seen every row a challenger could be judged on (the gate would have none).
   await trainModelVersion({
     ctx: ctxFor(t.db, h.admin),
-    input: { projectId, modelName: 'credit-risk', dataset: 'credit', environment: 'design', spec: { target: 'status', positiveClass: 'bad', algorithm: 'logistic_regression', features: ['age'] } },
+    input: { projectId, modelName: 'credit-risk', dataset: 'credit', environment: 'design', spec: { target: 'status', positiveClass: 'bad', algorithm: 'logistic_regression', features: ['age'], refit: false } },
   });
   await caller().notifications.create({ projectId, name: 'hook', kind: 'webhook', url: receiver.url });
   const notebook = await caller().notebooks.create({ projectId, name: 'Reported' });
