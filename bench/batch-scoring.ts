@@ -13,6 +13,8 @@
  * dropped at the end with the project's role.
  *
  *   npx tsx bench/batch-scoring.ts [--rows 1000000]
+ *
+ * Records its ratios for the aims table (bench/aims.ts: batch-floor).
  */
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -31,6 +33,7 @@ import { scoreDataset } from '../server/services/models/score-dataset';
 import { createProject } from '../server/services/projects/create-project';
 import { createTeam } from '../server/services/teams/create-team';
 import { createPostgresDatabase, POSTGRES_ADMIN_URL } from '../tests/helpers/db';
+import { recordAims } from './aims';
 import { syntheticCsv, syntheticTable, TARGET } from './synthetic';
 
 function rowsArg(): number {
@@ -98,6 +101,7 @@ async function main() {
       const { user, system } = process.cpuUsage(cpu);
       if (result.rows !== rows) throw new Error(`scored ${result.rows} rows, expected ${rows}`);
       // Where the time goes: this process's CPU (row parsing, tensors, onnxruntime) versus waiting on Postgres.
+      recordAims('batch-scoring', 'batch-floor', { [m.name === 'lr' ? 'LR' : 'trees']: floorSeconds / seconds }, `${rows.toLocaleString('en-US')} rows`);
       console.log(`  scoreDataset, ${m.label.padEnd(27)}  ${rate(rows, seconds)}   ${(floorSeconds / seconds).toFixed(2)}x the floor's rate   (Node CPU ${((user + system) / 1e6).toFixed(1)} s)`);
     }
   } finally {

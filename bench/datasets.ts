@@ -5,7 +5,9 @@
  * same table shape, on the same server in the same run: the Postgres server at 127.0.0.1:5432, then
  * the embedded PostgreSQL server (`npm start`'s default).
  *
- *   npx tsx bench/datasets.ts [rows]
+ *   npx tsx bench/datasets.ts [rows]        (default 1,000,000; or --rows N)
+ *
+ * Records its ratios for the aims table (bench/aims.ts: csv-copy; throughput ours / bare = bare s / our s).
  */
 import { createReadStream, createWriteStream, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -21,8 +23,9 @@ import { uploadDataset } from '../server/services/datasets/upload-dataset';
 import { closeSandboxPools } from '../server/services/datasets/sql-sandbox';
 import { createPostgresDatabase, drivers } from '../tests/helpers/db';
 import { stopOwnEmbeddedPostgres } from '../tests/helpers/embedded-postgres';
+import { numberOption, recordAims } from './aims';
 
-const ROWS = Number(process.argv[2] ?? 1_000_000);
+const ROWS = numberOption('rows', 0, 1_000_000);
 const outDir = path.join(import.meta.dirname, '.out');
 const fileOf = (rows: number) => path.join(outDir, `upload-${rows}.csv`);
 const TABLE_SQL = 'id bigint, amount double precision, category text, flag boolean, created_at timestamptz, score bigint, note text';
@@ -102,6 +105,7 @@ async function main() {
       console.log(`${label} bare COPY FROM STDIN : ${fmt(b)}`);
       console.log(`${label} our upload           : ${fmt(o)}`);
       console.log(`${label} ratio (ours / bare)  : ${(o / b).toFixed(2)}x`);
+      recordAims('datasets', 'csv-copy', { [driver]: b / o }, `${ROWS.toLocaleString('en-US')} rows, best of 2`);
     } finally {
       await closeSandboxPools(database.db);
       const roles = (await database.query('select role_name from project_storage')).map((r) => String(r.role_name));

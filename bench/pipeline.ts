@@ -6,7 +6,9 @@
  * `CREATE TABLE ... AS`, on the same Postgres server in the same run. A second pass over a 10-row
  * source gives the fixed cost per step (orchestration, sessions, metrics and publish with no data).
  *
- *   npx tsx bench/pipeline.ts [rows]        (default 1,000,000)
+ *   npx tsx bench/pipeline.ts [rows]        (default 1,000,000; or --rows N)
+ *
+ * Records its ratios for the aims table (bench/aims.ts: build-sql).
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -21,8 +23,9 @@ import { createWorker } from '../workflows/worker';
 import { createPostgresDatabase } from '../tests/helpers/db';
 import { setNotebookCells, sql } from '../tests/helpers/pipeline';
 import { quietTemporalRuntime, startTestTemporal } from '../tests/helpers/temporal';
+import { numberOption, recordAims } from './aims';
 
-const ROWS = Number(process.argv[2] ?? 1_000_000);
+const ROWS = numberOption('rows', 0, 1_000_000);
 
 /** The pipeline: name -> SELECT. Dependency order as listed (the baseline runs them in this order). */
 const CELLS: [string, string][] = [
@@ -163,6 +166,8 @@ async function main() {
     console.log(`  where the slowest step's time goes (${slowest.stepId}):\n    ${slowest.log.join('\n    ')}`);
     const serial = await ours(serialEnv, big.projectId, big.notebookId, waitFor);
     console.log(`our build one step at a time (parallelism 1): ${serial.seconds.toFixed(2)} s -> ${(serial.seconds / b).toFixed(2)}x`);
+    const conditions = `${ROWS.toLocaleString('en-US')} rows, best of 3`;
+    recordAims('pipeline', 'build-sql', { build: best.seconds / b, 'one step at a time': serial.seconds / b }, conditions);
 
     baselineSteps.clear();
     const tiny = await newProject(env, 10);
@@ -175,6 +180,7 @@ async function main() {
     const tb = Math.min(...tinyBase);
     const to = Math.min(...tinyOurs);
     console.log(`fixed cost: 10-row source, ${CELLS.length} steps: ours ${to.toFixed(2)} s vs straight ${tb.toFixed(3)} s -> ${(((to - tb) / CELLS.length) * 1000).toFixed(0)} ms per step`);
+    recordAims('pipeline', 'build-sql', { 'fixed cost': ((to - tb) / CELLS.length) * 1000 }, conditions);
   } finally {
     await worker.shutdown();
     await serialWorker.shutdown();

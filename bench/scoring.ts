@@ -18,6 +18,9 @@
  * shared machine a neighbour's burst then spoils one round, not the comparison.
  *
  *   npx tsx bench/scoring.ts [seconds] [connections] [rounds]
+ *   npm run bench scoring -- --seconds 10 --connections 50 --rounds 2
+ *
+ * Records its ratios for the aims table (bench/aims.ts: rest-bare, trpc-bare, rest-python, logging).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,10 +48,11 @@ import { createTeam } from '../server/services/teams/create-team';
 import { createPostgresDatabase, POSTGRES_ADMIN_URL } from '../tests/helpers/db';
 import { sharedDataFile } from '../tests/helpers/data';
 import { lockedPythonVenv } from '../tests/helpers/python';
+import { numberOption, recordAims } from './aims';
 
-const SECONDS = Number(process.argv[2] ?? 10);
-const CONNECTIONS = Number(process.argv[3] ?? 50);
-const ROUNDS = Number(process.argv[4] ?? 2);
+const SECONDS = numberOption('seconds', 0, 10);
+const CONNECTIONS = numberOption('connections', 1, 50);
+const ROUNDS = numberOption('rounds', 2, 2);
 const autocannonBin = path.join(import.meta.dirname, '../node_modules/.bin/autocannon');
 
 const RECORD = { seniority: 9, home: 'rent', time: 60, age: 30, marital: 'married', records: false, job: 'freelance', expenses: 73, income: 129, assets: 0, debt: 0, amount: 800, price: 846 };
@@ -222,10 +226,16 @@ async function main() {
       console.log(`  tRPC scoring.predict  ${fmt(trpc)}`);
       console.log(`  Python FastAPI + ORT  ${fmt(pyResult)}`);
       const ratio = (x: number, y: number) => (y ? (x / y).toFixed(2) : 'n/a');
-      console.log(`  REST / bare: throughput ${ratio(rest.rps, bareResult.rps)}x, p99 ${ratio(rest.p99, bareResult.p99)}x   (aim: >= 0.70x throughput, <= 1.5x p99)`);
-      console.log(`  REST log on / log off: throughput ${ratio(rest.rps, restNoLog.rps)}x, p99 ${ratio(rest.p99, restNoLog.p99)}x   (aim: >= 0.90x throughput); ${logged.toLocaleString('en-US')} predictions logged, ${log.dropped} dropped`);
+      console.log(`  REST / bare: throughput ${ratio(rest.rps, bareResult.rps)}x, p99 ${ratio(rest.p99, bareResult.p99)}x`);
+      console.log(`  REST log on / log off: throughput ${ratio(rest.rps, restNoLog.rps)}x, p99 ${ratio(rest.p99, restNoLog.p99)}x; ${logged.toLocaleString('en-US')} predictions logged, ${log.dropped} dropped`);
       console.log(`  tRPC / bare: throughput ${ratio(trpc.rps, bareResult.rps)}x, p99 ${ratio(trpc.p99, bareResult.p99)}x`);
       console.log(`  REST / Python (uvicorn, 1 worker): throughput ${ratio(rest.rps, pyResult.rps)}x, p99 ${ratio(rest.p99, pyResult.p99)}x`);
+      const model = m.name === 'lr' ? 'LR' : 'trees';
+      const conditions = `${CONNECTIONS} connections, ${SECONDS} s, best of ${ROUNDS} rounds`;
+      recordAims('scoring', 'rest-bare', { [model]: rest.rps / bareResult.rps, [`p99 ${model}`]: rest.p99 / bareResult.p99 }, conditions);
+      recordAims('scoring', 'trpc-bare', { [model]: trpc.rps / bareResult.rps, [`p99 ${model}`]: trpc.p99 / bareResult.p99 }, conditions);
+      recordAims('scoring', 'rest-python', { [model]: rest.rps / pyResult.rps }, conditions);
+      recordAims('scoring', 'logging', { [model]: rest.rps / restNoLog.rps }, conditions);
     }
     await scoringRuntime(db).lastUsed.flush();
     await app.close();
