@@ -50,7 +50,8 @@ describe.each(drivers)('appending rows over REST on %s', (driver) => {
     const before = await callerFor(t.db, admin).datasets.get({ projectId, name: 'loans' });
     const res = await append([
       { id: 3, status: 'good', amount: 1200, rate: 0.75, approved: true, applied_at: '2024-02-01T09:00:00Z' },
-      { id: 4, status: 'bad', rate: 2, approved: false, applied_at: '2024-02-02' },
+      // A boolean as the words the CSV upload reads (yes/no, t/f, 1/0), as the README's example sends it.
+      { id: 4, status: 'bad', rate: 2, approved: 'no', applied_at: '2024-02-02' },
     ]);
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ appended: 2, rowCount: 4 });
@@ -77,7 +78,7 @@ describe.each(drivers)('appending rows over REST on %s', (driver) => {
     expect(await tableCount()).toBe(n);
 
     const several = await append([
-      { id: 7, status: null, amount: 1, rate: 1, approved: 'yes', applied_at: '2024-13-01', colour: 'red' },
+      { id: 7, status: null, amount: 1, rate: 1, approved: 'maybe', applied_at: '2024-13-01', colour: 'red' },
     ]);
     const message = (several.json() as { error: { message: string } }).error.message;
     expect(message).toContain('rows[0].colour: not a column');

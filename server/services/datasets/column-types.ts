@@ -197,8 +197,11 @@ export function jsonValue(type: DatasetColumnType, v: unknown): { ok: true; valu
       return bad;
     case 'numeric':
       return typeof v === 'number' && Number.isFinite(v) ? { ok: true, value: v } : bad;
-    case 'boolean':
-      return typeof v === 'boolean' ? { ok: true, value: v } : bad;
+    case 'boolean': {
+      // The words a CSV upload reads as booleans (yes/no, t/f, 1/0...), as the message says, or JSON booleans.
+      const b = typeof v === 'boolean' ? v : typeof v === 'string' ? booleanOf(v, false) : null;
+      return b === null ? bad : { ok: true, value: b };
+    }
     case 'timestamp':
       return typeof v === 'string' && isTimestamp(v) ? { ok: true, value: v } : bad;
     case 'text':
