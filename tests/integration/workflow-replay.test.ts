@@ -9,7 +9,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HistoryAndWorkflowId } from '@temporalio/client';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +16,7 @@ import { workflowNames } from '@/workflows/shared';
 import { scenarioWorkflowNames } from '@/workflows/shared/scenario';
 import { workflowBundle } from '@/workflows/worker';
 import { quietTemporalRuntime } from '../helpers/temporal';
+import { historyFromJson } from '../helpers/workflow-history';
 
 const dir = fileURLToPath(new URL('../fixtures/workflow-histories/', import.meta.url));
 type Recorded = { file: string; workflowId: string; workflowType: string; history: unknown };
@@ -53,7 +53,7 @@ describe('recorded workflow histories replay against the current workflow code',
   });
 
   it('replays every recorded history without a determinism error', async () => {
-    const results = await replay(recorded.map((r) => ({ workflowId: r.workflowId, history: historyFromJSON(r.history) })));
+    const results = await replay(recorded.map((r) => ({ workflowId: r.workflowId, history: historyFromJson(r.history) })));
     const failures = results.filter((r) => r.error).map((r) => `${recorded.find((x) => x.workflowId === r.workflowId)?.file}: ${r.error!.message}`);
     expect(failures).toEqual([]);
     expect(results).toHaveLength(recorded.length);
@@ -63,7 +63,7 @@ describe('recorded workflow histories replay against the current workflow code',
     // What a reordered or renamed activity looks like to replay: the history says another activity
     // was scheduled than the one the code schedules at that point.
     const build = recorded.find((r) => r.workflowType === workflowNames.build)!;
-    const history = historyFromJSON(JSON.parse(JSON.stringify(build.history)));
+    const history = historyFromJson(JSON.parse(JSON.stringify(build.history)));
     const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes)!;
     scheduled.activityTaskScheduledEventAttributes!.activityType = { name: 'someOtherActivity' };
     const [result] = await replay([{ workflowId: build.workflowId, history }]);
