@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '@/db/client';
+import { listenOnChannel } from '@/db/listen';
 import { driverOf } from '../services/datasets/storage';
 
 /**
@@ -35,69 +35,21 @@ export async function notifyAwareness(db: Db, sender: string, notebookId: string
 export type CollabRelay = { ready: Promise<void>; close: () => Promise<void> };
 
 export function listenForCollabEdits(db: Db, self: string, handlers: { onEdit: (m: RelayMessage) => void; onReset: () => void; onError?: (err: Error) => void }): CollabRelay {
-  const options = (driverOf(db).pool as unknown as { options: pg.ClientConfig }).options;
-  let client: pg.Client | null = null;
-  let closed = false;
-  let delay = 500;
-  let timer: NodeJS.Timeout | null = null;
-  let markReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => (markReady = resolve));
-  const schedule = () => {
-    if (closed || timer) return;
-    timer = setTimeout(() => {
-      timer = null;
-      void connect();
-    }, delay);
-    timer.unref();
-    delay = Math.min(delay * 2, 15_000);
-  };
-  const connect = async () => {
-    const c = new pg.Client({ ...options, application_name: 'stagebook-collab-relay' });
-    client = c;
-    c.on('notification', (msg) => {
-      if (msg.channel !== COLLAB_CHANNEL || !msg.payload) return;
+  return listenOnChannel(driverOf(db).pool, {
+    channel: COLLAB_CHANNEL,
+    applicationName: 'stagebook-collab-relay',
+    onNotification: (payload) => {
+      if (!payload) return;
       try {
-        const m = JSON.parse(msg.payload) as { n: string; p: string; u?: string | null; a?: string };
+        const m = JSON.parse(payload) as { n: string; p: string; u?: string | null; a?: string };
         if (m.p === self) return;
         if (typeof m.a === 'string') return handlers.onEdit({ notebookId: m.n, awareness: new Uint8Array(Buffer.from(m.a, 'base64')) });
         handlers.onEdit({ notebookId: m.n, update: typeof m.u === 'string' ? new Uint8Array(Buffer.from(m.u, 'base64')) : null });
       } catch {
         handlers.onReset();
       }
-    });
-    c.on('error', (err) => {
-      handlers.onError?.(err);
-      void c.end().catch(() => {});
-      if (client === c) client = null;
-      schedule();
-    });
-    try {
-      await c.connect();
-      await c.query(`LISTEN ${COLLAB_CHANNEL}`);
-      if (closed) {
-        await c.end();
-        return;
-      }
-      delay = 500;
-      handlers.onReset();
-      markReady();
-    } catch (err) {
-      handlers.onError?.(err as Error);
-      await c.end().catch(() => {});
-      if (client === c) client = null;
-      schedule();
-    }
-  };
-  void connect();
-  return {
-    ready,
-    close: async () => {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      const c = client;
-      client = null;
-      await c?.end().catch(() => {});
-      markReady();
     },
-  };
+    onReset: handlers.onReset,
+    onError: handlers.onError,
+  });
 }
