@@ -56,7 +56,9 @@ type Closer = { name: string; close: () => Promise<unknown> };
  * process on embedded defaults; the split roles expect a shared Postgres and Temporal.
  */
 export async function startStagebook(env: Env, early: EarlyChildren = { postgres: null, temporal: null }): Promise<void> {
-  const t0 = performance.now();
+  // performance.now() counts from this process's start: the phases below say when each part was ready.
+  const phases: [string, number][] = [['modules', performance.now()]];
+  const mark = (name: string) => void phases.push([name, performance.now()]);
   const role = env.STAGEBOOK_ROLE;
   if (role !== 'all' && !env.DATABASE_URL) {
     throw new Error(`--role ${role} needs DATABASE_URL: the embedded PostgreSQL server is started only by role all, for one process`);
@@ -113,14 +115,18 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
         log: (line) => console.log(`[temporal] ${line}`),
       }));
   let devServerOwned = false;
+  void devServerStarting?.then(() => mark('temporal'), () => undefined);
   const bundling = withWorker ? workflowBundle() : null;
+  void bundling?.then(() => mark('bundle'), () => undefined);
   const nextStarting = withWeb
     ? (async () => {
         if (nextBuildIsStale()) {
           console.log('building the web app (next build); this happens once per change of app/ ...');
           await runNextBuild();
         }
-        return createNextHandler({ hostname: 'localhost', port: env.PORT });
+        const handler = await createNextHandler({ hostname: 'localhost', port: env.PORT });
+        mark('web');
+        return handler;
       })()
     : null;
   let nextOwned = false;
@@ -136,8 +142,9 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
         await database.close();
       },
     });
+    mark('database');
     await database.migrate();
-    const tDb = performance.now();
+    mark('migrations');
     // After the database closer, so it runs before it: the last anchor is written at shutdown.
     const anchoring = startAuditAnchoring({ db: database.db, file: path.join(env.homeDir, AUDIT_ANCHOR_FILE), log: (line) => console.log(line) });
     closers.push({ name: 'audit anchor', close: () => anchoring.stop() });
@@ -160,13 +167,13 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
       temporalAddress = devServer.address;
       temporalUi = devServer.uiUrl;
     }
-    const tTemporal = performance.now();
 
     let client: Client | undefined;
     if (role !== 'worker') {
       client = await connectTemporal(temporalAddress, env.TEMPORAL_NAMESPACE);
       const c = client;
       closers.push({ name: 'temporal client', close: () => c.connection.close() });
+      mark('client');
     }
 
     let worker: StagebookWorker | undefined;
@@ -181,7 +188,7 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
       closers.push({ name: 'temporal worker', close: async () => { await w.shutdown(); await running; } });
     }
 
-    const tWorker = performance.now();
+    if (withWorker) mark('worker');
 
     let nextHandler: Awaited<ReturnType<typeof createNextHandler>> | undefined;
     if (nextStarting) {
@@ -191,7 +198,6 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
       closers.push({ name: 'next', close: () => n.close() });
     }
 
-    const tWeb = performance.now();
 
     const workflows = client ? createWorkflowStarter(client, env.TEMPORAL_TASK_QUEUE) : undefined;
     if (client) {
@@ -221,6 +227,7 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
     });
     closers.push({ name: 'http server', close: () => app.close() });
     await app.listen({ port: env.PORT, host: env.HOST });
+    mark('listening');
     let metricsUrl: string | null = null;
     if (env.METRICS_PORT !== undefined) {
       const metrics = await startMetricsServer({
@@ -236,8 +243,8 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
     const url = env.STAGEBOOK_PUBLIC_URL ?? `http://localhost:${port}`;
     const secs = (ms: number) => (ms / 1000).toFixed(1);
     const lines = [
-      // When each part was ready, from the start (they start together, so these overlap).
-      `Stagebook is ready at ${url}  (role ${role}, ${secs(performance.now() - t0)} s; ready at: database ${secs(tDb - t0)} s, temporal ${secs(tTemporal - t0)} s, worker ${secs(tWorker - t0)} s, web ${secs(tWeb - t0)} s)`,
+      // When each part was ready, in seconds from the process's start (parts start together, so they overlap).
+      `Stagebook is ready at ${url}  (role ${role}, ${secs(performance.now())} s; ready at: ${phases.sort((a, b) => a[1] - b[1]).map(([name, ms]) => `${name} ${secs(ms)}`).join(', ')})`,
       `  database: ${database.driver === 'embedded' ? `embedded PostgreSQL at ${embeddedDataDir(env)}` : 'Postgres (DATABASE_URL)'}`,
       `  temporal: ${temporalAddress}${temporalUi ? `  (UI ${temporalUi})` : ''}`,
     ];

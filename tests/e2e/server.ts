@@ -1,5 +1,5 @@
 /**
- * The real Stagebook server as a child process (`node --import tsx server/cli.ts start`), on a free
+ * The real Stagebook server as a child process (`node server/launch.mjs start`: the compiled server, as `npm start` runs it), on a free
  * port with its own STAGEBOOK_HOME: an embedded PostgreSQL server and a Temporal dev server it starts
  * itself, both children in its process group, which stop() checks is empty before removing the home.
  */
@@ -119,7 +119,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Server
 
   const lines: string[] = [];
   // Its own process group, so stop() can check that the Temporal dev server and any build went too.
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'start', '--role', opts.role ?? 'all'], {
+  const child: ChildProcess = spawn(process.execPath, ['server/launch.mjs', 'start', '--role', opts.role ?? 'all'], {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -84,7 +84,7 @@ async function startParent(home: string): Promise<{ child: ChildProcess; info: P
 
 function runCli(home: string, args: string[]): Promise<{ code: number | null; output: string; ms: number }> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { cwd: repoRoot, env: childEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['server/launch.mjs', ...args], { cwd: repoRoot, env: childEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
