@@ -7,8 +7,7 @@ import { postgresLog, type EarlyChildren } from './early-start';
 import { closeSandboxPools } from './services/datasets/sql-sandbox';
 import { connectTemporal, createWorkflowStarter, workflowState } from '@/workflows/client';
 import { findTemporalCli, startTemporalDevServer, type DevServer } from '@/workflows/dev-server';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createWorker, workflowBundle, type StagebookWorker } from '@/workflows/worker';
+import type { StagebookWorker } from '@/workflows/worker';
 import { finishOrphanedScenarioRuns } from './services/scenarios/orphaned-runs';
 import { buildApp } from './app';
 import { startMetricsServer } from './metrics/server';
@@ -52,6 +51,35 @@ export const embeddedDataDir = (env: Env) => path.join(env.homeDir, 'pg');
 type Closer = { name: string; close: () => Promise<unknown> };
 
 /**
+ * Loads and starts the Temporal worker (start-worker.ts: seconds of module loading and worker
+ * creation, kept off the path to listening) and runs it; `failed` is called when it cannot start or
+ * stops with an error. Logs when it polls.
+ */
+function startWorkerAfterListening(
+  opts: { db: Database['db']; address: string; env: Env; metricsAddress: string | null },
+  failed: () => void,
+): Promise<{ worker: StagebookWorker; running: Promise<void> }> {
+  const { env } = opts;
+  const starting = import('./start-worker')
+    .then(({ startStagebookWorker }) =>
+      startStagebookWorker({ db: opts.db, address: opts.address, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, logLevel: env.LOG_LEVEL, metricsAddress: opts.metricsAddress }),
+    )
+    .then((worker) => {
+      const running = worker.run().catch((err: unknown) => {
+        console.error('temporal worker stopped with an error', err);
+        failed();
+      });
+      console.log(`  temporal worker: polling ${env.TEMPORAL_TASK_QUEUE} (${(performance.now() / 1000).toFixed(1)} s from the process's start)`);
+      return { worker, running };
+    });
+  starting.catch((err: unknown) => {
+    console.error('temporal worker could not start', err);
+    failed();
+  });
+  return starting;
+}
+
+/**
  * Starts the roles `env.STAGEBOOK_ROLE` asks for. `all` (the default) runs everything in this
  * process on embedded defaults; the split roles expect a shared Postgres and Temporal.
  */
@@ -88,23 +116,12 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   // What does not need the database starts alongside it: the Temporal dev server (a child to wait
-  // for), the workflow bundle (webpack, ~1-3 s of CPU) and the web app's handler. Sequential, these
-  // made most of a restart. Until a part is awaited and its closer pushed, the catch below stops it.
+  // for) and the web app's handler. Sequential, these made most of a restart. Until a part is awaited
+  // and its closer pushed, the catch below stops it. The Temporal worker starts after listening.
   const withWorker = role === 'all' || role === 'worker';
   const withWeb = role === 'all' || role === 'web';
-  let workerMetricsAddress: string | null = null;
-  if (withWorker) {
-    // The SDK logs every worker state change at INFO; keep the console for what an operator needs.
-    const sdkLevel = env.LOG_LEVEL === 'debug' ? 'DEBUG' : env.LOG_LEVEL === 'trace' ? 'TRACE' : 'WARN';
-    // Before the bundle: bundling reads Runtime.instance(), after which install() is refused.
-    // With metrics on, the SDK's core exports its own (task slots, poll latency, sticky cache) on a
-    // loopback port; our /metrics appends them.
-    workerMetricsAddress = env.METRICS_PORT === undefined ? null : `127.0.0.1:${await freeLoopbackPort()}`;
-    Runtime.install({
-      logger: new DefaultLogger(sdkLevel),
-      ...(workerMetricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: workerMetricsAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } } : {}),
-    });
-  }
+  // With metrics on, the SDK's core exports its own metrics on a loopback port; our /metrics appends them.
+  const workerMetricsAddress = withWorker && env.METRICS_PORT !== undefined ? `127.0.0.1:${await freeLoopbackPort()}` : null;
   const devServerStarting: Promise<DevServer> | null = env.TEMPORAL_ADDRESS
     ? null
     : (early.temporal ??
@@ -116,8 +133,6 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
       }));
   let devServerOwned = false;
   void devServerStarting?.then(() => mark('temporal'), () => undefined);
-  const bundling = withWorker ? workflowBundle() : null;
-  void bundling?.then(() => mark('bundle'), () => undefined);
   const nextStarting = withWeb
     ? (async () => {
         if (nextBuildIsStale()) {
@@ -131,7 +146,7 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
     : null;
   let nextOwned = false;
   // Awaited later (or by the catch): a failure meanwhile must not become an unhandled rejection.
-  for (const p of [devServerStarting, bundling, nextStarting]) p?.catch(() => undefined);
+  for (const p of [devServerStarting, nextStarting]) p?.catch(() => undefined);
 
   try {
     const database = await openEnvDatabase(env, { log: postgresLog, started: early.postgres });
@@ -176,19 +191,17 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
       mark('client');
     }
 
-    let worker: StagebookWorker | undefined;
+    // Started after listening (below); closed here in the order of closers, before the client.
+    let workerStarting: Promise<{ worker: StagebookWorker; running: Promise<void> }> | null = null;
     if (withWorker) {
-      await bundling;
-      worker = await createWorker({ db: database.db, address: temporalAddress, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE });
-      const w = worker;
-      const running = w.run().catch((err: unknown) => {
-        console.error('temporal worker stopped with an error', err);
-        if (!shuttingDown) void shutdown('worker failure', 1);
+      closers.push({
+        name: 'temporal worker',
+        close: async () => {
+          const w = await workerStarting?.catch(() => undefined);
+          if (w) await w.worker.shutdown().then(() => w.running);
+        },
       });
-      closers.push({ name: 'temporal worker', close: async () => { await w.shutdown(); await running; } });
     }
-
-    if (withWorker) mark('worker');
 
     let nextHandler: Awaited<ReturnType<typeof createNextHandler>> | undefined;
     if (nextStarting) {
@@ -228,6 +241,12 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
     closers.push({ name: 'http server', close: () => app.close() });
     await app.listen({ port: env.PORT, host: env.HOST });
     mark('listening');
+    if (withWorker) {
+      // Workflows started meanwhile wait in Temporal's task queue until the worker polls it.
+      workerStarting = startWorkerAfterListening({ db: database.db, address: temporalAddress, env, metricsAddress: workerMetricsAddress }, () => {
+        if (!shuttingDown) void shutdown('worker failure', 1);
+      });
+    }
     let metricsUrl: string | null = null;
     if (env.METRICS_PORT !== undefined) {
       const metrics = await startMetricsServer({
