@@ -1,4 +1,3 @@
-import nodemailer from 'nodemailer';
 import { linkTo, notificationSettings, type NotificationSettings } from '../notifications/settings';
 
 export type AccountMail = { kind: 'verify_email'; token: string } | { kind: 'reset_password'; token: string } | { kind: 'signup_existing' };
@@ -36,6 +35,8 @@ export function accountMailEnabled(settings = notificationSettings()): boolean {
  */
 export async function sendAccountMail(to: string, mail: AccountMail, settings = notificationSettings()): Promise<boolean> {
   if (!settings.smtpUrl) return false;
+  // Loaded on first use: most instances send no mail, and nothing at start needs it.
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({ url: settings.smtpUrl, connectionTimeout: settings.timeoutMs, greetingTimeout: settings.timeoutMs, socketTimeout: settings.timeoutMs * 2 });
   try {
     const { subject, text } = message(mail, settings);

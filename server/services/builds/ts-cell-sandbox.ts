@@ -1,4 +1,3 @@
-import { transform as esbuildTransform } from 'esbuild';
 import { getQuickJS, shouldInterruptAfterDeadline, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from 'quickjs-emscripten';
 
 /**
@@ -215,6 +214,8 @@ function describeFailure(cellId: string, what: string, err: Dumped, limits: TsCe
 
 /** TypeScript to plain ES module JavaScript (types stripped), with a line map back to the cell. */
 async function transpile(cellId: string, source: string): Promise<{ code: string; lineOf: (generatedLine: number) => number | null }> {
+  // Loaded on first use: esbuild is not needed to start the server.
+  const { transform: esbuildTransform } = await import('esbuild');
   try {
     const out = await esbuildTransform(source, { loader: 'ts', format: 'esm', target: 'es2020', sourcemap: 'external', sourcefile: `cell-${cellId}.ts` });
     const lines = generatedToSourceLines(JSON.parse(out.map) as { mappings: string });

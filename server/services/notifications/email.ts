@@ -1,4 +1,3 @@
-import nodemailer from 'nodemailer';
 import type { AttemptOutcome } from './attempt';
 import { errorText, snippet } from './attempt';
 import { formatEmail, type NotificationPayload } from './payload';
@@ -26,6 +25,8 @@ function classify(err: SmtpError): AttemptOutcome {
 /** One email to the channel's recipients, over a connection opened for it (notifications are rare). */
 export async function sendEmail(to: string[], payload: NotificationPayload, settings: NotificationSettings): Promise<AttemptOutcome> {
   if (!settings.smtpUrl) return { kind: 'failed', statusCode: null, error: 'email is not configured on this server: set SMTP_URL (and SMTP_FROM)', category: 'not-configured' };
+  // Loaded on first use: nothing at start needs it.
+  const { default: nodemailer } = await import('nodemailer');
   // Timeouts of our own: nodemailer's defaults (2 min to connect, 10 min idle) would hold an attempt far past its activity's.
   const transport = nodemailer.createTransport({ url: settings.smtpUrl, connectionTimeout: settings.timeoutMs, greetingTimeout: settings.timeoutMs, socketTimeout: settings.timeoutMs * 2 });
   try {
