@@ -6,8 +6,8 @@
  * The compiled server lives in node_modules/.cache/stagebook/server-js/<key>/, made by esbuild (a
  * bundle of our own sources with code splitting, so cli.ts's lazy imports stay lazy; every npm
  * package stays an ordinary import). The key is a hash of the content of every source file the
- * bundle was made from (as esbuild read it), this file, the checkout's path and the esbuild and Node
- * versions. Each start re-hashes those files (tens of milliseconds) and compiles again (about a
+ * bundle was made from (as esbuild read it), this file, tsconfig.json, the checkout's path and the
+ * esbuild and Node versions. Each start re-hashes those files (tens of milliseconds) and compiles again (about a
  * second) when any changed or is gone, so a stale bundle never runs: a change that brings a new file
  * into the bundle changes one of the files that imports it.
  *
@@ -39,7 +39,9 @@ function esbuildVersion() {
 /** The key of a set of inputs ({ relative path: sha256 of its content }). */
 function keyOf(inputs) {
   const hash = createHash('sha256');
-  hash.update(`root ${root}\nnode ${process.version}\nesbuild ${esbuildVersion()}\nlauncher ${sha256(readFileSync(fileURLToPath(import.meta.url)))}\n`);
+  hash.update(`root ${root}\nnode ${process.version}\nesbuild ${esbuildVersion()}\n`);
+  // What decides how the inputs compile (path aliases, the options below) besides the inputs themselves.
+  for (const file of [fileURLToPath(import.meta.url), path.join(root, 'tsconfig.json')]) hash.update(`${file} ${sha256(readFileSync(file))}\n`);
   for (const file of Object.keys(inputs).sort()) hash.update(`${file} ${inputs[file]}\n`);
   return hash.digest('hex').slice(0, 32);
 }
