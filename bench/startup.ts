@@ -49,7 +49,8 @@ async function timeToHealthy(args: string[], env: Record<string, string>, port: 
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
     try {
-      const res = await fetch(`http://127.0.0.1:${port}${pathname}`);
+      // Bounded: on a busy machine another process may take the port first and never answer HTTP.
+      const res = await fetch(`http://127.0.0.1:${port}${pathname}`, { signal: AbortSignal.timeout(2000) });
       if (res.ok) return { seconds: (performance.now() - t0) / 1000, cpu: cpuSeconds(child.pid), child };
     } catch {
       // not listening yet
