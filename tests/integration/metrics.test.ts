@@ -123,12 +123,14 @@ describe('Prometheus metrics of a worker process', () => {
     try {
       expect((await fetch(`${worker.baseUrl}/metrics`)).status).toBe(404);
       const url = `http://127.0.0.1:${metricsPort}/metrics`;
-      // The SDK's exporter starts with the worker; its series appear once the worker polls.
+      // The SDK's exporter starts with the worker, after the server listens; the worker's series
+      // (task slots) appear once it polls, which may be after the first temporal_ series.
       let samples: Sample[] = [];
+      const polling = () => samples.some((s) => s.name === 'temporal_worker_task_slots_available' && s.labels.worker_type === 'WorkflowWorker');
       const deadline = Date.now() + 30_000;
-      while (!samples.some((s) => s.name.startsWith('temporal_')) && Date.now() < deadline) {
+      while (!polling() && Date.now() < deadline) {
         samples = await scrape(url);
-        if (!samples.some((s) => s.name.startsWith('temporal_'))) await new Promise((r) => setTimeout(r, 500));
+        if (!polling()) await new Promise((r) => setTimeout(r, 500));
       }
       const names = new Set(samples.map((s) => s.name));
       expect([...names].filter((n) => n.startsWith('temporal_')).length, [...names].join(' ')).toBeGreaterThan(0);
