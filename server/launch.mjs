@@ -17,6 +17,7 @@
  * `node server/launch.mjs --compile` only compiles (postinstall does, so the first start need not).
  */
 import { createHash } from 'node:crypto';
+import module from 'node:module';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -155,5 +156,8 @@ if (process.argv[2] === '--compile') {
 } else {
   // Stack traces name the TypeScript sources, as under tsx.
   process.setSourceMapsEnabled(true);
+  // Node >= 22.1 keeps V8's compiled code of every module it loads (ours and npm's) between starts;
+  // a silent optimization (never throws), absent on Node 20, where this does nothing.
+  module.enableCompileCache?.(path.join(root, 'node_modules', '.cache', 'stagebook', 'node-compile-cache'));
   await import(pathToFileURL(compiled).href);
 }
