@@ -241,7 +241,7 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
     closers.push({ name: 'http server', close: () => app.close() });
     await app.listen({ port: env.PORT, host: env.HOST });
     mark('listening');
-    if (withWorker) {
+    if (withWorker && !shuttingDown) {
       // Workflows started meanwhile wait in Temporal's task queue until the worker polls it.
       workerStarting = startWorkerAfterListening({ db: database.db, address: temporalAddress, env, metricsAddress: workerMetricsAddress }, () => {
         if (!shuttingDown) void shutdown('worker failure', 1);
