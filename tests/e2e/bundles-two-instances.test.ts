@@ -64,7 +64,7 @@ async function rest(baseUrl: string, method: 'GET' | 'POST', url: string, key: s
   return json;
 }
 
-const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'bundle', ...args], { cwd: repoRoot, timeout: 120_000 });
+const cli = (...args: string[]) => run(process.execPath, ['server/launch.mjs', 'bundle', ...args], { cwd: repoRoot, timeout: 120_000 });
 
 describe('moving a bundle between two Stagebook instances', () => {
   const endpoint = 'credit-prod';

@@ -53,7 +53,7 @@ describe.each(drivers)('the audit trail on %s', (driver) => {
 
     if (t.url) {
       // The operator's command says the same and exits non-zero.
-      const err = await run(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'audit-verify'], {
+      const err = await run(process.execPath, ['server/launch.mjs', 'audit-verify'], {
         cwd: root,
         env: { ...process.env, DATABASE_URL: t.url },
       }).then(

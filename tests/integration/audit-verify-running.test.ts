@@ -27,7 +27,7 @@ let projectsCreated = 0;
 async function auditVerify(): Promise<{ code: number; out: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, STAGEBOOK_HOME: home };
   delete env.DATABASE_URL;
-  return run(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'audit-verify'], { cwd: root, env, timeout: 120_000 }).then(
+  return run(process.execPath, ['server/launch.mjs', 'audit-verify'], { cwd: root, env, timeout: 120_000 }).then(
     (r) => ({ code: 0, out: r.stdout + r.stderr }),
     (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? -1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` }),
   );

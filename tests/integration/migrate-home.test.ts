@@ -61,7 +61,7 @@ function cli(args: string[], stagebookHome: string): Promise<{ code: number | nu
   const env: NodeJS.ProcessEnv = { ...process.env, STAGEBOOK_HOME: stagebookHome, STAGEBOOK_DEMO: '0', PORT: '0', HOST: '127.0.0.1' };
   delete env.DATABASE_URL;
   delete env.TEMPORAL_ADDRESS;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['server/launch.mjs', ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));

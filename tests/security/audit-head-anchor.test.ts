@@ -80,7 +80,7 @@ describe('the audit head anchor', () => {
     expect(result.brokenAt.reason).toContain(`after seq=${keptHead} up to seq=${removed.at(-1)}, were removed`);
 
     // The operator's command reads the anchor from $STAGEBOOK_HOME, says the same and exits 1.
-    const err = await run(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'audit-verify'], {
+    const err = await run(process.execPath, ['server/launch.mjs', 'audit-verify'], {
       cwd: root,
       env: { ...process.env, DATABASE_URL: t.url!, STAGEBOOK_HOME: home },
     }).then(
