@@ -18,14 +18,14 @@
  */
 import { createHash } from 'node:crypto';
 import module from 'node:module';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cacheRoot = path.join(root, 'node_modules', '.cache', 'stagebook', 'server-js');
 const entry = path.join(root, 'server', 'cli.ts');
-/** Compiled bundles not used for this long are removed when a new one is made. */
+/** Compiled servers not started for this long are removed when a new one is made. */
 const KEEP_MS = 7 * 24 * 3600 * 1000;
 
 const sha256 = (data) => createHash('sha256').update(data).digest('hex');
@@ -70,6 +70,13 @@ function currentBuild() {
     statSync(out);
   } catch {
     return null;
+  }
+  try {
+    // Marks it used, so removeOldBuilds keeps it (it removes builds unused for KEEP_MS).
+    const now = new Date();
+    utimesSync(path.dirname(out), now, now);
+  } catch {
+    // read-only cache (a container image): nothing is removed there either
   }
   return out;
 }

@@ -4,7 +4,7 @@
  * A changed, added or removed source must never run the old compiled code; an unchanged one reuses it.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,6 +87,22 @@ describe('server/launch.mjs', () => {
     write('tsconfig.json', JSON.stringify({ compilerOptions: { baseUrl: '.', paths: { '@/*': ['./*'] } } }));
     expect(launch('--compile')).toMatch(/^compiled the server to node_modules\/\.cache\/stagebook\/server-js\/[0-9a-f]{32}$/);
     expect(JSON.parse(launch()).value).toBe('five');
+  });
+
+  it('removes compiled servers not started for a week when it compiles a new one, keeping one just started', () => {
+    const dir = path.join(root, 'node_modules/.cache/stagebook/server-js');
+    const weekAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+    for (const b of builds()) utimesSync(path.join(dir, b), weekAgo, weekAgo);
+    const olds = builds();
+    expect(olds.length).toBeGreaterThan(2);
+    expect(JSON.parse(launch()).value).toBe('five'); // reuses (and marks) the current build
+    const current = builds().filter((b) => statSync(path.join(dir, b)).mtimeMs > weekAgo.getTime());
+    expect(current).toHaveLength(1);
+    write('lib/other.ts', "export const value: string = 'seven';\n");
+    expect(JSON.parse(launch()).value).toBe('seven');
+    const after = builds();
+    expect(after).toHaveLength(2);
+    expect(after).toContain(current[0]);
   });
 
   it('stops on a source that does not compile, never running the compiled server it had', () => {
