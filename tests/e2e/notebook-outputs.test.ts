@@ -155,6 +155,31 @@ describe('cell outputs in the browser: shared results, profiles, charts, keys, F
     await shot(b(), 'no-02-grid-bea');
   }, 90_000);
 
+  it('gets a run to Bea about when Ada gets it (both numbers printed over 7 runs)', async () => {
+    // Two numbers per run: what the test sees (each page's grid showing the new output, observed by
+    // polling) and what the pages record (when each received the output, on one browser clock).
+    const seen: number[] = [];
+    const received: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const before = await cellAt(a(), 1).getByTestId('cell-output').getAttribute('data-output-id');
+      const changed = (page: Page) =>
+        page
+          .waitForFunction((id) => document.querySelector('section.cell [data-testid=cell-output]')?.getAttribute('data-output-id') !== id, before, { timeout: 30_000 })
+          .then(() => Date.now());
+      const [aSaw, bSaw] = await Promise.all([changed(a()), changed(b()), a().getByRole('button', { name: 'Run cell 1', exact: true }).click()]);
+      seen.push(bSaw - aSaw);
+      const receivedAt = async (page: Page) => Number(await cellAt(page, 1).getByTestId('cell-output').getAttribute('data-received-at'));
+      const [aGot, bGot] = await Promise.all([receivedAt(a()), receivedAt(b())]);
+      received.push(bGot - aGot);
+      expect(await cellAt(b(), 1).getByTestId('cell-output').getAttribute('data-output-id')).toBe(await cellAt(a(), 1).getByTestId('cell-output').getAttribute('data-output-id'));
+    }
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+    console.log(
+      `[notebook-outputs] Ada's output to Bea's, 7 runs: as seen by the test ${seen.join(', ')} ms (median ${median(seen)}); as received by the pages ${received.join(', ')} ms (median ${median(received)})`,
+    );
+    expect(median(received)).toBeLessThan(5_000);
+  }, 120_000);
+
   it('sorts, filters and copies in the grid', async () => {
     const out = cellAt(a(), 1).getByTestId('cell-output');
     const amount = out.getByRole('columnheader').filter({ hasText: /^amount/ });

@@ -57,7 +57,7 @@ export function CellOutputArea({ cellId, kind, text, chart, doc, canEdit }: { ce
   const editedSince = useEditedSince(text, output);
   if (!output && !running && !runError) return null;
   return (
-    <div className={`cell-output${running ? ' cell-output-running' : ''}`} data-testid="cell-output" data-output-id={output?.outputId} aria-busy={running}>
+    <div className={`cell-output${running ? ' cell-output-running' : ''}`} data-testid="cell-output" data-output-id={output?.outputId} data-received-at={output ? outputs.receivedAt(cellId) : undefined} aria-busy={running}>
       {running && (
         <div className="cell-output-progress" role="status">
           <span className="spinner" aria-hidden /> Running…

@@ -19,7 +19,7 @@ export type NotebookOutputs = {
   runErrorOf: (cellId: string) => string | null;
   /** `limit`: rows to bring back (default 1,000; the server allows up to 10,000). */
   run: (cellId: string, limit?: number) => void;
-  /** When this client last received the cell's output (ms since page load): what the browser test measures. */
+  /** When this client last received the cell's output (epoch ms, this machine's clock): what the browser test measures. */
   receivedAt: (cellId: string) => number | undefined;
 };
 
@@ -57,7 +57,9 @@ export function NotebookOutputsProvider({ projectId, notebookId, doc, canRun, ch
   const accept = useCallback((outputs: CellOutput[]) => {
     const fresh = outputs.filter((o) => newer(current.current.get(o.cellId), o));
     if (fresh.length === 0) return;
-    for (const o of fresh) received.current.set(o.cellId, performance.now());
+    // Epoch ms, so two pages (contexts) of one browser compare on one clock.
+    const now = performance.timeOrigin + performance.now();
+    for (const o of fresh) received.current.set(o.cellId, Math.round(now));
     setByCell((prev) => {
       const next = new Map(prev);
       for (const o of fresh) if (newer(next.get(o.cellId), o)) next.set(o.cellId, o);
