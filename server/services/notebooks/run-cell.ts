@@ -70,10 +70,17 @@ export async function runCell({ ctx, input, timeoutMs, seenWaitMs }: { ctx: Serv
         limited: result.rows.length < result.totalRows,
         profile: result.profile,
         error: null,
+        ...sampledOf(result),
       })
     : { ...base, status: 'error', columns: [], rows: [], totalRows: null, truncated: false, limited: false, profile: null, error: errorOf(result, cell.source, inputs.states) };
   await storeOutput(ctx, input.notebookId, output, names);
   return output;
+}
+
+/** A ts preview's inputs read only in part (sql and python previews have none to report). */
+function sampledOf(r: object): { sampledInputs?: string[] } {
+  const names = 'sampledInputs' in r ? (r as { sampledInputs: string[] }).sampledInputs : [];
+  return names.length > 0 ? { sampledInputs: names } : {};
 }
 
 function errorOf(f: SandboxFailure, source: string, inputs: CellOutput['inputs']): NonNullable<CellOutput['error']> {
