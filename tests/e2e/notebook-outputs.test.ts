@@ -444,9 +444,9 @@ describe('cell outputs in the browser: shared results, profiles, charts, keys, F
     const page = a();
     await page.goto(at.notebookUrl!);
     await page.locator('.connection[data-state=connected]').waitFor();
-    // A chain of six cells, each reading what the one before writes: sales_2 -> step_1 -> ... -> step_6.
+    // A chain of ten SQL cells, each reading what the one before writes: sales_2 -> step_1 -> ... -> step_9.
     let last = 'sales_2';
-    for (let k = 1; k <= 6; k++) {
+    for (let k = 1; k <= 9; k++) {
       await page.getByRole('button', { name: 'Add SQL cell' }).click();
       const position = k + 4;
       await page.waitForFunction(
@@ -473,12 +473,18 @@ describe('cell outputs in the browser: shared results, profiles, charts, keys, F
     expect(controls.y).toBeGreaterThanOrEqual(flowBox.y);
     // Opened at a legible zoom (75% at least), so the chain does not fit yet.
     expect((await flow.locator('.flow-node-title').first().boundingBox())!.height).toBeGreaterThanOrEqual(10);
-    await shot(page, 'no-13-flow-wide');
-    await flow.locator('.react-flow__controls-fitview').click();
     const inside = async (name: string) => {
       const b = await flow.getByRole('button', { name: `${name}: open in the notebook`, exact: true }).boundingBox();
       return !!b && b.x >= flowBox.x && b.x + b.width <= flowBox.x + flowBox.width;
     };
+    // It opens from the left (where the pipeline starts), not centred with both ends cut off: the
+    // leftmost node starts 16 px in, the first cell is on screen and the last is off to the right.
+    const nodesLeft = await flow.locator('.react-flow__node').evaluateAll((els) => Math.min(...els.map((e) => e.getBoundingClientRect().left)));
+    expect(Math.abs(nodesLeft - (flowBox.x + 16))).toBeLessThanOrEqual(2);
+    expect(await inside('sales_2')).toBe(true);
+    expect(await inside(last)).toBe(false);
+    await shot(page, 'no-13-flow-wide');
+    await flow.locator('.react-flow__controls-fitview').click();
     await expect.poll(async () => (await inside('sales_2')) && (await inside(last)), { timeout: 10_000 }).toBe(true);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'no-14-flow-wide-fitted.png') });
     await page.getByRole('button', { name: 'Cells', exact: true }).click();
