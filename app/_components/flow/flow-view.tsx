@@ -244,7 +244,8 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
         nodeTypes={nodeTypes}
         edgeTypes={edgeTypes}
         onInit={open}
-        minZoom={0.2}
+        // Low enough for the fit button to show all of a long chain (ten cells are ~7,000 px wide).
+        minZoom={0.05}
         maxZoom={1.6}
         nodesDraggable={false}
         nodesConnectable={false}
