@@ -56,7 +56,8 @@ describe('a ts cell run on a sample says so; Show all runs it on every row', () 
     await page.waitForFunction(() => !!document.activeElement?.closest('section.cell .monaco-editor'), undefined, { timeout: 30_000 });
     await page.keyboard.press('Control+A');
     await paste(page, SOURCE);
-    await expect.poll(() => cell.locator('.view-lines').textContent(), { timeout: 15_000 }).toContain('r.id / 2');
+    // Monaco draws spaces as no-break spaces.
+    await expect.poll(async () => ((await cell.locator('.view-lines').textContent()) ?? '').replace(/\u00a0/g, ' '), { timeout: 15_000 }).toContain('r.id / 2');
     await page.getByRole('button', { name: 'Run cell 1', exact: true }).click();
 
     const out = cell.getByTestId('cell-output');
@@ -68,6 +69,7 @@ describe('a ts cell run on a sample says so; Show all runs it on every row', () 
 
     await out.getByRole('button', { name: 'Show all rows' }).click();
     await out.getByTestId('row-summary').filter({ hasText: /^6,000 rows$/ }).waitFor({ timeout: 60_000 });
+    expect(await note.textContent()).toContain('Show all ran the cell on every row of nums');
     expect(await out.locator('a', { hasText: 'Download CSV' }).getAttribute('href')).toMatch(/\/result\.csv$/);
     await fullPageShot(page, 'no-16-ts-show-all');
     expect(session.pageErrors).toEqual([]);

@@ -128,8 +128,11 @@ function OutputBody({ kind, output, stale, staleReason, chart, doc, canEdit }: {
       </div>
       {output.sampledInputs?.length && output.status === 'ok' ? (
         <p className="small muted cell-output-note" data-testid="sample-note">
-          Ran on the first {formatCount(TS_PREVIEW_INPUT_ROWS)} rows of {output.sampledInputs.join(', ')}: the full result may have more rows.{' '}
-          {kind === 'ts' ? 'Show all rows runs the cell on every row (up to 100,000 shown); Download CSV has the full result.' : 'Build the cell for the full result.'}
+          {streamed?.done && !streamed.error
+            ? `Show all ran the cell on every row of ${output.sampledInputs.join(', ')}; the profile and chart are still the sample's.`
+            : `Ran on the first ${formatCount(TS_PREVIEW_INPUT_ROWS)} rows of ${output.sampledInputs.join(', ')}: the full result may have more rows. ${
+                kind === 'ts' ? 'Show all rows runs the cell on every row (up to 100,000 shown); Download CSV has the full result.' : 'Build the cell for the full result.'
+              }`}
         </p>
       ) : null}
       {unbuilt.length > 0 && output.status === 'ok' && (
