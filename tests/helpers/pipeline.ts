@@ -2,7 +2,7 @@ import type { Db } from '@/db/client';
 import type { CellKind } from '@/server/collab/notebook-doc';
 import { storeNotebookCells } from '@/server/services/notebooks/store-cells';
 
-export type TestCell = { id: string; kind: CellKind; source: string };
+export type TestCell = { id: string; kind: CellKind; source: string; title?: string };
 
 /** Makes a stored notebook hold exactly `cells`, as one edit (what a collab client would store). */
 export const setNotebookCells = (db: Db, notebookId: string, cells: TestCell[]): Promise<void> => storeNotebookCells(db, notebookId, cells);

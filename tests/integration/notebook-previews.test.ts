@@ -1,12 +1,13 @@
 import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { teamMembers } from '@/db/schema';
-import { applyNotebookSnapshot, cellSource } from '@/server/collab/notebook-doc';
+import { applyNotebookSnapshot, cellOutputRefOf, cellSource, findCell } from '@/server/collab/notebook-doc';
 import type { Actor } from '@/server/services/context';
 import { appendRows } from '@/server/services/datasets/append-rows';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
 import type { LiveNotebooks } from '@/server/services/notebooks/live';
 import { runCell } from '@/server/services/notebooks/run-cell';
+import { loadStoredUpdate } from '@/server/services/notebooks/storage';
 import { callerFor, ctxFor, newUser, trpcCode } from '../helpers/api';
 import { disposeWithProjectRoles } from '../helpers/datasets';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
@@ -193,6 +194,23 @@ describe('notebook previews (Postgres)', () => {
     const never = Buffer.from(Y.encodeStateVector(lost)).toString('base64');
     await expect(runCell({ ctx: ctxFor(t.db, editor, { liveNotebooks: live }), input: { ...ref('scratch'), limit: 10, seen: never }, seenWaitMs: 200 })).rejects.toThrow(/have not reached the server yet/);
     expect(await trpcCode(caller.notebooks.runCell({ ...ref('scratch'), seen: 'not base64!' }))).toBe('BAD_REQUEST');
+  });
+
+  it('points the cell at its new output itself: stored with the output and handed to the live document before answering', async () => {
+    // The live document (as the collab server holds it) starts from storage; collaborators get what it applies.
+    const server = new Y.Doc();
+    Y.applyUpdate(server, await loadStoredUpdate(t.db, notebookId));
+    const live: LiveNotebooks = { currentState: (id) => (id === notebookId ? Y.encodeStateAsUpdate(server) : null), applyStored: (id, u) => id === notebookId && Y.applyUpdate(server, u), evict: () => {} };
+    const refOf = (doc: Y.Doc) => cellOutputRefOf(findCell(doc, 'scratch')!);
+    const out = await callerFor(t.db, editor, { liveNotebooks: live }).notebooks.runCell(ref('scratch'));
+    expect(refOf(server)).toEqual({ outputId: out.outputId, ranAt: out.ranAt });
+    const stored = new Y.Doc();
+    Y.applyUpdate(stored, await loadStoredUpdate(t.db, notebookId));
+    expect(refOf(stored)).toEqual({ outputId: out.outputId, ranAt: out.ranAt });
+    // Without a live document (another process holds it, or nobody has it open): storage alone.
+    const again = await callerFor(t.db, editor).notebooks.runCell(ref('scratch'));
+    Y.applyUpdate(stored, await loadStoredUpdate(t.db, notebookId));
+    expect(refOf(stored)?.outputId).toBe(again.outputId);
   });
 
   it('refuses a preview that is not one SELECT, and runs nothing of it', async () => {

@@ -150,11 +150,11 @@ print("rows:", len(ratios))`,
     ]);
     expect(build.status).toBe('failed');
     const err = (id: string) => build.steps.find((s) => s.stepId === id)!.error ?? '';
-    // Header lines count: the KeyError is on line 5 of the cell.
-    expect(err('typo')).toMatch(/^python cell typo: line 5: KeyError: 'no_such_column'/);
+    // Header lines count: the KeyError is on line 5 of the cell. The cell is named by what it makes, not its id.
+    expect(err('typo')).toMatch(/^typo_out: line 5: KeyError: 'no_such_column'/);
     expect(err('typo')).toContain('File "<cell>", line 5');
     expect(err('typo')).not.toContain('runner.py');
-    expect(err('nothing')).toBe('python cell nothing: the cell must end with a DataFrame or assign one to "nothing_out" (got nothing)');
-    expect(err('syntax')).toMatch(/^python cell syntax: line 3: SyntaxError/);
+    expect(err('nothing')).toBe('nothing_out: the cell must end with a DataFrame or assign one to "nothing_out" (got nothing)');
+    expect(err('syntax')).toMatch(/^syntax_out: line 3: SyntaxError/);
   });
 });

@@ -2,11 +2,11 @@
 
 import '@xyflow/react/dist/style.css';
 import './flow.css';
-import { BaseEdge, Background, Controls, Handle, MarkerType, Position, ReactFlow, type Edge, type EdgeProps, type Node, type NodeProps } from '@xyflow/react';
-import { useMemo } from 'react';
+import { BaseEdge, Background, Controls, Handle, MarkerType, Position, ReactFlow, type Edge, type EdgeProps, type Node, type NodeProps, type ReactFlowInstance } from '@xyflow/react';
+import { useCallback, useMemo, useRef } from 'react';
 import { stepStatusMeta, type BuildStep, type CompileDiagnostic, type PipelineGraph, type StepStatus } from '../builds/build-types';
 import { formatCount } from '../datasets/format';
-import { layoutGraph, type Point } from './layout';
+import { layoutGraph, openingViewport, type Point } from './layout';
 
 // Wide enough for a dataset or cell name at a legible size. The graph is drawn at 100%: a graph wider
 // than the card scrolls sideways instead of shrinking its labels to ~10 px or cutting nodes off.
@@ -26,6 +26,7 @@ type ModelData = { kind: 'model'; name: string; status: Status; detail: string; 
 type DatasetNodeT = Node<DatasetData, 'dataset'>;
 type CellNodeT = Node<CellData, 'cell'>;
 type ModelNodeT = Node<ModelData, 'model'>;
+type FlowNode = DatasetNodeT | CellNodeT | ModelNodeT;
 
 function StatusGlyph({ status }: { status: Status }) {
   if (status === 'idle') return null;
@@ -139,7 +140,7 @@ export type FlowViewProps = {
 
 /** The pipeline graph: datasets and cells as nodes, reads and writes as edges, coloured by the latest build. */
 export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onOpenDataset, onOpenModel }: FlowViewProps) {
-  const { nodes, edges, width, height } = useMemo(() => {
+  const { nodes, edges, width, height, graphBox } = useMemo(() => {
     const stepOfCell = new Map<string, BuildStep>();
     const writerStep = new Map<string, BuildStep>();
     const trainStep = new Map<string, BuildStep>();
@@ -222,22 +223,29 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
       };
     });
     // As tall and as wide as the drawing at 100%.
-    return { nodes, edges, width: graphWidth + 40, height: Math.min(MAX_HEIGHT, Math.max(220, graphHeight + 40)) };
+    return { nodes, edges, width: graphWidth + 40, height: Math.min(MAX_HEIGHT, Math.max(220, graphHeight + 40)), graphBox: { width: graphWidth, height: graphHeight } };
   }, [graph, steps, diagnostics, cellTitle, onOpenCell, onOpenDataset, onOpenModel]);
 
+  const box = useRef<HTMLDivElement>(null);
+  const open = useCallback(
+    (rf: ReactFlowInstance<FlowNode, RoutedEdgeT>) => void rf.setViewport(openingViewport({ width: box.current?.clientWidth ?? 0, height }, graphBox, MIN_OPEN_ZOOM), { duration: 0 }),
+    [height, graphBox],
+  );
+
   // The view is as wide as the page, never wider: the zoom controls (top right) stay on screen however
-  // wide the graph. It opens fitted down to 75% at least (labels stay legible); a wider graph opens
-  // centred at 75% and pans (drag), and the controls' fit button shows all of it.
+  // wide the graph. It opens fitted down to 75% at least (labels stay legible); a wider graph opens at
+  // 75% from its left and top (where the pipeline starts) and pans (drag), and the controls' fit
+  // button shows all of it.
   return (
-    <div className="flow" style={{ height }} data-testid="flow-view" data-graph-width={width}>
+    <div ref={box} className="flow" style={{ height }} data-testid="flow-view" data-graph-width={width}>
       <ReactFlow
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
         edgeTypes={edgeTypes}
-        fitView
-        fitViewOptions={{ padding: 0.04, maxZoom: 1, minZoom: MIN_OPEN_ZOOM }}
-        minZoom={0.2}
+        onInit={open}
+        // Low enough for the fit button to show all of a long chain (ten cells are ~7,000 px wide).
+        minZoom={0.05}
         maxZoom={1.6}
         nodesDraggable={false}
         nodesConnectable={false}

@@ -37,3 +37,19 @@ export function layoutGraph(nodes: LayoutNode[], edges: LayoutEdge[]): { positio
   const size = g.graph() as { width?: number; height?: number };
   return { positions, routes, width: size.width ?? 0, height: size.height ?? 0 };
 }
+
+const OPEN_PADDING = 16;
+
+/**
+ * Where the Flow view opens: the whole graph when it fits at `minZoom` or more (centred, at most
+ * 100%); else `minZoom` anchored at the graph's left and top, so the start of the pipeline is on
+ * screen and the rest pans. Centring a graph wider than the view cut off both ends, sources included.
+ */
+export function openingViewport(view: { width: number; height: number }, graph: { width: number; height: number }, minZoom: number): { x: number; y: number; zoom: number } {
+  const room = { w: Math.max(1, view.width - 2 * OPEN_PADDING), h: Math.max(1, view.height - 2 * OPEN_PADDING) };
+  const fit = Math.min(room.w / Math.max(1, graph.width), room.h / Math.max(1, graph.height));
+  const zoom = Math.min(1, Math.max(minZoom, fit));
+  const x = graph.width * zoom <= room.w ? (view.width - graph.width * zoom) / 2 : OPEN_PADDING;
+  const y = graph.height * zoom <= room.h ? (view.height - graph.height * zoom) / 2 : OPEN_PADDING;
+  return { x, y, zoom };
+}

@@ -20,19 +20,30 @@ import { MAX_STREAMED_ROWS, useStreamedRows, type StreamedRows } from './use-str
 
 type Tab = 'table' | 'profile' | 'chart';
 
+/** Rows of each input a ts preview reads (server: TS_PREVIEW_INPUT_ROWS in services/notebooks/preview-ts.ts). */
+const TS_PREVIEW_INPUT_ROWS = 10_000;
+
 const elapsed = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 
-/** "1,000 of 2,300,000 rows" when the preview is limited, else the count. */
-export function rowSummary(o: Pick<CellOutput, 'rows' | 'totalRows' | 'limited'>): string {
-  if (o.limited && o.totalRows !== null) return `${formatCount(o.rows.length)} of ${formatCount(o.totalRows)} rows`;
+/** "1,000 of 2,300,000 rows" when the preview is limited, else the count; "from a sample" when the inputs were cut short. */
+export function rowSummary(o: Pick<CellOutput, 'rows' | 'totalRows' | 'limited' | 'sampledInputs'>): string {
+  const sample = o.sampledInputs?.length ? ' from a sample' : '';
+  if (o.limited && o.totalRows !== null) return `${formatCount(o.rows.length)} of ${formatCount(o.totalRows)} rows${sample}`;
   const n = o.totalRows ?? o.rows.length;
-  return `${formatCount(n)} row${n === 1 ? '' : 's'}`;
+  return `${formatCount(n)} row${n === 1 ? '' : 's'}${sample}`;
 }
 
-/** The summary once Show all streamed rows in: "40,000 of 100,000 rows, loading…", then the count. */
-function streamedSummary(o: Pick<CellOutput, 'totalRows'>, s: StreamedRows): string {
-  const total = o.totalRows ?? s.rows.length;
+/**
+ * The summary once Show all streamed rows in: "40,000 of 100,000 rows, loading…", then the count. A
+ * ts cell that ran on a sample has no known total: its full result is counted as it streams.
+ */
+function streamedSummary(o: Pick<CellOutput, 'totalRows' | 'sampledInputs'>, s: StreamedRows): string {
   const n = s.rows.length;
+  if (o.sampledInputs?.length) {
+    if (!s.done) return `${formatCount(n)} rows, loading…`;
+    return n >= MAX_STREAMED_ROWS ? `the first ${formatCount(n)} rows: Download CSV has them all` : `${formatCount(n)} row${n === 1 ? '' : 's'}`;
+  }
+  const total = o.totalRows ?? s.rows.length;
   if (s.done && !s.error && n === total) return `${formatCount(n)} row${n === 1 ? '' : 's'}`;
   return `${formatCount(n)} of ${formatCount(total)} rows${s.done ? '' : ', loading…'}`;
 }
@@ -57,7 +68,7 @@ export function CellOutputArea({ cellId, kind, text, chart, doc, canEdit }: { ce
   const editedSince = useEditedSince(text, output);
   if (!output && !running && !runError) return null;
   return (
-    <div className={`cell-output${running ? ' cell-output-running' : ''}`} data-testid="cell-output" data-output-id={output?.outputId} aria-busy={running}>
+    <div className={`cell-output${running ? ' cell-output-running' : ''}`} data-testid="cell-output" data-output-id={output?.outputId} data-received-at={output ? outputs.receivedAt(cellId) : undefined} aria-busy={running}>
       {running && (
         <div className="cell-output-progress" role="status">
           <span className="spinner" aria-hidden /> Running…
@@ -80,8 +91,11 @@ function OutputBody({ kind, output, stale, staleReason, chart, doc, canEdit }: {
   const csv = `${cellUrl}/result.csv`;
   const { streamed, load } = useStreamedRows(`${cellUrl}/rows`, output.outputId);
   const summary = streamed ? streamedSummary(output, streamed) : rowSummary(output);
-  // Rows beyond the preview come from the cell's SQL again: not once the source changed (the server refuses too).
-  const canShowAll = kind === 'sql' && output.limited && !stale && !streamed && output.rows.length < Math.min(MAX_STREAMED_ROWS, output.totalRows ?? 0);
+  // Rows beyond the preview come from running the cell again (a ts cell on every row of its inputs):
+  // not once the source changed (the server refuses too). Python previews stay a sample.
+  const sampled = kind === 'ts' && (output.sampledInputs?.length ?? 0) > 0;
+  const canShowAll =
+    (kind === 'sql' || kind === 'ts') && !stale && !streamed && (sampled || (output.limited && output.rows.length < Math.min(MAX_STREAMED_ROWS, output.totalRows ?? 0)));
   const unbuilt = output.inputs.filter((i) => i.state !== 'built');
   return (
     <>
@@ -112,6 +126,15 @@ function OutputBody({ kind, output, stale, staleReason, chart, doc, canEdit }: {
           </span>
         )}
       </div>
+      {output.sampledInputs?.length && output.status === 'ok' ? (
+        <p className="small muted cell-output-note" data-testid="sample-note">
+          {streamed?.done && !streamed.error
+            ? `Show all ran the cell on every row of ${output.sampledInputs.join(', ')}; the profile and chart are still the sample's.`
+            : `Ran on the first ${formatCount(TS_PREVIEW_INPUT_ROWS)} rows of ${output.sampledInputs.join(', ')}: the full result may have more rows. ${
+                kind === 'ts' ? 'Show all rows runs the cell on every row (up to 100,000 shown); Download CSV has the full result.' : 'Build the cell for the full result.'
+              }`}
+        </p>
+      ) : null}
       {unbuilt.length > 0 && output.status === 'ok' && (
         <p className="small muted cell-output-note">
           Previewed against the last built data of {unbuilt.map((i) => i.name).join(', ')}: build {unbuilt.length === 1 ? 'it' : 'them'} for current data.
@@ -153,8 +176,8 @@ function OutputBody({ kind, output, stale, staleReason, chart, doc, canEdit }: {
                   actions={
                     <>
                       {canShowAll && (
-                        <button type="button" className="btn btn-sm btn-ghost" onClick={load} title="Stream the rows of the full result into the grid (at most 100,000)">
-                          {(output.totalRows ?? 0) <= MAX_STREAMED_ROWS ? `Show all ${formatCount(output.totalRows)} rows` : `Show ${formatCount(MAX_STREAMED_ROWS)} rows`}
+                        <button type="button" className="btn btn-sm btn-ghost" onClick={load} title={sampled ? 'Run the cell on every row of its inputs and stream its result into the grid (at most 100,000 rows)' : 'Stream the rows of the full result into the grid (at most 100,000)'}>
+                          {sampled ? 'Show all rows' : (output.totalRows ?? 0) <= MAX_STREAMED_ROWS ? `Show all ${formatCount(output.totalRows)} rows` : `Show ${formatCount(MAX_STREAMED_ROWS)} rows`}
                         </button>
                       )}
                       <a className="btn btn-sm btn-ghost" href={csv} download>

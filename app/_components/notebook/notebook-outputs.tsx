@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import * as Y from 'yjs';
-import { observeCells, setCellOutputRef } from '@/server/collab/notebook-doc';
+import { cellOutputRefOf, findCell, observeCells } from '@/server/collab/notebook-doc';
 import { isLive } from '../builds/build-types';
 import { useTRPC } from '../trpc';
 import { useNotebookPipeline } from './notebook-pipeline';
@@ -19,7 +19,7 @@ export type NotebookOutputs = {
   runErrorOf: (cellId: string) => string | null;
   /** `limit`: rows to bring back (default 1,000; the server allows up to 10,000). */
   run: (cellId: string, limit?: number) => void;
-  /** When this client last received the cell's output (ms since page load): what the browser test measures. */
+  /** When this client last received the cell's output (epoch ms, this machine's clock): what the browser test measures. */
   receivedAt: (cellId: string) => number | undefined;
 };
 
@@ -40,8 +40,10 @@ function newer(a: CellOutput | undefined, b: CellOutput): boolean {
 
 /**
  * Outputs are stored by the server; the document carries only a reference (`output` of the cell
- * map: `{ outputId, ranAt }`), written by whoever ran the cell. Every client observes that key and
- * fetches the one output it names, so a run reaches viewers too without pushing rows through Yjs.
+ * map: `{ outputId, ranAt }`), which the server writes when it stores the output (the browser never
+ * does: it would race the server's write). Every client observes that key and fetches the one output
+ * it names, so a run reaches viewers too without pushing rows through Yjs; the client that ran the
+ * cell takes its output from the response instead.
  */
 export function NotebookOutputsProvider({ projectId, notebookId, doc, canRun, children }: { projectId: string; notebookId: string; doc: Y.Doc | null; canRun: boolean; children: ReactNode }) {
   const trpc = useTRPC();
@@ -51,13 +53,17 @@ export function NotebookOutputsProvider({ projectId, notebookId, doc, canRun, ch
   const [running, setRunning] = useState<Set<string>>(() => new Set());
   const [errors, setErrors] = useState<Map<string, string>>(() => new Map());
   const received = useRef(new Map<string, number>());
+  // Cells this client is running: their reference may arrive before the response, which brings the output.
+  const mine = useRef(new Set<string>());
   const current = useRef(byCell);
   current.current = byCell;
 
   const accept = useCallback((outputs: CellOutput[]) => {
     const fresh = outputs.filter((o) => newer(current.current.get(o.cellId), o));
     if (fresh.length === 0) return;
-    for (const o of fresh) received.current.set(o.cellId, performance.now());
+    // Epoch ms, so two pages (contexts) of one browser compare on one clock.
+    const now = performance.timeOrigin + performance.now();
+    for (const o of fresh) received.current.set(o.cellId, Math.round(now));
     setByCell((prev) => {
       const next = new Map(prev);
       for (const o of fresh) if (newer(next.get(o.cellId), o)) next.set(o.cellId, o);
@@ -69,7 +75,18 @@ export function NotebookOutputsProvider({ projectId, notebookId, doc, canRun, ch
     if (all.data) accept(all.data.outputs);
   }, [all.data, accept]);
 
-  // Someone ran a cell: fetch the output its reference names (unless this client already has it).
+  const fetchOutput = useCallback(
+    (cellId: string) =>
+      void queryClient
+        .fetchQuery(trpc.notebooks.cellOutput.queryOptions({ projectId, notebookId, cellId }, { staleTime: 0 }))
+        .then((o) => {
+          if (o) accept([o]);
+        })
+        .catch(() => undefined),
+    [queryClient, trpc, projectId, notebookId, accept],
+  );
+
+  // Someone ran a cell: fetch the output its reference names (unless this client has it or is about to).
   useEffect(() => {
     if (!doc) return;
     const onChange = (events: Y.YEvent<Y.AbstractType<unknown>>[]) => {
@@ -77,17 +94,12 @@ export function NotebookOutputsProvider({ projectId, notebookId, doc, canRun, ch
         if (!(e.target instanceof Y.Map) || !(e as Y.YMapEvent<unknown>).keysChanged.has('output')) continue;
         const cellId = e.target.get('id');
         const ref = e.target.get('output') as { outputId?: string } | undefined;
-        if (typeof cellId !== 'string' || !ref?.outputId || current.current.get(cellId)?.outputId === ref.outputId) continue;
-        void queryClient
-          .fetchQuery(trpc.notebooks.cellOutput.queryOptions({ projectId, notebookId, cellId }, { staleTime: 0 }))
-          .then((o) => {
-            if (o) accept([o]);
-          })
-          .catch(() => undefined);
+        if (typeof cellId !== 'string' || !ref?.outputId || mine.current.has(cellId) || current.current.get(cellId)?.outputId === ref.outputId) continue;
+        fetchOutput(cellId);
       }
     };
     return observeCells(doc, onChange);
-  }, [doc, projectId, notebookId, queryClient, trpc, accept]);
+  }, [doc, fetchOutput]);
 
   // A finished build changes inputs: the stored outputs' stale flags are the server's to recompute.
   const latest = useNotebookPipeline().latest;
@@ -102,26 +114,37 @@ export function NotebookOutputsProvider({ projectId, notebookId, doc, canRun, ch
   const run = useCallback(
     (cellId: string, limit?: number) => {
       setRunning((s) => new Set(s).add(cellId));
+      mine.current.add(cellId);
       setErrors((m) => {
         const next = new Map(m);
         next.delete(cellId);
         return next;
       });
-      runAsync({ projectId, notebookId, cellId, ...(limit ? { limit } : {}), ...(doc ? { seen: seenOf(doc) } : {}) })
-        .then((o) => {
-          accept([o]);
-          if (doc) setCellOutputRef(doc, cellId, { outputId: o.outputId, ranAt: o.ranAt });
-        })
-        .catch((e: unknown) => setErrors((m) => new Map(m).set(cellId, e instanceof Error ? e.message : String(e))))
-        .finally(() =>
+      void runAsync({ projectId, notebookId, cellId, ...(limit ? { limit } : {}), ...(doc ? { seen: seenOf(doc) } : {}) })
+        .then(
+          (o) => {
+            accept([o]);
+            return o.outputId;
+          },
+          (e: unknown) => {
+            setErrors((m) => new Map(m).set(cellId, e instanceof Error ? e.message : String(e)));
+            return null;
+          },
+        )
+        .then((got) => {
+          mine.current.delete(cellId);
+          // Someone else's run may have landed while ours was out: the reference names the newest.
+          const cell = doc ? findCell(doc, cellId) : undefined;
+          const ref = cell ? cellOutputRefOf(cell) : null;
+          if (ref && ref.outputId !== got && current.current.get(cellId)?.outputId !== ref.outputId) fetchOutput(cellId);
           setRunning((s) => {
             const next = new Set(s);
             next.delete(cellId);
             return next;
-          }),
-        );
+          });
+        });
     },
-    [runAsync, projectId, notebookId, doc, accept],
+    [runAsync, projectId, notebookId, doc, accept, fetchOutput],
   );
 
   const value = useMemo<NotebookOutputs>(

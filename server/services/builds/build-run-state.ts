@@ -60,7 +60,9 @@ export async function finishBuildRun(db: Db, input: { runId: string; cancelled: 
     const status: BuildRunOutcome['status'] = input.cancelled ? 'cancelled' : steps.every((s) => s.status === 'succeeded') ? 'succeeded' : 'failed';
     const outcome: BuildRunOutcome = { runId: input.runId, status, succeeded: ids('succeeded'), failed: ids('failed'), skipped: ids('skipped'), cancelled: ids('cancelled') };
     const firstFailure = steps.find((s) => s.status === 'failed');
-    const names = firstFailure ? await cellNamesOfRun(tx, input.runId) : {};
+    const names = await cellNamesOfRun(tx, input.runId);
+    // The audit names cells as people do (their title, or what they make), not by step ids (cell UUIDs).
+    const named = (st: string) => steps.filter((x) => x.status === st).map((x) => ({ stepId: x.stepId, cell: names[x.cellId] ?? x.cellId }));
     const error = status === 'failed' ? (input.error ?? (firstFailure ? failureText(firstFailure, names[firstFailure.cellId]) : null)) : null;
     const [updated] = await tx
       .update(runs)
@@ -81,7 +83,17 @@ export async function finishBuildRun(db: Db, input: { runId: string; cancelled: 
         target: { type: 'run', id: input.runId },
         teamId: project?.teamId ?? null,
         projectId: updated.projectId,
-        details: { ...outcome, notebookId: updated.notebookId, environment: (updated.input as BuildRunInput).environment, ...(error ? { error } : {}) },
+        details: {
+          runId: input.runId,
+          status,
+          notebookId: updated.notebookId,
+          environment: (updated.input as BuildRunInput).environment,
+          succeeded: named('succeeded'),
+          failed: named('failed'),
+          skipped: named('skipped'),
+          cancelled: named('cancelled'),
+          ...(error ? { error } : {}),
+        },
       },
     );
     finishedHere = true;

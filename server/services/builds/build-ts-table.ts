@@ -38,7 +38,7 @@ const OUTPUT_COLUMN = /^[a-z_][a-z0-9_]{0,62}$/;
  * column's type when the values fit; otherwise numbers are numeric (double precision), booleans
  * boolean, anything else text.
  */
-export async function buildTsTable(db: Db, scope: SandboxScope, opts: TsBuildOptions): Promise<{ rowsIn: number; rowCount: number; columns: string[] }> {
+export async function buildTsTable(db: Db, scope: SandboxScope, opts: TsBuildOptions): Promise<{ rowsIn: number; rowCount: number; columns: string[]; cappedInputs: string[] }> {
   const inputs = declaredInputs(opts.source);
   const cell = await openTsCellThread(opts.cellId, opts.source, opts.limits, opts.signal ? { signal: opts.signal } : {});
   try {
@@ -48,6 +48,8 @@ export async function buildTsTable(db: Db, scope: SandboxScope, opts: TsBuildOpt
       let columns: string[] | null = null;
       let rowsIn = 0;
       let rowCount = 0;
+      // Inputs read up to `inputLimit` rows: they may have more, which the cell did not see.
+      const cappedInputs: string[] = [];
       const write = async (json: string) => {
         if (json === '[]' || json === '') return;
         if (!columns) {
@@ -69,10 +71,12 @@ export async function buildTsTable(db: Db, scope: SandboxScope, opts: TsBuildOpt
         const cursor = `sb_in_${i}`;
         await q(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${cols.map(selectExpr).join(', ') || '*'} FROM ${ident(input)}${opts.inputLimit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(opts.inputLimit))}`}`);
         let batch = 1_000;
+        let inputRows = 0;
         for (;;) {
           const r = await q(`FETCH ${batch} FROM ${cursor}`);
           if (r.rows.length === 0) break;
           rowsIn += r.rows.length;
+          inputRows += r.rows.length;
           const started = performance.now();
           const out = await cell.transform(input, JSON.stringify(r.rows));
           const elapsed = performance.now() - started;
@@ -81,13 +85,14 @@ export async function buildTsTable(db: Db, scope: SandboxScope, opts: TsBuildOpt
           opts.onProgress?.({ rowsIn, rowsOut: rowCount });
         }
         await q(`CLOSE ${cursor}`);
+        if (opts.inputLimit !== undefined && inputRows >= opts.inputLimit) cappedInputs.push(input);
       }
       await write(await cell.finish());
       if (!columns) {
         await q(`CREATE TABLE ${target} ()`);
         columns = [];
       }
-      return { rowsIn, rowCount, columns };
+      return { rowsIn, rowCount, columns, cappedInputs };
     });
   } finally {
     await cell.close();

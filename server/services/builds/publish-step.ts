@@ -4,7 +4,7 @@ import { buildSteps, datasetMetrics, datasets, type BuildCheckOutcome, type Buil
 import { emitAudit } from '../audit/emit';
 import type { ColumnProfile } from '../notebooks/output-types';
 import { ident, schemaNameOf, withDataTransaction } from '../datasets/storage';
-import { BuildStepError, type BuildRunContext } from './build-step-state';
+import { BuildStepError, cellLabel, type BuildRunContext } from './build-step-state';
 
 export type PublishInput = {
   stepId: string;
@@ -87,6 +87,7 @@ export async function publishStep(db: Db, run: BuildRunContext, p: PublishInput)
         environment: run.environment,
         runId: run.runId,
         stepId: p.stepId,
+        cell: cellLabel(run, { cellId: p.stepId, dataset: p.dataset }),
         rows: p.metrics.rowCount,
         fingerprint: p.fingerprint,
         warnings: p.checks.filter((c) => !c.passed).map((c) => c.name),

@@ -233,8 +233,8 @@ async function buildStaging(
     return { rowCount: r.rowCount };
   }
   if (step.source === null) throw new Error(`step ${step.stepId}: the ${step.kind} cell's code was not stored with the build`);
-  if (step.kind === 'python') return buildPythonStaging(db, step.cellId, step.source, staging, scope, rt, say);
-  say(`ts: running cell ${step.cellId} in the sandbox`);
+  if (step.kind === 'python') return buildPythonStaging(db, { cellId: step.cellId, label: cellLabel(run, step) }, step.source, staging, scope, rt, say);
+  say(`ts: running ${cellLabel(run, step)} in the sandbox`);
   try {
     const r = await buildTsTable(db, scope, {
       cellId: step.cellId,
@@ -259,7 +259,7 @@ async function buildStaging(
 
 async function buildPythonStaging(
   db: Db,
-  cellId: string,
+  { cellId, label }: { cellId: string; label: string },
   source: string,
   staging: string,
   scope: SandboxScope,
@@ -287,11 +287,12 @@ async function buildPythonStaging(
     say(`python: ${r.rowsIn.toLocaleString('en-US')} rows in, ${r.rowCount.toLocaleString('en-US')} out (${r.columns.join(', ')}) in ${seconds(performance.now() - t0)}`);
     return { rowCount: r.rowCount };
   } catch (err) {
-    if (err instanceof PythonCellError && !rt.signal.aborted) throw new BuildStepError('failed', err.message);
-    if (err instanceof PythonSetupError) throw new BuildStepError('failed', `python cell ${cellId}: ${err.message}`);
+    // Its message starts `python cell <id>:`; logs and the audit name cells, not ids.
+    if (err instanceof PythonCellError && !rt.signal.aborted) throw new BuildStepError('failed', `${label}: ${err.message.replace(/^python cell [^:]+: /, '')}`);
+    if (err instanceof PythonSetupError) throw new BuildStepError('failed', `${label}: ${err.message}`);
     const e = err as { code?: unknown; message?: unknown };
     if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && !/^(08|40|57)/.test(e.code)) {
-      throw new BuildStepError('failed', `python cell ${cellId}: ${String(e.message)}`);
+      throw new BuildStepError('failed', `${label}: ${String(e.message)}`);
     }
     throw err;
   } finally {

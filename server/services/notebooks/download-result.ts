@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { z } from 'zod';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { queryError } from '../datasets/run-query';
-import { copySelectCsv } from '../datasets/sql-sandbox';
+import { copySelectCsv, type SandboxFailure } from '../datasets/sql-sandbox';
 import { invalid } from '../errors';
 import { teamOfProject } from '../projects/project-team';
 import { currentCell, sha256 } from './cell-source';
@@ -14,7 +15,8 @@ import { withTsResult } from './preview-ts';
 /**
  * The full result of a cell (its current source, on the design data) as CSV, streamed. Audited
  * (`notebook.result_download`) like a dataset download: the whole result leaves the product.
- * A ts cell's result is its preview's (the first rows of each input), read whole before sending.
+ * A ts cell runs on every row of its inputs into a scratch table, streamed from while it exists.
+ * A python cell's result is its preview's (the first rows of each input), read whole before sending.
  */
 export async function downloadCellResult({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof CellRef> }): Promise<Readable> {
   const { cell } = await currentCell(ctx, input);
@@ -23,7 +25,9 @@ export async function downloadCellResult({ ctx, input }: { ctx: ServiceCtx; inpu
   const r =
     cell.kind === 'sql'
       ? await copySelectCsv(ctx.db, scope, { sql: cell.source })
-      : await (cell.kind === 'ts' ? withTsResult : withPythonResult)(ctx.db, scope, { cellId: cell.id, source: cell.source, timeoutMs: 60_000 }, async (sql) => {
+      : cell.kind === 'ts'
+        ? await streamWhileHeld((fn) => withTsResult(ctx.db, scope, { cellId: cell.id, source: cell.source, timeoutMs: 60_000, inputLimit: null }, fn), (sql) => copySelectCsv(ctx.db, scope, { sql }))
+        : await withPythonResult(ctx.db, scope, { cellId: cell.id, source: cell.source, timeoutMs: 60_000 }, async (sql) => {
           const c = await copySelectCsv(ctx.db, scope, { sql });
           if (!c.ok) return c;
           const chunks: Buffer[] = [];
@@ -48,4 +52,35 @@ export async function downloadCellResult({ ctx, input }: { ctx: ServiceCtx; inpu
       throw err;
     });
   return r.stream;
+}
+
+type Opened = { ok: true; stream: Readable } | SandboxFailure;
+
+/**
+ * Opens a stream from a result that exists only inside `hold` (a scratch table dropped when `fn`
+ * settles): resolves with the stream as soon as it is open, and keeps `fn` pending until the stream
+ * ends or is destroyed (a reader that leaves destroys it), so the table outlives the reading.
+ */
+function streamWhileHeld(hold: (fn: (sql: string) => Promise<SandboxFailure | null>) => Promise<SandboxFailure | null>, open: (sql: string) => Promise<Opened>): Promise<Opened> {
+  return new Promise<Opened>((resolve, reject) => {
+    let settled = false;
+    hold(async (sql) => {
+      const r = await open(sql);
+      if (!r.ok) return r;
+      settled = true;
+      resolve(r);
+      await finished(r.stream).catch(() => undefined);
+      return null;
+    }).then(
+      (f) => {
+        if (settled) return;
+        if (f) resolve(f);
+        else reject(new Error('the result was not opened'));
+      },
+      (err: unknown) => {
+        if (!settled) reject(err instanceof Error ? err : new Error(String(err)));
+        else console.warn('dropping a scratch result failed', err);
+      },
+    );
+  });
 }

@@ -49,6 +49,11 @@ export type CellOutput = {
   profile: ColumnProfile[] | null;
   error: { message: string; line: number | null; column: number | null } | null;
   inputs: { name: string; state: InputState }[];
+  /**
+   * ts and python previews: the inputs the cell read only the first rows of (it ran on a sample, so
+   * the result may have more rows than `totalRows`); Show all and Download CSV run it on every row.
+   */
+  sampledInputs?: string[];
 };
 
 export type ChartData = { rows: Record<string, unknown>[]; aggregated: boolean; sampled: boolean; error: string | null };

@@ -10,19 +10,23 @@ export const TS_PREVIEW_INPUT_ROWS = 10_000;
 
 /**
  * Runs a ts cell the build's own way (QuickJS with its limits, inputs through a cursor in the
- * project's sandbox) on the first TS_PREVIEW_INPUT_ROWS rows of each input, into a scratch table of
- * the design schema that no dataset row names, hands `select * from <it>` to `fn`, and drops it.
+ * project's sandbox) on the first `inputLimit` rows of each input (default TS_PREVIEW_INPUT_ROWS;
+ * null: every row, the full result), into a scratch table of the design schema that no dataset row
+ * names, hands `select * from <it>` to `fn` with the inputs that were cut short, and drops the table
+ * once `fn` settles (a caller streaming from it keeps `fn` pending until the stream ends).
  */
 export async function withTsResult<T>(
   db: Db,
   scope: SandboxScope,
-  opts: { cellId: string; source: string; timeoutMs: number },
-  fn: (sql: string) => Promise<T | SandboxFailure>,
+  opts: { cellId: string; source: string; timeoutMs: number; inputLimit?: number | null },
+  fn: (sql: string, info: { cappedInputs: string[] }) => Promise<T | SandboxFailure>,
 ): Promise<T | SandboxFailure> {
   const table = `_sb_preview_${randomBytes(8).toString('hex')}`;
   try {
+    const inputLimit = opts.inputLimit === undefined ? TS_PREVIEW_INPUT_ROWS : opts.inputLimit;
+    let cappedInputs: string[];
     try {
-      await buildTsTable(db, scope, { cellId: opts.cellId, source: opts.source, table, limits: DEFAULT_TS_CELL_LIMITS, timeoutMs: opts.timeoutMs, inputLimit: TS_PREVIEW_INPUT_ROWS });
+      ({ cappedInputs } = await buildTsTable(db, scope, { cellId: opts.cellId, source: opts.source, table, limits: DEFAULT_TS_CELL_LIMITS, timeoutMs: opts.timeoutMs, ...(inputLimit === null ? {} : { inputLimit }) }));
     } catch (err) {
       if (err instanceof TsCellError) return { ok: false, reason: 'sql-error', message: err.message.replace(/^ts cell [^:]+: /, '') };
       const e = err as { code?: unknown; message?: unknown };
@@ -30,7 +34,7 @@ export async function withTsResult<T>(
       if (typeof e.code === 'string' && typeof e.message === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return { ok: false, reason: 'sql-error', message: e.message };
       throw err;
     }
-    return await fn(`select * from ${table}`);
+    return await fn(`select * from ${table}`, { cappedInputs });
   } finally {
     await withSandboxSession(db, scope, { timeoutMs: 10_000 }, (q) => q(`DROP TABLE IF EXISTS ${table}`)).catch(() => {});
   }
@@ -40,6 +44,9 @@ export function previewTs(
   db: Db,
   scope: SandboxScope,
   opts: { cellId: string; source: string; limit: number; profile: boolean; timeoutMs: number },
-): Promise<SqlPreview | SandboxFailure> {
-  return withTsResult(db, scope, opts, (sql) => previewSql(db, scope, { sql, limit: opts.limit, profile: opts.profile, timeoutMs: opts.timeoutMs }));
+): Promise<(SqlPreview & { sampledInputs: string[] }) | SandboxFailure> {
+  return withTsResult(db, scope, opts, async (sql, { cappedInputs }) => {
+    const r = await previewSql(db, scope, { sql, limit: opts.limit, profile: opts.profile, timeoutMs: opts.timeoutMs });
+    return r.ok ? { ...r, sampledInputs: cappedInputs } : r;
+  });
 }

@@ -6,11 +6,14 @@ import type { ServiceCtx } from '../context';
 import { invalid } from '../errors';
 import type { SandboxFailure } from '../datasets/sql-sandbox';
 import { cellInputNames, currentCell, inputStates, lineColumnOf, sha256 } from './cell-source';
+import { currentNotebookState } from './live';
+import { outputRefEdit } from './output-ref';
 import type { CellOutput } from './output-types';
 import type { RunCellInput } from './output-schemas';
 import { previewPython } from './preview-python';
 import { previewSql } from './preview-sql';
 import { previewTs } from './preview-ts';
+import { appendUpdates } from './storage';
 
 export const PREVIEW_TIMEOUT_MS = 30_000;
 /** Stored outputs above this many bytes of JSON keep fewer rows and say `truncated`. */
@@ -67,10 +70,17 @@ export async function runCell({ ctx, input, timeoutMs, seenWaitMs }: { ctx: Serv
         limited: result.rows.length < result.totalRows,
         profile: result.profile,
         error: null,
+        ...sampledOf(result),
       })
     : { ...base, status: 'error', columns: [], rows: [], totalRows: null, truncated: false, limited: false, profile: null, error: errorOf(result, cell.source, inputs.states) };
   await storeOutput(ctx, input.notebookId, output, names);
   return output;
+}
+
+/** A ts preview's inputs read only in part (sql and python previews have none to report). */
+function sampledOf(r: object): { sampledInputs?: string[] } {
+  const names = 'sampledInputs' in r ? (r as { sampledInputs: string[] }).sampledInputs : [];
+  return names.length > 0 ? { sampledInputs: names } : {};
 }
 
 function errorOf(f: SandboxFailure, source: string, inputs: CellOutput['inputs']): NonNullable<CellOutput['error']> {
@@ -96,9 +106,16 @@ export function capOutput(output: CellOutput, maxBytes = MAX_STORED_OUTPUT_BYTES
   return { ...output, rows: output.rows.slice(0, keep), truncated: true };
 }
 
+/**
+ * Stores the output and, in the same transaction, the edit that points the cell at it; then hands
+ * that edit to the live document, which sends it to every collaborator as the author's response
+ * leaves. The author's browser writes no reference of its own (two writers of one key would race).
+ */
 async function storeOutput(ctx: ServiceCtx, notebookId: string, output: CellOutput, inputNames: string[]): Promise<void> {
   const { stale: _stale, staleReason: _reason, ...stored } = output;
+  const ref = outputRefEdit(await currentNotebookState(ctx.db, ctx.liveNotebooks, notebookId), output.cellId, { outputId: output.outputId, ranAt: output.ranAt });
   await ctx.db.transaction(async (tx) => {
+    if (ref) await appendUpdates(tx, notebookId, [ref]);
     await tx.insert(notebookCellOutputs).values({
       id: output.outputId,
       notebookId,
@@ -129,4 +146,5 @@ async function storeOutput(ctx: ServiceCtx, notebookId: string, output: CellOutp
       ),
     );
   });
+  if (ref) ctx.liveNotebooks?.applyStored(notebookId, ref);
 }
