@@ -31,17 +31,35 @@ def _registered():
     return list(_job["models"])
 
 
+def feature_kind(series):
+    """"boolean", "numeric" or "text": how an endpoint sends this column (a boolean dataset column
+    with NULLs arrives in pandas as objects)."""
+    from pandas.api import types as t
+
+    if t.is_bool_dtype(series.dtype):
+        return "boolean"
+    if t.is_numeric_dtype(series.dtype):
+        return "numeric"
+    values = series.dropna()
+    if series.dtype == object and len(values) > 0 and all(isinstance(v, bool) for v in values):
+        return "boolean"
+    return "text"
+
+
 def model_frame(df, features):
-    """The features as an endpoint feeds them: numbers as float64 (NaN for null), everything else
-    as text with "" for null (server/scoring/records.ts). Fit and check on this frame."""
+    """The features as an endpoint feeds them: numbers and booleans as float64 (NaN for null; true
+    is 1), everything else as text with "" for null (server/scoring/records.ts). Fit and check on
+    this frame."""
     import numpy as np
     import pandas as pd
-    from pandas.api import types as t
 
     out = {}
     for c in features:
         s = df[c]
-        if t.is_bool_dtype(s.dtype) or t.is_numeric_dtype(s.dtype):
+        kind = feature_kind(s)
+        if kind == "boolean":
+            out[c] = s.map(lambda v: np.nan if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else float(bool(v))).astype(np.float64)
+        elif kind == "numeric":
             out[c] = pd.to_numeric(s, errors="coerce").astype(np.float64)
         else:
             out[c] = s.map(lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else str(v)).astype(object)
@@ -206,6 +224,7 @@ def register_model(name, pipeline, *, train, target, positive_class, features=No
         "target": target,
         "positiveClass": str(positive_class),
         "features": features,
+        "booleans": [c for c in features if feature_kind(train[c]) == "boolean"],
         "pipeline": _describe(served),
         "inputTensor": tensor,
         "fittedOn": fitted_on,

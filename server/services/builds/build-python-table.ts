@@ -137,8 +137,10 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
       await q(`CREATE TABLE ${target} (${schema.columns.map((c) => `${ident(c.name)} ${pgTypeOf[c.type]}`).join(', ')})`);
       if (schema.columns.length > 0) {
         say(`python: loading ${schema.rows.toLocaleString('en-US')} rows`);
-        const load = client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT csv)`));
-        await pipeline(await openScratchFile(path.join(scratch, 'out.csv')), load);
+        const out = await openScratchFile(path.join(scratch, 'out.csv')).catch((err: Error) => {
+          throw new PythonCellError(opts.cellId, 'api', `the cell's output cannot be read: ${err.message}`);
+        });
+        await pipeline(out, client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT csv)`)));
       }
       const models = opts.models ? await readModels(opts.cellId, scratch) : [];
       return { rowsIn, rowCount: schema.rows, columns: schema.columns.map((c) => c.name), mode, stdout: r.stdout, models };
@@ -164,11 +166,13 @@ async function writeJob(file: string, job: unknown): Promise<void> {
 
 /**
  * The cell's process writes the scratch directory: a name there may be a symlink to anything on the
- * host (/etc/shadow, the server's secrets). The server opens scratch files only with O_NOFOLLOW, and
- * only regular files.
+ * host (/etc/shadow, the server's secrets) or a FIFO. The server opens scratch files only with
+ * O_NOFOLLOW and O_NONBLOCK (a FIFO cannot hold it), and reads only regular files.
  */
 async function openScratchFile(file: string): Promise<ReadStream> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(err.code === 'ELOOP' ? `${path.basename(file)} is a symbolic link` : `${path.basename(file)}: ${err.code ?? err.message}`);
+  });
   if (!(await handle.stat()).isFile()) {
     await handle.close();
     throw new Error(`${path.basename(file)} is not a regular file`);
@@ -177,7 +181,10 @@ async function openScratchFile(file: string): Promise<ReadStream> {
 }
 
 async function readScratchFile(file: string, maxBytes: number): Promise<Buffer> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw err;
+    throw new Error(err.code === 'ELOOP' ? `${path.basename(file)} is a symbolic link` : `${path.basename(file)}: ${err.code ?? err.message}`);
+  });
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new Error(`${path.basename(file)} is not a regular file`);

@@ -28,6 +28,8 @@ export const PythonModelEntry = z.object({
   target: z.string().min(1).max(200),
   positiveClass: z.string().max(200),
   features: z.array(z.string().max(200)).min(1).max(10_000),
+  /** Features that were boolean columns: the endpoint takes true/false (and numbers) for them. */
+  booleans: z.array(z.string().max(200)).max(10_000),
   pipeline: z.string().max(4000),
   inputTensor: z.enum(['float', 'double']),
   fittedOn: z.enum(['given', 'all']),
@@ -119,7 +121,11 @@ export async function registerPythonModel({
           fittedOn: entry.fittedOn,
           check: entry.check,
         },
-        featureSchema: { ...schema, target: entry.target },
+        featureSchema: {
+          ...schema,
+          target: entry.target,
+          inputs: schema.inputs.map((i) => (entry.booleans.includes(i.name) && i.tensor !== 'string' ? { ...i, type: 'boolean' as const } : i)),
+        },
         metrics: { evaluation, training },
         trainingData: null,
       },
