@@ -161,7 +161,7 @@ describe('models registered from python cells', () => {
     expect(maxDiff).toBeLessThan(1e-5);
   });
 
-  it('fails the step naming the problem when the pipeline cannot be converted, and registers nothing', { timeout: 300_000 }, async () => {
+  it('fails the step naming the problem when the pipeline cannot be converted or onnxruntime disagrees with predict_proba, and registers nothing', { timeout: 300_000 }, async () => {
     const built = await build([
       python(
         'custom',
@@ -174,11 +174,26 @@ df = credit[["amount", "price", "status"]].dropna()
 pipe = Pipeline([("log", FunctionTransformer(np.log1p)), ("model", LogisticRegression())])
 registered = stagebook.register_model("custom-py", pipe, train=df, target="status", positive_class="bad")`,
       ),
+      // A feature around 1e9 loses its digits in the float32 the imputer's ONNX operator computes in.
+      python(
+        'big',
+        ['credit'],
+        'big_registered',
+        `from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+df = pd.DataFrame({"big": 1e9 + credit["amount"] / 100, "status": credit["status"]})
+pipe = Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler()), ("model", LogisticRegression())])
+big_registered = stagebook.register_model("big-py", pipe, train=df, target="status", positive_class="bad")`,
+      ),
     ]);
     expect(built.status).toBe('failed');
     const error = built.steps.find((s) => s.stepId === 'custom')!.error ?? '';
     expect(error).toMatch(/line 8: .*model "custom-py": this pipeline cannot be converted to ONNX \(skl2onnx with double inputs: .*FunctionTransformer/);
-    await expect(caller.models.versionDetail({ projectId, name: 'custom-py', version: 1 })).rejects.toThrow(/not found|NOT_FOUND/i);
+    const mismatch = built.steps.find((s) => s.stepId === 'big')!.error ?? '';
+    expect(mismatch).toMatch(/line 9: .*model "big-py": onnxruntime's probabilities differ from predict_proba by [0-9.e-]+ \(more than 1e-05\): row \d+, class "(bad|good)": predict_proba [0-9.]+, onnxruntime [0-9.]+/);
+    for (const name of ['custom-py', 'big-py']) await expect(caller.models.versionDetail({ projectId, name, version: 1 })).rejects.toThrow(/not found|NOT_FOUND/i);
   });
 });
 
