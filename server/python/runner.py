@@ -11,6 +11,7 @@ Models the cell registered (stagebook.register_model) are listed in models.json,
 
 import ast
 import json
+import os
 import re
 import sys
 import traceback
@@ -64,8 +65,10 @@ def cell_line(tb):
 
 
 def cell_traceback(exc):
-    """The traceback without the runner's own frames (they mean nothing to the cell's author)."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+    """The traceback without the frames of the runner and of stagebook.py (they mean nothing to the
+    cell's author: a stagebook.ModelError says what is wrong itself)."""
+    ours = os.path.dirname(os.path.abspath(__file__))
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.dirname(os.path.abspath(f.filename)) != ours]
     lines = ["Traceback (most recent call last):\n"]
     lines += traceback.format_list(frames)
     lines += traceback.format_exception_only(type(exc), exc)

@@ -191,6 +191,9 @@ big_registered = stagebook.register_model("big-py", pipe, train=df, target="stat
     expect(built.status).toBe('failed');
     const error = built.steps.find((s) => s.stepId === 'custom')!.error ?? '';
     expect(error).toMatch(/line 8: .*model "custom-py": this pipeline cannot be converted to ONNX \(skl2onnx with double inputs: .*FunctionTransformer/);
+    // The traceback is the cell's: stagebook's own frames are left out.
+    expect(error).toContain('File "<cell>", line 8');
+    expect(error).not.toContain('stagebook.py');
     const mismatch = built.steps.find((s) => s.stepId === 'big')!.error ?? '';
     expect(mismatch).toMatch(/line 9: .*model "big-py": onnxruntime's probabilities differ from predict_proba by [0-9.e-]+ \(more than 1e-05\): row \d+, class "(bad|good)": predict_proba [0-9.]+, onnxruntime [0-9.]+/);
     for (const name of ['custom-py', 'big-py']) await expect(caller.models.versionDetail({ projectId, name, version: 1 })).rejects.toThrow(/not found|NOT_FOUND/i);
