@@ -139,7 +139,9 @@ async function benchRegister(db: Parameters<typeof buildPythonTable>[0], query: 
   const m = built.models[0];
   if (!m) throw new Error('the cell registered no model');
   console.log(`register_model on ${rows.toLocaleString('en-US')} rows (6 columns): fit (served + holdout copy) ${m.entry.seconds.fit.toFixed(2)} s;`);
-  console.log(`  skl2onnx conversion + onnxruntime check on ${m.entry.check.rows} rows (${m.entry.inputTensor} inputs, max |diff| ${m.entry.check.maxAbsDiff.toExponential(1)}): ${m.entry.seconds.convertAndCheck.toFixed(2)} s`);
+  console.log(
+    `  skl2onnx conversion + onnxruntime check on ${m.entry.check.rows} rows (${m.entry.inputTensor} inputs, max |diff| ${m.entry.check.maxAbsDiff.toExponential(1)}): ${m.entry.seconds.convertAndCheck.toFixed(2)} s, of which importing skl2onnx and onnxruntime ${(m.entry.seconds.imports ?? 0).toFixed(2)} s`,
+  );
   console.log(`  whole cell build (COPY out, sandbox, fit, convert, check, COPY in): ${total.toFixed(2)} s; ONNX ${m.bytes.byteLength.toLocaleString('en-US')} bytes`);
 }
 

@@ -43,7 +43,8 @@ export const PythonModelEntry = z.object({
     p: z.array(z.number().min(0).max(1)).max(MAX_HOLDOUT_ROWS),
   }),
   check: z.object({ rows: count, maxAbsDiff: z.number().min(0).max(PYTHON_CHECK_TOLERANCE) }),
-  seconds: z.object({ fit: seconds, convertAndCheck: seconds }),
+  /** convertAndCheck includes `imports`, the time importing skl2onnx and onnxruntime took. */
+  seconds: z.object({ fit: seconds, convertAndCheck: seconds, imports: seconds.optional() }),
   iterations: count,
   file: z.string().regex(/^model_[0-9]{1,3}\.onnx$/),
 });
