@@ -43,7 +43,7 @@ export async function buildPythonStaging(
         rt.heartbeat(message);
       },
     });
-    if (r.mode === 'unsandboxed') say('python: ran WITHOUT a sandbox (the admin allowed it)');
+    if (r.mode === 'unsandboxed') say('python: ran WITHOUT a sandbox (the admin allowed it: STAGEBOOK_PYTHON_UNSANDBOXED)');
     for (const line of r.stdout.trimEnd().split('\n').filter(Boolean).slice(-20)) say(`python> ${line}`);
     say(`python: ${r.rowsIn.toLocaleString('en-US')} rows in, ${r.rowCount.toLocaleString('en-US')} out (${r.columns.join(', ')}) in ${seconds(performance.now() - t0)}`);
     models = r.models;
