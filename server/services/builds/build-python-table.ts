@@ -198,7 +198,7 @@ async function readScratchFile(file: string, maxBytes: number): Promise<Buffer> 
 /** A JSON file the runner writes, or null when it is missing, not a regular file or not JSON. */
 async function readScratchJson<T>(file: string): Promise<T | null> {
   try {
-    return JSON.parse((await readScratchFile(file, 1024 ** 2)).toString('utf8')) as T;
+    return JSON.parse((await readScratchFile(file, 16 * 1024 ** 2)).toString('utf8')) as T;
   } catch {
     return null;
   }
