@@ -5,6 +5,11 @@
  * run directly by the same venv's python on the same data (the same CSV, already on disk: pyarrow
  * read, transform, pyarrow write), in the same run. Target (issue 19): at most 1.3x + 1 s.
  *
+ * Then `stagebook.register_model` on a generated table (rows / 20, at least 20,000): a
+ * Pipeline(ColumnTransformer(imputer + scaler, one-hot), LogisticRegression) fitted twice (served and
+ * holdout copy), converted with skl2onnx and checked against predict_proba; reports the conversion
+ * and check time (what registering adds to fitting) and the whole cell build.
+ *
  *   npx tsx bench/python.ts [rows]
  */
 import { spawnSync } from 'node:child_process';
@@ -96,12 +101,48 @@ async function main() {
     console.log(`direct pandas (venv python, read CSV + transform + write CSV, incl. interpreter start): ${d.toFixed(2)} s`);
     console.log(`python cell build path (COPY out, bubblewrap, pandas, COPY in):                    ${c.toFixed(2)} s`);
     console.log(`ratio cell/direct: ${(c / d).toFixed(2)}x; budget 1.3x + 1 s = ${(1.3 * d + 1).toFixed(2)} s -> ${c <= 1.3 * d + 1 ? 'within' : 'OVER'}`);
+    await benchRegister(database.db, (q) => database.query(q), scope, schema, storage.roleName);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
     await closeSandboxPools(database.db);
     await database.close();
     await server.drop();
   }
+}
+
+const REGISTER = `from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+pipe = Pipeline([
+    ("pre", ColumnTransformer([
+        ("num", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]), ["amount", "score", "age"]),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), ["category", "region"]),
+    ])),
+    ("model", LogisticRegression(max_iter=1000)),
+])
+out = stagebook.register_model("bench", pipe, train=train, target="label", positive_class="bad")`;
+
+async function benchRegister(db: Parameters<typeof buildPythonTable>[0], query: (q: string) => Promise<unknown>, scope: Parameters<typeof buildPythonTable>[1], schema: string, role: string) {
+  const rows = Math.max(20_000, Math.round(ROWS / 20));
+  await query(`CREATE TABLE ${schema}.train AS
+      SELECT i::bigint AS id, ((i::bigint * 7919) % 100000) / 100.0::float8 AS amount, (i::bigint * 31) % 1000 AS score,
+             CASE WHEN i % 17 = 0 THEN NULL ELSE 18 + i % 60 END AS age,
+             (ARRAY['alpha','beta','gamma','delta','epsilon'])[1 + i % 5] AS category, (ARRAY['n','s','e','w'])[1 + (i / 7) % 4] AS region,
+             CASE WHEN ((i::bigint * 7919) % 100000) / 100.0 + ((i::bigint * 31) % 1000) / 2.0 + (i % 13) * 40 > 700 THEN 'bad' ELSE 'good' END AS label
+        FROM generate_series(1, ${rows}) AS i`);
+  await query(`ALTER TABLE ${schema}.train OWNER TO ${ident(role)}`);
+  const t0 = performance.now();
+  const built = await buildPythonTable(db, scope, { cellId: 'register', source: `# inputs: train\n# output: out\n${REGISTER}\n`, table: 'registered', timeoutMs: 30 * 60_000, models: true });
+  const total = (performance.now() - t0) / 1000;
+  const m = built.models[0];
+  if (!m) throw new Error('the cell registered no model');
+  console.log(`register_model on ${rows.toLocaleString('en-US')} rows (6 columns): fit (served + holdout copy) ${m.entry.seconds.fit.toFixed(2)} s;`);
+  console.log(
+    `  skl2onnx conversion + onnxruntime check on ${m.entry.check.rows} rows (${m.entry.inputTensor} inputs, max |diff| ${m.entry.check.maxAbsDiff.toExponential(1)}): ${m.entry.seconds.convertAndCheck.toFixed(2)} s, of which importing skl2onnx and onnxruntime ${(m.entry.seconds.imports ?? 0).toFixed(2)} s`,
+  );
+  console.log(`  whole cell build (COPY out, sandbox, fit, convert, check, COPY in): ${total.toFixed(2)} s; ONNX ${m.bytes.byteLength.toLocaleString('en-US')} bytes`);
 }
 
 await main();

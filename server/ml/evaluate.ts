@@ -28,6 +28,15 @@ export type Evaluation = {
 };
 
 export function evaluate(model: Model, y: ArrayLike<number>, p: ArrayLike<number>, threshold: number): Evaluation {
+  return { ...evaluateProbabilities(y, p, threshold), featureImportance: featureImportance(model) };
+}
+
+/**
+ * The holdout metrics of any binary classifier from its labels (1 = positive class) and
+ * positive-class probabilities: what `evaluate` reports, without feature importance (a model trained
+ * elsewhere, e.g. in a Python cell, leaves it empty).
+ */
+export function evaluateProbabilities(y: ArrayLike<number>, p: ArrayLike<number>, threshold: number): Evaluation {
   let positives = 0;
   for (let i = 0; i < y.length; i++) positives += y[i] ? 1 : 0;
   return {
@@ -38,7 +47,7 @@ export function evaluate(model: Model, y: ArrayLike<number>, p: ArrayLike<number
     atThreshold: thresholdMetrics(y, p, threshold),
     roc: rocCurve(y, p),
     calibration: calibrationCurve(y, p),
-    featureImportance: featureImportance(model),
+    featureImportance: [],
   };
 }
 

@@ -6,10 +6,12 @@ datasets; the cell's output is the DataFrame bound to the output's name, else th
 line. The output is written as CSV (pyarrow, every valid value quoted so an empty string and NULL
 stay apart) plus its column types, for COPY FROM into the staging table. A failure writes
 error.json with the exception, the cell line it happened on and the traceback's cell frames.
+Models the cell registered (stagebook.register_model) are listed in models.json, written last.
 """
 
 import ast
 import json
+import os
 import re
 import sys
 import traceback
@@ -63,8 +65,10 @@ def cell_line(tb):
 
 
 def cell_traceback(exc):
-    """The traceback without the runner's own frames (they mean nothing to the cell's author)."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+    """The traceback without the frames of the runner and of stagebook.py (they mean nothing to the
+    cell's author: a stagebook.ModelError says what is wrong itself)."""
+    ours = os.path.dirname(os.path.abspath(__file__))
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.dirname(os.path.abspath(f.filename)) != ours]
     lines = ["Traceback (most recent call last):\n"]
     lines += traceback.format_list(frames)
     lines += traceback.format_exception_only(type(exc), exc)
@@ -84,12 +88,10 @@ def run_cell(job, frames):
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body.pop().value)
     scope = {"__name__": "__cell__", "pd": pd, "np": np}
-    try:
-        import stagebook  # noqa: F401  (the cell's API: register_model and friends)
+    import stagebook  # the cell's API (server/python/stagebook.py): register_model
 
-        scope["stagebook"] = stagebook
-    except ImportError:
-        pass
+    stagebook._configure(job.get("modelDir"), bool(job.get("registerModels", True)))
+    scope["stagebook"] = stagebook
     scope.update(frames)
     try:
         exec(compile(tree, CELL_FILE, "exec"), scope)
@@ -163,12 +165,22 @@ def write_output(job, df):
         json.dump({"columns": columns, "rows": table.num_rows}, f)
 
 
+def write_models(job):
+    """The models the cell registered (stagebook.register_model), for the server to evaluate and register."""
+    import stagebook
+
+    if job.get("modelsFile"):
+        with open(job["modelsFile"], "w") as f:
+            json.dump({"models": stagebook._registered()}, f)
+
+
 def main():
     with open(sys.argv[1]) as f:
         job = json.load(f)
     frames = read_inputs(job)
     df = run_cell(job, frames)
     write_output(job, df)
+    write_models(job)
 
 
 if __name__ == "__main__":

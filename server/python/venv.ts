@@ -81,7 +81,7 @@ export async function ensurePythonVenv(settings: PythonSettings, onProgress: (me
     await rm(dir, { recursive: true, force: true });
     onProgress(`python: creating the venv in ${dir}`);
     await run(settings.basePython, ['-m', 'venv', dir], onProgress);
-    onProgress('python: installing pandas, numpy, pyarrow, scikit-learn, skl2onnx, onnx (first use only)');
+    onProgress('python: installing pandas, numpy, pyarrow, scikit-learn, skl2onnx, onnx, onnxruntime (first use only)');
     await run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--progress-bar', 'off', '-r', REQUIREMENTS_FILE], onProgress);
     await writeFile(stampFile, stamp);
     onProgress('python: venv ready');

@@ -1,5 +1,5 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants, createWriteStream, type ReadStream } from 'node:fs';
+import { chown, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -9,7 +9,10 @@ import type { DatasetColumnType } from '@/db/schema';
 import { parseNameList, readHeaders } from '@/server/pipeline/headers';
 import { DEFAULT_PYTHON_LIMITS, RUNNER_DIR, runSandboxedPython, type PythonLimits, type SandboxMode } from '@/server/python/sandbox';
 import { ensurePythonVenv, pythonSettings, sandboxMode, type PythonSettings } from '@/server/python/venv';
+import { z } from 'zod';
 import { pgTypeOf } from '../datasets/column-types';
+import { MAX_MODEL_BYTES } from '../models/import-onnx-model';
+import { PythonModelManifest, type PythonModelEntry } from '../models/register-python-model';
 import { withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
 import { ident } from '../datasets/storage';
 import { describeTable, type TableColumn } from './table-metrics';
@@ -25,7 +28,15 @@ export type PythonBuildOptions = {
   limits?: Partial<PythonLimits>;
   settings?: PythonSettings;
   onProgress?: (message: string) => void;
+  /**
+   * Collect the models the cell registers (stagebook.register_model) for the caller to register; a
+   * preview leaves it off (the cell still converts and checks them, so mistakes show at once).
+   */
+  models?: boolean;
 };
+
+/** A model a Python cell registered: its manifest entry (checked) and its ONNX file. */
+export type PythonCellModel = { entry: PythonModelEntry; bytes: Uint8Array };
 
 /** A Python cell's own failure (its code, its output, its limits): the user's to fix, never retried. */
 export class PythonCellError extends Error {
@@ -59,7 +70,7 @@ export function declaredPythonOutput(source: string): string | null {
  * CSV with its column types, and `COPY ... FROM STDIN` loads it into the staging table in the same
  * session. A failure leaves no table behind.
  */
-export async function buildPythonTable(db: Db, scope: SandboxScope, opts: PythonBuildOptions): Promise<{ rowsIn: number; rowCount: number; columns: string[]; mode: SandboxMode; stdout: string }> {
+export async function buildPythonTable(db: Db, scope: SandboxScope, opts: PythonBuildOptions): Promise<{ rowsIn: number; rowCount: number; columns: string[]; mode: SandboxMode; stdout: string; models: PythonCellModel[] }> {
   const settings = opts.settings ?? pythonSettings();
   const say = opts.onProgress ?? (() => {});
   let mode: SandboxMode;
@@ -98,6 +109,9 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
         outFile: inside('out.csv'),
         outSchema: inside('out.json'),
         errorFile: inside('error.json'),
+        modelDir: inside('.').replace(/\/\.$/, ''),
+        modelsFile: inside('models.json'),
+        registerModels: opts.models === true,
       };
       await writeJob(path.join(scratch, 'job.json'), job);
       say('python: running the cell');
@@ -114,19 +128,22 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
       });
       if (r.cancelled) throw new PythonCellError(opts.cellId, 'runtime', 'cancelled');
       if (r.timedOut) throw new PythonCellError(opts.cellId, 'timeout', `the cell ran longer than ${Math.round(limits.timeoutMs / 1000)} s and was stopped`);
-      const failure = await readJson<{ kind: 'syntax' | 'runtime' | 'api' | 'memory'; message: string; line: number | null; traceback: string }>(path.join(scratch, 'error.json'));
+      const failure = await readScratchJson<{ kind: 'syntax' | 'runtime' | 'api' | 'memory'; message: string; line: number | null; traceback: string }>(path.join(scratch, 'error.json'));
       if (failure) throw new PythonCellError(opts.cellId, failure.kind, failure.message, failure.line, failure.traceback);
       if (r.exitCode !== 0) throw new PythonCellError(opts.cellId, 'limit', exitReason(r, limits));
-      const schema = await readJson<{ columns: { name: string; type: DatasetColumnType }[]; rows: number }>(path.join(scratch, 'out.json'));
+      const schema = await readScratchJson<{ columns: { name: string; type: DatasetColumnType }[]; rows: number }>(path.join(scratch, 'out.json'));
       if (!schema) throw new PythonCellError(opts.cellId, 'limit', `the cell's process ended without writing its output${tail(r.stderr)}`);
       const target = ident(opts.table);
       await q(`CREATE TABLE ${target} (${schema.columns.map((c) => `${ident(c.name)} ${pgTypeOf[c.type]}`).join(', ')})`);
       if (schema.columns.length > 0) {
         say(`python: loading ${schema.rows.toLocaleString('en-US')} rows`);
-        const load = client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT csv)`));
-        await pipeline(createReadStream(path.join(scratch, 'out.csv')), load);
+        const out = await openScratchFile(path.join(scratch, 'out.csv')).catch((err: Error) => {
+          throw new PythonCellError(opts.cellId, 'api', `the cell's output cannot be read: ${err.message}`);
+        });
+        await pipeline(out, client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT csv)`)));
       }
-      return { rowsIn, rowCount: schema.rows, columns: schema.columns.map((c) => c.name), mode, stdout: r.stdout };
+      const models = opts.models ? await readModels(opts.cellId, scratch) : [];
+      return { rowsIn, rowCount: schema.rows, columns: schema.columns.map((c) => c.name), mode, stdout: r.stdout, models };
     });
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -147,12 +164,72 @@ async function writeJob(file: string, job: unknown): Promise<void> {
   await writeFile(file, JSON.stringify(job), { mode: 0o644 });
 }
 
-async function readJson<T>(file: string): Promise<T | null> {
+/**
+ * The cell's process writes the scratch directory: a name there may be a symlink to anything on the
+ * host (/etc/shadow, the server's secrets) or a FIFO. The server opens scratch files only with
+ * O_NOFOLLOW and O_NONBLOCK (a FIFO cannot hold it), and reads only regular files.
+ */
+async function openScratchFile(file: string): Promise<ReadStream> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(err.code === 'ELOOP' ? `${path.basename(file)} is a symbolic link` : `${path.basename(file)}: ${err.code ?? err.message}`);
+  });
+  if (!(await handle.stat()).isFile()) {
+    await handle.close();
+    throw new Error(`${path.basename(file)} is not a regular file`);
+  }
+  return handle.createReadStream();
+}
+
+async function readScratchFile(file: string, maxBytes: number): Promise<Buffer> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw err;
+    throw new Error(err.code === 'ELOOP' ? `${path.basename(file)} is a symbolic link` : `${path.basename(file)}: ${err.code ?? err.message}`);
+  });
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as T;
+    const st = await handle.stat();
+    if (!st.isFile()) throw new Error(`${path.basename(file)} is not a regular file`);
+    if (st.size > maxBytes) throw new Error(`${path.basename(file)} is larger than ${maxBytes} bytes`);
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A JSON file the runner writes, or null when it is missing, not a regular file or not JSON. */
+async function readScratchJson<T>(file: string): Promise<T | null> {
+  try {
+    return JSON.parse((await readScratchFile(file, 16 * 1024 ** 2)).toString('utf8')) as T;
   } catch {
     return null;
   }
+}
+
+/** models.json and the ONNX files it names, checked: the cell's process wrote them. */
+async function readModels(cellId: string, scratch: string): Promise<PythonCellModel[]> {
+  let text: string;
+  try {
+    text = (await readScratchFile(path.join(scratch, 'models.json'), 256 * 1024 ** 2)).toString('utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new PythonCellError(cellId, 'api', `the models the cell registered cannot be read: ${(err as Error).message}`);
+  }
+  let manifest: PythonModelManifest;
+  try {
+    manifest = PythonModelManifest.parse(JSON.parse(text));
+  } catch (err) {
+    const issue = err instanceof z.ZodError ? err.issues[0] : undefined;
+    const where = issue ? ` (${issue.path.join('.')}: ${issue.message})` : '';
+    throw new PythonCellError(cellId, 'api', `the models the cell registered are not in the form stagebook.register_model writes${where}`);
+  }
+  const models: PythonCellModel[] = [];
+  for (const entry of manifest.models) {
+    try {
+      models.push({ entry, bytes: await readScratchFile(path.join(scratch, entry.file), MAX_MODEL_BYTES) });
+    } catch (err) {
+      throw new PythonCellError(cellId, 'api', `model "${entry.name}": its ONNX file cannot be read: ${(err as Error).message}`);
+    }
+  }
+  return models;
 }
 
 function exitReason(r: { exitCode: number | null; signal: NodeJS.Signals | null; stderr: string }, limits: PythonLimits): string {

@@ -4,8 +4,7 @@ import type { Db } from '@/db/client';
 import { buildSteps, datasetMetrics, datasets, type BuildCheckOutcome, type BuildStepMetrics, type BuildStepProgress, type BuildStepResult } from '@/db/schema';
 import { checksOfStep, type CellNode } from '@/server/pipeline';
 import { countSandboxedSelect, createTableFromSelect, DEFAULT_STATEMENT_TIMEOUT_MS, SandboxCancelled, withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
-import { PythonSetupError } from '@/server/python/venv';
-import { buildPythonTable, PythonCellError } from './build-python-table';
+import { buildPythonStaging } from './build-python-step';
 import { buildTsTable } from './build-ts-table';
 import { BuildStepError, cellLabel, dropStagingTable, loadBuildRun, loadStep, updateOwnedStep, type BuildRunContext, type BuildStepOptions, type StepRuntime, type StepValues } from './build-step-state';
 import { publishStep } from './publish-step';
@@ -52,13 +51,15 @@ export async function runBuildStep(db: Db, input: { runId: string; stepId: strin
       await finishOwnedStep(db, run.runId, step.stepId, rt.attempt, { status: 'succeeded', rowCount: trained.rowCount, result: trained.result, progress: trained.progress, log });
       return { stepId: step.stepId, status: 'succeeded', rowCount: trained.rowCount, published: false, warnings: 0 };
     }
-    let built: { rowCount: number | null };
+    let built: { rowCount: number | null; model?: { result: BuildStepResult; progress: BuildStepProgress | null } | null };
     if (step.kind === 'score') {
       const scored = await runScoreStep(db, run, step, cellNode(run, step.cellId), rt, say);
       modelOutcome = scored;
       built = { rowCount: scored.rowCount };
     } else {
       built = await buildStaging(db, run, step, staging, scope, rt, say);
+      // A Python cell that registered models (stagebook.register_model) reports them like a train step.
+      if (built.model) modelOutcome = built.model;
     }
     await updateOwnedStep(db, run.runId, step.stepId, rt.attempt, { log, ...(built.rowCount === null ? {} : { rowCount: built.rowCount }), ...(modelOutcome ?? {}) });
     rt.heartbeat('checking');
@@ -212,7 +213,7 @@ async function buildStaging(
   scope: SandboxScope,
   rt: StepRuntime,
   say: (line: string) => void,
-): Promise<{ rowCount: number | null }> {
+): Promise<{ rowCount: number | null; model?: { result: BuildStepResult; progress: BuildStepProgress | null } | null }> {
   if (step.kind === 'check' || !staging) {
     say(`checking the published "${step.dataset}"`);
     return { rowCount: null };
@@ -233,7 +234,7 @@ async function buildStaging(
     return { rowCount: r.rowCount };
   }
   if (step.source === null) throw new Error(`step ${step.stepId}: the ${step.kind} cell's code was not stored with the build`);
-  if (step.kind === 'python') return buildPythonStaging(db, { cellId: step.cellId, label: cellLabel(run, step) }, step.source, staging, scope, rt, say);
+  if (step.kind === 'python') return buildPythonStaging(db, run, { cellId: step.cellId, label: cellLabel(run, step) }, step.source, staging, scope, rt, say);
   say(`ts: running ${cellLabel(run, step)} in the sandbox`);
   try {
     const r = await buildTsTable(db, scope, {
@@ -257,48 +258,6 @@ async function buildStaging(
   }
 }
 
-async function buildPythonStaging(
-  db: Db,
-  { cellId, label }: { cellId: string; label: string },
-  source: string,
-  staging: string,
-  scope: SandboxScope,
-  rt: StepRuntime,
-  say: (line: string) => void,
-): Promise<{ rowCount: number | null }> {
-  const t0 = performance.now();
-  let stage = 'python: starting';
-  // The activity heartbeats while the cell's process runs (a venv being created takes minutes).
-  const beat = setInterval(() => rt.heartbeat(stage), 1000);
-  try {
-    const r = await buildPythonTable(db, scope, {
-      cellId,
-      source,
-      table: staging,
-      timeoutMs: rt.options.statementTimeoutMs,
-      signal: rt.signal,
-      onProgress: (message) => {
-        stage = message;
-        rt.heartbeat(message);
-      },
-    });
-    if (r.mode === 'unsandboxed') say('python: ran WITHOUT a sandbox (the admin allowed it: STAGEBOOK_PYTHON_UNSANDBOXED)');
-    for (const line of r.stdout.trimEnd().split('\n').filter(Boolean).slice(-20)) say(`python> ${line}`);
-    say(`python: ${r.rowsIn.toLocaleString('en-US')} rows in, ${r.rowCount.toLocaleString('en-US')} out (${r.columns.join(', ')}) in ${seconds(performance.now() - t0)}`);
-    return { rowCount: r.rowCount };
-  } catch (err) {
-    // Its message starts `python cell <id>:`; logs and the audit name cells, not ids.
-    if (err instanceof PythonCellError && !rt.signal.aborted) throw new BuildStepError('failed', `${label}: ${err.message.replace(/^python cell [^:]+: /, '')}`);
-    if (err instanceof PythonSetupError) throw new BuildStepError('failed', `${label}: ${err.message}`);
-    const e = err as { code?: unknown; message?: unknown };
-    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && !/^(08|40|57)/.test(e.code)) {
-      throw new BuildStepError('failed', `${label}: ${String(e.message)}`);
-    }
-    throw err;
-  } finally {
-    clearInterval(beat);
-  }
-}
 
 function cellNode(run: BuildRunContext, cellId: string): CellNode {
   const node = run.graph.nodes.find((n): n is CellNode => n.type === 'cell' && n.cellId === cellId);

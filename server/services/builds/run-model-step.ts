@@ -96,7 +96,7 @@ async function trainedInThisBuild(db: Db, runId: string, model: string): Promise
   return result?.kind === 'train' ? result.version : null;
 }
 
-function workflowCtx(db: Db, run: BuildRunContext, rt: StepRuntime): ServiceCtx {
+export function workflowCtx(db: Db, run: BuildRunContext, rt: StepRuntime): ServiceCtx {
   return { db, actor: { type: 'workflow', workflowId: rt.workflowId }, requestId: run.runId, clientIp: null };
 }
 
@@ -105,7 +105,7 @@ function workflowCtx(db: Db, run: BuildRunContext, rt: StepRuntime): ServiceCtx 
  * with the reason, naming the cell, and is not retried. Anything else (a lost connection) is retried;
  * a stop (cancel, shutdown) is left to the caller, which knows which it was.
  */
-async function asStepFailure<T>(rt: StepRuntime, what: string, fn: () => Promise<T>): Promise<T> {
+export async function asStepFailure<T>(rt: StepRuntime, what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {

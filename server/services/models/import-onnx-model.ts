@@ -35,6 +35,27 @@ function probeRecord(schema: FeatureSchema): Record<string, unknown> {
 }
 
 /**
+ * onnxruntime must load the file and score a probe record to two probabilities (the session stays
+ * cached, warm for the endpoints to come); otherwise an Invalid error saying why.
+ */
+export async function assertServes(ctx: ServiceCtx, bytes: Uint8Array, schema: FeatureSchema): Promise<void> {
+  const sessions = scoringRuntime(ctx.db).sessions;
+  const sha256 = sha256Of(bytes);
+  try {
+    const session = await sessions.get(sha256, () => bytes);
+    const [p] = await predict(session, schema, [probeRecord(schema)]);
+    const q = p?.probabilities;
+    const ok = q && [q.neg, q.pos].every((x) => Number.isFinite(x) && x >= -1e-6 && x <= 1 + 1e-6);
+    if (!ok) throw new Error(`it returned ${JSON.stringify(q ?? null)} instead of two probabilities`);
+  } catch (err) {
+    sessions.evict(sha256);
+    if (err instanceof ServiceError) throw err;
+    const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 500);
+    throw invalid(`this ONNX file cannot be served: onnxruntime could not score a test record with it: ${message}`, 'body');
+  }
+}
+
+/**
  * Registers an ONNX file trained elsewhere (scikit-learn via skl2onnx, XGBoost, LightGBM, PyTorch, or
  * one exported by Stagebook) as a new version of a model, audited as `model.import`. The file is
  * checked before anything is stored: its inputs and outputs are read (describeOnnxModel),
@@ -60,20 +81,7 @@ export async function importOnnxModel({
     if (err instanceof MlInputError) throw invalid(`this ONNX file cannot be served: ${err.message}`, err.field === 'positiveClass' ? 'positiveClass' : 'body');
     throw err;
   }
-  const sessions = scoringRuntime(ctx.db).sessions;
-  const sha256 = sha256Of(bytes);
-  try {
-    const session = await sessions.get(sha256, () => bytes);
-    const [p] = await predict(session, schema, [probeRecord(schema)]);
-    const q = p?.probabilities;
-    const ok = q && [q.neg, q.pos].every((x) => Number.isFinite(x) && x >= -1e-6 && x <= 1 + 1e-6);
-    if (!ok) throw new Error(`it returned ${JSON.stringify(q ?? null)} instead of two probabilities`);
-  } catch (err) {
-    sessions.evict(sha256);
-    if (err instanceof ServiceError) throw err;
-    const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 500);
-    throw invalid(`this ONNX file cannot be served: onnxruntime could not score a test record with it: ${message}`, 'body');
-  }
+  await assertServes(ctx, bytes, schema);
   return ctx.db.transaction((tx) =>
     registerModelVersion(
       tx,
