@@ -2,10 +2,10 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-/** Services never import the API layer or collab (notebook-doc is the notebook document model, to move into server/domain: issue 17). */
+/** Services never import the API layer or collab (the notebook document model is in server/domain). */
 const servicesBoundary = [
   { group: ['@/server/api/*', '**/api/*'], message: 'services never import the API layer' },
-  { group: ['@/server/collab/*', '!@/server/collab/notebook-doc', '**/collab/*', '!**/collab/notebook-doc'], message: 'services never import collab' },
+  { group: ['@/server/collab/*', '**/collab/*'], message: 'services never import collab' },
 ];
 
 export default tseslint.config(
@@ -51,6 +51,8 @@ export default tseslint.config(
     },
   },
   {
+    // The app imports at runtime only the pure models of server/domain; anything else of the server,
+    // db or workflows as types only (relative paths included, so `../../server/...` is no way round).
     files: ['app/**/*.ts', 'app/**/*.tsx'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
@@ -59,18 +61,8 @@ export default tseslint.config(
           patterns: [
             { group: ['@/db/*', '**/db/*'], message: 'the app talks to the server through tRPC only' },
             {
-              group: [
-                '@/server/*',
-                '!@/server/services',
-                '@/server/services/*',
-                '!@/server/services/datasets',
-                '@/server/services/datasets/*',
-                '!@/server/services/datasets/column-types',
-                '!@/server/collab',
-                '@/server/collab/*',
-                '!@/server/collab/notebook-doc',
-              ],
-              message: 'the app imports only types from the server (and the audit action list, the pure column-type rules and the pure notebook document model)',
+              group: ['@/server/*', '!@/server/domain', '!@/server/services', '@/server/services/*', '!@/server/services/datasets', '@/server/services/datasets/*', '!@/server/services/datasets/column-types', '@/workflows/*'],
+              message: 'the app imports only server/domain at runtime, and types from the rest of the server',
               allowTypeImports: true,
             },
           ],

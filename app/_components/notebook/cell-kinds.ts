@@ -1,4 +1,4 @@
-import { cellKinds, type CellKind } from '@/server/collab/notebook-doc';
+import { cellKinds, type CellKind } from '@/server/domain/notebook-doc';
 
 export { cellKinds, type CellKind };
 
