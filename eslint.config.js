@@ -61,7 +61,7 @@ export default tseslint.config(
           patterns: [
             { group: ['@/db/*', '**/db/*'], message: 'the app talks to the server through tRPC only' },
             {
-              group: ['@/server/*', '!@/server/domain', '!@/server/services', '@/server/services/*', '!@/server/services/datasets', '@/server/services/datasets/*', '!@/server/services/datasets/column-types', '@/workflows/*'],
+              group: ['@/server/*', '!@/server/domain', '**/server/*', '!**/server/domain', '@/workflows/*', '**/workflows/*'],
               message: 'the app imports only server/domain at runtime, and types from the rest of the server',
               allowTypeImports: true,
             },
@@ -78,12 +78,17 @@ export default tseslint.config(
     },
   },
   {
-    // Pure: no database, no services, no I/O layers (shared models come from server/domain).
+    // Pure: no database (its types only), no services, no I/O layers (shared models come from server/domain).
     files: ['server/pipeline/**/*.ts', 'server/ml/**/*.ts', 'server/domain/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@/db/*', '@/server/services/*', '@/server/api/*', '@/server/collab/*', '@/server/scoring/*', '@/workflows/*', '../services/*', '../../services/*'], message: 'server/pipeline, server/ml and server/domain stay pure' }] },
+        {
+          patterns: [
+            { group: ['@/db/*', '**/db/*'], message: 'server/pipeline, server/ml and server/domain stay pure: db types only', allowTypeImports: true },
+            { group: ['@/server/services/*', '@/server/api/*', '@/server/collab/*', '@/server/scoring/*', '@/workflows/*', '**/services/*', '**/api/*', '**/collab/*', '**/scoring/*', '**/workflows/*'], message: 'server/pipeline, server/ml and server/domain stay pure' },
+          ],
+        },
       ],
     },
   },

@@ -9,7 +9,7 @@ import type { DatasetColumnType } from '@/db/schema';
 import { parseNameList, readHeaders } from '@/server/pipeline/headers';
 import { DEFAULT_PYTHON_LIMITS, RUNNER_DIR, runSandboxedPython, type PythonLimits, type SandboxMode } from '@/server/python/sandbox';
 import { ensurePythonVenv, pythonSettings, sandboxMode, type PythonSettings } from '@/server/python/venv';
-import { pgTypeOf } from '../datasets/column-types';
+import { pgTypeOf } from '../../domain/column-types';
 import { withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
 import { ident } from '../datasets/storage';
 import { describeTable, type TableColumn } from './table-metrics';

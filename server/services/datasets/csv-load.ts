@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DatasetColumnSpec, DatasetColumnType } from '@/db/schema';
-import { accepts, csvField, describeType, isNullCell, normaliseHeaders, TypeInference } from './column-types';
+import { accepts, csvField, describeType, isNullCell, normaliseHeaders, TypeInference } from '../../domain/column-types';
 import { CsvRecordParser, CsvSyntaxError } from './csv-records';
 import { csvChunkDecoder, InvalidCsvEncoding, type CsvEncoding } from './csv-encoding';
 
