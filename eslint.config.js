@@ -116,7 +116,6 @@ export default tseslint.config(
       'server/services/context.ts',
       'server/services/workflow-starter.ts',
       'server/services/auth/account-mail.ts',
-      'server/services/projects/project-team.ts',
     ],
     rules: {
       'no-restricted-imports': [
