@@ -113,7 +113,6 @@ export default tseslint.config(
     ],
     ignores: [
       'server/services/policy.ts',
-      'server/services/workflow-starter.ts',
       'server/services/auth/account-mail.ts',
     ],
     rules: {
