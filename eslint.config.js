@@ -113,7 +113,6 @@ export default tseslint.config(
     ],
     ignores: [
       'server/services/policy.ts',
-      'server/services/auth/account-mail.ts',
     ],
     rules: {
       'no-restricted-imports': [
