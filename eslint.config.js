@@ -8,6 +8,40 @@ const servicesBoundary = [
   { group: ['@/server/collab/*', '**/collab/*'], message: 'services never import collab' },
 ];
 
+/**
+ * The tiers of server/services, lowest first (server/README.md, "Tiers"): a folder imports only its
+ * own and lower tiers. `backArrows` are today's known exceptions (issue 17): remove a file when its
+ * arrow is gone. `scoring/changes` (the change bus caches listen to) belongs to core.
+ */
+const serviceTiers = [
+  { name: 'core', folders: ['audit', 'auth', 'teams', 'projects', 'api-keys', 'system'], extraFiles: ['server/services/*.ts', 'server/services/scoring/changes.ts'], backArrows: ['server/services/policy.ts'] },
+  { name: 'data', folders: ['datasets', 'notebooks', 'pipeline', 'search'], backArrows: ['server/services/notebooks/preview-python.ts', 'server/services/notebooks/preview-ts.ts'] },
+  { name: 'models', folders: ['models', 'endpoints', 'scoring', 'drift'], backArrows: [] },
+  { name: 'release', folders: ['bundles', 'deployments'], backArrows: ['server/services/deployments/reconcilers.ts'] },
+  { name: 'runs', folders: ['builds', 'runs', 'scenarios', 'notifications', 'demo'], backArrows: [] },
+];
+const serviceTierRules = serviceTiers.slice(0, -1).map((tier, i) => {
+  const higher = serviceTiers.slice(i + 1).flatMap((t) => t.folders);
+  return {
+    files: [...(tier.extraFiles ?? []), ...tier.folders.map((f) => `server/services/${f}/**/*.ts`)],
+    ignores: tier.backArrows,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...higher.flatMap((f) => [`**/services/${f}/*`, `./${f}/*`, `../${f}/*`]), '!**/scoring/changes'],
+              message: `the ${tier.name} tier of services imports no higher tier (server/README.md, "Tiers")`,
+            },
+            ...servicesBoundary,
+          ],
+        },
+      ],
+    },
+  };
+});
+
 export default tseslint.config(
   { ignores: ['node_modules/', '.next/', '.stagebook/', 'tests/.tmp/', 'next-env.d.ts', 'db/migrations/', 'bench/.out/', '.ci/'] },
   js.configs.recommended,
@@ -103,38 +137,7 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // The core tier (context, errors, policy, audit, auth, teams, projects, api keys, system) imports no
-    // higher tier: data (datasets, notebooks, pipeline) <- models <- release <- runs. The files listed
-    // in `ignores` are today's known back arrows (issue 17): remove one when its arrow is gone.
-    files: [
-      'server/services/*.ts',
-      'server/services/{audit,auth,teams,projects,api-keys,system}/**/*.ts',
-    ],
-    ignores: [
-      'server/services/policy.ts',
-    ],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: [
-                ...['datasets', 'notebooks', 'pipeline', 'models', 'endpoints', 'drift', 'scoring', 'bundles', 'deployments', 'builds', 'runs', 'scenarios', 'notifications', 'demo'].map((f) => `**/services/${f}/*`),
-                ...['datasets', 'notebooks', 'pipeline', 'models', 'endpoints', 'drift', 'scoring', 'bundles', 'deployments', 'builds', 'runs', 'scenarios', 'notifications', 'demo'].map((f) => `./${f}/*`),
-                ...['datasets', 'notebooks', 'pipeline', 'models', 'endpoints', 'drift', 'scoring', 'bundles', 'deployments', 'builds', 'runs', 'scenarios', 'notifications', 'demo'].map((f) => `../${f}/*`),
-                // The change bus the caches listen to belongs to core.
-                '!**/scoring/changes',
-              ],
-              message: 'the core tier of services imports no higher tier (server/README.md, "Tiers")',
-            },
-            ...servicesBoundary,
-          ],
-        },
-      ],
-    },
-  },
+  ...serviceTierRules,
   {
     // env.ts is the only reader of process.env.
     files: ['server/**/*.ts', 'workflows/**/*.ts', 'db/**/*.ts'],
