@@ -15,7 +15,7 @@ const servicesBoundary = [
  */
 const serviceTiers = [
   { name: 'core', folders: ['audit', 'auth', 'teams', 'projects', 'api-keys', 'system'], extraFiles: ['server/services/*.ts', 'server/services/scoring/changes.ts'], backArrows: ['server/services/policy.ts'] },
-  { name: 'data', folders: ['datasets', 'notebooks', 'pipeline', 'search'], backArrows: ['server/services/notebooks/preview-python.ts', 'server/services/notebooks/preview-ts.ts'] },
+  { name: 'data', folders: ['datasets', 'notebooks', 'pipeline', 'cells', 'search'], backArrows: [] },
   { name: 'models', folders: ['models', 'endpoints', 'scoring', 'drift'], backArrows: [] },
   { name: 'release', folders: ['bundles', 'deployments'], backArrows: ['server/services/deployments/reconcilers.ts'] },
   { name: 'runs', folders: ['builds', 'runs', 'scenarios', 'notifications', 'demo'], backArrows: [] },
