@@ -17,8 +17,9 @@ const serviceTiers = [
   { name: 'core', folders: ['audit', 'auth', 'teams', 'projects', 'api-keys', 'system'], extraFiles: ['server/services/*.ts', 'server/services/scoring/changes.ts'], backArrows: ['server/services/policy.ts'] },
   { name: 'data', folders: ['datasets', 'notebooks', 'pipeline', 'cells', 'search'], backArrows: [] },
   { name: 'models', folders: ['models', 'endpoints', 'scoring', 'drift'], backArrows: [] },
-  { name: 'release', folders: ['bundles', 'deployments'], backArrows: ['server/services/deployments/reconcilers.ts'] },
-  { name: 'runs', folders: ['builds', 'runs', 'scenarios', 'notifications', 'demo'], backArrows: [] },
+  { name: 'release', folders: ['bundles', 'deployments'], backArrows: [] },
+  // activation: deploy and rollback reconcile every tier's production resources (endpoints, scenarios).
+  { name: 'runs', folders: ['builds', 'runs', 'scenarios', 'notifications', 'activation', 'demo'], backArrows: [] },
 ];
 const serviceTierRules = serviceTiers.slice(0, -1).map((tier, i) => {
   const higher = serviceTiers.slice(i + 1).flatMap((t) => t.folders);
