@@ -142,6 +142,43 @@ class RecordReader {
   }
 }
 
+/** A parse or encoding error as the CsvRejected the caller reports; anything else unchanged. */
+function translate(err: unknown): unknown {
+  if (err instanceof CsvSyntaxError) return new CsvRejected({ line: err.line, message: err.message });
+  if (err instanceof InvalidCsvEncoding) return new CsvRejected({ line: err.line, message: err.message });
+  return err;
+}
+
+/** The header's column names (normalised, checked) and the column types the caller set, by name. */
+function readHeader(first: Rec, types: CsvLoadOptions['types']): { names: string[]; overrides: Map<string, DatasetColumnType> } {
+  const headers = first.record;
+  if (headers.length > MAX_CSV_COLUMNS) {
+    throw new CsvRejected({ line: first.line, message: `the header has ${headers.length.toLocaleString('en-US')} columns; a dataset has at most ${MAX_CSV_COLUMNS.toLocaleString('en-US')} (Postgres's limit)` });
+  }
+  const names = normaliseHeaders(headers);
+  names.forEach((name, i) => {
+    if (SYSTEM_COLUMNS.has(name)) {
+      throw new CsvRejected({ line: first.line, column: i + 1, columnName: name, message: `"${headers[i]}" is the name of a Postgres system column, which a dataset cannot have: rename the column` });
+    }
+  });
+  const overrides = new Map<string, DatasetColumnType>();
+  for (const [key, type] of Object.entries(types ?? {})) {
+    const name = names.includes(key) ? key : normaliseHeaders([key])[0]!;
+    if (!names.includes(name)) throw new CsvRejected({ line: first.line, message: `a type was given for "${key}", which is not a column (columns: ${names.join(', ')})` });
+    overrides.set(name, type);
+  }
+  return { names, overrides };
+}
+
+/** A row with as many fields as the header has columns, else the CsvRejected naming the first missing or extra one. */
+function checkRowShape(names: string[], r: Rec): void {
+  if (r.record.length === names.length) return;
+  if (r.record.length < names.length) {
+    throw new CsvRejected({ line: r.line, column: r.record.length + 1, columnName: names[r.record.length], message: `missing value: the header has ${names.length} columns, this row ${r.record.length}` });
+  }
+  throw new CsvRejected({ line: r.line, column: names.length + 1, message: `extra value: the header has ${names.length} columns, this row ${r.record.length}` });
+}
+
 export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts: CsvLoadOptions = {}): Promise<CsvLoad> {
   const sampleRows = opts.sampleRows ?? 20_000;
   const batchBytes = opts.batchBytes ?? 4 * 1024 * 1024;
@@ -189,11 +226,6 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
     reader.fail(err instanceof Error ? err : new Error(String(err)));
   });
 
-  const translate = (err: unknown): unknown => {
-    if (err instanceof CsvSyntaxError) return new CsvRejected({ line: err.line, message: err.message });
-    if (err instanceof InvalidCsvEncoding) return new CsvRejected({ line: err.line, message: err.message });
-    return err;
-  };
   const next = async (): Promise<Rec | null> => {
     try {
       for (;;) {
@@ -209,29 +241,8 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
   const first = await next();
   if (!first) throw new CsvRejected({ line: 1, message: 'the file is empty: the first line must name the columns' });
   const headers = first.record;
-  if (headers.length > MAX_CSV_COLUMNS) {
-    throw new CsvRejected({ line: first.line, message: `the header has ${headers.length.toLocaleString('en-US')} columns; a dataset has at most ${MAX_CSV_COLUMNS.toLocaleString('en-US')} (Postgres's limit)` });
-  }
-  const names = normaliseHeaders(headers);
-  names.forEach((name, i) => {
-    if (SYSTEM_COLUMNS.has(name)) {
-      throw new CsvRejected({ line: first.line, column: i + 1, columnName: name, message: `"${headers[i]}" is the name of a Postgres system column, which a dataset cannot have: rename the column` });
-    }
-  });
-  const overrides = new Map<string, DatasetColumnType>();
-  for (const [key, type] of Object.entries(opts.types ?? {})) {
-    const name = names.includes(key) ? key : normaliseHeaders([key])[0]!;
-    if (!names.includes(name)) throw new CsvRejected({ line: first.line, message: `a type was given for "${key}", which is not a column (columns: ${names.join(', ')})` });
-    overrides.set(name, type);
-  }
-
-  const checkShape = (r: Rec) => {
-    if (r.record.length === names.length) return;
-    if (r.record.length < names.length) {
-      throw new CsvRejected({ line: r.line, column: r.record.length + 1, columnName: names[r.record.length], message: `missing value: the header has ${names.length} columns, this row ${r.record.length}` });
-    }
-    throw new CsvRejected({ line: r.line, column: names.length + 1, message: `extra value: the header has ${names.length} columns, this row ${r.record.length}` });
-  };
+  const { names, overrides } = readHeader(first, opts.types);
+  const checkShape = (r: Rec) => checkRowShape(names, r);
 
   const sample: Rec[] = [];
   const inference = names.map(() => new TypeInference());
