@@ -142,6 +142,66 @@ class RecordReader {
   }
 }
 
+/**
+ * Encodes checked rows as CSV lines for COPY, counting them, noting which columns held NULLs and
+ * where rows stop being "header line + row index" (multi-line fields, blank lines) for error lines.
+ */
+class RowEncoder {
+  rows = 0;
+  readonly nullSeen: boolean[];
+  /** Sparse: one entry where the line of a row stops following from the one before. */
+  private readonly lineShifts: { row: number; delta: number }[] = [];
+  private lastDelta = 0;
+
+  constructor(
+    private readonly names: string[],
+    private readonly types: DatasetColumnType[],
+    private readonly overrides: Map<string, DatasetColumnType>,
+    private readonly sampled: number,
+    private readonly headerLine: number,
+  ) {
+    this.nullSeen = names.map(() => false);
+  }
+
+  encode(r: Rec): string {
+    const { names, types } = this;
+    checkRowShape(names, r);
+    const fields = new Array<string>(names.length);
+    for (let i = 0; i < names.length; i++) {
+      const v = r.record[i]!;
+      if (isNullCell(v)) {
+        this.nullSeen[i] = true;
+        fields[i] = '';
+        continue;
+      }
+      const type = types[i]!;
+      if (!accepts(type, v)) {
+        const inferred = !this.overrides.has(names[i]!);
+        throw new CsvRejected({
+          line: r.line,
+          column: i + 1,
+          columnName: names[i],
+          message: `"${v.length > 40 ? `${v.slice(0, 40)}...` : v}" is not ${describeType(type)}${inferred ? ` (the type was inferred from the first ${this.sampled} rows; set the column's type to accept it)` : ''}`,
+        });
+      }
+      fields[i] = csvField(type, v);
+    }
+    const delta = r.line - (this.headerLine + this.rows + 1);
+    if (delta !== this.lastDelta) {
+      this.lineShifts.push({ row: this.rows, delta });
+      this.lastDelta = delta;
+    }
+    this.rows++;
+    return fields.join(',') + '\n';
+  }
+
+  lineOfRow(row: number): number {
+    let delta = 0;
+    for (const shift of this.lineShifts) if (shift.row <= row) delta = shift.delta;
+    return this.headerLine + row + 1 + delta;
+  }
+}
+
 /** A parse or encoding error as the CsvRejected the caller reports; anything else unchanged. */
 function translate(err: unknown): unknown {
   if (err instanceof CsvSyntaxError) return new CsvRejected({ line: err.line, message: err.message });
@@ -257,43 +317,8 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
   }
   const sampled = sample.length;
   const types = names.map((n, i) => overrides.get(n) ?? inference[i]!.result());
-  const nullSeen = names.map(() => false);
-  let rows = 0;
-  // Where rows stop being "header line + row index" (multi-line fields, blank lines): sparse.
-  const lineShifts: { row: number; delta: number }[] = [];
-  let lastDelta = 0;
-  const headerLine = first.line;
-
-  const encode = (r: Rec): string => {
-    checkShape(r);
-    const fields = new Array<string>(names.length);
-    for (let i = 0; i < names.length; i++) {
-      const v = r.record[i]!;
-      if (isNullCell(v)) {
-        nullSeen[i] = true;
-        fields[i] = '';
-        continue;
-      }
-      const type = types[i]!;
-      if (!accepts(type, v)) {
-        const inferred = !overrides.has(names[i]!);
-        throw new CsvRejected({
-          line: r.line,
-          column: i + 1,
-          columnName: names[i],
-          message: `"${v.length > 40 ? `${v.slice(0, 40)}...` : v}" is not ${describeType(type)}${inferred ? ` (the type was inferred from the first ${sampled} rows; set the column's type to accept it)` : ''}`,
-        });
-      }
-      fields[i] = csvField(type, v);
-    }
-    const delta = r.line - (headerLine + rows + 1);
-    if (delta !== lastDelta) {
-      lineShifts.push({ row: rows, delta });
-      lastDelta = delta;
-    }
-    rows++;
-    return fields.join(',') + '\n';
-  };
+  const encoder = new RowEncoder(names, types, overrides, sampled, first.line);
+  const encode = (r: Rec): string => encoder.encode(r);
 
   async function* batches(): AsyncGenerator<CsvBatch> {
     let parts: string[] = [];
@@ -303,8 +328,8 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
       const batch = { text: parts.join(''), firstRow };
       parts = [];
       size = 0;
-      firstRow = rows;
-      opts.onProgress?.({ bytesRead: bytes, rows });
+      firstRow = encoder.rows;
+      opts.onProgress?.({ bytesRead: bytes, rows: encoder.rows });
       return batch;
     };
     for (const r of sample) {
@@ -330,19 +355,15 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
     }
     await feeding;
     if (parts.length) yield flush();
-    else opts.onProgress?.({ bytesRead: bytes, rows });
+    else opts.onProgress?.({ bytesRead: bytes, rows: encoder.rows });
   }
 
   return {
     columns: names.map((name, i) => ({ name, type: types[i]!, nullable: true })),
     headers,
     batches,
-    stats: () => ({ rows, bytes, sha256: hash.copy().digest('hex'), columns: names.map((name, i) => ({ name, type: types[i]!, nullable: nullSeen[i]! })) }),
-    lineOfRow: (row) => {
-      let delta = 0;
-      for (const shift of lineShifts) if (shift.row <= row) delta = shift.delta;
-      return headerLine + row + 1 + delta;
-    },
+    stats: () => ({ rows: encoder.rows, bytes, sha256: hash.copy().digest('hex'), columns: names.map((name, i) => ({ name, type: types[i]!, nullable: encoder.nullSeen[i]! })) }),
+    lineOfRow: (row) => encoder.lineOfRow(row),
     abort: (err) => {
       stopped = true;
       reader.fail(err ?? new Error('the upload was stopped'));
