@@ -2,11 +2,46 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-/** Services never import the API layer or collab (notebook-doc is the notebook document model, to move into server/domain: issue 17). */
+/** Services never import the API layer or collab (the notebook document model is in server/domain). */
 const servicesBoundary = [
   { group: ['@/server/api/*', '**/api/*'], message: 'services never import the API layer' },
-  { group: ['@/server/collab/*', '!@/server/collab/notebook-doc', '**/collab/*', '!**/collab/notebook-doc'], message: 'services never import collab' },
+  { group: ['@/server/collab/*', '**/collab/*'], message: 'services never import collab' },
 ];
+
+/**
+ * The tiers of server/services, lowest first (server/README.md, "Tiers"): a folder imports only its
+ * own and lower tiers. `backArrows` are today's known exceptions (issue 17): remove a file when its
+ * arrow is gone. `scoring/changes` (the change bus caches listen to) belongs to core.
+ */
+const serviceTiers = [
+  { name: 'core', folders: ['audit', 'auth', 'teams', 'projects', 'api-keys', 'system'], extraFiles: ['server/services/*.ts', 'server/services/scoring/changes.ts'], backArrows: ['server/services/policy.ts'] },
+  { name: 'data', folders: ['datasets', 'notebooks', 'pipeline', 'cells', 'search'], backArrows: [] },
+  { name: 'models', folders: ['models', 'endpoints', 'scoring', 'drift'], backArrows: [] },
+  { name: 'release', folders: ['bundles', 'deployments'], backArrows: [] },
+  // activation: deploy and rollback reconcile every tier's production resources (endpoints, scenarios).
+  { name: 'runs', folders: ['builds', 'runs', 'scenarios', 'notifications', 'activation', 'demo'], backArrows: [] },
+];
+const serviceTierRules = serviceTiers.slice(0, -1).map((tier, i) => {
+  const higher = serviceTiers.slice(i + 1).flatMap((t) => t.folders);
+  return {
+    files: [...(tier.extraFiles ?? []), ...tier.folders.map((f) => `server/services/${f}/**/*.ts`)],
+    ignores: tier.backArrows,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...higher.flatMap((f) => [`**/services/${f}/*`, `./${f}/*`, `../${f}/*`]), '!**/scoring/changes'],
+              message: `the ${tier.name} tier of services imports no higher tier (server/README.md, "Tiers")`,
+            },
+            ...servicesBoundary,
+          ],
+        },
+      ],
+    },
+  };
+});
 
 export default tseslint.config(
   { ignores: ['node_modules/', '.next/', '.stagebook/', 'tests/.tmp/', 'next-env.d.ts', 'db/migrations/', 'bench/.out/', '.ci/'] },
@@ -51,6 +86,8 @@ export default tseslint.config(
     },
   },
   {
+    // The app imports at runtime only the pure models of server/domain; anything else of the server,
+    // db or workflows as types only (relative paths included, so `../../server/...` is no way round).
     files: ['app/**/*.ts', 'app/**/*.tsx'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
@@ -59,18 +96,8 @@ export default tseslint.config(
           patterns: [
             { group: ['@/db/*', '**/db/*'], message: 'the app talks to the server through tRPC only' },
             {
-              group: [
-                '@/server/*',
-                '!@/server/services',
-                '@/server/services/*',
-                '!@/server/services/datasets',
-                '@/server/services/datasets/*',
-                '!@/server/services/datasets/column-types',
-                '!@/server/collab',
-                '@/server/collab/*',
-                '!@/server/collab/notebook-doc',
-              ],
-              message: 'the app imports only types from the server (and the audit action list, the pure column-type rules and the pure notebook document model)',
+              group: ['@/server/*', '!@/server/domain', '**/server/*', '!**/server/domain', '@/workflows/*', '**/workflows/*'],
+              message: 'the app imports only server/domain at runtime, and types from the rest of the server',
               allowTypeImports: true,
             },
           ],
@@ -86,12 +113,17 @@ export default tseslint.config(
     },
   },
   {
-    // Pure: no database, no services, no I/O layers (shared models come from server/domain).
+    // Pure: no database (its types only), no services, no I/O layers (shared models come from server/domain).
     files: ['server/pipeline/**/*.ts', 'server/ml/**/*.ts', 'server/domain/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@/db/*', '@/server/services/*', '@/server/api/*', '@/server/collab/*', '@/server/scoring/*', '@/workflows/*', '../services/*', '../../services/*'], message: 'server/pipeline, server/ml and server/domain stay pure' }] },
+        {
+          patterns: [
+            { group: ['@/db/*', '**/db/*'], message: 'server/pipeline, server/ml and server/domain stay pure: db types only', allowTypeImports: true },
+            { group: ['@/server/services/*', '@/server/api/*', '@/server/collab/*', '@/server/scoring/*', '@/workflows/*', '**/services/*', '**/api/*', '**/collab/*', '**/scoring/*', '**/workflows/*'], message: 'server/pipeline, server/ml and server/domain stay pure' },
+          ],
+        },
       ],
     },
   },
@@ -106,42 +138,7 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // The core tier (context, errors, policy, audit, auth, teams, projects, api keys, system) imports no
-    // higher tier: data (datasets, notebooks, pipeline) <- models <- release <- runs. The files listed
-    // in `ignores` are today's known back arrows (issue 17): remove one when its arrow is gone.
-    files: [
-      'server/services/*.ts',
-      'server/services/{audit,auth,teams,projects,api-keys,system}/**/*.ts',
-    ],
-    ignores: [
-      'server/services/policy.ts',
-      'server/services/context.ts',
-      'server/services/workflow-starter.ts',
-      'server/services/auth/account-mail.ts',
-      'server/services/projects/project-team.ts',
-    ],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: [
-                ...['datasets', 'notebooks', 'pipeline', 'models', 'endpoints', 'drift', 'scoring', 'bundles', 'deployments', 'builds', 'runs', 'scenarios', 'notifications', 'demo'].map((f) => `**/services/${f}/*`),
-                ...['datasets', 'notebooks', 'pipeline', 'models', 'endpoints', 'drift', 'scoring', 'bundles', 'deployments', 'builds', 'runs', 'scenarios', 'notifications', 'demo'].map((f) => `./${f}/*`),
-                ...['datasets', 'notebooks', 'pipeline', 'models', 'endpoints', 'drift', 'scoring', 'bundles', 'deployments', 'builds', 'runs', 'scenarios', 'notifications', 'demo'].map((f) => `../${f}/*`),
-                // The change bus the caches listen to belongs to core.
-                '!**/scoring/changes',
-              ],
-              message: 'the core tier of services imports no higher tier (server/README.md, "Tiers")',
-            },
-            ...servicesBoundary,
-          ],
-        },
-      ],
-    },
-  },
+  ...serviceTierRules,
   {
     // env.ts is the only reader of process.env.
     files: ['server/**/*.ts', 'workflows/**/*.ts', 'db/**/*.ts'],

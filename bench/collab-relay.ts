@@ -4,7 +4,7 @@
  * (STAGEBOOK_COLLAB_RELAY=postgres). Two servers with their own pools, in this process.
  */
 import { openDatabase } from '@/db/client';
-import { insertCell } from '@/server/collab/notebook-doc';
+import { insertCell } from '@/server/domain/notebook-doc';
 import { connectClient, seedNotebook, startCollabApp, tokenFor, type TestClient } from '../tests/helpers/collab';
 import { disposeWithProjectRoles } from '../tests/helpers/datasets';
 import { openTestDatabase } from '../tests/helpers/db';

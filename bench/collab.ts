@@ -22,7 +22,7 @@ import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { openDatabase, type Database } from '../db/client';
 import { buildApp } from '../server/app';
-import { cellSource, cellsInOrder, docFromSnapshot, insertCell, type CellId, type NotebookSnapshot } from '../server/collab/notebook-doc';
+import { cellSource, cellsInOrder, docFromSnapshot, insertCell, type CellId, type NotebookSnapshot } from '../server/domain/notebook-doc';
 import { appendUpdates } from '../server/services/notebooks/storage';
 import { callerFor, newUser } from '../tests/helpers/api';
 import { cookieFor, webSocketWithCookie } from '../tests/helpers/collab';

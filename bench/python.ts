@@ -22,7 +22,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { openDatabase } from '../db/client';
 import { projects, teams } from '../db/schema';
 import { ensurePythonVenv, pythonSettings } from '../server/python/venv';
-import { buildPythonTable } from '../server/services/builds/build-python-table';
+import { buildPythonTable } from '../server/services/cells/build-python-table';
 import { closeSandboxPools } from '../server/services/datasets/sql-sandbox';
 import { ensureProjectStorage, ident, schemaNameOf } from '../server/services/datasets/storage';
 import { createPostgresDatabase } from '../tests/helpers/db';

@@ -1,6 +1,6 @@
 import type { inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '@/server/api/root';
-import type { AuditAction } from '@/server/services/audit/actions';
+import type { AuditAction } from '@/server/domain/audit-actions';
 
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 export type TeamRole = RouterOutputs['teams']['list'][number]['role'];

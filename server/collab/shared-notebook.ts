@@ -5,7 +5,7 @@ import type { Db } from '@/db/client';
 import { loadStoredState } from '../services/notebooks/storage';
 import type { CollabAccess } from './auth';
 import { NotebookPersistence, type CollabLog, type PersistenceOptions } from './persistence';
-import { migrateLegacyCells } from './notebook-doc';
+import { migrateLegacyCells } from '../domain/notebook-doc';
 import { awarenessMessage, CloseCode, decodeMessage, permissionDeniedMessage, syncStep1Message, syncStep2Message, updateMessage } from './protocol';
 
 /** Origins of document changes that must not be written again. */

@@ -2,11 +2,11 @@ import type { ChartSpec } from './chart-spec';
 /** The compiler's vocabulary: what goes in (a notebook snapshot) and what comes out (a PipelineGraph). */
 
 import type { TrainSpec } from '@/server/ml/spec';
+import { cellKinds, isCellKind, type CellKind } from '@/server/domain/cell-kinds';
 
 export type CellId = string & { readonly __brand: 'CellId' };
 
-export const cellKinds = ['sql', 'ts', 'python', 'train', 'score', 'check', 'markdown', 'scenario', 'endpoint'] as const;
-export type CellKind = (typeof cellKinds)[number];
+export { cellKinds, isCellKind, type CellKind };
 
 /** `title` names the cell (else what it makes names it: see cell-names.ts); it is not part of the graph. */
 export type NotebookCell = { id: string; kind: CellKind; source: string; collapsed?: boolean; title?: string; chart?: ChartSpec };

@@ -1,5 +1,5 @@
 import type { Db } from '@/db/client';
-import type { LiveNotebooks } from './notebooks/live';
+import type { LiveNotebooks } from './live-notebooks';
 import type { WorkflowStarter } from './workflow-starter';
 
 export type UserId = string & { readonly __brand: 'UserId' };

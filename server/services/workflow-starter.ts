@@ -1,5 +1,5 @@
 import type { ScenarioTriggerInfo } from '@/workflows/shared/scenario';
-import type { SyncScenarioTriggersRequest, TriggerSyncReport } from './scenarios/triggers/types';
+import type { ScenarioSpec } from '@/server/pipeline/scenario-cell';
 
 /**
  * What services need of Temporal, kept narrow so services do not depend on the client library and
@@ -16,4 +16,25 @@ export type WorkflowStarter = {
    * scenarios (server/services/scenarios/triggers). Throws when some could not be synced.
    */
   syncScenarioTriggers: (input: SyncScenarioTriggersRequest) => Promise<TriggerSyncReport>;
+};
+
+/** A scenario as a deployed bundle declares it. */
+export type DeployedScenario = { name: string; bundleHash: string; spec: ScenarioSpec };
+
+/** What one trigger sync did to one Temporal Schedule or watcher workflow. */
+export type TriggerChange = {
+  kind: 'schedule' | 'watcher';
+  /** The schedule id or the watcher's workflow id. */
+  id: string;
+  scenario: string;
+  change: 'create' | 'update' | 'delete' | 'unchanged';
+};
+
+export type TriggerSyncReport = { changes: TriggerChange[] };
+
+/** What services ask of Temporal for triggers (see WorkflowStarter.syncScenarioTriggers). */
+export type SyncScenarioTriggersRequest = {
+  projectId: string;
+  scenarios: readonly DeployedScenario[];
+  previous?: readonly DeployedScenario[];
 };

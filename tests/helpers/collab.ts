@@ -18,7 +18,7 @@ import {
   setCollapsed,
   setKind,
   type NotebookSnapshot,
-} from '@/server/collab/notebook-doc';
+} from '@/server/domain/notebook-doc';
 import { createSession } from '@/server/services/auth/session';
 import type { Actor } from '@/server/services/context';
 import { loadStoredUpdate } from '@/server/services/notebooks/storage';

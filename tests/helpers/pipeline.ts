@@ -1,5 +1,5 @@
 import type { Db } from '@/db/client';
-import type { CellKind } from '@/server/collab/notebook-doc';
+import type { CellKind } from '@/server/domain/notebook-doc';
 import { storeNotebookCells } from '@/server/services/notebooks/store-cells';
 
 export type TestCell = { id: string; kind: CellKind; source: string; title?: string };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import { cellSource, insertCell } from '@/server/collab/notebook-doc';
+import { cellSource, insertCell } from '@/server/domain/notebook-doc';
 import { verifyCollabToken } from '@/server/services/notebooks/collab-token';
 import { callerFor, trpcCode } from '../helpers/api';
 import {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { openDatabase, type Database } from '@/db/client';
-import { cellSource, insertCell } from '@/server/collab/notebook-doc';
+import { cellSource, insertCell } from '@/server/domain/notebook-doc';
 import {
   connectClient,
   covers,

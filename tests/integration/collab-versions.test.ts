@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cellSource, insertCell, moveCell } from '@/server/collab/notebook-doc';
+import { cellSource, insertCell, moveCell } from '@/server/domain/notebook-doc';
 import { callerFor } from '../helpers/api';
 import { connectClient, seedNotebook, startCollabApp, storedSnapshot, tokenFor, type Seeded, type TestClient } from '../helpers/collab';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';

@@ -8,7 +8,7 @@ import { auditEvents, teamMembers } from '@/db/schema';
 import { buildApp } from '@/server/app';
 import { createApiKey } from '@/server/services/api-keys/create-api-key';
 import type { Actor } from '@/server/services/context';
-import { deployBundle } from '@/server/services/deployments/deploy-bundle';
+import { deployBundle } from '@/server/services/activation/deploy-bundle';
 import { readArtifact } from '@/server/services/models/artifacts';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
 import { callerFor, ctxFor, newUser, trpcCode } from '../helpers/api';

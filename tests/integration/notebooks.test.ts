@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { notebooks } from '@/db/schema';
-import { docFromSnapshot, type CellId, type NotebookSnapshot } from '@/server/collab/notebook-doc';
+import { docFromSnapshot, type CellId, type NotebookSnapshot } from '@/server/domain/notebook-doc';
 import { verifyAuditChain } from '@/server/services/audit/verify-audit-chain';
 import { appendUpdates } from '@/server/services/notebooks/storage';
 import { callerFor, trpcCode } from '../helpers/api';

@@ -2,7 +2,7 @@ import * as encoding from 'lib0/encoding';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { cellSource, insertCell } from '@/server/collab/notebook-doc';
+import { cellSource, insertCell } from '@/server/domain/notebook-doc';
 import { loadStoredUpdate } from '@/server/services/notebooks/storage';
 import { connectClient, seedNotebook, seededRandom, startCollabApp, storedSnapshot, tokenFor, type Seeded, type TestClient } from '../helpers/collab';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { openDatabase, type Database } from '@/db/client';
-import { insertCell } from '@/server/collab/notebook-doc';
+import { insertCell } from '@/server/domain/notebook-doc';
 import { scoringRuntime } from '@/server/services/scoring/runtime';
 import { callerFor } from '../helpers/api';
 import { connectClient, seedNotebook, startCollabApp, storedSnapshot, tokenFor, type Seeded, type TestClient } from '../helpers/collab';

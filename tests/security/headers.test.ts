@@ -4,7 +4,7 @@
  * without one violation. A real server (child process, PGlite on disk).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertCell } from '@/server/collab/notebook-doc';
+import { insertCell } from '@/server/domain/notebook-doc';
 import { tinyOnnxModel } from '../helpers/models';
 import { accountWithProject } from '../e2e/setup';
 import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from '../e2e/server';

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPythonTable, PythonCellError } from '@/server/services/builds/build-python-table';
+import { buildPythonTable, PythonCellError } from '@/server/services/cells/build-python-table';
 import { withSandboxSession, type SandboxScope } from '@/server/services/datasets/sql-sandbox';
 import { registerPythonModel, type PythonModelEntry } from '@/server/services/models/register-python-model';
 import { ServiceError } from '@/server/services/errors';

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPythonTable, PythonCellError } from '@/server/services/builds/build-python-table';
+import { buildPythonTable, PythonCellError } from '@/server/services/cells/build-python-table';
 import { withSandboxSession, type SandboxScope } from '@/server/services/datasets/sql-sandbox';
 import { pythonSettings, type PythonSettings } from '@/server/python/venv';
 import { callerFor, newUser } from '../helpers/api';

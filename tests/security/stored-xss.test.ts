@@ -6,7 +6,7 @@
  * the CSP would block an injected script, so the test also looks for injected elements themselves.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertCell } from '@/server/collab/notebook-doc';
+import { insertCell } from '@/server/domain/notebook-doc';
 import { tinyOnnxModel } from '../helpers/models';
 import { accountWithProject } from '../e2e/setup';
 import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from '../e2e/server';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SandboxCancelled } from '@/server/services/datasets/sql-sandbox';
-import { TsCellError, type TsCellLimits } from '@/server/services/builds/ts-cell-sandbox';
-import { openTsCellThread } from '@/server/services/builds/ts-cell-thread';
+import { TsCellError, type TsCellLimits } from '@/server/services/cells/ts-cell-sandbox';
+import { openTsCellThread } from '@/server/services/cells/ts-cell-thread';
 
 const limits: TsCellLimits = { memoryBytes: 32 * 1024 * 1024, callTimeMs: 3_000, stackBytes: 1024 * 1024 };
 const rows = JSON.stringify([{ a: 1 }, { a: 2 }]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accepts, csvField, TypeInference } from '@/server/services/datasets/column-types';
+import { accepts, csvField, TypeInference } from '@/server/domain/column-types';
 import { normaliseHeaders, startCsvLoad } from '@/server/services/datasets/csv-load';
 
 async function* chunks(text: string, size = 7) {

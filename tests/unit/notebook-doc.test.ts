@@ -16,7 +16,7 @@ import {
   setKind,
   type CellId,
   type NotebookSnapshot,
-} from '@/server/collab/notebook-doc';
+} from '@/server/domain/notebook-doc';
 import { diffSnapshots } from '@/server/services/notebooks/diff-versions';
 import { randomEdit, seededRandom } from '../helpers/collab';
 

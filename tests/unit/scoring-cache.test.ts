@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseScoringChange } from '@/server/services/scoring/changes';
-import { TtlLru } from '@/server/services/scoring/lru';
+import { TtlLru } from '@/server/services/ttl-lru';
 
 describe('the scoring caches’ LRU with a time to live', () => {
   afterEach(() => vi.useRealTimers());

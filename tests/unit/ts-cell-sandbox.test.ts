@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openTsCell, TsCellError, type TsCellLimits } from '@/server/services/builds/ts-cell-sandbox';
+import { openTsCell, TsCellError, type TsCellLimits } from '@/server/services/cells/ts-cell-sandbox';
 
 const limits: TsCellLimits = { memoryBytes: 32 * 1024 * 1024, callTimeMs: 300, stackBytes: 512 * 1024 };
 

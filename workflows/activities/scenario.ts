@@ -25,6 +25,7 @@ import { runIdFor, startScenarioRun } from '@/server/services/scenarios/start-sc
 import { enqueueScenarioReports, recordScenarioReports } from '@/server/services/scenarios/reporters';
 import { runDriftStep } from '@/server/services/scenarios/drift-step';
 import { loadManifest, runChecksStep, runMetricsStep, runScoreStep, runSqlStep, StepRefused, type StepEnv, type StepResult } from '@/server/services/scenarios/steps';
+import { assertNever } from '@/server/domain/assert-never';
 import { createWorkflowStarter } from '../client';
 import type { ScenarioActivities, ScenarioStepOutcome } from '../shared/scenario';
 import { scenarioFailureTypes } from '../shared/scenario';
@@ -273,6 +274,8 @@ function execute(env: StepEnv, step: ScenarioStep): Promise<StepResult> {
     case 'notify':
     case 'run_scenario':
       throw new Error(`a ${step.type} step is run by the workflow, not runScenarioStep`);
+    default:
+      return assertNever(step, 'scenario step type');
   }
 }
 

@@ -41,7 +41,25 @@ export const scenarioWatcherId = (projectId: string, scenario: string, index: nu
 /** A run started with a run id (the API, after_scenario, run_scenario steps) has this workflow id. */
 export const scenarioRunWorkflowId = (runId: string): string => `scenario-${runId}`;
 
-export type ScenarioStepType = 'build' | 'metrics' | 'checks' | 'retrain' | 'score' | 'sql' | 'notify' | 'run_scenario' | 'drift';
+/**
+ * The step kinds of a scenario and who runs each: `workflow` kinds are orchestrated by the run
+ * workflow itself (a child workflow, a notification delivery), `activity` kinds by the
+ * `runScenarioStep` activity (services/scenarios). The scenario cell's schema
+ * (server/pipeline/scenario-cell.ts) must declare exactly these kinds: services/scenarios/run-state.ts
+ * fails to compile otherwise. How to add one: server/services/scenarios/README.md.
+ */
+export const scenarioStepKinds = {
+  build: 'workflow',
+  metrics: 'activity',
+  checks: 'activity',
+  retrain: 'activity',
+  score: 'activity',
+  sql: 'activity',
+  notify: 'workflow',
+  run_scenario: 'workflow',
+  drift: 'activity',
+} as const satisfies Record<string, 'workflow' | 'activity'>;
+export type ScenarioStepType = keyof typeof scenarioStepKinds;
 export type ScenarioStepWhen = 'success' | 'always' | 'failure';
 
 /** What the workflow needs of each step; its parameters stay in the run's stored spec. */

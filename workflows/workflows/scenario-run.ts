@@ -1,4 +1,5 @@
 import { ActivityCancellationType, CancellationScope, executeChild, isCancellation, patched, proxyActivities, sleep, uuid4, type ActivityOptions } from '@temporalio/workflow';
+import { assertNever } from '../shared/assert-never';
 import type { BuildInput, BuildResult } from '../shared/build';
 import { buildWorkflowId } from '../shared/build';
 import { workflowNames } from '../shared';
@@ -180,6 +181,9 @@ async function runStep(projectId: string, runId: string, step: ScenarioStepRef, 
       case 'score':
       case 'drift':
         return await stepActivity(step.retries).runScenarioStep({ runId, index: step.index });
+      default:
+        // A kind this workflow code does not know (see scenarioStepKinds): the step fails, saying so.
+        return assertNever(step.type, 'scenario step type');
     }
   } catch (err) {
     if (isCancellation(err)) throw err;

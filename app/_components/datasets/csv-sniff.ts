@@ -4,9 +4,9 @@
  * only the head of the file; the server infers from its own (larger) sample and has the last word,
  * so only the types someone changed are sent with the upload.
  *
- * Column names and types come from the server's own pure rules (server/services/datasets/column-types.ts).
+ * Column names and types come from the server's own pure rules (server/domain/column-types.ts).
  */
-import { inferType, isNullCell, normaliseHeaders } from '@/server/services/datasets/column-types';
+import { inferType, isNullCell, normaliseHeaders } from '@/server/domain/column-types';
 
 export const columnTypes = ['integer', 'numeric', 'boolean', 'timestamp', 'text'] as const;
 export type ColumnType = (typeof columnTypes)[number];

@@ -1,10 +1,7 @@
-import { cellKinds, type CellKind } from '@/server/collab/notebook-doc';
+import { cellKinds, type CellKind } from '@/server/domain/cell-kinds';
+import { assertNever } from '@/server/domain/assert-never';
 
-export { cellKinds, type CellKind };
-
-export function assertNever(x: never, what = 'value'): never {
-  throw new Error(`unhandled ${what}: ${JSON.stringify(x)}`);
-}
+export { cellKinds, type CellKind, assertNever };
 
 export function cellKindLabel(kind: CellKind): string {
   switch (kind) {

@@ -5,7 +5,7 @@ import './cell-output.css';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import type * as Y from 'yjs';
-import { setCellChart } from '@/server/collab/notebook-doc';
+import { setCellChart } from '@/server/domain/notebook-doc';
 import { formatCount } from '../datasets/format';
 import { formatDateTimeSeconds } from '../format';
 import { missingColumns, suggestChart, type ChartData, type ChartSpecView } from '../results/chart-types';

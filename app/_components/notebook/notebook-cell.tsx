@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
-import { deleteCell, moveCell, setCellTitle, setCollapsed, setKind } from '@/server/collab/notebook-doc';
+import { deleteCell, moveCell, setCellTitle, setCollapsed, setKind } from '@/server/domain/notebook-doc';
 import { ConfirmButton } from '../confirm-button';
 import { CellEditor, type EditorCommand, type EditorDiagnostic } from './cell-editor';
 import { CellOutputArea } from './cell-output';

@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import * as Y from 'yjs';
-import { cellOutputRefOf, findCell, observeCells } from '@/server/collab/notebook-doc';
+import { cellOutputRefOf, findCell, observeCells } from '@/server/domain/notebook-doc';
 import { isLive } from '../builds/build-types';
 import { useTRPC } from '../trpc';
 import { useNotebookPipeline } from './notebook-pipeline';

@@ -3,7 +3,7 @@
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { useCallback, useEffect, useState } from 'react';
-import { insertCell } from '@/server/collab/notebook-doc';
+import { insertCell } from '@/server/domain/notebook-doc';
 import './cell-output.css';
 import { roleAtLeast, type TeamRole } from '../types';
 import { EmptyState, Loading, RoleBadge } from '../ui';

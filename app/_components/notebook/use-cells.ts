@@ -2,7 +2,7 @@
 
 import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
 import * as Y from 'yjs';
-import { cellChartOf, cellOutputRefOf, cellsInOrder, cellTitleOf, isCellKind, observeCells, type CellKind, type CellOutputRef, type ChartSpec } from '@/server/collab/notebook-doc';
+import { cellChartOf, cellOutputRefOf, cellsInOrder, cellTitleOf, isCellKind, observeCells, type CellKind, type CellOutputRef, type ChartSpec } from '@/server/domain/notebook-doc';
 
 /** One cell as the page lays it out. */
 export type CellView = {

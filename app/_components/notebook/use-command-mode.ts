@@ -2,7 +2,7 @@
 
 import { useCallback, useRef, type KeyboardEvent } from 'react';
 import type * as Y from 'yjs';
-import { deleteCell } from '@/server/collab/notebook-doc';
+import { deleteCell } from '@/server/domain/notebook-doc';
 import { cellEditors, type EditorCommand } from './cell-editor';
 import type { CellKind } from './cell-kinds';
 import { useNotebookOutputs } from './notebook-outputs';

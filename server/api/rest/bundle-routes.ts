@@ -5,7 +5,7 @@ import { importBundle } from '../../services/bundles/import-bundle';
 import { listBundles } from '../../services/bundles/list-bundles';
 import { promoteBundle } from '../../services/bundles/promote-bundle';
 import { BundleHashSchema, ListBundlesInput, PromoteBundleInput } from '../../services/bundles/schemas';
-import { deployBundle, listDeployments, rollbackDeployment } from '../../services/deployments/deploy-bundle';
+import { deployBundle, listDeployments, rollbackDeployment } from '../../services/activation/deploy-bundle';
 import { ListDeploymentsInput } from '../../services/deployments/schemas';
 import { Uuid } from '../../services/teams/schemas';
 import { defineRoute, type RestRoute } from './route';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditActions } from '../../services/audit/actions';
+import { auditActions } from '../../domain/audit-actions';
 import { listAuditEvents, ListAuditInput } from '../../services/audit/list-audit-events';
 import { getProject } from '../../services/projects/get-project';
 import { getRun } from '../../services/runs/get-run';

@@ -1,4 +1,4 @@
-import { deployBundle, listDeployments, rollbackDeployment } from '../../services/deployments/deploy-bundle';
+import { deployBundle, listDeployments, rollbackDeployment } from '../../services/activation/deploy-bundle';
 import { DeployBundleInput, ListDeploymentsInput, RollbackInput } from '../../services/deployments/schemas';
 import { procedure, router } from '../trpc';
 

@@ -4,7 +4,7 @@ import { desc, sql } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
 import { auditEvents } from '@/db/schema';
 import { actorLabel, type Actor } from '../context';
-import type { AuditAction } from './actions';
+import type { AuditAction } from '../../domain/audit-actions';
 
 export type AuditEventInput = {
   action: AuditAction;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { auditEvents } from '@/db/schema';
 import type { ServiceCtx } from '../context';
 import { Uuid } from '../teams/schemas';
-import { auditActions } from './actions';
+import { auditActions } from '../../domain/audit-actions';
 
 export const ListAuditInput = z
   .object({

@@ -1,10 +1,10 @@
-import { linkTo, notificationSettings, type NotificationSettings } from '../notifications/settings';
+import { linkTo, mailSettings, type MailSettings } from '../mail-settings';
 
 export type AccountMail = { kind: 'verify_email'; token: string } | { kind: 'reset_password'; token: string } | { kind: 'signup_existing' };
 
 // The token travels in the fragment: browsers do not send it to the server or in a Referer, so it
 // never reaches an access log; the page reads it, drops it from the address bar and posts it.
-function message(mail: AccountMail, settings: NotificationSettings): { subject: string; text: string } {
+function message(mail: AccountMail, settings: MailSettings): { subject: string; text: string } {
   switch (mail.kind) {
     case 'verify_email':
       return {
@@ -25,7 +25,7 @@ function message(mail: AccountMail, settings: NotificationSettings): { subject: 
 }
 
 /** Whether account email can be sent at all (SMTP_URL set); without it, admins approve members. */
-export function accountMailEnabled(settings = notificationSettings()): boolean {
+export function accountMailEnabled(settings = mailSettings()): boolean {
   return settings.smtpUrl !== null;
 }
 
@@ -33,7 +33,7 @@ export function accountMailEnabled(settings = notificationSettings()): boolean {
  * Sends one account email. Failures are logged, not thrown: the caller's answer must not depend on
  * whether the mailbox exists or the SMTP server is up (that would tell who has an account).
  */
-export async function sendAccountMail(to: string, mail: AccountMail, settings = notificationSettings()): Promise<boolean> {
+export async function sendAccountMail(to: string, mail: AccountMail, settings = mailSettings()): Promise<boolean> {
   if (!settings.smtpUrl) return false;
   // Loaded on first use: most instances send no mail, and nothing at start needs it.
   const { default: nodemailer } = await import('nodemailer');

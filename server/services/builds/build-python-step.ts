@@ -3,7 +3,7 @@ import type { BuildStepProgress, BuildStepResult } from '@/db/schema';
 import { PythonSetupError } from '@/server/python/venv';
 import type { SandboxScope } from '../datasets/sql-sandbox';
 import { registerPythonModel } from '../models/register-python-model';
-import { buildPythonTable, PythonCellError, type PythonCellModel } from './build-python-table';
+import { buildPythonTable, PythonCellError, type PythonCellModel } from '../cells/build-python-table';
 import { BuildStepError, type BuildRunContext, type StepRuntime } from './build-step-state';
 import { asStepFailure, workflowCtx } from './run-model-step';
 

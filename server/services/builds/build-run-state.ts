@@ -6,7 +6,7 @@ import type { BuildResult } from '@/workflows/shared/build';
 import { emitAudit } from '../audit/emit';
 import { BuildStepError, closeSteps, dropStagingTable } from './build-step-state';
 import type { BuildRunInput } from './build-view';
-import { stagingTableOf } from './table-metrics';
+import { stagingTableOf } from '../cells/table-metrics';
 
 const finished: RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 

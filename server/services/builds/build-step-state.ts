@@ -4,7 +4,7 @@ import { buildSteps, pipelineGraphs, projects, runs, type BuildStepStatus } from
 import type { PipelineGraph } from '@/server/pipeline';
 import { ident, schemaNameOf } from '../datasets/storage';
 import type { BuildRunInput } from './build-view';
-import type { TsCellLimits } from './ts-cell-sandbox';
+import type { TsCellLimits } from '../cells/ts-cell-sandbox';
 
 /** Why a build step stopped; the activity layer turns each into the right Temporal failure. */
 export class BuildStepError extends Error {

@@ -4,14 +4,14 @@ import type { Db } from '@/db/client';
 import { buildSteps, datasetMetrics, datasets, type BuildCheckOutcome, type BuildStepMetrics, type BuildStepProgress, type BuildStepResult } from '@/db/schema';
 import { checksOfStep, type CellNode } from '@/server/pipeline';
 import { countSandboxedSelect, createTableFromSelect, DEFAULT_STATEMENT_TIMEOUT_MS, SandboxCancelled, withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
+import { buildTsTable } from '../cells/build-ts-table';
 import { buildPythonStaging } from './build-python-step';
-import { buildTsTable } from './build-ts-table';
 import { BuildStepError, cellLabel, dropStagingTable, loadBuildRun, loadStep, updateOwnedStep, type BuildRunContext, type BuildStepOptions, type StepRuntime, type StepValues } from './build-step-state';
 import { publishStep } from './publish-step';
 import { checkFailureText, runChecks, type CustomCounts } from './run-checks';
 import { runScoreStep, runTrainStep } from './run-model-step';
-import { columnSpecsOf, computeTableMetrics, describeTable, profileBuiltTable, stagingTableOf } from './table-metrics';
-import { DEFAULT_TS_CELL_LIMITS, TsCellError } from './ts-cell-sandbox';
+import { columnSpecsOf, computeTableMetrics, describeTable, profileBuiltTable, stagingTableOf } from '../cells/table-metrics';
+import { DEFAULT_TS_CELL_LIMITS, TsCellError } from '../cells/ts-cell-sandbox';
 
 export const DEFAULT_BUILD_STEP_OPTIONS: BuildStepOptions = { statementTimeoutMs: DEFAULT_STATEMENT_TIMEOUT_MS, tsCell: DEFAULT_TS_CELL_LIMITS };
 

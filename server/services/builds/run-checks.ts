@@ -3,7 +3,7 @@ import type { Check } from '@/server/pipeline';
 import { assertNever } from '../errors';
 import type { SandboxFailure, SandboxQuery } from '../datasets/sql-sandbox';
 import { ident } from '../datasets/storage';
-import type { TableColumn } from './table-metrics';
+import type { TableColumn } from '../cells/table-metrics';
 
 export type CheckTarget = {
   /** The table the checks read: a build's staging table, or a source dataset's own table. */

@@ -1,4 +1,4 @@
-import type { CellId } from '@/server/collab/notebook-doc';
+import type { CellId } from '@/server/domain/notebook-doc';
 import { diffSnapshots, lineDiff, type CellDiff, type DiffLine } from '../notebooks/diff-versions';
 import type { BundleManifest, ManifestCell, ManifestEndpoint, ManifestModel } from './manifest';
 

@@ -6,7 +6,7 @@ import { closestName } from '@/server/pipeline/text';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { conflict, invalid } from '../errors';
-import { jsonValue } from './column-types';
+import { jsonValue } from '../../domain/column-types';
 import { findDataset } from './find-dataset';
 import { ident, schemaNameOf, withDataTransaction } from './storage';
 

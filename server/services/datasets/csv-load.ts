@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DatasetColumnSpec, DatasetColumnType } from '@/db/schema';
-import { accepts, csvField, describeType, isNullCell, normaliseHeaders, TypeInference } from './column-types';
+import { accepts, csvField, describeType, isNullCell, normaliseHeaders, TypeInference } from '../../domain/column-types';
 import { CsvRecordParser, CsvSyntaxError } from './csv-records';
 import { csvChunkDecoder, InvalidCsvEncoding, type CsvEncoding } from './csv-encoding';
 
@@ -142,6 +142,103 @@ class RecordReader {
   }
 }
 
+/**
+ * Encodes checked rows as CSV lines for COPY, counting them, noting which columns held NULLs and
+ * where rows stop being "header line + row index" (multi-line fields, blank lines) for error lines.
+ */
+class RowEncoder {
+  rows = 0;
+  readonly nullSeen: boolean[];
+  /** Sparse: one entry where the line of a row stops following from the one before. */
+  private readonly lineShifts: { row: number; delta: number }[] = [];
+  private lastDelta = 0;
+
+  constructor(
+    private readonly names: string[],
+    private readonly types: DatasetColumnType[],
+    private readonly overrides: Map<string, DatasetColumnType>,
+    private readonly sampled: number,
+    private readonly headerLine: number,
+  ) {
+    this.nullSeen = names.map(() => false);
+  }
+
+  encode(r: Rec): string {
+    const { names, types } = this;
+    checkRowShape(names, r);
+    const fields = new Array<string>(names.length);
+    for (let i = 0; i < names.length; i++) {
+      const v = r.record[i]!;
+      if (isNullCell(v)) {
+        this.nullSeen[i] = true;
+        fields[i] = '';
+        continue;
+      }
+      const type = types[i]!;
+      if (!accepts(type, v)) {
+        const inferred = !this.overrides.has(names[i]!);
+        throw new CsvRejected({
+          line: r.line,
+          column: i + 1,
+          columnName: names[i],
+          message: `"${v.length > 40 ? `${v.slice(0, 40)}...` : v}" is not ${describeType(type)}${inferred ? ` (the type was inferred from the first ${this.sampled} rows; set the column's type to accept it)` : ''}`,
+        });
+      }
+      fields[i] = csvField(type, v);
+    }
+    const delta = r.line - (this.headerLine + this.rows + 1);
+    if (delta !== this.lastDelta) {
+      this.lineShifts.push({ row: this.rows, delta });
+      this.lastDelta = delta;
+    }
+    this.rows++;
+    return fields.join(',') + '\n';
+  }
+
+  lineOfRow(row: number): number {
+    let delta = 0;
+    for (const shift of this.lineShifts) if (shift.row <= row) delta = shift.delta;
+    return this.headerLine + row + 1 + delta;
+  }
+}
+
+/** A parse or encoding error as the CsvRejected the caller reports; anything else unchanged. */
+function translate(err: unknown): unknown {
+  if (err instanceof CsvSyntaxError) return new CsvRejected({ line: err.line, message: err.message });
+  if (err instanceof InvalidCsvEncoding) return new CsvRejected({ line: err.line, message: err.message });
+  return err;
+}
+
+/** The header's column names (normalised, checked) and the column types the caller set, by name. */
+function readHeader(first: Rec, types: CsvLoadOptions['types']): { names: string[]; overrides: Map<string, DatasetColumnType> } {
+  const headers = first.record;
+  if (headers.length > MAX_CSV_COLUMNS) {
+    throw new CsvRejected({ line: first.line, message: `the header has ${headers.length.toLocaleString('en-US')} columns; a dataset has at most ${MAX_CSV_COLUMNS.toLocaleString('en-US')} (Postgres's limit)` });
+  }
+  const names = normaliseHeaders(headers);
+  names.forEach((name, i) => {
+    if (SYSTEM_COLUMNS.has(name)) {
+      throw new CsvRejected({ line: first.line, column: i + 1, columnName: name, message: `"${headers[i]}" is the name of a Postgres system column, which a dataset cannot have: rename the column` });
+    }
+  });
+  const overrides = new Map<string, DatasetColumnType>();
+  for (const [key, type] of Object.entries(types ?? {})) {
+    const name = names.includes(key) ? key : normaliseHeaders([key])[0]!;
+    if (!names.includes(name)) throw new CsvRejected({ line: first.line, message: `a type was given for "${key}", which is not a column (columns: ${names.join(', ')})` });
+    overrides.set(name, type);
+  }
+  return { names, overrides };
+}
+
+/** A row with as many fields as the header has columns, else the CsvRejected naming the first missing or extra one. */
+function checkRowShape(names: string[], r: Rec): void {
+  if (r.record.length === names.length) return;
+  if (r.record.length < names.length) {
+    throw new CsvRejected({ line: r.line, column: r.record.length + 1, columnName: names[r.record.length], message: `missing value: the header has ${names.length} columns, this row ${r.record.length}` });
+  }
+  throw new CsvRejected({ line: r.line, column: names.length + 1, message: `extra value: the header has ${names.length} columns, this row ${r.record.length}` });
+}
+
 export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts: CsvLoadOptions = {}): Promise<CsvLoad> {
   const sampleRows = opts.sampleRows ?? 20_000;
   const batchBytes = opts.batchBytes ?? 4 * 1024 * 1024;
@@ -189,11 +286,6 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
     reader.fail(err instanceof Error ? err : new Error(String(err)));
   });
 
-  const translate = (err: unknown): unknown => {
-    if (err instanceof CsvSyntaxError) return new CsvRejected({ line: err.line, message: err.message });
-    if (err instanceof InvalidCsvEncoding) return new CsvRejected({ line: err.line, message: err.message });
-    return err;
-  };
   const next = async (): Promise<Rec | null> => {
     try {
       for (;;) {
@@ -209,29 +301,8 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
   const first = await next();
   if (!first) throw new CsvRejected({ line: 1, message: 'the file is empty: the first line must name the columns' });
   const headers = first.record;
-  if (headers.length > MAX_CSV_COLUMNS) {
-    throw new CsvRejected({ line: first.line, message: `the header has ${headers.length.toLocaleString('en-US')} columns; a dataset has at most ${MAX_CSV_COLUMNS.toLocaleString('en-US')} (Postgres's limit)` });
-  }
-  const names = normaliseHeaders(headers);
-  names.forEach((name, i) => {
-    if (SYSTEM_COLUMNS.has(name)) {
-      throw new CsvRejected({ line: first.line, column: i + 1, columnName: name, message: `"${headers[i]}" is the name of a Postgres system column, which a dataset cannot have: rename the column` });
-    }
-  });
-  const overrides = new Map<string, DatasetColumnType>();
-  for (const [key, type] of Object.entries(opts.types ?? {})) {
-    const name = names.includes(key) ? key : normaliseHeaders([key])[0]!;
-    if (!names.includes(name)) throw new CsvRejected({ line: first.line, message: `a type was given for "${key}", which is not a column (columns: ${names.join(', ')})` });
-    overrides.set(name, type);
-  }
-
-  const checkShape = (r: Rec) => {
-    if (r.record.length === names.length) return;
-    if (r.record.length < names.length) {
-      throw new CsvRejected({ line: r.line, column: r.record.length + 1, columnName: names[r.record.length], message: `missing value: the header has ${names.length} columns, this row ${r.record.length}` });
-    }
-    throw new CsvRejected({ line: r.line, column: names.length + 1, message: `extra value: the header has ${names.length} columns, this row ${r.record.length}` });
-  };
+  const { names, overrides } = readHeader(first, opts.types);
+  const checkShape = (r: Rec) => checkRowShape(names, r);
 
   const sample: Rec[] = [];
   const inference = names.map(() => new TypeInference());
@@ -246,43 +317,8 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
   }
   const sampled = sample.length;
   const types = names.map((n, i) => overrides.get(n) ?? inference[i]!.result());
-  const nullSeen = names.map(() => false);
-  let rows = 0;
-  // Where rows stop being "header line + row index" (multi-line fields, blank lines): sparse.
-  const lineShifts: { row: number; delta: number }[] = [];
-  let lastDelta = 0;
-  const headerLine = first.line;
-
-  const encode = (r: Rec): string => {
-    checkShape(r);
-    const fields = new Array<string>(names.length);
-    for (let i = 0; i < names.length; i++) {
-      const v = r.record[i]!;
-      if (isNullCell(v)) {
-        nullSeen[i] = true;
-        fields[i] = '';
-        continue;
-      }
-      const type = types[i]!;
-      if (!accepts(type, v)) {
-        const inferred = !overrides.has(names[i]!);
-        throw new CsvRejected({
-          line: r.line,
-          column: i + 1,
-          columnName: names[i],
-          message: `"${v.length > 40 ? `${v.slice(0, 40)}...` : v}" is not ${describeType(type)}${inferred ? ` (the type was inferred from the first ${sampled} rows; set the column's type to accept it)` : ''}`,
-        });
-      }
-      fields[i] = csvField(type, v);
-    }
-    const delta = r.line - (headerLine + rows + 1);
-    if (delta !== lastDelta) {
-      lineShifts.push({ row: rows, delta });
-      lastDelta = delta;
-    }
-    rows++;
-    return fields.join(',') + '\n';
-  };
+  const encoder = new RowEncoder(names, types, overrides, sampled, first.line);
+  const encode = (r: Rec): string => encoder.encode(r);
 
   async function* batches(): AsyncGenerator<CsvBatch> {
     let parts: string[] = [];
@@ -292,8 +328,8 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
       const batch = { text: parts.join(''), firstRow };
       parts = [];
       size = 0;
-      firstRow = rows;
-      opts.onProgress?.({ bytesRead: bytes, rows });
+      firstRow = encoder.rows;
+      opts.onProgress?.({ bytesRead: bytes, rows: encoder.rows });
       return batch;
     };
     for (const r of sample) {
@@ -319,19 +355,15 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
     }
     await feeding;
     if (parts.length) yield flush();
-    else opts.onProgress?.({ bytesRead: bytes, rows });
+    else opts.onProgress?.({ bytesRead: bytes, rows: encoder.rows });
   }
 
   return {
     columns: names.map((name, i) => ({ name, type: types[i]!, nullable: true })),
     headers,
     batches,
-    stats: () => ({ rows, bytes, sha256: hash.copy().digest('hex'), columns: names.map((name, i) => ({ name, type: types[i]!, nullable: nullSeen[i]! })) }),
-    lineOfRow: (row) => {
-      let delta = 0;
-      for (const shift of lineShifts) if (shift.row <= row) delta = shift.delta;
-      return headerLine + row + 1 + delta;
-    },
+    stats: () => ({ rows: encoder.rows, bytes, sha256: hash.copy().digest('hex'), columns: names.map((name, i) => ({ name, type: types[i]!, nullable: encoder.nullSeen[i]! })) }),
+    lineOfRow: (row) => encoder.lineOfRow(row),
     abort: (err) => {
       stopped = true;
       reader.fail(err ?? new Error('the upload was stopped'));

@@ -5,7 +5,7 @@ import { closestName } from '@/server/pipeline/text';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { conflict, invalid } from '../errors';
-import { pgTypeOf } from './column-types';
+import { pgTypeOf } from '../../domain/column-types';
 import { datasetView, type DatasetView } from './dataset-view';
 import { findDataset } from './find-dataset';
 import type { SetColumnTypeInput } from './schemas';

@@ -5,7 +5,7 @@ import { datasetMetrics, datasets, type DatasetColumnType, type Environment } fr
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { conflict, invalid, ServiceError } from '../errors';
-import { pgTypeOf } from './column-types';
+import { pgTypeOf } from '../../domain/column-types';
 import { CsvRejected, CsvTooLarge, startCsvLoad, type CsvLoad } from './csv-load';
 import { metricsOfProfile, profileTable } from './dataset-profile';
 import { datasetView, type DatasetView } from './dataset-view';

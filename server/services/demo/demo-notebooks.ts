@@ -1,4 +1,4 @@
-import type { CellKind } from '@/server/collab/notebook-doc';
+import type { CellKind } from '@/server/domain/notebook-doc';
 
 /**
  * The demo projects' notebooks, cell by cell: what a data team would write by hand. Cell ids are

@@ -8,7 +8,7 @@ import { startBuild } from '../builds/start-build';
 import { promoteBundle } from '../bundles/promote-bundle';
 import type { ServiceCtx } from '../context';
 import { uploadDataset } from '../datasets/upload-dataset';
-import { deployBundle } from '../deployments/deploy-bundle';
+import { deployBundle } from '../activation/deploy-bundle';
 import { createNotebook } from '../notebooks/create-notebook';
 import { storeNotebookCells } from '../notebooks/store-cells';
 import { createProject } from '../projects/create-project';

@@ -10,7 +10,9 @@ import { sha256Of } from './artifacts';
 import { registerModelVersion, type RegisteredVersion } from './register-version';
 import type { ImportModelQuery, ModelRef } from './schemas';
 
-export const MAX_MODEL_BYTES = 64 * 1024 * 1024;
+import { MAX_PYTHON_MODEL_BYTES } from '../cells/python-model-manifest';
+
+export const MAX_MODEL_BYTES = MAX_PYTHON_MODEL_BYTES;
 
 async function readAll(body: AsyncIterable<Buffer | Uint8Array> | Uint8Array): Promise<Uint8Array> {
   if (body instanceof Uint8Array) {

@@ -3,7 +3,7 @@ import type { DbOrTx } from '@/db/client';
 import { models, modelVersions, projects, type ModelVersionSource, type TrainingDataRef } from '@/db/schema';
 import type { DriftReference } from '@/server/ml/drift-reference';
 import type { FeatureSchema } from '@/server/ml/onnx/feature-schema';
-import type { AuditAction } from '../audit/actions';
+import type { AuditAction } from '../../domain/audit-actions';
 import { emitAudit, type AuditMeta } from '../audit/emit';
 import { actorLabel } from '../context';
 import { notFound } from '../errors';

@@ -6,7 +6,7 @@ import type { DbOrTx } from '@/db/client';
 import { datasets, type Environment } from '@/db/schema';
 import { parseNameList, readHeaders } from '@/server/pipeline/headers';
 import { analyzeSelect, loadSqlParser } from '@/server/pipeline/sql';
-import { notebookSnapshot, type CellSnapshot, type NotebookSnapshot } from '../../collab/notebook-doc';
+import { notebookSnapshot, type CellSnapshot, type NotebookSnapshot } from '../../domain/notebook-doc';
 import type { ServiceCtx } from '../context';
 import { invalid, notFound, preconditionFailed } from '../errors';
 import { currentNotebookState, withDoc } from './live';

@@ -1,6 +1,6 @@
 import { diffLines } from 'diff';
 import type { z } from 'zod';
-import { longestIncreasing, notebookSnapshot, type CellKind, type CellSnapshot, type NotebookSnapshot } from '../../collab/notebook-doc';
+import { longestIncreasing, notebookSnapshot, type CellKind, type CellSnapshot, type NotebookSnapshot } from '../../domain/notebook-doc';
 import type { ServiceCtx } from '../context';
 import { currentNotebookState, withDoc } from './live';
 import { requireNotebook } from './notebook-rows';

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import * as Y from 'yjs';
 import { notebooks } from '@/db/schema';
-import { docFromSnapshot, notebookSnapshot } from '../../collab/notebook-doc';
+import { docFromSnapshot, notebookSnapshot } from '../../domain/notebook-doc';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { conflict } from '../errors';

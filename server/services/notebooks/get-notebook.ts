@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { notebookSnapshot } from '../../collab/notebook-doc';
+import { notebookSnapshot } from '../../domain/notebook-doc';
 import type { ServiceCtx } from '../context';
 import { currentNotebookState, withDoc } from './live';
 import { requireNotebook } from './notebook-rows';

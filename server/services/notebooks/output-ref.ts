@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { setCellOutputRef, type CellOutputRef } from '../../collab/notebook-doc';
+import { setCellOutputRef, type CellOutputRef } from '../../domain/notebook-doc';
 
 /**
  * The edit that points a cell at its newest output (`output` of the cell map), made by the server

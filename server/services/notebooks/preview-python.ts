@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '@/db/client';
-import { buildPythonTable, PythonCellError } from '../builds/build-python-table';
+import { buildPythonTable, PythonCellError } from '../cells/build-python-table';
 import { withSandboxSession, type SandboxFailure, type SandboxScope } from '../datasets/sql-sandbox';
 import { previewSql, type SqlPreview } from './preview-sql';
 

@@ -1,6 +1,6 @@
 import type { Db } from '@/db/client';
 import { outputTypeOfOid, jsonCell, profileRelation } from '../datasets/column-profile';
-import { pgTypeOf } from '../datasets/column-types';
+import { pgTypeOf } from '../../domain/column-types';
 import { ident } from '../datasets/storage';
 import { withUserSelect, type SandboxFailure, type SandboxScope, type WrappedRun } from '../datasets/sql-sandbox';
 import type { CellOutput, ColumnProfile } from './output-types';

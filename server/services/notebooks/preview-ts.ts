@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '@/db/client';
-import { buildTsTable } from '../builds/build-ts-table';
-import { DEFAULT_TS_CELL_LIMITS, TsCellError } from '../builds/ts-cell-sandbox';
+import { buildTsTable } from '../cells/build-ts-table';
+import { DEFAULT_TS_CELL_LIMITS, TsCellError } from '../cells/ts-cell-sandbox';
 import { withSandboxSession, type SandboxFailure, type SandboxScope } from '../datasets/sql-sandbox';
 import { previewSql, type SqlPreview } from './preview-sql';
 

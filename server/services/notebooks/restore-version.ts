@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import * as Y from 'yjs';
-import { applyNotebookSnapshot } from '../../collab/notebook-doc';
+import { applyNotebookSnapshot } from '../../domain/notebook-doc';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { currentNotebookState } from './live';

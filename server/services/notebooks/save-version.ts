@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { notebookVersions } from '@/db/schema';
-import { notebookSnapshot } from '../../collab/notebook-doc';
+import { notebookSnapshot } from '../../domain/notebook-doc';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { currentNotebookState, withDoc } from './live';

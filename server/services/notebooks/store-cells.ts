@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import type { Db } from '@/db/client';
-import { applyNotebookSnapshot, type CellId, type CellKind } from '../../collab/notebook-doc';
+import { applyNotebookSnapshot, type CellId, type CellKind } from '../../domain/notebook-doc';
 import { appendUpdates, loadStoredUpdate } from './storage';
 
 /**

@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
 import { notebookVersions } from '@/db/schema';
-import { isCellKind, type CellId, type NotebookSnapshot } from '../../collab/notebook-doc';
+import { isCellKind, type CellId, type NotebookSnapshot } from '../../domain/notebook-doc';
 import { chartSpecOf } from '../../pipeline/chart-spec';
 import { notFound } from '../errors';
 

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { DbOrTx } from '@/db/client';
 import { datasets, models, notificationChannels, type Environment } from '@/db/schema';
 import { compileNotebook, type CompileResult, type NotebookSnapshot, type PipelineGraph, type SourceDataset } from '@/server/pipeline';
-import { notebookSnapshot } from '../../collab/notebook-doc';
+import { notebookSnapshot } from '../../domain/notebook-doc';
 import type { ServiceCtx } from '../context';
 import { currentNotebookState, withDoc } from '../notebooks/live';
 import { requireNotebook } from '../notebooks/notebook-rows';

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { projects } from '@/db/schema';
-import { TtlLru } from '../scoring/lru';
+import { TtlLru } from '../ttl-lru';
 
 /**
  * A project never changes team and is never deleted (no service does either), so the team owning

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, ne, notInArray, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '@/db/client';
 import { runs, scenarioRunSteps, scenarios, type RunStatus, type ScenarioStepStatus } from '@/db/schema';
+import { assertNever } from '@/server/domain/assert-never';
 import { scenarioRuns } from '@/server/metrics/registry';
 import type { ScenarioSpec, ScenarioStep } from '@/server/pipeline';
 import type {
@@ -12,7 +13,7 @@ import type {
   ScenarioStepRef,
   ScenarioTriggerInfo,
 } from '@/workflows/shared/scenario';
-import { scenarioRunWorkflowId } from '@/workflows/shared/scenario';
+import { scenarioRunWorkflowId, type ScenarioStepType } from '@/workflows/shared/scenario';
 import { emitAudit, type AuditMeta } from '../audit/emit';
 import { actorLabel } from '../context';
 import { teamOfProject } from '../endpoints/find-endpoint';
@@ -130,8 +131,15 @@ export function stepName(step: ScenarioStep): string {
       return `run ${step.scenario}`;
     case 'drift':
       return `drift ${step.endpoint}`;
+    default:
+      return assertNever(step, 'scenario step type');
   }
 }
+
+/** The scenario cell's step kinds are exactly the workflow's (`scenarioStepKinds`): this fails to compile otherwise. */
+type SameKinds<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const stepKindsAgree: SameKinds<ScenarioStep['type'], ScenarioStepType> = true;
+void stepKindsAgree;
 
 const refsOf = (spec: ScenarioSpec): ScenarioStepRef[] =>
   spec.steps.map((st, index) => ({ index, type: st.type, name: stepName(st), when: st.when, retries: st.retries, ...(st.type === 'run_scenario' ? { scenario: st.scenario } : {}) }));

@@ -8,7 +8,7 @@ import type { ServiceCtx } from '../context';
 import { findDataset } from '../datasets/find-dataset';
 import { countSandboxedSelect, DEFAULT_STATEMENT_TIMEOUT_MS, runSandboxedSelect, SandboxCancelled, withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
 import { runChecks, type CustomCounts } from '../builds/run-checks';
-import { computeTableMetrics, describeTable } from '../builds/table-metrics';
+import { computeTableMetrics, describeTable } from '../cells/table-metrics';
 import { scoreDataset } from '../models/score-dataset';
 import type { ScenarioRunContext } from './run-context';
 

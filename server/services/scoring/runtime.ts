@@ -12,7 +12,7 @@ import { onScoringChange, type ScoringChange } from './changes';
 import type { EndpointConfig, ShadowConfig } from './endpoint-config';
 import { LastUsedRecorder } from './last-used';
 import { type ChangeListener, listenForScoringChanges } from './listener';
-import { TtlLru } from './lru';
+import { TtlLru } from '../ttl-lru';
 import { PredictionLogRecorder } from './prediction-log-recorder';
 import { RequestStatsRecorder } from './request-stats-recorder';
 import { ShadowScorer } from './shadow-scorer';

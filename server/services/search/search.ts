@@ -1,7 +1,7 @@
 import { and, desc, eq, ilike, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { datasets, endpoints, models, notebooks, projects, scenarios, teamMembers, teams } from '@/db/schema';
-import { notebookSnapshot } from '../../collab/notebook-doc';
+import { notebookSnapshot } from '../../domain/notebook-doc';
 import { requireUser, type ServiceCtx } from '../context';
 import { currentNotebookState, withDoc } from '../notebooks/live';
 

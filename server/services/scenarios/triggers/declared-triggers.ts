@@ -1,11 +1,11 @@
 import { assertNever } from '@/server/domain/assert-never';
-import { parseScenarioCell, type ScenarioSpec, type ScenarioTrigger } from '@/server/pipeline/scenario-cell';
+import { parseScenarioCell, type ScenarioTrigger } from '@/server/pipeline/scenario-cell';
 import { scenarioScheduleId, scenarioWatcherId, scenarioWorkflowNames, type ScenarioRunInput } from '@/workflows/shared/scenario';
 import type { DatasetFingerprintSpec, ScenarioWatchInput } from '@/workflows/shared/scenario-watch';
 import type { BundleManifest } from '../../bundles/manifest';
+import type { DeployedScenario } from '../../workflow-starter';
 
-/** A scenario as a deployed bundle declares it. */
-export type DeployedScenario = { name: string; bundleHash: string; spec: ScenarioSpec };
+export type { DeployedScenario };
 
 /** One `schedule` trigger as the Temporal Schedule `scheduleId` must be. */
 export type DesiredSchedule = {

@@ -1,19 +1,2 @@
-import type { DeployedScenario } from './declared-triggers';
-
-/** What one trigger sync did to one Temporal Schedule or watcher workflow. */
-export type TriggerChange = {
-  kind: 'schedule' | 'watcher';
-  /** The schedule id or the watcher's workflow id. */
-  id: string;
-  scenario: string;
-  change: 'create' | 'update' | 'delete' | 'unchanged';
-};
-
-export type TriggerSyncReport = { changes: TriggerChange[] };
-
-/** What services ask of Temporal for triggers (see WorkflowStarter.syncScenarioTriggers). */
-export type SyncScenarioTriggersRequest = {
-  projectId: string;
-  scenarios: readonly DeployedScenario[];
-  previous?: readonly DeployedScenario[];
-};
+/** The trigger sync's wire types live with WorkflowStarter (core), which carries them; re-exported here. */
+export type { TriggerChange, TriggerSyncReport, SyncScenarioTriggersRequest } from '../../workflow-starter';

@@ -1,7 +1,7 @@
 import type { Db } from '@/db/client';
 import type { DatasetColumnType } from '@/db/schema';
 import { parseNameList, readHeaders } from '@/server/pipeline/headers';
-import { pgTypeOf } from '../datasets/column-types';
+import { pgTypeOf } from '../../domain/column-types';
 import { withSandboxSession, type SandboxQuery, type SandboxScope } from '../datasets/sql-sandbox';
 import { ident } from '../datasets/storage';
 import { describeTable, type TableColumn } from './table-metrics';

@@ -21,9 +21,9 @@
 import * as Y from 'yjs';
 import { generateKeyBetween, generateNKeysBetween } from 'fractional-indexing';
 import { chartSpecOf, type ChartSpec } from '../pipeline/chart-spec';
+import { cellKinds, isCellKind, type CellKind } from './cell-kinds';
 
-export const cellKinds = ['sql', 'ts', 'python', 'train', 'score', 'check', 'markdown', 'scenario', 'endpoint'] as const;
-export type CellKind = (typeof cellKinds)[number];
+export { cellKinds, isCellKind, type CellKind };
 export type CellId = string & { readonly __brand: 'CellId' };
 export type { ChartSpec };
 
@@ -39,7 +39,6 @@ export type NewCell = { id?: string; kind: CellKind; source?: string; collapsed?
 
 export const MAX_CELL_TITLE = 120;
 
-export const isCellKind = (v: unknown): v is CellKind => typeof v === 'string' && (cellKinds as readonly string[]).includes(v);
 
 export function cellMapOf(doc: Y.Doc): Y.Map<CellMap> {
   return doc.getMap<CellMap>('cellMap');

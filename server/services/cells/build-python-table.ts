@@ -10,11 +10,10 @@ import { parseNameList, readHeaders } from '@/server/pipeline/headers';
 import { DEFAULT_PYTHON_LIMITS, RUNNER_DIR, runSandboxedPython, type PythonLimits, type SandboxMode } from '@/server/python/sandbox';
 import { ensurePythonVenv, pythonSettings, sandboxMode, type PythonSettings } from '@/server/python/venv';
 import { z } from 'zod';
-import { pgTypeOf } from '../datasets/column-types';
-import { MAX_MODEL_BYTES } from '../models/import-onnx-model';
-import { PythonModelManifest, type PythonModelEntry } from '../models/register-python-model';
+import { pgTypeOf } from '../../domain/column-types';
 import { withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
 import { ident } from '../datasets/storage';
+import { MAX_PYTHON_MODEL_BYTES, PythonModelManifest, type PythonModelEntry } from './python-model-manifest';
 import { describeTable, type TableColumn } from './table-metrics';
 
 export type PythonBuildOptions = {
@@ -224,7 +223,7 @@ async function readModels(cellId: string, scratch: string): Promise<PythonCellMo
   const models: PythonCellModel[] = [];
   for (const entry of manifest.models) {
     try {
-      models.push({ entry, bytes: await readScratchFile(path.join(scratch, entry.file), MAX_MODEL_BYTES) });
+      models.push({ entry, bytes: await readScratchFile(path.join(scratch, entry.file), MAX_PYTHON_MODEL_BYTES) });
     } catch (err) {
       throw new PythonCellError(cellId, 'api', `model "${entry.name}": its ONNX file cannot be read: ${(err as Error).message}`);
     }

@@ -1,8 +1,8 @@
-import type { DeploymentReconciler } from './reconciler-types';
+import type { DeploymentReconciler } from '../deployments/reconciler-types';
 import { syncTriggersAfterActivation } from '../scenarios/triggers/after-activation';
 import { reconcileScenarios } from '../scenarios/reconcile-scenarios';
 
-export type { ActivationPlan, AfterCommitOutcome, DeploymentReconciler } from './reconciler-types';
+export type { ActivationPlan, AfterCommitOutcome, DeploymentReconciler } from '../deployments/reconciler-types';
 
 /**
  * Scenarios and their triggers. After commit, the trigger sync creates, updates and deletes the

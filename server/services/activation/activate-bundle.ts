@@ -8,8 +8,8 @@ import { conflict } from '../errors';
 import { teamOfProject } from '../endpoints/find-endpoint';
 import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
 import { deploymentReconcilers, type ActivationPlan } from './reconcilers';
-import { reconcileEndpoints, resolveBundleVersions, type ActivationHooks, type EndpointChange } from './reconcile-endpoints';
-import { deploymentView, type DeploymentView } from './deployment-view';
+import { reconcileEndpoints, resolveBundleVersions, type ActivationHooks, type EndpointChange } from '../deployments/reconcile-endpoints';
+import { deploymentView, type DeploymentView } from '../deployments/deployment-view';
 
 export type ActivationResult = {
   deployment: DeploymentView;

@@ -5,9 +5,9 @@ import { activeBundleHash } from '../bundles/bundle-view';
 import type { ServiceCtx } from '../context';
 import { preconditionFailed } from '../errors';
 import { activateBundle, type ActivationResult } from './activate-bundle';
-import { deploymentView, type DeploymentView } from './deployment-view';
-import type { ActivationHooks } from './reconcile-endpoints';
-import type { DeployBundleInput, ListDeploymentsInput, RollbackInput } from './schemas';
+import { deploymentView, type DeploymentView } from '../deployments/deployment-view';
+import type { ActivationHooks } from '../deployments/reconcile-endpoints';
+import type { DeployBundleInput, ListDeploymentsInput, RollbackInput } from '../deployments/schemas';
 
 /** Deploys a bundle to the project's production. Deployers; audited `deployment.activate`. */
 export function deployBundle({ ctx, input, hooks }: { ctx: ServiceCtx; input: z.output<typeof DeployBundleInput>; hooks?: ActivationHooks }): Promise<ActivationResult> {
