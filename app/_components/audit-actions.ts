@@ -33,6 +33,8 @@ export const auditActionLabels: Partial<Record<AuditAction, string>> = {
   'model.batch_score': 'Dataset scored',
   'model.gate_decision': 'Retrain gate decided',
   'model.shadow_start': 'Challenger shadow-scoring',
+  'scenario.enable': 'Scenario enabled',
+  'scenario.disable': 'Scenario disabled',
   'endpoint.create': 'Endpoint created',
   'endpoint.update': 'Endpoint changed',
   'endpoint.delete': 'Endpoint deleted',

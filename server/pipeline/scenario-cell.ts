@@ -270,3 +270,26 @@ export function yamlPosition(doc: Document, source: string, path: (string | numb
   }
   return { line: 1, column: 1 };
 }
+
+/** What a step does, in words, whatever its `name:`: "checks credit_clean", "score loans with credit". */
+export function scenarioStepSummary(step: ScenarioStep): string {
+  switch (step.type) {
+    case 'build':
+      return step.datasets ? `build ${step.datasets.join(', ')}` : 'build';
+    case 'metrics':
+    case 'checks':
+      return `${step.type} ${step.dataset}`;
+    case 'retrain':
+      return `retrain ${step.model}`;
+    case 'score':
+      return `score ${step.dataset} with ${step.model}`;
+    case 'sql':
+      return 'sql';
+    case 'notify':
+      return `notify ${step.channel}`;
+    case 'run_scenario':
+      return `run ${step.scenario}`;
+    case 'drift':
+      return `drift ${step.endpoint}`;
+  }
+}

@@ -4,8 +4,11 @@ import { scenarioScheduleId, scenarioWatcherId, scenarioWorkflowNames, type Scen
 import type { DatasetFingerprintSpec, ScenarioWatchInput } from '@/workflows/shared/scenario-watch';
 import type { BundleManifest } from '../../bundles/manifest';
 
-/** A scenario as a deployed bundle declares it. */
-export type DeployedScenario = { name: string; bundleHash: string; spec: ScenarioSpec };
+/**
+ * A scenario as a deployed bundle declares it. `enabled: false` (a deployer disabled it on the
+ * Production page; default true): its Schedules are paused and its watchers stopped.
+ */
+export type DeployedScenario = { name: string; bundleHash: string; spec: ScenarioSpec; enabled?: boolean };
 
 /** One `schedule` trigger as the Temporal Schedule `scheduleId` must be. */
 export type DesiredSchedule = {
@@ -16,6 +19,8 @@ export type DesiredSchedule = {
   timezone: string;
   overlap: 'SKIP' | 'BUFFER_ONE';
   bundleHash: string;
+  /** The scenario is disabled: the Schedule exists (its next times stay visible) but is paused. */
+  paused: boolean;
   runInput: ScenarioRunInput;
   /** Everything that decides what the schedule does, canonical: equal strings, nothing to update. */
   definition: string;
@@ -62,7 +67,8 @@ export function desiredTriggers(projectId: string, scenarios: readonly DeployedS
           schedules.push(desiredSchedule(projectId, s, t, i));
           break;
         case 'dataset_change':
-          watchers.push(desiredWatcher(projectId, s, t, i));
+          // A disabled scenario has no watcher: enabling it starts a new one, whose first reading is its baseline.
+          if (s.enabled !== false) watchers.push(desiredWatcher(projectId, s, t, i));
           break;
         // Started when the run they follow finishes (run-state.ts) and by the Run button: nothing in Temporal to keep.
         case 'after_scenario':
@@ -87,6 +93,7 @@ function desiredSchedule(projectId: string, s: DeployedScenario, t: Extract<Scen
     timezone: t.timezone,
     overlap,
     bundleHash: s.bundleHash,
+    paused: s.enabled === false,
     runInput,
     definition: JSON.stringify({ workflow: scenarioWorkflowNames.run, cron: t.cron, timezone: t.timezone, overlap, runInput }),
   };

@@ -6,7 +6,8 @@ export type TriggerChange = {
   /** The schedule id or the watcher's workflow id. */
   id: string;
   scenario: string;
-  change: 'create' | 'update' | 'delete' | 'unchanged';
+  /** pause / resume: a Schedule of a scenario disabled / enabled on the Production page. */
+  change: 'create' | 'update' | 'delete' | 'unchanged' | 'pause' | 'resume';
 };
 
 export type TriggerSyncReport = { changes: TriggerChange[] };
