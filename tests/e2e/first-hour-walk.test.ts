@@ -106,8 +106,8 @@ describe('the first hour: data, notebook, scenario form, deploy, score with curl
     await form.getByRole('button', { name: 'Schedule builder for cell 4' }).click();
     const builder = form.getByRole('group', { name: 'Schedule builder' });
     await builder.getByLabel('Repeat').selectOption('weekdays');
-    await builder.getByLabel('Hour').fill('7');
-    await builder.getByLabel('Minute').fill('30');
+    await builder.getByRole('spinbutton', { name: 'Hour', exact: true }).fill('7');
+    await builder.getByRole('spinbutton', { name: 'Minute', exact: true }).fill('30');
     await builder.getByLabel('Time zone').selectOption('Europe/Paris');
     expect(await builder.locator('[data-cron]').textContent()).toBe('30 7 * * 1-5');
     // The next run, as the clock in Paris shows it, with the zone named.
@@ -126,10 +126,10 @@ describe('the first hour: data, notebook, scenario form, deploy, score with curl
     const { secret } = (await trpcMutation(server.baseUrl, 'apiKeys.create', { projectId, name: 'app', scopes: ['score:credit-prod'] }, cookie)) as { secret: string };
     const record = { seniority: 9, home: 'rent', time: 60, age: 30, marital: 'married', records: false, job: 'freelance', expenses: 73, income: 129, assets: 0, debt: 0, amount: 800, price: 846 };
     const out = execFileSync('curl', ['-sS', '-X', 'POST', '-H', 'content-type: application/json', '-H', `authorization: Bearer ${secret}`, '-d', JSON.stringify({ records: [record] }), `${server.baseUrl}/api/v1/endpoints/credit-prod/predict`], { encoding: 'utf8' });
-    const body = JSON.parse(out) as { predictions: { probability: number }[] };
+    const body = JSON.parse(out) as { predictions: { label: string; probabilities: Record<string, number> }[] };
     expect(body.predictions).toHaveLength(1);
-    expect(body.predictions[0]!.probability).toBeGreaterThan(0);
-    expect(body.predictions[0]!.probability).toBeLessThan(1);
+    expect(['good', 'bad']).toContain(body.predictions[0]!.label);
+    expect(body.predictions[0]!.probabilities.good! + body.predictions[0]!.probabilities.bad!).toBeCloseTo(1, 6);
   }, 60_000);
 
   it('disables the scenario on the Production page without a new bundle, then enables it again', async () => {
@@ -151,10 +151,16 @@ describe('the first hour: data, notebook, scenario form, deploy, score with curl
     expect(await row.getByText('disabled', { exact: true }).count()).toBe(0);
   }, 60_000);
 
-  it('the audit trail tells it: scenario disabled and enabled by Grace', async () => {
+  it('the audit trail tells it: targets by name with links, the scenario disabled and enabled by Grace', async () => {
     await page.goto(`/projects/${projectId}/audit`);
-    await page.getByText('Scenario disabled').first().waitFor();
-    await page.getByText('Scenario enabled').first().waitFor();
+    const table = page.locator('table.audit-table');
+    const disabled = table.locator('tr', { has: page.locator('code.action', { hasText: 'scenario.disable' }) });
+    await disabled.waitFor();
+    expect(await disabled.getByRole('link', { name: 'nightly' }).getAttribute('href')).toBe(`/projects/${projectId}/production#scenarios`);
+    expect(await disabled.textContent()).toContain('Scenario disabled');
+    await table.locator('code.action', { hasText: 'scenario.enable' }).waitFor();
+    const created = table.locator('tr', { has: page.locator('code.action', { hasText: 'notebook.create' }) });
+    expect(await created.getByRole('link', { name: 'Credit operations' }).getAttribute('href')).toMatch(new RegExp(`^/projects/${projectId}/notebooks/${UUID}$`));
     await shots('05-audit');
     expect(pageErrors).toEqual([]);
   }, 60_000);
