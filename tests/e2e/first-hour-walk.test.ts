@@ -47,6 +47,8 @@ describe('the first hour: data, notebook, scenario form, deploy, score with curl
   /** The page as it is, in light and in dark mode: two screenshots to look at. */
   const shots = async (name: string) => {
     await page.waitForFunction(() => !document.querySelector('.loading'), undefined, { timeout: 15_000 });
+    // From the top: a full-page shot of a scrolled page draws the sticky top bar where the viewport was.
+    await page.evaluate(() => window.scrollTo(0, 0));
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });
       await page.waitForTimeout(150);

@@ -1,6 +1,7 @@
 /** The scenario cell's form: cron presets to cron strings and back, and its edits of the YAML. */
 import { describe, expect, it } from 'vitest';
 import { choiceOf, cronOf, defaultCronChoice } from '@/app/_components/scenarios/cron-builder';
+import { formatInZone, nextScheduledRun } from '@/app/_components/scenarios/scenario-types';
 import { scheduleTriggersOf, withScheduleTrigger } from '@/app/_components/scenarios/scenario-yaml';
 import { parseScenarioCell } from '@/server/pipeline/scenario-cell';
 
@@ -53,5 +54,27 @@ describe('scenario YAML edits', () => {
     const bare = withScheduleTrigger('name: n\nsteps:\n  - type: sql\n    sql: select 1\n', null, '0 7 * * *', 'UTC')!;
     expect(parseScenarioCell(bare).spec!.triggers).toEqual([{ type: 'schedule', cron: '0 7 * * *', timezone: 'UTC' }]);
     expect(withScheduleTrigger('name: [', null, '0 7 * * *', 'UTC')).toBeNull();
+  });
+});
+
+describe('next run in its time zone', () => {
+  it('shows the time as the clock of the zone shows it, with the zone named', () => {
+    const at = new Date('2026-12-08T06:30:00Z');
+    expect(formatInZone(at, 'Europe/Paris')).toMatch(/07:30.*(CET|GMT\+1)/);
+    expect(formatInZone(at, 'Asia/Tokyo')).toMatch(/03:30.*(JST|GMT\+9)/);
+  });
+
+  it('takes the earliest schedule trigger, with its own zone', () => {
+    const from = new Date('2026-12-07T12:00:00Z');
+    const next = nextScheduledRun(
+      [
+        { type: 'manual' },
+        { type: 'schedule', cron: '0 6 * * *', timezone: 'Asia/Tokyo' },
+        { type: 'schedule', cron: '30 7 * * 1-5', timezone: 'Europe/Paris' },
+      ],
+      from,
+    );
+    // 06:00 Tokyo on the 8th is 21:00 UTC on the 7th, before 07:30 Paris (06:30 UTC) on the 8th.
+    expect(next).toEqual({ at: new Date('2026-12-07T21:00:00Z'), timezone: 'Asia/Tokyo' });
   });
 });

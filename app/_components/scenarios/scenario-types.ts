@@ -48,7 +48,8 @@ export function nextCronTime(cron: string, timezone: string, from = new Date()):
 /** "Dec 8, 2026, 06:00 CET": a time as the clock of `timezone` shows it, with the zone's name. */
 export function formatInZone(date: Date, timezone: string): string {
   try {
-    return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: timezone, timeZoneName: 'short' }).format(date);
+    // dateStyle/timeStyle cannot be combined with timeZoneName: the fields one by one.
+    return new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: timezone, timeZoneName: 'short' }).format(date);
   } catch {
     return date.toISOString();
   }
