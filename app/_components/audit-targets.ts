@@ -1,4 +1,4 @@
-import { bundleHref } from './bundles/production-page';
+import { bundleHref, productionHref } from './bundles/production-page';
 import { buildHref } from './builds/build-types';
 import { datasetHref, productionDatasetHref } from './datasets/format';
 import { endpointHref, modelHref } from './models/types';
@@ -10,7 +10,7 @@ type Target = AuditEvent['target'];
 
 /** Where an audit target lives in the app, when it has a page of its own and still exists. */
 export function auditTargetHref(t: Target, projectId: string | null): string | null {
-  if (!t.name && t.type !== 'bundle' && t.type !== 'scenario') return null;
+  if (!t.name && t.type !== 'bundle' && t.type !== 'scenario' && t.type !== 'deployment') return null;
   if (t.type === 'project') return `/projects/${t.id}`;
   if (t.type === 'team') return `/teams/${t.id}`;
   if (!projectId) return null;
@@ -29,6 +29,8 @@ export function auditTargetHref(t: Target, projectId: string | null): string | n
       return t.runKind === 'build' ? buildHref(projectId, t.id) : t.runKind === 'scenario' ? scenarioRunHref(projectId, t.id) : null;
     case 'scenario':
       return `/projects/${projectId}/production#scenarios`;
+    case 'deployment':
+      return productionHref(projectId);
     case 'bundle':
       return bundleHref(projectId, t.id);
     case 'apiKey':

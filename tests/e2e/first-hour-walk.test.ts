@@ -119,6 +119,11 @@ describe('the first hour: data, notebook, scenario form, deploy, score with curl
     await form.locator('li[data-trigger=schedule]').waitFor({ timeout: 10_000 });
     expect(await form.locator('li[data-trigger=schedule]').textContent()).toBe('At 07:30 AM, Monday through Friday, Europe/Paris');
     await shots('02-notebook');
+    // The Flow view follows the theme as well (React Flow's colour mode, the app's tokens).
+    await page.getByRole('navigation', { name: 'Notebook views' }).getByRole('button', { name: 'Flow' }).click();
+    await page.getByTestId('flow-view').waitFor();
+    await shots('02b-flow');
+    await page.getByRole('navigation', { name: 'Notebook views' }).getByRole('button', { name: 'Cells' }).click();
   }, 120_000);
 
   it('promotes and deploys; scores the endpoint with curl', async () => {
