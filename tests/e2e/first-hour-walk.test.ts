@@ -88,6 +88,18 @@ describe('the first hour: data, notebook, scenario form, deploy, score with curl
     await server?.stop();
   }, 60_000);
 
+  it('signs in through the form and lands on the recent projects', async () => {
+    await browser.context.clearCookies();
+    await page.goto('/');
+    await page.waitForURL(/\/sign-in/);
+    await page.getByLabel('Email', { exact: true }).fill(grace.email);
+    await page.getByLabel('Password', { exact: true }).fill(grace.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/teams$/);
+    await page.getByRole('table', { name: 'Recent projects' }).getByRole('link', { name: 'Credit model' }).waitFor();
+    await shots('00-landing');
+  }, 60_000);
+
   it('writes a notebook; the scenario cell reads in words and its cron builder writes a schedule into the YAML', async () => {
     await page.goto(`/projects/${projectId}`);
     await page.getByRole('region', { name: 'Notebooks' }).getByLabel('Name', { exact: true }).fill('Credit operations');
