@@ -4,6 +4,7 @@ import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { auditActionLabels, auditActions, summarizeDetails } from './audit-actions';
+import { auditTargetHref, auditTargetText } from './audit-targets';
 import { formatDateTimeSeconds, shortId } from './format';
 import { useTRPC } from './trpc';
 import type { AuditAction, AuditEvent } from './types';
@@ -153,13 +154,14 @@ function AuditRow({ event: e, project }: { event: AuditEvent; project?: { names:
     <tr>
       <td className="nowrap muted">{formatDateTimeSeconds(e.at)}</td>
       <td>
-        <span className="actor">{e.actor.label}</span>
+        <span className="actor" title={e.actor.description ? e.actor.label : undefined}>
+          {e.actor.description ?? e.actor.label}
+        </span>
         <span className="actor-type">{e.actor.type}</span>
       </td>
       <td>
-        <code className="action" title={auditActionLabels[e.action as AuditAction] ?? e.action}>
-          {e.action}
-        </code>
+        <span className="action-label">{auditActionLabels[e.action as AuditAction] ?? e.action}</span>
+        <code className="action">{e.action}</code>
       </td>
       {project && (
         <td className="nowrap">
@@ -167,7 +169,7 @@ function AuditRow({ event: e, project }: { event: AuditEvent; project?: { names:
         </td>
       )}
       <td className="nowrap">
-        <span className="muted">{e.target.type}</span> <code title={e.target.id ?? undefined}>{shortId(e.target.id)}</code>
+        <AuditTarget target={e.target} projectId={e.projectId} />
       </td>
       <td className="details">
         {details ? (
@@ -183,5 +185,23 @@ function AuditRow({ event: e, project }: { event: AuditEvent; project?: { names:
         )}
       </td>
     </tr>
+  );
+}
+
+/** The target by name, linked to its page; a deleted one by its type and short id. */
+function AuditTarget({ target, projectId }: { target: AuditEvent['target']; projectId: string | null }) {
+  const href = auditTargetHref(target, projectId);
+  const text = auditTargetText(target);
+  return (
+    <>
+      <span className="muted">{target.type}</span>{' '}
+      {href ? (
+        <Link href={href} title={target.id}>
+          {text}
+        </Link>
+      ) : (
+        <span title={target.id}>{text}</span>
+      )}
+    </>
   );
 }

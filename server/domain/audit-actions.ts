@@ -55,6 +55,8 @@ export const auditActions = [
   'scenario.run_skip',
   'scenario.run_cancel',
   'scenario.run_complete',
+  'scenario.enable',
+  'scenario.disable',
   'model.gate_decision',
   'model.shadow_start',
   'system.bootstrap',

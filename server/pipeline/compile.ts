@@ -5,7 +5,7 @@ import { parseCheckCell } from './check-cell';
 import { cellNamesOf } from './cell-names';
 import { parseNameList, readHeaders } from './headers';
 import { analyzeScoreCell, analyzeTrainCell, checkModels } from './model-cell-analysis';
-import { parseScenarioCell } from './scenario-cell';
+import { parseScenarioCell, scenarioStepSummary } from './scenario-cell';
 import { checkScenarios } from './scenario-analysis';
 import { analyzeSelect, loadSqlParser } from './sql';
 import { closestName, datasetNameProblem, lineColumnOf } from './text';
@@ -20,6 +20,7 @@ import type {
   NotebookSnapshot,
   PipelineGraph,
   PipelineStep,
+  ScenarioOutline,
   SkippedCell,
   SourceDataset,
 } from './types';
@@ -118,7 +119,21 @@ export function compileNotebookSync(notebook: NotebookSnapshot, sources: readonl
   const graph = buildGraph(analyzed, sourceByName, writers, steps);
   const json = canonicalize(graph);
   if (json === undefined) throw new Error('pipeline graph is not serialisable');
-  return { graph, json, hash: sha256(json), diagnostics: sorted, ok: !diagnostics.some((d) => d.severity === 'error'), cellNames, skipped };
+  return { graph, json, hash: sha256(json), diagnostics: sorted, ok: !diagnostics.some((d) => d.severity === 'error'), cellNames, skipped, scenarios: scenarioOutlines(analyzed) };
+}
+
+function scenarioOutlines(analyzed: Analyzed[]): Record<string, ScenarioOutline> {
+  const out: Record<string, ScenarioOutline> = {};
+  for (const a of analyzed) {
+    const spec = a.scenario?.spec;
+    if (!spec) continue;
+    out[a.cell.id] = {
+      name: spec.name,
+      triggers: spec.triggers,
+      steps: spec.steps.map((st, index) => ({ index, type: st.type, name: st.name ?? null, does: scenarioStepSummary(st), when: st.when })),
+    };
+  }
+  return out;
 }
 
 const BUILT_KINDS = new Set(['sql', 'ts', 'python', 'check', 'train', 'score']);

@@ -2,6 +2,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { isNode, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { lineColumnOf } from './text';
+import { assertNever } from '../domain/assert-never';
 
 /**
  * A `scenario` cell is YAML: what production runs, when, and in which order.
@@ -269,4 +270,29 @@ export function yamlPosition(doc: Document, source: string, path: (string | numb
     if (isNode(node) && node.range) return lineColumnOf(source, node.range[0]);
   }
   return { line: 1, column: 1 };
+}
+
+/** What a step does, in words, whatever its `name:`: "checks credit_clean", "score loans with credit". */
+export function scenarioStepSummary(step: ScenarioStep): string {
+  switch (step.type) {
+    case 'build':
+      return step.datasets ? `build ${step.datasets.join(', ')}` : 'build';
+    case 'metrics':
+    case 'checks':
+      return `${step.type} ${step.dataset}`;
+    case 'retrain':
+      return `retrain ${step.model}`;
+    case 'score':
+      return `score ${step.dataset} with ${step.model}`;
+    case 'sql':
+      return 'sql';
+    case 'notify':
+      return `notify ${step.channel}`;
+    case 'run_scenario':
+      return `run ${step.scenario}`;
+    case 'drift':
+      return `drift ${step.endpoint}`;
+    default:
+      return assertNever(step, 'scenario step type');
+  }
 }

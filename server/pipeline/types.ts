@@ -1,4 +1,5 @@
 import type { ChartSpec } from './chart-spec';
+import type { ScenarioTrigger } from './scenario-cell';
 /** The compiler's vocabulary: what goes in (a notebook snapshot) and what comes out (a PipelineGraph). */
 
 import type { TrainSpec } from '@/server/ml/spec';
@@ -127,6 +128,15 @@ export type CompileResult = {
    * only the rest, so one broken cell blocks itself and its dependents, never the whole notebook.
    */
   skipped: SkippedCell[];
+  /** Each scenario cell that validates, in words for its form (triggers as declared, steps summarised); not in the graph. */
+  scenarios: Record<string, ScenarioOutline>;
+};
+
+/** A scenario cell's triggers and steps, for the notebook's readable list under the YAML. */
+export type ScenarioOutline = {
+  name: string;
+  triggers: ScenarioTrigger[];
+  steps: { index: number; type: string; name: string | null; does: string; when: string }[];
 };
 
 export type SkippedCell = { cellId: string; name: string; reason: string };

@@ -18,8 +18,11 @@ export type WorkflowStarter = {
   syncScenarioTriggers: (input: SyncScenarioTriggersRequest) => Promise<TriggerSyncReport>;
 };
 
-/** A scenario as a deployed bundle declares it. */
-export type DeployedScenario = { name: string; bundleHash: string; spec: ScenarioSpec };
+/**
+ * A scenario as a deployed bundle declares it. `enabled: false` (a deployer disabled it on the
+ * Production page; default true): its Schedules are paused and its watchers stopped.
+ */
+export type DeployedScenario = { name: string; bundleHash: string; spec: ScenarioSpec; enabled?: boolean };
 
 /** What one trigger sync did to one Temporal Schedule or watcher workflow. */
 export type TriggerChange = {
@@ -27,7 +30,8 @@ export type TriggerChange = {
   /** The schedule id or the watcher's workflow id. */
   id: string;
   scenario: string;
-  change: 'create' | 'update' | 'delete' | 'unchanged';
+  /** pause / resume: a Schedule of a scenario disabled / enabled on the Production page. */
+  change: 'create' | 'update' | 'delete' | 'unchanged' | 'pause' | 'resume';
 };
 
 export type TriggerSyncReport = { changes: TriggerChange[] };

@@ -136,8 +136,7 @@ describe('production scenarios: run now, follow the run live, see the retraining
     await nightly.waitFor();
     expect(await nightly.locator('li[data-trigger=schedule]').textContent()).toBe('At 06:00 AM, Europe/Paris');
     expect(await nightly.locator('li[data-trigger=manual]').textContent()).toBe('manual');
-    expect(await nightly.textContent()).toContain('3 steps');
-    expect(await nightly.textContent()).toContain('build → checks → retrain');
+    expect(await nightly.getByRole('list', { name: 'Steps of nightly-retrain' }).locator('li').allTextContents()).toEqual(['1. build credit_clean', '2. checks credit_clean', '3. retrain credit-risk']);
     await card.getByText('No runs yet.').waitFor();
     await shot('sc-01-production-scenarios');
   }, 180_000);

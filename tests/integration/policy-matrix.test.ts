@@ -122,6 +122,7 @@ const procedureRules: Record<string, Rule> = {
   'scenarios.getRun': { min: 'viewer', scope: 'read' },
   'scenarios.run': { min: 'deployer', scope: 'run' },
   'scenarios.cancelRun': { min: 'deployer', scope: 'run' },
+  'scenarios.setEnabled': { min: 'deployer', scope: 'run' },
   'scenarios.rerun': { min: 'deployer', scope: 'run' },
 };
 const routeRules: Record<string, Rule> = {

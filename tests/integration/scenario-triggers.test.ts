@@ -198,7 +198,8 @@ describe('scenario triggers start runs, and deployments reconcile them', () => {
     const started = await vi.waitFor(() => client.workflow.getHandle(String(run!.workflow_id)).describe(), { timeout: 10_000, interval: 100 });
     expect(started.type).toBe(scenarioWorkflowNames.run);
     latencies.push(`dataset_change (every 5s): row insert -> run workflow start ${started.startTime.getTime() - insertedAt} ms`);
-    expect((await watchState()).runsStarted).toBe(1);
+    // The watcher counts the run once its activity returns, which can be just after the workflow started.
+    await vi.waitFor(async () => expect((await watchState()).runsStarted).toBe(1), { timeout: 10_000, interval: 100 });
   }, 60_000);
 
   it('the cron schedule fires and starts the scenario run workflow', async () => {

@@ -6,6 +6,7 @@ import { BaseEdge, Background, Controls, Handle, MarkerType, Position, ReactFlow
 import { useCallback, useMemo, useRef } from 'react';
 import { stepStatusMeta, type BuildStep, type CompileDiagnostic, type PipelineGraph, type StepStatus } from '../builds/build-types';
 import { formatCount } from '../datasets/format';
+import { useColorScheme } from '../use-color-scheme';
 import { layoutGraph, openingViewport, type Point } from './layout';
 
 // Wide enough for a dataset or cell name at a legible size. The graph is drawn at 100%: a graph wider
@@ -140,6 +141,8 @@ export type FlowViewProps = {
 
 /** The pipeline graph: datasets and cells as nodes, reads and writes as edges, coloured by the latest build. */
 export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onOpenDataset, onOpenModel }: FlowViewProps) {
+  // React Flow's controls and attribution draw with colours of their own: give them the app's scheme.
+  const scheme = useColorScheme();
   const { nodes, edges, width, height, graphBox } = useMemo(() => {
     const stepOfCell = new Map<string, BuildStep>();
     const writerStep = new Map<string, BuildStep>();
@@ -239,6 +242,7 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
   return (
     <div ref={box} className="flow" style={{ height }} data-testid="flow-view" data-graph-width={width}>
       <ReactFlow
+        colorMode={scheme}
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
@@ -255,7 +259,7 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
         // something listens to them.
         onNodeClick={(_, node) => node.data.onOpen()}
       >
-        <Background gap={20} size={1} color="#e4e4e7" />
+        <Background gap={20} size={1} color="var(--border)" />
         <Controls showInteractive={false} position="top-right" fitViewOptions={{ padding: 0.04, maxZoom: 1 }} />
       </ReactFlow>
     </div>

@@ -7,7 +7,8 @@ import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { useTRPC } from '../trpc';
 import type { CellKind } from './cell-kinds';
-import { monaco } from './monaco';
+import { currentColorScheme, useColorScheme } from '../use-color-scheme';
+import { monaco, monacoThemeOf } from './monaco';
 import { applyCellSchemas, cellModelUri } from './monaco-yaml';
 
 const MIN_HEIGHT = 38;
@@ -103,6 +104,8 @@ export function CellEditor({ cellId, kind, text, language, readOnly, awareness, 
   onCommand?: (command: EditorCommand) => void;
 }) {
   const trpc = useTRPC();
+  const scheme = useColorScheme();
+  useEffect(() => monaco.editor.setTheme(monacoThemeOf(scheme)), [scheme]);
   // The JSON Schemas of declarative cells: the same for every cell and every visit.
   const schemas = useQuery(trpc.pipeline.cellSchemas.queryOptions(undefined, { staleTime: Infinity, gcTime: Infinity, retry: 1 }));
   useEffect(() => {
@@ -126,7 +129,7 @@ export function CellEditor({ cellId, kind, text, language, readOnly, awareness, 
     const model = monaco.editor.createModel('', language, monaco.editor.getModel(uri) ? undefined : uri);
     const editor = monaco.editor.create(el, {
       model,
-      theme: 'stagebook',
+      theme: monacoThemeOf(currentColorScheme()),
       readOnly,
       domReadOnly: readOnly,
       ariaLabel: label,

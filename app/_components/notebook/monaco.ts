@@ -57,4 +57,21 @@ monaco.editor.defineTheme('stagebook', {
   },
 });
 
+// Dark: the app's dark tokens (globals.css), so a cell's editor sits in its card like the rest.
+monaco.editor.defineTheme('stagebook-dark', {
+  base: 'vs-dark',
+  inherit: true,
+  rules: [],
+  colors: {
+    'editor.background': '#18181b',
+    'editorGutter.background': '#18181b',
+    'editorLineNumber.foreground': '#52525b',
+    'editorLineNumber.activeForeground': '#a1a1aa',
+    'editorIndentGuide.background1': '#27272a',
+  },
+});
+
+/** Monaco's theme is global: one call switches every editor on the page. */
+export const monacoThemeOf = (scheme: 'light' | 'dark') => (scheme === 'dark' ? 'stagebook-dark' : 'stagebook');
+
 export { monaco };

@@ -5,6 +5,7 @@ import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
 import { deleteCell, moveCell, setCellTitle, setCollapsed, setKind } from '@/server/domain/notebook-doc';
 import { ConfirmButton } from '../confirm-button';
+import { ScenarioCellForm } from '../scenarios/scenario-cell-form';
 import { CellEditor, type EditorCommand, type EditorDiagnostic } from './cell-editor';
 import { CellOutputArea } from './cell-output';
 import { CellBuildStatus, CellDiagnostics, CellPreviewButton, CellRunButtons } from './cell-pipeline';
@@ -108,6 +109,7 @@ export function NotebookCell({ cell, index, count, doc, awareness, peers, canEdi
         <MarkdownView text={cell.text} onEdit={canEdit ? () => setEditingMarkdown(true) : undefined} />
       )}
       <CellDiagnostics cellId={cell.id} />
+      {cell.kind === 'scenario' && !cell.collapsed && <ScenarioCellForm cellId={cell.id} text={cell.text} canEdit={canEdit} position={position} />}
       {(cell.kind === 'sql' || cell.kind === 'ts' || cell.kind === 'python') && <CellOutputArea cellId={cell.id} kind={cell.kind} text={cell.text} chart={cell.chart} doc={doc} canEdit={canEdit} />}
       <CellBuildStatus cellId={cell.id} />
     </section>

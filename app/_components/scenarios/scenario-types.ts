@@ -45,6 +45,33 @@ export function nextCronTime(cron: string, timezone: string, from = new Date()):
   }
 }
 
+/** "Dec 8, 2026, 06:00 CET": a time as the clock of `timezone` shows it, with the zone's name. */
+export function formatInZone(date: Date, timezone: string): string {
+  try {
+    // dateStyle/timeStyle cannot be combined with timeZoneName: the fields one by one.
+    return new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: timezone, timeZoneName: 'short' }).format(date);
+  } catch {
+    return date.toISOString();
+  }
+}
+
+/** The earliest next fire time over a scenario's schedule triggers, with the time zone of that trigger. */
+export function nextScheduledRun(triggers: readonly ScenarioTrigger[], from = new Date()): { at: Date; timezone: string } | null {
+  let best: { at: Date; timezone: string } | null = null;
+  for (const t of triggers) {
+    if (t.type !== 'schedule') continue;
+    const at = nextCronTime(t.cron, t.timezone, from);
+    if (at && (!best || at < best.at)) best = { at, timezone: t.timezone };
+  }
+  return best;
+}
+
+/** A step in words, with its position and name: `2. checks credit_clean: "clean data" (when a step failed)`. */
+export function describeStep(st: { index: number; name: string | null; does: string; when: string }): string {
+  const when = st.when === 'failure' ? ' (when a step failed)' : st.when === 'always' ? ' (always)' : '';
+  return `${st.index + 1}. ${st.does}${st.name && st.name !== st.does ? `: "${st.name}"` : ''}${when}`;
+}
+
 /** A declared trigger in words: "At 06:00 AM, Europe/Paris", "when sales changes (checked every 5 min)". */
 export function describeTrigger(t: ScenarioTrigger): string {
   switch (t.type) {

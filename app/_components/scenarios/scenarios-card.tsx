@@ -9,7 +9,8 @@ import { BuildStatusBadge } from '../builds/status-badge';
 import { formatDateTime } from '../format';
 import { Card, EmptyState, ErrorMessage, Loading } from '../ui';
 import { ScenarioRunsTable } from './scenario-runs-table';
-import { describeTrigger, nextCronTime, overlapLabel, scenarioRunHref, type Scenario } from './scenario-types';
+import { ConfirmButton } from '../confirm-button';
+import { describeStep, describeTrigger, formatInZone, nextScheduledRun, overlapLabel, scenarioRunHref, type Scenario } from './scenario-types';
 import { useScenarioActions, useScenarios } from './use-scenarios';
 
 /**
@@ -57,16 +58,35 @@ export function ScenariosCard({ projectId, canRun }: { projectId: string; canRun
   );
 }
 
-function nextScheduled(s: Scenario): Date | null {
-  const times = s.triggers.flatMap((t) => (t.type === 'schedule' ? [nextCronTime(t.cron, t.timezone)] : [])).filter((d): d is Date => d !== null);
-  return times.length ? new Date(Math.min(...times.map((d) => d.getTime()))) : null;
+/** Disable (pauses its Schedules, stops its watchers, refuses runs) or enable again; no new bundle. */
+function EnableToggle({ projectId, scenario: s }: { projectId: string; scenario: Scenario }) {
+  const { setEnabled } = useScenarioActions(projectId);
+  const toggle = (enabled: boolean) => setEnabled.mutate({ projectId, scenario: s.name, enabled });
+  const syncProblem = setEnabled.data?.triggers.status === 'failed' ? setEnabled.data.triggers.message : null;
+  return (
+    <>
+      {s.enabled ? (
+        <ConfirmButton label="Disable" confirmLabel="Disable" question={`Pause ${s.name}'s triggers and refuse its runs?`} pending={setEnabled.isPending} onConfirm={() => toggle(false)} />
+      ) : (
+        <button type="button" className="btn btn-sm" onClick={() => toggle(true)} disabled={setEnabled.isPending} aria-label={`Enable ${s.name}`}>
+          {setEnabled.isPending ? 'Enabling…' : 'Enable'}
+        </button>
+      )}
+      {syncProblem && (
+        <p className="row-error" role="alert">
+          {syncProblem}
+        </p>
+      )}
+      <ErrorMessage error={setEnabled.error} />
+    </>
+  );
 }
 
 function ScenarioRow({ projectId, scenario: s, canRun }: { projectId: string; scenario: Scenario; canRun: boolean }) {
   const router = useRouter();
   const { run } = useScenarioActions(projectId);
   const [skipped, setSkipped] = useState<string | null>(null);
-  const next = nextScheduled(s);
+  const next = s.enabled ? nextScheduledRun(s.triggers) : null;
   const runNow = () => {
     setSkipped(null);
     run.mutate(
@@ -83,7 +103,11 @@ function ScenarioRow({ projectId, scenario: s, canRun }: { projectId: string; sc
     <tr data-scenario={s.name}>
       <td>
         <strong className="mono">{s.name}</strong>
-        {!s.enabled && <span className="badge badge-warn">disabled</span>}
+        {!s.enabled && (
+          <span className="badge badge-warn" title="Its schedules are paused and its runs refused until a deployer enables it">
+            disabled
+          </span>
+        )}
         {s.description && <div className="muted small">{s.description}</div>}
         <div className="muted small">overlap: {overlapLabel(s.overlap)}</div>
       </td>
@@ -97,10 +121,11 @@ function ScenarioRow({ projectId, scenario: s, canRun }: { projectId: string; sc
         </ul>
       </td>
       <td>
-        <span title={s.steps.map((st) => `${st.index + 1}. ${st.name ?? st.type}${st.when !== 'success' ? ` (when ${st.when})` : ''}`).join('\n')}>
-          {s.steps.length} step{s.steps.length === 1 ? '' : 's'}
-        </span>
-        <div className="muted small step-types">{s.steps.map((st) => st.type).join(' → ')}</div>
+        <ol className="step-list" aria-label={`Steps of ${s.name}`}>
+          {s.steps.map((st) => (
+            <li key={st.index}>{describeStep(st)}</li>
+          ))}
+        </ol>
       </td>
       <td className="nowrap">
         {s.lastRun ? (
@@ -114,13 +139,16 @@ function ScenarioRow({ projectId, scenario: s, canRun }: { projectId: string; sc
           <span className="muted">never</span>
         )}
       </td>
-      <td className="nowrap">{next ? formatDateTime(next) : <span className="muted">—</span>}</td>
+      <td className="nowrap" data-next-run>
+        {next ? formatInZone(next.at, next.timezone) : <span className="muted">{s.enabled ? '—' : 'paused'}</span>}
+      </td>
       <td className="scenario-actions">
         {canRun && (
           <button type="button" className="btn btn-sm btn-primary" onClick={runNow} disabled={run.isPending || !s.enabled} aria-label={`Run ${s.name} now`}>
             {run.isPending ? 'Starting…' : 'Run now'}
           </button>
         )}
+        {canRun && <EnableToggle projectId={projectId} scenario={s} />}
         {skipped && (
           <p className="row-error" role="alert">
             Not started: {skipped}

@@ -36,7 +36,7 @@ export function useScenarioRuns(projectId: string, scenario?: string, limit = 20
   );
 }
 
-/** Run now, cancel and re-run; each refreshes the lists and the run it touched. */
+/** Run now, cancel, re-run, enable and disable; each refreshes the lists and the run it touched. */
 export function useScenarioActions(projectId: string) {
   const trpc = useTRPC();
   const qc = useQueryClient();
@@ -49,5 +49,6 @@ export function useScenarioActions(projectId: string) {
   const run = useMutation(trpc.scenarios.run.mutationOptions({ onSuccess: (r) => refresh(r.runId) }));
   const cancel = useMutation(trpc.scenarios.cancelRun.mutationOptions({ onSuccess: (r) => refresh(r.runId) }));
   const rerun = useMutation(trpc.scenarios.rerun.mutationOptions({ onSuccess: (r) => refresh(r.runId) }));
-  return { run, cancel, rerun };
+  const setEnabled = useMutation(trpc.scenarios.setEnabled.mutationOptions({ onSuccess: () => refresh() }));
+  return { run, cancel, rerun, setEnabled };
 }

@@ -37,9 +37,11 @@ const Run = z.object({
 const AuditEvent = z.object({
   seq: z.number(),
   at: z.string(),
-  actor: z.object({ type: z.string(), id: z.string(), label: z.string() }),
+  /** description: a workflow actor in words ("build of Credit model (run 12)"), else null. */
+  actor: z.object({ type: z.string(), id: z.string(), label: z.string(), description: z.string().nullable() }),
   action: z.enum(auditActions),
-  target: z.object({ type: z.string(), id: z.string() }),
+  /** name: resolved when read (null once the target is gone, or for types without a name). */
+  target: z.object({ type: z.string(), id: z.string(), name: z.string().nullable() }),
   teamId: z.string().nullable(),
   projectId: z.string().nullable(),
   details: z.record(z.string(), z.unknown()),

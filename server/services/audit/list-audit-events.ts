@@ -4,6 +4,7 @@ import { auditEvents } from '@/db/schema';
 import type { ServiceCtx } from '../context';
 import { Uuid } from '../teams/schemas';
 import { auditActions } from '../../domain/audit-actions';
+import { auditTargetNames, workflowActorNames } from './audit-names';
 
 export const ListAuditInput = z
   .object({
@@ -41,12 +42,18 @@ export async function listAuditEvents({ ctx, input }: { ctx: ServiceCtx; input: 
     .orderBy(desc(auditEvents.seq))
     .limit(input.limit + 1);
   const page = rows.slice(0, input.limit);
+  const [names, workflows] = await Promise.all([
+    auditTargetNames(ctx.db, page.map((r) => ({ type: r.targetType, id: r.targetId }))),
+    workflowActorNames(ctx.db, [...new Set(page.filter((r) => r.actorType === 'workflow').map((r) => r.actorId))]),
+  ]);
   const events = page.map((r) => ({
     seq: r.seq,
     at: new Date(r.at).toISOString(),
-    actor: { type: r.actorType, id: r.actorId, label: r.actorLabel },
+    // `label` as recorded; `description`: a workflow actor in words ("build of Credit model (run 12)").
+    actor: { type: r.actorType, id: r.actorId, label: r.actorLabel, description: workflows.get(r.actorId) ?? null },
     action: r.action,
-    target: { type: r.targetType, id: r.targetId },
+    // `name` and the rest resolved now (null: it no longer exists, or its type has no name).
+    target: { type: r.targetType, id: r.targetId, ...(names.get(`${r.targetType}:${r.targetId}`) ?? { name: null }) },
     teamId: r.teamId,
     projectId: r.projectId,
     details: r.details,

@@ -2,7 +2,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { DbOrTx } from '@/db/client';
 import { datasets, models, notificationChannels, type Environment } from '@/db/schema';
-import { compileNotebook, type CompileResult, type NotebookSnapshot, type PipelineGraph, type SourceDataset } from '@/server/pipeline';
+import { compileNotebook, type CompileResult, type NotebookSnapshot, type PipelineGraph, type ScenarioOutline, type SourceDataset } from '@/server/pipeline';
 import { notebookSnapshot } from '../../domain/notebook-doc';
 import type { ServiceCtx } from '../context';
 import { currentNotebookState, withDoc } from '../notebooks/live';
@@ -10,7 +10,7 @@ import { requireNotebook } from '../notebooks/notebook-rows';
 import type { CompileNotebookInput } from './schemas';
 
 export type CompileDiagnostic = { cellId: string; line: number; column?: number; severity: 'error' | 'warning'; code: string; message: string };
-export type CompiledNotebook = { graph: PipelineGraph; hash: string; diagnostics: CompileDiagnostic[]; ok: boolean };
+export type CompiledNotebook = { graph: PipelineGraph; hash: string; diagnostics: CompileDiagnostic[]; ok: boolean; scenarios: Record<string, ScenarioOutline> };
 
 /**
  * Compiles a notebook as its users see it now (the live document when the collaboration server holds
@@ -19,7 +19,7 @@ export type CompiledNotebook = { graph: PipelineGraph; hash: string; diagnostics
  */
 export async function compileNotebookNow({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof CompileNotebookInput> }): Promise<CompiledNotebook> {
   const { result } = await compileCurrentNotebook(ctx, input, 'design');
-  return { graph: result.graph, hash: result.hash, diagnostics: result.diagnostics, ok: result.ok };
+  return { graph: result.graph, hash: result.hash, diagnostics: result.diagnostics, ok: result.ok, scenarios: result.scenarios };
 }
 
 /** The compile result with its canonical JSON, for callers that store the graph (builds). */

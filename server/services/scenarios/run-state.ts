@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, ne, notInArray, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '@/db/client';
 import { runs, scenarioRunSteps, scenarios, type RunStatus, type ScenarioStepStatus } from '@/db/schema';
-import { assertNever } from '@/server/domain/assert-never';
 import { scenarioRuns } from '@/server/metrics/registry';
 import type { ScenarioSpec, ScenarioStep } from '@/server/pipeline';
+import { scenarioStepSummary } from '@/server/pipeline/scenario-cell';
 import type {
   ScenarioRunBegun,
   ScenarioRunInput,
@@ -111,29 +111,9 @@ export async function admitScenarioRun(
   return { runId, workflowId, status, created: true, reason };
 }
 
+/** The step's `name:`, else what it does ("checks credit_clean"). */
 export function stepName(step: ScenarioStep): string {
-  if (step.name) return step.name;
-  switch (step.type) {
-    case 'build':
-      return step.datasets ? `build ${step.datasets.join(', ')}` : 'build';
-    case 'metrics':
-    case 'checks':
-      return `${step.type} ${step.dataset}`;
-    case 'retrain':
-      return `retrain ${step.model}`;
-    case 'score':
-      return `score ${step.dataset} with ${step.model}`;
-    case 'sql':
-      return 'sql';
-    case 'notify':
-      return `notify ${step.channel}`;
-    case 'run_scenario':
-      return `run ${step.scenario}`;
-    case 'drift':
-      return `drift ${step.endpoint}`;
-    default:
-      return assertNever(step, 'scenario step type');
-  }
+  return step.name ?? scenarioStepSummary(step);
 }
 
 /** The scenario cell's step kinds are exactly the workflow's (`scenarioStepKinds`): this fails to compile otherwise. */

@@ -2,6 +2,7 @@ import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '@/db/client';
 import { runs, scenarioRunSteps, scenarios, type RunStatus, type ScenarioStepStatus } from '@/db/schema';
 import type { ScenarioSpec, ScenarioTrigger } from '@/server/pipeline';
+import { scenarioStepSummary } from '@/server/pipeline/scenario-cell';
 import type { ScenarioReport, ScenarioTriggerInfo } from '@/workflows/shared/scenario';
 import { scenarioRunWorkflowId } from '@/workflows/shared/scenario';
 import type { ServiceCtx } from '../context';
@@ -55,7 +56,8 @@ export type ScenarioView = {
   enabled: boolean;
   overlap: 'skip' | 'queue_one';
   triggers: ScenarioTrigger[];
-  steps: { index: number; type: string; name: string | null; when: string; retries: number }[];
+  /** `does`: what the step does in words, whatever its name ("checks credit_clean"). */
+  steps: { index: number; type: string; name: string | null; does: string; when: string; retries: number }[];
   updatedAt: string;
   lastRun: ScenarioRunSummary | null;
 };
@@ -104,7 +106,7 @@ export async function listScenarios({ ctx, input }: { ctx: ServiceCtx; input: z.
       enabled: s.enabled,
       overlap: spec.overlap,
       triggers: spec.triggers,
-      steps: spec.steps.map((st, index) => ({ index, type: st.type, name: st.name ?? null, when: st.when, retries: st.retries })),
+      steps: spec.steps.map((st, index) => ({ index, type: st.type, name: st.name ?? null, does: scenarioStepSummary(st), when: st.when, retries: st.retries })),
       updatedAt: s.updatedAt.toISOString(),
       lastRun: last ? summary(last) : null,
     });

@@ -8,3 +8,9 @@ export const ListScenariosInput = z.object({ projectId: Uuid('projectId') });
 export const RunScenarioInput = z.object({ projectId: Uuid('projectId'), scenario: ScenarioName });
 export const ListScenarioRunsInput = z.object({ projectId: Uuid('projectId'), scenario: ScenarioName.optional(), limit: Limit });
 export const ScenarioRunRef = z.object({ projectId: Uuid('projectId'), runId: Uuid('runId') });
+export const SetScenarioEnabledInput = z.object({
+  projectId: Uuid('projectId'),
+  scenario: ScenarioName,
+  enabled: z.boolean({ error: 'enabled must be true or false' }),
+  reason: z.string({ error: 'reason must be text' }).trim().max(500, 'reason must be at most 500 characters').optional(),
+});

@@ -16,6 +16,8 @@ export type DesiredSchedule = {
   timezone: string;
   overlap: 'SKIP' | 'BUFFER_ONE';
   bundleHash: string;
+  /** The scenario is disabled: the Schedule exists (its next times stay visible) but is paused. */
+  paused: boolean;
   runInput: ScenarioRunInput;
   /** Everything that decides what the schedule does, canonical: equal strings, nothing to update. */
   definition: string;
@@ -62,7 +64,8 @@ export function desiredTriggers(projectId: string, scenarios: readonly DeployedS
           schedules.push(desiredSchedule(projectId, s, t, i));
           break;
         case 'dataset_change':
-          watchers.push(desiredWatcher(projectId, s, t, i));
+          // A disabled scenario has no watcher: enabling it starts a new one, whose first reading is its baseline.
+          if (s.enabled !== false) watchers.push(desiredWatcher(projectId, s, t, i));
           break;
         // Started when the run they follow finishes (run-state.ts) and by the Run button: nothing in Temporal to keep.
         case 'after_scenario':
@@ -87,6 +90,7 @@ function desiredSchedule(projectId: string, s: DeployedScenario, t: Extract<Scen
     timezone: t.timezone,
     overlap,
     bundleHash: s.bundleHash,
+    paused: s.enabled === false,
     runInput,
     definition: JSON.stringify({ workflow: scenarioWorkflowNames.run, cron: t.cron, timezone: t.timezone, overlap, runInput }),
   };

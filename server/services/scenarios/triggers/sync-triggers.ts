@@ -106,6 +106,25 @@ function scheduleAction(taskQueue: string, s: DesiredSchedule): ScheduleOptionsS
 }
 
 const noteOf = (s: DesiredSchedule) => `declared by bundle ${s.bundleHash.slice(0, 12)} (scenario ${s.scenario}, trigger ${s.triggerIndex})`;
+/** The note of a Schedule paused because its scenario is disabled; only such pauses are lifted on enable. */
+const DISABLED_NOTE = 'paused: the scenario is disabled in Stagebook (enable it on the Production page)';
+
+/** The pause state a Schedule should have: disabled scenarios paused; an operator's own pause kept. */
+function wantedState(s: DesiredSchedule, current: ScheduleDescription['state'] | null): { paused: boolean; note: string } {
+  if (s.paused) return { paused: true, note: DISABLED_NOTE };
+  if (current?.paused && current.note !== DISABLED_NOTE) return { paused: true, note: current.note ?? '' };
+  return { paused: false, note: noteOf(s) };
+}
+
+/** The definition is current: only the pause may have to follow the scenario's enabled flag. */
+async function syncPause(client: Client, s: DesiredSchedule, current: ScheduleDescription): Promise<'pause' | 'resume' | 'unchanged'> {
+  const want = wantedState(s, current.state);
+  if (want.paused === current.state.paused) return 'unchanged';
+  const handle = client.schedule.getHandle(s.scheduleId);
+  if (want.paused) await handle.pause(want.note);
+  else await handle.unpause(want.note);
+  return want.paused ? 'pause' : 'resume';
+}
 
 function scheduleMatches(d: ScheduleDescription, taskQueue: string, s: DesiredSchedule): boolean {
   const stored = d.action.memo?.[SCHEDULE_MEMO_KEY] as { definition?: unknown } | undefined;
@@ -122,7 +141,7 @@ async function syncSchedule(client: Client, taskQueue: string, s: DesiredSchedul
     if (!(err instanceof ScheduleNotFoundError)) throw err;
     current = null;
   }
-  if (current && scheduleMatches(current, taskQueue, s)) return { ...base, change: 'unchanged' };
+  if (current && scheduleMatches(current, taskQueue, s)) return { ...base, change: await syncPause(client, s, current) };
   const spec = { cronExpressions: [s.cron], timezone: s.timezone };
   const policies = { overlap: s.overlap, catchupWindow: CATCHUP_WINDOW, pauseOnFailure: false };
   if (!current) {
@@ -133,7 +152,7 @@ async function syncSchedule(client: Client, taskQueue: string, s: DesiredSchedul
         action: scheduleAction(taskQueue, s),
         policies,
         memo: { projectId: s.runInput.projectId, scenario: s.scenario, triggerIndex: s.triggerIndex },
-        state: { note: noteOf(s) },
+        state: wantedState(s, null),
       });
       return { ...base, change: 'create' };
     } catch (err) {
@@ -147,7 +166,7 @@ async function syncSchedule(client: Client, taskQueue: string, s: DesiredSchedul
       action: scheduleAction(taskQueue, s),
       policies,
       // An operator's pause (Temporal UI or CLI) outlives deployments; its note says why.
-      state: previous.state.paused ? { paused: true, ...(previous.state.note ? { note: previous.state.note } : {}) } : { paused: false, note: noteOf(s) },
+      state: wantedState(s, previous.state),
     }),
   );
   return { ...base, change: 'update' };
@@ -220,7 +239,7 @@ async function stopWatcher(client: Client, workflowId: string): Promise<TriggerC
     if (d.status.name !== 'RUNNING') return null;
     // Terminate rather than cancel: it takes effect without a worker, so a watcher stopped while the
     // workers are down cannot come back to life, nor be mistaken for a live one by the next sync.
-    await handle.terminate('its scenario trigger is no longer declared by the active bundle');
+    await handle.terminate('its scenario trigger is no longer declared by the active bundle, or the scenario was disabled');
     const memo = d.memo?.[watcherMemoKeys.definition] as { scenario?: unknown } | undefined;
     return { kind: 'watcher', id: workflowId, scenario: typeof memo?.scenario === 'string' ? memo.scenario : '', change: 'delete' };
   } catch (err) {

@@ -1,0 +1,83 @@
+/**
+ * The audit log reads like a story: targets come with their names (resolved when read, since audit
+ * rows keep ids only), runs are numbered per project and kind, and workflow actors read as the run
+ * they belong to ("build of Credit operations (run 2)") instead of a workflow id.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runs } from '@/db/schema';
+import { emitAudit } from '@/server/services/audit/emit';
+import type { Actor } from '@/server/services/context';
+import { callerFor, newUser } from '../helpers/api';
+import { openTestDatabase, type TestDatabase } from '../helpers/db';
+
+let t: TestDatabase;
+let admin: Extract<Actor, { type: 'user' }>;
+let teamId: string;
+let projectId: string;
+let notebookId: string;
+const runIds: string[] = [];
+
+beforeAll(async () => {
+  t = await openTestDatabase('postgres');
+  admin = await newUser(t.db, 'admin');
+  teamId = (await callerFor(t.db, admin).teams.create({ name: 'Risk' })).id;
+  projectId = (await callerFor(t.db, admin).projects.create({ teamId, name: 'Credit model' })).id;
+  notebookId = (await callerFor(t.db, admin).notebooks.create({ projectId, name: 'Credit operations' })).id;
+  for (const [i, kind] of (['build', 'build', 'scenario'] as const).entries()) {
+    const id = randomUUID();
+    runIds.push(id);
+    await t.db.insert(runs).values({
+      id,
+      projectId,
+      kind,
+      status: 'succeeded',
+      workflowId: `${kind}-${id}`,
+      notebookId: kind === 'build' ? notebookId : null,
+      input: kind === 'scenario' ? { scenario: 'nightly' } : {},
+      createdBy: 'test',
+      createdAt: new Date(Date.now() - 60_000 + i * 1000),
+    });
+  }
+  // What a build workflow records when it finishes, and what a scenario's steps record.
+  await emitAudit(t.db, { actor: { type: 'workflow', workflowId: `build-${runIds[1]}` } }, { action: 'build.complete', target: { type: 'run', id: runIds[1]! }, teamId, projectId, details: {} });
+  await emitAudit(t.db, { actor: { type: 'workflow', workflowId: `scenario-${runIds[2]}` } }, { action: 'scenario.run_complete', target: { type: 'run', id: runIds[2]! }, teamId, projectId, details: {} });
+  await emitAudit(t.db, { actor: admin }, { action: 'scenario.disable', target: { type: 'scenario', id: 'nightly' }, teamId, projectId, details: {} });
+  await emitAudit(t.db, { actor: admin }, { action: 'notebook.delete', target: { type: 'notebook', id: randomUUID() }, teamId, projectId, details: {} });
+}, 120_000);
+
+afterAll(async () => {
+  await t?.dispose();
+});
+
+const list = async (input: Record<string, unknown> = {}) => (await callerFor(t.db, admin).audit.list({ projectId, ...input })).events;
+
+describe('audit names', () => {
+  it('names projects and notebooks by their names', async () => {
+    const events = await list();
+    expect(events.find((e) => e.action === 'project.create')!.target).toMatchObject({ type: 'project', id: projectId, name: 'Credit model' });
+    expect(events.find((e) => e.action === 'notebook.create')!.target).toMatchObject({ type: 'notebook', id: notebookId, name: 'Credit operations' });
+  });
+
+  it('numbers runs per project and kind, and workflow actors read as their run', async () => {
+    const events = await list();
+    const build = events.find((e) => e.action === 'build.complete')!;
+    expect(build.target).toMatchObject({ type: 'run', name: 'build of Credit operations (run 2)', runKind: 'build' });
+    expect(build.actor).toMatchObject({ type: 'workflow', id: `build-${runIds[1]}`, description: 'build of Credit operations (run 2)' });
+    const scenario = events.find((e) => e.action === 'scenario.run_complete')!;
+    expect(scenario.actor.description).toBe('scenario nightly (run 1)');
+    expect(scenario.target).toMatchObject({ name: 'scenario nightly (run 1)', runKind: 'scenario' });
+    expect(events.find((e) => e.action === 'project.create')!.actor.description).toBeNull();
+  });
+
+  it('a target that no longer exists has no name, and its id stays', async () => {
+    const deleted = (await list()).find((e) => e.action === 'notebook.delete')!;
+    expect(deleted.target.name).toBeNull();
+    expect(deleted.target.id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('filters still narrow by action and by target', async () => {
+    expect((await list({ action: 'scenario.disable' })).map((e) => e.target)).toEqual([{ type: 'scenario', id: 'nightly', name: null }]);
+    expect((await list({ target: 'run' })).map((e) => e.action).sort()).toEqual(['build.complete', 'scenario.run_complete']);
+  });
+});
