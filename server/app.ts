@@ -16,6 +16,7 @@ import { answerUpgrade } from './collab/upgrade';
 import { crossSiteRefusal } from './api/same-origin';
 import { commonSecurityHeaders, newNonce, pageCsp } from './api/security-headers';
 import { LIVENESS_PATH, READINESS_PATH, checkHealth } from './health';
+import { traceLogFields } from './telemetry/log-context';
 import { registerHttpMetrics } from './metrics/http';
 import { watchCollab } from './metrics/registry';
 import { VERSION } from './version';
@@ -55,7 +56,7 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    logger: opts.logger ? { ...(opts.logger === true ? { level: 'info' } : opts.logger), mixin: traceLogFields } : false,
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // tRPC batches put every call in the URL.
     routerOptions: { maxParamLength: 5000 },

@@ -90,6 +90,11 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
   // made most of a restart. Until a part is awaited and its closer pushed, the catch below stops it.
   const withWorker = role === 'all' || role === 'worker';
   const withWeb = role === 'all' || role === 'web';
+  // Before anything opens a connection or a socket: the hooks patch pg and http as they load.
+  const tracing = env.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? (await import('./telemetry/tracing')).startTracing({ endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME, role })
+    : null;
+  if (tracing) closers.push({ name: 'tracing', close: () => tracing.shutdown() });
   let workerMetricsAddress: string | null = null;
   if (withWorker) {
     // The SDK logs every worker state change at INFO; keep the console for what an operator needs.
@@ -113,7 +118,7 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
         log: (line) => console.log(`[temporal] ${line}`),
       }));
   let devServerOwned = false;
-  const bundling = withWorker ? workflowBundle() : null;
+  const bundling = withWorker ? workflowBundle(tracing?.worker.workflowInterceptorModules) : null;
   const nextStarting = withWeb
     ? (async () => {
         if (nextBuildIsStale()) {
@@ -164,7 +169,7 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
 
     let client: Client | undefined;
     if (role !== 'worker') {
-      client = await connectTemporal(temporalAddress, env.TEMPORAL_NAMESPACE);
+      client = await connectTemporal(temporalAddress, env.TEMPORAL_NAMESPACE, tracing ? { interceptors: tracing.clientInterceptors } : {});
       const c = client;
       closers.push({ name: 'temporal client', close: () => c.connection.close() });
     }
@@ -172,7 +177,7 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
     let worker: StagebookWorker | undefined;
     if (withWorker) {
       await bundling;
-      worker = await createWorker({ db: database.db, address: temporalAddress, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE });
+      worker = await createWorker({ db: database.db, address: temporalAddress, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, ...(tracing ? { tracing: tracing.worker } : {}) });
       const w = worker;
       const running = w.run().catch((err: unknown) => {
         console.error('temporal worker stopped with an error', err);

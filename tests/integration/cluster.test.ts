@@ -14,6 +14,7 @@ import { connectClient, cookieFor, covers, randomEdit, seedNotebook, seededRando
 import { creditDataCsv, disposeWithProjectRoles } from '../helpers/datasets';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
 import { tinyEndpoint, tinyOnnxModel } from '../helpers/models';
+import { attr, startReceiver, type OtlpSpan } from '../helpers/otlp-receiver';
 import { setNotebookCells, sql, ts } from '../helpers/pipeline';
 import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal';
 
@@ -35,13 +36,17 @@ describe('a cluster of web, api and worker processes', () => {
   let s: Seeded;
   const clients: TestClient[] = [];
   const balancers: Balancer[] = [];
+  const spans: OtlpSpan[] = [];
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
   beforeAll(async () => {
     ensureNextBuild();
     [temporal, t] = await Promise.all([startTestTemporal(), openTestDatabase('postgres')]);
     // The accounts exist before the web processes start: none of them bootstraps a first admin.
     s = await seedNotebook(t.db, 'cluster');
-    cluster = await startCluster({ DATABASE_URL: t.url, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, TEMPORAL_TASK_QUEUE: uniqueTaskQueue('cluster') });
+    // Every process exports traces to this receiver (OTLP/HTTP).
+    receiver = await startReceiver(spans);
+    cluster = await startCluster({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, DATABASE_URL: t.url, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, TEMPORAL_TASK_QUEUE: uniqueTaskQueue('cluster') });
     temporalClient = await connectTemporal(temporal.address, temporal.namespace);
   }, 300_000);
 
@@ -50,6 +55,7 @@ describe('a cluster of web, api and worker processes', () => {
     for (const b of balancers) await b.close();
     await temporalClient?.connection.close();
     await cluster?.stop();
+    await receiver?.close();
     await disposeWithProjectRoles(t);
     await temporal?.stop();
   }, 60_000);
@@ -166,6 +172,17 @@ describe('a cluster of web, api and worker processes', () => {
     expect(step.log.join('\n')).toMatch(/attempt [2-9]: starting over/);
     // The survivor is still healthy, the victim gone.
     expect((await fetch(`${survivor.baseUrl}/api/health`)).status).toBe(200);
+    // One trace across processes: the REST request on the api process, and under it the step the
+    // surviving worker ran (context carried in Temporal headers).
+    await vi.waitFor(
+      () => {
+        const request = spans.find((x) => x.kind === 2 && attr(x, 'http.target') === `/api/v1/projects/${s.projectId}/builds`);
+        expect(request).toBeDefined();
+        const steps = spans.filter((x) => x.traceId === request!.traceId && x.name === 'RunActivity:buildStep');
+        expect(steps.length).toBeGreaterThanOrEqual(3);
+      },
+      { timeout: 15_000, interval: 250 },
+    );
   });
 
   it('SIGKILL of a web process mid-edit loses no acknowledged edit: its clients reconnect to the other one', { timeout: 90_000 }, async () => {
