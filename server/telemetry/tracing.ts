@@ -52,7 +52,18 @@ export function startTracing(opts: TracingOptions): Tracing {
   registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
-      new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => req.url === '/api/live' || req.url === '/api/health' }),
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) => req.url === '/api/live' || req.url === '/api/health',
+        // Paths only: a query string can hold tRPC inputs or a key a client put in the URL.
+        requestHook: (span, req) => {
+          if (!('headers' in req) || typeof (req as { url?: unknown }).url !== 'string') return;
+          const target = (req as { url: string }).url;
+          const at = target.indexOf('?');
+          if (at < 0) return;
+          span.setAttribute('http.target', target.slice(0, at));
+          span.setAttribute('http.url', `(query removed) ${target.slice(0, at)}`);
+        },
+      }),
       new PgInstrumentation({ requireParentSpan: true }),
     ],
   });

@@ -57,11 +57,12 @@ describe('traces carry no secrets', () => {
     const { secret } = await createApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'k', scopes: ['score:hush'] } });
     const predict = await fetch(`${baseUrl}/api/v1/endpoints/hush/predict`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ records: [{ x: 1, kind: 'a' }] }) });
     expect(predict.status).toBe(200);
-    // A query with its input in the URL, signed in by cookie.
-    expect((await fetch(`${baseUrl}/trpc/auth.me`, { headers: { cookie } })).status).toBe(200);
+    // A query with its input in the URL, signed in by cookie; and a client that puts its key in the URL.
+    expect((await fetch(`${baseUrl}/trpc/auth.me?input=${encodeURIComponent(JSON.stringify({ json: { session: sessionToken } }))}`, { headers: { cookie } })).status).toBe(200);
+    await fetch(`${baseUrl}/api/v1/endpoints/hush/predict?api_key=${secret}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     await tracing.flush();
 
-    await vi.waitFor(() => expect(spans.filter((s) => s.kind === 2).length).toBeGreaterThanOrEqual(4), { timeout: 10_000 });
+    await vi.waitFor(() => expect(spans.filter((s) => s.kind === 2).length).toBeGreaterThanOrEqual(5), { timeout: 10_000 });
     const everything = JSON.stringify(spans);
     expect(everything).toContain('/api/v1/endpoints/hush/predict');
     for (const [what, value] of [['password', password], ['API key', secret], ['session token', sessionToken]] as const) {
