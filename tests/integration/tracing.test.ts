@@ -14,7 +14,7 @@ import { openTestDatabase, type TestDatabase } from '../helpers/db';
 import { tinyEndpoint } from '../helpers/models';
 import { attr, startReceiver, type OtlpSpan } from '../helpers/otlp-receiver';
 import { setNotebookCells, sql } from '../helpers/pipeline';
-import { quietTemporalRuntime, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { killWorkers, quietTemporalRuntime, spawnWorker, uniqueTaskQueue, useTestTemporal, type TestTemporal, type WorkerChild } from '../helpers/temporal';
 
 describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
   const spans: OtlpSpan[] = [];
@@ -42,7 +42,9 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   }, 120_000);
 
+  const standalone: WorkerChild[] = [];
   afterAll(async () => {
+    await killWorkers(standalone);
     await app?.close();
     await worker?.shutdown();
     await client?.connection.close();
@@ -118,5 +120,26 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     expect(activity?.parentSpanId).toBe(startActivity!.spanId);
     const stepQueries = spans.filter((s) => s.traceId === root()!.traceId && attr(s, 'db.system') === 'postgresql' && ancestors(s).some((a) => a.spanId === activity!.spanId));
     expect(stepQueries.map((q) => String(attr(q, 'db.statement'))).join('\n')).toMatch(/generate_series/);
+  });
+  it('traces the standalone worker process (workflows/worker-main.ts) too, in the trace of the workflow start', { timeout: 120_000 }, async () => {
+    const taskQueue = uniqueTaskQueue('tracing-standalone');
+    standalone.push(spawnWorker({ databaseUrl: t.url, temporal, taskQueue, env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } }));
+    const admin = await newUser(t.db, 'standalone');
+    const caller = callerFor(t.db, admin, { workflows: createWorkflowStarter(client, taskQueue) });
+    const team = await caller.teams.create({ name: 'Standalone' });
+    const projectId = (await caller.projects.create({ teamId: team.id, name: 'S' })).id;
+    const notebook = await caller.notebooks.create({ projectId, name: 'Elsewhere' });
+    await setNotebookCells(t.db, notebook.id, [sql('two', 'two', 'select g as k from generate_series(1, 2) as g')]);
+    const { runId } = await caller.builds.start({ projectId, notebookId: notebook.id, target: { kind: 'all' } });
+    await client.workflow.getHandle(`build-${runId}`).result();
+    await tracing.flush();
+    // The start span is this process's; the activity span comes from the worker process's exporter.
+    await vi.waitFor(
+      () => {
+        const activity = spans.find((s) => s.name === 'RunActivity:buildStep' && spans.some((x) => x.traceId === s.traceId && x.name === 'StartWorkflow:buildWorkflow' && attr(x, 'temporalWorkflowId') === `build-${runId}`));
+        expect(activity).toBeDefined();
+      },
+      { timeout: 20_000, interval: 250 },
+    );
   });
 });
