@@ -15,7 +15,8 @@ import { CollabServer, type CollabServerOptions } from './collab/server';
 import { answerUpgrade } from './collab/upgrade';
 import { crossSiteRefusal } from './api/same-origin';
 import { commonSecurityHeaders, newNonce, pageCsp } from './api/security-headers';
-import { checkHealth } from './health';
+import { LIVENESS_PATH, READINESS_PATH, checkHealth } from './health';
+import { traceLogFields } from './telemetry/log-context';
 import { registerHttpMetrics } from './metrics/http';
 import { watchCollab } from './metrics/registry';
 import { VERSION } from './version';
@@ -55,7 +56,7 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    logger: opts.logger ? { ...(opts.logger === true ? { level: 'info' } : opts.logger), mixin: traceLogFields } : false,
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // tRPC batches put every call in the URL.
     routerOptions: { maxParamLength: 5000 },
@@ -104,7 +105,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler((err, req, reply) => sendError(reply, err, req));
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`)));
 
-  app.get('/api/health', async (_req, reply) => {
+  // Liveness: the process answers, nothing else is checked. A database or Temporal outage makes
+  // /api/health (readiness) 503 and takes the process out of its Service; restarting it would not help.
+  app.get(LIVENESS_PATH, async () => ({ status: 'alive', role: opts.role, version: VERSION }));
+
+  app.get(READINESS_PATH, async (_req, reply) => {
     const health = await checkHealth({ db: opts.db, driver: opts.driver, checkTemporal: opts.checkTemporal, version: VERSION, role: opts.role });
     return reply.status(health.status === 'ok' ? 200 : 503).send(health);
   });

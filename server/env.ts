@@ -82,6 +82,12 @@ export const EnvSchema = z.object({
    */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * OpenTelemetry traces over OTLP/HTTP (JSON) to `<endpoint>/v1/traces`, e.g. `http://otel-collector:4318`.
+   * Unset, tracing is off and its modules are not loaded. OTEL_SERVICE_NAME names the service (default `stagebook`).
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL' }).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('stagebook'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Env = z.infer<typeof EnvSchema> & { homeDir: string };

@@ -1,6 +1,10 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 
+/** Readiness (database and Temporal reachable: take traffic) and liveness (the process answers: do not restart it). */
+export const READINESS_PATH = '/api/health';
+export const LIVENESS_PATH = '/api/live';
+
 export type HealthDeps = { db: Db; driver: string; checkTemporal?: (() => Promise<void>) | undefined; version: string; role: string };
 export type Health = {
   status: 'ok' | 'degraded';

@@ -8,6 +8,7 @@ import { closeSandboxPools } from './services/datasets/sql-sandbox';
 import { connectTemporal, createWorkflowStarter, workflowState } from '@/workflows/client';
 import { findTemporalCli, startTemporalDevServer, type DevServer } from '@/workflows/dev-server';
 import type { StagebookWorker } from '@/workflows/worker';
+import type { WorkerTracing } from './start-worker';
 import { finishOrphanedScenarioRuns } from './services/scenarios/orphaned-runs';
 import { buildApp } from './app';
 import { startMetricsServer } from './metrics/server';
@@ -56,13 +57,13 @@ type Closer = { name: string; close: () => Promise<unknown> };
  * stops with an error. Logs when it polls.
  */
 function startWorkerAfterListening(
-  opts: { db: Database['db']; address: string; env: Env; metricsAddress: string | null },
+  opts: { db: Database['db']; address: string; env: Env; metricsAddress: string | null; tracing?: WorkerTracing },
   failed: () => void,
 ): Promise<{ worker: StagebookWorker; running: Promise<void> }> {
   const { env } = opts;
   const starting = import('./start-worker')
     .then(({ startStagebookWorker }) =>
-      startStagebookWorker({ db: opts.db, address: opts.address, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, logLevel: env.LOG_LEVEL, metricsAddress: opts.metricsAddress }),
+      startStagebookWorker({ db: opts.db, address: opts.address, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, logLevel: env.LOG_LEVEL, metricsAddress: opts.metricsAddress, ...(opts.tracing ? { tracing: opts.tracing } : {}) }),
     )
     .then((worker) => {
       const running = worker.run().catch((err: unknown) => {
@@ -120,6 +121,11 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
   // and its closer pushed, the catch below stops it. The Temporal worker starts after listening.
   const withWorker = role === 'all' || role === 'worker';
   const withWeb = role === 'all' || role === 'web';
+  // Before anything opens a connection or a socket: the hooks patch pg and http as they load.
+  const tracing = env.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? (await import('./telemetry/tracing')).startTracing({ endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME, role })
+    : null;
+  if (tracing) closers.push({ name: 'tracing', close: () => tracing.shutdown() });
   // With metrics on, the SDK's core exports its own metrics on a loopback port; our /metrics appends them.
   const workerMetricsAddress = withWorker && env.METRICS_PORT !== undefined ? `127.0.0.1:${await freeLoopbackPort()}` : null;
   const devServerStarting: Promise<DevServer> | null = env.TEMPORAL_ADDRESS
@@ -185,7 +191,7 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
 
     let client: Client | undefined;
     if (role !== 'worker') {
-      client = await connectTemporal(temporalAddress, env.TEMPORAL_NAMESPACE);
+      client = await connectTemporal(temporalAddress, env.TEMPORAL_NAMESPACE, tracing ? { interceptors: tracing.clientInterceptors } : {});
       const c = client;
       closers.push({ name: 'temporal client', close: () => c.connection.close() });
       mark('client');
@@ -243,7 +249,7 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
     mark('listening');
     if (withWorker && !shuttingDown) {
       // Workflows started meanwhile wait in Temporal's task queue until the worker polls it.
-      workerStarting = startWorkerAfterListening({ db: database.db, address: temporalAddress, env, metricsAddress: workerMetricsAddress }, () => {
+      workerStarting = startWorkerAfterListening({ db: database.db, address: temporalAddress, env, metricsAddress: workerMetricsAddress, ...(tracing ? { tracing: tracing.worker } : {}) }, () => {
         if (!shuttingDown) void shutdown('worker failure', 1);
       });
     }

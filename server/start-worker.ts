@@ -1,6 +1,8 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Db } from '@/db/client';
-import { createWorker, workflowBundle, type StagebookWorker } from '@/workflows/worker';
+import { createWorker, workflowBundle, type CreateWorkerOptions, type StagebookWorker } from '@/workflows/worker';
+
+export type WorkerTracing = NonNullable<CreateWorkerOptions['tracing']>;
 
 /**
  * The Temporal worker of roles `all` and `worker`. main.ts imports this module only once the HTTP
@@ -15,6 +17,8 @@ export async function startStagebookWorker(opts: {
   logLevel: string;
   /** Where the SDK's core exports its own metrics (task slots, poll latency, sticky cache), if on. */
   metricsAddress: string | null;
+  /** OpenTelemetry (server/telemetry/tracing.ts), when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracing?: WorkerTracing;
 }): Promise<StagebookWorker> {
   // The SDK logs every worker state change at INFO; keep the console for what an operator needs.
   const sdkLevel = opts.logLevel === 'debug' ? 'DEBUG' : opts.logLevel === 'trace' ? 'TRACE' : 'WARN';
@@ -25,6 +29,6 @@ export async function startStagebookWorker(opts: {
       ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.metricsAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } }
       : {}),
   });
-  await workflowBundle();
-  return createWorker({ db: opts.db, address: opts.address, namespace: opts.namespace, taskQueue: opts.taskQueue });
+  await workflowBundle(opts.tracing?.workflowInterceptorModules);
+  return createWorker({ db: opts.db, address: opts.address, namespace: opts.namespace, taskQueue: opts.taskQueue, ...(opts.tracing ? { tracing: opts.tracing } : {}) });
 }

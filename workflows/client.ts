@@ -1,13 +1,17 @@
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowClientInterceptor } from '@temporalio/client';
 import { syncScenarioTriggers } from '@/server/services/scenarios/triggers/sync-triggers';
 import type { WorkflowStarter } from '@/server/services/workflow-starter';
 import { buildWorkflowId, workflowNames, type BuildInput } from './shared';
 import { scenarioRunWorkflowId, scenarioWorkflowNames, type ScenarioRunInput } from './shared/scenario';
 import type { buildWorkflow, scenarioRunWorkflow } from './workflows';
 
-export async function connectTemporal(address: string, namespace: string, opts: { connectTimeout?: string } = {}): Promise<Client> {
+export async function connectTemporal(
+  address: string,
+  namespace: string,
+  opts: { connectTimeout?: string; interceptors?: WorkflowClientInterceptor[] } = {},
+): Promise<Client> {
   const connection = await Connection.connect({ address, connectTimeout: opts.connectTimeout ?? '10 seconds' });
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace, ...(opts.interceptors ? { interceptors: { workflow: opts.interceptors } } : {}) });
 }
 
 /**

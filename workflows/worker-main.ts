@@ -15,14 +15,20 @@ async function main(): Promise<void> {
   }
   if (!env.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS (host:port) is required for a standalone worker');
 
+  // As in server/main.ts: loaded only when tracing is on, before the first connection.
+  const tracing = env.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? (await import('@/server/telemetry/tracing')).startTracing({ endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME, role: 'worker' })
+    : null;
   const database = await openDatabase({ url: env.DATABASE_URL, poolSize: 5 });
   const handle = await createWorker({
     db: database.db,
     address: env.TEMPORAL_ADDRESS,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
+    ...(tracing ? { tracing: tracing.worker } : {}),
   }).catch(async (err: unknown) => {
     await database.close();
+    await tracing?.shutdown();
     throw err;
   });
 
@@ -46,6 +52,7 @@ async function main(): Promise<void> {
     await running;
   } finally {
     await database.close();
+    await tracing?.shutdown();
   }
   console.log('worker: stopped');
 }

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSy
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type Logger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type Logger, type WorkerInterceptors, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Db } from '@/db/client';
 import { createActivities } from './activities';
 import type { BuildActivityOptions } from './activities/build';
@@ -14,17 +14,22 @@ const require = createRequire(import.meta.url);
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
 /**
  * Bundling takes about a second and its output depends only on the source, so every worker in the
- * process shares one bundle.
+ * process shares one bundle (per set of workflow interceptor modules: tracing adds one).
  */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= cachedWorkflowBundle().catch((err: unknown) => {
-    bundle = undefined;
-    throw err;
-  });
+export function workflowBundle(interceptorModules: string[] = []): Promise<WorkflowBundleWithSourceMap> {
+  const key = interceptorModules.join('\n');
+  let bundle = bundles.get(key);
+  if (!bundle) {
+    bundle = cachedWorkflowBundle(interceptorModules).catch((err: unknown) => {
+      bundles.delete(key);
+      throw err;
+    });
+    bundles.set(key, bundle);
+  }
   return bundle;
 }
 
@@ -35,8 +40,9 @@ const bundleCacheDir = fileURLToPath(new URL('../node_modules/.cache/stagebook/w
  * What the bundle is made of: the workflow and shared sources (workflow code may import nothing
  * else: lint keeps it to these folders and the SDK) and the SDK packages webpack pulls in, by version.
  */
-function bundleKey(): string {
+function bundleKey(interceptorModules: string[]): string {
   const hash = createHash('sha256').update(`node ${process.version}\n`);
+  for (const m of interceptorModules) hash.update(`interceptor ${m}\n`);
   for (const pkg of ['workflow', 'common', 'worker']) {
     const json = JSON.parse(readFileSync(require.resolve(`@temporalio/${pkg}/package.json`), 'utf8')) as { version: string };
     hash.update(`@temporalio/${pkg} ${json.version}\n`);
@@ -57,16 +63,16 @@ function bundleKey(): string {
  * on every start (more on a busy machine), and a restart rarely changes a workflow. A cache that
  * cannot be read or written is only slower.
  */
-async function cachedWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+async function cachedWorkflowBundle(interceptorModules: string[]): Promise<WorkflowBundleWithSourceMap> {
   let file: string | null = null;
   try {
-    file = path.join(bundleCacheDir, `${bundleKey()}.json`);
+    file = path.join(bundleCacheDir, `${bundleKey(interceptorModules)}.json`);
     const cached = JSON.parse(readFileSync(file, 'utf8')) as Partial<WorkflowBundleWithSourceMap>;
     if (typeof cached.code === 'string' && typeof cached.sourceMap === 'string') return { code: cached.code, sourceMap: cached.sourceMap };
   } catch {
     // not cached yet (or unreadable): bundle
   }
-  const fresh = await bundleWorkflowCode({ workflowsPath, logger: quieter(Runtime.instance().logger) });
+  const fresh = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: interceptorModules, logger: quieter(Runtime.instance().logger) });
   if (file) {
     try {
       mkdirSync(bundleCacheDir, { recursive: true });
@@ -111,6 +117,8 @@ export type CreateWorkerOptions = {
   notifications?: NotificationActivityOptions;
   /** Scenario step hooks (tests inject transient failures). */
   scenario?: ScenarioActivityOptions;
+  /** OpenTelemetry (server/telemetry/tracing.ts): activity interceptors, the workflow span sink, the bundled workflow interceptors. */
+  tracing?: { interceptors: WorkerInterceptors; sinks: NonNullable<WorkerOptions['sinks']>; workflowInterceptorModules: string[] };
 };
 
 export type StagebookWorker = {
@@ -131,7 +139,8 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Stagebook
       connection,
       namespace: opts.namespace,
       taskQueue: opts.taskQueue,
-      workflowBundle: await workflowBundle(),
+      workflowBundle: await workflowBundle(opts.tracing?.workflowInterceptorModules),
+      ...(opts.tracing ? { interceptors: opts.tracing.interceptors, sinks: opts.tracing.sinks } : {}),
       activities: createActivities({ db: opts.db, ...(opts.build ? { build: opts.build } : {}), ...(opts.notifications ? { notifications: opts.notifications } : {}), ...(opts.scenario ? { scenario: opts.scenario } : {}) }),
       shutdownGraceTime: opts.shutdownGraceTime ?? '10 seconds',
       // A worker that dies without shutting down (SIGKILL, OOM, lost node) keeps its sticky queue;

@@ -80,7 +80,7 @@ export type WorkerChild = { process: ChildProcess; output: string[]; exited: Pro
  * A standalone worker exactly as deployed: its own process (`workflows/worker-main.ts`), configured
  * only through the environment. Tests SIGKILL it mid-activity; `killWorkers` cleans up the rest.
  */
-export function spawnWorker(opts: { databaseUrl: string; temporal: TestTemporal; taskQueue: string }): WorkerChild {
+export function spawnWorker(opts: { databaseUrl: string; temporal: TestTemporal; taskQueue: string; env?: Record<string, string> }): WorkerChild {
   const child = spawn(process.execPath, ['--import', 'tsx', 'workflows/worker-main.ts'], {
     cwd: path.resolve(import.meta.dirname, '../..'),
     env: {
@@ -89,6 +89,7 @@ export function spawnWorker(opts: { databaseUrl: string; temporal: TestTemporal;
       TEMPORAL_ADDRESS: opts.temporal.address,
       TEMPORAL_NAMESPACE: opts.temporal.namespace,
       TEMPORAL_TASK_QUEUE: opts.taskQueue,
+      ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

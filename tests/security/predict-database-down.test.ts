@@ -65,5 +65,8 @@ describe('predict while the database is down', () => {
     await expect(caller.teams.list()).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: expect.stringMatching(/database is unavailable/) });
     const health = await app.inject({ method: 'GET', url: '/api/health' });
     expect(health.statusCode).toBe(503);
+    // Liveness does not depend on the database: an orchestrator must not restart the process for it.
+    const live = await app.inject({ method: 'GET', url: '/api/live' });
+    expect({ status: live.statusCode, body: live.json() as unknown }).toEqual({ status: 200, body: { status: 'alive', role: 'api', version: expect.any(String) } });
   });
 });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { EnvSchema, loadEnv, roles } from '@/server/env';
+import { LIVENESS_PATH, READINESS_PATH } from '@/server/health';
 import { metricsRegistry } from '@/server/metrics/registry';
 
 /**
@@ -13,7 +14,6 @@ import { metricsRegistry } from '@/server/metrics/registry';
 const deployDir = path.resolve(import.meta.dirname, '../../deploy');
 const read = (p: string) => readFileSync(path.join(deployDir, p), 'utf8');
 const knownVariables = new Set(Object.keys(EnvSchema.shape));
-const HEALTH_PATH = '/api/health';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown, what: string): Obj => {
@@ -55,7 +55,7 @@ describe('deploy/compose.yaml', () => {
       const env = loadEnv(strings(obj(service.environment, name)));
       for (const mapping of (service.ports as string[] | undefined) ?? []) expect(Number(mapping.split(':').at(-1)), `${name} ports`).toBe(env.PORT);
       const check = (obj(service.healthcheck, `${name}.healthcheck`).test as string[]).join(' ');
-      expect(check, name).toContain(`:${env.PORT}${HEALTH_PATH}`);
+      expect(check, name).toContain(`:${env.PORT}${READINESS_PATH}`);
       expect(targets, name).toContain(`${name}:${env.METRICS_PORT}`);
       // A loopback listener could not be reached by the Prometheus container.
       expect(env.METRICS_HOST, name).not.toMatch(/^127\.|^localhost$|^::1$/);
@@ -107,16 +107,18 @@ describe('deploy/kubernetes', () => {
     }
   });
 
-  it('probes /api/health on the port the server listens on, and scrapes METRICS_PORT', () => {
+  it('probes readiness (/api/health) and liveness (/api/live) on the port the server listens on, and scrapes METRICS_PORT', () => {
     const env = loadEnv({ ...strings(configMap), ...strings(secret) });
     for (const d of deployments) {
       const pod = podOf(d);
       const c = pod.spec.containers[0]!;
       const ports = Object.fromEntries((c.ports ?? []).map((p) => [p.name, p.containerPort]));
       expect(ports, d.metadata.name).toEqual({ http: env.PORT, metrics: env.METRICS_PORT });
-      for (const probe of [c.readinessProbe, c.livenessProbe]) {
+      // Readiness checks the database and Temporal; liveness only that the process answers, so an
+      // outage of either takes pods out of the Service without restarting them all.
+      for (const [probe, path] of [[c.readinessProbe, READINESS_PATH], [c.livenessProbe, LIVENESS_PATH]] as const) {
         const get = obj(obj(probe, 'probe').httpGet, 'httpGet');
-        expect(get.path).toBe(HEALTH_PATH);
+        expect(get.path, d.metadata.name).toBe(path);
         expect(ports[get.port as string]).toBe(env.PORT);
       }
       expect(pod.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(env.METRICS_PORT), 'prometheus.io/path': '/metrics' });

@@ -1,0 +1,92 @@
+/**
+ * `npm run cluster:local`: the scale-out topology on one machine, for a person to try it (the same
+ * one tests/integration/cluster.test.ts starts): 2 web, 1 api and 2 worker processes, each its own
+ * `server/cli.ts start --role ...`, on one Postgres and one Temporal dev server. Postgres is
+ * DATABASE_URL when set, else an embedded server in `<home>/pg`; Temporal is a dev server with its
+ * state in `<home>/temporal.sqlite`. `-- --home=DIR` (default `.stagebook-cluster`), `-- --port=N`
+ * (default 4000): web N and N+1, api N+2, workers N+3 and N+4; metrics on N+5400 to N+5404.
+ * Ctrl+C stops all.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { openDatabase } from '@/db/client';
+import { findTemporalCli, startTemporalDevServer } from '@/workflows/dev-server';
+import { startEmbeddedPostgres } from '../embedded-postgres';
+import { childProcessEnv, loadEnv } from '../env';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const home = path.resolve(arg('home') ?? '.stagebook-cluster');
+const basePort = Number(arg('port') ?? 4000);
+const env = loadEnv();
+const roles = ['web', 'web', 'api', 'worker', 'worker'] as const;
+
+type Child = { name: string; child: ChildProcess; exited: Promise<void> };
+
+function startRole(i: number, childEnv: NodeJS.ProcessEnv): Child {
+  const role = roles[i]!;
+  const name = `${role}-${i + 1}`;
+  const dir = path.join(home, name);
+  mkdirSync(dir, { recursive: true });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'start', '--role', role], {
+    cwd: root,
+    env: { ...childEnv, PORT: String(basePort + i), METRICS_PORT: String(basePort + 5400 + i), STAGEBOOK_HOME: dir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const prefix = (chunk: Buffer) => chunk.toString('utf8').split('\n').filter((l) => l.trim()).map((l) => `[${name}] ${l}`).join('\n') + '\n';
+  child.stdout!.on('data', (c: Buffer) => process.stdout.write(prefix(c)));
+  child.stderr!.on('data', (c: Buffer) => process.stderr.write(prefix(c)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { name, child, exited };
+}
+
+async function main(): Promise<void> {
+  mkdirSync(home, { recursive: true });
+  const log = (line: string) => console.log(`[cluster] ${line}`);
+  const postgres = env.DATABASE_URL ? null : await startEmbeddedPostgres({ dataDir: path.join(home, 'pg'), log });
+  const databaseUrl = env.DATABASE_URL ?? postgres!.url;
+  const temporal = await startTemporalDevServer({ cliPath: findTemporalCli({ cliPath: env.TEMPORAL_CLI_PATH }), dbFile: path.join(home, 'temporal.sqlite'), log });
+  // Migrate once here, so the five processes do not all migrate at once.
+  const database = await openDatabase({ url: databaseUrl, poolSize: 1 });
+  await database.migrate();
+  await database.close();
+
+  const childEnv = childProcessEnv({ DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address, STAGEBOOK_COLLAB_RELAY: 'postgres', HOST: '127.0.0.1' });
+  const children = roles.map((_, i) => startRole(i, childEnv));
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping ...');
+    for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGTERM');
+    await Promise.all(children.map((c) => c.exited));
+    await temporal.stop();
+    await postgres?.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  for (const c of children) void c.exited.then(() => !stopping && log(`${c.name} exited (code ${c.child.exitCode}, signal ${c.child.signalCode})`));
+
+  await Promise.all(roles.map((_, i) => waitHealthy(basePort + i)));
+  log(`ready. Temporal ${temporal.address}${temporal.uiUrl ? ` (UI ${temporal.uiUrl})` : ''}, Postgres ${postgres ? `embedded in ${path.join(home, 'pg')}` : 'DATABASE_URL'}`);
+  roles.forEach((role, i) => log(`  ${role.padEnd(6)} http://127.0.0.1:${basePort + i}   metrics http://127.0.0.1:${basePort + 5400 + i}/metrics`));
+  log(`on a new database one web process prints the first admin above (and saves it in ${home}/web-N/initial-admin.txt). Ctrl+C stops all.`);
+}
+
+async function waitHealthy(port: number): Promise<void> {
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/api/health`, { signal: AbortSignal.timeout(2_000) })).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error('[cluster] failed:', err);
+  process.exit(1);
+});
