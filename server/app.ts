@@ -7,6 +7,7 @@ import { appRouter } from './api/root';
 import { createRequestCtx, type AppDeps } from './api/context';
 import { cookieJar } from './api/cookies';
 import { registerTrpc } from './api/trpc-http';
+import { scoringPredictFastPath } from './api/routers/scoring';
 import { openApiDocument } from './api/rest/openapi';
 import { errorBody, registerRestRoutes, sendError } from './api/rest/plugin';
 import { registerPredictRoute } from './api/rest/predict-route';
@@ -125,6 +126,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (serves('web')) {
     await registerTrpc(app, '/trpc', {
       router: appRouter,
+      fastPaths: { 'scoring.predict': scoringPredictFastPath(deps) },
       createContext: (req, reply) => createRequestCtx(deps, req, cookieJar(req, reply, deps.secureCookies ?? false)),
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') app.log.error({ err: error.cause ?? error, path }, 'tRPC error');
