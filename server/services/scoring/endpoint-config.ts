@@ -29,4 +29,4 @@ export type EndpointConfig = {
 };
 
 /** The endpoint's shadow version, loaded like the served one. */
-export type ShadowConfig = { versionId: string; version: number; schema: FeatureSchema; session: InferenceSession; positiveClass: string };
+export type ShadowConfig = { versionId: string; version: number; schema: FeatureSchema; session: InferenceSession; positiveClass: string; offload: Offload };

@@ -226,7 +226,7 @@ export class ScoringRuntime {
       if (!v) return null;
       const schema = FeatureSchema.parse(v.featureSchema);
       const session = await this.sessions.get(v.artifactSha256, () => readArtifact(this.db, v.artifactSha256));
-      return { versionId, version: v.version, schema, session, positiveClass: schema.classes[schema.positiveIndex]! };
+      return { versionId, version: v.version, schema, session, positiveClass: schema.classes[schema.positiveIndex]!, offload: this.offload(v.artifactSha256) };
     } catch (err) {
       console.error(`endpoint "${name}": could not load its shadow version; serving without it`, err);
       return null;
