@@ -1,8 +1,12 @@
+import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '@/server/app';
 import { loadEnv } from '@/server/env';
+import type { InputColumn } from '@/server/scoring/records';
+import { SESSION_OPTIONS } from '@/server/scoring/session-cache';
+import { ScoringPool } from '@/server/scoring/worker-pool';
 import { createApiKey } from '@/server/services/api-keys/create-api-key';
 import type { Actor } from '@/server/services/context';
 import { readArtifact } from '@/server/services/models/artifacts';
@@ -10,7 +14,7 @@ import { POOL_MIN_RECORDS, scoringRuntime, scoringThreads } from '@/server/servi
 import { callerFor, ctxFor, newUser } from '../helpers/api';
 import { disposeWithProjectRoles } from '../helpers/datasets';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
-import { tinyEndpoint } from '../helpers/models';
+import { tinyEndpoint, tinyOnnxModel } from '../helpers/models';
 
 type Prediction = { label: string; probabilities: Record<string, number>; modelVersion: number };
 
@@ -97,6 +101,29 @@ describe('scoring pool', () => {
         expect(p.probabilities[pos]).toBeCloseTo(want.positive[i]!, 6);
         expect(p.label).toBe(want.positive[i]! >= 0.5 ? pos : neg);
       });
+    }
+  });
+
+  it('forgets a model that failed to load in a thread, and starts threads again after close', async () => {
+    const bytes = await tinyOnnxModel();
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const pool = new ScoringPool({ threads: 1, minRecords: 1, sessionOptions: { ...SESSION_OPTIONS } });
+    const columns = (): InputColumn[] => [
+      { input: 'x', type: 'float32', data: Float32Array.from([0.5, 9]), dims: [2, 1] },
+      { input: 'kind', type: 'string', data: ['a', 'b'], dims: [2, 1] },
+    ];
+    try {
+      await expect(pool.run(sha, async () => Uint8Array.from([1, 2, 3]), columns(), ['probabilities'])).rejects.toThrow(/scoring thread/);
+      const want = (await (await ort.InferenceSession.create(bytes)).run(Object.fromEntries(columns().map((c) => [c.input, new ort.Tensor(c.type, c.data, c.dims)])))).probabilities!.data;
+      const first = await pool.run(sha, async () => bytes, columns(), ['probabilities']);
+      expect(Array.from(first.probabilities!.data as Float32Array)).toEqual(Array.from(want as Float32Array));
+      await pool.close();
+      expect(pool.started).toBe(0);
+      const again = await pool.run(sha, async () => bytes, columns(), ['probabilities']);
+      expect(Array.from(again.probabilities!.data as Float32Array)).toEqual(Array.from(want as Float32Array));
+      expect(pool.started).toBe(1);
+    } finally {
+      await pool.close();
     }
   });
 
