@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { aimsTable, clearAims, readAims, summarize } from './aims';
 
-const all = ['startup', 'collab', 'datasets', 'pipeline', 'notebook', 'python', 'ml-quality', 'scoring', 'batch-scoring', 'training', 'seen-rows', 'metrics', 'collab-relay'];
+const all = ['startup', 'collab', 'datasets', 'pipeline', 'notebook', 'python', 'ml-quality', 'scoring', 'scoring-pool', 'batch-scoring', 'training', 'seen-rows', 'metrics', 'collab-relay'];
 const args = process.argv.slice(2);
 const firstOption = args.findIndex((a) => a.startsWith('--'));
 const names = firstOption < 0 ? args : args.slice(0, firstOption);

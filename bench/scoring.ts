@@ -7,8 +7,8 @@
  *   - REST, log off: the same with the prediction log switched off (what logging costs: the
  *            recorder's push per record plus its 2 s batched INSERTs into the same Postgres),
  *   - tRPC:  our `scoring.predict` over `/trpc` with the same key (a single, unbatched call: served
- *            by the direct path of server/api/trpc-http.ts, with the same cached key and endpoint,
- *            the tRPC middlewares, zod input validation and superjson),
+ *            by its fast path, api/routers/scoring.ts: the same cached key and endpoint, zod input
+ *            validation, no middleware chain or superjson),
  *   - Python: the real-time peer, FastAPI + onnxruntime on uvicorn with one worker (what `mlflow
  *            models serve` is built on; bench/onnx-serve.py, venv from bench/requirements-serving.txt
  *            built on first use), serving the same ONNX file with the same JSON,

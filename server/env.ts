@@ -48,6 +48,8 @@ export const EnvSchema = z.object({
    * processes through LISTEN/NOTIFY (run it with more than one web process); `off` (default) for one.
    */
   STAGEBOOK_COLLAB_RELAY: z.enum(['off', 'postgres']).default('off'),
+  /** Worker threads for predict requests over 1,000 records (server/scoring/worker-pool.ts); unset: cores - 1, at least 1; 0: none. */
+  STAGEBOOK_SCORING_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   /** On the first start of an empty instance, seed the "Demo" team (two deployed projects) for the first admin. */
   STAGEBOOK_DEMO: booleanFlag.default(true),
   /** Email notification channels: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://host:465`. Unset, email channels are refused. */

@@ -7,7 +7,20 @@ export type TrpcHttpOptions<TRouter extends AnyTRPCRouter> = {
   router: TRouter;
   createContext: (req: FastifyRequest, reply: FastifyReply) => Promise<inferRouterContext<TRouter>>;
   onError?: (o: { error: TRPCError; path: string | undefined }) => void;
+  /** Procedures' own fast paths, by procedure path (see FastPath). */
+  fastPaths?: Record<string, FastPath>;
 };
+
+/**
+ * A mutation's own fast path for a single unbatched POST with a JSON body and no superjson meta:
+ * given the request and the input as sent, it answers with the procedure's result, or null when it
+ * cannot answer without an error; the call then takes the direct path below and gets its exact
+ * answer (so a fast path must note nothing before it knows it answers). It must keep the
+ * procedure's semantics: the same authentication, policy, input validation and side effects.
+ * `plain`: the data holds only strings, finite numbers, booleans, null, arrays and plain objects,
+ * so superjson would leave it as it is and it is sent without the transformer's pass over it.
+ */
+export type FastPath = (req: FastifyRequest, input: unknown) => Promise<{ data: unknown; plain: boolean } | null>;
 
 /** A call the direct path serves: one procedure, its input already parsed and deserialised. */
 type DirectCall = { procedure: AnyTRPCProcedure; type: 'query' | 'mutation'; input: unknown };
@@ -104,6 +117,38 @@ export async function registerTrpc<TRouter extends AnyTRPCRouter>(app: FastifyIn
     await reply.status(status).header('vary', 'trpc-accept, accept').header('content-type', 'application/json').send(JSON.stringify(body));
   };
 
+  /** True when the fast path answered (its data, or a 500 when it threw). */
+  const answerFast = async (req: FastifyRequest, reply: FastifyReply, path: string, fast: FastPath): Promise<boolean> => {
+    const h = req.headers;
+    if (req.method !== 'POST' || typeof req.body !== 'string' || req.url.includes('?')) return false;
+    if (h['content-type']?.split(';', 1)[0]!.trim().toLowerCase() !== 'application/json') return false;
+    if (h['trpc-accept'] !== undefined || (typeof h.accept === 'string' && h.accept.includes('application/jsonl'))) return false;
+    let sent: unknown;
+    try {
+      sent = JSON.parse(req.body);
+    } catch {
+      return false;
+    }
+    if (typeof sent !== 'object' || sent === null || Array.isArray(sent)) return false;
+    for (const k in sent) if (k !== 'json') return false;
+    let answer: { data: unknown; plain: boolean } | null;
+    let body: string;
+    let status = 200;
+    try {
+      answer = await fast(req, (sent as { json?: unknown }).json);
+      if (!answer) return false;
+      body = answer.plain ? `{"result":{"data":{"json":${JSON.stringify(answer.data)}}}}` : JSON.stringify(transformTRPCResponse(config, { result: { data: answer.data } }));
+    } catch (cause) {
+      const error = getTRPCErrorFromUnknown(cause);
+      opts.onError?.({ error, path });
+      const shape = getErrorShape({ config, error, type: 'mutation', path, input: undefined, ctx: undefined });
+      status = getHTTPStatusCode({ error: shape });
+      body = JSON.stringify(transformTRPCResponse(config, { error: shape }));
+    }
+    await reply.status(status).header('vary', 'trpc-accept, accept').header('content-type', 'application/json').send(body);
+    return true;
+  };
+
   await app.register(async (scope) => {
     // As tRPC's plugin: bodies reach the handler as the string sent (tRPC parses them itself).
     scope.removeContentTypeParser('application/json');
@@ -119,6 +164,8 @@ export async function registerTrpc<TRouter extends AnyTRPCRouter>(app: FastifyIn
         await reply.status(400).header('content-type', 'application/json').send(JSON.stringify(transformTRPCResponse(config, { error: shape })));
         return;
       }
+      const fast = opts.fastPaths?.[path];
+      if (fast && (await answerFast(req, reply, path, fast))) return;
       const call = directCall(req, path);
       if (call) return answer(req, reply, path, call);
       await fastifyRequestHandler({

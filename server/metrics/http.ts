@@ -7,7 +7,7 @@ import { httpRequestDuration, httpRequests } from './registry';
  * matched share one label, so a scan of random URLs cannot grow the series.
  */
 export function registerHttpMetrics(app: FastifyInstance): void {
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', (req, reply, done) => {
     const started = performance.now();
     const route = req.routeOptions.url ?? 'unmatched';
     const method = req.method;
@@ -15,5 +15,6 @@ export function registerHttpMetrics(app: FastifyInstance): void {
       httpRequests.inc({ route, method, status: String(reply.raw.statusCode) });
       httpRequestDuration.observe({ route, method }, (performance.now() - started) / 1000);
     });
+    done();
   });
 }

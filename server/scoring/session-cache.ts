@@ -4,6 +4,7 @@ import type { FeatureSchema } from '../ml/onnx/feature-schema';
 import { decodeModel } from '../ml/onnx/proto';
 import { assertSelfContainedOnnx } from '../ml/onnx/safety';
 import { type InputColumn, recordsToColumns } from './records';
+import type { RunOutputs } from './worker-pool';
 
 export { RecordInputError, type RecordIssue } from './records';
 
@@ -26,6 +27,18 @@ export class ArtifactIntegrityError extends Error {
   }
 }
 
+/**
+ * The bytes, once they hash to `sha256` and hold a self-contained model. Imports refuse other files
+ * already; checked again before every session because whatever reaches onnxruntime may make it
+ * open files under the working directory or load native code.
+ */
+export function verifiedModelBytes(sha256: string, bytes: Uint8Array): Uint8Array {
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== sha256) throw new ArtifactIntegrityError(sha256, actual);
+  assertSelfContainedOnnx(decodeModel(bytes));
+  return bytes;
+}
+
 export class SessionCache {
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
   private readonly maxSessions: number;
@@ -45,15 +58,7 @@ export class SessionCache {
       this.sessions.set(sha256, hit);
       return hit;
     }
-    const loading = (async () => {
-      const bytes = await load();
-      const actual = createHash('sha256').update(bytes).digest('hex');
-      if (actual !== sha256) throw new ArtifactIntegrityError(sha256, actual);
-      // Imports refuse such files already; checked again here because whatever reaches
-      // onnxruntime may make it open files under the working directory or load native code.
-      assertSelfContainedOnnx(decodeModel(bytes));
-      return ort.InferenceSession.create(bytes, SESSION_OPTIONS);
-    })();
+    const loading = (async () => ort.InferenceSession.create(verifiedModelBytes(sha256, await load()), SESSION_OPTIONS))();
     this.sessions.set(sha256, loading);
     loading.catch(() => {
       if (this.sessions.get(sha256) === loading) this.sessions.delete(sha256);
@@ -86,16 +91,30 @@ export type Prediction = { label: string; probabilities: { neg: number; pos: num
  * record index and field: missing feature, wrong type; an unknown category is accepted and handled
  * as the model handles it), runs the session once for the batch and reads label and probabilities.
  */
-export async function predict(session: ort.InferenceSession, schema: FeatureSchema, records: readonly unknown[]): Promise<Prediction[]> {
+export async function predict(session: ort.InferenceSession, schema: FeatureSchema, records: readonly unknown[], offload?: Offload | null): Promise<Prediction[]> {
   if (records.length === 0) return [];
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const c of recordsToColumns(schema, records)) feeds[c.input] = toTensor(c);
+  const columns = recordsToColumns(schema, records);
   const { label: labelName, probabilities: probabilitiesName } = schema.outputs;
-  const out = await session.run(feeds, [labelName, probabilitiesName]);
+  const outputs = [labelName, probabilitiesName];
+  const far = offload?.(columns, outputs);
+  if (far) return readPredictions(schema, records.length, await far);
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const c of columns) feeds[c.input] = toTensor(c);
+  return readPredictions(schema, records.length, await session.run(feeds, outputs));
+}
+
+/**
+ * Where a large run goes instead of the calling thread (a worker thread of the scoring pool, see
+ * worker-pool.ts), or null to run it here.
+ */
+export type Offload = (columns: InputColumn[], outputs: string[]) => Promise<RunOutputs> | null;
+
+function readPredictions(schema: FeatureSchema, n: number, out: RunOutputs): Prediction[] {
+  const { label: labelName, probabilities: probabilitiesName } = schema.outputs;
   const labels = out[labelName]!.data as BigInt64Array | string[];
   const probabilities = out[probabilitiesName]!.data as Float32Array | Float64Array;
   const pos = schema.positiveIndex;
-  return Array.from({ length: records.length }, (_, i) => ({
+  return Array.from({ length: n }, (_, i) => ({
     label: labelOf(schema, labels[i]!),
     probabilities: { neg: probabilities[2 * i + 1 - pos]!, pos: probabilities[2 * i + pos]! },
   }));

@@ -4,7 +4,7 @@ import { hasScope } from './api-keys/scopes';
 import type { Actor, ServiceCtx } from './context';
 import { forbidden, invalid, notFound, unauthenticated } from './errors';
 import { teamOfProject } from './projects/project-team';
-import { scoringRuntime } from './scoring/runtime';
+import { scoringRuntime, type EndpointConfig } from './scoring/runtime';
 
 const ENDPOINT_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 
@@ -48,6 +48,19 @@ export function requireApiKeyScope(actor: Extract<Actor, { type: 'apiKey' }>, pr
   if (!hasScope(actor.scopes, needed)) throw forbidden(`this API key lacks the scope "${needed}"`);
 }
 
+/**
+ * endpointScorer for an API key, by itself: the endpoint's config (the scoring runtime's cache,
+ * invalidated on change: no database round trip once loaded) when the key may score with it.
+ * NotFound for a name that is not an endpoint's, Forbidden for a key of another project or without
+ * `score:<name>`. `authorize` decides keys with it, and so do the predict routes' cached paths.
+ */
+export async function keyScorableEndpoint(db: ServiceCtx['db'], actor: Extract<Actor, { type: 'apiKey' }>, name: string): Promise<EndpointConfig> {
+  if (!ENDPOINT_NAME.test(name)) throw notFound(`endpoint "${name}"`);
+  const endpoint = await scoringRuntime(db).endpoint(name);
+  requireApiKeyScope(actor, endpoint.projectId, `score:${name}`);
+  return endpoint;
+}
+
 export async function authorize(ctx: ServiceCtx, policy: Policy, rawInput: unknown): Promise<Authorization> {
   const none: Authorization = { teamId: null, projectId: null, role: null };
   switch (policy.kind) {
@@ -56,12 +69,12 @@ export async function authorize(ctx: ServiceCtx, policy: Policy, rawInput: unkno
       const input = rawInput && typeof rawInput === 'object' ? (rawInput as Record<string, unknown>) : {};
       const name = input.endpoint ?? input.name;
       if (typeof name !== 'string' || !ENDPOINT_NAME.test(name)) throw notFound(`endpoint "${String(name ?? '')}"`);
-      // The scoring runtime's cached config (invalidated on change) says whose endpoint it is.
-      const endpoint = await scoringRuntime(ctx.db).endpoint(name);
       if (ctx.actor.type === 'apiKey') {
-        requireApiKeyScope(ctx.actor, endpoint.projectId, `score:${name}`);
+        const endpoint = await keyScorableEndpoint(ctx.db, ctx.actor, name);
         return { teamId: endpoint.teamId, projectId: endpoint.projectId, role: null };
       }
+      // The scoring runtime's cached config (invalidated on change) says whose endpoint it is.
+      const endpoint = await scoringRuntime(ctx.db).endpoint(name);
       return authorize(ctx, { kind: 'member', role: 'viewer' }, { projectId: endpoint.projectId });
     }
     case 'public':

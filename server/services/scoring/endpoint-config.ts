@@ -1,5 +1,6 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import type { FeatureSchema } from '@/server/ml/onnx/feature-schema';
+import type { Offload } from '@/server/scoring/session-cache';
 
 /** What a predict request needs to know about an endpoint, resolved once and cached. */
 export type EndpointConfig = {
@@ -23,7 +24,9 @@ export type EndpointConfig = {
   bundleHash: string | null;
   /** The challenger scored after each answer (logged, never returned); null when none is set or it cannot load. */
   shadow: ShadowConfig | null;
+  /** Sends runs of many records to the scoring pool's threads (null from `offload` for small ones). */
+  offload: Offload;
 };
 
 /** The endpoint's shadow version, loaded like the served one. */
-export type ShadowConfig = { versionId: string; version: number; schema: FeatureSchema; session: InferenceSession; positiveClass: string };
+export type ShadowConfig = { versionId: string; version: number; schema: FeatureSchema; session: InferenceSession; positiveClass: string; offload: Offload };

@@ -22,7 +22,7 @@ export type PredictResult = { endpoint: string; model: string; modelVersion: num
  */
 export async function predictWithConfig(config: EndpointConfig, records: readonly unknown[]): Promise<PredictResult> {
   const started = performance.now();
-  const scored = await predict(config.session, config.schema, records);
+  const scored = await predict(config.session, config.schema, records, config.offload);
   predictionDuration.observe({ endpoint: config.name }, (performance.now() - started) / 1000);
   predictions.inc({ endpoint: config.name, model_version: String(config.version) }, scored.length);
   const { negativeClass: neg, positiveClass: pos, version } = config;

@@ -1,8 +1,11 @@
+import { availableParallelism } from 'node:os';
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
+import { loadEnv, type Env } from '@/server/env';
 import { endpoints, models, modelVersions, projects } from '@/db/schema';
 import { FeatureSchema } from '@/server/ml/onnx/feature-schema';
-import { SessionCache } from '@/server/scoring/session-cache';
+import { SESSION_OPTIONS, SessionCache, verifiedModelBytes, type Offload } from '@/server/scoring/session-cache';
+import { ScoringPool } from '@/server/scoring/worker-pool';
 import { apiKeyHashOf, findApiKeyByHash, type ApiKeyActor } from '../api-keys/resolve-api-key';
 import { findSessionByHash, sessionHashOf, type UserActor } from '../auth/session';
 import { driverOf } from '../datasets/storage';
@@ -37,8 +40,22 @@ const SESSION_TTL_MS = 10_000;
  * before they resolve, so concurrent first requests share one load, and an invalidation that
  * arrives while a load is in flight removes it: later requests load again.
  */
+/**
+ * Predict runs over this many records go to a worker thread (server/scoring/worker-pool.ts), so
+ * they do not stall the one-record requests served meanwhile; smaller ones run on the main thread,
+ * where a thread hop would cost more than the run.
+ */
+export const POOL_MIN_RECORDS = 1_000;
+
+/** `STAGEBOOK_SCORING_THREADS`: threads of the pool (0: none); default one per core but one, at least one. */
+export function scoringThreads(env: Pick<Env, 'STAGEBOOK_SCORING_THREADS'> = loadEnv()): number {
+  return env.STAGEBOOK_SCORING_THREADS ?? Math.max(1, availableParallelism() - 1);
+}
+
 export class ScoringRuntime {
   readonly sessions = new SessionCache();
+  /** Worker threads for large predict runs. */
+  readonly pool = new ScoringPool({ threads: scoringThreads(), minRecords: POOL_MIN_RECORDS, sessionOptions: { ...SESSION_OPTIONS } });
   readonly lastUsed: LastUsedRecorder;
   /** Per-endpoint request counts and latencies, written every 5 s (endpoints.stats reads them). */
   readonly requestStats: RequestStatsRecorder;
@@ -187,6 +204,15 @@ export class ScoringRuntime {
       positiveClass: schema.classes[schema.positiveIndex]!,
       bundleHash: row.bundleHash,
       shadow: row.shadowVersionId && row.shadowVersionId !== row.versionId ? await this.loadShadow(name, row.shadowVersionId) : null,
+      offload: this.offload(sha),
+    };
+  }
+
+  /** Large runs of artifact `sha` go to the pool, which loads its bytes (checked again) on first use in each thread. */
+  private offload(sha: string): Offload {
+    return (columns, outputs) => {
+      if (!this.pool.takes(columns[0]?.dims[0] ?? 0)) return null;
+      return this.pool.run(sha, async () => verifiedModelBytes(sha, await readArtifact(this.db, sha)), columns, outputs);
     };
   }
 
@@ -200,7 +226,7 @@ export class ScoringRuntime {
       if (!v) return null;
       const schema = FeatureSchema.parse(v.featureSchema);
       const session = await this.sessions.get(v.artifactSha256, () => readArtifact(this.db, v.artifactSha256));
-      return { versionId, version: v.version, schema, session, positiveClass: schema.classes[schema.positiveIndex]! };
+      return { versionId, version: v.version, schema, session, positiveClass: schema.classes[schema.positiveIndex]!, offload: this.offload(v.artifactSha256) };
     } catch (err) {
       console.error(`endpoint "${name}": could not load its shadow version; serving without it`, err);
       return null;
@@ -267,7 +293,7 @@ export class ScoringRuntime {
         await this.flushRecorders();
         if (--this.listenerUsers > 0) return;
         this.listener = null;
-        await listener.close();
+        await Promise.all([listener.close(), this.pool.close()]);
       },
     };
   }

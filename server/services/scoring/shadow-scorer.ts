@@ -33,7 +33,7 @@ export class ShadowScorer {
       return;
     }
     const run: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => predict(shadow.session, shadow.schema, records))
+      .then(() => predict(shadow.session, shadow.schema, records, shadow.offload))
       .then(
         (scored) => {
           const at = Date.now();

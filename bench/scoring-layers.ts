@@ -1,0 +1,183 @@
+/**
+ * What each layer of a one-record predict costs, in CPU microseconds per call (this process's user +
+ * system time: robust to a busy machine, unlike wall time), in process (no sockets):
+ * a logistic regression trained on credit_data.csv behind an endpoint with a `score:` key. Each
+ * layer is timed on its own over `--calls` calls (after as many warm-up calls), best of 3; the
+ * whole-request rows interleaved, best of 5 rounds of `--calls` / 10:
+ *   - the bare route's work: tensors from the record, `session.run`, the answer object,
+ *   - `predict()`: record validation into tensor columns, the run, labels and probabilities,
+ *   - `predictWithConfig()`: that plus the Prometheus counters and the response object,
+ *   - key + endpoint: the bearer key and the endpoint from the runtime's caches and the policy's
+ *     endpointScorer rule (`keyScorableEndpoint`), then the key's last use noted; and the same as the
+ *     route did it before (a context, the generic `authorize`, a second endpoint lookup),
+ *   - the prediction log's note of the record (`logPredictions`),
+ *   - the response: fast-json-stringify with the route's schema, and JSON.stringify,
+ *   - whole requests through `app.inject`: our REST route and tRPC `scoring.predict` in the full app
+ *     (hooks: security headers, CSRF check, HTTP metrics, cookies, request ids), and the bare route
+ *     in a plain fastify app (inject's own cost is in both: the difference is what the app adds).
+ *
+ *   npx tsx bench/scoring-layers.ts [--calls 20000]
+ *   npm run bench scoring-layers
+ */
+import { createReadStream } from 'node:fs';
+import Fastify from 'fastify';
+import fastJson from 'fast-json-stringify';
+import * as ort from 'onnxruntime-node';
+import pg from 'pg';
+import { z } from 'zod';
+import { openDatabase } from '../db/client';
+import { buildApp } from '../server/app';
+import { PredictResponse } from '../server/api/rest/model-routes';
+import { predict } from '../server/scoring/session-cache';
+import { createApiKey } from '../server/services/api-keys/create-api-key';
+import { signUp } from '../server/services/auth/sign-up';
+import type { Actor, UserId } from '../server/services/context';
+import { closeSandboxPools } from '../server/services/datasets/sql-sandbox';
+import { uploadDataset } from '../server/services/datasets/upload-dataset';
+import { createEndpoint } from '../server/services/endpoints/create-endpoint';
+import { trainModelVersion } from '../server/services/models/train-model-version';
+import { authorize, keyScorableEndpoint } from '../server/services/policy';
+import { createProject } from '../server/services/projects/create-project';
+import { logPredictions, predictWithConfig } from '../server/services/scoring/predict-records';
+import { scoringRuntime } from '../server/services/scoring/runtime';
+import { createTeam } from '../server/services/teams/create-team';
+import { createPostgresDatabase, POSTGRES_ADMIN_URL } from '../tests/helpers/db';
+import { sharedDataFile } from '../tests/helpers/data';
+import { numberOption } from './aims';
+
+const CALLS = numberOption('calls', 0, 20_000);
+const RECORD = { seniority: 9, home: 'rent', time: 60, age: 30, marital: 'married', records: false, job: 'freelance', expenses: 73, income: 129, assets: 0, debt: 0, amount: 800, price: 846 };
+
+/**
+ * CPU microseconds (user + system of this process) per call of `fn` over `calls` calls: on a
+ * shared machine wall time mostly measures the wait for a core, CPU time the work done.
+ */
+async function cpuPerCall(fn: () => unknown, calls: number): Promise<number> {
+  const started = process.cpuUsage();
+  for (let i = 0; i < calls; i++) await fn();
+  const used = process.cpuUsage(started);
+  return (used.user + used.system) / calls;
+}
+
+/** Best of 3 runs (after one warm-up run). */
+async function time(fn: () => unknown, calls = CALLS): Promise<number> {
+  let best = Infinity;
+  for (let run = 0; run < 4; run++) {
+    const us = await cpuPerCall(fn, calls);
+    if (run > 0) best = Math.min(best, us);
+  }
+  return best;
+}
+
+/** The same for several targets, interleaved: each round runs each target once; best per target. */
+async function timeInterleaved(targets: (() => unknown)[], calls: number, rounds = 5): Promise<number[]> {
+  const best = targets.map(() => Infinity);
+  for (let round = 0; round <= rounds; round++) {
+    for (const [i, fn] of targets.entries()) {
+      const us = await cpuPerCall(fn, calls);
+      if (round > 0) best[i] = Math.min(best[i]!, us);
+    }
+  }
+  return best;
+}
+
+async function main() {
+  const pgdb = await createPostgresDatabase();
+  const database = await openDatabase({ url: pgdb.url, poolSize: 10 });
+  try {
+    await database.migrate();
+    const db = database.db;
+    const { user } = await signUp({ ctx: { db, actor: null, requestId: null, clientIp: null }, input: { email: 'bench@example.com', name: 'Bench', password: 'bench-password-1' } });
+    const actor: Actor = { type: 'user', userId: user.id as UserId, email: user.email, name: user.name };
+    const ctx = { db, actor, requestId: null, clientIp: null };
+    const team = await createTeam({ ctx, input: { name: 'Bench' } });
+    const projectId = (await createProject({ ctx, input: { teamId: team.id, name: 'Scoring', description: '' } })).id;
+    await uploadDataset({ ctx, input: { projectId, name: 'credit', environment: 'design' }, csv: createReadStream(sharedDataFile('credit_data.csv')) });
+    await trainModelVersion({ ctx, input: { projectId, modelName: 'lr', dataset: 'credit', spec: { algorithm: 'logistic_regression', target: 'status', positiveClass: 'bad' } } });
+    await createEndpoint({ ctx: { ...ctx, actor: { type: 'system', name: 'bench' } }, input: { projectId, name: 'bench-lr', model: 'lr', description: '' } });
+    const key = await createApiKey({ ctx, input: { projectId, name: 'lr', scopes: ['score:bench-lr'] } });
+    const runtime = scoringRuntime(db);
+    const config = await runtime.endpoint('bench-lr');
+    const { schema, session } = config;
+    const records = [RECORD];
+    const body = JSON.stringify({ records });
+
+    const bareWork = async () => {
+      const rs = (JSON.parse(body) as { records: Record<string, unknown>[] }).records;
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const f of schema.inputs) {
+        const values = rs.map((r) => r[f.name]);
+        feeds[f.input] =
+          f.tensor === 'string'
+            ? new ort.Tensor('string', values.map((v) => (v == null ? '' : String(v))), [rs.length, 1])
+            : new ort.Tensor('float32', Float32Array.from(values, (v) => (v == null ? NaN : Number(v))), [rs.length, 1]);
+      }
+      const out = await session.run(feeds);
+      const p = out[schema.outputs.probabilities]!.data as Float32Array;
+      return { predictions: rs.map((_, i) => ({ probabilities: { [schema.classes[0]]: p[2 * i], [schema.classes[1]]: p[2 * i + 1] } })) };
+    };
+    const result = await predictWithConfig(config, records);
+    const serialize = fastJson(z.toJSONSchema(PredictResponse, { target: 'draft-7' }) as Parameters<typeof fastJson>[0]);
+
+    const keyActor = (await runtime.apiKey(key.secret))!;
+    const rows: [string, number][] = [];
+    rows.push(['bare route work (parse, tensors, run, answer)', await time(bareWork)]);
+    rows.push(['predict(): validation, tensors, run, labels', await time(() => predict(session, schema, records))]);
+    rows.push(['predictWithConfig(): + metrics, response object', await time(() => predictWithConfig(config, records))]);
+    rows.push(['key + endpoint from the caches, policy rule, last use', await time(async () => {
+      const a = await runtime.apiKey(key.secret);
+      await keyScorableEndpoint(db, a ?? keyActor, 'bench-lr');
+      runtime.lastUsed.record(keyActor.keyId, 'POST /api/v1/endpoints/bench-lr/predict from 127.0.0.1');
+    })]);
+    rows.push(['the same as before: ctx, authorize(), the endpoint again', await time(async () => {
+      const a = await runtime.apiKey(key.secret);
+      await authorize({ db, actor: a, requestId: 'req-1', clientRequestId: null, clientIp: '127.0.0.1' }, { kind: 'endpointScorer' }, { name: 'bench-lr' });
+      runtime.lastUsed.record(keyActor.keyId, 'POST /api/v1/endpoints/bench-lr/predict from 127.0.0.1');
+      await runtime.endpoint('bench-lr');
+    })]);
+    rows.push(['prediction log note (logPredictions)', await time(() => logPredictions(runtime, config, records, result, 'req-1'))]);
+    runtime.predictionLog.enabled = false;
+    rows.push(['response: fast-json-stringify (route schema)', await time(() => serialize(result))]);
+    rows.push(['response: JSON.stringify', await time(() => JSON.stringify(result))]);
+
+    const app = await buildApp({ db, driver: 'postgres', role: 'all' });
+    const bare = Fastify();
+    bare.post('/predict', bareWork);
+    await Promise.all([app.ready(), bare.ready()]);
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${key.secret}` };
+    const injectCalls = Math.max(200, Math.round(CALLS / 10));
+    const trpcBody = JSON.stringify({ json: { endpoint: 'bench-lr', records } });
+    const batchBody = JSON.stringify({ 0: { json: { endpoint: 'bench-lr', records } } });
+    const injected = await timeInterleaved(
+      [
+        () => bare.inject({ method: 'POST', url: '/predict', headers, payload: body }),
+        () => app.inject({ method: 'POST', url: '/api/v1/endpoints/bench-lr/predict', headers, payload: body }),
+        () => app.inject({ method: 'POST', url: '/trpc/scoring.predict', headers, payload: trpcBody }),
+        () => app.inject({ method: 'POST', url: '/trpc/scoring.predict?batch=1', headers, payload: batchBody }),
+      ],
+      injectCalls,
+    );
+    rows.push(['inject: bare fastify route', injected[0]!]);
+    rows.push(['inject: REST predict (full app, log off)', injected[1]!]);
+    rows.push(['inject: tRPC scoring.predict (full app, log off)', injected[2]!]);
+    rows.push(['inject: tRPC scoring.predict, general path (?batch=1)', injected[3]!]);
+    runtime.predictionLog.enabled = true;
+    await runtime.flushRecorders();
+
+    console.log(`one-record predict, logistic regression, CPU microseconds per call (best of 3 x ${CALLS.toLocaleString('en-US')} calls; inject rows: best of 5 interleaved rounds x ${injectCalls.toLocaleString('en-US')})`);
+    for (const [label, us] of rows) console.log(`  ${label.padEnd(56)} ${us.toFixed(1).padStart(7)} us`);
+    await app.close();
+    await bare.close();
+  } finally {
+    await closeSandboxPools(database.db);
+    const roles = (await database.query('select role_name from project_storage').catch(() => [])).map((r) => String(r.role_name));
+    await database.close();
+    await pgdb.drop();
+    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await admin.connect();
+    for (const role of roles) await admin.query(`drop role if exists "${role.replace(/"/g, '""')}"`);
+    await admin.end();
+  }
+}
+
+await main();
