@@ -18,6 +18,8 @@ const OUT_PROBABILITIES = 'probabilities';
 /** Prefix of every intermediate tensor name; no feature input may use it. */
 const INTERNAL = 'sb.';
 
+const headerOf = (f: { header?: string }) => (f.header === undefined ? {} : { header: f.header });
+
 export type OnnxExport = { bytes: Uint8Array; schema: FeatureSchema };
 
 /**
@@ -35,10 +37,11 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
   const { numeric, categorical } = model.features;
   const inputNames = assignInputNames([...numeric, ...categorical].map((f) => f.name));
   const inputs: FeatureInput[] = [
-    ...numeric.map((f): FeatureInput => ({ name: f.name, input: inputNames.get(f.name)!, type: f.type, tensor: 'float', rank: 2 })),
+    ...numeric.map((f): FeatureInput => ({ name: f.name, ...headerOf(f), input: inputNames.get(f.name)!, type: f.type, tensor: 'float', rank: 2 })),
     ...categorical.map(
       (f): FeatureInput => ({
         name: f.name,
+        ...headerOf(f),
         input: inputNames.get(f.name)!,
         type: f.type,
         tensor: 'string',

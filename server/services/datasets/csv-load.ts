@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DatasetColumnSpec, DatasetColumnType } from '@/db/schema';
+import { booleanWordsOf } from '@/server/domain/boolean-words';
 import { accepts, csvField, describeType, isNullCell, normaliseHeaders, TypeInference } from './column-types';
 import { CsvRecordParser, CsvSyntaxError } from './csv-records';
 import { csvChunkDecoder, InvalidCsvEncoding, type CsvEncoding } from './csv-encoding';
@@ -247,6 +248,9 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
   const sampled = sample.length;
   const types = names.map((n, i) => overrides.get(n) ?? inference[i]!.result());
   const nullSeen = names.map(() => false);
+  // Each boolean column's first true and false spelling, kept so models answer in the CSV's words.
+  const trueSeen: (string | undefined)[] = names.map(() => undefined);
+  const falseSeen: (string | undefined)[] = names.map(() => undefined);
   let rows = 0;
   // Where rows stop being "header line + row index" (multi-line fields, blank lines): sparse.
   const lineShifts: { row: number; delta: number }[] = [];
@@ -274,6 +278,10 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
         });
       }
       fields[i] = csvField(type, v);
+      if (type === 'boolean' && (trueSeen[i] === undefined || falseSeen[i] === undefined)) {
+        if (fields[i] === 't') trueSeen[i] ??= v;
+        else falseSeen[i] ??= v;
+      }
     }
     const delta = r.line - (headerLine + rows + 1);
     if (delta !== lastDelta) {
@@ -323,10 +331,10 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
   }
 
   return {
-    columns: names.map((name, i) => ({ name, type: types[i]!, nullable: true })),
+    columns: names.map((name, i) => columnSpec(name, headers[i]!, types[i]!, true, undefined, undefined)),
     headers,
     batches,
-    stats: () => ({ rows, bytes, sha256: hash.copy().digest('hex'), columns: names.map((name, i) => ({ name, type: types[i]!, nullable: nullSeen[i]! })) }),
+    stats: () => ({ rows, bytes, sha256: hash.copy().digest('hex'), columns: names.map((name, i) => columnSpec(name, headers[i]!, types[i]!, nullSeen[i]!, trueSeen[i], falseSeen[i])) }),
     lineOfRow: (row) => {
       let delta = 0;
       for (const shift of lineShifts) if (shift.row <= row) delta = shift.delta;
@@ -337,4 +345,11 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
       reader.fail(err ?? new Error('the upload was stopped'));
     },
   };
+}
+
+/** A column's spec, with its header as written when normalising changed it and a boolean's own words. */
+function columnSpec(name: string, header: string, type: DatasetColumnType, nullable: boolean, trueSeen: string | undefined, falseSeen: string | undefined): DatasetColumnSpec {
+  const words = type === 'boolean' ? booleanWordsOf(trueSeen, falseSeen) : null;
+  const written = header.trim();
+  return { name, type, nullable, ...(written !== name ? { header: written } : {}), ...(words ? { booleanWords: words } : {}) };
 }
