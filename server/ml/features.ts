@@ -171,6 +171,15 @@ export function standardisedMatrix(enc: EncodedFeatures, plan: FeaturePlan, rows
   return { X, d };
 }
 
+/** The raw feature (plan order: numeric, then categorical) of each model column. */
+export function featureOfColumn(plan: FeaturePlan): Int32Array {
+  const out: number[] = plan.numeric.map((_, f) => f);
+  plan.categorical.forEach((c, i) => {
+    for (let k = 0; k < oneHotWidth(c); k++) out.push(plan.numeric.length + i);
+  });
+  return Int32Array.from(out);
+}
+
 /** How trees read model column c of a row: a raw numeric value (NaN = missing) or a one-hot 0/1. */
 export type ColumnReader = { numeric: Float32Array; codes?: undefined; code?: undefined } | { numeric?: undefined; codes: Int32Array; code: number };
 

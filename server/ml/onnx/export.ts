@@ -1,5 +1,6 @@
 import { assertNever } from '@/server/domain/assert-never';
 import type { BoostedTreesEstimator, Estimator, LogisticRegressionEstimator } from '../algorithms';
+import { MODEL_METADATA_KEY, modelToJson } from '../explain/model-json';
 import { oneHotWidth } from '../features';
 import type { Model } from '../model';
 import { FEATURE_SCHEMA_METADATA_KEY, type FeatureInput, type FeatureSchema } from './feature-schema';
@@ -114,7 +115,7 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
     initializers,
     producerVersion: opts.producerVersion ?? '0',
     docString: `${model.algorithm} predicting ${model.target.name} = ${model.target.positiveClass}`,
-    metadata: { [FEATURE_SCHEMA_METADATA_KEY]: JSON.stringify(schema) },
+    metadata: { [FEATURE_SCHEMA_METADATA_KEY]: JSON.stringify(schema), [MODEL_METADATA_KEY]: modelToJson(model) },
   });
   return { bytes, schema };
 }
