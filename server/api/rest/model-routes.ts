@@ -26,6 +26,8 @@ export const PredictBody = z.object({
     .array(z.record(z.string(), z.unknown()), { error: 'records must be a list of feature objects' })
     .min(1, 'records must hold at least one record')
     .max(MAX_PREDICT_RECORDS, `at most ${MAX_PREDICT_RECORDS} records per request (more is a 413)`),
+  /** Each record's top feature contributions (trained versions only; an imported ONNX model answers 400). */
+  explain: z.boolean().optional(),
 });
 
 export const PredictResponse = z.object({
@@ -40,6 +42,19 @@ export const PredictResponse = z.object({
       /** The probability of each class, by class name (e.g. {"good": 0.8, "bad": 0.2}). */
       probabilities: z.record(z.string(), z.number()),
       modelVersion: z.number().int(),
+      /**
+       * With `"explain": true`: the log-odds margin of the positive class as baseline + the listed
+       * contributions (largest |contribution| first, at most 10) + otherFeatures; probability = sigmoid(margin).
+       * Logistic regression: coefficient x standardised value; trees: TreeSHAP.
+       */
+      explanation: z
+        .object({
+          baseline: z.number(),
+          margin: z.number(),
+          contributions: z.array(z.object({ feature: z.string(), contribution: z.number() })),
+          otherFeatures: z.number(),
+        })
+        .optional(),
     }),
   ),
 });

@@ -6,6 +6,7 @@ import { EndpointName } from '../../services/models/schemas';
 import type { ServiceCtx } from '../../services/context';
 import { invalid, ServiceError, unauthenticated } from '../../services/errors';
 import { authorize } from '../../services/policy';
+import { explainPredictions } from '../../services/scoring/explain-records';
 import { logPredictions, predictWithConfig } from '../../services/scoring/predict-records';
 import { scoringRuntime, type EndpointConfig } from '../../services/scoring/runtime';
 import { clientRequestIdOf, createRequestCtx, requestWhere, type AppDeps } from '../context';
@@ -81,13 +82,24 @@ export function registerPredictRoute(app: FastifyInstance, deps: AppDeps): void 
       const stats = { endpointId: config.endpointId, records: 0 };
       served.set(req, stats);
       const records = recordsOf(req.body);
+      const explain = explainOf(req.body);
       stats.records = records.length;
       // A RecordInputError becomes a 400 listing each bad record and field (rest/plugin.ts sendError).
       const result = await predictWithConfig(config, records);
+      // Explanations only on request, on their own path (a 400 for a model that cannot be explained).
+      const answer = explain ? await explainPredictions(deps.db, config, records, result) : result;
       logPredictions(runtime, config, records, result, req.id);
-      return result;
+      return answer;
     },
   });
+}
+
+/** `"explain": true` asks for each record's feature contributions. */
+function explainOf(body: unknown): boolean {
+  const explain = (body as { explain?: unknown }).explain;
+  if (explain === undefined || explain === false) return false;
+  if (explain === true) return true;
+  throw invalid('explain must be true or false', 'explain');
 }
 
 /** The envelope, checked by hand: `{"records": [...]}` with 1 to MAX_PREDICT_RECORDS entries. */
