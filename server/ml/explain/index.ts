@@ -1,5 +1,5 @@
 import { algorithmOf } from '../algorithms';
-import { encodeFeatures } from '../features';
+import { type EncodedFeatures, encodeFeatures } from '../features';
 import type { Model } from '../model';
 import type { Table } from '../types';
 
@@ -15,10 +15,13 @@ export type Explanation = { baseline: number; margin: number; contributions: Fea
 
 /** Explanations of every row of a table holding the model's feature columns. */
 export function explainTable(model: Model, table: Table, n: number): Explanation[] {
-  const enc = encodeFeatures(table, model.features, n);
+  return explainEncoded(model, encodeFeatures(table, model.features, n), Uint32Array.from({ length: n }, (_, i) => i));
+}
+
+export function explainEncoded(model: Model, enc: EncodedFeatures, rows: Uint32Array): Explanation[] {
   const names = [...model.features.numeric, ...model.features.categorical].map((f) => f.name);
   const algorithm = algorithmOf(model.estimator.kind);
-  return Array.from({ length: n }, (_, row) => {
+  return Array.from(rows, (row) => {
     const { baseline, contributions } = algorithm.explain(model.estimator, model.features, enc, row);
     let margin = baseline;
     for (const c of contributions) margin += c;
