@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { MAX_PREDICT_RECORDS } from '../../services/endpoints/schemas';
 import { importOnnxModel, MAX_MODEL_BYTES } from '../../services/models/import-onnx-model';
+import { DatasetName } from '../../services/datasets/schemas';
+import { evaluateModelVersion } from '../../services/models/evaluate-version';
 import { EndpointName, ImportModelQuery, ModelName } from '../../services/models/schemas';
 import { Uuid } from '../../services/teams/schemas';
 import { defineRoute, type RestRoute } from './route';
@@ -61,7 +63,33 @@ export const PredictResponse = z.object({
 
 export const PREDICT_PATH = '/api/v1/endpoints/{name}/predict';
 
+const StoredEvaluation = z.object({
+  id: z.string(),
+  version: z.number().int(),
+  dataset: z.string(),
+  environment: z.enum(['design', 'production']),
+  fingerprint: z.string(),
+  rows: z.number().int(),
+  /** rows, positives, auc {auc, lower, upper}, logLoss, atThreshold (confusion matrix at 0.5), roc, calibration. */
+  metrics: z.record(z.string(), z.unknown()),
+  createdBy: z.string(),
+  createdAt: z.string(),
+});
+
 export const modelRoutes: RestRoute[] = [
+  defineRoute({
+    method: 'POST',
+    path: '/api/v1/projects/{projectId}/models/{name}/versions/{version}/evaluations',
+    operationId: 'evaluateModelVersion',
+    summary: "Evaluate a model version on a dataset of the project (its features and target): AUC with interval, log loss, ROC, calibration, confusion matrix; stored and listed on the model page. Editors; key scope: run.",
+    tags: ['models'],
+    policy: { kind: 'member', role: 'editor', scope: 'run' },
+    params: z.object({ projectId: Uuid('projectId'), name: ModelName, version: z.coerce.number().int().min(1) }),
+    body: z.object({ dataset: DatasetName, environment: z.enum(['design', 'production']).default('design') }),
+    response: StoredEvaluation,
+    successStatus: 201,
+    handler: ({ ctx, params, body }) => evaluateModelVersion({ ctx, input: { ...params, ...body } }),
+  }),
   defineRoute({
     method: 'POST',
     path: '/api/v1/projects/{projectId}/models/{name}/versions',
