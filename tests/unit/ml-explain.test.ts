@@ -159,7 +159,7 @@ describe('global importance on the model page', () => {
     const r = await trainModel(table, { algorithm: 'gradient_boosted_trees', target: 'churned', positiveClass: 'yes', params: { maxIter: 10 } });
     const c = r.evaluation.contributionImportance!;
     const rows = r.split.holdout.subarray(0, c.rows);
-    expect(c.rows).toBe(Math.min(200, r.split.holdout.length));
+    expect(c.rows).toBe(Math.min(100, r.split.holdout.length));
     const sub: Table = { schema: table.schema, columns: Object.fromEntries(Object.entries(table.columns).map(([k, v]) => [k, Array.from(rows, (i) => v[i]!)])) };
     const mean = (feature: string) => explainTable(r.model, sub, rows.length).reduce((a, e) => a + Math.abs(e.contributions.find((x) => x.feature === feature)!.contribution), 0) / rows.length;
     for (const f of c.features) expect(f.meanAbsContribution).toBeCloseTo(mean(f.feature), 12);
