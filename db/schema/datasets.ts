@@ -8,7 +8,15 @@ export const environments = ['design', 'production'] as const;
 export type Environment = (typeof environments)[number];
 export const datasetColumnTypes = ['integer', 'numeric', 'boolean', 'timestamp', 'text'] as const;
 export type DatasetColumnType = (typeof datasetColumnTypes)[number];
-export type DatasetColumnSpec = { name: string; type: DatasetColumnType; nullable: boolean };
+export type DatasetColumnSpec = {
+  name: string;
+  type: DatasetColumnType;
+  nullable: boolean;
+  /** The CSV header as written, when it differs from `name` ("Monthly Income" for `monthly_income`). */
+  header?: string;
+  /** A boolean column's words as the CSV spelt them, [true, false] ("Yes", "No"): models answer with them. */
+  booleanWords?: [string, string];
+};
 
 /**
  * A dataset's metadata. Its rows are a Postgres table named `name` in the project's schema for the

@@ -209,3 +209,27 @@ export const driftReports = pgTable(
   },
   (t) => [index('drift_reports_endpoint_computed_idx').on(t.endpointId, t.computedAt)],
 );
+
+/**
+ * A model version evaluated on a dataset (any version, any dataset of its project): the metrics of
+ * server/ml/evaluate.ts (AUC with interval, log loss, ROC, calibration, the confusion matrix at 0.5)
+ * on that dataset's labelled rows as they were (`fingerprint`). Kept so the model page lists them
+ * and compares versions on the same dataset.
+ */
+export const modelEvaluations = pgTable(
+  'model_evaluations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    modelVersionId: uuid('model_version_id')
+      .notNull()
+      .references(() => modelVersions.id, { onDelete: 'cascade' }),
+    dataset: text('dataset').notNull(),
+    environment: text('environment', { enum: ['design', 'production'] }).notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    rows: integer('rows').notNull(),
+    metrics: jsonb('metrics').$type<Record<string, unknown>>().notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('model_evaluations_version_idx').on(t.modelVersionId)],
+);

@@ -40,6 +40,7 @@ export const auditActions = [
   'model.import',
   'model.champion_change',
   'model.batch_score',
+  'model.evaluate',
   'endpoint.create',
   'endpoint.update',
   'endpoint.delete',

@@ -1,4 +1,5 @@
 import type { DatasetColumnType } from '@/db/schema';
+import { booleanWord } from '@/server/domain/boolean-words';
 
 /**
  * What each column type is in Postgres, how a CSV or JSON value is recognised as one, and how it is
@@ -42,8 +43,6 @@ export function normaliseHeaders(raw: string[]): string[] {
 const INTEGER = /^[+-]?\d+$/;
 const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/i;
-const TRUE_WORDS = new Set(['true', 't', 'yes', 'y']);
-const FALSE_WORDS = new Set(['false', 'f', 'no', 'n']);
 const INT8_MAX = 9223372036854775807n;
 
 function isInteger(v: string): boolean {
@@ -108,12 +107,7 @@ function isTimestamp(v: string): boolean {
 }
 
 /** Boolean words only: 0/1 columns infer as integer, but an explicit boolean column accepts them. */
-function booleanOf(v: string, strict: boolean): boolean | null {
-  const w = v.toLowerCase();
-  if (TRUE_WORDS.has(w) || (!strict && w === '1')) return true;
-  if (FALSE_WORDS.has(w) || (!strict && w === '0')) return false;
-  return null;
-}
+const booleanOf = (v: string, strict: boolean): boolean | null => booleanWord(v, strict);
 
 export function accepts(type: DatasetColumnType, v: string): boolean {
   switch (type) {

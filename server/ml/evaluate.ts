@@ -25,6 +25,12 @@ export type Evaluation = {
   calibration: CalibrationBin[];
   /** Per raw feature (one-hot columns summed back), normalised to sum 1, largest first. */
   featureImportance: FeatureImportance[];
+  /**
+   * The served model's mean |contribution| to the log-odds per feature (the values `explain`
+   * returns: coefficient x value, or TreeSHAP) over the first `rows` holdout rows, largest first.
+   * Absent on versions trained before explanations.
+   */
+  contributionImportance?: { rows: number; features: { feature: string; meanAbsContribution: number }[] };
 };
 
 export function evaluate(model: Model, y: ArrayLike<number>, p: ArrayLike<number>, threshold: number): Evaluation {

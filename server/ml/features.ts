@@ -12,6 +12,8 @@ export type NumericFeature = {
   kind: 'numeric';
   name: string;
   type: 'numeric' | 'integer' | 'boolean';
+  /** The column's name as the user wrote it, when it differs (scoring clients may send either). */
+  header?: string;
   /** Imputed for missing values (logistic regression; trees send missing values down a learned side). */
   median: number;
   /** Standardisation: z = (x - mean) * scale, scale = 1 / population std (1 for a constant column). */
@@ -24,6 +26,7 @@ export type CategoricalFeature = {
   kind: 'categorical';
   name: string;
   type: 'categorical' | 'text';
+  header?: string;
   /** One one-hot column each, in this order. "" is the missing value's category. */
   categories: string[];
   /** Seen in training but rare (or past the cap): they share one more one-hot column. */
@@ -42,18 +45,19 @@ export function planFeatures(table: Table, names: readonly string[], rows: Uint3
   const plan: FeaturePlan = { numeric: [], categorical: [] };
   for (const name of names) {
     const { schema, values } = columnOf(table, name);
+    const header = schema.header !== undefined && schema.header !== name ? { header: schema.header } : {};
     switch (schema.type) {
       case 'numeric':
       case 'integer':
       case 'boolean': {
         const xs = new Float64Array(rows.length);
         for (let k = 0; k < rows.length; k++) xs[k] = Math.fround(numberOf(values[rows[k]!] ?? null, name, rows[k]!));
-        plan.numeric.push({ kind: 'numeric', name, type: schema.type, ...numericStats(xs) });
+        plan.numeric.push({ kind: 'numeric', name, type: schema.type, ...header, ...numericStats(xs) });
         break;
       }
       case 'categorical':
       case 'text':
-        plan.categorical.push({ kind: 'categorical', name, type: schema.type, ...categoryLevels(values, rows, spec) });
+        plan.categorical.push({ kind: 'categorical', name, type: schema.type, ...header, ...categoryLevels(values, rows, spec) });
         break;
     }
   }
@@ -165,6 +169,15 @@ export function standardisedMatrix(enc: EncodedFeatures, plan: FeaturePlan, rows
     }
   }
   return { X, d };
+}
+
+/** The raw feature (plan order: numeric, then categorical) of each model column. */
+export function featureOfColumn(plan: FeaturePlan): Int32Array {
+  const out: number[] = plan.numeric.map((_, f) => f);
+  plan.categorical.forEach((c, i) => {
+    for (let k = 0; k < oneHotWidth(c); k++) out.push(plan.numeric.length + i);
+  });
+  return Int32Array.from(out);
 }
 
 /** How trees read model column c of a row: a raw numeric value (NaN = missing) or a one-hot 0/1. */

@@ -1,4 +1,5 @@
 import { MlInputError } from './errors';
+import { booleanWord } from '@/server/domain/boolean-words';
 import type { CellValue, ColumnSchema, ColumnType, Table, Target } from './types';
 
 /** y[i] for a row whose target is missing: such rows take no part in training or evaluation. */
@@ -32,7 +33,8 @@ export function classOf(v: CellValue): string | null {
 
 /** The target as 0/1 (MISSING_TARGET where it is missing), and the name of the other class. */
 export function targetVector(table: Table, name: string, positiveClass: string): { y: Uint8Array; target: Target } {
-  const { values } = columnOf(table, name);
+  const { schema, values } = columnOf(table, name);
+  if (schema.type === 'boolean') return booleanTargetVector(schema, values, positiveClass);
   const y = new Uint8Array(values.length);
   const others = new Map<string, number>();
   let positives = 0;
@@ -51,6 +53,35 @@ export function targetVector(table: Table, name: string, positiveClass: string):
   if (others.size === 0) throw new MlInputError(`the target "${name}" has only the positive class "${positiveClass}"`, 'target');
   const negativeClass = others.size === 1 ? [...others.keys()][0]! : `not ${positiveClass}`;
   return { y, target: { name, positiveClass, negativeClass } };
+}
+
+/**
+ * A boolean target: the positive class may be given in any boolean spelling ("yes", "True", "1");
+ * the classes are named in the column's own words ("Yes"/"No" as the CSV had them), or
+ * "true"/"false" when the column has none.
+ */
+function booleanTargetVector(schema: ColumnSchema, values: readonly CellValue[], positiveClass: string): { y: Uint8Array; target: Target } {
+  const { name } = schema;
+  const positive = booleanWord(positiveClass);
+  const words = schema.booleanWords ?? ['true', 'false'];
+  if (positive === null) {
+    throw new MlInputError(`the target "${name}" is a yes/no column (${words.join('/')}): positiveClass must be one of them, not "${positiveClass}"`, 'positiveClass');
+  }
+  const y = new Uint8Array(values.length);
+  const counts = [0, 0];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] ?? null;
+    const b = v === null || v === '' ? null : typeof v === 'boolean' ? v : typeof v === 'number' ? (v === 1 ? true : v === 0 ? false : null) : booleanWord(v);
+    if (b === null) y[i] = MISSING_TARGET;
+    else {
+      y[i] = b === positive ? 1 : 0;
+      counts[y[i]!]!++;
+    }
+  }
+  const [pos, neg] = positive ? words : [words[1], words[0]];
+  if (counts[1] === 0) throw new MlInputError(`the target "${name}" never has the positive class "${pos}"`, 'positiveClass');
+  if (counts[0] === 0) throw new MlInputError(`the target "${name}" has only the positive class "${pos}"`, 'target');
+  return { y, target: { name, positiveClass: pos, negativeClass: neg } };
 }
 
 /** A number from a numeric, integer or boolean column; NaN when missing. */

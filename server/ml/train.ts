@@ -2,6 +2,7 @@ import { pacer } from './control';
 import { MlInputError } from './errors';
 import { algorithmOf } from './algorithms';
 import { type Evaluation, evaluate, featureImportance } from './evaluate';
+import { explainEncoded, globalImportance } from './explain';
 import { type EncodedFeatures, encodeFeatures, modelColumns, planFeatures } from './features';
 import { type Model, predictEncoded } from './model';
 import { TrainSpec, type TrainSpecInput } from './spec';
@@ -73,6 +74,7 @@ export async function trainModel(table: Table, specInput: TrainSpecInput, contro
     ...evaluate(holdoutFit.model, Uint8Array.from(split.holdout, (r) => y[r]!), p, spec.threshold),
     // Importance describes the served model.
     featureImportance: featureImportance(served.model),
+    contributionImportance: contributionImportance(served, split.holdout),
   };
   const fittedRows = spec.refit ? labelled : split.train;
   return {
@@ -94,6 +96,14 @@ export async function trainModel(table: Table, specInput: TrainSpecInput, contro
       warnings,
     },
   };
+}
+
+/** Holdout rows explained for the model page's global importance (TreeSHAP: ~0.5 s for 100 rows of 100 trees, ~10% of a credit_data fit). */
+const IMPORTANCE_ROWS = 100;
+
+function contributionImportance(served: Fitted, holdout: Uint32Array): Evaluation['contributionImportance'] {
+  const rows = holdout.subarray(0, IMPORTANCE_ROWS);
+  return { rows: rows.length, features: globalImportance(explainEncoded(served.model, served.enc, rows)) };
 }
 
 type Fitted = { model: Model; enc: EncodedFeatures; iterations: number; converged: boolean; earlyStopped: boolean };

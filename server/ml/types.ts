@@ -4,7 +4,14 @@ export type CellValue = number | string | boolean | null;
 export const columnTypes = ['numeric', 'integer', 'boolean', 'categorical', 'text'] as const;
 export type ColumnType = (typeof columnTypes)[number];
 
-export type ColumnSchema = { name: string; type: ColumnType };
+export type ColumnSchema = {
+  name: string;
+  type: ColumnType;
+  /** The name as the user wrote it (a CSV header), when it differs: scoring clients may send either. */
+  header?: string;
+  /** A boolean column's [true, false] words as written ("yes", "no"): a boolean target's class names. */
+  booleanWords?: readonly [string, string];
+};
 
 /**
  * In-memory columnar training data: one array per column, all the same length. The build activity

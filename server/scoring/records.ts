@@ -1,3 +1,4 @@
+import { booleanWord } from '../domain/boolean-words';
 import type { FeatureInput, FeatureSchema } from '../ml/onnx/feature-schema';
 
 /**
@@ -46,8 +47,10 @@ export function recordsToColumns(schema: FeatureSchema, records: readonly unknow
     const read = (set: (i: number, v: unknown) => string | null) => {
       objects.forEach((o, i) => {
         if (!o) return;
-        if (!Object.hasOwn(o, f.name) || o[f.name] === undefined) return report(i, f.name, 'missing feature');
-        const problem = set(i, o[f.name]);
+        // The stored name, or the name as the user wrote it (the CSV header) when the model knows it.
+        const key = Object.hasOwn(o, f.name) || f.header === undefined || !Object.hasOwn(o, f.header) ? f.name : f.header;
+        if (!Object.hasOwn(o, key) || o[key] === undefined) return report(i, f.name, 'missing feature');
+        const problem = set(i, o[key]);
         if (problem) report(i, f.name, problem);
       });
     };
@@ -110,8 +113,13 @@ export function recordsToColumns(schema: FeatureSchema, records: readonly unknow
 function numberFor(f: FeatureInput, v: unknown): number | string {
   if (v === null) return NaN;
   if (typeof v === 'number') return Number.isFinite(v) ? v : `expected a finite number, got ${v}`;
-  if (typeof v === 'boolean' && f.type === 'boolean') return v ? 1 : 0;
-  return `expected ${f.type === 'boolean' ? 'true, false' : 'a number'} or null, got ${describe(v)}`;
+  if (f.type === 'boolean') {
+    // The spellings an upload reads as booleans: true/false, yes/no, t/f, y/n, 1/0 (any case).
+    const b = typeof v === 'boolean' ? v : typeof v === 'string' ? booleanWord(v) : null;
+    if (b !== null) return b ? 1 : 0;
+    return `expected true or false (or yes/no, 1/0) or null, got ${describe(v)}`;
+  }
+  return `expected a number or null, got ${describe(v)}`;
 }
 
 function describe(v: unknown): string {

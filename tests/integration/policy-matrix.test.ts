@@ -88,6 +88,8 @@ const procedureRules: Record<string, Rule> = {
   'models.cancelTraining': { min: 'editor' },
   // Batch scoring writes a dataset: editors, or CI/CD with a `run` key.
   'models.scoreDataset': { min: 'editor', scope: 'run' },
+  'models.evaluate': { min: 'editor', scope: 'run' },
+  'models.evaluations': { min: 'viewer', scope: 'read' },
   // Changing what production serves: deployers.
   'models.setChampion': { min: 'deployer' },
   'endpoints.list': { min: 'viewer', scope: 'read' },
@@ -135,6 +137,7 @@ const routeRules: Record<string, Rule> = {
   'POST /api/v1/projects/{projectId}/datasets': { min: 'editor', scope: 'ingest:loans' },
   'POST /api/v1/projects/{projectId}/datasets/{name}/rows': { min: 'editor', scope: 'ingest:loans' },
   'POST /api/v1/projects/{projectId}/models/{name}/versions': { min: 'editor' },
+  'POST /api/v1/projects/{projectId}/models/{name}/versions/{version}/evaluations': { min: 'editor', scope: 'run' },
   'POST /api/v1/endpoints/{name}/predict': { min: 'viewer', scope: 'score:loans' },
   'GET /api/v1/projects/{projectId}/bundles': { min: 'viewer', scope: 'read' },
   'POST /api/v1/projects/{projectId}/bundles': { min: 'editor', scope: 'deploy' },
@@ -250,7 +253,7 @@ describe('every procedure and route is authorised exactly as specified, for ever
     for (const route of restRoutes) {
       const rule = routeRules[`${route.method} ${route.path}`]!;
       const query = route.path === '/api/v1/audit' ? `?projectId=${ids.projectId}` : route.path.endsWith('/datasets') ? '?name=loans' : '';
-      const url = route.path.replace('{projectId}', ids.projectId).replace('{runId}', runId).replace('{name}', 'loans') + query;
+      const url = route.path.replace('{projectId}', ids.projectId).replace('{runId}', runId).replace('{name}', 'loans').replace('{version}', '1') + query;
       for (const who of identities) {
         const res = await app.inject({ method: route.method, url, headers: bearer.get(who), ...(route.body ? { payload: {} } : {}) });
         const denied = res.statusCode === 401 || res.statusCode === 403;

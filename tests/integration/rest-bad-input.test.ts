@@ -30,12 +30,13 @@ describe('REST answers every malformed request with a 4xx that says what was wro
     await t?.dispose();
   });
 
-  const urlOf = (path: string, pid = projectId, runId = NO_SUCH) => path.replace('{projectId}', pid).replace('{runId}', runId).replace('{name}', 'loans');
+  const urlOf = (path: string, pid = projectId, runId = NO_SUCH) => path.replace('{projectId}', pid).replace('{runId}', runId).replace('{name}', 'loans').replace('{version}', '1');
   /** What each JSON route says about a body missing its fields, or with fields of the wrong type. */
   const bodyCases: Record<string, { missing: RegExp; wrongTypes: unknown; wrongField: RegExp }> = {
     'POST /api/v1/projects/{projectId}/builds': { missing: /notebookId/, wrongTypes: { notebookId: 7, target: 'all' }, wrongField: /notebookId|target/ },
     'POST /api/v1/projects/{projectId}/datasets/{name}/rows': { missing: /rows/, wrongTypes: { rows: 'many' }, wrongField: /rows/ },
     'POST /api/v1/endpoints/{name}/predict': { missing: /records/, wrongTypes: { records: 'many' }, wrongField: /records/ },
+    'POST /api/v1/projects/{projectId}/models/{name}/versions/{version}/evaluations': { missing: /dataset/, wrongTypes: { dataset: 7 }, wrongField: /dataset/ },
     'POST /api/v1/projects/{projectId}/bundles': { missing: /notebookId|releaseNotes/, wrongTypes: { notebookId: 7, releaseNotes: ['x'] }, wrongField: /notebookId/ },
     'POST /api/v1/projects/{projectId}/deployments': { missing: /bundleHash|reason/, wrongTypes: { bundleHash: 7, reason: ['x'] }, wrongField: /bundleHash/ },
     'POST /api/v1/projects/{projectId}/deployments/rollback': { missing: /reason/, wrongTypes: { bundleHash: 'abc', reason: 3 }, wrongField: /bundleHash|reason/ },

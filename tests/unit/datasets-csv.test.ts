@@ -64,6 +64,18 @@ describe('streaming CSV for COPY', () => {
     expect(r.rows).toBe(2);
   });
 
+  it("keeps each boolean column's spelling as written and each header that normalising changed", async () => {
+    const r = await load('Customer ID,Churned,Active,flag\n1,No,TRUE,y\n2,Yes,FALSE,\n3,No,TRUE,y\n');
+    expect(r.csv).toBe('1,f,t,t\n2,t,f,\n3,f,t,t\n');
+    expect(r.columns).toEqual([
+      { name: 'customer_id', header: 'Customer ID', type: 'integer', nullable: false },
+      { name: 'churned', header: 'Churned', type: 'boolean', nullable: false, booleanWords: ['Yes', 'No'] },
+      { name: 'active', header: 'Active', type: 'boolean', nullable: false, booleanWords: ['TRUE', 'FALSE'] },
+      // Only "y" seen: its partner in the same style.
+      { name: 'flag', type: 'boolean', nullable: true, booleanWords: ['y', 'n'] },
+    ]);
+  });
+
   it('counts file lines across quoted newlines, blank lines and CRLF', async () => {
     const text = 'id,note\r\n1,"two\nlines"\r\n\r\n2,ok\r\n3,"a\nb\nc"\r\n4,x\r\n';
     const r = await load(text);

@@ -50,7 +50,7 @@ describe('records to model inputs', () => {
     const err = issuesOf([
       { age: 30, active: true, plan: 'pro', visits: 1 },
       { active: true, plan: 'pro', visits: 1 },
-      { age: '30', active: 'yes', plan: ['pro'], visits: 1.5 },
+      { age: '30', active: 'maybe', plan: ['pro'], visits: 1.5 },
       'not a record',
       { age: 1, active: true, plan: 'pro', visits: null },
     ]);
@@ -59,11 +59,36 @@ describe('records to model inputs', () => {
     expect(err.issues).toEqual([
       { record: 1, field: 'age', message: 'missing feature' },
       { record: 2, field: 'age', message: 'expected a number or null, got a string ("30")' },
-      { record: 2, field: 'active', message: 'expected true, false or null, got a string ("yes")' },
+      { record: 2, field: 'active', message: 'expected true or false (or yes/no, 1/0) or null, got a string ("maybe")' },
       { record: 2, field: 'plan', message: 'expected a string or null, got an array' },
       { record: 2, field: 'visits', message: 'expected an integer, got number 1.5' },
       { record: 3, field: '', message: 'expected an object of features, got a string ("not a record")' },
       { record: 4, field: 'visits', message: "null is not allowed: this model's input is an integer tensor" },
     ].sort((a, b) => a.record - b.record));
+  });
+
+  it('reads a boolean feature in every spelling an upload accepts: yes/no, true/false, t/f, y/n, 1/0, any case', () => {
+    const spellings: [unknown, number][] = [['yes', 1], ['No', 0], ['TRUE', 1], ['false', 0], ['t', 1], ['F', 0], ['y', 1], ['n', 0], ['1', 1], ['0', 0], [1, 1], [0, 0], [true, 1], [false, 0]];
+    const cols = recordsToColumns(schema, spellings.map(([active]) => ({ age: 1, active, plan: 'pro', visits: 1 })));
+    expect(Array.from(cols[1]!.data as Float32Array)).toEqual(spellings.map(([, x]) => x));
+  });
+
+  it("accepts the CSV's original column name as well as the stored lowercase name", () => {
+    const withHeaders: FeatureSchema = {
+      ...schema,
+      inputs: [
+        { name: 'monthly_income', header: 'Monthly Income', input: 'monthly_income', type: 'numeric', tensor: 'float', rank: 2 },
+        { name: 'plan', header: 'Plan', input: 'plan', type: 'categorical', tensor: 'string', rank: 2 },
+      ],
+    };
+    const cols = recordsToColumns(withHeaders, [
+      { 'Monthly Income': 2500, Plan: 'pro' },
+      { monthly_income: 1200, plan: 'basic' },
+      // Both given: the stored name wins.
+      { monthly_income: 10, 'Monthly Income': 20, plan: 'x' },
+    ]);
+    expect(Array.from(cols[0]!.data as Float32Array)).toEqual([2500, 1200, 10]);
+    expect(cols[1]!.data).toEqual(['pro', 'basic', 'x']);
+    expect(() => recordsToColumns(withHeaders, [{ 'monthly income': 1, plan: 'x' }])).toThrow('records[0].monthly_income: missing feature');
   });
 });

@@ -86,6 +86,29 @@ describe('trainModel', () => {
     });
   }
 
+  it('names the classes of a yes/no target as the CSV wrote them, whatever boolean spelling positiveClass uses', async () => {
+    const base = customers(400);
+    const churned = base.columns.churned!.map((v) => v === 'yes');
+    const schema = base.schema.map((c) => (c.name === 'churned' ? { name: 'churned', type: 'boolean' as const, booleanWords: ['Yes', 'No'] as const } : c));
+    const table: Table = { columns: { ...base.columns, churned }, schema };
+    for (const positiveClass of ['Yes', 'yes', 'true', '1']) {
+      const r = await trainModel(table, { algorithm: 'logistic_regression', target: 'churned', positiveClass });
+      expect(r.model.target).toEqual({ name: 'churned', positiveClass: 'Yes', negativeClass: 'No' });
+    }
+    const negative = await trainModel(table, { algorithm: 'logistic_regression', target: 'churned', positiveClass: 'no' });
+    expect(negative.model.target).toEqual({ name: 'churned', positiveClass: 'No', negativeClass: 'Yes' });
+    // The same rows as the text target: the positive class "yes" marks the same rows either way.
+    const asText = await trainModel(base, { algorithm: 'logistic_regression', target: 'churned', positiveClass: 'yes' });
+    const asBoolean = await trainModel(table, { algorithm: 'logistic_regression', target: 'churned', positiveClass: 'yes' });
+    expect(asBoolean.evaluation.auc.auc).toBe(asText.evaluation.auc.auc);
+    // Without words (a column typed boolean by hand), the classes are "true"/"false" as before.
+    const plain: Table = { columns: table.columns, schema: schema.map((c) => (c.name === 'churned' ? { name: 'churned', type: 'boolean' as const } : c)) };
+    expect((await trainModel(plain, { algorithm: 'logistic_regression', target: 'churned', positiveClass: 'true' })).model.target).toEqual({ name: 'churned', positiveClass: 'true', negativeClass: 'false' });
+    const err = await trainModel(table, { algorithm: 'logistic_regression', target: 'churned', positiveClass: 'maybe' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MlInputError);
+    expect((err as MlInputError).message).toBe('the target "churned" is a yes/no column (Yes/No): positiveClass must be one of them, not "maybe"');
+  });
+
   it('leaves rows without a target out of both parts and counts them', async () => {
     const table = customers(400);
     (table.columns.churned as CellValue[])[0] = null;

@@ -38,7 +38,9 @@ export function MetricTiles({ evaluation }: { evaluation: Evaluation }) {
 export function EvaluationCharts({ evaluation }: { evaluation: Evaluation }) {
   const roc = evaluation.roc.map((p) => ({ fpr: p.fpr, tpr: p.tpr }));
   const calibration = evaluation.calibration.filter((b) => b.meanPredicted !== null && b.fractionPositive !== null).map((b) => ({ predicted: b.meanPredicted!, observed: b.fractionPositive!, count: b.count }));
-  const importance = evaluation.featureImportance.slice(0, MAX_IMPORTANCE_BARS);
+  const all = importanceOf(evaluation);
+  const importance = all.slice(0, MAX_IMPORTANCE_BARS);
+  const byContribution = evaluation.contributionImportance !== undefined;
   const percentTick = (v: number) => `${Math.round(v * 100)}%`;
   const importanceTicks = niceShareTicks(importance[0]?.importance ?? 1);
 
@@ -78,20 +80,39 @@ export function EvaluationCharts({ evaluation }: { evaluation: Evaluation }) {
       <figure className="model-chart" aria-label="Feature importance" data-testid="importance-chart">
         <figcaption>Feature importance</figcaption>
         <div className="chart-note">
-          Share of the model&apos;s total{evaluation.featureImportance.length > MAX_IMPORTANCE_BARS ? ` (top ${MAX_IMPORTANCE_BARS} of ${evaluation.featureImportance.length})` : ''}.
+          {byContribution
+            ? `Mean |contribution| to the log-odds over ${formatCount(evaluation.contributionImportance!.rows)} holdout rows (the values predict returns with "explain": true), as a share of the total`
+            : "Share of the model's total"}
+          {all.length > MAX_IMPORTANCE_BARS ? ` (top ${MAX_IMPORTANCE_BARS} of ${all.length})` : ''}.
         </div>
         <ResponsiveContainer width="100%" height={Math.max(HEIGHT, importance.length * 20 + 30)}>
           <BarChart data={importance} layout="vertical" margin={{ top: 4, right: 16, bottom: 4, left: 4 }}>
             <CartesianGrid stroke="#f4f4f5" horizontal={false} />
             <XAxis type="number" domain={[0, importanceTicks.at(-1)!]} ticks={importanceTicks} tick={tick} tickFormatter={percentTick} />
             <YAxis type="category" dataKey="feature" tick={tick} width={90} interval={0} />
-            <Tooltip formatter={(v) => [formatShare(Number(v)), 'importance']} />
+            <Tooltip
+              formatter={(v, _name, item) => {
+                const raw = (item.payload as { meanAbsContribution?: number }).meanAbsContribution;
+                return [raw === undefined ? formatShare(Number(v)) : `${formatShare(Number(v))} (mean |contribution| ${raw.toFixed(3)})`, 'importance'];
+              }}
+            />
             <Bar dataKey="importance" fill={ACCENT} radius={[0, 3, 3, 0]} isAnimationActive={false} />
           </BarChart>
         </ResponsiveContainer>
       </figure>
     </div>
   );
+}
+
+/**
+ * Per feature, its share of the total: from mean |contribution| (explanations) when the version has
+ * them, else the algorithm's own importance (split gain, |coefficient|) of older versions.
+ */
+function importanceOf(evaluation: Evaluation): { feature: string; importance: number; meanAbsContribution?: number }[] {
+  const c = evaluation.contributionImportance;
+  if (!c) return evaluation.featureImportance;
+  const total = c.features.reduce((a, f) => a + f.meanAbsContribution, 0);
+  return c.features.map((f) => ({ feature: f.feature, importance: total > 0 ? f.meanAbsContribution / total : 0, meanAbsContribution: f.meanAbsContribution }));
 }
 
 /** 0, step, 2 step, ... up to the first multiple of step at or above max (step 5%, 10% or 20%). */

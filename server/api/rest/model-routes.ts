@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { MAX_PREDICT_RECORDS } from '../../services/endpoints/schemas';
 import { importOnnxModel, MAX_MODEL_BYTES } from '../../services/models/import-onnx-model';
+import { DatasetName } from '../../services/datasets/schemas';
+import { evaluateModelVersion } from '../../services/models/evaluate-version';
 import { EndpointName, ImportModelQuery, ModelName } from '../../services/models/schemas';
 import { Uuid } from '../../services/teams/schemas';
 import { defineRoute, type RestRoute } from './route';
@@ -26,6 +28,8 @@ export const PredictBody = z.object({
     .array(z.record(z.string(), z.unknown()), { error: 'records must be a list of feature objects' })
     .min(1, 'records must hold at least one record')
     .max(MAX_PREDICT_RECORDS, `at most ${MAX_PREDICT_RECORDS} records per request (more is a 413)`),
+  /** Each record's top feature contributions (trained versions only; an imported ONNX model answers 400). */
+  explain: z.boolean().optional(),
 });
 
 export const PredictResponse = z.object({
@@ -40,13 +44,52 @@ export const PredictResponse = z.object({
       /** The probability of each class, by class name (e.g. {"good": 0.8, "bad": 0.2}). */
       probabilities: z.record(z.string(), z.number()),
       modelVersion: z.number().int(),
+      /**
+       * With `"explain": true`: the log-odds margin of the positive class as baseline + the listed
+       * contributions (largest |contribution| first, at most 10) + otherFeatures; probability = sigmoid(margin).
+       * Logistic regression: coefficient x standardised value; trees: TreeSHAP.
+       */
+      explanation: z
+        .object({
+          baseline: z.number(),
+          margin: z.number(),
+          contributions: z.array(z.object({ feature: z.string(), contribution: z.number() })),
+          otherFeatures: z.number(),
+        })
+        .optional(),
     }),
   ),
 });
 
 export const PREDICT_PATH = '/api/v1/endpoints/{name}/predict';
 
+const StoredEvaluation = z.object({
+  id: z.string(),
+  version: z.number().int(),
+  dataset: z.string(),
+  environment: z.enum(['design', 'production']),
+  fingerprint: z.string(),
+  rows: z.number().int(),
+  /** rows, positives, auc {auc, lower, upper}, logLoss, atThreshold (confusion matrix at 0.5), roc, calibration. */
+  metrics: z.record(z.string(), z.unknown()),
+  createdBy: z.string(),
+  createdAt: z.string(),
+});
+
 export const modelRoutes: RestRoute[] = [
+  defineRoute({
+    method: 'POST',
+    path: '/api/v1/projects/{projectId}/models/{name}/versions/{version}/evaluations',
+    operationId: 'evaluateModelVersion',
+    summary: "Evaluate a model version on a dataset of the project (its features and target): AUC with interval, log loss, ROC, calibration, confusion matrix; stored and listed on the model page. Editors; key scope: run.",
+    tags: ['models'],
+    policy: { kind: 'member', role: 'editor', scope: 'run' },
+    params: z.object({ projectId: Uuid('projectId'), name: ModelName, version: z.coerce.number().int().min(1) }),
+    body: z.object({ dataset: DatasetName, environment: z.enum(['design', 'production']).default('design') }),
+    response: StoredEvaluation,
+    successStatus: 201,
+    handler: ({ ctx, params, body }) => evaluateModelVersion({ ctx, input: { ...params, ...body } }),
+  }),
   defineRoute({
     method: 'POST',
     path: '/api/v1/projects/{projectId}/models/{name}/versions',

@@ -1,6 +1,7 @@
+import { evaluateModelVersion, listModelEvaluations } from '../../services/models/evaluate-version';
 import { GateDecisionsInput, listGateDecisions } from '../../services/models/gate-decisions';
 import { getModel, getModelVersion, listModels, listModelVersions } from '../../services/models/list-models';
-import { ListModelsInput, ModelRef, ModelVersionRef, ScoreDatasetInput, SetChampionInput, TrainingRef, TrainModelInput } from '../../services/models/schemas';
+import { EvaluateVersionInput, ListEvaluationsInput, ListModelsInput, ModelRef, ModelVersionRef, ScoreDatasetInput, SetChampionInput, TrainingRef, TrainModelInput } from '../../services/models/schemas';
 import { scoreDataset } from '../../services/models/score-dataset';
 import { setChampion } from '../../services/models/set-champion';
 import { cancelTraining, getTraining, startTraining } from '../../services/models/trainings';
@@ -25,6 +26,12 @@ export const modelsRouter = router({
   train: procedure.meta({ policy: editor }).input(TrainModelInput).mutation(({ ctx, input }) => startTraining({ ctx, input })),
   training: procedure.meta({ policy: { kind: 'member', role: 'viewer' } }).input(TrainingRef).query(({ ctx, input }) => getTraining({ ctx, input })),
   cancelTraining: procedure.meta({ policy: editor }).input(TrainingRef).mutation(({ ctx, input }) => cancelTraining({ ctx, input })),
+  /** Scores a dataset with one version and stores the evaluation (audited `model.evaluate`); CI/CD may run it with a `run` key. */
+  evaluate: procedure
+    .meta({ policy: { kind: 'member', role: 'editor', scope: 'run' } })
+    .input(EvaluateVersionInput)
+    .mutation(({ ctx, input }) => evaluateModelVersion({ ctx, input })),
+  evaluations: procedure.meta({ policy: read }).input(ListEvaluationsInput).query(({ ctx, input }) => listModelEvaluations({ ctx, input })),
   /** Batch scoring into a new dataset; CI/CD may run it with a `run` key. */
   scoreDataset: procedure
     .meta({ policy: { kind: 'member', role: 'editor', scope: 'run' } })

@@ -33,7 +33,8 @@ export function scoringPredictFastPath(deps: AppDeps): FastPath {
     if (secret === undefined) return null;
     if (unstorableTextError(input)) return null;
     const parsed = PredictInput.safeParse(input);
-    if (!parsed.success) return null;
+    // Explanations take the general path (predictRecords), which adds them after the scoring.
+    if (!parsed.success || parsed.data.explain) return null;
     const result = await scoreForApiKey(deps.db, secret, requestWhere(req), parsed.data.endpoint, parsed.data.records, req.id);
     return result && { data: result, plain: isPlain(result) };
   };

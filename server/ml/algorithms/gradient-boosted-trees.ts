@@ -1,4 +1,5 @@
-import { columnReaders, readColumn } from '../features';
+import { expectedValue, treeShap } from '../explain/tree-shap';
+import { columnReaders, featureOfColumn, readColumn } from '../features';
 import { type BoostedTrees, boostedScore, fitBoostedTrees } from '../gbt/boosting';
 import { sigmoid } from '../logistic-regression';
 import type { GradientBoostedTreesParams } from '../spec';
@@ -20,6 +21,18 @@ export const gradientBoostedTrees: ModelAlgorithm<'gradient_boosted_trees', Grad
       out[k] = sigmoid(boostedScore(est, (c) => readColumn(readers[c]!, r)));
     });
     return out;
+  },
+  // TreeSHAP per tree over raw features (a one-hot block is one feature); baseline the expected margin.
+  explain(est, features, enc, row) {
+    const readers = columnReaders(enc, features);
+    const groups = featureOfColumn(features);
+    const contributions = new Float64Array(features.numeric.length + features.categorical.length);
+    let baseline = est.baseScore;
+    for (const tree of est.trees) {
+      baseline += expectedValue(tree);
+      treeShap(tree, (c) => readColumn(readers[c]!, row), (c) => groups[c]!, contributions);
+    }
+    return { baseline, contributions };
   },
   // Total split gain per column.
   importance(est, columns) {

@@ -5,7 +5,7 @@ import type { ModelAlgorithm } from './types';
 
 export type { BoostedTreesEstimator } from './gradient-boosted-trees';
 export type { LogisticRegressionEstimator } from './logistic-regression';
-export type { FitInput, Fitted, ModelAlgorithm } from './types';
+export type { FitInput, Fitted, ModelAlgorithm, RowExplanation } from './types';
 
 type ParamsOf<K extends Algorithm> = Extract<TrainSpec, { algorithm: K }>['params'];
 

@@ -45,6 +45,22 @@ export const logisticRegression: ModelAlgorithm<'logistic_regression', LogisticR
     });
     return out;
   },
+  // Exact log-odds terms: coefficient x standardised value (one-hot: the category's coefficient), summed per feature; baseline the intercept.
+  explain(est, { numeric, categorical }, enc, row) {
+    const contributions = new Float64Array(numeric.length + categorical.length);
+    let j = 0;
+    for (let f = 0; f < numeric.length; f++, j++) {
+      const p = numeric[f]!;
+      const x = enc.numeric[f]![row]!;
+      contributions[f] = est.coef[j]! * ((Number.isNaN(x) ? p.median : x) - p.mean) * p.scale;
+    }
+    for (let f = 0; f < categorical.length; f++) {
+      const code = enc.codes[f]![row]!;
+      if (code >= 0) contributions[numeric.length + f] = est.coef[j + code]!;
+      j += oneHotWidth(categorical[f]!);
+    }
+    return { baseline: est.intercept, contributions };
+  },
   // |coefficient| on standardised features (a one-hot column's coefficient is the effect of that category against none of them).
   importance: (est, columns) => Float64Array.from({ length: columns.length }, (_, j) => Math.abs(est.coef[j] ?? 0)),
 };

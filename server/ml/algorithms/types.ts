@@ -17,6 +17,8 @@ export type FitInput<P> = {
   onProgress: TrainingControl['onProgress'];
 };
 
+export type RowExplanation = { baseline: number; contributions: Float64Array };
+
 export type Fitted<E> = { estimator: E; iterations: number; converged: boolean; earlyStopped: boolean };
 
 /**
@@ -30,6 +32,11 @@ export type ModelAlgorithm<K extends string, P, E extends { kind: K }> = {
   fit(input: FitInput<P>): Promise<Fitted<E>>;
   /** Positive-class probability of each of `rows`. */
   predict(est: E, features: FeaturePlan, enc: EncodedFeatures, rows: Uint32Array): Float64Array;
+  /**
+   * Each raw feature's contribution to one row's log-odds margin (plan order: numeric features,
+   * then categorical), exact: baseline + sum(contributions) is the model's margin for the row.
+   */
+  explain(est: E, features: FeaturePlan, enc: EncodedFeatures, row: number): RowExplanation;
   /** An unnormalised importance per model column (evaluate.ts sums them per feature). */
   importance(est: E, columns: readonly ModelColumn[]): Float64Array;
 };

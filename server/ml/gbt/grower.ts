@@ -297,7 +297,7 @@ function partitionNode(data: GrowerData, partition: Uint32Array, scratch: Uint32
 }
 
 function flatten(root: GrowNode, data: GrowerData, learningRate: number): Tree {
-  const tree: Tree = { feature: [], threshold: [], missingGoLeft: [], left: [], right: [], value: [], gain: [] };
+  const tree: Tree = { feature: [], threshold: [], missingGoLeft: [], left: [], right: [], value: [], gain: [], cover: [] };
   const visit = (node: GrowNode): number => {
     const id = tree.feature.length;
     tree.feature.push(-1);
@@ -307,6 +307,7 @@ function flatten(root: GrowNode, data: GrowerData, learningRate: number): Tree {
     tree.right.push(-1);
     tree.value.push(0);
     tree.gain.push(0);
+    tree.cover.push(node.stop - node.start);
     if (!node.left || !node.right || !node.split) {
       node.leafValue = node.value * learningRate;
       tree.value[id] = Math.fround(node.leafValue);

@@ -13,6 +13,8 @@ export type Tree = {
   value: number[];
   /** Loss reduction of each split (0 for leaves): the trees' feature importance. */
   gain: number[];
+  /** Training rows that reached each node: the weights TreeSHAP's conditional expectations use. */
+  cover: number[];
 };
 
 export function treeValue(tree: Tree, read: (feature: number) => number): number {

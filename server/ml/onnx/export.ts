@@ -1,5 +1,6 @@
 import { assertNever } from '@/server/domain/assert-never';
 import type { BoostedTreesEstimator, Estimator, LogisticRegressionEstimator } from '../algorithms';
+import { MODEL_METADATA_KEY, modelToJson } from '../explain/model-json';
 import { oneHotWidth } from '../features';
 import type { Model } from '../model';
 import { FEATURE_SCHEMA_METADATA_KEY, type FeatureInput, type FeatureSchema } from './feature-schema';
@@ -18,6 +19,8 @@ const OUT_PROBABILITIES = 'probabilities';
 /** Prefix of every intermediate tensor name; no feature input may use it. */
 const INTERNAL = 'sb.';
 
+const headerOf = (f: { header?: string }) => (f.header === undefined ? {} : { header: f.header });
+
 export type OnnxExport = { bytes: Uint8Array; schema: FeatureSchema };
 
 /**
@@ -35,10 +38,11 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
   const { numeric, categorical } = model.features;
   const inputNames = assignInputNames([...numeric, ...categorical].map((f) => f.name));
   const inputs: FeatureInput[] = [
-    ...numeric.map((f): FeatureInput => ({ name: f.name, input: inputNames.get(f.name)!, type: f.type, tensor: 'float', rank: 2 })),
+    ...numeric.map((f): FeatureInput => ({ name: f.name, ...headerOf(f), input: inputNames.get(f.name)!, type: f.type, tensor: 'float', rank: 2 })),
     ...categorical.map(
       (f): FeatureInput => ({
         name: f.name,
+        ...headerOf(f),
         input: inputNames.get(f.name)!,
         type: f.type,
         tensor: 'string',
@@ -111,7 +115,7 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
     initializers,
     producerVersion: opts.producerVersion ?? '0',
     docString: `${model.algorithm} predicting ${model.target.name} = ${model.target.positiveClass}`,
-    metadata: { [FEATURE_SCHEMA_METADATA_KEY]: JSON.stringify(schema) },
+    metadata: { [FEATURE_SCHEMA_METADATA_KEY]: JSON.stringify(schema), [MODEL_METADATA_KEY]: modelToJson(model) },
   });
   return { bytes, schema };
 }

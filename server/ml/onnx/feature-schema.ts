@@ -8,6 +8,8 @@ import { columnTypes } from '../types';
 export const FeatureInput = z.object({
   /** The record field. */
   name: z.string().min(1),
+  /** The name as the user wrote it (a CSV header) when it differs: records may use either. */
+  header: z.string().min(1).optional(),
   /** The ONNX graph input fed from it (usually the same string). */
   input: z.string().min(1),
   type: z.enum(columnTypes),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DatasetColumnSpec, DatasetColumnType } from '@/db/schema';
+import { booleanWordsOf } from '@/server/domain/boolean-words';
 import { accepts, csvField, describeType, isNullCell, normaliseHeaders, TypeInference } from '../../domain/column-types';
 import { CsvRecordParser, CsvSyntaxError } from './csv-records';
 import { csvChunkDecoder, InvalidCsvEncoding, type CsvEncoding } from './csv-encoding';
@@ -149,6 +150,9 @@ class RecordReader {
 class RowEncoder {
   rows = 0;
   readonly nullSeen: boolean[];
+  /** Each boolean column's first true and false spelling, kept so models answer in the CSV's words. */
+  readonly trueSeen: (string | undefined)[];
+  readonly falseSeen: (string | undefined)[];
   /** Sparse: one entry where the line of a row stops following from the one before. */
   private readonly lineShifts: { row: number; delta: number }[] = [];
   private lastDelta = 0;
@@ -161,6 +165,8 @@ class RowEncoder {
     private readonly headerLine: number,
   ) {
     this.nullSeen = names.map(() => false);
+    this.trueSeen = names.map(() => undefined);
+    this.falseSeen = names.map(() => undefined);
   }
 
   encode(r: Rec): string {
@@ -185,6 +191,10 @@ class RowEncoder {
         });
       }
       fields[i] = csvField(type, v);
+      if (type === 'boolean' && (this.trueSeen[i] === undefined || this.falseSeen[i] === undefined)) {
+        if (fields[i] === 't') this.trueSeen[i] ??= v;
+        else this.falseSeen[i] ??= v;
+      }
     }
     const delta = r.line - (this.headerLine + this.rows + 1);
     if (delta !== this.lastDelta) {
@@ -359,14 +369,21 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
   }
 
   return {
-    columns: names.map((name, i) => ({ name, type: types[i]!, nullable: true })),
+    columns: names.map((name, i) => columnSpec(name, headers[i]!, types[i]!, true, undefined, undefined)),
     headers,
     batches,
-    stats: () => ({ rows: encoder.rows, bytes, sha256: hash.copy().digest('hex'), columns: names.map((name, i) => ({ name, type: types[i]!, nullable: encoder.nullSeen[i]! })) }),
+    stats: () => ({ rows: encoder.rows, bytes, sha256: hash.copy().digest('hex'), columns: names.map((name, i) => columnSpec(name, headers[i]!, types[i]!, encoder.nullSeen[i]!, encoder.trueSeen[i], encoder.falseSeen[i])) }),
     lineOfRow: (row) => encoder.lineOfRow(row),
     abort: (err) => {
       stopped = true;
       reader.fail(err ?? new Error('the upload was stopped'));
     },
   };
+}
+
+/** A column's spec, with its header as written when normalising changed it and a boolean's own words. */
+function columnSpec(name: string, header: string, type: DatasetColumnType, nullable: boolean, trueSeen: string | undefined, falseSeen: string | undefined): DatasetColumnSpec {
+  const words = type === 'boolean' ? booleanWordsOf(trueSeen, falseSeen) : null;
+  const written = header.trim();
+  return { name, type, nullable, ...(written !== name ? { header: written } : {}), ...(words ? { booleanWords: words } : {}) };
 }

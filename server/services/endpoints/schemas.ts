@@ -26,6 +26,8 @@ export const PredictInput = z.object({
     .array(z.unknown(), { error: 'records must be a list of feature objects' })
     .min(1, 'records must hold at least one record')
     .max(MAX_PREDICT_RECORDS, `at most ${MAX_PREDICT_RECORDS} records per request`),
+  /** Each record's top feature contributions (trained versions only). */
+  explain: z.boolean({ error: 'explain must be true or false' }).optional(),
 });
 
 export const shadowWindows = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 } as const;

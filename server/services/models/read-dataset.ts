@@ -6,15 +6,16 @@ export const READ_BATCH_ROWS = 10_000;
 
 /** How a dataset column reaches the model: text columns are categories, numbers are floats. */
 export function mlColumnOf(c: DatasetColumnSpec): ColumnSchema | null {
+  const written = c.header === undefined ? {} : { header: c.header };
   switch (c.type) {
     case 'integer':
-      return { name: c.name, type: 'integer' };
+      return { name: c.name, type: 'integer', ...written };
     case 'numeric':
-      return { name: c.name, type: 'numeric' };
+      return { name: c.name, type: 'numeric', ...written };
     case 'boolean':
-      return { name: c.name, type: 'boolean' };
+      return { name: c.name, type: 'boolean', ...written, ...(c.booleanWords ? { booleanWords: c.booleanWords } : {}) };
     case 'text':
-      return { name: c.name, type: 'categorical' };
+      return { name: c.name, type: 'categorical', ...written };
     case 'timestamp':
       return null;
   }

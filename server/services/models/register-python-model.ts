@@ -29,21 +29,8 @@ export async function registerPythonModel({
   const meta = auditMetaOf(ctx);
   const { entry, bytes } = input;
   const what = `model "${entry.name}"`;
-  if (bytes.byteLength === 0 || bytes.byteLength > MAX_MODEL_BYTES) throw invalid(`${what}: the ONNX file is ${bytes.byteLength === 0 ? 'empty' : `larger than ${MAX_MODEL_BYTES / 1024 ** 2} MiB`}`, 'model');
   const { y, p } = entry.holdout;
-  if (y.length !== p.length) throw invalid(`${what}: the holdout has ${y.length} labels but ${p.length} probabilities`, 'model');
-  const positives = y.reduce<number>((a, b) => a + b, 0);
-  if (positives === 0 || positives === y.length) throw invalid(`${what}: the holdout needs rows of both classes (it has ${y.length} rows, ${positives} positive)`, 'model');
-  let schema: FeatureSchema;
-  try {
-    schema = describeOnnxModel(bytes, { positiveClass: entry.positiveClass });
-  } catch (err) {
-    if (err instanceof MlInputError) throw invalid(`${what}: the converted model cannot be served: ${err.message}`, 'model');
-    throw err;
-  }
-  const extra = schema.inputs.map((i) => i.name).filter((n) => !entry.features.includes(n));
-  if (extra.length) throw invalid(`${what}: the converted model takes inputs that are not its features: ${extra.join(', ')}`, 'model');
-  await assertServes(ctx, bytes, schema);
+  const schema = await servableSchema(ctx, what, entry, bytes);
   const evaluation = evaluateProbabilities(y, p, 0.5);
   const warnings = entry.fittedOn === 'given' ? ['the cell passed a fitted pipeline: it is served as fitted; the holdout estimate is of a copy refitted on the training part'] : [];
   const training = {
@@ -102,4 +89,24 @@ export async function registerPythonModel({
       },
     ),
   );
+}
+
+/** The converted model's feature schema, once its file, its holdout and its inputs pass the import's checks. */
+async function servableSchema(ctx: ServiceCtx, what: string, entry: PythonModelEntry, bytes: Uint8Array): Promise<FeatureSchema> {
+  if (bytes.byteLength === 0 || bytes.byteLength > MAX_MODEL_BYTES) throw invalid(`${what}: the ONNX file is ${bytes.byteLength === 0 ? 'empty' : `larger than ${MAX_MODEL_BYTES / 1024 ** 2} MiB`}`, 'model');
+  const { y, p } = entry.holdout;
+  if (y.length !== p.length) throw invalid(`${what}: the holdout has ${y.length} labels but ${p.length} probabilities`, 'model');
+  const positives = y.reduce<number>((a, b) => a + b, 0);
+  if (positives === 0 || positives === y.length) throw invalid(`${what}: the holdout needs rows of both classes (it has ${y.length} rows, ${positives} positive)`, 'model');
+  let schema: FeatureSchema;
+  try {
+    schema = describeOnnxModel(bytes, { positiveClass: entry.positiveClass });
+  } catch (err) {
+    if (err instanceof MlInputError) throw invalid(`${what}: the converted model cannot be served: ${err.message}`, 'model');
+    throw err;
+  }
+  const extra = schema.inputs.map((i) => i.name).filter((n) => !entry.features.includes(n));
+  if (extra.length) throw invalid(`${what}: the converted model takes inputs that are not its features: ${extra.join(', ')}`, 'model');
+  await assertServes(ctx, bytes, schema);
+  return schema;
 }

@@ -52,3 +52,13 @@ export const ScoreDatasetInput = z
   .refine((v) => v.version === undefined || v.model !== undefined, { error: 'version needs model', path: ['version'] })
   .refine((v) => v.dataset !== v.output, { error: 'output must differ from dataset', path: ['output'] });
 export type ScoreDatasetInput = z.input<typeof ScoreDatasetInput>;
+
+export const EvaluateVersionInput = z.object({
+  projectId: Uuid('projectId'),
+  name: ModelName,
+  version: z.number().int().min(1),
+  /** A dataset of the project holding the version's feature columns and its target. */
+  dataset: DatasetName,
+  environment: EnvironmentSchema.default('design'),
+});
+export const ListEvaluationsInput = z.object({ projectId: Uuid('projectId'), name: ModelName });

@@ -4,7 +4,8 @@ import type { RequestOutcome } from '@/server/scoring/request-stats';
 import { RecordInputError, predict } from '@/server/scoring/session-cache';
 import type { ServiceCtx } from '../context';
 import { predictionDuration, predictions } from '@/server/metrics/registry';
-import { invalid } from '../errors';
+import { invalid, ServiceError } from '../errors';
+import { explainPredictions } from './explain-records';
 import type { PredictInput } from '../endpoints/schemas';
 import { scoringRuntime, type EndpointConfig, type ScoringRuntime } from './runtime';
 
@@ -70,12 +71,14 @@ export async function predictRecords({ ctx, input }: { ctx: ServiceCtx; input: z
   let outcome: RequestOutcome = 'serverError';
   try {
     const result = await predictWithConfig(config, input.records);
+    const answer = input.explain ? await explainPredictions(ctx.db, config, input.records, result) : result;
     outcome = 'ok';
     logPredictions(runtime, config, input.records, result, ctx.requestId);
-    return result;
+    return answer;
   } catch (err) {
-    if (err instanceof RecordInputError) {
+    if (err instanceof RecordInputError || (err instanceof ServiceError && err.kind === 'Invalid')) {
       outcome = 'clientError';
+      if (err instanceof ServiceError) throw err;
       throw invalid(err.message, err.field);
     }
     throw err;

@@ -5,6 +5,7 @@ import { MAX_PREDICT_RECORDS } from '../endpoints/schemas';
 import { invalid, ServiceError, unauthenticated } from '../errors';
 import { EndpointName } from '../models/schemas';
 import { authorize, keyScorableEndpoint } from '../policy';
+import { explainPredictions } from './explain-records';
 import { logPredictions, predictWithConfig, type PredictResult } from './predict-records';
 import { scoringRuntime, type EndpointConfig } from './runtime';
 
@@ -35,15 +36,33 @@ const SCORER = { kind: 'endpointScorer' } as const;
  * ServiceErrors (401 unknown key, 404 endpoint, 403 scope, 400 body, 413 too many records) and
  * RecordInputError (record index and field) for the edge to answer.
  */
-export async function scorePredictRequest(db: Db, caller: PredictCaller, name: string, body: unknown, requestId: string, progress: PredictProgress): Promise<PredictResult> {
+export async function scorePredictRequest(
+  db: Db,
+  caller: PredictCaller,
+  name: string,
+  body: unknown,
+  requestId: string,
+  progress: PredictProgress,
+): Promise<PredictResult | Awaited<ReturnType<typeof explainPredictions>>> {
   const runtime = scoringRuntime(db);
   const config = await scorableEndpoint(db, caller, name);
   progress.endpointId = config.endpointId;
   const records = recordsOf(body);
+  const explain = explainOf(body);
   progress.records = records.length;
   const result = await predictWithConfig(config, records);
+  // Explanations only on request, on their own path (a 400 for a model that cannot be explained).
+  const answer = explain ? await explainPredictions(db, config, records, result) : result;
   logPredictions(runtime, config, records, result, requestId);
-  return result;
+  return answer;
+}
+
+/** `"explain": true` asks for each record's feature contributions. */
+function explainOf(body: unknown): boolean {
+  const explain = (body as { explain?: unknown }).explain;
+  if (explain === undefined || explain === false) return false;
+  if (explain === true) return true;
+  throw invalid('explain must be true or false', 'explain');
 }
 
 async function scorableEndpoint(db: Db, caller: PredictCaller, name: string): Promise<EndpointConfig> {
