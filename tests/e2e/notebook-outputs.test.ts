@@ -482,7 +482,8 @@ describe('cell outputs in the browser: shared results, profiles, charts, keys, F
     // leftmost node starts 16 px + the layout's 16 px margin at 75% in, the first cell is on screen
     // and the last is off to the right.
     const nodesLeft = await flow.locator('.react-flow__node').evaluateAll((els) => Math.min(...els.map((e) => e.getBoundingClientRect().left)));
-    expect(Math.abs(nodesLeft - (flowBox.x + 16 + 16 * 0.75))).toBeLessThanOrEqual(2);
+    // (within 4 px: the node's border and sub-pixel layout; a centred opening is hundreds of px off)
+    expect(Math.abs(nodesLeft - (flowBox.x + 16 + 16 * 0.75))).toBeLessThanOrEqual(4);
     expect(await inside('sales_2')).toBe(true);
     expect(await inside(last)).toBe(false);
     await flow.locator('.react-flow__controls-fitview').click();

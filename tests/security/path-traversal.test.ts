@@ -94,6 +94,7 @@ describe('no route or procedure that takes a name, hash or id can be walked out 
         'POST /api/v1/endpoints/{name}/predict',
         'POST /api/v1/projects/{projectId}/datasets/{name}/rows',
         'POST /api/v1/projects/{projectId}/models/{name}/versions',
+        'POST /api/v1/projects/{projectId}/models/{name}/versions/{version}/evaluations',
         'POST /api/v1/projects/{projectId}/scenarios/{name}/runs',
       ].sort(),
     );
