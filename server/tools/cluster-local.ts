@@ -92,9 +92,21 @@ async function main(): Promise<void> {
     log('stopped');
     process.exit(0);
   };
-  // `once`: a second signal takes the default action and ends this process at once; the lifelines
-  // then stop every child (Postgres with its fast shutdown).
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void stop());
+  // One Ctrl+C can arrive more than once: the terminal signals npm, tsx and this process, and npm
+  // and tsx pass it on. Repeats within a second are that; a later one stops at once (exit: the
+  // lifelines then stop every child, Postgres with its fast shutdown). `on`, not `once`: with no
+  // listener left, tsx's own handler would end this process on the repeat.
+  let firstSignalAt = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stopping) {
+      firstSignalAt = Date.now();
+      void stop();
+    } else if (Date.now() - firstSignalAt > 1_000) {
+      log(`${signal} again: stopping at once`);
+      process.exit(130);
+    }
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
   for (const c of children) void c.exited.then(() => !stopping && log(`${c.name} exited (code ${c.child.exitCode}, signal ${c.child.signalCode})`));
 
   await Promise.all(roles.map((_, i) => waitHealthy(basePort + i)));
