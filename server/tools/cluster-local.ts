@@ -19,6 +19,7 @@ import { findTemporalCli, startTemporalDevServer } from '@/workflows/dev-server'
 import { startEmbeddedPostgres } from '../embedded-postgres';
 import { childProcessEnv, loadEnv } from '../env';
 import { spawnWithLifeline, type LifelineChild } from '../lifeline';
+import { nextBuildIsStale, runNextBuild } from '../next-app';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -77,6 +78,11 @@ async function main(): Promise<void> {
   await database.migrate();
   await database.close();
 
+  // Once here: each web process would otherwise run its own `next build`, both in this directory.
+  if (nextBuildIsStale(root)) {
+    log('building the web app (next build) once for both web processes ...');
+    await runNextBuild(root);
+  }
   const childEnv = childProcessEnv({ DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address, STAGEBOOK_COLLAB_RELAY: 'postgres', HOST: '127.0.0.1' });
   const children = roles.map((_, i) => startRole(i, childEnv));
   let stopping = false;
