@@ -18,6 +18,7 @@ import { crossSiteRefusal } from './api/same-origin';
 import { commonSecurityHeaders, newNonce, pageCsp } from './api/security-headers';
 import { LIVENESS_PATH, READINESS_PATH, checkHealth } from './health';
 import { traceLogFields } from './telemetry/log-context';
+import { registerSpanRoutes } from './telemetry/span-route';
 import { registerHttpMetrics } from './metrics/http';
 import { watchCollab } from './metrics/registry';
 import { VERSION } from './version';
@@ -54,6 +55,7 @@ declare module 'fastify' {
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const TRPC_PREFIX = '/trpc';
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -95,6 +97,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }
 
   registerHttpMetrics(app);
+  registerSpanRoutes(app, serves('web') ? { trpc: { prefix: TRPC_PREFIX, procedures: Object.keys(appRouter._def.procedures) } } : {});
 
   const securityHeaders = Object.entries(commonSecurityHeaders);
   // Callback style, not async: every request passes here, and a promise per hook is measurable on
@@ -133,7 +136,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }
 
   if (serves('web')) {
-    await registerTrpc(app, '/trpc', {
+    await registerTrpc(app, TRPC_PREFIX, {
       router: appRouter,
       fastPaths: { 'scoring.predict': scoringPredictFastPath(deps) },
       createContext: (req, reply) => createRequestCtx(deps, req, cookieJar(req, reply, deps.secureCookies ?? false)),

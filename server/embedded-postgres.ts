@@ -203,7 +203,12 @@ export function runningEmbeddedUrl(dataDir: string): string {
  * Starts the embedded server on `dataDir`, creating the cluster (initdb, ~1 s) and the `stagebook`
  * database on first use. Resolves once the server accepts connections.
  */
-export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (line: string) => void }): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string;
+  log?: (line: string) => void;
+  /** In a process group of its own (server/lifeline.ts `detached`): a terminal's Ctrl+C does not stop it; `stop()` does. */
+  detached?: boolean;
+}): Promise<EmbeddedPostgres> {
   const log = opts.log ?? (() => {});
   const dataDir = path.resolve(opts.dataDir);
   const pgdata = path.join(dataDir, 'data');
@@ -255,7 +260,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log?: (line
       '-c', 'log_min_messages=fatal',
       '-c', 'log_timezone=UTC',
     ],
-    { ...(user ?? {}), env: childProcessEnv({ LC_ALL: 'C' }), stopSignal: 'SIGINT', graceMs: STOP_TIMEOUT_MS },
+    { ...(user ?? {}), env: childProcessEnv({ LC_ALL: 'C' }), stopSignal: 'SIGINT', graceMs: STOP_TIMEOUT_MS, detached: opts.detached },
   );
   const child = lifeline.process;
   let tail = '';

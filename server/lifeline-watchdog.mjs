@@ -9,8 +9,8 @@
  * options: { stopSignal, graceMs, uid?, gid? } (uid/gid: the command runs as that user, as
  * Postgres must when Stagebook runs as root; the watchdog keeps root to signal it).
  *
- * The command stays in Stagebook's process group (a group-wide SIGKILL still reaches
- * it) with the watchdog's stdout and stderr, which are Stagebook's pipes; the watchdog exits as the
+ * The command stays in the watchdog's process group (Stagebook's, so a group-wide SIGKILL still
+ * reaches it, unless Stagebook started the watchdog detached, in a group of its own) with the watchdog's stdout and stderr, which are Stagebook's pipes; the watchdog exits as the
  * command does (same code or signal) and forwards signals sent through the channel.
  */
 import { spawn } from 'node:child_process';

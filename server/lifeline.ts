@@ -24,6 +24,14 @@ export type SpawnLifelineOptions = LifelineOptions & {
   gid?: number | undefined;
   /** The child's environment (the watchdog's too). Default: this process's. */
   env?: NodeJS.ProcessEnv | undefined;
+  /** The child's working directory (the watchdog's too). Default: this process's. */
+  cwd?: string | undefined;
+  /**
+   * Watchdog and child in a process group of their own, so a terminal's Ctrl+C (SIGINT to its
+   * foreground group) does not reach them and the caller stops them in its own order (`npm run
+   * cluster:local`). Default false: they share Stagebook's group.
+   */
+  detached?: boolean | undefined;
 };
 
 export type LifelineChild = {
@@ -35,8 +43,15 @@ export type LifelineChild = {
   kill: (signal: NodeJS.Signals) => void;
 };
 
-function startWatchdog(args: string[], stdio: 'pipe' | 'ignore', env?: NodeJS.ProcessEnv): { process: ChildProcess; pid: Promise<number> } {
-  const watchdog = spawn(process.execPath, [WATCHDOG, ...args], { stdio: ['ignore', stdio, stdio, 'ipc'], ...(env ? { env } : {}) });
+type WatchdogSpawn = { env?: NodeJS.ProcessEnv | undefined; cwd?: string | undefined; detached?: boolean | undefined };
+
+function startWatchdog(args: string[], stdio: 'pipe' | 'ignore', opts: WatchdogSpawn = {}): { process: ChildProcess; pid: Promise<number> } {
+  const watchdog = spawn(process.execPath, [WATCHDOG, ...args], {
+    stdio: ['ignore', stdio, stdio, 'ipc'],
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    ...(opts.detached ? { detached: true } : {}),
+  });
   const pid = new Promise<number>((resolve, reject) => {
     watchdog.once('message', (msg: { pid?: number }) => (msg.pid ? resolve(msg.pid) : reject(new Error('watchdog reported no pid'))));
     watchdog.once('exit', (code) => reject(new Error(`the child exited before it started (code ${code})`)));
@@ -51,7 +66,7 @@ function startWatchdog(args: string[], stdio: 'pipe' | 'ignore', env?: NodeJS.Pr
 /** Runs `command` under a watchdog: like spawn(), but the child cannot outlive this process. */
 export function spawnWithLifeline(command: string, args: string[], opts: SpawnLifelineOptions = {}): LifelineChild {
   const options = { stopSignal: opts.stopSignal ?? 'SIGTERM', graceMs: opts.graceMs ?? 5_000, uid: opts.uid, gid: opts.gid };
-  const { process: watchdog, pid } = startWatchdog(['spawn', JSON.stringify(options), command, ...args], 'pipe', opts.env);
+  const { process: watchdog, pid } = startWatchdog(['spawn', JSON.stringify(options), command, ...args], 'pipe', { env: opts.env, cwd: opts.cwd, detached: opts.detached });
   return {
     process: watchdog,
     pid,

@@ -72,6 +72,8 @@ export type DevServerOptions = {
   log?: (line: string) => void;
   /** How long to wait for the frontend to answer. Default 60 s. */
   startTimeoutMs?: number;
+  /** In a process group of its own (server/lifeline.ts `detached`): a terminal's Ctrl+C does not stop it; `stop()` does. */
+  detached?: boolean;
 };
 
 export type DevServer = {
@@ -123,7 +125,7 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
 
   const startedAt = Date.now();
   // Through a watchdog: the server must not outlive us even when we are SIGKILLed (server/lifeline.ts).
-  const lifeline = spawnWithLifeline(opts.cliPath, args);
+  const lifeline = spawnWithLifeline(opts.cliPath, args, { detached: opts.detached });
   const child = lifeline.process;
   const tail: string[] = [];
   let stopping = false;

@@ -70,8 +70,10 @@ function refused(address: string): Promise<boolean> {
   });
 }
 
-async function startParent(home: string): Promise<{ child: ChildProcess; info: ParentInfo; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/lifeline-parent.ts'], { cwd: repoRoot, env: childEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
+/** `detached`: the parent leads a process group of its own (as a shell's foreground job) and starts its children detached. */
+async function startParent(home: string, opts: { detached?: boolean } = {}): Promise<{ child: ChildProcess; info: ParentInfo; output: () => string }> {
+  const args = ['--import', 'tsx', 'tests/helpers/lifeline-parent.ts', ...(opts.detached ? ['--detached'] : [])];
+  const child = spawn(process.execPath, args, { cwd: repoRoot, env: childEnv(home), stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
   started.push(child);
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
@@ -136,6 +138,25 @@ describe('lifelines', () => {
 
     expect(alive(info.postgres.pid)).toBe(true);
 
+    process.kill(info.parent, 'SIGKILL');
+    await waitFor('the Temporal dev server exits', () => !alive(info.temporal.pid), 15_000);
+    await waitFor('the embedded Postgres exits', () => !alive(info.postgres.pid), 30_000);
+  }, 180_000);
+
+  it('children started detached (npm run cluster:local) are out of the parent\'s process group: a Ctrl+C reaches only the parent, and they still die with it', async () => {
+    const home = newHome();
+    const { child, info, output } = await startParent(home, { detached: true });
+    // What a terminal's Ctrl+C does: SIGINT to every process of the foreground job's group.
+    process.kill(-info.parent, 'SIGINT');
+    await waitFor('the parent got the SIGINT', () => output().includes('parent: SIGINT'), 10_000);
+    // In the parent's group, Postgres (fast shutdown) and Temporal would stop on it within this.
+    await new Promise((r) => setTimeout(r, 2_000));
+    for (const c of [info.temporal, info.postgres]) {
+      expect(alive(c.pid)).toBe(true);
+      expect(await refused(c.address)).toBe(false);
+    }
+    expect(child.exitCode).toBeNull();
+    // Out of the group, the lifeline still holds: the parent's SIGKILL stops both.
     process.kill(info.parent, 'SIGKILL');
     await waitFor('the Temporal dev server exits', () => !alive(info.temporal.pid), 15_000);
     await waitFor('the embedded Postgres exits', () => !alive(info.postgres.pid), 30_000);

@@ -65,6 +65,8 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     }
     return out;
   };
+  /** The build of the second case, for the last: its ids must appear in no span name. */
+  let built: { admin: Awaited<ReturnType<typeof newUser>>; projectId: string; runId: string; cookie: string; ids: string[] } | undefined;
   const serverSpanOf = (path: string) => spans.find((s) => s.kind === 2 && attr(s, 'http.target') === path);
 
   it('traces a predict call: the HTTP request and, under it, its Postgres queries; its log lines carry the trace id', { timeout: 60_000 }, async () => {
@@ -80,6 +82,9 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     await vi.waitFor(() => expect(serverSpanOf(path)).toBeDefined(), { timeout: 10_000 });
     const root = serverSpanOf(path)!;
     expect(root.parentSpanId ?? '').toBe('');
+    // Named by the route template, not the raw path with the endpoint's name in it.
+    expect(root.name).toBe('POST /api/v1/endpoints/:name/predict');
+    expect(attr(root, 'http.route')).toBe('/api/v1/endpoints/:name/predict');
     const queries = spans.filter((s) => s.traceId === root.traceId && attr(s, 'db.system') === 'postgresql');
     // The key and the endpoint are looked up (cold caches): at least one query, each under the request.
     expect(queries.length).toBeGreaterThan(0);
@@ -109,6 +114,8 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     const root = () => serverSpanOf('/trpc/builds.start');
     const named = (prefix: string) => spans.filter((s) => s.traceId === root()?.traceId && s.name.startsWith(prefix));
     await vi.waitFor(() => expect(named('RunActivity:buildStep').length).toBeGreaterThan(0), { timeout: 15_000, interval: 200 });
+    expect(root()!.name).toBe('POST /trpc/builds.start');
+    built = { admin, projectId, runId, cookie: await cookieFor(t.db, admin), ids: [team.id, projectId, notebook.id, runId, admin.userId] };
     const [start] = named('StartWorkflow:buildWorkflow');
     const [run] = named('RunWorkflow:buildWorkflow');
     const [startActivity] = named('StartActivity:buildStep');
@@ -141,5 +148,39 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
       },
       { timeout: 20_000, interval: 250 },
     );
+  });
+
+  it('names every request span by its route template or tRPC procedure: no raw id in any span name', { timeout: 30_000 }, async () => {
+    expect(built, 'needs the build of the second case').toBeDefined();
+    const { admin, projectId, runId, cookie, ids } = built!;
+    const { secret } = await createApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, name: 'r', scopes: ['read'] } });
+    const runPath = `/api/v1/projects/${projectId}/runs/${runId}`;
+    const ref = { projectId, runId };
+    const batchPath = '/trpc/builds.get,builds.list';
+    const sent = [
+      fetch(`${baseUrl}${runPath}`, { headers: { authorization: `Bearer ${secret}` } }),
+      fetch(`${baseUrl}/trpc/builds.get?input=${encodeURIComponent(JSON.stringify({ json: ref }))}`, { headers: { cookie } }),
+      fetch(`${baseUrl}${batchPath}?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { json: ref }, 1: { json: { projectId } } }))}`, { headers: { cookie } }),
+      fetch(`${baseUrl}/api/v1/no-such-thing/${runId}`),
+    ];
+    expect((await Promise.all(sent)).map((r) => r.status)).toEqual([200, 200, 200, 404]);
+    await tracing.flush();
+    const paths = [runPath, '/trpc/builds.get', batchPath, `/api/v1/no-such-thing/${runId}`];
+    await vi.waitFor(() => expect(paths.filter((p) => !serverSpanOf(p))).toEqual([]), { timeout: 10_000, interval: 200 });
+    expect(serverSpanOf(runPath)?.name).toBe('GET /api/v1/projects/:projectId/runs/:runId');
+    expect(attr(serverSpanOf(runPath)!, 'http.route')).toBe('/api/v1/projects/:projectId/runs/:runId');
+    expect(serverSpanOf('/trpc/builds.get')?.name).toBe('GET /trpc/builds.get');
+    // A batch keeps the template; its procedures are an attribute.
+    expect(serverSpanOf(batchPath)?.name).toBe('GET /trpc/:path');
+    expect(attr(serverSpanOf(batchPath)!, 'trpc.procedures')).toBe('builds.get,builds.list');
+    // No route matched: the method alone, no template to claim.
+    expect(serverSpanOf(`/api/v1/no-such-thing/${runId}`)?.name).toBe('GET');
+
+    const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+    const withIds = spans.filter((s) => uuid.test(s.name) || [...ids, 'traced'].some((id) => s.name.includes(id)));
+    expect(withIds.map((s) => s.name)).toEqual([]);
+    const server = spans.filter((s) => s.kind === 2);
+    expect(server.length).toBeGreaterThan(4);
+    for (const s of server) expect(String(attr(s, 'http.route') ?? '')).not.toMatch(uuid);
   });
 });
