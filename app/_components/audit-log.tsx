@@ -70,11 +70,11 @@ export function AuditLog({ scope }: { scope: { teamId: string } | { projectId: s
         </label>
         <label className="field field-inline">
           <span>Actor</span>
-          <input name="actor" value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value })} placeholder="email or key:name" />
+          <input name="actor" value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value })} placeholder="email, key:name or build of …" />
         </label>
         <label className="field field-inline">
           <span>Target</span>
-          <input name="target" value={draft.target} onChange={(e) => setDraft({ ...draft, target: e.target.value })} placeholder="id or type, e.g. dataset" />
+          <input name="target" value={draft.target} onChange={(e) => setDraft({ ...draft, target: e.target.value })} placeholder="name, id or type, e.g. credit" />
         </label>
         <label className="field field-inline">
           <span>From</span>

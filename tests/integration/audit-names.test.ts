@@ -81,3 +81,39 @@ describe('audit names', () => {
     expect((await list({ target: 'run' })).map((e) => e.action).sort()).toEqual(['build.complete', 'scenario.run_complete']);
   });
 });
+
+describe('audit filters match names as the log shows them', () => {
+  const actions = async (input: Record<string, unknown>) => (await list(input)).map((e) => e.action).sort();
+
+  it('the target filter matches target names, any case, and scenario names', async () => {
+    expect(await actions({ target: 'OPERATIONS' })).toEqual(['build.complete', 'notebook.create']);
+    expect(await actions({ target: 'credit model' })).toEqual(['project.create']);
+    expect(await actions({ target: 'run 2' })).toEqual(['build.complete']);
+    expect(await actions({ target: 'nightly' })).toEqual(['scenario.disable', 'scenario.run_complete']);
+    // Independent of the SQL: the events whose resolved name (as the list shows it) contains the text.
+    const all = await list();
+    const shown = (e: (typeof all)[number]) => (e.target.name ?? (e.target.type === 'scenario' ? e.target.id : '')).toLowerCase();
+    for (const text of ['credit', 'of', 'a']) {
+      expect(await actions({ target: text })).toEqual(all.filter((e) => shown(e).includes(text)).map((e) => e.action).sort());
+    }
+  });
+
+  it('ids and types still match, and % _ \\ are taken literally', async () => {
+    expect(await actions({ target: notebookId })).toEqual(['notebook.create']);
+    // By type: the deleted notebook has no name left, only its type finds it.
+    expect(await actions({ target: 'notebook' })).toEqual(['notebook.create', 'notebook.delete']);
+    for (const text of ['%', '_', '\\', "'); drop table audit_events; --"]) expect(await actions({ target: text })).toEqual([]);
+  });
+
+  it('the actor filter matches workflow actors in words, in a project and across the team', async () => {
+    expect(await actions({ actor: 'build of credit operations' })).toEqual(['build.complete']);
+    expect(await actions({ actor: 'nightly (run 1)' })).toEqual(['scenario.run_complete']);
+    const team = await callerFor(t.db, admin).audit.list({ teamId, actor: 'Credit operations (run 2)' });
+    expect(team.events.map((e) => e.action)).toEqual(['build.complete']);
+    // Labels and ids as before.
+    expect(await actions({ actor: `build-${runIds[1]}` })).toEqual(['build.complete']);
+    expect(await actions({ actor: 'workflow:scenario-' })).toEqual(['scenario.run_complete']);
+    expect((await actions({ actor: admin.email })).length).toBeGreaterThan(2);
+    expect(await actions({ actor: 'run 3' })).toEqual([]);
+  });
+});

@@ -10,46 +10,52 @@ export type AuditTargetNames = { name: string | null; environment?: string; mode
 
 type Row = { id: string; name: string | null; environment?: string | null; model?: string | null; version?: number | null; run_kind?: string | null };
 
-/** One lookup per target type: `ids` are compared as text, so a malformed id finds nothing rather than failing. */
-const lookups: Record<string, (ids: SQL) => SQL> = {
-  dataset: (ids) => sql`select id::text as id, name, environment from datasets where id::text in ${ids}`,
-  model: (ids) => sql`select id::text as id, name from models where id::text in ${ids}`,
-  modelVersion: (ids) =>
-    sql`select v.id::text as id, m.name || ' v' || v.version as name, m.name as model, v.version from model_versions v join models m on m.id = v.model_id where v.id::text in ${ids}`,
-  endpoint: (ids) => sql`select id::text as id, name from endpoints where id::text in ${ids}`,
-  notebook: (ids) => sql`select id::text as id, name from notebooks where id::text in ${ids}`,
-  project: (ids) => sql`select id::text as id, name from projects where id::text in ${ids}`,
-  team: (ids) => sql`select id::text as id, name from teams where id::text in ${ids}`,
-  user: (ids) => sql`select id::text as id, email as name from users where id::text in ${ids}`,
-  apiKey: (ids) => sql`select id::text as id, name from api_keys where id::text in ${ids}`,
-  notificationChannel: (ids) => sql`select id::text as id, name from notification_channels where id::text in ${ids}`,
-  run: (ids) => sql`select r.id::text as id, r.label as name, r.kind as run_kind from (${numberedRuns()}) r where r.id::text in ${ids}`,
+/**
+ * Which runs to number: a condition on `runs r` that keeps whole projects (runs are numbered per
+ * project, so leaving other projects out changes no number). Undefined: every run.
+ */
+export type RunScope = SQL | undefined;
+
+/** Per target type, its things as `id` (text), `name` and extras: read by id, or filtered by name. */
+const sources: Record<string, (runs: RunScope) => SQL> = {
+  dataset: () => sql`select id::text as id, name, environment from datasets`,
+  model: () => sql`select id::text as id, name from models`,
+  modelVersion: () => sql`select v.id::text as id, m.name || ' v' || v.version as name, m.name as model, v.version from model_versions v join models m on m.id = v.model_id`,
+  endpoint: () => sql`select id::text as id, name from endpoints`,
+  notebook: () => sql`select id::text as id, name from notebooks`,
+  project: () => sql`select id::text as id, name from projects`,
+  team: () => sql`select id::text as id, name from teams`,
+  user: () => sql`select id::text as id, email as name from users`,
+  apiKey: () => sql`select id::text as id, name from api_keys`,
+  notificationChannel: () => sql`select id::text as id, name from notification_channels`,
+  run: (scope) => sql`select r.id::text as id, r.label as name, r.kind as run_kind from (${numberedRuns(scope)}) r`,
 };
 
 /**
  * Runs in words with their number among the project's runs of that kind, oldest first: "build of
  * Credit model (run 12)", "scenario nightly (run 3)". Numbered on read: nothing stores a number.
  */
-function numberedRuns(): SQL {
+function numberedRuns(scope: RunScope): SQL {
   return sql`select x.id, x.workflow_id, x.kind,
       case when x.kind = 'build' then 'build of ' || coalesce(n.name, 'a deleted notebook') || ' (run ' || x.n || ')'
            when x.kind = 'scenario' then 'scenario ' || coalesce(x.input->>'scenario', '?') || ' (run ' || x.n || ')'
            else x.kind || ' run ' || x.n end as label
-    from (select r.*, row_number() over (partition by r.project_id, r.kind order by r.created_at, r.id) as n from runs r) x
+    from (select r.*, row_number() over (partition by r.project_id, r.kind order by r.created_at, r.id) as n
+          from runs r ${scope ? sql`where ${scope}` : sql``}) x
     left join notebooks n on n.id = x.notebook_id`;
 }
 
 const rowsOf = (result: unknown): Row[] => ((result as { rows?: Row[] }).rows ?? (result as Row[])) as Row[];
+const textList = (values: Iterable<string>) => sql`(${sql.join([...values].map((v) => sql`${v}`), sql`, `)})`;
 
-/** The names of the events' targets, by `type:id`. */
+/** The names of the events' targets, by `type:id`. Ids are compared as text: a malformed id finds nothing. */
 export async function auditTargetNames(db: DbOrTx, targets: { type: string; id: string }[]): Promise<Map<string, AuditTargetNames>> {
   const byType = new Map<string, Set<string>>();
-  for (const t of targets) if (lookups[t.type]) (byType.get(t.type) ?? byType.set(t.type, new Set()).get(t.type)!).add(t.id);
+  for (const t of targets) if (sources[t.type]) (byType.get(t.type) ?? byType.set(t.type, new Set()).get(t.type)!).add(t.id);
   const out = new Map<string, AuditTargetNames>();
   await Promise.all(
     [...byType].map(async ([type, ids]) => {
-      const list = sql`(${sql.join([...ids].map((id) => sql`${id}`), sql`, `)})`;
-      for (const r of rowsOf(await db.execute(lookups[type]!(list)))) {
+      for (const r of rowsOf(await db.execute(sql`select * from (${sources[type]!(undefined)}) s where s.id in ${textList(ids)}`))) {
         out.set(`${type}:${r.id}`, {
           name: r.name,
           ...(r.environment ? { environment: r.environment } : {}),
@@ -66,7 +72,20 @@ export async function auditTargetNames(db: DbOrTx, targets: { type: string; id: 
 /** Workflow actors in words (by their workflow id): the run they belong to, as `numberedRuns` says it. */
 export async function workflowActorNames(db: DbOrTx, workflowIds: string[]): Promise<Map<string, string>> {
   if (!workflowIds.length) return new Map();
-  const list = sql`(${sql.join(workflowIds.map((id) => sql`${id}`), sql`, `)})`;
-  const rows = rowsOf(await db.execute(sql`select r.workflow_id as id, r.label as name from (${numberedRuns()}) r where r.workflow_id in ${list}`));
+  const rows = rowsOf(await db.execute(sql`select r.workflow_id as id, r.label as name from (${numberedRuns(undefined)}) r where r.workflow_id in ${textList(workflowIds)}`));
   return new Map(rows.map((r) => [r.id, r.name ?? r.id]));
+}
+
+/**
+ * For the target filter: the `(type, id)` pairs whose name, as the log shows it, contains `pattern`
+ * (an ILIKE pattern, escaped by the caller). A subquery for `(target_type, target_id) in (...)`.
+ */
+export function targetsNamedLike(pattern: string, runs: RunScope): SQL {
+  const parts = Object.entries(sources).map(([type, source]) => sql`select ${type}::text, s.id from (${source(runs)}) s where s.name ilike ${pattern}`);
+  return sql.join(parts, sql` union all `);
+}
+
+/** For the actor filter: the workflow ids whose run, in words ("build of Credit model (run 12)"), contains `pattern`. */
+export function workflowsNamedLike(pattern: string, runs: RunScope): SQL {
+  return sql`select r.workflow_id from (${numberedRuns(runs)}) r where r.label ilike ${pattern}`;
 }

@@ -1,17 +1,17 @@
-import { and, desc, eq, gte, ilike, lt, lte, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, ilike, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { auditEvents } from '@/db/schema';
 import type { ServiceCtx } from '../context';
 import { Uuid } from '../teams/schemas';
 import { auditActions } from '../../domain/audit-actions';
-import { auditTargetNames, workflowActorNames } from './audit-names';
+import { auditTargetNames, targetsNamedLike, workflowActorNames, workflowsNamedLike, type RunScope } from './audit-names';
 
 export const ListAuditInput = z
   .object({
     teamId: Uuid('teamId').optional(),
     projectId: Uuid('projectId').optional(),
-    actor: z.string().trim().min(1).max(200).optional().describe('actor id, or part of the actor label (an email, key:<name>)'),
-    target: z.string().trim().min(1).max(200).optional().describe('target id, or target type (project, dataset, apiKey, ...)'),
+    actor: z.string().trim().min(1).max(200).optional().describe('actor id, or part of the actor label (an email, key:<name>) or of a workflow actor in words ("build of Credit model")'),
+    target: z.string().trim().min(1).max(200).optional().describe('target id, target type (project, dataset, apiKey, ...), or part of the target name ("credit", "run 3")'),
     action: z.enum(auditActions, { error: `action must be one of ${auditActions.join(', ')}` }).optional(),
     from: z.coerce.date({ error: 'from must be an ISO date-time' }).optional(),
     to: z.coerce.date({ error: 'to must be an ISO date-time' }).optional(),
@@ -21,20 +21,43 @@ export const ListAuditInput = z
   .refine((v) => v.teamId || v.projectId, { error: 'teamId or projectId is required', path: ['teamId'] });
 export type ListAuditInput = z.input<typeof ListAuditInput>;
 
-/** Newest first; `nextCursor` continues after the last event returned. */
-export async function listAuditEvents({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof ListAuditInput> }) {
+/** `%text%` for ILIKE, with the user's `%`, `_` and `\` taken literally. */
+const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** The filters as SQL. Names are matched as the log shows them, resolved now (rows keep ids only). */
+function auditFilters(input: z.output<typeof ListAuditInput>): SQL[] {
   const where: SQL[] = [];
-  if (input.projectId) where.push(eq(auditEvents.projectId, input.projectId));
-  else if (input.teamId) where.push(eq(auditEvents.teamId, input.teamId));
+  // Runs are numbered per project: numbering only the listed projects' runs gives the same numbers.
+  let runs: RunScope;
+  if (input.projectId) {
+    where.push(eq(auditEvents.projectId, input.projectId));
+    runs = sql`r.project_id = ${input.projectId}`;
+  } else if (input.teamId) {
+    where.push(eq(auditEvents.teamId, input.teamId));
+    runs = sql`r.project_id in (select id from projects where team_id = ${input.teamId})`;
+  }
   if (input.action) where.push(eq(auditEvents.action, input.action));
   if (input.actor) {
-    const pattern = `%${input.actor.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where.push(or(eq(auditEvents.actorId, input.actor), ilike(auditEvents.actorLabel, pattern))!);
+    const pattern = containing(input.actor);
+    const workflow = and(eq(auditEvents.actorType, 'workflow'), sql`${auditEvents.actorId} in (${workflowsNamedLike(pattern, runs)})`)!;
+    where.push(or(eq(auditEvents.actorId, input.actor), ilike(auditEvents.actorLabel, pattern), workflow)!);
   }
-  if (input.target) where.push(or(eq(auditEvents.targetId, input.target), eq(auditEvents.targetType, input.target))!);
+  if (input.target) {
+    const pattern = containing(input.target);
+    // A scenario's id is its name (scenarios live in bundles, not in a table).
+    const scenario = and(eq(auditEvents.targetType, 'scenario'), ilike(auditEvents.targetId, pattern))!;
+    const named = sql`(${auditEvents.targetType}, ${auditEvents.targetId}) in (${targetsNamedLike(pattern, runs)})`;
+    where.push(or(eq(auditEvents.targetId, input.target), eq(auditEvents.targetType, input.target), scenario, named)!);
+  }
   if (input.from) where.push(gte(auditEvents.at, input.from.toISOString()));
   if (input.to) where.push(lte(auditEvents.at, input.to.toISOString()));
   if (input.cursor) where.push(lt(auditEvents.seq, input.cursor));
+  return where;
+}
+
+/** Newest first; `nextCursor` continues after the last event returned. */
+export async function listAuditEvents({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof ListAuditInput> }) {
+  const where = auditFilters(input);
   const rows = await ctx.db
     .select()
     .from(auditEvents)
