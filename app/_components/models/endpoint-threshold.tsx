@@ -32,7 +32,7 @@ export function EndpointThreshold({ endpoint, editable, pending, onSave }: { end
       <label htmlFor={`threshold-${endpoint.name}`}>Decision threshold</label>
       <span className="threshold-input-row">
         <input id={`threshold-${endpoint.name}`} name="threshold" type="number" min={0} max={1} step="any" placeholder="model's own label" value={text} onChange={(e) => setText(e.target.value)} aria-invalid={!valid} />
-        <button type="submit" className="btn btn-sm" disabled={pending || !valid || !changed}>
+        <button type="submit" className="btn btn-sm" aria-label="Save threshold" disabled={pending || !valid || !changed}>
           Save
         </button>
       </span>

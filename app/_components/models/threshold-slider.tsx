@@ -59,7 +59,7 @@ export function ThresholdSlider({ points, index, onChange, rows }: { points: Ope
         </table>
         <div className="metric-tiles threshold-tiles" aria-label="Metrics at the threshold">
           {tiles.map((m) => (
-            <div key={m.label} className="metric-tile" data-metric={m.label}>
+            <div key={m.label} className="metric-tile" data-threshold-metric={m.label}>
               <div className="metric-tile-label">{m.label}</div>
               <div className="metric-tile-value">{m.value}</div>
               <div className="metric-tile-note">{m.note}</div>
