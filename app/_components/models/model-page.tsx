@@ -17,7 +17,7 @@ import { ModelEvaluations } from './model-evaluations';
 import { operatingPoints, pointAt } from './operating-points';
 import { ThresholdSlider } from './threshold-slider';
 import { formatAuc, formatMetric, formatShare } from './format';
-import { algorithmLabels, endpointsHref, modelHref, modelsHref, trainHref, type ModelVersionDetail, type ModelVersionSummary } from './types';
+import { algorithmLabels, type Evaluation, endpointsHref, modelHref, modelsHref, trainHref, type ModelVersionDetail, type ModelVersionSummary } from './types';
 
 /** A model: its versions with their holdout metrics, the champion, and one version's evaluation drawn. */
 export function ModelPage({ projectId, name, version }: { projectId: string; name: string; version: number | null }) {
@@ -174,7 +174,7 @@ function VersionEvaluation({ projectId, name, version }: { projectId: string; na
 }
 
 /** The holdout metrics, the threshold slider (its point drawn on the ROC curve) and the charts. */
-function HoldoutEvaluation({ evaluation }: { evaluation: NonNullable<ModelVersionDetail['metrics']>['evaluation'] }) {
+function HoldoutEvaluation({ evaluation }: { evaluation: Evaluation }) {
   const points = useMemo(() => operatingPoints(evaluation), [evaluation]);
   const [index, setIndex] = useState(() => pointAt(points, evaluation.atThreshold.threshold));
   const p = points[index];

@@ -18,7 +18,7 @@ export async function updateEndpoint({ ctx, input }: { ctx: ServiceCtx; input: z
     const current = await findEndpoint(tx, input, { forUpdate: true });
     // A deployed endpoint serves what its bundle says; its shadow version is an operator's
     // experiment on live traffic, not part of the release, so that alone may change here.
-    const shadowOnly = input.model === undefined && input.version === undefined && input.description === undefined && input.shadowVersion !== undefined;
+    const shadowOnly = input.model === undefined && input.version === undefined && input.description === undefined && input.threshold === undefined && input.shadowVersion !== undefined;
     if (!shadowOnly) refuseIfDeployed(current);
     const [before] = await endpointViews(tx, [current]);
     const model = input.model ? await findModel(tx, { projectId: input.projectId, name: input.model }) : null;
