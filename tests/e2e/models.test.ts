@@ -224,7 +224,7 @@ describe('models and endpoints in the browser', () => {
     await expect.poll(async () => (await callEndpoint()).label).toBe('bad');
     const scored = await callEndpoint();
     expect(scored.probabilities.bad).toBeGreaterThanOrEqual(0.02);
-    await page.getByLabel('Decision threshold', { exact: true }).fill(String(Math.min(1, scored.probabilities.bad + 1e-9)));
+    await page.getByLabel('Decision threshold', { exact: true }).fill(String(Math.min(1, scored.probabilities.bad! + 1e-9)));
     await page.getByRole('button', { name: 'Save threshold' }).click();
     await expect.poll(async () => (await callEndpoint()).label).toBe('good');
     await shot('ml-08b-endpoint-threshold');
