@@ -43,7 +43,7 @@ describe('endpoint threshold: who may set it', () => {
   });
 
   const update = (headers: Record<string, string>, threshold: unknown) =>
-    app.inject({ method: 'POST', url: '/trpc/endpoints.update', headers: { 'content-type': 'application/json', origin: 'http://localhost', ...headers }, payload: JSON.stringify({ json: { projectId, name: 'guarded', threshold } }) });
+    app.inject({ method: 'POST', url: '/trpc/endpoints.update', headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify({ json: { projectId, name: 'guarded', threshold } }) });
   const stored = async () => (await t.query("select threshold from endpoints where name = 'guarded'"))[0]!.threshold;
 
   it('refuses anonymous callers, viewers, editors, outsiders and scoring keys, and keeps the threshold', async () => {
