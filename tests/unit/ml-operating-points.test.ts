@@ -19,7 +19,11 @@ function rng(seed: number) {
 function counts(y: number[], p: number[], t: number) {
   let tp = 0;
   let fp = 0;
-  for (let i = 0; i < y.length; i++) if (p[i]! >= t) (y[i] ? tp++ : fp++);
+  for (let i = 0; i < y.length; i++) {
+    if (p[i]! < t) continue;
+    if (y[i]) tp++;
+    else fp++;
+  }
   const pos = y.filter(Boolean).length;
   return { truePositives: tp, falsePositives: fp, falseNegatives: pos - tp, trueNegatives: y.length - pos - fp };
 }
