@@ -142,7 +142,7 @@ describe('models and endpoints in the browser', () => {
     await expect.poll(() => compare.locator('.recharts-line-curve').count()).toBe(2);
     expect(await compare.locator('[data-compare-version]').allTextContents()).toEqual([expect.stringMatching(/^v1: AUC 0\.\d{3} \(/), expect.stringMatching(/^v2: AUC 0\.\d{3} \(/)]);
     await compare.scrollIntoViewIfNeeded();
-    await page.getByRole('region', { name: 'Evaluations' }).screenshot({ path: path.join(SCREENSHOTS, 'ml-03c-evaluations.png') });
+    await page.getByRole('region', { name: 'Evaluations', exact: true }).screenshot({ path: path.join(SCREENSHOTS, 'ml-03c-evaluations.png') });
   }, 120_000);
 
   it('shows a long training’s progress (iterations, loss) and cancels it', async () => {
