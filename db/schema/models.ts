@@ -113,13 +113,18 @@ export const endpoints = pgTable(
     /** A challenger version of the same model, scored in the shadow of each request (scores logged, not returned). */
     shadowVersionId: uuid('shadow_version_id').references(() => modelVersions.id, { onDelete: 'set null' }),
     description: text('description').notNull().default(''),
+    /**
+     * The decision threshold: the returned label is the positive class when its probability is at
+     * least this, else the negative one. Null: the model's own label (0.5 for Stagebook's models).
+     */
+    threshold: doublePrecision('threshold'),
     /** Set on production endpoints: the hash of the deployed bundle that declares it (deployments manage it). */
     bundleHash: text('bundle_hash'),
     createdBy: text('created_by').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('endpoints_project_idx').on(t.projectId), index('endpoints_model_idx').on(t.modelId), check('endpoints_name_format', sql`${t.name} ~ '^[a-z][a-z0-9_-]{0,62}$'`)],
+  (t) => [index('endpoints_project_idx').on(t.projectId), index('endpoints_model_idx').on(t.modelId), check('endpoints_name_format', sql`${t.name} ~ '^[a-z][a-z0-9_-]{0,62}$'`), check('endpoints_threshold_range', sql`${t.threshold} is null or (${t.threshold} >= 0 and ${t.threshold} <= 1)`)],
 );
 
 /**

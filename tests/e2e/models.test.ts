@@ -97,6 +97,54 @@ describe('models and endpoints in the browser', () => {
     await shot('ml-04-model-two-versions');
   }, 120_000);
 
+  it('moves the decision threshold: confusion matrix, precision, recall and F1 follow; evaluates both versions on a dataset and compares them', async () => {
+    await page.goto(`/projects/${projectId}/models/credit-risk?version=1`);
+    const explorer = page.getByTestId('threshold-explorer');
+    const slider = explorer.getByRole('slider', { name: 'Decision threshold' });
+    await slider.waitFor();
+    const cell = async (c: string) => Number((await explorer.locator(`[data-cell=${c}]`).textContent())!.replace(/[^\d]/g, ''));
+    const matrix = async () => ({ tp: await cell('tp'), fp: await cell('fp'), fn: await cell('fn'), tn: await cell('tn') });
+    const holdoutRows = Number((await page.locator('[data-metric=Holdout] .metric-tile-value').textContent())!.replace(/[^\d]/g, ''));
+    // Opens at 0.5, the threshold of the holdout metrics above it.
+    const thresholdShown = async () => Number(await explorer.getByTestId('threshold-value').textContent());
+    const half = await thresholdShown();
+    expect(half).toBeGreaterThanOrEqual(0.5);
+    const atHalf = await matrix();
+    expect(atHalf.tp + atHalf.fp + atHalf.fn + atHalf.tn).toBe(holdoutRows);
+    await slider.focus();
+    await page.keyboard.press('Home');
+    // The lowest threshold flags every row: recall 100%, no false negatives.
+    await expect.poll(() => cell('fn')).toBe(0);
+    expect(await explorer.locator('[data-threshold-metric=Recall] .metric-tile-value').textContent()).toBe('100%');
+    const low = await matrix();
+    expect(low.tp + low.fp).toBeGreaterThan(atHalf.tp + atHalf.fp);
+    await page.keyboard.press('End');
+    for (let i = 0; i < 10; i++) await page.keyboard.press('ArrowLeft');
+    await expect.poll(thresholdShown).toBeGreaterThan(half);
+    const high = await matrix();
+    expect(high.tp + high.fp).toBeLessThan(atHalf.tp + atHalf.fp);
+    expect(high.tp + high.fp + high.fn + high.tn).toBe(holdoutRows);
+    const precision = (await explorer.locator('[data-threshold-metric=Precision] .metric-tile-value').textContent())!;
+    expect(Number(precision.replace('%', ''))).toBeCloseTo((100 * high.tp) / (high.tp + high.fp), 0);
+    // The chosen point is drawn on the ROC curve.
+    expect(await page.getByTestId('roc-chart').locator('.recharts-reference-dot').count()).toBe(1);
+    await explorer.scrollIntoViewIfNeeded();
+    await explorer.screenshot({ path: path.join(SCREENSHOTS, 'ml-03b-threshold-slider.png') });
+
+    const evaluate = page.getByRole('form', { name: 'Evaluate on a dataset' });
+    for (const version of ['1', '2']) {
+      await evaluate.locator('select[name=evaluateVersion]').selectOption(version);
+      await evaluate.locator('select[name=evaluateDataset]').selectOption('credit');
+      await evaluate.getByRole('button', { name: 'Evaluate' }).click();
+      await page.getByRole('table', { name: 'Stored evaluations' }).locator('tbody tr').filter({ hasText: `v${version}` }).waitFor({ timeout: 60_000 });
+    }
+    const compare = page.getByTestId('evaluations-compare');
+    await expect.poll(() => compare.locator('.recharts-line-curve').count()).toBe(2);
+    expect(await compare.locator('[data-compare-version]').allTextContents()).toEqual([expect.stringMatching(/^v1: AUC 0\.\d{3} \(/), expect.stringMatching(/^v2: AUC 0\.\d{3} \(/)]);
+    await compare.scrollIntoViewIfNeeded();
+    await page.getByRole('region', { name: 'Evaluations', exact: true }).screenshot({ path: path.join(SCREENSHOTS, 'ml-03c-evaluations.png') });
+  }, 120_000);
+
   it('shows a long training’s progress (iterations, loss) and cancels it', async () => {
     await page.goto(`/projects/${projectId}/train?model=credit-risk`);
     const form = page.getByRole('form', { name: 'Train a model' });
@@ -153,6 +201,14 @@ describe('models and endpoints in the browser', () => {
 
     // The same endpoint over REST with a key scoped to it.
     const key = (await trpcMutation(server.baseUrl, 'apiKeys.create', { projectId, name: 'scorer', scopes: ['score:credit-risk'] }, cookie)) as { secret: string };
+    const callEndpoint = async () => {
+      const res = await fetch(`${server.baseUrl}/api/v1/endpoints/credit-risk/predict`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ records: [{ ...JSON.parse(await body.inputValue()).records[0], income: 120 }] }),
+      });
+      return ((await res.json()) as { predictions: { label: string; probabilities: Record<string, number> }[] }).predictions[0]!;
+    };
     const rest = await fetch(`${server.baseUrl}/api/v1/endpoints/credit-risk/predict`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' },
@@ -160,6 +216,18 @@ describe('models and endpoints in the browser', () => {
     });
     expect(rest.status).toBe(200);
     expect(((await rest.json()) as { modelVersion: number }).modelVersion).toBe(2);
+
+    // A decision threshold set on the endpoint page decides the label REST returns.
+    await body.fill(JSON.stringify({ records: [{ ...JSON.parse(await body.inputValue()).records[0], income: 120 }] }));
+    await page.getByLabel('Decision threshold', { exact: true }).fill('0.02');
+    await page.getByRole('button', { name: 'Save threshold' }).click();
+    await expect.poll(async () => (await callEndpoint()).label).toBe('bad');
+    const scored = await callEndpoint();
+    expect(scored.probabilities.bad).toBeGreaterThanOrEqual(0.02);
+    await page.getByLabel('Decision threshold', { exact: true }).fill(String(Math.min(1, scored.probabilities.bad! + 1e-9)));
+    await page.getByRole('button', { name: 'Save threshold' }).click();
+    await expect.poll(async () => (await callEndpoint()).label).toBe('good');
+    await shot('ml-08b-endpoint-threshold');
   }, 60_000);
 
   it('lists the model with its champion and endpoint on the project page, without client errors', async () => {

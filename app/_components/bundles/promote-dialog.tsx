@@ -262,6 +262,7 @@ function EndpointsAndScenarios({ diff }: { diff: NonNullable<Preview['diff']> })
             <li key={e.name}>
               <span className={`badge diff-status diff-status-${e.status}`}>{e.status}</span> endpoint <strong>{e.name}</strong>
               {e.from && e.to && e.from.model !== e.to.model ? ` serves ${e.to.model} instead of ${e.from.model}` : e.to ? ` serves ${e.to.model}` : ''}
+              {e.to && (e.from?.threshold ?? null) !== (e.to.threshold ?? null) ? `, decision threshold ${e.to.threshold ?? "the model's own"}${e.from ? ` (was ${e.from.threshold ?? "the model's own"})` : ''}` : ''}
             </li>
           ))}
         {diff.scenarios

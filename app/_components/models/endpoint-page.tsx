@@ -13,6 +13,7 @@ import { QueryError } from '../query-state';
 import { Card, ErrorMessage, Loading } from '../ui';
 import { EndpointDriftCard } from './endpoint-drift';
 import { EndpointOpenApi } from './endpoint-openapi';
+import { EndpointThreshold } from './endpoint-threshold';
 import { EndpointTraffic } from './endpoint-traffic';
 import { formatCount, formatMetric } from './format';
 import { servingLabel } from './endpoints-page';
@@ -138,6 +139,13 @@ function Settings({ projectId, endpoint, canDeploy }: { projectId: string; endpo
           <dt>Version</dt>
           <dd>{servingLabel(endpoint)}</dd>
         </dl>
+        <EndpointThreshold
+          key={String(endpoint.threshold)}
+          endpoint={endpoint}
+          editable={canDeploy && !endpoint.bundleHash}
+          pending={update.isPending}
+          onSave={(threshold) => update.mutate({ projectId, name: endpoint.name, threshold })}
+        />
         {endpoint.shadowVersion !== null && <ShadowSummary projectId={projectId} endpoint={endpoint} />}
         {endpoint.bundleHash && (
           <p className="hint" data-testid="deployed-endpoint">

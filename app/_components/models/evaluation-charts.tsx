@@ -1,6 +1,6 @@
 'use client';
 
-import { Bar, BarChart, CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Scatter, ComposedChart, Tooltip, XAxis, YAxis } from 'recharts';
+import { Bar, BarChart, CartesianGrid, Line, LineChart, ReferenceDot, ReferenceLine, ResponsiveContainer, Scatter, ComposedChart, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatAuc, formatCount, formatMetric, formatShare } from './format';
 import type { Evaluation } from './types';
 
@@ -34,8 +34,8 @@ export function MetricTiles({ evaluation }: { evaluation: Evaluation }) {
   );
 }
 
-/** ROC curve, calibration curve and feature importance of one version, on its holdout. */
-export function EvaluationCharts({ evaluation }: { evaluation: Evaluation }) {
+/** ROC curve (with the chosen threshold's point), calibration curve and feature importance of one version, on its holdout. */
+export function EvaluationCharts({ evaluation, operatingPoint }: { evaluation: Evaluation; operatingPoint?: { fpr: number; tpr: number } | null }) {
   const roc = evaluation.roc.map((p) => ({ fpr: p.fpr, tpr: p.tpr }));
   const calibration = evaluation.calibration.filter((b) => b.meanPredicted !== null && b.fractionPositive !== null).map((b) => ({ predicted: b.meanPredicted!, observed: b.fractionPositive!, count: b.count }));
   const all = importanceOf(evaluation);
@@ -57,6 +57,7 @@ export function EvaluationCharts({ evaluation }: { evaluation: Evaluation }) {
             <ReferenceLine segment={[{ x: 0, y: 0 }, { x: 1, y: 1 }]} stroke={DIAGONAL} strokeDasharray="4 4" ifOverflow="extendDomain" />
             <Tooltip formatter={(v) => formatShare(Number(v))} labelFormatter={(l) => `false positive rate ${formatShare(Number(l))}`} />
             <Line type="linear" dataKey="tpr" name="true positive rate" stroke={ACCENT} strokeWidth={2} dot={false} isAnimationActive={false} />
+            {operatingPoint && <ReferenceDot x={operatingPoint.fpr} y={operatingPoint.tpr} r={5} fill="#f59e0b" stroke="#fff" strokeWidth={2} ifOverflow="extendDomain" />}
           </LineChart>
         </ResponsiveContainer>
       </figure>

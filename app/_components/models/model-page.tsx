@@ -4,6 +4,7 @@ import './models.css';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
+import { useMemo, useState } from 'react';
 import { ProjectSubpage } from '../datasets/project-subpage';
 import { formatDateTime } from '../format';
 import { GateDecisions } from '../scenarios/gate-decisions';
@@ -12,8 +13,11 @@ import { roleAtLeast } from '../types';
 import { QueryError } from '../query-state';
 import { Card, EmptyState, ErrorMessage, Loading } from '../ui';
 import { EvaluationCharts, MetricTiles } from './evaluation-charts';
+import { ModelEvaluations } from './model-evaluations';
+import { operatingPoints, pointAt } from './operating-points';
+import { ThresholdSlider } from './threshold-slider';
 import { formatAuc, formatMetric, formatShare } from './format';
-import { algorithmLabels, endpointsHref, modelHref, modelsHref, trainHref, type ModelVersionDetail, type ModelVersionSummary } from './types';
+import { algorithmLabels, type Evaluation, endpointsHref, modelHref, modelsHref, trainHref, type ModelVersionDetail, type ModelVersionSummary } from './types';
 
 /** A model: its versions with their holdout metrics, the champion, and one version's evaluation drawn. */
 export function ModelPage({ projectId, name, version }: { projectId: string; name: string; version: number | null }) {
@@ -53,7 +57,8 @@ export function ModelPage({ projectId, name, version }: { projectId: string; nam
           <div className="stack">
             <VersionsTable projectId={projectId} name={name} versions={versions.data} selected={selected} canDeploy={roleAtLeast(myRole, 'deployer')} />
             <GateDecisions projectId={projectId} model={name} />
-            {selected !== null && <VersionEvaluation projectId={projectId} name={name} version={selected} />}
+            {selected !== null && <VersionEvaluation key={selected} projectId={projectId} name={name} version={selected} />}
+            <ModelEvaluations projectId={projectId} name={name} versions={versions.data} selected={selected} canRun={roleAtLeast(myRole, 'editor')} />
           </div>
         )
       }
@@ -157,18 +162,29 @@ function VersionEvaluation({ projectId, name, version }: { projectId: string; na
     <>
       <Card title={`Evaluation of v${d.version}`} description={describeVersion(d)} id="evaluation">
         <TrainingWarnings warnings={(d.metrics?.training as { warnings?: string[] } | undefined)?.warnings} />
-        {evaluation ? (
-          <>
-            <MetricTiles evaluation={evaluation} />
-            <EvaluationCharts evaluation={evaluation} />
-          </>
-        ) : (
+        {evaluation ? <HoldoutEvaluation evaluation={evaluation} /> : (
           <EmptyState title="No holdout evaluation.">An imported model arrives without one: Stagebook did not see its training data. Score a labelled dataset with it to compare it with trained versions.</EmptyState>
         )}
       </Card>
       <Card title="Features" description="What a scoring request sends for each record, and what the model returns." id="features">
         <FeatureSchemaTable detail={d} />
       </Card>
+    </>
+  );
+}
+
+/** The holdout metrics, the threshold slider (its point drawn on the ROC curve) and the charts. */
+function HoldoutEvaluation({ evaluation }: { evaluation: Evaluation }) {
+  const points = useMemo(() => operatingPoints(evaluation), [evaluation]);
+  const [index, setIndex] = useState(() => pointAt(points, evaluation.atThreshold.threshold));
+  const p = points[index];
+  const negatives = evaluation.rows - evaluation.positives;
+  const operatingPoint = p ? { fpr: negatives ? p.falsePositives / negatives : 0, tpr: evaluation.positives ? p.truePositives / evaluation.positives : 0 } : null;
+  return (
+    <>
+      <MetricTiles evaluation={evaluation} />
+      {points.length > 0 && <ThresholdSlider points={points} index={index} onChange={setIndex} rows={evaluation.rows} />}
+      <EvaluationCharts evaluation={evaluation} operatingPoint={operatingPoint} />
     </>
   );
 }

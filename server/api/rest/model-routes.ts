@@ -40,6 +40,7 @@ export const PredictResponse = z.object({
   bundle: z.string().nullable(),
   predictions: z.array(
     z.object({
+      /** The predicted class: with an endpoint threshold, the positive class exactly when its probability is >= the threshold. */
       label: z.string(),
       /** The probability of each class, by class name (e.g. {"good": 0.8, "bad": 0.2}). */
       probabilities: z.record(z.string(), z.number()),

@@ -74,7 +74,7 @@ export function diffManifests(from: BundleManifest | null, to: BundleManifest): 
     to: d.to ? brief(d.to) : null,
   }));
   const strip = ({ name: _name, ...rest }: ManifestEndpoint) => rest;
-  const endpoints = byKey(from?.endpoints ?? [], to.endpoints, (e) => e.name, (a, b) => a.model === b.model && a.description === b.description).map((d) => ({
+  const endpoints = byKey(from?.endpoints ?? [], to.endpoints, (e) => e.name, (a, b) => a.model === b.model && a.description === b.description && a.threshold === b.threshold).map((d) => ({
     name: d.key,
     status: d.status,
     from: d.from ? strip(d.from) : null,

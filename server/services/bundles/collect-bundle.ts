@@ -45,7 +45,7 @@ export async function collectBundle(ctx: ServiceCtx, ref: { projectId: string; n
       }
       const clash = endpoints.find((e) => e.name === r.value.name);
       if (clash) problem(cell.id, lineOfKey(cell.source, 'name'), 'duplicate-endpoint', `endpoint "${r.value.name}" is also declared by cell "${clash.cellId}"`);
-      else endpoints.push({ name: r.value.name, model: r.value.model, description: r.value.description, cellId: cell.id });
+      else endpoints.push({ name: r.value.name, model: r.value.model, description: r.value.description, cellId: cell.id, ...(r.value.threshold !== undefined ? { threshold: r.value.threshold } : {}) });
       uses.push({ model: r.value.model, cellId: cell.id, line: lineOfKey(cell.source, 'model') });
     }
   }

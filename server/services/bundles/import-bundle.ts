@@ -37,7 +37,7 @@ const ImportedManifest = z.looseObject({
     }),
   ),
   scenarios: z.array(z.looseObject({ cellId: z.string(), source: z.string() })),
-  endpoints: z.array(z.looseObject({ name: Name, model: Name, description: z.string() })),
+  endpoints: z.array(z.looseObject({ name: Name, model: Name, description: z.string(), threshold: z.number().min(0).max(1).optional() })),
 });
 
 export type ImportResult = { bundle: BundleSummary; created: boolean; modelVersionsCreated: { model: string; version: number; artifactSha256: string }[] };

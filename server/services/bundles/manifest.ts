@@ -29,7 +29,8 @@ export type ManifestModel = {
   usedBy: string[];
 };
 
-export type ManifestEndpoint = { name: string; model: string; description: string; cellId: string };
+/** `threshold` only when the cell sets one (so bundles without one keep their hash). */
+export type ManifestEndpoint = { name: string; model: string; description: string; cellId: string; threshold?: number };
 export type ManifestScenario = { cellId: string; source: string };
 
 /**

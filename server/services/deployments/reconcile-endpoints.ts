@@ -70,17 +70,18 @@ export async function reconcileEndpoints(
         modelId: v.modelId,
         pinnedVersionId: v.versionId,
         description: e.description,
+        threshold: e.threshold ?? null,
         bundleHash: input.bundleHash,
         createdBy: input.actorLabel,
       });
       changes.push({ name: e.name, change: 'create', model: e.model, version: v.version });
     } else {
-      const same = existing.modelId === v.modelId && existing.pinnedVersionId === v.versionId && existing.description === e.description && existing.bundleHash === input.bundleHash;
+      const same = existing.modelId === v.modelId && existing.pinnedVersionId === v.versionId && existing.description === e.description && existing.threshold === (e.threshold ?? null) && existing.bundleHash === input.bundleHash;
       if (!same) {
         await tx
           .update(endpoints)
           // A deployment ends any shadow (an operator's, or a retrain's: its gate then keeps the champion).
-          .set({ modelId: v.modelId, pinnedVersionId: v.versionId, shadowVersionId: null, description: e.description, bundleHash: input.bundleHash, updatedAt: sql`now()` })
+          .set({ modelId: v.modelId, pinnedVersionId: v.versionId, shadowVersionId: null, description: e.description, threshold: e.threshold ?? null, bundleHash: input.bundleHash, updatedAt: sql`now()` })
           .where(eq(endpoints.id, existing.id));
       }
       changes.push({ name: e.name, change: same ? 'unchanged' : 'update', model: e.model, version: v.version });

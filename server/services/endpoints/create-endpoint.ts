@@ -31,7 +31,7 @@ export async function createEndpoint({ ctx, input }: { ctx: ServiceCtx; input: z
       if (existing) throw taken(input.name);
       const [created] = await tx
         .insert(endpoints)
-        .values({ projectId: input.projectId, name: input.name, modelId: model.id, pinnedVersionId: pinned?.id ?? null, description: input.description, createdBy: actorLabel(meta.actor).actorLabel })
+        .values({ projectId: input.projectId, name: input.name, modelId: model.id, pinnedVersionId: pinned?.id ?? null, description: input.description, threshold: input.threshold ?? null, createdBy: actorLabel(meta.actor).actorLabel })
         .returning();
       if (!created) throw new Error('endpoint insert returned no row');
       await emitAudit(tx, meta, {
@@ -39,7 +39,7 @@ export async function createEndpoint({ ctx, input }: { ctx: ServiceCtx; input: z
         target: { type: 'endpoint', id: created.id },
         teamId: await teamOfProject(tx, input.projectId),
         projectId: input.projectId,
-        details: { name: created.name, model: model.name, pinnedVersion: pinned?.version ?? null },
+        details: { name: created.name, model: model.name, pinnedVersion: pinned?.version ?? null, threshold: created.threshold },
       });
       await notifyScoringChange(tx, { kind: 'endpoint', name: created.name });
       return created;

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { EndpointName, ModelName, VersionNumber } from '../models/schemas';
 import { Uuid } from '../teams/schemas';
 
+/** An endpoint's decision threshold on the positive-class probability. */
+export const Threshold = z.number({ error: 'threshold must be a number between 0 and 1' }).min(0, 'threshold must be between 0 and 1').max(1, 'threshold must be between 0 and 1');
+
 export const EndpointRef = z.object({ projectId: Uuid('projectId'), name: EndpointName });
 export const ListEndpointsInput = z.object({ projectId: Uuid('projectId') });
 export const CreateEndpointInput = EndpointRef.extend({
@@ -9,6 +12,8 @@ export const CreateEndpointInput = EndpointRef.extend({
   /** Pin a version; omitted or null: serve the model's champion, following it when it changes. */
   version: VersionNumber.nullable().optional(),
   description: z.string().max(2000, 'description must be at most 2000 characters').default(''),
+  /** The decision threshold (label = positive class when p >= it); omitted or null: the model's own label. */
+  threshold: Threshold.nullable().optional(),
 });
 export const UpdateEndpointInput = EndpointRef.extend({
   model: ModelName.optional(),
@@ -17,6 +22,8 @@ export const UpdateEndpointInput = EndpointRef.extend({
   /** A number shadow-scores that version (not the served one); null stops it; omitted keeps it (a model change clears it). */
   shadowVersion: VersionNumber.nullable().optional(),
   description: z.string().max(2000, 'description must be at most 2000 characters').optional(),
+  /** A number sets the decision threshold; null goes back to the model's own label; omitted keeps it. */
+  threshold: Threshold.nullable().optional(),
 });
 
 export const MAX_PREDICT_RECORDS = 10_000;

@@ -11,14 +11,14 @@ import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
 import { endpointViews, findEndpoint, refuseIfDeployed, teamOfProject } from './find-endpoint';
 import type { UpdateEndpointInput } from './schemas';
 
-/** Changes what an endpoint serves (model, pinned version or champion), its shadow version or its description. Atomic for live traffic. */
+/** Changes what an endpoint serves (model, pinned version or champion), its shadow version, threshold or description. Atomic for live traffic. */
 export async function updateEndpoint({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof UpdateEndpointInput> }): Promise<EndpointView> {
   const meta = auditMetaOf(ctx);
   const row = await ctx.db.transaction(async (tx) => {
     const current = await findEndpoint(tx, input, { forUpdate: true });
     // A deployed endpoint serves what its bundle says; its shadow version is an operator's
     // experiment on live traffic, not part of the release, so that alone may change here.
-    const shadowOnly = input.model === undefined && input.version === undefined && input.description === undefined && input.shadowVersion !== undefined;
+    const shadowOnly = input.model === undefined && input.version === undefined && input.description === undefined && input.threshold === undefined && input.shadowVersion !== undefined;
     if (!shadowOnly) refuseIfDeployed(current);
     const [before] = await endpointViews(tx, [current]);
     const model = input.model ? await findModel(tx, { projectId: input.projectId, name: input.model }) : null;
@@ -32,12 +32,12 @@ export async function updateEndpoint({ ctx, input }: { ctx: ServiceCtx; input: z
     const shadowVersionId = await shadowVersionIdOf(tx, input, { current, modelId, model, modelName: before!.model, pinnedVersionId });
     const [updated] = await tx
       .update(endpoints)
-      .set({ modelId, pinnedVersionId, shadowVersionId, description: input.description ?? current.description, updatedAt: sql`now()` })
+      .set({ modelId, pinnedVersionId, shadowVersionId, description: input.description ?? current.description, threshold: input.threshold === undefined ? current.threshold : input.threshold, updatedAt: sql`now()` })
       .where(eq(endpoints.id, current.id))
       .returning();
     if (!updated) throw new Error('endpoint update returned no row');
     const [after] = await endpointViews(tx, [updated]);
-    const brief = (v: EndpointView) => ({ model: v.model, pinnedVersion: v.pinnedVersion, servingVersion: v.servingVersion, shadowVersion: v.shadowVersion, description: v.description });
+    const brief = (v: EndpointView) => ({ model: v.model, pinnedVersion: v.pinnedVersion, servingVersion: v.servingVersion, shadowVersion: v.shadowVersion, description: v.description, threshold: v.threshold });
     await emitAudit(tx, meta, {
       action: 'endpoint.update',
       target: { type: 'endpoint', id: updated.id },

@@ -96,6 +96,8 @@ export type EndpointView = {
   pinnedVersion: number | null;
   /** The version scored in the shadow of each request (logged, not returned); null: none. */
   shadowVersion: number | null;
+  /** The decision threshold on the positive-class probability; null: the model's own label. */
+  threshold: number | null;
   /** The deployed bundle serving it (a production endpoint: only a deployment changes what it serves); null for a design endpoint. */
   bundleHash: string | null;
   path: string;
@@ -115,6 +117,7 @@ export function endpointView(e: typeof endpoints.$inferSelect, modelName: string
     servingVersion: pinnedVersion ?? championVersion,
     pinnedVersion,
     shadowVersion,
+    threshold: e.threshold,
     bundleHash: e.bundleHash,
     path: `/api/v1/endpoints/${e.name}/predict`,
     scope: `score:${e.name}`,

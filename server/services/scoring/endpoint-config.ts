@@ -20,6 +20,8 @@ export type EndpointConfig = {
   session: InferenceSession;
   negativeClass: string;
   positiveClass: string;
+  /** The endpoint's decision threshold: label = positive class when p(positive) >= it; null keeps the model's label. */
+  threshold: number | null;
   /** The deployed bundle a production endpoint serves (null for design endpoints). */
   bundleHash: string | null;
   /** The challenger scored after each answer (logged, never returned); null when none is set or it cannot load. */
@@ -30,3 +32,12 @@ export type EndpointConfig = {
 
 /** The endpoint's shadow version, loaded like the served one. */
 export type ShadowConfig = { versionId: string; version: number; schema: FeatureSchema; session: InferenceSession; positiveClass: string; offload: Offload };
+
+/**
+ * The label an endpoint returns for one record: with a threshold, the positive class exactly when
+ * its probability is at least the threshold; without one, what the model itself said.
+ */
+export function labelAtThreshold(threshold: number | null, modelLabel: string, positiveProbability: number, classes: { positiveClass: string; negativeClass: string }): string {
+  if (threshold === null) return modelLabel;
+  return positiveProbability >= threshold ? classes.positiveClass : classes.negativeClass;
+}

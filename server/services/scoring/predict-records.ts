@@ -8,6 +8,7 @@ import { invalid, ServiceError } from '../errors';
 import { explainPredictions } from './explain-records';
 import type { PredictInput } from '../endpoints/schemas';
 import { scoringRuntime, type EndpointConfig, type ScoringRuntime } from './runtime';
+import { labelAtThreshold } from './endpoint-config';
 
 /** Bad scoring records (index and field); the edges answer 400. */
 export { RecordInputError };
@@ -26,13 +27,13 @@ export async function predictWithConfig(config: EndpointConfig, records: readonl
   const scored = await predict(config.session, config.schema, records, config.offload);
   predictionDuration.observe({ endpoint: config.name }, (performance.now() - started) / 1000);
   predictions.inc({ endpoint: config.name, model_version: String(config.version) }, scored.length);
-  const { negativeClass: neg, positiveClass: pos, version } = config;
+  const { negativeClass: neg, positiveClass: pos, version, threshold } = config;
   return {
     endpoint: config.name,
     model: config.modelName,
     modelVersion: version,
     bundle: config.bundleHash,
-    predictions: scored.map((p) => ({ label: p.label, probabilities: { [neg]: p.probabilities.neg, [pos]: p.probabilities.pos }, modelVersion: version })),
+    predictions: scored.map((p) => ({ label: labelAtThreshold(threshold, p.label, p.probabilities.pos, config), probabilities: { [neg]: p.probabilities.neg, [pos]: p.probabilities.pos }, modelVersion: version })),
   };
 }
 

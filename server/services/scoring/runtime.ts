@@ -174,6 +174,7 @@ export class ScoringRuntime {
         featureSchema: modelVersions.featureSchema,
         bundleHash: endpoints.bundleHash,
         shadowVersionId: endpoints.shadowVersionId,
+        threshold: endpoints.threshold,
       })
       .from(endpoints)
       .innerJoin(projects, eq(projects.id, endpoints.projectId))
@@ -202,6 +203,7 @@ export class ScoringRuntime {
       session,
       negativeClass: schema.classes[1 - schema.positiveIndex]!,
       positiveClass: schema.classes[schema.positiveIndex]!,
+      threshold: row.threshold,
       bundleHash: row.bundleHash,
       shadow: row.shadowVersionId && row.shadowVersionId !== row.versionId ? await this.loadShadow(name, row.shadowVersionId) : null,
       offload: this.offload(sha),

@@ -1,6 +1,6 @@
 import { predict } from '@/server/scoring/session-cache';
 import type { PredictionLogRecorder } from './prediction-log-recorder';
-import type { EndpointConfig } from './endpoint-config';
+import { labelAtThreshold, type EndpointConfig } from './endpoint-config';
 
 /** Shadow scorings running at once at most; past it a request's shadow is skipped (and counted). */
 const MAX_IN_FLIGHT = 4;
@@ -37,9 +37,11 @@ export class ShadowScorer {
       .then(
         (scored) => {
           const at = Date.now();
+          // The endpoint's threshold labels the challenger's answers too: the label agreement compares like with like.
+          const classes = { positiveClass: shadow.positiveClass, negativeClass: shadow.schema.classes[1 - shadow.schema.positiveIndex]! };
           for (let i = 0; i < scored.length; i++) {
             const p = scored[i]!;
-            this.log.record({ endpointId: config.endpointId, versionId: shadow.versionId, bundleHash: config.bundleHash, at, requestId, record: records[i], probability: p.probabilities.pos, label: p.label, shadow: true, pairId: pairIds[i] ?? null });
+            this.log.record({ endpointId: config.endpointId, versionId: shadow.versionId, bundleHash: config.bundleHash, at, requestId, record: records[i], probability: p.probabilities.pos, label: labelAtThreshold(config.threshold, p.label, p.probabilities.pos, classes), shadow: true, pairId: pairIds[i] ?? null });
           }
           this.scored += scored.length;
         },

@@ -1,0 +1,2 @@
+ALTER TABLE "endpoints" ADD COLUMN "threshold" double precision;--> statement-breakpoint
+ALTER TABLE "endpoints" ADD CONSTRAINT "endpoints_threshold_range" CHECK ("endpoints"."threshold" is null or ("endpoints"."threshold" >= 0 and "endpoints"."threshold" <= 1));
