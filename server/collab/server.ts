@@ -11,7 +11,7 @@ import { CloseCode } from './protocol';
 import { SharedNotebook, type CollabLimits } from './shared-notebook';
 import { originAllowed } from '../api/same-origin';
 import { answerUpgrade } from './upgrade';
-import { listenForCollabEdits, newRelayId, notifyAwareness, type CollabRelay } from './relay';
+import { listenForCollabEdits, newRelayId, notifyAwareness, notifyStored, type CollabRelay } from './relay';
 import { loadStoredState } from '../services/notebooks/storage';
 
 export type CollabServerOptions = {
@@ -78,7 +78,7 @@ export class CollabServer implements LiveNotebooks {
       this.relay = listenForCollabEdits(opts.db, relayId, {
         onEdit: (m) => {
           if ('awareness' in m) this.docs.get(m.notebookId)?.nb.applyRelayedAwareness(m.awareness);
-          else if (m.update) this.applyStored(m.notebookId, m.update);
+          else if (m.update) this.applyLocally(m.notebookId, m.update);
           else void this.reload(m.notebookId);
         },
         // Notifications sent while we were not listening are lost: merge the stored state of all we hold.
@@ -261,7 +261,21 @@ export class CollabServer implements LiveNotebooks {
     return entry?.nb.isLoaded ? Y.encodeStateAsUpdate(entry.nb.doc) : null;
   }
 
+  /**
+   * An update a service stored itself (a cell's output reference, a restored version): applied here,
+   * and relayed to the other web processes, whose clients would otherwise not see it until a reload.
+   */
   applyStored(notebookId: string, update: Uint8Array): void {
+    this.applyLocally(notebookId, update);
+    const relayId = this.relayId;
+    if (relayId) {
+      void notifyStored(this.opts.db, relayId, notebookId, update).catch((err: unknown) =>
+        this.opts.log.warn({ err, notebookId }, 'collab relay: a stored server-side edit was not relayed; other processes see it on their next reload'),
+      );
+    }
+  }
+
+  private applyLocally(notebookId: string, update: Uint8Array): void {
     this.docs.get(notebookId)?.nb.applyStored(update);
   }
 
@@ -303,7 +317,7 @@ export class CollabServer implements LiveNotebooks {
     if (!this.docs.has(notebookId)) return;
     try {
       const { updates } = await loadStoredState(this.opts.db, notebookId);
-      for (const u of updates) this.applyStored(notebookId, u);
+      for (const u of updates) this.applyLocally(notebookId, u);
     } catch (err) {
       this.opts.log.warn({ err, notebookId }, 'collab relay: could not reload a notebook; its next relayed edit will');
     }

@@ -1,5 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDatabase, type Database } from '@/db/client';
+import { cellOutputRefOf, findCell } from '@/server/domain/notebook-doc';
+import { outputRefEdit } from '@/server/services/notebooks/output-ref';
+import { appendUpdates, loadStoredUpdate } from '@/server/services/notebooks/storage';
 import { connectClient, randomEdit, seedNotebook, seededRandom, startCollabApp, storedSnapshot, tokenFor, type Seeded, type TestClient } from '../helpers/collab';
 import { disposeWithProjectRoles } from '../helpers/datasets';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
@@ -60,5 +64,19 @@ describe('live edits relayed between web servers (STAGEBOOK_COLLAB_RELAY=postgre
     await vi.waitFor(() => expect(seenByB()).toContain('Ada on server 1'), { timeout: 10_000 });
     a!.destroy();
     await vi.waitFor(() => expect(seenByB()).not.toContain('Ada on server 1'), { timeout: 10_000 });
+  });
+
+  it('relays an edit a service stored itself (a cell output reference) to clients on the other server', { timeout: 30_000 }, async () => {
+    const token = await tokenFor(t.db, seeded.users.editor, seeded);
+    const onSecond = connectClient(servers[1]!.wsUrl, seeded.notebookId, { token });
+    clients.push(onSecond);
+    await vi.waitFor(() => expect(onSecond.provider.synced).toBe(true), { timeout: 20_000 });
+    const cellId = onSecond.snapshot().cells[0]!.id;
+    // What runCell does on the server the author's request reached: store the edit, hand it to its collab server.
+    const ref = { outputId: randomUUID(), ranAt: new Date().toISOString() };
+    const edit = outputRefEdit(await loadStoredUpdate(t.db, seeded.notebookId), cellId, ref)!;
+    await t.db.transaction((tx) => appendUpdates(tx, seeded.notebookId, [edit]));
+    servers[0]!.app.collab!.applyStored(seeded.notebookId, edit);
+    await vi.waitFor(() => expect(cellOutputRefOf(findCell(onSecond.doc, cellId)!)).toEqual(ref), { timeout: 10_000 });
   });
 });
