@@ -23,18 +23,14 @@ import { openDatabase } from '../db/client';
 import { exportOnnx } from '../server/ml/onnx/export';
 import { trainModel } from '../server/ml/train';
 import type { TrainSpecInput } from '../server/ml/spec';
-import { signUp } from '../server/services/auth/sign-up';
-import type { Actor, UserId } from '../server/services/context';
-import { closeSandboxPools } from '../server/services/datasets/sql-sandbox';
 import { ident, schemaNameOf } from '../server/services/datasets/storage';
 import { uploadDataset } from '../server/services/datasets/upload-dataset';
 import { importOnnxModel } from '../server/services/models/import-onnx-model';
 import { scoreDataset } from '../server/services/models/score-dataset';
-import { createProject } from '../server/services/projects/create-project';
-import { createTeam } from '../server/services/teams/create-team';
-import { createPostgresDatabase, POSTGRES_ADMIN_URL } from '../tests/helpers/db';
+import { createPostgresDatabase } from '../tests/helpers/db';
 import { recordAims } from './aims';
 import { syntheticCsv, syntheticTable, TARGET } from './synthetic';
+import { benchProject, disposeBenchDatabase } from './bench-db';
 
 function rowsArg(): number {
   const i = process.argv.indexOf('--rows');
@@ -75,11 +71,7 @@ async function main() {
   try {
     await database.migrate();
     const db = database.db;
-    const { user } = await signUp({ ctx: { db, actor: null, requestId: null, clientIp: null }, input: { email: 'bench@example.com', name: 'Bench', password: 'bench-password-1' } });
-    const actor: Actor = { type: 'user', userId: user.id as UserId, email: user.email, name: user.name };
-    const ctx = { db, actor, requestId: null, clientIp: null };
-    const team = await createTeam({ ctx, input: { name: 'Bench' } });
-    const projectId = (await createProject({ ctx, input: { teamId: team.id, name: 'Batch', description: '' } })).id;
+    const { ctx, projectId } = await benchProject(db, 'Batch');
 
     console.log(`batch scoring: ${rows.toLocaleString('en-US')} generated rows, 20 features (14 numeric, 6 categorical), Postgres -> Postgres on 127.0.0.1`);
     let started = performance.now();
@@ -105,14 +97,7 @@ async function main() {
       console.log(`  scoreDataset, ${m.label.padEnd(27)}  ${rate(rows, seconds)}   ${(floorSeconds / seconds).toFixed(2)}x the floor's rate   (Node CPU ${((user + system) / 1e6).toFixed(1)} s)`);
     }
   } finally {
-    await closeSandboxPools(database.db);
-    const roles = (await database.query('select role_name from project_storage').catch(() => [])).map((r) => String(r.role_name));
-    await database.close();
-    await pgdb.drop();
-    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-    await admin.connect();
-    for (const role of roles) await admin.query(`drop role if exists "${role.replace(/"/g, '""')}"`);
-    await admin.end();
+    await disposeBenchDatabase(database, pgdb);
   }
 }
 

@@ -14,8 +14,6 @@
 import pg from 'pg';
 import { openDatabase } from '../db/client';
 import { datasets } from '../db/schema';
-import { signUp } from '../server/services/auth/sign-up';
-import type { Actor, UserId } from '../server/services/context';
 import { profileRelation } from '../server/services/datasets/column-profile';
 import { closeSandboxPools, withUserSelect } from '../server/services/datasets/sql-sandbox';
 import { ensureProjectStorage, ident, schemaNameOf } from '../server/services/datasets/storage';
@@ -23,10 +21,9 @@ import { createNotebook } from '../server/services/notebooks/create-notebook';
 import { previewSql } from '../server/services/notebooks/preview-sql';
 import { runCell } from '../server/services/notebooks/run-cell';
 import { storeNotebookCells } from '../server/services/notebooks/store-cells';
-import { createProject } from '../server/services/projects/create-project';
-import { createTeam } from '../server/services/teams/create-team';
 import { createPostgresDatabase, drivers, type Driver } from '../tests/helpers/db';
 import { stopOwnEmbeddedPostgres } from '../tests/helpers/embedded-postgres';
+import { benchProject } from './bench-db';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -69,11 +66,7 @@ async function benchOn(driver: Driver) {
   try {
     await database.migrate();
     const db = database.db;
-    const { user } = await signUp({ ctx: { db, actor: null, requestId: null, clientIp: null }, input: { email: 'bench@example.com', name: 'Bench', password: 'bench-password-1' } });
-    const actor: Actor = { type: 'user', userId: user.id as UserId, email: user.email, name: user.name };
-    const ctx = { db, actor, requestId: null, clientIp: null };
-    const team = await createTeam({ ctx, input: { name: 'Bench' } });
-    const projectId = (await createProject({ ctx, input: { teamId: team.id, name: 'Notebook', description: '' } })).id;
+    const { ctx, projectId } = await benchProject(db, 'Notebook');
     const storage = await ensureProjectStorage(db, projectId);
     const schema = ident(schemaNameOf(projectId, 'design'));
     await direct.connect();

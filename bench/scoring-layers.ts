@@ -23,27 +23,22 @@ import { createReadStream } from 'node:fs';
 import Fastify from 'fastify';
 import fastJson from 'fast-json-stringify';
 import * as ort from 'onnxruntime-node';
-import pg from 'pg';
 import { z } from 'zod';
 import { openDatabase } from '../db/client';
 import { buildApp } from '../server/app';
 import { PredictResponse } from '../server/api/rest/model-routes';
 import { predict } from '../server/scoring/session-cache';
 import { createApiKey } from '../server/services/api-keys/create-api-key';
-import { signUp } from '../server/services/auth/sign-up';
-import type { Actor, UserId } from '../server/services/context';
-import { closeSandboxPools } from '../server/services/datasets/sql-sandbox';
 import { uploadDataset } from '../server/services/datasets/upload-dataset';
 import { createEndpoint } from '../server/services/endpoints/create-endpoint';
 import { trainModelVersion } from '../server/services/models/train-model-version';
 import { authorize, keyScorableEndpoint } from '../server/services/policy';
-import { createProject } from '../server/services/projects/create-project';
 import { logPredictions, predictWithConfig } from '../server/services/scoring/predict-records';
 import { scoringRuntime } from '../server/services/scoring/runtime';
-import { createTeam } from '../server/services/teams/create-team';
-import { createPostgresDatabase, POSTGRES_ADMIN_URL } from '../tests/helpers/db';
+import { createPostgresDatabase } from '../tests/helpers/db';
 import { sharedDataFile } from '../tests/helpers/data';
 import { numberOption } from './aims';
+import { benchProject, disposeBenchDatabase } from './bench-db';
 
 const CALLS = numberOption('calls', 0, 20_000);
 const RECORD = { seniority: 9, home: 'rent', time: 60, age: 30, marital: 'married', records: false, job: 'freelance', expenses: 73, income: 129, assets: 0, debt: 0, amount: 800, price: 846 };
@@ -87,11 +82,7 @@ async function main() {
   try {
     await database.migrate();
     const db = database.db;
-    const { user } = await signUp({ ctx: { db, actor: null, requestId: null, clientIp: null }, input: { email: 'bench@example.com', name: 'Bench', password: 'bench-password-1' } });
-    const actor: Actor = { type: 'user', userId: user.id as UserId, email: user.email, name: user.name };
-    const ctx = { db, actor, requestId: null, clientIp: null };
-    const team = await createTeam({ ctx, input: { name: 'Bench' } });
-    const projectId = (await createProject({ ctx, input: { teamId: team.id, name: 'Scoring', description: '' } })).id;
+    const { ctx, projectId } = await benchProject(db, 'Scoring');
     await uploadDataset({ ctx, input: { projectId, name: 'credit', environment: 'design' }, csv: createReadStream(sharedDataFile('credit_data.csv')) });
     await trainModelVersion({ ctx, input: { projectId, modelName: 'lr', dataset: 'credit', spec: { algorithm: 'logistic_regression', target: 'status', positiveClass: 'bad' } } });
     await createEndpoint({ ctx: { ...ctx, actor: { type: 'system', name: 'bench' } }, input: { projectId, name: 'bench-lr', model: 'lr', description: '' } });
@@ -169,14 +160,7 @@ async function main() {
     await app.close();
     await bare.close();
   } finally {
-    await closeSandboxPools(database.db);
-    const roles = (await database.query('select role_name from project_storage').catch(() => [])).map((r) => String(r.role_name));
-    await database.close();
-    await pgdb.drop();
-    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-    await admin.connect();
-    for (const role of roles) await admin.query(`drop role if exists "${role.replace(/"/g, '""')}"`);
-    await admin.end();
+    await disposeBenchDatabase(database, pgdb);
   }
 }
 

@@ -13,22 +13,17 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { openDatabase } from '../db/client';
 import { buildApp } from '../server/app';
 import { createApiKey } from '../server/services/api-keys/create-api-key';
-import { signUp } from '../server/services/auth/sign-up';
-import type { Actor, UserId } from '../server/services/context';
-import { closeSandboxPools } from '../server/services/datasets/sql-sandbox';
 import { uploadDataset } from '../server/services/datasets/upload-dataset';
 import { createEndpoint } from '../server/services/endpoints/create-endpoint';
 import { trainModelVersion } from '../server/services/models/train-model-version';
-import { createProject } from '../server/services/projects/create-project';
 import { scoringRuntime } from '../server/services/scoring/runtime';
-import { createTeam } from '../server/services/teams/create-team';
-import { createPostgresDatabase, POSTGRES_ADMIN_URL } from '../tests/helpers/db';
+import { createPostgresDatabase } from '../tests/helpers/db';
 import { sharedDataFile } from '../tests/helpers/data';
 import { numberOption } from './aims';
+import { benchProject, disposeBenchDatabase } from './bench-db';
 
 const SECONDS = numberOption('seconds', 0, 10);
 const ROUNDS = numberOption('rounds', 1, 2);
@@ -100,11 +95,7 @@ async function main() {
   try {
     await database.migrate();
     const db = database.db;
-    const { user } = await signUp({ ctx: { db, actor: null, requestId: null, clientIp: null }, input: { email: 'bench@example.com', name: 'Bench', password: 'bench-password-1' } });
-    const actor: Actor = { type: 'user', userId: user.id as UserId, email: user.email, name: user.name };
-    const ctx = { db, actor, requestId: null, clientIp: null };
-    const team = await createTeam({ ctx, input: { name: 'Bench' } });
-    const projectId = (await createProject({ ctx, input: { teamId: team.id, name: 'Scoring', description: '' } })).id;
+    const { ctx, projectId } = await benchProject(db, 'Scoring');
     await uploadDataset({ ctx, input: { projectId, name: 'credit', environment: 'design' }, csv: createReadStream(sharedDataFile('credit_data.csv')) });
     const spec = { algorithm: 'gradient_boosted_trees', target: 'status', positiveClass: 'bad', params: { maxIter: 100, earlyStopping: false } } as const;
     await trainModelVersion({ ctx, input: { projectId, modelName: 'trees', dataset: 'credit', spec } });
@@ -142,14 +133,7 @@ async function main() {
     console.log(`  one-record throughput with large requests / alone: pool ${ratio(pooled.rps, alone.rps)}x, main thread ${ratio(mainThread.rps, alone.rps)}x`);
     await app.close();
   } finally {
-    await closeSandboxPools(database.db);
-    const roles = (await database.query('select role_name from project_storage').catch(() => [])).map((r) => String(r.role_name));
-    await database.close();
-    await pgdb.drop();
-    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-    await admin.connect();
-    for (const role of roles) await admin.query(`drop role if exists "${role.replace(/"/g, '""')}"`);
-    await admin.end();
+    await disposeBenchDatabase(database, pgdb);
   }
 }
 

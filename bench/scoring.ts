@@ -29,26 +29,22 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Fastify from 'fastify';
 import * as ort from 'onnxruntime-node';
-import pg from 'pg';
 import { openDatabase } from '../db/client';
 import { buildApp } from '../server/app';
 import type { FeatureSchema } from '../server/ml/onnx/feature-schema';
 import { createApiKey } from '../server/services/api-keys/create-api-key';
-import { signUp } from '../server/services/auth/sign-up';
-import type { Actor, UserId } from '../server/services/context';
-import { closeSandboxPools } from '../server/services/datasets/sql-sandbox';
+import type { Actor } from '../server/services/context';
 import { uploadDataset } from '../server/services/datasets/upload-dataset';
 import { createEndpoint } from '../server/services/endpoints/create-endpoint';
 import { readArtifact } from '../server/services/models/artifacts';
 import { getModelVersion } from '../server/services/models/list-models';
 import { trainModelVersion } from '../server/services/models/train-model-version';
-import { createProject } from '../server/services/projects/create-project';
 import { scoringRuntime } from '../server/services/scoring/runtime';
-import { createTeam } from '../server/services/teams/create-team';
-import { createPostgresDatabase, POSTGRES_ADMIN_URL } from '../tests/helpers/db';
+import { createPostgresDatabase } from '../tests/helpers/db';
 import { sharedDataFile } from '../tests/helpers/data';
 import { lockedPythonVenv } from '../tests/helpers/python';
 import { numberOption, recordAims } from './aims';
+import { benchProject, disposeBenchDatabase } from './bench-db';
 
 const SECONDS = numberOption('seconds', 0, 10);
 const CONNECTIONS = numberOption('connections', 1, 50);
@@ -153,12 +149,7 @@ async function main() {
     await database.migrate();
     const db = database.db;
     const system: Actor = { type: 'system', name: 'bench' };
-    const { user } = await signUp({ ctx: { db, actor: null, requestId: null, clientIp: null }, input: { email: 'bench@example.com', name: 'Bench', password: 'bench-password-1' } });
-    const actor: Actor = { type: 'user', userId: user.id as UserId, email: user.email, name: user.name };
-    const ctx = { db, actor, requestId: null, clientIp: null };
-    const team = await createTeam({ ctx, input: { name: 'Bench' } });
-    const project = await createProject({ ctx, input: { teamId: team.id, name: 'Scoring', description: '' } });
-    const projectId = project.id;
+    const { ctx, projectId } = await benchProject(db, 'Scoring');
     await uploadDataset({ ctx, input: { projectId, name: 'credit', environment: 'design' }, csv: createReadStream(sharedDataFile('credit_data.csv')) });
 
     const models = [
@@ -240,14 +231,7 @@ async function main() {
     await scoringRuntime(db).lastUsed.flush();
     await app.close();
   } finally {
-    await closeSandboxPools(database.db);
-    const roles = (await database.query('select role_name from project_storage').catch(() => [])).map((r) => String(r.role_name));
-    await database.close();
-    await pgdb.drop();
-    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-    await admin.connect();
-    for (const role of roles) await admin.query(`drop role if exists "${role.replace(/"/g, '""')}"`);
-    await admin.end();
+    await disposeBenchDatabase(database, pgdb);
   }
 }
 
