@@ -1,6 +1,7 @@
 /**
  * Binary classification metrics on a holdout: y is 0/1, p the predicted probability of class 1.
  */
+import { confusionMetrics, type ThresholdMetrics } from '../domain/confusion';
 
 /** Midranks (1-based, ties share their average rank). */
 function midranks(xs: Float64Array): Float64Array {
@@ -79,17 +80,7 @@ export function logLoss(y: ArrayLike<number>, p: ArrayLike<number>): number {
   return s / y.length;
 }
 
-export type ThresholdMetrics = {
-  threshold: number;
-  truePositives: number;
-  falsePositives: number;
-  trueNegatives: number;
-  falseNegatives: number;
-  accuracy: number;
-  precision: number;
-  recall: number;
-  f1: number;
-};
+export type { ThresholdMetrics };
 
 /** Predicted positive when p >= threshold. Precision is 0 when nothing is predicted positive. */
 export function thresholdMetrics(y: ArrayLike<number>, p: ArrayLike<number>, threshold: number): ThresholdMetrics {
@@ -105,19 +96,7 @@ export function thresholdMetrics(y: ArrayLike<number>, p: ArrayLike<number>, thr
     } else if (predicted) fp++;
     else tn++;
   }
-  const precision = tp + fp ? tp / (tp + fp) : 0;
-  const recall = tp + fn ? tp / (tp + fn) : 0;
-  return {
-    threshold,
-    truePositives: tp,
-    falsePositives: fp,
-    trueNegatives: tn,
-    falseNegatives: fn,
-    accuracy: (tp + tn) / y.length,
-    precision,
-    recall,
-    f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0,
-  };
+  return confusionMetrics(threshold, tp, fp, tn, fn);
 }
 
 export type RocPoint = { fpr: number; tpr: number; threshold: number };

@@ -1,20 +1,12 @@
+import { confusionMetrics, type ThresholdMetrics } from '@/server/domain/confusion';
+
 /**
  * The decision thresholds a version's stored holdout evaluation allows, each with its exact
  * confusion matrix. The stored ROC curve has one point per distinct holdout score t (thinned to at
  * most 200), counting the rows with p >= t as flagged: so at each point the counts below are what
  * thresholding the holdout at t gives, with no approximation.
  */
-export type OperatingPoint = {
-  threshold: number;
-  truePositives: number;
-  falsePositives: number;
-  trueNegatives: number;
-  falseNegatives: number;
-  accuracy: number;
-  precision: number;
-  recall: number;
-  f1: number;
-};
+export type OperatingPoint = ThresholdMetrics;
 
 type RocLike = { fpr: number; tpr: number; threshold: number | null };
 
@@ -27,21 +19,7 @@ export function operatingPoints(evaluation: { rows: number; positives: number; r
     .map((p) => {
       const tp = Math.round(p.tpr * positives);
       const fp = Math.round(p.fpr * negatives);
-      const fn = positives - tp;
-      const tn = negatives - fp;
-      const precision = tp + fp ? tp / (tp + fp) : 0;
-      const recall = positives ? tp / positives : 0;
-      return {
-        threshold: p.threshold,
-        truePositives: tp,
-        falsePositives: fp,
-        trueNegatives: tn,
-        falseNegatives: fn,
-        accuracy: evaluation.rows ? (tp + tn) / evaluation.rows : 0,
-        precision,
-        recall,
-        f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0,
-      };
+      return confusionMetrics(p.threshold, tp, fp, negatives - fp, positives - tp);
     })
     .sort((a, b) => a.threshold - b.threshold);
 }
