@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import * as Y from 'yjs';
 import { applyNotebookSnapshot } from '../../domain/notebook-doc';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
+import { editOf } from './doc-edit';
 import { currentNotebookState } from './live';
 import { requireNotebook, teamOf } from './notebook-rows';
 import type { VersionRef } from './schemas';
@@ -11,18 +11,7 @@ import { cellsOfVersion, requireVersion } from './versions';
 
 /** The edit that turns `state` into `target`, as a Yjs update made by a fresh client. */
 function restoreEdit(state: Uint8Array, target: Parameters<typeof applyNotebookSnapshot>[1]): Uint8Array | null {
-  const doc = new Y.Doc();
-  try {
-    Y.applyUpdate(doc, state);
-    let edit: Uint8Array | null = null;
-    doc.on('update', (u: Uint8Array) => {
-      edit = edit ? Y.mergeUpdates([edit, u]) : u;
-    });
-    applyNotebookSnapshot(doc, target);
-    return edit;
-  } finally {
-    doc.destroy();
-  }
+  return editOf(state, (doc) => applyNotebookSnapshot(doc, target));
 }
 
 /**
