@@ -2,8 +2,8 @@
 
 import '@xyflow/react/dist/style.css';
 import './flow.css';
-import { BaseEdge, Background, Controls, Handle, MarkerType, Position, ReactFlow, type Edge, type EdgeProps, type Node, type NodeProps, type ReactFlowInstance } from '@xyflow/react';
-import { useCallback, useMemo, useRef } from 'react';
+import { BaseEdge, Background, Controls, Handle, MarkerType, Position, ReactFlow, type Edge, type EdgeProps, type Node, type NodeProps } from '@xyflow/react';
+import { useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { stepStatusMeta, type BuildStep, type CompileDiagnostic, type PipelineGraph, type StepStatus } from '../builds/build-types';
 import { formatCount } from '../datasets/format';
 import { useColorScheme } from '../use-color-scheme';
@@ -27,7 +27,6 @@ type ModelData = { kind: 'model'; name: string; status: Status; detail: string; 
 type DatasetNodeT = Node<DatasetData, 'dataset'>;
 type CellNodeT = Node<CellData, 'cell'>;
 type ModelNodeT = Node<ModelData, 'model'>;
-type FlowNode = DatasetNodeT | CellNodeT | ModelNodeT;
 
 function StatusGlyph({ status }: { status: Status }) {
   if (status === 'idle') return null;
@@ -229,11 +228,12 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
     return { nodes, edges, width: graphWidth + 40, height: Math.min(MAX_HEIGHT, Math.max(220, graphHeight + 40)), graphBox: { width: graphWidth, height: graphHeight } };
   }, [graph, steps, diagnostics, cellTitle, onOpenCell, onOpenDataset, onOpenModel]);
 
+  // The opening viewport needs the view's width: measured before the first paint, so the graph is
+  // drawn where it opens instead of moving there once React Flow has initialised.
   const box = useRef<HTMLDivElement>(null);
-  const open = useCallback(
-    (rf: ReactFlowInstance<FlowNode, RoutedEdgeT>) => void rf.setViewport(openingViewport({ width: box.current?.clientWidth ?? 0, height }, graphBox, MIN_OPEN_ZOOM), { duration: 0 }),
-    [height, graphBox],
-  );
+  const [boxWidth, setBoxWidth] = useState<number | null>(null);
+  useLayoutEffect(() => setBoxWidth(box.current?.clientWidth ?? 0), []);
+  const opening = useMemo(() => (boxWidth === null ? null : openingViewport({ width: boxWidth, height }, graphBox, MIN_OPEN_ZOOM)), [boxWidth, height, graphBox]);
 
   // The view is as wide as the page, never wider: the zoom controls (top right) stay on screen however
   // wide the graph. It opens fitted down to 75% at least (labels stay legible); a wider graph opens at
@@ -241,27 +241,29 @@ export function FlowView({ graph, steps, diagnostics, cellTitle, onOpenCell, onO
   // button shows all of it.
   return (
     <div ref={box} className="flow" style={{ height }} data-testid="flow-view" data-graph-width={width}>
-      <ReactFlow
-        colorMode={scheme}
-        nodes={nodes}
-        edges={edges}
-        nodeTypes={nodeTypes}
-        edgeTypes={edgeTypes}
-        onInit={open}
-        // Low enough for the fit button to show all of a long chain (ten cells are ~7,000 px wide).
-        minZoom={0.05}
-        maxZoom={1.6}
-        nodesDraggable={false}
-        nodesConnectable={false}
-        elementsSelectable={false}
-        // The node's button has no handler of its own: its click (a mouse click, or Enter/Space on the
-        // focused button) bubbles to the node, and React Flow gives nodes pointer events only when
-        // something listens to them.
-        onNodeClick={(_, node) => node.data.onOpen()}
-      >
-        <Background gap={20} size={1} color="var(--border)" />
-        <Controls showInteractive={false} position="top-right" fitViewOptions={{ padding: 0.04, maxZoom: 1 }} />
-      </ReactFlow>
+      {opening && (
+        <ReactFlow
+          colorMode={scheme}
+          defaultViewport={opening}
+          nodes={nodes}
+          edges={edges}
+          nodeTypes={nodeTypes}
+          edgeTypes={edgeTypes}
+          // Low enough for the fit button to show all of a long chain (ten cells are ~7,000 px wide).
+          minZoom={0.05}
+          maxZoom={1.6}
+          nodesDraggable={false}
+          nodesConnectable={false}
+          elementsSelectable={false}
+          // The node's button has no handler of its own: its click (a mouse click, or Enter/Space on the
+          // focused button) bubbles to the node, and React Flow gives nodes pointer events only when
+          // something listens to them.
+          onNodeClick={(_, node) => node.data.onOpen()}
+        >
+          <Background gap={20} size={1} color="var(--border)" />
+          <Controls showInteractive={false} position="top-right" fitViewOptions={{ padding: 0.04, maxZoom: 1 }} />
+        </ReactFlow>
+      )}
     </div>
   );
 }
