@@ -22,7 +22,6 @@
 import { createReadStream } from 'node:fs';
 import Fastify from 'fastify';
 import fastJson from 'fast-json-stringify';
-import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { openDatabase } from '../db/client';
 import { buildApp } from '../server/app';
@@ -39,9 +38,10 @@ import { createPostgresDatabase } from '../tests/helpers/db';
 import { sharedDataFile } from '../tests/helpers/data';
 import { numberOption } from './aims';
 import { benchProject, disposeBenchDatabase } from './bench-db';
+import { bareScore, CREDIT_RECORD } from './bench-http';
 
 const CALLS = numberOption('calls', 0, 20_000);
-const RECORD = { seniority: 9, home: 'rent', time: 60, age: 30, marital: 'married', records: false, job: 'freelance', expenses: 73, income: 129, assets: 0, debt: 0, amount: 800, price: 846 };
+const RECORD = CREDIT_RECORD;
 
 /**
  * CPU microseconds (user + system of this process) per call of `fn` over `calls` calls: on a
@@ -95,17 +95,7 @@ async function main() {
 
     const bareWork = async () => {
       const rs = (JSON.parse(body) as { records: Record<string, unknown>[] }).records;
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const f of schema.inputs) {
-        const values = rs.map((r) => r[f.name]);
-        feeds[f.input] =
-          f.tensor === 'string'
-            ? new ort.Tensor('string', values.map((v) => (v == null ? '' : String(v))), [rs.length, 1])
-            : new ort.Tensor('float32', Float32Array.from(values, (v) => (v == null ? NaN : Number(v))), [rs.length, 1]);
-      }
-      const out = await session.run(feeds);
-      const p = out[schema.outputs.probabilities]!.data as Float32Array;
-      return { predictions: rs.map((_, i) => ({ probabilities: { [schema.classes[0]]: p[2 * i], [schema.classes[1]]: p[2 * i + 1] } })) };
+      return bareScore(session, schema, rs);
     };
     const result = await predictWithConfig(config, records);
     const serialize = fastJson(z.toJSONSchema(PredictResponse, { target: 'draft-7' }) as Parameters<typeof fastJson>[0]);

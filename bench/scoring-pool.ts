@@ -10,9 +10,7 @@
  *
  *   npm run bench scoring-pool -- --seconds 10 --rounds 2
  */
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import path from 'node:path';
 import { openDatabase } from '../db/client';
 import { buildApp } from '../server/app';
 import { createApiKey } from '../server/services/api-keys/create-api-key';
@@ -24,33 +22,20 @@ import { createPostgresDatabase } from '../tests/helpers/db';
 import { sharedDataFile } from '../tests/helpers/data';
 import { numberOption } from './aims';
 import { benchProject, disposeBenchDatabase } from './bench-db';
+import { cannon, CREDIT_RECORD } from './bench-http';
 
 const SECONDS = numberOption('seconds', 0, 10);
 const ROUNDS = numberOption('rounds', 1, 2);
 const BIG_CLIENTS = numberOption('big', 2, 2);
 const BIG_RECORDS = 10_000;
-const autocannonBin = path.join(import.meta.dirname, '../node_modules/.bin/autocannon');
 
-const RECORD = { seniority: 9, home: 'rent', time: 60, age: 30, marital: 'married', records: false, job: 'freelance', expenses: 73, income: 129, assets: 0, debt: 0, amount: 800, price: 846 };
+const RECORD = CREDIT_RECORD;
 
 type Result = { rps: number; p50: number; p99: number; bad: number; bigRecordsPerSecond: number };
 
-function cannon(url: string, body: string, headers: Record<string, string>, seconds: number): Promise<Omit<Result, 'bigRecordsPerSecond'>> {
-  const args = ['-j', '-c', '10', '-d', String(seconds), '-m', 'POST', '-b', body, '-H', 'content-type=application/json'];
-  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
-  args.push(url);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [autocannonBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited with ${code}: ${err}`));
-      const r = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number };
-      resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, bad: r.non2xx + r.errors });
-    });
-  });
+async function oneRecordLoad(url: string, body: string, headers: Record<string, string>, seconds: number): Promise<Omit<Result, 'bigRecordsPerSecond'>> {
+  const r = await cannon(url, body, headers, seconds, 10);
+  return { rps: r.rps, p50: r.p50, p99: r.p99, bad: r.non2xx + r.errors };
 }
 
 /** Large requests back to back from `clients` clients until `stop`; records scored per second. */
@@ -75,13 +60,13 @@ async function bigLoad(url: string, headers: Record<string, string>, clients: nu
 
 async function phase(url: string, headers: Record<string, string>, big: boolean): Promise<Result> {
   const body = JSON.stringify({ records: [RECORD] });
-  await cannon(url, body, headers, 1); // warm-up
-  if (!big) return { ...(await cannon(url, body, headers, SECONDS)), bigRecordsPerSecond: 0 };
+  await oneRecordLoad(url, body, headers, 1); // warm-up
+  if (!big) return { ...(await oneRecordLoad(url, body, headers, SECONDS)), bigRecordsPerSecond: 0 };
   let stop!: () => void;
   const stopped = new Promise<void>((r) => (stop = r));
   const load = bigLoad(url, headers, BIG_CLIENTS, stopped);
   await new Promise((r) => setTimeout(r, 500)); // the large requests are under way
-  const small = await cannon(url, body, headers, SECONDS);
+  const small = await oneRecordLoad(url, body, headers, SECONDS);
   stop();
   return { ...small, bigRecordsPerSecond: await load };
 }

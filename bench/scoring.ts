@@ -45,37 +45,20 @@ import { sharedDataFile } from '../tests/helpers/data';
 import { lockedPythonVenv } from '../tests/helpers/python';
 import { numberOption, recordAims } from './aims';
 import { benchProject, disposeBenchDatabase } from './bench-db';
+import { bareScore, cannon, CREDIT_RECORD, type CannonResult } from './bench-http';
 
 const SECONDS = numberOption('seconds', 0, 10);
 const CONNECTIONS = numberOption('connections', 1, 50);
 const ROUNDS = numberOption('rounds', 2, 2);
-const autocannonBin = path.join(import.meta.dirname, '../node_modules/.bin/autocannon');
 
-const RECORD = { seniority: 9, home: 'rent', time: 60, age: 30, marital: 'married', records: false, job: 'freelance', expenses: 73, income: 129, assets: 0, debt: 0, amount: 800, price: 846 };
+const RECORD = CREDIT_RECORD;
 
-type Result = { rps: number; p50: number; p99: number; non2xx: number; errors: number };
+type Result = CannonResult;
 
-function cannon(url: string, body: string, headers: Record<string, string>, seconds: number): Promise<Result> {
-  const args = ['-j', '-c', String(CONNECTIONS), '-d', String(seconds), '-m', 'POST', '-b', body, '-H', 'content-type=application/json'];
-  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
-  args.push(url);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [autocannonBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited with ${code}: ${err}`));
-      const r = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number };
-      resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors });
-    });
-  });
-}
 
 async function measure(url: string, body: string, headers: Record<string, string>): Promise<Result> {
-  await cannon(url, body, headers, 2); // warm-up: JIT, connection pools, session caches
-  return cannon(url, body, headers, SECONDS);
+  await cannon(url, body, headers, 2, CONNECTIONS); // warm-up: JIT, connection pools, session caches
+  return cannon(url, body, headers, SECONDS, CONNECTIONS);
 }
 
 /** The baseline: the same model file in its own session, fed straight from the record. */
@@ -84,17 +67,7 @@ async function bareServer(bytes: Uint8Array, schema: FeatureSchema) {
   const app = Fastify();
   app.post('/predict', async (req) => {
     const records = (req.body as { records: Record<string, unknown>[] }).records;
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const f of schema.inputs) {
-      const values = records.map((r) => r[f.name]);
-      feeds[f.input] =
-        f.tensor === 'string'
-          ? new ort.Tensor('string', values.map((v) => (v == null ? '' : String(v))), [records.length, 1])
-          : new ort.Tensor('float32', Float32Array.from(values, (v) => (v == null ? NaN : Number(v))), [records.length, 1]);
-    }
-    const out = await session.run(feeds);
-    const p = out[schema.outputs.probabilities]!.data as Float32Array;
-    return { predictions: records.map((_, i) => ({ probabilities: { [schema.classes[0]]: p[2 * i], [schema.classes[1]]: p[2 * i + 1] } })) };
+    return bareScore(session, schema, records);
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const a = app.server.address();
