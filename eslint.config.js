@@ -10,22 +10,20 @@ const servicesBoundary = [
 
 /**
  * The tiers of server/services, lowest first (server/README.md, "Tiers"): a folder imports only its
- * own and lower tiers. `backArrows` are today's known exceptions (issue 17): remove a file when its
- * arrow is gone. `scoring/changes` (the change bus caches listen to) belongs to core.
+ * own and lower tiers, with no exceptions. `scoring/changes` (the change bus caches listen to) belongs to core.
  */
 const serviceTiers = [
-  { name: 'core', folders: ['audit', 'auth', 'teams', 'projects', 'api-keys', 'system'], extraFiles: ['server/services/*.ts', 'server/services/scoring/changes.ts'], backArrows: ['server/services/policy.ts'] },
-  { name: 'data', folders: ['datasets', 'notebooks', 'pipeline', 'cells', 'search'], backArrows: [] },
-  { name: 'models', folders: ['models', 'endpoints', 'scoring', 'drift'], backArrows: [] },
-  { name: 'release', folders: ['bundles', 'deployments'], backArrows: [] },
+  { name: 'core', folders: ['audit', 'auth', 'teams', 'projects', 'api-keys', 'system'], extraFiles: ['server/services/*.ts', 'server/services/scoring/changes.ts'] },
+  { name: 'data', folders: ['datasets', 'notebooks', 'pipeline', 'cells', 'search'] },
+  { name: 'models', folders: ['models', 'endpoints', 'scoring', 'drift'] },
+  { name: 'release', folders: ['bundles', 'deployments'] },
   // activation: deploy and rollback reconcile every tier's production resources (endpoints, scenarios).
-  { name: 'runs', folders: ['builds', 'runs', 'scenarios', 'notifications', 'activation', 'demo'], backArrows: [] },
+  { name: 'runs', folders: ['builds', 'runs', 'scenarios', 'notifications', 'activation', 'demo'] },
 ];
 const serviceTierRules = serviceTiers.slice(0, -1).map((tier, i) => {
   const higher = serviceTiers.slice(i + 1).flatMap((t) => t.folders);
   return {
     files: [...(tier.extraFiles ?? []), ...tier.folders.map((f) => `server/services/${f}/**/*.ts`)],
-    ignores: tier.backArrows,
     rules: {
       'no-restricted-imports': [
         'error',

@@ -1,7 +1,8 @@
 import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
-import { authorize, type Authorization, type Policy } from '../services/policy';
+import type { Authorization, Policy } from '../services/policy';
+import { authorize } from './authorize';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, ServiceError, type ServiceErrorKind } from '../services/errors';
 import type { RequestCtx } from './context';
 import { unstorableTextError } from './storable-text';

@@ -7,7 +7,7 @@ import { SESSION_COOKIE } from '../services/auth/tokens';
 import type { Actor, UserId } from '../services/context';
 import { ServiceError } from '../services/errors';
 import { verifyCollabToken } from '../services/notebooks/collab-token';
-import { authorize, roleRank } from '../services/policy';
+import { authorizeByTeam, roleRank } from '../services/policy';
 import type { TeamRole } from '@/db/schema';
 import { CloseCode } from './protocol';
 
@@ -75,7 +75,7 @@ export async function authorizeCollab(db: Db, req: IncomingMessage): Promise<Col
  */
 export async function recheckCollabAccess(db: Db, user: CollabAccess['user'], projectId: string): Promise<Pick<CollabAccess, 'role' | 'canWrite'> | CollabRefusal> {
   try {
-    const { role } = await authorize({ db, actor: user, requestId: null, clientIp: null }, { kind: 'member', role: 'viewer' }, { projectId });
+    const { role } = await authorizeByTeam({ db, actor: user, requestId: null, clientIp: null }, { kind: 'member', role: 'viewer' }, { projectId });
     if (!role) return { code: CloseCode.forbidden, reason: 'not a member of this team' };
     return { role, canWrite: roleRank(role) >= roleRank('editor') };
   } catch (err) {

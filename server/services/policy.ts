@@ -4,13 +4,13 @@ import { hasScope } from './api-keys/scopes';
 import type { Actor, ServiceCtx } from './context';
 import { forbidden, invalid, notFound, unauthenticated } from './errors';
 import { teamOfProject } from './projects/project-team';
-import { scoringRuntime, type EndpointConfig } from './scoring/runtime';
-
-const ENDPOINT_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 
 /**
- * The one place that decides who may call what. Every tRPC procedure and REST route declares a
- * Policy; the edge calls `authorize` before any service runs.
+ * Who may call what. Every tRPC procedure and REST route declares a Policy; the edge calls
+ * `authorize` (server/api/authorize.ts) before any service runs. The rules that need only teams
+ * and keys are here, in core (`authorizeByTeam`); endpointScorer reads the endpoint's owner from
+ * the scoring runtime's cache, so its rule lives with it, in the models tier
+ * (services/scoring/endpoint-scorer.ts).
  *
  * - public: anyone, signed in or not
  * - signedIn: any signed-in user (API keys are project credentials and are refused)
@@ -26,6 +26,9 @@ export type Policy =
   | { kind: 'signedIn' }
   | { kind: 'member'; role: TeamRole; scope?: string | ((input: Record<string, unknown>) => string) }
   | { kind: 'endpointScorer' };
+
+/** The policies decided from teams and keys alone. */
+export type TeamPolicy = Exclude<Policy, { kind: 'endpointScorer' }>;
 
 export type Authorization = { teamId: string | null; projectId: string | null; role: TeamRole | null };
 
@@ -48,35 +51,10 @@ export function requireApiKeyScope(actor: Extract<Actor, { type: 'apiKey' }>, pr
   if (!hasScope(actor.scopes, needed)) throw forbidden(`this API key lacks the scope "${needed}"`);
 }
 
-/**
- * endpointScorer for an API key, by itself: the endpoint's config (the scoring runtime's cache,
- * invalidated on change: no database round trip once loaded) when the key may score with it.
- * NotFound for a name that is not an endpoint's, Forbidden for a key of another project or without
- * `score:<name>`. `authorize` decides keys with it, and so do the predict routes' cached paths.
- */
-export async function keyScorableEndpoint(db: ServiceCtx['db'], actor: Extract<Actor, { type: 'apiKey' }>, name: string): Promise<EndpointConfig> {
-  if (!ENDPOINT_NAME.test(name)) throw notFound(`endpoint "${name}"`);
-  const endpoint = await scoringRuntime(db).endpoint(name);
-  requireApiKeyScope(actor, endpoint.projectId, `score:${name}`);
-  return endpoint;
-}
-
-export async function authorize(ctx: ServiceCtx, policy: Policy, rawInput: unknown): Promise<Authorization> {
+/** public, signedIn and member: who the actor is, and their role in the team owning the input's project or team. */
+export async function authorizeByTeam(ctx: ServiceCtx, policy: TeamPolicy, rawInput: unknown): Promise<Authorization> {
   const none: Authorization = { teamId: null, projectId: null, role: null };
   switch (policy.kind) {
-    case 'endpointScorer': {
-      if (!ctx.actor) throw unauthenticated();
-      const input = rawInput && typeof rawInput === 'object' ? (rawInput as Record<string, unknown>) : {};
-      const name = input.endpoint ?? input.name;
-      if (typeof name !== 'string' || !ENDPOINT_NAME.test(name)) throw notFound(`endpoint "${String(name ?? '')}"`);
-      if (ctx.actor.type === 'apiKey') {
-        const endpoint = await keyScorableEndpoint(ctx.db, ctx.actor, name);
-        return { teamId: endpoint.teamId, projectId: endpoint.projectId, role: null };
-      }
-      // The scoring runtime's cached config (invalidated on change) says whose endpoint it is.
-      const endpoint = await scoringRuntime(ctx.db).endpoint(name);
-      return authorize(ctx, { kind: 'member', role: 'viewer' }, { projectId: endpoint.projectId });
-    }
     case 'public':
       return none;
     case 'signedIn':

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError, type z } from 'zod';
-import { authorize } from '../../services/policy';
+import { authorize } from '../authorize';
 import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_MESSAGE, httpStatusOf, isDatabaseUnavailable, ServiceError } from '../../services/errors';
 import { RecordInputError } from '../../services/scoring/predict-records';
 import { createRequestCtx, type AppDeps } from '../context';

@@ -4,7 +4,7 @@ import type { ServiceCtx } from '../context';
 import { MAX_PREDICT_RECORDS } from '../endpoints/schemas';
 import { invalid, ServiceError, unauthenticated } from '../errors';
 import { EndpointName } from '../models/schemas';
-import { authorize, keyScorableEndpoint } from '../policy';
+import { authorizeEndpointScorer, keyScorableEndpoint } from './endpoint-scorer';
 import { explainPredictions } from './explain-records';
 import { logPredictions, predictWithConfig, type PredictResult } from './predict-records';
 import { scoringRuntime, type EndpointConfig } from './runtime';
@@ -27,8 +27,6 @@ export type PredictCaller =
 
 /** How far a request got, for its request stats: its endpoint once resolved, its record count once read. */
 export type PredictProgress = { endpointId: string | null; records: number };
-
-const SCORER = { kind: 'endpointScorer' } as const;
 
 /**
  * Authorises the caller for the endpoint (the policy's endpointScorer rule), reads the
@@ -75,7 +73,7 @@ async function scorableEndpoint(db: Db, caller: PredictCaller, name: string): Pr
     return config;
   }
   const ctx = await caller.ctx();
-  await authorize(ctx, SCORER, { name });
+  await authorizeEndpointScorer(ctx, { name });
   return runtime.endpoint(name);
 }
 
