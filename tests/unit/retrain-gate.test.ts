@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeGate } from '@/server/services/scenarios/retrain-step';
+import { judgeGate } from '@/server/services/scenarios/retrain-gate';
 
 type Gate = Parameters<typeof judgeGate>[0];
 const gate = (g: Partial<Gate>): Gate => ({ metric: 'auc', minImprovement: 0, minRows: 0, ...g });

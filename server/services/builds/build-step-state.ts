@@ -5,11 +5,12 @@ import type { PipelineGraph } from '@/server/pipeline';
 import { ident, schemaNameOf } from '../datasets/storage';
 import type { BuildRunInput } from './build-view';
 import type { TsCellLimits } from '../cells/ts-cell-sandbox';
+import type { StepAttempt } from '../runs/step-engine';
 
-/** Why a build step stopped; the activity layer turns each into the right Temporal failure. */
+/** Why a build step could not run or failed; the activity layer turns each into the right Temporal failure (a stop is the step engine's `StepStopped`). */
 export class BuildStepError extends Error {
   constructor(
-    readonly type: 'failed' | 'already-finished' | 'stale-attempt' | 'run-not-found' | 'cancelled' | 'interrupted',
+    readonly type: 'failed' | 'already-finished' | 'stale-attempt' | 'run-not-found',
     message: string,
   ) {
     super(message);
@@ -91,16 +92,5 @@ export async function dropStagingTable(db: Db, scope: { projectId: string; envir
 
 export type BuildStepOptions = { statementTimeoutMs: number; tsCell: TsCellLimits };
 
-/** What the activity hands the step: who it is (attempt, workflow), its cancellation and heartbeat. */
-export type StepRuntime = {
-  attempt: number;
-  workflowId: string;
-  signal: AbortSignal;
-  /**
-   * True when the abort is the build's cancellation (builds.cancel), false when this attempt alone is
-   * stopped (its worker shutting down, a timeout): then the step stays open for the next attempt.
-   */
-  cancelRequested: () => boolean;
-  heartbeat: (progress: string) => void;
-  options: BuildStepOptions;
-};
+/** What the activity hands the step: its attempt (services/runs/step-engine.ts) and the build's limits. */
+export type StepRuntime = StepAttempt & { options: BuildStepOptions };

@@ -12,6 +12,7 @@ import { checkFailureText, runChecks, type CustomCounts } from './run-checks';
 import { runScoreStep, runTrainStep } from './run-model-step';
 import { columnSpecsOf, computeTableMetrics, describeTable, profileBuiltTable, stagingTableOf } from '../cells/table-metrics';
 import { DEFAULT_TS_CELL_LIMITS, TsCellError } from '../cells/ts-cell-sandbox';
+import { runStep, type StepLedger } from '../runs/step-engine';
 
 export const DEFAULT_BUILD_STEP_OPTIONS: BuildStepOptions = { statementTimeoutMs: DEFAULT_STATEMENT_TIMEOUT_MS, tsCell: DEFAULT_TS_CELL_LIMITS };
 
@@ -21,151 +22,171 @@ export type StepOutcome = { stepId: string; status: 'succeeded'; rowCount: numbe
 
 type Step = Awaited<ReturnType<typeof loadStep>>;
 
+type ModelOutcome = { result: BuildStepResult; progress: BuildStepProgress | null };
+
+/** What a step has measured so far: a failed or cancelled step records it with its end. */
+type Measured = { metrics: BuildStepMetrics | null; checks: BuildCheckOutcome[]; model: ModelOutcome | null };
+
+/** What a step's body works with. */
+type StepWork = { db: Db; run: BuildRunContext; step: Step; rt: StepRuntime; say: (line: string) => void; log: string[]; measured: Measured };
+
 /**
  * One step of a build, safe to run again for the same (run, step): a step recorded as succeeded
  * returns what was stored; one recorded as failed, skipped or cancelled fails again the same way;
  * otherwise this attempt takes the step over, drops every staging table an earlier attempt may have
  * left, and builds from scratch. The published table changes only in `publishStep`'s transaction.
+ * Claim, heartbeat, log and the close of a failure are the step engine's (services/runs/step-engine.ts).
  */
 export async function runBuildStep(db: Db, input: { runId: string; stepId: string }, rt: StepRuntime): Promise<StepOutcome> {
   const run = await loadBuildRun(db, input.runId);
-  const step = await claimStep(db, input.runId, input.stepId, rt.attempt);
-  if ('stored' in step) return step.stored;
+  const measured: Measured = { metrics: null, checks: [], model: null };
+  let open: Step | null = null;
+  const ledger: StepLedger<StepOutcome, Step> = {
+    claim: async () => {
+      const claimed = await claimStep(db, run.runId, input.stepId, rt.attempt);
+      if ('stored' in claimed) return claimed;
+      open = claimed;
+      return { open: claimed, log: [] };
+    },
+    refusalOf: (err) => (err instanceof BuildStepError && err.type === 'failed' ? err.message : null),
+    saveLog: (log) => updateOwnedStep(db, run.runId, input.stepId, rt.attempt, { log }),
+    close: ({ status, error, log }) =>
+      finishOwnedStep(db, run.runId, input.stepId, rt.attempt, {
+        status,
+        error,
+        log,
+        checks: measured.checks,
+        ...(measured.metrics ? { metrics: measured.metrics, ...(status === 'failed' ? { rowCount: measured.metrics.rowCount } : {}) } : {}),
+      }),
+    cancelledError: 'the build was cancelled',
+    cancelledLine: () => cancelledLine(open, measured),
+  };
+  return runStep(ledger, rt, (io, step) => buildStep({ db, run, step, rt: { ...rt, heartbeat: io.heartbeat }, say: io.say, log: io.log, measured }));
+}
 
+function cancelledLine(step: Step | null, measured: Measured): string {
+  if (step?.kind === 'train') return 'cancelled: training was stopped and nothing was registered';
+  if (step?.kind === 'score') return measured.model ? `cancelled while checking "${step.dataset}" (its scores were already written)` : 'cancelled: scoring was stopped and nothing was written';
+  return 'cancelled: the running query was stopped and the staging table dropped';
+}
+
+/**
+ * The body of a step: sql, ts and python steps build a staging table and publish it; a score step
+ * writes its output in one transaction (its checks then run on what it wrote); train and check
+ * steps write no table.
+ */
+async function buildStep(w: StepWork): Promise<StepOutcome> {
+  const { db, run, step, rt } = w;
   const scope: SandboxScope = { projectId: run.projectId, environment: run.environment };
-  // sql and ts steps build a staging table and publish it; a score step writes its output in one
-  // transaction (its checks then run on what it wrote); train and check steps write no table.
   const stages = step.kind === 'sql' || step.kind === 'ts' || step.kind === 'python';
   const staging = stages ? stagingTableOf(run.runId, step.stepId, rt.attempt) : null;
-  const log: string[] = [];
-  const started = performance.now();
-  const say = (line: string) => log.push(`${seconds(performance.now() - started)} ${line}`);
-  let metrics: BuildStepMetrics | null = null;
-  let checks: BuildCheckOutcome[] = [];
-  let modelOutcome: { result: BuildStepResult; progress: BuildStepProgress | null } | null = null;
   try {
     for (let a = 1; a <= rt.attempt; a++) if (stages) await dropStagingTable(db, scope, stagingTableOf(run.runId, step.stepId, a));
-    if (rt.attempt > 1) say(`attempt ${rt.attempt}: starting over`);
     if (step.kind === 'train') {
-      const trained = await runTrainStep(db, run, step, cellNode(run, step.cellId), rt, say);
-      await finishOwnedStep(db, run.runId, step.stepId, rt.attempt, { status: 'succeeded', rowCount: trained.rowCount, result: trained.result, progress: trained.progress, log });
+      const trained = await runTrainStep(db, run, step, cellNode(run, step.cellId), rt, w.say);
+      await finishOwnedStep(db, run.runId, step.stepId, rt.attempt, { status: 'succeeded', rowCount: trained.rowCount, result: trained.result, progress: trained.progress, log: w.log });
       return { stepId: step.stepId, status: 'succeeded', rowCount: trained.rowCount, published: false, warnings: 0 };
     }
-    let built: { rowCount: number | null; model?: { result: BuildStepResult; progress: BuildStepProgress | null } | null };
-    if (step.kind === 'score') {
-      const scored = await runScoreStep(db, run, step, cellNode(run, step.cellId), rt, say);
-      modelOutcome = scored;
-      built = { rowCount: scored.rowCount };
-    } else {
-      built = await buildStaging(db, run, step, staging, scope, rt, say);
-      // A Python cell that registered models (stagebook.register_model) reports them like a train step.
-      if (built.model) modelOutcome = built.model;
-    }
-    await updateOwnedStep(db, run.runId, step.stepId, rt.attempt, { log, ...(built.rowCount === null ? {} : { rowCount: built.rowCount }), ...(modelOutcome ?? {}) });
+    const rowCount = await buildTable(w, staging, scope);
+    await updateOwnedStep(db, run.runId, step.stepId, rt.attempt, { log: w.log, ...(rowCount === null ? {} : { rowCount }), ...(w.measured.model ?? {}) });
     rt.heartbeat('checking');
-
-    const target = staging ?? step.dataset;
-    const stepChecks = checksOfStep(run.graph, step).flatMap((c) => c.checks);
-    const custom: CustomCounts = new Map();
-    for (const [i, check] of stepChecks.entries()) {
-      if (check.type !== 'custom_sql') continue;
-      const shadows = staging ? { [step.dataset]: staging } : {};
-      const r = await countSandboxedSelect(db, scope, { sql: check.sql, shadows, timeoutMs: rt.options.statementTimeoutMs, signal: rt.signal });
-      if (!r.ok && r.reason === 'cancelled') throw new SandboxCancelled();
-      custom.set(i, r);
-    }
-    const measured = await withSandboxSession(db, scope, { timeoutMs: rt.options.statementTimeoutMs, signal: rt.signal }, async (q) => {
-      const columns = await describeTable(q, target);
-      const m = await computeTableMetrics(q, target, columns, built.rowCount);
-      const outcomes = await runChecks(q, { table: target, dataset: step.dataset, columns, metrics: m }, stepChecks, custom);
-      // The dataset page's column profiles, stored with this publish's metrics (staging steps only).
-      const profile = staging ? await profileBuiltTable(q, target, columns, m.rowCount) : null;
-      return { columns, metrics: m, checks: outcomes, profile };
-    });
-    metrics = measured.metrics;
-    checks = measured.checks;
-    say(`metrics: ${metrics.rowCount.toLocaleString('en-US')} rows, ${measured.columns.length} columns`);
-    for (const c of checks) say(`check ${c.name} (${c.severity}): ${c.passed ? 'passed' : 'FAILED'}: ${c.detail}`);
-
-    const blocking = checks.filter((c) => !c.passed && c.severity === 'error');
-    if (blocking.length) {
-      const what =
-        step.kind === 'check'
-          ? `"${step.dataset}"`
-          : step.kind === 'score'
-            ? `"${step.dataset}" was written before its checks ran: what depends on it is skipped`
-            : `"${step.dataset}" was not published (the previous data stays)`;
-      throw new BuildStepError('failed', `${cellLabel(run, step)}: ${blocking.map(checkFailureText).join('; ')}; ${what}`);
-    }
-    const warnings = checks.filter((c) => !c.passed).length;
-    if (!staging) {
-      if (step.kind === 'score') await appendMetrics(db, run, step.dataset, metrics);
-      await finishOwnedStep(db, run.runId, step.stepId, rt.attempt, {
-        status: 'succeeded',
-        rowCount: metrics.rowCount,
-        metrics,
-        checks,
-        log,
-        ...(modelOutcome ?? {}),
-        ...(step.kind === 'score' ? { publishedAt: sql`now()` } : {}),
-      });
-      return { stepId: step.stepId, status: 'succeeded', rowCount: metrics.rowCount, published: step.kind === 'score', warnings };
-    }
-    say(`publishing "${step.dataset}"`);
-    const result = await publishStep(db, run, {
-      stepId: step.stepId,
-      attempt: rt.attempt,
-      workflowId: rt.workflowId,
-      dataset: step.dataset,
-      staging,
-      columns: columnSpecsOf(measured.columns),
-      metrics,
-      profile: measured.profile,
-      checks,
-      log,
-      fingerprint: await fingerprintOf(db, run, step),
-    });
-    if (result === 'already') return storedOutcome(await loadStep(db, run.runId, step.stepId));
-    return { stepId: step.stepId, status: 'succeeded', rowCount: metrics.rowCount, published: true, warnings };
+    const measured = await measureAndCheck(w, staging ?? step.dataset, staging, scope, rowCount);
+    if (!staging) return await closeUnstaged(w, measured.metrics);
+    return await publish(w, staging, measured);
   } catch (err) {
-    const cancelled = rt.signal.aborted || err instanceof SandboxCancelled;
-    const failure = err instanceof TsCellError ? new BuildStepError('failed', `${cellLabel(run, step)}: ${err.detail}`) : err;
     if (staging) await dropStagingTable(db, scope, staging).catch(() => {});
-    if (cancelled && !rt.cancelRequested()) {
-      say(`attempt ${rt.attempt} stopped (its worker is shutting down or it timed out); the next attempt starts over`);
-      await updateOwnedStep(db, run.runId, step.stepId, rt.attempt, { log }).catch(() => {});
-      throw new BuildStepError('interrupted', `attempt ${rt.attempt} of step ${step.stepId} was stopped`);
-    }
-    if (cancelled) {
-      say(
-        step.kind === 'train'
-          ? 'cancelled: training was stopped and nothing was registered'
-          : step.kind === 'score'
-            ? modelOutcome
-              ? `cancelled while checking "${step.dataset}" (its scores were already written)`
-              : 'cancelled: scoring was stopped and nothing was written'
-            : 'cancelled: the running query was stopped and the staging table dropped',
-      );
-      await finishOwnedStep(db, run.runId, step.stepId, rt.attempt, { status: 'cancelled', error: 'the build was cancelled', log, checks, ...(metrics ? { metrics } : {}) }).catch(() => {});
-      throw new BuildStepError('cancelled', 'the build was cancelled');
-    }
-    if (failure instanceof BuildStepError && failure.type === 'failed') {
-      say(`failed: ${failure.message}`);
-      await finishOwnedStep(db, run.runId, step.stepId, rt.attempt, {
-        status: 'failed',
-        error: failure.message,
-        log,
-        checks,
-        ...(metrics ? { metrics, rowCount: metrics.rowCount } : {}),
-      });
-    } else if (!(failure instanceof BuildStepError)) {
-      // Transient (or a bug): Temporal retries the step; the next attempt starts over.
-      say(`attempt ${rt.attempt} failed: ${failure instanceof Error ? failure.message : String(failure)}`);
-      await updateOwnedStep(db, run.runId, step.stepId, rt.attempt, { log }).catch(() => {});
-    }
-    throw failure;
+    throw err instanceof TsCellError ? new BuildStepError('failed', `${cellLabel(run, step)}: ${err.detail}`) : err;
   }
 }
+
+/** Builds the step's table (staging, or a score step's output); its row count, null for a check step. */
+async function buildTable(w: StepWork, staging: string | null, scope: SandboxScope): Promise<number | null> {
+  if (w.step.kind === 'score') {
+    const scored = await runScoreStep(w.db, w.run, w.step, cellNode(w.run, w.step.cellId), w.rt, w.say);
+    w.measured.model = scored;
+    return scored.rowCount;
+  }
+  const built = await buildStaging(w.db, w.run, w.step, staging, scope, w.rt, w.say);
+  // A Python cell that registered models (stagebook.register_model) reports them like a train step.
+  if (built.model) w.measured.model = built.model;
+  return built.rowCount;
+}
+
+/** The table's metrics and the step's checks (its custom SQL checks first, see the staging table as the dataset); fails on an error-level check. */
+async function measureAndCheck(w: StepWork, target: string, staging: string | null, scope: SandboxScope, rowCount: number | null) {
+  const { db, run, step, rt, say } = w;
+  const stepChecks = checksOfStep(run.graph, step).flatMap((c) => c.checks);
+  const custom: CustomCounts = new Map();
+  for (const [i, check] of stepChecks.entries()) {
+    if (check.type !== 'custom_sql') continue;
+    const shadows = staging ? { [step.dataset]: staging } : {};
+    const r = await countSandboxedSelect(db, scope, { sql: check.sql, shadows, timeoutMs: rt.options.statementTimeoutMs, signal: rt.signal });
+    if (!r.ok && r.reason === 'cancelled') throw new SandboxCancelled();
+    custom.set(i, r);
+  }
+  const measured = await withSandboxSession(db, scope, { timeoutMs: rt.options.statementTimeoutMs, signal: rt.signal }, async (q) => {
+    const columns = await describeTable(q, target);
+    const m = await computeTableMetrics(q, target, columns, rowCount);
+    const outcomes = await runChecks(q, { table: target, dataset: step.dataset, columns, metrics: m }, stepChecks, custom);
+    // The dataset page's column profiles, stored with this publish's metrics (staging steps only).
+    const profile = staging ? await profileBuiltTable(q, target, columns, m.rowCount) : null;
+    return { columns, metrics: m, checks: outcomes, profile };
+  });
+  w.measured.metrics = measured.metrics;
+  w.measured.checks = measured.checks;
+  say(`metrics: ${measured.metrics.rowCount.toLocaleString('en-US')} rows, ${measured.columns.length} columns`);
+  for (const c of measured.checks) say(`check ${c.name} (${c.severity}): ${c.passed ? 'passed' : 'FAILED'}: ${c.detail}`);
+  const blocking = measured.checks.filter((c) => !c.passed && c.severity === 'error');
+  if (blocking.length) {
+    const what =
+      step.kind === 'check'
+        ? `"${step.dataset}"`
+        : step.kind === 'score'
+          ? `"${step.dataset}" was written before its checks ran: what depends on it is skipped`
+          : `"${step.dataset}" was not published (the previous data stays)`;
+    throw new BuildStepError('failed', `${cellLabel(run, step)}: ${blocking.map(checkFailureText).join('; ')}; ${what}`);
+  }
+  return measured;
+}
+
+/** A check or score step succeeds without publishing a table (a score step's output was written already). */
+async function closeUnstaged(w: StepWork, metrics: BuildStepMetrics): Promise<StepOutcome> {
+  const { db, run, step, rt, measured } = w;
+  if (step.kind === 'score') await appendMetrics(db, run, step.dataset, metrics);
+  await finishOwnedStep(db, run.runId, step.stepId, rt.attempt, {
+    status: 'succeeded',
+    rowCount: metrics.rowCount,
+    metrics,
+    checks: measured.checks,
+    log: w.log,
+    ...(measured.model ?? {}),
+    ...(step.kind === 'score' ? { publishedAt: sql`now()` } : {}),
+  });
+  return { stepId: step.stepId, status: 'succeeded', rowCount: metrics.rowCount, published: step.kind === 'score', warnings: warningsOf(measured.checks) };
+}
+
+/** Publishes the staging table and closes the step, in `publishStep`'s one transaction. */
+async function publish(w: StepWork, staging: string, measured: Awaited<ReturnType<typeof measureAndCheck>>): Promise<StepOutcome> {
+  const { db, run, step, rt } = w;
+  w.say(`publishing "${step.dataset}"`);
+  const result = await publishStep(db, run, {
+    stepId: step.stepId,
+    attempt: rt.attempt,
+    workflowId: rt.workflowId,
+    dataset: step.dataset,
+    staging,
+    columns: columnSpecsOf(measured.columns),
+    metrics: measured.metrics,
+    profile: measured.profile,
+    checks: measured.checks,
+    log: w.log,
+    fingerprint: await fingerprintOf(db, run, step),
+  });
+  if (result === 'already') return storedOutcome(await loadStep(db, run.runId, step.stepId));
+  return { stepId: step.stepId, status: 'succeeded', rowCount: measured.metrics.rowCount, published: true, warnings: warningsOf(measured.checks) };
+}
+
+const warningsOf = (checks: BuildCheckOutcome[]) => checks.filter((c) => !c.passed).length;
 
 async function claimStep(db: Db, runId: string, stepId: string, attempt: number): Promise<Step | { stored: StepOutcome }> {
   const existing = await loadStep(db, runId, stepId);
@@ -188,7 +209,7 @@ function storedOutcome(step: Step): StepOutcome {
     status: 'succeeded',
     rowCount: Number(step.rowCount ?? 0),
     published: step.publishedAt !== null,
-    warnings: step.checks.filter((c) => !c.passed).length,
+    warnings: warningsOf(step.checks),
   };
 }
 
@@ -213,7 +234,7 @@ async function buildStaging(
   scope: SandboxScope,
   rt: StepRuntime,
   say: (line: string) => void,
-): Promise<{ rowCount: number | null; model?: { result: BuildStepResult; progress: BuildStepProgress | null } | null }> {
+): Promise<{ rowCount: number | null; model?: ModelOutcome | null }> {
   if (step.kind === 'check' || !staging) {
     say(`checking the published "${step.dataset}"`);
     return { rowCount: null };

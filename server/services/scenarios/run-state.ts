@@ -17,7 +17,7 @@ import { scenarioRunWorkflowId, type ScenarioStepType } from '@/workflows/shared
 import { emitAudit, type AuditMeta } from '../audit/emit';
 import { actorLabel } from '../context';
 import { teamOfProject } from '../endpoints/find-endpoint';
-import { endUnfinishedShadows } from './retrain-step';
+import { endUnfinishedShadows } from './retrain-shadow';
 import type { ScenarioRunContext } from './run-context';
 
 const finished: RunStatus[] = ['succeeded', 'failed', 'cancelled', 'skipped'];

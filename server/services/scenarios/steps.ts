@@ -31,9 +31,12 @@ export type StepResult = {
   resumeAt?: string;
 };
 
-/** The user's mistake or refusal: the step fails with this message and is not retried. */
+/** The user's mistake or refusal: the step fails with this message (and `output`, what it found) and is not retried. */
 export class StepRefused extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly output?: Record<string, unknown>,
+  ) {
     super(message);
     this.name = 'StepRefused';
   }
