@@ -1,6 +1,7 @@
 import type { Analyzed, Diag } from './analysis-types';
 import type { ParsedScenarioCell, ScenarioSpec } from './scenario-cell';
 import { closestName } from './text';
+import { assertNever } from '../domain/assert-never';
 
 /** What a scenario may name, as the notebook and the project know it. */
 export type ScenarioScope = {
@@ -49,73 +50,81 @@ export function checkScenarios(analyzed: Analyzed[], scope: ScenarioScope, diag:
   const names = new Set(byName.keys());
 
   for (const { a, parsed, spec } of scenarios) {
-    const at = (path: (string | number)[]) => parsed.positionOf(path);
-    const cellId = a.cell.id;
+    const c: ScenarioCheck = { cellId: a.cell.id, at: (path) => parsed.positionOf(path), scope, names, diag };
     spec.triggers.forEach((t, i) => {
       if (t.type === 'after_scenario' && !names.has(t.scenario)) {
-        diag(cellId, at(['triggers', i, 'scenario']), 'unknown-scenario', `unknown scenario "${t.scenario}"${didYouMean(t.scenario, names)}`);
+        diag(c.cellId, c.at(['triggers', i, 'scenario']), 'unknown-scenario', `unknown scenario "${t.scenario}"${didYouMean(t.scenario, names)}`);
       }
       if (t.type === 'dataset_change' && !scope.datasets.has(t.dataset)) {
-        diag(cellId, at(['triggers', i, 'dataset']), 'unknown-dataset', `unknown dataset "${t.dataset}"${didYouMean(t.dataset, scope.datasets)} (no source or cell provides it here)`, 'warning');
+        diag(c.cellId, c.at(['triggers', i, 'dataset']), 'unknown-dataset', `unknown dataset "${t.dataset}"${didYouMean(t.dataset, scope.datasets)} (no source or cell provides it here)`, 'warning');
       }
     });
-    spec.steps.forEach((st, i) => {
-      switch (st.type) {
-        case 'build':
-          (st.datasets ?? []).forEach((d, j) => {
-            if (!scope.built.has(d)) diag(cellId, at(['steps', i, 'datasets', j]), 'unknown-dataset', `no cell of this notebook builds "${d}"${didYouMean(d, scope.built)}`);
-          });
-          return;
-        case 'checks':
-          if (!scope.checked.has(st.dataset)) diag(cellId, at(['steps', i, 'dataset']), 'unknown-dataset', `no check cell checks "${st.dataset}"${didYouMean(st.dataset, scope.checked)}`);
-          return;
-        case 'metrics':
-        case 'score':
-          if (!scope.datasets.has(st.dataset)) {
-            diag(cellId, at(['steps', i, 'dataset']), 'unknown-dataset', `unknown dataset "${st.dataset}"${didYouMean(st.dataset, scope.datasets)} (no source or cell provides it here)`, 'warning');
-          }
-          if (st.type === 'score') {
-            if (scope.built.has(st.output)) {
-              diag(cellId, at(['steps', i, 'output']), 'duplicate-writer', `a cell of this notebook already writes "${st.output}"; score into a dataset of its own`);
-            }
-            checkModel(st.model, ['steps', i, 'model']);
-          }
-          return;
-        case 'retrain':
-          checkModel(st.model, ['steps', i, 'model']);
-          if (st.shadow && scope.served && !scope.served.has(st.model)) {
-            diag(
-              cellId,
-              at(['steps', i, 'shadow']),
-              'shadow-without-endpoint',
-              `no endpoint cell of this notebook serves "${st.model}": there is no live traffic to shadow, so a challenger that passes the gate is promoted at once`,
-              'warning',
-            );
-          }
-          return;
-        case 'run_scenario':
-          if (!names.has(st.scenario)) diag(cellId, at(['steps', i, 'scenario']), 'unknown-scenario', `unknown scenario "${st.scenario}"${didYouMean(st.scenario, names)}`);
-          return;
-        case 'sql':
-        case 'notify':
-        case 'drift':
-          return;
-      }
-    });
+    spec.steps.forEach((st, i) => checkStep(c, st, i));
 
     // A warning: the channel may be created before the bundle runs; a run records a missing one on its reports.
     (spec.reporters ?? []).forEach((r, i) => {
       if (!scope.channels || scope.channels.has(r.channel)) return;
-      diag(cellId, at(['reporters', i, 'channel']), 'unknown-channel', `unknown notification channel "${r.channel}"${didYouMean(r.channel, scope.channels) || ': create it under the project\'s notification channels'}`, 'warning');
+      diag(c.cellId, c.at(['reporters', i, 'channel']), 'unknown-channel', `unknown notification channel "${r.channel}"${didYouMean(r.channel, scope.channels) || ': create it under the project\'s notification channels'}`, 'warning');
     });
-
-    function checkModel(model: string, path: (string | number)[]) {
-      if (!scope.models || scope.models.has(model)) return;
-      diag(cellId, at(path), 'unknown-model', `unknown model "${model}"${didYouMean(model, scope.models) || ': no model of that name is registered or trained by this notebook'}`, 'warning');
-    }
   }
 
   reportRunLoops(scenarios, diag);
+}
+
+/** One scenario cell being checked: where its diagnostics go, and what it may name. */
+type ScenarioCheck = { cellId: string; at: (path: (string | number)[]) => ReturnType<ParsedScenarioCell['positionOf']>; scope: ScenarioScope; names: ReadonlySet<string>; diag: Diag };
+
+/** What one step names: datasets a build or checks step can select, models, scenarios. */
+function checkStep(c: ScenarioCheck, st: ScenarioSpec['steps'][number], i: number): void {
+  const { cellId, at, scope, names, diag } = c;
+  switch (st.type) {
+    case 'build':
+      (st.datasets ?? []).forEach((d, j) => {
+        if (!scope.built.has(d)) diag(cellId, at(['steps', i, 'datasets', j]), 'unknown-dataset', `no cell of this notebook builds "${d}"${didYouMean(d, scope.built)}`);
+      });
+      return;
+    case 'checks':
+      if (!scope.checked.has(st.dataset)) diag(cellId, at(['steps', i, 'dataset']), 'unknown-dataset', `no check cell checks "${st.dataset}"${didYouMean(st.dataset, scope.checked)}`);
+      return;
+    case 'metrics':
+    case 'score':
+      if (!scope.datasets.has(st.dataset)) {
+        diag(cellId, at(['steps', i, 'dataset']), 'unknown-dataset', `unknown dataset "${st.dataset}"${didYouMean(st.dataset, scope.datasets)} (no source or cell provides it here)`, 'warning');
+      }
+      if (st.type === 'score') {
+        if (scope.built.has(st.output)) {
+          diag(cellId, at(['steps', i, 'output']), 'duplicate-writer', `a cell of this notebook already writes "${st.output}"; score into a dataset of its own`);
+        }
+        checkModel(c, st.model, ['steps', i, 'model']);
+      }
+      return;
+    case 'retrain':
+      checkModel(c, st.model, ['steps', i, 'model']);
+      if (st.shadow && scope.served && !scope.served.has(st.model)) {
+        diag(
+          cellId,
+          at(['steps', i, 'shadow']),
+          'shadow-without-endpoint',
+          `no endpoint cell of this notebook serves "${st.model}": there is no live traffic to shadow, so a challenger that passes the gate is promoted at once`,
+          'warning',
+        );
+      }
+      return;
+    case 'run_scenario':
+      if (!names.has(st.scenario)) diag(cellId, at(['steps', i, 'scenario']), 'unknown-scenario', `unknown scenario "${st.scenario}"${didYouMean(st.scenario, names)}`);
+      return;
+    case 'sql':
+    case 'notify':
+    case 'drift':
+      return;
+    default:
+      assertNever(st, 'scenario step type');
+  }
+}
+
+function checkModel(c: ScenarioCheck, model: string, path: (string | number)[]): void {
+  if (!c.scope.models || c.scope.models.has(model)) return;
+  c.diag(c.cellId, c.at(path), 'unknown-model', `unknown model "${model}"${didYouMean(model, c.scope.models) || ': no model of that name is registered or trained by this notebook'}`, 'warning');
 }
 
 /** A run_scenario step that (through others) runs its own scenario again would never finish. */

@@ -59,6 +59,11 @@ const ENTRY_NAME = /^(bundle\.json|manifest\.json|artifacts\/[0-9a-f]{64})$/;
  * matches. Throws Invalid naming the first thing that failed.
  */
 export async function readArchive(body: AsyncIterable<Buffer | Uint8Array> | Uint8Array): Promise<ArchiveContent> {
+  return verifyEntries(await readEntries(body));
+}
+
+/** The archive's entries, each judged on its tar header and the whole within the size budget, unzipped in memory. */
+async function readEntries(body: AsyncIterable<Buffer | Uint8Array> | Uint8Array): Promise<Map<string, Buffer>> {
   const entries = new Map<string, Buffer>();
   const tar = extract();
   let total = 0;
@@ -109,7 +114,11 @@ export async function readArchive(body: AsyncIterable<Buffer | Uint8Array> | Uin
     if (/unexpected end of (file|data)/i.test(msg)) throw bad('the file is truncated (the gzip stream ends early)');
     throw bad(`it is not a gzipped tar archive (${msg})`);
   }
+  return entries;
+}
 
+/** bundle.json, then the manifest and every artifact against the sizes and hashes it lists; nothing unlisted. */
+function verifyEntries(entries: Map<string, Buffer>): ArchiveContent {
   const indexBytes = entries.get(ENTRY.index);
   if (!indexBytes) throw bad('bundle.json is missing');
   let indexJson: unknown;

@@ -71,6 +71,25 @@ export type LabelledShadowComparison = {
   shadowAuc: number | null;
 };
 
+/** Both AUCs on the pairs whose record has a label (and finite probabilities from both models). */
+function labelledComparison(
+  pairs: { probability: number; shadowProbability: number; record?: unknown }[],
+  labels: { spec: DriftLabels; positive: string },
+  labelOf: NonNullable<Awaited<ReturnType<typeof readLabels>>>,
+): LabelledShadowComparison {
+  const y: number[] = [];
+  const pServed: number[] = [];
+  const pShadow: number[] = [];
+  for (const p of pairs) {
+    const label = labelOfRecord(labelOf, labels.spec.key, p.record);
+    if (label === undefined || !Number.isFinite(p.probability) || !Number.isFinite(p.shadowProbability)) continue;
+    y.push(label === labels.positive ? 1 : 0);
+    pServed.push(p.probability);
+    pShadow.push(p.shadowProbability);
+  }
+  return { rows: y.length, servedAuc: aucOrNull(y, pServed), shadowAuc: aucOrNull(y, pShadow) };
+}
+
 /**
  * The served/shadow pairs of these endpoints logged in [since, until) where the shadow was
  * `shadowVersionId`, compared (see shadowComparison); with `labels`, also their AUCs on the labelled
@@ -135,24 +154,7 @@ export async function compareShadowPairs(
     .map((p) => Math.abs(p.probability - p.shadowProbability))
     .filter((d) => Number.isFinite(d))
     .sort((a, b) => a - b);
-  let labelled: LabelledShadowComparison | null = null;
-  if (q.labels && labelOf) {
-    const y: number[] = [];
-    const pServed: number[] = [];
-    const pShadow: number[] = [];
-    for (const p of pairs) {
-      const label = labelOfRecord(labelOf, q.labels.spec.key, (p as { record?: unknown }).record);
-      if (label === undefined || !Number.isFinite(p.probability) || !Number.isFinite(p.shadowProbability)) continue;
-      y.push(label === q.labels.positive ? 1 : 0);
-      pServed.push(p.probability);
-      pShadow.push(p.shadowProbability);
-    }
-    labelled = {
-      rows: y.length,
-      servedAuc: aucOrNull(y, pServed),
-      shadowAuc: aucOrNull(y, pShadow),
-    };
-  }
+  const labelled = q.labels && labelOf ? labelledComparison(pairs, q.labels, labelOf) : null;
   return {
     servedVersions: versions.map((v) => v.version).sort((a, b) => a - b),
     since: empty.since,

@@ -99,22 +99,7 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
     // A dropped reader surfaces through its COPY stream.
   });
   await reader.connect();
-  const writer = job.copyFromStdin(`COPY ${job.stagingTable} FROM STDIN (FORMAT binary)`);
-  let writerError: Error | undefined;
-  const writerDone = new Promise<void>((resolve, reject) => {
-    writer.on('finish', resolve);
-    writer.on('error', (e: Error) => {
-      writerError = e;
-      reject(e);
-    });
-  });
-  writerDone.catch(() => {});
-  const write = async (bytes: Buffer) => {
-    if (writerError) throw writerError;
-    if (writer.write(bytes)) return;
-    await Promise.race([new Promise((resolve) => writer.once('drain', resolve)), writerDone]);
-    if (writerError) throw writerError;
-  };
+  const { writer, writerDone, write } = openCopyWriter(job);
   const onAbort = () => source?.destroy(signal?.reason instanceof Error ? signal.reason : new Error('cancelled'));
   let source: ReturnType<typeof copyTo> | undefined;
   try {
@@ -175,6 +160,27 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
     signal?.removeEventListener('abort', onAbort);
     await reader.end().catch(() => {});
   }
+}
+
+/** COPY FROM STDIN into the staging table, with backpressure: `write` waits for a drain and throws the writer's error. */
+function openCopyWriter(job: CopyScoring) {
+  const writer = job.copyFromStdin(`COPY ${job.stagingTable} FROM STDIN (FORMAT binary)`);
+  let writerError: Error | undefined;
+  const writerDone = new Promise<void>((resolve, reject) => {
+    writer.on('finish', resolve);
+    writer.on('error', (e: Error) => {
+      writerError = e;
+      reject(e);
+    });
+  });
+  writerDone.catch(() => {});
+  const write = async (bytes: Buffer) => {
+    if (writerError) throw writerError;
+    if (writer.write(bytes)) return;
+    await Promise.race([new Promise((resolve) => writer.once('drain', resolve)), writerDone]);
+    if (writerError) throw writerError;
+  };
+  return { writer, writerDone, write };
 }
 
 function clientConfigOf(pool: pg.Pool): pg.ClientConfig {
