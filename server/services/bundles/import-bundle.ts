@@ -6,14 +6,15 @@ import { MlInputError } from '@/server/ml/errors';
 import { FeatureSchema } from '@/server/ml/onnx/feature-schema';
 import { decodeModel } from '@/server/ml/onnx/proto';
 import { assertSelfContainedOnnx } from '@/server/ml/onnx/safety';
-import { emitAudit } from '../audit/emit';
+import type { DbOrTx } from '@/db/client';
+import { emitAudit, type AuditMeta } from '../audit/emit';
 import { actorLabel, auditMetaOf, type ServiceCtx } from '../context';
 import { invalid } from '../errors';
 import { teamOfProject } from '../endpoints/find-endpoint';
 import { putArtifact } from '../models/artifacts';
 import type { VersionMetrics } from '../models/model-view';
 import { registerModelVersion } from '../models/register-version';
-import { readArchive } from './archive';
+import { readArchive, type ArchiveContent } from './archive';
 import { activeBundleHash, bundleIfExists, bundleSummary, type BundleSummary } from './bundle-view';
 import { BUNDLE_FORMAT, manifestArtifacts, sha256Hex, type BundleManifest } from './manifest';
 
@@ -63,30 +64,8 @@ function assertServableOnnx(bytes: Uint8Array, model: string): void {
 export async function importBundle({ ctx, input, body }: { ctx: ServiceCtx; input: { projectId: string }; body: AsyncIterable<Buffer | Uint8Array> | Uint8Array }): Promise<ImportResult> {
   const meta = auditMetaOf(ctx);
   const archive = await readArchive(body);
-  let json: unknown;
-  try {
-    json = JSON.parse(archive.manifest);
-  } catch {
-    throw bad('manifest.json is not JSON');
-  }
-  if (canonicalize(json) !== archive.manifest) throw bad('manifest.json is not in canonical form (RFC 8785)');
-  const checked = ImportedManifest.safeParse(json);
-  if (!checked.success) throw bad(`manifest.json: ${checked.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const manifest = json as BundleManifest;
+  const manifest = verifiedManifest(archive);
   const hash = sha256Hex(archive.manifest);
-  for (const m of manifest.models) {
-    if (!FeatureSchema.safeParse(m.featureSchema).success) throw bad(`manifest.json: model "${m.name}" has an invalid feature schema`);
-    const bytes = archive.artifacts.get(m.artifact.sha256);
-    if (bytes) assertServableOnnx(bytes, m.name);
-  }
-  const listed = new Set(archive.index.artifacts.map((a) => a.sha256));
-  for (const a of manifestArtifacts(manifest)) {
-    if (!listed.has(a.sha256)) throw bad(`the manifest uses artifact ${a.sha256}, which the file does not hold`);
-    if (archive.artifacts.get(a.sha256)!.byteLength !== a.size) throw bad(`artifact ${a.sha256} does not have the size the manifest says`);
-  }
-  for (const e of manifest.endpoints) {
-    if (!manifest.models.some((m) => m.name === e.model)) throw bad(`manifest.json: endpoint "${e.name}" serves model "${e.model}", which the bundle does not hold`);
-  }
 
   const existing = await bundleIfExists(ctx.db, input.projectId, hash);
   if (existing) return { bundle: bundleSummary(existing, await activeBundleHash(ctx.db, input.projectId)), created: false, modelVersionsCreated: [] };
@@ -97,37 +76,9 @@ export async function importBundle({ ctx, input, body }: { ctx: ServiceCtx; inpu
     // Concurrent imports of one bundle into one project: the second waits here, then finds it.
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`stagebook:bundle:${input.projectId}:${hash}`}, 0))`);
     if (await bundleIfExists(tx, input.projectId, hash)) return null;
-    const created: ImportResult['modelVersionsCreated'] = [];
     // Every artifact first: the ONNX files, and the training-row digests their versions refer to.
     for (const a of manifestArtifacts(manifest)) await putArtifact(tx, archive.artifacts.get(a.sha256)!, a.mediaType);
-    for (const m of manifest.models) {
-      const bytes = archive.artifacts.get(m.artifact.sha256)!;
-      const [have] = await tx
-        .select({ version: modelVersions.version })
-        .from(models)
-        .innerJoin(modelVersions, eq(modelVersions.modelId, models.id))
-        .where(and(eq(models.projectId, input.projectId), eq(models.name, m.name), eq(modelVersions.artifactSha256, m.artifact.sha256)))
-        .orderBy(asc(modelVersions.version))
-        .limit(1);
-      if (have) continue;
-      const registered = await registerModelVersion(
-        tx,
-        meta,
-        {
-          projectId: input.projectId,
-          modelName: m.name,
-          source: 'imported',
-          bytes,
-          algorithm: m.algorithm,
-          spec: m.spec,
-          featureSchema: FeatureSchema.parse(m.featureSchema),
-          metrics: m.metrics as VersionMetrics | null,
-          trainingData: m.trainingData as never,
-        },
-        { action: 'model.import', details: { bundleHash: hash, sourceVersion: m.version } },
-      );
-      created.push({ model: m.name, version: registered.version.version, artifactSha256: m.artifact.sha256 });
-    }
+    const created = await importModelVersions(tx, meta, input.projectId, manifest, archive, hash);
     const [row] = await tx
       .insert(bundles)
       .values({
@@ -162,4 +113,70 @@ export async function importBundle({ ctx, input, body }: { ctx: ServiceCtx; inpu
   const final = outcome?.row ?? (await bundleIfExists(ctx.db, input.projectId, hash));
   if (!final) throw new Error('bundle vanished after a concurrent import');
   return { bundle: bundleSummary(final, await activeBundleHash(ctx.db, input.projectId)), created: outcome !== null, modelVersionsCreated: outcome?.created ?? [] };
+}
+
+/**
+ * The manifest, checked against the archive: JSON in canonical form and of the expected shape, its
+ * models' schemas valid and ONNX servable, every artifact it uses held at its size, every
+ * endpoint's model in the bundle.
+ */
+function verifiedManifest(archive: ArchiveContent): BundleManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(archive.manifest);
+  } catch {
+    throw bad('manifest.json is not JSON');
+  }
+  if (canonicalize(json) !== archive.manifest) throw bad('manifest.json is not in canonical form (RFC 8785)');
+  const checked = ImportedManifest.safeParse(json);
+  if (!checked.success) throw bad(`manifest.json: ${checked.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const manifest = json as BundleManifest;
+  for (const m of manifest.models) {
+    if (!FeatureSchema.safeParse(m.featureSchema).success) throw bad(`manifest.json: model "${m.name}" has an invalid feature schema`);
+    const bytes = archive.artifacts.get(m.artifact.sha256);
+    if (bytes) assertServableOnnx(bytes, m.name);
+  }
+  const listed = new Set(archive.index.artifacts.map((a) => a.sha256));
+  for (const a of manifestArtifacts(manifest)) {
+    if (!listed.has(a.sha256)) throw bad(`the manifest uses artifact ${a.sha256}, which the file does not hold`);
+    if (archive.artifacts.get(a.sha256)!.byteLength !== a.size) throw bad(`artifact ${a.sha256} does not have the size the manifest says`);
+  }
+  for (const e of manifest.endpoints) {
+    if (!manifest.models.some((m) => m.name === e.model)) throw bad(`manifest.json: endpoint "${e.name}" serves model "${e.model}", which the bundle does not hold`);
+  }
+  return manifest;
+}
+
+/** A version of each bundled model whose artifact the project does not hold yet (audited `model.import`). */
+async function importModelVersions(tx: DbOrTx, meta: AuditMeta, projectId: string, manifest: BundleManifest, archive: ArchiveContent, hash: string): Promise<ImportResult['modelVersionsCreated']> {
+  const created: ImportResult['modelVersionsCreated'] = [];
+  for (const m of manifest.models) {
+    const bytes = archive.artifacts.get(m.artifact.sha256)!;
+    const [have] = await tx
+      .select({ version: modelVersions.version })
+      .from(models)
+      .innerJoin(modelVersions, eq(modelVersions.modelId, models.id))
+      .where(and(eq(models.projectId, projectId), eq(models.name, m.name), eq(modelVersions.artifactSha256, m.artifact.sha256)))
+      .orderBy(asc(modelVersions.version))
+      .limit(1);
+    if (have) continue;
+    const registered = await registerModelVersion(
+      tx,
+      meta,
+      {
+        projectId,
+        modelName: m.name,
+        source: 'imported',
+        bytes,
+        algorithm: m.algorithm,
+        spec: m.spec,
+        featureSchema: FeatureSchema.parse(m.featureSchema),
+        metrics: m.metrics as VersionMetrics | null,
+        trainingData: m.trainingData as never,
+      },
+      { action: 'model.import', details: { bundleHash: hash, sourceVersion: m.version } },
+    );
+    created.push({ model: m.name, version: registered.version.version, artifactSha256: m.artifact.sha256 });
+  }
+  return created;
 }
