@@ -97,6 +97,40 @@ describe.each(drivers)('uploading CSV datasets on %s', (driver) => {
     expect(await t.query(`select tablename from pg_tables where schemaname = $1 and tablename <> 'credit'`, [schema])).toEqual([]);
   });
 
+  it('names the line and column of a value only Postgres refuses, many batches into the COPY, and keeps the previous data', async () => {
+    // Year 0 passes the upload's own timestamp check; Postgres refuses it while the COPY streams
+    // (megabytes of rows already sent ahead of it), and the answer still names where it is.
+    const rows = Array.from({ length: 120_000 }, (_, i) => `${i},2024-03-${String((i % 28) + 1).padStart(2, '0')},some padding text for row ${i}`);
+    rows[100_000] = '100000,0000-01-01,bad year';
+    const first = await upload('years', ['n,day,note', ...rows.slice(0, 10)].join('\n'));
+    expect(first.statusCode, first.body).toBe(200);
+    const before = await caller().datasets.get({ projectId, name: 'years' });
+    const res = await upload('years', ['n,day,note', ...rows].join('\n'));
+    expect(res.statusCode).toBe(400);
+    expect((res.json() as { error: { message: string } }).error.message).toMatch(/^the CSV was not loaded: line 100002, column 2 \(day\): date\/time field value out of range/);
+    expect(await caller().datasets.get({ projectId, name: 'years' })).toEqual(before);
+    expect((await caller().datasets.preview({ projectId, name: 'years', limit: 100 })).rows).toHaveLength(10);
+  });
+
+  it('stops reading the file soon after Postgres refuses a row', async () => {
+    const total = 400_000;
+    let sent = 0;
+    async function* csv() {
+      yield 'n,day,note\n';
+      for (let start = 0; start < total; start += 10_000) {
+        const rows = Array.from({ length: 10_000 }, (_, k) => (start + k === 50_000 ? '50000,0000-01-01,bad year\n' : `${start + k},2024-03-01,some padding text for row ${start + k}\n`));
+        sent += rows.length;
+        yield rows.join('');
+        // As a socket or a file delivers it: a chunk per turn of the event loop.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    await expect(uploadDataset({ ctx: ctxFor(t.db, editor), input: { projectId, name: 'years_early', environment: 'design' }, csv: csv() })).rejects.toMatchObject({
+      message: expect.stringMatching(/^the CSV was not loaded: line 50002, column 2 \(day\): date\/time field value out of range/),
+    });
+    expect(sent).toBeLessThan(total / 2);
+  });
+
   it('takes type overrides, refuses values that break them, and reports quoting errors', async () => {
     const ok = await upload('typed', 'id,score,flag,at\n1,2,1,2024-01-05\n2,NA,0,2024-02-29 10:30:00\n', '&types=score:numeric,flag:boolean');
     expect(ok.statusCode, ok.body).toBe(200);

@@ -8,7 +8,7 @@ import { csvChunkDecoder, InvalidCsvEncoding, type CsvEncoding } from './csv-enc
 /**
  * Streaming CSV reading for uploads: reads the header and a sample, infers column types (the
  * caller's overrides win), then yields the rows as validated CSV text for COPY in bounded batches.
- * Memory holds one sample and one batch, never the file.
+ * Memory holds one sample, one batch and what the COPY has queued (storage.ts), never the file.
  */
 export type CsvLoadOptions = {
   /** Column types by (normalised) column name; the others are inferred. */
@@ -251,7 +251,7 @@ function checkRowShape(names: string[], r: Rec): void {
 
 export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts: CsvLoadOptions = {}): Promise<CsvLoad> {
   const sampleRows = opts.sampleRows ?? 20_000;
-  const batchBytes = opts.batchBytes ?? 4 * 1024 * 1024;
+  const batchBytes = opts.batchBytes ?? 512 * 1024;
   const maxBytes = opts.maxBytes ?? MAX_UPLOAD_BYTES;
   const hash = createHash('sha256');
   let bytes = 0;

@@ -145,25 +145,29 @@ export async function withDataTransaction<T>(db: Db, fn: (s: DataSession) => Pro
 
 async function copyIntoPostgres(client: pg.PoolClient, target: string, batches: AsyncIterable<CopyBatch>): Promise<number> {
   const stream = client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT csv)`));
+  let refusal: Error | null = null;
   const finished = new Promise<void>((resolve, reject) => {
     stream.on('finish', resolve);
-    stream.on('error', reject);
+    stream.on('error', (err) => {
+      refusal ??= err;
+      reject(err);
+    });
   });
   // Without this, an early COPY error would surface only as an unhandled rejection.
   finished.catch(() => {});
   try {
+    // One batch on its way to Postgres while the next is encoded: waiting for each batch to reach
+    // the socket before encoding the next made the two take turns. Never more than one write
+    // outstanding, and none once Postgres has refused a row (an 'error' event; the stream is not
+    // destroyed, but pg-copy-streams drops its connection, so a later write would throw).
+    let sending: Promise<void> | null = null;
     for await (const batch of batches) {
-      if (!stream.write(batch.text)) {
-        await new Promise<void>((resolve, reject) => {
-          const onError = (e: Error) => reject(e);
-          stream.once('drain', () => {
-            stream.off('error', onError);
-            resolve();
-          });
-          stream.once('error', onError);
-        });
-      }
+      if (sending) await Promise.race([finished, sending]);
+      if (refusal) throw refusal;
+      sending = new Promise<void>((resolve) => stream.write(batch.text, () => resolve()));
     }
+    if (sending) await Promise.race([finished, sending]);
+    if (refusal) throw refusal;
   } catch (err) {
     if (copyErrorLine(err)) throw refused(err, 0);
     stream.destroy(err instanceof Error ? err : new Error(String(err)));
