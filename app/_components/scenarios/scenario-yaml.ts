@@ -36,5 +36,6 @@ export function withScheduleTrigger(source: string, index: number | null, cron: 
   } else {
     doc.set('triggers', doc.createNode([{ type: 'schedule', cron, timezone }]));
   }
-  return doc.toString();
+  // `[a, b]` as people (and the cell templates) write it, not the library's default `[ a, b ]`.
+  return doc.toString({ flowCollectionPadding: false });
 }
