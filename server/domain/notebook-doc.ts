@@ -22,6 +22,7 @@ import * as Y from 'yjs';
 import { generateKeyBetween, generateNKeysBetween } from 'fractional-indexing';
 import { chartSpecOf, type ChartSpec } from '../pipeline/chart-spec';
 import { cellKinds, isCellKind, type CellKind } from './cell-kinds';
+import { rewriteText } from './text-edit';
 
 export { cellKinds, isCellKind, type CellKind };
 export type CellId = string & { readonly __brand: 'CellId' };
@@ -295,21 +296,6 @@ function snapshotOfCell(m: CellMap): CellSnapshot {
 
 export function notebookSnapshot(doc: Y.Doc): NotebookSnapshot {
   return { cells: cellsInOrder(doc).map(snapshotOfCell) };
-}
-
-/** Rewrites `text` into `target` with one delete and one insert between the common prefix and suffix. */
-function rewriteText(text: Y.Text, target: string): void {
-  const current = text.toString();
-  if (current === target) return;
-  let start = 0;
-  const max = Math.min(current.length, target.length);
-  while (start < max && current.charCodeAt(start) === target.charCodeAt(start)) start++;
-  let end = 0;
-  while (end < max - start && current.charCodeAt(current.length - 1 - end) === target.charCodeAt(target.length - 1 - end)) end++;
-  const removed = current.length - start - end;
-  if (removed > 0) text.delete(start, removed);
-  const inserted = target.slice(start, target.length - end);
-  if (inserted) text.insert(start, inserted);
 }
 
 /** Indexes (into `seq`) of one longest strictly increasing subsequence. */

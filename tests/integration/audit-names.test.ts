@@ -117,3 +117,37 @@ describe('audit filters match names as the log shows them', () => {
     expect(await actions({ actor: 'run 3' })).toEqual([]);
   });
 });
+
+describe('a number in a filter is matched as a whole number', () => {
+  let numbered: string;
+  const runIdsByNumber: string[] = [];
+
+  beforeAll(async () => {
+    numbered = (await callerFor(t.db, admin).projects.create({ teamId, name: 'Twelve runs' })).id;
+    const nb = (await callerFor(t.db, admin).notebooks.create({ projectId: numbered, name: 'Daily' })).id;
+    for (let i = 0; i < 12; i++) {
+      const id = randomUUID();
+      runIdsByNumber.push(id);
+      await t.db.insert(runs).values({ id, projectId: numbered, kind: 'build', status: 'succeeded', workflowId: `build-${id}`, notebookId: nb, input: {}, createdBy: 'test', createdAt: new Date(Date.now() - 60_000 + i * 1000) });
+      await emitAudit(t.db, { actor: { type: 'workflow', workflowId: `build-${id}` } }, { action: 'build.complete', target: { type: 'run', id }, teamId, projectId: numbered, details: {} });
+    }
+  }, 60_000);
+
+  const shown = async (input: Record<string, unknown>) =>
+    (await callerFor(t.db, admin).audit.list({ projectId: numbered, action: 'build.complete', ...input })).events.map((e) => e.target.name).sort();
+
+  it('"run 1" finds run 1 and not runs 10, 11 and 12; "run 12" finds run 12 only', async () => {
+    expect(await shown({ target: 'run 1' })).toEqual(['build of Daily (run 1)']);
+    expect(await shown({ target: 'run 12' })).toEqual(['build of Daily (run 12)']);
+    expect(await shown({ target: '2)' })).toEqual(['build of Daily (run 2)']);
+    expect(await shown({ actor: 'Daily (run 1)' })).toEqual(['build of Daily (run 1)']);
+    expect(await shown({ actor: 'run 1)' })).toEqual(['build of Daily (run 1)']);
+    // Independent of the SQL: the names that hold the text with no digit right before or after it.
+    const all = await shown({});
+    expect(all).toHaveLength(12);
+    for (const text of ['run 1', 'run 11', '1)', 'of Daily']) {
+      const whole = new RegExp(`(^|\\D)${text.replace(/[()]/g, '\\$&')}(?!\\d)`, 'i');
+      expect(await shown({ target: text })).toEqual(all.filter((n) => whole.test(n!)));
+    }
+  });
+});

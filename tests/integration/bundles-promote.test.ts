@@ -123,9 +123,10 @@ describe.each(drivers)('promoting a notebook to a bundle (%s)', (driver) => {
       // The last bundle created is the one with the reworded description.
       { name: `score-${driver}`, status: 'changed', from: { model: 'risk', description: 'Scores loan applications', cellId: 'ep' }, to: { model: 'risk', description: 'Scores applications', cellId: 'ep' } },
     ]);
-    expect(diff.scenarios.map((s) => [s.cellId, s.status])).toEqual([
-      ['nightly', 'removed'],
-      ['weekly', 'added'],
+    // Named by their YAML's name: (the removed one by its old source).
+    expect(diff.scenarios.map((s) => [s.cellId, s.name, s.status])).toEqual([
+      ['nightly', 'nightly', 'removed'],
+      ['weekly', 'weekly', 'added'],
     ]);
     expect(diff.graphChanged).toBe(true);
     // Previewing changes nothing.

@@ -103,13 +103,21 @@ export function BuildsSection({ projectId, view, limit = 20, showAll }: { projec
                       </Link>
                     </td>
                     <td className="truncate">
-                      {b.notebookId ? <Link href={`/projects/${projectId}/notebooks/${b.notebookId}`}>{notebookName.get(b.notebookId) ?? shortId(b.notebookId)}</Link> : <span className="muted">deleted</span>}
+                      {b.notebookId ? (
+                        <Link href={`/projects/${projectId}/notebooks/${b.notebookId}`}>{notebookName.get(b.notebookId) ?? shortId(b.notebookId)}</Link>
+                      ) : b.environment === 'production' ? (
+                        <span className="badge badge-env-production">production</span>
+                      ) : (
+                        <span className="muted">deleted</span>
+                      )}
                     </td>
                     <td className="muted nowrap">{targetLabel(b.target)}</td>
                     <td>
                       <StepsProgress b={b} />
                     </td>
-                    <td className="muted truncate">{b.createdBy}</td>
+                    <td className="muted truncate" title={b.createdBy}>
+                      {b.startedByName ?? b.createdBy}
+                    </td>
                     <td className="muted nowrap">{formatDateTime(started)}</td>
                     <td className="muted nowrap align-right tabular">
                       {b.finishedAt ? formatSpan(new Date(b.finishedAt).getTime() - new Date(started).getTime()) : isLive(b.status) ? 'running…' : '—'}

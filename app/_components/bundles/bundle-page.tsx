@@ -14,6 +14,7 @@ import { useTRPC } from '../trpc';
 import { roleAtLeast } from '../types';
 import { Card, EmptyState, Loading } from '../ui';
 import { productionHref, shortHash } from './production-page';
+import { scenarioNameOf } from '../scenarios/scenario-yaml';
 
 const num = (v: unknown) => (typeof v === 'number' ? v.toFixed(3) : '—');
 
@@ -116,7 +117,7 @@ export function BundlePage({ projectId, hash }: { projectId: string; hash: strin
                       </li>
                     ))}
                     {bundle.data.manifest.scenarios.map((s) => (
-                      <li key={s.cellId}>scenario cell {s.cellId}</li>
+                      <li key={s.cellId}>{scenarioNameOf(s.source) ? <>scenario <strong>{scenarioNameOf(s.source)}</strong></> : `scenario cell ${s.cellId}`}</li>
                     ))}
                   </ul>
                 )}

@@ -40,7 +40,7 @@ export function ProductionPage({ projectId }: { projectId: string }) {
             </p>
             <ActiveBundle projectId={projectId} canDeploy={canDeploy} />
             <ScenariosCard projectId={projectId} canRun={canDeploy} />
-            <ProductionDatasetsCard projectId={projectId} />
+            <ProductionDatasetsCard projectId={projectId} canUpload={canPromote} />
             <BundlesTable projectId={projectId} canDeploy={canDeploy} canExport={canPromote} />
             <div className="grid-2-1">
               <DeploymentHistory projectId={projectId} canDeploy={canDeploy} />

@@ -269,7 +269,7 @@ function EndpointsAndScenarios({ diff }: { diff: NonNullable<Preview['diff']> })
           .filter((s) => s.status !== 'unchanged')
           .map((s) => (
             <li key={s.cellId}>
-              <span className={`badge diff-status diff-status-${s.status}`}>{s.status}</span> scenario cell {s.cellId}
+              <span className={`badge diff-status diff-status-${s.status}`}>{s.status}</span> {s.name ? <>scenario <strong>{s.name}</strong></> : `scenario cell ${s.cellId}`}
             </li>
           ))}
       </ul>

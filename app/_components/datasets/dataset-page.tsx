@@ -20,7 +20,7 @@ import { UploadDatasetDialog } from './upload-dialog';
 function describe(d: Dataset): string {
   if (d.environment === 'production') {
     return d.kind === 'source'
-      ? 'Production data, uploaded or appended over REST: production builds and scenarios read it.'
+      ? 'Production data, uploaded or appended here or over REST: production builds and scenarios read it.'
       : 'Built by the deployed bundle: each production build replaces it atomically once its checks pass.';
   }
   return d.kind === 'source' ? 'Uploaded or ingested: the pipeline reads it as it is.' : 'Built by a cell: each build replaces it atomically once its checks pass.';
@@ -56,7 +56,6 @@ export function DatasetPage({ projectId, name, environment = 'design' }: { proje
       description={describe(d)}
       actions={({ canEdit }) =>
         canEdit &&
-        !production &&
         d.kind === 'source' && (
           <button type="button" className="btn" onClick={() => setUploading(true)}>
             Replace with a new CSV
@@ -66,18 +65,20 @@ export function DatasetPage({ projectId, name, environment = 'design' }: { proje
     >
       {({ canEdit }) => (
         <>
-          {uploading && <UploadDatasetDialog projectId={projectId} existing={[d.name]} initialName={d.name} onClose={() => setUploading(false)} />}
-          <DatasetBody projectId={projectId} dataset={d} canEdit={canEdit && !production} />
+          {uploading && <UploadDatasetDialog projectId={projectId} environment={environment} existing={[d.name]} initialName={d.name} onClose={() => setUploading(false)} />}
+          <DatasetBody projectId={projectId} dataset={d} canEdit={canEdit} />
         </>
       )}
     </ProjectSubpage>
   );
 }
 
+/** `canEdit`: the user's role may load data; column types are changed in design only. */
 function DatasetBody({ projectId, dataset: d, canEdit }: { projectId: string; dataset: Dataset; canEdit: boolean }) {
   const trpc = useTRPC();
   const metrics = useQuery(trpc.datasets.metrics.queryOptions({ projectId, name: d.name, environment: d.environment }));
   const production = d.environment === 'production';
+  const canChangeTypes = canEdit && !production;
   return (
     <div className="stack">
       <section className="card" aria-label="Summary">
@@ -113,8 +114,8 @@ function DatasetBody({ projectId, dataset: d, canEdit }: { projectId: string; da
         </dl>
       </section>
       <div className="grid-2-1">
-        <Card title="Schema" description={d.kind === 'source' && canEdit ? 'Changing a type converts the stored values, or says which one does not fit.' : undefined} id="dataset-schema">
-          <SchemaTable projectId={projectId} dataset={d} canEdit={canEdit} />
+        <Card title="Schema" description={d.kind === 'source' && canChangeTypes ? 'Changing a type converts the stored values, or says which one does not fit.' : undefined} id="dataset-schema">
+          <SchemaTable projectId={projectId} dataset={d} canEdit={canChangeTypes} />
         </Card>
         {/* Lineage is the design notebooks'; production runs what the deployed bundle says. */}
         {production ? (
@@ -125,7 +126,7 @@ function DatasetBody({ projectId, dataset: d, canEdit }: { projectId: string; da
           </Card>
         )}
       </div>
-      {production && d.kind === 'source' && <AppendRowsCard projectId={projectId} dataset={d} />}
+      {production && d.kind === 'source' && <AppendRowsCard projectId={projectId} dataset={d} canAppend={canEdit} />}
       <Card title="Metrics" description="Computed after each build that publishes it." id="dataset-metrics">
         {metrics.isPending ? <Loading /> : metrics.isError ? <ErrorMessage error={metrics.error} /> : <MetricsCharts history={metrics.data} />}
       </Card>

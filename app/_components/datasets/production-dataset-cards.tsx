@@ -6,6 +6,7 @@ import { BuildStatusBadge } from '../builds/status-badge';
 import { formatEvery, scenarioRunHref, type Scenario } from '../scenarios/scenario-types';
 import { useScenarios } from '../scenarios/use-scenarios';
 import { Card, EmptyState, ErrorMessage, Loading } from '../ui';
+import { AppendRowsDialog } from './append-dialog';
 import type { Dataset } from './schema-table';
 
 const productionScenariosHref = (projectId: string) => `/projects/${projectId}/production#scenarios`;
@@ -68,11 +69,12 @@ function Watcher({ projectId, scenario: s, every }: { projectId: string; scenari
 }
 
 /**
- * How a client appends rows to a production source dataset over REST. Built datasets have no
- * append: each production build replaces them.
+ * Appending rows to a production source dataset: from a CSV file in the browser (editors), and how
+ * a client does it over REST. Built datasets have no append: each production build replaces them.
  */
-export function AppendRowsCard({ projectId, dataset }: { projectId: string; dataset: Dataset }) {
+export function AppendRowsCard({ projectId, dataset, canAppend }: { projectId: string; dataset: Dataset; canAppend: boolean }) {
   const [origin, setOrigin] = useState('http://localhost:3000');
+  const [appending, setAppending] = useState(false);
   useEffect(() => setOrigin(window.location.origin), []);
   const scope = `ingest:${dataset.name}`;
   const row = Object.fromEntries(dataset.columns.map((c) => [c.name, exampleValue[c.type]]));
@@ -84,7 +86,19 @@ export function AppendRowsCard({ projectId, dataset }: { projectId: string; data
     `  -d '${JSON.stringify({ rows: [row] }).replace(/'/g, "'\\''")}'`,
   ].join('\n');
   return (
-    <Card title="Append rows" description="Over REST, all or nothing: every row is checked against the columns before any is written." id="append-rows">
+    <Card
+      title="Append rows"
+      description="All or nothing: every row is checked against the columns before any is written."
+      id="append-rows"
+      actions={
+        canAppend && (
+          <button type="button" className="btn btn-sm" onClick={() => setAppending(true)}>
+            Append rows from a CSV
+          </button>
+        )
+      }
+    >
+      {appending && <AppendRowsDialog projectId={projectId} dataset={dataset} onClose={() => setAppending(false)} />}
       <div className="stack">
         <pre className="dataset-snippet" data-testid="append-example">
           {curl}

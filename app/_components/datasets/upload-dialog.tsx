@@ -7,7 +7,7 @@ import { useEffect, useRef, useState, type FormEvent, type RefObject } from 'rea
 import { useTRPC } from '../trpc';
 import { ErrorMessage, Loading } from '../ui';
 import { columnTypes, DATASET_NAME, datasetNameFromFile, sniffCsvFile, type ColumnType, type CsvSniff } from './csv-sniff';
-import { datasetHref, formatBytes, formatCount } from './format';
+import { datasetHref, formatBytes, formatCount, productionDatasetHref, type Environment } from './format';
 import { SchemaTable } from './schema-table';
 import { UploadError, uploadDatasetCsv, type UploadedDataset, type UploadProgress } from './upload';
 
@@ -17,12 +17,16 @@ type State =
   | { step: 'uploading'; progress: UploadProgress }
   | { step: 'done'; result: UploadedDataset };
 
-/** A modal to upload a CSV as a source dataset: pick, review the inferred types, upload with progress. */
-export function UploadDatasetDialog({ projectId, existing, initialName, onClose }: {
+/**
+ * A modal to upload a CSV as a source dataset: pick, review the inferred types, upload with
+ * progress. In `production`, the production copy (what deployed scenarios read), apart from design's.
+ */
+export function UploadDatasetDialog({ projectId, existing, initialName, environment = 'design', onClose }: {
   projectId: string;
   existing: string[];
   /** Replacing a dataset: its name, kept whatever the file is called. */
   initialName?: string;
+  environment?: Environment;
   onClose: () => void;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -49,18 +53,19 @@ export function UploadDatasetDialog({ projectId, existing, initialName, onClose 
       }}
     >
       <div className="dialog-head">
-        <h2 id="upload-dialog-title">Upload a CSV</h2>
+        <h2 id="upload-dialog-title">{environment === 'production' ? 'Upload a CSV to production' : 'Upload a CSV'}</h2>
         <button type="button" className="btn btn-ghost btn-icon" aria-label="Close" onClick={close} disabled={state.step === 'uploading'}>
           ×
         </button>
       </div>
-      <UploadForm projectId={projectId} existing={existing} initialName={initialName} state={state} setState={setState} abort={abort} onClose={close} />
+      <UploadForm projectId={projectId} environment={environment} existing={existing} initialName={initialName} state={state} setState={setState} abort={abort} onClose={close} />
     </dialog>
   );
 }
 
-function UploadForm({ projectId, existing, initialName, state, setState, abort, onClose }: {
+function UploadForm({ projectId, environment, existing, initialName, state, setState, abort, onClose }: {
   projectId: string;
+  environment: Environment;
   existing: string[];
   initialName: string | undefined;
   state: State;
@@ -109,6 +114,7 @@ function UploadForm({ projectId, existing, initialName, state, setState, abort, 
       const result = await uploadDatasetCsv({
         projectId,
         name,
+        environment,
         types: overrides,
         file,
         signal: controller.signal,
@@ -117,7 +123,8 @@ function UploadForm({ projectId, existing, initialName, state, setState, abort, 
       setState({ step: 'done', result });
       await Promise.all([
         queryClient.invalidateQueries({ queryKey: trpc.datasets.list.queryKey({ projectId }) }),
-        queryClient.invalidateQueries({ queryKey: trpc.datasets.get.queryKey({ projectId, name }) }),
+        queryClient.invalidateQueries({ queryKey: trpc.datasets.list.queryKey({ projectId, environment }) }),
+        queryClient.invalidateQueries({ queryKey: trpc.datasets.get.queryKey({ projectId, name, environment }) }),
         queryClient.invalidateQueries({ queryKey: trpc.datasets.preview.queryKey() }),
       ]);
     } catch (err) {
@@ -128,7 +135,7 @@ function UploadForm({ projectId, existing, initialName, state, setState, abort, 
     }
   };
 
-  if (state.step === 'done') return <UploadDone projectId={projectId} result={state.result} onClose={onClose} />;
+  if (state.step === 'done') return <UploadDone projectId={projectId} environment={environment} result={state.result} onClose={onClose} />;
   const uploading = state.step === 'uploading';
 
   return (
@@ -151,7 +158,7 @@ function UploadForm({ projectId, existing, initialName, state, setState, abort, 
           ) : replaces ? (
             <span className="hint hint-warning">Replaces the rows of the existing “{name}” (atomically; the old rows stay if the file is refused).</span>
           ) : (
-            <span className="hint">How SQL cells refer to it.</span>
+            <span className="hint">{environment === 'production' ? 'The name deployed scenarios read it by.' : 'How SQL cells refer to it.'}</span>
           )}
         </label>
       </div>
@@ -279,10 +286,11 @@ function UploadErrorMessage({ error }: { error: Error }) {
   );
 }
 
-function UploadDone({ projectId, result, onClose }: { projectId: string; result: UploadedDataset; onClose: () => void }) {
+function UploadDone({ projectId, environment, result, onClose }: { projectId: string; environment: Environment; result: UploadedDataset; onClose: () => void }) {
   const trpc = useTRPC();
-  // The dataset as stored now (types as the server inferred them); editing a type here converts it.
-  const dataset = useQuery(trpc.datasets.get.queryOptions({ projectId, name: result.dataset.name }));
+  // The dataset as stored now (types as the server inferred them); editing a type here converts it (design only).
+  const dataset = useQuery(trpc.datasets.get.queryOptions({ projectId, name: result.dataset.name, environment }));
+  const href = environment === 'production' ? productionDatasetHref : datasetHref;
   return (
     <div className="form">
       <UploadProgressBar progress={{ phase: 'done', rows: result.rows, bytes: result.bytes }} />
@@ -291,10 +299,10 @@ function UploadDone({ projectId, result, onClose }: { projectId: string; result:
       </p>
       <div className="field">
         <span>Column types</span>
-        <span className="hint">As the server inferred them. Changing one converts the stored values, or says which value does not fit.</span>
+        <span className="hint">As the server inferred them.{environment === 'design' && ' Changing one converts the stored values, or says which value does not fit.'}</span>
         {dataset.data ? (
           <div className="column-types">
-            <SchemaTable projectId={projectId} dataset={dataset.data} canEdit compact />
+            <SchemaTable projectId={projectId} dataset={dataset.data} canEdit={environment === 'design'} compact />
           </div>
         ) : (
           <Loading />
@@ -304,7 +312,7 @@ function UploadDone({ projectId, result, onClose }: { projectId: string; result:
         <button type="button" className="btn btn-ghost" onClick={onClose}>
           Close
         </button>
-        <Link className="btn btn-primary" href={datasetHref(projectId, result.dataset.name)}>
+        <Link className="btn btn-primary" href={href(projectId, result.dataset.name)}>
           Open dataset
         </Link>
       </div>

@@ -47,9 +47,10 @@ export function parseUploadError(status: number, body: unknown): UploadError {
   return new UploadError(message, status, code, field, Number(m[1]), m[2] ? Number(m[2]) : undefined, m[3], m[4] ?? message);
 }
 
-export function uploadDatasetCsv({ projectId, name, types, file, onProgress, signal }: {
+export function uploadDatasetCsv({ projectId, name, environment = 'design', types, file, onProgress, signal }: {
   projectId: string;
   name: string;
+  environment?: 'design' | 'production';
   /** Only the columns whose type should not be inferred. */
   types: Record<string, ColumnType>;
   file: Blob;
@@ -57,6 +58,7 @@ export function uploadDatasetCsv({ projectId, name, types, file, onProgress, sig
   signal?: AbortSignal;
 }): Promise<UploadedDataset> {
   const query = new URLSearchParams({ name });
+  if (environment !== 'design') query.set('environment', environment);
   const typeList = Object.entries(types).map(([column, type]) => `${column}:${type}`);
   if (typeList.length > 0) query.set('types', typeList.join(','));
   return new Promise((resolve, reject) => {

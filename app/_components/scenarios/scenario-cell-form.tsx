@@ -3,6 +3,7 @@
 import './scenarios.css';
 import { useMemo, useState } from 'react';
 import type * as Y from 'yjs';
+import { editText } from '@/server/domain/text-edit';
 import { useNotebookPipeline } from '../notebook/notebook-pipeline';
 import { useText } from '../notebook/use-cells';
 import { choiceOf, cronOf, cronPresetLabels, cronPresets, defaultCronChoice, timeZones, weekdayNames, type CronChoice, type CronFields } from './cron-builder';
@@ -79,10 +80,8 @@ function CronBuilder({ text, position }: { text: Y.Text; position: number }) {
   const apply = () => {
     const updated = withScheduleTrigger(text.toString(), target, cron, timezone);
     if (updated === null) return setProblem('The YAML does not parse: fix the error shown above first.');
-    text.doc?.transact(() => {
-      text.delete(0, text.length);
-      text.insert(0, updated);
-    });
+    // Only the characters that change: a collaborator's cursor elsewhere in the cell stays put.
+    text.doc?.transact(() => editText(text, updated));
     setOpen(false);
   };
 

@@ -3,6 +3,12 @@ import { isMap, isSeq, parseDocument } from 'yaml';
 /** A schedule trigger of a scenario cell's YAML, by its position in `triggers:`. */
 export type ScheduleAt = { index: number; cron: string; timezone: string };
 
+/** The scenario's `name:` as written, or null. */
+export function scenarioNameOf(source: string): string | null {
+  const name = parseDocument(source).get('name');
+  return typeof name === 'string' && name ? name : null;
+}
+
 /** The schedule triggers of a scenario cell's source as written (empty when the YAML does not parse). */
 export function scheduleTriggersOf(source: string): ScheduleAt[] {
   const doc = parseDocument(source);
@@ -36,5 +42,6 @@ export function withScheduleTrigger(source: string, index: number | null, cron: 
   } else {
     doc.set('triggers', doc.createNode([{ type: 'schedule', cron, timezone }]));
   }
-  return doc.toString();
+  // `[a, b]` as people (and the cell templates) write it, not the library's default `[ a, b ]`.
+  return doc.toString({ flowCollectionPadding: false });
 }

@@ -78,14 +78,14 @@ export async function workflowActorNames(db: DbOrTx, workflowIds: string[]): Pro
 
 /**
  * For the target filter: the `(type, id)` pairs whose name, as the log shows it, contains `pattern`
- * (an ILIKE pattern, escaped by the caller). A subquery for `(target_type, target_id) in (...)`.
+ * (a `~*` regular expression, built by the caller). A subquery for `(target_type, target_id) in (...)`.
  */
 export function targetsNamedLike(pattern: string, runs: RunScope): SQL {
-  const parts = Object.entries(sources).map(([type, source]) => sql`select ${type}::text, s.id from (${source(runs)}) s where s.name ilike ${pattern}`);
+  const parts = Object.entries(sources).map(([type, source]) => sql`select ${type}::text, s.id from (${source(runs)}) s where s.name ~* ${pattern}`);
   return sql.join(parts, sql` union all `);
 }
 
 /** For the actor filter: the workflow ids whose run, in words ("build of Credit model (run 12)"), contains `pattern`. */
 export function workflowsNamedLike(pattern: string, runs: RunScope): SQL {
-  return sql`select r.workflow_id from (${numberedRuns(runs)}) r where r.label ilike ${pattern}`;
+  return sql`select r.workflow_id from (${numberedRuns(runs)}) r where r.label ~* ${pattern}`;
 }

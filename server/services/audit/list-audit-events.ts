@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, ilike, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { auditEvents } from '@/db/schema';
 import type { ServiceCtx } from '../context';
@@ -21,8 +21,15 @@ export const ListAuditInput = z
   .refine((v) => v.teamId || v.projectId, { error: 'teamId or projectId is required', path: ['teamId'] });
 export type ListAuditInput = z.input<typeof ListAuditInput>;
 
-/** `%text%` for ILIKE, with the user's `%`, `_` and `\` taken literally. */
-const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+/**
+ * A case-insensitive regular expression (`~*`) finding `text` anywhere, every character taken
+ * literally, except that a number at either end of it is matched as a whole number: "run 1" finds
+ * "(run 1)" and not "(run 12)", "2" finds "v2" and not "v12".
+ */
+function containing(text: string): string {
+  const literal = text.replace(/[\\^$.|?*+()[\]{}]/g, (c) => `\\${c}`);
+  return `${/^\d/.test(text) ? '(^|[^0-9])' : ''}${literal}${/\d$/.test(text) ? '($|[^0-9])' : ''}`;
+}
 
 /** The filters as SQL. Names are matched as the log shows them, resolved now (rows keep ids only). */
 function auditFilters(input: z.output<typeof ListAuditInput>): SQL[] {
@@ -40,12 +47,12 @@ function auditFilters(input: z.output<typeof ListAuditInput>): SQL[] {
   if (input.actor) {
     const pattern = containing(input.actor);
     const workflow = and(eq(auditEvents.actorType, 'workflow'), sql`${auditEvents.actorId} in (${workflowsNamedLike(pattern, runs)})`)!;
-    where.push(or(eq(auditEvents.actorId, input.actor), ilike(auditEvents.actorLabel, pattern), workflow)!);
+    where.push(or(eq(auditEvents.actorId, input.actor), sql`${auditEvents.actorLabel} ~* ${pattern}`, workflow)!);
   }
   if (input.target) {
     const pattern = containing(input.target);
     // A scenario's id is its name (scenarios live in bundles, not in a table).
-    const scenario = and(eq(auditEvents.targetType, 'scenario'), ilike(auditEvents.targetId, pattern))!;
+    const scenario = and(eq(auditEvents.targetType, 'scenario'), sql`${auditEvents.targetId} ~* ${pattern}`)!;
     const named = sql`(${auditEvents.targetType}, ${auditEvents.targetId}) in (${targetsNamedLike(pattern, runs)})`;
     where.push(or(eq(auditEvents.targetId, input.target), eq(auditEvents.targetType, input.target), scenario, named)!);
   }

@@ -1,4 +1,5 @@
 import type { CellId } from '@/server/domain/notebook-doc';
+import { parseScenarioCell } from '../../pipeline/scenario-cell';
 import { diffSnapshots, lineDiff, type CellDiff, type DiffLine } from '../notebooks/diff-versions';
 import type { BundleManifest, ManifestCell, ManifestEndpoint, ManifestModel } from './manifest';
 
@@ -17,7 +18,8 @@ export type ModelBrief = {
 };
 export type ModelDiff = { name: string; status: Status; from: ModelBrief | null; to: ModelBrief | null };
 export type EndpointDiff = { name: string; status: Status; from: Omit<ManifestEndpoint, 'name'> | null; to: Omit<ManifestEndpoint, 'name'> | null };
-export type ScenarioDiff = { cellId: string; status: Status; lines: DiffLine[] };
+/** `name`: the scenario's `name:` (the new one, or the removed one's), null when its YAML does not say. */
+export type ScenarioDiff = { cellId: string; name: string | null; status: Status; lines: DiffLine[] };
 export type BundleDiff = {
   /** Cells in the new order, removed ones after their old neighbour; unchanged cells have no lines. */
   cells: CellDiff[];
@@ -82,6 +84,7 @@ export function diffManifests(from: BundleManifest | null, to: BundleManifest): 
   }));
   const scenarios = byKey(from?.scenarios ?? [], to.scenarios, (s) => s.cellId, (a, b) => a.source === b.source).map((d) => ({
     cellId: d.key,
+    name: parseScenarioCell((d.to ?? d.from)?.source ?? '').spec?.name ?? null,
     status: d.status,
     lines: d.status === 'unchanged' ? [] : lineDiff(d.from?.source ?? '', d.to?.source ?? ''),
   }));
