@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
-import { cellSource, docFromSnapshot, insertCell, type CellId } from '@/server/domain/notebook-doc';
+import { cellSource, insertCell, type CellId } from '@/server/domain/notebook-doc';
+import { docFromSnapshot } from '@/server/domain/notebook-snapshot';
 import { appendUpdates } from '@/server/services/notebooks/storage';
 import { connectClient, seedNotebook, startCollabApp, storedSnapshot, tokenFor, type TestClient } from '../helpers/collab';
 import { drivers, openTestDatabase, type TestDatabase } from '../helpers/db';

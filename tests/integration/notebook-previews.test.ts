@@ -1,7 +1,8 @@
 import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { teamMembers } from '@/db/schema';
-import { applyNotebookSnapshot, cellOutputRefOf, cellSource, findCell } from '@/server/domain/notebook-doc';
+import { cellOutputRefOf, cellSource, findCell } from '@/server/domain/notebook-doc';
+import { applyNotebookSnapshot } from '@/server/domain/notebook-snapshot';
 import type { Actor } from '@/server/services/context';
 import { appendRows } from '@/server/services/datasets/append-rows';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';

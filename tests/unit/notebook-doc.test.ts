@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import {
-  applyNotebookSnapshot,
   cellSource,
   deleteCell,
-  docFromSnapshot,
   cellsInOrder,
   insertCell,
   migrateLegacyCells,
@@ -17,6 +15,7 @@ import {
   type CellId,
   type NotebookSnapshot,
 } from '@/server/domain/notebook-doc';
+import { applyNotebookSnapshot, docFromSnapshot } from '@/server/domain/notebook-snapshot';
 import { diffSnapshots } from '@/server/services/notebooks/diff-versions';
 import { randomEdit, seededRandom } from '../helpers/collab';
 

@@ -1,6 +1,7 @@
 import { diffLines } from 'diff';
 import type { z } from 'zod';
-import { longestIncreasing, notebookSnapshot, type CellKind, type CellSnapshot, type NotebookSnapshot } from '../../domain/notebook-doc';
+import { notebookSnapshot, type CellKind, type CellSnapshot, type NotebookSnapshot } from '../../domain/notebook-doc';
+import { longestIncreasing } from '../../domain/notebook-snapshot';
 import type { ServiceCtx } from '../context';
 import { currentNotebookState, withDoc } from './live';
 import { requireNotebook } from './notebook-rows';

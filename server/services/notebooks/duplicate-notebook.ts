@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import * as Y from 'yjs';
 import { notebooks } from '@/db/schema';
-import { docFromSnapshot, notebookSnapshot } from '../../domain/notebook-doc';
+import { notebookSnapshot } from '../../domain/notebook-doc';
+import { docFromSnapshot } from '../../domain/notebook-snapshot';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { conflict } from '../errors';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { applyNotebookSnapshot } from '../../domain/notebook-doc';
+import { applyNotebookSnapshot } from '../../domain/notebook-snapshot';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { editOf } from './doc-edit';

@@ -1,6 +1,7 @@
 import * as Y from 'yjs';
 import type { Db } from '@/db/client';
-import { applyNotebookSnapshot, type CellId, type CellKind } from '../../domain/notebook-doc';
+import { type CellId, type CellKind } from '../../domain/notebook-doc';
+import { applyNotebookSnapshot } from '../../domain/notebook-snapshot';
 import { appendUpdates, loadStoredUpdate } from './storage';
 
 /**
