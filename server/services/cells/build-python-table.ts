@@ -69,7 +69,7 @@ export function declaredPythonOutput(source: string): string | null {
  * CSV with its column types, and `COPY ... FROM STDIN` loads it into the staging table in the same
  * session. A failure leaves no table behind.
  */
-export async function buildPythonTable(db: Db, scope: SandboxScope, opts: PythonBuildOptions): Promise<{ rowsIn: number; rowCount: number; columns: string[]; mode: SandboxMode; stdout: string; models: PythonCellModel[] }> {
+export async function buildPythonTable(db: Db, scope: SandboxScope, opts: PythonBuildOptions): Promise<{ rowsIn: number; rowCount: number; columns: string[]; mode: SandboxMode; stdout: string; models: PythonCellModel[]; cappedInputs: string[] }> {
   const settings = opts.settings ?? pythonSettings();
   const say = opts.onProgress ?? (() => {});
   let mode: SandboxMode;
@@ -89,6 +89,8 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
     return await withSandboxSession(db, scope, { timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) }, async (q, client) => {
       const jobInputs: { name: string; file: string; columns: { name: string; type: DatasetColumnType }[] }[] = [];
       let rowsIn = 0;
+      // Inputs read up to `inputLimit` rows: they may have more, which the cell did not see.
+      const cappedInputs: string[] = [];
       for (const [i, input] of inputs.entries()) {
         const cols = await describeTable(q, input).catch(() => null);
         if (!cols) throw new PythonCellError(opts.cellId, 'runtime', `input "${input}" has not been built yet`);
@@ -97,7 +99,9 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
         say(`python: reading "${input}"`);
         const copy = client.query(copyTo(`COPY (SELECT ${cols.map(selectExpr).join(', ')} FROM ${ident(input)}${limit}) TO STDOUT WITH (FORMAT csv, HEADER true)`));
         await pipeline(copy, createWriteStream(path.join(scratch, file), { mode: 0o644 }));
-        rowsIn += Number((copy as unknown as { rowCount?: number }).rowCount ?? 0);
+        const read = Number((copy as unknown as { rowCount?: number }).rowCount ?? 0);
+        rowsIn += read;
+        if (opts.inputLimit !== undefined && read >= opts.inputLimit) cappedInputs.push(input);
         jobInputs.push({ name: input, file: `/tmp/${file}`, columns: cols.map((c) => ({ name: c.name, type: c.type })) });
       }
       const inside = (name: string) => (mode === 'bubblewrap' ? `/tmp/${name}` : path.join(scratch, name));
@@ -142,7 +146,7 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
         await pipeline(out, client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT csv)`)));
       }
       const models = opts.models ? await readModels(opts.cellId, scratch) : [];
-      return { rowsIn, rowCount: schema.rows, columns: schema.columns.map((c) => c.name), mode, stdout: r.stdout, models };
+      return { rowsIn, rowCount: schema.rows, columns: schema.columns.map((c) => c.name), mode, stdout: r.stdout, models, cappedInputs };
     });
   } finally {
     await rm(scratch, { recursive: true, force: true });
