@@ -4,6 +4,7 @@ import { hasScope } from './api-keys/scopes';
 import type { Actor, ServiceCtx } from './context';
 import { forbidden, invalid, notFound, unauthenticated } from './errors';
 import { teamOfProject } from './projects/project-team';
+import { isInstanceAdmin } from './system/instance-admin';
 import { scoringRuntime, type EndpointConfig } from './scoring/runtime';
 
 const ENDPOINT_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -20,12 +21,14 @@ const ENDPOINT_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
  *   REST path): a member (viewer+) of the team owning it, or a key of its project with
  *   `score:<endpoint>`. The REST predict route decides the same with cached keys and endpoints
  *   (`requireApiKeyScope`), without a database round trip.
+ * - instanceAdmin: a signed-in instance admin (system/instance-admin.ts); no team role or key counts
  */
 export type Policy =
   | { kind: 'public' }
   | { kind: 'signedIn' }
   | { kind: 'member'; role: TeamRole; scope?: string | ((input: Record<string, unknown>) => string) }
-  | { kind: 'endpointScorer' };
+  | { kind: 'endpointScorer' }
+  | { kind: 'instanceAdmin' };
 
 export type Authorization = { teamId: string | null; projectId: string | null; role: TeamRole | null };
 
@@ -81,6 +84,10 @@ export async function authorize(ctx: ServiceCtx, policy: Policy, rawInput: unkno
       return none;
     case 'signedIn':
       if (ctx.actor?.type !== 'user') throw unauthenticated('sign in first');
+      return none;
+    case 'instanceAdmin':
+      if (ctx.actor?.type !== 'user') throw unauthenticated('sign in first');
+      if (!(await isInstanceAdmin(ctx.db, ctx.actor.userId))) throw forbidden('this needs an instance admin (an email listed in STAGEBOOK_ADMIN_EMAILS, verified)');
       return none;
     case 'member': {
       if (!ctx.actor) throw unauthenticated();

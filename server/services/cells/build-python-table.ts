@@ -8,10 +8,13 @@ import type { Db } from '@/db/client';
 import type { DatasetColumnType } from '@/db/schema';
 import { parseNameList, readHeaders } from '@/server/pipeline/headers';
 import { DEFAULT_PYTHON_LIMITS, RUNNER_DIR, runSandboxedPython, type PythonLimits, type SandboxMode } from '@/server/python/sandbox';
+import { ensureProjectLayer, isProjectLayerReady, ProjectRequirementsError } from '@/server/python/project-layer';
 import { ensurePythonVenv, pythonSettings, sandboxMode, type PythonSettings } from '@/server/python/venv';
 import { z } from 'zod';
 import { pgTypeOf } from '../../domain/column-types';
 import { withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
+import { recordRequirementsInstall, requirementsForRun } from '../projects/python-requirements';
+import { pythonUnsandboxedSetting } from '../system/instance-settings';
 import { ident } from '../datasets/storage';
 import { MAX_PYTHON_MODEL_BYTES, PythonModelManifest, type PythonModelEntry } from './python-model-manifest';
 import { describeTable, type TableColumn } from './table-metrics';
@@ -74,11 +77,13 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
   const say = opts.onProgress ?? (() => {});
   let mode: SandboxMode;
   try {
-    mode = sandboxMode(settings);
+    mode = sandboxMode({ ...settings, allowUnsandboxed: settings.allowUnsandboxed || (await pythonUnsandboxedSetting(db)) });
   } catch (err) {
     throw new PythonCellError(opts.cellId, 'sandbox', (err as Error).message);
   }
+  if (mode === 'unsandboxed') say('python: running WITHOUT a sandbox (bubblewrap is unusable here; an instance admin or STAGEBOOK_PYTHON_UNSANDBOXED=1 allowed it)');
   const venv = await ensurePythonVenv(settings, say);
+  const layerDir = await projectLayer(db, scope.projectId, settings, venv.python, opts.cellId, say);
   const limits = { ...DEFAULT_PYTHON_LIMITS, ...opts.limits };
   const scratch = await mkdtemp(path.join(tmpdir(), 'sb-python-'));
   try {
@@ -123,6 +128,7 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
         python: venv.python,
         venvDir: venv.venvDir,
         runnerDir: RUNNER_DIR,
+        layerDir,
         scratch,
         args: [path.join(RUNNER_DIR, 'runner.py'), inside('job.json')],
         limits,
@@ -150,6 +156,26 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
     });
   } finally {
     await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The project's extra packages, installed first if these requirements are new here; the install's
+ * outcome is recorded for the project's Python page. A failed install fails the cell with pip's log.
+ */
+async function projectLayer(db: Db, projectId: string, settings: PythonSettings, python: string, cellId: string, say: (m: string) => void): Promise<string | null> {
+  const requirements = await requirementsForRun(db, projectId);
+  if (!requirements) return null;
+  const fresh = !isProjectLayerReady(settings, projectId, requirements);
+  if (fresh) await recordRequirementsInstall(db, projectId, requirements.sha256, 'installing');
+  try {
+    const dir = await ensureProjectLayer(settings, python, projectId, requirements, say);
+    if (fresh) await recordRequirementsInstall(db, projectId, requirements.sha256, 'ready');
+    return dir;
+  } catch (err) {
+    if (!(err instanceof ProjectRequirementsError)) throw err;
+    await recordRequirementsInstall(db, projectId, requirements.sha256, 'failed', err.log);
+    throw new PythonCellError(cellId, 'setup', `${err.message} (the project's Python page shows pip's whole log)`, null, err.log.trim().split('\n').slice(-30).join('\n'));
   }
 }
 
