@@ -75,15 +75,7 @@ export function declaredPythonOutput(source: string): string | null {
 export async function buildPythonTable(db: Db, scope: SandboxScope, opts: PythonBuildOptions): Promise<{ rowsIn: number; rowCount: number; columns: string[]; mode: SandboxMode; stdout: string; models: PythonCellModel[]; cappedInputs: string[] }> {
   const settings = opts.settings ?? pythonSettings();
   const say = opts.onProgress ?? (() => {});
-  let mode: SandboxMode;
-  try {
-    mode = sandboxMode({ ...settings, allowUnsandboxed: settings.allowUnsandboxed || (await pythonUnsandboxedSetting(db)) });
-  } catch (err) {
-    throw new PythonCellError(opts.cellId, 'sandbox', (err as Error).message);
-  }
-  if (mode === 'unsandboxed') say('python: running WITHOUT a sandbox (bubblewrap is unusable here; an instance admin or STAGEBOOK_PYTHON_UNSANDBOXED=1 allowed it)');
-  const venv = await ensurePythonVenv(settings, say);
-  const layerDir = await projectLayer(db, scope.projectId, settings, venv.python, opts.cellId, say);
+  const { mode, venv, layerDir } = await preparePython(db, scope.projectId, settings, opts.cellId, say);
   const limits = { ...DEFAULT_PYTHON_LIMITS, ...opts.limits };
   const scratch = await mkdtemp(path.join(tmpdir(), 'sb-python-'));
   try {
@@ -157,6 +149,23 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * What a run needs before its process starts: how it is sandboxed (bubblewrap, or unsandboxed where
+ * an instance admin or the operator allowed it; else the documented refusal), the managed venv
+ * (created on first use) and the project's extra packages (installed on first use of its list).
+ */
+async function preparePython(db: Db, projectId: string, settings: PythonSettings, cellId: string, say: (m: string) => void): Promise<{ mode: SandboxMode; venv: { python: string; venvDir: string }; layerDir: string | null }> {
+  let mode: SandboxMode;
+  try {
+    mode = sandboxMode({ ...settings, allowUnsandboxed: settings.allowUnsandboxed || (await pythonUnsandboxedSetting(db)) });
+  } catch (err) {
+    throw new PythonCellError(cellId, 'sandbox', (err as Error).message);
+  }
+  if (mode === 'unsandboxed') say('python: running WITHOUT a sandbox (bubblewrap is unusable here; an instance admin or STAGEBOOK_PYTHON_UNSANDBOXED=1 allowed it)');
+  const venv = await ensurePythonVenv(settings, say);
+  return { mode, venv, layerDir: await projectLayer(db, projectId, settings, venv.python, cellId, say) };
 }
 
 /**
