@@ -37,6 +37,15 @@ export const EnvSchema = z.object({
   STAGEBOOK_SECURE_COOKIES: booleanFlag.default(false),
   STAGEBOOK_ADMIN_EMAIL: z.email().default('admin@stagebook.local'),
   STAGEBOOK_ADMIN_PASSWORD: z.string().min(10).optional(),
+  /**
+   * Instance admins (comma-separated emails; default STAGEBOOK_ADMIN_EMAIL, the first admin): they
+   * change instance settings. Only a verified email counts.
+   */
+  STAGEBOOK_ADMIN_EMAILS: z
+    .string()
+    .transform((v) => v.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean))
+    .refine((list) => list.every((e) => z.email().safeParse(e).success), { error: (iss) => `not an email: ${(iss.input as string[]).filter((e) => !z.email().safeParse(e).success).join(', ')}` })
+    .optional(),
   STAGEBOOK_PUBLIC_URL: z.url().optional(),
   /** Reverse proxies whose X-Forwarded-* headers are believed (comma-separated addresses or CIDRs); unset, none. */
   STAGEBOOK_TRUST_PROXY: addressList.default([]),
@@ -75,6 +84,8 @@ export const EnvSchema = z.object({
   STAGEBOOK_PYTHON: z.string().min(1).optional(),
   /** Run Python cells without bubblewrap where it is unavailable (a single-user laptop only; shown on every Python cell). */
   STAGEBOOK_PYTHON_UNSANDBOXED: booleanFlag.default(false),
+  /** A directory of wheels projects' Python requirements are installed from instead of the package index (offline machines, tests). */
+  STAGEBOOK_PYTHON_FIND_LINKS: z.string().min(1).optional(),
   /** The OS search path, read to find the `temporal` binary. */
   PATH: z.string().optional(),
   /**

@@ -43,6 +43,11 @@ export function AppShell({ children }: { children: ReactNode }) {
             <Link href="/teams" className={pathname === '/teams' ? 'topnav-link topnav-active' : 'topnav-link'}>
               Teams
             </Link>
+            {me.data?.instanceAdmin && (
+              <Link href="/instance" className={pathname === '/instance' ? 'topnav-link topnav-active' : 'topnav-link'}>
+                Instance
+              </Link>
+            )}
           </nav>
           <div className="topbar-spacer" />
           {me.data && <SearchButton />}

@@ -17,6 +17,8 @@ export const auditActionLabels: Partial<Record<AuditAction, string>> = {
   'team.member_role_change': 'Role changed',
   'team.member_remove': 'Member removed',
   'project.create': 'Project created',
+  'project.python_requirements_change': 'Python requirements changed',
+  'system.python_unsandboxed_change': 'Unsandboxed Python switched',
   'apikey.create': 'API key created',
   'apikey.revoke': 'API key revoked',
   'run.start': 'Run started',

@@ -17,6 +17,7 @@ function projectTabs(projectId: string) {
     { href: `/projects/${projectId}/models`, label: 'Models' },
     { href: `/projects/${projectId}/production`, label: 'Production' },
     { href: `/projects/${projectId}/notifications`, label: 'Notifications' },
+    { href: `/projects/${projectId}/python`, label: 'Python' },
     { href: `/projects/${projectId}/api-keys`, label: 'API keys' },
     { href: `/projects/${projectId}/audit`, label: 'Audit log' },
   ];

@@ -11,3 +11,4 @@ export * from './bundles';
 export * from './notifications';
 export * from './scenarios';
 export * from './notebook-outputs';
+export * from './python';

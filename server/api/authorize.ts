@@ -15,6 +15,7 @@ export async function authorize(ctx: ServiceCtx, policy: Policy, rawInput: unkno
     case 'public':
     case 'signedIn':
     case 'member':
+    case 'instanceAdmin':
       return authorizeByTeam(ctx, policy, rawInput);
     default:
       return assertNever(policy, 'policy kind');

@@ -113,4 +113,5 @@ export const policies = {
   editor: { kind: 'member', role: 'editor' },
   deployer: { kind: 'member', role: 'deployer' },
   admin: { kind: 'member', role: 'admin' },
+  instanceAdmin: { kind: 'instanceAdmin' },
 } as const satisfies Record<string, Policy>;

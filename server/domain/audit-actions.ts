@@ -16,6 +16,7 @@ export const auditActions = [
   'team.member_role_change',
   'team.member_remove',
   'project.create',
+  'project.python_requirements_change',
   'apikey.create',
   'apikey.revoke',
   'run.start',
@@ -61,5 +62,6 @@ export const auditActions = [
   'model.gate_decision',
   'model.shadow_start',
   'system.bootstrap',
+  'system.python_unsandboxed_change',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];

@@ -14,7 +14,8 @@ import path from 'node:path';
  * 1. Namespaces (bwrap --unshare-all): an empty network namespace (no interface but a down
  *    loopback), its own pid, ipc, uts and cgroup namespaces, and a mount namespace that holds only
  *    /usr (read-only: the interpreter and its libraries), the venv (read-only), the runner
- *    (read-only), a fresh /proc and /dev, and the scratch directory as /tmp (the only writable
+ *    (read-only), the run's own project's extra packages if it has any (read-only; never another
+ *    project's), a fresh /proc and /dev, and the scratch directory as /tmp (the only writable
  *    place). Nothing else of the host's file system exists inside.
  * 2. Identity: as root, the process drops to nobody (65534) before bwrap (setpriv), so it holds no
  *    capability on the host and RLIMIT_NPROC counts (root is exempt from it).
@@ -52,7 +53,8 @@ export class PythonSandboxUnavailable extends Error {
       `Python cells run only in a sandbox and bubblewrap is not usable here (${why}). ` +
         'Install it (Debian/Ubuntu: `apt-get install -y bubblewrap`) and make sure user namespaces are enabled ' +
         '(`sysctl kernel.unprivileged_userns_clone=1`, `user.max_user_namespaces` > 0); ' +
-        'or, on a single-user laptop only, an admin may start Stagebook with STAGEBOOK_PYTHON_UNSANDBOXED=1 (audited, shown on every Python cell).',
+        'or, on a single-user laptop only, an instance admin may allow running without a sandbox on the Instance settings page (/instance; audited, shown on every Python cell), ' +
+        'or the operator may start Stagebook with STAGEBOOK_PYTHON_UNSANDBOXED=1.',
     );
     this.name = 'PythonSandboxUnavailable';
   }
@@ -86,12 +88,16 @@ export type SandboxedRun = { exitCode: number | null; signal: NodeJS.Signals | n
 /** Where the venv and the runner appear inside the sandbox. */
 export const VENV_MOUNT = '/opt/stagebook/venv';
 export const RUNNER_MOUNT = '/opt/stagebook/runner';
+/** Where the run's project's extra packages appear (server/python/project-layer.ts), read-only. */
+export const PROJECT_LAYER_MOUNT = '/opt/stagebook/project';
 
 export async function runSandboxedPython(opts: {
   mode: SandboxMode;
   python: string;
   venvDir: string;
   runnerDir: string;
+  /** The run's project's extra packages (its layer), if it has any: on the path, read-only. */
+  layerDir?: string | null;
   scratch: string;
   args: string[];
   limits: PythonLimits;
@@ -105,6 +111,7 @@ export async function runSandboxedPython(opts: {
     for (const [host, mount] of [
       [opts.venvDir, VENV_MOUNT],
       [opts.runnerDir, RUNNER_MOUNT],
+      ...(opts.layerDir ? [[opts.layerDir, PROJECT_LAYER_MOUNT] as const] : []),
     ] as const) {
       if (p === host || p.startsWith(`${host}/`)) return mount + p.slice(host.length);
     }
@@ -116,7 +123,7 @@ export async function runSandboxedPython(opts: {
     LANG: 'C.UTF-8',
     PYTHONDONTWRITEBYTECODE: '1',
     PYTHONUNBUFFERED: '1',
-    PYTHONPATH: inside(opts.runnerDir),
+    PYTHONPATH: [opts.runnerDir, ...(opts.layerDir ? [opts.layerDir] : [])].map(inside).join(':'),
     OMP_NUM_THREADS: '1',
     OPENBLAS_NUM_THREADS: '1',
     MKL_NUM_THREADS: '1',
@@ -154,6 +161,7 @@ export async function runSandboxedPython(opts: {
       '--ro-bind',
       opts.runnerDir,
       RUNNER_MOUNT,
+      ...(opts.layerDir ? ['--ro-bind', opts.layerDir, PROJECT_LAYER_MOUNT] : []),
       '--bind',
       opts.scratch,
       '/tmp',

@@ -17,9 +17,13 @@ export type PythonSettings = {
   allowUnsandboxed: boolean;
   /** The bubblewrap binary (tests point it at a missing one). */
   bwrap: string;
+  /** Where projects' extra packages are installed, one layer per project and requirements hash: $STAGEBOOK_HOME/python/projects. */
+  layersDir: string;
+  /** A directory of wheels pip installs projects' requirements from instead of the package index (STAGEBOOK_PYTHON_FIND_LINKS). */
+  findLinks: string | null;
 };
 
-export function pythonSettings(env: Pick<Env, 'homeDir' | 'STAGEBOOK_PYTHON_VENV' | 'STAGEBOOK_PYTHON' | 'STAGEBOOK_PYTHON_UNSANDBOXED'> = loadEnv()): PythonSettings {
+export function pythonSettings(env: Pick<Env, 'homeDir' | 'STAGEBOOK_PYTHON_VENV' | 'STAGEBOOK_PYTHON' | 'STAGEBOOK_PYTHON_UNSANDBOXED' | 'STAGEBOOK_PYTHON_FIND_LINKS'> = loadEnv()): PythonSettings {
   return {
     venvDir: path.resolve(env.STAGEBOOK_PYTHON_VENV ?? path.join(env.homeDir, 'python-venv')),
     // As root the cell runs as nobody, who must be able to read the interpreter: Debian's, not one
@@ -27,6 +31,8 @@ export function pythonSettings(env: Pick<Env, 'homeDir' | 'STAGEBOOK_PYTHON_VENV
     basePython: env.STAGEBOOK_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'),
     allowUnsandboxed: env.STAGEBOOK_PYTHON_UNSANDBOXED,
     bwrap: 'bwrap',
+    layersDir: path.join(env.homeDir, 'python', 'projects'),
+    findLinks: env.STAGEBOOK_PYTHON_FIND_LINKS ? path.resolve(env.STAGEBOOK_PYTHON_FIND_LINKS) : null,
   };
 }
 
@@ -60,8 +66,24 @@ export async function ensurePythonVenv(settings: PythonSettings, onProgress: (me
   const stamp = stampOf(requirements);
   const ready = () => existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp;
   if (ready()) return { python, venvDir: dir };
-  const lock = `${dir}.lock`;
-  await mkdir(path.dirname(dir), { recursive: true });
+  await withBuildLock(`${dir}.lock`, ready, () => onProgress('python: waiting for another process creating the venv'), async () => {
+    await rm(dir, { recursive: true, force: true });
+    onProgress(`python: creating the venv in ${dir}`);
+    await run(settings.basePython, ['-m', 'venv', dir], onProgress);
+    onProgress('python: installing pandas, numpy, pyarrow, scikit-learn, skl2onnx, onnx, onnxruntime (first use only)');
+    await run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--progress-bar', 'off', '-r', REQUIREMENTS_FILE], onProgress);
+    await writeFile(stampFile, stamp);
+    onProgress('python: venv ready');
+  });
+  return { python, venvDir: dir };
+}
+
+/**
+ * Runs `build` once among the processes sharing `lock` (a directory: mkdir is atomic), unless
+ * `ready()` says another one already did. A lock older than 20 minutes is taken over.
+ */
+export async function withBuildLock(lock: string, ready: () => boolean, onWait: () => void, build: () => Promise<void>): Promise<void> {
+  await mkdir(path.dirname(lock), { recursive: true });
   const deadline = Date.now() + 20 * 60_000;
   for (;;) {
     try {
@@ -72,26 +94,19 @@ export async function ensurePythonVenv(settings: PythonSettings, onProgress: (me
       const held = await stat(lock).catch(() => null);
       if (held && Date.now() - held.mtimeMs > 20 * 60_000) await rm(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new PythonSetupError(`waited 20 minutes for another process to finish ${lock}`);
-      onProgress('python: waiting for another process creating the venv');
+      onWait();
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
   try {
-    if (ready()) return { python, venvDir: dir };
-    await rm(dir, { recursive: true, force: true });
-    onProgress(`python: creating the venv in ${dir}`);
-    await run(settings.basePython, ['-m', 'venv', dir], onProgress);
-    onProgress('python: installing pandas, numpy, pyarrow, scikit-learn, skl2onnx, onnx, onnxruntime (first use only)');
-    await run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--progress-bar', 'off', '-r', REQUIREMENTS_FILE], onProgress);
-    await writeFile(stampFile, stamp);
-    onProgress('python: venv ready');
-    return { python, venvDir: dir };
+    if (!ready()) await build();
   } finally {
     await rm(lock, { recursive: true, force: true });
   }
 }
 
-function run(cmd: string, args: string[], onProgress: (message: string) => void): Promise<void> {
+/** Runs pip (or venv) with its output in `log` (the last 8,000 characters), progress lines to `onProgress`. */
+export function run(cmd: string, args: string[], onProgress: (message: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';

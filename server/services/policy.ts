@@ -4,6 +4,7 @@ import { hasScope } from './api-keys/scopes';
 import type { Actor, ServiceCtx } from './context';
 import { forbidden, invalid, notFound, unauthenticated } from './errors';
 import { teamOfProject } from './projects/project-team';
+import { isInstanceAdmin } from './system/instance-admin';
 
 /**
  * Who may call what. Every tRPC procedure and REST route declares a Policy; the edge calls
@@ -20,12 +21,14 @@ import { teamOfProject } from './projects/project-team';
  *   REST path): a member (viewer+) of the team owning it, or a key of its project with
  *   `score:<endpoint>`. The REST predict route decides the same with cached keys and endpoints
  *   (`requireApiKeyScope`), without a database round trip.
+ * - instanceAdmin: a signed-in instance admin (system/instance-admin.ts); no team role or key counts
  */
 export type Policy =
   | { kind: 'public' }
   | { kind: 'signedIn' }
   | { kind: 'member'; role: TeamRole; scope?: string | ((input: Record<string, unknown>) => string) }
-  | { kind: 'endpointScorer' };
+  | { kind: 'endpointScorer' }
+  | { kind: 'instanceAdmin' };
 
 /** The policies decided from teams and keys alone. */
 export type TeamPolicy = Exclude<Policy, { kind: 'endpointScorer' }>;
@@ -59,6 +62,10 @@ export async function authorizeByTeam(ctx: ServiceCtx, policy: TeamPolicy, rawIn
       return none;
     case 'signedIn':
       if (ctx.actor?.type !== 'user') throw unauthenticated('sign in first');
+      return none;
+    case 'instanceAdmin':
+      if (ctx.actor?.type !== 'user') throw unauthenticated('sign in first');
+      if (!(await isInstanceAdmin(ctx.db, ctx.actor.userId))) throw forbidden('this needs an instance admin (an email listed in STAGEBOOK_ADMIN_EMAILS, verified)');
       return none;
     case 'member': {
       if (!ctx.actor) throw unauthenticated();

@@ -100,3 +100,33 @@ export function pythonCellVenv(): string {
     rmSync(lock, { recursive: true, force: true });
   }
 }
+
+/**
+ * Writes a pure-Python wheel `<name>-<version>-py3-none-any.whl` into `dir` (a pip --find-links
+ * directory), so tests install project requirements without the network. `modules` maps file names
+ * in the wheel to their source; `requires` become Requires-Dist lines.
+ */
+export function writeTestWheel(dir: string, name: string, version: string, modules: Record<string, string>, requires: string[] = []): string {
+  const script = `
+import base64, hashlib, json, sys, zipfile
+d, name, version, modules, requires = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), json.loads(sys.argv[5])
+info = f"{name}-{version}.dist-info"
+files = dict(modules)
+files[f"{info}/METADATA"] = "Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\n" % (name, version) + "".join("Requires-Dist: %s\\n" % r for r in requires)
+files[f"{info}/WHEEL"] = "Wheel-Version: 1.0\\nGenerator: stagebook-tests\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+record = []
+for path, text in files.items():
+    digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+    record.append(f"{path},sha256={digest},{len(text.encode())}")
+record.append(f"{info}/RECORD,,")
+files[f"{info}/RECORD"] = "\\n".join(record) + "\\n"
+out = f"{d}/{name}-{version}-py3-none-any.whl"
+with zipfile.ZipFile(out, "w") as z:
+    for path, text in files.items():
+        z.writestr(path, text)
+print(out)
+`;
+  const r = spawnSync('python3', ['-c', script, dir, name, version, JSON.stringify(modules), JSON.stringify(requires)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`writing the wheel failed:\n${r.stderr}`);
+  return r.stdout.trim();
+}

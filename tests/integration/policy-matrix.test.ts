@@ -16,7 +16,7 @@ import { tinyEndpoint } from '../helpers/models';
  * The specification of who may call what, written independently of the policies in the code. A
  * procedure or route missing here fails the test, so nothing ships without a decision.
  */
-type Rule = { min: 'public' | 'signedIn' | 'viewer' | 'editor' | 'deployer' | 'admin'; scope?: string };
+type Rule = { min: 'public' | 'signedIn' | 'viewer' | 'editor' | 'deployer' | 'admin' | 'instanceAdmin'; scope?: string };
 const procedureRules: Record<string, Rule> = {
   'auth.me': { min: 'public' },
   'auth.signUp': { min: 'public' },
@@ -28,6 +28,12 @@ const procedureRules: Record<string, Rule> = {
   'auth.requestPasswordReset': { min: 'public' },
   'auth.resetPassword': { min: 'public' },
   'system.version': { min: 'public' },
+  // How Python cells run here: every Python cell shows it to whoever opens the notebook.
+  'system.pythonSandbox': { min: 'signedIn' },
+  // Instance settings: instance admins only (STAGEBOOK_ADMIN_EMAILS); no team role reaches them
+  // (tests/security/instance-settings.test.ts signs in as one).
+  'system.instanceSettings': { min: 'instanceAdmin' },
+  'system.setPythonUnsandboxed': { min: 'instanceAdmin' },
   'teams.list': { min: 'signedIn' },
   'teams.create': { min: 'signedIn' },
   // Across teams: the services filter by the caller's memberships (tests/security/search-scope.test.ts).
@@ -43,6 +49,10 @@ const procedureRules: Record<string, Rule> = {
   'projects.list': { min: 'viewer' },
   'projects.create': { min: 'editor' },
   'projects.get': { min: 'viewer' },
+  'projects.pythonRequirements': { min: 'viewer' },
+  // Extra Python packages apply to the project's production runs at once (they are not in bundles):
+  // changing what production runs is deployers'.
+  'projects.setPythonRequirements': { min: 'deployer' },
   'apiKeys.list': { min: 'admin' },
   'apiKeys.create': { min: 'admin' },
   'apiKeys.revoke': { min: 'admin' },
@@ -160,6 +170,8 @@ const rank = ['viewer', 'editor', 'deployer', 'admin'];
 
 function allowed(rule: Rule, who: Identity): boolean {
   if (rule.min === 'public') return true;
+  // None of these identities is an instance admin.
+  if (rule.min === 'instanceAdmin') return false;
   if (who === 'anonymous') return false;
   if (who.startsWith('key:')) return rule.min !== 'signedIn' && rule.scope !== undefined && who === `key:${rule.scope}`;
   if (rule.min === 'signedIn') return true;

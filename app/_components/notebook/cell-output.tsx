@@ -20,7 +20,7 @@ import { MAX_STREAMED_ROWS, useStreamedRows, type StreamedRows } from './use-str
 
 type Tab = 'table' | 'profile' | 'chart';
 
-/** Rows of each input a ts preview reads (server: TS_PREVIEW_INPUT_ROWS in services/notebooks/preview-ts.ts). */
+/** Rows of each input a ts or python preview reads (server: TS_PREVIEW_INPUT_ROWS and PYTHON_PREVIEW_INPUT_ROWS in services/notebooks/). */
 const TS_PREVIEW_INPUT_ROWS = 10_000;
 
 const elapsed = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
@@ -91,11 +91,11 @@ function OutputBody({ kind, output, stale, staleReason, chart, doc, canEdit }: {
   const csv = `${cellUrl}/result.csv`;
   const { streamed, load } = useStreamedRows(`${cellUrl}/rows`, output.outputId);
   const summary = streamed ? streamedSummary(output, streamed) : rowSummary(output);
-  // Rows beyond the preview come from running the cell again (a ts cell on every row of its inputs):
-  // not once the source changed (the server refuses too). Python previews stay a sample.
-  const sampled = kind === 'ts' && (output.sampledInputs?.length ?? 0) > 0;
+  // Rows beyond the preview come from running the cell again (a ts or python cell on every row of its
+  // inputs): not once the source changed (the server refuses too).
+  const sampled = (kind === 'ts' || kind === 'python') && (output.sampledInputs?.length ?? 0) > 0;
   const canShowAll =
-    (kind === 'sql' || kind === 'ts') && !stale && !streamed && (sampled || (output.limited && output.rows.length < Math.min(MAX_STREAMED_ROWS, output.totalRows ?? 0)));
+    !stale && !streamed && (sampled || (output.limited && output.rows.length < Math.min(MAX_STREAMED_ROWS, output.totalRows ?? 0)));
   const unbuilt = output.inputs.filter((i) => i.state !== 'built');
   return (
     <>
@@ -130,9 +130,7 @@ function OutputBody({ kind, output, stale, staleReason, chart, doc, canEdit }: {
         <p className="small muted cell-output-note" data-testid="sample-note">
           {streamed?.done && !streamed.error
             ? `Show all ran the cell on every row of ${output.sampledInputs.join(', ')}; the profile and chart are still the sample's.`
-            : `Ran on the first ${formatCount(TS_PREVIEW_INPUT_ROWS)} rows of ${output.sampledInputs.join(', ')}: the full result may have more rows. ${
-                kind === 'ts' ? 'Show all rows runs the cell on every row (up to 100,000 shown); Download CSV has the full result.' : 'Build the cell for the full result.'
-              }`}
+            : `Ran on the first ${formatCount(TS_PREVIEW_INPUT_ROWS)} rows of ${output.sampledInputs.join(', ')}: the full result may have more rows. Show all rows runs the cell on every row (up to 100,000 shown); Download CSV has the full result.`}
         </p>
       ) : null}
       {unbuilt.length > 0 && output.status === 'ok' && (

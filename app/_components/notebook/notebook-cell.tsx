@@ -15,6 +15,7 @@ import { useNotebookOutputs } from './notebook-outputs';
 import { useNotebookPipeline } from './notebook-pipeline';
 import { Avatar, people, type Peer } from './presence';
 import type { CellView } from './use-cells';
+import { PythonSandboxNote } from './python-sandbox-note';
 import { useText } from './use-cells';
 
 export function NotebookCell({ cell, index, count, doc, awareness, peers, canEdit, autoFocus, name, onCommand }: {
@@ -109,6 +110,7 @@ export function NotebookCell({ cell, index, count, doc, awareness, peers, canEdi
         <MarkdownView text={cell.text} onEdit={canEdit ? () => setEditingMarkdown(true) : undefined} />
       )}
       <CellDiagnostics cellId={cell.id} />
+      {cell.kind === 'python' && <PythonSandboxNote />}
       {cell.kind === 'scenario' && !cell.collapsed && <ScenarioCellForm cellId={cell.id} text={cell.text} canEdit={canEdit} position={position} />}
       {(cell.kind === 'sql' || cell.kind === 'ts' || cell.kind === 'python') && <CellOutputArea cellId={cell.id} kind={cell.kind} text={cell.text} chart={cell.chart} doc={doc} canEdit={canEdit} />}
       <CellBuildStatus cellId={cell.id} />

@@ -6,10 +6,11 @@ import { SignUpInput, takeSignUpAttempt } from '../../services/auth/sign-up';
 import { requestPasswordReset, RequestPasswordResetInput, resetPassword, ResetPasswordInput } from '../../services/auth/reset-password';
 import { sendVerification, verifyEmail, VerifyEmailInput } from '../../services/auth/verify-email';
 import { policies, procedure, router } from '../trpc';
+import { isInstanceAdmin } from '../../services/system/instance-admin';
 
 export const authRouter = router({
-  me: procedure.meta({ policy: policies.public }).query(({ ctx }) =>
-    ctx.actor?.type === 'user' ? { id: ctx.actor.userId, email: ctx.actor.email, name: ctx.actor.name } : null,
+  me: procedure.meta({ policy: policies.public }).query(async ({ ctx }) =>
+    ctx.actor?.type === 'user' ? { id: ctx.actor.userId, email: ctx.actor.email, name: ctx.actor.name, instanceAdmin: await isInstanceAdmin(ctx.db, ctx.actor.userId) } : null,
   ),
   signUp: procedure
     .meta({ policy: policies.public, unbatched: true })

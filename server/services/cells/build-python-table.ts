@@ -8,10 +8,13 @@ import type { Db } from '@/db/client';
 import type { DatasetColumnType } from '@/db/schema';
 import { parseNameList, readHeaders } from '@/server/pipeline/headers';
 import { DEFAULT_PYTHON_LIMITS, RUNNER_DIR, runSandboxedPython, type PythonLimits, type SandboxMode } from '@/server/python/sandbox';
+import { ensureProjectLayer, isProjectLayerReady, ProjectRequirementsError } from '@/server/python/project-layer';
 import { ensurePythonVenv, pythonSettings, sandboxMode, type PythonSettings } from '@/server/python/venv';
 import { z } from 'zod';
 import { pgTypeOf } from '../../domain/column-types';
 import { withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
+import { recordRequirementsInstall, requirementsForRun } from '../projects/python-requirements';
+import { pythonUnsandboxedSetting } from '../system/instance-settings';
 import { ident } from '../datasets/storage';
 import { MAX_PYTHON_MODEL_BYTES, PythonModelManifest, type PythonModelEntry } from './python-model-manifest';
 import { describeTable, type TableColumn } from './table-metrics';
@@ -69,16 +72,10 @@ export function declaredPythonOutput(source: string): string | null {
  * CSV with its column types, and `COPY ... FROM STDIN` loads it into the staging table in the same
  * session. A failure leaves no table behind.
  */
-export async function buildPythonTable(db: Db, scope: SandboxScope, opts: PythonBuildOptions): Promise<{ rowsIn: number; rowCount: number; columns: string[]; mode: SandboxMode; stdout: string; models: PythonCellModel[] }> {
+export async function buildPythonTable(db: Db, scope: SandboxScope, opts: PythonBuildOptions): Promise<{ rowsIn: number; rowCount: number; columns: string[]; mode: SandboxMode; stdout: string; models: PythonCellModel[]; cappedInputs: string[] }> {
   const settings = opts.settings ?? pythonSettings();
   const say = opts.onProgress ?? (() => {});
-  let mode: SandboxMode;
-  try {
-    mode = sandboxMode(settings);
-  } catch (err) {
-    throw new PythonCellError(opts.cellId, 'sandbox', (err as Error).message);
-  }
-  const venv = await ensurePythonVenv(settings, say);
+  const { mode, venv, layerDir } = await preparePython(db, scope.projectId, settings, opts.cellId, say);
   const limits = { ...DEFAULT_PYTHON_LIMITS, ...opts.limits };
   const scratch = await mkdtemp(path.join(tmpdir(), 'sb-python-'));
   try {
@@ -89,6 +86,8 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
     return await withSandboxSession(db, scope, { timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) }, async (q, client) => {
       const jobInputs: { name: string; file: string; columns: { name: string; type: DatasetColumnType }[] }[] = [];
       let rowsIn = 0;
+      // Inputs read up to `inputLimit` rows: they may have more, which the cell did not see.
+      const cappedInputs: string[] = [];
       for (const [i, input] of inputs.entries()) {
         const cols = await describeTable(q, input).catch(() => null);
         if (!cols) throw new PythonCellError(opts.cellId, 'runtime', `input "${input}" has not been built yet`);
@@ -97,7 +96,9 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
         say(`python: reading "${input}"`);
         const copy = client.query(copyTo(`COPY (SELECT ${cols.map(selectExpr).join(', ')} FROM ${ident(input)}${limit}) TO STDOUT WITH (FORMAT csv, HEADER true)`));
         await pipeline(copy, createWriteStream(path.join(scratch, file), { mode: 0o644 }));
-        rowsIn += Number((copy as unknown as { rowCount?: number }).rowCount ?? 0);
+        const read = Number((copy as unknown as { rowCount?: number }).rowCount ?? 0);
+        rowsIn += read;
+        if (opts.inputLimit !== undefined && read >= opts.inputLimit) cappedInputs.push(input);
         jobInputs.push({ name: input, file: `/tmp/${file}`, columns: cols.map((c) => ({ name: c.name, type: c.type })) });
       }
       const inside = (name: string) => (mode === 'bubblewrap' ? `/tmp/${name}` : path.join(scratch, name));
@@ -119,6 +120,7 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
         python: venv.python,
         venvDir: venv.venvDir,
         runnerDir: RUNNER_DIR,
+        layerDir,
         scratch,
         args: [path.join(RUNNER_DIR, 'runner.py'), inside('job.json')],
         limits,
@@ -142,10 +144,47 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
         await pipeline(out, client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT csv)`)));
       }
       const models = opts.models ? await readModels(opts.cellId, scratch) : [];
-      return { rowsIn, rowCount: schema.rows, columns: schema.columns.map((c) => c.name), mode, stdout: r.stdout, models };
+      return { rowsIn, rowCount: schema.rows, columns: schema.columns.map((c) => c.name), mode, stdout: r.stdout, models, cappedInputs };
     });
   } finally {
     await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What a run needs before its process starts: how it is sandboxed (bubblewrap, or unsandboxed where
+ * an instance admin or the operator allowed it; else the documented refusal), the managed venv
+ * (created on first use) and the project's extra packages (installed on first use of its list).
+ */
+async function preparePython(db: Db, projectId: string, settings: PythonSettings, cellId: string, say: (m: string) => void): Promise<{ mode: SandboxMode; venv: { python: string; venvDir: string }; layerDir: string | null }> {
+  let mode: SandboxMode;
+  try {
+    mode = sandboxMode({ ...settings, allowUnsandboxed: settings.allowUnsandboxed || (await pythonUnsandboxedSetting(db)) });
+  } catch (err) {
+    throw new PythonCellError(cellId, 'sandbox', (err as Error).message);
+  }
+  if (mode === 'unsandboxed') say('python: running WITHOUT a sandbox (bubblewrap is unusable here; an instance admin or STAGEBOOK_PYTHON_UNSANDBOXED=1 allowed it)');
+  const venv = await ensurePythonVenv(settings, say);
+  return { mode, venv, layerDir: await projectLayer(db, projectId, settings, venv.python, cellId, say) };
+}
+
+/**
+ * The project's extra packages, installed first if these requirements are new here; the install's
+ * outcome is recorded for the project's Python page. A failed install fails the cell with pip's log.
+ */
+async function projectLayer(db: Db, projectId: string, settings: PythonSettings, python: string, cellId: string, say: (m: string) => void): Promise<string | null> {
+  const requirements = await requirementsForRun(db, projectId);
+  if (!requirements) return null;
+  const fresh = !isProjectLayerReady(settings, projectId, requirements);
+  if (fresh) await recordRequirementsInstall(db, projectId, requirements.sha256, 'installing');
+  try {
+    const dir = await ensureProjectLayer(settings, python, projectId, requirements, say);
+    if (fresh) await recordRequirementsInstall(db, projectId, requirements.sha256, 'ready');
+    return dir;
+  } catch (err) {
+    if (!(err instanceof ProjectRequirementsError)) throw err;
+    await recordRequirementsInstall(db, projectId, requirements.sha256, 'failed', err.log);
+    throw new PythonCellError(cellId, 'setup', `${err.message} (the project's Python page shows pip's whole log)`, null, err.log.trim().split('\n').slice(-30).join('\n'));
   }
 }
 

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { z } from 'zod';
 import { emitAudit } from '../audit/emit';
@@ -15,25 +15,20 @@ import { withTsResult } from './preview-ts';
 /**
  * The full result of a cell (its current source, on the design data) as CSV, streamed. Audited
  * (`notebook.result_download`) like a dataset download: the whole result leaves the product.
- * A ts cell runs on every row of its inputs into a scratch table, streamed from while it exists.
- * A python cell's result is its preview's (the first rows of each input), read whole before sending.
+ * A ts or python cell runs on every row of its inputs into a scratch table, streamed from while it exists.
  */
 export async function downloadCellResult({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof CellRef> }): Promise<Readable> {
   const { cell } = await currentCell(ctx, input);
   if (cell.kind !== 'sql' && cell.kind !== 'ts' && cell.kind !== 'python') throw invalid(`a ${cell.kind} cell has no result to download`, 'cellId');
   const scope = { projectId: input.projectId, environment: 'design' as const };
+  const full = { cellId: cell.id, source: cell.source, timeoutMs: 60_000, inputLimit: null };
+  const copy = (sql: string) => copySelectCsv(ctx.db, scope, { sql });
   const r =
     cell.kind === 'sql'
-      ? await copySelectCsv(ctx.db, scope, { sql: cell.source })
+      ? await copy(cell.source)
       : cell.kind === 'ts'
-        ? await streamWhileHeld((fn) => withTsResult(ctx.db, scope, { cellId: cell.id, source: cell.source, timeoutMs: 60_000, inputLimit: null }, fn), (sql) => copySelectCsv(ctx.db, scope, { sql }))
-        : await withPythonResult(ctx.db, scope, { cellId: cell.id, source: cell.source, timeoutMs: 60_000 }, async (sql) => {
-          const c = await copySelectCsv(ctx.db, scope, { sql });
-          if (!c.ok) return c;
-          const chunks: Buffer[] = [];
-          for await (const chunk of c.stream) chunks.push(chunk as Buffer);
-          return { ok: true as const, stream: Readable.from([Buffer.concat(chunks)]) };
-        });
+        ? await streamWhileHeld((fn) => withTsResult(ctx.db, scope, full, fn), copy)
+        : await streamWhileHeld((fn) => withPythonResult(ctx.db, scope, full, fn), copy);
   if (!r.ok) throw queryError(r, cell.source);
   const teamId = await teamOfProject(ctx.db, input.projectId);
   await ctx.db

@@ -9,20 +9,31 @@ export const PYTHON_PREVIEW_INPUT_ROWS = 10_000;
 
 /**
  * Runs a Python cell the build's own way (bubblewrap, inputs and output as files through COPY) on
- * the first PYTHON_PREVIEW_INPUT_ROWS rows of each input, into a scratch table of the design schema,
- * hands `select * from <it>` to `fn`, and drops it. A cell's failure is a SandboxFailure whose offset
- * is the start of the line the traceback points at.
+ * the first `inputLimit` rows of each input (default PYTHON_PREVIEW_INPUT_ROWS; null: every row, the
+ * full result), into a scratch table of the design schema, hands `select * from <it>` to `fn` with
+ * the inputs that were cut short, and drops the table once `fn` settles (a caller streaming from it
+ * keeps `fn` pending until the stream ends). A cell's failure is a SandboxFailure whose offset is the
+ * start of the line the traceback points at.
  */
 export async function withPythonResult<T>(
   db: Db,
   scope: SandboxScope,
-  opts: { cellId: string; source: string; timeoutMs: number },
-  fn: (sql: string) => Promise<T | SandboxFailure>,
+  opts: { cellId: string; source: string; timeoutMs: number; inputLimit?: number | null },
+  fn: (sql: string, info: { cappedInputs: string[] }) => Promise<T | SandboxFailure>,
 ): Promise<T | SandboxFailure> {
   const table = `_sb_preview_${randomBytes(8).toString('hex')}`;
   try {
+    const inputLimit = opts.inputLimit === undefined ? PYTHON_PREVIEW_INPUT_ROWS : opts.inputLimit;
+    let cappedInputs: string[];
     try {
-      await buildPythonTable(db, scope, { cellId: opts.cellId, source: opts.source, table, timeoutMs: opts.timeoutMs, inputLimit: PYTHON_PREVIEW_INPUT_ROWS, limits: { timeoutMs: opts.timeoutMs } });
+      ({ cappedInputs } = await buildPythonTable(db, scope, {
+        cellId: opts.cellId,
+        source: opts.source,
+        table,
+        timeoutMs: opts.timeoutMs,
+        ...(inputLimit === null ? {} : { inputLimit }),
+        limits: { timeoutMs: opts.timeoutMs },
+      }));
     } catch (err) {
       if (err instanceof PythonCellError) {
         const message = `${err.detail}${err.traceback ? `\n${err.traceback.trimEnd()}` : ''}`;
@@ -33,7 +44,7 @@ export async function withPythonResult<T>(
       if (typeof e.code === 'string' && typeof e.message === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return { ok: false, reason: 'sql-error', message: e.message };
       throw err;
     }
-    return await fn(`select * from ${table}`);
+    return await fn(`select * from ${table}`, { cappedInputs });
   } finally {
     await withSandboxSession(db, scope, { timeoutMs: 10_000 }, (q) => q(`DROP TABLE IF EXISTS ${table}`)).catch(() => {});
   }
@@ -43,8 +54,11 @@ export function previewPython(
   db: Db,
   scope: SandboxScope,
   opts: { cellId: string; source: string; limit: number; profile: boolean; timeoutMs: number },
-): Promise<SqlPreview | SandboxFailure> {
-  return withPythonResult(db, scope, opts, (sql) => previewSql(db, scope, { sql, limit: opts.limit, profile: opts.profile, timeoutMs: opts.timeoutMs }));
+): Promise<(SqlPreview & { sampledInputs: string[] }) | SandboxFailure> {
+  return withPythonResult(db, scope, opts, async (sql, { cappedInputs }) => {
+    const r = await previewSql(db, scope, { sql, limit: opts.limit, profile: opts.profile, timeoutMs: opts.timeoutMs });
+    return r.ok ? { ...r, sampledInputs: cappedInputs } : r;
+  });
 }
 
 function offsetOfLine(source: string, line: number): number {

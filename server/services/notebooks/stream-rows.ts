@@ -10,6 +10,7 @@ import { conflict, invalid, notFound } from '../errors';
 import { currentCell, sha256 } from './cell-source';
 import type { CellRowsInput } from './output-schemas';
 import type { CellOutput } from './output-types';
+import { withPythonResult } from './preview-python';
 import { withTsResult } from './preview-ts';
 import { PREVIEW_TIMEOUT_MS } from './run-cell';
 
@@ -24,8 +25,9 @@ const MAX_STREAM_MS = 120_000;
 export type CellRowsLine = { columns: CellOutput['columns'] } | unknown[] | { done: true; rows: number } | { error: string };
 
 /**
- * Up to `limit` rows of a SQL or ts cell's full result (its current source, on the design data; a ts
- * cell runs on every row of its inputs into a scratch table first, kept until the stream ends), as NDJSON
+ * Up to `limit` rows of a SQL, ts or python cell's full result (its current source, on the design
+ * data; a ts or python cell runs on every row of its inputs into a scratch table first, kept until the
+ * stream ends), as NDJSON
  * streamed from a cursor in the project's sandbox: the server holds one batch at a time and the grid
  * paints the first rows while the rest arrive. Values are encoded as in previews. With `outputId`,
  * refuses when the cell changed since that output (the rows would not be the output's). Not audited,
@@ -33,7 +35,7 @@ export type CellRowsLine = { columns: CellOutput['columns'] } | unknown[] | { do
  */
 export async function streamCellRows({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof CellRowsInput> }): Promise<Readable> {
   const { cell } = await currentCell(ctx, input);
-  if (cell.kind !== 'sql' && cell.kind !== 'ts') throw invalid(`a ${cell.kind} cell's rows are its preview's (at most 10,000): only sql and ts cells stream more`, 'cellId');
+  if (cell.kind !== 'sql' && cell.kind !== 'ts' && cell.kind !== 'python') throw invalid(`a ${cell.kind} cell has no rows: only sql, ts and python cells stream their result`, 'cellId');
   if (input.outputId) {
     const [row] = await ctx.db
       .select({ sourceHash: notebookCellOutputs.sourceHash })
@@ -94,7 +96,8 @@ export async function streamCellRows({ ctx, input }: { ctx: ServiceCtx; input: z
     if (!out.destroyed) out.end(line({ done: true, rows: sent }));
     return null;
   });
-  const job = cell.kind === 'sql' ? select(cell.source) : withTsResult(ctx.db, scope, { cellId: cell.id, source: cell.source, timeoutMs: PREVIEW_TIMEOUT_MS, inputLimit: null }, select);
+  const full = { cellId: cell.id, source: cell.source, timeoutMs: PREVIEW_TIMEOUT_MS, inputLimit: null };
+  const job = cell.kind === 'sql' ? select(cell.source) : cell.kind === 'ts' ? withTsResult(ctx.db, scope, full, select) : withPythonResult(ctx.db, scope, full, select);
   job.then(
     (r) => {
       if (r === null) return;
