@@ -1,9 +1,9 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowClientInterceptor } from '@temporalio/client';
 import { syncScenarioTriggers } from '@/server/services/scenarios/triggers/sync-triggers';
 import type { WorkflowStarter } from '@/server/services/workflow-starter';
-import { buildWorkflowId, workflowNames, type BuildInput } from './shared';
+import { buildWorkflowId, trainWorkflowId, workflowNames, type BuildInput, type TrainInput } from './shared';
 import { scenarioRunWorkflowId, scenarioWorkflowNames, type ScenarioRunInput } from './shared/scenario';
-import type { buildWorkflow, scenarioRunWorkflow } from './workflows';
+import type { buildWorkflow, scenarioRunWorkflow, trainWorkflow } from './workflows';
 
 export async function connectTemporal(
   address: string,
@@ -40,6 +40,7 @@ export function createWorkflowStarter(client: Client, taskQueue: string): Workfl
       startOnce(workflowNames.build, buildWorkflowId(input.runId), [input] satisfies Parameters<typeof buildWorkflow>),
     startScenarioRun: (input: ScenarioRunInput & { runId: string }) =>
       startOnce(scenarioWorkflowNames.run, scenarioRunWorkflowId(input.runId), [input] satisfies Parameters<typeof scenarioRunWorkflow>),
+    startTraining: (input: TrainInput) => startOnce(workflowNames.train, trainWorkflowId(input.runId), [input] satisfies Parameters<typeof trainWorkflow>),
 
     syncScenarioTriggers: (input) => syncScenarioTriggers({ client, taskQueue, ...input }),
 

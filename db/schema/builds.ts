@@ -29,7 +29,16 @@ export type BuildStepMetrics = { rowCount: number; columns: DatasetColumnMetrics
 export type BuildStepProgress = { stage: string; fraction: number | null; message: string; updatedAt: string };
 /** What a train or score step produced. */
 export type BuildStepResult =
-  | { kind: 'train'; model: string; version: number; versionId: string; metric: string; value: number | null }
+  | {
+      kind: 'train';
+      model: string;
+      version: number;
+      versionId: string;
+      metric: string;
+      value: number | null;
+      /** A leaderboard cell's fits, best first (the chosen one is the version; the others its candidates). */
+      leaderboard?: { metric: string; rows: { version: number; label: string; auc: number; logLoss: number; chosen: boolean }[] };
+    }
   | { kind: 'score'; model: string; version: number; rows: number };
 
 /**

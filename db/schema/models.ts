@@ -85,6 +85,12 @@ export const modelVersions = pgTable(
      * registered before drift existed (drift then derives it from the training dataset, if any).
      */
     reference: jsonb('reference').$type<Record<string, unknown>>(),
+    /**
+     * A leaderboard's runner-up: the version that won the same training (fitted on the same split,
+     * best by the spec's metric). Candidates are stored and listed but never become champions (nor
+     * are they pinned or shadowed). Null for every other version.
+     */
+    candidateOf: uuid('candidate_of').references((): AnyPgColumn => modelVersions.id, { onDelete: 'set null' }),
     /** The actor's audit label (a user's email, `key:<name>`, `workflow:<id>`). */
     createdBy: text('created_by').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),

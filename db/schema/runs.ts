@@ -5,8 +5,11 @@ import { projects } from './projects';
 /** `skipped`: a scenario run refused by its overlap policy (recorded, never started). */
 export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'skipped'] as const;
 export type RunStatus = (typeof runStatuses)[number];
-/** `hello`: runs of the first wave's scaffold workflow (removed); kept so their rows still read. */
-export const runKinds = ['hello', 'build', 'scenario'] as const;
+/**
+ * `hello`: runs of the first wave's scaffold workflow (removed); kept so their rows still read.
+ * `train`: a training started from the train form (`trainWorkflow`, services/models/trainings.ts).
+ */
+export const runKinds = ['hello', 'build', 'scenario', 'train'] as const;
 export type RunKind = (typeof runKinds)[number];
 
 /** One execution of a workflow; the workflow id is `<kind>-<run id>`. */
@@ -23,6 +26,8 @@ export const runs = pgTable(
     input: jsonb('input').$type<Record<string, unknown>>().notNull().default({}),
     result: jsonb('result').$type<Record<string, unknown>>(),
     error: text('error'),
+    /** The latest progress a running run reported (trainings: stage, rows read, iteration); null for builds and scenarios, whose steps carry theirs. */
+    progress: jsonb('progress').$type<Record<string, unknown>>(),
     createdBy: text('created_by').notNull(),
     /** The notebook a build was compiled from (builds only); kept when the notebook is deleted. */
     notebookId: uuid('notebook_id').references(() => notebooks.id, { onDelete: 'set null' }),

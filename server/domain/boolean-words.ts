@@ -39,3 +39,13 @@ export function booleanWordsOf(trueSeen: string | undefined, falseSeen: string |
   const f = falseSeen ?? partnerWord(trueSeen!);
   return [t, f];
 }
+
+/**
+ * Whether a label as stored (a boolean column reads "true"/"false") names the class a model calls
+ * `positive` ("Yes"): equal text, or two boolean spellings of the same value (yes/true/t/y/1).
+ */
+export function isPositiveLabel(label: string, positive: string): boolean {
+  if (label === positive) return true;
+  const l = booleanWord(label);
+  return l !== null && l === booleanWord(positive);
+}

@@ -48,6 +48,31 @@ export const GradientBoostedTreesParams = z.object({
 });
 export type GradientBoostedTreesParams = z.infer<typeof GradientBoostedTreesParams>;
 
+export const algorithmNames = ['logistic_regression', 'gradient_boosted_trees'] as const;
+
+/** At most this many fits in one leaderboard (every algorithm and every grid point). */
+export const MAX_LEADERBOARD = 20;
+
+/** A parameter grid: each listed value of each parameter, every combination fitted. */
+export const ParamGrid = z
+  .record(z.string(), z.array(z.union([z.number(), z.boolean(), z.string(), z.null()])).min(1, 'a grid parameter needs at least one value'))
+  .refine((g) => Object.keys(g).length > 0, 'a grid needs at least one parameter');
+export type ParamGrid = z.infer<typeof ParamGrid>;
+
+/** Another entry of the leaderboard: an algorithm with its params (checked when expanded), optionally a grid. */
+export const CandidateSpec = z
+  .object({
+    algorithm: z.enum(algorithmNames, { error: `algorithm must be ${algorithmNames.join(' or ')}` }),
+    params: z.record(z.string(), z.unknown()).optional(),
+    grid: ParamGrid.optional(),
+  })
+  .strict();
+export type CandidateSpec = z.infer<typeof CandidateSpec>;
+
+/** What chooses the leaderboard's winner, on the holdout: highest AUC, or lowest log loss. */
+export const LeaderboardMetric = z.enum(['auc', 'log_loss']);
+export type LeaderboardMetric = z.infer<typeof LeaderboardMetric>;
+
 const common = {
   target: z.string().min(1),
   /** The positive class, compared with the target's values as strings ("bad", "Yes", "1", "true"). */
@@ -63,6 +88,15 @@ const common = {
   categorical: CategoricalSpec.prefault({}),
   /** Decision threshold for accuracy, precision, recall and F1 on the holdout. */
   threshold: z.number().gt(0).lt(1).default(0.5),
+  /**
+   * A leaderboard (leaderboard.ts): `grid` fits every combination of the listed values of this
+   * algorithm's params; `candidates` adds other algorithms (each with params and a grid). All are
+   * fitted on the same split; the best by `metric` (default auc) is the version, the others are kept
+   * as candidates. No defaults here, so a spec without them parses (and hashes) as before.
+   */
+  grid: ParamGrid.optional(),
+  candidates: z.array(CandidateSpec).min(1).max(MAX_LEADERBOARD).optional(),
+  metric: LeaderboardMetric.optional(),
 };
 
 export const TrainSpec = z.discriminatedUnion('algorithm', [
@@ -72,3 +106,7 @@ export const TrainSpec = z.discriminatedUnion('algorithm', [
 export type TrainSpec = z.infer<typeof TrainSpec>;
 export type TrainSpecInput = z.input<typeof TrainSpec>;
 export type Algorithm = TrainSpec['algorithm'];
+
+type CandidateAlgorithm = (typeof algorithmNames)[number];
+/** The candidates' algorithm list and the union's members must agree (fails to compile otherwise). */
+export const candidateAlgorithmsMatch: [Algorithm] extends [CandidateAlgorithm] ? ([CandidateAlgorithm] extends [Algorithm] ? true : never) : never = true;

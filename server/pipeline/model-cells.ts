@@ -52,7 +52,7 @@ export const ScoreCellSpec = z
   .refine((s) => s.dataset !== s.output, { error: 'output must differ from dataset: write the scores to a new dataset', path: ['output'] });
 export type ScoreCellSpec = z.output<typeof ScoreCellSpec>;
 
-const TRAIN_FIELDS = ['model', 'dataset', 'target', 'positiveClass', 'algorithm', 'features', 'params', 'holdout', 'categorical', 'threshold'] as const;
+const TRAIN_FIELDS = ['model', 'dataset', 'target', 'positiveClass', 'algorithm', 'features', 'params', 'holdout', 'refit', 'categorical', 'threshold', 'grid', 'candidates', 'metric'] as const;
 const SCORE_FIELDS = ['model', 'version', 'dataset', 'output'] as const;
 
 type Pos = { line: number; column: number };

@@ -10,6 +10,8 @@ export type WorkflowStarter = {
   startBuild: (input: { runId: string; projectId: string; environment: 'design' | 'production' }) => Promise<{ workflowId: string }>;
   /** Starts `scenarioRunWorkflow` as `scenario-<runId>`; the run row is already stored (admitted). */
   startScenarioRun: (input: { runId: string; projectId: string; scenario: string; trigger: ScenarioTriggerInfo }) => Promise<{ workflowId: string }>;
+  /** Starts `trainWorkflow` as `train-<runId>`; the run (kind `train`, the train form's request) is already stored. */
+  startTraining: (input: { runId: string; projectId: string }) => Promise<{ workflowId: string }>;
   cancel: (workflowId: string) => Promise<void>;
   /**
    * Brings the project's scenario Schedules and dataset watchers in line with its deployed

@@ -145,6 +145,24 @@ describe('train and score cells as build steps on postgres with a real Temporal 
     expect(await versionsOf('risk')).toHaveLength(2);
   });
 
+  it('a train cell with a grid and another algorithm: the step result and log carry the leaderboard; the best by AUC is the version, the others candidates', { timeout: 180_000 }, async () => {
+    const cell = train('train_board', 'model: board\ndataset: credit\ntarget: status\npositiveClass: bad\nalgorithm: logistic_regression\ngrid:\n  C: [0.0001, 1]\ncandidates:\n  - algorithm: gradient_boosted_trees\n    params: { maxIter: 20 }\n');
+    const build = await buildAndWait(await newNotebook('Leaderboard', [cell]));
+    expect(build.status, JSON.stringify(build.steps, null, 1)).toBe('succeeded');
+    const step = build.steps.find((s) => s.stepId === 'train_board')!;
+    const result = step.result?.kind === 'train' ? step.result : null;
+    const board = result?.leaderboard;
+    expect(board?.metric).toBe('auc');
+    expect(board?.rows.map((r) => r.chosen)).toEqual([true, false, false]);
+    expect(board!.rows.map((r) => r.auc)).toEqual([...board!.rows.map((r) => r.auc)].sort((a, b) => b - a));
+    expect(result?.version).toBe(3);
+    expect(result?.value).toBe(board!.rows[0]!.auc);
+    expect(step.log.join('\n')).toMatch(/leaderboard \(3 fits on the same split, best by auc\)[\s\S]*<- the version[\s\S]*registered "board" version 3/);
+    const versions = await versionsOf('board');
+    const winner = versions.find((v) => v.version === 3)!;
+    expect(versions.filter((v) => v.candidateOf === winner.id).map((v) => v.version).sort()).toEqual([1, 2]);
+  });
+
   it('fails a train step whose column is missing from the built dataset, naming the cell, without retrying', { timeout: 120_000 }, async () => {
     const notebookId = await newNotebook('Missing column', [
       sql('narrow', 'narrow', 'select status, income from credit'),

@@ -88,6 +88,29 @@ describe.each(drivers)('prediction log and drift on %s', (driver) => {
     expect(['bad', 'good']).toContain(row!.label);
   });
 
+  it('matches a boolean labels column (true/false) with a model whose classes are the CSV\'s Yes/No', async () => {
+    const ctx = ctxFor(t.db, admin);
+    const words = (rs: ReturnType<typeof rows>, yes: string, no: string) => `id,x,kind,y\n${rs.map((r) => `${r.id},${r.x},${r.kind},${r.y === 'bad' ? yes : no}`).join('\n')}\n`;
+    await uploadDataset({ ctx, input: { projectId, name: 'training_yes_no', environment: 'design' }, csv: Readable.from([words(rows(1500, 7), 'Yes', 'No')]) });
+    await trainModelVersion({ ctx, input: { projectId, modelName: 'yes-no', dataset: 'training_yes_no', spec: { algorithm: 'logistic_regression', target: 'y', positiveClass: 'Yes', features: ['x', 'kind'] } } });
+    const endpoint = `yes-no-${driver}`;
+    await createEndpoint({ ctx, input: { projectId, name: endpoint, model: 'yes-no', description: '' } });
+    const key = (await createApiKey({ ctx, input: { projectId, name: 'yes-no-scorer', scopes: [`score:${endpoint}`] } })).secret;
+    const scored = rows(300, 8);
+    const res = await app.inject({ method: 'POST', url: `/api/v1/endpoints/${endpoint}/predict`, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, payload: JSON.stringify({ records: scored.map(({ y: _y, ...r }) => r) }) });
+    expect(res.statusCode).toBe(200);
+    expect(new Set((res.json() as { predictions: { label: string }[] }).predictions.map((p) => p.label))).toEqual(new Set(['Yes', 'No']));
+    // The outcomes arrive typed boolean, spelled true/false: they are read as true/false, not as "Yes".
+    await uploadDataset({ ctx, input: { projectId, name: 'outcomes_bool', environment: 'design' }, csv: Readable.from([words(scored, 'true', 'false')]) });
+    const [col] = await t.query("select columns from datasets where project_id = $1 and name = 'outcomes_bool'", [projectId]);
+    expect((col!.columns as { name: string; type: string }[]).find((c) => c.name === 'y')?.type).toBe('boolean');
+    const report = await callerFor(t.db, admin).endpoints.computeDrift({ projectId, name: endpoint, labels: { dataset: 'outcomes_bool', label: 'y', environment: 'design' } });
+    expect(report.labelledRows).toBe(300);
+    // Independent expectation: the AUC of the logged probabilities against the true outcomes (both classes present).
+    expect(report.auc).not.toBeNull();
+    expect(report.auc!).toBeGreaterThan(0.7);
+  });
+
   it('computes low drift on data like the training data and high drift on shifted data, with AUC from a labels dataset, and serves the reports', async () => {
     const shiftedRecords = rows(400, 3, 6).map(({ y: _y, ...r }) => r);
     expect((await predict(shifted, shiftedRecords)).statusCode).toBe(200);

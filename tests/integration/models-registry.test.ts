@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
+import { createWorker } from '@/workflows/worker';
+import type { WorkflowStarter } from '@/server/services/workflow-starter';
 import { teamMembers } from '@/db/schema';
 import type { Actor } from '@/server/services/context';
 import { trainModelVersion, type TrainModelProgress } from '@/server/services/models/train-model-version';
@@ -6,6 +10,7 @@ import { callerFor, ctxFor, newUser, trpcCode } from '../helpers/api';
 import { disposeWithProjectRoles } from '../helpers/datasets';
 import { drivers, openTestDatabase, type TestDatabase } from '../helpers/db';
 import { uploadCredit } from '../helpers/models';
+import { quietTemporalRuntime, uniqueTaskQueue, useTestTemporal } from '../helpers/temporal';
 
 type User = Extract<Actor, { type: 'user' }>;
 
@@ -15,9 +20,20 @@ describe.each(drivers)('the model registry on %s', (driver) => {
   let deployer: User;
   let viewer: User;
   let projectId: string;
+  // The train form's trainings run on a Temporal worker (trainWorkflow), as in production.
+  let client: Client;
+  let worker: Awaited<ReturnType<typeof createWorker>>;
+  let workflows: WorkflowStarter;
 
   beforeAll(async () => {
     t = await openTestDatabase(driver);
+    quietTemporalRuntime();
+    const temporal = await useTestTemporal();
+    client = await connectTemporal(temporal.address, temporal.namespace);
+    const taskQueue = uniqueTaskQueue('models-registry');
+    worker = await createWorker({ db: t.db, address: temporal.address, namespace: temporal.namespace, taskQueue });
+    void worker.run();
+    workflows = createWorkflowStarter(client, taskQueue);
     editor = await newUser(t.db, 'editor');
     const team = await callerFor(t.db, editor).teams.create({ name: 'Risk' });
     projectId = (await callerFor(t.db, editor).projects.create({ teamId: team.id, name: 'Credit' })).id;
@@ -31,8 +47,10 @@ describe.each(drivers)('the model registry on %s', (driver) => {
     await t.query(`update team_members set role = 'editor' where user_id = $1`, [editor.userId]);
     await t.db.insert(teamMembers).values({ teamId: team.id, userId: (await newUser(t.db, 'admin')).userId, role: 'admin' });
     await uploadCredit(t.db, editor, projectId);
-  });
+  }, 120_000);
   afterAll(async () => {
+    await worker?.shutdown();
+    await client?.connection.close();
     await disposeWithProjectRoles(t);
   });
 
@@ -56,7 +74,7 @@ describe.each(drivers)('the model registry on %s', (driver) => {
   });
 
   it('trains gradient-boosted trees as version 2, which waits for a deployer to make it champion', async () => {
-    const caller = callerFor(t.db, editor);
+    const caller = callerFor(t.db, editor, { workflows });
     const { id } = await caller.models.train({ projectId, modelName: 'credit-risk', dataset: 'credit', spec: { algorithm: 'gradient_boosted_trees', target: 'status', positiveClass: 'bad', params: { maxIter: 30 } } });
     let training = await caller.models.training({ projectId, trainingId: id });
     for (let i = 0; i < 600 && training.state === 'running'; i++) {
@@ -107,7 +125,7 @@ describe.each(drivers)('the model registry on %s', (driver) => {
   });
 
   it('refuses a bad train request at once, naming the field', { timeout: 90_000 }, async () => {
-    const caller = callerFor(t.db, editor);
+    const caller = callerFor(t.db, editor, { workflows });
     const spec = { algorithm: 'logistic_regression', target: 'status', positiveClass: 'bad' };
     await expect(caller.models.train({ projectId, modelName: 'm', dataset: 'nope', spec })).rejects.toThrow(/dataset "nope"/);
     await expect(caller.models.train({ projectId, modelName: 'm', dataset: 'credit', spec: { ...spec, target: 'colour' } })).rejects.toThrow(/no column "colour"/);
@@ -124,11 +142,11 @@ describe.each(drivers)('the model registry on %s', (driver) => {
       { timeout: 60_000, interval: 50 },
     );
     expect(training).toMatchObject({ state: 'failed', error: { message: expect.stringMatching(/never has the positive class "ugly"/) } });
-    expect(await trpcCode(callerFor(t.db, viewer).models.train({ projectId, modelName: 'm', dataset: 'credit', spec }))).toBe('FORBIDDEN');
+    expect(await trpcCode(callerFor(t.db, viewer, { workflows }).models.train({ projectId, modelName: 'm', dataset: 'credit', spec }))).toBe('FORBIDDEN');
   });
 
   it('cancels a running training: nothing is registered', { timeout: 90_000 }, async () => {
-    const caller = callerFor(t.db, editor);
+    const caller = callerFor(t.db, editor, { workflows });
     const { id } = await caller.models.train({ projectId, modelName: 'cancelled', dataset: 'credit', spec: { algorithm: 'gradient_boosted_trees', target: 'status', positiveClass: 'bad', params: { maxIter: 2000, earlyStopping: false } } });
     await caller.models.cancelTraining({ projectId, trainingId: id });
     // Polled until it leaves `running`, with room for a busy machine (the state change is the event).

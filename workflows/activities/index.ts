@@ -1,5 +1,5 @@
 import type { Db } from '@/db/client';
-import type { BuildActivities } from '../shared';
+import type { BuildActivities, TrainActivities } from '../shared';
 import { createBuildActivities, type BuildActivityOptions } from './build';
 import { createNotificationActivities, type NotificationActivityOptions } from './notifications';
 import type { NotificationActivities } from '../shared/notifications';
@@ -7,6 +7,7 @@ import type { ScenarioActivities } from '../shared/scenario';
 import { createScenarioActivities, type ScenarioActivityOptions } from './scenario';
 import type { ScenarioWatchActivities } from '../shared/scenario-watch';
 import { createScenarioWatchActivities } from './scenario-watch';
+import { createTrainActivities } from './train';
 
 export type ActivityDeps = { db: Db; build?: BuildActivityOptions; notifications?: NotificationActivityOptions; scenario?: ScenarioActivityOptions };
 
@@ -19,11 +20,12 @@ export function createActivities({
   build,
   notifications,
   scenario,
-}: ActivityDeps): BuildActivities & NotificationActivities & ScenarioWatchActivities & ScenarioActivities {
+}: ActivityDeps): BuildActivities & NotificationActivities & ScenarioWatchActivities & ScenarioActivities & TrainActivities {
   return {
     ...createBuildActivities(db, build),
     ...createNotificationActivities(db, notifications),
     ...createScenarioWatchActivities(db),
     ...createScenarioActivities(db, scenario),
+    ...createTrainActivities(db),
   };
 }

@@ -9,6 +9,7 @@ export const DEFAULT_TASK_QUEUE = 'stagebook';
 /** Workflow type names are wire API: renaming one orphans every execution already running. */
 export const workflowNames = {
   build: 'buildWorkflow',
+  train: 'trainWorkflow',
 } as const;
 export type WorkflowName = (typeof workflowNames)[keyof typeof workflowNames];
 
@@ -20,3 +21,4 @@ export const failureTypes = {
 } as const;
 
 export * from './build';
+export * from './train';

@@ -6,3 +6,4 @@
 export { buildWorkflow } from './build';
 export { scenarioRunWorkflow } from './scenario-run';
 export { scenarioWatchWorkflow } from './scenario-watch';
+export { trainWorkflow } from './train';

@@ -2,6 +2,7 @@
 
 import Link from 'next/link';
 import { datasetHref, formatCount } from '../datasets/format';
+import { LeaderboardTable } from '../models/leaderboard';
 import type { BuildStep } from './build-types';
 
 export const modelHref = (projectId: string, name: string, version?: number) =>
@@ -55,11 +56,18 @@ export function StepResultLink({ projectId, step }: { projectId: string; step: B
   const r = step.result;
   if (!r || step.status !== 'succeeded') return null;
   if (r.kind === 'train') {
-    return (
+    const link = (
       <Link className="step-result" href={modelHref(projectId, r.model, r.version)} data-testid="step-result">
         <code>{r.model}</code> version {r.version}
         {r.value !== null && `, ${r.metric.toUpperCase()} ${r.value.toFixed(2)}`}
       </Link>
+    );
+    if (!r.leaderboard) return link;
+    return (
+      <div className="step-leaderboard">
+        {link}
+        <LeaderboardTable projectId={projectId} model={r.model} metric={r.leaderboard.metric} rows={r.leaderboard.rows} current={r.version} />
+      </div>
     );
   }
   return (

@@ -13,6 +13,7 @@ import { roleAtLeast } from '../types';
 import { QueryError } from '../query-state';
 import { Card, EmptyState, ErrorMessage, Loading } from '../ui';
 import { EvaluationCharts, MetricTiles } from './evaluation-charts';
+import { LeaderboardTable, leaderboardDescription } from './leaderboard';
 import { ModelEvaluations } from './model-evaluations';
 import { operatingPoints, pointAt } from './operating-points';
 import { ThresholdSlider } from './threshold-slider';
@@ -57,7 +58,7 @@ export function ModelPage({ projectId, name, version }: { projectId: string; nam
           <div className="stack">
             <VersionsTable projectId={projectId} name={name} versions={versions.data} selected={selected} canDeploy={roleAtLeast(myRole, 'deployer')} />
             <GateDecisions projectId={projectId} model={name} />
-            {selected !== null && <VersionEvaluation key={selected} projectId={projectId} name={name} version={selected} />}
+            {selected !== null && <VersionEvaluation key={selected} projectId={projectId} name={name} version={selected} versions={versions.data} />}
             <ModelEvaluations projectId={projectId} name={name} versions={versions.data} selected={selected} canRun={roleAtLeast(myRole, 'editor')} />
           </div>
         )
@@ -123,6 +124,7 @@ function VersionsTable({ projectId, name, versions, selected, canDeploy }: {
                     v{v.version}
                   </button>{' '}
                   {v.champion && <span className="badge badge-champion">champion</span>}
+                  {v.candidateOf && <span className="badge badge-source" title={`A leaderboard candidate of v${versions.find((w) => w.id === v.candidateOf)?.version ?? '?'}: kept, never champion`}>candidate</span>}
                 </td>
                 <td className="nowrap">
                   {algorithmLabels[v.algorithm] ?? v.algorithm} {v.source === 'imported' && <span className="badge badge-source">imported</span>}
@@ -136,7 +138,7 @@ function VersionsTable({ projectId, name, versions, selected, canDeploy }: {
                   {v.trainingData ? <code>{v.trainingData.dataset}</code> : <span className="muted">—</span>}
                 </td>
                 <td className="nowrap align-right" onClick={(e) => e.stopPropagation()}>
-                  {!v.champion && canDeploy && (
+                  {!v.champion && !v.candidateOf && canDeploy && (
                     <button type="button" className="btn btn-sm" disabled={promote.isPending} onClick={() => promote.mutate({ projectId, name, version: v.version })}>
                       Make champion
                     </button>
@@ -151,7 +153,26 @@ function VersionsTable({ projectId, name, versions, selected, canDeploy }: {
   );
 }
 
-function VersionEvaluation({ projectId, name, version }: { projectId: string; name: string; version: number }) {
+/** The leaderboard of the training that made this version: its own, or its winner's for a candidate. */
+function VersionLeaderboard({ projectId, name, detail, versions }: { projectId: string; name: string; detail: ModelVersionDetail; versions: ModelVersionSummary[] }) {
+  const trpc = useTRPC();
+  const winnerVersion = detail.candidateOf ? (versions.find((v) => v.id === detail.candidateOf)?.version ?? null) : null;
+  const winner = useQuery({ ...trpc.models.versionDetail.queryOptions({ projectId, name, version: winnerVersion ?? 1 }), enabled: winnerVersion !== null });
+  const board = detail.metrics?.leaderboard ?? (winnerVersion !== null ? winner.data?.metrics?.leaderboard : undefined);
+  if (!board) return null;
+  return (
+    <Card title="Leaderboard" description={leaderboardDescription(board.metric, board.holdoutRows)} id="leaderboard">
+      {detail.candidateOf && (
+        <p className="muted">
+          v{detail.version} is a candidate of v{winnerVersion}: it can be evaluated and compared, but not made champion or pinned to an endpoint.
+        </p>
+      )}
+      <LeaderboardTable projectId={projectId} model={name} metric={board.metric} rows={board.rows} current={detail.version} />
+    </Card>
+  );
+}
+
+function VersionEvaluation({ projectId, name, version, versions }: { projectId: string; name: string; version: number; versions: ModelVersionSummary[] }) {
   const trpc = useTRPC();
   const detail = useQuery(trpc.models.versionDetail.queryOptions({ projectId, name, version }));
   if (detail.isPending) return <Loading />;
@@ -160,6 +181,7 @@ function VersionEvaluation({ projectId, name, version }: { projectId: string; na
   const evaluation = d.metrics?.evaluation;
   return (
     <>
+      <VersionLeaderboard projectId={projectId} name={name} detail={d} versions={versions} />
       <Card title={`Evaluation of v${d.version}`} description={describeVersion(d)} id="evaluation">
         <TrainingWarnings warnings={(d.metrics?.training as { warnings?: string[] } | undefined)?.warnings} />
         {evaluation ? <HoldoutEvaluation evaluation={evaluation} /> : (

@@ -78,6 +78,10 @@ export function TrainForm({ projectId, initialModel }: { projectId: string; init
   const [algorithm, setAlgorithm] = useState<Algorithm>('logistic_regression');
   const [params, setParams] = useState<Record<string, string>>({ C: '1', lrMaxIter: '100', learningRate: '0.1', maxIter: '100', maxLeafNodes: '31', maxDepth: '', minSamplesLeaf: '20' });
   const [holdout, setHoldout] = useState('0.2');
+  const [alsoTry, setAlsoTry] = useState<Set<Algorithm>>(new Set());
+  const [grid, setGrid] = useState('');
+  const [metric, setMetric] = useState<'auc' | 'log_loss'>('auc');
+  const parsedGrid = useMemo(() => parseGrid(grid), [grid]);
   const [trainingId, setTrainingId] = useState<string | null>(null);
 
   useEffect(() => {
@@ -131,6 +135,9 @@ export function TrainForm({ projectId, initialModel }: { projectId: string; init
     e.preventDefault();
     setTrainingId(null);
     const p = paramsOf(algorithm, params);
+    const others = [...alsoTry].filter((a) => a !== algorithm);
+    const compare = others.length > 0 || parsedGrid.grid !== null;
+    const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
     train.mutate({
       projectId,
       modelName: model,
@@ -142,6 +149,9 @@ export function TrainForm({ projectId, initialModel }: { projectId: string; init
         features,
         params: Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)),
         holdout: { fraction: num(holdout) ?? 0.2 },
+        ...(parsedGrid.grid ? { grid: parsedGrid.grid } : {}),
+        ...(others.length ? { candidates: others.map((a) => ({ algorithm: a, params: defined(paramsOf(a, params)) })) } : {}),
+        ...(compare ? { metric } : {}),
       },
     });
   };
@@ -164,7 +174,7 @@ export function TrainForm({ projectId, initialModel }: { projectId: string; init
   }
 
   return (
-    <Card title="Train a model" description="In TypeScript on the server; the holdout metrics and the ONNX file are registered as a new version." id="train">
+    <Card title="Train a model" description="On a worker, in TypeScript; the holdout metrics and the ONNX file are registered as a new version. Leaving this page does not stop it." id="train">
       <form className="form train-form" onSubmit={submit} aria-label="Train a model">
         <div className="grid-2">
           <label className="field">
@@ -255,10 +265,50 @@ export function TrainForm({ projectId, initialModel }: { projectId: string; init
             </div>
           </div>
         </fieldset>
+        <fieldset>
+          <legend>Compare (optional)</legend>
+          <p className="hint">Fit more on the same split: the best by the metric becomes the version, the others are kept as candidates (never champions).</p>
+          <div className="grid-2">
+            <div className="field">
+              <span>Also fit</span>
+              {(Object.entries(trainableAlgorithms) as [Algorithm, string][])
+                .filter(([name]) => name !== algorithm)
+                .map(([name, label]) => (
+                  <label key={name} className="check">
+                    <input
+                      type="checkbox"
+                      name={`also-${name}`}
+                      checked={alsoTry.has(name)}
+                      disabled={running}
+                      onChange={(e) => {
+                        const next = new Set(alsoTry);
+                        if (e.target.checked) next.add(name);
+                        else next.delete(name);
+                        setAlsoTry(next);
+                      }}
+                    />
+                    {label} <span className="muted">(its parameters above)</span>
+                  </label>
+                ))}
+            </div>
+            <label className="field">
+              <span>Grid of {trainableAlgorithms[algorithm]}</span>
+              <input name="grid" value={grid} onChange={(e) => setGrid(e.target.value)} disabled={running} placeholder={algorithm === 'logistic_regression' ? 'C: 0.1, 1, 10' : 'learningRate: 0.05, 0.1; maxLeafNodes: 15, 31'} aria-invalid={Boolean(parsedGrid.problem)} />
+              <span className={parsedGrid.problem ? 'hint hint-error' : 'hint'}>{parsedGrid.problem ?? 'param: values; every combination is fitted (at most 20 fits in all).'}</span>
+            </label>
+            <label className="field">
+              <span>Choose by</span>
+              <select name="metric" value={metric} onChange={(e) => setMetric(e.target.value as 'auc' | 'log_loss')} disabled={running}>
+                <option value="auc">Highest holdout AUC</option>
+                <option value="log_loss">Lowest holdout log loss</option>
+              </select>
+            </label>
+          </div>
+        </fieldset>
         <ErrorMessage error={train.error} />
         {training.data && <TrainingProgress training={training.data} />}
         <div className="row-actions">
-          <button type="submit" className="btn btn-primary" disabled={running || !dataset || !model || !target || !positive || Boolean(nameProblem)}>
+          <button type="submit" className="btn btn-primary" disabled={running || !dataset || !model || !target || !positive || Boolean(nameProblem) || Boolean(parsedGrid.problem)}>
             {running ? 'Training…' : 'Train'}
           </button>
           {training.data?.state === 'running' && (
@@ -270,6 +320,22 @@ export function TrainForm({ projectId, initialModel }: { projectId: string; init
       </form>
     </Card>
   );
+}
+
+/** "C: 0.1, 1, 10; maxIter: 50, 100" as a grid; blank is none. */
+function parseGrid(text: string): { grid: Record<string, (number | boolean | null)[]> | null; problem: string | null } {
+  if (!text.trim()) return { grid: null, problem: null };
+  const grid: Record<string, (number | boolean | null)[]> = {};
+  for (const part of text.split(';').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z][A-Za-z0-9]*)\s*:\s*(.+)$/.exec(part);
+    if (!m) return { grid: null, problem: `"${part}" is not "param: value, value"` };
+    const values = m[2]!.split(',').map((v) => v.trim());
+    const parsed = values.map((v) => (v === 'true' ? true : v === 'false' ? false : v === 'null' || v === 'none' ? null : Number(v)));
+    const bad = values.find((v, i) => typeof parsed[i] === 'number' && !Number.isFinite(parsed[i]));
+    if (bad !== undefined) return { grid: null, problem: `"${bad}" is not a number (in ${m[1]})` };
+    grid[m[1]!] = parsed;
+  }
+  return { grid, problem: null };
 }
 
 const stageLabels = { reading: 'Reading the dataset', training: 'Training', exporting: 'Exporting ONNX', registering: 'Registering the version' } as const;
@@ -286,7 +352,8 @@ function TrainingProgress({ training }: { training: Training }) {
     const v = training.result!.version;
     return (
       <p className="success" role="status">
-        Trained <strong>{training.modelName}</strong> v{v.version}: AUC {formatMetric(v.auc?.auc)}. Opening the model…
+        Trained <strong>{training.modelName}</strong> v{v.version}: AUC {formatMetric(v.auc?.auc)}
+        {training.result!.leaderboard && ` (best of ${training.result!.leaderboard.rows.length} fits)`}. Opening the model…
       </p>
     );
   }
@@ -298,6 +365,7 @@ function TrainingProgress({ training }: { training: Training }) {
       <div className="progress-label">
         <span>
           {p ? stageLabels[p.stage] : 'Starting'}
+          {p?.candidate && ` · fit ${p.candidate.index + 1} of ${p.candidate.of} (${p.candidate.label})`}
           {p?.stage === 'reading' && ` · ${formatCount(p.rowsRead)} rows`}
           {t && ` · iteration ${t.iteration} of at most ${t.maxIterations}`}
         </span>

@@ -66,7 +66,7 @@ export function describeOnnxModel(bytes: Uint8Array, opts: { positiveClass?: str
   const label = outputs.find((o) => (o.elem === ElemType.INT64 || o.elem === ElemType.STRING) && o.rank <= 2);
   if (!probabilities || !label) throw new MlInputError('the model needs a label output (int64 or string) and a probabilities output ([N,2] float)');
 
-  const classes = classLabels(graph.node ?? []);
+  const classes = classLabels(graph.node ?? []) ?? initializerClassLabels(graph, label.name);
   if (!classes) throw new MlInputError('no classifier with class labels found in the graph');
   if (classes.names.length !== 2) throw new MlInputError(`the model has ${classes.names.length} classes; only binary classifiers can be served`);
   const names: [string, string] = [classes.names[0]!, classes.names[1]!];
@@ -132,4 +132,45 @@ function classLabels(nodes: NodeProto[]): { names: string[]; values?: [number, n
     }
   }
   return null;
+}
+
+/** Ops a label passes through unchanged in content on its way to the output. */
+const PASS_THROUGH = new Set(['Cast', 'Reshape', 'Identity', 'Squeeze', 'Unsqueeze', 'Flatten']);
+
+/**
+ * Class labels held in an initializer: double-precision scikit-learn files (skl2onnx has no double
+ * LinearClassifier) pick the label with ArgMax, then ArrayFeatureExtractor (or Gather) from a
+ * constant tensor of the classes. Followed back from the label output through casts and reshapes.
+ */
+function initializerClassLabels(graph: onnxProto.onnx.IGraphProto, labelOutput: string): { names: string[]; values?: [number, number] } | null {
+  const producer = new Map<string, NodeProto>();
+  for (const n of graph.node ?? []) for (const o of n.output ?? []) producer.set(o, n);
+  const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  let name = labelOutput;
+  for (let hops = 0; hops < 16; hops++) {
+    const n = producer.get(name);
+    if (!n) return null;
+    if (PASS_THROUGH.has(n.opType ?? '')) {
+      name = n.input?.[0] ?? '';
+      continue;
+    }
+    if (n.opType !== 'ArrayFeatureExtractor' && n.opType !== 'Gather') return null;
+    const t = initializers.get(n.input?.[0] ?? '');
+    return t ? classesOfTensor(t) : null;
+  }
+  return null;
+}
+
+function classesOfTensor(t: onnxProto.onnx.ITensorProto): { names: string[]; values?: [number, number] } | null {
+  if (t.dataType === ElemType.STRING) return t.stringData?.length ? { names: t.stringData.map((b) => utf8.decode(b)) } : null;
+  if (t.dataType !== ElemType.INT64 && t.dataType !== ElemType.INT32) return null;
+  let values: number[] = (t.dataType === ElemType.INT64 ? t.int64Data : t.int32Data)?.map(num) ?? [];
+  const raw = t.rawData;
+  if (values.length === 0 && raw?.length) {
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const size = t.dataType === ElemType.INT64 ? 8 : 4;
+    values = Array.from({ length: raw.byteLength / size }, (_, i) => (size === 8 ? Number(view.getBigInt64(i * 8, true)) : view.getInt32(i * 4, true)));
+  }
+  if (values.length === 0) return null;
+  return { names: values.map(String), values: values.length === 2 ? [values[0]!, values[1]!] : undefined };
 }

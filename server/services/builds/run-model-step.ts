@@ -46,10 +46,23 @@ export async function runTrainStep(db: Db, run: BuildRunContext, step: Step, nod
   );
   const v = registered.version;
   const auc = v.auc?.auc ?? null;
+  const board = registered.leaderboard;
+  if (board) {
+    say(`leaderboard (${board.rows.length} fits on the same split, best by ${board.metric}):`);
+    for (const r of board.rows) say(`  v${r.version} ${r.label}: AUC ${r.auc.toFixed(4)}, log loss ${r.logLoss.toFixed(4)}${r.chosen ? '  <- the version' : ' (candidate)'}`);
+  }
   say(`registered "${registered.modelName}" version ${v.version}${auc === null ? '' : ` (holdout AUC ${auc.toFixed(3)})`}${registered.becameChampion ? ', the champion (first version)' : ''} in ${seconds(performance.now() - t0)}`);
   return {
     rowCount: rowsRead,
-    result: { kind: 'train', model: registered.modelName, version: v.version, versionId: v.id, metric: 'auc', value: auc },
+    result: {
+      kind: 'train',
+      model: registered.modelName,
+      version: v.version,
+      versionId: v.id,
+      metric: 'auc',
+      value: auc,
+      ...(board ? { leaderboard: { metric: board.metric, rows: board.rows.map(({ version, label, auc, logLoss, chosen }) => ({ version, label, auc, logLoss, chosen })) } } : {}),
+    },
     progress: progress.done('registered', `version ${v.version}`),
   };
 }
@@ -121,11 +134,14 @@ function trainProgress(p: TrainModelProgress): Omit<BuildStepProgress, 'updatedA
       return { stage: 'reading', fraction: null, message: `read ${p.rowsRead.toLocaleString('en-US')} rows` };
     case 'training': {
       const t = p.training;
-      if (!t) return { stage: 'training', fraction: 0, message: `training on ${p.rowsRead.toLocaleString('en-US')} rows` };
+      const c = p.candidate;
+      const of = c ? `fit ${c.index + 1} of ${c.of} (${c.label}): ` : '';
+      if (!t) return { stage: 'training', fraction: 0, message: `${of}training on ${p.rowsRead.toLocaleString('en-US')} rows` };
+      const within = Math.min(1, t.iteration / Math.max(1, t.maxIterations));
       return {
         stage: 'training',
-        fraction: Math.min(1, t.iteration / Math.max(1, t.maxIterations)),
-        message: `iteration ${t.iteration} of at most ${t.maxIterations}, loss ${t.loss.toFixed(4)}${t.validationLoss === undefined ? '' : `, validation loss ${t.validationLoss.toFixed(4)}`}`,
+        fraction: c ? (c.index + within) / c.of : within,
+        message: `${of}iteration ${t.iteration} of at most ${t.maxIterations}, loss ${t.loss.toFixed(4)}${t.validationLoss === undefined ? '' : `, validation loss ${t.validationLoss.toFixed(4)}`}`,
       };
     }
     case 'exporting':

@@ -1,3 +1,4 @@
+import { isPositiveLabel } from '@/server/domain/boolean-words';
 import { and, desc, eq, gte, lt } from 'drizzle-orm';
 import type { z } from 'zod';
 import { driftReports, models, modelVersions, predictionLog } from '@/db/schema';
@@ -99,7 +100,7 @@ async function labelledAuc(
   for (const r of rows) {
     const label = labelOfRecord(labelOf, labels.key, r.record);
     if (label === undefined || Number.isNaN(r.probability)) continue;
-    y.push(label === positive ? 1 : 0);
+    y.push(positive !== undefined && isPositiveLabel(label, positive) ? 1 : 0);
     p.push(r.probability);
   }
   return { auc: aucOrNull(y, p), rows: y.length };

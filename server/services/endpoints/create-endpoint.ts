@@ -4,7 +4,7 @@ import { endpoints } from '@/db/schema';
 import { emitAudit } from '../audit/emit';
 import { actorLabel, auditMetaOf, type ServiceCtx } from '../context';
 import { conflict } from '../errors';
-import { findModel, findModelVersion } from '../models/list-models';
+import { findModel, findModelVersion, refuseCandidate } from '../models/list-models';
 import type { EndpointView } from '../models/model-view';
 import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
 import { endpointViews, teamOfProject } from './find-endpoint';
@@ -27,6 +27,7 @@ export async function createEndpoint({ ctx, input }: { ctx: ServiceCtx; input: z
     row = await ctx.db.transaction(async (tx) => {
       const model = await findModel(tx, { projectId: input.projectId, name: input.model });
       const pinned = input.version ? await findModelVersion(tx, model.id, model.name, input.version) : null;
+      if (pinned) await refuseCandidate(tx, pinned, model.name, 'pinned to an endpoint');
       const [existing] = await tx.select({ id: endpoints.id }).from(endpoints).where(eq(endpoints.name, input.name));
       if (existing) throw taken(input.name);
       const [created] = await tx

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { modelVersions, predictionLog } from '@/db/schema';
 import { FeatureSchema } from '@/server/ml/onnx/feature-schema';
 import type { ServiceCtx } from '../context';
+import { isPositiveLabel } from '@/server/domain/boolean-words';
 import { aucOrNull, labelOfRecord, readLabels } from '../drift/compute-drift';
 import type { DriftLabels } from '../drift/schemas';
 import { scoringRuntime } from '../scoring/runtime';
@@ -83,7 +84,7 @@ function labelledComparison(
   for (const p of pairs) {
     const label = labelOfRecord(labelOf, labels.spec.key, p.record);
     if (label === undefined || !Number.isFinite(p.probability) || !Number.isFinite(p.shadowProbability)) continue;
-    y.push(label === labels.positive ? 1 : 0);
+    y.push(isPositiveLabel(label, labels.positive) ? 1 : 0);
     pServed.push(p.probability);
     pShadow.push(p.shadowProbability);
   }

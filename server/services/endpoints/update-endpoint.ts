@@ -5,7 +5,7 @@ import type { DbOrTx } from '@/db/client';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { invalid } from '../errors';
-import { findModel, findModelVersion } from '../models/list-models';
+import { findModel, findModelVersion, refuseCandidate } from '../models/list-models';
 import type { EndpointView } from '../models/model-view';
 import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
 import { endpointViews, findEndpoint, refuseIfDeployed, teamOfProject } from './find-endpoint';
@@ -27,7 +27,9 @@ export async function updateEndpoint({ ctx, input }: { ctx: ServiceCtx; input: z
     if (input.version === null) pinnedVersionId = null;
     else if (input.version !== undefined) {
       const m = model ?? (await findModel(tx, { projectId: input.projectId, name: before!.model }));
-      pinnedVersionId = (await findModelVersion(tx, m.id, m.name, input.version)).id;
+      const pinned = await findModelVersion(tx, m.id, m.name, input.version);
+      await refuseCandidate(tx, pinned, m.name, 'pinned to an endpoint');
+      pinnedVersionId = pinned.id;
     } else if (model && model.id !== current.modelId) pinnedVersionId = null;
     const shadowVersionId = await shadowVersionIdOf(tx, input, { current, modelId, model, modelName: before!.model, pinnedVersionId });
     const [updated] = await tx

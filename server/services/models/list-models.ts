@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { DbOrTx } from '@/db/client';
 import { models, modelVersions } from '@/db/schema';
 import type { ServiceCtx } from '../context';
-import { notFound } from '../errors';
+import { invalid, notFound } from '../errors';
 import { modelSummary, versionDetail, versionSummary, type ModelSummary, type ModelVersionDetail, type ModelVersionSummary } from './model-view';
 import type { ListModelsInput, ModelRef, ModelVersionRef } from './schemas';
 
@@ -24,6 +24,19 @@ export async function findModelVersion(db: DbOrTx, modelId: string, modelName: s
     .where(and(eq(modelVersions.modelId, modelId), eq(modelVersions.version, version)));
   if (!row) throw notFound(`version ${version} of model "${modelName}"`);
   return row;
+}
+
+/**
+ * A leaderboard's runner-up is stored and listed but never served as the model's answer: refused as
+ * champion and as an endpoint's pinned version, naming the version that won.
+ */
+export async function refuseCandidate(db: DbOrTx, version: typeof modelVersions.$inferSelect, modelName: string, as: string): Promise<void> {
+  if (!version.candidateOf) return;
+  const winner = await findVersionById(db, version.candidateOf);
+  throw invalid(
+    `version ${version.version} of model "${modelName}" is a leaderboard candidate${winner ? ` (version ${winner.version} won that training)` : ''}: candidates cannot be ${as}; train its algorithm and params on their own to serve it`,
+    'version',
+  );
 }
 
 export async function findVersionById(db: DbOrTx, id: string) {

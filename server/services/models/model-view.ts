@@ -2,9 +2,10 @@ import type { endpoints, models, modelVersions } from '@/db/schema';
 import type { Evaluation } from '@/server/ml/evaluate';
 import type { FeatureSchema } from '@/server/ml/onnx/feature-schema';
 import type { TrainResult } from '@/server/ml/train';
+import type { Leaderboard } from './train-leaderboard';
 
 /** What a trained version's `metrics` column holds (null for imported versions). */
-export type VersionMetrics = { evaluation: Evaluation; training: TrainResult['training'] };
+export type VersionMetrics = { evaluation: Evaluation; training: TrainResult['training']; leaderboard?: Leaderboard };
 
 export type ModelVersionSummary = {
   id: string;
@@ -13,6 +14,8 @@ export type ModelVersionSummary = {
   algorithm: string;
   artifactSha256: string;
   champion: boolean;
+  /** A leaderboard's runner-up: the id of the version that won it (never a champion); null otherwise. */
+  candidateOf: string | null;
   /** Holdout metrics in brief (trained versions). */
   auc: { auc: number; lower: number; upper: number } | null;
   logLoss: number | null;
@@ -51,6 +54,7 @@ export function versionSummary(v: typeof modelVersions.$inferSelect, championVer
     algorithm: v.algorithm,
     artifactSha256: v.artifactSha256,
     champion: v.id === championVersionId,
+    candidateOf: v.candidateOf,
     auc: e ? { auc: e.auc.auc, lower: e.auc.lower, upper: e.auc.upper } : null,
     logLoss: e?.logLoss ?? null,
     accuracy: e?.atThreshold.accuracy ?? null,

@@ -9,6 +9,7 @@ import { actorLabel } from '../context';
 import { notFound } from '../errors';
 import { putArtifact } from './artifacts';
 import { versionSummary, type ModelVersionSummary, type VersionMetrics } from './model-view';
+import type { Leaderboard } from './train-leaderboard';
 
 export type NewModelVersion = {
   projectId: string;
@@ -22,9 +23,11 @@ export type NewModelVersion = {
   trainingData: TrainingDataRef | null;
   /** The drift reference profile (trained versions); null for imports. */
   reference?: DriftReference | null;
+  /** A leaderboard's runner-up: never becomes the champion (its winner is linked after registration). */
+  candidate?: boolean;
 };
 
-export type RegisteredVersion = { modelId: string; modelName: string; version: ModelVersionSummary; becameChampion: boolean };
+export type RegisteredVersion = { modelId: string; modelName: string; version: ModelVersionSummary; becameChampion: boolean; leaderboard?: Leaderboard };
 
 /**
  * Stores the artifact (once per sha256), creates the model on its first version, numbers the new
@@ -67,7 +70,7 @@ export async function registerModelVersion(
     })
     .returning();
   if (!row) throw new Error('model version insert returned no row');
-  const becameChampion = model.championVersionId === null;
+  const becameChampion = model.championVersionId === null && !v.candidate;
   await tx
     .update(models)
     .set({ updatedAt: sql`now()`, ...(becameChampion ? { championVersionId: row.id } : {}) })

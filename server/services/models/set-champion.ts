@@ -4,7 +4,7 @@ import { models, modelVersions, projects } from '@/db/schema';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
-import { findModel, findModelVersion } from './list-models';
+import { findModel, findModelVersion, refuseCandidate } from './list-models';
 import { versionSummary, type ModelVersionSummary } from './model-view';
 import type { SetChampionInput } from './schemas';
 
@@ -19,6 +19,7 @@ export async function setChampion({ ctx, input }: { ctx: ServiceCtx; input: z.ou
   const result = await ctx.db.transaction(async (tx) => {
     const model = await findModel(tx, input, { forUpdate: true });
     const next = await findModelVersion(tx, model.id, model.name, input.version);
+    await refuseCandidate(tx, next, model.name, 'made champion');
     if (model.championVersionId === next.id) return { modelId: model.id, champion: versionSummary(next, next.id), changed: false };
     const [previous] = model.championVersionId ? await tx.select().from(modelVersions).where(eq(modelVersions.id, model.championVersionId)) : [];
     await tx.update(models).set({ championVersionId: next.id, updatedAt: sql`now()` }).where(eq(models.id, model.id));

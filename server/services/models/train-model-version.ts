@@ -1,9 +1,11 @@
 import { trainedReference } from '@/server/ml/drift-reference';
 import { MlInputError } from '@/server/ml/errors';
-import { exportOnnx } from '@/server/ml/onnx/export';
+import { expandLeaderboard, isLeaderboard } from '@/server/ml/leaderboard';
 import { TrainSpec } from '@/server/ml/spec';
-import type { DatasetColumnSpec } from '@/db/schema';
-import { trainModel } from '@/server/ml/train';
+import type { DbOrTx } from '@/db/client';
+import { modelVersions, type DatasetColumnSpec } from '@/db/schema';
+import { inArray } from 'drizzle-orm';
+import { exportOnnx, type OnnxExport } from '@/server/ml/onnx/export';
 import type { TrainingProgress } from '@/server/ml/types';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { findDataset } from '../datasets/find-dataset';
@@ -13,12 +15,13 @@ import { sha256Of } from './artifacts';
 import { readDatasetTable } from './read-dataset';
 import { storeSeenRows } from './seen-rows-store';
 import { registerModelVersion, type RegisteredVersion } from './register-version';
+import { leaderboardOf, trainLeaderboard, type CandidateProgress, type Leaderboard, type TrainedFit, type TrainedLeaderboard } from './train-leaderboard';
 import { TrainModelInput } from './schemas';
 import type { z } from 'zod';
 
 export type TrainStage = 'reading' | 'training' | 'exporting' | 'registering';
 /** One call per stage change, per batch of rows read and per training iteration. */
-export type TrainModelProgress = { stage: TrainStage; rowsRead: number; training?: TrainingProgress };
+export type TrainModelProgress = { stage: TrainStage; rowsRead: number; training?: TrainingProgress; candidate?: CandidateProgress };
 
 /**
  * How a caller steers a long training: `signal` cancels it (the call rejects with the signal's
@@ -65,6 +68,14 @@ export async function prepareTraining(ctx: ServiceCtx, rawInput: z.input<typeof 
     throw invalid(`spec${path ? `.${path}` : ''}: ${issue.message}`, `spec${path ? `.${path}` : ''}`);
   }
   const spec = parsed.data;
+  if (isLeaderboard(spec)) {
+    try {
+      expandLeaderboard(spec);
+    } catch (err) {
+      if (err instanceof MlInputError) throw invalid(err.message, `spec.${err.field ?? 'candidates'}`);
+      throw err;
+    }
+  }
   const dataset = await findDataset(ctx.db, { projectId: input.projectId, environment: input.environment, name: input.dataset });
   const byName = new Map(dataset.columns.map((c) => [c.name, c]));
   const missing = [spec.target, ...(spec.features ?? [])].filter((n) => !byName.has(n));
@@ -82,13 +93,17 @@ export async function prepareTraining(ctx: ServiceCtx, rawInput: z.input<typeof 
   return { input, spec, dataset, columns };
 }
 
-export async function runTraining(ctx: ServiceCtx, prepared: PreparedTraining, control: TrainModelControl = {}): Promise<RegisteredVersion> {
+/** Runs inside the registration's transaction (a training run marks itself succeeded there, so a retry never registers twice). */
+export type OnRegistered = (tx: DbOrTx, registered: RegisteredVersion) => Promise<void>;
+
+export async function runTraining(ctx: ServiceCtx, prepared: PreparedTraining, control: TrainModelControl = {}, onRegistered?: OnRegistered): Promise<RegisteredVersion> {
   const meta = auditMetaOf(ctx);
   const { input, spec, dataset, columns } = prepared;
   const isColumn = (name: string | undefined) => name !== undefined && dataset.columns.some((c) => c.name === name);
 
   let rowsRead = 0;
-  const report = (stage: TrainStage, training?: TrainingProgress) => control.onProgress?.({ stage, rowsRead, ...(training ? { training } : {}) });
+  const report = (stage: TrainStage, training?: TrainingProgress, candidate?: CandidateProgress) =>
+    control.onProgress?.({ stage, rowsRead, ...(training ? { training } : {}), ...(candidate ? { candidate } : {}) });
   report('reading');
   const table = await readDatasetTable(ctx.db, { projectId: input.projectId, environment: input.environment, table: dataset.name }, columns, {
     rowHashes: true,
@@ -100,49 +115,82 @@ export async function runTraining(ctx: ServiceCtx, prepared: PreparedTraining, c
   });
 
   report('training');
-  let result: Awaited<ReturnType<typeof trainModel>>;
+  let trained: TrainedLeaderboard;
   try {
-    result = await trainModel(table, spec, { ...(control.signal ? { signal: control.signal } : {}), onProgress: (p) => report('training', p) });
+    trained = await trainLeaderboard(table, spec, { ...(control.signal ? { signal: control.signal } : {}), onProgress: (p, candidate) => report('training', p, candidate) });
   } catch (err) {
     if (err instanceof MlInputError) throw invalid(err.message, isColumn(err.field) ? 'spec.features' : `spec${err.field ? `.${err.field}` : ''}`);
     throw err;
   }
 
   report('exporting');
-  const exported = exportOnnx(result.model);
+  const winner = exportOnnx(trained.winner.result.model);
+  const candidates = trained.candidates.map((c) => ({ fit: c, exported: exportOnnx(c.result.model) }));
   // Loading it now proves onnxruntime serves it and warms the session for the endpoints to come.
-  await scoringRuntime(ctx.db).sessions.get(sha256Of(exported.bytes), () => exported.bytes);
+  await scoringRuntime(ctx.db).sessions.get(sha256Of(winner.bytes), () => winner.bytes);
   control.signal?.throwIfAborted();
 
   report('registering');
+  const register = (tx: DbOrTx, fit: TrainedFit, exported: OnnxExport, opts: RegisterOpts) => registerFit(tx, { meta, prepared, table }, fit, exported, opts);
   return ctx.db.transaction(async (tx) => {
-    const seenRows = await storeSeenRows(tx, table.rowHashes!, result.fittedRows);
-    const trainingData = { dataset: dataset.name, environment: input.environment, fingerprint: dataset.fingerprint, rows: result.training.rows, seenRows };
-    return registerModelVersion(
-      tx,
-      meta,
-      {
-        projectId: input.projectId,
-        modelName: input.modelName,
-        source: 'trained',
-        bytes: exported.bytes,
-        algorithm: spec.algorithm,
-        spec: spec as unknown as Record<string, unknown>,
-        featureSchema: exported.schema,
-        metrics: { evaluation: result.evaluation, training: result.training },
-        trainingData,
-        reference: trainedReference(table, result),
-      },
-      {
-        action: 'model.train',
-        details: {
-          dataset: trainingData,
-          auc: result.evaluation.auc.auc,
-          logLoss: result.evaluation.logLoss,
-          holdoutRows: result.evaluation.rows,
-          seconds: Math.round(result.training.seconds * 1000) / 1000,
-        },
-      },
-    );
+    // Candidates first, so the winner is the newest version; then they point at it.
+    const registeredCandidates: RegisteredVersion[] = [];
+    for (const [rank, c] of candidates.entries()) registeredCandidates.push(await register(tx, c.fit, c.exported, { candidate: true, details: { candidate: true, rank: rank + 1 } }));
+    const candidateVersions = registeredCandidates.map((r) => r.version.version);
+    // The model row is locked by the first registration: the winner's number is the next one.
+    const leaderboard = trained.leaderboard ? leaderboardOf(trained, Math.max(...candidateVersions) + 1, candidateVersions) : undefined;
+    const registered = await register(tx, trained.winner, winner, { leaderboard, details: leaderboard ? { leaderboard: { metric: leaderboard.metric, candidates: candidateVersions } } : {} });
+    if (registeredCandidates.length) {
+      await tx.update(modelVersions).set({ candidateOf: registered.version.id }).where(inArray(modelVersions.id, registeredCandidates.map((r) => r.version.id)));
+    }
+    await onRegistered?.(tx, registered);
+    return { ...registered, ...(leaderboard ? { leaderboard } : {}) };
   });
+
+}
+
+type RegisterOpts = { candidate?: boolean; leaderboard?: Leaderboard | undefined; details: Record<string, unknown> };
+
+/** Registers one fit (the version, or a leaderboard's candidate) with its artifact, seen rows and drift reference. */
+async function registerFit(
+  tx: DbOrTx,
+  { meta, prepared, table }: { meta: ReturnType<typeof auditMetaOf>; prepared: PreparedTraining; table: Awaited<ReturnType<typeof readDatasetTable>> },
+  fit: TrainedFit,
+  exported: OnnxExport,
+  opts: RegisterOpts,
+): Promise<RegisteredVersion> {
+  const { input, spec, dataset } = prepared;
+  const result = fit.result;
+  const seenRows = await storeSeenRows(tx, table.rowHashes!, result.fittedRows);
+  const trainingData = { dataset: dataset.name, environment: input.environment, fingerprint: dataset.fingerprint, rows: result.training.rows, seenRows };
+  // The spec as fitted: one entry's algorithm and params, without the leaderboard fields.
+  const { grid: _g, candidates: _c, metric: _m, ...fitted } = fit.spec;
+  return registerModelVersion(
+    tx,
+    meta,
+    {
+      projectId: input.projectId,
+      modelName: input.modelName,
+      source: 'trained',
+      bytes: exported.bytes,
+      algorithm: fit.spec.algorithm,
+      spec: (opts.leaderboard ? { ...fitted, grid: spec.grid, candidates: spec.candidates, metric: spec.metric } : fitted) as unknown as Record<string, unknown>,
+      featureSchema: exported.schema,
+      metrics: { evaluation: result.evaluation, training: result.training, ...(opts.leaderboard ? { leaderboard: opts.leaderboard } : {}) },
+      trainingData,
+      reference: trainedReference(table, result),
+      ...(opts.candidate ? { candidate: true } : {}),
+    },
+    {
+      action: 'model.train',
+      details: {
+        dataset: trainingData,
+        auc: result.evaluation.auc.auc,
+        logLoss: result.evaluation.logLoss,
+        holdoutRows: result.evaluation.rows,
+        seconds: Math.round(result.training.seconds * 1000) / 1000,
+        ...opts.details,
+      },
+    },
+  );
 }

@@ -1,113 +1,81 @@
 import { randomUUID } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
 import type { z } from 'zod';
+import { runs } from '@/db/schema';
 import { actorLabel, auditMetaOf, type ServiceCtx } from '../context';
-import { notFound, ServiceError } from '../errors';
-import type { RegisteredVersion } from './register-version';
+import { notFound, preconditionFailed } from '../errors';
+import { trainingView, trainWorkflowIdOf, type TrainingRunInput, type TrainingView } from './training-run';
 import type { TrainingRef, TrainModelInput } from './schemas';
-import { prepareTraining, runTraining, type TrainModelProgress } from './train-model-version';
+import { prepareTraining } from './train-model-version';
 
-export type TrainingState = 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-export type TrainingView = {
-  id: string;
-  projectId: string;
-  modelName: string;
-  dataset: string;
-  algorithm: string;
-  state: TrainingState;
-  progress: TrainModelProgress | null;
-  result: RegisteredVersion | null;
-  error: { message: string; field?: string } | null;
-  startedBy: string;
-  startedAt: string;
-  finishedAt: string | null;
-};
-
-type Job = TrainingView & { controller: AbortController };
-
-/** Finished trainings stay visible this long, for the page that started them to read the outcome. */
-const KEEP_FINISHED_MS = 15 * 60_000;
-const MAX_JOBS = 200;
-const jobs = new Map<string, Job>();
-
-function prune(now = Date.now()) {
-  for (const [id, j] of jobs) {
-    if (j.finishedAt && now - Date.parse(j.finishedAt) > KEEP_FINISHED_MS) jobs.delete(id);
-  }
-  for (const [id, j] of jobs) {
-    if (jobs.size <= MAX_JOBS) break;
-    if (j.state !== 'running') jobs.delete(id);
-  }
-}
-
-const view = ({ controller: _c, ...v }: Job): TrainingView => ({ ...v, progress: v.progress ? { ...v.progress } : null });
+export type { TrainingState, TrainingView } from './training-run';
 
 /**
- * Starts training in the background of this process and returns at once, after the quick checks
- * (spec, dataset, columns: their mistakes are answered here). The UI polls `getTraining` for
- * progress and the new version, and may cancel it.
- *
- * The job lives in this process's memory: polling must reach the process that started it (role
- * `all`, or a sticky web tier). Durable training with retries is the build workflow's train step,
- * which calls trainModelVersion from an activity.
+ * Starts a training as the train form asks and returns at once, after the quick checks (spec,
+ * dataset, columns: their mistakes are answered here). The training runs on a Temporal worker
+ * (`trainWorkflow`, id `train-<runId>`), not in this process: the run row holds the request, the
+ * progress the worker reports and the outcome, so any web process answers `getTraining` and a web
+ * restart loses nothing. The version is audited `model.train` as the user who started it.
  */
 export async function startTraining({ ctx, input }: { ctx: ServiceCtx; input: z.input<typeof TrainModelInput> }): Promise<TrainingView> {
+  const workflows = ctx.workflows;
+  if (!workflows) throw preconditionFailed('Temporal is not available in this role: training runs on a worker');
   const meta = auditMetaOf(ctx);
   const prepared = await prepareTraining(ctx, input);
-  prune();
-  const controller = new AbortController();
-  const job: Job = {
-    id: randomUUID(),
-    projectId: prepared.input.projectId,
+  const runId = randomUUID();
+  const runInput: TrainingRunInput = {
     modelName: prepared.input.modelName,
     dataset: prepared.dataset.name,
+    environment: prepared.input.environment,
+    spec: prepared.input.spec,
     algorithm: prepared.spec.algorithm,
-    state: 'running',
-    progress: null,
-    result: null,
-    error: null,
-    startedBy: actorLabel(meta.actor).actorLabel,
-    startedAt: new Date().toISOString(),
-    finishedAt: null,
-    controller,
+    actor: meta.actor,
+    requestId: meta.requestId,
   };
-  jobs.set(job.id, job);
-  void runTraining(ctx, prepared, { signal: controller.signal, onProgress: (p) => (job.progress = p) }).then(
-    (result) => {
-      job.result = result;
-      job.state = 'succeeded';
-      job.finishedAt = new Date().toISOString();
-    },
-    (err: unknown) => {
-      job.finishedAt = new Date().toISOString();
-      if (controller.signal.aborted) {
-        job.state = 'cancelled';
-        job.error = { message: 'the training was cancelled' };
-        return;
-      }
-      job.state = 'failed';
-      if (err instanceof ServiceError) job.error = { message: err.message, ...(err.field ? { field: err.field } : {}) };
-      else {
-        console.error('training failed', err);
-        job.error = { message: 'the training failed unexpectedly (the server log has the cause)' };
-      }
-    },
-  );
-  return view(job);
+  const [row] = await ctx.db
+    .insert(runs)
+    .values({
+      id: runId,
+      projectId: prepared.input.projectId,
+      kind: 'train',
+      status: 'queued',
+      workflowId: trainWorkflowIdOf(runId),
+      input: runInput as unknown as Record<string, unknown>,
+      createdBy: actorLabel(meta.actor).actorLabel,
+    })
+    .returning();
+  try {
+    await workflows.startTraining({ runId, projectId: prepared.input.projectId });
+  } catch (err) {
+    console.error(`training ${runId}: the workflow could not be started`, err);
+    await ctx.db
+      .update(runs)
+      .set({ status: 'failed', error: 'the training could not be started: Temporal did not accept the workflow', finishedAt: new Date() })
+      .where(and(eq(runs.id, runId), eq(runs.status, 'queued')));
+    throw preconditionFailed(`Training ${runId} could not be started: Temporal did not accept the workflow`);
+  }
+  return trainingView(row!);
 }
 
-function jobOf(input: z.output<typeof TrainingRef>): Job {
-  const job = jobs.get(input.trainingId);
-  if (!job || job.projectId !== input.projectId) throw notFound('training (it may have finished more than 15 minutes ago, or run in another server process)');
-  return job;
+async function runOf(ctx: ServiceCtx, input: z.output<typeof TrainingRef>) {
+  const [row] = await ctx.db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.id, input.trainingId), eq(runs.projectId, input.projectId), eq(runs.kind, 'train')));
+  if (!row) throw notFound('training');
+  return row;
 }
 
-export async function getTraining({ input }: { ctx: ServiceCtx; input: z.output<typeof TrainingRef> }): Promise<TrainingView> {
-  return view(jobOf(input));
+export async function getTraining({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof TrainingRef> }): Promise<TrainingView> {
+  return trainingView(await runOf(ctx, input));
 }
 
-export async function cancelTraining({ input }: { ctx: ServiceCtx; input: z.output<typeof TrainingRef> }): Promise<TrainingView> {
-  const job = jobOf(input);
-  if (job.state === 'running') job.controller.abort(new Error('cancelled'));
-  return view(job);
+/** Asks the worker to stop; the run says `cancelled` once the training has stopped (nothing is registered). */
+export async function cancelTraining({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof TrainingRef> }): Promise<TrainingView> {
+  const row = await runOf(ctx, input);
+  if (row.status === 'queued' || row.status === 'running') {
+    if (!ctx.workflows) throw preconditionFailed('Temporal is not available in this role');
+    await ctx.workflows.cancel(row.workflowId);
+  }
+  return trainingView(row);
 }
