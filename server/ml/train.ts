@@ -3,7 +3,7 @@ import { MlInputError } from './errors';
 import { algorithmOf } from './algorithms';
 import { type Evaluation, evaluate, featureImportance } from './evaluate';
 import { explainEncoded, globalImportance } from './explain';
-import { type EncodedFeatures, encodeFeatures, modelColumns, planFeatures } from './features';
+import { type EncodedFeatures, encodeFeatures, planFeatures } from './features';
 import { type Model, predictEncoded } from './model';
 import { TrainSpec, type TrainSpecInput } from './spec';
 import { type Split, holdoutSplit } from './split';
@@ -122,10 +122,11 @@ async function fitOn(
 ): Promise<Fitted> {
   const plan = planFeatures(table, featureNames, rows, spec.categorical);
   const enc = encodeFeatures(table, plan, n);
-  const columns = modelColumns(plan);
+  const algorithm = algorithmOf(spec.algorithm);
+  const columns = algorithm.columns(plan);
   await pace();
   // The algorithm fits on `rows` (the training part, or every labelled row for the refit).
-  const fitted = await algorithmOf(spec.algorithm).fit({ enc, plan, rows: n, y, split: { ...split, train: rows }, params: spec.params, seed: spec.holdout.seed, pace, onProgress: control.onProgress });
+  const fitted = await algorithm.fit({ enc, plan, rows: n, y, split: { ...split, train: rows }, params: spec.params, seed: spec.holdout.seed, pace, onProgress: control.onProgress });
   const model: Model = { algorithm: spec.algorithm, target, features: plan, columns, estimator: fitted.estimator };
   return { model, enc, iterations: fitted.iterations, converged: fitted.converged, earlyStopped: fitted.earlyStopped };
 }

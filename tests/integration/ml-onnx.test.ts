@@ -6,6 +6,8 @@ import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { predictProba } from '@/server/ml/model';
 import { describeOnnxModel } from '@/server/ml/onnx/describe';
+import { decodeModel } from '@/server/ml/onnx/proto';
+import { seededRandom } from '@/server/ml/random';
 import { type OnnxExport, exportOnnx } from '@/server/ml/onnx/export';
 import type { Algorithm } from '@/server/ml/spec';
 import { inferSchema } from '@/server/ml/table';
@@ -112,6 +114,44 @@ describe('ONNX export of our models (preprocessing included) in onnxruntime-node
       if (missingIs === 'high') expect(ours).toBeGreaterThan(0.8);
       else expect(ours).toBeLessThan(0.2);
     }
+  });
+
+  it('trees split categories by sets in ONNX too (TreeEnsemble BRANCH_MEMBER): scores equal the TypeScript model to 1e-5, unseen and missing categories included', async () => {
+    const rng = seededRandom(21);
+    const n = 3000;
+    const columns: Record<string, CellValue[]> = { x: [], city: [], tier: [], y: [] };
+    for (let i = 0; i < n; i++) {
+      const x = rng.next() * 10;
+      const city = Math.floor(rng.next() * 12);
+      const tier = Math.floor(rng.next() * 4);
+      // City effects alternate over the codes, so the trees need sets of cities, not one-vs-rest.
+      const z = (city % 2 ? 1.2 : -1.2) + (tier === 2 ? 0.8 : 0) + 0.2 * (x - 5) + (rng.next() - 0.5) * 2;
+      columns.x!.push(rng.next() < 0.05 ? null : x);
+      columns.city!.push(rng.next() < 0.04 ? null : `city${city}`);
+      columns.tier!.push(`t${tier}`);
+      columns.y!.push(z > 0 ? 'yes' : 'no');
+    }
+    const table: Table = { columns, schema: inferSchema(columns) };
+    const { model, split } = await trainModel(table, { algorithm: 'gradient_boosted_trees', target: 'y', positiveClass: 'yes', params: { maxIter: 30 } });
+    const est = model.estimator;
+    if (est.kind !== 'gradient_boosted_trees') throw new Error('expected trees');
+    expect(est.trees.some((t) => t.leftCategories?.some((set) => set !== null && set.length >= 3))).toBe(true);
+    const exported = exportOnnx(model);
+    const ensemble = decodeModel(exported.bytes).graph!.node!.find((nd) => nd.opType === 'TreeEnsemble')!;
+    const modes = ensemble.attribute!.find((a) => a.name === 'nodes_modes')!.t!.int32Data!;
+    expect(modes).toContain(6);
+
+    // The holdout, plus records with a city and a tier never seen in training, and a missing tier (never missing in training).
+    const records = Array.from(split.holdout, (r) => ({ x: table.columns.x![r] ?? null, city: table.columns.city![r] ?? null, tier: table.columns.tier![r] ?? null }));
+    records.push({ x: 3, city: 'atlantis', tier: 't2' }, { x: 7, city: 'city3', tier: 'platinum' }, { x: null, city: null, tier: null });
+    const scored = await predict(await sessionFor(exported.bytes), exported.schema, records);
+    const ours = predictProba(model, { columns: { x: records.map((r) => r.x), city: records.map((r) => r.city), tier: records.map((r) => r.tier) }, schema: table.schema });
+    let maxDiff = 0;
+    scored.forEach((s, k) => {
+      maxDiff = Math.max(maxDiff, Math.abs(s.probabilities.pos - ours[k]!));
+      expect(s.label).toBe(ours[k]! > 0.5 ? 'yes' : 'no');
+    });
+    expect(maxDiff).toBeLessThan(1e-5);
   });
 
   it('loads a session once per artifact and refuses bytes that do not match their sha256', async () => {

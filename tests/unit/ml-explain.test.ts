@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { explainTable, globalImportance, modelFromJson, modelToJson } from '@/server/ml/explain';
-import { expectedValue, goesLeft, treeShap } from '@/server/ml/explain/tree-shap';
+import { expectedValue, treeShap } from '@/server/ml/explain/tree-shap';
 import type { Tree } from '@/server/ml/gbt/tree';
 import { predictProba } from '@/server/ml/model';
 import { seededRandom } from '@/server/ml/random';
@@ -19,7 +19,7 @@ function bruteForceShap(tree: Tree, x: number[], groupOf: (c: number) => number,
     if (c < 0) return tree.value[node]!;
     const l = tree.left[node]!;
     const r = tree.right[node]!;
-    if (known.has(groupOf(c))) return v(known, goesLeft(tree, node, x[c]!) ? l : r);
+    if (known.has(groupOf(c))) return v(known, routesLeft(tree, node, x[c]!) ? l : r);
     return (tree.cover[l]! * v(known, l) + tree.cover[r]! * v(known, r)) / tree.cover[node]!;
   };
   const fact = (k: number): number => (k <= 1 ? 1 : k * fact(k - 1));
@@ -36,6 +36,14 @@ function bruteForceShap(tree: Tree, x: number[], groupOf: (c: number) => number,
     }
   }
   return phi;
+}
+
+/** The split rule written out again (not the implementation's): a set of codes, else a threshold; NaN follows missingGoLeft. */
+function routesLeft(tree: Tree, node: number, x: number): boolean {
+  if (x !== x) return tree.missingGoLeft[node]!;
+  const set = tree.leftCategories ? tree.leftCategories[node] : null;
+  if (set) return set.indexOf(x) !== -1;
+  return x <= tree.threshold[node]!;
 }
 
 /**
@@ -56,7 +64,7 @@ const tiny: Tree = {
 const tinyGroups = [0, 1, 2, 2];
 const treeValueAt = (tree: Tree, x: number[]) => {
   let node = 0;
-  while (tree.feature[node]! >= 0) node = goesLeft(tree, node, x[tree.feature[node]!]!) ? tree.left[node]! : tree.right[node]!;
+  while (tree.feature[node]! >= 0) node = routesLeft(tree, node, x[tree.feature[node]!]!) ? tree.left[node]! : tree.right[node]!;
   return tree.value[node]!;
 };
 
@@ -81,22 +89,29 @@ describe('TreeSHAP', () => {
     }
   });
 
-  it('equals brute force on the trees of a trained model, one-hot blocks taken as one feature', async () => {
+  it('equals brute force on the trees of a trained model with category-set splits', async () => {
     const table = customers(600);
+    const rng = seededRandom(8);
+    // A 7-level region whose effect alternates, so trees split it by sets of several regions.
+    table.columns.region = table.columns.churned!.map(() => `r${Math.floor(rng.next() * 7)}`);
+    table.columns.churned = table.columns.churned!.map((c, i) => (Number(String(table.columns.region![i]).slice(1)) % 2 && rng.next() < 0.5 ? 'yes' : c));
+    table.schema = inferSchema(table.columns);
     const r = await trainModel(table, { algorithm: 'gradient_boosted_trees', target: 'churned', positiveClass: 'yes', params: { maxIter: 5, maxLeafNodes: 8, minSamplesLeaf: 5 } });
     const est = r.model.estimator;
     if (est.kind !== 'gradient_boosted_trees') throw new Error('expected trees');
-    // Model columns: age, active, then the plan one-hot block.
-    const groups = r.model.columns.map((c) => ['age', 'active', 'plan'].indexOf(c.feature));
-    const planIndex = r.model.columns.filter((c) => c.feature === 'plan').map((c) => c.label);
+    expect(r.model.columns.map((c) => c.feature)).toEqual(['age', 'active', 'plan', 'region']);
+    expect(est.trees.some((t) => t.leftCategories?.some((set) => set !== null && set.length >= 2))).toBe(true);
+    const codeOf = (feature: string, value: unknown) => {
+      const code = r.model.features.categorical.find((f) => f.name === feature)!.categories.indexOf(String(value));
+      return code < 0 ? NaN : code;
+    };
     for (let row = 0; row < 20; row++) {
-      const plan = table.columns.plan![row];
-      const x = [Number(table.columns.age![row] ?? NaN), table.columns.active![row] ? 1 : 0, ...planIndex.map((label) => (label === `plan=${plan}` ? 1 : 0))];
+      const x = [Number(table.columns.age![row] ?? NaN), table.columns.active![row] ? 1 : 0, codeOf('plan', table.columns.plan![row]), codeOf('region', table.columns.region![row])];
       for (const tree of est.trees) {
-        const phi = new Float64Array(3);
-        treeShap(tree, (c) => x[c]!, (c) => groups[c]!, phi);
-        const expected = bruteForceShap(tree, x, (c) => groups[c]!, 3);
-        for (let i = 0; i < 3; i++) expect(phi[i]).toBeCloseTo(expected[i]!, 10);
+        const phi = new Float64Array(4);
+        treeShap(tree, (c) => x[c]!, (c) => c, phi);
+        const expected = bruteForceShap(tree, x, (c) => c, 4);
+        for (let i = 0; i < 4; i++) expect(phi[i]).toBeCloseTo(expected[i]!, 10);
       }
     }
   });

@@ -76,14 +76,47 @@ describe('gradient-boosted trees', () => {
     expect(root.missingGoLeft[0]).toBe(false);
   });
 
-  it('splits a categorical feature through its one-hot columns', async () => {
-    const colour = Array.from({ length: 1000 }, (_, i) => ['red', 'green', 'blue', 'grey'][i % 4]!);
-    const y = colour.map((c, i) => (c === 'green' || (c === 'grey' && i % 8 === 3) ? 'yes' : 'no'));
+  it('splits a categorical feature by a set of categories, sorted by their gradient statistics, in one split', async () => {
+    // Positive rates alternate high/low over the category names, so no order of the names (and no
+    // one-hot column) separates them; the set {a, c, e} against {b, d, f} does, in one split.
+    const rates: Record<string, number> = { a: 0.9, b: 0.1, c: 0.85, d: 0.15, e: 0.8, f: 0.2 };
+    const names = Object.keys(rates);
+    const rng = seededRandom(9);
+    const colour = Array.from({ length: 3000 }, (_, i) => names[i % 6]!);
+    const y = colour.map((c) => (rng.next() < rates[c]! ? 'yes' : 'no'));
     const table: Table = { columns: { colour, y }, schema: [{ name: 'colour', type: 'categorical' }, { name: 'y', type: 'categorical' }] };
-    const { model, evaluation } = await trees(table);
-    expect(model.columns.map((c) => c.label)).toEqual(['colour=blue', 'colour=green', 'colour=grey', 'colour=red']);
-    expect(evaluation.auc.auc).toBeGreaterThan(0.9);
+    const { est, model, evaluation } = await trees(table, { maxLeafNodes: 2, maxIter: 5 });
+    expect(model.columns.map((c) => c.label)).toEqual(['colour']);
+    const codeOf = (c: string) => model.features.categorical[0]!.categories.indexOf(c);
+    const left = est.trees[0]!.leftCategories![0]!;
+    const high = ['a', 'c', 'e'].map(codeOf).sort();
+    const low = ['b', 'd', 'f'].map(codeOf).sort();
+    expect([high, low]).toContainEqual(left);
+    // One split per tree separates the two groups: every high category scores above every low one.
+    const p = predictProba(model, { columns: { colour: names }, schema: table.schema });
+    expect(Math.min(p[0]!, p[2]!, p[4]!)).toBeGreaterThan(Math.max(p[1]!, p[3]!, p[5]!));
+    expect(evaluation.auc.auc).toBeGreaterThan(0.8);
     expect(evaluation.featureImportance).toEqual([{ feature: 'colour', importance: 1 }]);
+  });
+
+  it('sends categories with too little support, and categories never seen in training, to the larger side', async () => {
+    // "rare" (8 rows, all positive) is below the support a category needs to join the left set.
+    const rng = seededRandom(4);
+    const colour = Array.from({ length: 2008 }, (_, i) => (i < 8 ? 'rare' : i % 4 === 0 ? 'red' : ['green', 'blue', 'grey'][i % 3]!));
+    const y = colour.map((c) => (c === 'rare' || (c === 'red' && rng.next() < 0.9) || rng.next() < 0.1 ? 'yes' : 'no'));
+    const table: Table = { columns: { colour, y }, schema: [{ name: 'colour', type: 'categorical' }, { name: 'y', type: 'categorical' }] };
+    const { est, model } = await trees(table, { maxLeafNodes: 2, maxIter: 1 });
+    const categories = model.features.categorical[0]!.categories;
+    const root = est.trees[0]!;
+    const left = root.leftCategories![0]!.map((code) => categories[code]);
+    expect(left).not.toContain('rare');
+    const sides = left.includes('red') ? { red: 'left', rest: 'right' } : { red: 'right', rest: 'left' };
+    // The side without red holds ~3/4 of the rows: unseen categories go there.
+    expect(root.missingGoLeft[0]).toBe(sides.rest === 'left');
+    const p = predictProba(model, { columns: { colour: ['green', 'never-seen', 'rare', 'red'] }, schema: table.schema });
+    expect(p[1]).toBe(p[0]);
+    expect(p[2]).toBe(p[0]);
+    expect(p[3]).toBeGreaterThan(p[0]!);
   });
 
   it('reports progress per iteration and stops early on a flat validation loss when the data is large', async () => {

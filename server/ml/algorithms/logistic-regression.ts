@@ -1,4 +1,4 @@
-import { oneHotWidth, standardisedMatrix } from '../features';
+import { modelColumns, oneHotWidth, standardisedMatrix } from '../features';
 import { fitLogisticRegression, sigmoid } from '../logistic-regression';
 import type { LogisticRegressionParams } from '../spec';
 import type { ModelAlgorithm } from './types';
@@ -26,6 +26,7 @@ export const logisticRegression: ModelAlgorithm<'logistic_regression', LogisticR
     const estimator = { kind: 'logistic_regression' as const, coef: Array.from(fit.coef, Math.fround), intercept: Math.fround(fit.intercept) };
     return { estimator, iterations: fit.iterations, converged: fit.converged, earlyStopped: false };
   },
+  columns: modelColumns,
   predict(est, { numeric, categorical }, enc, rows) {
     const out = new Float64Array(rows.length);
     rows.forEach((r, k) => {

@@ -30,6 +30,8 @@ export type ModelAlgorithm<K extends string, P, E extends { kind: K }> = {
   /** What the UI calls it. */
   label: string;
   fit(input: FitInput<P>): Promise<Fitted<E>>;
+  /** The estimator's input columns (what `importance` is per): one-hot blocks, or one per raw feature. */
+  columns(plan: FeaturePlan): ModelColumn[];
   /** Positive-class probability of each of `rows`. */
   predict(est: E, features: FeaturePlan, enc: EncodedFeatures, rows: Uint32Array): Float64Array;
   /**

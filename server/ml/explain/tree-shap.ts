@@ -1,4 +1,6 @@
-import type { Tree } from '../gbt/tree';
+import { type Tree, goesLeft } from '../gbt/tree';
+
+export { goesLeft };
 
 /**
  * Exact path-dependent TreeSHAP (Lundberg, Erion and Lee 2018, "Consistent individualized feature
@@ -75,11 +77,6 @@ function unwoundPathSum(p: Paths, o: number, depth: number, index: number): numb
 
 function treeDepth(tree: Tree, node = 0): number {
   return tree.feature[node]! < 0 ? 0 : 1 + Math.max(treeDepth(tree, tree.left[node]!), treeDepth(tree, tree.right[node]!));
-}
-
-/** Whether a row goes left at a split node (NaN = missing follows missingGoLeft), as treeValue reads it. */
-export function goesLeft(tree: Tree, node: number, x: number): boolean {
-  return Number.isNaN(x) ? tree.missingGoLeft[node]! : x <= tree.threshold[node]!;
 }
 
 /**

@@ -1,5 +1,3 @@
-import { type ColumnReader, readColumn } from '../features';
-import { sigmoid, softplus } from '../logistic-regression';
 import { seededRandom } from '../random';
 import type { GradientBoostedTreesParams } from '../spec';
 import { holdoutSplit } from '../split';
@@ -13,19 +11,42 @@ export type BoostedTrees = {
   baseScore: number;
   trees: Tree[];
   earlyStopped: boolean;
+  /**
+   * 'native': trees split on raw features (numeric, then each categorical's category code, with
+   * category-set splits). Absent on models trained before: their columns were numeric features and
+   * one-hot columns.
+   */
+  categoricalSplits?: 'native';
 };
+
+/**
+ * What the trees read: numeric features (float32, NaN = missing), then categorical features as
+ * category codes 0..width-1 (-1 = a category never seen in training, routed as missing).
+ */
+export type TreeFeatures = { numeric: Float32Array[]; categorical: { codes: Int32Array; width: number }[] };
+
+/** Feature f of a row as the trees read it (categorical: the code, NaN when unseen). */
+export function treeFeatureValue(features: TreeFeatures, f: number, row: number): number {
+  const k = features.numeric.length;
+  if (f < k) return features.numeric[f]![row]!;
+  const code = features.categorical[f - k]!.codes[row]!;
+  return code < 0 ? NaN : code;
+}
+
+/** Categories a tree feature can have: codes and the missing bin fit in a byte. */
+export const MAX_TREE_CATEGORIES = 254;
 
 type Control = { pace: () => Promise<void>; onProgress?: (p: TrainingProgress) => void };
 
 /**
  * Gradient boosting of histogram trees on the log loss (Newton leaf values), as scikit-learn's
  * HistGradientBoostingClassifier: one tree per iteration on the gradients p - y and hessians
- * p (1 - p); early stopping on a stratified validation part of the training rows when the validation
- * loss has not improved by more than `tol` in `nIterNoChange` iterations (the trees grown so far are
- * kept, as scikit-learn does).
+ * p (1 - p); categorical features split by category sets; early stopping on a stratified
+ * validation part of the training rows when the validation loss has not improved by more than
+ * `tol` in `nIterNoChange` iterations (the trees grown so far are kept, as scikit-learn does).
  */
 export async function fitBoostedTrees(
-  readers: ColumnReader[],
+  features: TreeFeatures,
   n: number,
   y: Uint8Array,
   trainRows: Uint32Array,
@@ -42,48 +63,7 @@ export async function fitBoostedTrees(
     validationRows = inner.holdout;
   }
 
-  const rng = seededRandom(seed + 2);
-  const data: GrowerData = {
-    binned: [],
-    nBins: new Int32Array(readers.length),
-    hasMissing: new Uint8Array(readers.length),
-    edges: [],
-    gradients: new Float64Array(n),
-    hessians: new Float64Array(n),
-    dense: new Int32Array(0),
-    oneHot: [],
-  };
-  const dense: number[] = [];
-  const blocks = new Map<Int32Array, number[]>();
-  readers.forEach((reader, c) => {
-    const read = (r: number) => readColumn(reader, r);
-    let edges: Float64Array;
-    if (reader.codes) {
-      // A one-hot column holds 0 and 1 only: one edge at 0.5, or none when it is constant.
-      let ones = 0;
-      for (const r of fitRows) ones += reader.codes[r] === reader.code ? 1 : 0;
-      edges = ones > 0 && ones < fitRows.length ? Float64Array.of(0.5) : new Float64Array(0);
-      if (edges.length) {
-        const block = blocks.get(reader.codes) ?? [];
-        block[reader.code] = c;
-        blocks.set(reader.codes, block);
-      } else dense.push(c);
-    } else {
-      edges = binEdges(read, fitRows, params.maxBins, rng);
-      dense.push(c);
-    }
-    const binned = binValues(read, n, edges);
-    data.edges.push(edges);
-    data.binned.push(binned);
-    data.nBins[c] = edges.length + 1;
-    data.hasMissing[c] = fitRows.some((r) => binned[r] === edges.length + 1) ? 1 : 0;
-  });
-  data.dense = Int32Array.from(dense);
-  for (const [codes, block] of blocks) {
-    // Categories whose column is constant (histogrammed densely, or not at all) map to -1.
-    const columns = Int32Array.from({ length: block.length }, (_, code) => block[code] ?? -1);
-    data.oneHot.push({ codes, columns });
-  }
+  const data = binFeatures(features, n, fitRows, params.maxBins, seed);
   const pool = new Histograms(data.nBins);
   await control.pace();
 
@@ -93,35 +73,27 @@ export async function fitBoostedTrees(
   const rate = Math.min(1 - eps, Math.max(eps, positives / fitRows.length));
   const baseScore = Math.fround(Math.log(rate / (1 - rate)));
   const raw = new Float64Array(n).fill(baseScore);
-  const meanLoss = (rows: Uint32Array) => {
-    let s = 0;
-    for (const r of rows) s += softplus(raw[r]!) - (y[r] ? raw[r]! : 0);
-    return s / rows.length;
-  };
 
   const trees: Tree[] = [];
-  const validationScores = earlyStopping ? [-meanLoss(validationRows)] : [];
+  const validationScores = earlyStopping ? [-meanLoss(raw, y, validationRows)] : [];
   let earlyStopped = false;
+  const partition = new Uint32Array(fitRows.length);
+  gradientsAndLoss(raw, y, fitRows, data);
   for (let iteration = 1; iteration <= params.maxIter; iteration++) {
-    // float32 gradients and hessians (summed in float64), unrounded leaf values in the running raw
-    // scores: scikit-learn's arithmetic, so near-tie splits resolve the same way and results track
-    // theirs. The exported trees hold float32 leaves; that rounding moves a probability by ~1e-7.
-    for (const r of fitRows) {
-      const p = sigmoid(raw[r]!);
-      data.gradients[r] = Math.fround(p - y[r]!);
-      data.hessians[r] = Math.fround(p * (1 - p));
-    }
-    const partition = fitRows.slice();
+    partition.set(fitRows);
     const { tree, leaves } = growTree(data, partition, params, pool);
     trees.push(tree);
+    // Unrounded leaf values in the running raw scores (scikit-learn's arithmetic); the exported
+    // trees hold float32 leaves, a rounding that moves a probability by ~1e-7.
     for (const leaf of leaves) {
       const v = leaf.leafValue!;
       for (let k = leaf.start; k < leaf.stop; k++) raw[partition[k]!]! += v;
     }
-    for (const r of validationRows) raw[r]! += treeValue(tree, (f) => readColumn(readers[f]!, r));
+    for (const r of validationRows) raw[r]! += treeValue(tree, (f) => treeFeatureValue(features, f, r));
 
-    const loss = meanLoss(fitRows);
-    const validationLoss = earlyStopping ? meanLoss(validationRows) : undefined;
+    // The next iteration's gradients, and this one's training loss on the way.
+    const loss = gradientsAndLoss(raw, y, fitRows, data);
+    const validationLoss = earlyStopping ? meanLoss(raw, y, validationRows) : undefined;
     control.onProgress?.({ iteration, loss, validationLoss, maxIterations: params.maxIter });
     await control.pace();
     if (validationLoss !== undefined) {
@@ -132,7 +104,74 @@ export async function fitBoostedTrees(
       }
     }
   }
-  return { baseScore, trees, earlyStopped };
+  return { baseScore, trees, earlyStopped, categoricalSplits: 'native' };
+}
+
+/** Bins every feature once: numeric ones at scikit-learn's edges, categorical ones by their code. */
+function binFeatures(features: TreeFeatures, n: number, fitRows: Uint32Array, maxBins: number, seed: number): GrowerData {
+  const rng = seededRandom(seed + 2);
+  const columns = features.numeric.length + features.categorical.length;
+  const data: GrowerData = {
+    binned: [],
+    nBins: new Int32Array(columns),
+    hasMissing: new Uint8Array(columns),
+    categorical: new Uint8Array(columns),
+    edges: [],
+    gradients: new Float32Array(n),
+    hessians: new Float32Array(n),
+  };
+  features.numeric.forEach((xs, f) => {
+    const read = (r: number) => xs[r]!;
+    const edges = binEdges(read, fitRows, maxBins, rng);
+    data.edges.push(edges);
+    data.binned.push(binValues(read, n, edges));
+    data.nBins[f] = edges.length + 1;
+  });
+  features.categorical.forEach(({ codes, width }, j) => {
+    const f = features.numeric.length + j;
+    if (width > MAX_TREE_CATEGORIES) throw new Error(`tree feature ${f} has ${width} categories, more than ${MAX_TREE_CATEGORIES}`);
+    const bins = new Uint8Array(n);
+    for (let r = 0; r < n; r++) bins[r] = codes[r]! < 0 ? width : codes[r]!;
+    data.edges.push(new Float64Array(0));
+    data.binned.push(bins);
+    data.nBins[f] = width;
+    data.categorical[f] = 1;
+  });
+  data.binned.forEach((binned, f) => {
+    const missing = data.nBins[f]!;
+    data.hasMissing[f] = fitRows.some((r) => binned[r] === missing) ? 1 : 0;
+  });
+  return data;
+}
+
+/**
+ * Writes float32 gradients p - y and hessians p (1 - p) of the fit rows (scikit-learn's
+ * arithmetic, so near-tie splits resolve the same way) and returns their mean log loss.
+ */
+function gradientsAndLoss(raw: Float64Array, y: Uint8Array, rows: Uint32Array, data: GrowerData): number {
+  const { gradients, hessians } = data;
+  let loss = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k]!;
+    const z = raw[r]!;
+    const e = Math.exp(-Math.abs(z));
+    const p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+    const label = y[r]!;
+    // log(1 + e^z) - y z, without overflow.
+    loss += (z > 0 ? z : 0) + Math.log1p(e) - (label ? z : 0);
+    gradients[r] = p - label;
+    hessians[r] = p * (1 - p);
+  }
+  return loss / rows.length;
+}
+
+function meanLoss(raw: Float64Array, y: Uint8Array, rows: Uint32Array): number {
+  let s = 0;
+  for (const r of rows) {
+    const z = raw[r]!;
+    s += (z > 0 ? z : 0) + Math.log1p(Math.exp(-Math.abs(z))) - (y[r] ? z : 0);
+  }
+  return s / rows.length;
 }
 
 /** scikit-learn's rule: stop when none of the last n scores beats the one before them by more than tol. */

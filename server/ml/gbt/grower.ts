@@ -1,24 +1,24 @@
+import { MIN_HESSIAN_TO_SPLIT, type SplitContext, type SplitInfo, categoricalSplit, nodeValue, numericSplit } from './splits';
 import type { Tree } from './tree';
 
 /** The training side of one boosting iteration: binned features and per-row gradients and hessians. */
 export type GrowerData = {
-  /** Per feature, per row: a bin in 0..nBins-1, or nBins for a missing value. */
+  /**
+   * Per feature, per row: a bin in 0..nBins-1, or nBins for a missing value. A categorical
+   * feature's bin is its category code (so at most 255 categories).
+   */
   binned: Uint8Array[];
-  /** Non-missing bins per feature; a split at bin b sends bins <= b left. */
+  /** Non-missing bins per feature; a numeric split at bin b sends bins <= b left. */
   nBins: Int32Array;
   /** Whether the feature had missing values in the training rows (only then both directions are scanned). */
   hasMissing: Uint8Array;
+  /** 1 for a categorical feature: split by a set of categories, not at a threshold. */
+  categorical: Uint8Array;
+  /** Bin edges of numeric features (empty for categorical ones). */
   edges: Float64Array[];
-  gradients: Float64Array;
-  hessians: Float64Array;
-  /** Features histogrammed one pass each. */
-  dense: Int32Array;
-  /**
-   * One-hot blocks histogrammed in one pass per block: a row adds to the "1" bin of its category's
-   * column only, and each column's "0" bin is the node total minus its "1" bin.
-   * columns[code] = the feature index of that category's column.
-   */
-  oneHot: { codes: Int32Array; columns: Int32Array }[];
+  /** float32 values (scikit-learn's G_H_DTYPE), summed in float64. */
+  gradients: Float32Array;
+  hessians: Float32Array;
 };
 
 export type GrowerParams = {
@@ -27,17 +27,6 @@ export type GrowerParams = {
   minSamplesLeaf: number;
   l2Regularization: number;
   learningRate: number;
-};
-
-const MIN_HESSIAN_TO_SPLIT = 1e-3;
-
-type SplitInfo = {
-  gain: number;
-  feature: number;
-  bin: number;
-  missingGoLeft: boolean;
-  gLeft: number;
-  hLeft: number;
 };
 
 type GrowNode = {
@@ -60,13 +49,15 @@ export type GrownLeaf = { start: number; stop: number; leafValue?: number };
 
 /**
  * Histogram layout and a pool of buffers: each feature gets nBins + 1 slots (the last one for
- * missing values), so one-hot columns cost 3 slots, not 256. Buffers are reused across nodes and
- * trees: growing allocates nothing per node.
+ * missing values). Buffers are reused across nodes and trees, and so are the gathered gradients:
+ * growing allocates nothing per node.
  */
 export class Histograms {
   readonly offset: Int32Array;
   readonly slots: number;
   private readonly free: Float64Array[] = [];
+  /** A node's (gradient, hessian) pairs in partition order, gathered once for all its features. */
+  private gathered = new Float64Array(0);
   constructor(nBins: Int32Array) {
     this.offset = new Int32Array(nBins.length);
     let s = 0;
@@ -84,6 +75,10 @@ export class Histograms {
   }
   give(h: Float64Array | undefined) {
     if (h) this.free.push(h);
+  }
+  gatherBuffer(n: number): Float64Array {
+    if (this.gathered.length < 2 * n) this.gathered = new Float64Array(2 * n);
+    return this.gathered;
   }
 }
 
@@ -170,111 +165,58 @@ export function growTree(data: GrowerData, partition: Uint32Array, params: Growe
   return { tree: flatten(root, data, params.learningRate), leaves };
 }
 
-/** The node's value in log-odds, before the learning rate (scikit-learn's compute_node_value). */
-function nodeValue(g: number, h: number, l2: number): number {
-  return -g / (h + l2 + 1e-15);
-}
-
+/**
+ * One pass per feature over the node's rows. Gradients and hessians are gathered into partition
+ * order once, so each feature's pass reads them sequentially and only its bins by row.
+ */
 function buildHistogram(data: GrowerData, pool: Histograms, partition: Uint32Array, start: number, stop: number): Float64Array {
   const hist = pool.take();
-  const { gradients, hessians } = data;
-  for (const f of data.dense) {
-    const bins = data.binned[f]!;
-    const off = pool.offset[f]!;
-    for (let k = start; k < stop; k++) {
-      const r = partition[k]!;
-      const s = 3 * (off + bins[r]!);
-      hist[s]! += gradients[r]!;
-      hist[s + 1]! += hessians[r]!;
-      hist[s + 2]!++;
-    }
-  }
-  if (data.oneHot.length === 0) return hist;
-  let G = 0;
-  let H = 0;
-  for (let k = start; k < stop; k++) {
-    const r = partition[k]!;
-    G += gradients[r]!;
-    H += hessians[r]!;
-  }
   const count = stop - start;
-  for (const { codes, columns } of data.oneHot) {
-    for (let k = start; k < stop; k++) {
-      const r = partition[k]!;
-      const f = columns[codes[r]!];
-      if (f === undefined || f < 0) continue;
-      const s = 3 * (pool.offset[f]! + 1);
-      hist[s]! += gradients[r]!;
-      hist[s + 1]! += hessians[r]!;
-      hist[s + 2]!++;
-    }
-    for (const f of columns) {
-      if (f < 0) continue;
-      const s = 3 * pool.offset[f]!;
-      hist[s] = G - hist[s + 3]!;
-      hist[s + 1] = H - hist[s + 4]!;
-      hist[s + 2] = count - hist[s + 5]!;
-    }
+  const gh = pool.gatherBuffer(count);
+  const { gradients, hessians } = data;
+  for (let k = 0; k < count; k++) {
+    const r = partition[start + k]!;
+    gh[2 * k] = gradients[r]!;
+    gh[2 * k + 1] = hessians[r]!;
   }
+  const rows = partition.subarray(start, stop);
+  for (let f = 0; f < data.binned.length; f++) addFeature(hist, 3 * pool.offset[f]!, data.binned[f]!, rows, gh, count);
   return hist;
 }
 
+/** Two rows per step (measured ~1.5x faster than one in V8: more independent loads in flight). */
+function addFeature(hist: Float64Array, base: number, bins: Uint8Array, rows: Uint32Array, gh: Float64Array, count: number): void {
+  let k = 0;
+  for (; k + 1 < count; k += 2) {
+    const s0 = base + 3 * bins[rows[k]!]!;
+    const s1 = base + 3 * bins[rows[k + 1]!]!;
+    hist[s0]! += gh[2 * k]!;
+    hist[s0 + 1]! += gh[2 * k + 1]!;
+    hist[s0 + 2]!++;
+    hist[s1]! += gh[2 * k + 2]!;
+    hist[s1 + 1]! += gh[2 * k + 3]!;
+    hist[s1 + 2]!++;
+  }
+  for (; k < count; k++) {
+    const s = base + 3 * bins[rows[k]!]!;
+    hist[s]! += gh[2 * k]!;
+    hist[s + 1]! += gh[2 * k + 1]!;
+    hist[s + 2]!++;
+  }
+}
+
 function findSplit(data: GrowerData, pool: Histograms, node: GrowNode, params: GrowerParams): SplitInfo {
-  const best: SplitInfo = { gain: -1, feature: -1, bin: -1, missingGoLeft: false, gLeft: 0, hLeft: 0 };
-  const hist = node.hist!;
-  const n = node.stop - node.start;
+  const best: SplitInfo = { gain: -1, feature: -1, bin: -1, missingGoLeft: false, gLeft: 0, hLeft: 0, leftBins: null };
   const l2 = params.l2Regularization;
-  const minLeaf = params.minSamplesLeaf;
   const G = node.sumG;
   const H = node.sumH;
   // A node's loss at its optimal value is g * value = -g^2 / (h + l2); gain = parent - children.
   const parentLoss = G * node.value;
   const gain = (gl: number, hl: number) => parentLoss - gl * nodeValue(gl, hl, l2) - (G - gl) * nodeValue(G - gl, H - hl, l2);
+  const ctx: SplitContext = { hist: node.hist!, n: node.stop - node.start, G, H, minLeaf: params.minSamplesLeaf, gain, best };
   for (let f = 0; f < data.binned.length; f++) {
-    const off = pool.offset[f]!;
-    const nb = data.nBins[f]!;
-    let featureBest = -1;
-    // Left to right, missing values to the right. The last non-missing bin may go left only when
-    // the feature has missing values (a split of missing against the rest).
-    const end = nb - 1 + data.hasMissing[f]!;
-    let gl = 0;
-    let hl = 0;
-    let nl = 0;
-    for (let b = 0; b < end; b++) {
-      const s = 3 * (off + b);
-      gl += hist[s]!;
-      hl += hist[s + 1]!;
-      nl += hist[s + 2]!;
-      if (nl < minLeaf) continue;
-      if (n - nl < minLeaf) break;
-      if (hl < MIN_HESSIAN_TO_SPLIT) continue;
-      if (H - hl < MIN_HESSIAN_TO_SPLIT) break;
-      const v = gain(gl, hl);
-      if (v > featureBest && v > 0) {
-        featureBest = v;
-        if (v > best.gain) Object.assign(best, { gain: v, feature: f, bin: b, missingGoLeft: false, gLeft: gl, hLeft: hl });
-      }
-    }
-    if (!data.hasMissing[f]) continue;
-    // Right to left, missing values to the left.
-    let gr = 0;
-    let hr = 0;
-    let nr = 0;
-    for (let b = nb - 2; b >= 0; b--) {
-      const s = 3 * (off + b + 1);
-      gr += hist[s]!;
-      hr += hist[s + 1]!;
-      nr += hist[s + 2]!;
-      if (nr < minLeaf) continue;
-      if (n - nr < minLeaf) break;
-      if (hr < MIN_HESSIAN_TO_SPLIT) continue;
-      if (H - hr < MIN_HESSIAN_TO_SPLIT) break;
-      const v = gain(G - gr, H - hr);
-      if (v > featureBest && v > 0) {
-        featureBest = v;
-        if (v > best.gain) Object.assign(best, { gain: v, feature: f, bin: b, missingGoLeft: true, gLeft: G - gr, hLeft: H - hr });
-      }
-    }
+    if (data.categorical[f]) categoricalSplit(ctx, f, pool.offset[f]!, data.nBins[f]!, data.hasMissing[f]!);
+    else numericSplit(ctx, f, pool.offset[f]!, data.nBins[f]!, data.hasMissing[f]!);
   }
   return best;
 }
@@ -283,13 +225,18 @@ function findSplit(data: GrowerData, pool: Histograms, node: GrowNode, params: G
 function partitionNode(data: GrowerData, partition: Uint32Array, scratch: Uint32Array, node: GrowNode, split: SplitInfo): number {
   const bins = data.binned[split.feature]!;
   const missing = data.nBins[split.feature]!;
+  // Per bin: whether it goes left (the missing bin included).
+  const left = new Uint8Array(256);
+  if (split.leftBins) for (const b of split.leftBins) left[b] = 1;
+  else {
+    left.fill(1, 0, split.bin + 1);
+    left[missing] = split.missingGoLeft ? 1 : 0;
+  }
   let l = node.start;
   let r = 0;
   for (let k = node.start; k < node.stop; k++) {
     const row = partition[k]!;
-    const b = bins[row]!;
-    const goLeft = b === missing ? split.missingGoLeft : b <= split.bin;
-    if (goLeft) partition[l++] = row;
+    if (left[bins[row]!]) partition[l++] = row;
     else scratch[r++] = row;
   }
   partition.set(scratch.subarray(0, r), l);
@@ -297,7 +244,7 @@ function partitionNode(data: GrowerData, partition: Uint32Array, scratch: Uint32
 }
 
 function flatten(root: GrowNode, data: GrowerData, learningRate: number): Tree {
-  const tree: Tree = { feature: [], threshold: [], missingGoLeft: [], left: [], right: [], value: [], gain: [], cover: [] };
+  const tree: Tree = { feature: [], threshold: [], missingGoLeft: [], left: [], right: [], value: [], gain: [], cover: [], leftCategories: [] };
   const visit = (node: GrowNode): number => {
     const id = tree.feature.length;
     tree.feature.push(-1);
@@ -308,15 +255,18 @@ function flatten(root: GrowNode, data: GrowerData, learningRate: number): Tree {
     tree.value.push(0);
     tree.gain.push(0);
     tree.cover.push(node.stop - node.start);
+    tree.leftCategories!.push(null);
     if (!node.left || !node.right || !node.split) {
       node.leafValue = node.value * learningRate;
       tree.value[id] = Math.fround(node.leafValue);
       return id;
     }
     const s = node.split;
+    const missingBin = data.nBins[s.feature]!;
     tree.feature[id] = s.feature;
+    if (s.leftBins) tree.leftCategories![id] = s.leftBins.filter((b) => b !== missingBin);
     // A split at the last non-missing bin separates missing values from all the others.
-    tree.threshold[id] = s.bin === data.nBins[s.feature]! - 1 ? Infinity : data.edges[s.feature]![s.bin]!;
+    else tree.threshold[id] = s.bin === missingBin - 1 ? Infinity : data.edges[s.feature]![s.bin]!;
     tree.missingGoLeft[id] = s.missingGoLeft;
     tree.gain[id] = s.gain;
     tree.left[id] = visit(node.left);
@@ -324,5 +274,6 @@ function flatten(root: GrowNode, data: GrowerData, learningRate: number): Tree {
     return id;
   };
   visit(root);
+  if (tree.leftCategories!.every((c) => c === null)) delete tree.leftCategories;
   return tree;
 }

@@ -1,17 +1,19 @@
 import { assertNever } from '@/server/domain/assert-never';
-import type { BoostedTreesEstimator, Estimator, LogisticRegressionEstimator } from '../algorithms';
+import type { Estimator, LogisticRegressionEstimator } from '../algorithms';
 import { MODEL_METADATA_KEY, modelToJson } from '../explain/model-json';
 import { oneHotWidth } from '../features';
 import type { Model } from '../model';
 import { FEATURE_SCHEMA_METADATA_KEY, type FeatureInput, type FeatureSchema } from './feature-schema';
 import { ElemType, ML_DOMAIN, attr, encodeModel, int64Tensor, node, tensorValue } from './proto';
+import { treeEnsembleOutputs } from './tree-ensemble';
 
 /**
- * IR 8 with opset 15 and ai.onnx.ml 3: the ONNX 1.11 level, which every maintained runtime reads.
- * ai.onnx.ml 3 keeps TreeEnsembleClassifier (deprecated at 5; onnxruntime-node rejects 6) and has
- * LabelEncoder v2.
+ * IR 8 with opset 15 and ai.onnx.ml 3: the ONNX 1.11 level, which every maintained runtime reads
+ * (LabelEncoder v2). Trees need ai.onnx.ml 5 for TreeEnsemble's category-set splits (onnxruntime
+ * 1.18+); their other ai.onnx.ml operators read the same at 5.
  */
 export const OPSETS = { onnx: 15, ml: 3 } as const;
+const TREE_OPSETS = { onnx: 15, ml: 5 } as const;
 export const IR_VERSION = 8;
 
 const OUT_LABEL = 'label';
@@ -29,8 +31,9 @@ export type OnnxExport = { bytes: Uint8Array; schema: FeatureSchema };
  * missing category) and reads `label` (int64: 1 = positive class) and `probabilities` [N,2].
  *
  *   numeric inputs -> Concat -> (logistic regression: Imputer(median) -> Scaler)
- *   each categorical -> LabelEncoder(category -> column, unseen -> -1) -> OneHotEncoder -> Reshape [N,w]
- *   Concat(all) -> LinearClassifier | TreeEnsembleClassifier (post_transform LOGISTIC)
+ *   each categorical -> logistic regression: LabelEncoder(category -> column, unseen -> -1) -> OneHotEncoder -> Reshape [N,w]
+ *                       trees: LabelEncoder(category -> code as a float, unseen -> NaN) [N,1]
+ *   Concat(all) -> LinearClassifier (post_transform LOGISTIC) | TreeEnsemble (tree-ensemble.ts)
  *
  * Deterministic: the same model gives the same bytes (artifacts are stored by sha256).
  */
@@ -83,19 +86,21 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
     } else blocks.push(`${INTERNAL}numeric`);
   }
   categorical.forEach((f, j) => {
-    const width = oneHotWidth(f);
     const p = `${INTERNAL}cat${j}.`;
     const keys = [...f.categories, ...f.infrequent];
     const values = keys.map((_, i) => Math.min(i, f.categories.length));
+    if (classifier.categorical === 'code') {
+      // A category never seen in training becomes NaN: the trees route it as a missing value.
+      nodes.push(
+        node('LabelEncoder', [inputNames.get(f.name)!], [`${p}code`], [attr.strings('keys_strings', keys), attr.floats('values_floats', values), attr.float('default_float', NaN)], ML_DOMAIN),
+      );
+      blocks.push(`${p}code`);
+      return;
+    }
+    const width = oneHotWidth(f);
     initializers.push(int64Tensor(`${p}shape`, [-1, width]));
     nodes.push(
-      node(
-        'LabelEncoder',
-        [inputNames.get(f.name)!],
-        [`${p}column`],
-        [attr.strings('keys_strings', keys), attr.ints('values_int64s', values), attr.int('default_int64', -1)],
-        ML_DOMAIN,
-      ),
+      node('LabelEncoder', [inputNames.get(f.name)!], [`${p}column`], [attr.strings('keys_strings', keys), attr.ints('values_int64s', values), attr.int('default_int64', -1)], ML_DOMAIN),
       // Unseen categories (-1) match no column: all zeros, as scikit-learn's handle_unknown='ignore'.
       node('OneHotEncoder', [`${p}column`], [`${p}onehot3d`], [attr.ints('cats_int64s', range(width)), attr.int('zeros', 1)], ML_DOMAIN),
       node('Reshape', [`${p}onehot3d`, `${p}shape`], [`${p}onehot`]),
@@ -103,11 +108,13 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
     blocks.push(`${p}onehot`);
   });
   nodes.push(node('Concat', blocks, [`${INTERNAL}features`], [attr.int('axis', 1)]));
-  nodes.push(classifier.node());
+  const built = classifier.build(`${INTERNAL}features`);
+  nodes.push(...built.nodes);
+  initializers.push(...built.initializers);
 
   const bytes = encodeModel({
     irVersion: IR_VERSION,
-    opsets: OPSETS,
+    opsets: classifier.opsets,
     graphName: `${model.algorithm}:${model.target.name}`,
     nodes,
     inputs: inputs.map((i) => tensorValue(i.input, i.tensor === 'string' ? ElemType.STRING : ElemType.FLOAT, ['N', 1])),
@@ -135,92 +142,42 @@ function assignInputNames(features: string[]): Map<string, string> {
   return names;
 }
 
-/**
- * Each algorithm's ONNX classifier node over the concatenated features, and whether it reads the
- * numeric features imputed and standardised (the estimator's coefficients are on that scale).
- */
-function classifierOf(est: Estimator): { standardised: boolean; node: () => ReturnType<typeof node> } {
+type Classifier = {
+  /** Whether it reads the numeric features imputed and standardised (its coefficients are on that scale). */
+  standardised: boolean;
+  /** How categorical features reach it: one-hot blocks, or one column of category codes each. */
+  categorical: 'one-hot' | 'code';
+  opsets: { onnx: number; ml: number };
+  /** Its nodes from the concatenated features to the `label` and `probabilities` outputs. */
+  build: (features: string) => { nodes: ReturnType<typeof node>[]; initializers: ReturnType<typeof int64Tensor>[] };
+};
+
+/** Each algorithm's ONNX classifier over the concatenated features. */
+function classifierOf(est: Estimator): Classifier {
   switch (est.kind) {
     case 'logistic_regression':
-      return { standardised: true, node: () => linearClassifier(est) };
+      return { standardised: true, categorical: 'one-hot', opsets: OPSETS, build: (features) => ({ nodes: [linearClassifier(est, features)], initializers: [] }) };
     case 'gradient_boosted_trees':
-      return { standardised: false, node: () => treeEnsemble(est) };
+      // Trees trained before native categorical splits read one-hot columns (numeric splits only).
+      return {
+        standardised: false,
+        categorical: est.categoricalSplits === 'native' ? 'code' : 'one-hot',
+        opsets: TREE_OPSETS,
+        build: (features) => treeEnsembleOutputs(est, features, `${INTERNAL}trees.`, { label: OUT_LABEL, probabilities: OUT_PROBABILITIES }),
+      };
     default:
       return assertNever(est, 'algorithm');
   }
 }
 
-function linearClassifier(est: LogisticRegressionEstimator) {
+function linearClassifier(est: LogisticRegressionEstimator, features: string) {
   // One coefficient row with two class labels: onnxruntime scores the second class and returns
   // probabilities [1 - p, p] after the logistic.
   return node(
     'LinearClassifier',
-    [`${INTERNAL}features`],
+    [features],
     [OUT_LABEL, OUT_PROBABILITIES],
     [attr.floats('coefficients', est.coef), attr.floats('intercepts', [est.intercept]), attr.ints('classlabels_ints', [0, 1]), attr.string('post_transform', 'LOGISTIC')],
-    ML_DOMAIN,
-  );
-}
-
-function treeEnsemble(est: BoostedTreesEstimator) {
-  const n = {
-    treeIds: [] as number[],
-    nodeIds: [] as number[],
-    featureIds: [] as number[],
-    values: [] as number[],
-    modes: [] as string[],
-    trueIds: [] as number[],
-    falseIds: [] as number[],
-    missingTrue: [] as number[],
-  };
-  const leaf = { treeIds: [] as number[], nodeIds: [] as number[], weights: [] as number[] };
-  est.trees.forEach((tree, t) => {
-    tree.feature.forEach((f, id) => {
-      n.treeIds.push(t);
-      n.nodeIds.push(id);
-      if (f < 0) {
-        n.featureIds.push(0);
-        n.values.push(0);
-        n.modes.push('LEAF');
-        n.trueIds.push(0);
-        n.falseIds.push(0);
-        n.missingTrue.push(0);
-        leaf.treeIds.push(t);
-        leaf.nodeIds.push(id);
-        leaf.weights.push(tree.value[id]!);
-      } else {
-        n.featureIds.push(f);
-        n.values.push(tree.threshold[id]!);
-        n.modes.push('BRANCH_LEQ');
-        n.trueIds.push(tree.left[id]!);
-        n.falseIds.push(tree.right[id]!);
-        n.missingTrue.push(tree.missingGoLeft[id] ? 1 : 0);
-      }
-    });
-  });
-  // Binary convention (as skl2onnx): every leaf scores class id 0 with one base value; onnxruntime
-  // returns [1 - p, p] with p = logistic(base + sum of leaves).
-  return node(
-    'TreeEnsembleClassifier',
-    [`${INTERNAL}features`],
-    [OUT_LABEL, OUT_PROBABILITIES],
-    [
-      attr.ints('nodes_treeids', n.treeIds),
-      attr.ints('nodes_nodeids', n.nodeIds),
-      attr.ints('nodes_featureids', n.featureIds),
-      attr.floats('nodes_values', n.values),
-      attr.strings('nodes_modes', n.modes),
-      attr.ints('nodes_truenodeids', n.trueIds),
-      attr.ints('nodes_falsenodeids', n.falseIds),
-      attr.ints('nodes_missing_value_tracks_true', n.missingTrue),
-      attr.ints('class_treeids', leaf.treeIds),
-      attr.ints('class_nodeids', leaf.nodeIds),
-      attr.ints('class_ids', leaf.treeIds.map(() => 0)),
-      attr.floats('class_weights', leaf.weights),
-      attr.ints('classlabels_int64s', [0, 1]),
-      attr.floats('base_values', [est.baseScore]),
-      attr.string('post_transform', 'LOGISTIC'),
-    ],
     ML_DOMAIN,
   );
 }

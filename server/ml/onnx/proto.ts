@@ -21,6 +21,7 @@ export const attr = {
   ints: (name: string, ints: number[]): Attribute => ({ name, type: A.INTS, ints }),
   floats: (name: string, floats: number[]): Attribute => ({ name, type: A.FLOATS, floats }),
   strings: (name: string, strings: string[]): Attribute => ({ name, type: A.STRINGS, strings: strings.map(utf8) }),
+  tensor: (name: string, t: Tensor): Attribute => ({ name, type: A.TENSOR, t }),
 };
 
 export const ML_DOMAIN = 'ai.onnx.ml';
@@ -39,6 +40,15 @@ export function tensorValue(name: string, elemType: number, dims: (number | stri
 
 export function int64Tensor(name: string, values: number[]): Tensor {
   return { name, dataType: ElemType.INT64, dims: [values.length], int64Data: values };
+}
+
+export function doubleTensor(name: string, values: number[], dims: number[] = [values.length]): Tensor {
+  return { name, dataType: ElemType.DOUBLE, dims, doubleData: values };
+}
+
+/** uint8 values travel in int32_data (onnx.proto). */
+export function uint8Tensor(name: string, values: number[]): Tensor {
+  return { name, dataType: ElemType.UINT8, dims: [values.length], int32Data: values };
 }
 
 export type Opsets = { onnx: number; ml: number };
