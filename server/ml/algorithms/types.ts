@@ -1,4 +1,5 @@
 import type { EncodedFeatures, FeaturePlan, ModelColumn } from '../features';
+import type { node } from '../onnx/proto';
 import type { Split } from '../split';
 import type { TrainingControl } from '../types';
 
@@ -18,6 +19,15 @@ export type FitInput<P> = {
 };
 
 export type RowExplanation = { baseline: number; contributions: Float64Array };
+
+/** The tensor names a classifier node reads and writes in the exported graph (onnx/export.ts). */
+export type OnnxClassifierIo = { features: string; label: string; probabilities: string };
+
+/**
+ * A parameter the train form offers (the others keep their defaults): a number input named `key`,
+ * prefilled with the params schema's default. `nullable`: an empty field sends null ("no limit").
+ */
+export type ParamField = { key: string; label: string; hint: string; min?: number; step?: 'any'; nullable?: boolean };
 
 export type Fitted<E> = { estimator: E; iterations: number; converged: boolean; earlyStopped: boolean };
 
@@ -39,4 +49,12 @@ export type ModelAlgorithm<K extends string, P, E extends { kind: K }> = {
   explain(est: E, features: FeaturePlan, enc: EncodedFeatures, row: number): RowExplanation;
   /** An unnormalised importance per model column (evaluate.ts sums them per feature). */
   importance(est: E, columns: readonly ModelColumn[]): Float64Array;
+  /**
+   * The ONNX export (ai.onnx.ml opset 3): `standardised` when the estimator reads the numeric
+   * features imputed and standardised (its coefficients are on that scale), and the classifier node
+   * from the concatenated features to `label` (int64) and `probabilities` [N,2] (post_transform LOGISTIC).
+   */
+  onnx: { standardised: boolean; classifier(est: E, io: OnnxClassifierIo): ReturnType<typeof node> };
+  /** The main parameters, in the order the train form shows them. */
+  form: readonly ParamField[];
 };

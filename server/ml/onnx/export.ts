@@ -1,5 +1,4 @@
-import { assertNever } from '@/server/domain/assert-never';
-import type { BoostedTreesEstimator, Estimator, LogisticRegressionEstimator } from '../algorithms';
+import { algorithmOf } from '../algorithms';
 import { MODEL_METADATA_KEY, modelToJson } from '../explain/model-json';
 import { oneHotWidth } from '../features';
 import type { Model } from '../model';
@@ -65,10 +64,10 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
   const nodes: ReturnType<typeof node>[] = [];
   const initializers: ReturnType<typeof int64Tensor>[] = [];
   const blocks: string[] = [];
-  const classifier = classifierOf(model.estimator);
+  const { onnx } = algorithmOf(model.estimator.kind);
   if (numeric.length) {
     nodes.push(node('Concat', numeric.map((f) => inputNames.get(f.name)!), [`${INTERNAL}numeric`], [attr.int('axis', 1)]));
-    if (classifier.standardised) {
+    if (onnx.standardised) {
       nodes.push(
         node('Imputer', [`${INTERNAL}numeric`], [`${INTERNAL}imputed`], [attr.floats('imputed_value_floats', numeric.map((f) => f.median)), attr.float('replaced_value_float', NaN)], ML_DOMAIN),
         node(
@@ -103,7 +102,7 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
     blocks.push(`${p}onehot`);
   });
   nodes.push(node('Concat', blocks, [`${INTERNAL}features`], [attr.int('axis', 1)]));
-  nodes.push(classifier.node());
+  nodes.push(onnx.classifier(model.estimator, { features: `${INTERNAL}features`, label: OUT_LABEL, probabilities: OUT_PROBABILITIES }));
 
   const bytes = encodeModel({
     irVersion: IR_VERSION,
@@ -133,94 +132,4 @@ function assignInputNames(features: string[]): Map<string, string> {
     names.set(f, name);
   }
   return names;
-}
-
-/**
- * Each algorithm's ONNX classifier node over the concatenated features, and whether it reads the
- * numeric features imputed and standardised (the estimator's coefficients are on that scale).
- */
-function classifierOf(est: Estimator): { standardised: boolean; node: () => ReturnType<typeof node> } {
-  switch (est.kind) {
-    case 'logistic_regression':
-      return { standardised: true, node: () => linearClassifier(est) };
-    case 'gradient_boosted_trees':
-      return { standardised: false, node: () => treeEnsemble(est) };
-    default:
-      return assertNever(est, 'algorithm');
-  }
-}
-
-function linearClassifier(est: LogisticRegressionEstimator) {
-  // One coefficient row with two class labels: onnxruntime scores the second class and returns
-  // probabilities [1 - p, p] after the logistic.
-  return node(
-    'LinearClassifier',
-    [`${INTERNAL}features`],
-    [OUT_LABEL, OUT_PROBABILITIES],
-    [attr.floats('coefficients', est.coef), attr.floats('intercepts', [est.intercept]), attr.ints('classlabels_ints', [0, 1]), attr.string('post_transform', 'LOGISTIC')],
-    ML_DOMAIN,
-  );
-}
-
-function treeEnsemble(est: BoostedTreesEstimator) {
-  const n = {
-    treeIds: [] as number[],
-    nodeIds: [] as number[],
-    featureIds: [] as number[],
-    values: [] as number[],
-    modes: [] as string[],
-    trueIds: [] as number[],
-    falseIds: [] as number[],
-    missingTrue: [] as number[],
-  };
-  const leaf = { treeIds: [] as number[], nodeIds: [] as number[], weights: [] as number[] };
-  est.trees.forEach((tree, t) => {
-    tree.feature.forEach((f, id) => {
-      n.treeIds.push(t);
-      n.nodeIds.push(id);
-      if (f < 0) {
-        n.featureIds.push(0);
-        n.values.push(0);
-        n.modes.push('LEAF');
-        n.trueIds.push(0);
-        n.falseIds.push(0);
-        n.missingTrue.push(0);
-        leaf.treeIds.push(t);
-        leaf.nodeIds.push(id);
-        leaf.weights.push(tree.value[id]!);
-      } else {
-        n.featureIds.push(f);
-        n.values.push(tree.threshold[id]!);
-        n.modes.push('BRANCH_LEQ');
-        n.trueIds.push(tree.left[id]!);
-        n.falseIds.push(tree.right[id]!);
-        n.missingTrue.push(tree.missingGoLeft[id] ? 1 : 0);
-      }
-    });
-  });
-  // Binary convention (as skl2onnx): every leaf scores class id 0 with one base value; onnxruntime
-  // returns [1 - p, p] with p = logistic(base + sum of leaves).
-  return node(
-    'TreeEnsembleClassifier',
-    [`${INTERNAL}features`],
-    [OUT_LABEL, OUT_PROBABILITIES],
-    [
-      attr.ints('nodes_treeids', n.treeIds),
-      attr.ints('nodes_nodeids', n.nodeIds),
-      attr.ints('nodes_featureids', n.featureIds),
-      attr.floats('nodes_values', n.values),
-      attr.strings('nodes_modes', n.modes),
-      attr.ints('nodes_truenodeids', n.trueIds),
-      attr.ints('nodes_falsenodeids', n.falseIds),
-      attr.ints('nodes_missing_value_tracks_true', n.missingTrue),
-      attr.ints('class_treeids', leaf.treeIds),
-      attr.ints('class_nodeids', leaf.nodeIds),
-      attr.ints('class_ids', leaf.treeIds.map(() => 0)),
-      attr.floats('class_weights', leaf.weights),
-      attr.ints('classlabels_int64s', [0, 1]),
-      attr.floats('base_values', [est.baseScore]),
-      attr.string('post_transform', 'LOGISTIC'),
-    ],
-    ML_DOMAIN,
-  );
 }
