@@ -14,7 +14,8 @@ describe('the model kind registry feeds the train cell, the train form and the l
   it('lists every registered kind, in registry order, with the label and the form fields and defaults the UI shows', () => {
     expect(ALGORITHM_LIST.map((a) => a.name)).toEqual(Object.keys(ALGORITHMS));
     for (const a of ALGORITHM_LIST) {
-      const expected = formerForm[a.name];
+      if (!(a.name in formerForm)) continue; // a kind added since: its own tests say what it offers
+      const expected = formerForm[a.name as keyof typeof formerForm];
       expect(a.label).toBe(expected.label);
       expect(Object.fromEntries(a.form.map((f) => [f.key, a.defaults[f.key]]))).toEqual(expected.fields);
     }
