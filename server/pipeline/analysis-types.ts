@@ -13,6 +13,8 @@ export type Analyzed = {
   checked: Ref | null;
   trains?: Ref | null;
   uses?: Ref | null;
+  /** An endpoint cell: the model it serves, when it names one. */
+  serves?: string | null;
   /** A scenario cell, parsed (its spec is null when it does not validate). */
   scenario?: ParsedScenarioCell;
 };

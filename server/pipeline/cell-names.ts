@@ -1,52 +1,12 @@
-import { parseDocument } from 'yaml';
-import { readHeaders } from './headers';
+import { cellKindOf } from './cells';
 import type { CellKind } from './types';
 
 /** What a cell is called wherever people read about it: the Flow view, run pages, logs, audit details. */
 export type NamedCell = { id: string; kind: CellKind; source: string; title?: string | undefined };
 
-const yamlString = (source: string, key: string): string | null => {
-  try {
-    const v: unknown = parseDocument(source).get(key);
-    return typeof v === 'string' && v.trim() ? v.trim() : null;
-  } catch {
-    return null;
-  }
-};
-
 /** What the cell makes, from its own text: the dataset it writes, the model it trains, its name. */
 export function madeByCell(cell: Pick<NamedCell, 'kind' | 'source'>): string | null {
-  switch (cell.kind) {
-    case 'sql': {
-      const w = readHeaders(cell.source, '--').get('writes')?.value.trim();
-      return w ? w : null;
-    }
-    case 'ts': {
-      const w = readHeaders(cell.source, '//').get('output')?.value.trim();
-      return w ? w : null;
-    }
-    case 'python': {
-      const w = readHeaders(cell.source, '#').get('output')?.value.trim();
-      return w ? w : null;
-    }
-    case 'train': {
-      const model = yamlString(cell.source, 'model');
-      return model ? `train ${model}` : null;
-    }
-    case 'score':
-      return yamlString(cell.source, 'output');
-    case 'check': {
-      const dataset = yamlString(cell.source, 'dataset');
-      return dataset ? `checks on ${dataset}` : null;
-    }
-    case 'scenario':
-    case 'endpoint':
-      return yamlString(cell.source, 'name');
-    case 'markdown': {
-      const heading = /^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$/m.exec(cell.source)?.[1];
-      return heading ? heading.slice(0, 80) : null;
-    }
-  }
+  return cellKindOf(cell.kind).made(cell.source);
 }
 
 /**

@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { parseDocument } from 'yaml';
-import { parseCheckCell } from './check-cell';
 import { cellNamesOf } from './cell-names';
-import { parseNameList, readHeaders } from './headers';
-import { analyzeScoreCell, analyzeTrainCell, checkModels } from './model-cell-analysis';
-import { parseScenarioCell, scenarioStepSummary } from './scenario-cell';
+import { cellKindOf } from './cells';
+import { checkModels } from './model-cell-analysis';
+import { scenarioStepSummary } from './scenario-cell';
 import { checkScenarios } from './scenario-analysis';
-import { analyzeSelect, loadSqlParser } from './sql';
-import { closestName, datasetNameProblem, lineColumnOf } from './text';
+import { loadSqlParser } from './sql';
+import { closestName } from './text';
 import type {
   CompileResult,
   DatasetNode,
@@ -26,7 +24,7 @@ import type {
 } from './types';
 
 export type { Analyzed, CompileOptions, Diag, Pos, Ref } from './analysis-types';
-import type { Analyzed, CompileOptions, Diag, Pos, Ref } from './analysis-types';
+import type { Analyzed, CompileOptions, Diag, Pos } from './analysis-types';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -91,7 +89,7 @@ export function compileNotebookSync(notebook: NotebookSnapshot, sources: readonl
       checked: new Set(analyzed.flatMap((a) => (a.node.kind === 'check' && a.checked ? [a.checked.name] : []))),
       models: options.models ? new Set([...options.models, ...trainers.keys()]) : null,
       channels: options.channels ? new Set(options.channels) : null,
-      served: new Set(analyzed.flatMap((a) => (a.node.kind === 'endpoint' ? (modelOfEndpointCell(a.cell.source) ?? []) : []))),
+      served: new Set(analyzed.flatMap((a) => (a.serves ? [a.serves] : []))),
     },
     diag,
   );
@@ -122,6 +120,13 @@ export function compileNotebookSync(notebook: NotebookSnapshot, sources: readonl
   return { graph, json, hash: sha256(json), diagnostics: sorted, ok: !diagnostics.some((d) => d.severity === 'error'), cellNames, skipped, scenarios: scenarioOutlines(analyzed) };
 }
 
+/** The cell's kind module analyses it; a new, empty cell is not a mistake: it makes nothing and blocks nothing. */
+function analyzeCell(cell: NotebookCell, sources: ReadonlyMap<string, SourceDataset>, diag: Diag): Analyzed | null {
+  if (cell.source.trim() === '') return null;
+  const base = { id: `cell:${cell.id}` as const, type: 'cell' as const, cellId: cell.id, sourceSha256: sha256(cell.source) };
+  return cellKindOf(cell.kind).analyse({ cell, base, sources, diag });
+}
+
 function scenarioOutlines(analyzed: Analyzed[]): Record<string, ScenarioOutline> {
   const out: Record<string, ScenarioOutline> = {};
   for (const a of analyzed) {
@@ -136,7 +141,6 @@ function scenarioOutlines(analyzed: Analyzed[]): Record<string, ScenarioOutline>
   return out;
 }
 
-const BUILT_KINDS = new Set(['sql', 'ts', 'python', 'check', 'train', 'score']);
 
 /**
  * Cells with an error (cycles included) and, transitively, the cells that wait for one of them.
@@ -166,7 +170,7 @@ function blockedCells(
   const skipped: SkippedCell[] = [];
   for (const a of analyzed) {
     const id = a.cell.id;
-    if (!blocked.has(id) || !BUILT_KINDS.has(a.cell.kind)) continue;
+    if (!blocked.has(id) || !cellKindOf(a.cell.kind).built) continue;
     const err = firstError.get(id);
     const name = names[id] ?? id;
     if (err) skipped.push({ cellId: id, name, reason: `line ${err.line}: ${err.message}` });
@@ -186,130 +190,6 @@ function orderByNotebook(diagnostics: Diagnostic[], notebook: NotebookSnapshot):
 }
 
 
-
-function analyzeCell(cell: NotebookCell, sources: Map<string, SourceDataset>, diag: Diag): Analyzed | null {
-  // A new, empty cell is not a mistake: it makes nothing and blocks nothing.
-  if (cell.source.trim() === '') return null;
-  const base = { id: `cell:${cell.id}` as const, type: 'cell' as const, cellId: cell.id, sourceSha256: sha256(cell.source) };
-  switch (cell.kind) {
-    case 'markdown':
-      return null;
-    case 'sql': {
-      const headers = readHeaders(cell.source, '--');
-      const w = headers.get('writes');
-      let writes: Ref | null = null;
-      // Without `-- writes:` the cell is a scratch query: it can be previewed and charted, and builds
-      // nothing (no step, no dataset; a bundle carries its text like a markdown cell's).
-      if (w && !w.value) {
-        diag(cell.id, w, 'missing-writes', 'name the dataset after "-- writes:", or remove the line to keep the cell a scratch query');
-      } else if (w) {
-        const problem = datasetNameProblem(w.value);
-        if (problem) diag(cell.id, w, 'invalid-dataset-name', `"${w.value}": ${problem}`);
-        else writes = { name: w.value, line: w.line, column: w.column };
-      }
-      const analysis = analyzeSelect(cell.source);
-      for (const p of analysis.problems) diag(cell.id, lineColumnOf(cell.source, p.offset), p.code, p.message);
-      const reads = analysis.reads.map((r) => ({ name: r.name, ...lineColumnOf(cell.source, r.offset) }));
-      return {
-        cell,
-        writes,
-        reads,
-        checked: null,
-        node: { ...base, kind: 'sql', writes: writes?.name ?? '', reads: uniqueSorted(reads), sql: analysis.statement ?? '' },
-      };
-    }
-    case 'ts':
-    case 'python': {
-      const comment = cell.kind === 'ts' ? '//' : '#';
-      const headers = readHeaders(cell.source, comment);
-      const out = headers.get('output');
-      let writes: Ref | null = null;
-      if (!out || !out.value) {
-        diag(cell.id, out ?? { line: 1, column: 1 }, 'missing-header', `start the cell with "${comment} output: <dataset>" (and "${comment} inputs: a, b" for what it reads)`);
-      } else {
-        const problem = datasetNameProblem(out.value);
-        if (problem) diag(cell.id, out, 'invalid-dataset-name', `"${out.value}": ${problem}`);
-        else writes = { name: out.value, line: out.line, column: out.column };
-      }
-      const inputs = headers.get('inputs');
-      const reads: Ref[] = [];
-      if (inputs) {
-        const { names, problems } = parseNameList(inputs);
-        for (const p of problems) diag(cell.id, p, 'invalid-dataset-name', p.message);
-        reads.push(...names);
-      }
-      return { cell, writes, reads, checked: null, node: { ...base, kind: cell.kind, writes: writes?.name ?? '', reads: uniqueSorted(reads) } };
-    }
-    case 'check':
-      return analyzeCheckCell(cell, base, sources, diag);
-    case 'train':
-      return analyzeTrainCell(cell, base, sources, diag);
-    case 'score':
-      return analyzeScoreCell(cell, base, diag);
-    case 'scenario': {
-      // Scenarios run in production: they add no edges to the graph of what the notebook builds.
-      const scenario = parseScenarioCell(cell.source);
-      for (const p of scenario.problems) diag(cell.id, p, p.code, p.message);
-      return { cell, writes: null, reads: [], checked: null, node: { ...base, kind: cell.kind }, scenario };
-    }
-    case 'endpoint':
-      // Endpoint cells are checked when a bundle is collected (server/services/bundles/endpoint-cell.ts).
-      return { cell, writes: null, reads: [], checked: null, node: { ...base, kind: cell.kind } };
-  }
-}
-
-function analyzeCheckCell(
-  cell: NotebookCell,
-  base: { id: `cell:${string}`; type: 'cell'; cellId: string; sourceSha256: string },
-  sources: Map<string, SourceDataset>,
-  diag: Diag,
-): Analyzed {
-  const parsed = parseCheckCell(cell.source);
-  for (const p of parsed.problems) diag(cell.id, p, p.code, p.message);
-  const reads: Ref[] = [];
-  const source = parsed.dataset ? sources.get(parsed.dataset.name) : undefined;
-  const posOf = (check: number, field: string) => parsed.positions.find((p) => p.check === check && p.field === field) ?? parsed.dataset ?? { line: 1, column: 1 };
-  for (const [i, check] of parsed.checks.entries()) {
-    // Columns are known at compile time for sources; built datasets get theirs when they are built.
-    if (source) {
-      const columns = source.columns.map((c) => c.name);
-      const named = 'column' in check ? [check.column] : check.type === 'unique' ? check.columns : [];
-      for (const col of named) {
-        if (columns.includes(col)) continue;
-        const guess = closestName(col, columns);
-        diag(cell.id, posOf(i, check.type === 'unique' ? 'columns' : 'column'), 'invalid-check', `"${source.name}" has no column "${col}"${guess ? `: did you mean "${guess}"?` : ''}`);
-      }
-    }
-    if (check.type === 'custom_sql') {
-      const at = posOf(i, 'sql');
-      const analysis = analyzeSelect(check.sql);
-      // A block scalar (`sql: |`) starts on the line after its indicator; a plain one on the key's line.
-      const blockScalar = 'blockScalar' in at && at.blockScalar;
-      const shift = (offset: number): Pos => {
-        const p = lineColumnOf(check.sql, Math.min(offset, check.sql.trimEnd().length));
-        if (blockScalar) {
-          const line = at.line + p.line;
-          const text = cell.source.split('\n')[line - 1] ?? '';
-          return { line, column: text.length - text.trimStart().length + p.column };
-        }
-        return p.line === 1 ? { line: at.line, column: at.column + p.column - 1 } : { line: at.line + p.line - 1, column: p.column };
-      };
-      for (const p of analysis.problems) diag(cell.id, shift(p.offset), p.code, `check ${check.name}: ${p.message}`);
-      for (const r of analysis.reads) reads.push({ name: r.name, ...shift(r.offset) });
-    }
-  }
-  return {
-    cell,
-    writes: null,
-    reads,
-    checked: parsed.dataset,
-    node: { ...base, kind: 'check', dataset: parsed.dataset?.name ?? '', checks: parsed.checks },
-  };
-}
-
-function uniqueSorted(refs: Ref[]): string[] {
-  return [...new Set(refs.map((r) => r.name))].sort();
-}
 
 /** Tarjan's strongly connected components; every cell on a cycle gets a diagnostic naming the cycle. */
 function reportCycles(analyzed: Analyzed[], deps: Map<string, Set<string>>, diag: Diag): Set<string> {
@@ -387,7 +267,7 @@ function cyclePath(start: string, deps: Map<string, Set<string>>, members: Set<s
 
 /** Kahn's algorithm, ties broken by cell id so the order does not depend on where cells sit. */
 function orderSteps(analyzed: Analyzed[], deps: Map<string, Set<string>>, inCycle: Set<string>): PipelineStep[] {
-  const buildable = analyzed.filter((a) => !inCycle.has(a.cell.id) && stepOf(a, []) !== null);
+  const buildable = analyzed.filter((a) => !inCycle.has(a.cell.id) && cellKindOf(a.cell.kind).step(a, []) !== null);
   const pending = new Map(buildable.map((a) => [a.cell.id, a]));
   const done = new Set<string>();
   const steps: PipelineStep[] = [];
@@ -400,30 +280,10 @@ function orderSteps(analyzed: Analyzed[], deps: Map<string, Set<string>>, inCycl
     for (const a of ready) {
       pending.delete(a.cell.id);
       done.add(a.cell.id);
-      steps.push(stepOf(a, [...deps.get(a.cell.id)!].sort())!);
+      steps.push(cellKindOf(a.cell.kind).step(a, [...deps.get(a.cell.id)!].sort())!);
     }
   }
   return steps;
-}
-
-/** The step a cell is, or null when it builds nothing (or is too broken to). */
-function stepOf(a: Analyzed, after: string[]): PipelineStep | null {
-  const cellId = a.cell.id;
-  switch (a.node.kind) {
-    case 'sql':
-    case 'ts':
-    case 'python':
-      return a.writes ? { cellId, kind: a.node.kind, dataset: a.writes.name, after } : null;
-    case 'check':
-      return a.checked ? { cellId, kind: 'check', dataset: a.checked.name, after } : null;
-    case 'train':
-      return a.node.spec && a.trains && a.reads[0] ? { cellId, kind: 'train', dataset: a.reads[0].name, model: a.trains.name, after } : null;
-    case 'score':
-      return a.writes && a.uses && a.reads[0] ? { cellId, kind: 'score', dataset: a.writes.name, model: a.uses.name, after } : null;
-    case 'scenario':
-    case 'endpoint':
-      return null;
-  }
 }
 
 function buildGraph(analyzed: Analyzed[], sources: Map<string, SourceDataset>, writers: Map<string, Analyzed[]>, steps: PipelineStep[]): PipelineGraph {
@@ -459,10 +319,4 @@ function buildGraph(analyzed: Analyzed[], sources: Map<string, SourceDataset>, w
   const nodes = [...datasets.values(), ...models.values(), ...analyzed.map((a) => a.node)].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   edges.sort((x, y) => (x.from === y.from ? (x.to < y.to ? -1 : x.to > y.to ? 1 : 0) : x.from < y.from ? -1 : 1));
   return { version: 1, nodes, edges, steps };
-}
-
-/** The model an endpoint cell serves, when it names one (the cell itself is checked when a bundle is collected). */
-function modelOfEndpointCell(source: string): string | null {
-  const model: unknown = parseDocument(source).get('model');
-  return typeof model === 'string' ? model : null;
 }

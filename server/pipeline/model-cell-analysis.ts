@@ -10,7 +10,7 @@ type Base = { id: `cell:${string}`; type: 'cell'; cellId: string; sourceSha256: 
  * dataset is a source (built datasets get their columns when they are built: the train step checks
  * them then).
  */
-export function analyzeTrainCell(cell: NotebookCell, base: Base, sources: Map<string, SourceDataset>, diag: Diag): Analyzed {
+export function analyzeTrainCell(cell: NotebookCell, base: Base, sources: ReadonlyMap<string, SourceDataset>, diag: Diag): Analyzed {
   const parsed = parseTrainCell(cell.source);
   for (const p of parsed.problems) diag(cell.id, p, p.code, p.message);
   const source = parsed.dataset ? sources.get(parsed.dataset.name) : undefined;

@@ -111,8 +111,10 @@ const AfterScenarioTrigger = z
 
 const ManualTrigger = z.object({ type: z.literal('manual') }).strict();
 
-export const ScenarioTrigger = z.discriminatedUnion('type', [ScheduleTrigger, DatasetChangeTrigger, AfterScenarioTrigger, ManualTrigger], {
-  error: 'trigger type must be one of schedule, dataset_change, after_scenario, manual',
+/** The trigger kinds, one schema each (see the scenarios README, "How to add a trigger kind"). */
+const triggerKinds = [ScheduleTrigger, DatasetChangeTrigger, AfterScenarioTrigger, ManualTrigger] as const;
+export const ScenarioTrigger = z.discriminatedUnion('type', triggerKinds, {
+  error: `trigger type must be one of ${triggerKinds.map((k) => k.shape.type.value).join(', ')}`,
 });
 export type ScenarioTrigger = z.output<typeof ScenarioTrigger>;
 

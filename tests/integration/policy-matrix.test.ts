@@ -93,6 +93,7 @@ const procedureRules: Record<string, Rule> = {
   'models.versions': { min: 'viewer', scope: 'read' },
   'models.versionDetail': { min: 'viewer', scope: 'read' },
   'models.gateDecisions': { min: 'viewer', scope: 'read' },
+  'models.algorithms': { min: 'signedIn' },
   'models.train': { min: 'editor' },
   'models.training': { min: 'viewer' },
   'models.cancelTraining': { min: 'editor' },

@@ -30,8 +30,8 @@ describe('the Schedules and watchers a bundle declares', () => {
     expect(schedules).toEqual([
       expect.objectContaining({
         scheduleId: `scenario-schedule-${projectId}-nightly-1`,
-        cron: '0 6 * * *',
-        timezone: 'Europe/Paris',
+        spec: { cronExpressions: ['0 6 * * *'], timezone: 'Europe/Paris' },
+        summary: 'schedule "0 6 * * *" (Europe/Paris)',
         overlap: 'BUFFER_ONE',
         runInput: { projectId, scenario: 'nightly', trigger: { kind: 'schedule', detail: { cron: '0 6 * * *', timezone: 'Europe/Paris', triggerIndex: 1 } } },
       }),

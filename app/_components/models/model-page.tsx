@@ -18,7 +18,8 @@ import { ModelEvaluations } from './model-evaluations';
 import { operatingPoints, pointAt } from './operating-points';
 import { ThresholdSlider } from './threshold-slider';
 import { formatAuc, formatMetric, formatShare } from './format';
-import { algorithmLabels, type Evaluation, endpointsHref, modelHref, modelsHref, trainHref, type ModelVersionDetail, type ModelVersionSummary } from './types';
+import { useAlgorithmLabel } from './algorithms';
+import { type Evaluation, endpointsHref, modelHref, modelsHref, trainHref, type ModelVersionDetail, type ModelVersionSummary } from './types';
 
 /** A model: its versions with their holdout metrics, the champion, and one version's evaluation drawn. */
 export function ModelPage({ projectId, name, version }: { projectId: string; name: string; version: number | null }) {
@@ -77,6 +78,7 @@ function VersionsTable({ projectId, name, versions, selected, canDeploy }: {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
+  const algorithmLabel = useAlgorithmLabel();
   const promote = useMutation(
     trpc.models.setChampion.mutationOptions({
       onSuccess: () =>
@@ -127,7 +129,7 @@ function VersionsTable({ projectId, name, versions, selected, canDeploy }: {
                   {v.candidateOf && <span className="badge badge-source" title={`A leaderboard candidate of v${versions.find((w) => w.id === v.candidateOf)?.version ?? '?'}: kept, never champion`}>candidate</span>}
                 </td>
                 <td className="nowrap">
-                  {algorithmLabels[v.algorithm] ?? v.algorithm} {v.source === 'imported' && <span className="badge badge-source">imported</span>}
+                  {algorithmLabel(v.algorithm)} {v.source === 'imported' && <span className="badge badge-source">imported</span>}
                 </td>
                 <td className="tabular nowrap">{formatAuc(v.auc)}</td>
                 <td className="align-right tabular">{formatMetric(v.logLoss)}</td>
@@ -174,6 +176,7 @@ function VersionLeaderboard({ projectId, name, detail, versions }: { projectId: 
 
 function VersionEvaluation({ projectId, name, version, versions }: { projectId: string; name: string; version: number; versions: ModelVersionSummary[] }) {
   const trpc = useTRPC();
+  const algorithmLabel = useAlgorithmLabel();
   const detail = useQuery(trpc.models.versionDetail.queryOptions({ projectId, name, version }));
   if (detail.isPending) return <Loading />;
   if (detail.isError) return <ErrorMessage error={detail.error} />;
@@ -182,7 +185,7 @@ function VersionEvaluation({ projectId, name, version, versions }: { projectId: 
   return (
     <>
       <VersionLeaderboard projectId={projectId} name={name} detail={d} versions={versions} />
-      <Card title={`Evaluation of v${d.version}`} description={describeVersion(d)} id="evaluation">
+      <Card title={`Evaluation of v${d.version}`} description={describeVersion(d, algorithmLabel)} id="evaluation">
         <TrainingWarnings warnings={(d.metrics?.training as { warnings?: string[] } | undefined)?.warnings} />
         {evaluation ? <HoldoutEvaluation evaluation={evaluation} /> : (
           <EmptyState title="No holdout evaluation.">An imported model arrives without one: Stagebook did not see its training data. Score a labelled dataset with it to compare it with trained versions.</EmptyState>
@@ -223,13 +226,13 @@ function TrainingWarnings({ warnings }: { warnings: string[] | undefined }) {
   );
 }
 
-function describeVersion(d: ModelVersionDetail): string {
+function describeVersion(d: ModelVersionDetail, algorithmLabel: (algorithm: string) => string): string {
   const who = `by ${d.createdBy}, ${formatDateTime(d.createdAt)}`;
   if (d.source === 'imported') return `Imported ONNX file ${who}. sha256 ${d.artifactSha256.slice(0, 12)}…`;
   const t = d.trainingData;
   const training = d.metrics?.training;
   const holdout = (d.spec as { holdout?: { fraction?: number } }).holdout?.fraction;
-  return `${algorithmLabels[d.algorithm] ?? d.algorithm} trained ${who} on ${t ? `“${t.dataset}” (${t.rows.toLocaleString()} labelled rows, ${t.environment})` : 'a dataset'}${
+  return `${algorithmLabel(d.algorithm)} trained ${who} on ${t ? `“${t.dataset}” (${t.rows.toLocaleString()} labelled rows, ${t.environment})` : 'a dataset'}${
     training ? ` in ${training.seconds.toFixed(1)} s, ${training.iterations} iterations${training.earlyStopped ? ' (stopped early)' : ''}` : ''
   }; evaluated on a ${holdout ? `${Math.round(holdout * 100)}% ` : ''}holdout.${fittedOnText(training)}`;
 }

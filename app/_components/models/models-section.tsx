@@ -8,7 +8,8 @@ import { applyListView, byNumberDesc, byText, byTimeDesc, type ListView, type So
 import { useTRPC } from '../trpc';
 import { Card, EmptyState, ErrorMessage, Loading } from '../ui';
 import { formatAuc } from './format';
-import { algorithmLabels, endpointHref, endpointsHref, modelHref, modelsHref, trainHref, type ModelSummary } from './types';
+import { useAlgorithmLabel } from './algorithms';
+import { endpointHref, endpointsHref, modelHref, modelsHref, trainHref, type ModelSummary } from './types';
 
 export const modelSorts: SortOption<ModelSummary>[] = [
   { value: 'name', label: 'Name', compare: byText((m) => m.name) },
@@ -20,6 +21,7 @@ export const modelSorts: SortOption<ModelSummary>[] = [
 /** The project's models with their champions, and the endpoints serving them. */
 export function ModelsSection({ projectId, canEdit, view, showAll }: { projectId: string; canEdit: boolean; view?: ListView; showAll?: boolean }) {
   const trpc = useTRPC();
+  const algorithmLabel = useAlgorithmLabel();
   const models = useQuery(trpc.models.list.queryOptions({ projectId }));
   const endpoints = useQuery(trpc.endpoints.list.queryOptions({ projectId }));
   const rows = models.data
@@ -88,7 +90,7 @@ export function ModelsSection({ projectId, canEdit, view, showAll }: { projectId
                     <td>
                       {m.champion ? (
                         <>
-                          v{m.champion.version} <span className="muted">· {algorithmLabels[m.champion.algorithm] ?? m.champion.algorithm}</span>
+                          v{m.champion.version} <span className="muted">· {algorithmLabel(m.champion.algorithm)}</span>
                         </>
                       ) : (
                         '—'

@@ -7,9 +7,8 @@ import { Fragment, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useTRPC } from '../trpc';
 import { Card, ErrorMessage } from '../ui';
 import { formatCount, formatMetric } from './format';
-import type { Algorithm } from '@/server/ml/spec';
-import { assertNever } from '../notebook/cell-kinds';
-import { trainableAlgorithms, modelHref, NAME_PATTERN, NAME_RULE, type Training } from './types';
+import { useAlgorithms, type AlgorithmListing } from './algorithms';
+import { modelHref, NAME_PATTERN, NAME_RULE, type Training } from './types';
 
 
 /** A column that looks like a label: the usual names first. */
@@ -20,44 +19,15 @@ function guessTarget(columns: { name: string; type: string }[]): string {
 
 const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
 
-type ParamField = [key: string, label: string, hint: string, attrs?: { step?: string; min?: string; placeholder?: string }];
-
-/** Each algorithm's main parameters in the form (the rest keep the server's defaults). */
-function paramFieldsOf(algorithm: Algorithm): ParamField[] {
-  switch (algorithm) {
-    case 'logistic_regression':
-      return [
-        ['C', 'C', 'Inverse regularisation strength (L2).', { step: 'any', min: '0' }],
-        ['lrMaxIter', 'Max iterations', 'Optimiser steps.', { min: '1' }],
-      ];
-    case 'gradient_boosted_trees':
-      return [
-        ['learningRate', 'Learning rate', 'Shrinkage per tree.', { step: 'any', min: '0' }],
-        ['maxIter', 'Trees', 'At most; early stopping above 10k rows.', { min: '1' }],
-        ['maxLeafNodes', 'Max leaves', 'Per tree.', { min: '2' }],
-        ['maxDepth', 'Max depth', 'Empty: unlimited.', { min: '1', placeholder: 'none' }],
-        ['minSamplesLeaf', 'Min rows per leaf', '', { min: '1' }],
-      ];
-    default:
-      return assertNever(algorithm, 'algorithm');
+/** The params a listing's form fields give: numbers as typed, an empty nullable field null, an empty other field left to the default. */
+function paramsOf(listing: AlgorithmListing, valueOf: (key: string) => string): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const f of listing.form) {
+    const v = num(valueOf(f.key));
+    if (v !== undefined) out[f.key] = v;
+    else if (f.nullable) out[f.key] = null;
   }
-}
-
-function paramsOf(algorithm: Algorithm, params: Record<string, string>) {
-  switch (algorithm) {
-    case 'logistic_regression':
-      return { C: num(params.C!), maxIter: num(params.lrMaxIter!) };
-    case 'gradient_boosted_trees':
-      return {
-        learningRate: num(params.learningRate!),
-        maxIter: num(params.maxIter!),
-        maxLeafNodes: num(params.maxLeafNodes!) ?? null,
-        maxDepth: num(params.maxDepth!) ?? null,
-        minSamplesLeaf: num(params.minSamplesLeaf!),
-      };
-    default:
-      return assertNever(algorithm, 'algorithm');
-  }
+  return out;
 }
 
 /**
@@ -75,10 +45,15 @@ export function TrainForm({ projectId, initialModel }: { projectId: string; init
   const [target, setTarget] = useState('');
   const [positive, setPositive] = useState('');
   const [excluded, setExcluded] = useState<Set<string>>(new Set());
-  const [algorithm, setAlgorithm] = useState<Algorithm>('logistic_regression');
-  const [params, setParams] = useState<Record<string, string>>({ C: '1', lrMaxIter: '100', learningRate: '0.1', maxIter: '100', maxLeafNodes: '31', maxDepth: '', minSamplesLeaf: '20' });
+  const algorithms = useAlgorithms();
+  const [chosen, setAlgorithm] = useState<AlgorithmListing['name'] | null>(null);
+  const listing = algorithms.data?.find((a) => a.name === chosen) ?? algorithms.data?.[0];
+  // What was typed, per algorithm and parameter (`<algorithm>.<key>`); untouched fields show the registry's default.
+  const [typed, setTyped] = useState<Record<string, string>>({});
+  const valueFor = (l: AlgorithmListing, key: string) => typed[`${l.name}.${key}`] ?? String(l.defaults[key] ?? '');
+  const valueOf = (key: string) => (listing ? valueFor(listing, key) : '');
   const [holdout, setHoldout] = useState('0.2');
-  const [alsoTry, setAlsoTry] = useState<Set<Algorithm>>(new Set());
+  const [alsoTry, setAlsoTry] = useState<Set<string>>(new Set());
   const [grid, setGrid] = useState('');
   const [metric, setMetric] = useState<'auc' | 'log_loss'>('auc');
   const parsedGrid = useMemo(() => parseGrid(grid), [grid]);
@@ -134,32 +109,40 @@ export function TrainForm({ projectId, initialModel }: { projectId: string; init
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setTrainingId(null);
-    const p = paramsOf(algorithm, params);
-    const others = [...alsoTry].filter((a) => a !== algorithm);
+    if (!listing) return;
+    const others = (algorithms.data ?? []).filter((a) => a.name !== listing.name && alsoTry.has(a.name));
     const compare = others.length > 0 || parsedGrid.grid !== null;
-    const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
     train.mutate({
       projectId,
       modelName: model,
       dataset,
       spec: {
-        algorithm,
+        algorithm: listing.name,
         target,
         positiveClass: positive,
         features,
-        params: Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)),
+        params: paramsOf(listing, valueOf),
         holdout: { fraction: num(holdout) ?? 0.2 },
         ...(parsedGrid.grid ? { grid: parsedGrid.grid } : {}),
-        ...(others.length ? { candidates: others.map((a) => ({ algorithm: a, params: defined(paramsOf(a, params)) })) } : {}),
+        ...(others.length ? { candidates: others.map((a) => ({ algorithm: a.name, params: paramsOf(a, (key) => valueFor(a, key)) })) } : {}),
         ...(compare ? { metric } : {}),
       },
     });
   };
-  const param = (key: string, label: string, hint: string, attrs: { step?: string; min?: string; placeholder?: string } = {}) => (
+  const param = (f: AlgorithmListing['form'][number]) => (
     <label className="field">
-      <span>{label}</span>
-      <input name={key} type="number" value={params[key]} onChange={(e) => setParams({ ...params, [key]: e.target.value })} disabled={running} {...attrs} />
-      <span className="hint">{hint}</span>
+      <span>{f.label}</span>
+      <input
+        name={f.key}
+        type="number"
+        value={valueOf(f.key)}
+        onChange={(e) => listing && setTyped({ ...typed, [`${listing.name}.${f.key}`]: e.target.value })}
+        disabled={running}
+        step={f.step}
+        min={f.min}
+        placeholder={f.nullable ? 'none' : undefined}
+      />
+      <span className="hint">{f.hint}</span>
     </label>
   );
 
@@ -245,18 +228,22 @@ export function TrainForm({ projectId, initialModel }: { projectId: string; init
           <legend>Algorithm</legend>
           <div className="form">
             <label className="field">
-              <select name="algorithm" value={algorithm} onChange={(e) => setAlgorithm(e.target.value as Algorithm)} disabled={running} aria-label="Algorithm">
-                {(Object.entries(trainableAlgorithms) as [Algorithm, string][]).map(([name, label]) => (
-                  <option key={name} value={name}>
-                    {label}
+              <select
+                name="algorithm"
+                value={listing?.name ?? ''}
+                onChange={(e) => setAlgorithm(algorithms.data?.find((a) => a.name === e.target.value)?.name ?? null)}
+                disabled={running}
+                aria-label="Algorithm"
+              >
+                {algorithms.data?.map((a) => (
+                  <option key={a.name} value={a.name}>
+                    {a.label}
                   </option>
                 ))}
               </select>
             </label>
             <div className="params">
-              {paramFieldsOf(algorithm).map(([key, label, hint, attrs]) => (
-                <Fragment key={key}>{param(key, label, hint, attrs)}</Fragment>
-              ))}
+              {listing?.form.map((f) => <Fragment key={f.key}>{param(f)}</Fragment>)}
               <label className="field">
                 <span>Holdout</span>
                 <input name="holdout" type="number" step="0.05" min="0.05" max="0.5" value={holdout} onChange={(e) => setHoldout(e.target.value)} disabled={running} />
@@ -271,29 +258,29 @@ export function TrainForm({ projectId, initialModel }: { projectId: string; init
           <div className="grid-2">
             <div className="field">
               <span>Also fit</span>
-              {(Object.entries(trainableAlgorithms) as [Algorithm, string][])
-                .filter(([name]) => name !== algorithm)
-                .map(([name, label]) => (
-                  <label key={name} className="check">
+              {(algorithms.data ?? [])
+                .filter((a) => a.name !== listing?.name)
+                .map((a) => (
+                  <label key={a.name} className="check">
                     <input
                       type="checkbox"
-                      name={`also-${name}`}
-                      checked={alsoTry.has(name)}
+                      name={`also-${a.name}`}
+                      checked={alsoTry.has(a.name)}
                       disabled={running}
                       onChange={(e) => {
                         const next = new Set(alsoTry);
-                        if (e.target.checked) next.add(name);
-                        else next.delete(name);
+                        if (e.target.checked) next.add(a.name);
+                        else next.delete(a.name);
                         setAlsoTry(next);
                       }}
                     />
-                    {label} <span className="muted">(its parameters above)</span>
+                    {a.label} <span className="muted">(its parameters above)</span>
                   </label>
                 ))}
             </div>
             <label className="field">
-              <span>Grid of {trainableAlgorithms[algorithm]}</span>
-              <input name="grid" value={grid} onChange={(e) => setGrid(e.target.value)} disabled={running} placeholder={algorithm === 'logistic_regression' ? 'C: 0.1, 1, 10' : 'learningRate: 0.05, 0.1; maxLeafNodes: 15, 31'} aria-invalid={Boolean(parsedGrid.problem)} />
+              <span>Grid of {listing?.label ?? 'the algorithm'}</span>
+              <input name="grid" value={grid} onChange={(e) => setGrid(e.target.value)} disabled={running} placeholder={gridExample(listing)} aria-invalid={Boolean(parsedGrid.problem)} />
               <span className={parsedGrid.problem ? 'hint hint-error' : 'hint'}>{parsedGrid.problem ?? 'param: values; every combination is fitted (at most 20 fits in all).'}</span>
             </label>
             <label className="field">
@@ -308,7 +295,7 @@ export function TrainForm({ projectId, initialModel }: { projectId: string; init
         <ErrorMessage error={train.error} />
         {training.data && <TrainingProgress training={training.data} />}
         <div className="row-actions">
-          <button type="submit" className="btn btn-primary" disabled={running || !dataset || !model || !target || !positive || Boolean(nameProblem) || Boolean(parsedGrid.problem)}>
+          <button type="submit" className="btn btn-primary" disabled={running || !listing || !dataset || !model || !target || !positive || Boolean(nameProblem) || Boolean(parsedGrid.problem)}>
             {running ? 'Training…' : 'Train'}
           </button>
           {training.data?.state === 'running' && (
@@ -323,6 +310,18 @@ export function TrainForm({ projectId, initialModel }: { projectId: string; init
 }
 
 /** "C: 0.1, 1, 10; maxIter: 50, 100" as a grid; blank is none. */
+/** A grid example from the listing's first two form fields: around each default. */
+function gridExample(listing: AlgorithmListing | undefined): string {
+  if (!listing) return '';
+  return listing.form
+    .slice(0, 2)
+    .map((f) => {
+      const d = Number(listing.defaults[f.key]);
+      return Number.isFinite(d) && d > 0 ? `${f.key}: ${d / 2}, ${d}, ${d * 2}` : `${f.key}: 1, 2`;
+    })
+    .join('; ');
+}
+
 function parseGrid(text: string): { grid: Record<string, (number | boolean | null)[]> | null; problem: string | null } {
   if (!text.trim()) return { grid: null, problem: null };
   const grid: Record<string, (number | boolean | null)[]> = {};

@@ -1,4 +1,3 @@
-import type { Algorithm } from '@/server/ml/spec';
 import type { RouterOutputs } from '../types';
 
 export type ModelSummary = RouterOutputs['models']['list'][number];
@@ -19,14 +18,3 @@ export const endpointHref = (projectId: string, name: string) => `/projects/${pr
 /** Model and endpoint names: what the server accepts (and API key scopes name). */
 export const NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
 export const NAME_RULE = 'Lowercase letters, digits, - and _, starting with a letter.';
-
-/**
- * The algorithms the train form offers, keyed by the server's TrainSpec union (server/ml/algorithms):
- * a new algorithm fails to compile here until it has a label (and train-form.tsx its fields).
- */
-export const trainableAlgorithms: Record<Algorithm, string> = {
-  logistic_regression: 'Logistic regression',
-  gradient_boosted_trees: 'Gradient-boosted trees',
-};
-
-export const algorithmLabels: Record<string, string> = { ...trainableAlgorithms, onnx: 'Imported ONNX' };

@@ -3,49 +3,31 @@ import { assertNever } from '@/server/domain/assert-never';
 
 export { cellKinds, type CellKind, assertNever };
 
-export function cellKindLabel(kind: CellKind): string {
-  switch (kind) {
-    case 'sql':
-      return 'SQL';
-    case 'ts':
-      return 'TypeScript';
-    case 'python':
-      return 'Python';
-    case 'train':
-      return 'Train';
-    case 'score':
-      return 'Score';
-    case 'check':
-      return 'Check';
-    case 'markdown':
-      return 'Markdown';
-    case 'scenario':
-      return 'Scenario';
-    case 'endpoint':
-      return 'Endpoint';
-    default:
-      return assertNever(kind, 'cell kind');
-  }
-}
+/**
+ * How the notebook shows each cell kind: the app's half of a cell kind (the compiler's half is
+ * server/pipeline/cells/). Keyed by the domain's list, so a new kind fails to compile here until it
+ * has an entry. `output`: what sits under the editor: `rows` (preview, table, chart: the cell's
+ * result can be run on its own), `scenario` (the outline and cron builder), `none`.
+ */
+export const cellKindViews = {
+  sql: { label: 'SQL', language: 'pgsql', output: 'rows' },
+  ts: { label: 'TypeScript', language: 'typescript', output: 'rows' },
+  python: { label: 'Python', language: 'python', output: 'rows' },
+  train: { label: 'Train', language: 'yaml', output: 'none' },
+  score: { label: 'Score', language: 'yaml', output: 'none' },
+  check: { label: 'Check', language: 'yaml', output: 'none' },
+  markdown: { label: 'Markdown', language: 'markdown', output: 'none' },
+  scenario: { label: 'Scenario', language: 'yaml', output: 'scenario' },
+  endpoint: { label: 'Endpoint', language: 'yaml', output: 'none' },
+} as const satisfies Record<CellKind, { label: string; language: string; output: 'rows' | 'scenario' | 'none' }>;
+
+type Views = typeof cellKindViews;
+/** The kinds whose result is rows (previewed, tabled, charted, downloaded). */
+export type RowCellKind = { [K in CellKind]: Views[K]['output'] extends 'rows' ? K : never }[CellKind];
+
+export const producesRows = (kind: CellKind): kind is RowCellKind => cellKindViews[kind].output === 'rows';
+
+export const cellKindLabel = (kind: CellKind): string => cellKindViews[kind].label;
 
 /** Monaco language id of a cell kind: declarative cells are YAML; SQL runs in Postgres. */
-export function cellLanguage(kind: CellKind): string {
-  switch (kind) {
-    case 'sql':
-      return 'pgsql';
-    case 'ts':
-      return 'typescript';
-    case 'python':
-      return 'python';
-    case 'train':
-    case 'score':
-    case 'check':
-    case 'scenario':
-    case 'endpoint':
-      return 'yaml';
-    case 'markdown':
-      return 'markdown';
-    default:
-      return assertNever(kind, 'cell kind');
-  }
-}
+export const cellLanguage = (kind: CellKind): string => cellKindViews[kind].language;

@@ -13,6 +13,7 @@ import { ColumnProfiles } from '../results/column-profiles';
 import { ResultChart, ChartControls } from '../results/result-chart';
 import { ResultGrid } from '../results/result-grid';
 import { useTRPC } from '../trpc';
+import type { RowCellKind } from './cell-kinds';
 import { useNotebookOutputs } from './notebook-outputs';
 import type { CellOutput } from './output-types';
 import { useText } from './use-cells';
@@ -60,7 +61,7 @@ function useEditedSince(text: Y.Text, output: CellOutput | undefined): boolean {
 }
 
 /** A run's result under its cell: status line, then Table | Profile | Chart. */
-export function CellOutputArea({ cellId, kind, text, chart, doc, canEdit }: { cellId: string; kind: 'sql' | 'ts' | 'python'; text: Y.Text; chart: ChartSpecView | null; doc: Y.Doc; canEdit: boolean }) {
+export function CellOutputArea({ cellId, kind, text, chart, doc, canEdit }: { cellId: string; kind: RowCellKind; text: Y.Text; chart: ChartSpecView | null; doc: Y.Doc; canEdit: boolean }) {
   const outputs = useNotebookOutputs();
   const output = outputs.outputOf(cellId);
   const running = outputs.isRunning(cellId);
@@ -84,7 +85,7 @@ export function CellOutputArea({ cellId, kind, text, chart, doc, canEdit }: { ce
   );
 }
 
-function OutputBody({ kind, output, stale, staleReason, chart, doc, canEdit }: { kind: 'sql' | 'ts' | 'python'; output: CellOutput; stale: boolean; staleReason: CellOutput['staleReason']; chart: ChartSpecView | null; doc: Y.Doc; canEdit: boolean }) {
+function OutputBody({ kind, output, stale, staleReason, chart, doc, canEdit }: { kind: RowCellKind; output: CellOutput; stale: boolean; staleReason: CellOutput['staleReason']; chart: ChartSpecView | null; doc: Y.Doc; canEdit: boolean }) {
   const { projectId, notebookId } = useNotebookOutputs();
   const [tab, setTab] = useState<Tab>('table');
   const cellUrl = `/api/v1/projects/${projectId}/notebooks/${notebookId}/cells/${encodeURIComponent(output.cellId)}`;

@@ -2,7 +2,7 @@
  * What a new cell starts with: a template that compiles, filled from the project's real datasets
  * and columns, so the first Run works and the syntax is there to copy. Pure: the caller fetches.
  */
-import type { CellKind } from './cell-kinds';
+import { assertNever, type CellKind } from './cell-kinds';
 
 export type TemplateDataset = { name: string; columns: { name: string; type: string }[] };
 export type TemplateContext = {
@@ -88,6 +88,6 @@ export function cellTemplate(kind: CellKind, ctx: TemplateContext): string {
     case 'markdown':
       return '';
     default:
-      return '';
+      return assertNever(kind, 'cell kind');
   }
 }

@@ -9,7 +9,7 @@ import { ScenarioCellForm } from '../scenarios/scenario-cell-form';
 import { CellEditor, type EditorCommand, type EditorDiagnostic } from './cell-editor';
 import { CellOutputArea } from './cell-output';
 import { CellBuildStatus, CellDiagnostics, CellPreviewButton, CellRunButtons } from './cell-pipeline';
-import { cellKindLabel, cellKinds, cellLanguage, type CellKind } from './cell-kinds';
+import { cellKindLabel, cellKinds, cellKindViews, cellLanguage, producesRows, type CellKind } from './cell-kinds';
 import { MarkdownView } from './markdown-view';
 import { useNotebookOutputs } from './notebook-outputs';
 import { useNotebookPipeline } from './notebook-pipeline';
@@ -72,7 +72,7 @@ export function NotebookCell({ cell, index, count, doc, awareness, peers, canEdi
           </span>
         )}
         <span className="cell-head-spacer" />
-        {(cell.kind === 'sql' || cell.kind === 'ts' || cell.kind === 'python') && <CellPreviewButton cellId={cell.id} position={position} />}
+        {producesRows(cell.kind) && <CellPreviewButton cellId={cell.id} position={position} />}
         <CellRunButtons cellId={cell.id} position={position} />
         {canEdit && (
           <span className="cell-actions">
@@ -111,8 +111,8 @@ export function NotebookCell({ cell, index, count, doc, awareness, peers, canEdi
       )}
       <CellDiagnostics cellId={cell.id} />
       {cell.kind === 'python' && <PythonSandboxNote />}
-      {cell.kind === 'scenario' && !cell.collapsed && <ScenarioCellForm cellId={cell.id} text={cell.text} canEdit={canEdit} position={position} />}
-      {(cell.kind === 'sql' || cell.kind === 'ts' || cell.kind === 'python') && <CellOutputArea cellId={cell.id} kind={cell.kind} text={cell.text} chart={cell.chart} doc={doc} canEdit={canEdit} />}
+      {cellKindViews[cell.kind].output === 'scenario' && !cell.collapsed && <ScenarioCellForm cellId={cell.id} text={cell.text} canEdit={canEdit} position={position} />}
+      {producesRows(cell.kind) && <CellOutputArea cellId={cell.id} kind={cell.kind} text={cell.text} chart={cell.chart} doc={doc} canEdit={canEdit} />}
       <CellBuildStatus cellId={cell.id} />
     </section>
   );

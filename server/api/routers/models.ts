@@ -1,3 +1,4 @@
+import { listAlgorithms } from '../../services/models/algorithms';
 import { evaluateModelVersion, listModelEvaluations } from '../../services/models/evaluate-version';
 import { GateDecisionsInput, listGateDecisions } from '../../services/models/gate-decisions';
 import { getModel, getModelVersion, listModels, listModelVersions } from '../../services/models/list-models';
@@ -5,13 +6,15 @@ import { EvaluateVersionInput, ListEvaluationsInput, ListModelsInput, ModelRef, 
 import { scoreDataset } from '../../services/models/score-dataset';
 import { setChampion } from '../../services/models/set-champion';
 import { cancelTraining, getTraining, startTraining } from '../../services/models/trainings';
-import { procedure, router } from '../trpc';
+import { policies, procedure, router } from '../trpc';
 
 const read = { kind: 'member', role: 'viewer', scope: 'read' } as const;
 const editor = { kind: 'member', role: 'editor' } as const;
 
 /** The model registry. ONNX files are imported over REST (`POST /api/v1/projects/{projectId}/models/{name}/versions`). */
 export const modelsRouter = router({
+  /** The model kinds (registry order) with their labels and the train form's parameters and defaults. */
+  algorithms: procedure.meta({ policy: policies.signedIn }).query(() => listAlgorithms()),
   list: procedure.meta({ policy: read }).input(ListModelsInput).query(({ ctx, input }) => listModels({ ctx, input })),
   get: procedure.meta({ policy: read }).input(ModelRef).query(({ ctx, input }) => getModel({ ctx, input })),
   versions: procedure.meta({ policy: read }).input(ModelRef).query(({ ctx, input }) => listModelVersions({ ctx, input })),

@@ -4,6 +4,7 @@ import { type EncodedFeatures, type FeaturePlan, columnReaders, featureOfColumn,
 import { type BoostedTrees, MAX_TREE_CATEGORIES, type TreeFeatures, boostedScore, fitBoostedTrees, treeFeatureValue } from '../gbt/boosting';
 import { sigmoid } from '../logistic-regression';
 import type { GradientBoostedTreesParams } from '../spec';
+import { treeEnsembleOutputs } from '../onnx/tree-ensemble';
 import type { ModelAlgorithm } from './types';
 
 export type BoostedTreesEstimator = { kind: 'gradient_boosted_trees' } & BoostedTrees;
@@ -71,4 +72,20 @@ export const gradientBoostedTrees: ModelAlgorithm<'gradient_boosted_trees', Grad
     for (const tree of est.trees) tree.feature.forEach((f, node) => f >= 0 && (perColumn[f]! += tree.gain[node]!));
     return perColumn;
   },
+  // Trees split raw values (NaN routed per split), so the numeric features go in unscaled; trees
+  // trained before native categorical splits read one-hot columns (numeric splits only). ai.onnx.ml 5
+  // for TreeEnsemble's category-set splits (onnxruntime 1.18+).
+  onnx: (est) => ({
+    standardised: false,
+    categorical: est.categoricalSplits === 'native' ? 'code' : 'one-hot',
+    opsets: { onnx: 15, ml: 5 },
+    build: (io) => treeEnsembleOutputs(est, io.features, io.prefix, { label: io.label, probabilities: io.probabilities }),
+  }),
+  form: [
+    { key: 'learningRate', label: 'Learning rate', hint: 'Shrinkage per tree.', step: 'any', min: 0 },
+    { key: 'maxIter', label: 'Trees', hint: 'At most; early stopping above 10k rows.', min: 1 },
+    { key: 'maxLeafNodes', label: 'Max leaves', hint: 'Per tree.', min: 2, nullable: true },
+    { key: 'maxDepth', label: 'Max depth', hint: 'Empty: unlimited.', min: 1, nullable: true },
+    { key: 'minSamplesLeaf', label: 'Min rows per leaf', hint: '', min: 1 },
+  ],
 };

@@ -1,11 +1,11 @@
-import type { Algorithm, TrainSpec } from '../spec';
+import { type Algorithm, TrainSpec } from '../spec';
 import { gradientBoostedTrees } from './gradient-boosted-trees';
 import { logisticRegression } from './logistic-regression';
-import type { ModelAlgorithm } from './types';
+import type { ModelAlgorithm, ParamField } from './types';
 
 export type { BoostedTreesEstimator } from './gradient-boosted-trees';
 export type { LogisticRegressionEstimator } from './logistic-regression';
-export type { FitInput, Fitted, ModelAlgorithm, RowExplanation } from './types';
+export type { FitInput, Fitted, ModelAlgorithm, OnnxClassifier, OnnxClassifierIo, ParamField, RowExplanation } from './types';
 
 type ParamsOf<K extends Algorithm> = Extract<TrainSpec, { algorithm: K }>['params'];
 
@@ -29,5 +29,13 @@ type AnyAlgorithm = ModelAlgorithm<Algorithm, unknown, Estimator>;
  */
 export const algorithmOf = (kind: Algorithm): AnyAlgorithm => ALGORITHMS[kind] as unknown as AnyAlgorithm;
 
-/** The algorithms in the order the UI lists them, with their labels. */
-export const ALGORITHM_LIST: readonly { name: Algorithm; label: string }[] = Object.values(ALGORITHMS).map(({ name, label }) => ({ name, label }));
+/** A model kind as the UI offers it: its label, the form's parameters and their defaults. */
+export type AlgorithmListing = { name: Algorithm; label: string; form: readonly ParamField[]; defaults: Record<string, unknown> };
+
+/** The algorithms in the order the UI lists them (registry order), for the train form and labels. */
+export const ALGORITHM_LIST: readonly AlgorithmListing[] = Object.values(ALGORITHMS).map(({ name, label, form }) => ({
+  name,
+  label,
+  form,
+  defaults: TrainSpec.parse({ algorithm: name, target: 'target', positiveClass: 'positive' }).params,
+}));

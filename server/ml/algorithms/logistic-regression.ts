@@ -1,6 +1,7 @@
 import { modelColumns, oneHotWidth, standardisedMatrix } from '../features';
 import { fitLogisticRegression, sigmoid } from '../logistic-regression';
 import type { LogisticRegressionParams } from '../spec';
+import { ML_DOMAIN, attr, node } from '../onnx/proto';
 import type { ModelAlgorithm } from './types';
 
 export type LogisticRegressionEstimator = {
@@ -64,4 +65,27 @@ export const logisticRegression: ModelAlgorithm<'logistic_regression', LogisticR
   },
   // |coefficient| on standardised features (a one-hot column's coefficient is the effect of that category against none of them).
   importance: (est, columns) => Float64Array.from({ length: columns.length }, (_, j) => Math.abs(est.coef[j] ?? 0)),
+  onnx: (est) => ({
+    standardised: true,
+    categorical: 'one-hot',
+    opsets: { onnx: 15, ml: 3 },
+    // One coefficient row with two class labels: onnxruntime scores the second class and returns
+    // probabilities [1 - p, p] after the logistic.
+    build: (io) => ({
+      nodes: [
+        node(
+          'LinearClassifier',
+          [io.features],
+          [io.label, io.probabilities],
+          [attr.floats('coefficients', est.coef), attr.floats('intercepts', [est.intercept]), attr.ints('classlabels_ints', [0, 1]), attr.string('post_transform', 'LOGISTIC')],
+          ML_DOMAIN,
+        ),
+      ],
+      initializers: [],
+    }),
+  }),
+  form: [
+    { key: 'C', label: 'C', hint: 'Inverse regularisation strength (L2).', step: 'any', min: 0 },
+    { key: 'maxIter', label: 'Max iterations', hint: 'Optimiser steps.', min: 1 },
+  ],
 };

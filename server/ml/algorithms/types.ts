@@ -1,4 +1,5 @@
 import type { EncodedFeatures, FeaturePlan, ModelColumn } from '../features';
+import type { int64Tensor, node } from '../onnx/proto';
 import type { Split } from '../split';
 import type { TrainingControl } from '../types';
 
@@ -18,6 +19,27 @@ export type FitInput<P> = {
 };
 
 export type RowExplanation = { baseline: number; contributions: Float64Array };
+
+/** The tensor names a classifier node reads and writes in the exported graph (onnx/export.ts). */
+export type OnnxClassifierIo = { features: string; label: string; probabilities: string; /** prefix for the classifier's intermediate tensors */ prefix: string };
+
+/** An estimator's part of the exported graph (onnx/export.ts builds the inputs and features before it). */
+export type OnnxClassifier = {
+  /** Whether it reads the numeric features imputed and standardised (its coefficients are on that scale). */
+  standardised: boolean;
+  /** How categorical features reach it: one-hot blocks, or one column of category codes each. */
+  categorical: 'one-hot' | 'code';
+  /** The opsets its nodes need (the default ONNX domain and ai.onnx.ml). */
+  opsets: { onnx: number; ml: number };
+  /** Its nodes from the concatenated features to `label` (int64) and `probabilities` [N,2]. */
+  build(io: OnnxClassifierIo): { nodes: ReturnType<typeof node>[]; initializers: ReturnType<typeof int64Tensor>[] };
+};
+
+/**
+ * A parameter the train form offers (the others keep their defaults): a number input named `key`,
+ * prefilled with the params schema's default. `nullable`: an empty field sends null ("no limit").
+ */
+export type ParamField = { key: string; label: string; hint: string; min?: number; step?: 'any'; nullable?: boolean };
 
 export type Fitted<E> = { estimator: E; iterations: number; converged: boolean; earlyStopped: boolean };
 
@@ -41,4 +63,8 @@ export type ModelAlgorithm<K extends string, P, E extends { kind: K }> = {
   explain(est: E, features: FeaturePlan, enc: EncodedFeatures, row: number): RowExplanation;
   /** An unnormalised importance per model column (evaluate.ts sums them per feature). */
   importance(est: E, columns: readonly ModelColumn[]): Float64Array;
+  /** The ONNX export of a fitted estimator (see OnnxClassifier). */
+  onnx(est: E): OnnxClassifier;
+  /** The main parameters, in the order the train form shows them. */
+  form: readonly ParamField[];
 };

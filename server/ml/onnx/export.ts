@@ -1,11 +1,9 @@
-import { assertNever } from '@/server/domain/assert-never';
-import type { Estimator, LogisticRegressionEstimator } from '../algorithms';
+import { algorithmOf } from '../algorithms';
 import { MODEL_METADATA_KEY, modelToJson } from '../explain/model-json';
 import { oneHotWidth } from '../features';
 import type { Model } from '../model';
 import { FEATURE_SCHEMA_METADATA_KEY, type FeatureInput, type FeatureSchema } from './feature-schema';
 import { ElemType, ML_DOMAIN, attr, encodeModel, int64Tensor, node, tensorValue } from './proto';
-import { treeEnsembleOutputs } from './tree-ensemble';
 
 /**
  * IR 8 with opset 15 and ai.onnx.ml 3: the ONNX 1.11 level, which every maintained runtime reads
@@ -13,7 +11,6 @@ import { treeEnsembleOutputs } from './tree-ensemble';
  * 1.18+); their other ai.onnx.ml operators read the same at 5.
  */
 export const OPSETS = { onnx: 15, ml: 3 } as const;
-const TREE_OPSETS = { onnx: 15, ml: 5 } as const;
 export const IR_VERSION = 8;
 
 const OUT_LABEL = 'label';
@@ -68,7 +65,7 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
   const nodes: ReturnType<typeof node>[] = [];
   const initializers: ReturnType<typeof int64Tensor>[] = [];
   const blocks: string[] = [];
-  const classifier = classifierOf(model.estimator);
+  const classifier = algorithmOf(model.estimator.kind).onnx(model.estimator as never);
   if (numeric.length) {
     nodes.push(node('Concat', numeric.map((f) => inputNames.get(f.name)!), [`${INTERNAL}numeric`], [attr.int('axis', 1)]));
     if (classifier.standardised) {
@@ -108,7 +105,7 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
     blocks.push(`${p}onehot`);
   });
   nodes.push(node('Concat', blocks, [`${INTERNAL}features`], [attr.int('axis', 1)]));
-  const built = classifier.build(`${INTERNAL}features`);
+  const built = classifier.build({ features: `${INTERNAL}features`, label: OUT_LABEL, probabilities: OUT_PROBABILITIES, prefix: `${INTERNAL}trees.` });
   nodes.push(...built.nodes);
   initializers.push(...built.initializers);
 
@@ -140,44 +137,4 @@ function assignInputNames(features: string[]): Map<string, string> {
     names.set(f, name);
   }
   return names;
-}
-
-type Classifier = {
-  /** Whether it reads the numeric features imputed and standardised (its coefficients are on that scale). */
-  standardised: boolean;
-  /** How categorical features reach it: one-hot blocks, or one column of category codes each. */
-  categorical: 'one-hot' | 'code';
-  opsets: { onnx: number; ml: number };
-  /** Its nodes from the concatenated features to the `label` and `probabilities` outputs. */
-  build: (features: string) => { nodes: ReturnType<typeof node>[]; initializers: ReturnType<typeof int64Tensor>[] };
-};
-
-/** Each algorithm's ONNX classifier over the concatenated features. */
-function classifierOf(est: Estimator): Classifier {
-  switch (est.kind) {
-    case 'logistic_regression':
-      return { standardised: true, categorical: 'one-hot', opsets: OPSETS, build: (features) => ({ nodes: [linearClassifier(est, features)], initializers: [] }) };
-    case 'gradient_boosted_trees':
-      // Trees trained before native categorical splits read one-hot columns (numeric splits only).
-      return {
-        standardised: false,
-        categorical: est.categoricalSplits === 'native' ? 'code' : 'one-hot',
-        opsets: TREE_OPSETS,
-        build: (features) => treeEnsembleOutputs(est, features, `${INTERNAL}trees.`, { label: OUT_LABEL, probabilities: OUT_PROBABILITIES }),
-      };
-    default:
-      return assertNever(est, 'algorithm');
-  }
-}
-
-function linearClassifier(est: LogisticRegressionEstimator, features: string) {
-  // One coefficient row with two class labels: onnxruntime scores the second class and returns
-  // probabilities [1 - p, p] after the logistic.
-  return node(
-    'LinearClassifier',
-    [features],
-    [OUT_LABEL, OUT_PROBABILITIES],
-    [attr.floats('coefficients', est.coef), attr.floats('intercepts', [est.intercept]), attr.ints('classlabels_ints', [0, 1]), attr.string('post_transform', 'LOGISTIC')],
-    ML_DOMAIN,
-  );
 }

@@ -1,4 +1,4 @@
-import type { BoostedTreesEstimator } from '../algorithms';
+import type { BoostedTrees } from '../gbt/boosting';
 import { ElemType, ML_DOMAIN, attr, doubleTensor, int64Tensor, node, uint8Tensor } from './proto';
 
 /** ai.onnx.ml opset 5's TreeEnsemble node modes (nodes_modes is a uint8 tensor). */
@@ -20,7 +20,7 @@ type Built = { nodes: ReturnType<typeof node>[]; initializers: ReturnType<typeof
  * TreeEnsemble holds only split nodes (true/false point at a node or a leaf): a tree that is a
  * single leaf gets one split node whose branches both reach that leaf.
  */
-export function treeEnsembleOutputs(est: BoostedTreesEstimator, features: string, prefix: string, out: { label: string; probabilities: string }): Built {
+export function treeEnsembleOutputs(est: BoostedTrees, features: string, prefix: string, out: { label: string; probabilities: string }): Built {
   const n = { roots: [] as number[], modes: [] as number[], featureIds: [] as number[], splits: [] as number[], missingTrue: [] as number[] };
   const branch = { trueIds: [] as number[], trueLeaf: [] as number[], falseIds: [] as number[], falseLeaf: [] as number[] };
   const leafWeights: number[] = [];

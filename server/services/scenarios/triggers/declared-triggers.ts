@@ -7,13 +7,17 @@ import type { DeployedScenario } from '../../workflow-starter';
 
 export type { DeployedScenario };
 
-/** One `schedule` trigger as the Temporal Schedule `scheduleId` must be. */
+/** When a Temporal Schedule fires (a subset of the SDK's ScheduleSpec: this file stays free of @temporalio). */
+export type ScheduleTimes = { cronExpressions: string[]; timezone: string } | { intervals: { every: number }[] };
+
+/** One trigger that a Temporal Schedule runs (`schedule` today), as the Schedule `scheduleId` must be. */
 export type DesiredSchedule = {
   scheduleId: string;
   scenario: string;
   triggerIndex: number;
-  cron: string;
-  timezone: string;
+  spec: ScheduleTimes;
+  /** The times in words, for the Temporal UI's summary of the runs it starts. */
+  summary: string;
   overlap: 'SKIP' | 'BUFFER_ONE';
   bundleHash: string;
   /** The scenario is disabled: the Schedule exists (its next times stay visible) but is paused. */
@@ -51,7 +55,8 @@ export function scenariosOfManifest(manifest: BundleManifest, bundleHash: string
 }
 
 /**
- * The Schedules and watchers a project's deployed scenarios call for. Ids are per project, scenario
+ * The Schedules and watchers a project's deployed scenarios call for: one case per trigger kind (a
+ * new kind fails to compile here until it says which Temporal resource, if any, runs it). Ids are per project, scenario
  * and trigger position, so the same bundle always gives the same ids and reconciling converges.
  */
 export function desiredTriggers(projectId: string, scenarios: readonly DeployedScenario[]): { schedules: DesiredSchedule[]; watchers: DesiredWatcher[] } {
@@ -86,8 +91,8 @@ function desiredSchedule(projectId: string, s: DeployedScenario, t: Extract<Scen
     scheduleId: scenarioScheduleId(projectId, s.name, i),
     scenario: s.name,
     triggerIndex: i,
-    cron: t.cron,
-    timezone: t.timezone,
+    spec: { cronExpressions: [t.cron], timezone: t.timezone },
+    summary: `schedule "${t.cron}" (${t.timezone})`,
     overlap,
     bundleHash: s.bundleHash,
     paused: s.enabled === false,

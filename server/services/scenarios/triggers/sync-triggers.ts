@@ -101,7 +101,7 @@ function scheduleAction(taskQueue: string, s: DesiredSchedule): ScheduleOptionsS
     args: [s.runInput],
     // Every run the schedule starts carries it (the Temporal UI shows workflow memos).
     memo: { [SCHEDULE_MEMO_KEY]: { definition: s.definition, bundleHash: s.bundleHash } },
-    staticSummary: `scenario ${s.scenario}: schedule "${s.cron}" (${s.timezone})`,
+    staticSummary: `scenario ${s.scenario}: ${s.summary}`,
   };
 }
 
@@ -142,7 +142,7 @@ async function syncSchedule(client: Client, taskQueue: string, s: DesiredSchedul
     current = null;
   }
   if (current && scheduleMatches(current, taskQueue, s)) return { ...base, change: await syncPause(client, s, current) };
-  const spec = { cronExpressions: [s.cron], timezone: s.timezone };
+  const spec = s.spec;
   const policies = { overlap: s.overlap, catchupWindow: CATCHUP_WINDOW, pauseOnFailure: false };
   if (!current) {
     try {
