@@ -8,6 +8,7 @@ import { SandboxCancelled } from '@/server/services/datasets/sql-sandbox';
 import { ServiceError } from '@/server/services/errors';
 import { enqueueNotification } from '@/server/services/notifications/enqueue-notification';
 import { concludeRetrainShadow, runRetrainStep } from '@/server/services/scenarios/retrain-step';
+import { runPythonRetrainStep } from '@/server/services/scenarios/retrain-python';
 import {
   admitScenarioRun,
   beginScenarioRun,
@@ -267,7 +268,8 @@ function execute(env: StepEnv, step: ScenarioStep): Promise<StepResult> {
     case 'score':
       return runScoreStep(env, step);
     case 'retrain':
-      return runRetrainStep(env, step);
+      // A Python cell's model is retrained by running that cell again; any other from its train cell.
+      return runPythonRetrainStep(env, step).then((done) => done ?? runRetrainStep(env, step));
     case 'drift':
       return runDriftStep(env, step);
     case 'build':

@@ -77,10 +77,10 @@ export function judgeGate(gate: Gate, threshold: number, y: Uint8Array, champion
   return { comparator, bothClasses, championValue, challengerValue, enoughRows, passed };
 }
 
-type RetrainStep = Extract<ScenarioStep, { type: 'retrain' }>;
+export type RetrainStep = Extract<ScenarioStep, { type: 'retrain' }>;
 
 /** What the gate decided, audited `model.gate_decision` and kept as the step's output. */
-type Decision = {
+export type Decision = {
   model: string;
   decision: 'promoted' | 'kept_champion';
   metric: Gate['metric'];
@@ -480,7 +480,7 @@ export async function concludeRetrainShadow(env: StepEnv, step: RetrainStep, opt
   };
 }
 
-const secondsSince = (started: number) => Math.round((performance.now() - started) / 100) / 10;
+export const secondsSince = (started: number) => Math.round((performance.now() - started) / 100) / 10;
 
 /** The project's production endpoints (deployed by a bundle) that serve this model. */
 async function productionEndpointsOf(db: DbOrTx, projectId: string, modelId: string): Promise<{ id: string; name: string }[]> {
@@ -538,7 +538,7 @@ async function registerChallenger(
 }
 
 /** Makes `to` the champion (audited) and repoints this project's production endpoints of the model to it; returns their names. */
-async function makeChampion(
+export async function makeChampion(
   tx: DbOrTx,
   meta: AuditMeta,
   c: {
@@ -577,7 +577,7 @@ async function makeChampion(
   return prod.map((e) => e.name).sort();
 }
 
-function publishPromotion(db: StepEnv['db'], modelId: string, decided: Decision): void {
+export function publishPromotion(db: StepEnv['db'], modelId: string, decided: Decision): void {
   if (decided.decision !== 'promoted') return;
   publishScoringChange(db, { kind: 'model', modelId });
   for (const name of decided.endpoints) publishScoringChange(db, { kind: 'endpoint', name });
