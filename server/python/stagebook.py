@@ -2,9 +2,11 @@
 
 Runs inside the sandbox (server/python/sandbox.ts) with the cell. It converts a scikit-learn
 pipeline to ONNX with skl2onnx, checks onnxruntime's probabilities against predict_proba, and leaves
-the file and the holdout's labels and probabilities in the scratch directory; the runner lists them
-in models.json once the cell has succeeded, and the server evaluates and registers them
-(server/services/models/register-python-model.ts). Nothing here reaches the network or the database.
+in the scratch directory the file, the copy fitted on the training part (the estimate) as ONNX, the
+holdout's labels and probabilities, and the labelled rows as the model saw them (the frame, one file
+a column); the runner lists them in models.json once the cell has succeeded, and the server scores,
+evaluates and registers them (server/services/models/register-python-model.ts; a scenario's retrain
+gate: server/services/scenarios/retrain-python.ts). Nothing here reaches the network or the database.
 """
 
 import math
