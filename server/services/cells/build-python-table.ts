@@ -138,11 +138,9 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
       if (r.exitCode !== 0) throw new PythonCellError(opts.cellId, 'limit', exitReason(r, limits));
       const schema = await readScratchJson<{ columns: { name: string; type: DatasetColumnType }[]; rows: number }>(path.join(scratch, 'out.json'));
       if (!schema) throw new PythonCellError(opts.cellId, 'limit', `the cell's process ended without writing its output${tail(r.stderr)}`);
+      const result = { rowsIn, rowCount: schema.rows, columns: schema.columns.map((c) => c.name), mode, stdout: r.stdout, models: opts.models ? await readModels(opts.cellId, scratch) : [] };
+      if (opts.discardOutput) return result;
       const target = ident(opts.table);
-      if (opts.discardOutput) {
-        const models = opts.models ? await readModels(opts.cellId, scratch) : [];
-        return { rowsIn, rowCount: schema.rows, columns: schema.columns.map((c) => c.name), mode, stdout: r.stdout, models };
-      }
       await q(`CREATE TABLE ${target} (${schema.columns.map((c) => `${ident(c.name)} ${pgTypeOf[c.type]}`).join(', ')})`);
       if (schema.columns.length > 0) {
         say(`python: loading ${schema.rows.toLocaleString('en-US')} rows`);
@@ -151,8 +149,7 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
         });
         await pipeline(out, client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT csv)`)));
       }
-      const models = opts.models ? await readModels(opts.cellId, scratch) : [];
-      return { rowsIn, rowCount: schema.rows, columns: schema.columns.map((c) => c.name), mode, stdout: r.stdout, models };
+      return result;
     });
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -49,6 +49,7 @@ export type PreparedPythonVersion = {
   /** The estimate's schema and what the server computed from the frame: the retrain gate scores the same rows with both models. */
   estimateSchema: FeatureSchema;
   facts: FrameFacts;
+  frame: ModelFrame;
   /** Frame rows the served model was fitted on (every one), or null when the cell fitted it on rows it did not show. */
   fittedRows: Uint32Array | null;
 };
@@ -108,18 +109,7 @@ export async function preparePythonVersion(ctx: ServiceCtx, input: PythonModelIn
     source: 'trained',
     bytes,
     algorithm: 'sklearn',
-    spec: {
-      language: 'python',
-      cell: input.cellId,
-      target: entry.target,
-      positiveClass: entry.positiveClass,
-      features: entry.features,
-      pipeline: entry.pipeline,
-      holdout: { fraction: entry.holdout.fraction, seed: entry.holdout.seed },
-      inputTensor: entry.inputTensor,
-      fittedOn: entry.fittedOn,
-      check: entry.check,
-    },
+    spec: pythonSpec(input.cellId, entry),
     featureSchema: {
       ...schema,
       target: entry.target,
@@ -139,6 +129,7 @@ export async function preparePythonVersion(ctx: ServiceCtx, input: PythonModelIn
     version,
     estimateSchema,
     facts,
+    frame,
     fittedRows: fittedAll ? Uint32Array.from({ length: frame.rows }, (_, i) => i) : null,
     audit: {
       action: 'model.train',
@@ -154,6 +145,20 @@ export async function preparePythonVersion(ctx: ServiceCtx, input: PythonModelIn
     },
   };
 }
+
+/** What a Python version's spec records: the cell, the model's target and features, the pipeline and how it was checked. */
+const pythonSpec = (cell: string, entry: PythonModelEntry) => ({
+  language: 'python',
+  cell,
+  target: entry.target,
+  positiveClass: entry.positiveClass,
+  features: entry.features,
+  pipeline: entry.pipeline,
+  holdout: { fraction: entry.holdout.fraction, seed: entry.holdout.seed },
+  inputTensor: entry.inputTensor,
+  fittedOn: entry.fittedOn,
+  check: entry.check,
+});
 
 /** onnxruntime here against predict_proba there, on the estimate's holdout scores (float32 graphs included). */
 const HOLDOUT_AGREEMENT = 1e-4;

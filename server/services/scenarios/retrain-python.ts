@@ -83,7 +83,38 @@ export async function runPythonRetrainStep(env: StepEnv, step: RetrainStep): Pro
   const frame = challenger.frame;
   env.say(`challenger fitted on ${frame.rows.toLocaleString('en-US')} labelled rows; its holdout has ${facts.holdout.length.toLocaleString('en-US')}`);
 
-  // Both judged on the challenger's holdout rows that the champion did not train on, scored here.
+  const { judged, seen, championSeenRows, y, championP, challengerP } = await scoreBoth(env, champion, prepared);
+  env.heartbeat({ stage: 'comparing' });
+
+  const gate = step.gate;
+  const verdict = judgeGate(gate, 0.5, y, championP, challengerP);
+  const identical = verdict.passed && sha256Of(challenger.bytes) === champion.artifactSha256;
+  const promote = verdict.passed && !identical;
+  const judgedOn = seen ? `${judged.length} holdout rows the champion did not train on` : `${judged.length} holdout rows`;
+  const reason = !verdict.enoughRows
+    ? `the comparison has ${judgedOn}, fewer than minRows ${gate.minRows}`
+    : !verdict.bothClasses
+      ? `the comparison has ${judgedOn}, without both classes: ${gate.metric} cannot be compared`
+      : identical
+        ? `the challenger is the champion's model exactly (same ONNX artifact, ${gate.metric} ${verdict.challengerValue.toFixed(4)})`
+        : `challenger ${gate.metric} ${verdict.challengerValue.toFixed(4)} ${verdict.passed ? 'meets' : 'does not meet'} ${verdict.comparator} champion ${verdict.championValue.toFixed(4)}${gate.minImprovement ? ` ${verdict.comparator.startsWith('>') ? '+' : '-'} ${gate.minImprovement}` : ''} on ${judgedOn}, both scored by onnxruntime on the same records`;
+  env.say(`gate: ${reason}: ${promote ? 'promoting the challenger' : 'keeping the champion'}`);
+  env.signal.throwIfAborted();
+
+  const decided = await decide(env, { step, model, champion, cell, prepared, promote, verdict, reason, judged: judged.length, championSeenRows });
+  publishPromotion(db, model.id, decided);
+  return { output: { ...decided, language: 'python', seconds: secondsSince(started) } };
+}
+
+/**
+ * Champion and challenger scored on the same records: the challenger's holdout rows (its frame)
+ * minus those the champion was fitted on (its model-frame digest); the champion by its served ONNX
+ * file, the challenger by its estimate's scores the server computed on those rows.
+ */
+async function scoreBoth(env: StepEnv, champion: typeof modelVersions.$inferSelect, prepared: PreparedPythonVersion) {
+  const { db } = env;
+  const { facts } = prepared;
+  const frame = prepared.frame;
   const seen = await loadSeenRows(db, champion.trainingData, 'model-frame');
   const judged = facts.holdout.flatMap((r, i) => (seen && hasRow(seen, facts.hashes[r]!) ? [] : [i]));
   const championSeenRows = seen ? facts.holdout.length - judged.length : null;
@@ -104,28 +135,33 @@ export async function runPythonRetrainStep(env: StepEnv, step: RetrainStep): Pro
   const championP = await scoreRecords(session, schema, records);
   const challengerP = Float64Array.from(judged, (i) => facts.p[i]!);
   const y = Uint8Array.from(judged, (i) => facts.y[i]!);
-  env.heartbeat({ stage: 'comparing' });
+  return { judged, seen, championSeenRows, y, championP, challengerP };
+}
 
+/** The decision in one transaction: on a pass the challenger registered, made champion, the production endpoints repointed; audited `model.gate_decision` either way. */
+async function decide(
+  env: StepEnv,
+  c: {
+    step: RetrainStep;
+    model: typeof models.$inferSelect;
+    champion: typeof modelVersions.$inferSelect;
+    cell: BundleManifest['cells'][number];
+    prepared: PreparedPythonVersion;
+    promote: boolean;
+    verdict: ReturnType<typeof judgeGate>;
+    reason: string;
+    judged: number;
+    championSeenRows: number | null;
+  },
+): Promise<Decision> {
+  const { run, db } = env;
+  const { step, model, champion, prepared, verdict } = c;
   const gate = step.gate;
-  const verdict = judgeGate(gate, 0.5, y, championP, challengerP);
-  const identical = verdict.passed && sha256Of(challenger.bytes) === champion.artifactSha256;
-  const promote = verdict.passed && !identical;
-  const judgedOn = seen ? `${judged.length} holdout rows the champion did not train on` : `${judged.length} holdout rows`;
-  const reason = !verdict.enoughRows
-    ? `the comparison has ${judgedOn}, fewer than minRows ${gate.minRows}`
-    : !verdict.bothClasses
-      ? `the comparison has ${judgedOn}, without both classes: ${gate.metric} cannot be compared`
-      : identical
-        ? `the challenger is the champion's model exactly (same ONNX artifact, ${gate.metric} ${verdict.challengerValue.toFixed(4)})`
-        : `challenger ${gate.metric} ${verdict.challengerValue.toFixed(4)} ${verdict.passed ? 'meets' : 'does not meet'} ${verdict.comparator} champion ${verdict.championValue.toFixed(4)}${gate.minImprovement ? ` ${verdict.comparator.startsWith('>') ? '+' : '-'} ${gate.minImprovement}` : ''} on ${judgedOn}, both scored by onnxruntime on the same records`;
-  env.say(`gate: ${reason}: ${promote ? 'promoting the challenger' : 'keeping the champion'}`);
-  env.signal.throwIfAborted();
-
   const meta = auditMetaOf(env.ctx);
   const teamId = await teamOfProject(db, run.projectId);
-  const data = { dataset: prepared.version.trainingData?.dataset ?? '', environment: 'production' as const, fingerprint: facts.fingerprint, rows: frame.rows };
-  const decided = await db.transaction(async (tx) => {
-    const registered = promote ? await registerPreparedPythonVersion(tx, meta, prepared, { scenarioRunId: run.runId }) : null;
+  const data = { dataset: prepared.version.trainingData?.dataset ?? '', environment: 'production' as const, fingerprint: prepared.facts.fingerprint, rows: prepared.frame.rows };
+  return db.transaction(async (tx) => {
+    const registered = c.promote ? await registerPreparedPythonVersion(tx, meta, prepared, { scenarioRunId: run.runId }) : null;
     const repointed = registered
       ? await makeChampion(tx, meta, { projectId: run.projectId, teamId, model, from: champion.version, to: registered.version, runId: run.runId })
       : [];
@@ -136,21 +172,19 @@ export async function runPythonRetrainStep(env: StepEnv, step: RetrainStep): Pro
       comparator: verdict.comparator,
       minImprovement: gate.minImprovement,
       minRows: gate.minRows,
-      holdoutRows: facts.holdout.length,
-      evaluatedRows: judged.length,
-      championSeenRows,
+      holdoutRows: prepared.facts.holdout.length,
+      evaluatedRows: c.judged,
+      championSeenRows: c.championSeenRows,
       champion: { version: champion.version, value: verdict.championValue },
       challenger: { version: registered?.version.version ?? null, value: verdict.challengerValue },
-      reason,
+      reason: c.reason,
       data,
       endpoints: repointed,
       scenarioRunId: run.runId,
     };
-    await emitAudit(tx, meta, { action: 'model.gate_decision', target: { type: 'model', id: model.id }, teamId, projectId: run.projectId, details: { ...decision, language: 'python', cell: cell.id } });
+    await emitAudit(tx, meta, { action: 'model.gate_decision', target: { type: 'model', id: model.id }, teamId, projectId: run.projectId, details: { ...decision, language: 'python', cell: c.cell.id } });
     return decision;
   });
-  publishPromotion(db, model.id, decided);
-  return { output: { ...decided, language: 'python', seconds: secondsSince(started) } };
 }
 
 /** Runs the bundle's Python cell on production data for its models (nothing published) and returns the one named `model`. */
