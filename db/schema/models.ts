@@ -49,8 +49,15 @@ export type TrainingDataRef = {
   environment: 'design' | 'production';
   fingerprint: string;
   rows: number;
-  /** The artifact (server/ml/seen-rows.ts) holding the hashes of the rows it trained on; absent before it existed. */
-  seenRows?: { sha256: string; count: number };
+  /**
+   * The artifact (server/ml/seen-rows.ts) holding the hashes of the rows it trained on; absent before
+   * it existed. `of`: what was hashed: the dataset's rows (`hashtext`, absent) or, for a model a Python
+   * cell registered, the model frame's rows (server/ml/frame-rows.ts); digests of different kinds are
+   * never compared.
+   */
+  seenRows?: { sha256: string; count: number; of?: 'model-frame' };
+  /** A Python cell's model: the cell and the datasets it read (`dataset` is the first of them). */
+  python?: { cell: string; inputs: string[] };
 };
 
 /**

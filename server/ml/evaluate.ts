@@ -1,3 +1,4 @@
+import type { PermutationImportance } from './permutation-importance';
 import type { ModelColumn } from './features';
 import { algorithmOf } from './algorithms';
 import {
@@ -31,6 +32,11 @@ export type Evaluation = {
    * Absent on versions trained before explanations.
    */
   contributionImportance?: { rows: number; features: { feature: string; meanAbsContribution: number }[] };
+  /**
+   * Models a Python cell registered: permutation importance on holdout rows, scored by the server
+   * with onnxruntime (server/ml/permutation-importance.ts); `featureImportance` holds its shares.
+   */
+  permutationImportance?: PermutationImportance;
 };
 
 export function evaluate(model: Model, y: ArrayLike<number>, p: ArrayLike<number>, threshold: number): Evaluation {

@@ -2,9 +2,11 @@
 
 Runs inside the sandbox (server/python/sandbox.ts) with the cell. It converts a scikit-learn
 pipeline to ONNX with skl2onnx, checks onnxruntime's probabilities against predict_proba, and leaves
-the file and the holdout's labels and probabilities in the scratch directory; the runner lists them
-in models.json once the cell has succeeded, and the server evaluates and registers them
-(server/services/models/register-python-model.ts). Nothing here reaches the network or the database.
+in the scratch directory the file, the copy fitted on the training part (the estimate) as ONNX, the
+holdout's labels and probabilities, and the labelled rows as the model saw them (the frame, one file
+a column); the runner lists them in models.json once the cell has succeeded, and the server scores,
+evaluates and registers them (server/services/models/register-python-model.ts; a scenario's retrain
+gate: server/services/scenarios/retrain-python.ts). Nothing here reaches the network or the database.
 """
 
 import math
@@ -140,7 +142,7 @@ def _feeds(X, tensor):
     return {c: (X[c].to_numpy(dtype=dtype) if X[c].dtype.kind == "f" else X[c].to_numpy(dtype=object)).reshape(-1, 1) for c in X.columns}
 
 
-def _check(name, sess, tensor, pipeline, X):
+def _check(name, sess, tensor, pipeline, X, what=""):
     """onnxruntime's probabilities against predict_proba on up to 1,000 rows, to CHECK_TOLERANCE."""
     import numpy as np
 
@@ -148,7 +150,7 @@ def _check(name, sess, tensor, pipeline, X):
     outs = sess.run(None, _feeds(sample, tensor))
     probs = next((o for o in outs if isinstance(o, np.ndarray) and o.ndim == 2 and o.dtype.kind == "f"), None)
     if probs is None:
-        raise ModelError(f'model "{name}": the converted model has no probabilities output')
+        raise ModelError(f'model "{name}"{what}: the converted model has no probabilities output')
     expected = pipeline.predict_proba(sample)
     if probs.shape != expected.shape:
         raise ModelError(f'model "{name}": onnxruntime returned probabilities of shape {probs.shape}, predict_proba {expected.shape}')
@@ -157,7 +159,7 @@ def _check(name, sess, tensor, pipeline, X):
     if np.isnan(diff).any() or not worst <= CHECK_TOLERANCE:
         r, k = np.unravel_index(int(np.argmax(np.where(np.isnan(diff), np.inf, diff))), diff.shape)
         raise ModelError(
-            f'model "{name}": onnxruntime\'s probabilities differ from predict_proba by {float(diff[r, k]):.3g} (more than {CHECK_TOLERANCE:g}): '
+            f'model "{name}"{what}: onnxruntime\'s probabilities differ from predict_proba by {float(diff[r, k]):.3g} (more than {CHECK_TOLERANCE:g}): '
             f'row {sample.index[r]}, class "{pipeline.classes_[k]}": predict_proba {expected[r, k]:.6f}, onnxruntime {float(probs[r, k]):.6f}. '
             "A step of the pipeline computes differently once converted (see skl2onnx's notes on that estimator)"
         )
@@ -246,6 +248,15 @@ def register_model(name, pipeline, *, train, target, positive_class, features=No
         entry["file"] = f"model_{n}.onnx"
         with open(f"{_job['dir']}/{entry['file']}", "wb") as f:
             f.write(onnx_bytes)
+        # What the server scores itself (a retrain gate, permutation importance, drift): the copy
+        # fitted on the training part as ONNX, and the rows as the model saw them with their split.
+        est_bytes, est_tensor, est_sess = _convert(name, estimate, X)
+        est_worst, est_checked = _check(name, est_sess, est_tensor, estimate, X.iloc[ho], " (the copy fitted on the training part)")
+        entry["estimate"] = {"file": f"model_{n}_estimate.onnx", "check": {"rows": est_checked, "maxAbsDiff": est_worst}}
+        with open(f"{_job['dir']}/{entry['estimate']['file']}", "wb") as f:
+            f.write(est_bytes)
+        entry["frame"] = _write_frame(n, X, positive, ho)
+        entry["seconds"]["convertAndCheck"] = time.perf_counter() - t_fit
         _job["models"].append(entry)
     return pd.DataFrame(
         [
@@ -259,6 +270,33 @@ def register_model(name, pipeline, *, train, target, positive_class, features=No
             }
         ]
     )
+
+
+def _write_frame(n, X, positive, ho):
+    """The labelled rows as the model saw them (model_frame), one file per column: numbers as
+    little-endian float64 (NaN for null), text as a JSON array of strings; the labels (1 = positive)
+    and the holdout mask as one byte a row. The server reads them as columns, never as row JSON."""
+    import json
+
+    import numpy as np
+
+    d = _job["dir"]
+    columns = []
+    for j, c in enumerate(X.columns):
+        if X[c].dtype.kind == "f":
+            file = f"frame_{n}_{j}.f64"
+            X[c].to_numpy(dtype="<f8").tofile(f"{d}/{file}")
+            columns.append({"name": c, "kind": "number", "file": file})
+        else:
+            file = f"frame_{n}_{j}.json"
+            with open(f"{d}/{file}", "w") as f:
+                json.dump([str(v) for v in X[c].tolist()], f)
+            columns.append({"name": c, "kind": "text", "file": file})
+    positive.astype(np.uint8).tofile(f"{d}/frame_{n}_y.u8")
+    mask = np.zeros(len(X), dtype=np.uint8)
+    mask[ho] = 1
+    mask.tofile(f"{d}/frame_{n}_holdout.u8")
+    return {"rows": int(len(X)), "columns": columns, "y": f"frame_{n}_y.u8", "holdout": f"frame_{n}_holdout.u8"}
 
 
 def _describe(pipeline):

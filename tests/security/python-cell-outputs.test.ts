@@ -80,8 +80,20 @@ describe('python cell outputs read by the server', () => {
     const r = await plant(`${outJson}\nopen("/tmp/out.csv", "w").write('"a"\\n')
 json.dump({"models": [${JSON.stringify(entry({}))}]}, open("/tmp/models.json", "w"))
 os.symlink(${JSON.stringify(secretFile)}, "/tmp/model_0.onnx")`);
-    expect(r.error?.detail).toMatch(/model "forged": its ONNX file cannot be read: model_0.onnx is a symbolic link/);
+    expect(r.error?.detail).toMatch(/model "forged": its ONNX files or rows cannot be read: model_0.onnx is a symbolic link/);
     expect(r.error?.message).not.toContain(SECRET);
+  });
+
+  it('does not read a model frame column symlinked to a host file, nor one of the wrong length', { timeout: 60_000 }, async () => {
+    const common = `${outJson}\nopen("/tmp/out.csv", "w").write('"a"\\n')
+json.dump({"models": [${JSON.stringify(entry({}))}]}, open("/tmp/models.json", "w"))
+open("/tmp/model_0.onnx", "wb").write(b"x")
+open("/tmp/model_0_estimate.onnx", "wb").write(b"x")`;
+    const linked = await plant(`${common}\nos.symlink(${JSON.stringify(secretFile)}, "/tmp/frame_0_0.f64")`);
+    expect(linked.error?.detail).toMatch(/model "forged": its ONNX files or rows cannot be read: frame_0_0.f64 is a symbolic link/);
+    expect(linked.error?.message).not.toContain(SECRET);
+    const short = await plant(`${common}\nopen("/tmp/frame_0_0.f64", "wb").write(bytes(8 * 9))`);
+    expect(short.error?.detail).toMatch(/model "forged": its ONNX files or rows cannot be read: frame_0_0.f64 holds 9 numbers, not 10/);
   });
 
   it('refuses a forged model report: a check worse than 1e-5, probabilities outside [0, 1], a file outside scratch', { timeout: 60_000 }, async () => {
@@ -97,7 +109,9 @@ os.symlink(${JSON.stringify(secretFile)}, "/tmp/model_0.onnx")`);
 
   it('registers nothing from bytes that are not a servable ONNX classifier, with a clear error', async () => {
     const ctx = ctxFor(t.db, editor);
-    const attempt = registerPythonModel({ ctx, input: { projectId: scope.projectId, cellId: 'c', entry: entry({}), bytes: new TextEncoder().encode(SECRET) } });
+    const frame = { rows: 10, columns: [{ name: 'x', kind: 'number' as const, values: new Float64Array(10) }], y: Uint8Array.from({ length: 10 }, (_, i) => i % 2), holdout: Uint8Array.from({ length: 10 }, (_, i) => (i >= 8 ? 1 : 0)) };
+    const bytes = new TextEncoder().encode(SECRET);
+    const attempt = registerPythonModel({ ctx, input: { projectId: scope.projectId, cellId: 'c', entry: entry({}), bytes, estimate: bytes, frame, environment: 'design', inputs: ['credit'] } });
     await expect(attempt).rejects.toBeInstanceOf(ServiceError);
     await expect(attempt).rejects.toThrow(/model "forged": the converted model cannot be served: not an ONNX model/);
     await expect(callerFor(t.db, editor).models.versionDetail({ projectId: scope.projectId, name: 'forged', version: 1 })).rejects.toThrow();
@@ -122,6 +136,8 @@ function entry(over: Partial<PythonModelEntry>): PythonModelEntry {
     seconds: { fit: 0, convertAndCheck: 0 },
     iterations: 1,
     file: 'model_0.onnx',
+    estimate: { file: 'model_0_estimate.onnx', check: { rows: 2, maxAbsDiff: 0 } },
+    frame: { rows: 10, columns: [{ name: 'x', kind: 'number', file: 'frame_0_0.f64' }], y: 'frame_0_y.u8', holdout: 'frame_0_holdout.u8' },
     ...over,
   };
 }

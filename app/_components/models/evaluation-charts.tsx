@@ -80,29 +80,46 @@ export function EvaluationCharts({ evaluation, operatingPoint }: { evaluation: E
 
       <figure className="model-chart" aria-label="Feature importance" data-testid="importance-chart">
         <figcaption>Feature importance</figcaption>
-        <div className="chart-note">
-          {byContribution
-            ? `Mean |contribution| to the log-odds over ${formatCount(evaluation.contributionImportance!.rows)} holdout rows (the values predict returns with "explain": true), as a share of the total`
-            : "Share of the model's total"}
-          {all.length > MAX_IMPORTANCE_BARS ? ` (top ${MAX_IMPORTANCE_BARS} of ${all.length})` : ''}.
-        </div>
-        <ResponsiveContainer width="100%" height={Math.max(HEIGHT, importance.length * 20 + 30)}>
-          <BarChart data={importance} layout="vertical" margin={{ top: 4, right: 16, bottom: 4, left: 4 }}>
-            <CartesianGrid stroke="#f4f4f5" horizontal={false} />
-            <XAxis type="number" domain={[0, importanceTicks.at(-1)!]} ticks={importanceTicks} tick={tick} tickFormatter={percentTick} />
-            <YAxis type="category" dataKey="feature" tick={tick} width={90} interval={0} />
-            <Tooltip
-              formatter={(v, _name, item) => {
-                const raw = (item.payload as { meanAbsContribution?: number }).meanAbsContribution;
-                return [raw === undefined ? formatShare(Number(v)) : `${formatShare(Number(v))} (mean |contribution| ${raw.toFixed(3)})`, 'importance'];
-              }}
-            />
-            <Bar dataKey="importance" fill={ACCENT} radius={[0, 3, 3, 0]} isAnimationActive={false} />
-          </BarChart>
-        </ResponsiveContainer>
+        {importance.length === 0 || !(importance[0]!.importance > 0) ? (
+          <div className="chart-note" data-testid="importance-none">
+            {noImportanceReason(evaluation)}
+          </div>
+        ) : (
+          <>
+            <div className="chart-note">
+              {byContribution
+                ? `Mean |contribution| to the log-odds over ${formatCount(evaluation.contributionImportance!.rows)} holdout rows (the values predict returns with "explain": true), as a share of the total`
+                : evaluation.permutationImportance
+                  ? `Permutation importance: how much the holdout AUC (${evaluation.permutationImportance.baseline.toFixed(3)}) drops when a feature's values are shuffled, over ${formatCount(evaluation.permutationImportance.rows)} holdout rows and ${evaluation.permutationImportance.repeats} shuffles, scored by onnxruntime with the copy fitted on the training part; as a share of the total drop`
+                  : "Share of the model's total"}
+              {all.length > MAX_IMPORTANCE_BARS ? ` (top ${MAX_IMPORTANCE_BARS} of ${all.length})` : ''}.
+            </div>
+            <ResponsiveContainer width="100%" height={Math.max(HEIGHT, importance.length * 20 + 30)}>
+              <BarChart data={importance} layout="vertical" margin={{ top: 4, right: 16, bottom: 4, left: 4 }}>
+                <CartesianGrid stroke="#f4f4f5" horizontal={false} />
+                <XAxis type="number" domain={[0, importanceTicks.at(-1)!]} ticks={importanceTicks} tick={tick} tickFormatter={percentTick} />
+                <YAxis type="category" dataKey="feature" tick={tick} width={90} interval={0} />
+                <Tooltip
+                  formatter={(v, _name, item) => {
+                    const raw = (item.payload as { meanAbsContribution?: number }).meanAbsContribution;
+                    return [raw === undefined ? formatShare(Number(v)) : `${formatShare(Number(v))} (mean |contribution| ${raw.toFixed(3)})`, 'importance'];
+                  }}
+                />
+                <Bar dataKey="importance" fill={ACCENT} radius={[0, 3, 3, 0]} isAnimationActive={false} />
+              </BarChart>
+            </ResponsiveContainer>
+          </>
+        )}
       </figure>
     </div>
   );
+}
+
+/** Why a version has no importance bars, in words (instead of an empty chart). */
+function noImportanceReason(evaluation: Evaluation): string {
+  if (evaluation.permutationImportance) return `No feature changes the holdout AUC when its values are shuffled (${formatCount(evaluation.permutationImportance.rows)} holdout rows, ${evaluation.permutationImportance.repeats} shuffles): the model ranks these rows the same whatever any one feature says.`;
+  if (evaluation.featureImportance.length > 0 || evaluation.contributionImportance) return 'Every feature has zero importance in this model: it scores every row alike.';
+  return 'No importance for this version: it was registered from a Python cell before Stagebook computed permutation importance on the holdout (the cell only reported its holdout scores). Run the cell again to register a version with it.';
 }
 
 /**

@@ -100,6 +100,8 @@ export function CellBuildStatus({ cellId }: { cellId: string }) {
           {duration && <> · {duration}</>}
         </span>
       )}
+      {/* A Python cell that registered a model links to the version, as a train cell does. */}
+      {!isModelStep(step) && step.result?.kind === 'train' && <StepResultLink projectId={p.projectId} step={step} />}
       {step.checks.length > 0 && <CheckChips checks={step.checks} />}
       <span className="cell-head-spacer" />
       <Link className="cell-build-link" href={buildHref(p.projectId, build.runId)} title={older ? 'This cell was not in the latest build' : undefined}>

@@ -3,7 +3,7 @@ import type { BuildStepProgress, BuildStepResult } from '@/db/schema';
 import { PythonSetupError } from '@/server/python/venv';
 import type { SandboxScope } from '../datasets/sql-sandbox';
 import { registerPythonModel } from '../models/register-python-model';
-import { buildPythonTable, PythonCellError, type PythonCellModel } from '../cells/build-python-table';
+import { buildPythonTable, declaredPythonInputs, PythonCellError, type PythonCellModel } from '../cells/build-python-table';
 import { BuildStepError, type BuildRunContext, type StepRuntime } from './build-step-state';
 import { asStepFailure, workflowCtx } from './run-model-step';
 
@@ -60,10 +60,10 @@ export async function buildPythonStaging(
   } finally {
     clearInterval(beat);
   }
-  return { rowCount, model: await registerCellModels(db, run, { cellId, label }, models, rt, say) };
+  return { rowCount, model: await registerCellModels(db, run, { cellId, label, inputs: declaredPythonInputs(source) }, models, rt, say) };
 }
 
-async function registerCellModels(db: Db, run: BuildRunContext, { cellId, label }: { cellId: string; label: string }, models: PythonCellModel[], rt: StepRuntime, say: (line: string) => void): Promise<ModelOutcome | null> {
+async function registerCellModels(db: Db, run: BuildRunContext, { cellId, label, inputs }: { cellId: string; label: string; inputs: string[] }, models: PythonCellModel[], rt: StepRuntime, say: (line: string) => void): Promise<ModelOutcome | null> {
   let first: ModelOutcome | null = null;
   for (const m of models) {
     rt.heartbeat(`registering model "${m.entry.name}"`);
@@ -73,7 +73,10 @@ async function registerCellModels(db: Db, run: BuildRunContext, { cellId, label 
         `(max |diff| ${e.check.maxAbsDiff.toExponential(1)}) in ${e.seconds.convertAndCheck.toFixed(2)}s`,
     );
     const registered = await asStepFailure(rt, label, () =>
-      registerPythonModel({ ctx: workflowCtx(db, run, rt), input: { projectId: run.projectId, cellId, entry: e, bytes: m.bytes } }),
+      registerPythonModel({
+        ctx: workflowCtx(db, run, rt),
+        input: { projectId: run.projectId, cellId, entry: e, bytes: m.bytes, estimate: m.estimate, frame: m.frame, environment: run.environment, inputs },
+      }),
     );
     const v = registered.version;
     const auc = v.auc?.auc ?? null;

@@ -18,6 +18,7 @@ import { pythonUnsandboxedSetting } from '../system/instance-settings';
 import { ident } from '../datasets/storage';
 import { MAX_PYTHON_MODEL_BYTES, PythonModelManifest, type PythonModelEntry } from './python-model-manifest';
 import { describeTable, type TableColumn } from './table-metrics';
+import { readModelFrame, type ModelFrame, type ScratchReader } from './python-model-frame';
 
 export type PythonBuildOptions = {
   cellId: string;
@@ -35,10 +36,15 @@ export type PythonBuildOptions = {
    * preview leaves it off (the cell still converts and checks them, so mistakes show at once).
    */
   models?: boolean;
+  /** Run the cell for its models only: its output is checked but not loaded (no table is created). */
+  discardOutput?: boolean;
 };
 
-/** A model a Python cell registered: its manifest entry (checked) and its ONNX file. */
-export type PythonCellModel = { entry: PythonModelEntry; bytes: Uint8Array };
+/**
+ * A model a Python cell registered: its manifest entry (checked), its ONNX file, the ONNX file of
+ * the copy fitted on the training part (`estimate`) and the rows it was fitted and judged on.
+ */
+export type PythonCellModel = { entry: PythonModelEntry; bytes: Uint8Array; estimate: Uint8Array; frame: ModelFrame };
 
 /** A Python cell's own failure (its code, its output, its limits): the user's to fix, never retried. */
 export class PythonCellError extends Error {
@@ -134,6 +140,8 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
       if (r.exitCode !== 0) throw new PythonCellError(opts.cellId, 'limit', exitReason(r, limits));
       const schema = await readScratchJson<{ columns: { name: string; type: DatasetColumnType }[]; rows: number }>(path.join(scratch, 'out.json'));
       if (!schema) throw new PythonCellError(opts.cellId, 'limit', `the cell's process ended without writing its output${tail(r.stderr)}`);
+      const result = { rowsIn, rowCount: schema.rows, columns: schema.columns.map((c) => c.name), mode, stdout: r.stdout, models: opts.models ? await readModels(opts.cellId, scratch) : [], cappedInputs };
+      if (opts.discardOutput) return result;
       const target = ident(opts.table);
       await q(`CREATE TABLE ${target} (${schema.columns.map((c) => `${ident(c.name)} ${pgTypeOf[c.type]}`).join(', ')})`);
       if (schema.columns.length > 0) {
@@ -143,8 +151,7 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
         });
         await pipeline(out, client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT csv)`)));
       }
-      const models = opts.models ? await readModels(opts.cellId, scratch) : [];
-      return { rowsIn, rowCount: schema.rows, columns: schema.columns.map((c) => c.name), mode, stdout: r.stdout, models, cappedInputs };
+      return result;
     });
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -262,9 +269,10 @@ async function readModels(cellId: string, scratch: string): Promise<PythonCellMo
   const models: PythonCellModel[] = [];
   for (const entry of manifest.models) {
     try {
-      models.push({ entry, bytes: await readScratchFile(path.join(scratch, entry.file), MAX_PYTHON_MODEL_BYTES) });
+      const read: ScratchReader = (file, maxBytes) => readScratchFile(path.join(scratch, file), maxBytes);
+      models.push({ entry, bytes: await read(entry.file, MAX_PYTHON_MODEL_BYTES), estimate: await read(entry.estimate.file, MAX_PYTHON_MODEL_BYTES), frame: await readModelFrame(entry, read) });
     } catch (err) {
-      throw new PythonCellError(cellId, 'api', `model "${entry.name}": its ONNX file cannot be read: ${(err as Error).message}`);
+      throw new PythonCellError(cellId, 'api', `model "${entry.name}": its ONNX files or rows cannot be read: ${(err as Error).message}`);
     }
   }
   return models;

@@ -9,6 +9,8 @@ const ModelName = z.string().regex(MODEL_NAME, { error: 'model name must be a lo
 export const MAX_PYTHON_MODELS = 10;
 /** Holdout rows the server accepts from a cell (more is a bigger holdout than any metric needs). */
 export const MAX_HOLDOUT_ROWS = 2_000_000;
+/** Labelled rows a registered model's frame may hold. */
+export const MAX_FRAME_ROWS = 10_000_000;
 /** What the sandbox promised: onnxruntime's probabilities within this of predict_proba. */
 export const PYTHON_CHECK_TOLERANCE = 1e-5;
 
@@ -43,6 +45,27 @@ export const PythonModelEntry = z.object({
   seconds: z.object({ fit: seconds, convertAndCheck: seconds, imports: seconds.optional() }),
   iterations: count,
   file: z.string().regex(/^model_[0-9]{1,3}\.onnx$/),
+  /** The copy fitted on the training part, as ONNX (the server scores the holdout with it). */
+  estimate: z.object({
+    file: z.string().regex(/^model_[0-9]{1,3}_estimate\.onnx$/),
+    check: z.object({ rows: count, maxAbsDiff: z.number().min(0).max(PYTHON_CHECK_TOLERANCE) }),
+  }),
+  /** The labelled rows as the model saw them, one file a column (server/services/cells/python-model-frame.ts). */
+  frame: z.object({
+    rows: z.number().int().positive().max(MAX_FRAME_ROWS),
+    columns: z
+      .array(
+        z.object({
+          name: z.string().max(200),
+          kind: z.enum(['number', 'text']),
+          file: z.string().regex(/^frame_[0-9]{1,3}_[0-9]{1,5}\.(f64|json)$/),
+        }),
+      )
+      .min(1)
+      .max(10_000),
+    y: z.string().regex(/^frame_[0-9]{1,3}_y\.u8$/),
+    holdout: z.string().regex(/^frame_[0-9]{1,3}_holdout\.u8$/),
+  }),
 });
 export type PythonModelEntry = z.infer<typeof PythonModelEntry>;
 export const PythonModelManifest = z.object({ models: z.array(PythonModelEntry).max(MAX_PYTHON_MODELS) });

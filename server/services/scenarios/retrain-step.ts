@@ -247,7 +247,7 @@ async function decide(env: StepEnv, step: RetrainStep, target: Target, challenge
   return { output: decided };
 }
 
-const secondsSince = (started: number) => Math.round((performance.now() - started) / 100) / 10;
+export const secondsSince = (started: number) => Math.round((performance.now() - started) / 100) / 10;
 
 /** The project's production endpoints (deployed by a bundle) that serve this model. */
 async function productionEndpointsOf(db: DbOrTx, projectId: string, modelId: string): Promise<{ id: string; name: string }[]> {

@@ -7,6 +7,7 @@ import { ServiceError } from '../errors';
 import { runStep, type StepAttempt, type StepLedger } from '../runs/step-engine';
 import { runDriftStep } from './drift-step';
 import { concludeRetrainShadow } from './retrain-shadow';
+import { runPythonRetrainStep } from './retrain-python';
 import { runRetrainStep } from './retrain-step';
 import { claimScenarioStep, closeScenarioStep, loadScenarioRun, ScenarioRunError, updateOpenStep } from './run-state';
 import { runChecksStep, runMetricsStep, runScoreStep, runSqlStep, StepRefused, type StepEnv, type StepResult } from './steps';
@@ -82,7 +83,7 @@ function execute(env: StepEnv, step: ScenarioStep): Promise<StepResult> {
     case 'score':
       return runScoreStep(env, step);
     case 'retrain':
-      return runRetrainStep(env, step);
+      return runPythonRetrainStep(env, step).then((done) => done ?? runRetrainStep(env, step));
     case 'drift':
       return runDriftStep(env, step);
     case 'build':
