@@ -4,17 +4,11 @@
  * is the version (and champion), the candidates are listed but offer no "Make champion".
  * Screenshots: tests/e2e/screenshots/leaderboard-*.png.
  */
-import { signUp } from './setup';
-import { readFileSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, type BrowserSession } from '../helpers/browser';
-import { creditDataCsv } from '../helpers/datasets';
-import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
-
-const SCREENSHOTS = path.join(import.meta.dirname, 'screenshots');
-const ada = { email: 'ada@example.com', name: 'Ada Lovelace', password: 'analytical-engine-1843' };
+import type { BrowserSession } from '../helpers/browser';
+import { fullShot, startCreditSession } from './credit-session';
+import { type ServerChild } from './server';
 
 describe('a leaderboard from the train form', () => {
   let server: ServerChild;
@@ -23,26 +17,10 @@ describe('a leaderboard from the train form', () => {
   let pageErrors: string[];
   let projectId: string;
 
-  const shot = async (name: string) => {
-    await page.waitForFunction(() => !document.querySelector('.loading'), undefined, { timeout: 10_000 });
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  };
+  const shot = (name: string) => fullShot(page, name);
 
   beforeAll(async () => {
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    ensureNextBuild();
-    server = await startServer({ readyTimeoutMs: 180_000 });
-    const cookie = await signUp(server.baseUrl, ada);
-    const team = (await trpcMutation(server.baseUrl, 'teams.create', { name: 'Risk Analytics' }, cookie)) as { id: string };
-    projectId = ((await trpcMutation(server.baseUrl, 'projects.create', { teamId: team.id, name: 'Credit scoring' }, cookie)) as { id: string }).id;
-    const upload = await fetch(`${server.baseUrl}/api/v1/projects/${projectId}/datasets?name=credit`, { method: 'POST', headers: { cookie, 'content-type': 'text/csv' }, body: readFileSync(creditDataCsv) });
-    if (!upload.ok) throw new Error(`upload failed: ${upload.status} ${await upload.text()}`);
-    browser = await launchBrowser({ baseURL: server.baseUrl });
-    page = browser.page;
-    pageErrors = collectPageErrors(page);
-    const [name, ...value] = cookie.split('=');
-    await browser.context.addCookies([{ name: name!, value: value.join('='), url: server.baseUrl }]);
+    ({ server, browser, page, pageErrors, projectId } = await startCreditSession());
   }, 300_000);
 
   afterAll(async () => {

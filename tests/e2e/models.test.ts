@@ -4,17 +4,12 @@
  * then call the same endpoint over REST with an API key. A real server (child process,
  * embedded PostgreSQL); screenshots go to tests/e2e/screenshots/ml-*.png.
  */
-import { signUp } from './setup';
-import { readFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, type BrowserSession } from '../helpers/browser';
-import { creditDataCsv } from '../helpers/datasets';
-import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from './server';
-
-const SCREENSHOTS = path.join(import.meta.dirname, 'screenshots');
-const ada = { email: 'ada@example.com', name: 'Ada Lovelace', password: 'analytical-engine-1843' };
+import type { BrowserSession } from '../helpers/browser';
+import { SCREENSHOTS, fullShot, startCreditSession } from './credit-session';
+import { type ServerChild, trpcMutation } from './server';
 
 describe('models and endpoints in the browser', () => {
   let server: ServerChild;
@@ -24,27 +19,10 @@ describe('models and endpoints in the browser', () => {
   let cookie: string;
   let projectId: string;
 
-  const shot = async (name: string) => {
-    await page.waitForFunction(() => !document.querySelector('.loading'), undefined, { timeout: 10_000 });
-    // A full-page shot of a scrolled page draws the sticky top bar where the viewport was.
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-  };
+  const shot = (name: string) => fullShot(page, name);
 
   beforeAll(async () => {
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    ensureNextBuild();
-    server = await startServer({ readyTimeoutMs: 180_000 });
-    cookie = await signUp(server.baseUrl, ada);
-    const team = (await trpcMutation(server.baseUrl, 'teams.create', { name: 'Risk Analytics' }, cookie)) as { id: string };
-    projectId = ((await trpcMutation(server.baseUrl, 'projects.create', { teamId: team.id, name: 'Credit scoring' }, cookie)) as { id: string }).id;
-    const upload = await fetch(`${server.baseUrl}/api/v1/projects/${projectId}/datasets?name=credit`, { method: 'POST', headers: { cookie, 'content-type': 'text/csv' }, body: readFileSync(creditDataCsv) });
-    if (!upload.ok) throw new Error(`upload failed: ${upload.status} ${await upload.text()}`);
-    browser = await launchBrowser({ baseURL: server.baseUrl });
-    page = browser.page;
-    pageErrors = collectPageErrors(page);
-    const [name, ...value] = cookie.split('=');
-    await browser.context.addCookies([{ name: name!, value: value.join('='), url: server.baseUrl }]);
+    ({ server, browser, page, pageErrors, cookie, projectId } = await startCreditSession());
   }, 300_000);
 
   afterAll(async () => {

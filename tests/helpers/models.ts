@@ -41,3 +41,18 @@ export async function tinyEndpoint(db: Db, actor: Actor, projectId: string, endp
   const created = await createEndpoint({ ctx, input: { projectId, name: endpoint, model, description: '' } });
   return { registered, endpoint: created };
 }
+
+/** AUC by ranks (Mann-Whitney, ties counted half): independent of server/ml's implementation. */
+export function rankAuc(y: number[], p: number[]): number {
+  const order = p.map((_, i) => i).sort((a, b) => p[a]! - p[b]!);
+  const ranks = new Array<number>(p.length);
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j + 1 < order.length && p[order[j + 1]!] === p[order[i]!]) j++;
+    for (let k = i; k <= j; k++) ranks[order[k]!] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  const positives = y.filter((v) => v === 1).length;
+  const sum = ranks.reduce((a, r, i) => a + (y[i] === 1 ? r : 0), 0);
+  return (sum - (positives * (positives + 1)) / 2) / (positives * (y.length - positives));
+}

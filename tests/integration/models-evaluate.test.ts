@@ -13,22 +13,7 @@ import { trainModelVersion } from '@/server/services/models/train-model-version'
 import { callerFor, ctxFor, newUser } from '../helpers/api';
 import { creditDataCsv, disposeWithProjectRoles } from '../helpers/datasets';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
-import { uploadCredit } from '../helpers/models';
-
-/** AUC by ranks (Mann-Whitney, ties counted half): independent of server/ml's implementation. */
-function rankAuc(y: number[], p: number[]): number {
-  const order = p.map((_, i) => i).sort((a, b) => p[a]! - p[b]!);
-  const ranks = new Array<number>(p.length);
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && p[order[j + 1]!] === p[order[i]!]) j++;
-    for (let k = i; k <= j; k++) ranks[order[k]!] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  const pos = y.filter((v) => v === 1).length;
-  const sum = ranks.reduce((a, r, i) => a + (y[i] === 1 ? r : 0), 0);
-  return (sum - (pos * (pos + 1)) / 2) / (pos * (y.length - pos));
-}
+import { rankAuc, uploadCredit } from '../helpers/models';
 
 describe('evaluating a model version on a dataset', () => {
   let t: TestDatabase;

@@ -13,24 +13,9 @@ import { trainModelVersion } from '@/server/services/models/train-model-version'
 import { callerFor, ctxFor, newUser, trpcCode } from '../helpers/api';
 import { disposeWithProjectRoles } from '../helpers/datasets';
 import { drivers, openTestDatabase, type TestDatabase } from '../helpers/db';
-import { uploadCredit } from '../helpers/models';
+import { rankAuc, uploadCredit } from '../helpers/models';
 
 type User = Extract<Actor, { type: 'user' }>;
-
-/** AUC by ranks (Mann-Whitney, ties counted half): independent of server/ml's implementation. */
-function rankAuc(y: number[], p: number[]): number {
-  const order = p.map((_, i) => i).sort((a, b) => p[a]! - p[b]!);
-  const ranks = new Array<number>(p.length);
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && p[order[j + 1]!] === p[order[i]!]) j++;
-    for (let k = i; k <= j; k++) ranks[order[k]!] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  const positives = y.filter((v) => v === 1).length;
-  const sum = ranks.reduce((a, r, i) => a + (y[i] === 1 ? r : 0), 0);
-  return (sum - (positives * (positives + 1)) / 2) / (positives * (y.length - positives));
-}
 
 // Three algorithms/params of clearly different quality on credit; refit off so every stored file is
 // the fit that was evaluated on the holdout (the test scores the holdout with each file).
