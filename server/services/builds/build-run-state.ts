@@ -10,9 +10,6 @@ import { stagingTableOf } from '../cells/table-metrics';
 
 const finished: RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 
-/** A finished build, as the build workflow returns it (one type: the workflow's wire result). */
-export type BuildRunOutcome = BuildResult;
-
 /** Marks the run running (once) and returns its planned steps in order. */
 export async function beginBuildRun(db: Db, runId: string): Promise<{ stepId: string; after: string[] }[]> {
   const [run] = await db.select({ status: runs.status }).from(runs).where(and(eq(runs.id, runId), eq(runs.kind, 'build')));
@@ -43,7 +40,7 @@ export async function closeBuildSteps(
  * Audits `build.complete` in the transaction that finishes the run; a second call returns the
  * stored outcome and audits nothing.
  */
-export async function finishBuildRun(db: Db, input: { runId: string; cancelled: boolean; error?: string | undefined; workflowId: string }): Promise<BuildRunOutcome> {
+export async function finishBuildRun(db: Db, input: { runId: string; cancelled: boolean; error?: string | undefined; workflowId: string }): Promise<BuildResult> {
   const closed = input.cancelled
     ? await closeSteps(db, input.runId, 'all-open', 'cancelled', 'the build was cancelled')
     : await closeSteps(db, input.runId, 'all-open', input.error ? 'failed' : 'skipped', input.error ?? 'the build ended before this step ran');
@@ -57,8 +54,8 @@ export async function finishBuildRun(db: Db, input: { runId: string; cancelled: 
       .where(eq(buildSteps.runId, input.runId))
       .orderBy(asc(buildSteps.ordinal));
     const ids = (s: string) => steps.filter((x) => x.status === s).map((x) => x.stepId);
-    const status: BuildRunOutcome['status'] = input.cancelled ? 'cancelled' : steps.every((s) => s.status === 'succeeded') ? 'succeeded' : 'failed';
-    const outcome: BuildRunOutcome = { runId: input.runId, status, succeeded: ids('succeeded'), failed: ids('failed'), skipped: ids('skipped'), cancelled: ids('cancelled') };
+    const status: BuildResult['status'] = input.cancelled ? 'cancelled' : steps.every((s) => s.status === 'succeeded') ? 'succeeded' : 'failed';
+    const outcome: BuildResult = { runId: input.runId, status, succeeded: ids('succeeded'), failed: ids('failed'), skipped: ids('skipped'), cancelled: ids('cancelled') };
     const firstFailure = steps.find((s) => s.status === 'failed');
     const names = await cellNamesOfRun(tx, input.runId);
     // The audit names cells as people do (their title, or what they make), not by step ids (cell UUIDs).
@@ -72,7 +69,7 @@ export async function finishBuildRun(db: Db, input: { runId: string; cancelled: 
     if (!updated) {
       const [run] = await tx.select({ result: runs.result }).from(runs).where(eq(runs.id, input.runId));
       if (!run) throw new BuildStepError('run-not-found', `build run ${input.runId} does not exist`);
-      return (run.result as BuildRunOutcome | null) ?? outcome;
+      return (run.result as BuildResult | null) ?? outcome;
     }
     const [project] = await tx.select({ teamId: projects.teamId }).from(projects).where(eq(projects.id, updated.projectId));
     await emitAudit(
