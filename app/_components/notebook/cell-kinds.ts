@@ -1,4 +1,4 @@
-import { cellKinds, type CellKind } from '@/server/domain/cell-kinds';
+import { cellKinds, type CellKind, type RowCellKind as ServedRowCellKind } from '@/server/domain/cell-kinds';
 import { assertNever } from '@/server/domain/assert-never';
 
 export { cellKinds, type CellKind, assertNever };
@@ -26,6 +26,11 @@ type Views = typeof cellKindViews;
 export type RowCellKind = { [K in CellKind]: Views[K]['output'] extends 'rows' ? K : never }[CellKind];
 
 export const producesRows = (kind: CellKind): kind is RowCellKind => cellKindViews[kind].output === 'rows';
+
+// The views mark as rows exactly the kinds the services preview, stream, chart and download
+// (server/domain/cell-kinds.ts `rowCellKinds`): a mismatch fails to compile here.
+const sameRowKinds: [RowCellKind] extends [ServedRowCellKind] ? ([ServedRowCellKind] extends [RowCellKind] ? true : never) : never = true;
+void sameRowKinds;
 
 export const cellKindLabel = (kind: CellKind): string => cellKindViews[kind].label;
 

@@ -11,6 +11,7 @@ import type { ChartDataInput, ChartDataSpec } from './output-schemas';
 import { PREVIEW_TIMEOUT_MS } from './run-cell';
 import { withPythonResult } from './preview-python';
 import { withTsResult } from './preview-ts';
+import { byRowKind, isRowCellKind } from '@/server/domain/cell-kinds';
 
 /** Points a chart gets at most: scatter plots are sampled down to it, aggregated ones capped. */
 export const MAX_CHART_POINTS = 5_000;
@@ -27,13 +28,16 @@ type Spec = z.output<typeof ChartDataSpec>;
  */
 export async function chartData({ ctx, input, timeoutMs }: { ctx: ServiceCtx; input: z.output<typeof ChartDataInput>; timeoutMs?: number }): Promise<ChartData> {
   const { cell } = await currentCell(ctx, input);
-  if (cell.kind !== 'sql' && cell.kind !== 'ts' && cell.kind !== 'python') throw invalid(`a ${cell.kind} cell has no result to chart`, 'cellId');
+  if (!isRowCellKind(cell.kind)) throw invalid(`a ${cell.kind} cell has no result to chart`, 'cellId');
   const scope = { projectId: input.projectId, environment: 'design' as const };
   const t = timeoutMs ?? PREVIEW_TIMEOUT_MS;
-  const r =
-    cell.kind === 'sql'
-      ? await chartOf(ctx.db, scope, cell.source, input.spec, t)
-      : await (cell.kind === 'ts' ? withTsResult : withPythonResult)(ctx.db, scope, { cellId: cell.id, source: cell.source, timeoutMs: t }, (sql) => chartOf(ctx.db, scope, sql, input.spec, t));
+  const held = { cellId: cell.id, source: cell.source, timeoutMs: t };
+  const chart = (sql: string) => chartOf(ctx.db, scope, sql, input.spec, t);
+  const r = await byRowKind(cell.kind, {
+    sql: () => chart(cell.source),
+    ts: () => withTsResult(ctx.db, scope, held, chart),
+    python: () => withPythonResult(ctx.db, scope, held, chart),
+  });
   if ('ok' in r && r.ok === false) return { rows: [], aggregated: false, sampled: false, error: r.message };
   return r as ChartData;
 }

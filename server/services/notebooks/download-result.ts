@@ -11,6 +11,7 @@ import { currentCell, sha256 } from './cell-source';
 import type { CellRef } from './output-schemas';
 import { withPythonResult } from './preview-python';
 import { withTsResult } from './preview-ts';
+import { byRowKind, isRowCellKind } from '@/server/domain/cell-kinds';
 
 /**
  * The full result of a cell (its current source, on the design data) as CSV, streamed. Audited
@@ -19,16 +20,15 @@ import { withTsResult } from './preview-ts';
  */
 export async function downloadCellResult({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof CellRef> }): Promise<Readable> {
   const { cell } = await currentCell(ctx, input);
-  if (cell.kind !== 'sql' && cell.kind !== 'ts' && cell.kind !== 'python') throw invalid(`a ${cell.kind} cell has no result to download`, 'cellId');
+  if (!isRowCellKind(cell.kind)) throw invalid(`a ${cell.kind} cell has no result to download`, 'cellId');
   const scope = { projectId: input.projectId, environment: 'design' as const };
   const full = { cellId: cell.id, source: cell.source, timeoutMs: 60_000, inputLimit: null };
   const copy = (sql: string) => copySelectCsv(ctx.db, scope, { sql });
-  const r =
-    cell.kind === 'sql'
-      ? await copy(cell.source)
-      : cell.kind === 'ts'
-        ? await streamWhileHeld((fn) => withTsResult(ctx.db, scope, full, fn), copy)
-        : await streamWhileHeld((fn) => withPythonResult(ctx.db, scope, full, fn), copy);
+  const r = await byRowKind(cell.kind, {
+    sql: () => copy(cell.source),
+    ts: () => streamWhileHeld((fn) => withTsResult(ctx.db, scope, full, fn), copy),
+    python: () => streamWhileHeld((fn) => withPythonResult(ctx.db, scope, full, fn), copy),
+  });
   if (!r.ok) throw queryError(r, cell.source);
   const teamId = await teamOfProject(ctx.db, input.projectId);
   await ctx.db

@@ -14,6 +14,7 @@ import { previewPython } from './preview-python';
 import { previewSql } from './preview-sql';
 import { previewTs } from './preview-ts';
 import { appendUpdates } from './storage';
+import { byRowKind, isRowCellKind } from '@/server/domain/cell-kinds';
 
 export const PREVIEW_TIMEOUT_MS = 30_000;
 /** Stored outputs above this many bytes of JSON keep fewer rows and say `truncated`. */
@@ -29,7 +30,7 @@ const KEEP_PER_CELL = 3;
  */
 export async function runCell({ ctx, input, timeoutMs, seenWaitMs }: { ctx: ServiceCtx; input: z.output<typeof RunCellInput>; timeoutMs?: number; seenWaitMs?: number }): Promise<CellOutput> {
   const { cell, snapshot } = await currentCell(ctx, input, { seen: input.seen, ...(seenWaitMs === undefined ? {} : { waitMs: seenWaitMs }) });
-  if (cell.kind !== 'sql' && cell.kind !== 'ts' && cell.kind !== 'python') throw invalid(`a ${cell.kind} cell has no preview: only sql, ts and python cells run`, 'cellId');
+  if (!isRowCellKind(cell.kind)) throw invalid(`a ${cell.kind} cell has no preview: only sql, ts and python cells run`, 'cellId');
   const names = await cellInputNames(cell);
   const scope = { projectId: input.projectId, environment: 'design' as const };
   const started = performance.now();
@@ -38,11 +39,11 @@ export async function runCell({ ctx, input, timeoutMs, seenWaitMs }: { ctx: Serv
   // a publish landing in between makes the output `stale` at once, which is the truth.
   const [inputs, result] = await Promise.all([
     inputStates(ctx.db, input.projectId, snapshot, names),
-    cell.kind === 'sql'
-      ? previewSql(ctx.db, scope, { sql: cell.source, ...opts })
-      : cell.kind === 'ts'
-        ? previewTs(ctx.db, scope, { cellId: cell.id, source: cell.source, ...opts })
-        : previewPython(ctx.db, scope, { cellId: cell.id, source: cell.source, ...opts }),
+    byRowKind(cell.kind, {
+      sql: () => previewSql(ctx.db, scope, { sql: cell.source, ...opts }),
+      ts: () => previewTs(ctx.db, scope, { cellId: cell.id, source: cell.source, ...opts }),
+      python: () => previewPython(ctx.db, scope, { cellId: cell.id, source: cell.source, ...opts }),
+    }),
   ]);
   const elapsedMs = Math.round(performance.now() - started);
 

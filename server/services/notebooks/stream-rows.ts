@@ -13,6 +13,7 @@ import type { CellOutput } from './output-types';
 import { withPythonResult } from './preview-python';
 import { withTsResult } from './preview-ts';
 import { PREVIEW_TIMEOUT_MS } from './run-cell';
+import { byRowKind, isRowCellKind } from '@/server/domain/cell-kinds';
 
 /** The most rows the browser's grid asks for: more is a Download CSV. */
 export const MAX_STREAMED_ROWS = 100_000;
@@ -35,7 +36,7 @@ export type CellRowsLine = { columns: CellOutput['columns'] } | unknown[] | { do
  */
 export async function streamCellRows({ ctx, input }: { ctx: ServiceCtx; input: z.output<typeof CellRowsInput> }): Promise<Readable> {
   const { cell } = await currentCell(ctx, input);
-  if (cell.kind !== 'sql' && cell.kind !== 'ts' && cell.kind !== 'python') throw invalid(`a ${cell.kind} cell has no rows: only sql, ts and python cells stream their result`, 'cellId');
+  if (!isRowCellKind(cell.kind)) throw invalid(`a ${cell.kind} cell has no rows: only sql, ts and python cells stream their result`, 'cellId');
   if (input.outputId) {
     const [row] = await ctx.db
       .select({ sourceHash: notebookCellOutputs.sourceHash })
@@ -97,7 +98,11 @@ export async function streamCellRows({ ctx, input }: { ctx: ServiceCtx; input: z
     return null;
   });
   const full = { cellId: cell.id, source: cell.source, timeoutMs: PREVIEW_TIMEOUT_MS, inputLimit: null };
-  const job = cell.kind === 'sql' ? select(cell.source) : cell.kind === 'ts' ? withTsResult(ctx.db, scope, full, select) : withPythonResult(ctx.db, scope, full, select);
+  const job = byRowKind(cell.kind, {
+    sql: () => select(cell.source),
+    ts: () => withTsResult(ctx.db, scope, full, select),
+    python: () => withPythonResult(ctx.db, scope, full, select),
+  });
   job.then(
     (r) => {
       if (r === null) return;
