@@ -116,7 +116,7 @@ def _first_line(e):
 
 
 # Estimators skl2onnx does not know, converted by onnxmltools when the project installs it (its Python
-# tab): (module, class, the onnxmltools module and function, the package the estimator comes from).
+# tab): (package, class) -> (onnxmltools module, its converter function, the alias skl2onnx registers).
 _EXTRA_CONVERTERS = {
     ("lightgbm", "LGBMClassifier"): ("onnxmltools.convert.lightgbm.operator_converters.LightGbm", "convert_lightgbm", "LightGbmLGBMClassifier"),
     ("xgboost", "XGBClassifier"): ("onnxmltools.convert.xgboost.operator_converters.XGBoost", "convert_xgboost", "XGBoostXGBClassifier"),
