@@ -115,15 +115,77 @@ def _first_line(e):
     return f"{type(e).__name__}: {text.splitlines()[0] if text else ''}"
 
 
+# Estimators skl2onnx does not know, converted by onnxmltools when the project installs it (its Python
+# tab): (package, class) -> (onnxmltools module, its converter function, the alias skl2onnx registers).
+_EXTRA_CONVERTERS = {
+    ("lightgbm", "LGBMClassifier"): ("onnxmltools.convert.lightgbm.operator_converters.LightGbm", "convert_lightgbm", "LightGbmLGBMClassifier"),
+    ("xgboost", "XGBClassifier"): ("onnxmltools.convert.xgboost.operator_converters.XGBoost", "convert_xgboost", "XGBoostXGBClassifier"),
+}
+ONNXMLTOOLS_PIN = "onnxmltools==1.16.0"
+
+
+def _estimators(est):
+    """`est` and every estimator inside it (Pipeline steps, ColumnTransformer parts, nested ones)."""
+    from sklearn.base import BaseEstimator
+
+    found = [est]
+    try:
+        params = est.get_params(deep=True)
+    except Exception:
+        return found
+    for v in params.values():
+        if isinstance(v, BaseEstimator):
+            found.append(v)
+        elif isinstance(v, (list, tuple)):
+            found.extend(x for item in v for x in (item if isinstance(item, tuple) else (item,)) if isinstance(x, BaseEstimator))
+    return found
+
+
+def _register_extra_converters(name, pipeline):
+    """skl2onnx's update_registered_converter for the LightGBM and XGBoost classifiers in `pipeline`,
+    with onnxmltools' converters; a clear error naming the package to add when onnxmltools is missing."""
+    wanted = {}
+    for est in _estimators(pipeline):
+        cls = type(est)
+        key = (cls.__module__.split(".")[0], cls.__name__)
+        if key in _EXTRA_CONVERTERS:
+            wanted[key] = cls
+    if not wanted:
+        return None
+    import importlib
+
+    try:
+        import onnxmltools  # noqa: F401
+    except ImportError:
+        kinds = " and ".join(sorted(c for _, c in wanted))
+        raise ModelError(
+            f'model "{name}": converting {kinds} to ONNX needs onnxmltools: add {ONNXMLTOOLS_PIN} to the project\'s Python packages (the Python tab)'
+        ) from None
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
+
+    for key, cls in wanted.items():
+        module, function, alias = _EXTRA_CONVERTERS[key]
+        convert = getattr(importlib.import_module(module), function)
+        update_registered_converter(
+            cls, alias, calculate_linear_classifier_output_shapes, convert, options={"nocl": [True, False], "zipmap": [True, False, "columns"]}
+        )
+    # onnxmltools' tree converters write ai.onnx.ml up to version 3 (skl2onnx's default goes past it).
+    from skl2onnx import get_latest_tested_opset_version
+
+    return {"": get_latest_tested_opset_version(), "ai.onnx.ml": 3}
+
+
 def _convert(name, pipeline, X):
     """skl2onnx's graph, one [N,1] input per feature, no ZipMap, that onnxruntime loads. Double
     inputs where every operator takes them (closest to scikit-learn's float64), else float."""
     from skl2onnx import to_onnx
 
+    opset = _register_extra_converters(name, pipeline)
     errors = []
     for tensor in ("double", "float"):
         try:
-            onx = to_onnx(pipeline, initial_types=_initial_types(X, tensor), options={"zipmap": False})
+            onx = to_onnx(pipeline, initial_types=_initial_types(X, tensor), options={"zipmap": False}, target_opset=opset)
         except Exception as e:  # skl2onnx raises many kinds: report the first line of each
             errors.append(f"skl2onnx with {tensor} inputs: {_first_line(e)}")
             continue
