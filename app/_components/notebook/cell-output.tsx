@@ -212,7 +212,7 @@ function ChartTab({ output, chart, doc, canEdit }: { output: CellOutput; chart: 
   return (
     <div className="cell-chart">
       <ChartControls spec={spec} columns={output.columns} disabled={!canEdit} onChange={(s) => setCellChart(doc, output.cellId, s)} />
-      <ResultChart spec={spec} columns={output.columns} data={data.data as ChartData | undefined} loading={data.isFetching} />
+      <ResultChart spec={spec} columns={output.columns} data={data.data as ChartData | undefined} loading={data.isFetching} stale={data.isPlaceholderData} />
     </div>
   );
 }

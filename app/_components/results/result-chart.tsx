@@ -137,7 +137,11 @@ export function chartSeries(spec: ChartSpecView, rows: Record<string, unknown>[]
 }
 
 /** The chart itself, or in its place what is wrong (a missing column, the server's error, no rows). */
-export function ResultChart({ spec, columns, data, loading }: { spec: ChartSpecView; columns: ResultColumn[]; data: ChartData | undefined; loading: boolean }) {
+/**
+ * `stale`: `data` was computed for the previous spec (kept on screen while the new one loads): drawn
+ * dimmed and labelled as updating, never under the new spec's name.
+ */
+export function ResultChart({ spec, columns, data, loading, stale = false }: { spec: ChartSpecView; columns: ResultColumn[]; data: ChartData | undefined; loading: boolean; stale?: boolean }) {
   const missing = missingColumns(spec, columns);
   if (missing.length > 0) {
     return (
@@ -213,7 +217,12 @@ export function ResultChart({ spec, columns, data, loading }: { spec: ChartSpecV
       break;
   }
   return (
-    <figure className="result-chart" aria-label={`${spec.type} chart of ${spec.y ? `${spec.aggregate && spec.aggregate !== 'none' ? `${spec.aggregate} of ` : ''}${spec.y}` : 'rows'} by ${spec.x}`} data-points={points.length}>
+    <figure
+      className={stale ? 'result-chart result-chart-stale' : 'result-chart'}
+      aria-label={stale ? 'chart, updating' : `${spec.type} chart of ${spec.y ? `${spec.aggregate && spec.aggregate !== 'none' ? `${spec.aggregate} of ` : ''}${spec.y}` : 'rows'} by ${spec.x}`}
+      aria-busy={stale}
+      data-points={points.length}
+    >
       <ResponsiveContainer width="100%" height={280}>
         {chart}
       </ResponsiveContainer>
