@@ -139,6 +139,16 @@ describe('train and score cells in the browser', () => {
     const model = flow.getByRole('button', { name: 'Model credit-risk: open' });
     expect(await model.textContent()).toMatch(/version 1 · AUC 0\.\d\d/);
     await shot('tc-05-flow');
+    // Click the node where it stays: under load CI once clicked it while the view was still placing it
+    // (the opening viewport is measured before the first paint, but the layout can still settle after).
+    let last = '';
+    const settled = async () => {
+      const box = JSON.stringify(await model.boundingBox());
+      const still = box === last;
+      last = box;
+      return still;
+    };
+    await expect.poll(settled, { timeout: 10_000, interval: 100 }).toBe(true);
     await model.click();
     await page.waitForURL(new RegExp(`/projects/${projectId}/models/credit-risk$`));
     await page.locator('tr[data-version="1"]').getByText('champion').waitFor();
