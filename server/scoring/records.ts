@@ -31,7 +31,16 @@ export type InputColumn =
 
 const MAX_ISSUES = 100;
 
+/**
+ * The model's input tensors for `records`: one column per feature, packed into one `[N, k]` tensor
+ * for the features that share a packed input (FeatureInput.column).
+ */
 export function recordsToColumns(schema: FeatureSchema, records: readonly unknown[]): InputColumn[] {
+  return packColumns(schema.inputs, featureColumns(schema, records));
+}
+
+/** One column per feature of the schema (in its order), before packing. */
+export function featureColumns(schema: FeatureSchema, records: readonly unknown[]): InputColumn[] {
   const n = records.length;
   const issues: RecordIssue[] = [];
   const report = (record: number, field: string, message: string) => {
@@ -107,6 +116,41 @@ export function recordsToColumns(schema: FeatureSchema, records: readonly unknow
   });
   if (issues.length) throw new RecordInputError(issues.sort((a, b) => a.record - b.record));
   return columns;
+}
+
+/**
+ * Interleaves the columns of features that share a packed input into one row-major `[N, k]` tensor
+ * (k = the number of features naming that input, each at its `column`); other columns pass through.
+ * `columns[i]` is feature `features[i]`'s column.
+ */
+export function packColumns(features: readonly FeatureInput[], columns: InputColumn[]): InputColumn[] {
+  if (!features.some((f) => f.column !== undefined)) return columns;
+  const out: InputColumn[] = [];
+  const groups = new Map<string, { at: number; parts: { column: number; c: InputColumn }[] }>();
+  columns.forEach((c, i) => {
+    const column = features[i]!.column;
+    if (column === undefined) return void out.push(c);
+    let g = groups.get(c.input);
+    if (!g) {
+      g = { at: out.length, parts: [] };
+      groups.set(c.input, g);
+      out.push(c); // placeholder, replaced below
+    }
+    g.parts.push({ column, c });
+  });
+  for (const [input, g] of groups) {
+    const k = g.parts.length;
+    const first = g.parts[0]!.c;
+    const n = first.data.length;
+    const data = first.type === 'string' ? new Array<string>(n * k) : new (first.data.constructor as new (size: number) => Float32Array)(n * k);
+    for (const { column, c } of g.parts) {
+      const src = c.data as ArrayLike<unknown>;
+      const dst = data as unknown as unknown[];
+      for (let r = 0; r < n; r++) dst[r * k + column] = src[r];
+    }
+    out[g.at] = { input, dims: [n, k], type: first.type, data } as InputColumn;
+  }
+  return out;
 }
 
 /** A number for a float/int input (NaN for null), or what is wrong with the value. */

@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserSession } from '../helpers/browser';
 import { SCREENSHOTS, fullShot, startCreditSession } from './credit-session';
 import { type ServerChild, trpcMutation } from './server';
+import { attr, ElemType, tensorValue } from '@/server/ml/onnx/proto';
+import { classifierOnnx } from '../helpers/onnx-files';
 
 describe('models and endpoints in the browser', () => {
   let server: ServerChild;
@@ -225,4 +227,27 @@ describe('models and endpoints in the browser', () => {
     // The one failed request is the bad record we sent on purpose; Chromium logs every 4xx.
     expect(pageErrors.filter((e) => !/status of 400 .*scoring\.predict/.test(e))).toEqual([]);
   });
+  it('imports an ONNX file with one packed [N, k] input, naming its columns in the form', async () => {
+    // A hand-built LinearClassifier over one [N, 2] input (no names in the file).
+    const packed = classifierOnnx({
+      graphPatch: (g) => {
+        g.input = [tensorValue('x', ElemType.FLOAT, ['N', 2])];
+        g.node![0]!.attribute![0] = attr.floats('coefficients', [-1, -1, 1, 1]);
+      },
+    });
+    await page.goto(`/projects/${projectId}/train`);
+    const form = page.getByRole('form', { name: 'Import an ONNX model' });
+    await form.locator('input[name=onnxFile]').setInputFiles({ name: 'packed.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(packed) });
+    await form.locator('input[name=importModelName]').fill('packed');
+    await form.getByLabel(/Feature names/).fill('income');
+    await form.getByRole('button', { name: 'Import' }).click();
+    await expect.poll(() => form.getByRole('alert').textContent()).toBe('this ONNX file cannot be served: input "x" takes 2 columns but the features given at import name 1 feature');
+    await shot('ml-11-import-packed-refused');
+    await form.getByLabel(/Feature names/).fill('income, debt');
+    await form.getByRole('button', { name: 'Import' }).click();
+    await page.waitForURL(/\/models\/packed\?version=1$/, { timeout: 30_000 });
+    const features = page.locator('code').filter({ hasText: /^(income|debt)$/ });
+    await expect.poll(() => features.allTextContents()).toEqual(['income', 'debt']);
+    await shot('ml-12-import-packed');
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '@/server/app';
-import { ElemType, node, tensorValue } from '@/server/ml/onnx/proto';
+import { attr, ElemType, node, tensorValue } from '@/server/ml/onnx/proto';
 import { MAX_MODEL_BYTES } from '@/server/services/models/import-onnx-model';
 import { sha256Of } from '@/server/services/models/artifacts';
 import { createSession } from '@/server/services/auth/session';
@@ -40,10 +40,10 @@ describe('model import refuses ONNX files that would read other files or run nat
     await t?.dispose();
   });
 
-  const upload = (name: string, body: Uint8Array) =>
+  const upload = (name: string, body: Uint8Array, query = '') =>
     app.inject({
       method: 'POST',
-      url: `/api/v1/projects/${projectId}/models/${name}/versions`,
+      url: `/api/v1/projects/${projectId}/models/${name}/versions${query}`,
       headers: { cookie, 'content-type': 'application/octet-stream' },
       payload: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
     });
@@ -97,6 +97,30 @@ describe('model import refuses ONNX files that would read other files or run nat
     const res = await upload('three', classifierOnnx({ classes: 3 }));
     expect(res.statusCode).toBe(400);
     expect(res.json().error.message).toMatch(/3 classes; only binary classifiers/);
+  });
+
+  it('feature names given at import stay names: SQL in them runs nowhere, control characters and oversize lists are refused', async () => {
+    // A LinearClassifier over one packed [N, 2] input.
+    const packed = classifierOnnx({
+      graphPatch: (g) => {
+        g.input = [tensorValue('x', ElemType.FLOAT, ['N', 2])];
+        g.node![0]!.attribute![0] = attr.floats('coefficients', [-1, -1, 1, 1]);
+      },
+    });
+    const evil = `a"; drop table users; --`;
+    const ok = await upload('packed', packed, `?${new URLSearchParams({ features: `${evil},b` })}`);
+    expect(ok.statusCode, ok.body).toBe(201);
+    // The name is a record key like any other; the users table is still there.
+    expect(Number((await t.query('select count(*)::int as n from users'))[0]!.n)).toBeGreaterThan(0);
+    const before = await storedArtifacts();
+    const control = await upload('packed2', packed, `?${new URLSearchParams({ features: 'a,b\u0007c' })}`);
+    expect(control.statusCode).toBe(400);
+    expect(control.json().error).toMatchObject({ field: 'features' });
+    expect(control.json().error.message).toMatch(/control character in name 2/);
+    const long = await upload('packed2', packed, `?${new URLSearchParams({ features: Array.from({ length: 5000 }, (_, i) => `f${i}`).join(',') })}`);
+    expect(long.statusCode).toBe(400);
+    expect(long.json().error.field).toBe('features');
+    expect(await storedArtifacts()).toBe(before);
   });
 
   it('the scoring runtime refuses to load such a file even when it did not come through an import', async () => {

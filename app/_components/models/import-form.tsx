@@ -21,6 +21,7 @@ export function ImportForm({ projectId, initialModel }: { projectId: string; ini
   const [file, setFile] = useState<File | null>(null);
   const [model, setModel] = useState(initialModel ?? '');
   const [positive, setPositive] = useState('');
+  const [features, setFeatures] = useState('');
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const nameProblem = model && !NAME_PATTERN.test(model) ? NAME_RULE : null;
@@ -31,7 +32,10 @@ export function ImportForm({ projectId, initialModel }: { projectId: string; ini
     setPending(true);
     setError(null);
     try {
-      const query = positive.trim() ? `?${new URLSearchParams({ positiveClass: positive.trim() })}` : '';
+      const params = new URLSearchParams();
+      if (positive.trim()) params.set('positiveClass', positive.trim());
+      if (features.trim()) params.set('features', features.trim());
+      const query = params.size ? `?${params}` : '';
       const res = await fetch(`/api/v1/projects/${projectId}/models/${encodeURIComponent(model)}/versions${query}`, {
         method: 'POST',
         headers: { 'content-type': 'application/octet-stream' },
@@ -66,6 +70,15 @@ export function ImportForm({ projectId, initialModel }: { projectId: string; ini
             Positive class <span className="muted">(optional)</span>
           </span>
           <input name="importPositiveClass" value={positive} onChange={(e) => setPositive(e.target.value)} disabled={pending} placeholder="the model's second class" />
+        </label>
+        <label className="field">
+          <span>
+            Feature names <span className="muted">(for one packed input)</span>
+          </span>
+          <input name="importFeatures" value={features} onChange={(e) => setFeatures(e.target.value)} disabled={pending} placeholder="age, income, debt" aria-describedby="import-features-hint" />
+          <span className="hint" id="import-features-hint">
+            Only for a file whose single input takes all the features as one [N, k] matrix (skl2onnx&apos;s default for a numpy array): the k column names in order, separated by commas. Records then name each column. Not needed when the file has <code>feature_names</code> metadata.
+          </span>
         </label>
         {error && (
           <p className="error" role="alert">

@@ -1,5 +1,6 @@
 import { MlInputError } from '../errors';
-import { FEATURE_SCHEMA_METADATA_KEY, type FeatureInput, FeatureSchema } from './feature-schema';
+import { describeInputs, metadataFeatureNames, parseFeatureNames } from './describe-inputs';
+import { FEATURE_SCHEMA_METADATA_KEY, FeatureSchema } from './feature-schema';
 import type onnxProto from 'onnx-proto';
 import { ElemType, decodeModel } from './proto';
 import { assertSelfContainedOnnx } from './safety';
@@ -11,31 +12,15 @@ type Long = { toNumber(): number };
 const num = (v: number | Long | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
 const utf8 = new TextDecoder();
 
-const TENSOR_TYPES: Partial<Record<number, FeatureInput['tensor']>> = {
-  [ElemType.FLOAT]: 'float',
-  [ElemType.DOUBLE]: 'double',
-  [ElemType.INT64]: 'int64',
-  [ElemType.INT32]: 'int32',
-  [ElemType.STRING]: 'string',
-  [ElemType.BOOL]: 'bool',
-};
-const FEATURE_TYPES: Record<FeatureInput['tensor'], FeatureInput['type']> = {
-  float: 'numeric',
-  double: 'numeric',
-  int64: 'integer',
-  int32: 'integer',
-  string: 'categorical',
-  bool: 'boolean',
-};
-
 /**
  * Reads what a model needs and returns from an ONNX file, so it can be served: our own files carry
  * their feature schema in metadata; a file made elsewhere (skl2onnx, onnxmltools, torch.onnx) is
- * read from its graph. Throws MlInputError, naming the problem, for a file we cannot serve: a
- * multi-column input, a ZipMap output, no binary classifier outputs, external data or custom
+ * read from its graph (a packed `[N, k]` input needs its feature names: `opts.features`, a comma
+ * list or JSON array, or the file's `feature_names` metadata). Throws MlInputError, naming the
+ * problem, for a file we cannot serve: a packed input without names, a ZipMap output, no binary classifier outputs, external data or custom
  * operators (safety.ts).
  */
-export function describeOnnxModel(bytes: Uint8Array, opts: { positiveClass?: string } = {}): FeatureSchema {
+export function describeOnnxModel(bytes: Uint8Array, opts: { positiveClass?: string; features?: string } = {}): FeatureSchema {
   let model: ReturnType<typeof decodeModel>;
   try {
     model = decodeModel(bytes);
@@ -52,7 +37,8 @@ export function describeOnnxModel(bytes: Uint8Array, opts: { positiveClass?: str
   const ours = model.metadataProps.find((p) => p.key === FEATURE_SCHEMA_METADATA_KEY);
   if (ours?.value) return checkedOwnSchema(ours.value, graphInputs, graph.output ?? []);
 
-  const inputs = graphInputs.map(describeInput);
+  const featureNames = opts.features !== undefined ? parseFeatureNames(opts.features, 'import') : metadataFeatureNames(model.metadataProps);
+  const inputs = describeInputs(graphInputs, featureNames);
   if (inputs.length === 0) throw new MlInputError('the ONNX model has no inputs');
 
   const outputs = (graph.output ?? []).map((o) => {
@@ -104,20 +90,6 @@ function checkedOwnSchema(json: string, inputs: ValueInfo[], outputs: ValueInfo[
     throw new MlInputError(`the model's ${FEATURE_SCHEMA_METADATA_KEY} metadata does not match its graph's inputs and outputs`);
   }
   return schema;
-}
-
-function describeInput(i: ValueInfo): FeatureInput {
-  const name = i.name ?? '';
-  const t = i.type?.tensorType;
-  if (!t) throw new MlInputError(`input "${name}" is not a tensor`);
-  const tensor = TENSOR_TYPES[t.elemType ?? 0];
-  if (!tensor) throw new MlInputError(`input "${name}" has an element type (${t.elemType}) that records cannot fill`);
-  const dims = t.shape?.dim ?? [];
-  const width = dims[1] ? num(dims[1].dimValue) : 1;
-  if (dims.length > 2 || (dims.length === 2 && width !== 1)) {
-    throw new MlInputError(`input "${name}" takes ${dims.length === 2 ? `${width || 'a variable number of'} columns` : `rank ${dims.length}`}: export one [N,1] input per feature`);
-  }
-  return { name, input: name, type: FEATURE_TYPES[tensor], tensor, rank: dims.length === 1 ? 1 : 2 };
 }
 
 /** Class labels of the graph's classifier (LinearClassifier, TreeEnsembleClassifier, SVMClassifier, ...). */

@@ -16,6 +16,11 @@ export const FeatureInput = z.object({
   tensor: z.enum(['float', 'double', 'int64', 'int32', 'string', 'bool']),
   /** 2: shape [N, 1] (one column per input, the usual layout); 1: shape [N]. */
   rank: z.union([z.literal(1), z.literal(2)]),
+  /**
+   * Set when several features share one packed `[N, k]` input: this feature is its column number
+   * `column` (0-based). Imported files only (feature names given at import or in the file's metadata).
+   */
+  column: z.number().int().min(0).optional(),
   /** Categories with their own one-hot column, for categorical inputs of our models ("" = missing). */
   categories: z.array(z.string()).optional(),
   /** Categories seen in training but grouped into one "infrequent" column. */
@@ -39,3 +44,9 @@ export const FeatureSchema = z.object({
 export type FeatureSchema = z.infer<typeof FeatureSchema>;
 
 export const FEATURE_SCHEMA_METADATA_KEY = 'stagebook.feature_schema';
+
+/**
+ * Metadata key naming the columns of a packed `[N, k]` input in a file made elsewhere: a JSON array of
+ * strings, or the names separated by commas (what `?features=a,b,c` gives at import).
+ */
+export const FEATURE_NAMES_METADATA_KEY = 'feature_names';

@@ -57,6 +57,12 @@ export async function assertServes(ctx: ServiceCtx, bytes: Uint8Array, schema: F
   }
 }
 
+/** For the audit: the packed input and how many features it carries, when the file has one. */
+function packedDetails(schema: FeatureSchema): { packed?: { input: string; features: number } } {
+  const packed = schema.inputs.filter((f) => f.column !== undefined);
+  return packed.length ? { packed: { input: packed[0]!.input, features: packed.length } } : {};
+}
+
 /**
  * Registers an ONNX file trained elsewhere (scikit-learn via skl2onnx, XGBoost, LightGBM, PyTorch, or
  * one exported by Stagebook) as a new version of a model, audited as `model.import`. The file is
@@ -78,9 +84,9 @@ export async function importOnnxModel({
   if (bytes.byteLength === 0) throw invalid('the body is empty: send the ONNX file as application/octet-stream', 'body');
   let schema: FeatureSchema;
   try {
-    schema = describeOnnxModel(bytes, input.positiveClass ? { positiveClass: input.positiveClass } : {});
+    schema = describeOnnxModel(bytes, { ...(input.positiveClass ? { positiveClass: input.positiveClass } : {}), ...(input.features !== undefined ? { features: input.features } : {}) });
   } catch (err) {
-    if (err instanceof MlInputError) throw invalid(`this ONNX file cannot be served: ${err.message}`, err.field === 'positiveClass' ? 'positiveClass' : 'body');
+    if (err instanceof MlInputError) throw invalid(`this ONNX file cannot be served: ${err.message}`, err.field === 'positiveClass' || err.field === 'features' ? err.field : 'body');
     throw err;
   }
   await assertServes(ctx, bytes, schema);
@@ -99,7 +105,7 @@ export async function importOnnxModel({
         metrics: null,
         trainingData: null,
       },
-      { action: 'model.import', details: { bytes: bytes.byteLength, inputs: schema.inputs.length, classes: schema.classes } },
+      { action: 'model.import', details: { bytes: bytes.byteLength, inputs: schema.inputs.length, classes: schema.classes, ...packedDetails(schema) } },
     ),
   );
 }

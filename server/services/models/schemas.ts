@@ -32,6 +32,11 @@ export const TrainingRef = z.object({ projectId: Uuid('projectId'), trainingId: 
 export const ImportModelQuery = z.object({
   /** For files whose classes are numbers or where the positive class is not the second one. */
   positiveClass: z.string().min(1).max(200).optional(),
+  /**
+   * The feature names of a packed `[N, k]` input, in column order, separated by commas (or a JSON
+   * array): records then name each column. Not needed when the file has `feature_names` metadata.
+   */
+  features: z.string().min(1).max(20_000).optional(),
 });
 
 export const SetChampionInput = ModelVersionRef;

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { to as copyTo, type CopyStreamQuery } from 'pg-copy-streams';
 import type { DatasetColumnSpec } from '@/db/schema';
 import type { FeatureInput, FeatureSchema } from '@/server/ml/onnx/feature-schema';
-import { RecordInputError, recordsToColumns } from '@/server/scoring/records';
+import { featureColumns, type InputColumn, packColumns, RecordInputError, recordsToColumns } from '@/server/scoring/records';
 import { labelOf } from '@/server/scoring/session-cache';
 import { ident } from '../datasets/storage';
 import { invalid } from '../errors';
@@ -203,7 +203,7 @@ class LabelBytes {
 
 /** The feeds for a batch, decoded from its fields; throws the cursor path's error for a bad value. */
 function buildFeeds(job: CopyScoring, batch: TupleBatch): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
+  const columns: InputColumn[] = [];
   const width = job.plan.features.length;
   let bad = false;
   job.plan.features.forEach(({ feature: f, kind }, k) => {
@@ -223,7 +223,7 @@ function buildFeeds(job: CopyScoring, batch: TupleBatch): Record<string, ort.Ten
           data[i] = x;
         }
       }
-      feeds[f.input] = new ort.Tensor(f.tensor === 'float' ? 'float32' : 'float64', data, dims);
+      columns[k] = data instanceof Float32Array ? { input: f.input, dims, type: 'float32', data } : { input: f.input, dims, type: 'float64', data };
     } else if (kind === 'text' && f.tensor === 'string') {
       const data = new Array<string>(n);
       const { pickLength } = batch;
@@ -232,13 +232,13 @@ function buildFeeds(job: CopyScoring, batch: TupleBatch): Record<string, ort.Ten
         // Null is the missing category "", as recordsToColumns reads it.
         data[i] = o < 0 ? '' : buf.toString('utf8', o, o + pickLength[i * width + k]!);
       }
-      feeds[f.input] = new ort.Tensor('string', data, dims);
+      columns[k] = { input: f.input, dims, type: 'string', data };
     } else {
       // Rarer pairings (integer tensors, booleans, numbers as categories): recordsToColumns itself.
       const records = Array.from({ length: n }, (_, i) => ({ [f.name]: valueAt(kind, batch, i * width + k) }));
       try {
-        const [c] = recordsToColumns({ ...job.schema, inputs: [f] }, records);
-        feeds[f.input] = new ort.Tensor(c!.type, c!.data, c!.dims);
+        const [c] = featureColumns({ ...job.schema, inputs: [f] }, records);
+        columns[k] = c!;
       } catch (err) {
         if (!(err instanceof RecordInputError)) throw err;
         bad = true;
@@ -246,6 +246,9 @@ function buildFeeds(job: CopyScoring, batch: TupleBatch): Record<string, ort.Ten
     }
   });
   if (bad) throw validationError(job, batch);
+  // Features sharing a packed [N, k] input (imported files) become one tensor.
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const c of packColumns(job.plan.features.map((p) => p.feature), columns)) feeds[c.input] = new ort.Tensor(c.type, c.data, c.dims);
   return feeds;
 }
 

@@ -5,7 +5,7 @@ import { type Explanation, MODEL_METADATA_KEY, explainTable, modelFromJson } fro
 import type { Model } from '@/server/ml/model';
 import { decodeModel } from '@/server/ml/onnx/proto';
 import type { CellValue, Table } from '@/server/ml/types';
-import { recordsToColumns } from '@/server/scoring/records';
+import { featureColumns } from '@/server/scoring/records';
 import { invalid } from '../errors';
 import { readArtifact } from '../models/artifacts';
 import type { EndpointConfig } from './endpoint-config';
@@ -73,10 +73,10 @@ export async function explainPredictions<P extends object, R extends { predictio
 
 /** The records as the model's feature columns, read exactly as scoring read them. */
 function tableOfRecords(config: EndpointConfig, records: readonly unknown[]): Table {
-  const byInput = new Map(recordsToColumns(config.schema, records).map((c) => [c.input, c]));
+  const byFeature = featureColumns(config.schema, records);
   const columns: Record<string, CellValue[]> = {};
-  for (const f of config.schema.inputs) {
-    const c = byInput.get(f.input)!;
+  for (const [i, f] of config.schema.inputs.entries()) {
+    const c = byFeature[i]!;
     columns[f.name] = Array.from(c.data as ArrayLike<number | string | bigint | boolean>, (v): CellValue => {
       if (typeof v === 'string') return v;
       if (typeof v === 'bigint') return Number(v);
