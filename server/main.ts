@@ -10,6 +10,7 @@ import { findTemporalCli, startTemporalDevServer, type DevServer } from '@/workf
 import type { StagebookWorker } from '@/workflows/worker';
 import type { WorkerTracing } from './start-worker';
 import { finishOrphanedScenarioRuns } from './services/scenarios/orphaned-runs';
+import { finishOrphanedTrainingRuns } from './services/models/training-run';
 import { buildApp } from './app';
 import { startMetricsServer } from './metrics/server';
 import { freeLoopbackPort, temporalMetricsReader } from './metrics/temporal-metrics';
@@ -220,12 +221,17 @@ export async function startStagebook(env: Env, early: EarlyChildren = { postgres
 
     const workflows = client ? createWorkflowStarter(client, env.TEMPORAL_TASK_QUEUE) : undefined;
     if (client) {
-      // Scenario runs whose workflow was terminated (or timed out) run no more code: finish them.
+      // Scenario and training runs whose workflow was terminated (or timed out) run no more code: finish them.
       const c = client;
       const sweep = () =>
-        finishOrphanedScenarioRuns(database.db, (id) => workflowState(c, id))
-          .then((ids) => ids.length && console.warn(`finished ${ids.length} scenario run(s) whose workflow had ended without them: ${ids.join(', ')}`))
-          .catch((err: unknown) => console.error('could not check for scenario runs whose workflow ended', err));
+        Promise.all([
+          finishOrphanedScenarioRuns(database.db, (id) => workflowState(c, id))
+            .then((ids) => ids.length && console.warn(`finished ${ids.length} scenario run(s) whose workflow had ended without them: ${ids.join(', ')}`))
+            .catch((err: unknown) => console.error('could not check for scenario runs whose workflow ended', err)),
+          finishOrphanedTrainingRuns(database.db, (id) => workflowState(c, id))
+            .then((ids) => ids.length && console.warn(`failed ${ids.length} training run(s) whose workflow had ended without them: ${ids.join(', ')}`))
+            .catch((err: unknown) => console.error('could not check for training runs whose workflow ended', err)),
+        ]);
       const timer = setInterval(() => void sweep(), ORPHAN_SWEEP_MS);
       timer.unref();
       void sweep();

@@ -6,6 +6,7 @@ import type { Actor } from '@/server/services/context';
 import { schemaNameOf } from '@/server/services/datasets/storage';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
 import { finishOrphanedScenarioRuns } from '@/server/services/scenarios/orphaned-runs';
+import { finishOrphanedTrainingRuns } from '@/server/services/models/training-run';
 import { workflowState } from '@/workflows/client';
 import { ctxFor, newUser, trpcCode } from '../helpers/api';
 import { creditDataCsv } from '../helpers/datasets';
@@ -267,5 +268,31 @@ describe('scenario runs on Temporal', () => {
     expect(await finishOrphanedScenarioRuns(t.db, stateOf, { olderThanMs: 0 })).toEqual([]);
     const completions = await t.db.select().from(auditEvents).where(and(eq(auditEvents.targetId, runId), eq(auditEvents.action, 'scenario.run_complete')));
     expect(completions).toHaveLength(1);
+  });
+
+  it('fails a training run whose workflow was terminated or never started (the train form would poll forever), once; a fresh one is left alone', { timeout: 60_000 }, async () => {
+    const stateOf = (id: string) => workflowState(h.client, id);
+    const trainRun = async (workflowId: string, createdAt = new Date(Date.now() - 120_000)) => {
+      const input = { modelName: 'm', dataset: 'credit', environment: 'design', spec: {}, algorithm: 'logistic_regression', actor: { type: 'user', userId: h.admin.userId }, requestId: null };
+      const [row] = await t.db.insert(runs).values({ projectId, kind: 'train', status: 'running', workflowId, input, createdBy: h.admin.userId, createdAt }).returning({ id: runs.id });
+      return row!.id;
+    };
+    // A train workflow on a queue no worker polls: it stays running until terminated.
+    const live = `train-orphan-live-${Date.now()}`;
+    await h.client.workflow.start('trainWorkflow', { taskQueue: `nobody-polls-${Date.now()}`, workflowId: live, args: [{ runId: 'x' }] });
+    const liveRun = await trainRun(live);
+    const neverStarted = await trainRun(`train-orphan-missing-${Date.now()}`);
+    const fresh = await trainRun(`train-orphan-fresh-${Date.now()}`, new Date());
+
+    expect(await finishOrphanedTrainingRuns(t.db, stateOf)).toEqual([neverStarted]);
+    const view = await caller().models.training({ projectId, trainingId: neverStarted });
+    expect(view).toMatchObject({ state: 'failed', error: { message: "the training's workflow no longer exists in Temporal: train again" } });
+    expect((await caller().models.training({ projectId, trainingId: liveRun })).state).toBe('running');
+    expect((await caller().models.training({ projectId, trainingId: fresh })).state).toBe('running');
+
+    await h.client.workflow.getHandle(live).terminate('terminated by an operator');
+    expect(await finishOrphanedTrainingRuns(t.db, stateOf)).toEqual([liveRun]);
+    expect(await caller().models.training({ projectId, trainingId: liveRun })).toMatchObject({ state: 'failed', error: { message: expect.stringMatching(/ended without finishing it \(terminated or timed out\)/) } });
+    expect(await finishOrphanedTrainingRuns(t.db, stateOf)).toEqual([]);
   });
 });
