@@ -1,32 +1,22 @@
-import { spawnSync } from "node:child_process";
-import {
-  createReadStream,
-  mkdirSync,
-  readFileSync,
-  writeFileSync,
-} from "node:fs";
-import path from "node:path";
-import { afterAll, beforeAll } from "vitest";
-import type { Client } from "@temporalio/client";
-import type { FastifyInstance } from "fastify";
-import { buildApp } from "@/server/app";
-import { projectLayerDir } from "@/server/python/project-layer";
-import { pythonSettings } from "@/server/python/venv";
-import { createApiKey } from "@/server/services/api-keys/create-api-key";
-import { uploadDataset } from "@/server/services/datasets/upload-dataset";
-import { connectTemporal, createWorkflowStarter } from "@/workflows/client";
-import { createWorker } from "@/workflows/worker";
-import { callerFor, ctxFor, newUser } from "./api";
-import { creditDataCsv, disposeWithProjectRoles } from "./datasets";
-import { openTestDatabase, type TestDatabase } from "./db";
-import { setNotebookCells, type TestCell } from "./pipeline";
-import { pythonCellVenv } from "./python";
-import {
-  quietTemporalRuntime,
-  uniqueTaskQueue,
-  useTestTemporal,
-  type TestTemporal,
-} from "./temporal";
+import { spawnSync } from 'node:child_process';
+import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import type { Client } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '@/server/app';
+import { projectLayerDir } from '@/server/python/project-layer';
+import { pythonSettings } from '@/server/python/venv';
+import { createApiKey } from '@/server/services/api-keys/create-api-key';
+import { uploadDataset } from '@/server/services/datasets/upload-dataset';
+import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
+import { createWorker } from '@/workflows/worker';
+import { callerFor, ctxFor, newUser } from './api';
+import { creditDataCsv, disposeWithProjectRoles } from './datasets';
+import { openTestDatabase, type TestDatabase } from './db';
+import { setNotebookCells, type TestCell } from './pipeline';
+import { pythonCellVenv } from './python';
+import { quietTemporalRuntime, uniqueTaskQueue, useTestTemporal, type TestTemporal } from './temporal';
 
 /**
  * What the tests of models registered from Python cells share: one Temporal dev server and worker,
@@ -42,23 +32,16 @@ export type PythonModelHarness = {
   admin: Awaited<ReturnType<typeof newUser>>;
   projectId: string;
   /** Builds a new notebook holding `cells` to the end; the build as the API shows it. */
-  build(
-    cells: TestCell[],
-  ): Promise<
-    Awaited<ReturnType<ReturnType<typeof callerFor>["builds"]["get"]>>
-  >;
+  build(cells: TestCell[]): Promise<Awaited<ReturnType<ReturnType<typeof callerFor>['builds']['get']>>>;
   /** `credit_pipeline(df)` of `pipelineSource` fitted on the CSV: its classes and predict_proba on 200 records. */
   expected(pipelineSource: string, opts?: ExpectedOptions): Promise<Expected>;
   /** An endpoint on `model`'s champion, scored over REST with an API key of the project. */
-  scoreOverRest(
-    model: string,
-    records: Record<string, unknown>[],
-  ): Promise<RestPrediction[]>;
+  scoreOverRest(model: string, records: Record<string, unknown>[]): Promise<RestPrediction[]>;
 };
 
 export type ExpectedOptions = {
   /** `indexes`: fitted on LabelEncoder's 0..k-1 (what XGBoost takes), the classes being LabelEncoder's. */
-  labels?: "as-written" | "indexes";
+  labels?: 'as-written' | 'indexes';
   /** The project's Python packages (its layer) on the path, for pipelines that import them. */
   withProjectPackages?: boolean;
 };
@@ -104,7 +87,7 @@ json.dump({"classes": [str(c) for c in classes], "records": records, "probabilit
 
 /** Registers the hooks of the calling test file and returns the harness they fill in. */
 export function usePythonModelHarness(name: string): PythonModelHarness {
-  const tmp = path.resolve(import.meta.dirname, "../.tmp", name);
+  const tmp = path.resolve(import.meta.dirname, '../.tmp', name);
   let temporal: TestTemporal | undefined;
   let worker: Awaited<ReturnType<typeof createWorker>> | undefined;
   const h = {} as PythonModelHarness;
@@ -114,28 +97,17 @@ export function usePythonModelHarness(name: string): PythonModelHarness {
     quietTemporalRuntime();
     temporal = await useTestTemporal();
     h.client = await connectTemporal(temporal.address, temporal.namespace);
-    h.t = await openTestDatabase("postgres");
+    h.t = await openTestDatabase('postgres');
     const taskQueue = uniqueTaskQueue(name);
-    worker = await createWorker({
-      db: h.t.db,
-      address: temporal.address,
-      namespace: temporal.namespace,
-      taskQueue,
-    });
+    worker = await createWorker({ db: h.t.db, address: temporal.address, namespace: temporal.namespace, taskQueue });
     void worker.run();
-    h.admin = await newUser(h.t.db, "admin");
+    h.admin = await newUser(h.t.db, 'admin');
     const workflows = createWorkflowStarter(h.client, taskQueue);
     h.caller = callerFor(h.t.db, h.admin, { workflows });
     const team = await h.caller.teams.create({ name: `Team ${name}` });
-    h.projectId = (
-      await h.caller.projects.create({ teamId: team.id, name: "Py" })
-    ).id;
-    await uploadDataset({
-      ctx: { ...ctxFor(h.t.db, h.admin), workflows },
-      input: { projectId: h.projectId, name: "credit", environment: "design" },
-      csv: createReadStream(creditDataCsv),
-    });
-    h.app = await buildApp({ db: h.t.db, driver: h.t.driver, role: "all" });
+    h.projectId = (await h.caller.projects.create({ teamId: team.id, name: 'Py' })).id;
+    await uploadDataset({ ctx: { ...ctxFor(h.t.db, h.admin), workflows }, input: { projectId: h.projectId, name: 'credit', environment: 'design' }, csv: createReadStream(creditDataCsv) });
+    h.app = await buildApp({ db: h.t.db, driver: h.t.driver, role: 'all' });
   }, 900_000);
 
   afterAll(async () => {
@@ -147,16 +119,9 @@ export function usePythonModelHarness(name: string): PythonModelHarness {
   }, 60_000);
 
   h.build = async (cells) => {
-    const nb = await h.caller.notebooks.create({
-      projectId: h.projectId,
-      name: `nb ${Math.random()}`,
-    });
+    const nb = await h.caller.notebooks.create({ projectId: h.projectId, name: `nb ${Math.random()}` });
     await setNotebookCells(h.t.db, nb.id, cells);
-    const { runId } = await h.caller.builds.start({
-      projectId: h.projectId,
-      notebookId: nb.id,
-      target: { kind: "all" },
-    });
+    const { runId } = await h.caller.builds.start({ projectId: h.projectId, notebookId: nb.id, target: { kind: 'all' } });
     await h.client.workflow.getHandle(`build-${runId}`).result();
     return h.caller.builds.get({ projectId: h.projectId, runId });
   };
@@ -164,62 +129,31 @@ export function usePythonModelHarness(name: string): PythonModelHarness {
   h.expected = async (pipelineSource, opts = {}) => {
     let pythonPath: string | undefined;
     if (opts.withProjectPackages) {
-      const { sha256 } = await h.caller.projects.pythonRequirements({
-        projectId: h.projectId,
-      });
-      if (!sha256) throw new Error("the project has no Python packages");
+      const { sha256 } = await h.caller.projects.pythonRequirements({ projectId: h.projectId });
+      if (!sha256) throw new Error('the project has no Python packages');
       pythonPath = projectLayerDir(pythonSettings(), h.projectId, sha256);
     }
     mkdirSync(tmp, { recursive: true });
-    const script = path.join(
-      tmp,
-      `expected-${Math.random().toString(36).slice(2)}.py`,
-    );
+    const script = path.join(tmp, `expected-${Math.random().toString(36).slice(2)}.py`);
     const out = `${script}.json`;
     writeFileSync(script, expectedScript(pipelineSource));
-    const r = spawnSync(
-      pythonCellVenv(),
-      [script, creditDataCsv, out, opts.labels ?? "as-written"],
-      {
-        encoding: "utf8",
-        timeout: 300_000,
-        env: {
-          ...process.env,
-          ...(pythonPath ? { PYTHONPATH: pythonPath } : {}),
-        },
+    const r = spawnSync(pythonCellVenv(), [script, creditDataCsv, out, opts.labels ?? 'as-written'], {
+      encoding: 'utf8',
+      timeout: 300_000,
+      env: {
+        ...process.env,
+        ...(pythonPath ? { PYTHONPATH: pythonPath } : {}),
       },
-    );
-    if (r.status !== 0)
-      throw new Error(`the expectation script failed:\n${r.stderr}`);
-    return JSON.parse(readFileSync(out, "utf8")) as Expected;
+    });
+    if (r.status !== 0) throw new Error(`the expectation script failed:\n${r.stderr}`);
+    return JSON.parse(readFileSync(out, 'utf8')) as Expected;
   };
 
   h.scoreOverRest = async (model, records) => {
-    await h.caller.endpoints.create({
-      projectId: h.projectId,
-      name: model,
-      model,
-    });
-    const key = (
-      await createApiKey({
-        ctx: ctxFor(h.t.db, h.admin),
-        input: {
-          projectId: h.projectId,
-          name: `k ${model}`,
-          scopes: [`score:${model}`],
-        },
-      })
-    ).secret;
-    const scored = await h.app.inject({
-      method: "POST",
-      url: `/api/v1/endpoints/${model}/predict`,
-      headers: { authorization: `Bearer ${key}` },
-      payload: { records },
-    });
-    if (scored.statusCode !== 200)
-      throw new Error(
-        `POST /api/v1/endpoints/${model}/predict answered ${scored.statusCode}: ${scored.body}`,
-      );
+    await h.caller.endpoints.create({ projectId: h.projectId, name: model, model });
+    const key = (await createApiKey({ ctx: ctxFor(h.t.db, h.admin), input: { projectId: h.projectId, name: `k ${model}`, scopes: [`score:${model}`] } })).secret;
+    const scored = await h.app.inject({ method: 'POST', url: `/api/v1/endpoints/${model}/predict`, headers: { authorization: `Bearer ${key}` }, payload: { records } });
+    if (scored.statusCode !== 200) throw new Error(`POST /api/v1/endpoints/${model}/predict answered ${scored.statusCode}: ${scored.body}`);
     return (scored.json() as { predictions: RestPrediction[] }).predictions;
   };
 
@@ -227,19 +161,8 @@ export function usePythonModelHarness(name: string): PythonModelHarness {
 }
 
 /** The largest |REST probability - expected probability| over every record and class. */
-export function maxProbabilityDiff(
-  predictions: RestPrediction[],
-  expected: Expected,
-): number {
+export function maxProbabilityDiff(predictions: RestPrediction[], expected: Expected): number {
   let max = 0;
-  predictions.forEach((p, i) =>
-    expected.classes.forEach(
-      (c, j) =>
-        (max = Math.max(
-          max,
-          Math.abs(p.probabilities[c]! - expected.probabilities[i]![j]!),
-        )),
-    ),
-  );
+  predictions.forEach((p, i) => expected.classes.forEach((c, j) => (max = Math.max(max, Math.abs(p.probabilities[c]! - expected.probabilities[i]![j]!)))));
   return max;
 }

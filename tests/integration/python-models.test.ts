@@ -91,8 +91,21 @@ df = pd.DataFrame({"big": 1e9 + credit["amount"] / 100, "status": credit["status
 pipe = Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler()), ("model", LogisticRegression())])
 big_registered = stagebook.register_model("big-py", pipe, train=df, target="status", positive_class="bad")`,
       ),
+      // Fitted in the cell on another target (a yes/no of it): its classes are not status's.
+      python(
+        'prefit',
+        ['credit'],
+        'prefit_registered',
+        `from sklearn.linear_model import LogisticRegression
+df = credit[["amount", "status"]].dropna()
+pipe = LogisticRegression().fit(df[["amount"]], df["status"] == "bad")
+prefit_registered = stagebook.register_model("prefit-py", pipe, train=df, target="status", positive_class="bad")`,
+      ),
     ]);
     expect(built.status).toBe('failed');
+    expect(built.steps.find((s) => s.stepId === 'prefit')!.error).toContain(
+      'model "prefit-py": the fitted pipeline predicts the classes False, True, but "status" holds bad, good (or pass the pipeline unfitted and register_model fits it)',
+    );
     const error = built.steps.find((s) => s.stepId === 'custom')!.error ?? '';
     expect(error).toMatch(/line 8: .*model "custom-py": this pipeline cannot be converted to ONNX \(skl2onnx with double inputs: .*FunctionTransformer/);
     // The traceback is the cell's: stagebook's own frames are left out.
@@ -100,7 +113,7 @@ big_registered = stagebook.register_model("big-py", pipe, train=df, target="stat
     expect(error).not.toContain('stagebook.py');
     const mismatch = built.steps.find((s) => s.stepId === 'big')!.error ?? '';
     expect(mismatch).toMatch(/line 9: .*model "big-py": onnxruntime's probabilities differ from predict_proba by [0-9.e-]+ \(more than 1e-05\): row \d+, class "(bad|good)": predict_proba [0-9.]+, onnxruntime [0-9.]+/);
-    for (const name of ['custom-py', 'big-py']) await expect(h.caller.models.versionDetail({ projectId: h.projectId, name, version: 1 })).rejects.toThrow(/not found|NOT_FOUND/i);
+    for (const name of ['custom-py', 'big-py', 'prefit-py']) await expect(h.caller.models.versionDetail({ projectId: h.projectId, name, version: 1 })).rejects.toThrow(/not found|NOT_FOUND/i);
   });
 });
 
