@@ -11,7 +11,7 @@ import { maxProbabilityDiff, usePythonModelHarness, type Expected, type RestPred
  * bubblewrap, Postgres and Temporal.
  */
 const LIGHTGBM = 'lightgbm==4.7.0';
-// The CPU build of XGBoost (5.6 MB); the `xgboost` wheel itself also pulls ~300 MB of NVIDIA NCCL.
+// The CPU build of XGBoost (5.6 MB); the `xgboost` wheel also pulls nvidia-nccl-cu12, a GPU library of ~200 MB.
 const XGBOOST = 'xgboost-cpu==3.2.0';
 const ONNXMLTOOLS = 'onnxmltools==1.16.0';
 
