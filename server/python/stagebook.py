@@ -123,6 +123,50 @@ _EXTRA_CONVERTERS = {
 }
 ONNXMLTOOLS_PIN = "onnxmltools==1.16.0"
 
+# Classifiers that learn only labels 0..k-1 (XGBoost >= 2 refuses text): register_model fits them on
+# the index of each label among the sorted classes (scikit-learn's LabelEncoder order, the order of
+# predict_proba's columns), and the ONNX file names the classes in the target's own words.
+_INDEX_LABELS = {("xgboost", "XGBClassifier")}
+_labelled_classes = {}
+
+
+def _final_estimator(est):
+    while hasattr(est, "steps"):
+        est = est.steps[-1][1]
+    return est
+
+
+def _takes_label_indexes(pipeline):
+    cls = type(_final_estimator(pipeline))
+    return (cls.__module__.split(".")[0], cls.__name__) in _INDEX_LABELS
+
+
+def _labelled_class(cls):
+    """A subclass of `cls` whose classes_ are the text classes its instance was fitted for by index
+    (XGBClassifier's classes_ is a read-only arange). Same module and name, so the same converter."""
+    if cls not in _labelled_classes:
+        _labelled_classes[cls] = type(
+            cls.__name__, (cls,), {"__module__": cls.__module__, "classes_": property(lambda self: self._stagebook_classes)}
+        )
+    return _labelled_classes[cls]
+
+
+def _with_text_classes(est, classes):
+    """A shallow copy of the fitted `est` (a Pipeline's last step, recursively) whose classifier reports
+    `classes` instead of 0..k-1: skl2onnx and the converter then write the labels as text. The model
+    and its predict_proba are shared, not refitted; the user's pipeline is left as it is."""
+    import copy
+
+    import numpy as np
+
+    view = copy.copy(est)
+    if hasattr(est, "steps"):
+        view.steps = [*est.steps[:-1], (est.steps[-1][0], _with_text_classes(est.steps[-1][1], classes))]
+        return view
+    view.__class__ = _labelled_class(type(est))
+    view._stagebook_classes = np.array(classes, dtype=object)
+    return view
+
 
 def _estimators(est):
     """`est` and every estimator inside it (Pipeline steps, ColumnTransformer parts, nested ones)."""
@@ -176,11 +220,14 @@ def _register_extra_converters(name, pipeline):
     return {"": get_latest_tested_opset_version(), "ai.onnx.ml": 3}
 
 
-def _convert(name, pipeline, X):
+def _convert(name, pipeline, X, index_classes=None):
     """skl2onnx's graph, one [N,1] input per feature, no ZipMap, that onnxruntime loads. Double
-    inputs where every operator takes them (closest to scikit-learn's float64), else float."""
+    inputs where every operator takes them (closest to scikit-learn's float64), else float. A
+    pipeline fitted on label indexes is converted with its classes named by `index_classes`."""
     from skl2onnx import to_onnx
 
+    if index_classes is not None:
+        pipeline = _with_text_classes(pipeline, index_classes)
     opset = _register_extra_converters(name, pipeline)
     errors = []
     for tensor in ("double", "float"):
@@ -204,7 +251,7 @@ def _feeds(X, tensor):
     return {c: (X[c].to_numpy(dtype=dtype) if X[c].dtype.kind == "f" else X[c].to_numpy(dtype=object)).reshape(-1, 1) for c in X.columns}
 
 
-def _check(name, sess, tensor, pipeline, X, what=""):
+def _check(name, sess, tensor, pipeline, X, classes, what=""):
     """onnxruntime's probabilities against predict_proba on up to 1,000 rows, to CHECK_TOLERANCE."""
     import numpy as np
 
@@ -222,7 +269,7 @@ def _check(name, sess, tensor, pipeline, X, what=""):
         r, k = np.unravel_index(int(np.argmax(np.where(np.isnan(diff), np.inf, diff))), diff.shape)
         raise ModelError(
             f'model "{name}"{what}: onnxruntime\'s probabilities differ from predict_proba by {float(diff[r, k]):.3g} (more than {CHECK_TOLERANCE:g}): '
-            f'row {sample.index[r]}, class "{pipeline.classes_[k]}": predict_proba {expected[r, k]:.6f}, onnxruntime {float(probs[r, k]):.6f}. '
+            f'row {sample.index[r]}, class "{classes[k]}": predict_proba {expected[r, k]:.6f}, onnxruntime {float(probs[r, k]):.6f}. '
             "A step of the pipeline computes differently once converted (see skl2onnx's notes on that estimator)"
         )
     return worst, len(sample)
@@ -267,24 +314,29 @@ def register_model(name, pipeline, *, train, target, positive_class, features=No
     X = model_frame(train.loc[labelled], features)
     y = text_labels.to_numpy(dtype=object)
     positive = y == str(positive_class)
+    # XGBoost learns 0..k-1: it is fitted on each label's index in `classes` and served by name.
+    index_classes = classes if _takes_label_indexes(pipeline) else None
+    y_fit = np.array([classes.index(v) for v in y], dtype=np.int64) if index_classes else y
     fitted_on = "given"
     served = pipeline
     if not _is_fitted(pipeline):
-        served = clone(pipeline).fit(X, y)
+        served = clone(pipeline).fit(X, y_fit)
         fitted_on = "all"
+    else:
+        _check_fitted_classes(name, served, target, classes, index_classes)
     tr, ho = _split(positive, holdout, seed)
     if len(tr) == 0 or len(ho) == 0 or positive[ho].all() or not positive[ho].any():
         raise ModelError(f'model "{name}": a holdout of {holdout} leaves a part without both classes ({len(X)} labelled rows)')
-    estimate = clone(pipeline).fit(X.iloc[tr], y[tr])
-    pos_col = list(estimate.classes_).index(str(positive_class))
+    estimate = clone(pipeline).fit(X.iloc[tr], y_fit[tr])
+    pos_col = classes.index(str(positive_class))
     p_holdout = estimate.predict_proba(X.iloc[ho])[:, pos_col]
     t_fit = time.perf_counter()
     import onnxruntime  # noqa: F401  (timed on its own: importing both is most of the conversion's time)
     import skl2onnx  # noqa: F401
 
     t_import = time.perf_counter()
-    onnx_bytes, tensor, sess = _convert(name, served, X)
-    worst, checked = _check(name, sess, tensor, served, X)
+    onnx_bytes, tensor, sess = _convert(name, served, X, index_classes)
+    worst, checked = _check(name, sess, tensor, served, X, classes)
     t_done = time.perf_counter()
     n = len(_job["models"])
     entry = {
@@ -312,8 +364,8 @@ def register_model(name, pipeline, *, train, target, positive_class, features=No
             f.write(onnx_bytes)
         # What the server scores itself (a retrain gate, permutation importance, drift): the copy
         # fitted on the training part as ONNX, and the rows as the model saw them with their split.
-        est_bytes, est_tensor, est_sess = _convert(name, estimate, X)
-        est_worst, est_checked = _check(name, est_sess, est_tensor, estimate, X.iloc[ho], " (the copy fitted on the training part)")
+        est_bytes, est_tensor, est_sess = _convert(name, estimate, X, index_classes)
+        est_worst, est_checked = _check(name, est_sess, est_tensor, estimate, X.iloc[ho], classes, " (the copy fitted on the training part)")
         entry["estimate"] = {"file": f"model_{n}_estimate.onnx", "check": {"rows": est_checked, "maxAbsDiff": est_worst}}
         with open(f"{_job['dir']}/{entry['estimate']['file']}", "wb") as f:
             f.write(est_bytes)
@@ -331,6 +383,19 @@ def register_model(name, pipeline, *, train, target, positive_class, features=No
                 "convert_check_seconds": entry["seconds"]["convertAndCheck"],
             }
         ]
+    )
+
+
+def _check_fitted_classes(name, served, target, classes, index_classes):
+    """A pipeline fitted by the cell must know the target's classes: as written, or (XGBoost) as
+    their indexes 0..k-1 in sorted order, as register_model itself encodes them."""
+    fitted = [str(c) for c in getattr(served, "classes_", [])]
+    if fitted == classes or (index_classes and fitted == [str(i) for i in range(len(classes))]):
+        return
+    how = f"; {type(_final_estimator(served)).__name__} takes them as {', '.join(f'{c}={i}' for i, c in enumerate(classes))}" if index_classes else ""
+    raise ModelError(
+        f'model "{name}": the fitted pipeline predicts the classes {", ".join(fitted[:10])}, but "{target}" holds {", ".join(classes)}{how} '
+        "(or pass the pipeline unfitted and register_model fits it)"
     )
 
 
