@@ -130,6 +130,7 @@ export function PromoteDialog({ projectId, notebookId, onClose }: { projectId: s
                 </div>
               )}
               {p!.diff && <ModelsCompare models={p!.diff.models} />}
+              {p!.diff && p!.diff.requirements.status !== 'unchanged' && <RequirementsChange change={p!.diff.requirements} />}
               {p!.diff && (p!.diff.endpoints.some((e) => e.status !== 'unchanged') || p!.diff.scenarios.some((s) => s.status !== 'unchanged')) && <EndpointsAndScenarios diff={p!.diff} />}
               {p!.diff && (
                 <section aria-label="Cell changes">
@@ -273,6 +274,34 @@ function EndpointsAndScenarios({ diff }: { diff: NonNullable<Preview['diff']> })
             </li>
           ))}
       </ul>
+    </section>
+  );
+}
+
+/** The Python packages production runs of the bundle install: the project's list when promoted. */
+function RequirementsChange({ change }: { change: NonNullable<Preview['diff']>['requirements'] }) {
+  const none = (text: string | null) => (text === null ? "the project's list of the day (not carried)" : text === '' ? 'none' : null);
+  return (
+    <section aria-label="Python package changes">
+      <h3>Python packages</h3>
+      <p className="muted">Production runs of this bundle install these, whatever the project&apos;s list says later.</p>
+      {change.lines.some((l) => l.op !== 'context') ? (
+        <pre className="diff-lines">
+          {change.lines.map((l, i) => (
+            <div key={i} className={`diff-line diff-${l.op}`}>
+              <span className="diff-sign" aria-hidden>
+                {l.op === 'add' ? '+' : l.op === 'del' ? '−' : ' '}
+              </span>
+              <span className="sr-only">{l.op === 'add' ? 'added: ' : l.op === 'del' ? 'removed: ' : ''}</span>
+              {l.text || ' '}
+            </div>
+          ))}
+        </pre>
+      ) : (
+        <p>
+          {none(change.from) ?? 'the same'} → {none(change.to) ?? 'the same'}
+        </p>
+      )}
     </section>
   );
 }

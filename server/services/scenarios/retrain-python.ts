@@ -5,7 +5,7 @@ import { hasRow } from '@/server/ml/seen-rows';
 import { PythonSetupError } from '@/server/python/venv';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf } from '../context';
-import type { BundleManifest } from '../bundles/manifest';
+import { bundleRequirements, type BundleManifest } from '../bundles/manifest';
 import { buildPythonTable, declaredPythonInputs, declaredPythonOutput, PythonCellError, type PythonCellModel } from '../cells/build-python-table';
 import { frameRecords } from '../cells/python-model-frame';
 import { DEFAULT_STATEMENT_TIMEOUT_MS } from '../datasets/sql-sandbox';
@@ -65,7 +65,7 @@ export async function runPythonRetrainStep(env: StepEnv, step: RetrainStep): Pro
   if (!model || !champion) throw new StepRefused(`model "${step.model}" has no champion to compare a challenger with`);
   const label = cell.title ?? `python cell "${declaredPythonOutput(cell.source) ?? cell.id}"`;
 
-  const challenger = await runCellForModel(env, step.model, cell, label);
+  const challenger = await runCellForModel(env, step.model, cell, label, bundleRequirements(manifest));
   let prepared: PreparedPythonVersion;
   try {
     prepared = await preparePythonVersion(env.ctx, {
@@ -211,13 +211,15 @@ async function decide(
 }
 
 /** Runs the bundle's Python cell on production data for its models (nothing published) and returns the one named `model`. */
-async function runCellForModel(env: StepEnv, model: string, cell: BundleManifest['cells'][number], label: string): Promise<PythonCellModel> {
+async function runCellForModel(env: StepEnv, model: string, cell: BundleManifest['cells'][number], label: string, requirements: ReturnType<typeof bundleRequirements>): Promise<PythonCellModel> {
   let stage = 'python: starting';
   // The activity heartbeats while the cell's process runs (reading inputs, fitting, converting).
   const beat = setInterval(() => env.heartbeat({ stage }), 1000);
   env.say(`running ${label} on the production data for its model "${model}"`);
   try {
     const r = await buildPythonTable(env.db, { projectId: env.run.projectId, environment: 'production' }, {
+      // The deployed bundle's requirements, as its production builds install them.
+      ...(requirements !== undefined ? { requirements } : {}),
       cellId: cell.id,
       source: cell.source,
       table: `retrain_${env.run.runId.replace(/-/g, '').slice(0, 16)}`,
