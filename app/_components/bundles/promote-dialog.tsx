@@ -280,12 +280,18 @@ function EndpointsAndScenarios({ diff }: { diff: NonNullable<Preview['diff']> })
 
 /** The Python packages production runs of the bundle install: the project's list when promoted. */
 function RequirementsChange({ change }: { change: NonNullable<Preview['diff']>['requirements'] }) {
-  const none = (text: string | null) => (text === null ? "the project's list of the day (not carried)" : text === '' ? 'none' : null);
+  const changed = change.lines.some((l) => l.op !== 'context');
   return (
     <section aria-label="Python package changes">
       <h3>Python packages</h3>
-      <p className="muted">Production runs of this bundle install these, whatever the project&apos;s list says later.</p>
-      {change.lines.some((l) => l.op !== 'context') ? (
+      <p className="muted">
+        {change.to === null
+          ? 'This bundle has no Python cell: it carries no packages.'
+          : change.to === ''
+            ? "Production runs of this bundle install no extra packages (the project's list is empty)."
+            : "Production runs of this bundle install these, whatever the project's list says later."}
+      </p>
+      {changed && (
         <pre className="diff-lines">
           {change.lines.map((l, i) => (
             <div key={i} className={`diff-line diff-${l.op}`}>
@@ -297,10 +303,6 @@ function RequirementsChange({ change }: { change: NonNullable<Preview['diff']>['
             </div>
           ))}
         </pre>
-      ) : (
-        <p>
-          {none(change.from) ?? 'the same'} → {none(change.to) ?? 'the same'}
-        </p>
       )}
     </section>
   );
