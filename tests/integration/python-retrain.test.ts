@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { auditEvents, models, modelVersions } from '@/db/schema';
+import { auditEvents, endpoints, models, modelVersions } from '@/db/schema';
 import { schemaNameOf } from '@/server/services/datasets/storage';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
 import { ctxFor } from '../helpers/api';
@@ -10,7 +10,7 @@ import { creditDataCsv } from '../helpers/datasets';
 import type { TestDatabase } from '../helpers/db';
 import { python, setNotebookCells } from '../helpers/pipeline';
 import { pythonCellVenv } from '../helpers/python';
-import { scenarioHarness, type ScenarioHarness } from '../helpers/scenarios';
+import { runFinished, scenarioHarness, type ScenarioHarness } from '../helpers/scenarios';
 
 /**
  * A scenario's retrain step re-running a Python cell (stagebook.register_model) on production data,
@@ -75,7 +75,8 @@ beforeAll(async () => {
     python('fit', ['credit', 'tuning'], 'registered', CELL),
     { id: 'ep', kind: 'endpoint' as const, source: 'name: py-prod\nmodel: credit-py\n' },
     retrain('retrain-py'),
-    { id: 's_shadowed', kind: 'scenario' as const, source: `${retrain('shadowed').source}    shadow:\n      for: 1m\n` },
+    { id: 's_shadow_short', kind: 'scenario' as const, source: `${retrain('shadow_short').source}    shadow:\n      for: 10s\n      minRecords: 100000\n` },
+    { id: 's_shadow_pass', kind: 'scenario' as const, source: `${retrain('shadow_pass').source}    shadow:\n      for: 15s\n      minRecords: 5\n` },
   ];
   // The design build registers v1 (weak), the version the bundle carries and production serves.
   const notebook = await h.caller().notebooks.create({ projectId, name: 'py retrain' });
@@ -150,11 +151,63 @@ it('a worse challenger (the data asks for the weak pipeline) is refused by the g
   expect(decisions[1]!.details).toMatchObject({ decision: 'kept_champion', reason: output.reason });
 });
 
-it('a retrain with shadow scoring of a Python model fails saying why, and changes nothing', { timeout: 300_000 }, async () => {
-  const before = await versions();
-  const { run } = await h.runToEnd('shadowed');
-  expect(run.status).toBe('failed');
-  expect(run.steps[0]!.error).toMatch(/shadow scoring before the swap is not available for Python models yet/);
-  expect(await versions()).toHaveLength(before.length);
+/** Runs `scenario` until its retrain step shadows a challenger, scoring `during` requests on py-prod meanwhile; then to its end. */
+async function shadowRun(scenario: string, during: number) {
+  const { runId } = await h.caller().scenarios.run({ projectId, scenario });
+  const shadowing = await h.waitForRun(runId, (r) => (r.steps[0]?.output as { decision?: string } | null)?.decision === 'shadowing' || runFinished(r));
+  const [endpoint] = await t.db.select().from(endpoints).where(eq(endpoints.name, 'py-prod'));
+  const shadowVersion = endpoint?.shadowVersionId ? (await t.db.select().from(modelVersions).where(eq(modelVersions.id, endpoint.shadowVersionId)))[0]!.version : null;
+  const served: number[] = [];
+  for (let i = 0; i < during; i++) served.push((await predictOne()).modelVersion);
+  const run = await h.waitForRun(runId, runFinished);
+  const [after] = await t.db.select().from(endpoints).where(eq(endpoints.name, 'py-prod'));
+  return { shadowing, shadowVersion, served, run, endpointAfter: after! };
+}
+
+const championVersion = async () => {
+  const [model] = await t.db.select().from(models).where(eq(models.projectId, projectId));
+  return (await t.db.select().from(modelVersions).where(eq(modelVersions.id, model!.championVersionId!)))[0]!.version;
+};
+
+it('with shadow, a passing Python challenger first shadow-scores the production endpoint; too few scored records keep the champion and end the shadow', { timeout: 300_000 }, async () => {
+  // An operator makes the weak v1 champion again (production keeps serving v2, the deployed
+  // endpoint's version); the data asks for the full pipeline: a challenger that passes the gate.
+  await h.caller().models.setChampion({ projectId, name: 'credit-py', version: 1 });
+  await upload('tuning', 'production', Readable.from(['at,model\n1,full\n2,weak\n3,full\n']));
+  const shadowStarts = async () => (await t.db.select().from(auditEvents).where(and(eq(auditEvents.projectId, projectId), eq(auditEvents.action, 'model.shadow_start')))).length;
+  expect(await shadowStarts()).toBe(0);
+  const { shadowing, shadowVersion, served, run, endpointAfter } = await shadowRun('shadow_short', 3);
+  expect(shadowing.status, JSON.stringify(shadowing.steps.map((s) => [s.error, s.log]), null, 1)).toBe('running');
+  expect(shadowing.steps[0]!.output).toMatchObject({ decision: 'shadowing', language: 'python', cell: 'fit', champion: { version: 1 }, challenger: { version: 3 }, endpoints: ['py-prod'] });
+  expect(shadowVersion).toBe(3);
+  // While it shadows, the served version answers.
+  expect(served).toEqual([2, 2, 2]);
+  expect(run.status).toBe('succeeded');
+  expect(run.steps[0]!.output).toMatchObject({
+    decision: 'kept_champion',
+    language: 'python',
+    challenger: { version: 3 },
+    shadow: { version: 3, pairs: 3, endpoints: [{ name: 'py-prod' }] },
+    reason: expect.stringMatching(/both scored by onnxruntime on the same records; shadow: 3 shadow-scored records.*fewer than minRecords 100000/),
+  });
+  expect(endpointAfter.shadowVersionId).toBeNull();
+  expect(await championVersion()).toBe(1);
   expect((await predictOne()).modelVersion).toBe(2);
+  expect(await shadowStarts()).toBe(1);
+  expect((await gateDecisions()).at(-1)!.details).toMatchObject({ decision: 'kept_champion', language: 'python', shadow: { pairs: 3 } });
+});
+
+it('with shadow, a Python challenger whose shadow period holds becomes champion and serves, audited with the shadow comparison', { timeout: 300_000 }, async () => {
+  const { shadowing, shadowVersion, served, run, endpointAfter } = await shadowRun('shadow_pass', 8);
+  expect(shadowing.steps[0]!.output).toMatchObject({ decision: 'shadowing', language: 'python', champion: { version: 1 }, challenger: { version: 4 } });
+  expect(shadowVersion).toBe(4);
+  expect(served.every((v) => v === 2)).toBe(true);
+  expect(run.status, JSON.stringify(run.steps.map((s) => [s.error, s.log]), null, 1)).toBe('succeeded');
+  const output = run.steps[0]!.output as { decision: string; shadow: { pairs: number; agreement: number } };
+  expect(output).toMatchObject({ decision: 'promoted', language: 'python', champion: { version: 1 }, challenger: { version: 4 }, endpoints: ['py-prod'], shadow: { version: 4, pairs: 8 } });
+  expect(output.shadow.agreement).toBeGreaterThanOrEqual(0);
+  expect(endpointAfter.shadowVersionId).toBeNull();
+  expect(await championVersion()).toBe(4);
+  expect((await predictOne()).modelVersion).toBe(4);
+  expect((await gateDecisions()).at(-1)!.details).toMatchObject({ decision: 'promoted', language: 'python', challenger: { version: 4 }, shadow: { pairs: 8 } });
 });

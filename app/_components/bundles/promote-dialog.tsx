@@ -130,6 +130,7 @@ export function PromoteDialog({ projectId, notebookId, onClose }: { projectId: s
                 </div>
               )}
               {p!.diff && <ModelsCompare models={p!.diff.models} />}
+              {p!.diff && p!.diff.requirements.status !== 'unchanged' && <RequirementsChange change={p!.diff.requirements} />}
               {p!.diff && (p!.diff.endpoints.some((e) => e.status !== 'unchanged') || p!.diff.scenarios.some((s) => s.status !== 'unchanged')) && <EndpointsAndScenarios diff={p!.diff} />}
               {p!.diff && (
                 <section aria-label="Cell changes">
@@ -273,6 +274,36 @@ function EndpointsAndScenarios({ diff }: { diff: NonNullable<Preview['diff']> })
             </li>
           ))}
       </ul>
+    </section>
+  );
+}
+
+/** The Python packages production runs of the bundle install: the project's list when promoted. */
+function RequirementsChange({ change }: { change: NonNullable<Preview['diff']>['requirements'] }) {
+  const changed = change.lines.some((l) => l.op !== 'context');
+  return (
+    <section aria-label="Python package changes">
+      <h3>Python packages</h3>
+      <p className="muted">
+        {change.to === null
+          ? 'This bundle has no Python cell: it carries no packages.'
+          : change.to === ''
+            ? "Production runs of this bundle install no extra packages (the project's list is empty)."
+            : "Production runs of this bundle install these, whatever the project's list says later."}
+      </p>
+      {changed && (
+        <pre className="diff-lines">
+          {change.lines.map((l, i) => (
+            <div key={i} className={`diff-line diff-${l.op}`}>
+              <span className="diff-sign" aria-hidden>
+                {l.op === 'add' ? '+' : l.op === 'del' ? '−' : ' '}
+              </span>
+              <span className="sr-only">{l.op === 'add' ? 'added: ' : l.op === 'del' ? 'removed: ' : ''}</span>
+              {l.text || ' '}
+            </div>
+          ))}
+        </pre>
+      )}
     </section>
   );
 }

@@ -1,6 +1,8 @@
 import type { Db } from '@/db/client';
 import type { BuildStepProgress, BuildStepResult } from '@/db/schema';
 import { PythonSetupError } from '@/server/python/venv';
+import { findBundle } from '../bundles/bundle-view';
+import { bundleRequirements, parseManifest } from '../bundles/manifest';
 import type { SandboxScope } from '../datasets/sql-sandbox';
 import { registerPythonModel } from '../models/register-python-model';
 import { buildPythonTable, declaredPythonInputs, PythonCellError, type PythonCellModel } from '../cells/build-python-table';
@@ -31,7 +33,9 @@ export async function buildPythonStaging(
   let models: PythonCellModel[];
   let rowCount: number;
   try {
+    const requirements = await bundleRequirementsOf(db, run);
     const r = await buildPythonTable(db, scope, {
+      ...(requirements !== undefined ? { requirements } : {}),
       cellId,
       source,
       table: staging,
@@ -61,6 +65,12 @@ export async function buildPythonStaging(
     clearInterval(beat);
   }
   return { rowCount, model: await registerCellModels(db, run, { cellId, label, inputs: declaredPythonInputs(source) }, models, rt, say) };
+}
+
+/** A production build installs the requirements its bundle carries (undefined: a design build, or a bundle from before they were carried: the project's list). */
+async function bundleRequirementsOf(db: Db, run: BuildRunContext) {
+  if (run.environment !== 'production' || !run.bundleHash) return undefined;
+  return bundleRequirements(parseManifest((await findBundle(db, run.projectId, run.bundleHash)).manifest));
 }
 
 async function registerCellModels(db: Db, run: BuildRunContext, { cellId, label, inputs }: { cellId: string; label: string; inputs: string[] }, models: PythonCellModel[], rt: StepRuntime, say: (line: string) => void): Promise<ModelOutcome | null> {

@@ -26,6 +26,8 @@ export type BuildRunContext = {
   graph: PipelineGraph;
   /** Each cell's name when the build started (title, else what it makes): what messages call it. */
   cellNames: Record<string, string>;
+  /** The deployed bundle a production build runs (its Python cells install the bundle's requirements); null for a design build. */
+  bundleHash: string | null;
 };
 
 /** What messages call a step's cell: its name when the build started, else the dataset it writes. */
@@ -36,7 +38,7 @@ export function cellLabel(run: Pick<BuildRunContext, 'cellNames'>, step: { cellI
 /** The run's stored context: project, environment and the graph compiled when it started. */
 export async function loadBuildRun(db: Db, runId: string): Promise<BuildRunContext> {
   const [run] = await db
-    .select({ id: runs.id, projectId: runs.projectId, input: runs.input, teamId: projects.teamId })
+    .select({ id: runs.id, projectId: runs.projectId, input: runs.input, teamId: projects.teamId, bundleHash: runs.bundleHash })
     .from(runs)
     .innerJoin(projects, eq(projects.id, runs.projectId))
     .where(and(eq(runs.id, runId), eq(runs.kind, 'build')));
@@ -44,7 +46,7 @@ export async function loadBuildRun(db: Db, runId: string): Promise<BuildRunConte
   const input = run.input as BuildRunInput;
   const [graph] = await db.select({ json: pipelineGraphs.json }).from(pipelineGraphs).where(eq(pipelineGraphs.hash, input.graphHash));
   if (!graph) throw new Error(`build run ${runId}: its graph ${input.graphHash} is not stored`);
-  return { runId, projectId: run.projectId, teamId: run.teamId, environment: input.environment, graph: JSON.parse(graph.json) as PipelineGraph, cellNames: input.cellNames ?? {} };
+  return { runId, projectId: run.projectId, teamId: run.teamId, environment: input.environment, graph: JSON.parse(graph.json) as PipelineGraph, cellNames: input.cellNames ?? {}, bundleHash: run.bundleHash };
 }
 
 export async function loadStep(db: Db, runId: string, stepId: string) {

@@ -20,12 +20,18 @@ export type ModelDiff = { name: string; status: Status; from: ModelBrief | null;
 export type EndpointDiff = { name: string; status: Status; from: Omit<ManifestEndpoint, 'name'> | null; to: Omit<ManifestEndpoint, 'name'> | null };
 /** `name`: the scenario's `name:` (the new one, or the removed one's), null when its YAML does not say. */
 export type ScenarioDiff = { cellId: string; name: string | null; status: Status; lines: DiffLine[] };
+/**
+ * The Python requirements a bundle's production runs install: `from`/`to` null when that bundle
+ * does not carry them (no Python cell, or promoted before bundles carried them).
+ */
+export type RequirementsDiff = { status: Status; from: string | null; to: string | null; lines: DiffLine[] };
 export type BundleDiff = {
   /** Cells in the new order, removed ones after their old neighbour; unchanged cells have no lines. */
   cells: CellDiff[];
   models: ModelDiff[];
   scenarios: ScenarioDiff[];
   endpoints: EndpointDiff[];
+  requirements: RequirementsDiff;
   graphChanged: boolean;
   summary: { cells: Record<Status, number>; models: Record<Status, number>; endpoints: Record<Status, number>; scenarios: Record<Status, number> };
 };
@@ -93,7 +99,13 @@ export function diffManifests(from: BundleManifest | null, to: BundleManifest): 
     models,
     scenarios,
     endpoints,
+    requirements: requirementsDiff(from?.python?.requirements ?? null, to.python?.requirements ?? null),
     graphChanged: from?.graph.hash !== to.graph.hash,
     summary: { cells: count(cells), models: count(models), endpoints: count(endpoints), scenarios: count(scenarios) },
   };
+}
+
+function requirementsDiff(from: string | null, to: string | null): RequirementsDiff {
+  const status: Status = from === to ? 'unchanged' : from === null ? 'added' : to === null ? 'removed' : 'changed';
+  return { status, from, to, lines: status === 'unchanged' ? [] : lineDiff(from ?? '', to ?? '') };
 }

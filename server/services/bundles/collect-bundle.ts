@@ -3,6 +3,7 @@ import type { DbOrTx } from '@/db/client';
 import { artifacts, models, modelVersions } from '@/db/schema';
 import type { ServiceCtx } from '../context';
 import { parseScenarioCell } from '@/server/pipeline/scenario-cell';
+import { requirementsForRun } from '../projects/python-requirements';
 import { compileCurrentNotebook, type CompileDiagnostic } from '../pipeline/compile-notebook';
 import { parseEndpointCell, parseModelOfCell } from './endpoint-cell';
 import { BUNDLE_FORMAT, sealManifest, type BundleHash, type BundleManifest, type ManifestEndpoint, type ManifestModel } from './manifest';
@@ -66,6 +67,7 @@ export async function collectBundle(ctx: ServiceCtx, ref: { projectId: string; n
     models: [...resolved.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
     scenarios: snapshot.cells.filter((c) => c.kind === 'scenario').map((c) => ({ cellId: c.id, source: c.source })),
     endpoints: endpoints.sort((a, b) => (a.name < b.name ? -1 : 1)),
+    ...(snapshot.cells.some((c) => c.kind === 'python') ? { python: { requirements: (await requirementsForRun(ctx.db, ref.projectId))?.text ?? '' } } : {}),
   };
   for (const m of manifest.models) m.usedBy = [...new Set(uses.filter((u) => u.model === m.name).map((u) => u.cellId))].sort();
   return { ok: true, manifest, ...sealManifest(manifest), diagnostics, graphHash: result.hash, buildSteps: result.graph.steps.length };

@@ -3,6 +3,7 @@ import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { bundles, models, modelVersions } from '@/db/schema';
 import { MlInputError } from '@/server/ml/errors';
+import { describeRequirementProblems, parsePythonRequirements } from '@/server/domain/python-requirements';
 import { FeatureSchema } from '@/server/ml/onnx/feature-schema';
 import { decodeModel } from '@/server/ml/onnx/proto';
 import { assertSelfContainedOnnx } from '@/server/ml/onnx/safety';
@@ -12,6 +13,7 @@ import { actorLabel, auditMetaOf, type ServiceCtx } from '../context';
 import { invalid } from '../errors';
 import { teamOfProject } from '../endpoints/find-endpoint';
 import { putArtifact } from '../models/artifacts';
+import { managedPythonPins } from '../projects/python-requirements';
 import type { VersionMetrics } from '../models/model-view';
 import { registerModelVersion } from '../models/register-version';
 import { readArchive, type ArchiveContent } from './archive';
@@ -39,6 +41,7 @@ const ImportedManifest = z.looseObject({
   ),
   scenarios: z.array(z.looseObject({ cellId: z.string(), source: z.string() })),
   endpoints: z.array(z.looseObject({ name: Name, model: Name, description: z.string(), threshold: z.number().min(0).max(1).optional() })),
+  python: z.strictObject({ requirements: z.string().max(20_000) }).optional(),
 });
 
 export type ImportResult = { bundle: BundleSummary; created: boolean; modelVersionsCreated: { model: string; version: number; artifactSha256: string }[] };
@@ -144,7 +147,19 @@ function verifiedManifest(archive: ArchiveContent): BundleManifest {
   for (const e of manifest.endpoints) {
     if (!manifest.models.some((m) => m.name === e.model)) throw bad(`manifest.json: endpoint "${e.name}" serves model "${e.model}", which the bundle does not hold`);
   }
+  if (manifest.python) assertInstallableRequirements(manifest.python.requirements);
   return manifest;
+}
+
+/**
+ * Production runs pip-install a bundle's requirements on this host: they must pass the rules a
+ * project's own list does (pinned `name==version` lines only, nothing the managed Python holds),
+ * already in the normalised form a promotion writes, so what is installed is what was hashed.
+ */
+function assertInstallableRequirements(text: string): void {
+  const parsed = parsePythonRequirements(text, managedPythonPins);
+  if (!parsed.ok) throw bad(`manifest.json: python.requirements cannot be installed here:\n${describeRequirementProblems(parsed.problems)}`);
+  if (parsed.text !== text) throw bad('manifest.json: python.requirements is not in the normalised form a promotion writes (one sorted name==version a line)');
 }
 
 /** A version of each bundled model whose artifact the project does not hold yet (audited `model.import`). */

@@ -48,7 +48,17 @@ export type BundleManifest = {
   scenarios: ManifestScenario[];
   /** Sorted by name. */
   endpoints: ManifestEndpoint[];
+  /**
+   * The project's extra Python packages when the bundle was promoted, which its production runs
+   * install (not the project's list of the day). Only in bundles with a Python cell promoted since
+   * bundles carry them, so other bundles keep their hashes; a bundle without it runs on the
+   * project's current list, as before.
+   */
+  python?: ManifestPython;
 };
+
+/** Normalised `name==version` lines as the project stored them ('' for none). */
+export type ManifestPython = { requirements: string };
 
 export const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
@@ -74,4 +84,10 @@ export function manifestArtifacts(m: BundleManifest): { sha256: string; size: nu
     if (rows) seen.set(rows.sha256, { sha256: rows.sha256, size: seenRowsBytes(rows.count), mediaType: SEEN_ROWS_MEDIA_TYPE });
   }
   return [...seen.values()].sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1));
+}
+
+/** The requirements a production run of this bundle installs: its own, or undefined for the project's current list (a bundle from before they were carried). */
+export function bundleRequirements(m: BundleManifest): { text: string; sha256: string } | null | undefined {
+  if (!m.python) return undefined;
+  return m.python.requirements === '' ? null : { text: m.python.requirements, sha256: sha256Hex(m.python.requirements) };
 }

@@ -8,12 +8,12 @@ import type { Db } from '@/db/client';
 import type { DatasetColumnType } from '@/db/schema';
 import { parseNameList, readHeaders } from '@/server/pipeline/headers';
 import { DEFAULT_PYTHON_LIMITS, RUNNER_DIR, runSandboxedPython, type PythonLimits, type SandboxMode } from '@/server/python/sandbox';
-import { ensureProjectLayer, isProjectLayerReady, ProjectRequirementsError } from '@/server/python/project-layer';
+import { ensureProjectLayer, isProjectLayerReady, ProjectRequirementsError, type ProjectRequirements } from '@/server/python/project-layer';
 import { ensurePythonVenv, pythonSettings, sandboxMode, type PythonSettings } from '@/server/python/venv';
 import { z } from 'zod';
 import { pgTypeOf } from '../../domain/column-types';
 import { withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
-import { recordRequirementsInstall, requirementsForRun } from '../projects/python-requirements';
+import { deployedRequirements, recordRequirementsInstall, requirementsForRun } from '../projects/python-requirements';
 import { pythonUnsandboxedSetting } from '../system/instance-settings';
 import { ident } from '../datasets/storage';
 import { MAX_PYTHON_MODEL_BYTES, PythonModelManifest, type PythonModelEntry } from './python-model-manifest';
@@ -38,6 +38,11 @@ export type PythonBuildOptions = {
   models?: boolean;
   /** Run the cell for its models only: its output is checked but not loaded (no table is created). */
   discardOutput?: boolean;
+  /**
+   * The extra packages to install: a deployed bundle's own list (null: none). Absent: the project's
+   * current list (design runs, and bundles from before bundles carried their requirements).
+   */
+  requirements?: ProjectRequirements | null;
 };
 
 /**
@@ -81,7 +86,7 @@ export function declaredPythonOutput(source: string): string | null {
 export async function buildPythonTable(db: Db, scope: SandboxScope, opts: PythonBuildOptions): Promise<{ rowsIn: number; rowCount: number; columns: string[]; mode: SandboxMode; stdout: string; models: PythonCellModel[]; cappedInputs: string[] }> {
   const settings = opts.settings ?? pythonSettings();
   const say = opts.onProgress ?? (() => {});
-  const { mode, venv, layerDir } = await preparePython(db, scope.projectId, settings, opts.cellId, say);
+  const { mode, venv, layerDir } = await preparePython(db, scope.projectId, settings, opts, say);
   const limits = { ...DEFAULT_PYTHON_LIMITS, ...opts.limits };
   const scratch = await mkdtemp(path.join(tmpdir(), 'sb-python-'));
   try {
@@ -163,7 +168,13 @@ export async function buildPythonTable(db: Db, scope: SandboxScope, opts: Python
  * an instance admin or the operator allowed it; else the documented refusal), the managed venv
  * (created on first use) and the project's extra packages (installed on first use of its list).
  */
-async function preparePython(db: Db, projectId: string, settings: PythonSettings, cellId: string, say: (m: string) => void): Promise<{ mode: SandboxMode; venv: { python: string; venvDir: string }; layerDir: string | null }> {
+async function preparePython(
+  db: Db,
+  projectId: string,
+  settings: PythonSettings,
+  { cellId, requirements }: Pick<PythonBuildOptions, 'cellId' | 'requirements'>,
+  say: (m: string) => void,
+): Promise<{ mode: SandboxMode; venv: { python: string; venvDir: string }; layerDir: string | null }> {
   let mode: SandboxMode;
   try {
     mode = sandboxMode({ ...settings, allowUnsandboxed: settings.allowUnsandboxed || (await pythonUnsandboxedSetting(db)) });
@@ -172,20 +183,32 @@ async function preparePython(db: Db, projectId: string, settings: PythonSettings
   }
   if (mode === 'unsandboxed') say('python: running WITHOUT a sandbox (bubblewrap is unusable here; an instance admin or STAGEBOOK_PYTHON_UNSANDBOXED=1 allowed it)');
   const venv = await ensurePythonVenv(settings, say);
-  return { mode, venv, layerDir: await projectLayer(db, projectId, settings, venv.python, cellId, say) };
+  return { mode, venv, layerDir: await projectLayer(db, projectId, settings, venv.python, { cellId, requirements }, say) };
 }
 
 /**
- * The project's extra packages, installed first if these requirements are new here; the install's
- * outcome is recorded for the project's Python page. A failed install fails the cell with pip's log.
+ * The extra packages of the run (a deployed bundle's, else the project's current list), installed
+ * first if these requirements are new here; the install's outcome is recorded for the project's
+ * Python page (only when they are the project's current list: recordRequirementsInstall matches
+ * its sha256). A failed install fails the cell with pip's log.
  */
-async function projectLayer(db: Db, projectId: string, settings: PythonSettings, python: string, cellId: string, say: (m: string) => void): Promise<string | null> {
-  const requirements = await requirementsForRun(db, projectId);
+async function projectLayer(
+  db: Db,
+  projectId: string,
+  settings: PythonSettings,
+  python: string,
+  { cellId, requirements: pinned }: Pick<PythonBuildOptions, 'cellId' | 'requirements'>,
+  say: (m: string) => void,
+): Promise<string | null> {
+  const current = await requirementsForRun(db, projectId);
+  const requirements = pinned === undefined ? current : pinned;
   if (!requirements) return null;
   const fresh = !isProjectLayerReady(settings, projectId, requirements);
   if (fresh) await recordRequirementsInstall(db, projectId, requirements.sha256, 'installing');
   try {
-    const dir = await ensureProjectLayer(settings, python, projectId, requirements, say);
+    // Design runs (the project's list) and production runs (the deployed bundle's) may alternate: neither prunes the other's layer.
+    const keep = [current?.sha256, (await deployedRequirements(db, projectId))?.sha256].filter((s): s is string => s !== undefined);
+    const dir = await ensureProjectLayer(settings, python, projectId, requirements, say, keep);
     if (fresh) await recordRequirementsInstall(db, projectId, requirements.sha256, 'ready');
     return dir;
   } catch (err) {

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { projectPythonRequirements, users, type PythonInstallState } from '@/db/schema';
+import { bundles, deployments, projectPythonRequirements, users, type PythonInstallState } from '@/db/schema';
 import { describeRequirementProblems, normalizePackageName, parsePythonRequirements } from '@/server/domain/python-requirements';
 import type { ProjectRequirements } from '@/server/python/project-layer';
 import { REQUIREMENTS_FILE } from '@/server/python/venv';
@@ -99,6 +99,23 @@ export async function requirementsForRun(db: Db, projectId: string): Promise<Pro
     .from(projectPythonRequirements)
     .where(eq(projectPythonRequirements.projectId, projectId));
   return row && row.text !== '' ? row : null;
+}
+
+/**
+ * The requirements production runs of the project's deployed bundle install: the bundle's own (null:
+ * none), or the project's current list for a bundle from before bundles carried them (and when
+ * nothing is deployed).
+ */
+export async function deployedRequirements(db: Db, projectId: string): Promise<ProjectRequirements | null> {
+  // Read from the tables: bundles are a higher tier (server/README.md, "Tiers"); the field is bundles/manifest.ts's `python`.
+  const [row] = await db
+    .select({ manifest: bundles.manifest })
+    .from(deployments)
+    .innerJoin(bundles, and(eq(bundles.projectId, deployments.projectId), eq(bundles.hash, deployments.bundleHash)))
+    .where(and(eq(deployments.projectId, projectId), eq(deployments.environment, 'production'), isNull(deployments.deactivatedAt)));
+  const carried = row ? (JSON.parse(row.manifest) as { python?: { requirements?: unknown } }).python?.requirements : undefined;
+  if (typeof carried !== 'string') return requirementsForRun(db, projectId);
+  return carried === '' ? null : { text: carried, sha256: sha256(carried) };
 }
 
 /** Records how the install of exactly these requirements went (a change meanwhile is left alone). */

@@ -104,3 +104,12 @@ export function publishPromotion(db: Db, modelId: string, decided: Decision): vo
   publishScoringChange(db, { kind: 'model', modelId });
   for (const name of decided.endpoints) publishScoringChange(db, { kind: 'endpoint', name });
 }
+
+/** The project's production endpoints (deployed by a bundle) that serve this model. */
+export async function productionEndpointsOf(db: DbOrTx, projectId: string, modelId: string): Promise<{ id: string; name: string }[]> {
+  return db
+    .select({ id: endpoints.id, name: endpoints.name })
+    .from(endpoints)
+    .where(and(eq(endpoints.projectId, projectId), eq(endpoints.modelId, modelId), isNotNull(endpoints.bundleHash)))
+    .orderBy(endpoints.name);
+}

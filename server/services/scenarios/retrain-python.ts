@@ -5,7 +5,7 @@ import { hasRow } from '@/server/ml/seen-rows';
 import { PythonSetupError } from '@/server/python/venv';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf } from '../context';
-import type { BundleManifest } from '../bundles/manifest';
+import { bundleRequirements, type BundleManifest } from '../bundles/manifest';
 import { buildPythonTable, declaredPythonInputs, declaredPythonOutput, PythonCellError, type PythonCellModel } from '../cells/build-python-table';
 import { frameRecords } from '../cells/python-model-frame';
 import { DEFAULT_STATEMENT_TIMEOUT_MS } from '../datasets/sql-sandbox';
@@ -16,8 +16,9 @@ import { scoreRecords } from '../models/python-frame-scoring';
 import { preparePythonVersion, registerPreparedPythonVersion, type PreparedPythonVersion } from '../models/register-python-model';
 import { loadSeenRows } from '../models/seen-rows-store';
 import { scoringRuntime } from '../scoring/runtime';
-import { makeChampion, publishPromotion, type Decision, type RetrainStep } from './retrain-champion';
+import { makeChampion, productionEndpointsOf, publishPromotion, type Decision, type RetrainStep } from './retrain-champion';
 import { judgeGate } from './retrain-gate';
+import { startShadowPeriod } from './retrain-shadow';
 import { secondsSince } from './retrain-step';
 import { loadManifest, StepRefused, type StepEnv, type StepResult } from './steps';
 
@@ -46,7 +47,8 @@ function pythonCellOf(manifest: BundleManifest, model: string, championSpec: unk
  * challenger's holdout rows minus those the champion trained on (hashes of the champion's frame,
  * `seenRows.of = 'model-frame'`). From there the gate is the train cell's: same judgement
  * (`judgeGate`), same promotion (registered, made champion and the production endpoints repointed in
- * one transaction), same audit. Returns null when the model is not a Python cell's (the caller
+ * one transaction), same shadow period with `shadow` (the registered challenger shadow-scores the
+ * production endpoints first and `concludeRetrainShadow` decides), same audit. Returns null when the model is not a Python cell's (the caller
  * retrains it from its train cell).
  */
 export async function runPythonRetrainStep(env: StepEnv, step: RetrainStep): Promise<StepResult | null> {
@@ -61,10 +63,9 @@ export async function runPythonRetrainStep(env: StepEnv, step: RetrainStep): Pro
   const cell = pythonCellOf(manifest, step.model, champion?.spec);
   if (!cell) return null;
   if (!model || !champion) throw new StepRefused(`model "${step.model}" has no champion to compare a challenger with`);
-  if (step.shadow) throw new StepRefused(`model "${step.model}" comes from a Python cell: shadow scoring before the swap is not available for Python models yet; remove "shadow" from the retrain step`);
   const label = cell.title ?? `python cell "${declaredPythonOutput(cell.source) ?? cell.id}"`;
 
-  const challenger = await runCellForModel(env, step.model, cell, label);
+  const challenger = await runCellForModel(env, step.model, cell, label, bundleRequirements(manifest));
   let prepared: PreparedPythonVersion;
   try {
     prepared = await preparePythonVersion(env.ctx, {
@@ -81,16 +82,40 @@ export async function runPythonRetrainStep(env: StepEnv, step: RetrainStep): Pro
     if (err instanceof ServiceError) throw new StepRefused(`retrain ${step.model}: ${err.message}`);
     throw err;
   }
-  const { facts } = prepared;
-  const frame = challenger.frame;
-  env.say(`challenger fitted on ${frame.rows.toLocaleString('en-US')} labelled rows; its holdout has ${facts.holdout.length.toLocaleString('en-US')}`);
+  env.say(`challenger fitted on ${prepared.frame.rows.toLocaleString('en-US')} labelled rows; its holdout has ${prepared.facts.holdout.length.toLocaleString('en-US')}`);
 
+  const { base, promote } = await judgeChallenger(env, step, { champion, prepared, cellId: cell.id, challengerSha256: sha256Of(challenger.bytes) });
+  const prodEndpoints = promote && step.shadow ? await productionEndpointsOf(db, run.projectId, model.id) : [];
+  if (prodEndpoints.length > 0) {
+    const shadowing = await startShadowPeriod(env, {
+      step,
+      model,
+      champion,
+      base,
+      challengerValue: base.challenger.value,
+      prodEndpoints,
+      register: async (tx, meta) => (await registerPreparedPythonVersion(tx, meta, prepared, { scenarioRunId: run.runId })).version,
+    });
+    return { ...shadowing, output: { ...shadowing.output, seconds: secondsSince(started) } };
+  }
+  const shadowNote = promote && step.shadow ? ' (no production endpoint serves it, so there was no traffic to shadow)' : '';
+  env.say(`gate: ${base.reason}: ${promote ? `promoting the challenger${shadowNote}` : 'keeping the champion'}`);
+  const decided = await decide(env, { model, champion, prepared, promote, base: { ...base, reason: base.reason + shadowNote } });
+  publishPromotion(db, model.id, decided);
+  return { output: { ...decided, seconds: secondsSince(started) } };
+}
+
+/** The gate's verdict on both models' scores of the same records, as the decision's common record (`language: python`, the cell). */
+async function judgeChallenger(
+  env: StepEnv,
+  step: RetrainStep,
+  { champion, prepared, cellId, challengerSha256 }: { champion: typeof modelVersions.$inferSelect; prepared: PreparedPythonVersion; cellId: string; challengerSha256: string },
+) {
   const { judged, seen, championSeenRows, y, championP, challengerP } = await scoreBoth(env, champion, prepared);
   env.heartbeat({ stage: 'comparing' });
-
   const gate = step.gate;
   const verdict = judgeGate(gate, 0.5, y, championP, challengerP);
-  const identical = verdict.passed && sha256Of(challenger.bytes) === champion.artifactSha256;
+  const identical = verdict.passed && challengerSha256 === champion.artifactSha256;
   const promote = verdict.passed && !identical;
   const judgedOn = seen ? `${judged.length} holdout rows the champion did not train on` : `${judged.length} holdout rows`;
   const reason = !verdict.enoughRows
@@ -100,12 +125,26 @@ export async function runPythonRetrainStep(env: StepEnv, step: RetrainStep): Pro
       : identical
         ? `the challenger is the champion's model exactly (same ONNX artifact, ${gate.metric} ${verdict.challengerValue.toFixed(4)})`
         : `challenger ${gate.metric} ${verdict.challengerValue.toFixed(4)} ${verdict.passed ? 'meets' : 'does not meet'} ${verdict.comparator} champion ${verdict.championValue.toFixed(4)}${gate.minImprovement ? ` ${verdict.comparator.startsWith('>') ? '+' : '-'} ${gate.minImprovement}` : ''} on ${judgedOn}, both scored by onnxruntime on the same records`;
-  env.say(`gate: ${reason}: ${promote ? 'promoting the challenger' : 'keeping the champion'}`);
   env.signal.throwIfAborted();
-
-  const decided = await decide(env, { step, model, champion, cell, prepared, promote, verdict, reason, judged: judged.length, championSeenRows });
-  publishPromotion(db, model.id, decided);
-  return { output: { ...decided, language: 'python', seconds: secondsSince(started) } };
+  const base = {
+    model: step.model,
+    metric: gate.metric,
+    comparator: verdict.comparator,
+    minImprovement: gate.minImprovement,
+    minRows: gate.minRows,
+    holdoutRows: prepared.facts.holdout.length,
+    evaluatedRows: judged.length,
+    championSeenRows,
+    champion: { version: champion.version, value: verdict.championValue },
+    challenger: { version: null as number | null, value: verdict.challengerValue },
+    reason,
+    data: { dataset: prepared.version.trainingData?.dataset ?? '', environment: 'production' as const, fingerprint: prepared.facts.fingerprint, rows: prepared.frame.rows },
+    endpoints: [] as string[],
+    scenarioRunId: env.run.runId,
+    language: 'python' as const,
+    cell: cellId,
+  };
+  return { base, promote };
 }
 
 /**
@@ -144,59 +183,43 @@ async function scoreBoth(env: StepEnv, champion: typeof modelVersions.$inferSele
 async function decide(
   env: StepEnv,
   c: {
-    step: RetrainStep;
     model: typeof models.$inferSelect;
     champion: typeof modelVersions.$inferSelect;
-    cell: BundleManifest['cells'][number];
     prepared: PreparedPythonVersion;
     promote: boolean;
-    verdict: ReturnType<typeof judgeGate>;
-    reason: string;
-    judged: number;
-    championSeenRows: number | null;
+    base: Awaited<ReturnType<typeof judgeChallenger>>['base'];
   },
-): Promise<Decision> {
+): Promise<Decision & { language: 'python' }> {
   const { run, db } = env;
-  const { step, model, champion, prepared, verdict } = c;
-  const gate = step.gate;
+  const { model, champion, prepared, base } = c;
   const meta = auditMetaOf(env.ctx);
   const teamId = await teamOfProject(db, run.projectId);
-  const data = { dataset: prepared.version.trainingData?.dataset ?? '', environment: 'production' as const, fingerprint: prepared.facts.fingerprint, rows: prepared.frame.rows };
   return db.transaction(async (tx) => {
     const registered = c.promote ? await registerPreparedPythonVersion(tx, meta, prepared, { scenarioRunId: run.runId }) : null;
     const repointed = registered
       ? await makeChampion(tx, meta, { projectId: run.projectId, teamId, model, from: champion.version, to: registered.version, runId: run.runId })
       : [];
-    const decision: Decision = {
-      model: step.model,
-      decision: registered ? 'promoted' : 'kept_champion',
-      metric: gate.metric,
-      comparator: verdict.comparator,
-      minImprovement: gate.minImprovement,
-      minRows: gate.minRows,
-      holdoutRows: prepared.facts.holdout.length,
-      evaluatedRows: c.judged,
-      championSeenRows: c.championSeenRows,
-      champion: { version: champion.version, value: verdict.championValue },
-      challenger: { version: registered?.version.version ?? null, value: verdict.challengerValue },
-      reason: c.reason,
-      data,
+    const decision = {
+      ...base,
+      decision: registered ? ('promoted' as const) : ('kept_champion' as const),
+      challenger: { version: registered?.version.version ?? null, value: base.challenger.value },
       endpoints: repointed,
-      scenarioRunId: run.runId,
     };
-    await emitAudit(tx, meta, { action: 'model.gate_decision', target: { type: 'model', id: model.id }, teamId, projectId: run.projectId, details: { ...decision, language: 'python', cell: c.cell.id } });
+    await emitAudit(tx, meta, { action: 'model.gate_decision', target: { type: 'model', id: model.id }, teamId, projectId: run.projectId, details: decision });
     return decision;
   });
 }
 
 /** Runs the bundle's Python cell on production data for its models (nothing published) and returns the one named `model`. */
-async function runCellForModel(env: StepEnv, model: string, cell: BundleManifest['cells'][number], label: string): Promise<PythonCellModel> {
+async function runCellForModel(env: StepEnv, model: string, cell: BundleManifest['cells'][number], label: string, requirements: ReturnType<typeof bundleRequirements>): Promise<PythonCellModel> {
   let stage = 'python: starting';
   // The activity heartbeats while the cell's process runs (reading inputs, fitting, converting).
   const beat = setInterval(() => env.heartbeat({ stage }), 1000);
   env.say(`running ${label} on the production data for its model "${model}"`);
   try {
     const r = await buildPythonTable(env.db, { projectId: env.run.projectId, environment: 'production' }, {
+      // The deployed bundle's requirements, as its production builds install them.
+      ...(requirements !== undefined ? { requirements } : {}),
       cellId: cell.id,
       source: cell.source,
       table: `retrain_${env.run.runId.replace(/-/g, '').slice(0, 16)}`,

@@ -10,6 +10,63 @@ import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
 import { makeChampion, publishPromotion, type Decision, type RetrainStep, type ShadowOutcome, type Shadowing } from './retrain-champion';
 import { StepRefused, type StepEnv, type StepResult } from './steps';
 
+/**
+ * Starts a passing challenger's shadow period, in one transaction: `register` stores the challenger
+ * (a version, not the champion), the production endpoints shadow-score their traffic with it, and
+ * `model.shadow_start` is audited with the gate's record. The step stays open until `resumeAt`;
+ * `concludeRetrainShadow` then decides. Shared by train-cell and Python-cell retrains: what follows
+ * the gate does not depend on how the challenger was fitted.
+ */
+export async function startShadowPeriod(
+  env: StepEnv,
+  c: {
+    step: RetrainStep;
+    model: typeof models.$inferSelect;
+    champion: typeof modelVersions.$inferSelect;
+    base: Omit<Decision, 'decision'> & Record<string, unknown>;
+    challengerValue: number;
+    prodEndpoints: { id: string; name: string }[];
+    register: (tx: DbOrTx, meta: AuditMeta) => Promise<{ id: string; version: number }>;
+  },
+): Promise<StepResult> {
+  const { run, db } = env;
+  const { base, challengerValue, prodEndpoints } = c;
+  const meta = auditMetaOf(env.ctx);
+  const teamId = await teamOfProject(db, run.projectId);
+  const shadowFor = c.step.shadow!.for;
+  const shadowing = await db.transaction(async (tx) => {
+    const registered = await c.register(tx, meta);
+    await tx
+      .update(endpoints)
+      .set({ shadowVersionId: registered.id, updatedAt: sql`now()` })
+      .where(inArray(endpoints.id, prodEndpoints.map((e) => e.id)));
+    for (const e of prodEndpoints) await notifyScoringChange(tx, { kind: 'endpoint', name: e.name });
+    const since = new Date();
+    const s: Shadowing = {
+      versionId: registered.id,
+      version: registered.version,
+      championVersionId: c.champion.id,
+      endpoints: prodEndpoints,
+      since: since.toISOString(),
+      until: new Date(since.getTime() + shadowFor).toISOString(),
+    };
+    await emitAudit(tx, meta, {
+      action: 'model.shadow_start',
+      target: { type: 'model', id: c.model.id },
+      teamId,
+      projectId: run.projectId,
+      details: { ...base, challenger: { version: s.version, value: challengerValue }, endpoints: prodEndpoints.map((e) => e.name), until: s.until },
+    });
+    return s;
+  });
+  for (const e of prodEndpoints) publishScoringChange(db, { kind: 'endpoint', name: e.name });
+  env.say(`gate: ${base.reason}: v${shadowing.version} shadow-scores ${prodEndpoints.map((e) => e.name).join(', ')} until ${shadowing.until}`);
+  return {
+    output: { ...base, decision: 'shadowing', challenger: { version: shadowing.version, value: challengerValue }, endpoints: prodEndpoints.map((e) => e.name), shadowing },
+    resumeAt: shadowing.until,
+  };
+}
+
 /** The first phase's output of a shadowing step, stored on the open step. */
 type FirstPhase = Omit<Decision, 'decision'> & { decision: string; shadowing?: Shadowing };
 

@@ -1,5 +1,5 @@
-import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
-import { endpoints, models, modelVersions } from '@/db/schema';
+import { and, eq } from 'drizzle-orm';
+import { models, modelVersions } from '@/db/schema';
 import type { DbOrTx } from '@/db/client';
 import { MlInputError } from '@/server/ml/errors';
 import { exportOnnx } from '@/server/ml/onnx/export';
@@ -17,9 +17,9 @@ import { readDatasetTable } from '../models/read-dataset';
 import { registerModelVersion } from '../models/register-version';
 import { loadSeenRows, storeSeenRows } from '../models/seen-rows-store';
 import { prepareTraining } from '../models/train-model-version';
-import { notifyScoringChange, publishScoringChange } from '../scoring/changes';
 import { scoringRuntime } from '../scoring/runtime';
-import { makeChampion, publishPromotion, type Decision, type RetrainStep, type Shadowing } from './retrain-champion';
+import { makeChampion, productionEndpointsOf, publishPromotion, type Decision, type RetrainStep } from './retrain-champion';
+import { startShadowPeriod } from './retrain-shadow';
 import { judgeGate } from './retrain-gate';
 import { loadManifest, StepRefused, type StepEnv, type StepResult } from './steps';
 
@@ -178,45 +178,17 @@ async function judgeChallenger(env: StepEnv, step: RetrainStep, target: Target, 
 }
 
 /** A passing challenger with `shadow`: registered, shadow-scoring the production endpoints; the step stays open until the period ends. */
-async function startShadow(env: StepEnv, step: RetrainStep, target: Target, challenger: Challenger, verdict: Verdict, prodEndpoints: { id: string; name: string }[]): Promise<StepResult> {
-  const { run, db } = env;
+function startShadow(env: StepEnv, step: RetrainStep, target: Target, challenger: Challenger, verdict: Verdict, prodEndpoints: { id: string; name: string }[]): Promise<StepResult> {
   const { base, challengerValue } = verdict;
-  const meta = auditMetaOf(env.ctx);
-  const teamId = await teamOfProject(db, run.projectId);
-  const shadowFor = step.shadow!.for;
-  const shadowing = await db.transaction(async (tx) => {
-    const registered = await registerChallenger(tx, meta, { run, step, challenger, exported: verdict.exported!, trainingData: base.data });
-    const versionId = registered.version.id;
-    await tx
-      .update(endpoints)
-      .set({ shadowVersionId: versionId, updatedAt: sql`now()` })
-      .where(inArray(endpoints.id, prodEndpoints.map((e) => e.id)));
-    for (const e of prodEndpoints) await notifyScoringChange(tx, { kind: 'endpoint', name: e.name });
-    const since = new Date();
-    const s: Shadowing = {
-      versionId,
-      version: registered.version.version,
-      championVersionId: target.champion.id,
-      endpoints: prodEndpoints,
-      since: since.toISOString(),
-      until: new Date(since.getTime() + shadowFor).toISOString(),
-    };
-    await emitAudit(tx, meta, {
-      action: 'model.shadow_start',
-      target: { type: 'model', id: target.model.id },
-      teamId,
-      projectId: run.projectId,
-      details: { ...base, challenger: { version: s.version, value: challengerValue }, endpoints: prodEndpoints.map((e) => e.name), until: s.until },
-    });
-    return s;
+  return startShadowPeriod(env, {
+    step,
+    model: target.model,
+    champion: target.champion,
+    base,
+    challengerValue,
+    prodEndpoints,
+    register: async (tx, meta) => (await registerChallenger(tx, meta, { run: env.run, step, challenger, exported: verdict.exported!, trainingData: base.data })).version,
   });
-  for (const e of prodEndpoints) publishScoringChange(db, { kind: 'endpoint', name: e.name });
-  env.say(`gate: ${base.reason}: v${shadowing.version} shadow-scores ${prodEndpoints.map((e) => e.name).join(', ')} until ${shadowing.until}`);
-  const endpointNames = prodEndpoints.map((e) => e.name);
-  return {
-    output: { ...base, decision: 'shadowing', challenger: { version: shadowing.version, value: challengerValue }, endpoints: endpointNames, shadowing },
-    resumeAt: shadowing.until,
-  };
 }
 
 /** Promotes the challenger (registered, made champion, endpoints repointed) or keeps the champion, audited in one transaction. */
@@ -248,15 +220,6 @@ async function decide(env: StepEnv, step: RetrainStep, target: Target, challenge
 }
 
 export const secondsSince = (started: number) => Math.round((performance.now() - started) / 100) / 10;
-
-/** The project's production endpoints (deployed by a bundle) that serve this model. */
-async function productionEndpointsOf(db: DbOrTx, projectId: string, modelId: string): Promise<{ id: string; name: string }[]> {
-  return db
-    .select({ id: endpoints.id, name: endpoints.name })
-    .from(endpoints)
-    .where(and(eq(endpoints.projectId, projectId), eq(endpoints.modelId, modelId), isNotNull(endpoints.bundleHash)))
-    .orderBy(endpoints.name);
-}
 
 async function registerChallenger(
   tx: DbOrTx,
