@@ -5,8 +5,9 @@ export default defineConfig({
   resolve: { alias: { '@': path.resolve(import.meta.dirname) } },
   test: {
     include: ['tests/**/*.test.ts'],
-    // One embedded PostgreSQL server for the run (the 'embedded' driver of tests/helpers/db.ts).
-    globalSetup: ['tests/helpers/embedded-postgres.ts'],
+    // One embedded PostgreSQL server (the 'embedded' driver of tests/helpers/db.ts) and one Temporal
+    // dev server (useTestTemporal in tests/helpers/temporal.ts) for the run.
+    globalSetup: ['tests/helpers/global-setup.ts'],
     // Test webhook receivers listen on loopback; tests/security/webhook-ssrf.test.ts clears this.
     // Python cells' managed venv, built once per checkout (tests/helpers/python.ts) instead of per test home.
     env: { STAGEBOOK_WEBHOOK_ALLOW: '127.0.0.1', STAGEBOOK_PYTHON_VENV: path.resolve(import.meta.dirname, 'node_modules/.cache/stagebook/python-venv') },

