@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import LongestFirstSequencer from './tests/helpers/sequencer';
 
 export default defineConfig({
   resolve: { alias: { '@': path.resolve(import.meta.dirname) } },
@@ -17,5 +18,7 @@ export default defineConfig({
     // Integration tests start real servers; two cores do not gain from more parallel files.
     maxWorkers: 2,
     fileParallelism: true,
+    // Longest files first (tests/file-durations.json), so the two workers finish together.
+    sequence: { sequencer: LongestFirstSequencer },
   },
 });
