@@ -1,6 +1,28 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
-import LongestFirstSequencer from './tests/helpers/sequencer';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * Test files in order of their expected duration, longest first: with two workers, a long file
+ * started last keeps one worker busy while the other idles. vitest's own order uses the durations of
+ * the previous run on the same machine, which a clean CI clone lacks (it falls back to file size).
+ * The expectation comes from tests/file-durations.json (seconds on the 2-core CI machine, updated by
+ * tests/tools/record-file-durations.ts); a file not in it yet gets its folder's typical duration.
+ * Defined here rather than imported: vite's native config loader wants extensionless imports gone.
+ */
+class LongestFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const root = import.meta.dirname;
+    const durations = JSON.parse(readFileSync(path.join(root, 'tests/file-durations.json'), 'utf8')) as Record<string, number>;
+    const typical: Record<string, number> = { e2e: 60, integration: 20, security: 10, unit: 1 };
+    const expected = (spec: TestSpecification) => {
+      const rel = path.relative(root, spec.moduleId).split(path.sep).join('/');
+      return durations[rel] ?? typical[rel.split('/')[1] ?? ''] ?? 10;
+    };
+    return [...files].sort((a, b) => expected(b) - expected(a) || a.moduleId.localeCompare(b.moduleId));
+  }
+}
 
 export default defineConfig({
   resolve: { alias: { '@': path.resolve(import.meta.dirname) } },

@@ -1,16 +1,16 @@
 /**
- * Updates tests/file-durations.json (the order tests/sequencer.ts runs files in) from vitest JSON
+ * Updates tests/file-durations.json (the order vitest.config.ts's sequencer runs files in) from vitest JSON
  * reports: `npx vitest run <files> --reporter=json --outputFile=/tmp/r.json`, then
  * `npx tsx tests/tools/record-file-durations.ts /tmp/r.json`. Files not in the reports keep their
  * entries; files that no longer exist are dropped.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileDurationsPath } from '../helpers/sequencer';
 
 type Report = { testResults: { name: string; startTime: number; endTime: number }[] };
 
 const root = path.resolve(import.meta.dirname, '../..');
+const fileDurationsPath = path.join(root, 'tests/file-durations.json');
 const reports = process.argv.slice(2);
 if (reports.length === 0) throw new Error('give one or more vitest JSON reports (--reporter=json --outputFile=...)');
 
