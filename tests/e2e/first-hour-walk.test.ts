@@ -74,8 +74,7 @@ describe('the first hour: demo, project, upload, notebook, build and train, scen
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     ensureNextBuild();
-    // Temporal started by the server itself: the first hour as `npm start` gives it.
-    server = await startServer({ readyTimeoutMs: 180_000, env: { STAGEBOOK_DEMO: '1' }, temporal: 'own' });
+    server = await startServer({ readyTimeoutMs: 180_000, env: { STAGEBOOK_DEMO: '1' } });
     browser = await launchBrowser({ baseURL: server.baseUrl, timeout: 15_000 });
     page = browser.page;
     pageErrors = collectPageErrors(page);

@@ -1,10 +1,7 @@
 /**
  * The real Stagebook server as a child process (`node server/launch.mjs start`: the compiled server, as `npm start` runs it), on a free
- * port with its own STAGEBOOK_HOME: an embedded PostgreSQL server it starts itself, a child in its
- * process group, which stop() checks is empty before removing the home. Temporal: by default the
- * run's shared dev server (helpers/shared-temporal.ts) with a task queue of the home's own, which
- * saves each server start and stop a dev server of its own (~10 s under load); `temporal: 'own'`
- * starts it as `npm start` does, for tests of that start or that kill Temporal with the server.
+ * port with its own STAGEBOOK_HOME: an embedded PostgreSQL server and a Temporal dev server it starts
+ * itself, both children in its process group, which stop() checks is empty before removing the home.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -12,7 +9,6 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { nextBuildIsStale } from '../../server/next-app';
-import { sharedTestTemporal } from '../helpers/shared-temporal';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 const LOG_TAIL_LINES = 200;
@@ -105,12 +101,6 @@ export type StartServerOptions = {
   role?: 'all' | 'web' | 'api' | 'worker';
   /** Extra environment, e.g. DATABASE_URL and TEMPORAL_ADDRESS for the split roles. */
   env?: Record<string, string>;
-  /**
-   * Role all without TEMPORAL_ADDRESS: 'shared' (default) uses the run's dev server with the task
-   * queue `e2e-<home>` (a restart on the home finds its workflows); 'own' lets the server start its
-   * own under the home, as `npm start` does. Outside a vitest run with the globalSetup, always 'own'.
-   */
-  temporal?: 'shared' | 'own';
 };
 
 export async function startServer(opts: StartServerOptions = {}): Promise<ServerChild> {
@@ -124,10 +114,6 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Server
   delete env.DATABASE_URL;
   delete env.TEMPORAL_ADDRESS;
   Object.assign(env, opts.env ?? {});
-  if ((opts.role ?? 'all') === 'all' && !env.TEMPORAL_ADDRESS && (opts.temporal ?? 'shared') === 'shared') {
-    const shared = await sharedTestTemporal();
-    if (shared) Object.assign(env, { TEMPORAL_ADDRESS: shared.address, TEMPORAL_NAMESPACE: shared.namespace, TEMPORAL_TASK_QUEUE: `e2e-${path.basename(home)}` });
-  }
   const cli = temporalCliPath();
   if (cli) env.TEMPORAL_CLI_PATH = cli;
 

@@ -3,7 +3,7 @@
  * it in the background and returns at once, so a run without Temporal tests (unit files) does not
  * wait for it; the first file that asks (`sharedTestTemporal()`) does. The outcome goes to a status
  * file, `ready <address>` or `failed <reason>`, written whole and renamed into place. Kept apart from
- * `temporal.ts` so neither the vitest process nor e2e files load the SDK's worker for it.
+ * `temporal.ts` so the vitest process does not load the SDK's worker for it.
  */
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -67,12 +67,12 @@ function embeddedUrl(): string {
 }
 
 async function startOnHome(): Promise<ServerChild> {
-  return startServer({ home, keepHome: true, readyTimeoutMs: 120_000, temporal: 'own' });
+  return startServer({ home, keepHome: true, readyTimeoutMs: 120_000 });
 }
 
 beforeAll(async () => {
   ensureNextBuild();
-  server = await startServer({ keepHome: true, readyTimeoutMs: 180_000, temporal: 'own' });
+  server = await startServer({ keepHome: true, readyTimeoutMs: 180_000 });
   home = server.home;
   const account = { email: 'crash@example.com', name: 'Crash', password: 'correct horse battery' };
   const baseUrl = server.baseUrl;
