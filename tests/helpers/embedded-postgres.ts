@@ -1,7 +1,7 @@
 /**
  * One embedded PostgreSQL server for the whole vitest run, started through the product's own
  * `startEmbeddedPostgres` (so the tests exercise that code path), in a temporary home removed at the
- * end. A vitest globalSetup (vitest.config.ts): its default export provides `embeddedPostgresUrl`,
+ * end. Part of the vitest globalSetup (helpers/global-setup.ts): its default export provides `embeddedPostgresUrl`,
  * which `embeddedPostgresAdminUrl()` reads in test files. A process without the globalSetup (a bench,
  * a file run under another config) starts a server of its own on first use, stopped at exit.
  */

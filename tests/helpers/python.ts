@@ -6,11 +6,22 @@ import path from 'node:path';
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
 /**
- * Python with scikit-learn + skl2onnx (bench/requirements-ml.txt, from PyPI), built once and reused
- * while that file is unchanged (~60 s to build).
+ * Python with scikit-learn + skl2onnx (bench/requirements-ml.txt, from PyPI). While Python cells'
+ * managed venv pins the same versions of all of them, it is that venv (one build of numpy, pandas
+ * and scikit-learn per checkout instead of two, ~1-3 min each here); otherwise one of its own,
+ * built once and reused while that file is unchanged.
  */
 export function mlPythonVenv(): string {
-  return lockedPythonVenv('ml-venv', 'bench/requirements-ml.txt');
+  const ml = 'bench/requirements-ml.txt';
+  const cells = pins('server/python/requirements.txt');
+  if ([...pins(ml)].every((pin) => cells.has(pin))) return pythonCellVenv();
+  return lockedPythonVenv('ml-venv', ml);
+}
+
+/** The `name==version` lines of a requirements file (relative to the repo), names lower-cased. */
+function pins(requirementsFile: string): Set<string> {
+  const lines = readFileSync(path.join(repoRoot, requirementsFile), 'utf8').split('\n');
+  return new Set(lines.map((l) => l.replace(/#.*/, '').trim().toLowerCase()).filter((l) => l !== ''));
 }
 
 /**

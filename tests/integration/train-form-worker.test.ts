@@ -5,7 +5,7 @@ import { users } from '@/db/schema';
 import { ensureNextBuild, startServer, type ServerChild } from '../e2e/server';
 import { createPostgresDatabase } from '../helpers/db';
 import { uploadCredit } from '../helpers/models';
-import { startTestTemporal } from '../helpers/temporal';
+import { uniqueTaskQueue, useTestTemporal } from '../helpers/temporal';
 import { trpcHttpClient } from '../helpers/trpc-http';
 
 /**
@@ -21,11 +21,11 @@ describe('the train form on the worker', () => {
 
   it('keeps training when the web process that started it is killed; a restarted web process shows the version', { timeout: 600_000 }, async () => {
     ensureNextBuild();
-    const temporal = await startTestTemporal();
+    const temporal = await useTestTemporal();
     cleanups.push(temporal.stop);
     const db = await createPostgresDatabase();
     cleanups.push(db.drop);
-    const env = { DATABASE_URL: db.url, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: `train-form-${Date.now()}` };
+    const env = { DATABASE_URL: db.url, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: uniqueTaskQueue('train-form') };
     const worker = await startServer({ role: 'worker', env });
     cleanups.push(() => worker.stop());
     let web: ServerChild = await startServer({ role: 'web', env });
