@@ -28,6 +28,12 @@ export async function fitLogisticRegression(
   return params.solver === 'newton' ? newton(problem, params, callbacks) : lbfgs(problem, params, callbacks);
 }
 
+/**
+ * Iterations a fit may take: `maxIter` for Newton; L-BFGS needs more, cheaper iterations and gets
+ * 10x (the shared default of 100 must not cut short a slowly converging fit). Progress reports it.
+ */
+export const iterationBudget = (params: Pick<LogisticRegressionParams, 'maxIter' | 'solver'>) => (params.solver === 'newton' ? params.maxIter : params.maxIter * 10);
+
 /** log(1 + e^z) without overflow. */
 export const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
 export const sigmoid = (z: number) => {
@@ -162,8 +168,7 @@ const MEMORY = 10;
  * the gradient's max-norm is at most `tol`, or when an iteration lowers the objective by at most
  * FTOL relative to it. The first step is 1 / ||g|| along -g, as scipy's. The objective is strictly
  * convex in w and convex in b, so every accepted step keeps s.y > 0 and a backtracking (Armijo)
- * search suffices. `maxIter` counts iterations as scikit-learn's `max_iter` does, with 10x the
- * budget (the Newton default of 100 must not cut short a slowly converging wide fit).
+ * search suffices. Iterations count as scikit-learn's `n_iter_` does; the budget is iterationBudget's.
  */
 async function lbfgs(problem: Problem, params: SolverParams, cb: FitCallbacks): Promise<LogisticFit> {
   const { m } = problem;
@@ -175,7 +180,7 @@ async function lbfgs(problem: Problem, params: SolverParams, cb: FitCallbacks): 
   const search = new LineSearch(problem);
   let iterations = 0;
   let converged = false;
-  for (; iterations < params.maxIter * 10; iterations++) {
+  for (const budget = iterationBudget({ ...params, solver: 'lbfgs' }); iterations < budget; iterations++) {
     if (maxAbs(g) <= params.tol) {
       converged = true;
       break;
