@@ -1,4 +1,5 @@
 import { MlInputError } from './errors';
+import { medianInPlace } from './median';
 import type { CategoricalSpec } from './spec';
 import { categoryOf, columnOf, numberOf } from './table';
 import type { Table } from './types';
@@ -66,11 +67,12 @@ export function planFeatures(table: Table, names: readonly string[], rows: Uint3
 }
 
 function numericStats(xs: Float64Array): Omit<NumericFeature, 'kind' | 'name' | 'type'> {
-  const present = xs.filter((x) => !Number.isNaN(x)).sort();
-  const missingInTraining = xs.length - present.length;
-  const m = present.length;
-  // As numpy's median: the mean of the two middle values; 0 when the column is all missing (sklearn drops such columns; we keep the input).
-  const median = m === 0 ? 0 : m % 2 ? present[(m - 1) / 2]! : (present[m / 2 - 1]! + present[m / 2]!) / 2;
+  const present = new Float64Array(xs.length);
+  let m = 0;
+  for (const x of xs) if (!Number.isNaN(x)) present[m++] = x;
+  const missingInTraining = xs.length - m;
+  // 0 when the column is all missing (sklearn drops such columns; we keep the input).
+  const median = m === 0 ? 0 : medianInPlace(present.subarray(0, m));
   const medianF = Math.fround(median);
   let sum = 0;
   for (const x of xs) sum += Number.isNaN(x) ? medianF : x;

@@ -4,13 +4,17 @@ import type { LogisticRegressionParams } from './spec';
 /**
  * L2-regularised logistic regression as scikit-learn defines it: minimise
  *   ||w||^2 / 2 + C * sum_i [log(1 + exp(z_i)) - y_i z_i],   z_i = w . x_i + b   (b not penalised).
- * We minimise the same objective divided by C * n (a mean loss, so tolerances do not depend on n):
- * Newton's method with an exact Hessian and a backtracking line search for narrow data, L-BFGS for
- * wide data. Both converge to the unique optimum; they differ only in cost per iteration.
+ * We minimise the same objective divided by C * n (a mean loss, as scikit-learn's solvers do, so
+ * `tol` means what scikit-learn's does: the max-norm of this objective's gradient). L-BFGS by
+ * default (scikit-learn's lbfgs: the same stopping rule), Newton with an exact Hessian on request.
+ * Both converge to the unique optimum; they differ only in cost per iteration (L-BFGS: one pass over
+ * the rows computing loss and gradient together; Newton: also the Hessian, columns squared per row).
  */
 export type LogisticFit = { coef: Float64Array; intercept: number; iterations: number; converged: boolean; objective: number };
 
 export type FitCallbacks = { onIteration?: (iteration: number, objective: number) => Promise<void> | void };
+
+type SolverParams = Pick<LogisticRegressionParams, 'maxIter' | 'tol'>;
 
 /** X: n x d row-major; y: 0/1. */
 export async function fitLogisticRegression(
@@ -21,9 +25,14 @@ export async function fitLogisticRegression(
   callbacks: FitCallbacks = {},
 ): Promise<LogisticFit> {
   const problem = new Problem(X, y, d, params.C);
-  const solver = params.solver === 'auto' ? (d <= 200 ? 'newton' : 'lbfgs') : params.solver;
-  return solver === 'newton' ? newton(problem, params, callbacks) : lbfgs(problem, params, callbacks);
+  return params.solver === 'newton' ? newton(problem, params, callbacks) : lbfgs(problem, params, callbacks);
 }
+
+/**
+ * Iterations a fit may take: `maxIter` for Newton; L-BFGS needs more, cheaper iterations and gets
+ * 10x (the shared default of 100 must not cut short a slowly converging fit). Progress reports it.
+ */
+export const iterationBudget = (params: Pick<LogisticRegressionParams, 'maxIter' | 'solver'>) => (params.solver === 'newton' ? params.maxIter : params.maxIter * 10);
 
 /** log(1 + e^z) without overflow. */
 export const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
@@ -36,7 +45,8 @@ export const sigmoid = (z: number) => {
 class Problem {
   readonly n: number;
   readonly m: number;
-  private readonly z: Float64Array;
+  /** Per-row (p - y) at the theta last evaluated, for the Newton Hessian. */
+  private readonly p: Float64Array;
   constructor(
     readonly X: Float64Array,
     readonly y: Uint8Array,
@@ -45,53 +55,65 @@ class Problem {
   ) {
     this.n = y.length;
     this.m = d + 1;
-    this.z = new Float64Array(this.n);
+    this.p = new Float64Array(this.n);
   }
 
-  /** theta = [w_0..w_{d-1}, b]. Leaves z (linear predictor) for the last theta evaluated. */
-  objective(theta: Float64Array): number {
-    const { X, y, d, n, z } = this;
-    let loss = 0;
+  /**
+   * The objective at theta = [w_0..w_{d-1}, b], its gradient written into g: one pass over the rows
+   * (each row's linear predictor, loss and gradient terms while the row is in cache), one exp and
+   * one log1p per row, no allocation.
+   */
+  evaluate(theta: Float64Array, g: Float64Array): number {
+    const { X, y, d, n, p } = this;
+    g.fill(0);
     const b = theta[d]!;
-    for (let i = 0; i < n; i++) {
-      let s = b;
-      const base = i * d;
-      for (let j = 0; j < d; j++) s += X[base + j]! * theta[j]!;
-      z[i] = s;
-      loss += softplus(s) - (y[i] ? s : 0);
+    let loss = 0;
+    let gb = 0;
+    for (let i = 0, base = 0; i < n; i++, base += d) {
+      let z = b;
+      for (let j = 0; j < d; j++) z += X[base + j]! * theta[j]!;
+      const e = Math.exp(-Math.abs(z));
+      const yi = y[i]!;
+      loss += (z > 0 ? z : 0) + Math.log1p(e) - (yi ? z : 0);
+      const prob = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+      p[i] = prob;
+      const r = prob - yi;
+      gb += r;
+      if (r === 0) continue;
+      for (let j = 0; j < d; j++) g[j] = g[j]! + r * X[base + j]!;
     }
+    const reg = 1 / (this.C * n);
     let ww = 0;
-    for (let j = 0; j < d; j++) ww += theta[j]! ** 2;
-    return loss / n + ww / (2 * this.C * n);
+    for (let j = 0; j < d; j++) {
+      const w = theta[j]!;
+      ww += w * w;
+      g[j] = g[j]! / n + w * reg;
+    }
+    g[d] = gb / n;
+    return loss / n + ww * reg * 0.5;
   }
 
-  /** Gradient (and Hessian) at the theta last passed to objective(). */
-  gradient(theta: Float64Array, withHessian: boolean): { g: Float64Array; H?: Float64Array } {
-    const { X, y, d, n, m, z } = this;
-    const g = new Float64Array(m);
-    const H = withHessian ? new Float64Array(m * m) : undefined;
+  /** Hessian of the mean objective at the theta last passed to evaluate() (row-major m x m). */
+  hessian(): Float64Array {
+    const { X, d, n, m, p } = this;
+    const H = new Float64Array(m * m);
     // The Hessian sums s_i x_i x_i^T over rows; one-hot blocks make rows mostly zeros, so the
     // outer product runs over each row's nonzero entries only (the intercept's 1 included).
     const nz = new Int32Array(m);
     const nzValue = new Float64Array(m);
     for (let i = 0; i < n; i++) {
-      const p = sigmoid(z[i]!);
-      const r = p - y[i]!;
+      const s = p[i]! * (1 - p[i]!);
+      if (s === 0) continue;
       const base = i * d;
       let k = 0;
       for (let j = 0; j < d; j++) {
         const x = X[base + j]!;
         if (x === 0) continue;
-        g[j]! += r * x;
         nz[k] = j;
         nzValue[k++] = x;
       }
-      g[d]! += r;
-      if (!H) continue;
       nz[k] = d;
       nzValue[k++] = 1;
-      const s = p * (1 - p);
-      if (s === 0) continue;
       for (let a = 0; a < k; a++) {
         const sa = s * nzValue[a]!;
         const row = nz[a]! * m;
@@ -99,114 +121,183 @@ class Problem {
       }
     }
     const reg = 1 / (this.C * n);
-    for (let j = 0; j < m; j++) g[j] = g[j]! / n + (j < d ? theta[j]! * reg : 0);
-    if (H) {
-      for (let a = 0; a < m; a++) {
-        for (let c = a; c < m; c++) {
-          const v = H[a * m + c]! / n + (a === c && a < d ? reg : 0);
-          H[a * m + c] = v;
-          H[c * m + a] = v;
-        }
+    for (let a = 0; a < m; a++) {
+      for (let c = a; c < m; c++) {
+        const v = H[a * m + c]! / n + (a === c && a < d ? reg : 0);
+        H[a * m + c] = v;
+        H[c * m + a] = v;
       }
     }
-    return { g, H };
+    return H;
   }
 }
 
-async function newton(problem: Problem, params: Pick<LogisticRegressionParams, 'maxIter' | 'tol'>, cb: FitCallbacks): Promise<LogisticFit> {
-  let theta = new Float64Array(problem.m);
-  let f = problem.objective(theta);
+async function newton(problem: Problem, params: SolverParams, cb: FitCallbacks): Promise<LogisticFit> {
+  const { m } = problem;
+  let theta: Float64Array = new Float64Array(m);
+  let g: Float64Array = new Float64Array(m);
+  let f = problem.evaluate(theta, g);
+  const search = new LineSearch(problem);
   let iterations = 0;
   let converged = false;
   for (; iterations < params.maxIter; iterations++) {
-    const { g, H } = problem.gradient(theta, true);
     if (maxAbs(g) < params.tol) {
       converged = true;
       break;
     }
-    const step = solveSpd(H!, g, problem.m).map((v) => -v);
-    const next = lineSearch(problem, theta, f, g, step);
-    if (!next) {
+    const step = solveSpd(problem.hessian(), g, m).map((v) => -v);
+    if (!search.run(theta, f, g, step, 1)) {
       // No decrease representable in float64: we are at the optimum to machine precision.
       converged = true;
       break;
     }
-    theta = next.theta;
-    f = next.f;
+    [theta, search.theta] = [search.theta, theta];
+    [g, search.g] = [search.g, g];
+    f = search.f;
     await cb.onIteration?.(iterations + 1, f);
   }
   return finish(problem, theta, f, iterations, converged);
 }
 
-async function lbfgs(problem: Problem, params: Pick<LogisticRegressionParams, 'maxIter' | 'tol'>, cb: FitCallbacks): Promise<LogisticFit> {
-  const memory = 10;
-  const S: Float64Array[] = [];
-  const Y: Float64Array[] = [];
-  let theta = new Float64Array(problem.m);
-  let f = problem.objective(theta);
-  let { g } = problem.gradient(theta, false);
+/** scipy's L-BFGS-B default `ftol` as scikit-learn passes it: stop when f stops decreasing relatively. */
+const FTOL = 64 * Number.EPSILON;
+const MEMORY = 10;
+
+/**
+ * L-BFGS (Nocedal & Wright, algorithm 7.4) with scikit-learn's lbfgs stopping rule: converged when
+ * the gradient's max-norm is at most `tol`, or when an iteration lowers the objective by at most
+ * FTOL relative to it. The first step is 1 / ||g|| along -g, as scipy's. The objective is strictly
+ * convex in w and convex in b, so every accepted step keeps s.y > 0 and a backtracking (Armijo)
+ * search suffices. Iterations count as scikit-learn's `n_iter_` does; the budget is iterationBudget's.
+ */
+async function lbfgs(problem: Problem, params: SolverParams, cb: FitCallbacks): Promise<LogisticFit> {
+  const { m } = problem;
+  const history = new History(m, MEMORY);
+  const direction = new Float64Array(m);
+  let theta: Float64Array = new Float64Array(m);
+  let g: Float64Array = new Float64Array(m);
+  let f = problem.evaluate(theta, g);
+  const search = new LineSearch(problem);
   let iterations = 0;
   let converged = false;
-  // L-BFGS needs more, cheaper iterations than Newton: allow 10x the configured budget.
-  for (; iterations < params.maxIter * 10; iterations++) {
-    if (maxAbs(g) < params.tol) {
+  for (const budget = iterationBudget({ ...params, solver: 'lbfgs' }); iterations < budget; iterations++) {
+    if (maxAbs(g) <= params.tol) {
       converged = true;
       break;
     }
-    const direction = twoLoop(g, S, Y);
-    const next = lineSearch(problem, theta, f, g, direction);
-    if (!next) {
-      converged = maxAbs(g) < Math.sqrt(params.tol);
+    history.direction(g, direction);
+    const initial = history.size === 0 ? 1 / Math.sqrt(dot(g, g)) : 1;
+    if (!search.run(theta, f, g, direction, initial)) {
+      // No decrease representable in float64 along a descent direction: the optimum to rounding.
+      converged = true;
       break;
     }
-    const g2 = problem.gradient(next.theta, false).g;
-    const s = next.theta.map((v, i) => v - theta[i]!);
-    const yv = g2.map((v, i) => v - g[i]!);
-    if (dot(s, yv) > 1e-12 * dot(yv, yv)) {
-      S.push(s);
-      Y.push(yv);
-      if (S.length > memory) {
-        S.shift();
-        Y.shift();
-      }
-    }
-    theta = next.theta;
-    f = next.f;
-    g = g2;
+    history.push(search.theta, theta, search.g, g);
+    const previous = f;
+    [theta, search.theta] = [search.theta, theta];
+    [g, search.g] = [search.g, g];
+    f = search.f;
     await cb.onIteration?.(iterations + 1, f);
+    if ((previous - f) / Math.max(Math.abs(previous), Math.abs(f), 1) <= FTOL) {
+      iterations++;
+      converged = true;
+      break;
+    }
   }
   return finish(problem, theta, f, iterations, converged);
 }
 
-function twoLoop(g: Float64Array, S: Float64Array[], Y: Float64Array[]): Float64Array {
-  const q = g.slice();
-  const alpha: number[] = [];
-  for (let k = S.length - 1; k >= 0; k--) {
-    const a = dot(S[k]!, q) / dot(Y[k]!, S[k]!);
-    alpha[k] = a;
-    for (let i = 0; i < q.length; i++) q[i] = q[i]! - a * Y[k]![i]!;
+/** The last `memory` pairs s = theta' - theta, y = g' - g in ring buffers, and the two-loop recursion. */
+class History {
+  size = 0;
+  private next = 0;
+  private readonly S: Float64Array;
+  private readonly Y: Float64Array;
+  private readonly rho: Float64Array;
+  private readonly alpha: Float64Array;
+  constructor(
+    private readonly m: number,
+    private readonly memory: number,
+  ) {
+    this.S = new Float64Array(memory * m);
+    this.Y = new Float64Array(memory * m);
+    this.rho = new Float64Array(memory);
+    this.alpha = new Float64Array(memory);
   }
-  const last = S.length - 1;
-  const gamma = last >= 0 ? dot(S[last]!, Y[last]!) / dot(Y[last]!, Y[last]!) : 1 / Math.max(1, maxAbs(g));
-  for (let i = 0; i < q.length; i++) q[i] = q[i]! * gamma;
-  for (let k = 0; k < S.length; k++) {
-    const b = dot(Y[k]!, q) / dot(Y[k]!, S[k]!);
-    for (let i = 0; i < q.length; i++) q[i] = q[i]! + S[k]![i]! * (alpha[k]! - b);
+
+  push(theta2: Float64Array, theta: Float64Array, g2: Float64Array, g: Float64Array) {
+    const { m, S, Y } = this;
+    const at = this.next * m;
+    let sy = 0;
+    let yy = 0;
+    for (let i = 0; i < m; i++) {
+      const s = theta2[i]! - theta[i]!;
+      const yv = g2[i]! - g[i]!;
+      S[at + i] = s;
+      Y[at + i] = yv;
+      sy += s * yv;
+      yy += yv * yv;
+    }
+    // A pair without curvature (rounding at the optimum) would make the next direction uphill: skip it.
+    if (!(sy > 1e-12 * yy)) return;
+    this.rho[this.next] = 1 / sy;
+    this.next = (this.next + 1) % this.memory;
+    this.size = Math.min(this.size + 1, this.memory);
   }
-  return q.map((v) => -v);
+
+  /** out = -H g, H the L-BFGS inverse Hessian estimate (scaled by s.y / y.y of the newest pair). */
+  direction(g: Float64Array, out: Float64Array) {
+    const { m, S, Y, rho, alpha, memory, size } = this;
+    out.set(g);
+    const slot = (k: number) => (this.next - 1 - k + memory) % memory;
+    for (let k = 0; k < size; k++) {
+      const at = slot(k) * m;
+      let a = 0;
+      for (let i = 0; i < m; i++) a += S[at + i]! * out[i]!;
+      a *= rho[slot(k)]!;
+      alpha[k] = a;
+      for (let i = 0; i < m; i++) out[i] = out[i]! - a * Y[at + i]!;
+    }
+    if (size > 0) {
+      const at = slot(0) * m;
+      let yy = 0;
+      for (let i = 0; i < m; i++) yy += Y[at + i]! * Y[at + i]!;
+      const gamma = 1 / (rho[slot(0)]! * yy);
+      for (let i = 0; i < m; i++) out[i] = out[i]! * gamma;
+    }
+    for (let k = size - 1; k >= 0; k--) {
+      const at = slot(k) * m;
+      let b = 0;
+      for (let i = 0; i < m; i++) b += Y[at + i]! * out[i]!;
+      b = alpha[k]! - b * rho[slot(k)]!;
+      for (let i = 0; i < m; i++) out[i] = out[i]! + S[at + i]! * b;
+    }
+    for (let i = 0; i < m; i++) out[i] = -out[i]!;
+  }
 }
 
-/** Backtracking (Armijo) along a descent direction; null when no step decreases the objective. */
-function lineSearch(problem: Problem, theta: Float64Array, f: number, g: Float64Array, direction: Float64Array) {
-  const slope = dot(g, direction);
-  if (!(slope < 0)) return null;
-  for (let t = 1, k = 0; k < 40; k++, t /= 2) {
-    const candidate = theta.map((v, i) => v + t * direction[i]!);
-    const fc = problem.objective(candidate);
-    if (fc <= f + 1e-4 * t * slope) return { theta: candidate, f: fc };
+/** Backtracking (Armijo) along a descent direction; its trial point, objective and gradient are reused buffers. */
+class LineSearch {
+  theta: Float64Array;
+  g: Float64Array;
+  f = 0;
+  constructor(private readonly problem: Problem) {
+    this.theta = new Float64Array(problem.m);
+    this.g = new Float64Array(problem.m);
   }
-  problem.objective(theta);
-  return null;
+
+  /** false when no step decreases the objective (then the problem's state is theta's again). */
+  run(theta: Float64Array, f: number, g: Float64Array, direction: Float64Array, initial: number): boolean {
+    const slope = dot(g, direction);
+    if (!(slope < 0)) return false;
+    for (let t = initial, k = 0; k < 40; k++, t /= 2) {
+      for (let i = 0; i < theta.length; i++) this.theta[i] = theta[i]! + t * direction[i]!;
+      this.f = this.problem.evaluate(this.theta, this.g);
+      if (this.f <= f + 1e-4 * t * slope) return true;
+    }
+    this.problem.evaluate(theta, this.g);
+    return false;
+  }
 }
 
 function finish(problem: Problem, theta: Float64Array, objective: number, iterations: number, converged: boolean): LogisticFit {

@@ -26,7 +26,7 @@ export const LogisticRegressionParams = z.object({
   maxIter: z.number().int().min(1).max(10_000).default(100),
   /** Stop when the max-norm of the gradient of the mean objective is below this. */
   tol: z.number().positive().default(1e-8),
-  /** 'auto': Newton (exact Hessian) up to 200 model columns, L-BFGS beyond (the Hessian grows with columns squared). */
+  /** 'auto': L-BFGS (as scikit-learn's lbfgs). 'newton': an exact Hessian each iteration (columns squared per row). */
   solver: z.enum(['auto', 'newton', 'lbfgs']).default('auto'),
 });
 export type LogisticRegressionParams = z.infer<typeof LogisticRegressionParams>;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fitLogisticRegression, sigmoid } from '@/server/ml/logistic-regression';
 import { seededRandom } from '@/server/ml/random';
+import { LogisticRegressionParams } from '@/server/ml/spec';
 
 const logit = (p: number) => Math.log(p / (1 - p));
 
@@ -74,6 +75,40 @@ describe('logistic regression', () => {
     expect(newton.converged && lbfgs.converged).toBe(true);
     for (let j = 0; j < d; j++) expect(lbfgs.coef[j]).toBeCloseTo(newton.coef[j]!, 5);
     expect(lbfgs.objective).toBeCloseTo(newton.objective, 10);
+  });
+
+  it("the default solver (L-BFGS, default tol) reaches Newton's optimum on a one-hot-heavy, weakly regularised design", async () => {
+    // Standardised numeric columns plus one-hot blocks with rare levels and C = 100: the kind of
+    // ill-conditioned problem where a first-order method stops short if its stopping rule is loose.
+    const rng = seededRandom(13);
+    const n = 600;
+    const numeric = 5;
+    const levels = [3, 8, 15];
+    const d = numeric + levels.reduce((a, b) => a + b, 0);
+    const X = new Float64Array(n * d);
+    const y = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      let z = -0.5;
+      for (let j = 0; j < numeric; j++) {
+        X[i * d + j] = rng.next() * 3.4 - 1.7;
+        z += (j - 2) * 0.6 * X[i * d + j]!;
+      }
+      let at = numeric;
+      for (const l of levels) {
+        const level = Math.floor(rng.next() ** 2 * l);
+        X[i * d + at + level] = 1;
+        z += (level % 3) - 1;
+        at += l;
+      }
+      y[i] = rng.next() < sigmoid(z) ? 1 : 0;
+    }
+    const defaults = LogisticRegressionParams.parse({ C: 100 });
+    const fit = await fitLogisticRegression(X, y, d, defaults);
+    const exact = await fitLogisticRegression(X, y, d, { C: 100, maxIter: 100, tol: 1e-10, solver: 'newton' });
+    expect(fit.converged && exact.converged).toBe(true);
+    expect(Math.abs(fit.objective - exact.objective)).toBeLessThan(1e-12);
+    for (let j = 0; j < d; j++) expect(fit.coef[j]).toBeCloseTo(exact.coef[j]!, 4);
+    expect(fit.intercept).toBeCloseTo(exact.intercept, 4);
   });
 
   it('stays finite on perfectly separable data (the penalty bounds the coefficients)', async () => {

@@ -39,6 +39,24 @@ describe('preprocessing', () => {
     expect(X[2]).toBeCloseTo((2 - 2.25) * f.scale, 6);
   });
 
+  it("imputes numpy's median (the two middle values' mean for an even count) on columns with ties, runs and missing values", () => {
+    const rng = seededRandom(5);
+    // Values exact in float32 (the plan stores float32), so the reference needs no rounding of its own.
+    const shapes = [() => Math.floor(rng.next() * 3), (i: number) => i, (i: number) => -i, () => Math.round(rng.next() * 1e3) / 8];
+    for (let t = 0; t < 400; t++) {
+      const n = 1 + Math.floor(rng.next() * (t < 380 ? 25 : 3000));
+      const shape = shapes[t % shapes.length]!;
+      const values: CellValue[] = Array.from({ length: n }, (_, i) => (rng.next() < 0.1 ? null : shape(i)));
+      const present = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
+      if (present.length === 0) continue;
+      const m = present.length;
+      const expected = m % 2 ? present[(m - 1) / 2]! : (present[m / 2 - 1]! + present[m / 2]!) / 2;
+      const table: Table = { columns: { x: values }, schema: [{ name: 'x', type: 'numeric' }] };
+      const f = planFeatures(table, ['x'], all(n), { maxCategories: 50, minFrequency: 1 }).numeric[0]!;
+      expect(f.median, `column ${t} (${n} rows)`).toBe(Math.fround(expected));
+    }
+  });
+
   it('keeps the most frequent categories, groups rare ones, and ignores unseen ones', () => {
     const values = [...'aaaaa', ...'bbb', ...'cc', 'd', null, null];
     const table: Table = { columns: { c: [...values, 'zzz'] }, schema: [{ name: 'c', type: 'categorical' }] };
