@@ -1,5 +1,9 @@
 import { sql } from 'drizzle-orm';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Db } from '@/db/client';
+import { driverOf } from '../datasets/storage';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../models/pg-binary-copy';
 
 /** One scored record as the hot path notes it: references only, nothing is copied or serialised. */
 export type LoggedPrediction = {
@@ -25,7 +29,7 @@ export type PredictionLogOptions = {
    * the database keeps up), so a SIGKILL loses only predictions served in the last `intervalMs`.
    */
   intervalMs?: number;
-  /** Rows per INSERT statement. */
+  /** Rows per COPY. */
   chunkRows?: number;
   retentionDays?: number;
 };
@@ -35,8 +39,8 @@ const RETENTION_EVERY_MS = 10 * 60_000;
 /**
  * The prediction log (`prediction_log`), written off the hot path like request stats: a request
  * pushes its records onto an in-memory buffer (one array push per record, no serialisation), and the
- * buffer is swapped out and written with one multi-row INSERT per `chunkRows` rows (rows of endpoints
- * deleted meanwhile are dropped by the join).
+ * buffer is swapped out and written with one binary COPY per `chunkRows` rows (rows of endpoints
+ * deleted meanwhile are left out).
  *
  * Crash bound: a crash loses at most the predictions of the last `intervalMs` (2 s). A write starts
  * half an interval after the oldest buffered row arrived, leaving the other half for the write itself
@@ -169,28 +173,115 @@ export class PredictionLogRecorder {
   }
 
   /**
-   * One statement: the rows travel as one JSON parameter (no parameter limit, one round trip); json,
-   * not jsonb, so Postgres only validates each record instead of rebuilding it.
+   * One binary COPY per chunk (no escaping, no parsing of numbers or times on either side), after one
+   * look-up of the chunk's endpoints: rows of an endpoint deleted meanwhile are left out, as the
+   * INSERT ... JOIN endpoints this replaces did. Binary COPY's json is the text as is (json, not
+   * jsonb: Postgres only validates each record instead of rebuilding it).
    */
   private async insert(rows: LoggedPrediction[]): Promise<void> {
-    const json = JSON.stringify(
-      rows.map((r) => ({
-        e: r.endpointId,
-        v: r.versionId,
-        b: r.bundleHash,
-        t: new Date(r.at).toISOString(),
-        q: r.requestId,
-        r: r.record,
-        p: Number.isFinite(r.probability) ? r.probability : null,
-        l: r.label,
-        s: r.shadow === true,
-        k: r.pairId ?? null,
-      })),
-    );
-    await this.db.execute(sql`
-      insert into prediction_log (endpoint_id, model_version_id, bundle_hash, logged_at, request_id, record, probability, label, shadow, pair_id)
-      select x.e, x.v, x.b, x.t, x.q, x.r, coalesce(x.p, 'NaN'::float8), x.l, x.s, x.k
-      from json_to_recordset(${json}::json) as x(e uuid, v uuid, b text, t timestamptz, q text, r json, p float8, l text, s boolean, k text)
-      join endpoints on endpoints.id = x.e`);
+    const client = await driverOf(this.db).pool.connect();
+    let broken: Error | undefined;
+    try {
+      const ids = [...new Set(rows.map((r) => r.endpointId))];
+      const found = await client.query<{ id: string }>('select id::text from endpoints where id = any($1::uuid[])', [ids]);
+      const live = new Set(found.rows.map((r) => r.id));
+      const kept = live.size === ids.length ? rows : rows.filter((r) => live.has(r.endpointId));
+      if (kept.length === 0) return;
+      await copyRows(client, encodePredictionRows(kept));
+    } catch (err) {
+      broken = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    } finally {
+      // A connection whose COPY failed is not worth reusing.
+      client.release(broken);
+    }
   }
+}
+
+const COPY_STATEMENT = 'COPY prediction_log (endpoint_id, model_version_id, bundle_hash, logged_at, request_id, record, probability, label, shadow, pair_id) FROM STDIN (FORMAT binary)';
+
+/**
+ * Sends one buffer as the whole COPY: nothing is written after `end`, so Postgres refusing mid-way
+ * (pg-copy-streams then drops its connection without destroying the stream) cannot meet a later
+ * write; the refusal rejects.
+ */
+function copyRows(client: pg.PoolClient, data: Buffer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const stream = client.query(copyFrom(COPY_STATEMENT));
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+    stream.end(data);
+  });
+}
+
+/** Microseconds between the Unix epoch and Postgres's (2000-01-01 UTC). */
+const PG_EPOCH_MS = 946_684_800_000;
+const TWO_32 = 4_294_967_296;
+
+/**
+ * The rows as a binary COPY stream (header, tuples of the COPY_STATEMENT's ten fields, trailer).
+ * uuid: 16 bytes; timestamptz: int64 microseconds since 2000-01-01 UTC; float8; bool: one byte;
+ * text and json: UTF-8 bytes; NULL: length -1.
+ */
+export function encodePredictionRows(rows: readonly LoggedPrediction[]): Buffer {
+  const uuids = new Map<string, Buffer>();
+  const uuid = (id: string) => {
+    let b = uuids.get(id);
+    if (!b) uuids.set(id, (b = Buffer.from(id.replace(/-/g, ''), 'hex')));
+    return b;
+  };
+  let buf = Buffer.allocUnsafe(64 * 1024);
+  let at = 0;
+  const room = (n: number) => {
+    if (at + n <= buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, at + n));
+    buf.copy(bigger, 0, 0, at);
+    buf = bigger;
+  };
+  const bytes = (b: Buffer) => {
+    room(4 + b.length);
+    at = buf.writeInt32BE(b.length, at);
+    at += b.copy(buf, at);
+  };
+  const text = (v: string | null) => {
+    if (v === null) {
+      room(4);
+      at = buf.writeInt32BE(-1, at);
+      return;
+    }
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    room(4 + v.length * 3);
+    const n = buf.write(v, at + 4, 'utf8');
+    buf.writeInt32BE(n, at);
+    at += 4 + n;
+  };
+  room(BINARY_COPY_HEADER.length);
+  at += BINARY_COPY_HEADER.copy(buf, at);
+  for (const r of rows) {
+    room(2);
+    at = buf.writeInt16BE(10, at);
+    bytes(uuid(r.endpointId));
+    bytes(uuid(r.versionId));
+    text(r.bundleHash);
+    const us = (r.at - PG_EPOCH_MS) * 1000;
+    const high = Math.floor(us / TWO_32);
+    room(4 + 8);
+    at = buf.writeInt32BE(8, at);
+    at = buf.writeInt32BE(high, at);
+    at = buf.writeUInt32BE(us - high * TWO_32, at);
+    text(r.requestId);
+    // A record JSON cannot spell (undefined) is stored as JSON null: the column is NOT NULL.
+    text(JSON.stringify(r.record) ?? 'null');
+    room(4 + 8);
+    at = buf.writeInt32BE(8, at);
+    at = buf.writeDoubleBE(Number.isFinite(r.probability) ? r.probability : NaN, at);
+    text(r.label);
+    room(4 + 1);
+    at = buf.writeInt32BE(1, at);
+    at = buf.writeUInt8(r.shadow === true ? 1 : 0, at);
+    text(r.pairId ?? null);
+  }
+  room(BINARY_COPY_TRAILER.length);
+  at += BINARY_COPY_TRAILER.copy(buf, at);
+  return buf.subarray(0, at);
 }
