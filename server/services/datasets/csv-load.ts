@@ -3,6 +3,7 @@ import type { DatasetColumnSpec, DatasetColumnType } from '@/db/schema';
 import { booleanWordsOf } from '@/server/domain/boolean-words';
 import { accepts, csvField, describeType, isNullCell, normaliseHeaders, TypeInference } from '../../domain/column-types';
 import { CsvRecordParser, CsvSyntaxError } from './csv-records';
+import { BatchBytes } from './csv-batch-bytes';
 import { csvChunkDecoder, InvalidCsvEncoding, type CsvEncoding } from './csv-encoding';
 
 /**
@@ -47,36 +48,6 @@ export function formatBytes(n: number): string {
 
 /** CSV lines for COPY (UTF-8) and the 0-based data row of the first. */
 export type CsvBatch = { csv: Buffer; firstRow: number };
-
-/**
- * One batch's CSV bytes, written line by line into a buffer of its own (a new one per batch: the
- * previous may still be on its way to Postgres).
- */
-class BatchBytes {
-  private buf: Buffer;
-  used = 0;
-  constructor(private readonly batchBytes: number) {
-    this.buf = Buffer.allocUnsafe(batchBytes * 2);
-  }
-  /** Appends a line; true when the batch is full. */
-  add(line: string): boolean {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
-    const room = line.length * 3;
-    if (this.used + room > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + room));
-      this.buf.copy(bigger, 0, 0, this.used);
-      this.buf = bigger;
-    }
-    this.used += this.buf.write(line, this.used);
-    return this.used >= this.batchBytes;
-  }
-  take(): Buffer {
-    const out = this.buf.subarray(0, this.used);
-    this.buf = Buffer.allocUnsafe(this.batchBytes * 2);
-    this.used = 0;
-    return out;
-  }
-}
 
 export type CsvLoad = {
   /** Names and types, known after the sample; nullability is final in `stats()`. */
