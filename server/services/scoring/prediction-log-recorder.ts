@@ -234,22 +234,24 @@ export function encodePredictionRows(rows: readonly LoggedPrediction[]): Buffer[
     const key = r.endpointId + r.versionId;
     let pair = pairs.get(key);
     if (!pair) pairs.set(key, (pair = uuidPair(r.endpointId, r.versionId)));
-    out.room(2 + pair.length + 12);
+    out.room(2);
     out.int16(10);
     out.bytes(pair);
     out.text(r.bundleHash);
     const us = (r.at - PG_EPOCH_MS) * 1000;
     const high = Math.floor(us / TWO_32);
+    out.room(12);
     out.int32(8);
     out.int32(high);
     out.uint32(us - high * TWO_32);
     out.text(r.requestId);
     // A record JSON cannot spell (undefined) is stored as JSON null: the column is NOT NULL.
     out.text(JSON.stringify(r.record) ?? 'null');
-    out.room(12 + 5);
+    out.room(12);
     out.int32(8);
     out.float64(Number.isFinite(r.probability) ? r.probability : NaN);
     out.text(r.label);
+    out.room(5);
     out.int32(1);
     out.uint8(r.shadow === true ? 1 : 0);
     out.text(r.pairId ?? null);
@@ -268,7 +270,7 @@ function uuidPair(a: string, b: string): Buffer {
   return out;
 }
 
-/** Bytes in buffers of 1 MB (none copied to grow); `room(n)` before the fixed-size writes it covers. */
+/** Bytes in buffers of 1 MB (none copied to grow); `room(n)` right before the fixed-size writes it covers (text and bytes make their own). */
 class CopyBuffer {
   private static readonly PART = 1024 * 1024;
   private readonly parts: Buffer[] = [];
