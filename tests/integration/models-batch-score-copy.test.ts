@@ -94,6 +94,32 @@ describe('batch scoring on a Postgres server (binary COPY both ways)', () => {
     }
   });
 
+  it('reports a row Postgres refuses mid-way through writing the scores, naming row and column, and writes nothing', async () => {
+    // A domain whose constraint was added NOT VALID: the stored rows were never checked against it,
+    // so the scored copy of the source's rows is refused by Postgres itself, at one row, while the
+    // batches after it are still being written.
+    const schema = ident(schemaNameOf(projectId, 'design'));
+    const [{ row }] = (await t.query(`select count(*)::int + 1 as row from ${table} where ctid < (select ctid from ${table} where id = ${BAD_ROW})`)) as [{ row: number }];
+    await t.query(`create domain ${schema}.checked_id as bigint`);
+    await t.query(`alter table ${table} alter column id type ${schema}.checked_id`);
+    await t.query(`alter domain ${schema}.checked_id add constraint not_bad check (value <> ${BAD_ROW}) not valid`);
+    const before = await userTables();
+    try {
+      const scoring = scoreDataset({ ctx: ctxFor(t.db, admin), input: { projectId, model: 'tiny', dataset: 'mixed', output: 'mixed_refused' } });
+      await expect(scoring).rejects.toThrow(`row ${row} of "mixed" could not be written to "mixed_refused": column id: value for domain ${schemaNameOf(projectId, 'design')}.checked_id violates check constraint "not_bad"`);
+      await expect(scoring).rejects.toMatchObject({ kind: 'Invalid' });
+      expect(await userTables()).toEqual(before);
+      // The connection is usable again: the next run succeeds.
+      await t.query(`alter domain ${schema}.checked_id drop constraint not_bad`);
+      expect((await scoreDataset({ ctx: ctxFor(t.db, admin), input: { projectId, model: 'tiny', dataset: 'mixed', output: 'mixed_refused' } })).rows).toBe(ROWS);
+    } finally {
+      await t.query(`alter table ${table} alter column id type bigint`);
+      await t.query(`drop table if exists ${schema}.mixed_refused`);
+      await t.query(`delete from datasets where name = 'mixed_refused'`);
+      await t.query(`drop domain ${schema}.checked_id`);
+    }
+  });
+
   it('stops when cancelled mid-way, rejecting with the reason and leaving no output table', async () => {
     const before = await userTables();
     const controller = new AbortController();

@@ -8,7 +8,7 @@ async function* chunks(text: string, size = 7) {
 async function load(text: string, types?: Record<string, 'integer' | 'numeric' | 'boolean' | 'timestamp' | 'text'>) {
   const l = await startCsvLoad(chunks(text), { types });
   let csv = '';
-  for await (const b of l.batches()) csv += b.text;
+  for await (const b of l.batches()) csv += b.csv.toString('utf8');
   return { csv, ...l.stats(), lineOfRow: l.lineOfRow };
 }
 const rejection = (p: Promise<unknown>) => p.then(() => 'loaded', (e: Error) => e.message);

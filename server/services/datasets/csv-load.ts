@@ -3,6 +3,7 @@ import type { DatasetColumnSpec, DatasetColumnType } from '@/db/schema';
 import { booleanWordsOf } from '@/server/domain/boolean-words';
 import { accepts, csvField, describeType, isNullCell, normaliseHeaders, TypeInference } from '../../domain/column-types';
 import { CsvRecordParser, CsvSyntaxError } from './csv-records';
+import { BatchBytes } from './csv-batch-bytes';
 import { csvChunkDecoder, InvalidCsvEncoding, type CsvEncoding } from './csv-encoding';
 
 /**
@@ -45,7 +46,8 @@ export function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MB` : `${Math.round(n / 1024)} KB`;
 }
 
-export type CsvBatch = { text: string; firstRow: number };
+/** CSV lines for COPY (UTF-8) and the 0-based data row of the first. */
+export type CsvBatch = { csv: Buffer; firstRow: number };
 
 export type CsvLoad = {
   /** Names and types, known after the sample; nullability is final in `stats()`. */
@@ -79,8 +81,11 @@ class RecordReader {
   failure: unknown = null;
   private wake: (() => void) | null = null;
   private space: (() => void) | null = null;
-  /** Records the feeder may queue before it waits for the reader. */
-  static readonly HIGH_WATER = 20_000;
+  /**
+   * Records the feeder may queue before it waits for the reader: a few chunks' worth. Queued records
+   * outlive the young generation's collections, which copy them each time, so more only costs.
+   */
+  static readonly HIGH_WATER = 5_000;
   private signal() {
     const w = this.wake;
     this.wake = null;
@@ -169,15 +174,16 @@ class RowEncoder {
     this.falseSeen = names.map(() => undefined);
   }
 
+  /** The row as one CSV line for COPY (built by concatenation: no array per row). */
   encode(r: Rec): string {
     const { names, types } = this;
     checkRowShape(names, r);
-    const fields = new Array<string>(names.length);
+    let line = '';
     for (let i = 0; i < names.length; i++) {
       const v = r.record[i]!;
+      if (i > 0) line += ',';
       if (isNullCell(v)) {
         this.nullSeen[i] = true;
-        fields[i] = '';
         continue;
       }
       const type = types[i]!;
@@ -190,9 +196,10 @@ class RowEncoder {
           message: `"${v.length > 40 ? `${v.slice(0, 40)}...` : v}" is not ${describeType(type)}${inferred ? ` (the type was inferred from the first ${this.sampled} rows; set the column's type to accept it)` : ''}`,
         });
       }
-      fields[i] = csvField(type, v);
+      const field = csvField(type, v);
+      line += field;
       if (type === 'boolean' && (this.trueSeen[i] === undefined || this.falseSeen[i] === undefined)) {
-        if (fields[i] === 't') this.trueSeen[i] ??= v;
+        if (field === 't') this.trueSeen[i] ??= v;
         else this.falseSeen[i] ??= v;
       }
     }
@@ -202,7 +209,7 @@ class RowEncoder {
       this.lastDelta = delta;
     }
     this.rows++;
-    return fields.join(',') + '\n';
+    return line + '\n';
   }
 
   lineOfRow(row: number): number {
@@ -254,7 +261,7 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
   const batchBytes = opts.batchBytes ?? 512 * 1024;
   const maxBytes = opts.maxBytes ?? MAX_UPLOAD_BYTES;
   const hash = createHash('sha256');
-  let bytes = 0;
+  let bytesIn = 0;
   const parser = new CsvRecordParser();
   const reader = new RecordReader();
   const decoder = csvChunkDecoder(opts.encoding);
@@ -276,8 +283,8 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
   const feeding = (async () => {
     for await (const chunk of source) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      bytes += buf.length;
-      if (bytes > maxBytes) throw new CsvTooLarge(`the file is larger than the upload limit of ${formatBytes(maxBytes)}`);
+      bytesIn += buf.length;
+      if (bytesIn > maxBytes) throw new CsvTooLarge(`the file is larger than the upload limit of ${formatBytes(maxBytes)}`);
       hash.update(buf);
       if (stopped) return;
       await feed(decoder.next(buf));
@@ -331,48 +338,37 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
   const encode = (r: Rec): string => encoder.encode(r);
 
   async function* batches(): AsyncGenerator<CsvBatch> {
-    let parts: string[] = [];
-    let size = 0;
+    // Lines go straight into the batch's bytes: no line outlives its row, so the young generation's
+    // collections find little alive (a batch of strings survived them and was copied each time).
+    const bytes = new BatchBytes(batchBytes);
     let firstRow = 0;
     const flush = () => {
-      const batch = { text: parts.join(''), firstRow };
-      parts = [];
-      size = 0;
+      const batch = { csv: bytes.take(), firstRow };
       firstRow = encoder.rows;
-      opts.onProgress?.({ bytesRead: bytes, rows: encoder.rows });
+      opts.onProgress?.({ bytesRead: bytesIn, rows: encoder.rows });
       return batch;
     };
-    for (const r of sample) {
-      const line = encode(r);
-      parts.push(line);
-      size += line.length;
-      if (size >= batchBytes) yield flush();
-    }
+    for (const r of sample) if (bytes.add(encode(r))) yield flush();
     sample.length = 0;
     try {
       for (;;) {
         // Synchronous while records are buffered: no promise per row.
-        for (let r = reader.readSync(); r; r = reader.readSync()) {
-          const line = encode(r);
-          parts.push(line);
-          size += line.length;
-          if (size >= batchBytes) yield flush();
-        }
+        for (let r = reader.readSync(); r; r = reader.readSync()) if (bytes.add(encode(r))) yield flush();
         if (!(await reader.wait())) break;
       }
     } catch (err) {
       throw translate(err);
     }
     await feeding;
-    if (parts.length) yield flush();
-    else opts.onProgress?.({ bytesRead: bytes, rows: encoder.rows });
+    if (bytes.used > 0) yield flush();
+    else opts.onProgress?.({ bytesRead: bytesIn, rows: encoder.rows });
   }
 
   return {
     columns: names.map((name, i) => columnSpec(name, headers[i]!, types[i]!, true, undefined, undefined)),
     headers,
     batches,
-    stats: () => ({ rows: encoder.rows, bytes, sha256: hash.copy().digest('hex'), columns: names.map((name, i) => columnSpec(name, headers[i]!, types[i]!, encoder.nullSeen[i]!, encoder.trueSeen[i], encoder.falseSeen[i])) }),
+    stats: () => ({ rows: encoder.rows, bytes: bytesIn, sha256: hash.copy().digest('hex'), columns: names.map((name, i) => columnSpec(name, headers[i]!, types[i]!, encoder.nullSeen[i]!, encoder.trueSeen[i], encoder.falseSeen[i])) }),
     lineOfRow: (row) => encoder.lineOfRow(row),
     abort: (err) => {
       stopped = true;

@@ -91,7 +91,7 @@ export type DataSession = {
   tx: DbOrTx;
   query: (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
   /**
-   * Loads CSV text with `COPY <target> FROM STDIN WITH (FORMAT csv)`; returns rows copied. A value
+   * Loads CSV (UTF-8) with `COPY <target> FROM STDIN WITH (FORMAT csv)`; returns rows copied. A value
    * the database refuses throws a CopyRefused naming the data row (0-based, across all batches).
    */
   copyCsv: (target: string, batches: AsyncIterable<CopyBatch>) => Promise<number>;
@@ -103,7 +103,7 @@ export type DataSession = {
   copyFromStdin: (statement: string) => CopyStreamQuery;
 };
 
-export type CopyBatch = { text: string; firstRow: number };
+export type CopyBatch = { csv: Buffer; firstRow: number };
 
 export class CopyRefused extends Error {
   constructor(
@@ -164,7 +164,7 @@ async function copyIntoPostgres(client: pg.PoolClient, target: string, batches: 
     for await (const batch of batches) {
       if (sending) await Promise.race([finished, sending]);
       if (refusal) throw refusal;
-      sending = new Promise<void>((resolve) => stream.write(batch.text, () => resolve()));
+      sending = new Promise<void>((resolve) => stream.write(batch.csv, () => resolve()));
     }
     if (sending) await Promise.race([finished, sending]);
     if (refusal) throw refusal;

@@ -5,6 +5,7 @@ import type { DatasetColumnSpec } from '@/db/schema';
 import type { FeatureInput, FeatureSchema } from '@/server/ml/onnx/feature-schema';
 import { featureColumns, type InputColumn, packColumns, RecordInputError, recordsToColumns } from '@/server/scoring/records';
 import { labelOf } from '@/server/scoring/session-cache';
+import { copyErrorLine } from '../datasets/copy-errors';
 import { ident } from '../datasets/storage';
 import { invalid } from '../errors';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, encodeTuples, TupleSplitter, type TupleBatch } from './pg-binary-copy';
@@ -80,6 +81,8 @@ export type CopyScoring = {
   /** Already created, with the source's columns then label, probability and version. */
   stagingTable: string;
   sourceName: string;
+  /** The dataset being written, for the error naming a row Postgres refuses. */
+  outputName: string;
   plan: CopyPlan;
   session: ort.InferenceSession;
   schema: FeatureSchema;
@@ -99,7 +102,7 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
     // A dropped reader surfaces through its COPY stream.
   });
   await reader.connect();
-  const { writer, writerDone, write } = openCopyWriter(job);
+  const { writer, writerDone, write, throwIfRefused, refused } = openCopyWriter(job);
   const onAbort = () => source?.destroy(signal?.reason instanceof Error ? signal.reason : new Error('cancelled'));
   let source: ReturnType<typeof copyTo> | undefined;
   try {
@@ -144,12 +147,17 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
     await score(splitter.end());
     await flush();
     signal?.throwIfAborted();
+    // No write once Postgres has refused (see openCopyWriter), the trailer included.
+    throwIfRefused();
     writer.end(BINARY_COPY_TRAILER);
     await writerDone;
     await reader.query('COMMIT');
     return written;
   } catch (err) {
-    if (!writer.writableFinished) {
+    // After Postgres's refusal the COPY is over on the server and pg-copy-streams has let go of the
+    // connection: destroying the stream then would send a CopyFail through a connection it no
+    // longer holds (a TypeError).
+    if (!writer.writableFinished && !refused()) {
       writer.destroy(err instanceof Error ? err : new Error(String(err)));
       // The server answers the CopyFail; only then can the caller's transaction roll back.
       await new Promise<void>((resolve) => (writer.closed || writer.errored ? resolve() : writer.once('close', () => resolve())));
@@ -162,25 +170,46 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
   }
 }
 
-/** COPY FROM STDIN into the staging table, with backpressure: `write` waits for a drain and throws the writer's error. */
+/**
+ * COPY FROM STDIN into the staging table, with backpressure: `write` waits for a drain and throws
+ * the writer's error. When Postgres refuses (an ErrorResponse mid-stream), pg-copy-streams emits
+ * 'error' and drops its connection without destroying the stream, so any later write or end would
+ * throw a TypeError: every write checks for the refusal first.
+ */
 function openCopyWriter(job: CopyScoring) {
   const writer = job.copyFromStdin(`COPY ${job.stagingTable} FROM STDIN (FORMAT binary)`);
   let writerError: Error | undefined;
   const writerDone = new Promise<void>((resolve, reject) => {
     writer.on('finish', resolve);
     writer.on('error', (e: Error) => {
-      writerError = e;
-      reject(e);
+      writerError ??= refusalOf(job, e);
+      reject(writerError);
     });
   });
   writerDone.catch(() => {});
-  const write = async (bytes: Buffer) => {
-    if (writerError) throw writerError;
-    if (writer.write(bytes)) return;
-    await Promise.race([new Promise((resolve) => writer.once('drain', resolve)), writerDone]);
+  const throwIfRefused = () => {
     if (writerError) throw writerError;
   };
-  return { writer, writerDone, write };
+  const write = async (bytes: Buffer) => {
+    throwIfRefused();
+    if (writer.write(bytes)) return;
+    await Promise.race([new Promise((resolve) => writer.once('drain', resolve)), writerDone]);
+    throwIfRefused();
+  };
+  return { writer, writerDone, write, throwIfRefused, refused: () => writerError !== undefined };
+}
+
+/**
+ * A value Postgres refuses in the scored rows (a data exception or a broken constraint, e.g. of a
+ * domain on one of the source's columns) as the error naming its row: the tuples go out in the
+ * source's scan order, so COPY's line is the row. Anything else (a cancelled statement, a lost
+ * connection) stays as it is.
+ */
+function refusalOf(job: CopyScoring, err: Error): Error {
+  const at = copyErrorLine(err);
+  const code = (err as { code?: unknown }).code;
+  if (!at || typeof code !== 'string' || !(code.startsWith('22') || code.startsWith('23'))) return err;
+  return invalid(`row ${at.line} of "${job.sourceName}" could not be written to "${job.outputName}": ${at.column ? `column ${at.column}: ` : ''}${at.message}`, 'dataset');
 }
 
 function clientConfigOf(pool: pg.Pool): pg.ClientConfig {

@@ -55,6 +55,7 @@ type ScoringJob = {
   s: DataSession;
   scorer: Scorer;
   source: { name: string };
+  outputName: string;
   featureColumns: DatasetColumnSpec[];
   sourceTable: string;
   stagingTable: string;
@@ -87,6 +88,7 @@ async function scoreByBinaryCopy(ctx: ServiceCtx, projectId: string, job: Scorin
     sourceTable: job.sourceTable,
     stagingTable: job.stagingTable,
     sourceName: job.source.name,
+    outputName: job.outputName,
     plan,
     session: job.scorer.session,
     schema: job.scorer.schema,
@@ -178,7 +180,7 @@ export async function scoreDataset({
   const stagingTable = `${schemaName}.${ident(staging)}`;
 
   return withProjectRole(ctx.db, input.projectId, async (s) => {
-    const job = { s, scorer, source, featureColumns, sourceTable, stagingTable, out, signal: control.signal, onRows };
+    const job = { s, scorer, source, outputName: input.output, featureColumns, sourceTable, stagingTable, out, signal: control.signal, onRows };
     const scored = (await scoreByBinaryCopy(ctx, input.projectId, job, s.copyFromStdin)) ?? (await scoreThroughCursor(job));
     // A cancellation after the last batch still publishes nothing.
     control.signal?.throwIfAborted();
