@@ -10,7 +10,7 @@ import { findTemporalCli, startTemporalDevServer, type DevServer } from '@/workf
 import type { StagebookWorker } from '@/workflows/worker';
 import type { WorkerTracing } from './start-worker';
 import { finishOrphanedScenarioRuns } from './services/scenarios/orphaned-runs';
-import { finishOrphanedTrainingRuns } from './services/models/training-run';
+import { finishOrphanedTrainingRuns } from './services/runs/orphaned-runs';
 import { buildApp } from './app';
 import { startMetricsServer } from './metrics/server';
 import { freeLoopbackPort, temporalMetricsReader } from './metrics/temporal-metrics';

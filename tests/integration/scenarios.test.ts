@@ -6,7 +6,7 @@ import type { Actor } from '@/server/services/context';
 import { schemaNameOf } from '@/server/services/datasets/storage';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
 import { finishOrphanedScenarioRuns } from '@/server/services/scenarios/orphaned-runs';
-import { finishOrphanedTrainingRuns } from '@/server/services/models/training-run';
+import { finishOrphanedTrainingRuns } from '@/server/services/runs/orphaned-runs';
 import { workflowState } from '@/workflows/client';
 import { ctxFor, newUser, trpcCode } from '../helpers/api';
 import { creditDataCsv } from '../helpers/datasets';

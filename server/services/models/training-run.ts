@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, lt } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { runs } from '@/db/schema';
 import type { Actor, ServiceCtx } from '../context';
@@ -144,35 +144,3 @@ function progressWriter(db: Db, runId: string, heartbeat: (detail: string) => vo
   };
 }
 
-/** Training runs checked per sweep, oldest first. */
-const SWEEP_LIMIT = 100;
-
-/**
- * Fails training runs whose workflow ended without finishing them (terminated from the Temporal UI
- * or CLI, timed out, or never started because the process died between recording the run and
- * starting its workflow): no code would ever finish them, and the train form would poll "training"
- * forever. Runs younger than `olderThanMs` are left alone (the run is recorded just before its
- * workflow starts). Idempotent: several processes may sweep at once. Returns the runs it finished.
- */
-export async function finishOrphanedTrainingRuns(db: Db, stateOf: (workflowId: string) => Promise<'running' | 'closed' | 'missing'>, opts: { olderThanMs?: number } = {}): Promise<string[]> {
-  const cutoff = new Date(Date.now() - (opts.olderThanMs ?? 60_000));
-  const open = await db
-    .select({ id: runs.id, workflowId: runs.workflowId })
-    .from(runs)
-    .where(and(eq(runs.kind, 'train'), inArray(runs.status, ['queued', 'running']), lt(runs.createdAt, cutoff)))
-    .orderBy(asc(runs.createdAt))
-    .limit(SWEEP_LIMIT);
-  const finished: string[] = [];
-  for (const run of open) {
-    const state = await stateOf(run.workflowId);
-    if (state === 'running') continue;
-    const error = state === 'missing' ? "the training's workflow no longer exists in Temporal: train again" : "the training's workflow ended without finishing it (terminated or timed out): train again";
-    const updated = await db
-      .update(runs)
-      .set({ status: 'failed', error, finishedAt: new Date() })
-      .where(and(eq(runs.id, run.id), inArray(runs.status, ['queued', 'running'])))
-      .returning({ id: runs.id });
-    if (updated.length) finished.push(run.id);
-  }
-  return finished;
-}
