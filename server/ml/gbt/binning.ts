@@ -4,20 +4,29 @@ import { type Random, shuffle } from '../random';
 const BINNING_SUBSAMPLE = 200_000;
 
 /**
- * Bin edges of one feature from its training values, as scikit-learn's `_find_binning_thresholds`:
- * midpoints between distinct values when there are at most maxBins of them, else the distinct
- * values among the maxBins-1 interior percentiles. Edges are float32 values, and so are the inputs,
- * so `x <= edge` decides the same in float64 here as in float32 in onnxruntime.
+ * The training rows bin edges are placed from: all of them, or a seeded subsample of
+ * BINNING_SUBSAMPLE shared by every feature (as scikit-learn's _BinMapper draws one subset).
  */
-export function binEdges(read: (row: number) => number, rows: Uint32Array, maxBins: number, rng: Random): Float64Array {
-  let sample = rows;
-  if (rows.length > BINNING_SUBSAMPLE) sample = shuffle(rows.slice(), rng).subarray(0, BINNING_SUBSAMPLE);
-  const present: number[] = [];
-  for (const r of sample) {
-    const x = read(r);
-    if (!Number.isNaN(x)) present.push(x);
+export function binningSample(rows: Uint32Array, rng: Random): Uint32Array {
+  if (rows.length <= BINNING_SUBSAMPLE) return rows;
+  return shuffle(rows.slice(), rng).subarray(0, BINNING_SUBSAMPLE);
+}
+
+/**
+ * Bin edges of one feature from its values on the sample rows, as scikit-learn's
+ * `_find_binning_thresholds`: midpoints between distinct values when there are at most maxBins of
+ * them, else the distinct values among the maxBins-1 interior percentiles. Edges are float32
+ * values, and so are the inputs, so `x <= edge` decides the same in float64 here as in float32 in
+ * onnxruntime.
+ */
+export function binEdges(read: (row: number) => number, sample: Uint32Array, maxBins: number): Float64Array {
+  const present = new Float64Array(sample.length);
+  let m = 0;
+  for (let k = 0; k < sample.length; k++) {
+    const x = read(sample[k]!);
+    if (!Number.isNaN(x)) present[m++] = x;
   }
-  const sorted = Float64Array.from(present).sort();
+  const sorted = present.subarray(0, m).sort();
   const distinct: number[] = [];
   for (const x of sorted) if (distinct.length === 0 || distinct[distinct.length - 1] !== x) distinct.push(x);
   const edges: number[] = [];

@@ -2,7 +2,7 @@ import { seededRandom } from '../random';
 import type { GradientBoostedTreesParams } from '../spec';
 import { holdoutSplit } from '../split';
 import type { TrainingProgress } from '../types';
-import { binEdges, binValues } from './binning';
+import { binEdges, binValues, binningSample } from './binning';
 import { type GrowerData, Histograms, growTree } from './grower';
 import { type Tree, treeValue } from './tree';
 
@@ -109,7 +109,7 @@ export async function fitBoostedTrees(
 
 /** Bins every feature once: numeric ones at scikit-learn's edges, categorical ones by their code. */
 function binFeatures(features: TreeFeatures, n: number, fitRows: Uint32Array, maxBins: number, seed: number): GrowerData {
-  const rng = seededRandom(seed + 2);
+  const sample = binningSample(fitRows, seededRandom(seed + 2));
   const columns = features.numeric.length + features.categorical.length;
   const data: GrowerData = {
     binned: [],
@@ -122,7 +122,7 @@ function binFeatures(features: TreeFeatures, n: number, fitRows: Uint32Array, ma
   };
   features.numeric.forEach((xs, f) => {
     const read = (r: number) => xs[r]!;
-    const edges = binEdges(read, fitRows, maxBins, rng);
+    const edges = binEdges(read, sample, maxBins);
     data.edges.push(edges);
     data.binned.push(binValues(read, n, edges));
     data.nBins[f] = edges.length + 1;

