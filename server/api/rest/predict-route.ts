@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { countPredictRequest, scorePredictRequest, type PredictCaller, type PredictProgress } from '../../services/scoring/predict-request';
 import { bearerSecret, createRequestCtx, requestWhere, type AppDeps } from '../context';
 import { cookieJar } from '../cookies';
-import { PredictResponse } from './model-routes';
+import { PredictResponseJsonSchema } from './model-routes';
 
 /**
  * `POST /api/v1/endpoints/{name}/predict`, the scoring hot path: a plain fastify route, not the
@@ -27,7 +26,7 @@ export function registerPredictRoute(app: FastifyInstance, deps: AppDeps): void 
   app.route({
     method: 'POST',
     url: '/api/v1/endpoints/:name/predict',
-    schema: { response: { 200: z.toJSONSchema(PredictResponse, { target: 'draft-7' }) } },
+    schema: { response: { 200: PredictResponseJsonSchema } },
     onResponse: (req, reply, done) => {
       countPredictRequest(deps.db, req.predictProgress ?? undefined, (req.params as { name?: unknown }).name, reply.statusCode, reply.elapsedTime);
       done();
