@@ -17,6 +17,34 @@ function describe(s: string): string {
  * without recursion: a deeply nested JSON body must not overflow the stack.
  */
 export function unstorableTextError(input: unknown, prefix = ''): ServiceError | null {
+  return mayHoldUnstorableText(input) ? firstUnstorableText(input, prefix) : null;
+}
+
+/**
+ * False when no string or key in the input is unstorable: the common answer, found without a path
+ * string and an entries array per field (the walk below builds them only once one is). Maps and
+ * Sets are left to that walk.
+ */
+function mayHoldUnstorableText(input: unknown): boolean {
+  const stack: unknown[] = [input];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === 'string') {
+      if (UNSTORABLE.test(value)) return true;
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    if (value instanceof Map || value instanceof Set) return true;
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      if (UNSTORABLE.test(key)) return true;
+      stack.push((value as Record<string, unknown>)[key]);
+    }
+  }
+  return false;
+}
+
+function firstUnstorableText(input: unknown, prefix: string): ServiceError | null {
   const stack: { value: unknown; path: string }[] = [{ value: input, path: prefix }];
   while (stack.length > 0) {
     const { value, path } = stack.pop()!;

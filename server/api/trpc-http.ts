@@ -19,8 +19,12 @@ export type TrpcHttpOptions<TRouter extends AnyTRPCRouter> = {
  * procedure's semantics: the same authentication, policy, input validation and side effects.
  * `plain`: the data holds only strings, finite numbers, booleans, null, arrays and plain objects,
  * so superjson would leave it as it is and it is sent without the transformer's pass over it.
+ * `schema`: the JSON schema of plain data, to serialise it with fastify's compiled serializer
+ * (fast-json-stringify, compiled once) instead of JSON.stringify.
  */
-export type FastPath = (req: FastifyRequest, input: unknown) => Promise<{ data: unknown; plain: boolean } | null>;
+export type FastPath = (req: FastifyRequest, input: unknown) => Promise<FastAnswer | null>;
+
+export type FastAnswer = { data: unknown; plain: boolean; schema?: Record<string, unknown> };
 
 /** A call the direct path serves: one procedure, its input already parsed and deserialised. */
 type DirectCall = { procedure: AnyTRPCProcedure; type: 'query' | 'mutation'; input: unknown };
@@ -131,13 +135,18 @@ export async function registerTrpc<TRouter extends AnyTRPCRouter>(app: FastifyIn
     }
     if (typeof sent !== 'object' || sent === null || Array.isArray(sent)) return false;
     for (const k in sent) if (k !== 'json') return false;
-    let answer: { data: unknown; plain: boolean } | null;
+    let answer: FastAnswer | null;
     let body: string;
     let status = 200;
     try {
       answer = await fast(req, (sent as { json?: unknown }).json);
       if (!answer) return false;
-      body = answer.plain ? `{"result":{"data":{"json":${JSON.stringify(answer.data)}}}}` : JSON.stringify(transformTRPCResponse(config, { result: { data: answer.data } }));
+      if (answer.plain) {
+        const json = answer.schema ? reply.serializeInput(answer.data as Record<string, unknown>, answer.schema) : JSON.stringify(answer.data);
+        body = `{"result":{"data":{"json":${json}}}}`;
+      } else {
+        body = JSON.stringify(transformTRPCResponse(config, { result: { data: answer.data } }));
+      }
     } catch (cause) {
       const error = getTRPCErrorFromUnknown(cause);
       opts.onError?.({ error, path });

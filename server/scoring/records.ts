@@ -39,81 +39,26 @@ export function recordsToColumns(schema: FeatureSchema, records: readonly unknow
   return packColumns(schema.inputs, featureColumns(schema, records));
 }
 
-/** One column per feature of the schema (in its order), before packing. */
+/**
+ * One column per feature of the schema (in its order), before packing. Plain loops and top-level
+ * helpers, no closures made per call: this runs on every predict request, and each closure is an
+ * allocation (and, under tsx's keepNames, a `name` property defined).
+ */
 export function featureColumns(schema: FeatureSchema, records: readonly unknown[]): InputColumn[] {
   const n = records.length;
   const issues: RecordIssue[] = [];
-  const report = (record: number, field: string, message: string) => {
-    if (issues.length < MAX_ISSUES) issues.push({ record, field, message });
-  };
-  const objects = records.map((r, i) => {
-    if (typeof r === 'object' && r !== null && !Array.isArray(r)) return r as Record<string, unknown>;
-    report(i, '', `expected an object of features, got ${describe(r)}`);
-    return null;
-  });
-  const columns = schema.inputs.map((f) => {
-    const dims = f.rank === 2 ? [n, 1] : [n];
-    const read = (set: (i: number, v: unknown) => string | null) => {
-      objects.forEach((o, i) => {
-        if (!o) return;
-        // The stored name, or the name as the user wrote it (the CSV header) when the model knows it.
-        const key = Object.hasOwn(o, f.name) || f.header === undefined || !Object.hasOwn(o, f.header) ? f.name : f.header;
-        if (!Object.hasOwn(o, key) || o[key] === undefined) return report(i, f.name, 'missing feature');
-        const problem = set(i, o[key]);
-        if (problem) report(i, f.name, problem);
-      });
-    };
-    switch (f.tensor) {
-      case 'float':
-      case 'double': {
-        const data = f.tensor === 'float' ? new Float32Array(n) : new Float64Array(n);
-        read((i, v) => {
-          const x = numberFor(f, v);
-          if (typeof x === 'string') return x;
-          data[i] = x;
-          return null;
-        });
-        return f.tensor === 'float' ? { input: f.input, dims, type: 'float32' as const, data: data as Float32Array } : { input: f.input, dims, type: 'float64' as const, data: data as Float64Array };
-      }
-      case 'int64':
-      case 'int32': {
-        const data = f.tensor === 'int64' ? new BigInt64Array(n) : new Int32Array(n);
-        read((i, v) => {
-          const x = numberFor(f, v);
-          if (typeof x === 'string') return x;
-          if (Number.isNaN(x)) return `null is not allowed: this model's input is an integer tensor`;
-          if (!Number.isSafeInteger(x) || (f.tensor === 'int32' && Math.abs(x) > 2 ** 31 - 1)) return `expected an integer, got ${describe(v)}`;
-          if (data instanceof BigInt64Array) data[i] = BigInt(x);
-          else data[i] = x;
-          return null;
-        });
-        return data instanceof BigInt64Array ? { input: f.input, dims, type: 'int64' as const, data } : { input: f.input, dims, type: 'int32' as const, data };
-      }
-      case 'bool': {
-        const data = new Uint8Array(n);
-        read((i, v) => {
-          if (v === true || v === 1) data[i] = 1;
-          else if (v === false || v === 0) data[i] = 0;
-          else return `expected true or false, got ${describe(v)}`;
-          return null;
-        });
-        return { input: f.input, dims, type: 'bool' as const, data };
-      }
-      case 'string': {
-        const data = new Array<string>(n).fill('');
-        read((i, v) => {
-          // Exactly as training reads a category: null is the missing category "", numbers and
-          // booleans their String(); a category never seen in training is the model's business.
-          if (v === null) data[i] = '';
-          else if (typeof v === 'string') data[i] = v;
-          else if (typeof v === 'number' || typeof v === 'boolean') data[i] = String(v);
-          else return `expected a string or null, got ${describe(v)}`;
-          return null;
-        });
-        return { input: f.input, dims, type: 'string' as const, data };
-      }
+  const objects = new Array<Record<string, unknown> | null>(n);
+  for (let i = 0; i < n; i++) {
+    const r = records[i];
+    if (typeof r === 'object' && r !== null && !Array.isArray(r)) {
+      objects[i] = r as Record<string, unknown>;
+    } else {
+      objects[i] = null;
+      report(issues, i, '', `expected an object of features, got ${describe(r)}`);
     }
-  });
+  }
+  const columns = new Array<InputColumn>(schema.inputs.length);
+  for (let c = 0; c < schema.inputs.length; c++) columns[c] = column(schema.inputs[c]!, objects, issues);
   if (issues.length) throw new RecordInputError(issues.sort((a, b) => a.record - b.record));
   return columns;
 }
@@ -124,7 +69,7 @@ export function featureColumns(schema: FeatureSchema, records: readonly unknown[
  * `columns[i]` is feature `features[i]`'s column.
  */
 export function packColumns(features: readonly FeatureInput[], columns: InputColumn[]): InputColumn[] {
-  if (!features.some((f) => f.column !== undefined)) return columns;
+  if (!isPacked(features)) return columns;
   const out: InputColumn[] = [];
   const groups = new Map<string, { at: number; parts: { column: number; c: InputColumn }[] }>();
   columns.forEach((c, i) => {
@@ -151,6 +96,88 @@ export function packColumns(features: readonly FeatureInput[], columns: InputCol
     out[g.at] = { input, dims: [n, k], type: first.type, data } as InputColumn;
   }
   return out;
+}
+
+function report(issues: RecordIssue[], record: number, field: string, message: string): void {
+  if (issues.length < MAX_ISSUES) issues.push({ record, field, message });
+}
+
+/** One input's column from every record that is an object; each bad field noted in `issues`. */
+function column(f: FeatureInput, objects: readonly (Record<string, unknown> | null)[], issues: RecordIssue[]): InputColumn {
+  const col = emptyColumn(f, objects.length);
+  for (let i = 0; i < objects.length; i++) {
+    const o = objects[i];
+    if (!o) continue;
+    const v = fieldOf(o, f);
+    const problem = v === undefined ? 'missing feature' : setCell(f, col, i, v);
+    if (problem !== null) report(issues, i, f.name, problem);
+  }
+  return col;
+}
+
+/** The field's value: under the stored name, or the name as the user wrote it (the CSV header) when the model knows it. */
+function fieldOf(o: Record<string, unknown>, f: FeatureInput): unknown {
+  const key = Object.hasOwn(o, f.name) || f.header === undefined || !Object.hasOwn(o, f.header) ? f.name : f.header;
+  return Object.hasOwn(o, key) ? o[key] : undefined;
+}
+
+function emptyColumn(f: FeatureInput, n: number): InputColumn {
+  const dims = f.rank === 2 ? [n, 1] : [n];
+  switch (f.tensor) {
+    case 'float':
+      return { input: f.input, dims, type: 'float32', data: new Float32Array(n) };
+    case 'double':
+      return { input: f.input, dims, type: 'float64', data: new Float64Array(n) };
+    case 'int64':
+      return { input: f.input, dims, type: 'int64', data: new BigInt64Array(n) };
+    case 'int32':
+      return { input: f.input, dims, type: 'int32', data: new Int32Array(n) };
+    case 'bool':
+      return { input: f.input, dims, type: 'bool', data: new Uint8Array(n) };
+    case 'string':
+      return { input: f.input, dims, type: 'string', data: new Array<string>(n).fill('') };
+  }
+}
+
+/** Writes record `i`'s value into the column, or says what is wrong with it. */
+function setCell(f: FeatureInput, col: InputColumn, i: number, v: unknown): string | null {
+  switch (col.type) {
+    case 'float32':
+    case 'float64': {
+      const x = numberFor(f, v);
+      if (typeof x === 'string') return x;
+      col.data[i] = x;
+      return null;
+    }
+    case 'int64':
+    case 'int32': {
+      const x = numberFor(f, v);
+      if (typeof x === 'string') return x;
+      if (Number.isNaN(x)) return `null is not allowed: this model's input is an integer tensor`;
+      if (!Number.isSafeInteger(x) || (col.type === 'int32' && Math.abs(x) > 2 ** 31 - 1)) return `expected an integer, got ${describe(v)}`;
+      if (col.type === 'int64') col.data[i] = BigInt(x);
+      else col.data[i] = x;
+      return null;
+    }
+    case 'bool':
+      if (v === true || v === 1) col.data[i] = 1;
+      else if (v === false || v === 0) col.data[i] = 0;
+      else return `expected true or false, got ${describe(v)}`;
+      return null;
+    case 'string':
+      // Exactly as training reads a category: null is the missing category "", numbers and
+      // booleans their String(); a category never seen in training is the model's business.
+      if (v === null) col.data[i] = '';
+      else if (typeof v === 'string') col.data[i] = v;
+      else if (typeof v === 'number' || typeof v === 'boolean') col.data[i] = String(v);
+      else return `expected a string or null, got ${describe(v)}`;
+      return null;
+  }
+}
+
+function isPacked(features: readonly FeatureInput[]): boolean {
+  for (let i = 0; i < features.length; i++) if (features[i]!.column !== undefined) return true;
+  return false;
 }
 
 /** A number for a float/int input (NaN for null), or what is wrong with the value. */

@@ -26,6 +26,25 @@ describe('the scoring caches’ LRU with a time to live', () => {
     expect([lru.get('a'), lru.get('b'), lru.get('c')]).toEqual([1, undefined, 3]);
   });
 
+  it('keeps evicting by last use when the same entry is read again and again, or deleted and set anew', () => {
+    const lru = new TtlLru<string, number>(3, 60_000);
+    lru.set('a', 1);
+    lru.set('b', 2);
+    lru.set('c', 3);
+    // c was used last; reading it repeatedly, then a, leaves b the least recently used.
+    for (let i = 0; i < 3; i++) expect(lru.get('c')).toBe(3);
+    expect(lru.get('a')).toBe(1);
+    expect(lru.get('a')).toBe(1);
+    lru.set('d', 4);
+    expect(lru.get('b')).toBeUndefined();
+    // Order now c, a, d (d newest). Deleting d and setting a again makes c the oldest.
+    lru.delete('d');
+    expect(lru.get('a')).toBe(1);
+    lru.set('e', 5);
+    lru.set('f', 6);
+    expect([lru.get('c'), lru.get('a'), lru.get('e'), lru.get('f')]).toEqual([undefined, 1, 5, 6]);
+  });
+
   it('deletes the entries a predicate picks', () => {
     const lru = new TtlLru<string, { model?: string }>(10, 60_000);
     lru.set('x', { model: 'm1' });

@@ -62,6 +62,9 @@ export const PredictResponse = z.object({
   ),
 });
 
+/** The same as a JSON schema: fastify compiles a serializer from it (the REST route's response, the tRPC fast path's data). */
+export const PredictResponseJsonSchema = z.toJSONSchema(PredictResponse, { target: 'draft-7' });
+
 export const PREDICT_PATH = '/api/v1/endpoints/{name}/predict';
 
 const StoredEvaluation = z.object({

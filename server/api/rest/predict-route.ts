@@ -1,9 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { FastifyInstance } from 'fastify';
 import { countPredictRequest, scorePredictRequest, type PredictCaller, type PredictProgress } from '../../services/scoring/predict-request';
 import { bearerSecret, createRequestCtx, requestWhere, type AppDeps } from '../context';
 import { cookieJar } from '../cookies';
-import { PredictResponse } from './model-routes';
+import { PredictResponseJsonSchema } from './model-routes';
 
 /**
  * `POST /api/v1/endpoints/{name}/predict`, the scoring hot path: a plain fastify route, not the
@@ -20,21 +19,22 @@ import { PredictResponse } from './model-routes';
  * endpoint's shadow version scores the same records after the answer is sent (logged, not returned).
  */
 export function registerPredictRoute(app: FastifyInstance, deps: AppDeps): void {
-  /** How far each request got (its endpoint, its record count), for its request stats. */
-  const progressOf = new WeakMap<FastifyRequest, PredictProgress>();
+  // How far each request got (its endpoint, its record count), for its request stats: a field every
+  // request of this scope is made with (stable object shape), not a WeakMap entry per request.
+  app.decorateRequest('predictProgress', null);
 
   app.route({
     method: 'POST',
     url: '/api/v1/endpoints/:name/predict',
-    schema: { response: { 200: z.toJSONSchema(PredictResponse, { target: 'draft-7' }) } },
+    schema: { response: { 200: PredictResponseJsonSchema } },
     onResponse: (req, reply, done) => {
-      countPredictRequest(deps.db, progressOf.get(req), (req.params as { name?: unknown }).name, reply.statusCode, reply.elapsedTime);
+      countPredictRequest(deps.db, req.predictProgress ?? undefined, (req.params as { name?: unknown }).name, reply.statusCode, reply.elapsedTime);
       done();
     },
     handler: async (req, reply) => {
       const { name } = req.params as { name: string };
       const progress: PredictProgress = { endpointId: null, records: 0 };
-      progressOf.set(req, progress);
+      req.predictProgress = progress;
       const secret = bearerSecret(req.headers);
       const caller: PredictCaller =
         secret !== undefined ? { apiKey: secret, where: requestWhere(req) } : { ctx: () => createRequestCtx(deps, req, cookieJar(req, reply, deps.secureCookies ?? false)) };
@@ -42,4 +42,11 @@ export function registerPredictRoute(app: FastifyInstance, deps: AppDeps): void 
       return scorePredictRequest(deps.db, caller, name, req.body, req.id, progress);
     },
   });
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the predict route's handler (null on every other request). */
+    predictProgress: PredictProgress | null;
+  }
 }

@@ -1,4 +1,5 @@
 import { PredictInput } from '../../services/endpoints/schemas';
+import { PredictResponseJsonSchema } from '../rest/model-routes';
 import { predictRecords, type PredictResult } from '../../services/scoring/predict-records';
 import { scoreForApiKey } from '../../services/scoring/predict-request';
 import { bearerSecret, requestWhere, type AppDeps } from '../context';
@@ -36,7 +37,7 @@ export function scoringPredictFastPath(deps: AppDeps): FastPath {
     // Explanations take the general path (predictRecords), which adds them after the scoring.
     if (!parsed.success || parsed.data.explain) return null;
     const result = await scoreForApiKey(deps.db, secret, requestWhere(req), parsed.data.endpoint, parsed.data.records, req.id);
-    return result && { data: result, plain: isPlain(result) };
+    return result && { data: result, plain: isPlain(result), schema: PredictResponseJsonSchema };
   };
 }
 

@@ -7,7 +7,8 @@ import type { Db } from '@/db/client';
  * most that much behind, like the once-a-minute resolution of the other routes.
  */
 export class LastUsedRecorder {
-  private pending = new Map<string, { at: Date; where: string | null }>();
+  /** `at` in epoch ms; an entry is updated in place on each use (no object per request). */
+  private pending = new Map<string, { at: number; where: string | null }>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
 
@@ -18,7 +19,13 @@ export class LastUsedRecorder {
 
   /** `where`: the request, as "POST /api/v1/endpoints/credit/predict from 10.0.0.7". */
   record(keyId: string, where: string | null = null): void {
-    this.pending.set(keyId, { at: new Date(), where });
+    const noted = this.pending.get(keyId);
+    if (noted) {
+      noted.at = Date.now();
+      noted.where = where;
+    } else {
+      this.pending.set(keyId, { at: Date.now(), where });
+    }
     if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = null;
@@ -36,7 +43,7 @@ export class LastUsedRecorder {
     const batch = this.pending;
     this.pending = new Map();
     const ids = `{${[...batch.keys()].join(',')}}`;
-    const times = `{${[...batch.values()].map((u) => `"${u.at.toISOString()}"`).join(',')}}`;
+    const times = `{${[...batch.values()].map((u) => `"${new Date(u.at).toISOString()}"`).join(',')}}`;
     // JSON text: a Postgres array literal would need its own quoting of the request paths.
     const wheres = JSON.stringify([...batch.values()].map((u) => u.where));
     this.flushing = this.db
