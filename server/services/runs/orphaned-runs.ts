@@ -1,8 +1,8 @@
-import { and, asc, eq, inArray, lt } from "drizzle-orm";
-import type { Db } from "@/db/client";
-import { runs } from "@/db/schema";
+import { and, asc, eq, inArray, lt } from 'drizzle-orm';
+import type { Db } from '@/db/client';
+import { runs } from '@/db/schema';
 
-export type WorkflowState = "running" | "closed" | "missing";
+export type WorkflowState = 'running' | 'closed' | 'missing';
 
 /** Runs checked per sweep and kind, oldest first. */
 const SWEEP_LIMIT = 100;
@@ -17,31 +17,22 @@ const SWEEP_LIMIT = 100;
  */
 export async function finishOrphanedRuns(
   db: Db,
-  kind: "scenario" | "train",
+  kind: 'scenario' | 'train',
   stateOf: (workflowId: string) => Promise<WorkflowState>,
-  finish: (
-    run: { id: string; workflowId: string },
-    state: "closed" | "missing",
-  ) => Promise<boolean>,
+  finish: (run: { id: string; workflowId: string }, state: 'closed' | 'missing') => Promise<boolean>,
   opts: { olderThanMs?: number } = {},
 ): Promise<string[]> {
   const cutoff = new Date(Date.now() - (opts.olderThanMs ?? 60_000));
   const open = await db
     .select({ id: runs.id, workflowId: runs.workflowId })
     .from(runs)
-    .where(
-      and(
-        eq(runs.kind, kind),
-        inArray(runs.status, ["queued", "running"]),
-        lt(runs.createdAt, cutoff),
-      ),
-    )
+    .where(and(eq(runs.kind, kind), inArray(runs.status, ['queued', 'running']), lt(runs.createdAt, cutoff)))
     .orderBy(asc(runs.createdAt))
     .limit(SWEEP_LIMIT);
   const finished: string[] = [];
   for (const run of open) {
     const state = await stateOf(run.workflowId);
-    if (state === "running") continue;
+    if (state === 'running') continue;
     if (await finish(run, state)) finished.push(run.id);
   }
   return finished;
@@ -51,26 +42,18 @@ export async function finishOrphanedRuns(
  * Training runs (the train form's `trainWorkflow`) whose workflow ended without them: failed with the
  * reason, so the form stops polling "training" and says to train again.
  */
-export function finishOrphanedTrainingRuns(
-  db: Db,
-  stateOf: (workflowId: string) => Promise<WorkflowState>,
-  opts: { olderThanMs?: number } = {},
-): Promise<string[]> {
+export function finishOrphanedTrainingRuns(db: Db, stateOf: (workflowId: string) => Promise<WorkflowState>, opts: { olderThanMs?: number } = {}): Promise<string[]> {
   return finishOrphanedRuns(
     db,
-    "train",
+    'train',
     stateOf,
     async (run, state) => {
       const error =
-        state === "missing"
-          ? "the training's workflow no longer exists in Temporal: train again"
-          : "the training's workflow ended without finishing it (terminated or timed out): train again";
+        state === 'missing' ? "the training's workflow no longer exists in Temporal: train again" : "the training's workflow ended without finishing it (terminated or timed out): train again";
       const updated = await db
         .update(runs)
-        .set({ status: "failed", error, finishedAt: new Date() })
-        .where(
-          and(eq(runs.id, run.id), inArray(runs.status, ["queued", "running"])),
-        )
+        .set({ status: 'failed', error, finishedAt: new Date() })
+        .where(and(eq(runs.id, run.id), inArray(runs.status, ['queued', 'running'])))
         .returning({ id: runs.id });
       return updated.length > 0;
     },
