@@ -3,8 +3,9 @@ import pg from 'pg';
 import { to as copyTo, type CopyStreamQuery } from 'pg-copy-streams';
 import type { DatasetColumnSpec } from '@/db/schema';
 import type { FeatureInput, FeatureSchema } from '@/server/ml/onnx/feature-schema';
-import { RecordInputError, recordsToColumns } from '@/server/scoring/records';
-import { labelOf } from '@/server/scoring/session-cache';
+import { RecordInputError, recordsToColumns, type InputColumn } from '@/server/scoring/records';
+import { labelOf, type Offload } from '@/server/scoring/session-cache';
+import type { RunOutputs } from '@/server/scoring/worker-pool';
 import { ident } from '../datasets/storage';
 import { invalid } from '../errors';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, encodeTuples, TupleSplitter, type TupleBatch } from './pg-binary-copy';
@@ -82,6 +83,12 @@ export type CopyScoring = {
   sourceName: string;
   plan: CopyPlan;
   session: ort.InferenceSession;
+  /**
+   * Sends a batch's run to a scoring pool thread (null: run it on this thread). onnxruntime-node's
+   * `session.run` holds the calling thread for the whole run: on this one, reading and writing would
+   * stop while each batch scores; on a pool thread they go on meanwhile.
+   */
+  offload?: Offload;
   schema: FeatureSchema;
   version: number;
   copyFromStdin: (statement: string) => CopyStreamQuery;
@@ -113,7 +120,7 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
     const version = BigInt(job.version);
     await write(BINARY_COPY_HEADER);
     // One batch scores while the previous one is written and the next one read.
-    let previous: { batch: TupleBatch; scored: Promise<ort.InferenceSession.OnnxValueMapType> } | null = null;
+    let previous: { batch: TupleBatch; scored: Promise<RunOutputs> } | null = null;
     let written = 0;
     const flush = async () => {
       if (!previous) return;
@@ -132,8 +139,7 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
     const score = async (batch: TupleBatch) => {
       signal?.throwIfAborted();
       if (batch.rows === 0) return;
-      const feeds = buildFeeds(job, batch);
-      const scored = job.session.run(feeds, [job.schema.outputs.label, job.schema.outputs.probabilities]);
+      const scored = runBatch(job, buildColumns(job, batch));
       scored.catch(() => {});
       await flush();
       previous = { batch, scored };
@@ -201,9 +207,19 @@ class LabelBytes {
   }
 }
 
-/** The feeds for a batch, decoded from its fields; throws the cursor path's error for a bad value. */
-function buildFeeds(job: CopyScoring, batch: TupleBatch): Record<string, ort.Tensor> {
+/** Scores a batch's columns on a pool thread, or here when the job has no pool (or the pool declines). */
+async function runBatch(job: CopyScoring, columns: InputColumn[]): Promise<RunOutputs> {
+  const outputs = [job.schema.outputs.label, job.schema.outputs.probabilities];
+  const far = job.offload?.(columns, outputs);
+  if (far) return far;
   const feeds: Record<string, ort.Tensor> = {};
+  for (const c of columns) feeds[c.input] = new ort.Tensor(c.type, c.data, c.dims);
+  return job.session.run(feeds, outputs);
+}
+
+/** The input columns of a batch, decoded from its fields; throws the cursor path's error for a bad value. */
+function buildColumns(job: CopyScoring, batch: TupleBatch): InputColumn[] {
+  const feeds: InputColumn[] = [];
   const width = job.plan.features.length;
   let bad = false;
   job.plan.features.forEach(({ feature: f, kind }, k) => {
@@ -223,7 +239,7 @@ function buildFeeds(job: CopyScoring, batch: TupleBatch): Record<string, ort.Ten
           data[i] = x;
         }
       }
-      feeds[f.input] = new ort.Tensor(f.tensor === 'float' ? 'float32' : 'float64', data, dims);
+      feeds.push(data instanceof Float32Array ? { input: f.input, type: 'float32', data, dims } : { input: f.input, type: 'float64', data, dims });
     } else if (kind === 'text' && f.tensor === 'string') {
       const data = new Array<string>(n);
       const { pickLength } = batch;
@@ -232,13 +248,13 @@ function buildFeeds(job: CopyScoring, batch: TupleBatch): Record<string, ort.Ten
         // Null is the missing category "", as recordsToColumns reads it.
         data[i] = o < 0 ? '' : buf.toString('utf8', o, o + pickLength[i * width + k]!);
       }
-      feeds[f.input] = new ort.Tensor('string', data, dims);
+      feeds.push({ input: f.input, type: 'string', data, dims });
     } else {
       // Rarer pairings (integer tensors, booleans, numbers as categories): recordsToColumns itself.
       const records = Array.from({ length: n }, (_, i) => ({ [f.name]: valueAt(kind, batch, i * width + k) }));
       try {
         const [c] = recordsToColumns({ ...job.schema, inputs: [f] }, records);
-        feeds[f.input] = new ort.Tensor(c!.type, c!.data, c!.dims);
+        feeds.push(c!);
       } catch (err) {
         if (!(err instanceof RecordInputError)) throw err;
         bad = true;
