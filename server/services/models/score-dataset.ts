@@ -184,7 +184,7 @@ export async function scoreDataset({
     const scored = (await scoreByBinaryCopy(ctx, input.projectId, job, s.copyFromStdin)) ?? (await scoreThroughCursor(job));
     // A cancellation after the last batch still publishes nothing.
     control.signal?.throwIfAborted();
-    await s.query('RESET ROLE');    await s.query('RESET ROLE');
+    await s.query('RESET ROLE');
 
     const [current] = await s.tx
       .select()
