@@ -121,6 +121,10 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
     await write(BINARY_COPY_HEADER);
     // One batch scores while the previous one is written and the next one read.
     let previous: { batch: TupleBatch; scored: Promise<RunOutputs> } | null = null;
+    // The write of the batch before: waiting for its drain before reading on would leave the
+    // server's COPY FROM idle while we read, and its COPY TO idle while it drains (one batch of
+    // memory more lets both run at once).
+    let draining: Promise<void> = Promise.resolve();
     let written = 0;
     const flush = async () => {
       if (!previous) return;
@@ -130,9 +134,10 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
       const label = out[job.schema.outputs.label]!.data as BigInt64Array | string[];
       const probabilities = out[job.schema.outputs.probabilities]!.data as Float32Array | Float64Array;
       const pos = job.schema.positiveIndex;
-      await write(
-        encodeTuples(batch, plan.passFields, [{ bytes: (r) => labels.of(label[r]!) }, { float8: (r) => probabilities[2 * r + pos]! }, { int8: version }]),
-      );
+      const bytes = encodeTuples(batch, plan.passFields, [{ bytes: (r) => labels.of(label[r]!) }, { float8: (r) => probabilities[2 * r + pos]! }, { int8: version }]);
+      await draining;
+      draining = write(bytes);
+      draining.catch(() => {});
       written += batch.rows;
       job.onRows?.(written);
     };
@@ -149,6 +154,7 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
     }
     await score(splitter.end());
     await flush();
+    await draining;
     signal?.throwIfAborted();
     writer.end(BINARY_COPY_TRAILER);
     await writerDone;
