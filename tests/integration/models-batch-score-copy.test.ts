@@ -4,6 +4,7 @@ import { ident, schemaNameOf } from '@/server/services/datasets/storage';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
 import { COPY_BATCH_ROWS } from '@/server/services/models/score-by-copy';
 import { scoreDataset, type ScoreProgress } from '@/server/services/models/score-dataset';
+import { scoringRuntime } from '@/server/services/scoring/runtime';
 import { callerFor, ctxFor, newUser } from '../helpers/api';
 import { disposeWithProjectRoles } from '../helpers/datasets';
 import { openTestDatabase, type TestDatabase } from '../helpers/db';
@@ -58,6 +59,8 @@ describe('batch scoring on a Postgres server (binary COPY both ways)', () => {
     expect(result).toMatchObject({ rows: ROWS, dataset: { name: 'mixed_scored', rowCount: ROWS } });
     expect(progress.map((p) => p.rowsScored)).toEqual([COPY_BATCH_ROWS, 2 * COPY_BATCH_ROWS, ROWS]);
     expect(progress.at(-1)).toEqual({ rowsScored: ROWS, totalRows: ROWS });
+    // The batches ran on a scoring pool thread: the main thread kept reading, writing and serving.
+    expect(scoringRuntime(t.db).pool.started).toBeGreaterThan(0);
 
     // Rows from every batch, with and without missing values and unknown categories.
     const ids = [1, 7, 11, 13, 77, 143, 1001, COPY_BATCH_ROWS, COPY_BATCH_ROWS + 1, COPY_BATCH_ROWS + 91, 2 * COPY_BATCH_ROWS + 3, ROWS - 1, ROWS];
