@@ -27,6 +27,7 @@ import { ident, schemaNameOf } from '../server/services/datasets/storage';
 import { uploadDataset } from '../server/services/datasets/upload-dataset';
 import { importOnnxModel } from '../server/services/models/import-onnx-model';
 import { scoreDataset } from '../server/services/models/score-dataset';
+import { scoringRuntime } from '../server/services/scoring/runtime';
 import { createPostgresDatabase } from '../tests/helpers/db';
 import { recordAims } from './aims';
 import { syntheticCsv, syntheticTable, TARGET } from './synthetic';
@@ -95,6 +96,18 @@ async function main() {
       // Where the time goes: this process's CPU (row parsing, tensors, onnxruntime) versus waiting on Postgres.
       recordAims('batch-scoring', 'batch-floor', { [m.name === 'lr' ? 'LR' : 'trees']: floorSeconds / seconds }, `${rows.toLocaleString('en-US')} rows`);
       console.log(`  scoreDataset, ${m.label.padEnd(27)}  ${rate(rows, seconds)}   ${(floorSeconds / seconds).toFixed(2)}x the floor's rate   (Node CPU ${((user + system) / 1e6).toFixed(1)} s)`);
+      // The same with every onnxruntime run on the main thread (no scoring pool), for comparison:
+      // there reading and writing stop while each batch scores.
+      const pool = scoringRuntime(db).pool;
+      pool.enabled = false;
+      try {
+        const t0 = performance.now();
+        await scoreDataset({ ctx, input: { projectId, dataset: 'synthetic', model: m.name, output: `scored_${m.name}_main` } });
+        const mainSeconds = (performance.now() - t0) / 1000;
+        console.log(`    (runs on the main thread instead: ${rate(rows, mainSeconds)}   ${(floorSeconds / mainSeconds).toFixed(2)}x)`);
+      } finally {
+        pool.enabled = true;
+      }
     }
   } finally {
     await disposeBenchDatabase(database, pgdb);

@@ -101,14 +101,36 @@ async function baseline(env: Env, projectId: string): Promise<number> {
   }
 }
 
-async function ours(env: Env, projectId: string, notebookId: string, waitFor: (runId: string) => Promise<unknown>): Promise<{ seconds: number; steps: { stepId: string; seconds: number; log: string[] }[] }> {
+type BuiltStep = { stepId: string; seconds: number; log: string[]; startedAt: number; finishedAt: number };
+
+/**
+ * Where a one-step-at-a-time build's time goes: the steps' SQL, their metrics and checks, the rest of
+ * each step (claim, staging bookkeeping, publish), and the time between steps (Temporal, the run's
+ * bookkeeping). Read off the steps' logs ("built ... in Xs", "metrics ... in Xs; checks in Ys").
+ */
+function breakdown(total: number, steps: BuiltStep[]): string {
+  const secondsIn = (line: string | undefined, re: RegExp) => Number(line?.match(re)?.[1] ?? 0);
+  let sqlS = 0;
+  let measureS = 0;
+  let inSteps = 0;
+  for (const s of steps) {
+    sqlS += secondsIn(s.log.find((l) => / built [\d,]+ rows in /.test(l)), / in ([\d.]+)s$/);
+    const m = s.log.find((l) => / metrics: /.test(l));
+    measureS += secondsIn(m, /in ([\d.]+)s; checks/) + secondsIn(m, /checks in ([\d.]+)s/);
+    inSteps += s.seconds;
+  }
+  const f = (x: number) => `${x.toFixed(2)} s`;
+  return `sql ${f(sqlS)}, metrics + checks ${f(measureS)}, rest of the steps ${f(inSteps - sqlS - measureS)}, between steps ${f(total - inSteps)}`;
+}
+
+async function ours(env: Env, projectId: string, notebookId: string, waitFor: (runId: string) => Promise<unknown>): Promise<{ seconds: number; steps: BuiltStep[] }> {
   const t0 = performance.now();
   const { runId } = await env.caller.builds.start({ projectId, notebookId, target: { kind: 'all' } });
   await waitFor(runId);
   const seconds = (performance.now() - t0) / 1000;
   const build = await env.caller.builds.get({ projectId, runId });
   if (build.status !== 'succeeded') throw new Error(`build ${runId} ${build.status}: ${build.error}\n${JSON.stringify(build.steps, null, 1)}`);
-  const steps = build.steps.map((s) => ({ stepId: s.stepId, seconds: (Date.parse(s.finishedAt!) - Date.parse(s.startedAt!)) / 1000, log: s.log }));
+  const steps = build.steps.map((s) => ({ stepId: s.stepId, seconds: (Date.parse(s.finishedAt!) - Date.parse(s.startedAt!)) / 1000, log: s.log, startedAt: Date.parse(s.startedAt!), finishedAt: Date.parse(s.finishedAt!) }));
   return { seconds, steps };
 }
 
@@ -166,6 +188,7 @@ async function main() {
     console.log(`  where the slowest step's time goes (${slowest.stepId}):\n    ${slowest.log.join('\n    ')}`);
     const serial = await ours(serialEnv, big.projectId, big.notebookId, waitFor);
     console.log(`our build one step at a time (parallelism 1): ${serial.seconds.toFixed(2)} s -> ${(serial.seconds / b).toFixed(2)}x`);
+    console.log(`  where it goes: ${breakdown(serial.seconds, serial.steps)} (straight: ${b.toFixed(2)} s of sql)`);
     const conditions = `${ROWS.toLocaleString('en-US')} rows, best of 3`;
     recordAims('pipeline', 'build-sql', { build: best.seconds / b, 'one step at a time': serial.seconds / b }, conditions);
 
@@ -177,6 +200,8 @@ async function main() {
       tinyBase.push(await baseline(env, tiny.projectId));
       tinyOurs.push((await ours(env, tiny.projectId, tiny.notebookId, waitFor)).seconds);
     }
+    const tinySerial = await ours(serialEnv, tiny.projectId, tiny.notebookId, waitFor);
+    console.log(`fixed cost, one step at a time: ${tinySerial.seconds.toFixed(2)} s; ${breakdown(tinySerial.seconds, tinySerial.steps)}`);
     const tb = Math.min(...tinyBase);
     const to = Math.min(...tinyOurs);
     console.log(`fixed cost: 10-row source, ${CELLS.length} steps: ours ${to.toFixed(2)} s vs straight ${tb.toFixed(3)} s -> ${(((to - tb) / CELLS.length) * 1000).toFixed(0)} ms per step`);

@@ -24,7 +24,8 @@ export type BuildStepKind = (typeof buildStepKinds)[number];
  * and its threshold in a few words ("3,980 rows", "min 4,000"): what chips and failure messages show.
  */
 export type BuildCheckOutcome = { name: string; severity: 'error' | 'warning'; passed: boolean; detail: string; observed?: string; expected?: string };
-export type BuildStepMetrics = { rowCount: number; columns: DatasetColumnMetrics[] };
+/** `approximate` and `sampleRows`: the column figures come from a sample (see DatasetColumnMetrics). */
+export type BuildStepMetrics = { rowCount: number; columns: DatasetColumnMetrics[]; approximate?: true; sampleRows?: number };
 /** A long step's progress (train, score, ts), as its activity last heartbeated it. */
 export type BuildStepProgress = { stage: string; fraction: number | null; message: string; updatedAt: string };
 /** What a train or score step produced. */

@@ -50,6 +50,12 @@ export type DatasetColumnMetrics = {
   min?: number | string | null;
   max?: number | string | null;
   mean?: number | null;
+  /**
+   * Present on a large table's metrics: the null count, distinct count, min, max and mean were
+   * estimated from a random sample of `sampleRows` rows (the row count stays exact). Absent: exact.
+   */
+  approximate?: true;
+  sampleRows?: number;
 };
 
 /** Metrics of a dataset after each build or load: the history the dataset page charts. */

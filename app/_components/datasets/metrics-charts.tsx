@@ -92,8 +92,14 @@ function buildLabel(_label: unknown, payload: readonly { payload?: { build?: num
 
 function ColumnStats({ point }: { point: MetricsPoint }) {
   const show = (v: number | string | null | undefined) => (v === null || v === undefined ? '—' : typeof v === 'number' ? formatNumber(v) : v);
+  const sampleRows = point.columns.find((c) => c.approximate)?.sampleRows;
   return (
     <div className="table-scroll">
+      {sampleRows !== undefined && (
+        <p className="muted" role="note">
+          Estimated from a sample of {formatCount(sampleRows)} rows (the row count is exact).
+        </p>
+      )}
       <table className="table table-compact column-stats" aria-label="Column statistics of the latest build">
         <thead>
           <tr>

@@ -10,7 +10,7 @@ import { BuildStepError, cellLabel, dropStagingTable, loadBuildRun, loadStep, up
 import { publishStep } from './publish-step';
 import { checkFailureText, runChecks, type CustomCounts } from './run-checks';
 import { runScoreStep, runTrainStep } from './run-model-step';
-import { columnSpecsOf, computeTableMetrics, describeTable, profileBuiltTable, stagingTableOf } from '../cells/table-metrics';
+import { columnSpecsOf, describeTable, measureTable, stagingTableOf } from '../cells/table-metrics';
 import { DEFAULT_TS_CELL_LIMITS, TsCellError } from '../cells/ts-cell-sandbox';
 import { runStep, type StepLedger } from '../runs/step-engine';
 
@@ -125,16 +125,19 @@ async function measureAndCheck(w: StepWork, target: string, staging: string | nu
     custom.set(i, r);
   }
   const measured = await withSandboxSession(db, scope, { timeoutMs: rt.options.statementTimeoutMs, signal: rt.signal }, async (q) => {
+    const t0 = performance.now();
     const columns = await describeTable(q, target);
-    const m = await computeTableMetrics(q, target, columns, rowCount);
-    const outcomes = await runChecks(q, { table: target, dataset: step.dataset, columns, metrics: m }, stepChecks, custom);
     // The dataset page's column profiles, stored with this publish's metrics (staging steps only).
-    const profile = staging ? await profileBuiltTable(q, target, columns, m.rowCount) : null;
-    return { columns, metrics: m, checks: outcomes, profile };
+    const { metrics: m, profile } = await measureTable(q, target, columns, rowCount, { profile: staging !== null });
+    const t1 = performance.now();
+    const outcomes = await runChecks(q, { table: target, dataset: step.dataset, columns, metrics: m }, stepChecks, custom);
+    return { columns, metrics: m, checks: outcomes, profile, ms: { metrics: t1 - t0, checks: performance.now() - t1 } };
   });
   w.measured.metrics = measured.metrics;
   w.measured.checks = measured.checks;
-  say(`metrics: ${measured.metrics.rowCount.toLocaleString('en-US')} rows, ${measured.columns.length} columns`);
+  const m = measured.metrics;
+  const exactness = m.approximate ? `, column figures estimated from a sample of ${m.sampleRows!.toLocaleString('en-US')} rows` : '';
+  say(`metrics: ${m.rowCount.toLocaleString('en-US')} rows, ${measured.columns.length} columns${exactness} in ${seconds(measured.ms.metrics)}; checks in ${seconds(measured.ms.checks)}`);
   for (const c of measured.checks) say(`check ${c.name} (${c.severity}): ${c.passed ? 'passed' : 'FAILED'}: ${c.detail}`);
   const blocking = measured.checks.filter((c) => !c.passed && c.severity === 'error');
   if (blocking.length) {

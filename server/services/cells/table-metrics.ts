@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { DatasetColumnMetrics, DatasetColumnSpec, DatasetColumnType } from '@/db/schema';
-import { profileRelation } from '../datasets/column-profile';
+import type { BuildStepMetrics, DatasetColumnMetrics, DatasetColumnSpec, DatasetColumnType } from '@/db/schema';
+import { PROFILE_SAMPLE_ROWS, profileRelation } from '../datasets/column-profile';
+import { metricsOfProfile } from '../datasets/dataset-profile';
 import type { SandboxQuery } from '../datasets/sql-sandbox';
 import type { ColumnProfile } from '../notebooks/output-types';
 import { ident } from '../datasets/storage';
@@ -114,4 +115,63 @@ export async function profileBuiltTable(q: SandboxQuery, table: string, columns:
     { knownRows: rowCount },
   );
   return profile;
+}
+
+/** Tables above this many rows are measured on a sample (labelled `approximate`); up to it, exactly. */
+export const EXACT_METRICS_MAX_ROWS = EXACT_DISTINCT_MAX_ROWS;
+
+/**
+ * Rows a large table's sample reads: TABLESAMPLE SYSTEM draws whole blocks (reading only those),
+ * then the profile's row draw keeps about PROFILE_SAMPLE_ROWS of them for distinct counts,
+ * histograms and top values; two stages, as ANALYZE samples. Null counts, min, max and mean come
+ * from every row read.
+ */
+export const METRICS_SAMPLE_READ_ROWS = 5 * PROFILE_SAMPLE_ROWS;
+
+export type TableMeasure = { metrics: BuildStepMetrics; profile: ColumnProfile[] | null };
+
+/**
+ * A table's metrics and, with `profile`, its column profiles, in as few passes as its size allows.
+ * A table of known size above EXACT_METRICS_MAX_ROWS: one pass over a block sample (a few percent
+ * of the table), every column figure an estimate and labelled so; the row count is the known one.
+ * Up to PROFILE_SAMPLE_ROWS rows: the profile's one pass is exact and gives the metrics too. Between:
+ * an exact metrics pass (exact distinct counts) and the profile's.
+ */
+export async function measureTable(q: SandboxQuery, table: string, columns: TableColumn[], knownRowCount: number | null, opts: { profile: boolean }): Promise<TableMeasure> {
+  if (knownRowCount !== null && knownRowCount > EXACT_METRICS_MAX_ROWS) {
+    const sampled = await measureSample(q, table, columns, knownRowCount);
+    if (sampled) return { metrics: sampled.metrics, profile: opts.profile ? sampled.profile : null };
+  }
+  if (opts.profile && knownRowCount !== null && knownRowCount <= PROFILE_SAMPLE_ROWS) {
+    const { rowCount, profile } = await profileRelation(
+      (prefix, suffix, params) => q(`${prefix}SELECT * FROM ${ident(table)}${suffix}`, params),
+      columns.map((c) => ({ name: c.name, type: c.type })),
+      { knownRows: knownRowCount },
+    );
+    return { metrics: { rowCount, columns: exactMetricsOfProfile(profile, columns) }, profile };
+  }
+  const metrics = await computeTableMetrics(q, table, columns, knownRowCount);
+  return { metrics, profile: opts.profile ? await profileBuiltTable(q, table, columns, metrics.rowCount) : null };
+}
+
+/** The metrics computeTableMetrics gives, read off an exact profile (distinct counts of the same columns). */
+function exactMetricsOfProfile(profile: ColumnProfile[], columns: TableColumn[]): DatasetColumnMetrics[] {
+  return metricsOfProfile(profile).map((m, i) => {
+    if (columns[i] && !distinctable(columns[i])) delete m.distinctCount;
+    return m;
+  });
+}
+
+async function measureSample(q: SandboxQuery, table: string, columns: TableColumn[], rowCount: number): Promise<(TableMeasure & { profile: ColumnProfile[] }) | null> {
+  const percent = Math.min(100, (100 * METRICS_SAMPLE_READ_ROWS) / rowCount);
+  const { rowsRead, profile } = await profileRelation(
+    (prefix, suffix, params) => q(`${prefix}SELECT * FROM ${ident(table)} TABLESAMPLE SYSTEM (${percent.toFixed(6)})${suffix}`, params),
+    columns.map((c) => ({ name: c.name, type: c.type })),
+    { knownRows: Math.round((rowCount * percent) / 100), population: rowCount },
+  );
+  // An empty draw (a table whose rows sit in very few blocks) says nothing: measure it exactly.
+  if (rowsRead === 0) return null;
+  const label = { approximate: true as const, sampleRows: rowsRead };
+  const metricColumns = exactMetricsOfProfile(profile, columns).map((m) => ({ ...m, ...label }));
+  return { metrics: { rowCount, columns: metricColumns, ...label }, profile };
 }

@@ -81,12 +81,22 @@ async function serverVersion(run: RelationRun): Promise<number> {
   return Number(r.rows[0]?.v ?? 0);
 }
 
-export async function profileRelation(run: RelationRun, columns: ProfileColumn[], opts: { knownRows?: number } = {}): Promise<{ rowCount: number; profile: ColumnProfile[] }> {
+/**
+ * `population`: the relation is itself a random sample (TABLESAMPLE) of a table of this many rows.
+ * Counts are then scaled from the rows read to the population, and min, max and mean are the
+ * sample's: every figure is an estimate and the profile says `sampled`.
+ */
+export type ProfileOptions = { knownRows?: number; population?: number };
+
+export async function profileRelation(run: RelationRun, columns: ProfileColumn[], opts: ProfileOptions = {}): Promise<{ rowCount: number; rowsRead: number; profile: ColumnProfile[] }> {
   const expected = opts.knownRows ?? (await estimateRows(run));
-  const parallel = (await serverVersion(run)) >= 160000;
   const fraction = Math.min(1, PROFILE_SAMPLE_ROWS / Math.max(1, expected));
-  const sampled = fraction < 1;
-  const draw = !sampled
+  const drawn = fraction < 1;
+  // The draw's shape depends on the server; a relation that fits in the sample draws nothing.
+  const parallel = drawn && (await serverVersion(run)) >= 160000;
+  const presampled = opts.population !== undefined;
+  const sampled = drawn || presampled;
+  const draw = !drawn
     ? 'true'
     : parallel
       ? `(${mixHash(columns)}interval_hash_extended(clock_timestamp() - statement_timestamp(), 0)) < ${hashThreshold(fraction)}::int8`
@@ -132,11 +142,14 @@ export async function profileRelation(run: RelationRun, columns: ProfileColumn[]
     if (r.kind === 'head') Object.assign(headRow, JSON.parse(String(r.j)) as Record<string, unknown>);
     else values = columns.map((_, i) => (r[`v${i}`] === null || r[`v${i}`] === undefined ? [] : (JSON.parse(String(r[`v${i}`])) as unknown[])));
   }
-  const rowCount = Number(headRow.n ?? 0);
+  const rowsRead = Number(headRow.n ?? 0);
+  const rowCount = presampled ? opts.population! : rowsRead;
+  // Counts over the rows read, scaled to the whole when the relation is a sample of it.
+  const toWhole = (n: number) => (presampled ? (rowsRead === 0 ? 0 : Math.round((n * rowCount) / rowsRead)) : n);
   const sampleAll = Number(headRow.sn ?? 0);
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   const profile = columns.map((c, i): ColumnProfile => {
-    const nonNull = Number(headRow[`c${i}`] ?? 0);
+    const nonNull = Math.min(rowCount, toWhole(Number(headRow[`c${i}`] ?? 0)));
     // The sample's values with their counts: the distinct count, how many appear once (f1, for the
     // estimate), the sample's non-null size and the top values.
     const counts = new Map<string | number | null, number>();
@@ -202,7 +215,7 @@ export async function profileRelation(run: RelationRun, columns: ProfileColumn[]
       topValues,
     };
   });
-  return { rowCount, profile };
+  return { rowCount, rowsRead, profile };
 }
 
 /** JSON of a timestamp without time zone has no offset: the session's zone (UTC) is meant, not Node's. */

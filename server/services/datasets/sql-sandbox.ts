@@ -299,14 +299,13 @@ export async function withSandboxSession<T>(
   let failed: Error | undefined;
   let onAbort: (() => void) | undefined;
   try {
-    await client.query('BEGIN');
-    await client.query(`SET LOCAL search_path = ${schemaName}`);
-    await client.query(`SET LOCAL statement_timeout = ${timeout}`);
-    await client.query(`SET LOCAL timezone = 'UTC'`);
+    // One round trip: a build step opens two sessions, and on a busy server each trip is a wait.
+    const setup = await client.query(`BEGIN; SET LOCAL search_path = ${schemaName}; SET LOCAL statement_timeout = ${timeout}; SET LOCAL timezone = 'UTC'; SELECT pg_backend_pid() AS pid`);
     if (signal) {
       // The application's session cancels the sandbox session's statement: it is a member of the
       // project role (or superuser), which pg_cancel_backend requires.
-      const pid = Number((await client.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+      const results = (Array.isArray(setup) ? setup : [setup]) as pg.QueryResult[];
+      const pid = Number(results[results.length - 1]?.rows[0]?.pid);
       onAbort = () => void appPool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
       signal.addEventListener('abort', onAbort, { once: true });
     }

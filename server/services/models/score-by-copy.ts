@@ -4,7 +4,8 @@ import { to as copyTo, type CopyStreamQuery } from 'pg-copy-streams';
 import type { DatasetColumnSpec } from '@/db/schema';
 import type { FeatureInput, FeatureSchema } from '@/server/ml/onnx/feature-schema';
 import { featureColumns, type InputColumn, packColumns, RecordInputError, recordsToColumns } from '@/server/scoring/records';
-import { labelOf } from '@/server/scoring/session-cache';
+import { labelOf, type Offload } from '@/server/scoring/session-cache';
+import type { RunOutputs } from '@/server/scoring/worker-pool';
 import { copyErrorLine } from '../datasets/copy-errors';
 import { ident } from '../datasets/storage';
 import { invalid } from '../errors';
@@ -85,6 +86,12 @@ export type CopyScoring = {
   outputName: string;
   plan: CopyPlan;
   session: ort.InferenceSession;
+  /**
+   * Sends a batch's run to a scoring pool thread (null: run it on this thread). onnxruntime-node's
+   * `session.run` holds the calling thread for the whole run: on this one, reading and writing would
+   * stop while each batch scores; on a pool thread they go on meanwhile.
+   */
+  offload?: Offload;
   schema: FeatureSchema;
   version: number;
   copyFromStdin: (statement: string) => CopyStreamQuery;
@@ -116,7 +123,11 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
     const version = BigInt(job.version);
     await write(BINARY_COPY_HEADER);
     // One batch scores while the previous one is written and the next one read.
-    let previous: { batch: TupleBatch; scored: Promise<ort.InferenceSession.OnnxValueMapType> } | null = null;
+    let previous: { batch: TupleBatch; scored: Promise<RunOutputs> } | null = null;
+    // The write of the batch before: waiting for its drain before reading on would leave the
+    // server's COPY FROM idle while we read, and its COPY TO idle while it drains (one batch of
+    // memory more lets both run at once).
+    let draining: Promise<void> = Promise.resolve();
     let written = 0;
     const flush = async () => {
       if (!previous) return;
@@ -126,17 +137,17 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
       const label = out[job.schema.outputs.label]!.data as BigInt64Array | string[];
       const probabilities = out[job.schema.outputs.probabilities]!.data as Float32Array | Float64Array;
       const pos = job.schema.positiveIndex;
-      await write(
-        encodeTuples(batch, plan.passFields, [{ bytes: (r) => labels.of(label[r]!) }, { float8: (r) => probabilities[2 * r + pos]! }, { int8: version }]),
-      );
+      const bytes = encodeTuples(batch, plan.passFields, [{ bytes: (r) => labels.of(label[r]!) }, { float8: (r) => probabilities[2 * r + pos]! }, { int8: version }]);
+      await draining;
+      draining = write(bytes);
+      draining.catch(() => {});
       written += batch.rows;
       job.onRows?.(written);
     };
     const score = async (batch: TupleBatch) => {
       signal?.throwIfAborted();
       if (batch.rows === 0) return;
-      const feeds = buildFeeds(job, batch);
-      const scored = job.session.run(feeds, [job.schema.outputs.label, job.schema.outputs.probabilities]);
+      const scored = runBatch(job, buildColumns(job, batch));
       scored.catch(() => {});
       await flush();
       previous = { batch, scored };
@@ -146,6 +157,7 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
     }
     await score(splitter.end());
     await flush();
+    await draining;
     signal?.throwIfAborted();
     // No write once Postgres has refused (see openCopyWriter), the trailer included.
     throwIfRefused();
@@ -230,8 +242,18 @@ class LabelBytes {
   }
 }
 
-/** The feeds for a batch, decoded from its fields; throws the cursor path's error for a bad value. */
-function buildFeeds(job: CopyScoring, batch: TupleBatch): Record<string, ort.Tensor> {
+/** Scores a batch's columns on a pool thread, or here when the job has no pool (or the pool declines). */
+async function runBatch(job: CopyScoring, columns: InputColumn[]): Promise<RunOutputs> {
+  const outputs = [job.schema.outputs.label, job.schema.outputs.probabilities];
+  const far = job.offload?.(columns, outputs);
+  if (far) return far;
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const c of columns) feeds[c.input] = new ort.Tensor(c.type, c.data, c.dims);
+  return job.session.run(feeds, outputs);
+}
+
+/** The input columns of a batch, decoded from its fields; throws the cursor path's error for a bad value. */
+function buildColumns(job: CopyScoring, batch: TupleBatch): InputColumn[] {
   const columns: InputColumn[] = [];
   const width = job.plan.features.length;
   let bad = false;
@@ -276,9 +298,7 @@ function buildFeeds(job: CopyScoring, batch: TupleBatch): Record<string, ort.Ten
   });
   if (bad) throw validationError(job, batch);
   // Features sharing a packed [N, k] input (imported files) become one tensor.
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const c of packColumns(job.plan.features.map((p) => p.feature), columns)) feeds[c.input] = new ort.Tensor(c.type, c.data, c.dims);
-  return feeds;
+  return packColumns(job.plan.features.map((p) => p.feature), columns);
 }
 
 function numberReader(kind: SourceKind, buf: Buffer): (offset: number) => number {

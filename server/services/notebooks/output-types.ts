@@ -13,7 +13,11 @@ export type ColumnProfile = {
   rows: number;
   nullCount: number;
   distinctCount: number;
-  /** True when distinct counts, histogram or top values come from a random sample of a large result. */
+  /**
+   * True when distinct counts, histogram or top values come from a random sample of a large result.
+   * A built table over EXACT_METRICS_MAX_ROWS rows (cells/table-metrics.ts) is profiled on a block
+   * sample only: there the null count, bounds and mean are estimates too (`rows` stays the table's).
+   */
   sampled: boolean;
   min: number | string | null;
   max: number | string | null;

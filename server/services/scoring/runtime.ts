@@ -211,7 +211,7 @@ export class ScoringRuntime {
   }
 
   /** Large runs of artifact `sha` go to the pool, which loads its bytes (checked again) on first use in each thread. */
-  private offload(sha: string): Offload {
+  offload(sha: string): Offload {
     return (columns, outputs) => {
       if (!this.pool.takes(columns[0]?.dims[0] ?? 0)) return null;
       return this.pool.run(sha, async () => verifiedModelBytes(sha, await readArtifact(this.db, sha)), columns, outputs);
