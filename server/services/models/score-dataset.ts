@@ -4,7 +4,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import type { z } from 'zod';
 import { datasets, type DatasetColumnSpec } from '@/db/schema';
 import { FeatureSchema } from '@/server/ml/onnx/feature-schema';
-import { RecordInputError, predict, type Offload } from '@/server/scoring/session-cache';
+import { RecordInputError, predict } from '@/server/scoring/session-cache';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
 import { datasetView, type DatasetView } from '../datasets/dataset-view';
@@ -23,15 +23,14 @@ export const SCORE_BATCH_ROWS = 10_000;
 export type ScoreProgress = { rowsScored: number; totalRows: number };
 export type ScoreDatasetResult = { dataset: DatasetView; rows: number; model: string; version: number; seconds: number };
 
-/** `offload`: a large run goes to a scoring pool thread (null: run it here), see services/scoring/runtime.ts. */
-type Scorer = { modelName: string; version: number; artifactSha256: string; schema: FeatureSchema; session: InferenceSession; offload: Offload };
+type Scorer = { modelName: string; version: number; artifactSha256: string; schema: FeatureSchema; session: InferenceSession };
 
 async function resolveScorer(ctx: ServiceCtx, input: z.output<typeof ScoreDatasetInput>): Promise<Scorer> {
   const runtime = scoringRuntime(ctx.db);
   if (input.endpoint) {
     const c = await runtime.endpoint(input.endpoint);
     if (c.projectId !== input.projectId) throw notFound(`endpoint "${input.endpoint}"`);
-    return { modelName: c.modelName, version: c.version, artifactSha256: c.artifactSha256, schema: c.schema, session: c.session, offload: c.offload };
+    return { modelName: c.modelName, version: c.version, artifactSha256: c.artifactSha256, schema: c.schema, session: c.session };
   }
   const model = await findModel(ctx.db, { projectId: input.projectId, name: input.model! });
   const v = input.version
@@ -41,7 +40,7 @@ async function resolveScorer(ctx: ServiceCtx, input: z.output<typeof ScoreDatase
       : null;
   if (!v) throw invalid(`model "${model.name}" has no champion: name a version`, 'version');
   const sha = v.artifactSha256;
-  return { modelName: model.name, version: v.version, artifactSha256: sha, schema: FeatureSchema.parse(v.featureSchema), session: await runtime.sessions.get(sha, () => readArtifact(ctx.db, sha)), offload: runtime.offload(sha) };
+  return { modelName: model.name, version: v.version, artifactSha256: sha, schema: FeatureSchema.parse(v.featureSchema), session: await runtime.sessions.get(sha, () => readArtifact(ctx.db, sha)) };
 }
 
 /** A column name not yet taken: `prediction`, else `prediction_2`, ... */
