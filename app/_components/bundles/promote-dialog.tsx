@@ -7,7 +7,7 @@ import Link from 'next/link';
 import { useEffect, useRef, useState } from 'react';
 import { BuildStatusBadge } from '../builds/status-badge';
 import { formatDateTime } from '../format';
-import { VersionDiff } from '../notebook/version-diff';
+import { DiffLine, VersionDiff } from '../notebook/version-diff';
 import { useTRPC } from '../trpc';
 import type { RouterOutputs } from '../types';
 import { ErrorMessage, Loading } from '../ui';
@@ -294,13 +294,7 @@ function RequirementsChange({ change }: { change: NonNullable<Preview['diff']>['
       {changed && (
         <pre className="diff-lines">
           {change.lines.map((l, i) => (
-            <div key={i} className={`diff-line diff-${l.op}`}>
-              <span className="diff-sign" aria-hidden>
-                {l.op === 'add' ? '+' : l.op === 'del' ? '−' : ' '}
-              </span>
-              <span className="sr-only">{l.op === 'add' ? 'added: ' : l.op === 'del' ? 'removed: ' : ''}</span>
-              {l.text || ' '}
-            </div>
+            <DiffLine key={i} op={l.op} text={l.text} />
           ))}
         </pre>
       )}

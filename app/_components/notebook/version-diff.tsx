@@ -72,19 +72,26 @@ export function VersionDiff({ diff }: { diff: Diff }) {
                     ⋯ {l.skipped} unchanged {l.skipped === 1 ? 'line' : 'lines'}
                   </div>
                 ) : (
-                  <div key={i} className={`diff-line diff-${l.op}`}>
-                    <span className="diff-sign" aria-hidden>
-                      {l.op === 'add' ? '+' : l.op === 'del' ? '−' : ' '}
-                    </span>
-                    <span className="sr-only">{l.op === 'add' ? 'added: ' : l.op === 'del' ? 'removed: ' : ''}</span>
-                    {l.text || ' '}
-                  </div>
+                  <DiffLine key={i} op={l.op} text={l.text} />
                 ),
               )}
             </pre>
           )}
         </div>
       ))}
+    </div>
+  );
+}
+
+/** One line of a text diff: its sign, a screen-reader word, and the text. */
+export function DiffLine({ op, text }: { op: string; text: string }) {
+  return (
+    <div className={`diff-line diff-${op}`}>
+      <span className="diff-sign" aria-hidden>
+        {op === 'add' ? '+' : op === 'del' ? '−' : ' '}
+      </span>
+      <span className="sr-only">{op === 'add' ? 'added: ' : op === 'del' ? 'removed: ' : ''}</span>
+      {text || ' '}
     </div>
   );
 }
