@@ -8,6 +8,7 @@ Setup: run with any python3; the script creates its own venv (bench/.out/ml-venv
 bench/requirements-ml.txt) on first use and re-runs itself inside it.
 """
 
+import fcntl
 import hashlib
 import json
 import os
@@ -31,13 +32,17 @@ def ensure_venv() -> None:
     stamp_file = os.path.join(VENV, ".requirements-sha256")
     if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
         return
-    current = open(stamp_file).read().strip() if os.path.exists(stamp_file) else None
-    if current != stamp:
-        print(f"ml-quality: creating {VENV} (pip install -r {REQUIREMENTS})", file=sys.stderr)
-        venv.create(VENV, with_pip=True, clear=True)
-        subprocess.run([venv_python(), "-m", "pip", "install", "-q", "-r", REQUIREMENTS], check=True, stdout=sys.stderr)
-        with open(stamp_file, "w") as f:
-            f.write(stamp)
+    # bench/training.py shares this venv: one process creates it while the other waits.
+    os.makedirs(os.path.dirname(os.path.abspath(VENV)), exist_ok=True)
+    with open(f"{VENV}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = open(stamp_file).read().strip() if os.path.exists(stamp_file) else None
+        if current != stamp:
+            print(f"ml-quality: creating {VENV} (pip install -r {REQUIREMENTS})", file=sys.stderr)
+            venv.create(VENV, with_pip=True, clear=True)
+            subprocess.run([venv_python(), "-m", "pip", "install", "-q", "-r", REQUIREMENTS], check=True, stdout=sys.stderr)
+            with open(stamp_file, "w") as f:
+                f.write(stamp)
     os.execv(venv_python(), [venv_python(), *sys.argv])
 
 

@@ -35,8 +35,20 @@ export function lockedPythonVenv(name: string, requirementsFile: string): string
   const stamp = createHash('sha256').update(readFileSync(requirements)).digest('hex');
   const python = path.join(dir, 'bin/python');
   const ready = () => existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp;
-  if (ready()) return python;
-  // Test files run in parallel processes: one builds, the others wait for it.
+  buildOnce(dir, ready, () => {
+    buildVenv(dir, python, requirements);
+    writeFileSync(stampFile, stamp);
+  });
+  return python;
+}
+
+/**
+ * Runs `build` once across the test run's processes: under the directory lock `${dir}.lock`, unless
+ * `ready()`. Others wait (at most 15 minutes) and return once it is ready; a lock older than that is
+ * a killed build's and is cleared.
+ */
+function buildOnce(dir: string, ready: () => boolean, build: () => void): void {
+  if (ready()) return;
   const lock = `${dir}.lock`;
   mkdirSync(path.dirname(lock), { recursive: true });
   const deadline = Date.now() + 900_000;
@@ -50,13 +62,11 @@ export function lockedPythonVenv(name: string, requirementsFile: string): string
       if (held && Date.now() - held.mtimeMs > 900_000) rmSync(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error(`waited 15 minutes for ${lock}`, { cause: err });
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+      if (ready()) return;
     }
   }
   try {
-    if (ready()) return python;
-    buildVenv(dir, python, requirements);
-    writeFileSync(stampFile, stamp);
-    return python;
+    if (!ready()) build();
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
@@ -82,34 +92,20 @@ export function pythonCellVenv(): string {
   const requirements = path.join(repoRoot, 'server/python/requirements.txt');
   const stampFile = path.join(dir, '.requirements-sha256');
   const stamp = createHash('sha256').update(readFileSync(requirements, 'utf8')).digest('hex');
-  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return path.join(dir, 'bin/python');
-  const lock = `${dir}.lock`;
-  mkdirSync(path.dirname(dir), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
-      if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return path.join(dir, 'bin/python');
-    }
-  }
-  try {
+  const python = path.join(dir, 'bin/python');
+  buildOnce(dir, () => existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp, () => {
     rmSync(dir, { recursive: true, force: true });
     const base = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
     for (const [cmd, args] of [
       [base, ['-m', 'venv', dir]],
-      [path.join(dir, 'bin/python'), ['-m', 'pip', 'install', '-q', '-r', requirements]],
+      [python, ['-m', 'pip', 'install', '-q', '-r', requirements]],
     ] as const) {
       const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 900_000 });
       if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
     }
     writeFileSync(stampFile, stamp);
-    return path.join(dir, 'bin/python');
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+  });
+  return python;
 }
 
 /**
