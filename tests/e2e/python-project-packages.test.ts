@@ -119,6 +119,18 @@ describe('Python cells: full results, project packages, instance settings', () =
     await page.goto(`/projects/${projectId}/python`);
     await page.getByTestId('install-state').filter({ hasText: 'ready' }).waitFor();
     await fullPageShot(page, 'py-6-ready');
+
+    // Promoting the notebook: the bundle will carry the project's packages (normalised: comments
+    // dropped), shown in the dialog.
+    await page.goto(`/projects/${projectId}/notebooks/${notebook.id}`);
+    await page.locator('.connection[data-state=connected]').waitFor();
+    await page.getByRole('button', { name: 'Promote', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Promote to a bundle' });
+    const packages = dialog.getByRole('region', { name: 'Python package changes' });
+    await packages.waitFor({ timeout: 30_000 });
+    await expect.poll(() => packages.textContent()).toContain("Production runs of this bundle install these, whatever the project's list says later.");
+    expect((await packages.locator('.diff-line.diff-add').allTextContents()).map((t) => t.replace('+added: ', ''))).toEqual(['sbtiny==1.0.0']);
+    await fullPageShot(page, 'py-7-promote-packages');
     expect(session!.pageErrors).toEqual([]);
   }, 300_000);
 
