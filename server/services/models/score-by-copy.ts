@@ -4,7 +4,7 @@ import { to as copyTo, type CopyStreamQuery } from 'pg-copy-streams';
 import type { DatasetColumnSpec } from '@/db/schema';
 import type { FeatureInput, FeatureSchema } from '@/server/ml/onnx/feature-schema';
 import { featureColumns, type InputColumn, packColumns, RecordInputError, recordsToColumns } from '@/server/scoring/records';
-import { labelOf, type Offload } from '@/server/scoring/session-cache';
+import { labelOf } from '@/server/scoring/session-cache';
 import type { RunOutputs } from '@/server/scoring/worker-pool';
 import { copyErrorLine } from '../datasets/copy-errors';
 import { ident } from '../datasets/storage';
@@ -86,12 +86,6 @@ export type CopyScoring = {
   outputName: string;
   plan: CopyPlan;
   session: ort.InferenceSession;
-  /**
-   * Sends a batch's run to a scoring pool thread (null: run it on this thread). onnxruntime-node's
-   * `session.run` holds the calling thread for the whole run: on this one, reading and writing would
-   * stop while each batch scores; on a pool thread they go on meanwhile.
-   */
-  offload?: Offload;
   schema: FeatureSchema;
   version: number;
   copyFromStdin: (statement: string) => CopyStreamQuery;
@@ -242,11 +236,12 @@ class LabelBytes {
   }
 }
 
-/** Scores a batch's columns on a pool thread, or here when the job has no pool (or the pool declines). */
+/**
+ * Scores a batch's columns on this thread (a scoring pool thread measured slower on 2 cores: see
+ * score-dataset.ts); the caller reads and scores the next batch while this one's write drains.
+ */
 async function runBatch(job: CopyScoring, columns: InputColumn[]): Promise<RunOutputs> {
   const outputs = [job.schema.outputs.label, job.schema.outputs.probabilities];
-  const far = job.offload?.(columns, outputs);
-  if (far) return far;
   const feeds: Record<string, ort.Tensor> = {};
   for (const c of columns) feeds[c.input] = new ort.Tensor(c.type, c.data, c.dims);
   return job.session.run(feeds, outputs);
