@@ -13,7 +13,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { afterAll, beforeAll } from 'vitest';
+import { connectTemporal } from '@/workflows/client';
 import { findTemporalCli, startTemporalDevServer } from '@/workflows/dev-server';
 import { sharedTestTemporal, type TestTemporal } from './shared-temporal';
 
@@ -91,4 +94,22 @@ export function spawnWorker(opts: { databaseUrl: string; temporal: TestTemporal;
 export async function killWorkers(children: WorkerChild[]): Promise<void> {
   for (const child of children) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
   await Promise.all(children.map((c) => c.exited));
+}
+
+/**
+ * The run's Temporal and a client connected to it for this test file: registers the file's beforeAll
+ * (quiet runtime, connect) and afterAll (close, stop); read `temporal` and `client` inside tests.
+ */
+export function temporalForFile(): { temporal: TestTemporal; client: Client } {
+  const h = {} as { temporal: TestTemporal; client: Client };
+  beforeAll(async () => {
+    quietTemporalRuntime();
+    h.temporal = await useTestTemporal();
+    h.client = await connectTemporal(h.temporal.address, h.temporal.namespace);
+  }, 60_000);
+  afterAll(async () => {
+    await h.client?.connection.close();
+    await h.temporal?.stop();
+  }, 30_000);
+  return h;
 }

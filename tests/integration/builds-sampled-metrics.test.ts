@@ -1,16 +1,15 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@temporalio/client';
 import { buildSteps } from '@/db/schema';
 import { schemaNameOf } from '@/server/services/datasets/storage';
 import { EXACT_METRICS_MAX_ROWS } from '@/server/services/cells/table-metrics';
-import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
+import { createWorkflowStarter } from '@/workflows/client';
 import { createWorker } from '@/workflows/worker';
 import { callerFor, newUser } from '../helpers/api';
 import { disposeWithProjectRoles } from '../helpers/datasets';
 import { drivers, openTestDatabase, type Driver } from '../helpers/db';
 import { check, setNotebookCells, sql } from '../helpers/pipeline';
-import { quietTemporalRuntime, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { temporalForFile, uniqueTaskQueue } from '../helpers/temporal';
 
 /**
  * Issue 15: a large built table's metrics are estimated from a sample in one cheap pass, and say
@@ -37,19 +36,7 @@ checks:
   ),
 ];
 
-let temporal: TestTemporal;
-let client: Client;
-
-beforeAll(async () => {
-  quietTemporalRuntime();
-  temporal = await useTestTemporal();
-  client = await connectTemporal(temporal.address, temporal.namespace);
-}, 60_000);
-
-afterAll(async () => {
-  await client?.connection.close();
-  await temporal?.stop();
-}, 30_000);
+const tc = temporalForFile();
 
 describe.each(drivers)('metrics of built tables on %s', (driver) => {
   let env: Awaited<ReturnType<typeof setUp>>;
@@ -57,10 +44,10 @@ describe.each(drivers)('metrics of built tables on %s', (driver) => {
   async function setUp(d: Driver) {
     const t = await openTestDatabase(d);
     const taskQueue = uniqueTaskQueue(`sampled-metrics-${d}`);
-    const worker = await createWorker({ db: t.db, address: temporal.address, namespace: temporal.namespace, taskQueue });
+    const worker = await createWorker({ db: t.db, address: tc.temporal.address, namespace: tc.temporal.namespace, taskQueue });
     void worker.run();
     const editor = await newUser(t.db, 'editor');
-    const caller = callerFor(t.db, editor, { workflows: createWorkflowStarter(client, taskQueue) });
+    const caller = callerFor(t.db, editor, { workflows: createWorkflowStarter(tc.client, taskQueue) });
     const team = await caller.teams.create({ name: 'Metrics team' });
     const projectId = (await caller.projects.create({ teamId: team.id, name: 'Metrics' })).id;
     const nb = await caller.notebooks.create({ projectId, name: 'Sampled' });
@@ -80,7 +67,7 @@ describe.each(drivers)('metrics of built tables on %s', (driver) => {
   it('labels a large table’s metrics as estimated from a sample, keeps small ones exact, and checks null rates on exact counts', async () => {
     expect(ROWS).toBeGreaterThan(EXACT_METRICS_MAX_ROWS);
     const { runId } = await env.caller.builds.start({ projectId: env.projectId, notebookId: env.notebookId, target: { kind: 'all' } });
-    await client.workflow.getHandle(`build-${runId}`).result();
+    await tc.client.workflow.getHandle(`build-${runId}`).result();
     const build = await env.caller.builds.get({ projectId: env.projectId, runId });
     expect(build.status).toBe('succeeded');
     const step = (id: string) => build.steps.find((s) => s.stepId === id)!;

@@ -1,17 +1,16 @@
 import { createReadStream } from 'node:fs';
 import { and, asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Client } from '@temporalio/client';
 import { auditEvents, buildSteps, modelVersions, models } from '@/db/schema';
 import { schemaNameOf } from '@/server/services/datasets/storage';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
-import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
+import { createWorkflowStarter } from '@/workflows/client';
 import { createWorker } from '@/workflows/worker';
 import { callerFor, ctxFor, newUser } from '../helpers/api';
 import { creditDataCsv, disposeWithProjectRoles } from '../helpers/datasets';
 import { openTestDatabase } from '../helpers/db';
 import { check, setNotebookCells, sql, type TestCell } from '../helpers/pipeline';
-import { quietTemporalRuntime, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { temporalForFile, uniqueTaskQueue } from '../helpers/temporal';
 
 /** credit_data.csv: 4,454 rows, 381 without income. */
 const CLEAN_ROWS = 4454 - 381;
@@ -26,27 +25,15 @@ const pipeline: TestCell[] = [
   check('check_scored', 'dataset: scored\nchecks:\n  - type: null_rate\n    column: probability\n    max: 0\n  - type: row_count\n    min: 1000\n'),
 ];
 
-let temporal: TestTemporal;
-let client: Client;
-
-beforeAll(async () => {
-  quietTemporalRuntime();
-  temporal = await useTestTemporal();
-  client = await connectTemporal(temporal.address, temporal.namespace);
-}, 60_000);
-
-afterAll(async () => {
-  await client?.connection.close();
-  await temporal?.stop();
-}, 30_000);
+const tc = temporalForFile();
 
 async function setUp() {
   const t = await openTestDatabase('postgres');
   const taskQueue = uniqueTaskQueue('builds-train');
-  const worker = await createWorker({ db: t.db, address: temporal.address, namespace: temporal.namespace, taskQueue });
+  const worker = await createWorker({ db: t.db, address: tc.temporal.address, namespace: tc.temporal.namespace, taskQueue });
   void worker.run();
   const editor = await newUser(t.db, 'editor');
-  const workflows = createWorkflowStarter(client, taskQueue);
+  const workflows = createWorkflowStarter(tc.client, taskQueue);
   const caller = callerFor(t.db, editor, { workflows });
   const team = await caller.teams.create({ name: 'Risk team' });
   const projectId = (await caller.projects.create({ teamId: team.id, name: 'Risk' })).id;
@@ -78,7 +65,7 @@ describe('train and score cells as build steps on postgres with a real Temporal 
 
   const buildAndWait = async (notebookId: string) => {
     const { runId } = await env.caller.builds.start({ projectId: env.projectId, notebookId, target: { kind: 'all' } });
-    await client.workflow.getHandle(`build-${runId}`).result();
+    await tc.client.workflow.getHandle(`build-${runId}`).result();
     return env.caller.builds.get({ projectId: env.projectId, runId });
   };
 

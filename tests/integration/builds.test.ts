@@ -1,19 +1,18 @@
 import { createReadStream } from 'node:fs';
 import { and, asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Client } from '@temporalio/client';
 import { auditEvents, buildSteps, datasetMetrics, datasets } from '@/db/schema';
 import type { Actor } from '@/server/services/context';
 import { runBuildStep, DEFAULT_BUILD_STEP_OPTIONS } from '@/server/services/builds/run-build-step';
 import { schemaNameOf } from '@/server/services/datasets/storage';
 import { uploadDataset } from '@/server/services/datasets/upload-dataset';
-import { connectTemporal, createWorkflowStarter } from '@/workflows/client';
+import { createWorkflowStarter } from '@/workflows/client';
 import { createWorker } from '@/workflows/worker';
 import { callerFor, ctxFor, newUser, trpcCode } from '../helpers/api';
 import { creditDataCsv, disposeWithProjectRoles } from '../helpers/datasets';
 import { drivers, openTestDatabase, type Driver } from '../helpers/db';
 import { check, setNotebookCells, sql, ts, type TestCell } from '../helpers/pipeline';
-import { quietTemporalRuntime, uniqueTaskQueue, useTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { temporalForFile, uniqueTaskQueue } from '../helpers/temporal';
 
 /**
  * The pipeline of these tests, over the uploaded credit data (4,454 rows, 381 without income):
@@ -75,33 +74,21 @@ checks:
   { id: 'notes', kind: 'markdown', source: '# Credit pipeline' },
 ];
 
-let temporal: TestTemporal;
-let client: Client;
-
-beforeAll(async () => {
-  quietTemporalRuntime();
-  temporal = await useTestTemporal();
-  client = await connectTemporal(temporal.address, temporal.namespace);
-}, 60_000);
-
-afterAll(async () => {
-  await client?.connection.close();
-  await temporal?.stop();
-}, 30_000);
+const tc = temporalForFile();
 
 async function setUp(driver: Driver) {
   const t = await openTestDatabase(driver);
   const taskQueue = uniqueTaskQueue(`builds-${driver}`);
   const worker = await createWorker({
     db: t.db,
-    address: temporal.address,
-    namespace: temporal.namespace,
+    address: tc.temporal.address,
+    namespace: tc.temporal.namespace,
     taskQueue,
     build: { step: { tsCell: { ...DEFAULT_BUILD_STEP_OPTIONS.tsCell, callTimeMs: 2_000 } } },
   });
   void worker.run();
   const editor = await newUser(t.db, 'editor');
-  const workflows = createWorkflowStarter(client, taskQueue);
+  const workflows = createWorkflowStarter(tc.client, taskQueue);
   const caller = callerFor(t.db, editor, { workflows });
   const team = await caller.teams.create({ name: 'Credit team' });
   const projectId = (await caller.projects.create({ teamId: team.id, name: 'Credit' })).id;
@@ -119,7 +106,7 @@ async function newNotebook(env: Env, name: string, cells: TestCell[]): Promise<s
 
 async function buildAndWait(env: Env, notebookId: string, target: { kind: 'all' } | { kind: 'cell' | 'downstream'; cellId: string } = { kind: 'all' }) {
   const { runId } = await env.caller.builds.start({ projectId: env.projectId, notebookId, target });
-  await client.workflow.getHandle(`build-${runId}`).result();
+  await tc.client.workflow.getHandle(`build-${runId}`).result();
   return env.caller.builds.get({ projectId: env.projectId, runId });
 }
 
@@ -308,7 +295,7 @@ describe.each(drivers)('builds on %s with a real Temporal worker', (driver) => {
     const { runId, skipped } = await env.caller.builds.start({ projectId: env.projectId, notebookId: nb, target: { kind: 'all' } });
     expect(skipped.map((k) => k.cellId)).toEqual(['broken', 'after_broken', 'half_yaml']);
     expect(skipped[1]!.reason).toBe('depends on "broken_rows", which has errors');
-    await client.workflow.getHandle(`build-${runId}`).result();
+    await tc.client.workflow.getHandle(`build-${runId}`).result();
     const build = await env.caller.builds.get({ projectId: env.projectId, runId });
     expect(build.status).toBe('succeeded');
     expect(build.steps.map((st) => [st.cellId, st.cellName, st.status])).toEqual([['good', 'good_rows', 'succeeded']]);
@@ -383,7 +370,7 @@ describe('cancelling a build on postgres', () => {
   it('leaves a step open for the next attempt when only this attempt is stopped (worker shutdown), and the next attempt rebuilds it', { timeout: 60_000 }, async () => {
     const nb = await newNotebook(env, 'Interrupted', [sql('naps', 'naps', 'select x, pg_sleep(0.1) is null as slept from generate_series(1, 30) x')]);
     // Started on a task queue no worker polls: the steps stay pending and this test plays the worker.
-    const idle = callerFor(env.t.db, env.editor, { workflows: createWorkflowStarter(client, uniqueTaskQueue('nobody')) });
+    const idle = callerFor(env.t.db, env.editor, { workflows: createWorkflowStarter(tc.client, uniqueTaskQueue('nobody')) });
     const { runId } = await idle.builds.start({ projectId: env.projectId, notebookId: nb, target: { kind: 'all' } });
     const stop = new AbortController();
     const rt = (attempt: number, signal: AbortSignal) => ({ attempt, workflowId: `build-${runId}`, signal, cancelRequested: () => false, heartbeat: () => {}, options: DEFAULT_BUILD_STEP_OPTIONS });
@@ -396,6 +383,6 @@ describe('cancelling a build on postgres', () => {
 
     expect(await runBuildStep(env.t.db, { runId, stepId: 'naps' }, rt(2, new AbortController().signal))).toMatchObject({ status: 'succeeded', rowCount: 30, published: true });
     expect(await rowsOf(env, 'select count(*)::int as n from $schema.naps')).toEqual([{ n: 30 }]);
-    await client.workflow.getHandle(`build-${runId}`).terminate('test over');
+    await tc.client.workflow.getHandle(`build-${runId}`).terminate('test over');
   });
 });
