@@ -87,6 +87,7 @@ export type DevServer = {
 };
 
 const HOST = '127.0.0.1';
+const STDERR_HEAD_LINES = 10;
 const STDERR_TAIL_LINES = 40;
 
 /**
@@ -95,19 +96,33 @@ const STDERR_TAIL_LINES = 40;
  * the start is retried on new ports.
  */
 export async function startTemporalDevServer(opts: DevServerOptions): Promise<DevServer> {
-  const pickPorts = opts.port === undefined || (opts.ui !== false && opts.uiPort === undefined);
-  const attempts = pickPorts ? 3 : 1;
+  // Even with our ports fixed, the dev server picks free ports of its own for its internal services
+  // (history, matching, worker, metrics) and can lose one to another process: always worth a retry.
+  const attempts = 3;
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(opts);
     } catch (err) {
-      if (attempt >= attempts || !(err instanceof DevServerExitedEarly) || !/address already in use/i.test(err.message)) throw err;
+      if (attempt >= attempts || !(err instanceof DevServerExitedEarly) || !err.portTaken) throw err;
       opts.log?.(`temporal dev server: port taken, retrying on new ports (${attempt}/${attempts - 1})`);
     }
   }
 }
 
-class DevServerExitedEarly extends Error {}
+type StartupOutput = { head: string[]; tail: string[]; dropped: number; portTaken: boolean };
+
+function outputText(o: StartupOutput): string {
+  return [...o.head, ...(o.dropped > 0 ? [`… (${o.dropped} lines left out)`] : []), ...o.tail].join('\n');
+}
+
+class DevServerExitedEarly extends Error {
+  constructor(
+    message: string,
+    readonly portTaken: boolean,
+  ) {
+    super(message);
+  }
+}
 
 async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   const ui = opts.ui ?? true;
@@ -127,13 +142,21 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   // Through a watchdog: the server must not outlive us even when we are SIGKILLed (server/lifeline.ts).
   const lifeline = spawnWithLifeline(opts.cliPath, args, { detached: opts.detached });
   const child = lifeline.process;
-  const tail: string[] = [];
+  // A Go panic prints its reason first and then a long stack: keep the head as well as the tail.
+  const output: StartupOutput = { head: [], tail: [], dropped: 0, portTaken: false };
   let stopping = false;
   const onOutput = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (!line.trim()) continue;
-      tail.push(line);
-      if (tail.length > STDERR_TAIL_LINES) tail.shift();
+      if (/address already in use/i.test(line)) output.portTaken = true;
+      if (output.head.length < STDERR_HEAD_LINES) output.head.push(line);
+      else {
+        output.tail.push(line);
+        if (output.tail.length > STDERR_TAIL_LINES) {
+          output.tail.shift();
+          output.dropped++;
+        }
+      }
       // Shutdown makes its internal workers log lost connections: expected, so not forwarded.
       if (!stopping) opts.log?.(line);
     }
@@ -161,7 +184,7 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   };
 
   try {
-    await waitForFrontend(address, namespace, child, exited, spawnError, tail, opts.startTimeoutMs ?? 60_000);
+    await waitForFrontend(address, namespace, child, exited, spawnError, output, opts.startTimeoutMs ?? 60_000);
   } catch (err) {
     await stop(2_000);
     throw err;
@@ -182,16 +205,14 @@ async function waitForFrontend(
   child: ChildProcess,
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
   spawnError: Promise<Error>,
-  tail: string[],
+  output: StartupOutput,
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const failure = Promise.race([
     exited.then(
       ({ code, signal }) =>
-        new DevServerExitedEarly(
-          `temporal dev server exited during startup (${signal ?? `code ${code}`}):\n${tail.join('\n')}`,
-        ),
+        new DevServerExitedEarly(`temporal dev server exited during startup (${signal ?? `code ${code}`}):\n${outputText(output)}`, output.portTaken),
     ),
     spawnError.then((err) => new Error(`could not run the Temporal CLI: ${err.message}`)),
   ]);
@@ -212,7 +233,7 @@ async function waitForFrontend(
   }
   const reason = lastError instanceof Error ? lastError.message : String(lastError);
   throw new Error(
-    `temporal dev server at ${address} did not answer within ${timeoutMs} ms (last error: ${reason}):\n${tail.join('\n')}`,
+    `temporal dev server at ${address} did not answer within ${timeoutMs} ms (last error: ${reason}):\n${outputText(output)}`,
   );
 }
 
