@@ -4,7 +4,7 @@
  * grid; (2) the project's Python page refuses a bad requirements line naming it, saves pinned
  * packages, and the next run of a cell installs and imports them (from a --find-links directory of
  * wheels written here: STAGEBOOK_PYTHON_FIND_LINKS); (3) the instance admin reaches the settings page.
- * Screenshots: screenshots/py-*.png.
+ * Screenshots: screenshots/py-*.png. The sealed bundle's page lists the packages it carries.
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -131,6 +131,17 @@ describe('Python cells: full results, project packages, instance settings', () =
     await expect.poll(() => packages.textContent()).toContain("Production runs of this bundle install these, whatever the project's list says later.");
     expect((await packages.locator('.diff-line.diff-add').allTextContents()).map((t) => t.replace('+added: ', ''))).toEqual(['sbtiny==1.0.0']);
     await fullPageShot(page, 'py-7-promote-packages');
+    // Sealed: the bundle's page lists the packages its production runs install.
+    await dialog.getByLabel('Release notes').fill('Shouting labels.');
+    const anyway = dialog.getByLabel(/Promote anyway/);
+    if ((await anyway.count()) > 0) await anyway.check();
+    await dialog.getByRole('button', { name: /^Promote/ }).click();
+    await dialog.getByText(/Sealed bundle/).waitFor({ timeout: 30_000 });
+    await dialog.getByRole('status').locator('a.mono').click();
+    const sealed = page.locator('.card', { has: page.getByRole('heading', { name: 'Python packages' }) });
+    await sealed.waitFor({ timeout: 30_000 });
+    expect(await sealed.locator('li').allTextContents()).toEqual(['sbtiny==1.0.0']);
+    await fullPageShot(page, 'py-8-bundle-packages');
     expect(session!.pageErrors).toEqual([]);
   }, 300_000);
 

@@ -123,6 +123,7 @@ export function BundlePage({ projectId, hash }: { projectId: string; hash: strin
                 )}
               </Card>
             </div>
+            {bundle.data.manifest.python && <PythonPackagesCard requirements={bundle.data.manifest.python.requirements} />}
             <Card title={`Cells (${bundle.data.manifest.cells.length})`}>
               {bundle.data.manifest.cells.map((c, i) => (
                 <article key={c.id} className="manifest-cell">
@@ -137,5 +138,23 @@ export function BundlePage({ projectId, hash }: { projectId: string; hash: strin
         )
       }
     </ProjectSubpage>
+  );
+}
+
+/** The Python packages a bundle's production runs install: sealed with it, not the project's list of the day. */
+function PythonPackagesCard({ requirements }: { requirements: string }) {
+  const lines = requirements.split('\n').filter((l) => l.trim() !== '');
+  return (
+    <Card title="Python packages" description="Production runs of this bundle install these beside Stagebook's own Python packages, whatever the project's list says today.">
+      {lines.length === 0 ? (
+        <p>None beyond Stagebook's own (numpy, pandas, scikit-learn, skl2onnx).</p>
+      ) : (
+        <ul className="mono python-packages">
+          {lines.map((l) => (
+            <li key={l}>{l}</li>
+          ))}
+        </ul>
+      )}
+    </Card>
   );
 }
