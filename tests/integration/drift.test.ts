@@ -135,7 +135,7 @@ describe.each(drivers)('prediction log and drift on %s', (driver) => {
 
     const drift = await callerFor(t.db, viewer).endpoints.drift({ projectId, name: shifted });
     expect(drift.threshold).toBe(0.2);
-    expect(drift.predictionLog).toEqual({ buffered: 0, dropped: 0, capacity: 50_000 });
+    expect(drift.predictionLog).toEqual({ buffered: 0, dropped: 0, refused: 0, capacity: 50_000 });
     expect(drift.reports.map((r) => r.id)).toEqual([high.id]);
     expect(await trpcCode(callerFor(t.db, viewer).endpoints.computeDrift({ projectId, name: shifted }))).toBe('FORBIDDEN');
     // This test's endpoints only (the yes/no case above computed drift on its own endpoint).

@@ -1,8 +1,9 @@
 /**
  * What the prediction log stores is what was recorded: every field as given (binary COPY writes
  * uuids, times, doubles and UTF-8 text without escaping or formatting), rows of an endpoint that no
- * longer exists left out, and a chunk Postgres refuses kept in memory (counted, not written), never a
- * crash or a half-written chunk.
+ * longer exists left out, a NUL stored as U+FFFD, a row Postgres refuses for its data left out and
+ * reported (the rest written, nothing retried forever), and a chunk that fails for another reason
+ * kept in memory for the next flush, never a crash or a half-written chunk.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PredictionLogRecorder, type LoggedPrediction } from '@/server/services/scoring/prediction-log-recorder';
@@ -83,28 +84,75 @@ describe.each(drivers)('the prediction log written by COPY on %s', (driver) => {
     expect(log.buffered).toBe(0);
   });
 
-  it('keeps a chunk Postgres refuses in memory, writes none of it, and stays usable', async () => {
-    const log = new PredictionLogRecorder(t.db, { intervalMs: 60_000 });
-    const errors: unknown[] = [];
+  const quietErrors = async (run: () => Promise<void>): Promise<string[]> => {
+    const errors: string[] = [];
     const original = console.error;
-    console.error = (...args: unknown[]) => void errors.push(args);
+    console.error = (...args: unknown[]) => void errors.push(args.map(String).join(' '));
     try {
-      log.record({ endpointId, versionId, bundleHash: null, at: Date.now(), requestId: 'h-1', record: {}, probability: 0.5, label: 'no' });
-      // Postgres text cannot hold a NUL character: the second row is refused mid-COPY.
-      log.record({ endpointId, versionId, bundleHash: null, at: Date.now(), requestId: 'h-2', record: {}, probability: 0.5, label: 'bad\u0000label' });
-      await log.flush();
+      await run();
     } finally {
       console.error = original;
     }
-    expect(errors).toHaveLength(1);
-    expect(String((errors[0] as unknown[])[1])).toMatch(/invalid byte sequence for encoding "UTF8": 0x00/);
+    return errors;
+  };
+
+  it('stores a NUL, which Postgres text cannot hold, as U+FFFD instead of refusing the row', async () => {
+    const log = new PredictionLogRecorder(t.db, { intervalMs: 60_000 });
+    log.record({ endpointId, versionId, bundleHash: null, at: Date.now(), requestId: 'n-1', record: { s: 'a\u0000b' }, probability: 0.5, label: 'bad\u0000label' });
+    log.record({ endpointId, versionId, bundleHash: null, at: Date.now() + 1, requestId: 'n-2', record: {}, probability: 0.5, label: '\u0000' });
+    await log.flush();
+    expect(log.written).toBe(2);
+    expect((await stored('n-')).map((r) => [r.request_id, r.label, r.record])).toEqual([
+      ['n-1', 'bad\ufffdlabel', '{"s":"a\\u0000b"}'],
+      ['n-2', '\ufffd', '{}'],
+    ]);
+  });
+
+  it('writes every row but the ones Postgres refuses for their data, reports those once and never retries them', async () => {
+    await t.query(`alter table prediction_log add constraint test_refuse check (label <> 'refuse-me') not valid`);
+    try {
+      const log = new PredictionLogRecorder(t.db, { intervalMs: 60_000, chunkRows: 4 });
+      const labels = ['no', 'refuse-me', 'yes', 'no', 'no', 'yes', 'refuse-me', 'no', 'yes'];
+      labels.forEach((label, i) => log.record({ endpointId, versionId, bundleHash: null, at: Date.now() + i, requestId: `r-${i}`, record: {}, probability: 0.5, label }));
+      const errors = await quietErrors(() => log.flush());
+      expect(errors).toHaveLength(2);
+      expect(errors[0]).toContain('request r-1 ');
+      expect(errors[1]).toContain('request r-6 ');
+      expect(errors[0]).toContain('test_refuse');
+      expect(log.refused).toBe(2);
+      expect(log.written).toBe(7);
+      expect(log.buffered).toBe(0);
+      expect((await stored('r-')).map((r) => r.request_id)).toEqual(['r-0', 'r-2', 'r-3', 'r-4', 'r-5', 'r-7', 'r-8']);
+      // Nothing is retried: a later flush writes only what is new.
+      log.record({ endpointId, versionId, bundleHash: null, at: Date.now() + 20, requestId: 'r-9', record: {}, probability: 0.5, label: 'no' });
+      expect(await quietErrors(() => log.flush())).toEqual([]);
+      expect(log.written).toBe(8);
+      expect((await stored('r-')).map((r) => r.request_id)).toHaveLength(8);
+    } finally {
+      await t.query('alter table prediction_log drop constraint test_refuse');
+    }
+  });
+
+  it('keeps a chunk in memory when the write fails for another reason, and writes it once it can', async () => {
+    const log = new PredictionLogRecorder(t.db, { intervalMs: 60_000 });
+    log.record({ endpointId, versionId, bundleHash: null, at: Date.now(), requestId: 'h-1', record: {}, probability: 0.5, label: 'no' });
+    log.record({ endpointId, versionId, bundleHash: null, at: Date.now() + 1, requestId: 'h-2', record: {}, probability: 0.5, label: 'yes' });
+    await t.query('alter table prediction_log rename to prediction_log_away');
+    let errors: string[];
+    try {
+      errors = await quietErrors(() => log.flush());
+    } finally {
+      await t.query('alter table prediction_log_away rename to prediction_log');
+    }
+    // (the retention pass, due on a new recorder's first flush, fails the same way and says so apart)
+    const writes = errors.filter((e) => e.startsWith('could not write the prediction log'));
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatch(/relation "prediction_log" does not exist/);
     expect(log.buffered).toBe(2);
     expect(log.written).toBe(0);
-    expect(await stored('h-')).toEqual([]);
-    // The pool still works for the next writer.
-    const next = new PredictionLogRecorder(t.db, { intervalMs: 60_000 });
-    next.record({ endpointId, versionId, bundleHash: null, at: Date.now(), requestId: 'h-3', record: {}, probability: 0.5, label: 'no' });
-    await next.flush();
-    expect((await stored('h-')).map((r) => r.request_id)).toEqual(['h-3']);
+    expect(log.refused).toBe(0);
+    await log.flush();
+    expect(log.buffered).toBe(0);
+    expect((await stored('h-')).map((r) => r.request_id)).toEqual(['h-1', 'h-2']);
   });
 });

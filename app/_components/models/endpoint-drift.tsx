@@ -125,6 +125,11 @@ function DriftCharts({ drift }: { drift: EndpointDrift }) {
           This server dropped {formatCount(drift.predictionLog.dropped)} predictions from its log since it started (buffer of {formatCount(drift.predictionLog.capacity)} full: the database could not keep up).
         </p>
       )}
+      {drift.predictionLog.refused > 0 && (
+        <p className="hint" role="status">
+          The database refused {formatCount(drift.predictionLog.refused)} predictions of this server for their data since it started; they are not in the log (the server's log names each request).
+        </p>
+      )}
     </div>
   );
 }

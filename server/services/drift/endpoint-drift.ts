@@ -12,7 +12,7 @@ export type EndpointDrift = {
   /** Oldest first (for charts); the last one is the latest. */
   reports: DriftReportView[];
   /** This process's prediction log: rows waiting for the next write, rows dropped since it started because the buffer was full. */
-  predictionLog: { buffered: number; dropped: number; capacity: number };
+  predictionLog: { buffered: number; dropped: number; refused: number; capacity: number };
 };
 
 /** An endpoint's latest drift reports, oldest first, for charts over time and the latest table. */
@@ -29,6 +29,6 @@ export async function endpointDrift({ ctx, input }: { ctx: ServiceCtx; input: z.
   return {
     threshold: DRIFT_PSI_THRESHOLD,
     reports: rows.reverse().map((r) => driftReportView(r.report, r.version)),
-    predictionLog: { buffered: log.buffered, dropped: log.dropped, capacity: log.capacity },
+    predictionLog: { buffered: log.buffered, dropped: log.dropped, refused: log.refused, capacity: log.capacity },
   };
 }

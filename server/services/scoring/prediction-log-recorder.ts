@@ -62,6 +62,8 @@ export class PredictionLogRecorder {
   dropped = 0;
   /** Rows written since the process started. */
   written = 0;
+  /** Rows Postgres refused for their data (never retried), since the process started. */
+  refused = 0;
   private buffer: LoggedPrediction[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
@@ -115,21 +117,43 @@ export class PredictionLogRecorder {
   }
 
   private async write(rows: LoggedPrediction[]): Promise<void> {
-    let done = 0;
+    const progress = { done: 0 };
     try {
-      while (done < rows.length) {
-        const chunk = rows.slice(done, done + this.chunkRows);
-        await this.insert(chunk);
-        done += chunk.length;
-        this.written += chunk.length;
-      }
+      while (progress.done < rows.length) await this.insertOrSkipRefused(rows.slice(progress.done, progress.done + this.chunkRows), progress);
     } catch (err) {
+      const done = progress.done;
       console.error('could not write the prediction log', err);
       // Back in front of what arrived meanwhile, oldest first; the bound still holds.
       const left = rows.slice(done);
       this.buffer = left.concat(this.buffer);
       if (this.buffer.length > this.capacity) this.dropOldest(this.buffer.length - this.capacity);
       this.arm();
+    }
+  }
+
+  /**
+   * A row Postgres refuses for its data (SQLSTATE class 22 or 23) would be refused on every retry
+   * and hold back every row behind it: the chunk is halved until the refused rows are alone, the
+   * others are written, and each refused one is counted in `refused` and reported by request id.
+   * `progress.done` counts the rows dealt with, in order, so a later failure retries only the rest.
+   */
+  private async insertOrSkipRefused(chunk: LoggedPrediction[], progress: { done: number }): Promise<void> {
+    try {
+      await this.insert(chunk);
+      this.written += chunk.length;
+      progress.done += chunk.length;
+    } catch (err) {
+      if (!isDataRefusal(err)) throw err;
+      if (chunk.length === 1) {
+        const r = chunk[0]!;
+        this.refused++;
+        progress.done++;
+        console.error(`prediction log: Postgres refused the prediction of request ${r.requestId ?? '(no id)'} on endpoint ${r.endpointId}, which is left out: ${(err as Error).message}`);
+        return;
+      }
+      const half = Math.ceil(chunk.length / 2);
+      await this.insertOrSkipRefused(chunk.slice(0, half), progress);
+      await this.insertOrSkipRefused(chunk.slice(half), progress);
     }
   }
 
@@ -198,6 +222,12 @@ export class PredictionLogRecorder {
   }
 }
 
+/** A data exception or integrity violation: the rows themselves are refused, retrying cannot help. */
+function isDataRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
 const COPY_STATEMENT = 'COPY prediction_log (endpoint_id, model_version_id, bundle_hash, logged_at, request_id, record, probability, label, shadow, pair_id) FROM STDIN (FORMAT binary)';
 
 /**
@@ -222,7 +252,7 @@ const TWO_32 = 4_294_967_296;
 /**
  * The rows as a binary COPY stream (header, tuples of the COPY_STATEMENT's ten fields, trailer).
  * uuid: 16 bytes; timestamptz: int64 microseconds since 2000-01-01 UTC; float8; bool: one byte;
- * text and json: UTF-8 bytes; NULL: length -1. Runs on the event loop between requests, so it
+ * text and json: UTF-8 bytes (a NUL, which Postgres text cannot hold, as U+FFFD); NULL: length -1. Runs on the event loop between requests, so it
  * avoids a native call per field where it can: each endpoint and version pair's 40 bytes are
  * encoded once, short ASCII text is copied a character at a time.
  */
@@ -315,7 +345,7 @@ class CopyBuffer {
       let i = 0;
       for (; i < v.length; i++) {
         const c = v.charCodeAt(i);
-        if (c >= 0x80) break;
+        if (c >= 0x80 || c === 0) break;
         this.buf[start + i] = c;
       }
       if (i === v.length) {
@@ -324,7 +354,8 @@ class CopyBuffer {
         return;
       }
     }
-    const n = this.buf.write(v, start, 'utf8');
+    // Postgres text cannot hold NUL: stored as U+FFFD (the replacement character) rather than refused.
+    const n = this.buf.write(v.includes('\0') ? v.replaceAll('\0', '\uFFFD') : v, start, 'utf8');
     this.int32(n);
     this.at += n;
   }
