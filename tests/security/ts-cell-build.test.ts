@@ -61,7 +61,7 @@ async function startBuild(name: string, cellSource: string): Promise<string> {
 const stepOf = async (runId: string) => (await t.db.select().from(buildSteps).where(and(eq(buildSteps.runId, runId), eq(buildSteps.stepId, 'cell'))))[0];
 
 describe('a spinning or recursing ts cell in a build', () => {
-  it('leaves the event loop answering within 100 ms while it spins, and stops promptly when the build is cancelled', { timeout: 120_000 }, async () => {
+  it('leaves the event loop answering while it spins (the spin is off the main thread), and stops promptly when the build is cancelled', { timeout: 120_000 }, async () => {
     const runId = await startBuild(
       'Spin',
       `export default function (rows, emit) { const end = Date.now() + 1500; while (Date.now() < end) {} for (const r of rows) emit({ x: r.x }) }`,
@@ -78,7 +78,9 @@ describe('a spinning or recursing ts cell in a build', () => {
     }, 10);
     await new Promise((r) => setTimeout(r, 4_000));
     clearInterval(tick);
-    expect(stallMs).toBeLessThan(100);
+    // Each batch spins 1.5 s: on the main thread the loop would stall at least that long. A bound well
+    // under it and far over a loaded machine's hiccups (113 ms seen at load 30) tells the two apart.
+    expect(stallMs).toBeLessThan(1_000);
 
     const asked = performance.now();
     expect(await caller.builds.cancel({ projectId, runId })).toEqual({ runId, status: 'running' });
