@@ -4,6 +4,7 @@ import { holdoutSplit } from '../split';
 import type { TrainingProgress } from '../types';
 import { binEdges, binValues, binningSample } from './binning';
 import { type GrowerData, Histograms, growTree } from './grower';
+import { HistogramKernel } from './histogram-kernel';
 import { type Tree, treeValue } from './tree';
 
 export type BoostedTrees = {
@@ -77,11 +78,11 @@ export async function fitBoostedTrees(
   const trees: Tree[] = [];
   const validationScores = earlyStopping ? [-meanLoss(raw, y, validationRows)] : [];
   let earlyStopped = false;
-  const partition = new Uint32Array(fitRows.length);
+  const { partition } = data.kernel;
   gradientsAndLoss(raw, y, fitRows, data);
   for (let iteration = 1; iteration <= params.maxIter; iteration++) {
     partition.set(fitRows);
-    const { tree, leaves } = growTree(data, partition, params, pool);
+    const { tree, leaves } = growTree(data, params, pool);
     trees.push(tree);
     // Unrounded leaf values in the running raw scores (scikit-learn's arithmetic); the exported
     // trees hold float32 leaves, a rounding that moves a probability by ~1e-7.
@@ -111,29 +112,28 @@ export async function fitBoostedTrees(
 function binFeatures(features: TreeFeatures, n: number, fitRows: Uint32Array, maxBins: number, seed: number): GrowerData {
   const sample = binningSample(fitRows, seededRandom(seed + 2));
   const columns = features.numeric.length + features.categorical.length;
+  const kernel = new HistogramKernel(n, fitRows.length, columns);
   const data: GrowerData = {
-    binned: [],
+    binned: kernel.columns,
     nBins: new Int32Array(columns),
     hasMissing: new Uint8Array(columns),
     categorical: new Uint8Array(columns),
     edges: [],
-    gradients: new Float32Array(n),
-    hessians: new Float32Array(n),
+    kernel,
   };
   features.numeric.forEach((xs, f) => {
     const read = (r: number) => xs[r]!;
     const edges = binEdges(read, sample, maxBins);
     data.edges.push(edges);
-    data.binned.push(binValues(read, n, edges));
+    binValues(read, n, edges, data.binned[f]);
     data.nBins[f] = edges.length + 1;
   });
   features.categorical.forEach(({ codes, width }, j) => {
     const f = features.numeric.length + j;
     if (width > MAX_TREE_CATEGORIES) throw new Error(`tree feature ${f} has ${width} categories, more than ${MAX_TREE_CATEGORIES}`);
-    const bins = new Uint8Array(n);
+    const bins = data.binned[f]!;
     for (let r = 0; r < n; r++) bins[r] = codes[r]! < 0 ? width : codes[r]!;
     data.edges.push(new Float64Array(0));
-    data.binned.push(bins);
     data.nBins[f] = width;
     data.categorical[f] = 1;
   });
@@ -149,7 +149,7 @@ function binFeatures(features: TreeFeatures, n: number, fitRows: Uint32Array, ma
  * arithmetic, so near-tie splits resolve the same way) and returns their mean log loss.
  */
 function gradientsAndLoss(raw: Float64Array, y: Uint8Array, rows: Uint32Array, data: GrowerData): number {
-  const { gradients, hessians } = data;
+  const { pairs } = data.kernel;
   let loss = 0;
   for (let k = 0; k < rows.length; k++) {
     const r = rows[k]!;
@@ -159,8 +159,8 @@ function gradientsAndLoss(raw: Float64Array, y: Uint8Array, rows: Uint32Array, d
     const label = y[r]!;
     // log(1 + e^z) - y z, without overflow.
     loss += (z > 0 ? z : 0) + Math.log1p(e) - (label ? z : 0);
-    gradients[r] = p - label;
-    hessians[r] = p * (1 - p);
+    pairs[2 * r] = p - label;
+    pairs[2 * r + 1] = p * (1 - p);
   }
   return loss / rows.length;
 }
