@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { HistogramKernel } from '@/server/ml/gbt/histogram-kernel';
 import { seededRandom } from '@/server/ml/random';
 
-/** A kernel over `rows` rows of `features` random binned features (bins 0..nBins, nBins = missing) and pairs. */
-function randomKernel(rows: number, fitRows: Uint32Array, features: number, nBins: number[], seed: number) {
+/** A kernel over `rows` rows of random binned features (bins 0..nBins, nBins = missing) and pairs, the partition in a scrambled order. */
+function randomKernel(rows: number, nBins: number[], seed: number) {
   const rng = seededRandom(seed);
-  const kernel = new HistogramKernel(rows, fitRows.length, features);
+  const kernel = new HistogramKernel(rows, nBins.length);
   kernel.columns.forEach((column, f) => column.forEach((_, r) => (column[r] = Math.floor(rng.next() * (nBins[f]! + 1)))));
   kernel.pairs.forEach((_, i) => (kernel.pairs[i] = i % 2 ? rng.next() * 0.25 : rng.next() - 0.5));
-  kernel.partition.set(fitRows);
+  kernel.partition.forEach((_, k) => (kernel.partition[k] = (k * 7) % rows));
   const base = Int32Array.from(nBins, (_, f) => 3 * nBins.slice(0, f).reduce((s, nb) => s + nb + 1, 0));
   const length = 3 * nBins.reduce((s, nb) => s + nb + 1, 0);
   return { kernel, base, length };
@@ -31,27 +31,32 @@ function referenceHistogram(kernel: HistogramKernel, base: Int32Array, length: n
 
 describe('gradient-boosted trees: the WebAssembly kernels', () => {
   it('build the same histograms to the bit as summing the rows in partition order, whatever the range and the feature count', () => {
-    const rows = 3000;
-    const fitRows = Uint32Array.from({ length: rows }, (_, i) => i).filter((r) => r % 3 !== 1);
+    const rows = 3001;
     // Six features: one pass of four, then two one at a time; 255 bins plus missing is the widest.
     const nBins = [255, 2, 17, 40, 3, 254];
-    const { kernel, base, length } = randomKernel(rows, fitRows, nBins.length, nBins, 5);
-    for (const [start, stop] of [
-      [0, fitRows.length],
+    const { kernel, base, length } = randomKernel(rows, nBins, 5);
+    const ranges = [
+      [0, rows],
       [17, 18],
       [100, 100],
       [7, 1501],
-    ] as const) {
+    ] as const;
+    for (const [start, stop] of ranges) {
       const hist = new Float64Array(length).fill(NaN);
       kernel.build(hist, base, start, stop);
+      expect(hist).toEqual(referenceHistogram(kernel, base, length, start, stop));
+    }
+    // The root's case: rows in order, their pairs read in place.
+    kernel.resetPartition();
+    for (const [start, stop] of ranges) {
+      const hist = new Float64Array(length).fill(NaN);
+      kernel.build(hist, base, start, stop, true);
       expect(hist).toEqual(referenceHistogram(kernel, base, length, start, stop));
     }
   });
 
   it('partition a range stably, the rows whose bin goes left first, and leave the rest of the partition alone', () => {
-    const rows = 2000;
-    const fitRows = Uint32Array.from({ length: rows }, (_, i) => (i * 7) % rows);
-    const { kernel } = randomKernel(rows, fitRows, 1, [9], 8);
+    const { kernel } = randomKernel(2001, [9], 8);
     const column = kernel.columns[0]!;
     kernel.goesLeft.fill(0);
     for (const b of [0, 3, 4, 9]) kernel.goesLeft[b] = 1;

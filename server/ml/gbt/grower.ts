@@ -85,13 +85,15 @@ export class Histograms {
  * always split the leaf with the largest loss reduction until maxLeafNodes; leaves need
  * minSamplesLeaf rows; missing values go to whichever side gains more (and, for a feature without
  * missing values in training, to the larger child); leaf value = -G / (H + l2), times the learning
- * rate. `data.kernel.partition` holds the training rows and is reordered in place (each node owns
- * a range). Returns the tree and, per leaf, its range of the partition (to update raw predictions
- * cheaply).
+ * rate. `data.kernel.partition` is reset to the training rows and reordered in place (each node
+ * owns a range). Returns the tree and, per leaf, its range of the partition (to update raw
+ * predictions cheaply).
  */
 export function growTree(data: GrowerData, params: GrowerParams, pool: Histograms): { tree: Tree; leaves: GrownLeaf[] } {
   const { kernel } = data;
-  const hist = buildHistogram(kernel, pool, 0, kernel.partition.length);
+  kernel.resetPartition();
+  const hist = pool.take();
+  kernel.build(hist, pool.base, 0, kernel.partition.length, true);
   let sumG = 0;
   let sumH = 0;
   // Any feature's bins (missing included) cover every row once.

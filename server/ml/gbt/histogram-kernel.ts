@@ -114,9 +114,9 @@ const WASM_PAGE = 65536;
 const MAX_MEMORY = 2 ** 32 - WASM_PAGE;
 
 /**
- * One fit's training memory and the kernels over it. `columns` (binned features, one byte per
- * row), `pairs` (per row: float32 gradient and hessian) and `partition` (the fit rows, reordered as
- * nodes split) are views into the memory, written by the caller.
+ * One fit's training memory and the kernels over it, for `rows` rows (the fit rows, by position).
+ * `columns` (binned features, one byte per row), `pairs` (per row: float32 gradient and hessian)
+ * and `partition` (row positions, reordered as nodes split) are views into the memory.
  */
 export class HistogramKernel {
   readonly columns: Uint8Array[];
@@ -129,7 +129,7 @@ export class HistogramKernel {
   private readonly gathered: Float32Array;
   private readonly exports: Exports;
 
-  constructor(rows: number, fitRows: number, features: number) {
+  constructor(rows: number, features: number) {
     let used = 0;
     const take = (bytes: number) => {
       const at = used;
@@ -141,9 +141,9 @@ export class HistogramKernel {
       hist: take(features * MAX_SLOTS * SLOT_BYTES),
       columns: Array.from({ length: features }, () => take(rows)),
       pairs: take(rows * 8),
-      partition: take(fitRows * 4),
-      scratch: take(fitRows * 4),
-      gathered: take(fitRows * 8),
+      partition: take(rows * 4),
+      scratch: take(rows * 4),
+      gathered: take(rows * 8),
     };
     if (used > MAX_MEMORY)
       throw new Error(`gradient-boosted trees: ${rows} rows of ${features} features need ${used} bytes of training memory, more than the ${MAX_MEMORY} one WebAssembly memory holds`);
@@ -155,24 +155,34 @@ export class HistogramKernel {
     this.hist = new Float64Array(buffer, at.hist, features * MAX_SLOTS * 3);
     this.columns = at.columns.map((offset) => new Uint8Array(buffer, offset, rows));
     this.pairs = new Float32Array(buffer, at.pairs, rows * 2);
-    this.partition = new Uint32Array(buffer, at.partition, fitRows);
-    this.scratch = new Uint32Array(buffer, at.scratch, fitRows);
-    this.gathered = new Float32Array(buffer, at.gathered, fitRows * 2);
+    this.partition = new Uint32Array(buffer, at.partition, rows);
+    this.scratch = new Uint32Array(buffer, at.scratch, rows);
+    this.gathered = new Float32Array(buffer, at.gathered, rows * 2);
+  }
+
+  /** Every row in one range, in order: the root's partition. */
+  resetPartition(): void {
+    const { partition } = this;
+    for (let k = 0; k < partition.length; k++) partition[k] = k;
   }
 
   /**
    * The histogram of partition[start, stop) into `hist` (overwritten): feature f's bins from
    * `base[f]` (in float64 elements), (gradient, hessian, count) per bin. Features are passed four at
-   * a time (the rows and their pairs are read once per four).
+   * a time (the rows and their pairs are read once per four). `inOrder`: the range holds rows
+   * start..stop-1 in order (as after resetPartition), so their pairs are read in place.
    */
-  build(hist: Float64Array, base: Int32Array, start: number, stop: number): void {
+  build(hist: Float64Array, base: Int32Array, start: number, stop: number, inOrder = false): void {
     const { exports: x, columns } = this;
     const count = stop - start;
     const rows = this.partition.byteOffset + 4 * start;
-    const pairs = this.gathered.byteOffset;
     const at = this.hist.byteOffset;
     this.hist.fill(0, 0, hist.length);
-    x.gather(rows, this.pairs.byteOffset, count, pairs);
+    let pairs = this.pairs.byteOffset + 8 * start;
+    if (!inOrder) {
+      pairs = this.gathered.byteOffset;
+      x.gather(rows, this.pairs.byteOffset, count, pairs);
+    }
     const column = (f: number) => columns[f]!.byteOffset;
     const slots = (f: number) => at + 8 * base[f]!;
     let f = 0;
