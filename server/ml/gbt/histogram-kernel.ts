@@ -18,9 +18,8 @@ const SLOT_BYTES = 24;
 const MAX_SLOTS = 256;
 
 /**
- * (gradient, hessian) as float32 pairs in, float64 sums out: one SIMD add per slot for both, then
- * the count. Rows are read from the partition; their pairs from `pairs`, already gathered in
- * partition order.
+ * One row's bin of one feature: (gradient, hessian) as a float32 pair in, float64 sums out (one
+ * SIMD add for both), then the count.
  */
 const slotUpdate = (column: string, hist: string) => `
   local.get ${column} local.get $row i32.add i32.load8_u
@@ -29,7 +28,10 @@ const slotUpdate = (column: string, hist: string) => `
   local.get $slot local.get $slot f64.load offset=16 f64.const 1 f64.add f64.store offset=16
 `;
 
-/** Loops k over count rows: $rows and $pairs advance by a row each step. */
+/**
+ * Loops over `count` rows of the partition from $rows; $pairs holds their pairs in the same order
+ * (gathered, or the rows' own when they are in order), so both advance by one row each step.
+ */
 const overRows = (body: string) => `
   block
     local.get $count i32.eqz br_if 0
