@@ -12,7 +12,8 @@
  * plus `algorithm.fit`, binning included; theirs: Pipeline.fit, encoding included); "all" adds ours'
  * encoding of the table into typed columns and holdout scoring, theirs' predict_proba. Logistic
  * regression rows are the median of 5 fits on each side (tens of milliseconds at 4,601 rows).
- * Training memory: ours' peak heap + array buffers during the (first) fit above what the encoded
+ * Training memory: ours' peak heap + external memory (array buffers, and the trees' WebAssembly memory,
+ * which arrayBuffers does not count) during the (first) fit above what the encoded
  * table held before it (sampled every iteration), theirs' growth of peak RSS during the first fit. The machine's load average is printed: other work on the same cores
  * slows both sides alike, so read the ratios.
  *
@@ -96,7 +97,7 @@ async function ours(table: Table, features: string[], split: Split, y: Uint8Arra
     const algorithm = algorithmOf(spec.algorithm);
     const memory = () => {
       const m = process.memoryUsage();
-      return m.heapUsed + m.arrayBuffers;
+      return m.heapUsed + m.external;
     };
     const baseline = memory();
     let peak = baseline;

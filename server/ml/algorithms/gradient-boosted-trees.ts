@@ -31,7 +31,7 @@ function treeReader(est: BoostedTreesEstimator, features: FeaturePlan, enc: Enco
 export const gradientBoostedTrees: ModelAlgorithm<'gradient_boosted_trees', GradientBoostedTreesParams, BoostedTreesEstimator> = {
   name: 'gradient_boosted_trees',
   label: 'Gradient-boosted trees',
-  async fit({ enc, plan, rows, y, split, params, seed, pace, onProgress }) {
+  async fit({ enc, plan, y, split, params, seed, pace, onProgress }) {
     for (const f of plan.categorical) {
       if (oneHotWidth(f) > MAX_TREE_CATEGORIES) {
         throw new MlInputError(
@@ -40,7 +40,7 @@ export const gradientBoostedTrees: ModelAlgorithm<'gradient_boosted_trees', Grad
         );
       }
     }
-    const boosted = await fitBoostedTrees(treeFeatures(enc, plan), rows, y, split.train, params, seed, { pace, onProgress });
+    const boosted = await fitBoostedTrees(treeFeatures(enc, plan), y, split.train, params, seed, { pace, onProgress });
     return { estimator: { kind: 'gradient_boosted_trees', ...boosted }, iterations: boosted.trees.length, converged: true, earlyStopped: boosted.earlyStopped };
   },
   columns(plan) {

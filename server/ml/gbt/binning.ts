@@ -56,10 +56,10 @@ export function binEdges(read: (row: number) => number, sample: Uint32Array, max
 
 /**
  * bin(x) = the first i with x <= edges[i] (edges.length when above every edge); a missing value
- * (NaN) gets the bin after those, edges.length + 1 (at most 255 with at most 254 edges).
+ * (NaN) gets the bin after those, edges.length + 1 (at most 255 with at most 254 edges). Into
+ * `out` when given (rows 0..n-1).
  */
-export function binValues(read: (row: number) => number, n: number, edges: Float64Array): Uint8Array {
-  const out = new Uint8Array(n);
+export function binValues(read: (row: number) => number, n: number, edges: Float64Array, out: Uint8Array = new Uint8Array(n)): Uint8Array {
   for (let r = 0; r < n; r++) {
     const x = read(r);
     if (Number.isNaN(x)) {

@@ -4,6 +4,7 @@ import { holdoutSplit } from '../split';
 import type { TrainingProgress } from '../types';
 import { binEdges, binValues, binningSample } from './binning';
 import { type GrowerData, Histograms, growTree } from './grower';
+import { HistogramKernel } from './histogram-kernel';
 import { type Tree, treeValue } from './tree';
 
 export type BoostedTrees = {
@@ -45,15 +46,7 @@ type Control = { pace: () => Promise<void>; onProgress?: (p: TrainingProgress) =
  * validation part of the training rows when the validation loss has not improved by more than
  * `tol` in `nIterNoChange` iterations (the trees grown so far are kept, as scikit-learn does).
  */
-export async function fitBoostedTrees(
-  features: TreeFeatures,
-  n: number,
-  y: Uint8Array,
-  trainRows: Uint32Array,
-  params: GradientBoostedTreesParams,
-  seed: number,
-  control: Control,
-): Promise<BoostedTrees> {
+export async function fitBoostedTrees(features: TreeFeatures, y: Uint8Array, trainRows: Uint32Array, params: GradientBoostedTreesParams, seed: number, control: Control): Promise<BoostedTrees> {
   const earlyStopping = params.earlyStopping === 'auto' ? trainRows.length > 10_000 : params.earlyStopping;
   let fitRows: Uint32Array = trainRows;
   let validationRows: Uint32Array = new Uint32Array(0);
@@ -63,25 +56,29 @@ export async function fitBoostedTrees(
     validationRows = inner.holdout;
   }
 
-  const data = binFeatures(features, n, fitRows, params.maxBins, seed);
+  // The trees train on the fit rows only, by position: fit row k is row fitRows[k] (binned
+  // columns, gradients, labels and raw scores), so the passes over them are sequential.
+  const data = binFeatures(features, fitRows, params.maxBins, seed);
   const pool = new Histograms(data.nBins);
+  const yFit = Uint8Array.from(fitRows, (r) => y[r]!);
+  const yValidation = Uint8Array.from(validationRows, (r) => y[r]!);
   await control.pace();
 
   let positives = 0;
-  for (const r of fitRows) positives += y[r]!;
+  for (const label of yFit) positives += label;
   const eps = 10 * Number.EPSILON;
   const rate = Math.min(1 - eps, Math.max(eps, positives / fitRows.length));
   const baseScore = Math.fround(Math.log(rate / (1 - rate)));
-  const raw = new Float64Array(n).fill(baseScore);
+  const raw = new Float64Array(fitRows.length).fill(baseScore);
+  const rawValidation = new Float64Array(validationRows.length).fill(baseScore);
 
   const trees: Tree[] = [];
-  const validationScores = earlyStopping ? [-meanLoss(raw, y, validationRows)] : [];
+  const validationScores = earlyStopping ? [-meanLoss(rawValidation, yValidation)] : [];
   let earlyStopped = false;
-  const partition = new Uint32Array(fitRows.length);
-  gradientsAndLoss(raw, y, fitRows, data);
+  const { partition } = data.kernel;
+  gradientsAndLoss(raw, yFit, data);
   for (let iteration = 1; iteration <= params.maxIter; iteration++) {
-    partition.set(fitRows);
-    const { tree, leaves } = growTree(data, partition, params, pool);
+    const { tree, leaves } = growTree(data, params, pool);
     trees.push(tree);
     // Unrounded leaf values in the running raw scores (scikit-learn's arithmetic); the exported
     // trees hold float32 leaves, a rounding that moves a probability by ~1e-7.
@@ -89,11 +86,11 @@ export async function fitBoostedTrees(
       const v = leaf.leafValue!;
       for (let k = leaf.start; k < leaf.stop; k++) raw[partition[k]!]! += v;
     }
-    for (const r of validationRows) raw[r]! += treeValue(tree, (f) => treeFeatureValue(features, f, r));
+    validationRows.forEach((r, k) => (rawValidation[k]! += treeValue(tree, (f) => treeFeatureValue(features, f, r))));
 
     // The next iteration's gradients, and this one's training loss on the way.
-    const loss = gradientsAndLoss(raw, y, fitRows, data);
-    const validationLoss = earlyStopping ? meanLoss(raw, y, validationRows) : undefined;
+    const loss = gradientsAndLoss(raw, yFit, data);
+    const validationLoss = earlyStopping ? meanLoss(rawValidation, yValidation) : undefined;
     control.onProgress?.({ iteration, loss, validationLoss, maxIterations: params.maxIter });
     await control.pace();
     if (validationLoss !== undefined) {
@@ -107,39 +104,43 @@ export async function fitBoostedTrees(
   return { baseScore, trees, earlyStopped, categoricalSplits: 'native' };
 }
 
-/** Bins every feature once: numeric ones at scikit-learn's edges, categorical ones by their code. */
-function binFeatures(features: TreeFeatures, n: number, fitRows: Uint32Array, maxBins: number, seed: number): GrowerData {
+/**
+ * Bins every feature of the fit rows once (column k is fit row k): numeric ones at scikit-learn's
+ * edges, categorical ones by their code.
+ */
+function binFeatures(features: TreeFeatures, fitRows: Uint32Array, maxBins: number, seed: number): GrowerData {
   const sample = binningSample(fitRows, seededRandom(seed + 2));
   const columns = features.numeric.length + features.categorical.length;
+  const m = fitRows.length;
+  const kernel = new HistogramKernel(m, columns);
   const data: GrowerData = {
-    binned: [],
+    binned: kernel.columns,
     nBins: new Int32Array(columns),
     hasMissing: new Uint8Array(columns),
     categorical: new Uint8Array(columns),
     edges: [],
-    gradients: new Float32Array(n),
-    hessians: new Float32Array(n),
+    kernel,
   };
   features.numeric.forEach((xs, f) => {
-    const read = (r: number) => xs[r]!;
-    const edges = binEdges(read, sample, maxBins);
+    const edges = binEdges((r) => xs[r]!, sample, maxBins);
     data.edges.push(edges);
-    data.binned.push(binValues(read, n, edges));
+    binValues((k) => xs[fitRows[k]!]!, m, edges, data.binned[f]);
     data.nBins[f] = edges.length + 1;
   });
   features.categorical.forEach(({ codes, width }, j) => {
     const f = features.numeric.length + j;
     if (width > MAX_TREE_CATEGORIES) throw new Error(`tree feature ${f} has ${width} categories, more than ${MAX_TREE_CATEGORIES}`);
-    const bins = new Uint8Array(n);
-    for (let r = 0; r < n; r++) bins[r] = codes[r]! < 0 ? width : codes[r]!;
+    const bins = data.binned[f]!;
+    for (let k = 0; k < m; k++) {
+      const code = codes[fitRows[k]!]!;
+      bins[k] = code < 0 ? width : code;
+    }
     data.edges.push(new Float64Array(0));
-    data.binned.push(bins);
     data.nBins[f] = width;
     data.categorical[f] = 1;
   });
   data.binned.forEach((binned, f) => {
-    const missing = data.nBins[f]!;
-    data.hasMissing[f] = fitRows.some((r) => binned[r] === missing) ? 1 : 0;
+    data.hasMissing[f] = binned.includes(data.nBins[f]!) ? 1 : 0;
   });
   return data;
 }
@@ -148,30 +149,29 @@ function binFeatures(features: TreeFeatures, n: number, fitRows: Uint32Array, ma
  * Writes float32 gradients p - y and hessians p (1 - p) of the fit rows (scikit-learn's
  * arithmetic, so near-tie splits resolve the same way) and returns their mean log loss.
  */
-function gradientsAndLoss(raw: Float64Array, y: Uint8Array, rows: Uint32Array, data: GrowerData): number {
-  const { gradients, hessians } = data;
+function gradientsAndLoss(raw: Float64Array, y: Uint8Array, data: GrowerData): number {
+  const { pairs } = data.kernel;
   let loss = 0;
-  for (let k = 0; k < rows.length; k++) {
-    const r = rows[k]!;
-    const z = raw[r]!;
+  for (let k = 0; k < raw.length; k++) {
+    const z = raw[k]!;
     const e = Math.exp(-Math.abs(z));
     const p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
-    const label = y[r]!;
+    const label = y[k]!;
     // log(1 + e^z) - y z, without overflow.
     loss += (z > 0 ? z : 0) + Math.log1p(e) - (label ? z : 0);
-    gradients[r] = p - label;
-    hessians[r] = p * (1 - p);
+    pairs[2 * k] = p - label;
+    pairs[2 * k + 1] = p * (1 - p);
   }
-  return loss / rows.length;
+  return loss / raw.length;
 }
 
-function meanLoss(raw: Float64Array, y: Uint8Array, rows: Uint32Array): number {
+function meanLoss(raw: Float64Array, y: Uint8Array): number {
   let s = 0;
-  for (const r of rows) {
-    const z = raw[r]!;
-    s += (z > 0 ? z : 0) + Math.log1p(Math.exp(-Math.abs(z))) - (y[r] ? z : 0);
+  for (let k = 0; k < raw.length; k++) {
+    const z = raw[k]!;
+    s += (z > 0 ? z : 0) + Math.log1p(Math.exp(-Math.abs(z))) - (y[k] ? z : 0);
   }
-  return s / rows.length;
+  return s / raw.length;
 }
 
 /** scikit-learn's rule: stop when none of the last n scores beats the one before them by more than tol. */
