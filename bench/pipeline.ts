@@ -52,7 +52,10 @@ const SOURCE_SQL = (rows: number) => `
 type Env = { database: Database; url: string; caller: ReturnType<typeof createCaller>; teamId: string };
 
 async function newProject(env: Env, rows: number): Promise<{ projectId: string; notebookId: string }> {
-  const [project] = await env.database.db.insert(projects).values({ teamId: env.teamId, name: `bench ${randomUUID()}` }).returning();
+  const [project] = await env.database.db
+    .insert(projects)
+    .values({ teamId: env.teamId, name: `bench ${randomUUID()}` })
+    .returning();
   const projectId = project!.id;
   const storage = await ensureProjectStorage(env.database.db, projectId);
   const schema = ident(schemaNameOf(projectId, 'design'));
@@ -76,7 +79,11 @@ async function newProject(env: Env, rows: number): Promise<{ projectId: string; 
     ],
   });
   const notebook = await env.caller.notebooks.create({ projectId, name: 'Bench pipeline' });
-  await setNotebookCells(env.database.db, notebook.id, CELLS.map(([name, body]) => sql(name, name, body)));
+  await setNotebookCells(
+    env.database.db,
+    notebook.id,
+    CELLS.map(([name, body]) => sql(name, name, body)),
+  );
   return { projectId, notebookId: notebook.id };
 }
 
@@ -114,7 +121,10 @@ function breakdown(total: number, steps: BuiltStep[]): string {
   let measureS = 0;
   let inSteps = 0;
   for (const s of steps) {
-    sqlS += secondsIn(s.log.find((l) => / built [\d,]+ rows in /.test(l)), / in ([\d.]+)s$/);
+    sqlS += secondsIn(
+      s.log.find((l) => / built [\d,]+ rows in /.test(l)),
+      / in ([\d.]+)s$/,
+    );
     const m = s.log.find((l) => / metrics: /.test(l));
     measureS += secondsIn(m, /in ([\d.]+)s; checks/) + secondsIn(m, /checks in ([\d.]+)s/);
     inSteps += s.seconds;
@@ -130,7 +140,13 @@ async function ours(env: Env, projectId: string, notebookId: string, waitFor: (r
   const seconds = (performance.now() - t0) / 1000;
   const build = await env.caller.builds.get({ projectId, runId });
   if (build.status !== 'succeeded') throw new Error(`build ${runId} ${build.status}: ${build.error}\n${JSON.stringify(build.steps, null, 1)}`);
-  const steps = build.steps.map((s) => ({ stepId: s.stepId, seconds: (Date.parse(s.finishedAt!) - Date.parse(s.startedAt!)) / 1000, log: s.log, startedAt: Date.parse(s.startedAt!), finishedAt: Date.parse(s.finishedAt!) }));
+  const steps = build.steps.map((s) => ({
+    stepId: s.stepId,
+    seconds: (Date.parse(s.finishedAt!) - Date.parse(s.startedAt!)) / 1000,
+    log: s.log,
+    startedAt: Date.parse(s.startedAt!),
+    finishedAt: Date.parse(s.finishedAt!),
+  }));
   return { seconds, steps };
 }
 
@@ -149,7 +165,10 @@ async function main() {
   const serialRunning = serialWorker.run();
   try {
     await database.migrate();
-    const [user] = await database.db.insert(users).values({ email: `bench-${Date.now()}@example.com`, name: 'Bench', passwordHash: 'x' }).returning();
+    const [user] = await database.db
+      .insert(users)
+      .values({ email: `bench-${Date.now()}@example.com`, name: 'Bench', passwordHash: 'x' })
+      .returning();
     const actor: Actor = { type: 'user', userId: user!.id as UserId, email: user!.email, name: user!.name };
     const [team] = await database.db.insert(teams).values({ name: 'Bench' }).returning();
     await database.db.insert(teamMembers).values({ teamId: team!.id, userId: user!.id, role: 'admin' });

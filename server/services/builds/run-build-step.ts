@@ -6,7 +6,18 @@ import { checksOfStep, type CellNode } from '@/server/pipeline';
 import { countSandboxedSelect, createTableFromSelect, DEFAULT_STATEMENT_TIMEOUT_MS, SandboxCancelled, withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
 import { buildTsTable } from '../cells/build-ts-table';
 import { buildPythonStaging } from './build-python-step';
-import { BuildStepError, cellLabel, dropStagingTable, loadBuildRun, loadStep, updateOwnedStep, type BuildRunContext, type BuildStepOptions, type StepRuntime, type StepValues } from './build-step-state';
+import {
+  BuildStepError,
+  cellLabel,
+  dropStagingTable,
+  loadBuildRun,
+  loadStep,
+  updateOwnedStep,
+  type BuildRunContext,
+  type BuildStepOptions,
+  type StepRuntime,
+  type StepValues,
+} from './build-step-state';
 import { publishStep } from './publish-step';
 import { checkFailureText, runChecks, type CustomCounts } from './run-checks';
 import { runScoreStep, runTrainStep } from './run-model-step';
@@ -282,7 +293,6 @@ async function buildStaging(
   }
 }
 
-
 function cellNode(run: BuildRunContext, cellId: string): CellNode {
   const node = run.graph.nodes.find((n): n is CellNode => n.type === 'cell' && n.cellId === cellId);
   if (!node) throw new Error(`cell ${cellId} is not in the build's graph`);
@@ -303,7 +313,9 @@ async function fingerprintOf(db: Db, run: BuildRunContext, step: Step): Promise<
         .where(and(eq(datasets.projectId, run.projectId), eq(datasets.environment, run.environment), inArray(datasets.name, reads)))
     : [];
   const inputs = Object.fromEntries(rows.map((r) => [r.name, r.fingerprint]).sort(([a], [b]) => (a! < b! ? -1 : 1)));
-  return createHash('sha256').update(JSON.stringify({ cell: node.sourceSha256, inputs })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ cell: node.sourceSha256, inputs }))
+    .digest('hex');
 }
 
 function summarise(sqlText: string): string {

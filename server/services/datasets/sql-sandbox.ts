@@ -60,11 +60,7 @@ export class SandboxCancelled extends Error {
 }
 
 /** Builds `table` in the scope's schema from a user's SELECT (CREATE TABLE ... AS). */
-export async function createTableFromSelect(
-  db: Db,
-  scope: SandboxScope,
-  opts: { sql: string; table: string } & SandboxRunOptions,
-): Promise<{ ok: true; rowCount: number } | SandboxFailure> {
+export async function createTableFromSelect(db: Db, scope: SandboxScope, opts: { sql: string; table: string } & SandboxRunOptions): Promise<{ ok: true; rowCount: number } | SandboxFailure> {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(opts.table)) throw new Error(`not a table name: ${opts.table}`);
   const prefix = `CREATE TABLE ${ident(schemaNameOf(scope.projectId, scope.environment))}.${ident(opts.table)} AS (\n`;
   const checked = await wrapUserSelect(opts.sql, prefix, '\n)');
@@ -118,30 +114,30 @@ export async function countSandboxedSelect(
  * the user's SQL whichever wrapping failed.
  */
 export type WrappedRun = (prefix: string, suffix: string, params?: unknown[]) => ReturnType<SandboxQuery>;
-export async function withUserSelect<T>(
-  db: Db,
-  scope: SandboxScope,
-  opts: { sql: string } & SandboxRunOptions,
-  fn: (run: WrappedRun, raw: SandboxQuery) => Promise<T>,
-): Promise<T | SandboxFailure> {
+export async function withUserSelect<T>(db: Db, scope: SandboxScope, opts: { sql: string } & SandboxRunOptions, fn: (run: WrappedRun, raw: SandboxQuery) => Promise<T>): Promise<T | SandboxFailure> {
   const first = await wrapUserSelect(opts.sql, 'SELECT * FROM (\n', '\n) AS q LIMIT 0');
   if (!first.ok) return first;
   const statement = first.text.slice(first.prefixLength, first.text.length - '\n) AS q LIMIT 0'.length);
   let current: Checked = first;
-  return runChecked(db, scope, opts, () => current, (q) =>
-    fn(
-      async (prefix, suffix, params) => {
-        const text = `${prefix}${statement}${suffix}`;
-        if (!analyzeWrapped(text)) throw new WrapRefused();
-        current = { ok: true, text, userOffset: first.userOffset, prefixLength: prefix.length };
-        return q(text, params);
-      },
-      // Our own statements in the same session (no user text in them): errors are not mapped.
-      async (text, params) => {
-        current = { ok: true, text, userOffset: 0, prefixLength: Number.MAX_SAFE_INTEGER };
-        return q(text, params);
-      },
-    ),
+  return runChecked(
+    db,
+    scope,
+    opts,
+    () => current,
+    (q) =>
+      fn(
+        async (prefix, suffix, params) => {
+          const text = `${prefix}${statement}${suffix}`;
+          if (!analyzeWrapped(text)) throw new WrapRefused();
+          current = { ok: true, text, userOffset: first.userOffset, prefixLength: prefix.length };
+          return q(text, params);
+        },
+        // Our own statements in the same session (no user text in them): errors are not mapped.
+        async (text, params) => {
+          current = { ok: true, text, userOffset: 0, prefixLength: Number.MAX_SAFE_INTEGER };
+          return q(text, params);
+        },
+      ),
   );
 }
 
@@ -157,11 +153,7 @@ class WrapRefused extends Error {
  * once the first bytes arrived (an error in the statement is a SandboxFailure, not a broken stream);
  * the session commits when the stream ends and is dropped if the reader goes away early.
  */
-export async function copySelectCsv(
-  db: Db,
-  scope: SandboxScope,
-  opts: { sql: string } & SandboxRunOptions,
-): Promise<{ ok: true; stream: Readable } | SandboxFailure> {
+export async function copySelectCsv(db: Db, scope: SandboxScope, opts: { sql: string } & SandboxRunOptions): Promise<{ ok: true; stream: Readable } | SandboxFailure> {
   const checked = await wrapUserSelect(opts.sql, 'COPY (SELECT * FROM (\n', '\n) AS q) TO STDOUT WITH (FORMAT csv, HEADER true)');
   if (!checked.ok) return checked;
   const timeout = opts.timeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
@@ -237,13 +229,7 @@ function analyzeWrapped(text: string): boolean {
   return !a.problems.some((p) => p.code === 'multiple-statements' || p.code === 'sql-syntax' || p.code === 'empty-cell');
 }
 
-async function runChecked<T>(
-  db: Db,
-  scope: SandboxScope,
-  opts: SandboxRunOptions,
-  checked: Checked | (() => Checked),
-  fn: (q: SandboxQuery) => Promise<T>,
-): Promise<T | SandboxFailure> {
+async function runChecked<T>(db: Db, scope: SandboxScope, opts: SandboxRunOptions, checked: Checked | (() => Checked), fn: (q: SandboxQuery) => Promise<T>): Promise<T | SandboxFailure> {
   const timeout = opts.timeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   try {
     return await withSandboxSession(db, scope, { timeoutMs: timeout, ...(opts.signal ? { signal: opts.signal } : {}) }, fn);
@@ -340,7 +326,9 @@ function sandboxPool(appPool: pg.Pool, storage: ProjectStorage): pg.Pool {
   let pool = byRole.get(storage.roleName);
   if (!pool) {
     const o = (appPool as unknown as { options: pg.PoolConfig }).options;
-    const base: pg.PoolConfig = o.connectionString ? connectionAs(o.connectionString, storage) : { host: o.host, port: o.port, database: o.database, ssl: o.ssl, user: storage.roleName, password: storage.rolePassword };
+    const base: pg.PoolConfig = o.connectionString
+      ? connectionAs(o.connectionString, storage)
+      : { host: o.host, port: o.port, database: o.database, ssl: o.ssl, user: storage.roleName, password: storage.rolePassword };
     pool = new pg.Pool({
       ...base,
       max: 2,
