@@ -3,8 +3,10 @@
  * through our whole path (tRPC builds.start -> Temporal workflow -> a step activity per cell: staging
  * table in the project's sandbox session, metrics, publish by rename with metadata, metrics history
  * and audit) against the same ten statements run straight through pg, one after another, as
- * `CREATE TABLE ... AS`, on the same Postgres server in the same run. A second pass over a 10-row
- * source gives the fixed cost per step (orchestration, sessions, metrics and publish with no data).
+ * `CREATE TABLE ... AS`, on the same Postgres server in the same run, and through the project's
+ * sandbox session the same way (what the session alone costs: role, settings, transaction). A
+ * second pass over a 10-row source gives the fixed cost per step (orchestration, sessions, metrics
+ * and publish with no data).
  *
  *   npx tsx bench/pipeline.ts [rows]        (default 1,000,000; or --rows N)
  *
@@ -16,7 +18,7 @@ import { openDatabase, type Database } from '../db/client';
 import { datasets, projects, teamMembers, teams, users } from '../db/schema';
 import { createCaller } from '../server/api/root';
 import type { Actor, UserId } from '../server/services/context';
-import { closeSandboxPools } from '../server/services/datasets/sql-sandbox';
+import { closeSandboxPools, createTableFromSelect } from '../server/services/datasets/sql-sandbox';
 import { ensureProjectStorage, ident, schemaNameOf } from '../server/services/datasets/storage';
 import { connectTemporal, createWorkflowStarter } from '../workflows/client';
 import { createWorker } from '../workflows/worker';
@@ -108,6 +110,22 @@ async function baseline(env: Env, projectId: string): Promise<number> {
   }
 }
 
+/**
+ * The same statements through the project's sandbox session, one after another, as a build step runs
+ * them (createTableFromSelect: parse and wrap, the project's role, BEGIN + settings, CREATE TABLE AS,
+ * COMMIT), without the workflow, staging, metrics or publish: what the session itself costs.
+ */
+async function throughSandbox(env: Env, projectId: string): Promise<number> {
+  const schema = ident(schemaNameOf(projectId, 'design'));
+  for (const [name] of CELLS) await env.database.query(`DROP TABLE IF EXISTS ${schema}.${ident(name)}`);
+  const t0 = performance.now();
+  for (const [name, body] of CELLS) {
+    const r = await createTableFromSelect(env.database.db, { projectId, environment: 'design' }, { sql: body, table: name, timeoutMs: 600_000 });
+    if (!r.ok) throw new Error(`${name}: ${r.message}`);
+  }
+  return (performance.now() - t0) / 1000;
+}
+
 type BuiltStep = { stepId: string; seconds: number; log: string[]; startedAt: number; finishedAt: number };
 
 /**
@@ -131,6 +149,24 @@ function breakdown(total: number, steps: BuiltStep[]): string {
   }
   const f = (x: number) => `${x.toFixed(2)} s`;
   return `sql ${f(sqlS)}, metrics + checks ${f(measureS)}, rest of the steps ${f(inSteps - sqlS - measureS)}, between steps ${f(total - inSteps)}`;
+}
+
+/** The same, step by step (in the order they ran): sql against the same statement straight through pg, metrics + checks, the rest, and the gap before the step. */
+function stepBreakdown(steps: BuiltStep[], straight: Map<string, number>): string {
+  const secondsIn = (line: string | undefined, re: RegExp) => Number(line?.match(re)?.[1] ?? 0);
+  const ordered = [...steps].sort((x, y) => x.startedAt - y.startedAt);
+  return ordered
+    .map((s, i) => {
+      const sqlS = secondsIn(
+        s.log.find((l) => / built [\d,]+ rows in /.test(l)),
+        / in ([\d.]+)s$/,
+      );
+      const m = s.log.find((l) => / metrics: /.test(l));
+      const measureS = secondsIn(m, /in ([\d.]+)s; checks/) + secondsIn(m, /checks in ([\d.]+)s/);
+      const gap = i === 0 ? 0 : (s.startedAt - ordered[i - 1]!.finishedAt) / 1000;
+      return `${s.stepId}: sql ${sqlS.toFixed(2)}/${(straight.get(s.stepId) ?? 0).toFixed(2)}, metrics ${measureS.toFixed(2)}, rest ${(s.seconds - sqlS - measureS).toFixed(2)}, gap before ${gap.toFixed(2)}`;
+    })
+    .join('\n    ');
 }
 
 async function ours(env: Env, projectId: string, notebookId: string, waitFor: (runId: string) => Promise<unknown>): Promise<{ seconds: number; steps: BuiltStep[] }> {
@@ -192,14 +228,18 @@ async function main() {
     // Alternate, best of three each: the first pass also warms caches for both, and on a shared
     // two-core machine the best run is the one least disturbed by others.
     const base: number[] = [];
+    const sandboxed: number[] = [];
     const built: Awaited<ReturnType<typeof ours>>[] = [];
     for (let i = 0; i < 3; i++) {
       base.push(await baseline(env, big.projectId));
+      sandboxed.push(await throughSandbox(env, big.projectId));
       built.push(await ours(env, big.projectId, big.notebookId, waitFor));
     }
     const b = Math.min(...base);
     const best = built.reduce((x, y) => (y.seconds < x.seconds ? y : x));
     console.log(`straight through pg (${CELLS.length} CREATE TABLE AS, sequential): ${b.toFixed(2)} s  (runs: ${base.map((x) => x.toFixed(2)).join(', ')})`);
+    const sb = Math.min(...sandboxed);
+    console.log(`the same through the sandbox session (sequential): ${sb.toFixed(2)} s -> ${(sb / b).toFixed(2)}x  (runs: ${sandboxed.map((x) => x.toFixed(2)).join(', ')})`);
     console.log(`our build (workflow, staging, metrics, publish): ${best.seconds.toFixed(2)} s  (runs: ${built.map((x) => x.seconds.toFixed(2)).join(', ')})`);
     console.log(`ratio (ours / straight): ${(best.seconds / b).toFixed(2)}x`);
     console.log(`  per step, ours / straight: ${best.steps.map((s) => `${s.stepId} ${s.seconds.toFixed(2)}/${(baselineSteps.get(s.stepId) ?? 0).toFixed(2)}s`).join(', ')}`);
@@ -208,6 +248,7 @@ async function main() {
     const serial = await ours(serialEnv, big.projectId, big.notebookId, waitFor);
     console.log(`our build one step at a time (parallelism 1): ${serial.seconds.toFixed(2)} s -> ${(serial.seconds / b).toFixed(2)}x`);
     console.log(`  where it goes: ${breakdown(serial.seconds, serial.steps)} (straight: ${b.toFixed(2)} s of sql)`);
+    console.log(`  step by step (sql ours/straight best, s):\n    ${stepBreakdown(serial.steps, baselineSteps)}`);
     const conditions = `${ROWS.toLocaleString('en-US')} rows, best of 3`;
     recordAims('pipeline', 'build-sql', { build: best.seconds / b, 'one step at a time': serial.seconds / b }, conditions);
 
