@@ -4,7 +4,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import type { Db } from '@/db/client';
 import type { Environment } from '@/db/schema';
 import { analyzeSelect, loadSqlParser } from '@/server/pipeline/sql';
-import { driverOf, ensureProjectStorage, ident, schemaNameOf, type ProjectStorage } from './storage';
+import { driverOf, ensureProjectStorage, ident, roleNameOf, schemaNameOf, type ProjectStorage } from './storage';
 
 /**
  * Runs users' SQL against a project's data and nothing else.
@@ -273,15 +273,37 @@ export async function withSandboxSession<T>(
   fn: (q: SandboxQuery, client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const storage = await ensureProjectStorage(db, scope.projectId);
+  if (opts.signal?.aborted) throw new SandboxCancelled();
+  return inSession(db, scope, opts, sandboxPool(driverOf(db).pool, storage).connect(), fn);
+}
+
+/**
+ * A second sandbox session beside one the caller holds (a build step's metrics passes side by
+ * side), or null when the project's pool has no connection free right now. It never waits for one:
+ * two steps each holding a session and waiting for a second would wait for ever.
+ */
+export function trySpareSandboxSession<T>(db: Db, scope: SandboxScope, opts: { timeoutMs: number; signal?: AbortSignal }, fn: (q: SandboxQuery) => Promise<T>): Promise<T> | null {
+  const pool = pools.get(driverOf(db).pool)?.get(roleNameOf(scope.projectId));
+  if (!pool || opts.signal?.aborted || pool.waitingCount > 0 || (pool.idleCount === 0 && pool.totalCount >= SESSIONS_PER_PROJECT)) return null;
+  // connect() takes the free slot synchronously, before anyone else can.
+  return inSession(db, scope, opts, pool.connect(), fn);
+}
+
+async function inSession<T>(
+  db: Db,
+  scope: SandboxScope,
+  opts: { timeoutMs: number; signal?: AbortSignal },
+  connecting: Promise<pg.PoolClient>,
+  fn: (q: SandboxQuery, client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const schemaName = ident(schemaNameOf(scope.projectId, scope.environment));
   const timeout = Math.max(1, Math.floor(opts.timeoutMs));
   const signal = opts.signal;
   const notCancelled = () => {
     if (signal?.aborted) throw new SandboxCancelled();
   };
-  notCancelled();
   const appPool = driverOf(db).pool;
-  const client = await sandboxPool(appPool, storage).connect();
+  const client = await connecting;
   let failed: Error | undefined;
   let onAbort: (() => void) | undefined;
   try {
@@ -318,6 +340,7 @@ export async function withSandboxSession<T>(
 }
 
 const pools = new WeakMap<pg.Pool, Map<string, pg.Pool>>();
+const SESSIONS_PER_PROJECT = 2;
 
 /** One small pool per project role, logging in as that role on the application's server. */
 function sandboxPool(appPool: pg.Pool, storage: ProjectStorage): pg.Pool {
@@ -331,7 +354,7 @@ function sandboxPool(appPool: pg.Pool, storage: ProjectStorage): pg.Pool {
       : { host: o.host, port: o.port, database: o.database, ssl: o.ssl, user: storage.roleName, password: storage.rolePassword };
     pool = new pg.Pool({
       ...base,
-      max: 2,
+      max: SESSIONS_PER_PROJECT,
       idleTimeoutMillis: 10_000,
       allowExitOnIdle: true,
       // When our side of a session dies (a killed worker), the server stops its statement within
