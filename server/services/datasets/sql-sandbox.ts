@@ -284,7 +284,7 @@ export async function withSandboxSession<T>(
  */
 export function trySpareSandboxSession<T>(db: Db, scope: SandboxScope, opts: { timeoutMs: number; signal?: AbortSignal }, fn: (q: SandboxQuery) => Promise<T>): Promise<T> | null {
   const pool = pools.get(driverOf(db).pool)?.get(roleNameOf(scope.projectId));
-  if (!pool || opts.signal?.aborted || pool.waitingCount > 0 || (pool.idleCount === 0 && pool.totalCount >= SESSIONS_PER_PROJECT)) return null;
+  if (!pool || pool.ending || opts.signal?.aborted || pool.waitingCount > 0 || (pool.idleCount === 0 && pool.totalCount >= SESSIONS_PER_PROJECT)) return null;
   // connect() takes the free slot synchronously, before anyone else can.
   return inSession(db, scope, opts, pool.connect(), fn);
 }
