@@ -3,14 +3,25 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { buildSteps, datasetMetrics, datasets, type BuildCheckOutcome, type BuildStepMetrics, type BuildStepProgress, type BuildStepResult } from '@/db/schema';
 import { checksOfStep, type CellNode } from '@/server/pipeline';
-import { countSandboxedSelect, createTableFromSelect, DEFAULT_STATEMENT_TIMEOUT_MS, SandboxCancelled, withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
+import { countSandboxedSelect, createTableFromSelect, DEFAULT_STATEMENT_TIMEOUT_MS, SandboxCancelled, trySpareSandboxSession, withSandboxSession, type SandboxScope } from '../datasets/sql-sandbox';
 import { buildTsTable } from '../cells/build-ts-table';
 import { buildPythonStaging } from './build-python-step';
-import { BuildStepError, cellLabel, dropStagingTable, loadBuildRun, loadStep, updateOwnedStep, type BuildRunContext, type BuildStepOptions, type StepRuntime, type StepValues } from './build-step-state';
+import {
+  BuildStepError,
+  cellLabel,
+  dropStagingTable,
+  loadBuildRun,
+  loadStep,
+  updateOwnedStep,
+  type BuildRunContext,
+  type BuildStepOptions,
+  type StepRuntime,
+  type StepValues,
+} from './build-step-state';
 import { publishStep } from './publish-step';
 import { checkFailureText, runChecks, type CustomCounts } from './run-checks';
 import { runScoreStep, runTrainStep } from './run-model-step';
-import { columnSpecsOf, describeTable, measureTable, stagingTableOf } from '../cells/table-metrics';
+import { columnSpecsOf, describeTable, measureTable, stagingTableOf, type SpareSession } from '../cells/table-metrics';
 import { DEFAULT_TS_CELL_LIMITS, TsCellError } from '../cells/ts-cell-sandbox';
 import { runStep, type StepLedger } from '../runs/step-engine';
 
@@ -124,11 +135,13 @@ async function measureAndCheck(w: StepWork, target: string, staging: string | nu
     if (!r.ok && r.reason === 'cancelled') throw new SandboxCancelled();
     custom.set(i, r);
   }
-  const measured = await withSandboxSession(db, scope, { timeoutMs: rt.options.statementTimeoutMs, signal: rt.signal }, async (q) => {
+  const session = { timeoutMs: rt.options.statementTimeoutMs, signal: rt.signal };
+  const measured = await withSandboxSession(db, scope, session, async (q) => {
     const t0 = performance.now();
     const columns = await describeTable(q, target);
     // The dataset page's column profiles, stored with this publish's metrics (staging steps only).
-    const { metrics: m, profile } = await measureTable(q, target, columns, rowCount, { profile: staging !== null });
+    const spare: SpareSession = (fn) => trySpareSandboxSession(db, scope, session, fn);
+    const { metrics: m, profile } = await measureTable(q, target, columns, rowCount, { profile: staging !== null, spare });
     const t1 = performance.now();
     const outcomes = await runChecks(q, { table: target, dataset: step.dataset, columns, metrics: m }, stepChecks, custom);
     return { columns, metrics: m, checks: outcomes, profile, ms: { metrics: t1 - t0, checks: performance.now() - t1 } };
@@ -282,7 +295,6 @@ async function buildStaging(
   }
 }
 
-
 function cellNode(run: BuildRunContext, cellId: string): CellNode {
   const node = run.graph.nodes.find((n): n is CellNode => n.type === 'cell' && n.cellId === cellId);
   if (!node) throw new Error(`cell ${cellId} is not in the build's graph`);
@@ -303,7 +315,9 @@ async function fingerprintOf(db: Db, run: BuildRunContext, step: Step): Promise<
         .where(and(eq(datasets.projectId, run.projectId), eq(datasets.environment, run.environment), inArray(datasets.name, reads)))
     : [];
   const inputs = Object.fromEntries(rows.map((r) => [r.name, r.fingerprint]).sort(([a], [b]) => (a! < b! ? -1 : 1)));
-  return createHash('sha256').update(JSON.stringify({ cell: node.sourceSha256, inputs })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ cell: node.sourceSha256, inputs }))
+    .digest('hex');
 }
 
 function summarise(sqlText: string): string {

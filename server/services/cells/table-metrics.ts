@@ -130,6 +130,9 @@ export const METRICS_SAMPLE_READ_ROWS = 5 * PROFILE_SAMPLE_ROWS;
 
 export type TableMeasure = { metrics: BuildStepMetrics; profile: ColumnProfile[] | null };
 
+/** Runs `fn` in a second session beside `q`'s when one is free now, else null (sql-sandbox.ts `trySpareSandboxSession`). */
+export type SpareSession = <T>(fn: (q: SandboxQuery) => Promise<T>) => Promise<T> | null;
+
 /**
  * A table's metrics and, with `profile`, its column profiles, in as few passes as its size allows.
  * A table of known size above EXACT_METRICS_MAX_ROWS: one pass over a block sample (a few percent
@@ -137,7 +140,7 @@ export type TableMeasure = { metrics: BuildStepMetrics; profile: ColumnProfile[]
  * Up to PROFILE_SAMPLE_ROWS rows: the profile's one pass is exact and gives the metrics too. Between:
  * an exact metrics pass (exact distinct counts) and the profile's.
  */
-export async function measureTable(q: SandboxQuery, table: string, columns: TableColumn[], knownRowCount: number | null, opts: { profile: boolean }): Promise<TableMeasure> {
+export async function measureTable(q: SandboxQuery, table: string, columns: TableColumn[], knownRowCount: number | null, opts: { profile: boolean; spare?: SpareSession }): Promise<TableMeasure> {
   if (knownRowCount !== null && knownRowCount > EXACT_METRICS_MAX_ROWS) {
     const sampled = await measureSample(q, table, columns, knownRowCount);
     if (sampled) return { metrics: sampled.metrics, profile: opts.profile ? sampled.profile : null };
@@ -150,8 +153,29 @@ export async function measureTable(q: SandboxQuery, table: string, columns: Tabl
     );
     return { metrics: { rowCount, columns: exactMetricsOfProfile(profile, columns) }, profile };
   }
+  if (opts.profile && knownRowCount !== null) {
+    const beside = await exactBesideProfile(q, table, columns, knownRowCount, opts.spare);
+    if (beside) return beside;
+  }
   const metrics = await computeTableMetrics(q, table, columns, knownRowCount);
   return { metrics, profile: opts.profile ? await profileBuiltTable(q, table, columns, metrics.rowCount) : null };
+}
+
+/**
+ * The exact pass in a spare session while the profile's runs in `q`'s: two passes of about the same
+ * cost (count(DISTINCT) and the sample's array_agg run in one process each before Postgres 16), on a
+ * build's critical path. Null when no session is free. Results as one after the other: the profile
+ * is redone with the counted rows in the (not expected) case the known count was not the table's.
+ */
+async function exactBesideProfile(q: SandboxQuery, table: string, columns: TableColumn[], knownRowCount: number, spare: SpareSession | undefined): Promise<TableMeasure | null> {
+  const exact = spare?.((q2) => computeTableMetrics(q2, table, columns, knownRowCount));
+  if (!exact) return null;
+  const [metrics, profile] = await Promise.allSettled([exact, profileBuiltTable(q, table, columns, knownRowCount)]);
+  // The exact pass's failure first, as when it ran first.
+  if (metrics.status === 'rejected') throw metrics.reason;
+  if (profile.status === 'rejected') throw profile.reason;
+  const rowCount = metrics.value.rowCount;
+  return { metrics: metrics.value, profile: rowCount === knownRowCount ? profile.value : await profileBuiltTable(q, table, columns, rowCount) };
 }
 
 /** The metrics computeTableMetrics gives, read off an exact profile (distinct counts of the same columns). */

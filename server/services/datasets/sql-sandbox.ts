@@ -4,7 +4,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import type { Db } from '@/db/client';
 import type { Environment } from '@/db/schema';
 import { analyzeSelect, loadSqlParser } from '@/server/pipeline/sql';
-import { driverOf, ensureProjectStorage, ident, schemaNameOf, type ProjectStorage } from './storage';
+import { driverOf, ensureProjectStorage, ident, roleNameOf, schemaNameOf, type ProjectStorage } from './storage';
 
 /**
  * Runs users' SQL against a project's data and nothing else.
@@ -60,11 +60,7 @@ export class SandboxCancelled extends Error {
 }
 
 /** Builds `table` in the scope's schema from a user's SELECT (CREATE TABLE ... AS). */
-export async function createTableFromSelect(
-  db: Db,
-  scope: SandboxScope,
-  opts: { sql: string; table: string } & SandboxRunOptions,
-): Promise<{ ok: true; rowCount: number } | SandboxFailure> {
+export async function createTableFromSelect(db: Db, scope: SandboxScope, opts: { sql: string; table: string } & SandboxRunOptions): Promise<{ ok: true; rowCount: number } | SandboxFailure> {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(opts.table)) throw new Error(`not a table name: ${opts.table}`);
   const prefix = `CREATE TABLE ${ident(schemaNameOf(scope.projectId, scope.environment))}.${ident(opts.table)} AS (\n`;
   const checked = await wrapUserSelect(opts.sql, prefix, '\n)');
@@ -118,30 +114,30 @@ export async function countSandboxedSelect(
  * the user's SQL whichever wrapping failed.
  */
 export type WrappedRun = (prefix: string, suffix: string, params?: unknown[]) => ReturnType<SandboxQuery>;
-export async function withUserSelect<T>(
-  db: Db,
-  scope: SandboxScope,
-  opts: { sql: string } & SandboxRunOptions,
-  fn: (run: WrappedRun, raw: SandboxQuery) => Promise<T>,
-): Promise<T | SandboxFailure> {
+export async function withUserSelect<T>(db: Db, scope: SandboxScope, opts: { sql: string } & SandboxRunOptions, fn: (run: WrappedRun, raw: SandboxQuery) => Promise<T>): Promise<T | SandboxFailure> {
   const first = await wrapUserSelect(opts.sql, 'SELECT * FROM (\n', '\n) AS q LIMIT 0');
   if (!first.ok) return first;
   const statement = first.text.slice(first.prefixLength, first.text.length - '\n) AS q LIMIT 0'.length);
   let current: Checked = first;
-  return runChecked(db, scope, opts, () => current, (q) =>
-    fn(
-      async (prefix, suffix, params) => {
-        const text = `${prefix}${statement}${suffix}`;
-        if (!analyzeWrapped(text)) throw new WrapRefused();
-        current = { ok: true, text, userOffset: first.userOffset, prefixLength: prefix.length };
-        return q(text, params);
-      },
-      // Our own statements in the same session (no user text in them): errors are not mapped.
-      async (text, params) => {
-        current = { ok: true, text, userOffset: 0, prefixLength: Number.MAX_SAFE_INTEGER };
-        return q(text, params);
-      },
-    ),
+  return runChecked(
+    db,
+    scope,
+    opts,
+    () => current,
+    (q) =>
+      fn(
+        async (prefix, suffix, params) => {
+          const text = `${prefix}${statement}${suffix}`;
+          if (!analyzeWrapped(text)) throw new WrapRefused();
+          current = { ok: true, text, userOffset: first.userOffset, prefixLength: prefix.length };
+          return q(text, params);
+        },
+        // Our own statements in the same session (no user text in them): errors are not mapped.
+        async (text, params) => {
+          current = { ok: true, text, userOffset: 0, prefixLength: Number.MAX_SAFE_INTEGER };
+          return q(text, params);
+        },
+      ),
   );
 }
 
@@ -157,11 +153,7 @@ class WrapRefused extends Error {
  * once the first bytes arrived (an error in the statement is a SandboxFailure, not a broken stream);
  * the session commits when the stream ends and is dropped if the reader goes away early.
  */
-export async function copySelectCsv(
-  db: Db,
-  scope: SandboxScope,
-  opts: { sql: string } & SandboxRunOptions,
-): Promise<{ ok: true; stream: Readable } | SandboxFailure> {
+export async function copySelectCsv(db: Db, scope: SandboxScope, opts: { sql: string } & SandboxRunOptions): Promise<{ ok: true; stream: Readable } | SandboxFailure> {
   const checked = await wrapUserSelect(opts.sql, 'COPY (SELECT * FROM (\n', '\n) AS q) TO STDOUT WITH (FORMAT csv, HEADER true)');
   if (!checked.ok) return checked;
   const timeout = opts.timeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
@@ -237,13 +229,7 @@ function analyzeWrapped(text: string): boolean {
   return !a.problems.some((p) => p.code === 'multiple-statements' || p.code === 'sql-syntax' || p.code === 'empty-cell');
 }
 
-async function runChecked<T>(
-  db: Db,
-  scope: SandboxScope,
-  opts: SandboxRunOptions,
-  checked: Checked | (() => Checked),
-  fn: (q: SandboxQuery) => Promise<T>,
-): Promise<T | SandboxFailure> {
+async function runChecked<T>(db: Db, scope: SandboxScope, opts: SandboxRunOptions, checked: Checked | (() => Checked), fn: (q: SandboxQuery) => Promise<T>): Promise<T | SandboxFailure> {
   const timeout = opts.timeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   try {
     return await withSandboxSession(db, scope, { timeoutMs: timeout, ...(opts.signal ? { signal: opts.signal } : {}) }, fn);
@@ -287,15 +273,37 @@ export async function withSandboxSession<T>(
   fn: (q: SandboxQuery, client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const storage = await ensureProjectStorage(db, scope.projectId);
+  if (opts.signal?.aborted) throw new SandboxCancelled();
+  return inSession(db, scope, opts, sandboxPool(driverOf(db).pool, storage).connect(), fn);
+}
+
+/**
+ * A second sandbox session beside one the caller holds (a build step's metrics passes side by
+ * side), or null when the project's pool has no connection free right now. It never waits for one:
+ * two steps each holding a session and waiting for a second would wait for ever.
+ */
+export function trySpareSandboxSession<T>(db: Db, scope: SandboxScope, opts: { timeoutMs: number; signal?: AbortSignal }, fn: (q: SandboxQuery) => Promise<T>): Promise<T> | null {
+  const pool = pools.get(driverOf(db).pool)?.get(roleNameOf(scope.projectId));
+  if (!pool || pool.ending || opts.signal?.aborted || pool.waitingCount > 0 || (pool.idleCount === 0 && pool.totalCount >= SESSIONS_PER_PROJECT)) return null;
+  // connect() takes the free slot synchronously, before anyone else can.
+  return inSession(db, scope, opts, pool.connect(), fn);
+}
+
+async function inSession<T>(
+  db: Db,
+  scope: SandboxScope,
+  opts: { timeoutMs: number; signal?: AbortSignal },
+  connecting: Promise<pg.PoolClient>,
+  fn: (q: SandboxQuery, client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const schemaName = ident(schemaNameOf(scope.projectId, scope.environment));
   const timeout = Math.max(1, Math.floor(opts.timeoutMs));
   const signal = opts.signal;
   const notCancelled = () => {
     if (signal?.aborted) throw new SandboxCancelled();
   };
-  notCancelled();
   const appPool = driverOf(db).pool;
-  const client = await sandboxPool(appPool, storage).connect();
+  const client = await connecting;
   let failed: Error | undefined;
   let onAbort: (() => void) | undefined;
   try {
@@ -332,6 +340,7 @@ export async function withSandboxSession<T>(
 }
 
 const pools = new WeakMap<pg.Pool, Map<string, pg.Pool>>();
+const SESSIONS_PER_PROJECT = 2;
 
 /** One small pool per project role, logging in as that role on the application's server. */
 function sandboxPool(appPool: pg.Pool, storage: ProjectStorage): pg.Pool {
@@ -340,10 +349,12 @@ function sandboxPool(appPool: pg.Pool, storage: ProjectStorage): pg.Pool {
   let pool = byRole.get(storage.roleName);
   if (!pool) {
     const o = (appPool as unknown as { options: pg.PoolConfig }).options;
-    const base: pg.PoolConfig = o.connectionString ? connectionAs(o.connectionString, storage) : { host: o.host, port: o.port, database: o.database, ssl: o.ssl, user: storage.roleName, password: storage.rolePassword };
+    const base: pg.PoolConfig = o.connectionString
+      ? connectionAs(o.connectionString, storage)
+      : { host: o.host, port: o.port, database: o.database, ssl: o.ssl, user: storage.roleName, password: storage.rolePassword };
     pool = new pg.Pool({
       ...base,
-      max: 2,
+      max: SESSIONS_PER_PROJECT,
       idleTimeoutMillis: 10_000,
       allowExitOnIdle: true,
       // When our side of a session dies (a killed worker), the server stops its statement within
