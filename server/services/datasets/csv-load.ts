@@ -156,7 +156,11 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
         let end: number;
         while ((end = scanner.next(b, at, input.final, fields)) >= 0) {
           if (fields.blank) span.replace(b, at, end, '');
-          else encoder.forward(b, fields, span);
+          else {
+            encoder.forward(b, fields, span);
+            // The last line may lack its line end: with NA dropped, a one-column row would be nothing.
+            if (!fields.delimited) span.replace(b, end, end, encoder.eol);
+          }
           at = end;
           if (span.full(at)) {
             span.flush(b, at);

@@ -74,7 +74,7 @@ export class RowEncoder {
     private readonly sampled: number,
     private readonly headerLine: number,
     /** The file's record delimiter: COPY wants one kind of line end throughout. */
-    private readonly eol: string,
+    readonly eol: string,
   ) {
     this.nullSeen = names.map(() => false);
     this.trueSeen = names.map(() => undefined);

@@ -38,6 +38,8 @@ export class CsvFields {
   newlines = 0;
   /** LF bytes inside quoted fields (CsvRecordParser counted only these for its error lines). */
   quotedNewlines = 0;
+  /** The record ends with a record delimiter (not only the last one may lack it). */
+  delimited = true;
 
   push(s: number, e: number, flags: number): void {
     const k = this.count++;
@@ -94,7 +96,7 @@ export class CsvScanner {
       if (i < 0) return i;
       if (i >= n) {
         if (!final) return MORE;
-        this.commit(f);
+        this.commit(f, false);
         return n;
       }
       if (b[i] === COMMA) {
@@ -102,12 +104,13 @@ export class CsvScanner {
         continue;
       }
       const d = this.delimiterAt(b, i, final);
-      this.commit(f);
+      this.commit(f, true);
       return i + d;
     }
   }
 
-  private commit(f: CsvFields): void {
+  private commit(f: CsvFields, delimited: boolean): void {
+    f.delimited = delimited;
     f.line = this.recordLine;
     this.recordLine += 1 + f.newlines;
     this.line += 1 + f.quotedNewlines;
