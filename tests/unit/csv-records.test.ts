@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { CsvRecordParser, type CsvSyntaxError } from '@/server/services/datasets/csv-records';
-import { CsvFields, CsvScanner, END, MORE } from '@/server/services/datasets/csv-scanner';
+import { CsvFields, CsvScanner, END, MORE, type CsvSyntaxError } from '@/server/services/datasets/csv-scanner';
+import { CsvRecordParser } from '../helpers/csv-record-parser';
 
 /** The upload's own reader, fed in chunks of the given sizes; the records or the error message. */
 function ours(text: string, sizes: number[]): string[][] | string {

@@ -1,13 +1,12 @@
 import type { DatasetColumnSpec, DatasetColumnType } from '@/db/schema';
 import { booleanWordsOf } from '@/server/domain/boolean-words';
 import { isNullCell, normaliseHeaders, TypeInference } from '../../domain/column-types';
-import { CsvSyntaxError } from './csv-records';
 import { BatchBytes } from './csv-batch-bytes';
 import { InvalidCsvEncoding, type CsvEncoding } from './csv-encoding';
 import { CsvInput } from './csv-input';
 import { CsvRejected, CsvTooLarge, formatBytes, type CsvProblem } from './csv-problems';
 import { checkRowShape, ForwardSpan, RowEncoder, type Rec } from './csv-rows';
-import { CsvFields, CsvScanner, END, MORE } from './csv-scanner';
+import { CsvFields, CsvScanner, CsvSyntaxError, END, MORE } from './csv-scanner';
 
 /**
  * Streaming CSV reading for uploads: reads the header and a sample, infers column types (the

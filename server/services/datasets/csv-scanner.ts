@@ -1,13 +1,22 @@
-import { CsvSyntaxError } from './csv-records';
-
 /**
- * The upload's CSV reader at the byte level: the records CsvRecordParser reads (csv-parse's with
- * `{ bom: true, relax_column_count: true }`), its errors with their lines, but as byte ranges of the
- * input instead of strings, so that rows can be checked and forwarded to COPY as they were written
- * without a string or an array per row. A record is scanned from its start each time: when the data
+ * The upload's CSV reader at the byte level: the records, errors and error lines of the string reader
+ * it replaced (tests/helpers/csv-record-parser.ts, which reads what csv-parse read with `{ bom: true,
+ * relax_column_count: true }`), but as byte ranges of the input instead of strings, so that rows can
+ * be checked and forwarded to COPY as they were written without a string or an array per row. A record is scanned from its start each time: when the data
  * ends inside one, the caller adds input and scans it again (csv-input.ts grows the input
  * geometrically, so a long record costs linear time).
  */
+
+/** Bad quoting, with the file line csv-parse named (csv-load turns it into CsvRejected). */
+export class CsvSyntaxError extends Error {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CsvSyntaxError';
+  }
+}
 
 const COMMA = 44;
 const QUOTE = 34;
@@ -36,7 +45,7 @@ export class CsvFields {
   line = 0;
   /** LF bytes inside the fields: the file lines the record takes beyond its first. */
   newlines = 0;
-  /** LF bytes inside quoted fields (CsvRecordParser counted only these for its error lines). */
+  /** LF bytes inside quoted fields (the string reader counted only these for its error lines). */
   quotedNewlines = 0;
   /** The record ends with a record delimiter (not only the last one may lack it). */
   delimited = true;
@@ -54,7 +63,7 @@ export class CsvFields {
     this.flags[k] = flags;
   }
 
-  /** Field k's value as the string CsvRecordParser gave. */
+  /** Field k's value as a string. */
   text(b: Buffer, k: number): string {
     const v = b.toString('utf8', this.start[k]!, this.end[k]!);
     return this.flags[k]! & ESCAPED ? v.replaceAll('""', '"') : v;
@@ -75,7 +84,7 @@ const countLf = (b: Buffer, from: number, to: number) => {
 export class CsvScanner {
   /** The record delimiter, once the first unquoted line end has shown it. */
   delimiter: '' | '\n' | '\r\n' | '\r' = '';
-  /** CsvRecordParser's line: record delimiters plus LFs inside quoted fields (syntax errors name it). */
+  /** The string reader's line: record delimiters plus LFs inside quoted fields (syntax errors name it). */
   private line = 1;
   /** The record reader's line: one per record plus the LFs inside fields. */
   private recordLine = 1;
@@ -123,6 +132,8 @@ export class CsvScanner {
     let flags = 0;
     for (; i < n; i++) {
       const c = b[i]!;
+      // Digits, letters and most punctuation sort above every byte that matters here.
+      if (c > COMMA) continue;
       if (c === COMMA) break;
       if (c === QUOTE) {
         const value = b.toString('utf8', s, i);
