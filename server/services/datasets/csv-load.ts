@@ -85,6 +85,64 @@ function readHeader(first: Rec, types: CsvLoadOptions['types']): { names: string
   return { names, overrides };
 }
 
+/** The next non-blank record as strings (the header and the sample), or null at the end. */
+async function nextRecord(input: CsvInput, scanner: CsvScanner, fields: CsvFields): Promise<Rec | null> {
+  try {
+    for (;;) {
+      const end = scanner.next(input.data, input.pos, input.final, fields);
+      if (end === MORE) {
+        await input.grow();
+        continue;
+      }
+      if (end === END) return null;
+      const b = input.data;
+      input.pos = end;
+      if (fields.blank) continue;
+      const record = new Array<string>(fields.count);
+      for (let k = 0; k < fields.count; k++) record[k] = fields.text(b, k);
+      return { record, line: fields.line };
+    }
+  } catch (err) {
+    throw translate(err);
+  }
+}
+
+/**
+ * The rows after the sample, as written: each checked in place (RowEncoder.forward) and the bytes
+ * copied into `bytes` a run at a time; yields each time `bytes` holds a batch.
+ */
+async function* forwardRows(input: CsvInput, scanner: CsvScanner, fields: CsvFields, encoder: RowEncoder, bytes: BatchBytes): AsyncGenerator<void> {
+  const span = new ForwardSpan(bytes);
+  try {
+    for (;;) {
+      const b = input.data;
+      let at = input.pos;
+      span.from = at;
+      let end: number;
+      while ((end = scanner.next(b, at, input.final, fields)) >= 0) {
+        if (fields.blank) span.replace(b, at, end, '');
+        else {
+          encoder.forward(b, fields, span);
+          // The last line may lack its line end: with NA dropped, a one-column row would be nothing.
+          if (!fields.delimited) span.replace(b, end, end, encoder.eol);
+        }
+        at = end;
+        if (span.full(at)) {
+          span.flush(b, at);
+          input.pos = at;
+          yield;
+        }
+      }
+      span.flush(b, at);
+      input.pos = at;
+      if (end === END) return;
+      await input.grow();
+    }
+  } catch (err) {
+    throw translate(err);
+  }
+}
+
 export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts: CsvLoadOptions = {}): Promise<CsvLoad> {
   const sampleRows = opts.sampleRows ?? 20_000;
   const batchBytes = opts.batchBytes ?? 512 * 1024;
@@ -92,27 +150,7 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
   const scanner = new CsvScanner();
   const fields = new CsvFields();
 
-  /** The next non-blank record as strings (the header and the sample), or null at the end. */
-  const next = async (): Promise<Rec | null> => {
-    try {
-      for (;;) {
-        const end = scanner.next(input.data, input.pos, input.final, fields);
-        if (end === MORE) {
-          await input.grow();
-          continue;
-        }
-        if (end === END) return null;
-        const b = input.data;
-        input.pos = end;
-        if (fields.blank) continue;
-        const record = new Array<string>(fields.count);
-        for (let k = 0; k < fields.count; k++) record[k] = fields.text(b, k);
-        return { record, line: fields.line };
-      }
-    } catch (err) {
-      throw translate(err);
-    }
-  };
+  const next = () => nextRecord(input, scanner, fields);
 
   const first = await next();
   if (!first) throw new CsvRejected({ line: 1, message: 'the file is empty: the first line must name the columns' });
@@ -145,36 +183,7 @@ export async function startCsvLoad(source: AsyncIterable<Buffer | string>, opts:
     };
     for (const r of sample) if (bytes.add(encoder.encode(r))) yield flush();
     sample.length = 0;
-    // The rest as written: rows are checked in place and their bytes copied a run at a time.
-    const span = new ForwardSpan(bytes);
-    try {
-      for (;;) {
-        const b = input.data;
-        let at = input.pos;
-        span.from = at;
-        let end: number;
-        while ((end = scanner.next(b, at, input.final, fields)) >= 0) {
-          if (fields.blank) span.replace(b, at, end, '');
-          else {
-            encoder.forward(b, fields, span);
-            // The last line may lack its line end: with NA dropped, a one-column row would be nothing.
-            if (!fields.delimited) span.replace(b, end, end, encoder.eol);
-          }
-          at = end;
-          if (span.full(at)) {
-            span.flush(b, at);
-            input.pos = at;
-            yield flush();
-          }
-        }
-        span.flush(b, at);
-        input.pos = at;
-        if (end === END) break;
-        await input.grow();
-      }
-    } catch (err) {
-      throw translate(err);
-    }
+    for await (const _ of forwardRows(input, scanner, fields, encoder, bytes)) yield flush();
     if (bytes.used > 0) yield flush();
     else opts.onProgress?.({ bytesRead: input.bytesIn, rows: encoder.rows });
   }
