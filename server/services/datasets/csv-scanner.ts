@@ -75,11 +75,12 @@ export class CsvFields {
   }
 }
 
-const countLf = (b: Buffer, from: number, to: number) => {
+/** LF bytes in [from, to). A plain loop: indexOf would search past `to`, to the end of the buffer when a file has no LF at all. */
+function countLf(b: Buffer, from: number, to: number): number {
   let n = 0;
-  for (let i = b.indexOf(LF, from); i !== -1 && i < to; i = b.indexOf(LF, i + 1)) n++;
+  for (let i = from; i < to; i++) if (b[i] === LF) n++;
   return n;
-};
+}
 
 export class CsvScanner {
   /** The record delimiter, once the first unquoted line end has shown it. */
