@@ -1,7 +1,7 @@
 /**
- * CSV upload throughput: a generated 1M-row file through our upload path (csv-parse, type inference
- * and validation in Node, COPY FROM STDIN into a staging table, rename, metadata and audit in one
- * transaction) against a bare `COPY ... FROM STDIN (FORMAT csv, HEADER)` of the same file into the
+ * CSV upload throughput: a generated 1M-row file through our upload path (type inference on a sample,
+ * every row checked in Node and its bytes forwarded as written where Postgres reads them as we do,
+ * COPY FROM STDIN into a staging table, profile, rename, metadata and audit in one transaction) against a bare `COPY ... FROM STDIN (FORMAT csv, HEADER)` of the same file into the
  * same table shape, on the same server in the same run: the Postgres server at 127.0.0.1:5432, then
  * the embedded PostgreSQL server (`npm start`'s default).
  *
@@ -40,7 +40,9 @@ async function generate(rows: number): Promise<void> {
       const chunk: string[] = [];
       for (let i = 0; i < rows; i++) {
         const day = String((i % 28) + 1).padStart(2, '0');
-        chunk.push(`${i},${((i * 7919) % 100000) / 100},${categories[i % 5]},${i % 3 === 0 ? 'true' : 'false'},2024-03-${day} ${String(i % 24).padStart(2, '0')}:15:00,${(i * 31) % 1000},"row ${i}, ok"\n`);
+        chunk.push(
+          `${i},${((i * 7919) % 100000) / 100},${categories[i % 5]},${i % 3 === 0 ? 'true' : 'false'},2024-03-${day} ${String(i % 24).padStart(2, '0')}:15:00,${(i * 31) % 1000},"row ${i}, ok"\n`,
+        );
         if (chunk.length === 10_000) {
           yield chunk.join('');
           chunk.length = 0;

@@ -1,21 +1,12 @@
-/**
- * A streaming CSV record reader (RFC 4180: `,` separated, `"` quoted, `""` for a quote inside quotes)
- * for uploads, reading what csv-parse read with `{ bom: true, relax_column_count: true }`: a UTF-8 BOM
- * is dropped, the record delimiter is the first unquoted `\r\n`, `\n` or `\r` (other line ends are
- * field text), a blank line is the record `['']`, a last line with nothing on it is no record. It
- * slices fields out of each chunk instead of building them a character at a time, several times
- * faster than csv-parse on upload-sized files.
- */
-export class CsvSyntaxError extends Error {
-  constructor(
-    readonly line: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CsvSyntaxError';
-  }
-}
+import { CsvSyntaxError } from '@/server/services/datasets/csv-scanner';
 
+/**
+ * The string-level CSV record reader uploads used before the byte scanner (csv-scanner.ts), kept as
+ * the reference the scanner is checked against (records, error messages, error lines): it reads what
+ * csv-parse read with `{ bom: true, relax_column_count: true }`: a UTF-8 BOM is dropped, the record
+ * delimiter is the first unquoted `\r\n`, `\n` or `\r` (other line ends are field text), a blank line
+ * is the record `['']`, a last line with nothing on it is no record.
+ */
 const COMMA = 44;
 const QUOTE = 34;
 const CR = 13;
