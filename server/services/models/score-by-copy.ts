@@ -1,3 +1,4 @@
+import { endianness } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import pg from 'pg';
 import { to as copyTo, type CopyStreamQuery } from 'pg-copy-streams';
@@ -132,7 +133,7 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
       const label = out[job.schema.outputs.label]!.data as BigInt64Array | string[];
       const probabilities = out[job.schema.outputs.probabilities]!.data as Float32Array | Float64Array;
       const pos = job.schema.positiveIndex;
-      const bytes = encodeTuples(batch, plan.passFields, [{ bytes: (r) => labels.of(label[r]!) }, { float8: (r) => probabilities[2 * r + pos]! }, { int8: version }]);
+      const bytes = encodeTuples(batch, plan.passFields, [{ bytes: labels.rows(label, batch.rows) }, { float8: (r) => probabilities[2 * r + pos]! }, { int8: version }]);
       await draining;
       draining = write(bytes);
       draining.catch(() => {});
@@ -231,13 +232,31 @@ function clientConfigOf(pool: pg.Pool): pg.ClientConfig {
 /** The class name's UTF-8 bytes per label value, encoded once. */
 class LabelBytes {
   private readonly cache = new Map<bigint | string, Buffer>();
+  private readonly small: Buffer[] = [];
   constructor(private readonly schema: FeatureSchema) {}
-  of(value: bigint | string): Buffer {
+
+  /** Each row's label bytes. */
+  rows(label: BigInt64Array | string[], n: number): Buffer[] {
+    const out = new Array<Buffer>(n);
+    if (label instanceof BigInt64Array && LITTLE_ENDIAN) {
+      // Class values are small: read the low word (no BigInt made per row) when the high word is its sign.
+      const words = new Int32Array(label.buffer, label.byteOffset, 2 * n);
+      for (let r = 0; r < n; r++) {
+        const lo = words[2 * r]!;
+        out[r] = lo >= 0 && lo < 256 && words[2 * r + 1] === 0 ? (this.small[lo] ??= this.of(BigInt(lo))) : this.of(label[r]!);
+      }
+    } else for (let r = 0; r < n; r++) out[r] = this.of(label[r]!);
+    return out;
+  }
+
+  private of(value: bigint | string): Buffer {
     let bytes = this.cache.get(value);
     if (!bytes) this.cache.set(value, (bytes = Buffer.from(labelOf(this.schema, value), 'utf8')));
     return bytes;
   }
 }
+
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 /**
  * Scores a batch's columns on this thread (a scoring pool thread measured slower on 2 cores: see
