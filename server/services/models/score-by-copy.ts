@@ -18,8 +18,12 @@ import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, encodeTuples, TupleSplitter, t
  * binary COPY (its own read-only transaction, as the project's role), each batch's feature fields
  * are decoded straight into the model's input tensors (no row objects), onnxruntime scores the
  * batch, and the tuples go back, untouched, with the outputs appended, into the staging table
- * through binary COPY FROM STDIN on the caller's transaction. Reading the next batch and writing the
- * previous one overlap with scoring. Memory: about two batches.
+ * through binary COPY FROM STDIN on the caller's transaction. Memory: about three batches.
+ *
+ * onnxruntime-node runs a session on the calling thread, so while a batch scores neither stream
+ * moves beyond what the sockets buffer; the session's intra-op threads (BATCH_SESSION_OPTIONS) put
+ * the cores Postgres leaves idle meanwhile to work. Between runs the previous batch's write drains
+ * while the next one is read and decoded.
  *
  * Same results as the cursor path (score-dataset.ts): the numbers a model sees are the values
  * `::float8` gives (cast in the SELECT for types decoded here), NULL and unknown categories go
@@ -258,10 +262,7 @@ class LabelBytes {
 
 const LITTLE_ENDIAN = endianness() === 'LE';
 
-/**
- * Scores a batch's columns on this thread (a scoring pool thread measured slower on 2 cores: see
- * score-dataset.ts); the caller reads and scores the next batch while this one's write drains.
- */
+/** Scores a batch's columns on this thread (a scoring pool thread measured slower on 2 cores: see score-dataset.ts). */
 async function runBatch(job: CopyScoring, columns: InputColumn[]): Promise<RunOutputs> {
   const outputs = [job.schema.outputs.label, job.schema.outputs.probabilities];
   const feeds: Record<string, ort.Tensor> = {};
