@@ -120,7 +120,6 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
     const splitter = new TupleSplitter({ fieldCount: plan.fieldCount, passFields: plan.passFields, pick: plan.features.map((f) => f.field), batchRows: COPY_BATCH_ROWS });
     const labels = new LabelBytes(job.schema);
     const decoder = new ColumnDecoder(job.schema, plan.features);
-    const version = BigInt(job.version);
     await write(BINARY_COPY_HEADER);
     // One batch scores while the previous one is written and the next one read.
     let previous: { batch: TupleBatch; scored: Promise<RunOutputs> } | null = null;
@@ -133,11 +132,7 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
       if (!previous) return;
       const { batch, scored } = previous;
       previous = null;
-      const out = await scored;
-      const label = out[job.schema.outputs.label]!.data as BigInt64Array | string[];
-      const probabilities = out[job.schema.outputs.probabilities]!.data as Float32Array | Float64Array;
-      const pos = job.schema.positiveIndex;
-      const bytes = encodeTuples(batch, plan.passFields, [{ bytes: labels.rows(label, batch.rows) }, { float8: (r) => probabilities[2 * r + pos]! }, { int8: version }]);
+      const bytes = encodeScored(job, labels, batch, await scored);
       await draining;
       draining = write(bytes);
       draining.catch(() => {});
@@ -231,6 +226,14 @@ function clientConfigOf(pool: pg.Pool): pg.ClientConfig {
   return o.connectionString
     ? { connectionString: o.connectionString, ...(o.ssl === undefined ? {} : { ssl: o.ssl }) }
     : { host: o.host, port: o.port, database: o.database, user: o.user, password: o.password, ssl: o.ssl };
+}
+
+/** The batch's tuples with its scores appended: the label, the positive class's probability, the model version. */
+function encodeScored(job: CopyScoring, labels: LabelBytes, batch: TupleBatch, out: RunOutputs): Buffer {
+  const label = out[job.schema.outputs.label]!.data as BigInt64Array | string[];
+  const probabilities = out[job.schema.outputs.probabilities]!.data as Float32Array | Float64Array;
+  const pos = job.schema.positiveIndex;
+  return encodeTuples(batch, job.plan.passFields, [{ bytes: labels.rows(label, batch.rows) }, { float8: (r) => probabilities[2 * r + pos]! }, { int8: BigInt(job.version) }]);
 }
 
 /** The class name's UTF-8 bytes per label value, encoded once. */
