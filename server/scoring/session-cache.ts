@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { FeatureSchema } from '../ml/onnx/feature-schema';
 import { decodeModel } from '../ml/onnx/proto';
@@ -18,6 +19,18 @@ export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   interOpNumThreads: 1,
   executionMode: 'sequential',
   graphOptimizationLevel: 'all',
+};
+
+/**
+ * Batch scoring's sessions (score-dataset.ts): one large run per batch, on the main thread, which
+ * stops reading and writing Postgres meanwhile, so the other cores would idle; intra-op threads
+ * let onnxruntime use them (tree ensembles split the rows between threads; the same sums per row).
+ * No spinning: between runs the threads sleep instead of burning the CPU Postgres needs.
+ */
+export const BATCH_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+  ...SESSION_OPTIONS,
+  intraOpNumThreads: Math.min(4, availableParallelism()),
+  extra: { session: { intra_op: { allow_spinning: '0' } } },
 };
 
 export class ArtifactIntegrityError extends Error {
@@ -42,8 +55,10 @@ export function verifiedModelBytes(sha256: string, bytes: Uint8Array): Uint8Arra
 export class SessionCache {
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
   private readonly maxSessions: number;
-  constructor(opts: { maxSessions?: number } = {}) {
+  private readonly options: ort.InferenceSession.SessionOptions;
+  constructor(opts: { maxSessions?: number; sessionOptions?: ort.InferenceSession.SessionOptions } = {}) {
     this.maxSessions = opts.maxSessions ?? 64;
+    this.options = opts.sessionOptions ?? SESSION_OPTIONS;
   }
 
   /**
@@ -58,7 +73,7 @@ export class SessionCache {
       this.sessions.set(sha256, hit);
       return hit;
     }
-    const loading = (async () => ort.InferenceSession.create(verifiedModelBytes(sha256, await load()), SESSION_OPTIONS))();
+    const loading = (async () => ort.InferenceSession.create(verifiedModelBytes(sha256, await load()), this.options))();
     this.sessions.set(sha256, loading);
     loading.catch(() => {
       if (this.sessions.get(sha256) === loading) this.sessions.delete(sha256);

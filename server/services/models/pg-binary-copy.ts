@@ -32,52 +32,45 @@ export type TupleBatch = {
  * Cuts a binary COPY stream into batches of `batchRows` rows. Each tuple must have `fieldCount`
  * fields; `pick` lists the field positions whose values the caller decodes (picked in that order,
  * `pick.length` per row); the first `passFields` fields are the ones written back.
+ *
+ * Chunks are appended to the batch's buffer and their tuples indexed where they lie: the stream's
+ * bytes are copied once, and only the incomplete tuple after a full batch moves on to the next.
  */
 export class TupleSplitter {
-  private carry: Buffer | null = null;
   private headerRead = false;
   private ended = false;
   private rowsSeen = 0;
   private batch: TupleBatch;
+  private view: DataView;
+  /** Bytes of the stream in the batch's buffer; the tuples indexed so far end at `parsed`. */
   private used = 0;
+  private parsed = 0;
   private readonly picks: Int32Array;
 
-  constructor(
-    private readonly opts: { fieldCount: number; passFields: number; pick: readonly number[]; batchRows: number },
-  ) {
+  constructor(private readonly opts: { fieldCount: number; passFields: number; pick: readonly number[]; batchRows: number }) {
     // picks[field] = index of the field among the picked ones, or -1.
     this.picks = new Int32Array(opts.fieldCount).fill(-1);
     opts.pick.forEach((f, k) => (this.picks[f] = k));
     this.batch = this.newBatch(1 << 20);
+    this.view = viewOf(this.batch.buf);
   }
 
   /** The batches this chunk completes (the last, partial batch comes from `end()`). */
   push(chunk: Buffer): TupleBatch[] {
-    const work = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
-    this.carry = null;
-    let pos = 0;
+    if (this.ended) return [];
+    this.ensureBytes(this.used + chunk.length);
+    this.used += chunk.copy(this.batch.buf, this.used);
     if (!this.headerRead) {
-      if (work.length < SIGNATURE.length + 8) {
-        this.carry = work;
-        return [];
-      }
-      if (!work.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('not a binary COPY stream');
-      const extension = work.readInt32BE(SIGNATURE.length + 4);
-      if (work.length < SIGNATURE.length + 8 + extension) {
-        this.carry = work;
-        return [];
-      }
-      pos = SIGNATURE.length + 8 + extension;
+      const b = this.batch.buf;
+      if (this.used < SIGNATURE.length + 8) return [];
+      if (!b.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('not a binary COPY stream');
+      const extension = b.readInt32BE(SIGNATURE.length + 4);
+      if (this.used < SIGNATURE.length + 8 + extension) return [];
+      this.parsed = SIGNATURE.length + 8 + extension;
       this.headerRead = true;
     }
     const done: TupleBatch[] = [];
-    for (;;) {
-      const next = this.take(work, pos);
-      pos = next.pos;
-      if (this.batch.rows === this.opts.batchRows) done.push(this.finishBatch());
-      if (!next.full) break;
-    }
-    if (pos < work.length && !this.ended) this.carry = Buffer.from(work.subarray(pos));
+    while (this.take()) done.push(this.finishBatch());
     return done;
   }
 
@@ -91,19 +84,18 @@ export class TupleSplitter {
     return this.rowsSeen;
   }
 
-  /**
-   * Moves the complete tuples at `work[pos...]` into the batch, up to the batch's size. `full`:
-   * the batch filled up before the data ran out (call again with the returned position).
-   */
-  private take(work: Buffer, start: number): { pos: number; full: boolean } {
+  /** Indexes the complete tuples after `parsed`, up to the batch's size; true when the batch is full. */
+  private take(): boolean {
     const { fieldCount, passFields, batchRows } = this.opts;
     const b = this.batch;
+    const view = this.view;
+    const end = this.used;
     const width = this.opts.pick.length;
-    const firstRow = b.rows;
-    let pos = start;
+    const picks = this.picks;
+    let pos = this.parsed;
     while (b.rows < batchRows) {
-      if (pos + 2 > work.length) break;
-      const count = work.readInt16BE(pos);
+      if (pos + 2 > end) break;
+      const count = view.getInt16(pos);
       if (count === -1) {
         this.ended = true;
         pos += 2;
@@ -114,21 +106,21 @@ export class TupleSplitter {
       let passEnd = -1;
       let complete = true;
       const row = b.rows;
-      this.ensureRows(row + 1);
+      if (row === b.tupleStart.length) this.ensureRows(row + 1);
       for (let f = 0; f < fieldCount; f++) {
-        if (p + 4 > work.length) {
+        if (p + 4 > end) {
           complete = false;
           break;
         }
-        const len = work.readInt32BE(p);
+        const len = view.getInt32(p);
         p += 4;
-        const k = this.picks[f]!;
+        const k = picks[f]!;
         if (k >= 0) {
           b.pickOffset[row * width + k] = len < 0 ? -1 : p;
           b.pickLength[row * width + k] = len;
         }
         if (len > 0) p += len;
-        if (p > work.length) {
+        if (p > end) {
           complete = false;
           break;
         }
@@ -138,25 +130,11 @@ export class TupleSplitter {
       b.tupleStart[row] = pos;
       b.passEnd[row] = passFields === 0 ? pos + 2 : passEnd;
       b.rows++;
+      this.rowsSeen++;
       pos = p;
     }
-    // Offsets so far are into `work`: move the tuples into the batch buffer and shift them.
-    const bytes = pos - start;
-    const taken = b.rows - firstRow;
-    if (taken > 0) {
-      this.ensureBytes(this.used + bytes);
-      work.copy(this.batch.buf, this.used, start, start + bytes);
-      const shift = this.used - start;
-      const bb = this.batch;
-      for (let r = firstRow; r < bb.rows; r++) {
-        bb.tupleStart[r]! += shift;
-        bb.passEnd[r]! += shift;
-        for (let k = r * width; k < (r + 1) * width; k++) if (bb.pickOffset[k]! >= 0) bb.pickOffset[k]! += shift;
-      }
-      this.used += bytes;
-      this.rowsSeen += taken;
-    }
-    return { pos, full: this.batch.rows === batchRows && !this.ended };
+    this.parsed = pos;
+    return b.rows === batchRows && !this.ended;
   }
 
   private newBatch(bytes: number): TupleBatch {
@@ -173,11 +151,16 @@ export class TupleSplitter {
     };
   }
 
+  /** Hands out the batch; the bytes after its last tuple (part of the next one) start the next batch. */
   private finishBatch(): TupleBatch {
     const b = this.batch;
-    const done: TupleBatch = { ...b, buf: b.buf.subarray(0, this.used) };
-    this.batch = this.newBatch(Math.max(1 << 16, b.buf.length));
-    this.used = 0;
+    const done: TupleBatch = { ...b, buf: b.buf.subarray(0, this.parsed) };
+    const rest = this.used - this.parsed;
+    this.batch = this.newBatch(Math.max(1 << 16, b.buf.length, rest));
+    this.view = viewOf(this.batch.buf);
+    b.buf.copy(this.batch.buf, 0, this.parsed, this.used);
+    this.used = rest;
+    this.parsed = 0;
     return done;
   }
 
@@ -203,11 +186,14 @@ export class TupleSplitter {
     const next = Buffer.allocUnsafe(Math.max(bytes, b.buf.length * 2));
     b.buf.copy(next, 0, 0, this.used);
     b.buf = next;
+    this.view = viewOf(next);
   }
 }
 
-/** One field appended to every written tuple. */
-export type AppendedField = { bytes: (row: number) => Buffer } | { float8: (row: number) => number } | { int8: bigint };
+const viewOf = (buf: Buffer) => new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+
+/** One field appended to every written tuple: each row's bytes, each row's number, or one int8 for all. */
+export type AppendedField = { bytes: readonly Uint8Array[] } | { float8: (row: number) => number } | { int8: bigint };
 
 /**
  * The batch's tuples as binary COPY tuples: their first `passFields` fields, then `appended`. No
@@ -216,28 +202,40 @@ export type AppendedField = { bytes: (row: number) => Buffer } | { float8: (row:
 export function encodeTuples(batch: TupleBatch, passFields: number, appended: readonly AppendedField[]): Buffer {
   const { buf, rows, tupleStart, passEnd } = batch;
   let size = 0;
-  for (let r = 0; r < rows; r++) {
-    size += 2 + passEnd[r]! - (tupleStart[r]! + 2);
-    for (const a of appended) size += 4 + ('bytes' in a ? a.bytes(r).length : 8);
+  for (let r = 0; r < rows; r++) size += passEnd[r]! - tupleStart[r]!;
+  for (const a of appended) {
+    if ('bytes' in a) for (let r = 0; r < rows; r++) size += 4 + a.bytes[r]!.length;
+    else size += 12 * rows;
   }
   const out = Buffer.allocUnsafe(size);
-  const int8s = appended.map((a) => ('int8' in a ? a.int8 : 0n));
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const int8s = appended.map((a) => {
+    if (!('int8' in a)) return null;
+    const bytes = new Uint8Array(12);
+    const v = new DataView(bytes.buffer);
+    v.setInt32(0, 8);
+    v.setBigInt64(4, a.int8);
+    return bytes;
+  });
   let p = 0;
   for (let r = 0; r < rows; r++) {
-    p = out.writeInt16BE(passFields + appended.length, p);
+    view.setInt16(p, passFields + appended.length);
+    p += 2;
     p += buf.copy(out, p, tupleStart[r]! + 2, passEnd[r]!);
     for (let j = 0; j < appended.length; j++) {
       const a = appended[j]!;
       if ('bytes' in a) {
-        const bytes = a.bytes(r);
-        p = out.writeInt32BE(bytes.length, p);
-        p += bytes.copy(out, p);
+        const bytes = a.bytes[r]!;
+        view.setInt32(p, bytes.length);
+        out.set(bytes, p + 4);
+        p += 4 + bytes.length;
       } else if ('float8' in a) {
-        p = out.writeInt32BE(8, p);
-        p = out.writeDoubleBE(a.float8(r), p);
+        view.setInt32(p, 8);
+        view.setFloat64(p + 4, a.float8(r));
+        p += 12;
       } else {
-        p = out.writeInt32BE(8, p);
-        p = out.writeBigInt64BE(int8s[j]!, p);
+        out.set(int8s[j]!, p);
+        p += 12;
       }
     }
   }

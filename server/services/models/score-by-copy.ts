@@ -1,12 +1,14 @@
+import { endianness } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import pg from 'pg';
 import { to as copyTo, type CopyStreamQuery } from 'pg-copy-streams';
 import type { DatasetColumnSpec } from '@/db/schema';
-import type { FeatureInput, FeatureSchema } from '@/server/ml/onnx/feature-schema';
-import { featureColumns, type InputColumn, packColumns, RecordInputError, recordsToColumns } from '@/server/scoring/records';
+import type { FeatureSchema } from '@/server/ml/onnx/feature-schema';
+import { type InputColumn, RecordInputError, recordsToColumns } from '@/server/scoring/records';
 import { labelOf } from '@/server/scoring/session-cache';
 import type { RunOutputs } from '@/server/scoring/worker-pool';
 import { copyErrorLine } from '../datasets/copy-errors';
+import { ColumnDecoder, type PlannedFeature, type SourceKind, valueAt } from './copy-columns';
 import { ident } from '../datasets/storage';
 import { invalid } from '../errors';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, encodeTuples, TupleSplitter, type TupleBatch } from './pg-binary-copy';
@@ -16,8 +18,12 @@ import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, encodeTuples, TupleSplitter, t
  * binary COPY (its own read-only transaction, as the project's role), each batch's feature fields
  * are decoded straight into the model's input tensors (no row objects), onnxruntime scores the
  * batch, and the tuples go back, untouched, with the outputs appended, into the staging table
- * through binary COPY FROM STDIN on the caller's transaction. Reading the next batch and writing the
- * previous one overlap with scoring. Memory: about two batches.
+ * through binary COPY FROM STDIN on the caller's transaction. Memory: about three batches.
+ *
+ * onnxruntime-node runs a session on the calling thread, so while a batch scores neither stream
+ * moves beyond what the sockets buffer; the session's intra-op threads (BATCH_SESSION_OPTIONS) put
+ * the cores Postgres leaves idle meanwhile to work. Between runs the previous batch's write drains
+ * while the next one is read and decoded.
  *
  * Same results as the cursor path (score-dataset.ts): the numbers a model sees are the values
  * `::float8` gives (cast in the SELECT for types decoded here), NULL and unknown categories go
@@ -28,7 +34,6 @@ import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, encodeTuples, TupleSplitter, t
 /** Rows per onnxruntime call: large enough that the call's own overhead is noise, small enough to stream. */
 export const COPY_BATCH_ROWS = 50_000;
 
-type SourceKind = 'float8' | 'float4' | 'int8' | 'int4' | 'int2' | 'bool' | 'text';
 const KIND_OF_OID = new Map<number, SourceKind>([
   [701, 'float8'],
   [700, 'float4'],
@@ -46,7 +51,7 @@ export type CopyPlan = {
   selectList: string;
   fieldCount: number;
   passFields: number;
-  features: { feature: FeatureInput; field: number; kind: SourceKind }[];
+  features: PlannedFeature[];
 };
 
 /**
@@ -114,7 +119,7 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
     signal?.addEventListener('abort', onAbort, { once: true });
     const splitter = new TupleSplitter({ fieldCount: plan.fieldCount, passFields: plan.passFields, pick: plan.features.map((f) => f.field), batchRows: COPY_BATCH_ROWS });
     const labels = new LabelBytes(job.schema);
-    const version = BigInt(job.version);
+    const decoder = new ColumnDecoder(job.schema, plan.features);
     await write(BINARY_COPY_HEADER);
     // One batch scores while the previous one is written and the next one read.
     let previous: { batch: TupleBatch; scored: Promise<RunOutputs> } | null = null;
@@ -127,11 +132,7 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
       if (!previous) return;
       const { batch, scored } = previous;
       previous = null;
-      const out = await scored;
-      const label = out[job.schema.outputs.label]!.data as BigInt64Array | string[];
-      const probabilities = out[job.schema.outputs.probabilities]!.data as Float32Array | Float64Array;
-      const pos = job.schema.positiveIndex;
-      const bytes = encodeTuples(batch, plan.passFields, [{ bytes: (r) => labels.of(label[r]!) }, { float8: (r) => probabilities[2 * r + pos]! }, { int8: version }]);
+      const bytes = encodeScored(job, labels, batch, await scored);
       await draining;
       draining = write(bytes);
       draining.catch(() => {});
@@ -141,7 +142,9 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
     const score = async (batch: TupleBatch) => {
       signal?.throwIfAborted();
       if (batch.rows === 0) return;
-      const scored = runBatch(job, buildColumns(job, batch));
+      const columns = decoder.columns(batch);
+      if (!columns) throw validationError(job, batch);
+      const scored = runBatch(job, columns);
       scored.catch(() => {});
       await flush();
       previous = { batch, scored };
@@ -225,103 +228,49 @@ function clientConfigOf(pool: pg.Pool): pg.ClientConfig {
     : { host: o.host, port: o.port, database: o.database, user: o.user, password: o.password, ssl: o.ssl };
 }
 
+/** The batch's tuples with its scores appended: the label, the positive class's probability, the model version. */
+function encodeScored(job: CopyScoring, labels: LabelBytes, batch: TupleBatch, out: RunOutputs): Buffer {
+  const label = out[job.schema.outputs.label]!.data as BigInt64Array | string[];
+  const probabilities = out[job.schema.outputs.probabilities]!.data as Float32Array | Float64Array;
+  const pos = job.schema.positiveIndex;
+  return encodeTuples(batch, job.plan.passFields, [{ bytes: labels.rows(label, batch.rows) }, { float8: (r) => probabilities[2 * r + pos]! }, { int8: BigInt(job.version) }]);
+}
+
 /** The class name's UTF-8 bytes per label value, encoded once. */
 class LabelBytes {
   private readonly cache = new Map<bigint | string, Buffer>();
+  private readonly small: Buffer[] = [];
   constructor(private readonly schema: FeatureSchema) {}
-  of(value: bigint | string): Buffer {
+
+  /** Each row's label bytes. */
+  rows(label: BigInt64Array | string[], n: number): Buffer[] {
+    const out = new Array<Buffer>(n);
+    if (label instanceof BigInt64Array && LITTLE_ENDIAN) {
+      // Class values are small: read the low word (no BigInt made per row) when the high word is its sign.
+      const words = new Int32Array(label.buffer, label.byteOffset, 2 * n);
+      for (let r = 0; r < n; r++) {
+        const lo = words[2 * r]!;
+        out[r] = lo >= 0 && lo < 256 && words[2 * r + 1] === 0 ? (this.small[lo] ??= this.of(BigInt(lo))) : this.of(label[r]!);
+      }
+    } else for (let r = 0; r < n; r++) out[r] = this.of(label[r]!);
+    return out;
+  }
+
+  private of(value: bigint | string): Buffer {
     let bytes = this.cache.get(value);
     if (!bytes) this.cache.set(value, (bytes = Buffer.from(labelOf(this.schema, value), 'utf8')));
     return bytes;
   }
 }
 
-/**
- * Scores a batch's columns on this thread (a scoring pool thread measured slower on 2 cores: see
- * score-dataset.ts); the caller reads and scores the next batch while this one's write drains.
- */
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/** Scores a batch's columns on this thread (a scoring pool thread measured slower on 2 cores: see score-dataset.ts). */
 async function runBatch(job: CopyScoring, columns: InputColumn[]): Promise<RunOutputs> {
   const outputs = [job.schema.outputs.label, job.schema.outputs.probabilities];
   const feeds: Record<string, ort.Tensor> = {};
   for (const c of columns) feeds[c.input] = new ort.Tensor(c.type, c.data, c.dims);
   return job.session.run(feeds, outputs);
-}
-
-/** The input columns of a batch, decoded from its fields; throws the cursor path's error for a bad value. */
-function buildColumns(job: CopyScoring, batch: TupleBatch): InputColumn[] {
-  const columns: InputColumn[] = [];
-  const width = job.plan.features.length;
-  let bad = false;
-  job.plan.features.forEach(({ feature: f, kind }, k) => {
-    const n = batch.rows;
-    const dims = f.rank === 2 ? [n, 1] : [n];
-    const { buf, pickOffset } = batch;
-    const numeric = kind !== 'bool' && kind !== 'text';
-    if (numeric && (f.tensor === 'float' || f.tensor === 'double')) {
-      const data = f.tensor === 'float' ? new Float32Array(n) : new Float64Array(n);
-      const read = numberReader(kind, buf);
-      for (let i = 0; i < n; i++) {
-        const o = pickOffset[i * width + k]!;
-        if (o < 0) data[i] = NaN;
-        else {
-          const x = read(o);
-          if (!Number.isFinite(x)) bad = true;
-          data[i] = x;
-        }
-      }
-      columns[k] = data instanceof Float32Array ? { input: f.input, dims, type: 'float32', data } : { input: f.input, dims, type: 'float64', data };
-    } else if (kind === 'text' && f.tensor === 'string') {
-      const data = new Array<string>(n);
-      const { pickLength } = batch;
-      for (let i = 0; i < n; i++) {
-        const o = pickOffset[i * width + k]!;
-        // Null is the missing category "", as recordsToColumns reads it.
-        data[i] = o < 0 ? '' : buf.toString('utf8', o, o + pickLength[i * width + k]!);
-      }
-      columns[k] = { input: f.input, dims, type: 'string', data };
-    } else {
-      // Rarer pairings (integer tensors, booleans, numbers as categories): recordsToColumns itself.
-      const records = Array.from({ length: n }, (_, i) => ({ [f.name]: valueAt(kind, batch, i * width + k) }));
-      try {
-        const [c] = featureColumns({ ...job.schema, inputs: [f] }, records);
-        columns[k] = c!;
-      } catch (err) {
-        if (!(err instanceof RecordInputError)) throw err;
-        bad = true;
-      }
-    }
-  });
-  if (bad) throw validationError(job, batch);
-  // Features sharing a packed [N, k] input (imported files) become one tensor.
-  return packColumns(job.plan.features.map((p) => p.feature), columns);
-}
-
-function numberReader(kind: SourceKind, buf: Buffer): (offset: number) => number {
-  switch (kind) {
-    case 'float8':
-      return (o) => buf.readDoubleBE(o);
-    case 'float4':
-      return (o) => buf.readFloatBE(o);
-    // Exact below 2^53; above, one correctly rounded addition, as int8::float8 rounds.
-    case 'int8':
-      return (o) => buf.readInt32BE(o) * 4294967296 + buf.readUInt32BE(o + 4);
-    case 'int4':
-      return (o) => buf.readInt32BE(o);
-    case 'int2':
-      return (o) => buf.readInt16BE(o);
-    case 'bool':
-    case 'text':
-      throw new Error(`not a number column: ${kind}`);
-  }
-}
-
-/** A field's value as node-postgres would have read it in the cursor path. */
-function valueAt(kind: SourceKind, batch: TupleBatch, at: number): number | boolean | string | null {
-  const o = batch.pickOffset[at]!;
-  if (o < 0) return null;
-  if (kind === 'bool') return batch.buf[o] !== 0;
-  if (kind === 'text') return batch.buf.toString('utf8', o, o + batch.pickLength[at]!);
-  return numberReader(kind, batch.buf)(o);
 }
 
 /**

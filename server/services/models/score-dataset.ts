@@ -27,20 +27,17 @@ type Scorer = { modelName: string; version: number; artifactSha256: string; sche
 
 async function resolveScorer(ctx: ServiceCtx, input: z.output<typeof ScoreDatasetInput>): Promise<Scorer> {
   const runtime = scoringRuntime(ctx.db);
+  const sessionOf = (sha: string) => runtime.batchSessions.get(sha, () => readArtifact(ctx.db, sha));
   if (input.endpoint) {
     const c = await runtime.endpoint(input.endpoint);
     if (c.projectId !== input.projectId) throw notFound(`endpoint "${input.endpoint}"`);
-    return { modelName: c.modelName, version: c.version, artifactSha256: c.artifactSha256, schema: c.schema, session: c.session };
+    return { modelName: c.modelName, version: c.version, artifactSha256: c.artifactSha256, schema: c.schema, session: await sessionOf(c.artifactSha256) };
   }
   const model = await findModel(ctx.db, { projectId: input.projectId, name: input.model! });
-  const v = input.version
-    ? await findModelVersion(ctx.db, model.id, model.name, input.version)
-    : model.championVersionId
-      ? await findVersionById(ctx.db, model.championVersionId)
-      : null;
+  const v = input.version ? await findModelVersion(ctx.db, model.id, model.name, input.version) : model.championVersionId ? await findVersionById(ctx.db, model.championVersionId) : null;
   if (!v) throw invalid(`model "${model.name}" has no champion: name a version`, 'version');
   const sha = v.artifactSha256;
-  return { modelName: model.name, version: v.version, artifactSha256: sha, schema: FeatureSchema.parse(v.featureSchema), session: await runtime.sessions.get(sha, () => readArtifact(ctx.db, sha)) };
+  return { modelName: model.name, version: v.version, artifactSha256: sha, schema: FeatureSchema.parse(v.featureSchema), session: await sessionOf(sha) };
 }
 
 /** A column name not yet taken: `prediction`, else `prediction_2`, ... */
@@ -71,10 +68,7 @@ type ScoringJob = {
 async function scoreByBinaryCopy(ctx: ServiceCtx, projectId: string, job: ScoringJob, copyFromStdin: DataSession['copyFromStdin']): Promise<number | null> {
   const { s, out } = job;
   const table = (
-    await s.query(
-      `SELECT attname AS name, atttypid::int AS type_id FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
-      [job.sourceTable],
-    )
+    await s.query(`SELECT attname AS name, atttypid::int AS type_id FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [job.sourceTable])
   ).map((r) => ({ name: String(r.name), typeId: Number(r.type_id) }));
   const plan = planCopy(table, job.featureColumns, job.scorer.schema);
   if (!plan) return null;
@@ -92,7 +86,8 @@ async function scoreByBinaryCopy(ctx: ServiceCtx, projectId: string, job: Scorin
     plan,
     session: job.scorer.session,
     // No pool thread for batch scoring: on 2 cores it measured slower (bench/batch-scoring.ts: trees
-    // 0.34x vs 0.38x of the COPY floor, LR 0.42x vs 0.55x on the main thread).
+    // 0.34x vs 0.38x of the COPY floor, LR 0.42x vs 0.55x on the main thread). The session has
+    // intra-op threads instead (runtime.batchSessions).
     schema: job.scorer.schema,
     version: job.scorer.version,
     copyFromStdin,
@@ -206,7 +201,10 @@ export async function scoreDataset({
     const values = { columns, rowCount: scored, fingerprint, updatedAt: sql`now()` };
     const [row] = current
       ? await s.tx.update(datasets).set(values).where(eq(datasets.id, current.id)).returning()
-      : await s.tx.insert(datasets).values({ projectId: input.projectId, environment: env, name: input.output, kind: 'built', ...values }).returning();
+      : await s.tx
+          .insert(datasets)
+          .values({ projectId: input.projectId, environment: env, name: input.output, kind: 'built', ...values })
+          .returning();
     if (!row) throw new Error('dataset upsert returned no row');
     const auditBase = { target: { type: 'dataset', id: row.id }, projectId: input.projectId };
     if (!current) await emitAudit(s.tx, meta, { ...auditBase, action: 'dataset.create', details: { name: row.name, environment: env, kind: 'built', columns } });
