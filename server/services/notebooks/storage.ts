@@ -2,6 +2,7 @@ import { asc, eq, inArray, sql } from 'drizzle-orm';
 import * as Y from 'yjs';
 import type { Db, DbOrTx } from '@/db/client';
 import { notebooks, notebookSnapshots, notebookUpdates } from '@/db/schema';
+import { mergeToStateOffThread } from './merge-off-thread';
 
 /**
  * Where notebook content lives: `notebook_snapshots` (compacted) plus `notebook_updates` (appended
@@ -19,11 +20,7 @@ export type StoredState = { updates: Uint8Array[]; rows: number };
  * snapshot we then read (snapshots only grow), whereas the other order could miss them entirely.
  */
 export async function loadStoredState(db: DbOrTx, notebookId: string): Promise<StoredState> {
-  const rows = await db
-    .select({ update: notebookUpdates.update })
-    .from(notebookUpdates)
-    .where(eq(notebookUpdates.notebookId, notebookId))
-    .orderBy(asc(notebookUpdates.seq));
+  const rows = await db.select({ update: notebookUpdates.update }).from(notebookUpdates).where(eq(notebookUpdates.notebookId, notebookId)).orderBy(asc(notebookUpdates.seq));
   const [snap] = await db.select({ state: notebookSnapshots.state }).from(notebookSnapshots).where(eq(notebookSnapshots.notebookId, notebookId));
   const updates = rows.map((r) => r.update);
   if (snap) updates.unshift(snap.state);
@@ -81,7 +78,8 @@ export async function compactNotebook(db: Db, notebookId: string): Promise<{ fol
       .where(eq(notebookUpdates.notebookId, notebookId))
       .orderBy(asc(notebookUpdates.seq));
     if (rows.length === 0) return { folded: 0 };
-    const state = mergeToState([...(snap ? [snap.state] : []), ...rows.map((r) => r.update)]);
+    // Off the main thread: the live notebooks of this process keep relaying edits meanwhile.
+    const state = await mergeToStateOffThread([...(snap ? [snap.state] : []), ...rows.map((r) => r.update)]);
     const upToSeq = rows[rows.length - 1]!.seq;
     await tx
       .insert(notebookSnapshots)
