@@ -1,7 +1,7 @@
 import type { Db } from '@/db/client';
 import * as Y from 'yjs';
 import { appendUpdates, compactNotebook } from '../services/notebooks/storage';
-import { notifyStored } from './relay';
+import { notifyStoredQuery } from './relay';
 
 export type CollabLog = {
   info: (obj: object, msg: string) => void;
@@ -119,10 +119,8 @@ export class NotebookPersistence {
         const relay = this.opts.relay;
         if (relay) {
           const merged = batch.length === 1 ? batch[0]! : Y.mergeUpdates(batch);
-          await this.db.transaction(async (tx) => {
-            await appendUpdates(tx, this.notebookId, [merged]);
-            await notifyStored(tx, relay, this.notebookId, merged);
-          });
+          // One statement: the other processes are told exactly when the row commits, in one round trip.
+          await appendUpdates(this.db, this.notebookId, [merged], notifyStoredQuery(relay, this.notebookId, merged));
         } else await appendUpdates(this.db, this.notebookId, batch);
       } catch (err) {
         this.stats.failures++;

@@ -1,4 +1,4 @@
-import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import * as Y from 'yjs';
 import type { Db, DbOrTx } from '@/db/client';
 import { notebooks, notebookSnapshots, notebookUpdates } from '@/db/schema';
@@ -49,16 +49,18 @@ export function mergeToState(updates: Uint8Array[]): Uint8Array {
 /**
  * Appends one row (the merge of `updates`) and marks the notebook as edited, in one statement: this
  * runs after every batch of keystrokes, so one round trip instead of a transaction of four.
+ * `andThen` (a select, e.g. a NOTIFY of the stored batch) runs in the same statement, so it happens
+ * exactly when the row commits, still in one round trip.
  */
-export async function appendUpdates(db: DbOrTx, notebookId: string, updates: Uint8Array[]): Promise<void> {
+export async function appendUpdates(db: DbOrTx, notebookId: string, updates: Uint8Array[], andThen?: SQL): Promise<void> {
   if (updates.length === 0) return;
   const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
   const bytes = Buffer.from(update.buffer, update.byteOffset, update.byteLength);
   // "Last edited" is coarse on purpose: the notebook row is not rewritten per keystroke.
-  await db.execute(sql`
-    with appended as (insert into ${notebookUpdates} ("notebook_id", "update") values (${notebookId}, ${bytes}))
-    update ${notebooks} set updated_at = now()
-    where id = ${notebookId} and updated_at < now() - interval '5 seconds'`);
+  const appended = sql`insert into ${notebookUpdates} ("notebook_id", "update") values (${notebookId}, ${bytes})`;
+  const touch = sql`update ${notebooks} set updated_at = now() where id = ${notebookId} and updated_at < now() - interval '5 seconds'`;
+  // Data-modifying CTEs run exactly once whether or not the main query reads them.
+  await db.execute(andThen ? sql`with appended as (${appended}), touched as (${touch}) ${andThen}` : sql`with appended as (${appended}) ${touch}`);
 }
 
 /**
