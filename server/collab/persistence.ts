@@ -33,7 +33,8 @@ export const defaultPersistenceOptions: PersistenceOptions = { flushDelayMs: 50,
  * Updates that arrive while a write is in flight wait for their own window too (unless a full batch
  * or a flush is waiting): writing them as soon as the previous write returns would store about one
  * row per keystroke under steady typing, and every write costs the relay's event loop and the
- * database's CPU (bench/collab.ts, 50 clients, ~280 keystrokes a round: ~100 rows and a compaction before, 10-35 rows after).
+ * database's CPU (bench/collab.ts, 50 clients, ~280 keystrokes a round: ~100 rows and a compaction
+ * before, 10-35 rows after).
  */
 export class NotebookPersistence {
   private pending: Uint8Array[] = [];
