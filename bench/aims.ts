@@ -93,7 +93,7 @@ export const AIMS: readonly AimRow[] = [
     bench: 'collab',
     aim: '<= 1.5x every round',
     checks: { 'worst round': ['<=', 1.5] },
-    info: ['all rounds'],
+    info: ['all rounds', 'cpu per edit'],
   },
 ];
 

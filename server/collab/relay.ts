@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '@/db/client';
 import { listenOnChannel } from '@/db/listen';
 import { driverOf } from '../services/datasets/storage';
 
 /**
  * Live edits between web processes through Postgres LISTEN/NOTIFY, beside the update log. A process
- * notifies in the transaction that stores a batch, so a relayed edit is always a stored one (and a
+ * notifies in the statement that stores a batch, so a relayed edit is always a stored one (and a
  * rolled-back batch relays nothing). Small batches travel in the notification; a batch too large for
  * a NOTIFY payload (8000 bytes) says `reload`, and receivers merge the stored state (Yjs merges are
  * idempotent). A receiver that lost its connection reloads every notebook it holds on reconnect.
@@ -20,9 +20,14 @@ export type RelayMessage = { notebookId: string; update: Uint8Array | null } | {
 export const newRelayId = () => randomUUID();
 
 export async function notifyStored(tx: DbOrTx, sender: string, notebookId: string, update: Uint8Array): Promise<void> {
+  await tx.execute(notifyStoredQuery(sender, notebookId, update));
+}
+
+/** The select that notifies a stored update: run in the statement (or transaction) that stores it. */
+export function notifyStoredQuery(sender: string, notebookId: string, update: Uint8Array): SQL {
   const inline = update.byteLength <= MAX_INLINE_BYTES ? Buffer.from(update).toString('base64') : null;
   const payload = JSON.stringify({ n: notebookId, p: sender, u: inline });
-  await tx.execute(sql`select pg_notify(${COLLAB_CHANNEL}, ${payload})`);
+  return sql`select pg_notify(${COLLAB_CHANNEL}, ${payload})`;
 }
 
 /** Presence (cursors, who is here) is not stored: it is sent as it happens. */

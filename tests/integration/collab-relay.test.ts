@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDatabase, type Database } from '@/db/client';
-import { cellOutputRefOf, findCell } from '@/server/domain/notebook-doc';
+import { cellOutputRefOf, findCell, insertCell } from '@/server/domain/notebook-doc';
 import { outputRefEdit } from '@/server/services/notebooks/output-ref';
 import { appendUpdates, loadStoredUpdate } from '@/server/services/notebooks/storage';
 import { connectClient, randomEdit, seedNotebook, seededRandom, startCollabApp, storedSnapshot, tokenFor, type Seeded, type TestClient } from '../helpers/collab';
@@ -78,5 +78,27 @@ describe('live edits relayed between web servers (STAGEBOOK_COLLAB_RELAY=postgre
     await t.db.transaction((tx) => appendUpdates(tx, seeded.notebookId, [edit]));
     servers[0]!.app.collab!.applyStored(seeded.notebookId, edit);
     await vi.waitFor(() => expect(cellOutputRefOf(findCell(onSecond.doc, cellId)!)).toEqual(ref), { timeout: 10_000 });
+  });
+
+  it('relays a batch to the other server only once it is stored: while storing fails, clients there see nothing of it', { timeout: 60_000 }, async () => {
+    const s = await seedNotebook(t.db, 'storage down');
+    const token = await tokenFor(t.db, s.users.editor, s);
+    const [writer, samePeer, otherPeer] = [0, 0, 1].map((i) => connectClient(servers[i]!.wsUrl, s.notebookId, { token }));
+    clients.push(writer!, samePeer!, otherPeer!);
+    await vi.waitFor(() => expect([writer, samePeer, otherPeer].every((c) => c!.provider.synced)).toBe(true), { timeout: 20_000 });
+    await t.query(`create function sb_test_fail() returns trigger language plpgsql as $$ begin raise exception 'storage unavailable (test)'; end $$`);
+    await t.query(`create trigger sb_test_fail before insert on notebook_updates for each statement execute function sb_test_fail()`);
+    const ids = (c: TestClient) => c.snapshot().cells.map((cell) => cell.id);
+    try {
+      insertCell(writer!.doc, 0, { id: 'unstored', kind: 'sql', source: 'select 1' });
+      await vi.waitFor(() => expect(ids(samePeer!)).toEqual(['unstored']));
+      const persistence = servers[0]!.app.collab!.loaded(s.notebookId)!.persistence;
+      await vi.waitFor(() => expect(persistence.stats.failures).toBeGreaterThanOrEqual(2), { timeout: 20_000 });
+      expect(ids(otherPeer!)).toEqual([]);
+    } finally {
+      await t.query('drop trigger sb_test_fail on notebook_updates');
+      await t.query('drop function sb_test_fail()');
+    }
+    await vi.waitFor(() => expect(ids(otherPeer!)).toEqual(['unstored']), { timeout: 20_000 });
   });
 });

@@ -1,7 +1,8 @@
-import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import * as Y from 'yjs';
 import type { Db, DbOrTx } from '@/db/client';
 import { notebooks, notebookSnapshots, notebookUpdates } from '@/db/schema';
+import { mergeToStateOffThread } from './merge-off-thread';
 
 /**
  * Where notebook content lives: `notebook_snapshots` (compacted) plus `notebook_updates` (appended
@@ -19,11 +20,7 @@ export type StoredState = { updates: Uint8Array[]; rows: number };
  * snapshot we then read (snapshots only grow), whereas the other order could miss them entirely.
  */
 export async function loadStoredState(db: DbOrTx, notebookId: string): Promise<StoredState> {
-  const rows = await db
-    .select({ update: notebookUpdates.update })
-    .from(notebookUpdates)
-    .where(eq(notebookUpdates.notebookId, notebookId))
-    .orderBy(asc(notebookUpdates.seq));
+  const rows = await db.select({ update: notebookUpdates.update }).from(notebookUpdates).where(eq(notebookUpdates.notebookId, notebookId)).orderBy(asc(notebookUpdates.seq));
   const [snap] = await db.select({ state: notebookSnapshots.state }).from(notebookSnapshots).where(eq(notebookSnapshots.notebookId, notebookId));
   const updates = rows.map((r) => r.update);
   if (snap) updates.unshift(snap.state);
@@ -52,16 +49,18 @@ export function mergeToState(updates: Uint8Array[]): Uint8Array {
 /**
  * Appends one row (the merge of `updates`) and marks the notebook as edited, in one statement: this
  * runs after every batch of keystrokes, so one round trip instead of a transaction of four.
+ * `andThen` (a select, e.g. a NOTIFY of the stored batch) runs in the same statement, so it happens
+ * exactly when the row commits, still in one round trip.
  */
-export async function appendUpdates(db: DbOrTx, notebookId: string, updates: Uint8Array[]): Promise<void> {
+export async function appendUpdates(db: DbOrTx, notebookId: string, updates: Uint8Array[], andThen?: SQL): Promise<void> {
   if (updates.length === 0) return;
   const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
   const bytes = Buffer.from(update.buffer, update.byteOffset, update.byteLength);
   // "Last edited" is coarse on purpose: the notebook row is not rewritten per keystroke.
-  await db.execute(sql`
-    with appended as (insert into ${notebookUpdates} ("notebook_id", "update") values (${notebookId}, ${bytes}))
-    update ${notebooks} set updated_at = now()
-    where id = ${notebookId} and updated_at < now() - interval '5 seconds'`);
+  const appended = sql`insert into ${notebookUpdates} ("notebook_id", "update") values (${notebookId}, ${bytes})`;
+  const touch = sql`update ${notebooks} set updated_at = now() where id = ${notebookId} and updated_at < now() - interval '5 seconds'`;
+  // Data-modifying CTEs run exactly once whether or not the main query reads them.
+  await db.execute(andThen ? sql`with appended as (${appended}), touched as (${touch}) ${andThen}` : sql`with appended as (${appended}) ${touch}`);
 }
 
 /**
@@ -81,7 +80,8 @@ export async function compactNotebook(db: Db, notebookId: string): Promise<{ fol
       .where(eq(notebookUpdates.notebookId, notebookId))
       .orderBy(asc(notebookUpdates.seq));
     if (rows.length === 0) return { folded: 0 };
-    const state = mergeToState([...(snap ? [snap.state] : []), ...rows.map((r) => r.update)]);
+    // Off the main thread: the live notebooks of this process keep relaying edits meanwhile.
+    const state = await mergeToStateOffThread([...(snap ? [snap.state] : []), ...rows.map((r) => r.update)]);
     const upToSeq = rows[rows.length - 1]!.seq;
     await tx
       .insert(notebookSnapshots)
