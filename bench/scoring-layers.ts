@@ -38,6 +38,7 @@ import { scoringRuntime } from '../server/services/scoring/runtime';
 import { createPostgresDatabase } from '../tests/helpers/db';
 import { sharedDataFile } from '../tests/helpers/data';
 import { numberOption } from './aims';
+import { howRun } from './compiled';
 import { benchProject, disposeBenchDatabase } from './bench-db';
 import { bareScore, CREDIT_RECORD } from './bench-http';
 
@@ -106,17 +107,23 @@ async function main() {
     rows.push(['bare route work (parse, tensors, run, answer)', await time(bareWork)]);
     rows.push(['predict(): validation, tensors, run, labels', await time(() => predict(session, schema, records))]);
     rows.push(['predictWithConfig(): + metrics, response object', await time(() => predictWithConfig(config, records))]);
-    rows.push(['key + endpoint from the caches, policy rule, last use', await time(async () => {
-      const a = await runtime.apiKey(key.secret);
-      await keyScorableEndpoint(db, a ?? keyActor, 'bench-lr');
-      runtime.lastUsed.record(keyActor.keyId, 'POST /api/v1/endpoints/bench-lr/predict from 127.0.0.1');
-    })]);
-    rows.push(['the same as before: ctx, authorize(), the endpoint again', await time(async () => {
-      const a = await runtime.apiKey(key.secret);
-      await authorize({ db, actor: a, requestId: 'req-1', clientRequestId: null, clientIp: '127.0.0.1' }, { kind: 'endpointScorer' }, { name: 'bench-lr' });
-      runtime.lastUsed.record(keyActor.keyId, 'POST /api/v1/endpoints/bench-lr/predict from 127.0.0.1');
-      await runtime.endpoint('bench-lr');
-    })]);
+    rows.push([
+      'key + endpoint from the caches, policy rule, last use',
+      await time(async () => {
+        const a = await runtime.apiKey(key.secret);
+        await keyScorableEndpoint(db, a ?? keyActor, 'bench-lr');
+        runtime.lastUsed.record(keyActor.keyId, 'POST /api/v1/endpoints/bench-lr/predict from 127.0.0.1');
+      }),
+    ]);
+    rows.push([
+      'the same as before: ctx, authorize(), the endpoint again',
+      await time(async () => {
+        const a = await runtime.apiKey(key.secret);
+        await authorize({ db, actor: a, requestId: 'req-1', clientRequestId: null, clientIp: '127.0.0.1' }, { kind: 'endpointScorer' }, { name: 'bench-lr' });
+        runtime.lastUsed.record(keyActor.keyId, 'POST /api/v1/endpoints/bench-lr/predict from 127.0.0.1');
+        await runtime.endpoint('bench-lr');
+      }),
+    ]);
     rows.push(['prediction log note (logPredictions)', await time(() => logPredictions(runtime, config, records, result, 'req-1'))]);
     runtime.predictionLog.enabled = false;
     rows.push(['response: fast-json-stringify (route schema)', await time(() => serialize(result))]);
@@ -146,7 +153,9 @@ async function main() {
     runtime.predictionLog.enabled = true;
     await runtime.flushRecorders();
 
-    console.log(`one-record predict, logistic regression, CPU microseconds per call (best of 3 x ${CALLS.toLocaleString('en-US')} calls; inject rows: best of 5 interleaved rounds x ${injectCalls.toLocaleString('en-US')})`);
+    console.log(
+      `one-record predict, logistic regression, CPU microseconds per call (best of 3 x ${CALLS.toLocaleString('en-US')} calls; inject rows: best of 5 interleaved rounds x ${injectCalls.toLocaleString('en-US')}; ${howRun()})`,
+    );
     for (const [label, us] of rows) console.log(`  ${label.padEnd(56)} ${us.toFixed(1).padStart(7)} us`);
     await app.close();
     await bare.close();
