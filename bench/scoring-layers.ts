@@ -166,8 +166,8 @@ async function main() {
       ],
       CALLS,
     );
-    rows.push(['metrics: prom-client inc/observe with labels (before)', promUs!]);
-    rows.push(['metrics: series by label values (now; cached per route/config)', seriesUs!]);
+    rows.push(['metrics: prom-client, label objects (before)', promUs!]);
+    rows.push(['metrics: our series by label values (now)', seriesUs!]);
     runtime.predictionLog.enabled = false;
     rows.push(['response: fast-json-stringify (route schema)', await time(() => serialize(result))]);
     rows.push(['response: JSON.stringify', await time(() => JSON.stringify(result))]);
