@@ -2,12 +2,14 @@
  * `npm run bench`: every benchmark in turn, each in its own process (pass names to run a subset).
  * Options after the names go to each benchmark: `npm run bench batch-scoring training -- --rows 20000`.
  * Ends with the aims table (bench/aims.ts): each performance aim of issue 15 with what this run
- * measured, pass / miss, or "not measured" and why.
+ * measured, pass / miss, or "not measured" and why. The scoring benchmarks run compiled as
+ * production runs the server (bench/compiled.ts), the others through tsx.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { aimsTable, clearAims, readAims, summarize } from './aims';
+import { compileBench, COMPILED_BENCHES, COMPILED_ENV } from './compiled';
 
 const all = ['startup', 'collab', 'datasets', 'pipeline', 'notebook', 'python', 'ml-quality', 'scoring', 'scoring-pool', 'batch-scoring', 'training', 'seen-rows', 'metrics', 'collab-relay'];
 const args = process.argv.slice(2);
@@ -22,7 +24,9 @@ for (const name of wanted) {
   const file = path.join(import.meta.dirname, `${name}.ts`);
   if (!existsSync(file)) continue;
   console.log(`\n## bench: ${name}`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file, ...options], { stdio: 'inherit' });
+  const r = COMPILED_BENCHES.has(name)
+    ? spawnSync(process.execPath, ['--enable-source-maps', await compileBench(file), ...options], { stdio: 'inherit', env: { ...process.env, [COMPILED_ENV]: '1' } })
+    : spawnSync(process.execPath, ['--import', 'tsx', file, ...options], { stdio: 'inherit' });
   ran.set(name, r.status);
   if (r.status !== 0) failed = true;
 }

@@ -11,6 +11,8 @@
  *     endpointScorer rule (`keyScorableEndpoint`), then the key's last use noted; and the same as the
  *     route did it before (a context, the generic `authorize`, a second endpoint lookup),
  *   - the prediction log's note of the record (`logPredictions`),
+ *   - a request's four Prometheus observations, with prom-client's label objects (as before) and with
+ *     our series looked up by label values (the hot path keeps them per route and endpoint config),
  *   - the response: fast-json-stringify with the route's schema, and JSON.stringify,
  *   - whole requests through `app.inject`: our REST route and tRPC `scoring.predict` in the full app
  *     (hooks: security headers, CSRF check, HTTP metrics, cookies, request ids), and the bare route
@@ -22,9 +24,11 @@
 import { createReadStream } from 'node:fs';
 import Fastify from 'fastify';
 import fastJson from 'fast-json-stringify';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
 import { openDatabase } from '../db/client';
 import { buildApp } from '../server/app';
+import { httpRequestDuration, httpRequests, predictionDuration, predictions } from '../server/metrics/registry';
 import { PredictResponse } from '../server/api/rest/model-routes';
 import { predict } from '../server/scoring/session-cache';
 import { createApiKey } from '../server/services/api-keys/create-api-key';
@@ -38,6 +42,7 @@ import { scoringRuntime } from '../server/services/scoring/runtime';
 import { createPostgresDatabase } from '../tests/helpers/db';
 import { sharedDataFile } from '../tests/helpers/data';
 import { numberOption } from './aims';
+import { howRun } from './compiled';
 import { benchProject, disposeBenchDatabase } from './bench-db';
 import { bareScore, CREDIT_RECORD } from './bench-http';
 
@@ -106,18 +111,63 @@ async function main() {
     rows.push(['bare route work (parse, tensors, run, answer)', await time(bareWork)]);
     rows.push(['predict(): validation, tensors, run, labels', await time(() => predict(session, schema, records))]);
     rows.push(['predictWithConfig(): + metrics, response object', await time(() => predictWithConfig(config, records))]);
-    rows.push(['key + endpoint from the caches, policy rule, last use', await time(async () => {
-      const a = await runtime.apiKey(key.secret);
-      await keyScorableEndpoint(db, a ?? keyActor, 'bench-lr');
-      runtime.lastUsed.record(keyActor.keyId, 'POST /api/v1/endpoints/bench-lr/predict from 127.0.0.1');
-    })]);
-    rows.push(['the same as before: ctx, authorize(), the endpoint again', await time(async () => {
-      const a = await runtime.apiKey(key.secret);
-      await authorize({ db, actor: a, requestId: 'req-1', clientRequestId: null, clientIp: '127.0.0.1' }, { kind: 'endpointScorer' }, { name: 'bench-lr' });
-      runtime.lastUsed.record(keyActor.keyId, 'POST /api/v1/endpoints/bench-lr/predict from 127.0.0.1');
-      await runtime.endpoint('bench-lr');
-    })]);
+    rows.push([
+      'key + endpoint from the caches, policy rule, last use',
+      await time(async () => {
+        const a = await runtime.apiKey(key.secret);
+        await keyScorableEndpoint(db, a ?? keyActor, 'bench-lr');
+        runtime.lastUsed.record(keyActor.keyId, 'POST /api/v1/endpoints/bench-lr/predict from 127.0.0.1');
+      }),
+    ]);
+    rows.push([
+      'the same as before: ctx, authorize(), the endpoint again',
+      await time(async () => {
+        const a = await runtime.apiKey(key.secret);
+        await authorize({ db, actor: a, requestId: 'req-1', clientRequestId: null, clientIp: '127.0.0.1' }, { kind: 'endpointScorer' }, { name: 'bench-lr' });
+        runtime.lastUsed.record(keyActor.keyId, 'POST /api/v1/endpoints/bench-lr/predict from 127.0.0.1');
+        await runtime.endpoint('bench-lr');
+      }),
+    ]);
     rows.push(['prediction log note (logPredictions)', await time(() => logPredictions(runtime, config, records, result, 'req-1'))]);
+    // A request's Prometheus observations (HTTP count and duration, prediction count and duration):
+    // prom-client's inc/observe with label objects, as before, and the series kept per label set now.
+    const prom = new Registry();
+    const promRequests = new Counter({ name: 'b_requests_total', help: 'x', labelNames: ['route', 'method', 'status'], registers: [prom] });
+    const promDuration = new Histogram({
+      name: 'b_request_seconds',
+      help: 'x',
+      labelNames: ['route', 'method'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [prom],
+    });
+    const promPredictions = new Counter({ name: 'b_predictions_total', help: 'x', labelNames: ['endpoint', 'model_version'], registers: [prom] });
+    const promPredictDuration = new Histogram({
+      name: 'b_predict_seconds',
+      help: 'x',
+      labelNames: ['endpoint'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [prom],
+    });
+    const route = '/api/v1/endpoints/:name/predict';
+    const [promUs, seriesUs] = await timeInterleaved(
+      [
+        () => {
+          promPredictDuration.observe({ endpoint: 'bench-lr' }, 0.0001);
+          promPredictions.inc({ endpoint: 'bench-lr', model_version: String(config.version) }, 1);
+          promRequests.inc({ route, method: 'POST', status: String(200) });
+          promDuration.observe({ route, method: 'POST' }, 0.0004);
+        },
+        () => {
+          predictionDuration.labels('bench-lr').observe(0.0001);
+          predictions.labels('bench-lr', String(config.version)).inc(1);
+          httpRequests.labels(route, 'POST', String(200)).inc();
+          httpRequestDuration.labels(route, 'POST').observe(0.0004);
+        },
+      ],
+      CALLS,
+    );
+    rows.push(['metrics: prom-client, label objects (before)', promUs!]);
+    rows.push(['metrics: our series by label values (now)', seriesUs!]);
     runtime.predictionLog.enabled = false;
     rows.push(['response: fast-json-stringify (route schema)', await time(() => serialize(result))]);
     rows.push(['response: JSON.stringify', await time(() => JSON.stringify(result))]);
@@ -146,7 +196,9 @@ async function main() {
     runtime.predictionLog.enabled = true;
     await runtime.flushRecorders();
 
-    console.log(`one-record predict, logistic regression, CPU microseconds per call (best of 3 x ${CALLS.toLocaleString('en-US')} calls; inject rows: best of 5 interleaved rounds x ${injectCalls.toLocaleString('en-US')})`);
+    console.log(
+      `one-record predict, logistic regression, CPU microseconds per call (best of 3 x ${CALLS.toLocaleString('en-US')} calls; inject rows: best of 5 interleaved rounds x ${injectCalls.toLocaleString('en-US')}; ${howRun()})`,
+    );
     for (const [label, us] of rows) console.log(`  ${label.padEnd(56)} ${us.toFixed(1).padStart(7)} us`);
     await app.close();
     await bare.close();

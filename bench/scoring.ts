@@ -20,6 +20,8 @@
  *   npx tsx bench/scoring.ts [seconds] [connections] [rounds]
  *   npm run bench scoring -- --seconds 10 --connections 50 --rounds 2
  *
+ * `npm run bench` runs it compiled as production runs the server (bench/compiled.ts); run with tsx, it says so.
+ *
  * Records its ratios for the aims table (bench/aims.ts: rest-bare, trpc-bare, rest-python, logging).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -44,6 +46,7 @@ import { createPostgresDatabase } from '../tests/helpers/db';
 import { sharedDataFile } from '../tests/helpers/data';
 import { lockedPythonVenv } from '../tests/helpers/python';
 import { numberOption, recordAims } from './aims';
+import { howRun } from './compiled';
 import { benchProject, disposeBenchDatabase } from './bench-db';
 import { bareScore, cannon, CREDIT_RECORD, type CannonResult } from './bench-http';
 
@@ -54,7 +57,6 @@ const ROUNDS = numberOption('rounds', 2, 2);
 const RECORD = CREDIT_RECORD;
 
 type Result = CannonResult;
-
 
 async function measure(url: string, body: string, headers: Record<string, string>): Promise<Result> {
   await cannon(url, body, headers, 2, CONNECTIONS); // warm-up: JIT, connection pools, session caches
@@ -90,7 +92,9 @@ async function pythonServer(python: string, bytes: Uint8Array, schema: FeatureSc
   writeFileSync(path.join(dir, 'model.onnx'), bytes);
   writeFileSync(path.join(dir, 'schema.json'), JSON.stringify(schema));
   const port = await freePort();
-  const child: ChildProcess = spawn(python, [path.join(import.meta.dirname, 'onnx-serve.py'), path.join(dir, 'model.onnx'), path.join(dir, 'schema.json'), String(port)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child: ChildProcess = spawn(python, [path.join(import.meta.dirname, 'onnx-serve.py'), path.join(dir, 'model.onnx'), path.join(dir, 'schema.json'), String(port)], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const url = `http://127.0.0.1:${port}/predict`;
   const stop = async () => {
     if (child.exitCode === null) {
@@ -113,7 +117,8 @@ async function pythonServer(python: string, bytes: Uint8Array, schema: FeatureSc
   }
 }
 
-const fmt = (r: Result) => `${Math.round(r.rps).toLocaleString('en-US').padStart(7)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms${r.non2xx || r.errors ? `  (${r.non2xx} non-2xx, ${r.errors} errors!)` : ''}`;
+const fmt = (r: Result) =>
+  `${Math.round(r.rps).toLocaleString('en-US').padStart(7)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms${r.non2xx || r.errors ? `  (${r.non2xx} non-2xx, ${r.errors} errors!)` : ''}`;
 
 async function main() {
   const pgdb = await createPostgresDatabase();
@@ -135,7 +140,7 @@ async function main() {
     const a = app.server.address();
     const base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
 
-    console.log(`scoring over HTTP: ${CONNECTIONS} connections, ${SECONDS} s, one record per request, best of ${ROUNDS} interleaved rounds (autocannon, same machine; Postgres)`);
+    console.log(`scoring over HTTP: ${CONNECTIONS} connections, ${SECONDS} s, one record per request, best of ${ROUNDS} interleaved rounds (autocannon, same machine; Postgres; ${howRun()})`);
     for (const m of models) {
       await trainModelVersion({ ctx, input: { projectId, modelName: m.name, dataset: 'credit', spec: m.spec } });
       await createEndpoint({ ctx: { ...ctx, actor: system }, input: { projectId, name: `bench-${m.name}`, model: m.name, description: '' } });
@@ -191,7 +196,9 @@ async function main() {
       console.log(`  Python FastAPI + ORT  ${fmt(pyResult)}`);
       const ratio = (x: number, y: number) => (y ? (x / y).toFixed(2) : 'n/a');
       console.log(`  REST / bare: throughput ${ratio(rest.rps, bareResult.rps)}x, p99 ${ratio(rest.p99, bareResult.p99)}x`);
-      console.log(`  REST log on / log off: throughput ${ratio(rest.rps, restNoLog.rps)}x, p99 ${ratio(rest.p99, restNoLog.p99)}x; ${logged.toLocaleString('en-US')} predictions logged, ${log.dropped} dropped`);
+      console.log(
+        `  REST log on / log off: throughput ${ratio(rest.rps, restNoLog.rps)}x, p99 ${ratio(rest.p99, restNoLog.p99)}x; ${logged.toLocaleString('en-US')} predictions logged, ${log.dropped} dropped`,
+      );
       console.log(`  tRPC / bare: throughput ${ratio(trpc.rps, bareResult.rps)}x, p99 ${ratio(trpc.p99, bareResult.p99)}x`);
       console.log(`  REST / Python (uvicorn, 1 worker): throughput ${ratio(rest.rps, pyResult.rps)}x, p99 ${ratio(rest.p99, pyResult.p99)}x`);
       const model = m.name === 'lr' ? 'LR' : 'trees';

@@ -86,15 +86,27 @@ describe('scoring caches across two app instances on one Postgres', () => {
     const secret = await newKey();
     expect(await predictOnB(secret)).toEqual({ status: 200, version: 1 });
     const keyId = (await t.query(`select id from api_keys where project_id = $1 order by created_at desc limit 1`, [projectId]))[0]!.id as string;
+    // Warm, B answers from memory without an await (the predict route's hot path).
+    const runtimeB = scoringRuntime(b.db);
+    expect(runtimeB.knownApiKey(secret)?.actor?.keyId).toBe(keyId);
+    expect(runtimeB.knownEndpoint('twin')?.version).toBe(1);
     await revokeApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, keyId } });
     const ms = await seenByB(secret, (r) => r.status === 401);
     expect(ms).toBeLessThan(WITHIN_KEY_TTL_MS);
+    expect(runtimeB.knownApiKey(secret)).toEqual({ actor: null });
   });
 
   it('a key revoked through instance A stops working on instance B’s tRPC scoring.predict long before its cache expires', async () => {
     const secret = await newKey();
     const call = async () =>
-      (await webB.inject({ method: 'POST', url: '/trpc/scoring.predict', headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` }, payload: { json: { endpoint: 'twin', records: [{ x: 3, kind: 'a' }] } } })).statusCode;
+      (
+        await webB.inject({
+          method: 'POST',
+          url: '/trpc/scoring.predict',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+          payload: { json: { endpoint: 'twin', records: [{ x: 3, kind: 'a' }] } },
+        })
+      ).statusCode;
     expect(await call()).toBe(200);
     const keyId = (await t.query(`select id from api_keys where project_id = $1 order by created_at desc limit 1`, [projectId]))[0]!.id as string;
     await revokeApiKey({ ctx: ctxFor(t.db, admin), input: { projectId, keyId } });

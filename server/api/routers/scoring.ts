@@ -1,4 +1,4 @@
-import { PredictInput } from '../../services/endpoints/schemas';
+import { PredictInput, plainPredictInput } from '../../services/endpoints/schemas';
 import { PredictResponseJsonSchema } from '../rest/model-routes';
 import { predictRecords, type PredictResult } from '../../services/scoring/predict-records';
 import { scoreForApiKey } from '../../services/scoring/predict-request';
@@ -24,7 +24,7 @@ export const scoringRouter = router({
  * `scoring.predict`'s fast path for an API key (see FastPath in api/trpc-http.ts): the REST route's
  * cached key and endpoint, without the request context, the middleware chain or superjson. It
  * answers only calls the procedure would answer with data: the input must pass the procedure's own
- * checks (storable text, `PredictInput`), and the key the policy's endpointScorer rule (the same
+ * checks (storable text, `PredictInput`, by hand: `plainPredictInput`), and the key the policy's endpointScorer rule (the same
  * function, `keyScorableEndpoint`); everything else, and every signed-in browser, takes the general
  * path and gets its exact answer.
  */
@@ -33,10 +33,10 @@ export function scoringPredictFastPath(deps: AppDeps): FastPath {
     const secret = bearerSecret(req.headers);
     if (secret === undefined) return null;
     if (unstorableTextError(input)) return null;
-    const parsed = PredictInput.safeParse(input);
     // Explanations take the general path (predictRecords), which adds them after the scoring.
-    if (!parsed.success || parsed.data.explain) return null;
-    const result = await scoreForApiKey(deps.db, secret, requestWhere(req), parsed.data.endpoint, parsed.data.records, req.id);
+    const parsed = plainPredictInput(input);
+    if (!parsed) return null;
+    const result = await scoreForApiKey(deps.db, secret, requestWhere(req), parsed.endpoint, parsed.records, req.id);
     return result && { data: result, plain: isPlain(result), schema: PredictResponseJsonSchema };
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EndpointName, ModelName, VersionNumber } from '../models/schemas';
 import { Uuid } from '../teams/schemas';
+import { MODEL_NAME } from '@/server/pipeline/model-cells';
 
 /** An endpoint's decision threshold on the positive-class probability. */
 export const Threshold = z.number({ error: 'threshold must be a number between 0 and 1' }).min(0, 'threshold must be between 0 and 1').max(1, 'threshold must be between 0 and 1');
@@ -36,6 +37,21 @@ export const PredictInput = z.object({
   /** Each record's top feature contributions (trained versions only). */
   explain: z.boolean({ error: 'explain must be true or false' }).optional(),
 });
+
+/**
+ * The endpoint and records of an input `PredictInput` accepts without explanations, checked by hand
+ * (the scoring fast path's, where the schema's parse was a measurable part of a call); null for any
+ * other input (the caller then parses it with `PredictInput`, which phrases the error). Never
+ * accepts what `PredictInput` refuses: a unit test holds them together.
+ */
+export function plainPredictInput(input: unknown): { endpoint: string; records: unknown[] } | null {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return null;
+  const { endpoint, records, explain } = input as { endpoint?: unknown; records?: unknown; explain?: unknown };
+  if (typeof endpoint !== 'string' || !MODEL_NAME.test(endpoint)) return null;
+  if (!Array.isArray(records) || records.length < 1 || records.length > MAX_PREDICT_RECORDS) return null;
+  if (explain !== undefined && explain !== false) return null;
+  return { endpoint, records };
+}
 
 export const shadowWindows = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 } as const;
 const shadowWindowNames = Object.keys(shadowWindows) as (keyof typeof shadowWindows)[];

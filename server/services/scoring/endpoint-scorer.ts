@@ -36,3 +36,15 @@ export async function keyScorableEndpoint(db: ServiceCtx['db'], actor: Extract<A
   requireApiKeyScope(actor, endpoint.projectId, `score:${name}`);
   return endpoint;
 }
+
+/**
+ * `keyScorableEndpoint` without a promise when the endpoint is loaded already (the hot path's
+ * common case): the same checks in the same order, the same errors thrown; undefined when only a
+ * load would tell (then call `keyScorableEndpoint`).
+ */
+export function knownKeyScorableEndpoint(db: ServiceCtx['db'], actor: Extract<Actor, { type: 'apiKey' }>, name: string): EndpointConfig | undefined {
+  if (!ENDPOINT_NAME.test(name)) throw notFound(`endpoint "${name}"`);
+  const endpoint = scoringRuntime(db).knownEndpoint(name);
+  if (endpoint) requireApiKeyScope(actor, endpoint.projectId, `score:${name}`);
+  return endpoint;
+}

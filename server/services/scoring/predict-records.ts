@@ -4,6 +4,7 @@ import type { RequestOutcome } from '@/server/scoring/request-stats';
 import { RecordInputError, predict } from '@/server/scoring/session-cache';
 import type { ServiceCtx } from '../context';
 import { predictionDuration, predictions } from '@/server/metrics/registry';
+import type { CounterSeries, HistogramSeries } from '@/server/metrics/series';
 import { invalid, ServiceError } from '../errors';
 import { explainPredictions } from './explain-records';
 import type { PredictInput } from '../endpoints/schemas';
@@ -25,16 +26,30 @@ export type PredictResult = { endpoint: string; model: string; modelVersion: num
 export async function predictWithConfig(config: EndpointConfig, records: readonly unknown[]): Promise<PredictResult> {
   const started = performance.now();
   const scored = await predict(config.session, config.schema, records, config.offload);
-  predictionDuration.observe({ endpoint: config.name }, (performance.now() - started) / 1000);
-  predictions.inc({ endpoint: config.name, model_version: String(config.version) }, scored.length);
+  const series = seriesOf(config);
+  series.duration.observe((performance.now() - started) / 1000);
+  series.predictions.inc(scored.length);
   const { negativeClass: neg, positiveClass: pos, version, threshold } = config;
   return {
     endpoint: config.name,
     model: config.modelName,
     modelVersion: version,
     bundle: config.bundleHash,
-    predictions: scored.map((p) => ({ label: labelAtThreshold(threshold, p.label, p.probabilities.pos, config), probabilities: { [neg]: p.probabilities.neg, [pos]: p.probabilities.pos }, modelVersion: version })),
+    predictions: scored.map((p) => ({
+      label: labelAtThreshold(threshold, p.label, p.probabilities.pos, config),
+      probabilities: { [neg]: p.probabilities.neg, [pos]: p.probabilities.pos },
+      modelVersion: version,
+    })),
   };
+}
+
+/** An endpoint config's Prometheus series, looked up once per config (configs are cached and shared). */
+const configSeries = new WeakMap<EndpointConfig, { duration: HistogramSeries; predictions: CounterSeries }>();
+
+function seriesOf(config: EndpointConfig): { duration: HistogramSeries; predictions: CounterSeries } {
+  let s = configSeries.get(config);
+  if (!s) configSeries.set(config, (s = { duration: predictionDuration.labels(config.name), predictions: predictions.labels(config.name, String(config.version)) }));
+  return s;
 }
 
 /**
@@ -55,7 +70,17 @@ export function logPredictions(runtime: ScoringRuntime, config: EndpointConfig, 
     const p = result.predictions[i]!;
     const pairId = pairBase === null ? null : `${pairBase}:${i}`;
     if (pairId !== null) pairIds.push(pairId);
-    log.record({ endpointId: config.endpointId, versionId: config.versionId, bundleHash: config.bundleHash, at, requestId, record: records[i], probability: p.probabilities[pos]!, label: p.label, pairId });
+    log.record({
+      endpointId: config.endpointId,
+      versionId: config.versionId,
+      bundleHash: config.bundleHash,
+      at,
+      requestId,
+      record: records[i],
+      probability: p.probabilities[pos]!,
+      label: p.label,
+      pairId,
+    });
   }
   if (pairBase !== null) runtime.shadow.score(config, records, pairIds, requestId);
 }

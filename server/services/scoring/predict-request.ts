@@ -4,7 +4,7 @@ import type { ServiceCtx } from '../context';
 import { MAX_PREDICT_RECORDS } from '../endpoints/schemas';
 import { invalid, ServiceError, unauthenticated } from '../errors';
 import { EndpointName } from '../models/schemas';
-import { authorizeEndpointScorer, keyScorableEndpoint } from './endpoint-scorer';
+import { authorizeEndpointScorer, keyScorableEndpoint, knownKeyScorableEndpoint } from './endpoint-scorer';
 import { explainPredictions } from './explain-records';
 import { logPredictions, predictWithConfig, type PredictResult } from './predict-records';
 import { scoringRuntime, type EndpointConfig } from './runtime';
@@ -43,7 +43,7 @@ export async function scorePredictRequest(
   progress: PredictProgress,
 ): Promise<PredictResult | Awaited<ReturnType<typeof explainPredictions>>> {
   const runtime = scoringRuntime(db);
-  const config = await scorableEndpoint(db, caller, name);
+  const config = knownScorableEndpoint(db, caller, name) ?? (await scorableEndpoint(db, caller, name));
   progress.endpointId = config.endpointId;
   const records = recordsOf(body);
   const explain = explainOf(body);
@@ -61,6 +61,22 @@ function explainOf(body: unknown): boolean {
   if (explain === undefined || explain === false) return false;
   if (explain === true) return true;
   throw invalid('explain must be true or false', 'explain');
+}
+
+/**
+ * `scorableEndpoint` for an API key whose answer and endpoint the runtime holds already, without an
+ * await (the same checks and errors, the key's use noted the same way); undefined when a look-up
+ * is needed, or for any other caller.
+ */
+function knownScorableEndpoint(db: Db, caller: PredictCaller, name: string): EndpointConfig | undefined {
+  if (!('apiKey' in caller)) return undefined;
+  const runtime = scoringRuntime(db);
+  const known = runtime.knownApiKey(caller.apiKey);
+  if (!known) return undefined;
+  if (!known.actor) throw unauthenticated('the API key is unknown or revoked');
+  const config = knownKeyScorableEndpoint(db, known.actor, name);
+  if (config) runtime.lastUsed.record(known.actor.keyId, caller.where);
+  return config;
 }
 
 async function scorableEndpoint(db: Db, caller: PredictCaller, name: string): Promise<EndpointConfig> {
@@ -108,10 +124,10 @@ export async function scoreForApiKey(db: Db, secret: string, where: string | nul
   let result: PredictResult;
   let started: number;
   try {
-    const actor = await runtime.apiKey(secret);
+    const actor = runtime.knownApiKey(secret)?.actor ?? (await runtime.apiKey(secret));
     if (!actor) return null;
     keyId = actor.keyId;
-    config = await keyScorableEndpoint(db, actor, name);
+    config = knownKeyScorableEndpoint(db, actor, name) ?? (await keyScorableEndpoint(db, actor, name));
     started = performance.now();
     result = await predictWithConfig(config, records);
   } catch {

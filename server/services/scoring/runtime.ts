@@ -65,11 +65,12 @@ export class ScoringRuntime {
   readonly predictionLog: PredictionLogRecorder;
   /** Scores answered requests again with the endpoint's shadow version, off the response path. */
   readonly shadow: ShadowScorer;
-  private readonly keys = new TtlLru<string, Promise<ApiKeyActor | null>>(10_000, CACHE_TTL_MS);
+  /** `actor` once the look-up has answered: a hit then needs no await (knownApiKey). */
+  private readonly keys = new TtlLru<string, { promise: Promise<ApiKeyActor | null>; actor?: ApiKeyActor | null }>(10_000, CACHE_TTL_MS);
   /** Live sessions only: a signed-in user's next request after sign-in must never see a stale miss. */
   private readonly userSessions = new TtlLru<string, Promise<UserActor | null>>(10_000, SESSION_TTL_MS);
   /** Loaded configs only: a name joins once its load succeeds, so lookups of names that do not exist never evict one. */
-  private readonly endpoints = new TtlLru<string, { config: Promise<EndpointConfig>; modelId: string }>(1_000, CACHE_TTL_MS);
+  private readonly endpoints = new TtlLru<string, { config: Promise<EndpointConfig>; loaded: EndpointConfig; modelId: string }>(1_000, CACHE_TTL_MS);
   /** Loads in flight, one per name (concurrent first requests share it); bounded by the requests in flight. */
   private readonly loadingEndpoints = new Map<string, Promise<EndpointConfig>>();
   /** Names that do not exist, remembered briefly and apart from the loaded ones (their own bound). */
@@ -97,18 +98,31 @@ export class ScoringRuntime {
     const hash = apiKeyHashOf(secret);
     if (!hash) return Promise.resolve(null);
     const hit = this.keys.get(hash);
-    if (hit) return hit;
+    if (hit) return hit.promise;
     const loading = findApiKeyByHash(this.db, hash);
-    this.keys.set(hash, loading);
+    const entry: { promise: Promise<ApiKeyActor | null>; actor?: ApiKeyActor | null } = { promise: loading };
+    this.keys.set(hash, entry);
     loading.then(
       (actor) => {
-        if (!actor && this.keys.get(hash) === loading) this.keys.set(hash, loading, NEGATIVE_TTL_MS);
+        entry.actor = actor;
+        if (!actor && this.keys.get(hash) === entry) this.keys.set(hash, entry, NEGATIVE_TTL_MS);
       },
       () => {
-        if (this.keys.get(hash) === loading) this.keys.delete(hash);
+        if (this.keys.get(hash) === entry) this.keys.delete(hash);
       },
     );
     return loading;
+  }
+
+  /**
+   * What `apiKey(secret)` resolves to when the cache already holds the answer (the active key, or
+   * null for an unknown or revoked one), without a promise; undefined when only a look-up would tell.
+   */
+  knownApiKey(secret: string): { actor: ApiKeyActor | null } | undefined {
+    const hash = apiKeyHashOf(secret);
+    if (!hash) return { actor: null };
+    const actor = this.keys.get(hash)?.actor;
+    return actor === undefined ? undefined : { actor };
   }
 
   /** The signed-in user behind a session token, or null (unknown, expired or signed out). */
@@ -145,7 +159,7 @@ export class ScoringRuntime {
         // An invalidation while loading removed it: the config may predate the change.
         if (this.loadingEndpoints.get(name) !== config) return;
         this.loadingEndpoints.delete(name);
-        this.endpoints.set(name, { config, modelId: c.modelId });
+        this.endpoints.set(name, { config, loaded: c, modelId: c.modelId });
       },
       (err: unknown) => {
         if (this.loadingEndpoints.get(name) !== config) return;
@@ -159,6 +173,11 @@ export class ScoringRuntime {
   /** The config if this process has it loaded already; never reads the database. */
   loadedEndpoint(name: string): Promise<EndpointConfig> | undefined {
     return this.endpoints.get(name)?.config;
+  }
+
+  /** What `endpoint(name)` resolves to when it is loaded already, without a promise; else undefined. */
+  knownEndpoint(name: string): EndpointConfig | undefined {
+    return this.endpoints.get(name)?.loaded;
   }
 
   private async loadEndpoint(name: string): Promise<EndpointConfig> {
