@@ -150,7 +150,12 @@ describe('train and score cells in the browser', () => {
     };
     await expect.poll(settled, { timeout: 10_000, interval: 100 }).toBe(true);
     await model.click();
-    await page.waitForURL(new RegExp(`/projects/${projectId}/models/credit-risk$`));
+    // Under CI load one click on a settled node once did not navigate within 15 s: a user clicks again,
+    // so does the test (once, only while the page has not left the notebook).
+    const modelPage = new RegExp(`/projects/${projectId}/models/credit-risk$`);
+    const navigated = await page.waitForURL(modelPage, { timeout: 10_000 }).then(() => true, () => false);
+    if (!navigated && !modelPage.test(page.url())) await model.click({ timeout: 5_000 }).catch(() => undefined);
+    await page.waitForURL(modelPage, { timeout: 30_000 });
     await page.locator('tr[data-version="1"]').getByText('champion').waitFor();
   });
 
