@@ -29,7 +29,8 @@ export type OnnxExport = { bytes: Uint8Array; schema: FeatureSchema };
  *
  *   numeric inputs -> Concat -> (logistic regression: Imputer(median) -> Scaler)
  *   each categorical -> logistic regression: LabelEncoder(category -> column, unseen -> -1) -> OneHotEncoder -> Reshape [N,w]
- *                       trees: LabelEncoder(category -> code as a float, unseen -> NaN) [N,1]
+ *                       trees: LabelEncoder(category -> code as a float, unseen -> NaN) [N,1], the codes
+ *                       renumbered so that the trees' category splits are fast (category-order.ts)
  *   Concat(all) -> LinearClassifier (post_transform LOGISTIC) | TreeEnsemble (tree-ensemble.ts)
  *
  * Deterministic: the same model gives the same bytes (artifacts are stored by sha256).
@@ -39,18 +40,16 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
   const inputNames = assignInputNames([...numeric, ...categorical].map((f) => f.name));
   const inputs: FeatureInput[] = [
     ...numeric.map((f): FeatureInput => ({ name: f.name, ...headerOf(f), input: inputNames.get(f.name)!, type: f.type, tensor: 'float', rank: 2 })),
-    ...categorical.map(
-      (f): FeatureInput => ({
-        name: f.name,
-        ...headerOf(f),
-        input: inputNames.get(f.name)!,
-        type: f.type,
-        tensor: 'string',
-        rank: 2,
-        categories: f.categories,
-        infrequentCategories: f.infrequent,
-      }),
-    ),
+    ...categorical.map((f): FeatureInput => ({
+      name: f.name,
+      ...headerOf(f),
+      input: inputNames.get(f.name)!,
+      type: f.type,
+      tensor: 'string',
+      rank: 2,
+      categories: f.categories,
+      infrequentCategories: f.infrequent,
+    })),
   ];
   const schema: FeatureSchema = {
     version: 1,
@@ -66,16 +65,45 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
   const initializers: ReturnType<typeof int64Tensor>[] = [];
   const blocks: string[] = [];
   const classifier = algorithmOf(model.estimator.kind).onnx(model.estimator as never);
+  const codes = classifier.categorical === 'code' ? classifier.categoryCodes?.(numeric.length, categorical.map(oneHotWidth)) : undefined;
   if (numeric.length) {
-    nodes.push(node('Concat', numeric.map((f) => inputNames.get(f.name)!), [`${INTERNAL}numeric`], [attr.int('axis', 1)]));
+    nodes.push(
+      node(
+        'Concat',
+        numeric.map((f) => inputNames.get(f.name)!),
+        [`${INTERNAL}numeric`],
+        [attr.int('axis', 1)],
+      ),
+    );
     if (classifier.standardised) {
       nodes.push(
-        node('Imputer', [`${INTERNAL}numeric`], [`${INTERNAL}imputed`], [attr.floats('imputed_value_floats', numeric.map((f) => f.median)), attr.float('replaced_value_float', NaN)], ML_DOMAIN),
+        node(
+          'Imputer',
+          [`${INTERNAL}numeric`],
+          [`${INTERNAL}imputed`],
+          [
+            attr.floats(
+              'imputed_value_floats',
+              numeric.map((f) => f.median),
+            ),
+            attr.float('replaced_value_float', NaN),
+          ],
+          ML_DOMAIN,
+        ),
         node(
           'Scaler',
           [`${INTERNAL}imputed`],
           [`${INTERNAL}standardised`],
-          [attr.floats('offset', numeric.map((f) => f.mean)), attr.floats('scale', numeric.map((f) => f.scale))],
+          [
+            attr.floats(
+              'offset',
+              numeric.map((f) => f.mean),
+            ),
+            attr.floats(
+              'scale',
+              numeric.map((f) => f.scale),
+            ),
+          ],
           ML_DOMAIN,
         ),
       );
@@ -88,9 +116,8 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
     const values = keys.map((_, i) => Math.min(i, f.categories.length));
     if (classifier.categorical === 'code') {
       // A category never seen in training becomes NaN: the trees route it as a missing value.
-      nodes.push(
-        node('LabelEncoder', [inputNames.get(f.name)!], [`${p}code`], [attr.strings('keys_strings', keys), attr.floats('values_floats', values), attr.float('default_float', NaN)], ML_DOMAIN),
-      );
+      const coded = codes ? values.map((v) => codes[j]![v]!) : values;
+      nodes.push(node('LabelEncoder', [inputNames.get(f.name)!], [`${p}code`], [attr.strings('keys_strings', keys), attr.floats('values_floats', coded), attr.float('default_float', NaN)], ML_DOMAIN));
       blocks.push(`${p}code`);
       return;
     }
@@ -105,7 +132,13 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
     blocks.push(`${p}onehot`);
   });
   nodes.push(node('Concat', blocks, [`${INTERNAL}features`], [attr.int('axis', 1)]));
-  const built = classifier.build({ features: `${INTERNAL}features`, label: OUT_LABEL, probabilities: OUT_PROBABILITIES, prefix: `${INTERNAL}trees.` });
+  const built = classifier.build({
+    features: `${INTERNAL}features`,
+    label: OUT_LABEL,
+    probabilities: OUT_PROBABILITIES,
+    prefix: `${INTERNAL}trees.`,
+    ...(codes ? { categoryCodes: { first: numeric.length, code: codes } } : {}),
+  });
   nodes.push(...built.nodes);
   initializers.push(...built.initializers);
 
