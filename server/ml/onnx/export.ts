@@ -40,16 +40,18 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
   const inputNames = assignInputNames([...numeric, ...categorical].map((f) => f.name));
   const inputs: FeatureInput[] = [
     ...numeric.map((f): FeatureInput => ({ name: f.name, ...headerOf(f), input: inputNames.get(f.name)!, type: f.type, tensor: 'float', rank: 2 })),
-    ...categorical.map((f): FeatureInput => ({
-      name: f.name,
-      ...headerOf(f),
-      input: inputNames.get(f.name)!,
-      type: f.type,
-      tensor: 'string',
-      rank: 2,
-      categories: f.categories,
-      infrequentCategories: f.infrequent,
-    })),
+    ...categorical.map(
+      (f): FeatureInput => ({
+        name: f.name,
+        ...headerOf(f),
+        input: inputNames.get(f.name)!,
+        type: f.type,
+        tensor: 'string',
+        rank: 2,
+        categories: f.categories,
+        infrequentCategories: f.infrequent,
+      }),
+    ),
   ];
   const schema: FeatureSchema = {
     version: 1,
@@ -67,43 +69,15 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
   const classifier = algorithmOf(model.estimator.kind).onnx(model.estimator as never);
   const codes = classifier.categorical === 'code' ? classifier.categoryCodes?.(numeric.length, categorical.map(oneHotWidth)) : undefined;
   if (numeric.length) {
-    nodes.push(
-      node(
-        'Concat',
-        numeric.map((f) => inputNames.get(f.name)!),
-        [`${INTERNAL}numeric`],
-        [attr.int('axis', 1)],
-      ),
-    );
+    nodes.push(node('Concat', numeric.map((f) => inputNames.get(f.name)!), [`${INTERNAL}numeric`], [attr.int('axis', 1)]));
     if (classifier.standardised) {
       nodes.push(
-        node(
-          'Imputer',
-          [`${INTERNAL}numeric`],
-          [`${INTERNAL}imputed`],
-          [
-            attr.floats(
-              'imputed_value_floats',
-              numeric.map((f) => f.median),
-            ),
-            attr.float('replaced_value_float', NaN),
-          ],
-          ML_DOMAIN,
-        ),
+        node('Imputer', [`${INTERNAL}numeric`], [`${INTERNAL}imputed`], [attr.floats('imputed_value_floats', numeric.map((f) => f.median)), attr.float('replaced_value_float', NaN)], ML_DOMAIN),
         node(
           'Scaler',
           [`${INTERNAL}imputed`],
           [`${INTERNAL}standardised`],
-          [
-            attr.floats(
-              'offset',
-              numeric.map((f) => f.mean),
-            ),
-            attr.floats(
-              'scale',
-              numeric.map((f) => f.scale),
-            ),
-          ],
+          [attr.floats('offset', numeric.map((f) => f.mean)), attr.floats('scale', numeric.map((f) => f.scale))],
           ML_DOMAIN,
         ),
       );
@@ -117,7 +91,9 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
     if (classifier.categorical === 'code') {
       // A category never seen in training becomes NaN: the trees route it as a missing value.
       const coded = codes ? values.map((v) => codes[j]![v]!) : values;
-      nodes.push(node('LabelEncoder', [inputNames.get(f.name)!], [`${p}code`], [attr.strings('keys_strings', keys), attr.floats('values_floats', coded), attr.float('default_float', NaN)], ML_DOMAIN));
+      nodes.push(
+        node('LabelEncoder', [inputNames.get(f.name)!], [`${p}code`], [attr.strings('keys_strings', keys), attr.floats('values_floats', coded), attr.float('default_float', NaN)], ML_DOMAIN),
+      );
       blocks.push(`${p}code`);
       return;
     }
@@ -132,13 +108,8 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
     blocks.push(`${p}onehot`);
   });
   nodes.push(node('Concat', blocks, [`${INTERNAL}features`], [attr.int('axis', 1)]));
-  const built = classifier.build({
-    features: `${INTERNAL}features`,
-    label: OUT_LABEL,
-    probabilities: OUT_PROBABILITIES,
-    prefix: `${INTERNAL}trees.`,
-    ...(codes ? { categoryCodes: { first: numeric.length, code: codes } } : {}),
-  });
+  const categoryCodes = codes ? { categoryCodes: { first: numeric.length, code: codes } } : {};
+  const built = classifier.build({ features: `${INTERNAL}features`, label: OUT_LABEL, probabilities: OUT_PROBABILITIES, prefix: `${INTERNAL}trees.`, ...categoryCodes });
   nodes.push(...built.nodes);
   initializers.push(...built.initializers);
 

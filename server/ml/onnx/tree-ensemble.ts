@@ -95,10 +95,7 @@ export function treeEnsembleOutputs(est: BoostedTrees, features: string, prefix:
       attr.ints('nodes_falseleafs', branch.falseLeaf),
       attr.ints('nodes_missing_value_tracks_true', n.missingTrue),
       ...(membership.length ? [attr.tensor('membership_values', doubleTensor('membership_values', membership))] : []),
-      attr.ints(
-        'leaf_targetids',
-        leafWeights.map(() => 0),
-      ),
+      attr.ints('leaf_targetids', leafWeights.map(() => 0)),
       attr.tensor('leaf_weights', doubleTensor('leaf_weights', leafWeights)),
     ],
     ML_DOMAIN,
