@@ -1,4 +1,5 @@
 import type { BoostedTrees } from '../gbt/boosting';
+import type { Tree } from '../gbt/tree';
 import { categorySplitForm } from './category-order';
 import { ElemType, ML_DOMAIN, attr, doubleTensor, int64Tensor, node, uint8Tensor } from './proto';
 
@@ -60,20 +61,10 @@ export function treeEnsembleOutputs(est: BoostedTrees, features: string, prefix:
     n.roots.push(index[0]!);
     const target = (id: number): [number, number] => [index[id]!, tree.feature[id]! < 0 ? 1 : 0];
     for (const id of splitIds) {
-      const f = tree.feature[id]!;
-      const [left, right, missingLeft] = [target(tree.left[id]!), target(tree.right[id]!), tree.missingGoLeft[id]!];
-      const set = tree.leftCategories?.[id];
-      if (!set) {
-        addNode(BRANCH_LEQ, f, tree.threshold[id]!, missingLeft, left, right);
-        continue;
-      }
-      const form = categories ? categorySplitForm(set, categories.code[f - categories.first]!, categories.code[f - categories.first]!.length) : { kind: 'member' as const, codes: set };
-      if (form.kind === 'member') {
-        membership.push(...form.codes, NaN);
-        addNode(BRANCH_MEMBER, f, NaN, missingLeft, left, right);
-      } else if (form.inLow) addNode(BRANCH_LEQ, f, form.threshold, missingLeft, left, right);
-      // The set is the highest codes: x <= threshold goes right, and missing values with it unless they go left.
-      else addNode(BRANCH_LEQ, f, form.threshold, !missingLeft, right, left);
+      const s = splitOf(tree, id, categories);
+      if (s.members) membership.push(...s.members, NaN);
+      const [left, right] = [target(tree.left[id]!), target(tree.right[id]!)];
+      addNode(s.mode, tree.feature[id]!, s.split, s.missingTrue, s.swap ? right : left, s.swap ? left : right);
     }
   }
   const p = prefix;
@@ -116,4 +107,16 @@ export function treeEnsembleOutputs(est: BoostedTrees, features: string, prefix:
     ],
     initializers: [doubleTensor(`${p}base`, [est.baseScore], []), doubleTensor(`${p}one`, [1], []), doubleTensor(`${p}zero`, [0], []), int64Tensor(`${p}flat`, [-1])],
   };
+}
+
+/** A split node's mode, split value and missing direction, and whether its branches swap (true goes right). */
+function splitOf(tree: Tree, id: number, categories?: CategoryCodes): { mode: number; split: number; missingTrue: boolean; swap: boolean; members?: number[] } {
+  const missingLeft = tree.missingGoLeft[id]!;
+  const set = tree.leftCategories?.[id];
+  if (!set) return { mode: BRANCH_LEQ, split: tree.threshold[id]!, missingTrue: missingLeft, swap: false };
+  const code = categories?.code[tree.feature[id]! - categories.first];
+  const form = code ? categorySplitForm(set, code, code.length) : ({ kind: 'member', codes: set } as const);
+  if (form.kind === 'member') return { mode: BRANCH_MEMBER, split: NaN, missingTrue: missingLeft, swap: false, members: form.codes };
+  // The set is the highest codes: x <= threshold goes right, and missing values with it unless they go left.
+  return { mode: BRANCH_LEQ, split: form.threshold, missingTrue: form.inLow ? missingLeft : !missingLeft, swap: !form.inLow };
 }
