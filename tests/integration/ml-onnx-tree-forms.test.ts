@@ -60,18 +60,24 @@ const est: BoostedTrees = {
     treeOf({ f: 1, set: Array.from({ length: 39 }, (_, i) => i + 1), missingLeft: true, left: { f: 2, set: [1, 2], missingLeft: false, left: 1 / 256, right: -1 / 512 }, right: 1 / 1024 }),
     // A tree that is one leaf.
     treeOf(1 / 2048),
+    // x <= 0, missing left (the negated column's threshold below -0).
+    treeOf({ f: 0, threshold: 0, missingLeft: true, left: 1 / 4096, right: -1 / 8192 }),
   ],
 };
 
 const WIDTHS = [40, 5];
 
+/** x at and around the thresholds 0 and 1.5 (float32 neighbours), and missing. */
+const up = (v: number) => new Float32Array(new Int32Array([new Int32Array(new Float32Array([v]).buffer)[0]! + 1]).buffer)[0]!;
+const XS = [-1, -0, 0, 1.401298464324817e-45, 1, 1.5, up(1.5), 2, NaN];
+
 /**
- * Every a (and missing) with every b (and missing) and x in {1, 2, missing}. No other code reaches the
+ * Every a (and missing) with every b (and missing) and each of XS. No other code reaches the
  * trees: the graph's LabelEncoder gives a category never seen in training NaN.
  */
 function rows(): number[][] {
   const out: number[][] = [];
-  for (let a = -1; a < 40; a++) for (let b = -1; b < 5; b++) for (const x of [1, 2, NaN]) out.push([x, a < 0 ? NaN : a, b < 0 ? NaN : b]);
+  for (let a = -1; a < 40; a++) for (let b = -1; b < 5; b++) for (const x of XS) out.push([x, a < 0 ? NaN : a, b < 0 ? NaN : b]);
   return out;
 }
 
@@ -118,7 +124,7 @@ describe('ONNX tree ensemble split forms: category codes renumbered or not, in o
     const ensemble = built.nodes.find((n) => n.opType === 'TreeEnsemble')!;
     const modes = ensemble.attribute!.find((a) => a.name === 'nodes_modes')!.t!.int32Data!;
     expect(modes.filter((m) => m === 6).length).toBe(1);
-    expect(modes.filter((m) => m === 0).length).toBe(7);
+    expect(modes.filter((m) => m === 0).length).toBe(8);
   });
 });
 
