@@ -5,8 +5,10 @@
  * (ai.onnx.ml TreeEnsemble unless it says otherwise) fed the features as float [N,20] (numbers,
  * then each category's code, NaN when missing), cast to double in the graph as the export does:
  *
- *   member sets, model codes   every category split a BRANCH_MEMBER node (the export before codes were renumbered)
- *   renumbered codes           the export: codes renumbered so category splits are BRANCH_LEQ where they can be
+ *   member sets, model codes   every category split a BRANCH_MEMBER node, missing values tracked per node (the
+ *                              export before 8 Dec 2026)
+ *   renumbered codes           the export (tree-ensemble.ts): codes renumbered so category splits are BRANCH_LEQ
+ *                              where they can be, no node tracking missing values (a negated copy of the features)
  *   EQ chains (v3, float)      TreeEnsembleRegressor (ai.onnx.ml 3): a set as a chain of BRANCH_EQ nodes
  *                              sharing the subtree it sends left; float thresholds and sums (not exact)
  *   member sets, float input   TreeEnsemble on float (float sums: not exact)
