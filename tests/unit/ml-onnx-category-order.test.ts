@@ -80,6 +80,16 @@ describe('category codes renumbered for the ONNX tree ensemble (category-order.t
       });
     }
     expect(categoryCodes(trees, 2, [6, 40])).toEqual(codes);
+    // Many splits (a large model): the search is bounded, still a permutation.
+    const rng = seededRandom(9);
+    const many = Array.from({ length: 400 }, () =>
+      chainTree(
+        2 + Math.floor(rng.next() * 2),
+        Array.from({ length: 20 }, () => [0, 1, 2, 3, 4, 5].filter(() => rng.next() < 0.5).concat([6])),
+      ),
+    );
+    const bounded = categoryCodes(many, 2, [7, 7]);
+    expect(bounded.map((c) => [...c].sort((a, b) => a - b))).toEqual([0, 1].map(() => Array.from({ length: 7 }, (_, i) => i)));
     // No category split on a feature: its codes stay as they are.
     expect(categoryCodes([chainTree(2, [[1]])], 2, [3, 4])[1]).toEqual([0, 1, 2, 3]);
   });

@@ -44,6 +44,11 @@ const EXHAUSTIVE_WIDTH = 7;
 /** Widths up to this are improved by swaps (each pass tries every pair); wider ones keep their first order. */
 const SWAP_WIDTH = 64;
 const SWAP_PASSES = 4;
+/**
+ * Set-element visits a feature's search may take (~0.1 s): past it, fewer swap passes or none (a
+ * model with many splits on a wide feature), so that exporting stays quick.
+ */
+const SEARCH_BUDGET = 20_000_000;
 
 type WeightedSet = { set: readonly number[]; weight: number };
 
@@ -73,7 +78,10 @@ function costOf(sets: readonly WeightedSet[], code: readonly number[], width: nu
 function bestOrder(sets: readonly WeightedSet[], width: number): number[] {
   const identity = Array.from({ length: width }, (_, i) => i);
   if (sets.length === 0 || width < 2) return identity;
-  if (width <= EXHAUSTIVE_WIDTH) return exhaustive(sets, width);
+  const size = sets.reduce((n, { set }) => n + set.length, 0);
+  let orders = 1;
+  for (let k = 2; k <= width; k++) orders *= k;
+  if (width <= EXHAUSTIVE_WIDTH && orders * size <= SEARCH_BUDGET) return exhaustive(sets, width);
   // Start: the codes most often in a left set first (prefixes of a shared ranking become intervals at 0).
   const inSets = new Float64Array(width);
   for (const { set, weight } of sets) for (const c of set) inSets[c]! += weight;
@@ -81,17 +89,19 @@ function bestOrder(sets: readonly WeightedSet[], width: number): number[] {
   const byRank = new Array<number>(width);
   ranked.forEach((c, k) => (byRank[c] = k));
   const code = costOf(sets, byRank, width) < costOf(sets, identity, width) ? byRank : identity;
-  return width > SWAP_WIDTH ? code : improveBySwaps(sets, width, code);
+  // A pass tries every pair; each set changes in the pairs holding one of its codes.
+  const passes = Math.min(SWAP_PASSES, Math.floor(SEARCH_BUDGET / ((width - 1) * size * (size / sets.length))));
+  return width > SWAP_WIDTH || passes === 0 ? code : improveBySwaps(sets, width, code, passes);
 }
 
 /** Swaps two codes while that lowers the cost; only the sets holding exactly one of them change. */
-function improveBySwaps(sets: readonly WeightedSet[], width: number, code: number[]): number[] {
+function improveBySwaps(sets: readonly WeightedSet[], width: number, code: number[], passes: number): number[] {
   const holding: number[][] = Array.from({ length: width }, () => []);
   sets.forEach(({ set }, k) => set.forEach((c) => holding[c]!.push(k)));
   const costs = sets.map(({ set, weight }) => weight * costOfSet(set, code, width));
   const mark = new Int32Array(sets.length);
   let stamp = 0;
-  for (let pass = 0; pass < SWAP_PASSES; pass++) {
+  for (let pass = 0; pass < passes; pass++) {
     let improved = false;
     for (let a = 0; a < width; a++) {
       for (let b = a + 1; b < width; b++) {
