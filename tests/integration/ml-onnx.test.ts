@@ -154,6 +154,43 @@ describe('ONNX export of our models (preprocessing included) in onnxruntime-node
     expect(maxDiff).toBeLessThan(1e-5);
   });
 
+  it('trees with a 40-category feature: codes renumbered for BRANCH_LEQ where they can be, sets past code 32, unseen and missing categories score as the TypeScript model to 1e-5', async () => {
+    const rng = seededRandom(33);
+    const columns: Record<string, CellValue[]> = { x: [], big: [], small: [], y: [] };
+    for (let i = 0; i < 4000; i++) {
+      const x = rng.next() * 10;
+      const big = Math.floor(rng.next() * 40);
+      const small = Math.floor(rng.next() * 4);
+      // Effects scattered over the big codes (sets, not ranges); small's ordered, so its sets nest.
+      const z = Math.sin(big * 2.3) * 1.5 + small * 0.7 - 1 + 0.2 * (x - 5) + (rng.next() - 0.5) * 2;
+      columns.x!.push(x);
+      columns.big!.push(rng.next() < 0.06 ? null : `b${big}`);
+      columns.small!.push(rng.next() < 0.03 ? null : `s${small}`);
+      columns.y!.push(z > 0 ? 'yes' : 'no');
+    }
+    const table: Table = { columns, schema: inferSchema(columns) };
+    const { model, split } = await trainModel(table, { algorithm: 'gradient_boosted_trees', target: 'y', positiveClass: 'yes', params: { maxIter: 30 } });
+    const est = model.estimator;
+    if (est.kind !== 'gradient_boosted_trees') throw new Error('expected trees');
+    expect(est.trees.some((t) => t.leftCategories?.some((set) => set !== null && set[set.length - 1]! >= 32))).toBe(true);
+    const exported = exportOnnx(model);
+    const ensemble = decodeModel(exported.bytes).graph!.node!.find((nd) => nd.opType === 'TreeEnsemble')!;
+    const ints = (name: string) => ensemble.attribute!.find((a) => a.name === name)!;
+    const modes = ints('nodes_modes').t!.int32Data!;
+    const onCategories = ints('nodes_featureids').ints!.map((f, k) => (Number(f) % 3 >= 1 ? modes[k] : -1)); // columns: x, big, small, then -x, -big, -small
+    expect(onCategories).toContain(0);
+    expect(onCategories).toContain(6);
+
+    const records = Array.from(split.holdout, (r) => ({ x: table.columns.x![r] ?? null, big: table.columns.big![r] ?? null, small: table.columns.small![r] ?? null }));
+    records.push({ x: 3, big: 'b99', small: 's2' }, { x: 7, big: 'b35', small: 'huge' }, { x: 5, big: null, small: 's3' }, { x: 5, big: 'b33', small: null }, { x: null, big: null, small: null });
+    const scored = await predict(await sessionFor(exported.bytes), exported.schema, records);
+    const ours = predictProba(model, { columns: { x: records.map((r) => r.x), big: records.map((r) => r.big), small: records.map((r) => r.small) }, schema: table.schema });
+    scored.forEach((s, k) => {
+      expect(Math.abs(s.probabilities.pos - ours[k]!)).toBeLessThan(1e-5);
+      expect(s.label).toBe(ours[k]! > 0.5 ? 'yes' : 'no');
+    });
+  });
+
   it('loads a session once per artifact and refuses bytes that do not match their sha256', async () => {
     const { exported } = await fitted(datasets[0], 'logistic_regression');
     const local = new SessionCache({ maxSessions: 2 });

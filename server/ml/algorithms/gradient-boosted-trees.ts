@@ -4,6 +4,7 @@ import { type EncodedFeatures, type FeaturePlan, columnReaders, featureOfColumn,
 import { type BoostedTrees, MAX_TREE_CATEGORIES, type TreeFeatures, boostedScore, fitBoostedTrees, treeFeatureValue } from '../gbt/boosting';
 import { sigmoid } from '../logistic-regression';
 import type { GradientBoostedTreesParams } from '../spec';
+import { categoryCodes } from '../onnx/category-order';
 import { treeEnsembleOutputs } from '../onnx/tree-ensemble';
 import type { ModelAlgorithm } from './types';
 
@@ -79,7 +80,9 @@ export const gradientBoostedTrees: ModelAlgorithm<'gradient_boosted_trees', Grad
     standardised: false,
     categorical: est.categoricalSplits === 'native' ? 'code' : 'one-hot',
     opsets: { onnx: 15, ml: 5 },
-    build: (io) => treeEnsembleOutputs(est, io.features, io.prefix, { label: io.label, probabilities: io.probabilities }),
+    // Codes renumbered so that category splits are BRANCH_LEQ where they can be (category-order.ts).
+    categoryCodes: (first, widths) => categoryCodes(est.trees, first, widths),
+    build: (io) => treeEnsembleOutputs(est, io.features, io.prefix, { label: io.label, probabilities: io.probabilities }, io.categoryCodes),
   }),
   form: [
     { key: 'learningRate', label: 'Learning rate', hint: 'Shrinkage per tree.', step: 'any', min: 0 },

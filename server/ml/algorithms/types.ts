@@ -1,5 +1,6 @@
 import type { EncodedFeatures, FeaturePlan, ModelColumn } from '../features';
 import type { int64Tensor, node } from '../onnx/proto';
+import type { CategoryCodes } from '../onnx/tree-ensemble';
 import type { Split } from '../split';
 import type { TrainingControl } from '../types';
 
@@ -21,7 +22,15 @@ export type FitInput<P> = {
 export type RowExplanation = { baseline: number; contributions: Float64Array };
 
 /** The tensor names a classifier node reads and writes in the exported graph (onnx/export.ts). */
-export type OnnxClassifierIo = { features: string; label: string; probabilities: string; /** prefix for the classifier's intermediate tensors */ prefix: string };
+export type OnnxClassifierIo = {
+  features: string;
+  label: string;
+  probabilities: string;
+  /** prefix for the classifier's intermediate tensors */
+  prefix: string;
+  /** With `categorical: 'code'`: the codes the graph gives categories (categoryCodes), as CategoryCodes. */
+  categoryCodes?: CategoryCodes;
+};
 
 /** An estimator's part of the exported graph (onnx/export.ts builds the inputs and features before it). */
 export type OnnxClassifier = {
@@ -31,6 +40,12 @@ export type OnnxClassifier = {
   categorical: 'one-hot' | 'code';
   /** The opsets its nodes need (the default ONNX domain and ai.onnx.ml). */
   opsets: { onnx: number; ml: number };
+  /**
+   * With `categorical: 'code'`: the code each categorical feature's categories get in the graph
+   * (code[j][c] for the category the model knows as c, a permutation of 0..widths[j]-1; categorical
+   * feature j is column `first + j` of the features). Absent: the model's own codes.
+   */
+  categoryCodes?(first: number, widths: number[]): number[][];
   /** Its nodes from the concatenated features to `label` (int64) and `probabilities` [N,2]. */
   build(io: OnnxClassifierIo): { nodes: ReturnType<typeof node>[]; initializers: ReturnType<typeof int64Tensor>[] };
 };

@@ -29,7 +29,8 @@ export type OnnxExport = { bytes: Uint8Array; schema: FeatureSchema };
  *
  *   numeric inputs -> Concat -> (logistic regression: Imputer(median) -> Scaler)
  *   each categorical -> logistic regression: LabelEncoder(category -> column, unseen -> -1) -> OneHotEncoder -> Reshape [N,w]
- *                       trees: LabelEncoder(category -> code as a float, unseen -> NaN) [N,1]
+ *                       trees: LabelEncoder(category -> code as a float, unseen -> NaN) [N,1], the codes
+ *                       renumbered so that the trees' category splits are fast (category-order.ts)
  *   Concat(all) -> LinearClassifier (post_transform LOGISTIC) | TreeEnsemble (tree-ensemble.ts)
  *
  * Deterministic: the same model gives the same bytes (artifacts are stored by sha256).
@@ -66,6 +67,7 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
   const initializers: ReturnType<typeof int64Tensor>[] = [];
   const blocks: string[] = [];
   const classifier = algorithmOf(model.estimator.kind).onnx(model.estimator as never);
+  const codes = classifier.categorical === 'code' ? classifier.categoryCodes?.(numeric.length, categorical.map(oneHotWidth)) : undefined;
   if (numeric.length) {
     nodes.push(node('Concat', numeric.map((f) => inputNames.get(f.name)!), [`${INTERNAL}numeric`], [attr.int('axis', 1)]));
     if (classifier.standardised) {
@@ -88,8 +90,9 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
     const values = keys.map((_, i) => Math.min(i, f.categories.length));
     if (classifier.categorical === 'code') {
       // A category never seen in training becomes NaN: the trees route it as a missing value.
+      const coded = codes ? values.map((v) => codes[j]![v]!) : values;
       nodes.push(
-        node('LabelEncoder', [inputNames.get(f.name)!], [`${p}code`], [attr.strings('keys_strings', keys), attr.floats('values_floats', values), attr.float('default_float', NaN)], ML_DOMAIN),
+        node('LabelEncoder', [inputNames.get(f.name)!], [`${p}code`], [attr.strings('keys_strings', keys), attr.floats('values_floats', coded), attr.float('default_float', NaN)], ML_DOMAIN),
       );
       blocks.push(`${p}code`);
       return;
@@ -105,7 +108,8 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
     blocks.push(`${p}onehot`);
   });
   nodes.push(node('Concat', blocks, [`${INTERNAL}features`], [attr.int('axis', 1)]));
-  const built = classifier.build({ features: `${INTERNAL}features`, label: OUT_LABEL, probabilities: OUT_PROBABILITIES, prefix: `${INTERNAL}trees.` });
+  const categoryCodes = codes ? { categoryCodes: { first: numeric.length, code: codes } } : {};
+  const built = classifier.build({ features: `${INTERNAL}features`, label: OUT_LABEL, probabilities: OUT_PROBABILITIES, prefix: `${INTERNAL}trees.`, ...categoryCodes });
   nodes.push(...built.nodes);
   initializers.push(...built.initializers);
 
