@@ -9,11 +9,26 @@ import * as ort from 'onnxruntime-node';
 import type { FeatureSchema } from '../server/ml/onnx/feature-schema';
 
 /** One applicant of the shared credit data, as a client sends it. */
-export const CREDIT_RECORD = { seniority: 9, home: 'rent', time: 60, age: 30, marital: 'married', records: false, job: 'freelance', expenses: 73, income: 129, assets: 0, debt: 0, amount: 800, price: 846 };
+export const CREDIT_RECORD = {
+  seniority: 9,
+  home: 'rent',
+  time: 60,
+  age: 30,
+  marital: 'married',
+  records: false,
+  job: 'freelance',
+  expenses: 73,
+  income: 129,
+  assets: 0,
+  debt: 0,
+  amount: 800,
+  price: 846,
+};
 
 const autocannonBin = path.join(import.meta.dirname, '../node_modules/.bin/autocannon');
 
-export type CannonResult = { rps: number; p50: number; p99: number; non2xx: number; errors: number };
+/** `requests`: how many were answered (2xx or not) in the run. */
+export type CannonResult = { rps: number; p50: number; p99: number; non2xx: number; errors: number; requests: number };
 
 /** POSTs `body` to `url` over `connections` connections for `seconds` seconds. */
 export function cannon(url: string, body: string, headers: Record<string, string>, seconds: number, connections: number): Promise<CannonResult> {
@@ -28,8 +43,8 @@ export function cannon(url: string, body: string, headers: Record<string, string
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`autocannon exited with ${code}: ${err}`));
-      const r = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number };
-      resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors });
+      const r = JSON.parse(out) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number };
+      resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, requests: r.requests.total });
     });
   });
 }
@@ -41,8 +56,16 @@ export async function bareScore(session: ort.InferenceSession, schema: FeatureSc
     const values = records.map((r) => r[f.name]);
     feeds[f.input] =
       f.tensor === 'string'
-        ? new ort.Tensor('string', values.map((v) => (v == null ? '' : String(v))), [records.length, 1])
-        : new ort.Tensor('float32', Float32Array.from(values, (v) => (v == null ? NaN : Number(v))), [records.length, 1]);
+        ? new ort.Tensor(
+            'string',
+            values.map((v) => (v == null ? '' : String(v))),
+            [records.length, 1],
+          )
+        : new ort.Tensor(
+            'float32',
+            Float32Array.from(values, (v) => (v == null ? NaN : Number(v))),
+            [records.length, 1],
+          );
   }
   const out = await session.run(feeds);
   const p = out[schema.outputs.probabilities]!.data as Float32Array;

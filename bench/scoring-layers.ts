@@ -14,20 +14,28 @@
  *   - a request's four Prometheus observations, with prom-client's label objects (as before) and with
  *     our series looked up by label values (the hot path keeps them per route and endpoint config),
  *   - the response: fast-json-stringify with the route's schema, and JSON.stringify,
+ *   - the app's security headers on a response head: set on the raw response (before: Node's
+ *     writeHead then takes its slow path) and among fastify's reply headers (now),
  *   - whole requests through `app.inject`: our REST route and tRPC `scoring.predict` in the full app
  *     (hooks: security headers, CSRF check, HTTP metrics, cookies, request ids), and the bare route
- *     in a plain fastify app (inject's own cost is in both: the difference is what the app adds).
+ *     in a plain fastify app (inject's own cost is in both: the difference is what the app adds);
+ *     and `GET /api/live` in both, what the app's per-request hooks cost without any scoring.
  *
  *   npx tsx bench/scoring-layers.ts [--calls 20000]
  *   npm run bench scoring-layers
  */
 import { createReadStream } from 'node:fs';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import Fastify from 'fastify';
 import fastJson from 'fast-json-stringify';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
 import { openDatabase } from '../db/client';
 import { buildApp } from '../server/app';
+import { commonSecurityHeaders } from '../server/api/security-headers';
+import { LIVENESS_PATH } from '../server/health';
+import { VERSION } from '../server/version';
 import { httpRequestDuration, httpRequests, predictionDuration, predictions } from '../server/metrics/registry';
 import { PredictResponse } from '../server/api/rest/model-routes';
 import { predict } from '../server/scoring/session-cache';
@@ -80,6 +88,31 @@ async function timeInterleaved(targets: (() => unknown)[], calls: number, rounds
     }
   }
   return best;
+}
+
+const securityHeaders = Object.fromEntries(Object.entries(commonSecurityHeaders).map(([name, value]) => [name.toLowerCase(), value]));
+const headRequest = Object.assign(new IncomingMessage(new Socket()), { method: 'POST', httpVersionMajor: 1, httpVersionMinor: 1 });
+
+function setRawHeaders(res: ServerResponse): void {
+  for (const name in commonSecurityHeaders) res.setHeader(name, commonSecurityHeaders[name]!);
+}
+
+/** The headers as fastify's `reply.headers()` keeps them: one `reply.header()` (key lower-cased) each. */
+function replyHeaders(headers: Record<string, string>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const key of Object.keys(headers)) kept[key.toLowerCase()] = headers[key]!;
+  return kept;
+}
+
+/** A response head as fastify writes it for a JSON answer, after `before` ran and with `headers` as its reply headers. */
+function answerHead(before: (res: ServerResponse) => void, headers: Record<string, string>): ServerResponse {
+  const res = new ServerResponse(headRequest);
+  before(res);
+  res.getHeader('content-type');
+  headers['content-type'] = 'application/json; charset=utf-8';
+  headers['content-length'] = '186';
+  res.writeHead(200, headers);
+  return res;
 }
 
 async function main() {
@@ -171,10 +204,17 @@ async function main() {
     runtime.predictionLog.enabled = false;
     rows.push(['response: fast-json-stringify (route schema)', await time(() => serialize(result))]);
     rows.push(['response: JSON.stringify', await time(() => JSON.stringify(result))]);
+    // The app's common security headers on an answer as fastify writes it (a look-up of its content
+    // type, then writeHead with its own headers): set on the raw response, as before, Node's writeHead
+    // takes its slow path; among fastify's reply headers, as now, its fast one.
+    const [rawHeadersUs, replyHeadersUs] = await timeInterleaved([() => answerHead((res) => setRawHeaders(res), {}), () => answerHead(() => undefined, replyHeaders(securityHeaders))], CALLS);
+    rows.push(['security headers: on the raw response (before)', rawHeadersUs!]);
+    rows.push(['security headers: among fastify reply headers (now)', replyHeadersUs!]);
 
     const app = await buildApp({ db, driver: 'postgres', role: 'all' });
     const bare = Fastify();
     bare.post('/predict', bareWork);
+    bare.get(LIVENESS_PATH, async () => ({ status: 'alive', role: 'all', version: VERSION }));
     await Promise.all([app.ready(), bare.ready()]);
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${key.secret}` };
     const injectCalls = Math.max(200, Math.round(CALLS / 10));
@@ -186,6 +226,8 @@ async function main() {
         () => app.inject({ method: 'POST', url: '/api/v1/endpoints/bench-lr/predict', headers, payload: body }),
         () => app.inject({ method: 'POST', url: '/trpc/scoring.predict', headers, payload: trpcBody }),
         () => app.inject({ method: 'POST', url: '/trpc/scoring.predict?batch=1', headers, payload: batchBody }),
+        () => bare.inject({ method: 'GET', url: LIVENESS_PATH }),
+        () => app.inject({ method: 'GET', url: LIVENESS_PATH }),
       ],
       injectCalls,
     );
@@ -193,6 +235,10 @@ async function main() {
     rows.push(['inject: REST predict (full app, log off)', injected[1]!]);
     rows.push(['inject: tRPC scoring.predict (full app, log off)', injected[2]!]);
     rows.push(['inject: tRPC scoring.predict, general path (?batch=1)', injected[3]!]);
+    // What the app's per-request hooks and headers cost on their own (request id, security headers,
+    // CSRF check, span name, HTTP metrics): the same trivial answer in both.
+    rows.push([`inject: GET ${LIVENESS_PATH}, plain fastify app`, injected[4]!]);
+    rows.push([`inject: GET ${LIVENESS_PATH}, full app (its hooks)`, injected[5]!]);
     runtime.predictionLog.enabled = true;
     await runtime.flushRecorders();
 

@@ -13,7 +13,9 @@
  *            models serve` is built on; bench/onnx-serve.py, venv from bench/requirements-serving.txt
  *            built on first use), serving the same ONNX file with the same JSON,
  * for a logistic regression and a 100-tree gradient-boosted model trained on credit_data.csv. Prints
- * req/s, p50 and p99 per target and our ratios to the bare route and to the Python peer. The targets run interleaved,
+ * req/s, p50 and p99 per target, the server's CPU per request for ours and the bare route (this
+ * process's CPU time while autocannon ran, over the requests answered: steadier than req/s on a shared
+ * machine), and our ratios to the bare route and to the Python peer. The targets run interleaved,
  * `rounds` times each, and each keeps its best throughput and its best p50/p99 over the rounds: on a
  * shared machine a neighbour's burst then spoils one round, not the comparison.
  *
@@ -56,11 +58,21 @@ const ROUNDS = numberOption('rounds', 2, 2);
 
 const RECORD = CREDIT_RECORD;
 
-type Result = CannonResult;
+/**
+ * `cpuUs`: this process's CPU time (user + system) per answered request while autocannon ran, in
+ * microseconds. The bare route and ours both run in this process (autocannon in its own), so it is
+ * the server's work per request, background work included (the prediction log's INSERTs): steadier
+ * than req/s on a shared machine, where throughput also measures the wait for a core and the load
+ * generator's own share of the same cores. Null for the Python peer (another process).
+ */
+type Result = CannonResult & { cpuUs: number | null };
 
-async function measure(url: string, body: string, headers: Record<string, string>): Promise<Result> {
+async function measure(url: string, body: string, headers: Record<string, string>, inProcess: boolean): Promise<Result> {
   await cannon(url, body, headers, 2, CONNECTIONS); // warm-up: JIT, connection pools, session caches
-  return cannon(url, body, headers, SECONDS, CONNECTIONS);
+  const started = process.cpuUsage();
+  const r = await cannon(url, body, headers, SECONDS, CONNECTIONS);
+  const used = process.cpuUsage(started);
+  return { ...r, cpuUs: inProcess && r.requests > 0 ? (used.user + used.system) / r.requests : null };
 }
 
 /** The baseline: the same model file in its own session, fed straight from the record. */
@@ -118,7 +130,14 @@ async function pythonServer(python: string, bytes: Uint8Array, schema: FeatureSc
 }
 
 const fmt = (r: Result) =>
-  `${Math.round(r.rps).toLocaleString('en-US').padStart(7)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms${r.non2xx || r.errors ? `  (${r.non2xx} non-2xx, ${r.errors} errors!)` : ''}`;
+  `${Math.round(r.rps).toLocaleString('en-US').padStart(7)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms${r.cpuUs === null ? '' : `  server CPU ${r.cpuUs.toFixed(1).padStart(5)} us/req`}${r.non2xx || r.errors ? `  (${r.non2xx} non-2xx, ${r.errors} errors!)` : ''}`;
+
+/** Best over rounds: the highest throughput, the lowest latencies and CPU per request. */
+function better(b: Result | null, r: Result): Result {
+  if (!b) return r;
+  const cpuUs = b.cpuUs === null || r.cpuUs === null ? null : Math.min(b.cpuUs, r.cpuUs);
+  return { rps: Math.max(b.rps, r.rps), p50: Math.min(b.p50, r.p50), p99: Math.min(b.p99, r.p99), non2xx: b.non2xx + r.non2xx, errors: b.errors + r.errors, requests: b.requests + r.requests, cpuUs };
+}
 
 async function main() {
   const pgdb = await createPostgresDatabase();
@@ -165,21 +184,20 @@ async function main() {
 
       const log = scoringRuntime(db).predictionLog;
       const loggedBefore = log.written + log.buffered;
-      const targets: { url: string; body: string; headers: Record<string, string>; logging?: false }[] = [
+      const targets: { url: string; body: string; headers: Record<string, string>; logging?: false; elsewhere?: true }[] = [
         { url: bare.url, body, headers: {} },
         { url: `${base}/api/v1/endpoints/bench-${m.name}/predict`, body, headers: auth },
         { url: `${base}/api/v1/endpoints/bench-${m.name}/predict`, body, headers: auth, logging: false },
         { url: `${base}/trpc/scoring.predict`, body: JSON.stringify({ json: { endpoint: `bench-${m.name}`, records: [RECORD] } }), headers: auth },
-        { url: py.url, body, headers: {} },
+        { url: py.url, body, headers: {}, elsewhere: true },
       ];
       const best: (Result | null)[] = targets.map(() => null);
       for (let round = 0; round < ROUNDS; round++) {
         for (const [i, t] of targets.entries()) {
           log.enabled = t.logging ?? true;
-          const r = await measure(t.url, t.body, t.headers);
+          const r = await measure(t.url, t.body, t.headers, !t.elsewhere);
           log.enabled = true;
-          const b = best[i];
-          best[i] = b ? { rps: Math.max(b.rps, r.rps), p50: Math.min(b.p50, r.p50), p99: Math.min(b.p99, r.p99), non2xx: b.non2xx + r.non2xx, errors: b.errors + r.errors } : r;
+          best[i] = better(best[i] ?? null, r);
         }
       }
       const [bareResult, rest, restNoLog, trpc, pyResult] = best as [Result, Result, Result, Result, Result];
@@ -195,11 +213,13 @@ async function main() {
       console.log(`  tRPC scoring.predict  ${fmt(trpc)}`);
       console.log(`  Python FastAPI + ORT  ${fmt(pyResult)}`);
       const ratio = (x: number, y: number) => (y ? (x / y).toFixed(2) : 'n/a');
-      console.log(`  REST / bare: throughput ${ratio(rest.rps, bareResult.rps)}x, p99 ${ratio(rest.p99, bareResult.p99)}x`);
+      // CPU as the throughput ratios read: bare's CPU per request / ours (1.00x = as cheap as bare).
+      const cpu = (r: Result) => (r.cpuUs && bareResult.cpuUs ? `, server CPU per request ${(bareResult.cpuUs / r.cpuUs).toFixed(2)}x (bare / ours)` : '');
+      console.log(`  REST / bare: throughput ${ratio(rest.rps, bareResult.rps)}x, p99 ${ratio(rest.p99, bareResult.p99)}x${cpu(rest)}`);
       console.log(
         `  REST log on / log off: throughput ${ratio(rest.rps, restNoLog.rps)}x, p99 ${ratio(rest.p99, restNoLog.p99)}x; ${logged.toLocaleString('en-US')} predictions logged, ${log.dropped} dropped`,
       );
-      console.log(`  tRPC / bare: throughput ${ratio(trpc.rps, bareResult.rps)}x, p99 ${ratio(trpc.p99, bareResult.p99)}x`);
+      console.log(`  tRPC / bare: throughput ${ratio(trpc.rps, bareResult.rps)}x, p99 ${ratio(trpc.p99, bareResult.p99)}x${cpu(trpc)}`);
       console.log(`  REST / Python (uvicorn, 1 worker): throughput ${ratio(rest.rps, pyResult.rps)}x, p99 ${ratio(rest.p99, pyResult.p99)}x`);
       const model = m.name === 'lr' ? 'LR' : 'trees';
       const conditions = `${CONNECTIONS} connections, ${SECONDS} s, best of ${ROUNDS} rounds`;

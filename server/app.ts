@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Db } from '@/db/client';
 import { appRouter } from './api/root';
 import { createRequestCtx, type AppDeps } from './api/context';
-import { cookieJar } from './api/cookies';
+import { COOKIE_PLUGIN_OPTIONS, cookieJar } from './api/cookies';
 import { registerTrpc } from './api/trpc-http';
 import { scoringPredictFastPath } from './api/routers/scoring';
 import { openApiDocument } from './api/rest/openapi';
@@ -55,6 +55,8 @@ declare module 'fastify' {
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** The common security headers as fastify keeps reply headers (lower-case names). */
+const securityHeaders: Record<string, string> = Object.fromEntries(Object.entries(commonSecurityHeaders).map(([name, value]) => [name.toLowerCase(), value]));
 const TRPC_PREFIX = '/trpc';
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -71,7 +73,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Malformed URLs and the like (FST_ERR_BAD_URL) get the same error body as every other 4xx.
     frameworkErrors: (err, req, reply) => void sendError(reply, err, req),
   });
-  await app.register(fastifyCookie);
+  await app.register(fastifyCookie, COOKIE_PLUGIN_OPTIONS);
   const serves = (r: 'web' | 'api') => opts.role === 'all' || opts.role === r;
   const collab = serves('web') ? new CollabServer({ db: opts.db, log: app.log, publicUrl: opts.publicUrl, ...opts.collab }) : null;
   const deps: AppDeps = { db: opts.db, workflows: opts.workflows, secureCookies: opts.secureCookies ?? false, liveNotebooks: collab ?? undefined };
@@ -99,12 +101,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerHttpMetrics(app);
   registerSpanRoutes(app, serves('web') ? { trpc: { prefix: TRPC_PREFIX, procedures: Object.keys(appRouter._def.procedures) } } : {});
 
-  const securityHeaders = Object.entries(commonSecurityHeaders);
   // Callback style, not async: every request passes here, and a promise per hook is measurable on
   // the scoring hot path (bench/scoring-layers.ts). A refusal answers without calling done.
   app.addHook('onRequest', (req, reply, done) => {
-    // On the raw response, so hijacked replies (Next.js pages) get them too; pages replace the CSP.
-    for (const [name, value] of securityHeaders) reply.raw.setHeader(name, value);
+    // Among fastify's own headers, not on the raw response: a header set on the raw response sends
+    // Node's writeHead down its slow path (every header set and validated again, each lookup
+    // lower-cased), about a microsecond a request. Hijacked replies (Next.js pages) never write
+    // these: toNext sets them on the raw response itself.
+    reply.headers(securityHeaders);
     const refusal = crossSiteRefusal(req.raw, opts.publicUrl);
     if (refusal) return void reply.status(403).send(errorBody('cross_site_request', refusal));
     done();
@@ -125,14 +129,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   if (serves('api')) {
     const doc = openApiDocument(restRoutes);
     app.get('/api/openapi.json', async () => doc);
-    await app.register(
-      async (scope) => {
-        // The API speaks JSON only; anything else is a 415, not a string the schema then rejects.
-        scope.removeContentTypeParser('text/plain');
-        registerRestRoutes(scope, deps, restRoutes);
-        registerPredictRoute(scope, deps);
-      },
-    );
+    await app.register(async (scope) => {
+      // The API speaks JSON only; anything else is a 415, not a string the schema then rejects.
+      scope.removeContentTypeParser('text/plain');
+      registerRestRoutes(scope, deps, restRoutes);
+      registerPredictRoute(scope, deps);
+    });
   }
 
   if (serves('web')) {
@@ -155,6 +157,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           // Next.js reads the nonce for its own inline scripts from the request's CSP header.
           const csp = pageCsp(newNonce());
           req.raw.headers['content-security-policy'] = csp;
+          for (const name in securityHeaders) reply.raw.setHeader(name, securityHeaders[name]!);
           reply.raw.setHeader('Content-Security-Policy', csp);
           await next(req.raw, reply.raw);
         };

@@ -43,10 +43,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export function crossSiteRefusal(req: IncomingMessage, publicUrl: string | undefined): string | null {
   if (SAFE_METHODS.has(req.method ?? 'GET')) return null;
-  const path = (req.url ?? '').split('?')[0]!;
-  const trpc = path === '/trpc' || path.startsWith('/trpc/');
+  // The path's prefix, read off the URL without cutting the query string off (every write passes here).
+  const url = req.url ?? '';
+  const trpc = url.startsWith('/trpc/') || url === '/trpc' || url.startsWith('/trpc?');
   if (!trpc) {
-    if (!path.startsWith('/api/')) return null;
+    if (!url.startsWith('/api/')) return null;
     if (bearerSecret(req.headers) !== undefined || !hasSessionCookie(req.headers.cookie)) return null;
   }
   const site = req.headers['sec-fetch-site'];
