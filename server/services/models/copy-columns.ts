@@ -1,4 +1,5 @@
 import type { FeatureInput, FeatureSchema } from '@/server/ml/onnx/feature-schema';
+import { type CategoryCodes, CodeColumn, codeOf } from '@/server/scoring/category-codes';
 import { featureColumns, type InputColumn, packColumns, RecordInputError } from '@/server/scoring/records';
 import type { TupleBatch } from './pg-binary-copy';
 
@@ -13,15 +14,17 @@ export type PlannedFeature = { feature: FeatureInput; field: number; kind: Sourc
 
 /**
  * The decoder of one scoring job: it keeps each text feature's distinct values between batches
- * (TextValues), so a category is decoded once, not once a row.
+ * (TextValues), so a category is decoded once, not once a row, and, where the model takes a string
+ * input as codes (categoryCodes, by input name: category-codes.ts), looked up once.
  */
 export class ColumnDecoder {
   private readonly texts: (TextValues | null)[];
   constructor(
     private readonly schema: FeatureSchema,
     private readonly features: readonly PlannedFeature[],
+    categoryCodes: ReadonlyMap<string, CategoryCodes> = new Map(),
   ) {
-    this.texts = features.map((p) => (p.kind === 'text' && p.feature.tensor === 'string' ? new TextValues() : null));
+    this.texts = features.map((p) => (p.kind === 'text' && p.feature.tensor === 'string' ? new TextValues(categoryCodes.get(p.feature.input)) : null));
   }
 
   /**
@@ -35,9 +38,11 @@ export class ColumnDecoder {
     const view = new DataView(batch.buf.buffer, batch.buf.byteOffset, batch.buf.byteLength);
     // Decoded in blocks of rows, each feature in turn: a block's tuples stay in cache across its
     // features, where a pass over the whole batch per feature would read it from memory each time.
-    const decoded = this.features.map(({ feature: f, kind }, k): Float32Array | Float64Array | string[] | null => {
+    const decoded = this.features.map(({ feature: f, kind }, k): Float32Array | Float64Array | string[] | CodeColumn | null => {
       if (kind !== 'bool' && kind !== 'text' && (f.tensor === 'float' || f.tensor === 'double')) return f.tensor === 'float' ? new Float32Array(n) : new Float64Array(n);
-      return this.texts[k] ? new Array<string>(n) : null;
+      const texts = this.texts[k];
+      if (!texts) return null;
+      return texts.codes ? new CodeColumn(texts.codes, n) : new Array<string>(n);
     });
     for (let from = 0; from < n; from += BLOCK_ROWS) {
       const to = Math.min(n, from + BLOCK_ROWS);
@@ -45,7 +50,8 @@ export class ColumnDecoder {
         const data = decoded[k];
         if (data instanceof Float32Array || data instanceof Float64Array) {
           if (!readNumbers(this.features[k]!.kind, view, batch.pickOffset, k, width, data, from, to)) return null;
-        } else if (data) readTexts(this.texts[k]!, batch, k, width, data, from, to);
+        } else if (data instanceof CodeColumn) readCodes(this.texts[k]!, batch, k, width, data, from, to);
+        else if (data) readTexts(this.texts[k]!, batch, k, width, data, from, to);
       }
     }
     for (let k = 0; k < width; k++) {
@@ -54,6 +60,7 @@ export class ColumnDecoder {
       const data = decoded[k];
       if (data instanceof Float32Array) columns[k] = { input: f.input, dims, type: 'float32', data };
       else if (data instanceof Float64Array) columns[k] = { input: f.input, dims, type: 'float64', data };
+      else if (data instanceof CodeColumn) columns[k] = data.column(dims);
       else if (data) columns[k] = { input: f.input, dims, type: 'string', data };
       else {
         // Rarer pairings (integer tensors, booleans, numbers as categories): recordsToColumns itself.
@@ -84,6 +91,15 @@ function readTexts(texts: TextValues, batch: TupleBatch, k: number, width: numbe
     const o = pickOffset[at]!;
     // Null is the missing category "", as recordsToColumns reads it.
     data[i] = o < 0 ? '' : texts.of(buf, o, pickLength[at]!);
+  }
+}
+
+function readCodes(texts: TextValues, batch: TupleBatch, k: number, width: number, data: CodeColumn, from: number, to: number): void {
+  const { buf, pickOffset, pickLength } = batch;
+  const missing = texts.missingCode();
+  for (let i = from, at = from * width + k; i < to; i++, at += width) {
+    const o = pickOffset[at]!;
+    data.set(i, o < 0 ? missing : texts.code(buf, o, pickLength[at]!));
   }
 }
 
@@ -155,10 +171,27 @@ const MAX_KEPT_VALUES = 4096;
  * The same strings as `buf.toString('utf8', ...)` (that is how each is made, once).
  */
 export class TextValues {
-  private readonly kept = new Map<number, { bytes: Uint8Array; text: string }>();
+  private readonly kept = new Map<number, { bytes: Uint8Array; text: string; code: number }>();
+  /** The model's codes for this column, when it takes them instead of strings. */
+  constructor(readonly codes?: CategoryCodes) {}
 
   of(buf: Buffer, o: number, length: number): string {
-    if (length > MAX_KEPT_BYTES) return buf.toString('utf8', o, o + length);
+    return this.entry(buf, o, length)?.text ?? buf.toString('utf8', o, o + length);
+  }
+
+  /** The value's code (the column has codes). */
+  code(buf: Buffer, o: number, length: number): number {
+    return this.entry(buf, o, length)?.code ?? codeOf(this.codes!, buf.toString('utf8', o, o + length));
+  }
+
+  /** The code of NULL, read as the missing category "". */
+  missingCode(): number {
+    return codeOf(this.codes!, '');
+  }
+
+  /** The value kept for these bytes, keeping it if there is room; null for one decoded each time. */
+  private entry(buf: Buffer, o: number, length: number): { text: string; code: number } | null {
+    if (length > MAX_KEPT_BYTES) return null;
     // FNV-1a over the bytes, with the length: the key of the one value kept under it.
     let h = 0x811c9dc5 ^ length;
     for (let j = o; j < o + length; j++) h = Math.imul(h ^ buf[j]!, 0x01000193);
@@ -172,11 +205,13 @@ export class TextValues {
           break;
         }
       }
-      if (same) return hit.text;
+      if (same) return hit;
     }
-    const text = buf.toString('utf8', o, o + length);
     // A colliding value is decoded each time; the first one keeps the key.
-    if (!hit && this.kept.size < MAX_KEPT_VALUES) this.kept.set(h, { bytes: Uint8Array.prototype.slice.call(buf, o, o + length), text });
-    return text;
+    if (hit || this.kept.size >= MAX_KEPT_VALUES) return null;
+    const text = buf.toString('utf8', o, o + length);
+    const kept = { bytes: Uint8Array.prototype.slice.call(buf, o, o + length), text, code: this.codes ? codeOf(this.codes, text) : NaN };
+    this.kept.set(h, kept);
+    return kept;
   }
 }

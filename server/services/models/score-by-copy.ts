@@ -4,6 +4,7 @@ import pg from 'pg';
 import { to as copyTo, type CopyStreamQuery } from 'pg-copy-streams';
 import type { DatasetColumnSpec } from '@/db/schema';
 import type { FeatureSchema } from '@/server/ml/onnx/feature-schema';
+import type { BatchModel } from '@/server/scoring/category-codes';
 import { type InputColumn, RecordInputError, recordsToColumns } from '@/server/scoring/records';
 import { labelOf } from '@/server/scoring/session-cache';
 import type { RunOutputs } from '@/server/scoring/worker-pool';
@@ -90,7 +91,8 @@ export type CopyScoring = {
   /** The dataset being written, for the error naming a row Postgres refuses. */
   outputName: string;
   plan: CopyPlan;
-  session: ort.InferenceSession;
+  /** The batch session, with the string inputs it takes as codes. */
+  model: BatchModel;
   schema: FeatureSchema;
   version: number;
   copyFromStdin: (statement: string) => CopyStreamQuery;
@@ -119,7 +121,7 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
     signal?.addEventListener('abort', onAbort, { once: true });
     const splitter = new TupleSplitter({ fieldCount: plan.fieldCount, passFields: plan.passFields, pick: plan.features.map((f) => f.field), batchRows: COPY_BATCH_ROWS });
     const labels = new LabelBytes(job.schema);
-    const decoder = new ColumnDecoder(job.schema, plan.features);
+    const decoder = new ColumnDecoder(job.schema, plan.features, job.model.categoryCodes);
     await write(BINARY_COPY_HEADER);
     // One batch scores while the previous one is written and the next one read.
     let previous: { batch: TupleBatch; scored: Promise<RunOutputs> } | null = null;
@@ -270,7 +272,7 @@ async function runBatch(job: CopyScoring, columns: InputColumn[]): Promise<RunOu
   const outputs = [job.schema.outputs.label, job.schema.outputs.probabilities];
   const feeds: Record<string, ort.Tensor> = {};
   for (const c of columns) feeds[c.input] = new ort.Tensor(c.type, c.data, c.dims);
-  return job.session.run(feeds, outputs);
+  return job.model.session.run(feeds, outputs);
 }
 
 /**
