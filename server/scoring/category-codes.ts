@@ -108,7 +108,8 @@ function codesOf(n: Node): Omit<CategoryCodes, 'input'> | null {
 /** A code column for rows of `n` codes: a Float32Array, or a BigInt64Array written through its 32-bit halves. */
 export class CodeColumn {
   readonly data: Float32Array | BigInt64Array;
-  private readonly words: Int32Array | null;
+  /** The BigInt64Array's 32-bit halves (little-endian), or null (a Float32Array, or a big-endian machine). */
+  readonly words: Int32Array | null;
   constructor(
     readonly codes: CategoryCodes,
     n: number,
