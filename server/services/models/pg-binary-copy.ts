@@ -205,8 +205,11 @@ export class TupleSplitter {
 
 const viewOf = (buf: Buffer) => new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 
-/** One field appended to every written tuple: each row's bytes, each row's number, or one int8 for all. */
-export type AppendedField = { bytes: readonly Uint8Array[] } | { float8: (row: number) => number } | { int8: bigint };
+/**
+ * One field appended to every written tuple: each row's bytes, each row's number (or row r's at
+ * `numbers[r * stride + offset]`, with no call per row), or one int8 for all.
+ */
+export type AppendedField = { bytes: readonly Uint8Array[] } | { float8: (row: number) => number } | { numbers: Float32Array | Float64Array; stride: number; offset: number } | { int8: bigint };
 
 /**
  * The batch's tuples as binary COPY tuples: their first `passFields` fields, then `appended`. No
@@ -246,6 +249,10 @@ export function encodeTuples(batch: TupleBatch, passFields: number, appended: re
       } else if ('float8' in a) {
         view.setInt32(p, 8);
         view.setFloat64(p + 4, a.float8(r));
+        p += 12;
+      } else if ('numbers' in a) {
+        view.setInt32(p, 8);
+        view.setFloat64(p + 4, a.numbers[r * a.stride + a.offset]!);
         p += 12;
       } else {
         out.set(int8s[j]!, p);

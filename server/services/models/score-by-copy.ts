@@ -239,7 +239,7 @@ function encodeScored(job: CopyScoring, labels: LabelBytes, batch: TupleBatch, o
   const label = out[job.schema.outputs.label]!.data as BigInt64Array | string[];
   const probabilities = out[job.schema.outputs.probabilities]!.data as Float32Array | Float64Array;
   const pos = job.schema.positiveIndex;
-  return encodeTuples(batch, job.plan.passFields, [{ bytes: labels.rows(label, batch.rows) }, { float8: (r) => probabilities[2 * r + pos]! }, { int8: BigInt(job.version) }], into);
+  return encodeTuples(batch, job.plan.passFields, [{ bytes: labels.rows(label, batch.rows) }, { numbers: probabilities, stride: 2, offset: pos }, { int8: BigInt(job.version) }], into);
 }
 
 /** Below this, a written buffer is not reused: the socket may still hold one smaller than its high-water mark after accepting it. */
