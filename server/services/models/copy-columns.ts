@@ -12,13 +12,13 @@ export type SourceKind = 'float8' | 'float4' | 'int8' | 'int4' | 'int2' | 'bool'
 
 export type PlannedFeature = { feature: FeatureInput; field: number; kind: SourceKind };
 
+type Decoded = Float32Array | Float64Array | string[] | CodeColumn | null;
+
 /**
  * The decoder of one scoring job: it keeps each text feature's distinct values between batches
  * (TextValues), so a category is decoded once, not once a row, and, where the model takes a string
  * input as codes (categoryCodes, by input name: category-codes.ts), looked up once.
  */
-type Decoded = Float32Array | Float64Array | string[] | CodeColumn | null;
-
 export class ColumnDecoder {
   private readonly texts: (TextValues | null)[];
   /** The arrays of the last two batches, by feature: a batch's are reused two batches later. */
