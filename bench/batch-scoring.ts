@@ -31,6 +31,7 @@ import { uploadDataset } from '../server/services/datasets/upload-dataset';
 import { importOnnxModel } from '../server/services/models/import-onnx-model';
 import { scoreDataset } from '../server/services/models/score-dataset';
 import { scoringRuntime } from '../server/services/scoring/runtime';
+import { type BatchModel, openBatchModel } from '../server/scoring/category-codes';
 import { SESSION_OPTIONS, SessionCache } from '../server/scoring/session-cache';
 import { createPostgresDatabase } from '../tests/helpers/db';
 import { recordAims } from './aims';
@@ -107,7 +108,7 @@ async function main() {
       // intra-op threads (BATCH_SESSION_OPTIONS), for comparison: the same work, one core for it.
       const runtime = scoringRuntime(db);
       const batchSessions = runtime.batchSessions;
-      runtime.batchSessions = new SessionCache({ maxSessions: 1, sessionOptions: SESSION_OPTIONS });
+      runtime.batchSessions = new SessionCache<BatchModel>({ maxSessions: 1, sessionOptions: SESSION_OPTIONS, open: openBatchModel });
       try {
         const t0 = performance.now();
         await scoreDataset({ ctx, input: { projectId, dataset: 'synthetic', model: m.name, output: `scored_${m.name}_1thread` } });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { FeatureSchema } from '../ml/onnx/feature-schema';
+import { type BatchModel, toCodeColumns } from './category-codes';
 import { decodeModel } from '../ml/onnx/proto';
 import { assertSelfContainedOnnx } from '../ml/onnx/safety';
 import { type InputColumn, recordsToColumns } from './records';
@@ -52,20 +53,26 @@ export function verifiedModelBytes(sha256: string, bytes: Uint8Array): Uint8Arra
   return bytes;
 }
 
-export class SessionCache {
-  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+type Open<S> = (bytes: Uint8Array, options: ort.InferenceSession.SessionOptions) => Promise<S>;
+const openSession: Open<ort.InferenceSession> = (bytes, options) => ort.InferenceSession.create(bytes, options);
+
+/** Sessions by artifact sha256; `open` makes one from verified bytes (batch scoring's opens a BatchModel). */
+export class SessionCache<S = ort.InferenceSession> {
+  private readonly sessions = new Map<string, Promise<S>>();
   private readonly maxSessions: number;
   private readonly options: ort.InferenceSession.SessionOptions;
-  constructor(opts: { maxSessions?: number; sessionOptions?: ort.InferenceSession.SessionOptions } = {}) {
+  private readonly open: Open<S>;
+  constructor(opts: { maxSessions?: number; sessionOptions?: ort.InferenceSession.SessionOptions } & (S extends ort.InferenceSession ? { open?: Open<S> } : { open: Open<S> }) = {} as never) {
     this.maxSessions = opts.maxSessions ?? 64;
     this.options = opts.sessionOptions ?? SESSION_OPTIONS;
+    this.open = opts.open ?? (openSession as unknown as Open<S>);
   }
 
   /**
    * The session for an artifact, loading it on first use. Concurrent callers share one load; a
    * failed load is forgotten so the next call retries. The bytes must hash to the key.
    */
-  get(sha256: string, load: () => Promise<Uint8Array> | Uint8Array): Promise<ort.InferenceSession> {
+  get(sha256: string, load: () => Promise<Uint8Array> | Uint8Array): Promise<S> {
     const hit = this.sessions.get(sha256);
     if (hit) {
       // Most recently used last: eviction takes the first entry.
@@ -73,7 +80,7 @@ export class SessionCache {
       this.sessions.set(sha256, hit);
       return hit;
     }
-    const loading = (async () => ort.InferenceSession.create(verifiedModelBytes(sha256, await load()), this.options))();
+    const loading = (async () => this.open(verifiedModelBytes(sha256, await load()), this.options))();
     this.sessions.set(sha256, loading);
     loading.catch(() => {
       if (this.sessions.get(sha256) === loading) this.sessions.delete(sha256);
@@ -105,17 +112,24 @@ export type Prediction = { label: string; probabilities: { neg: number; pos: num
  * Scores raw JSON records: validates each against the feature schema (RecordInputError names the
  * record index and field: missing feature, wrong type; an unknown category is accepted and handled
  * as the model handles it), runs the session once for the batch and reads label and probabilities.
+ * A batch model (category-codes.ts) gets its categories as codes; it never goes to `offload`,
+ * whose threads have sessions of the model as stored.
  */
-export async function predict(session: ort.InferenceSession, schema: FeatureSchema, records: readonly unknown[], offload?: Offload | null): Promise<Prediction[]> {
+export async function predict(session: ort.InferenceSession | BatchModel, schema: FeatureSchema, records: readonly unknown[], offload?: Offload | null): Promise<Prediction[]> {
   if (records.length === 0) return [];
   const columns = recordsToColumns(schema, records);
   const { label: labelName, probabilities: probabilitiesName } = schema.outputs;
   const outputs = [labelName, probabilitiesName];
+  if ('categoryCodes' in session) return readPredictions(schema, records.length, await runColumns(session.session, toCodeColumns(columns, session.categoryCodes), outputs));
   const far = offload?.(columns, outputs);
   if (far) return readPredictions(schema, records.length, await far);
+  return readPredictions(schema, records.length, await runColumns(session, columns, outputs));
+}
+
+function runColumns(session: ort.InferenceSession, columns: InputColumn[], outputs: string[]): Promise<RunOutputs> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const c of columns) feeds[c.input] = toTensor(c);
-  return readPredictions(schema, records.length, await session.run(feeds, outputs));
+  return session.run(feeds, outputs);
 }
 
 /**

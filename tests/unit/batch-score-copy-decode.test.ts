@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FeatureSchema } from '@/server/ml/onnx/feature-schema';
+import type { CategoryCodes } from '@/server/scoring/category-codes';
 import { ColumnDecoder, type PlannedFeature } from '@/server/services/models/copy-columns';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, encodeTuples, TupleSplitter, type TupleBatch } from '@/server/services/models/pg-binary-copy';
 
@@ -88,6 +89,31 @@ describe('batch scoring binary COPY: splitting and decoding', () => {
       return Array.from({ length: b.rows }, (_, r) => ({ x: x!.data[r], kind: kind!.data[r] }));
     });
     expect(decoded).toEqual(rows.map((r) => ({ x: r.x === null ? NaN : Math.fround(r.x), kind: r.kind ?? '' })));
+  });
+
+  it('decodes categories straight into the model\'s codes where it takes codes (kept, colliding, past the cap, NULL as ""\'s code)', () => {
+    for (const type of ['int64', 'float32'] as const) {
+      const codes: CategoryCodes = {
+        input: 'kind.code',
+        type,
+        codes: new Map([
+          ['', 7],
+          ['bb', 2],
+          ['🙂', -3],
+          ['k132789', 4],
+          ['k729192', 5],
+          ['k6999', 6],
+        ]),
+        fallback: -1,
+      };
+      const decoder = new ColumnDecoder(schema, features, new Map([['kind', codes]]));
+      const decoded = split(1_000, 2_500).flatMap((b) => {
+        const [, kind] = decoder.columns(b)!;
+        expect(kind).toMatchObject({ input: 'kind.code', type, dims: [b.rows, 1] });
+        return Array.from(kind!.data as BigInt64Array | Float32Array, Number);
+      });
+      expect(decoded).toEqual(rows.map((r) => codes.codes.get(r.kind ?? '') ?? -1));
+    }
   });
 
   it('refuses a batch holding a number the model cannot take', () => {

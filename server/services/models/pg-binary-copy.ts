@@ -46,12 +46,14 @@ export class TupleSplitter {
   private used = 0;
   private parsed = 0;
   private readonly picks: Int32Array;
+  /** Batches the caller is done with (recycle), whose memory the next batches take. */
+  private readonly spares: TupleBatch[] = [];
 
   constructor(private readonly opts: { fieldCount: number; passFields: number; pick: readonly number[]; batchRows: number }) {
     // picks[field] = index of the field among the picked ones, or -1.
     this.picks = new Int32Array(opts.fieldCount).fill(-1);
     opts.pick.forEach((f, k) => (this.picks[f] = k));
-    this.batch = this.newBatch(1 << 20);
+    this.batch = this.newBatch(1 << 20, Math.min(opts.batchRows, 1024));
     this.view = viewOf(this.batch.buf);
   }
 
@@ -82,6 +84,15 @@ export class TupleSplitter {
 
   get rowsRead(): number {
     return this.rowsSeen;
+  }
+
+  /**
+   * Gives a handed-out batch's memory back for the next batches (the caller no longer reads it):
+   * a batch's buffers are megabytes, and allocating them anew for every batch kept V8's garbage
+   * collector marking the whole heap about once a batch (external memory pressure).
+   */
+  recycle(batch: TupleBatch): void {
+    if (this.spares.length < 2) this.spares.push({ ...batch, buf: Buffer.from(batch.buf.buffer, batch.buf.byteOffset, batch.buf.buffer.byteLength - batch.buf.byteOffset) });
   }
 
   /** Indexes the complete tuples after `parsed`, up to the batch's size; true when the batch is full. */
@@ -137,8 +148,10 @@ export class TupleSplitter {
     return b.rows === batchRows && !this.ended;
   }
 
-  private newBatch(bytes: number): TupleBatch {
-    const rows = Math.min(this.opts.batchRows, 1024);
+  /** An empty batch of at least `bytes` bytes and room for `rows` rows, from a spare when one is large enough. */
+  private newBatch(bytes: number, rows: number): TupleBatch {
+    const spare = this.spares.pop();
+    if (spare && spare.buf.length >= bytes && spare.tupleStart.length >= rows) return { ...spare, firstRow: this.rowsSeen, rows: 0 };
     const width = this.opts.pick.length;
     return {
       firstRow: this.rowsSeen,
@@ -156,7 +169,7 @@ export class TupleSplitter {
     const b = this.batch;
     const done: TupleBatch = { ...b, buf: b.buf.subarray(0, this.parsed) };
     const rest = this.used - this.parsed;
-    this.batch = this.newBatch(Math.max(1 << 16, b.buf.length, rest));
+    this.batch = this.newBatch(Math.max(1 << 16, b.buf.length, rest), b.tupleStart.length);
     this.view = viewOf(this.batch.buf);
     b.buf.copy(this.batch.buf, 0, this.parsed, this.used);
     this.used = rest;
@@ -192,14 +205,18 @@ export class TupleSplitter {
 
 const viewOf = (buf: Buffer) => new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 
-/** One field appended to every written tuple: each row's bytes, each row's number, or one int8 for all. */
-export type AppendedField = { bytes: readonly Uint8Array[] } | { float8: (row: number) => number } | { int8: bigint };
+/**
+ * One field appended to every written tuple: each row's bytes, each row's number (or row r's at
+ * `numbers[r * stride + offset]`, with no call per row), or one int8 for all.
+ */
+export type AppendedField = { bytes: readonly Uint8Array[] } | { float8: (row: number) => number } | { numbers: Float32Array | Float64Array; stride: number; offset: number } | { int8: bigint };
 
 /**
  * The batch's tuples as binary COPY tuples: their first `passFields` fields, then `appended`. No
  * header or trailer (BINARY_COPY_HEADER before the first batch, BINARY_COPY_TRAILER after the last).
+ * Written at the start of `into` when it is large enough.
  */
-export function encodeTuples(batch: TupleBatch, passFields: number, appended: readonly AppendedField[]): Buffer {
+export function encodeTuples(batch: TupleBatch, passFields: number, appended: readonly AppendedField[], into?: Buffer): Buffer {
   const { buf, rows, tupleStart, passEnd } = batch;
   let size = 0;
   for (let r = 0; r < rows; r++) size += passEnd[r]! - tupleStart[r]!;
@@ -207,7 +224,7 @@ export function encodeTuples(batch: TupleBatch, passFields: number, appended: re
     if ('bytes' in a) for (let r = 0; r < rows; r++) size += 4 + a.bytes[r]!.length;
     else size += 12 * rows;
   }
-  const out = Buffer.allocUnsafe(size);
+  const out = into && into.length >= size ? into.subarray(0, size) : Buffer.allocUnsafe(size);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const int8s = appended.map((a) => {
     if (!('int8' in a)) return null;
@@ -232,6 +249,10 @@ export function encodeTuples(batch: TupleBatch, passFields: number, appended: re
       } else if ('float8' in a) {
         view.setInt32(p, 8);
         view.setFloat64(p + 4, a.float8(r));
+        p += 12;
+      } else if ('numbers' in a) {
+        view.setInt32(p, 8);
+        view.setFloat64(p + 4, a.numbers[r * a.stride + a.offset]!);
         p += 12;
       } else {
         out.set(int8s[j]!, p);

@@ -1,13 +1,15 @@
 import { endianness } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import pg from 'pg';
-import { to as copyTo, type CopyStreamQuery } from 'pg-copy-streams';
+import type { CopyStreamQuery } from 'pg-copy-streams';
 import type { DatasetColumnSpec } from '@/db/schema';
 import type { FeatureSchema } from '@/server/ml/onnx/feature-schema';
+import type { BatchModel } from '@/server/scoring/category-codes';
 import { type InputColumn, RecordInputError, recordsToColumns } from '@/server/scoring/records';
 import { labelOf } from '@/server/scoring/session-cache';
 import type { RunOutputs } from '@/server/scoring/worker-pool';
 import { copyErrorLine } from '../datasets/copy-errors';
+import { CopyOutStream } from './copy-out';
 import { ColumnDecoder, type PlannedFeature, type SourceKind, valueAt } from './copy-columns';
 import { ident } from '../datasets/storage';
 import { invalid } from '../errors';
@@ -90,7 +92,8 @@ export type CopyScoring = {
   /** The dataset being written, for the error naming a row Postgres refuses. */
   outputName: string;
   plan: CopyPlan;
-  session: ort.InferenceSession;
+  /** The batch session, with the string inputs it takes as codes. */
+  model: BatchModel;
   schema: FeatureSchema;
   version: number;
   copyFromStdin: (statement: string) => CopyStreamQuery;
@@ -110,16 +113,17 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
   await reader.connect();
   const { writer, writerDone, write, throwIfRefused, refused } = openCopyWriter(job);
   const onAbort = () => source?.destroy(signal?.reason instanceof Error ? signal.reason : new Error('cancelled'));
-  let source: ReturnType<typeof copyTo> | undefined;
+  let source: CopyOutStream | undefined;
   try {
     await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
     await reader.query(`SET LOCAL ROLE ${ident(job.roleName)}`);
     signal?.throwIfAborted();
-    source = reader.query(copyTo(`COPY (SELECT ${plan.selectList} FROM ${job.sourceTable} AS d) TO STDOUT (FORMAT binary)`));
+    source = reader.query(new CopyOutStream(`COPY (SELECT ${plan.selectList} FROM ${job.sourceTable} AS d) TO STDOUT (FORMAT binary)`));
     signal?.addEventListener('abort', onAbort, { once: true });
     const splitter = new TupleSplitter({ fieldCount: plan.fieldCount, passFields: plan.passFields, pick: plan.features.map((f) => f.field), batchRows: COPY_BATCH_ROWS });
     const labels = new LabelBytes(job.schema);
-    const decoder = new ColumnDecoder(job.schema, plan.features);
+    const outputs = new OutputBuffers();
+    const decoder = new ColumnDecoder(job.schema, plan.features, job.model.categoryCodes);
     await write(BINARY_COPY_HEADER);
     // One batch scores while the previous one is written and the next one read.
     let previous: { batch: TupleBatch; scored: Promise<RunOutputs> } | null = null;
@@ -132,8 +136,10 @@ export async function scoreByCopy(job: CopyScoring): Promise<number> {
       if (!previous) return;
       const { batch, scored } = previous;
       previous = null;
-      const bytes = encodeScored(job, labels, batch, await scored);
+      const bytes = encodeScored(job, labels, batch, await scored, outputs.take());
+      splitter.recycle(batch);
       await draining;
+      outputs.sent(bytes);
       draining = write(bytes);
       draining.catch(() => {});
       written += batch.rows;
@@ -229,22 +235,53 @@ function clientConfigOf(pool: pg.Pool): pg.ClientConfig {
 }
 
 /** The batch's tuples with its scores appended: the label, the positive class's probability, the model version. */
-function encodeScored(job: CopyScoring, labels: LabelBytes, batch: TupleBatch, out: RunOutputs): Buffer {
+function encodeScored(job: CopyScoring, labels: LabelBytes, batch: TupleBatch, out: RunOutputs, into: Buffer | undefined): Buffer {
   const label = out[job.schema.outputs.label]!.data as BigInt64Array | string[];
   const probabilities = out[job.schema.outputs.probabilities]!.data as Float32Array | Float64Array;
   const pos = job.schema.positiveIndex;
-  return encodeTuples(batch, job.plan.passFields, [{ bytes: labels.rows(label, batch.rows) }, { float8: (r) => probabilities[2 * r + pos]! }, { int8: BigInt(job.version) }]);
+  return encodeTuples(batch, job.plan.passFields, [{ bytes: labels.rows(label, batch.rows) }, { numbers: probabilities, stride: 2, offset: pos }, { int8: BigInt(job.version) }], into);
+}
+
+/** Below this, a written buffer is not reused: the socket may still hold one smaller than its high-water mark after accepting it. */
+const MIN_REUSED_OUTPUT = 1 << 20;
+
+/**
+ * The encoded batches' buffers, each reused for the batch after next (megabytes a batch: allocated
+ * anew each time, they kept V8's collector marking the heap about once a batch). A buffer is free
+ * once the write after it has been handed over: `write` resolves only when the COPY stream and the
+ * socket under it have taken the bytes (a write larger than their high-water marks is accepted
+ * only once written, or after their drain).
+ */
+class OutputBuffers {
+  private spare: Buffer | undefined;
+  private inFlight: Buffer | undefined;
+
+  take(): Buffer | undefined {
+    const spare = this.spare;
+    this.spare = undefined;
+    return spare;
+  }
+
+  /** `bytes` go to the writer now; the ones before were written. */
+  sent(bytes: Buffer): void {
+    const done = this.inFlight;
+    if (done && done.length >= MIN_REUSED_OUTPUT) this.spare = Buffer.from(done.buffer, done.byteOffset, done.buffer.byteLength - done.byteOffset);
+    this.inFlight = bytes;
+  }
 }
 
 /** The class name's UTF-8 bytes per label value, encoded once. */
 class LabelBytes {
   private readonly cache = new Map<bigint | string, Buffer>();
   private readonly small: Buffer[] = [];
+  /** Reused: each batch's rows are encoded before the next batch's. */
+  private out: Buffer[] = [];
   constructor(private readonly schema: FeatureSchema) {}
 
   /** Each row's label bytes. */
   rows(label: BigInt64Array | string[], n: number): Buffer[] {
-    const out = new Array<Buffer>(n);
+    if (this.out.length < n) this.out = new Array<Buffer>(n);
+    const out = this.out;
     if (label instanceof BigInt64Array && LITTLE_ENDIAN) {
       // Class values are small: read the low word (no BigInt made per row) when the high word is its sign.
       const words = new Int32Array(label.buffer, label.byteOffset, 2 * n);
@@ -270,7 +307,7 @@ async function runBatch(job: CopyScoring, columns: InputColumn[]): Promise<RunOu
   const outputs = [job.schema.outputs.label, job.schema.outputs.probabilities];
   const feeds: Record<string, ort.Tensor> = {};
   for (const c of columns) feeds[c.input] = new ort.Tensor(c.type, c.data, c.dims);
-  return job.session.run(feeds, outputs);
+  return job.model.session.run(feeds, outputs);
 }
 
 /**

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
-import type { InferenceSession } from 'onnxruntime-node';
 import type { z } from 'zod';
 import { datasets, type DatasetColumnSpec } from '@/db/schema';
 import { FeatureSchema } from '@/server/ml/onnx/feature-schema';
+import type { BatchModel } from '@/server/scoring/category-codes';
 import { RecordInputError, predict } from '@/server/scoring/session-cache';
 import { emitAudit } from '../audit/emit';
 import { auditMetaOf, type ServiceCtx } from '../context';
@@ -23,7 +23,7 @@ export const SCORE_BATCH_ROWS = 10_000;
 export type ScoreProgress = { rowsScored: number; totalRows: number };
 export type ScoreDatasetResult = { dataset: DatasetView; rows: number; model: string; version: number; seconds: number };
 
-type Scorer = { modelName: string; version: number; artifactSha256: string; schema: FeatureSchema; session: InferenceSession };
+type Scorer = { modelName: string; version: number; artifactSha256: string; schema: FeatureSchema; model: BatchModel };
 
 async function resolveScorer(ctx: ServiceCtx, input: z.output<typeof ScoreDatasetInput>): Promise<Scorer> {
   const runtime = scoringRuntime(ctx.db);
@@ -31,13 +31,13 @@ async function resolveScorer(ctx: ServiceCtx, input: z.output<typeof ScoreDatase
   if (input.endpoint) {
     const c = await runtime.endpoint(input.endpoint);
     if (c.projectId !== input.projectId) throw notFound(`endpoint "${input.endpoint}"`);
-    return { modelName: c.modelName, version: c.version, artifactSha256: c.artifactSha256, schema: c.schema, session: await sessionOf(c.artifactSha256) };
+    return { modelName: c.modelName, version: c.version, artifactSha256: c.artifactSha256, schema: c.schema, model: await sessionOf(c.artifactSha256) };
   }
   const model = await findModel(ctx.db, { projectId: input.projectId, name: input.model! });
   const v = input.version ? await findModelVersion(ctx.db, model.id, model.name, input.version) : model.championVersionId ? await findVersionById(ctx.db, model.championVersionId) : null;
   if (!v) throw invalid(`model "${model.name}" has no champion: name a version`, 'version');
   const sha = v.artifactSha256;
-  return { modelName: model.name, version: v.version, artifactSha256: sha, schema: FeatureSchema.parse(v.featureSchema), session: await sessionOf(sha) };
+  return { modelName: model.name, version: v.version, artifactSha256: sha, schema: FeatureSchema.parse(v.featureSchema), model: await sessionOf(sha) };
 }
 
 /** A column name not yet taken: `prediction`, else `prediction_2`, ... */
@@ -84,7 +84,7 @@ async function scoreByBinaryCopy(ctx: ServiceCtx, projectId: string, job: Scorin
     sourceName: job.source.name,
     outputName: job.outputName,
     plan,
-    session: job.scorer.session,
+    model: job.scorer.model,
     // No pool thread for batch scoring: on 2 cores it measured slower (bench/batch-scoring.ts: trees
     // 0.34x vs 0.38x of the COPY floor, LR 0.42x vs 0.55x on the main thread). The session has
     // intra-op threads instead (runtime.batchSessions).
@@ -113,7 +113,7 @@ async function scoreThroughCursor(job: ScoringJob): Promise<number> {
     if (batch.length === 0) break;
     let predictions: Awaited<ReturnType<typeof predict>>;
     try {
-      predictions = await predict(scorer.session, scorer.schema, batch);
+      predictions = await predict(scorer.model, scorer.schema, batch);
     } catch (err) {
       if (err instanceof RecordInputError) {
         const first = err.issues[0]!;

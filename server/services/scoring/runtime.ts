@@ -4,6 +4,7 @@ import type { Db } from '@/db/client';
 import { loadEnv, type Env } from '@/server/env';
 import { endpoints, models, modelVersions, projects } from '@/db/schema';
 import { FeatureSchema } from '@/server/ml/onnx/feature-schema';
+import { type BatchModel, openBatchModel } from '@/server/scoring/category-codes';
 import { BATCH_SESSION_OPTIONS, SESSION_OPTIONS, SessionCache, verifiedModelBytes, type Offload } from '@/server/scoring/session-cache';
 import { ScoringPool } from '@/server/scoring/worker-pool';
 import { apiKeyHashOf, findApiKeyByHash, type ApiKeyActor } from '../api-keys/resolve-api-key';
@@ -55,7 +56,7 @@ export function scoringThreads(env: Pick<Env, 'STAGEBOOK_SCORING_THREADS'> = loa
 export class ScoringRuntime {
   readonly sessions = new SessionCache();
   /** The same models for batch scoring, with intra-op threads (BATCH_SESSION_OPTIONS); few at a time. */
-  batchSessions = new SessionCache({ maxSessions: 4, sessionOptions: BATCH_SESSION_OPTIONS });
+  batchSessions = new SessionCache<BatchModel>({ maxSessions: 4, sessionOptions: BATCH_SESSION_OPTIONS, open: openBatchModel });
   /** Worker threads for large predict runs. */
   readonly pool = new ScoringPool({ threads: scoringThreads(), minRecords: POOL_MIN_RECORDS, sessionOptions: { ...SESSION_OPTIONS } });
   readonly lastUsed: LastUsedRecorder;
