@@ -5,9 +5,15 @@ import { BuildStepError } from '@/server/services/builds/build-step-state';
 import { DEFAULT_BUILD_STEP_OPTIONS, runBuildStep, type BuildStepOptions } from '@/server/services/builds/run-build-step';
 import type { BuildActivities } from '../shared';
 import { buildFailureTypes, DEFAULT_BUILD_PARALLELISM } from '../shared';
-import { callingWorkflowId, stepActivity, stepFailure } from './step-attempt';
+import { measurePublishedStep } from '@/server/services/builds/measure-published-step';
+import { callingWorkflowId, measureActivity, stepActivity, stepFailure } from './step-attempt';
 
-export type BuildActivityOptions = { parallelism?: number; step?: Partial<BuildStepOptions> };
+export type BuildActivityOptions = {
+  parallelism?: number;
+  step?: Partial<BuildStepOptions>;
+  /** False: every step measures its table before publishing, as before measure-published-step.ts (benches compare). Default true. */
+  measureAfterPublish?: boolean;
+};
 
 /**
  * Build activities: thin adapters from Temporal (attempt, cancellation, heartbeats: `stepActivity`)
@@ -22,7 +28,14 @@ export function createBuildActivities(db: Db, options: BuildActivityOptions = {}
       return { steps, parallelism: options.parallelism ?? DEFAULT_BUILD_PARALLELISM };
     },
 
-    buildStep: ({ runId, stepId }) => mapErrors(() => stepActivity(buildFailureTypes.stepFailed, (attempt) => runBuildStep(db, { runId, stepId }, { ...attempt, options: stepOptions }))),
+    buildStep: ({ runId, stepId, measureAfterPublish }) =>
+      mapErrors(() =>
+        stepActivity(buildFailureTypes.stepFailed, (attempt) =>
+          runBuildStep(db, { runId, stepId, measureAfterPublish: measureAfterPublish === true && options.measureAfterPublish !== false }, { ...attempt, options: stepOptions }),
+        ),
+      ),
+
+    measureStep: ({ runId, stepId }) => mapErrors(() => measureActivity((rt) => measurePublishedStep(db, { runId, stepId }, { ...rt, options: stepOptions }))),
 
     async skipSteps({ runId, stepIds, reason }) {
       await mapErrors(() => closeBuildSteps(db, runId, stepIds, 'skipped', reason));

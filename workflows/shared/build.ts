@@ -20,7 +20,22 @@ export const DEFAULT_BUILD_PARALLELISM = 4;
 export type BuildPlanStepRef = { stepId: string; after: string[] };
 export type BuildPlanned = { steps: BuildPlanStepRef[]; parallelism: number };
 
-export type BuildStepOutcome = { stepId: string; status: 'succeeded'; rowCount: number; published: boolean; warnings: number };
+export type BuildStepOutcome = {
+  stepId: string;
+  status: 'succeeded';
+  rowCount: number;
+  published: boolean;
+  warnings: number;
+  /** Published before its metrics were taken (`measureAfterPublish`): `measureStep` takes them. */
+  metricsPending?: boolean;
+};
+
+/**
+ * A step with no checks publishes a large table before measuring it (nothing waits on its metrics),
+ * so the steps that read it start while `measureStep` measures it. Only workflows that schedule
+ * `measureStep` ask for it: a workflow started before this existed never does.
+ */
+export type BuildStepInput = { runId: string; stepId: string; measureAfterPublish?: boolean };
 
 export type BuildResult = {
   runId: string;
@@ -50,7 +65,13 @@ export type BuildActivities = {
    * Builds one step: staging table, metrics, checks, publish by atomic swap when no error-level check
    * fails. Idempotent by (run, step): a step already published returns its stored outcome.
    */
-  buildStep(input: { runId: string; stepId: string }): Promise<BuildStepOutcome>;
+  buildStep(input: BuildStepInput): Promise<BuildStepOutcome>;
+  /**
+   * Takes the metrics and column profiles of a step published with `metricsPending`, as the step
+   * would have, and stores them with the step and the dataset's metrics history. Idempotent; a no-op
+   * when a later publish replaced the table first.
+   */
+  measureStep(input: { runId: string; stepId: string }): Promise<void>;
   /** Records a step that failed without recording it itself (its retries ran out); a no-op once it finished. */
   failStep(input: { runId: string; stepId: string; error: string }): Promise<void>;
   /** Marks steps skipped because a step they wait for did not succeed. */

@@ -1,4 +1,4 @@
-import { ActivityCancellationType, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { BuildActivities, BuildInput, BuildPlanStepRef, BuildResult } from '../shared';
 import { buildFailureTypes } from '../shared';
 
@@ -27,14 +27,27 @@ const { buildStep } = proxyActivities<BuildActivities>({
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: [
-      buildFailureTypes.stepFailed,
-      buildFailureTypes.stepAlreadyFinished,
-      buildFailureTypes.staleAttempt,
-      buildFailureTypes.runNotFound,
-    ],
+    nonRetryableErrorTypes: [buildFailureTypes.stepFailed, buildFailureTypes.stepAlreadyFinished, buildFailureTypes.staleAttempt, buildFailureTypes.runNotFound],
   },
 });
+
+const { measureStep } = proxyActivities<BuildActivities>({
+  // One metrics pass over a published table (a block sample above EXACT_METRICS_MAX_ROWS rows): each
+  // query is bounded by the statement timeout, the pass heartbeats like a step.
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '10 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [buildFailureTypes.runNotFound],
+  },
+});
+
+/** Marker of the workflows that let a step publish before its metrics (histories before it never did). */
+export const MEASURE_AFTER_PUBLISH_PATCH = 'measure-after-publish';
 
 type Settled = { stepId: string; ok: true } | { stepId: string; ok: false; error: unknown };
 
@@ -46,8 +59,11 @@ type Settled = { stepId: string; ok: true } | { stepId: string; ok: false; error
 export async function buildWorkflow(input: BuildInput): Promise<BuildResult> {
   const { runId } = input;
   const running = new Map<string, Promise<Settled>>();
+  // Metrics of tables already published: the steps that read them do not wait for these, the run's end does.
+  const measuring: Promise<unknown>[] = [];
   try {
     const planned = await beginBuild({ runId });
+    const measureAfterPublish = patched(MEASURE_AFTER_PUBLISH_PATCH);
     const outcome = new Map<string, 'succeeded' | 'failed' | 'skipped'>();
     const pending = new Map<string, BuildPlanStepRef>(planned.steps.map((s) => [s.stepId, s]));
 
@@ -66,8 +82,11 @@ export async function buildWorkflow(input: BuildInput): Promise<BuildResult> {
         pending.delete(step.stepId);
         running.set(
           step.stepId,
-          buildStep({ runId, stepId: step.stepId }).then(
-            (): Settled => ({ stepId: step.stepId, ok: true }),
+          buildStep({ runId, stepId: step.stepId, ...(measureAfterPublish ? { measureAfterPublish } : {}) }).then(
+            (done): Settled => {
+              if (done.metricsPending) measuring.push(measured(runId, step.stepId));
+              return { stepId: step.stepId, ok: true };
+            },
             (error: unknown): Settled => ({ stepId: step.stepId, ok: false, error }),
           ),
         );
@@ -83,16 +102,31 @@ export async function buildWorkflow(input: BuildInput): Promise<BuildResult> {
       outcome.set(settled.stepId, 'failed');
       if (!isStepFailure(settled.error)) await failStep({ runId, stepId: settled.stepId, error: describe(settled.error) });
     }
+    const stopped = (await Promise.all(measuring)).find((e) => e !== null);
+    if (stopped) throw stopped;
     return await finishBuild({ runId, cancelled: false });
   } catch (err) {
     const cancelled = isCancellation(err);
     await CancellationScope.nonCancellable(async () => {
       // Steps still running were asked to cancel; their staging tables are dropped once they answer.
       await Promise.all(running.values());
+      await Promise.all(measuring);
       await finishBuild({ runId, cancelled, ...(cancelled ? {} : { error: describe(err) }) });
     });
     throw err;
   }
+}
+
+/**
+ * A published table's metrics; settles with null, or the cancellation that stopped them (never
+ * rejects: nothing awaits it until the steps are done). Its step succeeded and its data is out: a
+ * pass that keeps failing (its retries run out) leaves the step without metrics, not the build failed.
+ */
+function measured(runId: string, stepId: string): Promise<unknown> {
+  return measureStep({ runId, stepId }).then(
+    () => null,
+    (err: unknown) => (isCancellation(err) ? err : null),
+  );
 }
 
 /** Pending steps that wait (directly or not) for a step that failed or was skipped. */

@@ -13,7 +13,9 @@ export type PublishInput = {
   dataset: string;
   staging: string;
   columns: DatasetColumnSpec[];
-  metrics: BuildStepMetrics;
+  rowCount: number;
+  /** Null when they are taken after publishing (measure-published-step.ts): no history point yet. */
+  metrics: BuildStepMetrics | null;
   /** Column profiles of the staging table (ColumnProfile[]), stored with the metrics. */
   profile?: ColumnProfile[] | null;
   checks: BuildCheckOutcome[];
@@ -51,7 +53,7 @@ export async function publishStep(db: Db, run: BuildRunContext, p: PublishInput)
     }
     await s.query(`DROP TABLE IF EXISTS ${schema}.${ident(p.dataset)}`);
     await s.query(`ALTER TABLE ${schema}.${ident(p.staging)} RENAME TO ${ident(p.dataset)}`);
-    const values = { columns: p.columns, rowCount: p.metrics.rowCount, fingerprint: p.fingerprint, updatedAt: sql`now()` };
+    const values = { columns: p.columns, rowCount: p.rowCount, fingerprint: p.fingerprint, updatedAt: sql`now()` };
     const [row] = current
       ? await s.tx.update(datasets).set(values).where(eq(datasets.id, current.id)).returning()
       : await s.tx
@@ -59,14 +61,16 @@ export async function publishStep(db: Db, run: BuildRunContext, p: PublishInput)
           .values({ projectId: run.projectId, environment: run.environment, name: p.dataset, kind: 'built', ...values })
           .returning();
     if (!row) throw new Error('dataset upsert returned no row');
-    await s.tx
-      .insert(datasetMetrics)
-      .values({ datasetId: row.id, runId: run.runId, rowCount: p.metrics.rowCount, columns: p.metrics.columns, profile: (p.profile ?? null) as Record<string, unknown>[] | null });
+    if (p.metrics) {
+      await s.tx
+        .insert(datasetMetrics)
+        .values({ datasetId: row.id, runId: run.runId, rowCount: p.metrics.rowCount, columns: p.metrics.columns, profile: (p.profile ?? null) as Record<string, unknown>[] | null });
+    }
     await s.tx
       .update(buildSteps)
       .set({
         status: 'succeeded',
-        rowCount: p.metrics.rowCount,
+        rowCount: p.rowCount,
         metrics: p.metrics,
         checks: p.checks,
         log: p.log,
@@ -88,7 +92,7 @@ export async function publishStep(db: Db, run: BuildRunContext, p: PublishInput)
         runId: run.runId,
         stepId: p.stepId,
         cell: cellLabel(run, { cellId: p.stepId, dataset: p.dataset }),
-        rows: p.metrics.rowCount,
+        rows: p.rowCount,
         fingerprint: p.fingerprint,
         warnings: p.checks.filter((c) => !c.passed).map((c) => c.name),
         ...(current ? { before: { rows: Number(current.rowCount), fingerprint: current.fingerprint } } : {}),
