@@ -12,7 +12,10 @@ const finished: RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 /** Marks the run running (once) and returns its planned steps in order. */
 export async function beginBuildRun(db: Db, runId: string): Promise<{ stepId: string; after: string[] }[]> {
-  const [run] = await db.select({ status: runs.status }).from(runs).where(and(eq(runs.id, runId), eq(runs.kind, 'build')));
+  const [run] = await db
+    .select({ status: runs.status })
+    .from(runs)
+    .where(and(eq(runs.id, runId), eq(runs.kind, 'build')));
   if (!run) throw new BuildStepError('run-not-found', `build run ${runId} does not exist`);
   if (finished.includes(run.status)) throw new BuildStepError('already-finished', `build run ${runId} already finished as ${run.status}`);
   await db
@@ -23,13 +26,7 @@ export async function beginBuildRun(db: Db, runId: string): Promise<{ stepId: st
 }
 
 /** Closes steps the workflow gives up on (skipped downstream of a failure, or failed after retries). */
-export async function closeBuildSteps(
-  db: Db,
-  runId: string,
-  stepIds: string[],
-  status: 'skipped' | 'failed',
-  reason: string,
-): Promise<void> {
+export async function closeBuildSteps(db: Db, runId: string, stepIds: string[], status: 'skipped' | 'failed', reason: string): Promise<void> {
   const closed = await closeSteps(db, runId, stepIds, status, reason);
   await dropLeftovers(db, runId, closed);
 }
