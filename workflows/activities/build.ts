@@ -1,11 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '@/db/client';
-import { beginBuildRun, closeBuildSteps, finishBuildRun } from '@/server/services/builds/build-run-state';
+import { beginBuildRun, closeBuildSteps, failFirstOpenStep, finishBuildRun } from '@/server/services/builds/build-run-state';
 import { BuildStepError } from '@/server/services/builds/build-step-state';
 import { DEFAULT_BUILD_STEP_OPTIONS, runBuildStep, type BuildStepOptions } from '@/server/services/builds/run-build-step';
 import type { BuildActivities } from '../shared';
 import { buildFailureTypes, DEFAULT_BUILD_PARALLELISM } from '../shared';
 import { measurePublishedStep } from '@/server/services/builds/measure-published-step';
+import { runStepChain } from './build-chain';
 import { callingWorkflowId, measureActivity, stepActivity, stepFailure } from './step-attempt';
 
 export type BuildActivityOptions = {
@@ -13,6 +14,8 @@ export type BuildActivityOptions = {
   step?: Partial<BuildStepOptions>;
   /** False: every step measures its table before publishing, as before measure-published-step.ts (benches compare). Default true. */
   measureAfterPublish?: boolean;
+  /** False: one activity per step, as before `buildStepChain` (benches compare). Default true. */
+  chainSteps?: boolean;
 };
 
 /**
@@ -22,18 +25,19 @@ export type BuildActivityOptions = {
  */
 export function createBuildActivities(db: Db, options: BuildActivityOptions = {}): BuildActivities {
   const stepOptions: BuildStepOptions = { ...DEFAULT_BUILD_STEP_OPTIONS, ...options.step };
+  const measuresLater = (asked: boolean | undefined) => asked === true && options.measureAfterPublish !== false;
   return {
     async beginBuild({ runId }) {
       const steps = await mapErrors(() => beginBuildRun(db, runId));
-      return { steps, parallelism: options.parallelism ?? DEFAULT_BUILD_PARALLELISM };
+      return { steps, parallelism: options.parallelism ?? DEFAULT_BUILD_PARALLELISM, chainSteps: options.chainSteps !== false };
     },
 
     buildStep: ({ runId, stepId, measureAfterPublish }) =>
       mapErrors(() =>
-        stepActivity(buildFailureTypes.stepFailed, (attempt) =>
-          runBuildStep(db, { runId, stepId, measureAfterPublish: measureAfterPublish === true && options.measureAfterPublish !== false }, { ...attempt, options: stepOptions }),
-        ),
+        stepActivity(buildFailureTypes.stepFailed, (attempt) => runBuildStep(db, { runId, stepId, measureAfterPublish: measuresLater(measureAfterPublish) }, { ...attempt, options: stepOptions })),
       ),
+
+    buildStepChain: ({ runId, stepIds, measureAfterPublish }) => runStepChain(db, { runId, stepIds, measureAfterPublish: measuresLater(measureAfterPublish) }, stepOptions, mapErrors),
 
     measureStep: ({ runId, stepId }) => mapErrors(() => measureActivity((rt) => measurePublishedStep(db, { runId, stepId }, { ...rt, options: stepOptions }))),
 
@@ -41,8 +45,10 @@ export function createBuildActivities(db: Db, options: BuildActivityOptions = {}
       await mapErrors(() => closeBuildSteps(db, runId, stepIds, 'skipped', reason));
     },
 
-    async failStep({ runId, stepId, error }) {
+    async failStep({ runId, stepId, error, then }) {
+      if (then) return mapErrors(() => failFirstOpenStep(db, runId, [stepId, ...then], error));
       await mapErrors(() => closeBuildSteps(db, runId, [stepId], 'failed', error));
+      return { failed: stepId, succeeded: [] };
     },
 
     async finishBuild({ runId, cancelled, error }) {

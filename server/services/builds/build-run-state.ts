@@ -120,3 +120,19 @@ export function failureText(step: { stepId: string; error: string | null }, name
   if (!name) return `step ${step.stepId} failed: ${error}`;
   return error.startsWith(`${name}: `) ? error : `${name}: ${error}`;
 }
+
+/**
+ * A chain of steps (one activity) gave up: the first of them still open is the one that failed
+ * (the ones before it succeeded, the ones after it never started and stay pending for the workflow
+ * to skip). Returns which failed and which succeeded.
+ */
+export async function failFirstOpenStep(db: Db, runId: string, stepIds: string[], reason: string): Promise<{ failed: string | null; succeeded: string[] }> {
+  const rows = await db
+    .select({ stepId: buildSteps.stepId, status: buildSteps.status })
+    .from(buildSteps)
+    .where(and(eq(buildSteps.runId, runId), inArray(buildSteps.stepId, stepIds)));
+  const status = new Map(rows.map((r) => [r.stepId, r.status]));
+  const failed = stepIds.find((id) => status.get(id) === 'pending' || status.get(id) === 'running') ?? null;
+  if (failed) await closeBuildSteps(db, runId, [failed], 'failed', reason);
+  return { failed, succeeded: stepIds.filter((id) => status.get(id) === 'succeeded') };
+}
