@@ -6,7 +6,9 @@
  * `CREATE TABLE ... AS`, on the same Postgres server in the same run, and through the project's
  * sandbox session the same way (what the session alone costs: role, settings, transaction). A
  * second pass over a 10-row source gives the fixed cost per step (orchestration, sessions, metrics
- * and publish with no data).
+ * and publish with no data). Each pass also builds the same way as before issue 15's last changes
+ * (every step measured before publishing, one activity per step: worker options `measureAfterPublish`
+ * and `chainSteps` off), alternating with ours, shown and not judged.
  *
  *   npx tsx bench/pipeline.ts [rows]        (default 1,000,000; or --rows N)
  *
@@ -138,8 +140,13 @@ function breakdown(total: number, steps: BuiltStep[]): string {
   const secondsIn = (line: string | undefined, re: RegExp) => Number(line?.match(re)?.[1] ?? 0);
   let sqlS = 0;
   let measureS = 0;
+  let afterS = 0;
   let inSteps = 0;
   for (const s of steps) {
+    afterS += secondsIn(
+      s.log.find((l) => / metrics after publishing: /.test(l)),
+      / in ([\d.]+)s$/,
+    );
     sqlS += secondsIn(
       s.log.find((l) => / built [\d,]+ rows in /.test(l)),
       / in ([\d.]+)s$/,
@@ -149,7 +156,8 @@ function breakdown(total: number, steps: BuiltStep[]): string {
     inSteps += s.seconds;
   }
   const f = (x: number) => `${x.toFixed(2)} s`;
-  return `sql ${f(sqlS)}, metrics + checks ${f(measureS)}, rest of the steps ${f(inSteps - sqlS - measureS)}, between steps ${f(total - inSteps)}`;
+  const after = afterS > 0 ? ` (and metrics after publishing ${f(afterS)}, beside the next steps)` : '';
+  return `sql ${f(sqlS)}, metrics + checks ${f(measureS)}, rest of the steps ${f(inSteps - sqlS - measureS)}, between steps ${f(total - inSteps)}${after}`;
 }
 
 /** The same, step by step (in the order they ran): sql against the same statement straight through pg, metrics + checks, the rest, and the gap before the step. */
@@ -200,6 +208,16 @@ async function main() {
   const serialQueue = `${taskQueue}-serial`;
   const serialWorker = await createWorker({ db: database.db, address: temporal.address, namespace: temporal.namespace, taskQueue: serialQueue, build: { parallelism: 1 } });
   const serialRunning = serialWorker.run();
+  // As before: every step measured before publishing, one activity per step.
+  const beforeQueue = `${taskQueue}-before`;
+  const beforeWorker = await createWorker({
+    db: database.db,
+    address: temporal.address,
+    namespace: temporal.namespace,
+    taskQueue: beforeQueue,
+    build: { measureAfterPublish: false, chainSteps: false },
+  });
+  const beforeRunning = beforeWorker.run();
   try {
     await database.migrate();
     const [user] = await database.db
@@ -221,6 +239,7 @@ async function main() {
     const caller = createCaller(ctx);
     const env: Env = { database, url: server.url, caller, teamId: team!.id };
     const serialEnv: Env = { ...env, caller: createCaller({ ...ctx, workflows: createWorkflowStarter(client, serialQueue) }) };
+    const beforeEnv: Env = { ...env, caller: createCaller({ ...ctx, workflows: createWorkflowStarter(client, beforeQueue) }) };
     const waitFor = (runId: string) => client.workflow.getHandle(`build-${runId}`).result();
 
     const tGen = performance.now();
@@ -231,10 +250,12 @@ async function main() {
     const base: number[] = [];
     const sandboxed: number[] = [];
     const built: Awaited<ReturnType<typeof ours>>[] = [];
+    const asBefore: number[] = [];
     for (let i = 0; i < 3; i++) {
       base.push(await baseline(env, big.projectId));
       sandboxed.push(await throughSandbox(env, big.projectId));
       built.push(await ours(env, big.projectId, big.notebookId, waitFor));
+      asBefore.push((await ours(beforeEnv, big.projectId, big.notebookId, waitFor)).seconds);
     }
     const b = Math.min(...base);
     const best = built.reduce((x, y) => (y.seconds < x.seconds ? y : x));
@@ -243,6 +264,8 @@ async function main() {
     console.log(`the same through the sandbox session (sequential): ${sb.toFixed(2)} s -> ${(sb / b).toFixed(2)}x  (runs: ${sandboxed.map((x) => x.toFixed(2)).join(', ')})`);
     console.log(`our build (workflow, staging, metrics, publish): ${best.seconds.toFixed(2)} s  (runs: ${built.map((x) => x.seconds.toFixed(2)).join(', ')})`);
     console.log(`ratio (ours / straight): ${(best.seconds / b).toFixed(2)}x`);
+    const bb = Math.min(...asBefore);
+    console.log(`  as before (metrics before publishing, one activity per step), alternating: ${bb.toFixed(2)} s -> ${(bb / b).toFixed(2)}x  (runs: ${asBefore.map((x) => x.toFixed(2)).join(', ')})`);
     console.log(`  per step, ours / straight: ${best.steps.map((s) => `${s.stepId} ${s.seconds.toFixed(2)}/${(baselineSteps.get(s.stepId) ?? 0).toFixed(2)}s`).join(', ')}`);
     const slowest = best.steps.reduce((x, y) => (y.seconds > x.seconds ? y : x));
     console.log(`  where the slowest step's time goes (${slowest.stepId}):\n    ${slowest.log.join('\n    ')}`);
@@ -262,20 +285,27 @@ async function main() {
     const tiny = await newProject(env, 10);
     const tinyBase: number[] = [];
     const tinyOurs: number[] = [];
+    const tinyBefore: number[] = [];
     for (let i = 0; i < 3; i++) {
       tinyBase.push(await baseline(env, tiny.projectId));
       tinyOurs.push((await ours(env, tiny.projectId, tiny.notebookId, waitFor)).seconds);
+      tinyBefore.push((await ours(beforeEnv, tiny.projectId, tiny.notebookId, waitFor)).seconds);
     }
     const tinySerial = await ours(serialEnv, tiny.projectId, tiny.notebookId, waitFor);
     console.log(`fixed cost, one step at a time: ${tinySerial.seconds.toFixed(2)} s; ${breakdown(tinySerial.seconds, tinySerial.steps)}`);
     const tb = Math.min(...tinyBase);
     const to = Math.min(...tinyOurs);
     console.log(`fixed cost: 10-row source, ${CELLS.length} steps: ours ${to.toFixed(2)} s vs straight ${tb.toFixed(3)} s -> ${(((to - tb) / CELLS.length) * 1000).toFixed(0)} ms per step`);
+    const tbf = Math.min(...tinyBefore);
+    console.log(
+      `  as before, alternating: ${tbf.toFixed(2)} s -> ${(((tbf - tb) / CELLS.length) * 1000).toFixed(0)} ms per step  (runs: ours ${tinyOurs.map((x) => x.toFixed(2)).join(', ')}; before ${tinyBefore.map((x) => x.toFixed(2)).join(', ')})`,
+    );
     recordAims('pipeline', 'build-sql', { 'fixed cost': ((to - tb) / CELLS.length) * 1000 }, conditions);
   } finally {
     await worker.shutdown();
     await serialWorker.shutdown();
-    await Promise.all([running, serialRunning]).catch(() => {});
+    await beforeWorker.shutdown();
+    await Promise.all([running, serialRunning, beforeRunning]).catch(() => {});
     await client.connection.close();
     await closeSandboxPools(database.db);
     const roles = (await database.query('select role_name from project_storage')).map((r) => String(r.role_name));

@@ -34,8 +34,8 @@ export type MeasureRuntime = { signal: AbortSignal; heartbeat: (details: unknown
 /**
  * Measures a step published with its metrics pending, and stores them with the step (a log line
  * as the step's own) and in the dataset's metrics history. Idempotent: a step measured already, or
- * not published, is left as it is. When another build published the dataset again before this pass
- * began, the table is no longer this step's: nothing is measured and the step's log says so.
+ * not published, is left as it is. When the dataset was published again (another build) or removed
+ * before this pass began, the table is no longer this step's: nothing is measured and the log says so.
  */
 export async function measurePublishedStep(db: Db, input: { runId: string; stepId: string }, rt: MeasureRuntime): Promise<void> {
   const run = await loadBuildRun(db, input.runId);
@@ -59,7 +59,7 @@ export async function measurePublishedStep(db: Db, input: { runId: string; stepI
   });
   const line = measured
     ? metricsLine(measured.metrics, measured.columnCount, performance.now() - t0)
-    : `"${step.dataset}" was published again by another build before its metrics were taken: none are recorded for this one`;
+    : `"${step.dataset}" changed before its metrics were taken (published again or removed): none are recorded for this build`;
   await store(db, run, step, `${secondsText(Date.now() - (step.startedAt?.getTime() ?? Date.now()))} ${line}`, measured);
 }
 
