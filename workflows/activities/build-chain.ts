@@ -21,17 +21,23 @@ export async function runStepChain(
   mapErrors: <T>(fn: () => Promise<T>) => Promise<T>,
 ): Promise<BuildStepChainResult> {
   const ctx = Context.current();
-  // Between steps and while the last measurements finish, no step heartbeats: the chain does.
-  const timer = setInterval(() => ctx.heartbeat('chain'), 1_000);
+  // Between steps and while the last measurements finish no step heartbeats: the chain sends the
+  // running step's latest details again (what a reader of the activity's progress sees).
+  let latest: unknown = 'starting';
+  const heartbeat = (details: unknown) => {
+    latest = details;
+    ctx.heartbeat(details);
+  };
+  const timer = setInterval(() => ctx.heartbeat(latest), 1_000);
   const measuring: Promise<void>[] = [];
   const steps: BuildStepChainResult['steps'] = [];
   try {
     for (const stepId of input.stepIds) {
       const step = { runId: input.runId, stepId, measureAfterPublish: input.measureAfterPublish };
       try {
-        const outcome = await mapErrors(() => stepActivity(buildFailureTypes.stepFailed, (attempt) => runBuildStep(db, step, { ...attempt, options })));
+        const outcome = await mapErrors(() => stepActivity(buildFailureTypes.stepFailed, (attempt) => runBuildStep(db, step, { ...attempt, options }), heartbeat));
         if (outcome.metricsPending) {
-          const rt = { signal: ctx.cancellationSignal, heartbeat: (d: unknown) => ctx.heartbeat(d), options };
+          const rt = { signal: ctx.cancellationSignal, heartbeat: () => {}, options };
           measuring.push(measurePublishedStep(db, { runId: input.runId, stepId }, rt));
         }
         steps.push({ stepId, ok: true, outcome: { ...outcome, metricsPending: false } });
