@@ -1,3 +1,4 @@
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '@/db/client';
@@ -35,7 +36,7 @@ export async function runStepChain(
     for (const stepId of input.stepIds) {
       const step = { runId: input.runId, stepId, measureAfterPublish: input.measureAfterPublish };
       try {
-        const outcome = await mapErrors(() => stepActivity(buildFailureTypes.stepFailed, (attempt) => runBuildStep(db, step, { ...attempt, options }), heartbeat));
+        const outcome = await traced(stepId, () => mapErrors(() => stepActivity(buildFailureTypes.stepFailed, (attempt) => runBuildStep(db, step, { ...attempt, options }), heartbeat)));
         if (outcome.metricsPending) {
           const rt = { signal: ctx.cancellationSignal, heartbeat: () => {}, options };
           measuring.push(measurePublishedStep(db, { runId: input.runId, stepId }, rt));
@@ -57,6 +58,24 @@ export async function runStepChain(
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * A span per step of a chain (`BuildStep`, the step id an attribute), under the activity's
+ * `RunActivity:buildStepChain`: a trace shows each step and its queries as it did with an activity
+ * per step. Without the OpenTelemetry SDK (tracing off) the API's tracer does nothing.
+ */
+function traced<T>(stepId: string, fn: () => Promise<T>): Promise<T> {
+  return trace.getTracer('stagebook').startActiveSpan('BuildStep', { attributes: { 'stagebook.step_id': stepId } }, async (span) => {
+    try {
+      return await fn();
+    } catch (err) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
 }
 
 /** The step's own failure (recorded on it), as the workflow would have read it from a `buildStep` failure; null for anything else. */
