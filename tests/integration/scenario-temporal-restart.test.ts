@@ -102,7 +102,8 @@ it('finishes a scenario run exactly once when its Temporal server is SIGKILLed m
         .where(and(eq(buildSteps.runId, buildRunId), eq(buildSteps.stepId, 'scored')));
       expect(step?.status).toBe('running');
       const { raw } = await client!.workflow.getHandle(`build-${buildRunId}`).describe();
-      const pending = raw.pendingActivities?.find((a) => a.activityType?.name === 'buildStep' && a.heartbeatDetails?.payloads?.length);
+      // clean -> scored is a chain: one buildStepChain activity runs both.
+      const pending = raw.pendingActivities?.find((a) => ['buildStep', 'buildStepChain'].includes(a.activityType?.name ?? '') && a.heartbeatDetails?.payloads?.length);
       expect(pending?.heartbeatDetails?.payloads?.map((p) => Buffer.from(p.data ?? []).toString()).join('') ?? '').toMatch(/ts: [1-9]\d* rows in/);
     },
     { timeout: 60_000, interval: 100 },
