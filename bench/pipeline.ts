@@ -6,9 +6,8 @@
  * `CREATE TABLE ... AS`, on the same Postgres server in the same run, and through the project's
  * sandbox session the same way (what the session alone costs: role, settings, transaction). A
  * second pass over a 10-row source gives the fixed cost per step (orchestration, sessions, metrics
- * and publish with no data). Each pass also builds the same way as before issue 15's last changes
- * (every step measured before publishing, one activity per step: worker options `measureAfterPublish`
- * and `chainSteps` off), alternating with ours, shown and not judged.
+ * and publish with no data). Each pass also builds as before step chains (one activity per step:
+ * worker option `chainSteps` off), alternating with ours, shown and not judged.
  *
  *   npx tsx bench/pipeline.ts [rows]        (default 1,000,000; or --rows N)
  *
@@ -140,13 +139,8 @@ function breakdown(total: number, steps: BuiltStep[]): string {
   const secondsIn = (line: string | undefined, re: RegExp) => Number(line?.match(re)?.[1] ?? 0);
   let sqlS = 0;
   let measureS = 0;
-  let afterS = 0;
   let inSteps = 0;
   for (const s of steps) {
-    afterS += secondsIn(
-      s.log.find((l) => / metrics after publishing: /.test(l)),
-      / in ([\d.]+)s$/,
-    );
     sqlS += secondsIn(
       s.log.find((l) => / built [\d,]+ rows in /.test(l)),
       / in ([\d.]+)s$/,
@@ -156,8 +150,7 @@ function breakdown(total: number, steps: BuiltStep[]): string {
     inSteps += s.seconds;
   }
   const f = (x: number) => `${x.toFixed(2)} s`;
-  const after = afterS > 0 ? ` (and metrics after publishing ${f(afterS)}, beside the next steps)` : '';
-  return `sql ${f(sqlS)}, metrics + checks ${f(measureS)}, rest of the steps ${f(inSteps - sqlS - measureS)}, between steps ${f(total - inSteps)}${after}`;
+  return `sql ${f(sqlS)}, metrics + checks ${f(measureS)}, rest of the steps ${f(inSteps - sqlS - measureS)}, between steps ${f(total - inSteps)}`;
 }
 
 /** The same, step by step (in the order they ran): sql against the same statement straight through pg, metrics + checks, the rest, and the gap before the step. */
@@ -208,14 +201,14 @@ async function main() {
   const serialQueue = `${taskQueue}-serial`;
   const serialWorker = await createWorker({ db: database.db, address: temporal.address, namespace: temporal.namespace, taskQueue: serialQueue, build: { parallelism: 1 } });
   const serialRunning = serialWorker.run();
-  // As before: every step measured before publishing, one activity per step.
+  // As before step chains: one activity per step.
   const beforeQueue = `${taskQueue}-before`;
   const beforeWorker = await createWorker({
     db: database.db,
     address: temporal.address,
     namespace: temporal.namespace,
     taskQueue: beforeQueue,
-    build: { measureAfterPublish: false, chainSteps: false },
+    build: { chainSteps: false },
   });
   const beforeRunning = beforeWorker.run();
   try {
@@ -265,7 +258,7 @@ async function main() {
     console.log(`our build (workflow, staging, metrics, publish): ${best.seconds.toFixed(2)} s  (runs: ${built.map((x) => x.seconds.toFixed(2)).join(', ')})`);
     console.log(`ratio (ours / straight): ${(best.seconds / b).toFixed(2)}x`);
     const bb = Math.min(...asBefore);
-    console.log(`  as before (metrics before publishing, one activity per step), alternating: ${bb.toFixed(2)} s -> ${(bb / b).toFixed(2)}x  (runs: ${asBefore.map((x) => x.toFixed(2)).join(', ')})`);
+    console.log(`  as before (one activity per step), alternating: ${bb.toFixed(2)} s -> ${(bb / b).toFixed(2)}x  (runs: ${asBefore.map((x) => x.toFixed(2)).join(', ')})`);
     console.log(`  per step, ours / straight: ${best.steps.map((s) => `${s.stepId} ${s.seconds.toFixed(2)}/${(baselineSteps.get(s.stepId) ?? 0).toFixed(2)}s`).join(', ')}`);
     const slowest = best.steps.reduce((x, y) => (y.seconds > x.seconds ? y : x));
     console.log(`  where the slowest step's time goes (${slowest.stepId}):\n    ${slowest.log.join('\n    ')}`);

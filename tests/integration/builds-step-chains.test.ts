@@ -81,8 +81,6 @@ describe.each(drivers)('chains of steps on %s', (driver) => {
       expect(step(id).metrics, id).not.toBeNull();
     }
     expect(Number(step('c').rowCount)).toBe(ROWS - 5);
-    // A large table in the chain is measured while the next steps build.
-    expect(step('a').log.some((l) => /metrics after publishing: 30,000 rows/.test(l))).toBe(true);
     const [d] = await env.t.query(`select n from "${schemaNameOf(env.projectId, 'design')}".d`);
     expect(Number(d!.n)).toBe(ROWS - 5);
   }, 120_000);

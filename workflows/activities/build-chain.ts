@@ -2,7 +2,6 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '@/db/client';
-import { measurePublishedStep } from '@/server/services/builds/measure-published-step';
 import { runBuildStep, type BuildStepOptions } from '@/server/services/builds/run-build-step';
 import type { BuildStepChainResult } from '../shared';
 import { buildFailureTypes } from '../shared';
@@ -12,36 +11,25 @@ import { stepActivity } from './step-attempt';
  * Steps of a chain (see `BuildActivities.buildStepChain`), each through the same step engine as a
  * `buildStep` activity: its attempt is the chain's, its cancellation the chain's. A step that fails
  * of its own (recorded on the step) ends the chain with that outcome; anything else fails the whole
- * activity, which Temporal retries: the steps already done return what they stored. A step that
- * published before its metrics is measured here, beside the next steps, and reported measured.
+ * activity, which Temporal retries: the steps already done return what they stored.
  */
-export async function runStepChain(
-  db: Db,
-  input: { runId: string; stepIds: string[]; measureAfterPublish: boolean },
-  options: BuildStepOptions,
-  mapErrors: <T>(fn: () => Promise<T>) => Promise<T>,
-): Promise<BuildStepChainResult> {
+export async function runStepChain(db: Db, input: { runId: string; stepIds: string[] }, options: BuildStepOptions, mapErrors: <T>(fn: () => Promise<T>) => Promise<T>): Promise<BuildStepChainResult> {
   const ctx = Context.current();
-  // Between steps and while the last measurements finish no step heartbeats: the chain sends the
-  // running step's latest details again (what a reader of the activity's progress sees).
+  // Between steps no step heartbeats: the chain sends the latest step's details again (what a
+  // reader of the activity's progress sees).
   let latest: unknown = 'starting';
   const heartbeat = (details: unknown) => {
     latest = details;
     ctx.heartbeat(details);
   };
   const timer = setInterval(() => ctx.heartbeat(latest), 1_000);
-  const measuring: Promise<void>[] = [];
   const steps: BuildStepChainResult['steps'] = [];
   try {
     for (const stepId of input.stepIds) {
-      const step = { runId: input.runId, stepId, measureAfterPublish: input.measureAfterPublish };
+      const step = { runId: input.runId, stepId };
       try {
         const outcome = await traced(stepId, () => mapErrors(() => stepActivity(buildFailureTypes.stepFailed, (attempt) => runBuildStep(db, step, { ...attempt, options }), heartbeat)));
-        if (outcome.metricsPending) {
-          const rt = { signal: ctx.cancellationSignal, heartbeat: () => {}, options };
-          measuring.push(measurePublishedStep(db, { runId: input.runId, stepId }, rt));
-        }
-        steps.push({ stepId, ok: true, outcome: { ...outcome, metricsPending: false } });
+        steps.push({ stepId, ok: true, outcome });
       } catch (err) {
         const recorded = recordedFailure(err);
         if (recorded === null) throw err;
@@ -49,10 +37,8 @@ export async function runStepChain(
         break;
       }
     }
-    await settleAll(measuring);
     return { steps };
   } catch (err) {
-    await Promise.allSettled(measuring);
     if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
     throw err;
   } finally {
@@ -82,11 +68,4 @@ function traced<T>(stepId: string, fn: () => Promise<T>): Promise<T> {
 function recordedFailure(err: unknown): string | null {
   if (!(err instanceof ApplicationFailure)) return null;
   return err.type === buildFailureTypes.stepFailed || err.type === buildFailureTypes.stepAlreadyFinished ? err.message : null;
-}
-
-/** Waits for every pass; the first failure is rethrown once all have settled (the activity is retried). */
-async function settleAll(passes: Promise<void>[]): Promise<void> {
-  const settled = await Promise.allSettled(passes);
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }

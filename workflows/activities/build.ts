@@ -5,15 +5,12 @@ import { BuildStepError } from '@/server/services/builds/build-step-state';
 import { DEFAULT_BUILD_STEP_OPTIONS, runBuildStep, type BuildStepOptions } from '@/server/services/builds/run-build-step';
 import type { BuildActivities } from '../shared';
 import { buildFailureTypes, DEFAULT_BUILD_PARALLELISM } from '../shared';
-import { measurePublishedStep } from '@/server/services/builds/measure-published-step';
 import { runStepChain } from './build-chain';
-import { callingWorkflowId, measureActivity, stepActivity, stepFailure } from './step-attempt';
+import { callingWorkflowId, stepActivity, stepFailure } from './step-attempt';
 
 export type BuildActivityOptions = {
   parallelism?: number;
   step?: Partial<BuildStepOptions>;
-  /** False: every step measures its table before publishing, as before measure-published-step.ts (benches compare). Default true. */
-  measureAfterPublish?: boolean;
   /** False: one activity per step, as before `buildStepChain` (benches compare). Default true. */
   chainSteps?: boolean;
 };
@@ -25,21 +22,15 @@ export type BuildActivityOptions = {
  */
 export function createBuildActivities(db: Db, options: BuildActivityOptions = {}): BuildActivities {
   const stepOptions: BuildStepOptions = { ...DEFAULT_BUILD_STEP_OPTIONS, ...options.step };
-  const measuresLater = (asked: boolean | undefined) => asked === true && options.measureAfterPublish !== false;
   return {
     async beginBuild({ runId }) {
       const steps = await mapErrors(() => beginBuildRun(db, runId));
       return { steps, parallelism: options.parallelism ?? DEFAULT_BUILD_PARALLELISM, chainSteps: options.chainSteps !== false };
     },
 
-    buildStep: ({ runId, stepId, measureAfterPublish }) =>
-      mapErrors(() =>
-        stepActivity(buildFailureTypes.stepFailed, (attempt) => runBuildStep(db, { runId, stepId, measureAfterPublish: measuresLater(measureAfterPublish) }, { ...attempt, options: stepOptions })),
-      ),
+    buildStep: ({ runId, stepId }) => mapErrors(() => stepActivity(buildFailureTypes.stepFailed, (attempt) => runBuildStep(db, { runId, stepId }, { ...attempt, options: stepOptions }))),
 
-    buildStepChain: ({ runId, stepIds, measureAfterPublish }) => runStepChain(db, { runId, stepIds, measureAfterPublish: measuresLater(measureAfterPublish) }, stepOptions, mapErrors),
-
-    measureStep: ({ runId, stepId }) => mapErrors(() => measureActivity((rt) => measurePublishedStep(db, { runId, stepId }, { ...rt, options: stepOptions }))),
+    buildStepChain: ({ runId, stepIds }) => runStepChain(db, { runId, stepIds }, stepOptions, mapErrors),
 
     async skipSteps({ runId, stepIds, reason }) {
       await mapErrors(() => closeBuildSteps(db, runId, stepIds, 'skipped', reason));

@@ -28,29 +28,6 @@ export async function stepActivity<T>(stepFailedType: string, run: (attempt: Ste
   }
 }
 
-/**
- * An activity on a step that already finished (its metrics after publishing): the activity's
- * cancellation, and a heartbeat at once and every second while it runs, as a step's.
- */
-export async function measureActivity<T>(run: (rt: { signal: AbortSignal; heartbeat: (details: unknown) => void }) => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  let details: unknown = 'measuring';
-  const heartbeat = (d: unknown) => {
-    details = d;
-    ctx.heartbeat(d);
-  };
-  heartbeat(details);
-  const timer = setInterval(() => ctx.heartbeat(details), 1_000);
-  try {
-    return await run({ signal: ctx.cancellationSignal, heartbeat });
-  } catch (err) {
-    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
-    throw err;
-  } finally {
-    clearInterval(timer);
-  }
-}
-
 export const stepFailure = (message: string, type: string) => ApplicationFailure.create({ message, type, nonRetryable: true, category: ApplicationFailureCategory.BENIGN });
 
 /** The id of the workflow that scheduled the running activity. */

@@ -28,22 +28,7 @@ export type BuildPlanned = {
   chainSteps?: boolean;
 };
 
-export type BuildStepOutcome = {
-  stepId: string;
-  status: 'succeeded';
-  rowCount: number;
-  published: boolean;
-  warnings: number;
-  /** Published before its metrics were taken (`measureAfterPublish`): `measureStep` takes them. */
-  metricsPending?: boolean;
-};
-
-/**
- * A step with no checks publishes a large table before measuring it (nothing waits on its metrics),
- * so the steps that read it start while `measureStep` measures it. Only workflows that schedule
- * `measureStep` ask for it: a workflow started before this existed never does.
- */
-export type BuildStepInput = { runId: string; stepId: string; measureAfterPublish?: boolean };
+export type BuildStepOutcome = { stepId: string; status: 'succeeded'; rowCount: number; published: boolean; warnings: number };
 
 export type BuildResult = {
   runId: string;
@@ -79,19 +64,13 @@ export type BuildActivities = {
    * Builds one step: staging table, metrics, checks, publish by atomic swap when no error-level check
    * fails. Idempotent by (run, step): a step already published returns its stored outcome.
    */
-  buildStep(input: BuildStepInput): Promise<BuildStepOutcome>;
-  /**
-   * Takes the metrics and column profiles of a step published with `metricsPending`, as the step
-   * would have, and stores them with the step and the dataset's metrics history. Idempotent; a no-op
-   * when a later publish replaced the table first.
-   */
-  measureStep(input: { runId: string; stepId: string }): Promise<void>;
+  buildStep(input: { runId: string; stepId: string }): Promise<BuildStepOutcome>;
   /**
    * Builds steps one after another in one activity, each exactly as `buildStep` would (idempotent by
    * (run, step): a retry finds the steps done so far done), each next step only once the one before
-   * it succeeded; a large table published before its metrics is measured while the next steps run.
+   * it succeeded.
    */
-  buildStepChain(input: { runId: string; stepIds: string[]; measureAfterPublish?: boolean }): Promise<BuildStepChainResult>;
+  buildStepChain(input: { runId: string; stepIds: string[] }): Promise<BuildStepChainResult>;
   /**
    * Records a step that failed without recording it itself (its retries ran out); a no-op once it
    * finished. With `then` (the rest of a chain), the first of `stepId, ...then` still open is the

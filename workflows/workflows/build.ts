@@ -41,23 +41,6 @@ function buildStepChain(input: Parameters<BuildActivities['buildStepChain']>[0])
   return proxy(input);
 }
 
-const { measureStep } = proxyActivities<BuildActivities>({
-  // One metrics pass over a published table (a block sample above EXACT_METRICS_MAX_ROWS rows): each
-  // query is bounded by the statement timeout, the pass heartbeats like a step.
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '10 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [buildFailureTypes.runNotFound],
-  },
-});
-
-/** Marker of the workflows that let a step publish before its metrics (histories before it never did). */
-export const MEASURE_AFTER_PUBLISH_PATCH = 'measure-after-publish';
 /** Marker of the workflows that may run a chain of steps in one activity (`buildStepChain`). */
 export const STEP_CHAINS_PATCH = 'build-step-chains';
 
@@ -73,8 +56,6 @@ type Build = {
   refs: Map<string, BuildPlanStepRef>;
   pending: Map<string, BuildPlanStepRef>;
   outcome: Map<string, 'succeeded' | 'failed' | 'skipped'>;
-  // Metrics of tables already published: the steps that read them do not wait for these, the run's end does.
-  measuring: Promise<unknown>[];
 };
 
 /**
@@ -85,10 +66,9 @@ type Build = {
 export async function buildWorkflow(input: BuildInput): Promise<BuildResult> {
   const { runId } = input;
   const running = new Map<string, Promise<Settled>>();
-  const b: Build = { runId, refs: new Map(), pending: new Map(), outcome: new Map(), measuring: [] };
+  const b: Build = { runId, refs: new Map(), pending: new Map(), outcome: new Map() };
   try {
     const planned = await beginBuild({ runId });
-    const measureAfterPublish = patched(MEASURE_AFTER_PUBLISH_PATCH);
     const chains = patched(STEP_CHAINS_PATCH) && planned.chainSteps === true;
     for (const s of planned.steps) {
       b.refs.set(s.stepId, s);
@@ -96,9 +76,7 @@ export async function buildWorkflow(input: BuildInput): Promise<BuildResult> {
     }
     const start = (stepIds: string[]): Promise<Settled> => {
       const key = stepIds[0]!;
-      const opts = measureAfterPublish ? { measureAfterPublish } : {};
-      const ran =
-        stepIds.length === 1 ? buildStep({ runId, stepId: key, ...opts }).then((outcome) => ({ steps: [{ stepId: key, ok: true as const, outcome }] })) : buildStepChain({ runId, stepIds, ...opts });
+      const ran = stepIds.length === 1 ? buildStep({ runId, stepId: key }).then((outcome) => ({ steps: [{ stepId: key, ok: true as const, outcome }] })) : buildStepChain({ runId, stepIds });
       return ran.then(
         (chain): Settled => ({ key, stepIds, chain }),
         (error: unknown): Settled => ({ key, stepIds, error }),
@@ -119,15 +97,12 @@ export async function buildWorkflow(input: BuildInput): Promise<BuildResult> {
       running.delete(settled.key);
       await settle(b, settled);
     }
-    const stopped = (await Promise.all(b.measuring)).find((e) => e !== null);
-    if (stopped) throw stopped;
     return await finishBuild({ runId, cancelled: false });
   } catch (err) {
     const cancelled = isCancellation(err);
     await CancellationScope.nonCancellable(async () => {
       // Steps still running were asked to cancel; their staging tables are dropped once they answer.
       await Promise.all(running.values());
-      await Promise.all(b.measuring);
       await finishBuild({ runId, cancelled, ...(cancelled ? {} : { error: describe(err) }) });
     });
     throw err;
@@ -148,10 +123,7 @@ async function settle(b: Build, s: Settled): Promise<void> {
     for (const id of given.succeeded) b.outcome.set(id, 'succeeded');
     if (given.failed) b.outcome.set(given.failed, 'failed');
   } else {
-    for (const step of s.chain.steps) {
-      b.outcome.set(step.stepId, step.ok ? 'succeeded' : 'failed');
-      if (step.ok && step.outcome.metricsPending) b.measuring.push(measured(b.runId, step.stepId));
-    }
+    for (const step of s.chain.steps) b.outcome.set(step.stepId, step.ok ? 'succeeded' : 'failed');
   }
   for (const id of s.stepIds) if (!b.outcome.has(id)) b.pending.set(id, b.refs.get(id)!);
 }
@@ -183,18 +155,6 @@ async function skipBlocked(b: Build): Promise<void> {
     b.outcome.set(id, 'skipped');
   }
   await skipSteps({ runId: b.runId, stepIds: skipped, reason: 'a step it depends on did not succeed' });
-}
-
-/**
- * A published table's metrics; settles with null, or the cancellation that stopped them (never
- * rejects: nothing awaits it until the steps are done). Its step succeeded and its data is out: a
- * pass that keeps failing (its retries run out) leaves the step without metrics, not the build failed.
- */
-function measured(runId: string, stepId: string): Promise<unknown> {
-  return measureStep({ runId, stepId }).then(
-    () => null,
-    (err: unknown) => (isCancellation(err) ? err : null),
-  );
 }
 
 /** Pending steps that wait (directly or not) for a step that failed or was skipped. */

@@ -13,9 +13,7 @@ export type PublishInput = {
   dataset: string;
   staging: string;
   columns: DatasetColumnSpec[];
-  rowCount: number;
-  /** Null when they are taken after publishing (measure-published-step.ts): no history point yet. */
-  metrics: BuildStepMetrics | null;
+  metrics: BuildStepMetrics;
   /** Column profiles of the staging table (ColumnProfile[]), stored with the metrics. */
   profile?: ColumnProfile[] | null;
   checks: BuildCheckOutcome[];
@@ -53,7 +51,7 @@ export async function publishStep(db: Db, run: BuildRunContext, p: PublishInput)
     }
     await s.query(`DROP TABLE IF EXISTS ${schema}.${ident(p.dataset)}`);
     await s.query(`ALTER TABLE ${schema}.${ident(p.staging)} RENAME TO ${ident(p.dataset)}`);
-    const values = { columns: p.columns, rowCount: p.rowCount, fingerprint: p.fingerprint, updatedAt: sql`now()` };
+    const values = { columns: p.columns, rowCount: p.metrics.rowCount, fingerprint: p.fingerprint, updatedAt: sql`now()` };
     const [row] = current
       ? await s.tx.update(datasets).set(values).where(eq(datasets.id, current.id)).returning()
       : await s.tx
@@ -61,16 +59,14 @@ export async function publishStep(db: Db, run: BuildRunContext, p: PublishInput)
           .values({ projectId: run.projectId, environment: run.environment, name: p.dataset, kind: 'built', ...values })
           .returning();
     if (!row) throw new Error('dataset upsert returned no row');
-    if (p.metrics) {
-      await s.tx
-        .insert(datasetMetrics)
-        .values({ datasetId: row.id, runId: run.runId, rowCount: p.metrics.rowCount, columns: p.metrics.columns, profile: (p.profile ?? null) as Record<string, unknown>[] | null });
-    }
+    await s.tx
+      .insert(datasetMetrics)
+      .values({ datasetId: row.id, runId: run.runId, rowCount: p.metrics.rowCount, columns: p.metrics.columns, profile: (p.profile ?? null) as Record<string, unknown>[] | null });
     await s.tx
       .update(buildSteps)
       .set({
         status: 'succeeded',
-        rowCount: p.rowCount,
+        rowCount: p.metrics.rowCount,
         metrics: p.metrics,
         checks: p.checks,
         log: p.log,
@@ -92,7 +88,7 @@ export async function publishStep(db: Db, run: BuildRunContext, p: PublishInput)
         runId: run.runId,
         stepId: p.stepId,
         cell: cellLabel(run, { cellId: p.stepId, dataset: p.dataset }),
-        rows: p.rowCount,
+        rows: p.metrics.rowCount,
         fingerprint: p.fingerprint,
         warnings: p.checks.filter((c) => !c.passed).map((c) => c.name),
         ...(current ? { before: { rows: Number(current.rowCount), fingerprint: current.fingerprint } } : {}),

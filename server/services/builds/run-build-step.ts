@@ -18,7 +18,6 @@ import {
   type StepRuntime,
   type StepValues,
 } from './build-step-state';
-import { measuresAfterPublish } from './measure-published-step';
 import { publishStep } from './publish-step';
 import { checkFailureText, runChecks, type CustomCounts } from './run-checks';
 import { runScoreStep, runTrainStep } from './run-model-step';
@@ -30,7 +29,7 @@ export const DEFAULT_BUILD_STEP_OPTIONS: BuildStepOptions = { statementTimeoutMs
 
 export type { BuildStepOptions, StepRuntime } from './build-step-state';
 
-export type StepOutcome = { stepId: string; status: 'succeeded'; rowCount: number; published: boolean; warnings: number; metricsPending?: boolean };
+export type StepOutcome = { stepId: string; status: 'succeeded'; rowCount: number; published: boolean; warnings: number };
 
 type Step = Awaited<ReturnType<typeof loadStep>>;
 
@@ -40,7 +39,7 @@ type ModelOutcome = { result: BuildStepResult; progress: BuildStepProgress | nul
 type Measured = { metrics: BuildStepMetrics | null; checks: BuildCheckOutcome[]; model: ModelOutcome | null };
 
 /** What a step's body works with. */
-type StepWork = { db: Db; run: BuildRunContext; step: Step; rt: StepRuntime; say: (line: string) => void; log: string[]; measured: Measured; measureAfterPublish: boolean };
+type StepWork = { db: Db; run: BuildRunContext; step: Step; rt: StepRuntime; say: (line: string) => void; log: string[]; measured: Measured };
 
 /**
  * One step of a build, safe to run again for the same (run, step): a step recorded as succeeded
@@ -49,7 +48,7 @@ type StepWork = { db: Db; run: BuildRunContext; step: Step; rt: StepRuntime; say
  * left, and builds from scratch. The published table changes only in `publishStep`'s transaction.
  * Claim, heartbeat, log and the close of a failure are the step engine's (services/runs/step-engine.ts).
  */
-export async function runBuildStep(db: Db, input: { runId: string; stepId: string; measureAfterPublish?: boolean }, rt: StepRuntime): Promise<StepOutcome> {
+export async function runBuildStep(db: Db, input: { runId: string; stepId: string }, rt: StepRuntime): Promise<StepOutcome> {
   const run = await loadBuildRun(db, input.runId);
   const measured: Measured = { metrics: null, checks: [], model: null };
   let open: Step | null = null;
@@ -73,9 +72,7 @@ export async function runBuildStep(db: Db, input: { runId: string; stepId: strin
     cancelledError: 'the build was cancelled',
     cancelledLine: () => cancelledLine(open, measured),
   };
-  return runStep(ledger, rt, (io, step) =>
-    buildStep({ db, run, step, rt: { ...rt, heartbeat: io.heartbeat }, say: io.say, log: io.log, measured, measureAfterPublish: input.measureAfterPublish === true }),
-  );
+  return runStep(ledger, rt, (io, step) => buildStep({ db, run, step, rt: { ...rt, heartbeat: io.heartbeat }, say: io.say, log: io.log, measured }));
 }
 
 function cancelledLine(step: Step | null, measured: Measured): string {
@@ -103,7 +100,6 @@ async function buildStep(w: StepWork): Promise<StepOutcome> {
     }
     const rowCount = await buildTable(w, staging, scope);
     await updateOwnedStep(db, run.runId, step.stepId, rt.attempt, { log: w.log, ...(rowCount === null ? {} : { rowCount }), ...(w.measured.model ?? {}) });
-    if (staging && w.measureAfterPublish && measuresAfterPublish(run, step, rowCount)) return await publishUnmeasured(w, staging, scope, rowCount!);
     rt.heartbeat('checking');
     const measured = await measureAndCheck(w, staging ?? step.dataset, staging, scope, rowCount);
     if (!staging) return await closeUnstaged(w, measured.metrics);
@@ -196,7 +192,6 @@ async function publish(w: StepWork, staging: string, measured: Awaited<ReturnTyp
     dataset: step.dataset,
     staging,
     columns: columnSpecsOf(measured.columns),
-    rowCount: measured.metrics.rowCount,
     metrics: measured.metrics,
     profile: measured.profile,
     checks: measured.checks,
@@ -205,33 +200,6 @@ async function publish(w: StepWork, staging: string, measured: Awaited<ReturnTyp
   });
   if (result === 'already') return storedOutcome(await loadStep(db, run.runId, step.stepId));
   return { stepId: step.stepId, status: 'succeeded', rowCount: measured.metrics.rowCount, published: true, warnings: warningsOf(measured.checks) };
-}
-
-/**
- * Publishes a large staging table no check waits on before measuring it; the workflow's
- * `measureStep` measures the published table (measure-published-step.ts) while the steps that read
- * it run.
- */
-async function publishUnmeasured(w: StepWork, staging: string, scope: SandboxScope, rowCount: number): Promise<StepOutcome> {
-  const { db, run, step, rt } = w;
-  const columns = await withSandboxSession(db, scope, { timeoutMs: rt.options.statementTimeoutMs, signal: rt.signal }, (q) => describeTable(q, staging));
-  w.say(`metrics: taken after publishing (no check waits on them)`);
-  w.say(`publishing "${step.dataset}"`);
-  const result = await publishStep(db, run, {
-    stepId: step.stepId,
-    attempt: rt.attempt,
-    workflowId: rt.workflowId,
-    dataset: step.dataset,
-    staging,
-    columns: columnSpecsOf(columns),
-    rowCount,
-    metrics: null,
-    checks: [],
-    log: w.log,
-    fingerprint: await fingerprintOf(db, run, step),
-  });
-  if (result === 'already') return storedOutcome(await loadStep(db, run.runId, step.stepId));
-  return { stepId: step.stepId, status: 'succeeded', rowCount, published: true, warnings: 0, metricsPending: true };
 }
 
 const warningsOf = (checks: BuildCheckOutcome[]) => checks.filter((c) => !c.passed).length;
@@ -258,8 +226,6 @@ function storedOutcome(step: Step): StepOutcome {
     rowCount: Number(step.rowCount ?? 0),
     published: step.publishedAt !== null,
     warnings: warningsOf(step.checks),
-    // Published before its metrics (a retry after the result was lost): they are still to be taken.
-    ...(step.publishedAt !== null && step.metrics === null ? { metricsPending: true } : {}),
   };
 }
 
