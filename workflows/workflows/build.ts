@@ -33,12 +33,9 @@ const stepActivityOptions: Omit<ActivityOptions, 'startToCloseTimeout'> = {
 // This bounds a whole step (many ts batches); a chain gets as long for each of its steps.
 const STEP_HOURS = 2;
 const { buildStep } = proxyActivities<BuildActivities>({ ...stepActivityOptions, startToCloseTimeout: `${STEP_HOURS} hours` });
-const chainProxies = new Map<number, BuildActivities['buildStepChain']>();
 function buildStepChain(input: Parameters<BuildActivities['buildStepChain']>[0]): ReturnType<BuildActivities['buildStepChain']> {
-  const n = input.stepIds.length;
-  let proxy = chainProxies.get(n);
-  if (!proxy) chainProxies.set(n, (proxy = proxyActivities<BuildActivities>({ ...stepActivityOptions, startToCloseTimeout: `${STEP_HOURS * n} hours` }).buildStepChain));
-  return proxy(input);
+  const { buildStepChain: chain } = proxyActivities<BuildActivities>({ ...stepActivityOptions, startToCloseTimeout: `${STEP_HOURS * input.stepIds.length} hours` });
+  return chain(input);
 }
 
 /** Marker of the workflows that may run a chain of steps in one activity (`buildStepChain`). */
