@@ -6,7 +6,8 @@
  * `CREATE TABLE ... AS`, on the same Postgres server in the same run, and through the project's
  * sandbox session the same way (what the session alone costs: role, settings, transaction). A
  * second pass over a 10-row source gives the fixed cost per step (orchestration, sessions, metrics
- * and publish with no data).
+ * and publish with no data). Each pass also builds as before step chains (one activity per step:
+ * worker option `chainSteps` off), alternating with ours, shown and not judged.
  *
  *   npx tsx bench/pipeline.ts [rows]        (default 1,000,000; or --rows N)
  *
@@ -200,6 +201,16 @@ async function main() {
   const serialQueue = `${taskQueue}-serial`;
   const serialWorker = await createWorker({ db: database.db, address: temporal.address, namespace: temporal.namespace, taskQueue: serialQueue, build: { parallelism: 1 } });
   const serialRunning = serialWorker.run();
+  // As before step chains: one activity per step.
+  const beforeQueue = `${taskQueue}-before`;
+  const beforeWorker = await createWorker({
+    db: database.db,
+    address: temporal.address,
+    namespace: temporal.namespace,
+    taskQueue: beforeQueue,
+    build: { chainSteps: false },
+  });
+  const beforeRunning = beforeWorker.run();
   try {
     await database.migrate();
     const [user] = await database.db
@@ -221,6 +232,7 @@ async function main() {
     const caller = createCaller(ctx);
     const env: Env = { database, url: server.url, caller, teamId: team!.id };
     const serialEnv: Env = { ...env, caller: createCaller({ ...ctx, workflows: createWorkflowStarter(client, serialQueue) }) };
+    const beforeEnv: Env = { ...env, caller: createCaller({ ...ctx, workflows: createWorkflowStarter(client, beforeQueue) }) };
     const waitFor = (runId: string) => client.workflow.getHandle(`build-${runId}`).result();
 
     const tGen = performance.now();
@@ -231,10 +243,12 @@ async function main() {
     const base: number[] = [];
     const sandboxed: number[] = [];
     const built: Awaited<ReturnType<typeof ours>>[] = [];
+    const asBefore: number[] = [];
     for (let i = 0; i < 3; i++) {
       base.push(await baseline(env, big.projectId));
       sandboxed.push(await throughSandbox(env, big.projectId));
       built.push(await ours(env, big.projectId, big.notebookId, waitFor));
+      asBefore.push((await ours(beforeEnv, big.projectId, big.notebookId, waitFor)).seconds);
     }
     const b = Math.min(...base);
     const best = built.reduce((x, y) => (y.seconds < x.seconds ? y : x));
@@ -243,6 +257,8 @@ async function main() {
     console.log(`the same through the sandbox session (sequential): ${sb.toFixed(2)} s -> ${(sb / b).toFixed(2)}x  (runs: ${sandboxed.map((x) => x.toFixed(2)).join(', ')})`);
     console.log(`our build (workflow, staging, metrics, publish): ${best.seconds.toFixed(2)} s  (runs: ${built.map((x) => x.seconds.toFixed(2)).join(', ')})`);
     console.log(`ratio (ours / straight): ${(best.seconds / b).toFixed(2)}x`);
+    const bb = Math.min(...asBefore);
+    console.log(`  as before (one activity per step), alternating: ${bb.toFixed(2)} s -> ${(bb / b).toFixed(2)}x  (runs: ${asBefore.map((x) => x.toFixed(2)).join(', ')})`);
     console.log(`  per step, ours / straight: ${best.steps.map((s) => `${s.stepId} ${s.seconds.toFixed(2)}/${(baselineSteps.get(s.stepId) ?? 0).toFixed(2)}s`).join(', ')}`);
     const slowest = best.steps.reduce((x, y) => (y.seconds > x.seconds ? y : x));
     console.log(`  where the slowest step's time goes (${slowest.stepId}):\n    ${slowest.log.join('\n    ')}`);
@@ -262,20 +278,27 @@ async function main() {
     const tiny = await newProject(env, 10);
     const tinyBase: number[] = [];
     const tinyOurs: number[] = [];
+    const tinyBefore: number[] = [];
     for (let i = 0; i < 3; i++) {
       tinyBase.push(await baseline(env, tiny.projectId));
       tinyOurs.push((await ours(env, tiny.projectId, tiny.notebookId, waitFor)).seconds);
+      tinyBefore.push((await ours(beforeEnv, tiny.projectId, tiny.notebookId, waitFor)).seconds);
     }
     const tinySerial = await ours(serialEnv, tiny.projectId, tiny.notebookId, waitFor);
     console.log(`fixed cost, one step at a time: ${tinySerial.seconds.toFixed(2)} s; ${breakdown(tinySerial.seconds, tinySerial.steps)}`);
     const tb = Math.min(...tinyBase);
     const to = Math.min(...tinyOurs);
     console.log(`fixed cost: 10-row source, ${CELLS.length} steps: ours ${to.toFixed(2)} s vs straight ${tb.toFixed(3)} s -> ${(((to - tb) / CELLS.length) * 1000).toFixed(0)} ms per step`);
+    const tbf = Math.min(...tinyBefore);
+    console.log(
+      `  as before, alternating: ${tbf.toFixed(2)} s -> ${(((tbf - tb) / CELLS.length) * 1000).toFixed(0)} ms per step  (runs: ours ${tinyOurs.map((x) => x.toFixed(2)).join(', ')}; before ${tinyBefore.map((x) => x.toFixed(2)).join(', ')})`,
+    );
     recordAims('pipeline', 'build-sql', { 'fixed cost': ((to - tb) / CELLS.length) * 1000 }, conditions);
   } finally {
     await worker.shutdown();
     await serialWorker.shutdown();
-    await Promise.all([running, serialRunning]).catch(() => {});
+    await beforeWorker.shutdown();
+    await Promise.all([running, serialRunning, beforeRunning]).catch(() => {});
     await client.connection.close();
     await closeSandboxPools(database.db);
     const roles = (await database.query('select role_name from project_storage')).map((r) => String(r.role_name));

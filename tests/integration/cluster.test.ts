@@ -46,7 +46,13 @@ describe('a cluster of web, api and worker processes', () => {
     s = await seedNotebook(t.db, 'cluster');
     // Every process exports traces to this receiver (OTLP/HTTP).
     receiver = await startReceiver(spans);
-    cluster = await startCluster({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, DATABASE_URL: t.url, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, TEMPORAL_TASK_QUEUE: uniqueTaskQueue('cluster') });
+    cluster = await startCluster({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      DATABASE_URL: t.url,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: temporal.namespace,
+      TEMPORAL_TASK_QUEUE: uniqueTaskQueue('cluster'),
+    });
     temporalClient = await connectTemporal(temporal.address, temporal.namespace);
   }, 300_000);
 
@@ -128,7 +134,12 @@ describe('a cluster of web, api and worker processes', () => {
     await setNotebookCells(t.db, notebook.id, [
       sql('clean', 'clean', 'select row_number() over (order by seniority, age, amount, price, income, expenses, assets, debt, time) as id, * from credit where income is not null'),
       // About 1 ms a row: the worker is killed while this step has written part of its rows.
-      ts('scored', ['clean'], 'scored', 'export default function (rows, emit) {\n  for (const r of rows) { const until = Date.now() + 1; while (Date.now() < until) {} emit({ id: r.id, ratio: r.amount / r.income }); }\n}'),
+      ts(
+        'scored',
+        ['clean'],
+        'scored',
+        'export default function (rows, emit) {\n  for (const r of rows) { const until = Date.now() + 1; while (Date.now() < until) {} emit({ id: r.id, ratio: r.amount / r.income }); }\n}',
+      ),
       sql('summary', 'summary', 'select count(*) as n, count(distinct id) as ids from scored'),
     ]);
     const { secret } = await createApiKey({ ctx: ctxFor(t.db, s.users.admin), input: { projectId: s.projectId, name: 'ci', scopes: ['read', 'run'] } });
@@ -143,7 +154,8 @@ describe('a cluster of web, api and worker processes', () => {
     await vi.waitFor(
       async () => {
         const { raw } = await handle.describe();
-        const step = raw.pendingActivities?.find((a) => a.activityType?.name === 'buildStep' && a.heartbeatDetails?.payloads?.length);
+        // clean -> scored -> summary is a chain: one buildStepChain activity runs them.
+        const step = raw.pendingActivities?.find((a) => ['buildStep', 'buildStepChain'].includes(a.activityType?.name ?? '') && a.heartbeatDetails?.payloads?.length);
         const details = step?.heartbeatDetails?.payloads?.map((p) => Buffer.from(p.data ?? []).toString()).join('') ?? '';
         expect(details).toMatch(/ts: [1-9]\d* rows in/);
         identity = step?.lastWorkerIdentity ?? '';
@@ -178,7 +190,8 @@ describe('a cluster of web, api and worker processes', () => {
       () => {
         const request = spans.find((x) => x.kind === 2 && attr(x, 'http.target') === `/api/v1/projects/${s.projectId}/builds`);
         expect(request).toBeDefined();
-        const steps = spans.filter((x) => x.traceId === request!.traceId && x.name === 'RunActivity:buildStep');
+        // A step of a chain is a BuildStep span under its chain's activity.
+        const steps = spans.filter((x) => x.traceId === request!.traceId && (x.name === 'RunActivity:buildStep' || x.name === 'BuildStep'));
         expect(steps.length).toBeGreaterThanOrEqual(3);
       },
       { timeout: 15_000, interval: 250 },

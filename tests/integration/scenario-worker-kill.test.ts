@@ -52,7 +52,12 @@ it('finishes a scenario run exactly once after its worker is SIGKILLed in the mi
   await setNotebookCells(t.db, notebook.id, [
     sql('clean', 'clean', 'select row_number() over (order by seniority, age, amount, price, income, expenses, assets, debt, time) as id, * from credit where income is not null'),
     // About 1 ms a row: the worker is killed while this step has written part of its rows.
-    ts('scored', ['clean'], 'scored', 'export default function (rows, emit) {\n  for (const r of rows) { const until = Date.now() + 1; while (Date.now() < until) {} emit({ id: r.id, ratio: r.amount / r.income }); }\n}'),
+    ts(
+      'scored',
+      ['clean'],
+      'scored',
+      'export default function (rows, emit) {\n  for (const r of rows) { const until = Date.now() + 1; while (Date.now() < until) {} emit({ id: r.id, ratio: r.amount / r.income }); }\n}',
+    ),
     { id: 'check_scored', kind: 'check', source: 'dataset: scored\nchecks:\n  - type: unique\n    columns: [id]\n' },
     { id: 's', kind: 'scenario', source: 'name: durable\ntriggers:\n  - type: manual\nsteps:\n  - type: build\n  - type: checks\n    dataset: scored\n  - type: notify\n    channel: ops\n' },
   ]);
@@ -69,10 +74,14 @@ it('finishes a scenario run exactly once after its worker is SIGKILLed in the mi
       const view = await caller.scenarios.getRun({ projectId, runId });
       const buildRunId = view.steps[0]?.childRunId;
       expect(buildRunId, first.output.join('')).toBeTruthy();
-      const [step] = await t.db.select().from(buildSteps).where(and(eq(buildSteps.runId, buildRunId!), eq(buildSteps.stepId, 'scored')));
+      const [step] = await t.db
+        .select()
+        .from(buildSteps)
+        .where(and(eq(buildSteps.runId, buildRunId!), eq(buildSteps.stepId, 'scored')));
       expect(step?.status).toBe('running');
       const { raw } = await client.workflow.getHandle(`build-${buildRunId}`).describe();
-      const pending = raw.pendingActivities?.find((a) => a.activityType?.name === 'buildStep' && a.heartbeatDetails?.payloads?.length);
+      // clean -> scored is a chain: one buildStepChain activity runs both.
+      const pending = raw.pendingActivities?.find((a) => ['buildStep', 'buildStepChain'].includes(a.activityType?.name ?? '') && a.heartbeatDetails?.payloads?.length);
       expect(pending?.heartbeatDetails?.payloads?.map((p) => Buffer.from(p.data ?? []).toString()).join('') ?? '').toMatch(/ts: [1-9]\d* rows in/);
     },
     { timeout: 60_000, interval: 100 },
@@ -93,10 +102,21 @@ it('finishes a scenario run exactly once after its worker is SIGKILLed in the mi
   const [scored] = await t.query(`select count(*)::int as n, count(distinct id)::int as ids from "${schemaNameOf(projectId, 'production')}".scored`);
   expect(scored).toEqual({ n: CLEAN_ROWS, ids: CLEAN_ROWS });
   // Once: one build, one completion, one notification.
-  const builds = await t.db.select().from(runs).where(and(eq(runs.kind, 'build'), dsql`${runs.input}->>'scenarioRunId' = ${runId}`));
+  const builds = await t.db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.kind, 'build'), dsql`${runs.input}->>'scenarioRunId' = ${runId}`));
   expect(builds).toHaveLength(1);
-  expect(await t.db.select().from(auditEvents).where(and(eq(auditEvents.targetId, runId), eq(auditEvents.action, 'scenario.run_complete')))).toHaveLength(1);
+  expect(
+    await t.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.targetId, runId), eq(auditEvents.action, 'scenario.run_complete'))),
+  ).toHaveLength(1);
   expect(await t.db.select().from(notificationDeliveries).where(eq(notificationDeliveries.runId, runId))).toHaveLength(1);
-  const published = await t.db.select().from(auditEvents).where(and(eq(auditEvents.action, 'dataset.publish'), eq(auditEvents.projectId, projectId)));
+  const published = await t.db
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.action, 'dataset.publish'), eq(auditEvents.projectId, projectId)));
   expect(published.map((e) => e.details.name).sort()).toEqual(['clean', 'scored']);
 });

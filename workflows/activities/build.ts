@@ -1,13 +1,19 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '@/db/client';
-import { beginBuildRun, closeBuildSteps, finishBuildRun } from '@/server/services/builds/build-run-state';
+import { beginBuildRun, closeBuildSteps, failFirstOpenStep, finishBuildRun } from '@/server/services/builds/build-run-state';
 import { BuildStepError } from '@/server/services/builds/build-step-state';
 import { DEFAULT_BUILD_STEP_OPTIONS, runBuildStep, type BuildStepOptions } from '@/server/services/builds/run-build-step';
 import type { BuildActivities } from '../shared';
 import { buildFailureTypes, DEFAULT_BUILD_PARALLELISM } from '../shared';
+import { runStepChain } from './build-chain';
 import { callingWorkflowId, stepActivity, stepFailure } from './step-attempt';
 
-export type BuildActivityOptions = { parallelism?: number; step?: Partial<BuildStepOptions> };
+export type BuildActivityOptions = {
+  parallelism?: number;
+  step?: Partial<BuildStepOptions>;
+  /** False: one activity per step, as before `buildStepChain` (benches compare). Default true. */
+  chainSteps?: boolean;
+};
 
 /**
  * Build activities: thin adapters from Temporal (attempt, cancellation, heartbeats: `stepActivity`)
@@ -19,17 +25,21 @@ export function createBuildActivities(db: Db, options: BuildActivityOptions = {}
   return {
     async beginBuild({ runId }) {
       const steps = await mapErrors(() => beginBuildRun(db, runId));
-      return { steps, parallelism: options.parallelism ?? DEFAULT_BUILD_PARALLELISM };
+      return { steps, parallelism: options.parallelism ?? DEFAULT_BUILD_PARALLELISM, chainSteps: options.chainSteps !== false };
     },
 
     buildStep: ({ runId, stepId }) => mapErrors(() => stepActivity(buildFailureTypes.stepFailed, (attempt) => runBuildStep(db, { runId, stepId }, { ...attempt, options: stepOptions }))),
+
+    buildStepChain: ({ runId, stepIds }) => runStepChain(db, { runId, stepIds }, stepOptions, mapErrors),
 
     async skipSteps({ runId, stepIds, reason }) {
       await mapErrors(() => closeBuildSteps(db, runId, stepIds, 'skipped', reason));
     },
 
-    async failStep({ runId, stepId, error }) {
+    async failStep({ runId, stepId, error, then }) {
+      if (then) return mapErrors(() => failFirstOpenStep(db, runId, [stepId, ...then], error));
       await mapErrors(() => closeBuildSteps(db, runId, [stepId], 'failed', error));
+      return { failed: stepId, succeeded: [] };
     },
 
     async finishBuild({ runId, cancelled, error }) {

@@ -10,14 +10,14 @@ import { StepStopped, type StepAttempt } from '@/server/services/runs/step-engin
  * the user's is a non-retryable, benign failure of `stepFailedType` (an outcome, not an incident:
  * logged at debug, not as a worker warning). Anything else is left to the caller (then retried).
  */
-export async function stepActivity<T>(stepFailedType: string, run: (attempt: StepAttempt) => Promise<T>): Promise<T> {
+export async function stepActivity<T>(stepFailedType: string, run: (attempt: StepAttempt) => Promise<T>, heartbeat?: (details: unknown) => void): Promise<T> {
   const ctx = Context.current();
   const attempt: StepAttempt = {
     attempt: ctx.info.attempt,
     workflowId: callingWorkflowId(),
     signal: ctx.cancellationSignal,
     cancelRequested: () => ctx.cancellationDetails?.cancelRequested === true,
-    heartbeat: (details) => ctx.heartbeat(details),
+    heartbeat: heartbeat ?? ((details) => ctx.heartbeat(details)),
   };
   try {
     return await run(attempt);

@@ -18,7 +18,15 @@ export const DEFAULT_BUILD_PARALLELISM = 4;
 
 /** What the workflow needs of each step; the step's SQL or code stays in the stored graph. */
 export type BuildPlanStepRef = { stepId: string; after: string[] };
-export type BuildPlanned = { steps: BuildPlanStepRef[]; parallelism: number };
+export type BuildPlanned = {
+  steps: BuildPlanStepRef[];
+  parallelism: number;
+  /**
+   * A step that is the only one waiting for the step before it runs in that step's activity
+   * (`buildStepChain`), with no Temporal round trip between them. Absent: one activity per step.
+   */
+  chainSteps?: boolean;
+};
 
 export type BuildStepOutcome = { stepId: string; status: 'succeeded'; rowCount: number; published: boolean; warnings: number };
 
@@ -30,6 +38,12 @@ export type BuildResult = {
   skipped: string[];
   cancelled: string[];
 };
+
+/**
+ * A chain's steps in the order they ran: each succeeded, except perhaps the last, which failed and
+ * recorded why itself (its SQL, its code, an error-level check); the steps after it did not run.
+ */
+export type BuildStepChainResult = { steps: ({ stepId: string; ok: true; outcome: BuildStepOutcome } | { stepId: string; ok: false; error: string })[] };
 
 /** Non-retryable failure types of build activities. */
 export const buildFailureTypes = {
@@ -51,8 +65,18 @@ export type BuildActivities = {
    * fails. Idempotent by (run, step): a step already published returns its stored outcome.
    */
   buildStep(input: { runId: string; stepId: string }): Promise<BuildStepOutcome>;
-  /** Records a step that failed without recording it itself (its retries ran out); a no-op once it finished. */
-  failStep(input: { runId: string; stepId: string; error: string }): Promise<void>;
+  /**
+   * Builds steps one after another in one activity, each exactly as `buildStep` would (idempotent by
+   * (run, step): a retry finds the steps done so far done), each next step only once the one before
+   * it succeeded.
+   */
+  buildStepChain(input: { runId: string; stepIds: string[] }): Promise<BuildStepChainResult>;
+  /**
+   * Records a step that failed without recording it itself (its retries ran out); a no-op once it
+   * finished. With `then` (the rest of a chain), the first of `stepId, ...then` still open is the
+   * one that failed; returns which that was and which of them succeeded.
+   */
+  failStep(input: { runId: string; stepId: string; error: string; then?: string[] }): Promise<{ failed: string | null; succeeded: string[] }>;
   /** Marks steps skipped because a step they wait for did not succeed. */
   skipSteps(input: { runId: string; stepIds: string[]; reason: string }): Promise<void>;
   /** Finishes the run from its steps' outcomes (or as cancelled), once; audits `build.complete`. */

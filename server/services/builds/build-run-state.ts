@@ -12,7 +12,10 @@ const finished: RunStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 /** Marks the run running (once) and returns its planned steps in order. */
 export async function beginBuildRun(db: Db, runId: string): Promise<{ stepId: string; after: string[] }[]> {
-  const [run] = await db.select({ status: runs.status }).from(runs).where(and(eq(runs.id, runId), eq(runs.kind, 'build')));
+  const [run] = await db
+    .select({ status: runs.status })
+    .from(runs)
+    .where(and(eq(runs.id, runId), eq(runs.kind, 'build')));
   if (!run) throw new BuildStepError('run-not-found', `build run ${runId} does not exist`);
   if (finished.includes(run.status)) throw new BuildStepError('already-finished', `build run ${runId} already finished as ${run.status}`);
   await db
@@ -23,13 +26,7 @@ export async function beginBuildRun(db: Db, runId: string): Promise<{ stepId: st
 }
 
 /** Closes steps the workflow gives up on (skipped downstream of a failure, or failed after retries). */
-export async function closeBuildSteps(
-  db: Db,
-  runId: string,
-  stepIds: string[],
-  status: 'skipped' | 'failed',
-  reason: string,
-): Promise<void> {
+export async function closeBuildSteps(db: Db, runId: string, stepIds: string[], status: 'skipped' | 'failed', reason: string): Promise<void> {
   const closed = await closeSteps(db, runId, stepIds, status, reason);
   await dropLeftovers(db, runId, closed);
 }
@@ -122,4 +119,20 @@ export function failureText(step: { stepId: string; error: string | null }, name
   const error = step.error ?? 'unknown error';
   if (!name) return `step ${step.stepId} failed: ${error}`;
   return error.startsWith(`${name}: `) ? error : `${name}: ${error}`;
+}
+
+/**
+ * A chain of steps (one activity) gave up: the first of them still open is the one that failed
+ * (the ones before it succeeded, the ones after it never started and stay pending for the workflow
+ * to skip). Returns which failed and which succeeded.
+ */
+export async function failFirstOpenStep(db: Db, runId: string, stepIds: string[], reason: string): Promise<{ failed: string | null; succeeded: string[] }> {
+  const rows = await db
+    .select({ stepId: buildSteps.stepId, status: buildSteps.status })
+    .from(buildSteps)
+    .where(and(eq(buildSteps.runId, runId), inArray(buildSteps.stepId, stepIds)));
+  const status = new Map(rows.map((r) => [r.stepId, r.status]));
+  const failed = stepIds.find((id) => status.get(id) === 'pending' || status.get(id) === 'running') ?? null;
+  if (failed) await closeBuildSteps(db, runId, [failed], 'failed', reason);
+  return { failed, succeeded: stepIds.filter((id) => status.get(id) === 'succeeded') };
 }
