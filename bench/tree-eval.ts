@@ -28,8 +28,8 @@ import type { BoostedTrees } from '../server/ml/gbt/boosting';
 import type { Tree } from '../server/ml/gbt/tree';
 import type { Model } from '../server/ml/model';
 import { exportOnnx } from '../server/ml/onnx/export';
-import { ElemType, ML_DOMAIN, attr, encodeModel, node, tensorValue, uint8Tensor } from '../server/ml/onnx/proto';
-import { type CategoryCodes, treeEnsembleOutputs } from '../server/ml/onnx/tree-ensemble';
+import { ElemType, ML_DOMAIN, attr, encodeModel, node, tensorValue } from '../server/ml/onnx/proto';
+import { type CategoryCodes, type EnsembleArrays, treeEnsembleNode, treeEnsembleOutputs } from '../server/ml/onnx/tree-ensemble';
 import { trainModel } from '../server/ml/train';
 import { syntheticTable, TARGET } from './synthetic';
 
@@ -81,19 +81,8 @@ function exportForm(est: BoostedTrees, d: number, categories?: CategoryCodes): U
 
 /** TreeEnsemble with float tensors on float input; category splits as member sets or (numericOnly) x <= max(set). */
 function floatEnsemble(trees: readonly Tree[], d: number, numericOnly: boolean): Uint8Array {
-  const a = {
-    roots: [] as number[],
-    modes: [] as number[],
-    feats: [] as number[],
-    splits: [] as number[],
-    miss: [] as number[],
-    ti: [] as number[],
-    tl: [] as number[],
-    fi: [] as number[],
-    fl: [] as number[],
-  };
-  const leaves: number[] = [];
-  const membership: number[] = [];
+  const a: EnsembleArrays = { roots: [], modes: [], featureIds: [], splits: [], missingTrue: [], trueIds: [], trueLeaf: [], falseIds: [], falseLeaf: [], membership: [], leafWeights: [] };
+  const { leafWeights: leaves, membership } = a;
   for (const tree of trees) {
     const index = tree.feature.map((f, id) => (f < 0 ? leaves.push(tree.value[id]!) - 1 : -1));
     const splitIds = tree.feature.flatMap((f, id) => (f >= 0 ? [id] : []));
@@ -105,42 +94,17 @@ function floatEnsemble(trees: readonly Tree[], d: number, numericOnly: boolean):
       const [t, f] = splitIds.length ? [to(tree.left[id]!), to(tree.right[id]!)] : [to(0), to(0)];
       if (set && !numericOnly) membership.push(...set, NaN);
       a.modes.push(set && !numericOnly ? 6 : 0);
-      a.feats.push(Math.max(0, tree.feature[id]!));
+      a.featureIds.push(Math.max(0, tree.feature[id]!));
       a.splits.push(set ? (numericOnly ? set[set.length - 1]! : NaN) : tree.threshold[id]!);
-      a.miss.push(tree.missingGoLeft[id] ? 1 : 0);
-      a.ti.push(t[0]);
-      a.tl.push(t[1]);
-      a.fi.push(f[0]);
-      a.fl.push(f[1]);
+      a.missingTrue.push(tree.missingGoLeft[id] ? 1 : 0);
+      a.trueIds.push(t[0]);
+      a.trueLeaf.push(t[1]);
+      a.falseIds.push(f[0]);
+      a.falseLeaf.push(f[1]);
     }
   }
   const floats = (name: string, v: number[]) => ({ name, dataType: ElemType.FLOAT, dims: [v.length], floatData: v });
-  const ensemble = node(
-    'TreeEnsemble',
-    ['X'],
-    ['Y'],
-    [
-      attr.int('aggregate_function', 1),
-      attr.int('n_targets', 1),
-      attr.int('post_transform', 0),
-      attr.ints('tree_roots', a.roots),
-      attr.tensor('nodes_modes', uint8Tensor('nodes_modes', a.modes)),
-      attr.ints('nodes_featureids', a.feats),
-      attr.tensor('nodes_splits', floats('nodes_splits', a.splits)),
-      attr.ints('nodes_truenodeids', a.ti),
-      attr.ints('nodes_trueleafs', a.tl),
-      attr.ints('nodes_falsenodeids', a.fi),
-      attr.ints('nodes_falseleafs', a.fl),
-      attr.ints('nodes_missing_value_tracks_true', a.miss),
-      ...(membership.length ? [attr.tensor('membership_values', floats('membership_values', membership))] : []),
-      attr.ints(
-        'leaf_targetids',
-        leaves.map(() => 0),
-      ),
-      attr.tensor('leaf_weights', floats('leaf_weights', leaves)),
-    ],
-    ML_DOMAIN,
-  );
+  const ensemble = treeEnsembleNode('X', 'Y', a, floats);
   return graph([ensemble], [], d, 5, [tensorValue('Y', ElemType.FLOAT, ['N', 1])]);
 }
 

@@ -77,32 +77,52 @@ export function treeEnsembleOutputs(est: BoostedTrees, features: string, prefix:
     }
   }
   const p = prefix;
-  const ensemble = node(
+  const ensemble = treeEnsembleNode(negated ? `${p}signed` : `${p}double`, `${p}sum`, { ...n, ...branch, membership, leafWeights }, doubleTensor);
+  const signed = negated ? [node('Neg', [`${p}double`], [`${p}negated`]), node('Concat', [`${p}double`, `${p}negated`], [`${p}signed`], [attr.int('axis', 1)])] : [];
+  const tail = classifierOutputs(est.baseScore, p, out);
+  return { nodes: [node('Cast', [features], [`${p}double`], [attr.int('to', ElemType.DOUBLE)]), ...signed, ensemble, ...tail.nodes], initializers: tail.initializers };
+}
+
+/** A TreeEnsemble node's arrays, in ai.onnx.ml opset 5's attribute order. */
+export type EnsembleArrays = {
+  roots: number[];
+  modes: number[];
+  featureIds: number[];
+  splits: number[];
+  missingTrue: number[];
+  trueIds: number[];
+  trueLeaf: number[];
+  falseIds: number[];
+  falseLeaf: number[];
+  membership: number[];
+  leafWeights: number[];
+};
+
+/** A single-target SUM TreeEnsemble node (no post transform); `tensor` makes its split, member and leaf tensors (double here, float in bench/tree-eval.ts). */
+export function treeEnsembleNode(input: string, output: string, a: EnsembleArrays, tensor: (name: string, values: number[]) => ReturnType<typeof doubleTensor>): ReturnType<typeof node> {
+  return node(
     'TreeEnsemble',
-    [negated ? `${p}signed` : `${p}double`],
-    [`${p}sum`],
+    [input],
+    [output],
     [
       attr.int('aggregate_function', 1),
       attr.int('n_targets', 1),
       attr.int('post_transform', 0),
-      attr.ints('tree_roots', n.roots),
-      attr.tensor('nodes_modes', uint8Tensor('nodes_modes', n.modes)),
-      attr.ints('nodes_featureids', n.featureIds),
-      attr.tensor('nodes_splits', doubleTensor('nodes_splits', n.splits)),
-      attr.ints('nodes_truenodeids', branch.trueIds),
-      attr.ints('nodes_trueleafs', branch.trueLeaf),
-      attr.ints('nodes_falsenodeids', branch.falseIds),
-      attr.ints('nodes_falseleafs', branch.falseLeaf),
-      attr.ints('nodes_missing_value_tracks_true', n.missingTrue),
-      ...(membership.length ? [attr.tensor('membership_values', doubleTensor('membership_values', membership))] : []),
-      attr.ints('leaf_targetids', leafWeights.map(() => 0)),
-      attr.tensor('leaf_weights', doubleTensor('leaf_weights', leafWeights)),
+      attr.ints('tree_roots', a.roots),
+      attr.tensor('nodes_modes', uint8Tensor('nodes_modes', a.modes)),
+      attr.ints('nodes_featureids', a.featureIds),
+      attr.tensor('nodes_splits', tensor('nodes_splits', a.splits)),
+      attr.ints('nodes_truenodeids', a.trueIds),
+      attr.ints('nodes_trueleafs', a.trueLeaf),
+      attr.ints('nodes_falsenodeids', a.falseIds),
+      attr.ints('nodes_falseleafs', a.falseLeaf),
+      attr.ints('nodes_missing_value_tracks_true', a.missingTrue),
+      ...(a.membership.length ? [attr.tensor('membership_values', tensor('membership_values', a.membership))] : []),
+      attr.ints('leaf_targetids', a.leafWeights.map(() => 0)),
+      attr.tensor('leaf_weights', tensor('leaf_weights', a.leafWeights)),
     ],
     ML_DOMAIN,
   );
-  const signed = negated ? [node('Neg', [`${p}double`], [`${p}negated`]), node('Concat', [`${p}double`, `${p}negated`], [`${p}signed`], [attr.int('axis', 1)])] : [];
-  const tail = classifierOutputs(est.baseScore, p, out);
-  return { nodes: [node('Cast', [features], [`${p}double`], [attr.int('to', ElemType.DOUBLE)]), ...signed, ensemble, ...tail.nodes], initializers: tail.initializers };
 }
 
 /** From the ensemble's sum: + base score, label = int64(margin > 0) [N], probabilities = float([1 - sigmoid, sigmoid]) [N,2]. */
