@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodePredictionRows, type LoggedPrediction } from '@/server/services/scoring/prediction-log-rows';
+import { encodePredictionRows, encodePredictionRowsBetweenRequests, type LoggedPrediction } from '@/server/services/scoring/prediction-log-recorder';
 
 /** Reads binary COPY tuples back (Postgres's format: header, int16 field count, int32 length + bytes per field, -1 trailer). */
 function decode(parts: Buffer[]): (Buffer | null)[][] {
@@ -25,7 +25,7 @@ function decode(parts: Buffer[]): (Buffer | null)[][] {
 }
 
 describe('the prediction log binary COPY encoding', () => {
-  it('encodes every field of every row, across slabs, whatever the text lengths', () => {
+  it('encodes every field of every row, across the 1 MB parts, whatever the text lengths', () => {
     const endpointId = '5aec928f-165d-4f1e-beb2-4ac2a24b25e2';
     const versionId = 'f11ce234-ddd6-4905-a7f4-669b9871b1ae';
     // Text lengths cycle so that fields of every kind land on the parts' last bytes; CJK text takes
@@ -85,5 +85,27 @@ describe('the prediction log binary COPY encoding', () => {
       expect(uuid(f[1]!)).toBe(rows[i]!.versionId);
       expect(f[3]!.readBigInt64BE(0)).toBe(BigInt(rows[i]!.at - Date.UTC(2000, 0, 1)) * 1000n);
     });
+  });
+
+  it('encodes a chunk between requests to the same bytes, letting the event loop turn every few hundred rows', async () => {
+    const rows: LoggedPrediction[] = Array.from({ length: 3_000 }, (_, i) => ({
+      endpointId: i % 2 ? '5aec928f-165d-4f1e-beb2-4ac2a24b25e2' : '0f0e0d0c-165d-4f1e-beb2-4ac2a24b25e2',
+      versionId: 'f11ce234-ddd6-4905-a7f4-669b9871b1ae',
+      bundleHash: null,
+      at: 1_765_000_000_000 + i,
+      requestId: `r${i}`,
+      record: { i, word: i % 7 === 0 ? 'déjà 🙂' : 'plain' },
+      probability: i / 3_000,
+      label: i % 3 ? 'good' : 'bad',
+      pairId: null,
+    }));
+    // A request waiting for the event loop is served before the encoding ends, not after it.
+    let encoded = false;
+    let servedWhileEncoding = false;
+    setImmediate(() => (servedWhileEncoding = !encoded));
+    const parts = await encodePredictionRowsBetweenRequests(rows);
+    encoded = true;
+    expect(servedWhileEncoding).toBe(true);
+    expect(Buffer.concat(parts).equals(Buffer.concat(encodePredictionRows(rows)))).toBe(true);
   });
 });

@@ -3,9 +3,23 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Db } from '@/db/client';
 import { driverOf } from '../datasets/storage';
-import { PredictionRowQueue, type EncodedRows, type LoggedPrediction } from './prediction-log-rows';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../models/pg-binary-copy';
 
-export { encodePredictionRows, type LoggedPrediction } from './prediction-log-rows';
+/** One scored record as the hot path notes it: references only, nothing is copied or serialised. */
+export type LoggedPrediction = {
+  endpointId: string;
+  versionId: string;
+  bundleHash: string | null;
+  at: number;
+  requestId: string | null;
+  record: unknown;
+  probability: number;
+  label: string;
+  /** Scored by the endpoint's shadow version (logged, not returned); false when omitted. */
+  shadow?: boolean;
+  /** Shared by a served row and its shadow row; omitted or null when the endpoint has no shadow version. */
+  pairId?: string | null;
+};
 
 export type PredictionLogOptions = {
   /** Rows kept in memory at most; past it the oldest are dropped (and counted in `dropped`). */
@@ -23,14 +37,10 @@ export type PredictionLogOptions = {
 const RETENTION_EVERY_MS = 10 * 60_000;
 
 /**
- * The prediction log (`prediction_log`), written off the hot path like request stats: a request's
- * records are encoded as they are handed over, straight into the tuples of a binary COPY
- * (prediction-log-rows.ts: about a microsecond a record, nothing of the request kept), and the
- * queue is swapped out and written with one COPY per `chunkRows` rows (rows of endpoints deleted
- * meanwhile are left out). Encoding at hand-over rather than at the write costs the same work but
- * keeps no request objects alive until the write: held for a second, every record and its note
- * outlived the young generation and made each scavenge copy them and promote them (measured: the
- * log's CPU per request about halved in a simulation of a serving loop's allocations).
+ * The prediction log (`prediction_log`), written off the hot path like request stats: a request
+ * pushes its records onto an in-memory buffer (one array push per record, no serialisation), and the
+ * buffer is swapped out and written with one binary COPY per `chunkRows` rows (rows of endpoints
+ * deleted meanwhile are left out).
  *
  * Crash bound: a crash loses at most the predictions of the last `intervalMs` (2 s). A write starts
  * half an interval after the oldest buffered row arrived, leaving the other half for the write itself
@@ -52,9 +62,9 @@ export class PredictionLogRecorder {
   dropped = 0;
   /** Rows written since the process started. */
   written = 0;
-  /** Rows refused for their data (by Postgres, never retried, or a record JSON cannot spell), since the process started. */
+  /** Rows Postgres refused for their data (never retried), since the process started. */
   refused = 0;
-  private queue = new PredictionRowQueue();
+  private buffer: LoggedPrediction[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private retaining: Promise<void> | null = null;
@@ -76,20 +86,13 @@ export class PredictionLogRecorder {
 
   /** Rows waiting for the next flush. */
   get buffered(): number {
-    return this.queue.length;
+    return this.buffer.length;
   }
 
   record(row: LoggedPrediction): void {
     if (!this.enabled) return;
-    if (this.queue.length >= this.capacity) this.dropOldest(1);
-    try {
-      this.queue.push(row);
-    } catch (err) {
-      // Postgres would refuse it too: counted as refused, never an error on the request path.
-      this.refused++;
-      console.error(`prediction log: the record of request ${row.requestId ?? '(no id)'} on endpoint ${row.endpointId} cannot be stored as JSON and is left out: ${(err as Error).message}`);
-      return;
-    }
+    if (this.buffer.length >= this.capacity) this.dropOldest(1);
+    this.buffer.push(row);
     this.arm();
   }
 
@@ -98,8 +101,9 @@ export class PredictionLogRecorder {
     while (this.flushing) await this.flushing;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.queue.length > 0) {
-      const rows = this.queue.take();
+    if (this.buffer.length > 0) {
+      const rows = this.buffer;
+      this.buffer = [];
       this.flushing = this.write(rows);
       await this.flushing;
       this.flushing = null;
@@ -112,7 +116,7 @@ export class PredictionLogRecorder {
     if (this.retaining) await this.retaining;
   }
 
-  private async write(rows: EncodedRows): Promise<void> {
+  private async write(rows: LoggedPrediction[]): Promise<void> {
     const progress = { done: 0 };
     try {
       while (progress.done < rows.length) await this.insertOrSkipRefused(rows.slice(progress.done, progress.done + this.chunkRows), progress);
@@ -120,8 +124,9 @@ export class PredictionLogRecorder {
       const done = progress.done;
       console.error('could not write the prediction log', err);
       // Back in front of what arrived meanwhile, oldest first; the bound still holds.
-      this.queue.unshift(rows.slice(done));
-      if (this.queue.length > this.capacity) this.dropOldest(this.queue.length - this.capacity);
+      const left = rows.slice(done);
+      this.buffer = left.concat(this.buffer);
+      if (this.buffer.length > this.capacity) this.dropOldest(this.buffer.length - this.capacity);
       this.arm();
     }
   }
@@ -132,7 +137,7 @@ export class PredictionLogRecorder {
    * others are written, and each refused one is counted in `refused` and reported by request id.
    * `progress.done` counts the rows dealt with, in order, so a later failure retries only the rest.
    */
-  private async insertOrSkipRefused(chunk: EncodedRows, progress: { done: number }): Promise<void> {
+  private async insertOrSkipRefused(chunk: LoggedPrediction[], progress: { done: number }): Promise<void> {
     try {
       await this.insert(chunk);
       this.written += chunk.length;
@@ -140,7 +145,7 @@ export class PredictionLogRecorder {
     } catch (err) {
       if (!isDataRefusal(err)) throw err;
       if (chunk.length === 1) {
-        const r = chunk.describe(0);
+        const r = chunk[0]!;
         this.refused++;
         progress.done++;
         console.error(`prediction log: Postgres refused the prediction of request ${r.requestId ?? '(no id)'} on endpoint ${r.endpointId}, which is left out: ${(err as Error).message}`);
@@ -175,8 +180,8 @@ export class PredictionLogRecorder {
 
   /** Drops at least `n` of the oldest rows, a tenth of the capacity at once (one splice, not one per push). */
   private dropOldest(n: number): void {
-    const k = Math.min(this.queue.length, Math.max(n, Math.ceil(this.capacity / 10)));
-    this.queue.dropOldest(k);
+    const k = Math.min(this.buffer.length, Math.max(n, Math.ceil(this.capacity / 10)));
+    this.buffer.splice(0, k);
     this.dropped += k;
     console.warn(`prediction log: buffer full (${this.capacity} rows), dropped the oldest ${k} (${this.dropped} since start)`);
   }
@@ -197,15 +202,16 @@ export class PredictionLogRecorder {
    * INSERT ... JOIN endpoints this replaces did. Binary COPY's json is the text as is (json, not
    * jsonb: Postgres only validates each record instead of rebuilding it).
    */
-  private async insert(rows: EncodedRows): Promise<void> {
+  private async insert(rows: LoggedPrediction[]): Promise<void> {
     const client = await driverOf(this.db).pool.connect();
     let broken: Error | undefined;
     try {
-      const ids = rows.endpointIds();
+      const ids = [...new Set(rows.map((r) => r.endpointId))];
       const found = await client.query<{ id: string }>('select id::text from endpoints where id = any($1::uuid[])', [ids]);
       const live = new Set(found.rows.map((r) => r.id));
-      if (live.size === 0) return;
-      await copyRows(client, rows.copyData(live.size === ids.length ? undefined : (id) => live.has(id)));
+      const kept = live.size === ids.length ? rows : rows.filter((r) => live.has(r.endpointId));
+      if (kept.length === 0) return;
+      await copyRows(client, await encodePredictionRowsBetweenRequests(kept));
     } catch (err) {
       broken = err instanceof Error ? err : new Error(String(err));
       throw err;
@@ -237,4 +243,181 @@ function copyRows(client: pg.PoolClient, data: Buffer[]): Promise<void> {
     for (const part of data) stream.write(part);
     stream.end();
   });
+}
+
+/** Microseconds between the Unix epoch and Postgres's (2000-01-01 UTC). */
+const PG_EPOCH_MS = 946_684_800_000;
+const TWO_32 = 4_294_967_296;
+
+/**
+ * The rows as a binary COPY stream (header, tuples of the COPY_STATEMENT's ten fields, trailer).
+ * uuid: 16 bytes; timestamptz: int64 microseconds since 2000-01-01 UTC; float8; bool: one byte;
+ * text and json: UTF-8 bytes (a NUL, which Postgres text cannot hold, as U+FFFD); NULL: length -1. Runs on the event loop between requests, so it
+ * avoids a native call per field where it can: each endpoint and version pair's 40 bytes are
+ * encoded once, short ASCII text is copied a character at a time.
+ */
+export function encodePredictionRows(rows: readonly LoggedPrediction[]): Buffer[] {
+  const out = new CopyBuffer();
+  const pairs = new PairIds();
+  out.bytes(BINARY_COPY_HEADER);
+  for (const r of rows) encodeRow(out, pairs, r);
+  out.bytes(BINARY_COPY_TRAILER);
+  return out.done();
+}
+
+/** Rows encoded between two turns of the event loop (about a millisecond of work). */
+const ROWS_PER_TURN = 500;
+
+/**
+ * `encodePredictionRows`, the same bytes, in slices of ROWS_PER_TURN rows with the event loop
+ * turning between them: a chunk of thousands of rows encoded at once held every request that
+ * arrived meanwhile for as long (the scoring tail latency, at a write every second).
+ */
+export async function encodePredictionRowsBetweenRequests(rows: readonly LoggedPrediction[]): Promise<Buffer[]> {
+  const out = new CopyBuffer();
+  const pairs = new PairIds();
+  out.bytes(BINARY_COPY_HEADER);
+  for (let i = 0; i < rows.length; i++) {
+    if (i > 0 && i % ROWS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    encodeRow(out, pairs, rows[i]!);
+  }
+  out.bytes(BINARY_COPY_TRAILER);
+  return out.done();
+}
+
+/** One tuple; `pairs` caches each endpoint and version pair's encoded ids. */
+function encodeRow(out: CopyBuffer, pairs: PairIds, r: LoggedPrediction): void {
+  out.room(2);
+  out.int16(10);
+  out.bytes(pairs.of(r.endpointId, r.versionId));
+  out.text(r.bundleHash);
+  const us = (r.at - PG_EPOCH_MS) * 1000;
+  const high = Math.floor(us / TWO_32);
+  out.room(12);
+  out.int32(8);
+  out.int32(high);
+  out.uint32(us - high * TWO_32);
+  out.text(r.requestId);
+  // A record JSON cannot spell (undefined) is stored as JSON null: the column is NOT NULL.
+  out.text(JSON.stringify(r.record) ?? 'null');
+  out.room(12);
+  out.int32(8);
+  out.float64(Number.isFinite(r.probability) ? r.probability : NaN);
+  out.text(r.label);
+  out.room(5);
+  out.int32(1);
+  out.uint8(r.shadow === true ? 1 : 0);
+  out.text(r.pairId ?? null);
+}
+
+/**
+ * Each endpoint and version pair's two encoded uuid fields. Rows come in runs of one pair (the
+ * endpoint's served version), so the last pair is checked first: no key string is built per row.
+ */
+class PairIds {
+  private readonly byKey = new Map<string, Buffer>();
+  private lastEndpoint = '';
+  private lastVersion = '';
+  private last: Buffer | null = null;
+  of(endpointId: string, versionId: string): Buffer {
+    if (this.last !== null && endpointId === this.lastEndpoint && versionId === this.lastVersion) return this.last;
+    const key = endpointId + versionId;
+    let pair = this.byKey.get(key);
+    if (!pair) this.byKey.set(key, (pair = uuidPair(endpointId, versionId)));
+    this.lastEndpoint = endpointId;
+    this.lastVersion = versionId;
+    return (this.last = pair);
+  }
+}
+
+/** Two uuid fields (length 16, then the bytes) as binary COPY has them. */
+function uuidPair(a: string, b: string): Buffer {
+  const out = Buffer.alloc(40);
+  out.writeInt32BE(16, 0);
+  Buffer.from(a.replace(/-/g, ''), 'hex').copy(out, 4);
+  out.writeInt32BE(16, 20);
+  Buffer.from(b.replace(/-/g, ''), 'hex').copy(out, 24);
+  return out;
+}
+
+/** Node's Buffer method behind `write(string, offset, 'utf8')` (in every Node version, untyped). */
+type Utf8Writable = Buffer & { utf8Write(s: string, offset: number): number };
+
+/** Bytes in buffers of 1 MB (none copied to grow); `room(n)` right before the fixed-size writes it covers (text and bytes make their own). */
+class CopyBuffer {
+  private static readonly PART = 1024 * 1024;
+  private readonly parts: Buffer[] = [];
+  private buf = Buffer.allocUnsafe(CopyBuffer.PART);
+  private at = 0;
+  room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    this.parts.push(this.buf.subarray(0, this.at));
+    this.buf = Buffer.allocUnsafe(Math.max(CopyBuffer.PART, n));
+    this.at = 0;
+  }
+  // Byte stores rather than Buffer's writeInt32BE and kin: those check their arguments on every call
+  // (and were not inlined on the server's hot path); `room` has already made the space.
+  int16(v: number): void {
+    const b = this.buf;
+    const at = this.at;
+    b[at] = v >>> 8;
+    b[at + 1] = v;
+    this.at = at + 2;
+  }
+  /** Two's complement for negative values (a NULL's -1), as `uint32` for the rest. */
+  int32(v: number): void {
+    this.uint32(v >>> 0);
+  }
+  uint32(v: number): void {
+    const b = this.buf;
+    const at = this.at;
+    b[at] = v >>> 24;
+    b[at + 1] = v >>> 16;
+    b[at + 2] = v >>> 8;
+    b[at + 3] = v;
+    this.at = at + 4;
+  }
+  uint8(v: number): void {
+    this.buf[this.at++] = v;
+  }
+  float64(v: number): void {
+    this.at = this.buf.writeDoubleBE(v, this.at);
+  }
+  bytes(b: Buffer): void {
+    this.room(b.length);
+    if (b.length <= 64) for (let i = 0; i < b.length; i++) this.buf[this.at++] = b[i]!;
+    else this.at += b.copy(this.buf, this.at);
+  }
+  /** A text field (length, UTF-8 bytes) or NULL (length -1). */
+  text(v: string | null): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    this.room(4 + (v === null ? 0 : v.length * 3));
+    if (v === null) {
+      this.int32(-1);
+      return;
+    }
+    const start = this.at + 4;
+    if (v.length <= 64) {
+      let i = 0;
+      for (; i < v.length; i++) {
+        const c = v.charCodeAt(i);
+        if (c >= 0x80 || c === 0) break;
+        this.buf[start + i] = c;
+      }
+      if (i === v.length) {
+        this.int32(v.length);
+        this.at += v.length;
+        return;
+      }
+    }
+    // Postgres text cannot hold NUL: stored as U+FFFD (the replacement character) rather than refused.
+    // `utf8Write` is what `Buffer#write(v, start, 'utf8')` ends in, without its argument juggling
+    // (about 0.3 us a call here, as much as the encoding of a whole record's text).
+    const n = (this.buf as Utf8Writable).utf8Write(v.includes('\0') ? v.replaceAll('\0', '\uFFFD') : v, start);
+    this.int32(n);
+    this.at += n;
+  }
+  done(): Buffer[] {
+    return [...this.parts, this.buf.subarray(0, this.at)];
+  }
 }
