@@ -15,7 +15,7 @@ import { build, type Plugin } from 'esbuild';
 const root = path.resolve(import.meta.dirname, '..');
 
 /** Benchmarks run compiled by bench/run.ts. */
-export const COMPILED_BENCHES: ReadonlySet<string> = new Set(['scoring', 'scoring-layers']);
+export const COMPILED_BENCHES: ReadonlySet<string> = new Set(['scoring', 'scoring-layers', 'scoring-log']);
 
 /** Set in the compiled run's environment, so a benchmark can say how it ran. */
 export const COMPILED_ENV = 'STAGEBOOK_BENCH_COMPILED';

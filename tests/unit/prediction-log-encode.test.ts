@@ -64,6 +64,29 @@ describe('the prediction log binary COPY encoding', () => {
     });
   });
 
+  it('gives each row its own endpoint and version ids when pairs alternate, and times before 2000 as negative microseconds', () => {
+    const endpoints = ['5aec928f-165d-4f1e-beb2-4ac2a24b25e2', '0f0e0d0c-165d-4f1e-beb2-4ac2a24b25e2'];
+    const versions = ['f11ce234-ddd6-4905-a7f4-669b9871b1ae', '0a0b0c0d-ddd6-4905-a7f4-669b9871b1ae', '1a1b1c1d-ddd6-4905-a7f4-669b9871b1ae'];
+    // Runs of one pair, then every row another pair: the same pair again after a different one included.
+    const pick = (i: number) => (i < 10 ? 0 : i % 3);
+    const rows: LoggedPrediction[] = Array.from({ length: 40 }, (_, i) => ({
+      endpointId: endpoints[pick(i) % 2]!,
+      versionId: versions[pick(i)]!,
+      bundleHash: null,
+      at: i % 2 ? Date.UTC(1999, 11, 31, 23, 59, 59, 999) - i * 86_400_000 : 1_765_000_000_000 + i,
+      requestId: null,
+      record: { i },
+      probability: 0.5,
+      label: 'x',
+    }));
+    const uuid = (b: Buffer | null) => b!.toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
+    decode(encodePredictionRows(rows)).forEach((f, i) => {
+      expect(uuid(f[0]!)).toBe(rows[i]!.endpointId);
+      expect(uuid(f[1]!)).toBe(rows[i]!.versionId);
+      expect(f[3]!.readBigInt64BE(0)).toBe(BigInt(rows[i]!.at - Date.UTC(2000, 0, 1)) * 1000n);
+    });
+  });
+
   it('encodes a chunk between requests to the same bytes, letting the event loop turn every few hundred rows', async () => {
     const rows: LoggedPrediction[] = Array.from({ length: 3_000 }, (_, i) => ({
       endpointId: i % 2 ? '5aec928f-165d-4f1e-beb2-4ac2a24b25e2' : '0f0e0d0c-165d-4f1e-beb2-4ac2a24b25e2',
